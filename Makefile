@@ -1,0 +1,76 @@
+# trustlaunch: a thin wrapper over Meson + Ninja.
+#   make deps   install build and test dependencies (apt-get; sudo when not root)
+#   make        build (build/)
+#   make test   unit + CLI tests, then the same under ASan+UBSan; ends "N passed, N failed"
+#   make demo   the main job on the embedded default
+#   make fuzz   build the libFuzzer targets (clang) and run each for FUZZ_SECONDS
+#   make bench  benchmarks (bench/)
+#   make format clang-format every C file
+
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+VECTORS    ?= $(abspath ../shared/vectors)
+FIXTURES   ?= $(abspath fixtures)
+FUZZ_SECONDS ?= 30
+
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+DEB_PACKAGES := build-essential meson ninja-build pkg-config clang llvm libclang-rt-14-dev \
+	libssl-dev libjansson-dev libcmocka-dev \
+	tpm2-tools pesign sbsigntool python3 jq
+
+.PHONY: all deps build test unit asan fuzz fuzz-run demo bench format fixtures clean
+
+all: build
+
+deps: $(BUILD)/.deps-stamp
+
+$(BUILD)/.deps-stamp: Makefile
+	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing:" $$missing; \
+		$(SUDO) apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q $$missing; \
+	fi
+	@mkdir -p $(BUILD) && touch $@
+
+fixtures: deps
+	@bash scripts/fixtures.sh $(FIXTURES) >/dev/null
+
+$(BUILD)/build.ninja: | deps
+	meson setup $(BUILD) -Dvectors=$(VECTORS) -Dfixtures=$(FIXTURES)
+
+build: deps $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+$(ASAN_BUILD)/build.ninja: | deps
+	CC=clang meson setup $(ASAN_BUILD) -Dvectors=$(VECTORS) -Dfixtures=$(FIXTURES) \
+		-Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug
+
+asan: deps $(ASAN_BUILD)/build.ninja
+	ninja -C $(ASAN_BUILD)
+
+test: build asan fixtures
+	@bash tests/run.sh $(BUILD) $(ASAN_BUILD)
+
+$(FUZZ_BUILD)/build.ninja: | deps
+	CC=clang meson setup $(FUZZ_BUILD) -Dvectors=$(VECTORS) -Dfuzz=true \
+		-Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug
+
+fuzz: deps $(FUZZ_BUILD)/build.ninja
+	ninja -C $(FUZZ_BUILD)
+
+fuzz-run: fuzz
+	@bash tests/fuzz/run.sh $(FUZZ_BUILD) $(VECTORS) $(FUZZ_SECONDS)
+
+demo: build
+	@bash scripts/demo.sh $(BUILD) $(VECTORS)
+
+bench: build fixtures
+	@bash bench/eventlog.sh $(BUILD) $(VECTORS)
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

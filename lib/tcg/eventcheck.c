@@ -1,0 +1,291 @@
+/* Record integrity checks; see eventcheck.h for what is checked and why. */
+#include "tl/eventcheck.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tl/efi.h"
+#include "tl/util.h"
+
+struct checker {
+    const struct tl_eventlog *log;
+    struct tl_hasher *h;
+    struct tl_eventlog_checks *out;
+    size_t capacity;
+};
+
+__attribute__((format(printf, 3, 4))) static int
+add_finding(struct checker *c, const struct tl_event *ev, const char *fmt, ...)
+{
+    struct tl_eventlog_checks *out = c->out;
+    if (out->n_findings == c->capacity) {
+        size_t cap = c->capacity ? c->capacity * 2 : 8;
+        struct tl_record_finding *n = realloc(out->findings, cap * sizeof(*n));
+        if (!n)
+            return -ENOMEM;
+        out->findings = n;
+        c->capacity = cap;
+    }
+    struct tl_record_finding *f = &out->findings[out->n_findings++];
+    *f = (struct tl_record_finding){
+        .event = ev->index, .pcr = ev->pcr, .type = ev->type, .offset = ev->offset};
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(f->reason, sizeof(f->reason), fmt, ap);
+    va_end(ap);
+    out->status[ev->index] = TL_RECORD_FAILED;
+    return 0;
+}
+
+/* Does every bank's digest equal H(a || b)? Sets *bad_alg to the first bank
+ * that differs. Banks we cannot hash are skipped (replay reports them). */
+static int digests_match(struct checker *c, const struct tl_event *ev, const uint8_t *a,
+                         size_t a_len, bool *match, uint16_t *bad_alg)
+{
+    const struct tl_eventlog *log = c->log;
+    *match = true;
+    for (unsigned b = 0; b < log->n_banks; b++) {
+        const uint8_t *digest = tl_event_digest(log, ev, b);
+        uint8_t want[TL_DIGEST_MAX];
+        if (!digest)
+            continue;
+        int r = tl_hasher_digest(c->h, log->banks[b].alg, a, a_len, want);
+        if (r == -EOPNOTSUPP)
+            continue;
+        if (r < 0)
+            return r;
+        if (memcmp(want, digest, log->banks[b].size) != 0) {
+            *match = false;
+            *bad_alg = log->banks[b].alg;
+            return 0;
+        }
+    }
+    return 0;
+}
+
+static const char *alg_label(uint16_t alg)
+{
+    return tl_alg_name(alg) ? tl_alg_name(alg) : "unknown-algorithm";
+}
+
+/* The digest must be the hash of `len` bytes at `p` (a part of the data). */
+static int require_digest_of(struct checker *c, const struct tl_event *ev, const uint8_t *p,
+                             size_t len, const char *what)
+{
+    bool match;
+    uint16_t bad = 0;
+    int r = digests_match(c, ev, p, len, &match, &bad);
+    if (r < 0)
+        return r;
+    if (!match)
+        return add_finding(c, ev, "%s digest is not the hash of %s", alg_label(bad), what);
+    return 0;
+}
+
+/* grub 2.06 (grub-core/commands/tpm.c) logs "<prefix><string>\0" as the
+ * event data and extends the hash of <string> alone. */
+static const char *const grub_prefixes[] = {"grub_cmd: ", "kernel_cmdline: ", "module_cmdline: "};
+
+static const char *grub_prefix(const uint8_t *d, size_t n)
+{
+    for (size_t i = 0; i < TL_ARRAY_SIZE(grub_prefixes); i++) {
+        size_t l = strlen(grub_prefixes[i]);
+        if (n >= l && memcmp(d, grub_prefixes[i], l) == 0)
+            return grub_prefixes[i];
+    }
+    return NULL;
+}
+
+static int check_ipl(struct checker *c, const struct tl_event *ev)
+{
+    const uint8_t *d = tl_event_data(c->log, ev);
+    size_t n = ev->data_size;
+    bool match;
+    uint16_t bad;
+    int r = digests_match(c, ev, d, n, &match, &bad);
+    if (r < 0 || match)
+        return r;
+    const char *prefix = grub_prefix(d, n);
+    if (!prefix) {
+        /* A file grub loaded (PCR 9), a MOK variable shim measured (PCR 14):
+         * the digest is of content that is not in the log. */
+        c->out->status[ev->index] = TL_RECORD_OPAQUE;
+        return 0;
+    }
+    size_t l = strlen(prefix);
+    size_t body = n - l;
+    if (body > 0 && d[n - 1] == '\0')
+        body--;
+    return require_digest_of(c, ev, d + l, body, "the grub string it logs");
+}
+
+static int check_variable(struct checker *c, const struct tl_event *ev)
+{
+    const uint8_t *d = tl_event_data(c->log, ev);
+    struct tl_efi_variable var;
+    struct tl_error perr;
+    if (tl_efi_variable_parse(d, ev->data_size, &var, &perr) < 0)
+        return add_finding(c, ev, "%s", perr.message);
+    if (ev->type != TL_EV_EFI_VARIABLE_BOOT)
+        return require_digest_of(c, ev, d, ev->data_size, "its UEFI_VARIABLE_DATA");
+    /* EV_EFI_VARIABLE_BOOT: PFP 1.05 says the whole UEFI_VARIABLE_DATA, EDK2
+     * (and so most firmware) hashes only VariableData; BOOT2 fixed that.
+     * Either binds the data we show. */
+    bool match;
+    uint16_t bad;
+    int r = digests_match(c, ev, d, ev->data_size, &match, &bad);
+    if (r < 0 || match)
+        return r;
+    return require_digest_of(c, ev, var.data, var.data_len,
+                             "its UEFI_VARIABLE_DATA or its VariableData");
+}
+
+static int check_separator(struct checker *c, const struct tl_event *ev)
+{
+    const uint8_t *d = tl_event_data(c->log, ev);
+    if (ev->data_size != 4)
+        return add_finding(c, ev, "separator data is %u bytes, must be 4", ev->data_size);
+    int r = require_digest_of(c, ev, d, 4, "its data");
+    if (r < 0 || c->out->status[ev->index] == TL_RECORD_FAILED)
+        return r;
+    uint32_t v = tl_le32(d);
+    /* PFP 3.3.2.2: a firmware separator (PCR 0-7) is 0, or 1 (all ones in
+     * older firmware) when the pre-OS environment reports an error. OS
+     * loaders separate their own PCRs with other values (Windows: "WBCL"). */
+    if (v != 0 && ev->pcr < 8)
+        return add_finding(c, ev, "separator value 0x%08x signals a pre-OS error", v);
+    return 0;
+}
+
+/* Types whose digest may be of their data; when it is not, the record is
+ * opaque rather than wrong (the spec leaves the content to the platform). */
+static int check_maybe_self(struct checker *c, const struct tl_event *ev)
+{
+    bool match;
+    uint16_t bad;
+    int r = digests_match(c, ev, tl_event_data(c->log, ev), ev->data_size, &match, &bad);
+    if (r < 0)
+        return r;
+    if (!match)
+        c->out->status[ev->index] = TL_RECORD_OPAQUE;
+    return 0;
+}
+
+static int check_record(struct checker *c, const struct tl_event *ev)
+{
+    const struct tl_eventlog *log = c->log;
+    const char *name = tl_event_type_name(ev->type);
+    int r;
+
+    if (!name)
+        return add_finding(c, ev, "unknown event type 0x%08x", ev->type);
+    uint32_t pcrs = tl_event_type_pcrs(ev->type);
+    if (!(pcrs & (1u << ev->pcr)))
+        return add_finding(c, ev, "%s is not measured into PCR %u", name, ev->pcr);
+
+    if (ev->type == TL_EV_NO_ACTION) {
+        c->out->status[ev->index] = TL_RECORD_NOT_EXTENDED;
+        for (unsigned b = 0; b < log->n_banks; b++) {
+            const uint8_t *digest = tl_event_digest(log, ev, b);
+            if (digest && !tl_is_zero(digest, log->banks[b].size))
+                return add_finding(c, ev, "EV_NO_ACTION with a non-zero %s digest",
+                                   alg_label(log->banks[b].alg));
+        }
+        return 0;
+    }
+    for (unsigned b = 0; b < log->n_banks; b++)
+        if (!tl_event_digest(log, ev, b))
+            return add_finding(c, ev, "no %s digest although the header declares that bank",
+                               alg_label(log->banks[b].alg));
+
+    switch (ev->type) {
+    case TL_EV_SEPARATOR:
+        return check_separator(c, ev);
+    case TL_EV_EFI_VARIABLE_DRIVER_CONFIG:
+    case TL_EV_EFI_VARIABLE_AUTHORITY:
+    case TL_EV_EFI_VARIABLE_BOOT:
+    case TL_EV_EFI_VARIABLE_BOOT2:
+        return check_variable(c, ev);
+    case TL_EV_ACTION:
+    case TL_EV_EFI_ACTION:
+    case TL_EV_S_CRTM_VERSION:
+    case TL_EV_EFI_GPT_EVENT:
+    case TL_EV_EFI_GPT_EVENT2:
+    case TL_EV_OMIT_BOOT_DEVICE_EVENTS:
+        return require_digest_of(c, ev, tl_event_data(log, ev), ev->data_size, "its data");
+    case TL_EV_IPL:
+        return check_ipl(c, ev);
+    case TL_EV_EVENT_TAG:
+    case TL_EV_COMPACT_HASH:
+    case TL_EV_PLATFORM_CONFIG_FLAGS:
+    case TL_EV_TABLE_OF_DEVICES:
+    case TL_EV_NONHOST_CONFIG:
+    case TL_EV_NONHOST_INFO:
+    case TL_EV_EFI_SPDM_DEVICE_POLICY:
+    case TL_EV_EFI_SPDM_DEVICE_AUTHORITY:
+        return check_maybe_self(c, ev);
+    default:
+        c->out->status[ev->index] = TL_RECORD_OPAQUE;
+        r = 0;
+    }
+    return r;
+}
+
+int tl_eventlog_check(const struct tl_eventlog *log, struct tl_hasher *h,
+                      struct tl_eventlog_checks *out, struct tl_error *err)
+{
+    struct tl_hasher *own = NULL;
+    int r = 0;
+
+    *out = (struct tl_eventlog_checks){0};
+    out->status = calloc(log->n_events ? log->n_events : 1, 1);
+    if (!h)
+        h = own = tl_hasher_new();
+    if (!out->status || !h) {
+        r = tl_error_set_nopos(err, -ENOMEM, "out of memory");
+        goto out;
+    }
+    struct checker c = {.log = log, .h = h, .out = out};
+    /* Record 0 of a crypto-agile log is the Spec ID header, checked by the
+     * parser. */
+    size_t first = log->format == TL_EVENTLOG_CRYPTO_AGILE ? 1 : 0;
+    if (first)
+        out->status[0] = TL_RECORD_NOT_EXTENDED;
+    for (size_t i = first; i < log->n_events; i++) {
+        r = check_record(&c, &log->events[i]);
+        if (r < 0) {
+            r = tl_error_set(err, r, log->events[i].offset, "event %zu: check failed", i);
+            goto out;
+        }
+    }
+out:
+    tl_hasher_free(own);
+    if (r < 0)
+        tl_eventlog_checks_done(out);
+    return r;
+}
+
+void tl_eventlog_checks_done(struct tl_eventlog_checks *c)
+{
+    free(c->status);
+    free(c->findings);
+    *c = (struct tl_eventlog_checks){0};
+}
+
+const char *tl_record_status_name(enum tl_record_status s)
+{
+    switch (s) {
+    case TL_RECORD_VERIFIED:
+        return "verified";
+    case TL_RECORD_OPAQUE:
+        return "opaque";
+    case TL_RECORD_NOT_EXTENDED:
+        return "not-extended";
+    case TL_RECORD_FAILED:
+        return "failed";
+    }
+    return "?";
+}

@@ -1,0 +1,127 @@
+/* Error lines, file input and JSON helpers for the tl command line. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "tl.h"
+#include "tl/digest.h"
+#include "tl/util.h"
+
+void tl_report_error(const char *file, const struct tl_error *err)
+{
+    if (err->has_offset)
+        fprintf(stderr, "tl: %s: %s (offset %zu)\n", file, err->message, err->offset);
+    else
+        fprintf(stderr, "tl: %s: %s\n", file, err->message);
+}
+
+void tl_report(const char *file, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "tl: %s: ", file);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+int tl_read_file(const char *path, uint8_t **out, size_t *out_len)
+{
+    int fd = strcmp(path, "-") == 0 ? dup(STDIN_FILENO) : open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        int r = -errno;
+        tl_report(path, "cannot open: %s", strerror(errno));
+        return r;
+    }
+    struct stat st;
+    if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+        close(fd);
+        tl_report(path, "is a directory");
+        return -EISDIR;
+    }
+    size_t cap = 64 << 10, len = 0;
+    uint8_t *buf = malloc(cap);
+    int r = 0;
+    if (!buf) {
+        r = -ENOMEM;
+        goto fail;
+    }
+    for (;;) {
+        if (len == cap) {
+            if (cap >= TL_MAX_INPUT) {
+                tl_report(path, "larger than %u MiB", TL_MAX_INPUT >> 20);
+                r = -EFBIG;
+                goto fail;
+            }
+            uint8_t *n = realloc(buf, cap * 2);
+            if (!n) {
+                r = -ENOMEM;
+                goto fail;
+            }
+            buf = n;
+            cap *= 2;
+        }
+        ssize_t n = read(fd, buf + len, cap - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            r = -errno;
+            tl_report(path, "cannot read: %s", strerror(errno));
+            goto fail;
+        }
+        if (n == 0)
+            break;
+        len += (size_t)n;
+    }
+    close(fd);
+    *out = buf;
+    *out_len = len;
+    return 0;
+fail:
+    if (r == -ENOMEM)
+        tl_report(path, "out of memory");
+    close(fd);
+    free(buf);
+    return r;
+}
+
+void tl_json_print(json_t *v)
+{
+    json_dumpf(v, stdout, JSON_COMPACT | JSON_ENSURE_ASCII);
+    fputc('\n', stdout);
+    json_decref(v);
+}
+
+json_t *tl_json_hex(const uint8_t *p, size_t n)
+{
+    char *s = malloc(2 * n + 1);
+    if (!s)
+        return NULL;
+    tl_hex_encode(p, n, s);
+    json_t *v = json_stringn(s, 2 * n);
+    free(s);
+    return v;
+}
+
+json_t *tl_json_event_digests(const struct tl_eventlog *log, const struct tl_event *ev)
+{
+    json_t *o = json_object();
+    for (unsigned b = 0; b < log->n_banks; b++) {
+        const uint8_t *d = tl_event_digest(log, ev, b);
+        if (!d)
+            continue;
+        char name[16];
+        const char *n = tl_alg_name(log->banks[b].alg);
+        if (!n) {
+            snprintf(name, sizeof(name), "0x%04x", log->banks[b].alg);
+            n = name;
+        }
+        json_object_set_new(o, n, tl_json_hex(d, log->banks[b].size));
+    }
+    return o;
+}

@@ -1,0 +1,191 @@
+/* `tl eventlog show|replay|state FILE...`: parse, check, replay and read
+ * the boot state of TCG event logs. Exit 0 all pass, 1 any PCR or record
+ * mismatch, 2 any file unreadable or malformed (see docs/cli.md). */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "eventlog_cmd.h"
+#include "tl/util.h"
+
+enum verb { VERB_SHOW, VERB_REPLAY, VERB_STATE };
+
+static void usage(FILE *f)
+{
+    fputs("usage: tl eventlog show FILE... [--json]\n"
+          "       tl eventlog replay FILE... [--expect PCRS] [--json]\n"
+          "       tl eventlog state FILE... [--json]\n"
+          "\n"
+          "FILE is a binary TCG event log (SHA-1 or crypto-agile), e.g.\n"
+          "/sys/kernel/security/tpm0/binary_bios_measurements; - reads stdin.\n"
+          "PCRS holds PCR values: \"PCR sha256 0 <hex>\" lines, tpm2_pcrread YAML,\n"
+          "or the JSON of replay --json.\n"
+          "Exit status: 0 ok, 1 a PCR or record integrity mismatch, 2 bad input.\n",
+          f);
+}
+
+bool analysis_failed(const struct analysis *a)
+{
+    return a->checks.n_findings > 0 || (a->expect && a->expect->n_mismatches > 0);
+}
+
+static int analyze(struct analysis *a, enum verb verb, const struct tl_pcr_values *expect,
+                   struct tl_hasher *h)
+{
+    struct tl_error err = {0};
+    if (tl_read_file(a->file, &a->buf, &a->len) < 0)
+        return TL_EXIT_BAD;
+    if (tl_eventlog_parse(a->buf, a->len, &a->log, &err) < 0 ||
+        tl_eventlog_check(&a->log, h, &a->checks, &err) < 0 ||
+        tl_replay(&a->log, h, &a->pcrs, &err) < 0) {
+        tl_report_error(a->file, &err);
+        return TL_EXIT_BAD;
+    }
+    if (verb == VERB_STATE || verb == VERB_SHOW) {
+        if (tl_boot_state_extract(&a->log, &a->checks, &a->state, &err) < 0) {
+            tl_report_error(a->file, &err);
+            return TL_EXIT_BAD;
+        }
+        a->have_state = true;
+    }
+    if (expect) {
+        a->expect = calloc(1, sizeof(*a->expect));
+        if (!a->expect) {
+            tl_report(a->file, "out of memory");
+            return TL_EXIT_BAD;
+        }
+        a->expect->n_mismatches =
+            tl_replay_compare(&a->pcrs, expect, a->expect->mismatches,
+                              TL_ARRAY_SIZE(a->expect->mismatches), &a->expect->not_covered);
+        if (a->expect->n_mismatches > TL_ARRAY_SIZE(a->expect->mismatches))
+            a->expect->n_mismatches = TL_ARRAY_SIZE(a->expect->mismatches);
+    }
+    return analysis_failed(a) ? TL_EXIT_FAIL : TL_EXIT_OK;
+}
+
+static void analysis_done(struct analysis *a)
+{
+    if (a->have_state)
+        tl_boot_state_done(&a->state);
+    tl_eventlog_checks_done(&a->checks);
+    tl_eventlog_done(&a->log);
+    free(a->expect);
+    free(a->buf);
+}
+
+static int load_expect(const char *path, struct tl_pcr_values *out)
+{
+    _cleanup_free_ uint8_t *buf = NULL;
+    size_t len;
+    struct tl_error err = {0};
+    if (tl_read_file(path, &buf, &len) < 0)
+        return -1;
+    if (tl_pcr_values_parse((const char *)buf, len, out, &err) < 0) {
+        tl_report_error(path, &err);
+        return -1;
+    }
+    return 0;
+}
+
+int tl_cmd_eventlog(int argc, char **argv)
+{
+    static const struct option options[] = {
+        {"json", no_argument, NULL, 'j'},
+        {"expect", required_argument, NULL, 'e'},
+        {"help", no_argument, NULL, 'h'},
+        {0},
+    };
+    const char *expect_file = NULL;
+    bool json = false;
+    int c;
+
+    if (argc < 2) {
+        usage(stderr);
+        return TL_EXIT_BAD;
+    }
+    const char *verb_name = argv[1];
+    enum verb verb;
+    if (strcmp(verb_name, "show") == 0)
+        verb = VERB_SHOW;
+    else if (strcmp(verb_name, "replay") == 0)
+        verb = VERB_REPLAY;
+    else if (strcmp(verb_name, "state") == 0)
+        verb = VERB_STATE;
+    else if (strcmp(verb_name, "--help") == 0 || strcmp(verb_name, "-h") == 0) {
+        usage(stdout);
+        return TL_EXIT_OK;
+    } else {
+        fprintf(stderr, "tl: eventlog: unknown verb \"%s\" (show, replay, state)\n", verb_name);
+        return TL_EXIT_BAD;
+    }
+
+    argc--;
+    argv++;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+        switch (c) {
+        case 'j':
+            json = true;
+            break;
+        case 'e':
+            if (verb != VERB_REPLAY) {
+                fprintf(stderr, "tl: eventlog %s: --expect belongs to replay\n", verb_name);
+                return TL_EXIT_BAD;
+            }
+            expect_file = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            return TL_EXIT_OK;
+        default:
+            return TL_EXIT_BAD;
+        }
+    }
+    if (optind >= argc) {
+        fprintf(stderr, "tl: eventlog %s: no FILE given\n", verb_name);
+        return TL_EXIT_BAD;
+    }
+
+    struct tl_pcr_values *expect = NULL;
+    if (expect_file) {
+        expect = malloc(sizeof(*expect));
+        if (!expect || load_expect(expect_file, expect) < 0) {
+            free(expect);
+            return TL_EXIT_BAD;
+        }
+        /* The expected-values file may be given under any name; remember it. */
+    }
+
+    struct tl_hasher *h = tl_hasher_new();
+    int status = TL_EXIT_OK;
+    int n_files = argc - optind;
+    for (int i = optind; i < argc; i++) {
+        struct analysis a = {.file = argv[i]};
+        int r = analyze(&a, verb, expect, h);
+        if (r != TL_EXIT_BAD) {
+            if (a.expect)
+                a.expect->file = expect_file;
+            if (!json && n_files > 1)
+                printf("%s== %s ==\n", i > optind ? "\n" : "", a.file);
+            switch (verb) {
+            case VERB_SHOW:
+                json ? tl_json_print(eventlog_json_show(&a)) : eventlog_text_show(&a);
+                break;
+            case VERB_REPLAY:
+                json ? tl_json_print(eventlog_json_replay(&a)) : eventlog_text_replay(&a);
+                break;
+            case VERB_STATE:
+                json ? tl_json_print(eventlog_json_state(&a)) : eventlog_text_state(&a);
+                break;
+            }
+        }
+        if (r > status)
+            status = r;
+        analysis_done(&a);
+    }
+    fflush(stdout);
+    tl_hasher_free(h);
+    free(expect);
+    return status;
+}

@@ -1,0 +1,37 @@
+/* tl: the trustlaunch command line. Offline verbs work on files; platform
+ * verbs (later) talk to tld. */
+#include <stdio.h>
+#include <string.h>
+
+#include "tl.h"
+
+static void usage(FILE *f)
+{
+    fputs("usage: tl <command> [args]\n"
+          "\n"
+          "commands:\n"
+          "  eventlog show|replay|state FILE...   TCG event logs (see tl eventlog --help)\n"
+          "\n"
+          "Exit status: 0 ok, 1 a verification verdict of fail, 2 bad usage or input.\n",
+          f);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return TL_EXIT_BAD;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        usage(stdout);
+        return TL_EXIT_OK;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        puts("tl " TL_VERSION);
+        return TL_EXIT_OK;
+    }
+    if (strcmp(argv[1], "eventlog") == 0)
+        return tl_cmd_eventlog(argc - 1, argv + 1);
+    fprintf(stderr, "tl: unknown command \"%s\" (try tl --help)\n", argv[1]);
+    return TL_EXIT_BAD;
+}

@@ -1,0 +1,35 @@
+/* Shared pieces of the tl command line: exit codes, error lines, file input,
+ * JSON helpers. The CLI owns I/O and exit statuses; libtl only computes. */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tl/error.h"
+#include "tl/eventlog.h"
+
+/* Exit statuses (docs/cli.md). */
+#define TL_EXIT_OK   0
+#define TL_EXIT_FAIL 1 /* a verification verdict of fail */
+#define TL_EXIT_BAD  2 /* bad usage or unreadable input */
+
+/* Largest input file read (a firmware log is tens of KiB; a kernel tens of MiB). */
+#define TL_MAX_INPUT (256u << 20)
+
+/* "tl: FILE: message (offset N)" on stderr. */
+void tl_report_error(const char *file, const struct tl_error *err);
+__attribute__((format(printf, 2, 3))) void tl_report(const char *file, const char *fmt, ...);
+
+/* Reads a whole file (or stdin for "-"). Returns 0 or -errno; on failure
+ * prints the error line itself. */
+int tl_read_file(const char *path, uint8_t **buf, size_t *len);
+
+/* Prints a JSON value as one line on stdout and frees it. */
+void tl_json_print(json_t *v);
+json_t *tl_json_hex(const uint8_t *p, size_t n);
+/* {"sha1": "<hex>", "sha256": ...} of one record. */
+json_t *tl_json_event_digests(const struct tl_eventlog *log, const struct tl_event *ev);
+
+int tl_cmd_eventlog(int argc, char **argv);
