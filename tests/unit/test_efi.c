@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <cmocka.h>
+#include <cmocka.h> /* after the headers it needs */
 
 #include <errno.h>
 #include <stdio.h>

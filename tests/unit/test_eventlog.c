@@ -1,12 +1,14 @@
 /* The event log walker against every real log in the vectors, plus altered
  * copies: digests in another order, zero padding, truncation at every offset,
  * counts and sizes out of range, random bytes. */
-#include <cmocka.h>
-#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <cmocka.h> /* after the headers it needs */
+
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 

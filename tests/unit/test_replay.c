@@ -1,14 +1,16 @@
 /* Replay against PCR values that other tools and real TPMs produced:
  * tpm2_eventlog's pcrs blocks, the real swtpm PCRs of the OVMF boot, the
  * quoted PCRs of a GCP Shielded VM. And what a comparison must catch. */
-#include <cmocka.h>
-#include <errno.h>
-#include <jansson.h>
-#include <openssl/evp.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <cmocka.h> /* after the headers it needs */
+
+#include <errno.h>
+#include <jansson.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
