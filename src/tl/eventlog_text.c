@@ -190,6 +190,13 @@ void eventlog_text_replay(const struct analysis *a)
     print_verdict(a);
 }
 
+/* Prints a measured string on one line ("\n" for newlines). */
+static void print_oneline(const char *s)
+{
+    for (; *s; s++)
+        *s == '\n' ? fputs("\\n", stdout) : putchar(*s);
+}
+
 static const char *tristate(int v)
 {
     return v < 0 ? "not measured" : v ? "on" : "off";
@@ -260,7 +267,10 @@ void eventlog_text_state(const struct analysis *a)
     printf("Kernel command line: %s\n", bs->kernel_cmdline ? bs->kernel_cmdline : "(none)");
     for (size_t i = 0; i < bs->n_grub; i++) {
         const struct tl_grub_record *g = &bs->grub[i];
-        printf("  grub %-7s %s\n", g->kind == TL_GRUB_FILE ? "file" : "cmd", g->text);
+        static const char *const kinds[] = {"cmd", "cmdline", "modline", "file"};
+        printf("  grub %-7s ", kinds[g->kind]);
+        print_oneline(g->text);
+        putchar('\n');
     }
     if (bs->n_mok) {
         printf("MOK variables:");
@@ -280,7 +290,9 @@ void eventlog_text_state(const struct analysis *a)
     printf("Components: %zu\n", bs->n_components);
     for (size_t i = 0; i < bs->n_components; i++) {
         const struct tl_component *c = &bs->components[i];
-        printf("  PCR%-2u %-20s %s\n", c->pcr, tl_component_kind_name(c->kind), c->name);
+        printf("  PCR%-2u %-20s ", c->pcr, tl_component_kind_name(c->kind));
+        print_oneline(c->name);
+        putchar('\n');
     }
     print_findings(a);
     print_verdict(a);
