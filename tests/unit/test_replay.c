@@ -113,10 +113,13 @@ static void test_ovmf_real_tpm(void **state)
     const struct tl_pcr_bank *sha256 = tl_pcr_values_bank_const(&replayed, TL_ALG_SHA256);
     char hex[65];
     tl_hex_encode(sha256->value[7], 32, hex);
-    const char *line = strstr((const char *)vector_read(OVMF_PCRS, &len), "PCR sha256 7 ");
+    size_t text_len;
+    char *text = (char *)vector_read(OVMF_PCRS, &text_len);
+    const char *line = strstr(text, "PCR sha256 7 ");
     assert_non_null(line);
     for (int i = 0; i < 64; i++)
         assert_int_equal(hex[i], (char)(line[13 + i] | 0x20));
+    free(text);
     free(buf);
 }
 

@@ -39,8 +39,15 @@ uint8_t *file_read(const char *path, size_t *len)
         }
     }
     fclose(f);
+    /* Always NUL-terminated, so text vectors can be searched as strings. */
+    uint8_t *nb = buf ? realloc(buf, n + 1) : NULL;
+    if (!nb) {
+        free(buf);
+        return NULL;
+    }
+    nb[n] = 0;
     *len = n;
-    return buf;
+    return nb;
 }
 
 uint8_t *vector_read(const char *rel, size_t *len)
