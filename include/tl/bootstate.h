@@ -91,7 +91,8 @@ enum tl_grub_kind { TL_GRUB_COMMAND, TL_GRUB_KERNEL_CMDLINE, TL_GRUB_MODULE_CMDL
 struct tl_grub_record {
     uint32_t event;
     enum tl_grub_kind kind;
-    char *text;
+    const char *text; /* commands and files: the component's name, shared */
+    char *text_owned; /* command lines: their own copy */
 };
 
 struct tl_mok_record {

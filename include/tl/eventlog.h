@@ -38,8 +38,11 @@ struct tl_event {
     uint32_t data_offset;
     uint32_t data_size;
     /* Offset of this record's digest for bank i of the log (the header's
-     * order, whatever order the record lists them in); 0 when absent. */
-    uint32_t digest_offset[TL_EVENTLOG_MAX_BANKS];
+     * order, whatever order the record lists them in), from the start of
+     * the record; 0 when absent. Digests lie in the record's header, within
+     * 12 + 16 * (2 + 64) bytes of its start, so 16 bits hold them and a
+     * record stays small next to the log it describes. */
+    uint16_t digest_offset[TL_EVENTLOG_MAX_BANKS];
 };
 
 struct tl_spec_id {
@@ -76,7 +79,7 @@ int tl_eventlog_bank_index(const struct tl_eventlog *log, uint16_t alg);
 static inline const uint8_t *tl_event_digest(const struct tl_eventlog *log,
                                              const struct tl_event *ev, unsigned bank)
 {
-    return ev->digest_offset[bank] ? log->buf + ev->digest_offset[bank] : NULL;
+    return ev->digest_offset[bank] ? log->buf + ev->offset + ev->digest_offset[bank] : NULL;
 }
 
 static inline const uint8_t *tl_event_data(const struct tl_eventlog *log, const struct tl_event *ev)

@@ -53,6 +53,16 @@ static void *grow(void *array_ptr, size_t *n, size_t *cap, size_t elem_size)
     return slot;
 }
 
+static void shrink(void *array_ptr, size_t n, size_t elem_size)
+{
+    void **array = array_ptr;
+    if (!*array || n == 0)
+        return;
+    void *p = realloc(*array, n * elem_size);
+    if (p)
+        *array = p;
+}
+
 static bool verified(const struct extractor *x, const struct tl_event *ev)
 {
     return x->checks->status[ev->index] == TL_RECORD_VERIFIED;
@@ -66,7 +76,7 @@ static char *printable(const uint8_t *d, size_t n)
         return NULL;
     size_t o = 0;
     for (size_t i = 0; i < n && d[i]; i++)
-        s[o++] = isprint(d[i]) || d[i] == '\n' || d[i] == '\t' ? (char)d[i] : '?';
+        s[o++] = (d[i] >= 0x20 && d[i] < 0x7f) || d[i] == '\n' || d[i] == '\t' ? (char)d[i] : '?';
     s[o] = '\0';
     return s;
 }
@@ -480,10 +490,14 @@ static int on_ipl(struct extractor *x, const struct tl_event *ev)
                                    : kind == TL_GRUB_KERNEL_CMDLINE
                                        ? TL_COMPONENT_KERNEL_CMDLINE
                                        : TL_COMPONENT_BOOTLOADER_COMMAND;
-    int r = add_component(x, ev, ckind,
-                          strdup(ckind == TL_COMPONENT_KERNEL_CMDLINE ? "kernel-cmdline" : text));
+    /* Commands and files are named by their text: one copy, owned by the
+     * component, shared with the grub record. */
+    bool named_by_text = ckind != TL_COMPONENT_KERNEL_CMDLINE;
+    int r =
+        add_component(x, ev, ckind, named_by_text ? TL_TAKE_PTR(text) : strdup("kernel-cmdline"));
     if (r < 0)
         return r;
+    const char *shared = bs->components[r].name;
     /* A file's name is not bound by its digest (which is of the file); a
      * grub string is, once verified. */
     if (kind != TL_GRUB_FILE && !verified(x, ev))
@@ -491,7 +505,13 @@ static int on_ipl(struct extractor *x, const struct tl_event *ev)
     struct tl_grub_record *g = grow(&bs->grub, &bs->n_grub, &x->cap_grub, sizeof(*g));
     if (!g)
         return -ENOMEM;
-    *g = (struct tl_grub_record){.event = ev->index, .kind = kind, .text = TL_TAKE_PTR(text)};
+    *g = (struct tl_grub_record){.event = ev->index, .kind = kind};
+    if (named_by_text) {
+        g->text = shared;
+    } else {
+        g->text_owned = TL_TAKE_PTR(text);
+        g->text = g->text_owned;
+    }
     if (kind == TL_GRUB_FILE)
         x->pending_file = g->text;
     if (kind == TL_GRUB_KERNEL_CMDLINE) {
@@ -630,6 +650,15 @@ int tl_boot_state_extract(const struct tl_eventlog *log, const struct tl_eventlo
             return tl_error_set(err, r, ev->offset, "event %u: out of memory", ev->index);
         }
     }
+    /* Give back the slack of the doubling growth: a verifier holds a boot
+     * state per node. */
+    shrink(&bs->components, bs->n_components, sizeof(*bs->components));
+    shrink(&bs->grub, bs->n_grub, sizeof(*bs->grub));
+    shrink(&bs->authorities, bs->n_authorities, sizeof(*bs->authorities));
+    shrink(&bs->apps, bs->n_apps, sizeof(*bs->apps));
+    shrink(&bs->mok, bs->n_mok, sizeof(*bs->mok));
+    shrink(&bs->boot_vars, bs->n_boot_vars, sizeof(*bs->boot_vars));
+    shrink(&bs->separators, bs->n_separators, sizeof(*bs->separators));
     /* The first application was named before shim's own measurements were
      * seen: a BOOTX64.EFI followed by them is shim. */
     if (x.shim_seen && bs->n_apps > 0 && strcmp(bs->apps[0].name, "bootloader") == 0) {
@@ -666,7 +695,7 @@ void tl_boot_state_done(struct tl_boot_state *bs)
         free(bs->apps[i].device_path);
     }
     for (size_t i = 0; i < bs->n_grub; i++)
-        free(bs->grub[i].text);
+        free(bs->grub[i].text_owned);
     for (size_t i = 0; i < bs->n_mok; i++)
         free(bs->mok[i].name);
     for (size_t i = 0; i < bs->n_boot_vars; i++) {

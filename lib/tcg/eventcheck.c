@@ -105,21 +105,29 @@ static int check_ipl(struct checker *c, const struct tl_event *ev)
     size_t n = ev->data_size;
     bool match;
     uint16_t bad;
+    const char *prefix = grub_prefix(d, n);
+    if (prefix) {
+        /* grub's own strings: the hash of the string without its prefix
+         * (tried first: it is what grub does; the whole data would never
+         * match and would cost a hash per bank). */
+        size_t l = strlen(prefix);
+        size_t body = n - l;
+        if (body > 0 && d[n - 1] == '\0')
+            body--;
+        int r = digests_match(c, ev, d + l, body, &match, &bad);
+        if (r < 0 || match)
+            return r;
+    }
     int r = digests_match(c, ev, d, n, &match, &bad);
     if (r < 0 || match)
         return r;
-    const char *prefix = grub_prefix(d, n);
-    if (!prefix) {
-        /* A file grub loaded (PCR 9), a MOK variable shim measured (PCR 14):
-         * the digest is of content that is not in the log. */
-        c->out->status[ev->index] = TL_RECORD_OPAQUE;
-        return 0;
-    }
-    size_t l = strlen(prefix);
-    size_t body = n - l;
-    if (body > 0 && d[n - 1] == '\0')
-        body--;
-    return require_digest_of(c, ev, d + l, body, "the grub string it logs");
+    if (prefix)
+        return add_finding(c, ev, "%s digest is not the hash of the grub string it logs",
+                           alg_label(bad));
+    /* A file grub loaded (PCR 9), a MOK variable shim measured (PCR 14):
+     * the digest is of content that is not in the log. */
+    c->out->status[ev->index] = TL_RECORD_OPAQUE;
+    return 0;
 }
 
 static int check_variable(struct checker *c, const struct tl_event *ev)
@@ -183,7 +191,8 @@ static int check_record(struct checker *c, const struct tl_event *ev)
     if (!name)
         return add_finding(c, ev, "unknown event type 0x%08x", ev->type);
     uint32_t pcrs = tl_event_type_pcrs(ev->type);
-    if (!(pcrs & (1u << ev->pcr)))
+    bool allowed = ev->pcr < 32 ? (pcrs & (1u << ev->pcr)) != 0 : ev->type == TL_EV_NO_ACTION;
+    if (!allowed)
         return add_finding(c, ev, "%s is not measured into PCR %u", name, ev->pcr);
 
     if (ev->type == TL_EV_NO_ACTION) {

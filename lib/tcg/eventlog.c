@@ -80,7 +80,7 @@ static int read_pcr_event(struct walker *w, uint32_t index, struct tl_event *ev)
         .data_offset = (uint32_t)(off + PCR_EVENT_HEADER),
         .data_size = data_size,
     };
-    ev->digest_offset[0] = (uint32_t)(off + 8);
+    ev->digest_offset[0] = 8;
     w->off = off + PCR_EVENT_HEADER + data_size;
     return 0;
 }
@@ -193,7 +193,7 @@ static int read_pcr_event2(struct walker *w, uint32_t index, struct tl_event *ev
             return tl_error_set(w->err, -EBADMSG, off,
                                 "event %u: %u-byte digest overruns the log (%zu bytes left)", index,
                                 log->banks[bank].size, w->len - off);
-        ev->digest_offset[bank] = (uint32_t)off;
+        ev->digest_offset[bank] = (uint16_t)(off - start);
         off += log->banks[bank].size;
     }
     if (w->len - off < 4)
@@ -239,6 +239,16 @@ static int note_startup_locality(struct walker *w, const struct tl_event *ev)
     return 0;
 }
 
+/* Every record that extends a PCR must name one that exists (replay indexes
+ * by it); EV_NO_ACTION extends nothing and may carry any index. */
+static int check_pcr_index(struct walker *w, const struct tl_event *ev)
+{
+    if (ev->pcr >= TL_PCR_COUNT && ev->type != TL_EV_NO_ACTION)
+        return tl_error_set(w->err, -EBADMSG, ev->offset, "event %u: PCR index %u out of range",
+                            ev->index, ev->pcr);
+    return 0;
+}
+
 static int eventlog_walk(struct walker *w)
 {
     struct tl_eventlog *log = w->log;
@@ -256,7 +266,7 @@ static int eventlog_walk(struct walker *w)
     const uint8_t *d = w->buf + ev.data_offset;
     if (ev.type == TL_EV_NO_ACTION && ev.data_size >= 16 && memcmp(d, spec_id_03, 16) == 0) {
         /* PFP 10.4.5.1: the Spec ID event is in PCR 0 with a zero digest. */
-        if (ev.pcr != 0 || !tl_is_zero(w->buf + ev.digest_offset[0], SHA1_SIZE))
+        if (ev.pcr != 0 || !tl_is_zero(w->buf + ev.offset + 8, SHA1_SIZE))
             return tl_error_set(w->err, -EBADMSG, 0,
                                 "Spec ID event must be in PCR 0 with a zero digest");
         log->format = TL_EVENTLOG_CRYPTO_AGILE;
@@ -270,6 +280,9 @@ static int eventlog_walk(struct walker *w)
         log->format = TL_EVENTLOG_SHA1;
         log->n_banks = 1;
         log->banks[0] = (struct tl_bank){.alg = TL_ALG_SHA1, .size = SHA1_SIZE};
+        r = check_pcr_index(w, &ev);
+        if (r < 0)
+            return r;
     }
     r = walker_push(w, &ev);
     if (r < 0)
@@ -286,9 +299,9 @@ static int eventlog_walk(struct walker *w)
                                                     : read_pcr_event(w, index, &ev);
         if (r < 0)
             return r;
-        if (ev.pcr >= TL_PCR_COUNT && ev.type != TL_EV_NO_ACTION)
-            return tl_error_set(w->err, -EBADMSG, ev.offset, "event %u: PCR index %u out of range",
-                                index, ev.pcr);
+        r = check_pcr_index(w, &ev);
+        if (r < 0)
+            return r;
         r = note_startup_locality(w, &ev);
         if (r < 0)
             return r;

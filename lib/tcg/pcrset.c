@@ -78,6 +78,8 @@ static int parse_json(const char *text, size_t len, struct tl_pcr_values *out, s
                 goto out;
         }
     }
+    if (out->n_banks == 0)
+        r = tl_error_set_nopos(err, -EBADMSG, "no PCR values found");
 out:
     json_decref(root);
     return r;
@@ -111,7 +113,11 @@ int tl_pcr_values_parse(const char *text, size_t len, struct tl_pcr_values *out,
                         struct tl_error *err)
 {
     *out = (struct tl_pcr_values){0};
-    size_t skip = strspn(text, " \t\r\n");
+    /* The text need not be NUL-terminated: every scan is bounded by len. */
+    size_t skip = 0;
+    while (skip < len &&
+           (text[skip] == ' ' || text[skip] == '\t' || text[skip] == '\r' || text[skip] == '\n'))
+        skip++;
     if (skip < len && text[skip] == '{')
         return parse_json(text, len, out, err);
 

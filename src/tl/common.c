@@ -1,6 +1,7 @@
 /* Error lines, file input and JSON helpers for the tl command line. */
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,13 @@ void tl_report(const char *file, const char *fmt, ...)
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
     va_end(ap);
+}
+
+void tl_report_option_error(const char *verb, char **argv)
+{
+    /* getopt_long leaves optind past the offending argument. */
+    const char *arg = optind > 0 ? argv[optind - 1] : "?";
+    fprintf(stderr, "tl: %s: option %s is unknown or needs a value\n", verb, arg);
 }
 
 int tl_read_file(const char *path, uint8_t **out, size_t *out_len)
@@ -79,6 +87,17 @@ int tl_read_file(const char *path, uint8_t **out, size_t *out_len)
         len += (size_t)n;
     }
     close(fd);
+    /* NUL-terminated past len, so text inputs can never be over-read. */
+    if (len == cap) {
+        uint8_t *n = realloc(buf, cap + 1);
+        if (!n) {
+            free(buf);
+            tl_report(path, "out of memory");
+            return -ENOMEM;
+        }
+        buf = n;
+    }
+    buf[len] = 0;
     *out = buf;
     *out_len = len;
     return 0;

@@ -101,7 +101,7 @@ int tl_cmd_eventlog(int argc, char **argv)
     int c;
 
     if (argc < 2) {
-        usage(stderr);
+        fprintf(stderr, "tl: eventlog: no verb given (show, replay, state; try --help)\n");
         return TL_EXIT_BAD;
     }
     const char *verb_name = argv[1];
@@ -123,6 +123,7 @@ int tl_cmd_eventlog(int argc, char **argv)
     argc--;
     argv++;
     optind = 1;
+    opterr = 0;
     while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
         switch (c) {
         case 'j':
@@ -139,6 +140,7 @@ int tl_cmd_eventlog(int argc, char **argv)
             usage(stdout);
             return TL_EXIT_OK;
         default:
+            tl_report_option_error("eventlog", argv);
             return TL_EXIT_BAD;
         }
     }

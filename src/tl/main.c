@@ -11,6 +11,7 @@ static void usage(FILE *f)
           "\n"
           "commands:\n"
           "  eventlog show|replay|state FILE...   TCG event logs (see tl eventlog --help)\n"
+          "  secureboot digest|verify|predict|vars  Secure Boot chains and key stores\n"
           "\n"
           "Exit status: 0 ok, 1 a verification verdict of fail, 2 bad usage or input.\n",
           f);
@@ -19,7 +20,7 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        usage(stderr);
+        fprintf(stderr, "tl: no command given (try tl --help)\n");
         return TL_EXIT_BAD;
     }
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
@@ -32,6 +33,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "eventlog") == 0)
         return tl_cmd_eventlog(argc - 1, argv + 1);
+    if (strcmp(argv[1], "secureboot") == 0)
+        return tl_cmd_secureboot(argc - 1, argv + 1);
     fprintf(stderr, "tl: unknown command \"%s\" (try tl --help)\n", argv[1]);
     return TL_EXIT_BAD;
 }

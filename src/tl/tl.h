@@ -22,8 +22,12 @@
 void tl_report_error(const char *file, const struct tl_error *err);
 __attribute__((format(printf, 2, 3))) void tl_report(const char *file, const char *fmt, ...);
 
-/* Reads a whole file (or stdin for "-"). Returns 0 or -errno; on failure
- * prints the error line itself. */
+/* After getopt_long returned '?' or ':' (with opterr = 0): one line naming
+ * the option. */
+void tl_report_option_error(const char *verb, char **argv);
+
+/* Reads a whole file (or stdin for "-"), NUL-terminated past *len.
+ * Returns 0 or -errno; on failure prints the error line itself. */
 int tl_read_file(const char *path, uint8_t **buf, size_t *len);
 
 /* Prints a JSON value as one line on stdout and frees it. */
@@ -33,3 +37,4 @@ json_t *tl_json_hex(const uint8_t *p, size_t n);
 json_t *tl_json_event_digests(const struct tl_eventlog *log, const struct tl_event *ev);
 
 int tl_cmd_eventlog(int argc, char **argv);
+int tl_cmd_secureboot(int argc, char **argv);
