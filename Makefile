@@ -17,7 +17,7 @@ FUZZ_SECONDS ?= 30
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEB_PACKAGES := build-essential meson ninja-build pkg-config clang llvm libclang-rt-14-dev \
 	libssl-dev libjansson-dev libcmocka-dev \
-	tpm2-tools pesign sbsigntool python3 jq
+	tpm2-tools pesign sbsigntool osslsigncode ovmf python3 jq xz-utils zstd
 
 .PHONY: all deps build test unit asan fuzz fuzz-run demo bench format fixtures clean
 
@@ -34,8 +34,14 @@ $(BUILD)/.deps-stamp: Makefile
 	fi
 	@mkdir -p $(BUILD) && touch $@
 
+MODULE_KO := $(FIXTURES)/linux-image-6.1.0-56-amd64/lib/modules/6.1.0-56-amd64/kernel/fs/efivarfs/efivarfs.ko
+
+# Debian's signed shim, grub and kernel (+ modules), unpacked, not installed;
+# and the kernel's module-signing certificate, read out of the kernel image.
 fixtures: deps
 	@bash scripts/fixtures.sh $(FIXTURES) >/dev/null
+	@[ $(FIXTURES)/module-cert.pem -nt $(FIXTURES)/.complete ] || \
+		bash scripts/module-cert.sh $(FIXTURES)/vmlinuz $(FIXTURES)/module-cert.pem $(MODULE_KO) >/dev/null
 
 $(BUILD)/build.ninja: | deps
 	meson setup $(BUILD) -Dvectors=$(VECTORS) -Dfixtures=$(FIXTURES)

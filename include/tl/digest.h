@@ -44,5 +44,12 @@ static inline int tl_hasher_digest(struct tl_hasher *h, uint16_t alg, const void
     return tl_hasher_digest2(h, alg, data, len, NULL, 0, out);
 }
 
+/* Streaming: begin, update any number of times, end. One stream at a time
+ * per hasher (the one-shot calls above reset it). */
+int tl_hasher_begin(struct tl_hasher *h, uint16_t alg);
+int tl_hasher_update(struct tl_hasher *h, const void *data, size_t len);
+/* Writes the digest; returns its size. */
+int tl_hasher_end(struct tl_hasher *h, uint8_t out[TL_DIGEST_MAX]);
+
 /* PCR extend: pcr = H(pcr || digest), both of the algorithm's size. */
 int tl_hasher_extend(struct tl_hasher *h, uint16_t alg, uint8_t *pcr, const uint8_t *digest);

@@ -90,6 +90,11 @@ struct tl_sig_db {
  * empty input gives an empty db. Entries point into buf. */
 int tl_sig_db_parse(const uint8_t *buf, size_t len, struct tl_sig_db *db, struct tl_error *err);
 void tl_sig_db_done(struct tl_sig_db *db);
+/* Appends one EFI_SIGNATURE_LIST holding one entry (kind, owner, data) to
+ * *buf (realloc'd). Hash kinds need their exact size; X509_SHA* entries
+ * take the hash followed by the 16-byte EFI_TIME. -EINVAL otherwise. */
+int tl_sig_list_append(uint8_t **buf, size_t *len, enum tl_sig_kind kind, const tl_guid *owner,
+                       const uint8_t *data, size_t data_len);
 /* "x509", "sha256", "x509-sha256", ... */
 const char *tl_sig_kind_name(enum tl_sig_kind kind);
 enum tl_sig_kind tl_sig_kind_from_guid(const tl_guid *type);

@@ -21,3 +21,7 @@ struct tl_x509_info {
 int tl_x509_describe(const uint8_t *der, size_t len, struct tl_x509_info *info,
                      struct tl_error *err);
 void tl_x509_info_done(struct tl_x509_info *info);
+
+/* A certificate given as PEM or DER, as DER (*der malloc'd). */
+int tl_x509_to_der(const uint8_t *in, size_t len, uint8_t **der, size_t *der_len,
+                   struct tl_error *err);

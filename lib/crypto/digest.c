@@ -123,3 +123,24 @@ int tl_hasher_extend(struct tl_hasher *h, uint16_t alg, uint8_t *pcr, const uint
         pcr[i] = out[i];
     return 0;
 }
+
+int tl_hasher_begin(struct tl_hasher *h, uint16_t alg)
+{
+    const EVP_MD *md = hasher_md(h, alg);
+    if (!md)
+        return -EOPNOTSUPP;
+    return EVP_DigestInit_ex2(h->ctx, md, NULL) == 1 ? 0 : -EIO;
+}
+
+int tl_hasher_update(struct tl_hasher *h, const void *data, size_t len)
+{
+    return EVP_DigestUpdate(h->ctx, data, len) == 1 ? 0 : -EIO;
+}
+
+int tl_hasher_end(struct tl_hasher *h, uint8_t out[TL_DIGEST_MAX])
+{
+    unsigned int n = 0;
+    if (EVP_DigestFinal_ex(h->ctx, out, &n) != 1)
+        return -EIO;
+    return (int)n;
+}

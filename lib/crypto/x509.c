@@ -4,7 +4,9 @@
 #include <errno.h>
 #include <openssl/asn1.h>
 #include <openssl/bio.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,4 +78,31 @@ void tl_x509_info_done(struct tl_x509_info *info)
     free(info->issuer);
     free(info->common_name);
     *info = (struct tl_x509_info){0};
+}
+
+int tl_x509_to_der(const uint8_t *in, size_t len, uint8_t **der, size_t *der_len,
+                   struct tl_error *err)
+{
+    const unsigned char *p = in;
+    X509 *x = d2i_X509(NULL, &p, (long)len);
+    if (!x) {
+        BIO *bio = BIO_new_mem_buf(in, (int)len);
+        if (bio)
+            x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+        BIO_free(bio);
+    }
+    ERR_clear_error();
+    if (!x)
+        return tl_error_set_nopos(err, -EBADMSG, "not an X.509 certificate (PEM or DER)");
+    int n = i2d_X509(x, NULL);
+    unsigned char *out = n > 0 ? malloc((size_t)n) : NULL, *q = out;
+    if (!out) {
+        X509_free(x);
+        return tl_error_set_nopos(err, -ENOMEM, "out of memory");
+    }
+    i2d_X509(x, &q);
+    X509_free(x);
+    *der = out;
+    *der_len = (size_t)n;
+    return 0;
 }

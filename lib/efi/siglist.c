@@ -29,6 +29,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "tl/util.h"
 
@@ -191,4 +192,33 @@ void tl_sig_db_done(struct tl_sig_db *db)
         return;
     free(db->entries);
     *db = (struct tl_sig_db){0};
+}
+
+int tl_sig_list_append(uint8_t **buf, size_t *len, enum tl_sig_kind kind, const tl_guid *owner,
+                       const uint8_t *data, size_t data_len)
+{
+    const struct sig_type *t = NULL;
+    for (size_t i = 0; i < TL_ARRAY_SIZE(sig_types); i++)
+        if (sig_types[i].kind == kind)
+            t = &sig_types[i];
+    if (!t || (t->data_size && t->data_size != data_len) || data_len == 0 ||
+        data_len > UINT32_MAX - 16 - 28)
+        return -EINVAL;
+    /* EFI_SIGNATURE_LIST header (28) + one EFI_SIGNATURE_DATA (owner + data) */
+    size_t sig_size = 16 + data_len, list_size = 28 + sig_size;
+    uint8_t *n = realloc(*buf, *len + list_size);
+    if (!n)
+        return -ENOMEM;
+    uint8_t *p = n + *len;
+    memcpy(p, t->guid->b, 16);
+    for (int i = 0; i < 4; i++) {
+        p[16 + i] = (uint8_t)(list_size >> (8 * i));
+        p[20 + i] = 0;
+        p[24 + i] = (uint8_t)(sig_size >> (8 * i));
+    }
+    memcpy(p + 28, owner->b, 16);
+    memcpy(p + 44, data, data_len);
+    *buf = n;
+    *len += list_size;
+    return 0;
 }

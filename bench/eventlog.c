@@ -1,0 +1,465 @@
+/* bench-eventlog: throughput and memory of the event log pipeline.
+ *
+ *   bench-eventlog [--seconds S] [--hold N] LOG...
+ *   bench-eventlog --iterations N LOG       (fixed work, for callgrind)
+ *
+ * For each log, on one thread:
+ *  - stages, each run repeatedly after a warm-up:
+ *      parse          tl_eventlog_parse + tl_eventlog_done
+ *      parse+replay   ... + tl_replay (all banks)
+ *      parse+check    ... + tl_eventlog_check
+ *      pipeline       parse + check + replay + boot state, everything freed
+ *    The stages run interleaved, one batch each per round (~30 ms of the
+ *    pipeline, ~10 ms of the others), so all see the same disturbances of a
+ *    shared machine, until the pipeline has run S seconds (default 3; about
+ *    2S in all). Rates are given per wall-clock second and per second of
+ *    this process's CPU time (the per-core figure: wall time also counts
+ *    the time the machine gave to others), with the median and the best
+ *    batch; the split between stages comes from the best batches.
+ *  - memory: N logs held at once (default 1000), each a malloc'd holder with
+ *    its own copy of the log, the parsed log, the record checks and the boot
+ *    state; heap growth measured with mallinfo2() (glibc) divided by N. That
+ *    is what a verifier pays per log it keeps, malloc overhead included.
+ *
+ * The last line per log is machine-readable:
+ *   RESULT log=<name> size=<bytes> logs_per_s=<n> ...
+ *
+ * One hasher (tl_hasher) serves every iteration, as a long-running verifier
+ * would hold it: it caches the OpenSSL EVP_MD fetches. */
+#include <errno.h>
+#include <malloc.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "tl/bootstate.h"
+#include "tl/digest.h"
+#include "tl/error.h"
+#include "tl/eventcheck.h"
+#include "tl/eventlog.h"
+#include "tl/replay.h"
+
+enum stage {
+    STAGE_PARSE,
+    STAGE_PARSE_REPLAY,
+    STAGE_PARSE_CHECK,
+    STAGE_PIPELINE,
+    N_STAGES,
+};
+
+static const char *const stage_names[N_STAGES] = {
+    [STAGE_PARSE] = "parse",
+    [STAGE_PARSE_REPLAY] = "parse+replay",
+    [STAGE_PARSE_CHECK] = "parse+check",
+    [STAGE_PIPELINE] = "parse+check+replay+state",
+};
+
+/* Folded into by every iteration so nothing can be optimised away. */
+static volatile uint64_t sink;
+
+static double clock_s(clockid_t id)
+{
+    struct timespec ts;
+    clock_gettime(id, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void die(const char *what, const struct tl_error *err)
+{
+    fprintf(stderr, "bench-eventlog: %s: %s\n", what, err ? err->message : strerror(errno));
+    exit(1);
+}
+
+/* One iteration of a stage; exits on any library error (a benchmark of a
+ * failing pipeline measures nothing). */
+static __attribute__((noinline)) void run_once(enum stage st, const uint8_t *buf, size_t len,
+                                               struct tl_hasher *h)
+{
+    struct tl_eventlog log;
+    struct tl_eventlog_checks checks;
+    struct tl_boot_state bs;
+    struct tl_pcr_values pcrs;
+    struct tl_error err;
+    uint64_t s = 0;
+
+    if (tl_eventlog_parse(buf, len, &log, &err) < 0)
+        die("parse", &err);
+    s += log.n_events;
+    if (st == STAGE_PARSE_CHECK || st == STAGE_PIPELINE) {
+        if (tl_eventlog_check(&log, h, &checks, &err) < 0)
+            die("check", &err);
+        s += checks.n_findings;
+    }
+    if (st == STAGE_PARSE_REPLAY || st == STAGE_PIPELINE) {
+        if (tl_replay(&log, h, &pcrs, &err) < 0)
+            die("replay", &err);
+        s += pcrs.banks[0].value[0][0];
+    }
+    if (st == STAGE_PIPELINE) {
+        if (tl_boot_state_extract(&log, &checks, &bs, &err) < 0)
+            die("boot state", &err);
+        s += bs.n_components;
+        tl_boot_state_done(&bs);
+    }
+    if (st == STAGE_PARSE_CHECK || st == STAGE_PIPELINE)
+        tl_eventlog_checks_done(&checks);
+    tl_eventlog_done(&log);
+    sink += s;
+}
+
+/* The one function callgrind collects in --iterations mode
+ * (--toggle-collect=measured_pipeline), so start-up and warm-up are left
+ * out of the count. */
+__attribute__((noinline)) void measured_pipeline(const uint8_t *buf, size_t len,
+                                                 struct tl_hasher *h);
+__attribute__((noinline)) void measured_pipeline(const uint8_t *buf, size_t len,
+                                                 struct tl_hasher *h)
+{
+    run_once(STAGE_PIPELINE, buf, len, h);
+}
+
+#define MAX_BATCHES 4096
+
+struct timing {
+    uint64_t batch;      /* iterations per batch */
+    uint64_t iterations; /* in all measured batches */
+    double wall, cpu;    /* summed over the measured batches */
+    size_t n_batches;
+    double batch_us[MAX_BATCHES]; /* per log, each batch */
+    double best_us, median_us;
+};
+
+static void run_batch(struct timing *t, enum stage st, const uint8_t *buf, size_t len,
+                      struct tl_hasher *h)
+{
+    double w0 = clock_s(CLOCK_MONOTONIC), c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
+    for (uint64_t i = 0; i < t->batch; i++)
+        run_once(st, buf, len, h);
+    double w = clock_s(CLOCK_MONOTONIC) - w0, c = clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
+    t->iterations += t->batch;
+    t->wall += w;
+    t->cpu += c;
+    if (t->n_batches < MAX_BATCHES)
+        t->batch_us[t->n_batches++] = w * 1e6 / (double)t->batch;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Warm-up (caches, malloc's free lists, the hasher's EVP_MD fetches) that
+ * also sizes a stage's batches to about target seconds. */
+static void calibrate(struct timing *t, enum stage st, const uint8_t *buf, size_t len,
+                      struct tl_hasher *h, double target)
+{
+    for (t->batch = 1;; t->batch *= 2) {
+        double t0 = clock_s(CLOCK_MONOTONIC);
+        for (uint64_t i = 0; i < t->batch; i++)
+            run_once(st, buf, len, h);
+        double dt = clock_s(CLOCK_MONOTONIC) - t0;
+        if (dt >= target || t->batch >= (1u << 24)) {
+            double per = dt / (double)t->batch;
+            t->batch = per > 0 ? (uint64_t)(target / per) : t->batch;
+            if (t->batch == 0)
+                t->batch = 1;
+            return;
+        }
+    }
+}
+
+/* Runs the stages interleaved, one batch of each per round, so that all of
+ * them see the same disturbances of a shared machine: ~30 ms batches of the
+ * pipeline, ~10 ms of the partial stages, until the pipeline has run for
+ * `seconds` (the partial stages then ran about a third of that each). */
+static void run_stages(struct timing t[N_STAGES], const uint8_t *buf, size_t len,
+                       struct tl_hasher *h, double seconds)
+{
+    for (int st = 0; st < N_STAGES; st++) {
+        memset(&t[st], 0, sizeof(t[st]));
+        calibrate(&t[st], st, buf, len, h, st == STAGE_PIPELINE ? 0.03 : 0.01);
+    }
+    do {
+        for (int st = 0; st < N_STAGES; st++)
+            run_batch(&t[st], st, buf, len, h);
+    } while (t[STAGE_PIPELINE].wall < seconds);
+    for (int st = 0; st < N_STAGES; st++) {
+        qsort(t[st].batch_us, t[st].n_batches, sizeof(double), cmp_double);
+        t[st].best_us = t[st].batch_us[0];
+        t[st].median_us = t[st].batch_us[t[st].n_batches / 2];
+    }
+}
+
+struct held {
+    uint8_t *buf;
+    struct tl_eventlog log;
+    struct tl_eventlog_checks checks;
+    struct tl_boot_state bs;
+};
+
+static size_t heap_in_use(void)
+{
+    struct mallinfo2 mi = mallinfo2();
+    return mi.uordblks + mi.hblkhd; /* brk/arena chunks in use + mmap'd chunks */
+}
+
+struct memory {
+    size_t per_log; /* heap growth / N */
+    size_t copy;    /* of which: the copy of the log (chunk, malloc header included) */
+    size_t holder;  /* the struct held */
+    size_t library; /* what libtl allocated: the rest */
+    size_t parsed, checks, state; /* libtl's, by call (heap growth across it) */
+    long maxrss_kb;
+};
+
+static struct memory measure_memory(const uint8_t *buf, size_t len, struct tl_hasher *h, size_t n)
+{
+    struct memory m = {0};
+    struct held **held = calloc(n, sizeof(*held));
+    struct tl_error err;
+    if (!held)
+        die("calloc", NULL);
+
+    malloc_trim(0);
+    size_t before = heap_in_use(), parsed = 0, checked = 0, state = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct held *x = malloc(sizeof(*x));
+        if (!x || !(x->buf = malloc(len)))
+            die("malloc", NULL);
+        memcpy(x->buf, buf, len);
+        size_t a = heap_in_use();
+        if (tl_eventlog_parse(x->buf, len, &x->log, &err) < 0)
+            die("parse", &err);
+        size_t b = heap_in_use();
+        if (tl_eventlog_check(&x->log, h, &x->checks, &err) < 0)
+            die("check", &err);
+        size_t c = heap_in_use();
+        if (tl_boot_state_extract(&x->log, &x->checks, &x->bs, &err) < 0)
+            die("boot state", &err);
+        size_t d = heap_in_use();
+        parsed += b - a;
+        checked += c - b;
+        state += d - c;
+        held[i] = x;
+    }
+    size_t after = heap_in_use();
+    m.per_log = (after - before) / n;
+    m.parsed = parsed / n;
+    m.checks = checked / n;
+    m.state = state / n;
+
+    /* The library's own share: everything but the holder and the copy
+     * (a chunk is its usable size plus glibc's size_t header). */
+    size_t holders = 0, copies = 0;
+    for (size_t i = 0; i < n; i++) {
+        holders += malloc_usable_size(held[i]) + sizeof(size_t);
+        copies += malloc_usable_size(held[i]->buf) + sizeof(size_t);
+    }
+    m.holder = holders / n;
+    m.copy = copies / n;
+    m.library = m.per_log > m.holder + m.copy ? m.per_log - m.holder - m.copy : 0;
+
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    m.maxrss_kb = ru.ru_maxrss;
+
+    for (size_t i = 0; i < n; i++) {
+        tl_boot_state_done(&held[i]->bs);
+        tl_eventlog_checks_done(&held[i]->checks);
+        tl_eventlog_done(&held[i]->log);
+        free(held[i]->buf);
+        free(held[i]);
+    }
+    free(held);
+    return m;
+}
+
+static uint8_t *read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t cap = 1 << 16, n = 0;
+    uint8_t *buf = malloc(cap);
+    while (buf) {
+        n += fread(buf + n, 1, cap - n, f);
+        if (n < cap)
+            break;
+        uint8_t *b = realloc(buf, cap *= 2);
+        if (!b)
+            free(buf);
+        buf = b;
+    }
+    if (buf && ferror(f)) {
+        free(buf);
+        buf = NULL;
+    }
+    fclose(f);
+    *len = n;
+    return buf;
+}
+
+static const char *base_name(const char *path)
+{
+    const char *s = strrchr(path, '/');
+    return s ? s + 1 : path;
+}
+
+static void describe(const char *name, const uint8_t *buf, size_t len, struct tl_hasher *h)
+{
+    struct tl_eventlog log;
+    struct tl_eventlog_checks checks;
+    struct tl_boot_state bs;
+    struct tl_error err;
+    if (tl_eventlog_parse(buf, len, &log, &err) < 0)
+        die(name, &err);
+    if (tl_eventlog_check(&log, h, &checks, &err) < 0)
+        die(name, &err);
+    if (tl_boot_state_extract(&log, &checks, &bs, &err) < 0)
+        die(name, &err);
+    printf("%s: %zu bytes, %zu records, %u bank%s (", name, len, log.n_events, log.n_banks,
+           log.n_banks == 1 ? "" : "s");
+    for (unsigned b = 0; b < log.n_banks; b++)
+        printf("%s%s", b ? " " : "",
+               tl_alg_name(log.banks[b].alg) ? tl_alg_name(log.banks[b].alg) : "?");
+    printf("), %zu findings, %zu components, secure boot %d\n", checks.n_findings, bs.n_components,
+           bs.secure_boot);
+    tl_boot_state_done(&bs);
+    tl_eventlog_checks_done(&checks);
+    tl_eventlog_done(&log);
+}
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: bench-eventlog [--seconds S] [--hold N] LOG...\n"
+                    "       bench-eventlog --iterations N LOG\n");
+    exit(2);
+}
+
+int main(int argc, char **argv)
+{
+    double seconds = 3;
+    long hold = 1000, iterations = -1;
+    int i = 1;
+
+    for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
+        if (strcmp(argv[i], "--") == 0) {
+            i++;
+            break;
+        }
+        if (i + 1 >= argc)
+            usage();
+        char *end;
+        if (strcmp(argv[i], "--seconds") == 0) {
+            seconds = strtod(argv[++i], &end);
+            if (*end || !(seconds > 0))
+                usage();
+        } else if (strcmp(argv[i], "--hold") == 0) {
+            hold = strtol(argv[++i], &end, 10);
+            if (*end || hold <= 0)
+                usage();
+        } else if (strcmp(argv[i], "--iterations") == 0) {
+            iterations = strtol(argv[++i], &end, 10);
+            if (*end || iterations <= 0)
+                usage();
+        } else {
+            usage();
+        }
+    }
+    if (i >= argc)
+        usage();
+
+    struct tl_hasher *h = tl_hasher_new();
+    if (!h)
+        die("tl_hasher_new", NULL);
+
+    if (iterations > 0) {
+        /* Fixed work for instruction counting: one warm-up iteration (EVP
+         * fetches, first allocations), then N collected ones. */
+        for (; i < argc; i++) {
+            size_t len;
+            uint8_t *buf = read_file(argv[i], &len);
+            if (!buf)
+                die(argv[i], NULL);
+            run_once(STAGE_PIPELINE, buf, len, h);
+            for (long k = 0; k < iterations; k++)
+                measured_pipeline(buf, len, h);
+            free(buf);
+        }
+        tl_hasher_free(h);
+        return 0;
+    }
+
+    printf("bench-eventlog: one thread; per log the stages run interleaved in batches until the "
+           "pipeline has run %.3g s; %ld logs held for memory\n",
+           seconds, hold);
+    for (; i < argc; i++) {
+        const char *name = base_name(argv[i]);
+        size_t len;
+        uint8_t *buf = read_file(argv[i], &len);
+        if (!buf)
+            die(argv[i], NULL);
+
+        printf("\n");
+        describe(name, buf, len, h);
+
+        static struct timing t[N_STAGES];
+        run_stages(t, buf, len, h, seconds);
+        for (int st = 0; st < N_STAGES; st++) {
+            double us = t[st].wall * 1e6 / (double)t[st].iterations;
+            double cpu_us = t[st].cpu * 1e6 / (double)t[st].iterations;
+            printf("  %-25s %8.0f logs/s %8.2f us/log | CPU %8.0f logs/s | batches: median "
+                   "%8.2f best %8.2f us/log | %llu logs\n",
+                   stage_names[st], 1e6 / us, us, 1e6 / cpu_us, t[st].median_us, t[st].best_us,
+                   (unsigned long long)t[st].iterations);
+        }
+        /* Where the time goes: differences of the best batches (noise only
+         * ever adds time, so the fastest batch is the closest to the cost). */
+        double p = t[STAGE_PARSE].best_us;
+        double replay = t[STAGE_PARSE_REPLAY].best_us - p;
+        double check = t[STAGE_PARSE_CHECK].best_us - p;
+        double total = t[STAGE_PIPELINE].best_us;
+        double state = total - p - replay - check;
+        printf("  split (best batches): parse %.2f us (%.0f%%), check %.2f us (%.0f%%), "
+               "replay %.2f us (%.0f%%), boot state %.2f us (%.0f%%)\n",
+               p, 100 * p / total, check, 100 * check / total, replay, 100 * replay / total, state,
+               100 * state / total);
+
+        struct memory m = measure_memory(buf, len, h, (size_t)hold);
+        /* Less than the copy of the log itself: mallinfo2() does not see
+         * this allocator (ASan's, another malloc preloaded). */
+        bool mem_ok = m.per_log >= len;
+        if (mem_ok)
+            printf("  held: %zu bytes per log (%.2fx the log; copy %zu + holder %zu + libtl %zu "
+                   "= records %zu + checks %zu + boot state %zu), peak RSS %ld KiB\n",
+                   m.per_log, (double)m.per_log / (double)len, m.copy, m.holder, m.library,
+                   m.parsed, m.checks, m.state, m.maxrss_kb);
+        else
+            printf("  held: not measurable (mallinfo2 does not see this allocator), peak RSS "
+                   "%ld KiB\n",
+                   m.maxrss_kb);
+        char held_s[32] = "NA", ratio_s[32] = "NA";
+        if (mem_ok) {
+            snprintf(held_s, sizeof(held_s), "%zu", m.per_log);
+            snprintf(ratio_s, sizeof(ratio_s), "%.2f", (double)m.per_log / (double)len);
+        }
+
+        const struct timing *pl = &t[STAGE_PIPELINE];
+        double us = pl->wall * 1e6 / (double)pl->iterations;
+        printf("RESULT log=%s size=%zu logs_per_s=%.0f us_per_log=%.2f cpu_logs_per_s=%.0f "
+               "median_us_per_log=%.2f best_us_per_log=%.2f parse_us=%.2f parse_replay_us=%.2f "
+               "parse_check_us=%.2f bytes_held=%s ratio_to_size=%s maxrss_kb=%ld\n",
+               name, len, 1e6 / us, us, (double)pl->iterations / pl->cpu, pl->median_us,
+               pl->best_us, t[STAGE_PARSE].median_us, t[STAGE_PARSE_REPLAY].median_us,
+               t[STAGE_PARSE_CHECK].median_us, held_s, ratio_s, m.maxrss_kb);
+        fflush(stdout);
+        free(buf);
+    }
+    tl_hasher_free(h);
+    return 0;
+}

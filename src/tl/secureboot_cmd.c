@@ -1,0 +1,668 @@
+/* `tl secureboot digest|verify|predict` and the dispatch of `vars`: would a
+ * boot chain start under these firmware keys, and which component fails. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "secureboot_cmd.h"
+#include "tl/modsig.h"
+#include "tl/pe.h"
+#include "tl/secureboot.h"
+#include "tl/sigverify.h"
+#include "tl/util.h"
+#include "tl/x509.h"
+
+const tl_guid tl_owner_guid = {{0xcf, 0xd5, 0x5c, 0x8c, 0x6a, 0x0b, 0x55, 0x4f, 0x9d, 0x3f, 0x7c,
+                                0x5f, 0x1b, 0x0e, 0x2f, 0x1a}};
+
+static void usage(FILE *f)
+{
+    fputs("usage: tl secureboot digest FILE... [--json]\n"
+          "       tl secureboot verify --vars VARS.fd [--dbx-update F]... [--mok F] [--mokx F]\n"
+          "                            [--sbat-level F] CHAIN_FILE... [--modules F]...\n"
+          "                            [--module-cert PEM]... [--json]\n"
+          "       tl secureboot predict --vars VARS.fd CHAIN_FILE... [--json]\n"
+          "       tl secureboot vars show FILE... [--json]\n"
+          "       tl secureboot vars enroll --template F (--microsoft | --pk C --kek C... --db "
+          "C...)\n"
+          "                                 [--dbx F] -o OUT\n"
+          "       tl secureboot vars clear --template F -o OUT\n"
+          "       tl secureboot vars apply-update --vars F UPDATE... [--variable db|dbx] -o OUT\n"
+          "\n"
+          "CHAIN_FILE: PE images in load order (shim, grub, kernel). Exit status: 0 pass,\n"
+          "1 a component fails, 2 bad input.\n",
+          f);
+}
+
+/* ---- loading ---- */
+
+int store_load(const char *path, struct store_file *s)
+{
+    *s = (struct store_file){.path = path};
+    struct tl_error err = {0};
+    if (tl_read_file(path, &s->buf, &s->len) < 0)
+        return -1;
+    if (tl_varstore_parse(s->buf, s->len, &s->vs, &err) < 0) {
+        tl_report_error(path, &err);
+        free(s->buf);
+        s->buf = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+void store_done(struct store_file *s)
+{
+    if (s->buf)
+        tl_varstore_done(&s->vs);
+    free(s->buf);
+    s->buf = NULL;
+}
+
+int store_sig_db(const struct store_file *s, const char *name, struct tl_sig_db *db,
+                 const uint8_t **data, size_t *len)
+{
+    bool secdb = strcmp(name, "db") == 0 || strcmp(name, "dbx") == 0;
+    const struct tl_varstore_var *v = tl_varstore_find(
+        &s->vs, name, secdb ? &TL_EFI_IMAGE_SECURITY_DB_GUID : &TL_EFI_GLOBAL_VARIABLE_GUID);
+    struct tl_error err = {0};
+    *db = (struct tl_sig_db){0};
+    if (data) {
+        *data = v ? v->data : NULL;
+        *len = v ? v->data_len : 0;
+    }
+    if (!v)
+        return 0;
+    if (tl_sig_db_parse(v->data, v->data_len, db, &err) < 0) {
+        tl_report(s->path, "%s: %s", name, err.message);
+        return -1;
+    }
+    return 0;
+}
+
+int siglist_file_load(const char *path, uint8_t **out, size_t *out_len)
+{
+    _cleanup_free_ uint8_t *buf = NULL;
+    size_t len;
+    struct tl_sig_db db;
+    if (tl_read_file(path, &buf, &len) < 0)
+        return -1;
+    *out = NULL;
+    *out_len = 0;
+    if (len > 0 && tl_sig_db_parse(buf, len, &db, NULL) == 0) {
+        tl_sig_db_done(&db);
+        *out = TL_TAKE_PTR(buf);
+        *out_len = len;
+        return 0;
+    }
+    if (len > 4 && tl_sig_db_parse(buf + 4, len - 4, &db, NULL) == 0) {
+        tl_sig_db_done(&db);
+        *out = malloc(len - 4);
+        if (!*out)
+            return -1;
+        memcpy(*out, buf + 4, len - 4);
+        *out_len = len - 4;
+        return 0;
+    }
+    uint8_t *der;
+    size_t der_len;
+    struct tl_error err = {0};
+    if (tl_x509_to_der(buf, len, &der, &der_len, &err) < 0) {
+        tl_report(path, "neither signature lists nor a certificate");
+        return -1;
+    }
+    int r = tl_sig_list_append(out, out_len, TL_SIG_X509, &tl_owner_guid, der, der_len);
+    free(der);
+    if (r < 0) {
+        tl_report(path, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- JSON / text of signature entries ---- */
+
+json_t *sig_entry_json(const struct tl_sig_entry *e)
+{
+    char owner[37];
+    tl_guid_format(&e->owner, owner);
+    json_t *o = json_pack("{s:s, s:s}", "kind", tl_sig_kind_name(e->kind), "owner", owner);
+    if (e->kind == TL_SIG_X509) {
+        struct tl_x509_info info;
+        if (tl_x509_describe(e->data, e->data_len, &info, NULL) == 0) {
+            json_object_set_new(o, "subject", json_string(info.subject));
+            json_object_set_new(o, "sha256", tl_json_hex(info.sha256, 32));
+            json_object_set_new(o, "not_after", json_string(info.not_after));
+            tl_x509_info_done(&info);
+        } else {
+            json_object_set_new(o, "error", json_string("not a DER X.509 certificate"));
+        }
+    } else {
+        json_object_set_new(o, "hash", tl_json_hex(e->data, e->data_len));
+    }
+    return o;
+}
+
+json_t *sig_db_json(const struct tl_sig_db *db)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; i < db->n_entries; i++)
+        json_array_append_new(arr, sig_entry_json(&db->entries[i]));
+    return arr;
+}
+
+void sig_db_print(const char *indent, const struct tl_sig_db *db)
+{
+    size_t certs = 0, hashes = 0;
+    for (size_t i = 0; i < db->n_entries; i++)
+        db->entries[i].kind == TL_SIG_X509 ? certs++ : hashes++;
+    printf("%s%zu certificate(s), %zu hash(es) in %zu list(s)\n", indent, certs, hashes,
+           db->n_lists);
+    for (size_t i = 0; i < db->n_entries; i++) {
+        const struct tl_sig_entry *e = &db->entries[i];
+        if (e->kind != TL_SIG_X509)
+            continue;
+        struct tl_x509_info info;
+        char fp[65];
+        if (tl_x509_describe(e->data, e->data_len, &info, NULL) < 0) {
+            printf("%s  x509 (not a DER certificate)\n", indent);
+            continue;
+        }
+        tl_hex_encode(info.sha256, 32, fp);
+        printf("%s  x509 %s  sha256:%s\n", indent, info.subject, fp);
+        tl_x509_info_done(&info);
+    }
+}
+
+/* ---- digest ---- */
+
+struct pe_file {
+    const char *path;
+    uint8_t *buf;
+    size_t len;
+    struct tl_pe pe;
+};
+
+static int pe_load(const char *path, struct pe_file *f)
+{
+    *f = (struct pe_file){.path = path};
+    struct tl_error err = {0};
+    if (tl_read_file(path, &f->buf, &f->len) < 0)
+        return -1;
+    if (tl_pe_parse(f->buf, f->len, &f->pe, &err) < 0) {
+        tl_report_error(path, &err);
+        free(f->buf);
+        f->buf = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+static void pe_file_done(struct pe_file *f)
+{
+    if (f->buf)
+        tl_pe_done(&f->pe);
+    free(f->buf);
+}
+
+static const char *file_base(const char *path)
+{
+    const char *s = strrchr(path, '/');
+    return s ? s + 1 : path;
+}
+
+static int digest_one(const char *path, bool json, struct tl_hasher *h)
+{
+    struct pe_file f;
+    if (pe_load(path, &f) < 0)
+        return TL_EXIT_BAD;
+    static const uint16_t algs[] = {TL_ALG_SHA1, TL_ALG_SHA256, TL_ALG_SHA384, TL_ALG_SHA512};
+    json_t *o = json_object(), *digests = json_object(), *sigs = json_array();
+    const char *component = tl_secureboot_component_name(&f.pe);
+    json_object_set_new(o, "file", json_string(path));
+    json_object_set_new(o, "component", component ? json_string(component) : json_null());
+    json_object_set_new(o, "format", json_string(f.pe.pe32_plus ? "pe32+" : "pe32"));
+    if (!json)
+        printf("%s%s%s%s\n", path, component ? " (" : "", component ? component : "",
+               component ? ")" : "");
+    for (size_t i = 0; i < TL_ARRAY_SIZE(algs); i++) {
+        uint8_t d[TL_DIGEST_MAX];
+        char hex[2 * TL_DIGEST_MAX + 1];
+        struct tl_error err = {0};
+        int n = tl_pe_authenticode_digest(&f.pe, h, algs[i], d, &err);
+        if (n < 0) {
+            tl_report_error(path, &err);
+            json_decref(o);
+            json_decref(digests);
+            json_decref(sigs);
+            pe_file_done(&f);
+            return TL_EXIT_BAD;
+        }
+        tl_hex_encode(d, (size_t)n, hex);
+        json_object_set_new(digests, tl_alg_name(algs[i]), json_string(hex));
+        if (!json)
+            printf("  %-7s %s\n", tl_alg_name(algs[i]), hex);
+    }
+    for (size_t i = 0; i < f.pe.n_signatures; i++) {
+        const struct tl_pe_signature *s = &f.pe.signatures[i];
+        struct tl_sigcheck chk = {0};
+        if (s->type == TL_WIN_CERT_TYPE_PKCS_SIGNED_DATA)
+            tl_pkcs7_check(s->data, s->data_len, (const uint8_t *)"", 0, NULL, 0, 0, &chk, NULL);
+        json_array_append_new(sigs, json_pack("{s:I, s:i, s:s}", "offset", (json_int_t)s->offset,
+                                              "type", s->type, "signer", chk.signer_subject));
+        if (!json)
+            printf("  signature %zu: %s\n", i + 1,
+                   chk.signer_subject[0] ? chk.signer_subject : "(signer not found)");
+        tl_sigcheck_done(&chk);
+    }
+    json_object_set_new(o, "digests", digests);
+    json_object_set_new(o, "signatures", sigs);
+    json_object_set_new(
+        o, "sbat", f.pe.sbat ? json_stringn((const char *)f.pe.sbat, f.pe.sbat_len) : json_null());
+    if (!json && f.pe.sbat)
+        printf("  .sbat:\n    %.*s\n", (int)f.pe.sbat_len, f.pe.sbat);
+    if (json)
+        tl_json_print(o);
+    else
+        json_decref(o);
+    pe_file_done(&f);
+    return TL_EXIT_OK;
+}
+
+/* ---- verify ---- */
+
+struct verify_opts {
+    const char *vars, *mok, *mokx, *sbat_level;
+    const char *dbx_updates[16];
+    size_t n_dbx_updates;
+    const char *modules[256];
+    size_t n_modules;
+    const char *module_certs[8];
+    size_t n_module_certs;
+    bool json;
+};
+
+/* Verifies signed dbx updates against the store's KEK and appends them. */
+static int apply_dbx_updates(const struct verify_opts *o, const struct store_file *s, uint8_t **dbx,
+                             size_t *dbx_len, json_t *applied)
+{
+    struct tl_sig_db kek;
+    if (store_sig_db(s, "KEK", &kek, NULL, NULL) < 0)
+        return TL_EXIT_BAD;
+    int status = TL_EXIT_OK;
+    for (size_t i = 0; i < o->n_dbx_updates && status == TL_EXIT_OK; i++) {
+        _cleanup_free_ uint8_t *buf = NULL;
+        size_t len;
+        struct tl_auth2 a;
+        struct tl_auth2_verdict v;
+        struct tl_error err = {0};
+        const char *path = o->dbx_updates[i];
+        if (tl_read_file(path, &buf, &len) < 0) {
+            status = TL_EXIT_BAD;
+            break;
+        }
+        if (tl_auth2_parse(buf, len, &a, &err) < 0) {
+            tl_report_error(path, &err);
+            status = TL_EXIT_BAD;
+            break;
+        }
+        int r = tl_auth2_verify(&a, "dbx", &TL_EFI_IMAGE_SECURITY_DB_GUID,
+                                0x27 | TL_EFI_VARIABLE_APPEND_WRITE, &kek, &v, &err);
+        if (r < 0) {
+            tl_report_error(path, &err);
+            status = TL_EXIT_BAD;
+            break;
+        }
+        if (r == 1) {
+            tl_report(path, "dbx update does not verify against the store's KEK: %s", v.reason);
+            status = TL_EXIT_BAD;
+            break;
+        }
+        uint8_t *merged;
+        size_t merged_len;
+        if (tl_sig_db_append(*dbx, *dbx_len, a.data, a.data_len, &merged, &merged_len, &err) < 0) {
+            tl_report_error(path, &err);
+            status = TL_EXIT_BAD;
+            break;
+        }
+        free(*dbx);
+        *dbx = merged;
+        *dbx_len = merged_len;
+        json_array_append_new(applied, json_pack("{s:s, s:s, s:s}", "file", path, "signer",
+                                                 v.signer_subject, "anchor", v.anchor_subject));
+    }
+    tl_sig_db_done(&kek);
+    return status;
+}
+
+static json_t *verdict_json(const struct tl_sb_verdict *v, const char *file)
+{
+    json_t *o = json_pack("{s:s, s:s, s:s, s:b, s:s, s:s, s:o, s:I}", "component", v->component,
+                          "file", file, "verifier", tl_verifier_name(v->verifier), "allowed",
+                          v->allowed, "reason", v->reason, "source", v->source, "sha256",
+                          tl_json_hex(v->sha256, 32), "signatures", (json_int_t)v->n_signatures);
+    json_object_set_new(o, "certificate",
+                        v->by_certificate ? json_pack("{s:s, s:o}", "subject", v->cert_subject,
+                                                      "sha256", tl_json_hex(v->cert_sha256, 32))
+                                          : json_null());
+    json_object_set_new(o, "hash",
+                        v->by_hash ? json_pack("{s:s, s:o}", "kind", tl_sig_kind_name(v->hash_kind),
+                                               "value", tl_json_hex(v->hash, v->hash_len))
+                                   : json_null());
+    json_object_set_new(o, "signer",
+                        v->signer_subject[0] ? json_string(v->signer_subject) : json_null());
+    json_object_set_new(o, "warning", v->warning[0] ? json_string(v->warning) : json_null());
+    return o;
+}
+
+/* Kernel modules: with Secure Boot on, Debian's kernel is locked down and
+ * loads only modules whose signature verifies against its keys. */
+static int verify_modules(const struct verify_opts *o, json_t *out, int *denied)
+{
+    struct tl_cert_ref certs[8];
+    uint8_t *ders[8] = {0};
+    size_t n = 0;
+    int status = TL_EXIT_OK;
+    for (size_t i = 0; i < o->n_module_certs; i++) {
+        _cleanup_free_ uint8_t *buf = NULL;
+        size_t len;
+        struct tl_error err = {0};
+        if (tl_read_file(o->module_certs[i], &buf, &len) < 0) {
+            status = TL_EXIT_BAD;
+            goto out;
+        }
+        if (tl_x509_to_der(buf, len, &ders[n], &certs[n].len, &err) < 0) {
+            tl_report_error(o->module_certs[i], &err);
+            status = TL_EXIT_BAD;
+            goto out;
+        }
+        certs[n].der = ders[n];
+        n++;
+    }
+    for (size_t i = 0; i < o->n_modules; i++) {
+        _cleanup_free_ uint8_t *buf = NULL;
+        size_t len;
+        struct tl_modsig_result res;
+        struct tl_error err = {0};
+        if (tl_read_file(o->modules[i], &buf, &len) < 0) {
+            status = TL_EXIT_BAD;
+            goto out;
+        }
+        if (tl_modsig_verify(buf, len, certs, n, &res, &err) < 0) {
+            tl_report_error(o->modules[i], &err);
+            status = TL_EXIT_BAD;
+            goto out;
+        }
+        bool loads = tl_modsig_loads(&res, true);
+        *denied += !loads;
+        json_array_append_new(
+            out, json_pack("{s:s, s:s, s:b, s:s, s:s, s:s}", "module", file_base(o->modules[i]),
+                           "file", o->modules[i], "allowed", loads, "status",
+                           tl_modsig_status_name(res.status), "reason", res.reason, "signer",
+                           res.signer_subject[0] ? res.signer_subject : res.signer_issuer));
+    }
+out:
+    for (size_t i = 0; i < n; i++)
+        free(ders[i]);
+    return status;
+}
+
+static int load_optional_list(const char *path, uint8_t **buf, size_t *len, struct tl_sig_db *db)
+{
+    *db = (struct tl_sig_db){0};
+    if (!path)
+        return 0;
+    struct tl_error err = {0};
+    if (siglist_file_load(path, buf, len) < 0)
+        return -1;
+    if (tl_sig_db_parse(*buf, *len, db, &err) < 0) {
+        tl_report_error(path, &err);
+        return -1;
+    }
+    return 0;
+}
+
+static int verify_chain(const struct verify_opts *o, char **files, int n_files)
+{
+    struct store_file s;
+    if (store_load(o->vars, &s) < 0)
+        return TL_EXIT_BAD;
+    int status = TL_EXIT_OK;
+    struct tl_sig_db db = {0}, dbx = {0}, mok = {0}, mokx = {0};
+    _cleanup_free_ uint8_t *dbx_buf = NULL, *mok_buf = NULL, *mokx_buf = NULL;
+    size_t dbx_len = 0, mok_len = 0, mokx_len = 0;
+    struct pe_file *pes = calloc((size_t)n_files, sizeof(*pes));
+    const struct tl_pe **images = calloc((size_t)n_files, sizeof(*images));
+    struct tl_sb_verdict *verdicts = calloc((size_t)n_files, sizeof(*verdicts));
+    json_t *applied = json_array();
+    struct tl_sbat level, *level_ptr = NULL;
+    const uint8_t *dbx_data;
+
+    if (!pes || !images || !verdicts) {
+        status = TL_EXIT_BAD;
+        goto out;
+    }
+    if (store_sig_db(&s, "db", &db, NULL, NULL) < 0 ||
+        store_sig_db(&s, "dbx", &dbx, &dbx_data, &dbx_len) < 0) {
+        status = TL_EXIT_BAD;
+        goto out;
+    }
+    dbx_buf = dbx_len ? malloc(dbx_len) : NULL;
+    if (dbx_len && !dbx_buf) {
+        status = TL_EXIT_BAD;
+        goto out;
+    }
+    if (dbx_len)
+        memcpy(dbx_buf, dbx_data, dbx_len);
+    if (o->n_dbx_updates) {
+        status = apply_dbx_updates(o, &s, &dbx_buf, &dbx_len, applied);
+        if (status != TL_EXIT_OK)
+            goto out;
+        tl_sig_db_done(&dbx);
+        tl_sig_db_parse(dbx_buf, dbx_len, &dbx, NULL);
+    }
+    if (load_optional_list(o->mok, &mok_buf, &mok_len, &mok) < 0 ||
+        load_optional_list(o->mokx, &mokx_buf, &mokx_len, &mokx) < 0) {
+        status = TL_EXIT_BAD;
+        goto out;
+    }
+    if (o->sbat_level) {
+        _cleanup_free_ uint8_t *buf = NULL;
+        size_t len;
+        struct tl_error err = {0};
+        if (tl_read_file(o->sbat_level, &buf, &len) < 0) {
+            status = TL_EXIT_BAD;
+            goto out;
+        }
+        /* An efivarfs dump carries 4 bytes of attributes first. */
+        size_t skip = len > 4 && memcmp(buf, "sbat", 4) != 0 ? 4 : 0;
+        if (tl_sbat_parse(buf + skip, len - skip, TL_SBAT_LEVEL, &level, &err) < 0) {
+            tl_report_error(o->sbat_level, &err);
+            status = TL_EXIT_BAD;
+            goto out;
+        }
+        level_ptr = &level;
+    }
+    for (int i = 0; i < n_files; i++) {
+        if (pe_load(files[i], &pes[i]) < 0) {
+            status = TL_EXIT_BAD;
+            goto out;
+        }
+        images[i] = &pes[i].pe;
+    }
+
+    struct tl_sb_keys keys = {.db = &db,
+                              .dbx = &dbx,
+                              .mok = o->mok ? &mok : NULL,
+                              .mokx = o->mokx ? &mokx : NULL,
+                              .sbat_level = level_ptr};
+    struct tl_error err = {0};
+    int denied = tl_secureboot_check_chain(images, NULL, (size_t)n_files, &keys, time(NULL), NULL,
+                                           verdicts, &err);
+    if (denied < 0) {
+        tl_report_error(files[0], &err);
+        status = TL_EXIT_BAD;
+        goto out;
+    }
+    json_t *modules = json_array();
+    status = verify_modules(o, modules, &denied);
+    if (status != TL_EXIT_OK) {
+        json_decref(modules);
+        goto out;
+    }
+    status = denied ? TL_EXIT_FAIL : TL_EXIT_OK;
+    if (o->json) {
+        json_t *arr = json_array();
+        for (int i = 0; i < n_files; i++)
+            json_array_append_new(arr, verdict_json(&verdicts[i], files[i]));
+        tl_json_print(json_pack("{s:s, s:o, s:o, s:O, s:s}", "vars", o->vars, "components", arr,
+                                "modules", modules, "dbx_updates", applied, "verdict",
+                                denied ? "fail" : "pass"));
+    } else {
+        json_decref(modules);
+        for (int i = 0; i < n_files; i++) {
+            const struct tl_sb_verdict *v = &verdicts[i];
+            printf("%-8s %-5s %s (%s, by %s)\n", v->component, v->allowed ? "pass" : "FAIL",
+                   file_base(files[i]), v->source[0] ? v->source : "-",
+                   tl_verifier_name(v->verifier));
+            printf("         %s\n", v->reason);
+            if (v->warning[0])
+                printf("         warning: %s\n", v->warning);
+        }
+        for (size_t i = 0; i < json_array_size(modules); i++) {
+            json_t *m = json_array_get(modules, i);
+            printf("%-8s %-5s %s\n         %s\n", "module",
+                   json_is_true(json_object_get(m, "allowed")) ? "pass" : "FAIL",
+                   json_string_value(json_object_get(m, "module")),
+                   json_string_value(json_object_get(m, "reason")));
+        }
+        printf("verdict: %s\n", denied ? "FAIL" : "pass");
+    }
+out:
+    for (int i = 0; pes && i < n_files; i++)
+        pe_file_done(&pes[i]);
+    free(pes);
+    free(images);
+    free(verdicts);
+    json_decref(applied);
+    tl_sig_db_done(&db);
+    tl_sig_db_done(&dbx);
+    tl_sig_db_done(&mok);
+    tl_sig_db_done(&mokx);
+    store_done(&s);
+    return status;
+}
+
+int tl_secureboot_predict(int argc, char **argv);
+
+int tl_cmd_secureboot(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "tl: secureboot: no verb given (digest, verify, predict, vars)\n");
+        return TL_EXIT_BAD;
+    }
+    const char *verb = argv[1];
+    if (strcmp(verb, "--help") == 0 || strcmp(verb, "-h") == 0) {
+        usage(stdout);
+        return TL_EXIT_OK;
+    }
+    if (strcmp(verb, "vars") == 0)
+        return tl_secureboot_vars(argc - 1, argv + 1);
+    if (strcmp(verb, "predict") == 0)
+        return tl_secureboot_predict(argc - 1, argv + 1);
+    if (strcmp(verb, "digest") != 0 && strcmp(verb, "verify") != 0) {
+        fprintf(stderr, "tl: secureboot: unknown verb \"%s\" (digest, verify, predict, vars)\n",
+                verb);
+        return TL_EXIT_BAD;
+    }
+    static const struct option options[] = {
+        {"json", no_argument, NULL, 'j'},
+        {"vars", required_argument, NULL, 'v'},
+        {"dbx-update", required_argument, NULL, 'u'},
+        {"mok", required_argument, NULL, 'm'},
+        {"mokx", required_argument, NULL, 'x'},
+        {"sbat-level", required_argument, NULL, 's'},
+        {"modules", required_argument, NULL, 'M'},   {"module-cert", required_argument, NULL, 'C'},
+        {"help", no_argument, NULL, 'h'},
+        {0},
+    };
+    struct verify_opts o = {0};
+    int c;
+    argc--;
+    argv++;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+        switch (c) {
+        case 'j':
+            o.json = true;
+            break;
+        case 'v':
+            o.vars = optarg;
+            break;
+        case 'u':
+            if (o.n_dbx_updates == TL_ARRAY_SIZE(o.dbx_updates)) {
+                fprintf(stderr, "tl: secureboot: too many --dbx-update\n");
+                return TL_EXIT_BAD;
+            }
+            o.dbx_updates[o.n_dbx_updates++] = optarg;
+            break;
+        case 'm':
+            o.mok = optarg;
+            break;
+        case 'x':
+            o.mokx = optarg;
+            break;
+        case 's':
+            o.sbat_level = optarg;
+            break;
+        case 'M':
+            if (o.n_modules == TL_ARRAY_SIZE(o.modules)) {
+                fprintf(stderr, "tl: secureboot: too many --modules\n");
+                return TL_EXIT_BAD;
+            }
+            o.modules[o.n_modules++] = optarg;
+            break;
+        case 'C':
+            if (o.n_module_certs == TL_ARRAY_SIZE(o.module_certs)) {
+                fprintf(stderr, "tl: secureboot: too many --module-cert\n");
+                return TL_EXIT_BAD;
+            }
+            o.module_certs[o.n_module_certs++] = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            return TL_EXIT_OK;
+        default:
+            tl_report_option_error("secureboot", argv);
+            return TL_EXIT_BAD;
+        }
+    }
+    if (optind >= argc) {
+        fprintf(stderr, "tl: secureboot %s: no FILE given\n", verb);
+        return TL_EXIT_BAD;
+    }
+    if (strcmp(verb, "digest") == 0) {
+        if (o.vars || o.n_dbx_updates || o.mok || o.mokx || o.sbat_level || o.n_modules ||
+            o.n_module_certs) {
+            fprintf(stderr, "tl: secureboot digest: takes only FILE... and --json\n");
+            return TL_EXIT_BAD;
+        }
+        struct tl_hasher *h = tl_hasher_new();
+        int status = TL_EXIT_OK;
+        for (int i = optind; i < argc; i++) {
+            int r = digest_one(argv[i], o.json, h);
+            if (r > status)
+                status = r;
+        }
+        tl_hasher_free(h);
+        return status;
+    }
+    if (!o.vars) {
+        fprintf(stderr, "tl: secureboot verify: --vars VARS.fd is required\n");
+        return TL_EXIT_BAD;
+    }
+    return verify_chain(&o, argv + optind, argc - optind);
+}

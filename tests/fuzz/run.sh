@@ -1,0 +1,172 @@
+#!/usr/bin/env bash
+# run.sh - run the libFuzzer targets of tests/fuzz on seeds from the vectors.
+#
+# Usage: tests/fuzz/run.sh BUILD_DIR VECTORS SECONDS
+#   BUILD_DIR  a build configured with -Dfuzz=true (clang), e.g.
+#              CC=clang meson setup B -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false
+#   VECTORS    the shared vectors folder
+#   SECONDS    how long each target runs (-max_total_time)
+# Environment: FUZZ_JOBS targets run at once (default: number of CPUs);
+#              FUZZ_TARGETS to run a subset ("fuzz_efi fuzz_pcrset").
+#
+# Seed corpora (built in a temp dir, never in the vectors):
+#   fuzz_eventlog  every binary event log under VECTORS/eventlog, and the
+#                  base64 .Log.Raw of go-attestation's GCP JSON
+#   fuzz_pcrset    tpm2-tools' expected YAMLs, the OVMF PCR dump, a replay JSON
+#   fuzz_efi       secureboot/efivars-shim-test/*, secureboot/dbx/*, and the
+#                  UEFI_VARIABLE_DATA, device paths and load options of the
+#                  OVMF log's records (via BUILD_DIR's tl, when built)
+#
+# Exit status: 0 no target found anything; 1 a crash, leak, timeout or OOM
+# (the reproducers are listed and kept, with the fuzzer logs, under the
+# printed work dir); 2 bad usage or a target missing.
+set -u
+
+prog=${0##*/}
+if [ $# -ne 3 ]; then
+    echo "usage: $prog BUILD_DIR VECTORS SECONDS" >&2
+    exit 2
+fi
+build=$1 vectors=$2 seconds=$3
+case $seconds in '' | *[!0-9]*) echo "$prog: SECONDS must be a number" >&2; exit 2 ;; esac
+[ -d "$vectors/eventlog" ] || { echo "$prog: $vectors/eventlog not found" >&2; exit 2; }
+command -v python3 >/dev/null || { echo "$prog: python3 not found" >&2; exit 2; }
+
+targets=${FUZZ_TARGETS:-fuzz_eventlog fuzz_pcrset fuzz_efi fuzz_pe fuzz_varstore fuzz_authvar fuzz_modsig}
+fixtures=${TL_FIXTURES:-$(cd "$(dirname "$0")/../.." && pwd)/fixtures}
+ovmf_dir=${TL_OVMF_DIR:-/usr/share/OVMF}
+for t in $targets; do
+    [ -x "$build/tests/fuzz/$t" ] || {
+        echo "$prog: $build/tests/fuzz/$t not built (meson setup with -Dfuzz=true, CC=clang)" >&2
+        exit 2
+    }
+done
+jobs=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 2)}
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/tl-fuzz.XXXXXX")
+keep=0
+trap '[ $keep = 1 ] || rm -rf "$work"' EXIT
+mkdir -p "$work"/corpus/{fuzz_eventlog,fuzz_pcrset,fuzz_efi,fuzz_pe,fuzz_varstore,fuzz_authvar,fuzz_modsig} "$work/artifacts"
+for t in $targets; do mkdir -p "$work/corpus/$t"; done # other targets: no seeds
+
+# ---- seeds ----
+python3 - "$vectors" "$work/corpus" <<'EOF'
+import base64, hashlib, json, os, sys
+vec, out = sys.argv[1], sys.argv[2]
+def seed(target, data):
+    if data:
+        name = hashlib.sha1(data).hexdigest()
+        open(os.path.join(out, target, name), 'wb').write(data)
+# Event logs: binary files (a NUL byte near the start: PCR index 0 is zeros).
+for root, _, files in os.walk(os.path.join(vec, 'eventlog')):
+    for f in files:
+        data = open(os.path.join(root, f), 'rb').read()
+        if b'\0' in data[:64]:
+            seed('fuzz_eventlog', data)
+gcp = os.path.join(vec, 'eventlog/go-attestation/windows_gcp_shielded_vm.json')
+if os.path.exists(gcp):
+    seed('fuzz_eventlog', base64.b64decode(json.load(open(gcp))['Log']['Raw']))
+# PCR values.
+yd = os.path.join(vec, 'eventlog/tpm2-tools/expected-yaml')
+for f in sorted(os.listdir(yd)) if os.path.isdir(yd) else []:
+    seed('fuzz_pcrset', open(os.path.join(yd, f), 'rb').read())
+txt = os.path.join(vec, 'eventlog/ovmf-debian12/secureboot-on.tpm-pcrs.txt')
+if os.path.exists(txt):
+    seed('fuzz_pcrset', open(txt, 'rb').read())
+seed('fuzz_pcrset', json.dumps({'banks': {'sha1': {'0': '00' * 20, '7': 'ab' * 20},
+                                          'sha256': {'10': 'ff' * 32}}}).encode())
+# UEFI structures.
+for sub in ('secureboot/efivars-shim-test', 'secureboot/dbx'):
+    d = os.path.join(vec, sub)
+    for f in sorted(os.listdir(d)) if os.path.isdir(d) else []:
+        seed('fuzz_efi', open(os.path.join(d, f), 'rb').read())
+EOF
+
+# Record data of the OVMF log as efi seeds (needs a tl in BUILD_DIR).
+tl=$build/src/tl/tl
+ovmf=$vectors/eventlog/ovmf-debian12/secureboot-on.eventlog.bin
+if [ -x "$tl" ] && [ -f "$ovmf" ]; then
+    ASAN_OPTIONS=detect_leaks=0 "$tl" eventlog show "$ovmf" --json 2>/dev/null |
+        python3 -c '
+import hashlib, json, os, struct, sys
+out = sys.argv[1]
+def seed(data):
+    if data:
+        open(os.path.join(out, hashlib.sha1(data).hexdigest()), "wb").write(data)
+for e in json.load(sys.stdin)["events"]:
+    d = bytes.fromhex(e["data"])
+    if e["type"].startswith("EV_EFI_VARIABLE") and len(d) >= 32:
+        seed(d)                                   # UEFI_VARIABLE_DATA
+        n, l = struct.unpack_from("<QQ", d, 16)
+        if 32 + 2 * n + l == len(d) and e["type"] == "EV_EFI_VARIABLE_BOOT":
+            seed(d[32 + 2 * n:])                  # EFI_LOAD_OPTION
+    elif e["type"] == "EV_EFI_BOOT_SERVICES_APPLICATION" and len(d) >= 32:
+        (l,) = struct.unpack_from("<Q", d, 24)
+        seed(d[32:32 + l])                        # device path
+' "$work/corpus/fuzz_efi"
+fi
+
+# Secure Boot engine seeds: Debian's signed images (fixtures), OVMF's
+# variable stores, the signed dbx updates, the tails of signed modules.
+for f in "$fixtures"/shimx64.efi.signed "$fixtures"/grubx64.efi.signed; do
+    [ -f "$f" ] && cp "$f" "$work/corpus/fuzz_pe/"
+done
+for f in "$ovmf_dir"/OVMF_VARS_4M.fd "$ovmf_dir"/OVMF_VARS_4M.ms.fd; do
+    [ -f "$f" ] && cp "$f" "$work/corpus/fuzz_varstore/"
+done
+for f in "$vectors"/secureboot/dbx/*; do
+    [ -f "$f" ] && cp "$f" "$work/corpus/fuzz_authvar/"
+done
+find "$fixtures"/linux-image-*/lib/modules -name '*.ko' 2>/dev/null | head -5 | while read -r ko; do
+    tail -c 4096 "$ko" >"$work/corpus/fuzz_modsig/$(basename "$ko")"
+done
+
+for t in $targets; do
+    echo "$prog: $t: $(ls "$work/corpus/$t" | wc -l) seeds"
+done
+
+# ---- run ----
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
+run_one() {
+    local t=$1
+    "$build/tests/fuzz/$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+        -print_final_stats=1 -artifact_prefix="$work/artifacts/$t-" \
+        "$work/corpus/$t" >"$work/$t.log" 2>&1
+    echo $? >"$work/$t.status"
+}
+running=0
+for t in $targets; do
+    if [ "$running" -ge "$jobs" ]; then
+        wait -n
+        running=$((running - 1))
+    fi
+    run_one "$t" &
+    running=$((running + 1))
+done
+wait
+
+# ---- report ----
+status=0
+for t in $targets; do
+    st=$(cat "$work/$t.status" 2>/dev/null || echo '?')
+    runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/$t.log" | tail -n1)
+    speed=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$work/$t.log" | tail -n1)
+    cov=$(grep -oE 'cov: [0-9]+ ft: [0-9]+ corp: [0-9]+/[0-9]+[a-zA-Z]*' "$work/$t.log" | tail -n1)
+    echo "$prog: $t: exit $st, ${runs:-?} runs, ${speed:-?} exec/s, $cov"
+    arts=$(ls "$work/artifacts/$t-"* 2>/dev/null)
+    if [ "$st" != 0 ] || [ -n "$arts" ]; then
+        status=1
+        echo "$prog: $t FOUND A PROBLEM; log: $work/$t.log"
+        grep -m1 -E 'ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|runtime error:|SUMMARY:' "$work/$t.log" |
+            sed "s/^/$prog:   /"
+        for a in $arts; do
+            echo "$prog:   reproducer: $a  (replay: $build/tests/fuzz/$t $a)"
+        done
+    fi
+done
+if [ $status != 0 ]; then
+    keep=1
+    echo "$prog: work dir kept: $work"
+fi
+exit $status
