@@ -69,8 +69,8 @@ fuzz: deps $(FUZZ_BUILD)/build.ninja
 fuzz-run: fuzz
 	@bash tests/fuzz/run.sh $(FUZZ_BUILD) $(VECTORS) $(FUZZ_SECONDS)
 
-demo: build
-	@bash scripts/demo.sh $(BUILD) $(VECTORS)
+demo: build fixtures
+	@bash scripts/demo.sh $(BUILD) $(VECTORS) $(FIXTURES)
 
 bench: build fixtures
 	@bash bench/eventlog.sh $(BUILD) $(VECTORS)
