@@ -17,6 +17,18 @@ typedef struct {
     uint8_t b[16]; /* as stored: data1..3 little-endian, data4 bytes */
 } tl_guid;
 
+/* A tl_guid initialiser from the registry form {data1, data2, data3,
+ * {data4[0..7]}}, so constants can be checked against the spec by eye:
+ * TL_GUID_INIT(0x8be4df61, 0x93ca, 0x11d2, 0xaa, 0x0d, 0x00, 0xe0, 0x98, 0x03, 0x2b, 0x8c). */
+#define TL_GUID_INIT(d1, d2, d3, a, b, c, d, e, f, g, h)                                           \
+    {                                                                                              \
+        {                                                                                          \
+            (uint8_t)(d1), (uint8_t)((d1) >> 8), (uint8_t)((d1) >> 16), (uint8_t)((d1) >> 24),     \
+                (uint8_t)(d2), (uint8_t)((d2) >> 8), (uint8_t)(d3), (uint8_t)((d3) >> 8), a, b, c, \
+                d, e, f, g, h                                                                      \
+        }                                                                                          \
+    }
+
 /* "8be4df61-93ca-11d2-aa0d-00e098032b8c" into out[37]. */
 void tl_guid_format(const tl_guid *g, char out[37]);
 bool tl_guid_equal(const tl_guid *a, const tl_guid *b);

@@ -71,24 +71,14 @@
      0x10 /* AUTHENTICATED_WRITE_ACCESS (deprecated) */ |                                          \
      TL_EFI_VARIABLE_TIME_BASED_AUTHENTICATED_WRITE_ACCESS)
 
-/* Stored (mixed-endian) GUID bytes from the registry form, as in guid.c. */
-#define GUID(d1, d2, d3, a, b, c, d, e, f, g, h)                                                   \
-    {                                                                                              \
-        {                                                                                          \
-            (uint8_t)(d1), (uint8_t)((d1) >> 8), (uint8_t)((d1) >> 16), (uint8_t)((d1) >> 24),     \
-                (uint8_t)(d2), (uint8_t)((d2) >> 8), (uint8_t)(d3), (uint8_t)((d3) >> 8), a, b, c, \
-                d, e, f, g, h                                                                      \
-        }                                                                                          \
-    }
-
 /* PI 1.8 vol. 3, 3.2.2 (EFI_SYSTEM_NV_DATA_FV_GUID). */
 static const tl_guid nv_data_fv_guid =
-    GUID(0xfff12b8d, 0x7696, 0x4c8b, 0xa9, 0x85, 0x27, 0x47, 0x07, 0x5b, 0x4f, 0x50);
+    TL_GUID_INIT(0xfff12b8d, 0x7696, 0x4c8b, 0xa9, 0x85, 0x27, 0x47, 0x07, 0x5b, 0x4f, 0x50);
 /* EDK2 MdeModulePkg/Include/Guid/VariableFormat.h. */
 static const tl_guid auth_variable_guid =
-    GUID(0xaaf32c78, 0x947b, 0x439a, 0xa1, 0x80, 0x2e, 0x14, 0x4e, 0xc3, 0x77, 0x92);
+    TL_GUID_INIT(0xaaf32c78, 0x947b, 0x439a, 0xa1, 0x80, 0x2e, 0x14, 0x4e, 0xc3, 0x77, 0x92);
 static const tl_guid variable_guid =
-    GUID(0xddcf3616, 0x3275, 0x4164, 0x98, 0xb6, 0xfe, 0x85, 0x70, 0x7f, 0xfe, 0x7d);
+    TL_GUID_INIT(0xddcf3616, 0x3275, 0x4164, 0x98, 0xb6, 0xfe, 0x85, 0x70, 0x7f, 0xfe, 0x7d);
 
 static size_t header_align(size_t off)
 {

@@ -14,8 +14,9 @@
 #include "tl/util.h"
 #include "tl/x509.h"
 
-const tl_guid tl_owner_guid = {{0xcf, 0xd5, 0x5c, 0x8c, 0x6a, 0x0b, 0x55, 0x4f, 0x9d, 0x3f, 0x7c,
-                                0x5f, 0x1b, 0x0e, 0x2f, 0x1a}};
+/* 8c5cd5cf-0b6a-4f55-9d3f-7c5f1b0e2f1a */
+const tl_guid tl_owner_guid =
+    TL_GUID_INIT(0x8c5cd5cf, 0x0b6a, 0x4f55, 0x9d, 0x3f, 0x7c, 0x5f, 0x1b, 0x0e, 0x2f, 0x1a);
 
 static void usage(FILE *f)
 {
@@ -584,7 +585,8 @@ int tl_cmd_secureboot(int argc, char **argv)
         {"mok", required_argument, NULL, 'm'},
         {"mokx", required_argument, NULL, 'x'},
         {"sbat-level", required_argument, NULL, 's'},
-        {"modules", required_argument, NULL, 'M'},   {"module-cert", required_argument, NULL, 'C'},
+        {"modules", required_argument, NULL, 'M'},
+        {"module-cert", required_argument, NULL, 'C'},
         {"help", no_argument, NULL, 'h'},
         {0},
     };

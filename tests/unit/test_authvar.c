@@ -60,15 +60,6 @@ static const uint8_t MS_OWNER[16] = {0xbd, 0x9a, 0xfa, 0x77, 0x59, 0x03, 0x32, 0
 
 /* ---- helpers ---- */
 
-static uint8_t *dup_exact(const uint8_t *p, size_t len)
-{
-    uint8_t *out = malloc(len ? len : 1);
-    assert_non_null(out);
-    if (len)
-        memcpy(out, p, len);
-    return out;
-}
-
 /* A growable byte buffer to build signature lists in. */
 struct bytes {
     uint8_t *p;

@@ -54,15 +54,6 @@ static uint8_t *unhex(const char *hex, size_t *len)
     return out;
 }
 
-static uint8_t *dup_exact(const uint8_t *p, size_t len)
-{
-    uint8_t *out = malloc(len ? len : 1);
-    assert_non_null(out);
-    if (len)
-        memcpy(out, p, len);
-    return out;
-}
-
 static void assert_hex(const uint8_t *p, size_t len, const char *hex)
 {
     char buf[2 * 64 + 1];
@@ -500,12 +491,6 @@ static uint8_t *make_list(const tl_guid *type, uint32_t header_size, uint32_t si
         for (uint32_t k = 0; k < sig_size; k++)
             b[28 + header_size + e * sig_size + k] = (uint8_t)(e + k);
     return b;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
 }
 
 static void test_sigdb_errors(void **state)

@@ -138,20 +138,20 @@ static void test_swapped_type(void **state)
     struct checked c = {0};
     c.buf = vector_read(OVMF_LOG, &c.len);
     size_t off = logedit_event_offset(c.buf, c.len, 43);
-    logedit_put32(c.buf + off + 4, 1);
+    put32(c.buf + off + 4, 1);
     check_buf(&c);
     assert_one_finding(&c, 43, "EV_POST_CODE is not measured into PCR 4");
     checked_done(&c);
 
     c.buf = vector_read(OVMF_LOG, &c.len);
-    logedit_put32(c.buf + off + 4, 0x12345678);
+    put32(c.buf + off + 4, 0x12345678);
     check_buf(&c);
     assert_one_finding(&c, 43, "unknown event type 0x12345678");
     checked_done(&c);
 
     /* An authority record moved to PCR 4. */
     c.buf = vector_read(OVMF_LOG, &c.len);
-    logedit_put32(c.buf + logedit_event_offset(c.buf, c.len, 25), 4);
+    put32(c.buf + logedit_event_offset(c.buf, c.len, 25), 4);
     check_buf(&c);
     assert_one_finding(&c, 25, "EV_EFI_VARIABLE_AUTHORITY is not measured into PCR 4");
     checked_done(&c);
@@ -188,7 +188,7 @@ static void test_separator_and_no_action(void **state)
     /* EV_NO_ACTION records carry zero digests (PFP 10.4.5). Turn the
      * shim-image record into one with its digests intact. */
     c.buf = vector_read(OVMF_LOG, &c.len);
-    logedit_put32(c.buf + logedit_event_offset(c.buf, c.len, 26) + 4, 3);
+    put32(c.buf + logedit_event_offset(c.buf, c.len, 26) + 4, 3);
     check_buf(&c);
     assert_one_finding(&c, 26, "EV_NO_ACTION with a non-zero sha1 digest");
     checked_done(&c);

@@ -238,7 +238,7 @@ static void test_out_of_range(void **state)
     /* Digest count above the header's. */
     memcpy(c, buf, len);
     off = logedit_event_offset(buf, len, 5);
-    logedit_put32(c + off + 8, 5);
+    put32(c + off + 8, 5);
     expect_error(c, len, "event 5: digest count 5 exceeds the header's 4");
 
     /* An algorithm the header does not declare (SM3). */
@@ -257,14 +257,14 @@ static void test_out_of_range(void **state)
     memcpy(c, buf, len);
     uint32_t dsize;
     size_t doff = logedit_event_data(buf, len, 49, &dsize);
-    logedit_put32(c + doff - 4, 0xfffffff0u);
+    put32(c + doff - 4, 0xfffffff0u);
     expect_error(c, len, "event 49: event size 4294967280 overruns the log");
 
     /* numberOfAlgorithms 0 and 17. */
     memcpy(c, buf, len);
-    logedit_put32(c + 32 + 24, 0);
+    put32(c + 32 + 24, 0);
     expect_error(c, len, "numberOfAlgorithms 0 out of range");
-    logedit_put32(c + 32 + 24, 17);
+    put32(c + 32 + 24, 17);
     expect_error(c, len, "numberOfAlgorithms 17 out of range");
 
     /* A known algorithm with the wrong digest size. */
@@ -274,7 +274,7 @@ static void test_out_of_range(void **state)
 
     /* PCR index out of range. */
     memcpy(c, buf, len);
-    logedit_put32(c + off, 24);
+    put32(c + off, 24);
     expect_error(c, len, "event 5: PCR index 24 out of range");
 
     expect_error(buf, 0, "empty event log");
@@ -314,16 +314,16 @@ static void startup_locality(void **state)
     uint8_t *c = calloc(1, len + rec);
     memcpy(c, buf, at);
     uint8_t *p = c + at;
-    logedit_put32(p, 0);
-    logedit_put32(p + 4, TL_EV_NO_ACTION);
-    logedit_put32(p + 8, 4);
+    put32(p, 0);
+    put32(p + 4, TL_EV_NO_ACTION);
+    put32(p + 8, 4);
     p += 12;
     static const uint16_t algs[4][2] = {{4, 20}, {11, 32}, {12, 48}, {13, 64}};
     for (int i = 0; i < 4; i++) {
         p[0] = (uint8_t)algs[i][0];
         p += 2 + algs[i][1];
     }
-    logedit_put32(p, 17);
+    put32(p, 17);
     memcpy(p + 4, "StartupLocality\0\3", 17);
     memcpy(c + at + rec, buf + at, len - at);
 

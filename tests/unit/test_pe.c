@@ -78,26 +78,6 @@ static uint8_t *fixture_read(const char *name, size_t *len)
     return exact;
 }
 
-static uint8_t *copy(const uint8_t *buf, size_t len)
-{
-    uint8_t *out = malloc(len ? len : 1);
-    assert_non_null(out);
-    memcpy(out, buf, len);
-    return out;
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
 static void parse_ok(const uint8_t *buf, size_t len, struct tl_pe *pe)
 {
     struct tl_error err = {0};
@@ -111,7 +91,7 @@ static void parse_ok(const uint8_t *buf, size_t len, struct tl_pe *pe)
 static void parse_fails(const uint8_t *buf, size_t len, int code, bool has_offset, size_t offset,
                         const char *needle)
 {
-    uint8_t *c = copy(buf, len);
+    uint8_t *c = dup_exact(buf, len);
     struct tl_pe pe;
     struct tl_error err = {0};
     int r = tl_pe_parse(c, len, &pe, &err);
@@ -616,7 +596,7 @@ static void test_shim_truncated(void **state)
     size_t len;
     uint8_t *buf = fixture_read(SHIM, &len);
     for (size_t n = 0; n < len; n = n < 4096 ? n + 1 : n + 4096) {
-        uint8_t *c = copy(buf, n);
+        uint8_t *c = dup_exact(buf, n);
         struct tl_pe pe;
         struct tl_error err = {0};
         int r = tl_pe_parse(c, n, &pe, &err);
@@ -636,7 +616,7 @@ static void test_header_errors(void **state)
     size_t len;
     uint8_t *buf = fixture_read(GRUB, &len);
     struct hdr h = hdr_of(buf);
-    uint8_t *c = copy(buf, len);
+    uint8_t *c = dup_exact(buf, len);
 
     c[0] = 'Z';
     parse_fails(c, len, -EBADMSG, true, 0, "MZ");
@@ -684,7 +664,7 @@ static void test_too_many_sections(void **state)
     size_t len;
     uint8_t *buf = fixture_read(SHIM, &len);
     struct hdr h = hdr_of(buf);
-    uint8_t *c = copy(buf, len);
+    uint8_t *c = dup_exact(buf, len);
     /* 0x1000 - 0x188 leaves room for 92 section headers. */
     uint16_t counts[] = {0xffff, 0x8000, 93};
     for (size_t i = 0; i < TL_ARRAY_SIZE(counts); i++) {
@@ -708,7 +688,7 @@ static void test_section_errors(void **state)
     size_t len;
     uint8_t *buf = fixture_read(GRUB, &len);
     struct hdr h = hdr_of(buf);
-    uint8_t *c = copy(buf, len);
+    uint8_t *c = dup_exact(buf, len);
     size_t text = h.sections, mods = h.sections + 2 * 40;
 
     /* Raw data overrunning the file, the header's offset reported. */
@@ -750,7 +730,7 @@ static void test_certificate_table_errors(void **state)
     uint8_t *buf = fixture_read(GRUB, &len);
     struct hdr h = hdr_of(buf);
     const size_t table = 0x3fd000, size = 1472;
-    uint8_t *c = copy(buf, len);
+    uint8_t *c = dup_exact(buf, len);
     struct tl_pe pe;
 
     /* dwLength overrunning the table. */
@@ -831,7 +811,7 @@ static void test_special_section_rules(void **state)
     uint8_t *buf = fixture_read(GRUB, &len);
     struct hdr h = hdr_of(buf);
     size_t sbat = h.sections + 3 * 40, reloc = h.sections + 4 * 40;
-    uint8_t *c = copy(buf, len);
+    uint8_t *c = dup_exact(buf, len);
     struct tl_pe pe;
 
     /* Two .sbat sections, and relocations on .sbat: shim refuses both. */
@@ -876,7 +856,7 @@ static void test_vendor_cert_errors(void **state)
     uint8_t *buf = fixture_read(SHIM, &len);
     struct hdr h = hdr_of(buf);
     const size_t sec = 0xbb000, hdr_at = h.sections + 6 * 40;
-    uint8_t *c = copy(buf, len);
+    uint8_t *c = dup_exact(buf, len);
     struct tl_pe pe;
 
     /* The certificate past the section's data (VirtualSize 0x258a). */

@@ -167,33 +167,6 @@ static uint8_t *ovmf_read(const char *name, size_t *len)
     return b;
 }
 
-static uint8_t *dup_exact(const uint8_t *p, size_t len)
-{
-    uint8_t *out = malloc(len ? len : 1);
-    assert_non_null(out);
-    if (len)
-        memcpy(out, p, len);
-    return out;
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-    put32(p, (uint32_t)v);
-    put32(p + 4, (uint32_t)(v >> 32));
-}
-
 static void sha256_hex(const uint8_t *p, size_t len, char out[65])
 {
     uint8_t md[32];

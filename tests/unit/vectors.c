@@ -8,6 +8,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "vectors.h"
 
@@ -48,6 +49,15 @@ uint8_t *file_read(const char *path, size_t *len)
     nb[n] = 0;
     *len = n;
     return nb;
+}
+
+uint8_t *dup_exact(const uint8_t *p, size_t len)
+{
+    uint8_t *out = malloc(len ? len : 1);
+    assert_non_null(out);
+    if (len)
+        memcpy(out, p, len);
+    return out;
 }
 
 uint8_t *vector_read(const char *rel, size_t *len)
