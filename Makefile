@@ -16,7 +16,7 @@ FUZZ_SECONDS ?= 30
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEB_PACKAGES := build-essential meson ninja-build pkg-config clang llvm libclang-rt-14-dev \
-	libssl-dev libjansson-dev libcmocka-dev \
+	libssl-dev openssl libjansson-dev libcmocka-dev \
 	tpm2-tools pesign sbsigntool osslsigncode ovmf efitools qemu-system-x86 mtools dosfstools python3 jq xz-utils zstd
 
 .PHONY: all deps build test unit asan fuzz fuzz-run demo bench format fixtures clean

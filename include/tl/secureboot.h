@@ -22,6 +22,10 @@ struct tl_sb_keys {
     const struct tl_sig_db *db, *dbx;   /* firmware */
     const struct tl_sig_db *mok, *mokx; /* shim's MokList / MokListX, may be NULL */
     const struct tl_sbat *sbat_level;   /* the machine's SbatLevel, may be NULL */
+    /* No PK enrolled: the firmware is in setup mode, Secure Boot is off and
+     * nothing is verified (UEFI 2.10, 32.3); shim then does not verify
+     * either. Every image starts. */
+    bool secure_boot_off;
 };
 
 enum tl_verifier {

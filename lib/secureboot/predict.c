@@ -172,7 +172,9 @@ int tl_predict(const struct tl_varstore *vs, const struct tl_pe *const *chain,
     if (r == 0 && dbv && tl_sig_db_parse(dbv->data, dbv->data_len, &db, err) < 0)
         r = -EBADMSG;
     const struct tl_pe *shim = n > 0 && chain[0]->has_vendor_cert_section ? chain[0] : NULL;
-    for (size_t i = 0; r == 0 && i < n; i++) {
+    /* Secure Boot off (no PK): nothing is verified, so no authority is
+     * logged. */
+    for (size_t i = 0; r == 0 && pk && i < n; i++) {
         if (i == 1 && shim && shim->sbatlevel_len > 12) {
             /* shim writes and logs its "previous" level (the automatic
              * policy): the NUL-terminated string at that offset. */

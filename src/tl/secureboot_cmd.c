@@ -498,7 +498,9 @@ static int verify_chain(const struct verify_opts *o, char **files, int n_files)
                               .dbx = &dbx,
                               .mok = o->mok ? &mok : NULL,
                               .mokx = o->mokx ? &mokx : NULL,
-                              .sbat_level = level_ptr};
+                              .sbat_level = level_ptr,
+                              .secure_boot_off =
+                                  !tl_varstore_find(&s.vs, "PK", &TL_EFI_GLOBAL_VARIABLE_GUID)};
     struct tl_error err = {0};
     int denied = tl_secureboot_check_chain(images, NULL, (size_t)n_files, &keys, time(NULL), NULL,
                                            verdicts, &err);

@@ -77,7 +77,11 @@ int tl_secureboot_predict(int argc, char **argv)
     if (store_sig_db(&s, "db", &db, NULL, NULL) < 0 ||
         store_sig_db(&s, "dbx", &dbx, NULL, NULL) < 0)
         goto out;
-    struct tl_sb_keys keys = {.db = &db, .dbx = &dbx};
+    struct tl_sb_keys keys = {
+        .db = &db,
+        .dbx = &dbx,
+        .secure_boot_off = !tl_varstore_find(&s.vs, "PK", &TL_EFI_GLOBAL_VARIABLE_GUID),
+    };
     int denied = tl_secureboot_check_chain(images, NULL, (size_t)n, &keys, 0, NULL, verdicts, &err);
     if (denied < 0) {
         tl_report_error(argv[optind], &err);

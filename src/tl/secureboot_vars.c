@@ -394,6 +394,16 @@ int tl_secureboot_vars(int argc, char **argv)
         return TL_EXIT_BAD;
     }
     const char *verb = argv[1];
+    if (strcmp(verb, "--help") == 0 || strcmp(verb, "-h") == 0) {
+        fputs("usage: tl secureboot vars show FILE... [--json]\n"
+              "       tl secureboot vars enroll --template F (--microsoft | --pk C --kek C... "
+              "--db C...) [--dbx F] -o OUT [--json]\n"
+              "       tl secureboot vars clear --template F -o OUT [--json]\n"
+              "       tl secureboot vars apply-update --vars F UPDATE... [--variable db|dbx] "
+              "-o OUT [--json]\n",
+              stdout);
+        return TL_EXIT_OK;
+    }
     struct vars_opts o = {0};
     int c;
     argc--;

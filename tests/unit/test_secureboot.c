@@ -385,6 +385,51 @@ static void test_predict_matches_real_log(void **state)
     assert_contains(err.message, "grub would not boot");
 }
 
+/* No PK (OVMF_VARS_4M.fd): Secure Boot is off, every image starts, no
+ * authority is logged, and PCR 7 is what a real OVMF boot without keys
+ * measured (the Fedora 37 log of tpm2-tools). */
+static void test_secure_boot_off(void **state)
+{
+    struct world *w = *state;
+    const char *ovmf = getenv("TL_OVMF_DIR");
+    char path[512];
+    snprintf(path, sizeof(path), "%s/OVMF_VARS_4M.fd", ovmf && *ovmf ? ovmf : "/usr/share/OVMF");
+    size_t len;
+    uint8_t *buf = file_read(path, &len);
+    assert_non_null(buf);
+    struct tl_varstore vs;
+    assert_int_equal(tl_varstore_parse(buf, len, &vs, NULL), 0);
+    assert_null(tl_varstore_find(&vs, "PK", &TL_EFI_GLOBAL_VARIABLE_GUID));
+    struct tl_sig_db empty = {0};
+    struct tl_sb_keys keys = {.db = &empty, .dbx = &empty, .secure_boot_off = true};
+    struct tl_sb_verdict v[3];
+    struct image unsigned_kernel = {.len = w->kernel.pe.cert_table_offset};
+    unsigned_kernel.buf = dup_exact(w->kernel.buf, unsigned_kernel.len);
+    memset(unsigned_kernel.buf + w->kernel.pe.secdir_offset, 0, 8);
+    image_load_buf(&unsigned_kernel);
+    assert_int_equal(check_chain(w, &w->shim.pe, &w->grub.pe, &unsigned_kernel.pe, &keys, v), 0);
+    assert_contains(v[2].reason, "Secure Boot is off");
+
+    const struct tl_pe *chain[3] = {&w->shim.pe, &w->grub.pe, &unsigned_kernel.pe};
+    static const uint16_t algs[] = {TL_ALG_SHA256};
+    struct tl_prediction p;
+    assert_int_equal(tl_predict(&vs, chain, v, 3, algs, 1, NULL, &p, NULL), 0);
+    assert_int_equal(p.n_events, 6); /* five variables and the separator */
+    uint8_t *logbuf = vector_read("eventlog/tpm2-tools/event-sd-boot-fedora37.bin", &len);
+    struct tl_eventlog log;
+    struct tl_pcr_values pcrs;
+    assert_int_equal(tl_eventlog_parse(logbuf, len, &log, NULL), 0);
+    assert_int_equal(tl_replay(&log, NULL, &pcrs, NULL), 0);
+    assert_int_equal(pcrs.banks[0].alg, TL_ALG_SHA256);
+    assert_memory_equal(p.pcr7[0], pcrs.banks[0].value[7], 32);
+    tl_prediction_done(&p);
+    tl_eventlog_done(&log);
+    free(logbuf);
+    image_done(&unsigned_kernel);
+    tl_varstore_done(&vs);
+    free(buf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -395,6 +440,7 @@ int main(void)
         cmocka_unit_test(test_sbat_revocation),
         cmocka_unit_test(test_sbat_parse_errors),
         cmocka_unit_test(test_predict_matches_real_log),
+        cmocka_unit_test(test_secure_boot_off),
     };
     return cmocka_run_group_tests(tests, world_setup, world_teardown);
 }
