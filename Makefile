@@ -74,6 +74,7 @@ demo: build fixtures
 
 bench: build fixtures
 	@bash bench/eventlog.sh $(BUILD) $(VECTORS)
+	@bash bench/authenticode.sh $(BUILD) $(FIXTURES)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
