@@ -42,6 +42,7 @@
  *
  * The OpenSSL error queue is left as the caller had it (mark / pop). */
 #include "tl/authvar.h"
+#include "tl/sigverify.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -82,14 +83,6 @@ static const uint8_t OID_SIGNED_DATA[] = {0x06, 0x09, 0x2a, 0x86, 0x48, 0x86,
 static void pkcs7_freep(PKCS7 **p)
 {
     PKCS7_free(*p);
-}
-static void x509_freep(X509 **p)
-{
-    X509_free(*p);
-}
-static void x509_store_freep(X509_STORE **p)
-{
-    X509_STORE_free(*p);
 }
 typedef STACK_OF(X509) x509_stack;
 static void x509_stack_freep(x509_stack **p)
@@ -362,22 +355,6 @@ static const char *authority_name(const char *name, const tl_guid *vendor)
     return NULL;
 }
 
-/* Pkcs7Verify with one trusted certificate: 1 verifies, 0 does not, <0 OOM. */
-static int verify_with_anchor(PKCS7 *p7, X509 *anchor, const uint8_t *content, size_t content_len)
-{
-    _cleanup_(x509_store_freep) X509_STORE *store = X509_STORE_new();
-    _cleanup_(bio_freep) BIO *bio = BIO_new_mem_buf(content, (int)content_len);
-    if (!store || !bio)
-        return -ENOMEM;
-    if (X509_STORE_add_cert(store, anchor) != 1)
-        return -ENOMEM;
-    /* Firmware: partial chains, no clock, and PKCS7_verify's S/MIME purpose
-     * replaced by "any" (Pkcs7Verify does exactly this). */
-    X509_STORE_set_flags(store, X509_V_FLAG_PARTIAL_CHAIN | X509_V_FLAG_NO_CHECK_TIME);
-    X509_STORE_set_purpose(store, X509_PURPOSE_ANY);
-    return PKCS7_verify(p7, NULL, store, bio, NULL, PKCS7_BINARY) == 1;
-}
-
 int tl_auth2_verify(const struct tl_auth2 *a, const char *name, const tl_guid *vendor,
                     uint32_t attributes, const struct tl_sig_db *authorities,
                     struct tl_auth2_verdict *v, struct tl_error *err)
@@ -449,44 +426,46 @@ int tl_auth2_verify(const struct tl_auth2 *a, const char *name, const tl_guid *v
                           nid == NID_undef ? "(unknown)" : OBJ_nid2sn(nid));
     }
 
-    /* The signature alone, so that a bad signature is told apart from an
-     * untrusted signer. */
-    {
-        _cleanup_(bio_freep) BIO *bio = BIO_new_mem_buf(content, (int)content_len);
-        if (!bio)
-            return tl_error_set_nopos(err, -ENOMEM, "out of memory");
-        if (PKCS7_verify(p7, NULL, NULL, bio, NULL, PKCS7_BINARY | PKCS7_NOVERIFY) != 1)
-            return refuse(v,
-                          "signature does not match the data (variable name, vendor GUID, "
-                          "attributes 0x%x, TimeStamp or payload differ from what was signed)",
-                          attributes);
-    }
-
-    /* As VerifyTimeBasedPayload: every X.509 entry in turn, first match wins. */
+    /* The signature and the signer's chain, with the firmware's rules
+     * (sigverify.c: partial chain to an X.509 entry, no clock, any
+     * purpose). The SignedData goes in as re-encoded DER: pkcs7_decode
+     * wrapped a bare one in its ContentInfo. */
     size_t n_x509 = 0;
-    for (size_t i = 0; i < authorities->n_entries; i++) {
-        const struct tl_sig_entry *e = &authorities->entries[i];
-        if (e->kind != TL_SIG_X509)
-            continue;
-        n_x509++;
-        if (e->data_len > LONG_MAX)
-            continue;
-        const unsigned char *p = e->data;
-        _cleanup_(x509_freep) X509 *anchor = d2i_X509(NULL, &p, (long)e->data_len);
-        if (!anchor)
-            continue; /* as the firmware: an unreadable entry trusts nothing */
-        r = verify_with_anchor(p7, anchor, content, content_len);
-        if (r < 0)
-            return tl_error_set_nopos(err, r, "out of memory");
-        if (r > 0) {
-            if (i > INT_MAX)
-                return tl_error_set_nopos(err, -EOVERFLOW, "authority index too large");
-            v->signer_entry = (int)i;
-            name_to_buf(X509_get_subject_name(anchor), v->anchor_subject,
-                        sizeof(v->anchor_subject));
-            return 0;
+    _cleanup_free_ struct tl_cert_ref *refs =
+        calloc(authorities->n_entries ? authorities->n_entries : 1, sizeof(*refs));
+    _cleanup_free_ size_t *entry_of =
+        calloc(authorities->n_entries ? authorities->n_entries : 1, sizeof(*entry_of));
+    if (!refs || !entry_of)
+        return tl_error_set_nopos(err, -ENOMEM, "out of memory");
+    for (size_t i = 0; i < authorities->n_entries; i++)
+        if (authorities->entries[i].kind == TL_SIG_X509) {
+            refs[n_x509] = (struct tl_cert_ref){authorities->entries[i].data,
+                                                authorities->entries[i].data_len};
+            entry_of[n_x509++] = i;
         }
+    unsigned char *der = NULL;
+    int der_len = i2d_PKCS7(p7, &der);
+    if (der_len <= 0)
+        return tl_error_set_nopos(err, -ENOMEM, "cannot re-encode the SignedData");
+    struct tl_sigcheck chk;
+    r = tl_pkcs7_check(der, (size_t)der_len, content, content_len, refs, n_x509, 0, &chk, err);
+    OPENSSL_free(der);
+    if (r < 0)
+        return r;
+    enum tl_sigcheck_status status = chk.status;
+    if (status == TL_SIGCHECK_OK && chk.anchor >= 0) {
+        v->signer_entry = (int)entry_of[chk.anchor];
+        snprintf(v->anchor_subject, sizeof(v->anchor_subject), "%s",
+                 chk.chain[chk.n_chain - 1].subject);
     }
+    tl_sigcheck_done(&chk);
+    if (status == TL_SIGCHECK_OK && v->signer_entry >= 0)
+        return 0;
+    if (status == TL_SIGCHECK_BAD_SIGNATURE || status == TL_SIGCHECK_MALFORMED)
+        return refuse(v,
+                      "signature does not match the data (variable name, vendor GUID, "
+                      "attributes 0x%x, TimeStamp or payload differ from what was signed)",
+                      attributes);
 
     const char *db = authority_name(name, vendor);
     if (n_x509 == 0)

@@ -68,6 +68,14 @@ static void bio_freep(BIO **p)
     BIO_free(*p);
 }
 
+/* The caller's OpenSSL error queue is left as it was: what a check pushes
+ * is popped again at the public entry points. */
+static void err_pop_markp(int *mark)
+{
+    (void)mark;
+    ERR_pop_to_mark();
+}
+
 void tl_sigcheck_done(struct tl_sigcheck *c)
 {
     for (size_t i = 0; i < c->n_chain; i++)
@@ -174,6 +182,8 @@ static STACK_OF(X509) * load_trusted(const struct tl_cert_ref *trusted, size_t n
     STACK_OF(X509) *sk = sk_X509_new_null();
     if (!sk)
         return NULL;
+    /* Entries that do not decode leave no error behind. */
+    _cleanup_(err_pop_markp) int mark = ERR_set_mark();
     for (size_t i = 0; i < n; i++) {
         const unsigned char *p = trusted[i].der;
         X509 *x = d2i_X509(NULL, &p, (long)trusted[i].len);
@@ -186,7 +196,6 @@ static STACK_OF(X509) * load_trusted(const struct tl_cert_ref *trusted, size_t n
             return NULL;
         }
     }
-    ERR_clear_error();
     return sk;
 }
 
@@ -211,7 +220,6 @@ static int check_signed(PKCS7 *p7, const uint8_t *content, size_t content_len,
         out->status = TL_SIGCHECK_UNTRUSTED;
         snprintf(out->reason, sizeof(out->reason),
                  "the signer's certificate is neither in the signature nor trusted");
-        ERR_clear_error();
         return 0;
     }
     X509 *signer = sk_X509_value(signers, 0);
@@ -225,7 +233,6 @@ static int check_signed(PKCS7 *p7, const uint8_t *content, size_t content_len,
         out->status = TL_SIGCHECK_BAD_SIGNATURE;
         snprintf(out->reason, sizeof(out->reason), "the signature does not verify (%s)",
                  openssl_reason());
-        ERR_clear_error();
         return 0;
     }
 
@@ -236,21 +243,42 @@ static int check_signed(PKCS7 *p7, const uint8_t *content, size_t content_len,
         return -ENOMEM;
     for (int i = 0; i < sk_X509_num(anchors); i++)
         X509_STORE_add_cert(store, sk_X509_value(anchors, i));
-    ERR_clear_error();
     X509_STORE_set_flags(store, X509_V_FLAG_PARTIAL_CHAIN | X509_V_FLAG_NO_CHECK_TIME);
     if (X509_STORE_CTX_init(ctx, store, signer, p7->d.sign->cert) != 1)
         return -ENOMEM;
+    /* EDK2's Pkcs7Verify sets purpose "any": it also makes OpenSSL accept a
+     * trusted leaf (a db entry that is the signer itself) while untrusted
+     * intermediates are present. */
+    X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_ANY);
     if (X509_verify_cert(ctx) != 1) {
         out->status = TL_SIGCHECK_UNTRUSTED;
         snprintf(out->reason, sizeof(out->reason),
                  "signed by %s, which does not chain to a trusted certificate (%s)",
                  out->signer_subject, X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
-        ERR_clear_error();
         return 0;
     }
     _cleanup_(x509_stack_freep) STACK_OF(X509) *chain = X509_STORE_CTX_get1_chain(ctx);
     int n = chain ? sk_X509_num(chain) : 0;
-    for (int i = 0; i < n && out->n_chain < TL_SIGCHECK_MAX_CHAIN; i++) {
+    /* The anchor is the first certificate of the chain, from the signer up,
+     * that is trusted: with partial chains OpenSSL may return untrusted
+     * certificates above it (from the signature), which the verdict does not
+     * rely on and are not reported. */
+    int top = -1;
+    out->anchor = -1;
+    for (int i = 0; i < n && top < 0; i++)
+        for (int k = 0; k < sk_X509_num(anchors); k++)
+            if (X509_cmp(sk_X509_value(chain, i), sk_X509_value(anchors, k)) == 0) {
+                top = i;
+                out->anchor = index[k];
+                break;
+            }
+    if (top < 0) {
+        out->status = TL_SIGCHECK_UNTRUSTED;
+        snprintf(out->reason, sizeof(out->reason),
+                 "signed by %s, whose chain holds no trusted certificate", out->signer_subject);
+        return 0;
+    }
+    for (int i = 0; i <= top && out->n_chain < TL_SIGCHECK_MAX_CHAIN; i++) {
         X509 *x = sk_X509_value(chain, i);
         int r = chain_cert_fill(&out->chain[out->n_chain], x);
         if (r < 0)
@@ -258,13 +286,6 @@ static int check_signed(PKCS7 *p7, const uint8_t *content, size_t content_len,
         out->n_chain++;
         warn_expired(out, x, now);
     }
-    X509 *top = n ? sk_X509_value(chain, n - 1) : NULL;
-    out->anchor = -1;
-    for (int i = 0; top && i < sk_X509_num(anchors); i++)
-        if (X509_cmp(top, sk_X509_value(anchors, i)) == 0) {
-            out->anchor = index[i];
-            break;
-        }
     out->status = TL_SIGCHECK_OK;
     snprintf(out->reason, sizeof(out->reason), "signed by %s, chains to %s", out->signer_subject,
              out->n_chain ? out->chain[out->n_chain - 1].subject : "?");
@@ -279,7 +300,6 @@ static PKCS7 *parse_signed_data(const uint8_t *der, size_t len, struct tl_sigche
         PKCS7_free(p7);
         out->status = TL_SIGCHECK_MALFORMED;
         snprintf(out->reason, sizeof(out->reason), "not a DER PKCS#7 SignedData");
-        ERR_clear_error();
         return NULL;
     }
     return p7;
@@ -290,6 +310,7 @@ int tl_pkcs7_check(const uint8_t *pkcs7, size_t pkcs7_len, const uint8_t *conten
                    time_t now, struct tl_sigcheck *out, struct tl_error *err)
 {
     *out = (struct tl_sigcheck){.anchor = -1};
+    _cleanup_(err_pop_markp) int mark = ERR_set_mark();
     _cleanup_(pkcs7_freep) PKCS7 *p7 = parse_signed_data(pkcs7, pkcs7_len, out);
     if (!p7)
         return 0;
@@ -320,6 +341,7 @@ int tl_authenticode_check(const uint8_t *pkcs7, size_t pkcs7_len, tl_image_diges
                           time_t now, struct tl_sigcheck *out, struct tl_error *err)
 {
     *out = (struct tl_sigcheck){.anchor = -1};
+    _cleanup_(err_pop_markp) int mark = ERR_set_mark();
     _cleanup_(pkcs7_freep) PKCS7 *p7 = parse_signed_data(pkcs7, pkcs7_len, out);
     if (!p7)
         return 0;
@@ -342,7 +364,6 @@ int tl_authenticode_check(const uint8_t *pkcs7, size_t pkcs7_len, tl_image_diges
     if (!spc) {
         out->status = TL_SIGCHECK_MALFORMED;
         snprintf(out->reason, sizeof(out->reason), "SpcIndirectDataContent does not parse");
-        ERR_clear_error();
         return 0;
     }
     const X509_ALGOR *alg;
@@ -381,7 +402,6 @@ int tl_authenticode_check(const uint8_t *pkcs7, size_t pkcs7_len, tl_image_diges
     if (ASN1_get_object(&q, &inner_len, &tag, &cls, seq->length) & 0x80) {
         out->status = TL_SIGCHECK_MALFORMED;
         snprintf(out->reason, sizeof(out->reason), "SpcIndirectDataContent header is malformed");
-        ERR_clear_error();
         return 0;
     }
     int r = check_signed(p7, q, (size_t)inner_len, trusted, n_trusted, now, out);
