@@ -184,6 +184,7 @@ static STACK_OF(X509) * load_trusted(const struct tl_cert_ref *trusted, size_t n
         return NULL;
     /* Entries that do not decode leave no error behind. */
     _cleanup_(err_pop_markp) int mark = ERR_set_mark();
+    (void)mark;
     for (size_t i = 0; i < n; i++) {
         const unsigned char *p = trusted[i].der;
         X509 *x = d2i_X509(NULL, &p, (long)trusted[i].len);
@@ -311,6 +312,7 @@ int tl_pkcs7_check(const uint8_t *pkcs7, size_t pkcs7_len, const uint8_t *conten
 {
     *out = (struct tl_sigcheck){.anchor = -1};
     _cleanup_(err_pop_markp) int mark = ERR_set_mark();
+    (void)mark;
     _cleanup_(pkcs7_freep) PKCS7 *p7 = parse_signed_data(pkcs7, pkcs7_len, out);
     if (!p7)
         return 0;
@@ -342,6 +344,7 @@ int tl_authenticode_check(const uint8_t *pkcs7, size_t pkcs7_len, tl_image_diges
 {
     *out = (struct tl_sigcheck){.anchor = -1};
     _cleanup_(err_pop_markp) int mark = ERR_set_mark();
+    (void)mark;
     _cleanup_(pkcs7_freep) PKCS7 *p7 = parse_signed_data(pkcs7, pkcs7_len, out);
     if (!p7)
         return 0;
