@@ -15,6 +15,8 @@ struct checker {
     struct tl_hasher *h;
     struct tl_eventlog_checks *out;
     size_t capacity;
+    bool uefi;           /* the log holds EV_EFI_* records: a UEFI boot */
+    bool pcr7_separated; /* the PCR 7 separator has been seen */
 };
 
 __attribute__((format(printf, 3, 4))) static int
@@ -182,6 +184,90 @@ static int check_maybe_self(struct checker *c, const struct tl_event *ev)
     return 0;
 }
 
+/* Variables OVMF/EDK2 measure as EV_EFI_VARIABLE_DRIVER_CONFIG in PCR 7
+ * (PFP 3.3.4.8). */
+static bool secure_boot_variable(const struct tl_event *ev, const uint8_t *d)
+{
+    static const char *const names[] = {"SecureBoot", "PK",  "KEK",          "db",       "dbx",
+                                        "dbt",        "dbr", "DeployedMode", "AuditMode"};
+    struct tl_efi_variable var;
+    if (tl_efi_variable_parse(d, ev->data_size, &var, NULL) < 0)
+        return true; /* reported by the variable check */
+    bool global = tl_guid_equal(&var.vendor, &TL_EFI_GLOBAL_VARIABLE_GUID);
+    bool secdb = tl_guid_equal(&var.vendor, &TL_EFI_IMAGE_SECURITY_DB_GUID);
+    for (size_t i = 0; i < TL_ARRAY_SIZE(names); i++)
+        if (tl_efi_variable_name_is(&var, names[i]))
+            return i >= 3 && i <= 6 ? secdb : global;
+    return false;
+}
+
+/* Where a record may stand beyond its type's PCRs. A record's type is not
+ * covered by its digest, so a relabelled record keeps the replay intact:
+ * these rules make relabelling visible in the two PCRs the boot state reads.
+ *  - PCR 4 of a UEFI boot holds the boot applications and the boot
+ *    manager's actions and separator (PFP 3.3.4.5); an EV_IPL or
+ *    EV_EVENT_TAG there would hide an application.
+ *  - PCR 7: Secure Boot variables before the separator, authorities
+ *    (and SPDM records) around it, nothing else (PFP 3.3.4.8); a relabelled
+ *    authority would hide who verified an image.
+ * Returns 1 when a finding was added. */
+static int check_placement(struct checker *c, const struct tl_event *ev, const char *name)
+{
+    if (!c->uefi || ev->type == TL_EV_NO_ACTION)
+        return 0;
+    if (ev->pcr == 4) {
+        switch (ev->type) {
+        case TL_EV_EFI_BOOT_SERVICES_APPLICATION:
+        case TL_EV_EFI_ACTION:
+        case TL_EV_SEPARATOR:
+        case TL_EV_OMIT_BOOT_DEVICE_EVENTS:
+            return 0;
+        default: {
+            int r = add_finding(c, ev,
+                                "%s in PCR 4 of a UEFI boot, where only boot applications, "
+                                "actions and the separator belong",
+                                name);
+            return r < 0 ? r : 1;
+        }
+        }
+    }
+    if (ev->pcr != 7)
+        return 0;
+    int r = 0;
+    switch (ev->type) {
+    case TL_EV_SEPARATOR:
+        c->pcr7_separated = true;
+        return 0;
+    case TL_EV_EFI_VARIABLE_AUTHORITY:
+    case TL_EV_EFI_SPDM_DEVICE_POLICY:
+    case TL_EV_EFI_SPDM_DEVICE_AUTHORITY:
+        return 0;
+    case TL_EV_EFI_ACTION: /* "UEFI Debug Mode" and the like, before the separator */
+        if (!c->pcr7_separated)
+            return 0;
+        r = add_finding(c, ev, "EV_EFI_ACTION in PCR 7 after its separator");
+        break;
+    case TL_EV_EFI_VARIABLE_DRIVER_CONFIG:
+        if (c->pcr7_separated)
+            r = add_finding(c, ev,
+                            "EV_EFI_VARIABLE_DRIVER_CONFIG in PCR 7 after its separator, "
+                            "where only authorities belong");
+        else if (!secure_boot_variable(ev, tl_event_data(c->log, ev)))
+            r = add_finding(c, ev,
+                            "EV_EFI_VARIABLE_DRIVER_CONFIG in PCR 7 for a variable that "
+                            "is not a Secure Boot variable");
+        else
+            return 0;
+        break;
+    default:
+        r = add_finding(c, ev,
+                        "%s in PCR 7, where only Secure Boot variables and authorities "
+                        "belong",
+                        name);
+    }
+    return r < 0 ? r : 1;
+}
+
 static int check_record(struct checker *c, const struct tl_event *ev)
 {
     const struct tl_eventlog *log = c->log;
@@ -194,6 +280,10 @@ static int check_record(struct checker *c, const struct tl_event *ev)
     bool allowed = ev->pcr < 32 ? (pcrs & (1u << ev->pcr)) != 0 : ev->type == TL_EV_NO_ACTION;
     if (!allowed)
         return add_finding(c, ev, "%s is not measured into PCR %u", name, ev->pcr);
+
+    r = check_placement(c, ev, name);
+    if (r != 0)
+        return r < 0 ? r : 0;
 
     if (ev->type == TL_EV_NO_ACTION) {
         c->out->status[ev->index] = TL_RECORD_NOT_EXTENDED;
@@ -258,6 +348,9 @@ int tl_eventlog_check(const struct tl_eventlog *log, struct tl_hasher *h,
         goto out;
     }
     struct checker c = {.log = log, .h = h, .out = out};
+    for (size_t i = 0; i < log->n_events && !c.uefi; i++)
+        c.uefi = log->events[i].type >= TL_EV_EFI_EVENT_BASE &&
+                 tl_event_type_name(log->events[i].type) != NULL;
     /* Record 0 of a crypto-agile log is the Spec ID header, checked by the
      * parser. */
     size_t first = log->format == TL_EVENTLOG_CRYPTO_AGILE ? 1 : 0;

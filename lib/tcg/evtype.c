@@ -33,7 +33,9 @@ static const struct type_info types[] = {
     {TL_EV_PLATFORM_CONFIG_FLAGS, "EV_PLATFORM_CONFIG_FLAGS", PCR(1)},
     {TL_EV_TABLE_OF_DEVICES, "EV_TABLE_OF_DEVICES", PCR(1)},
     {TL_EV_COMPACT_HASH, "EV_COMPACT_HASH", ANY_PCR},
-    {TL_EV_IPL, "EV_IPL", ANY_PCR},
+    /* Boot loaders' own records (grub 8/9, systemd 12, shim 14); PCR 4/5
+     * in legacy BIOS boots (the IPL code and its data). */
+    {TL_EV_IPL, "EV_IPL", 0xffffff00u | PCR(4) | PCR(5)},
     {TL_EV_IPL_PARTITION_DATA, "EV_IPL_PARTITION_DATA", PCR(5)},
     {TL_EV_NONHOST_CODE, "EV_NONHOST_CODE", PCR(0)},
     {TL_EV_NONHOST_CONFIG, "EV_NONHOST_CONFIG", PCR(1)},

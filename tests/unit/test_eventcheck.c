@@ -157,6 +157,37 @@ static void test_swapped_type(void **state)
     checked_done(&c);
 }
 
+/* Relabelling attacks the replay cannot see (found in review): grub's image
+ * record as EV_IPL hides grub; shim's MokListRT authority as a
+ * DRIVER_CONFIG record would credit grub to the firmware db. */
+static void test_relabelled_pcr4_and_pcr7(void **state)
+{
+    (void)state;
+    struct checked c = {0};
+    c.buf = vector_read(OVMF_LOG, &c.len);
+    put32(c.buf + logedit_event_offset(c.buf, c.len, 32) + 4, TL_EV_IPL);
+    check_buf(&c);
+    assert_one_finding(&c, 32, "EV_IPL in PCR 4 of a UEFI boot");
+    checked_done(&c);
+
+    c.buf = vector_read(OVMF_LOG, &c.len);
+    put32(c.buf + logedit_event_offset(c.buf, c.len, 31) + 4, TL_EV_EFI_VARIABLE_DRIVER_CONFIG);
+    check_buf(&c);
+    assert_one_finding(&c, 31, "EV_EFI_VARIABLE_DRIVER_CONFIG in PCR 7 after its separator");
+    checked_done(&c);
+
+    /* Before the separator, only Secure Boot variables: the Boot0000
+     * variable moved into PCR 7 is not one. */
+    c.buf = vector_read(OVMF_LOG, &c.len);
+    size_t off = logedit_event_offset(c.buf, c.len, 11);
+    put32(c.buf + off, 7);
+    put32(c.buf + off + 4, TL_EV_EFI_VARIABLE_DRIVER_CONFIG);
+    check_buf(&c);
+    assert_true(c.checks.n_findings >= 1);
+    assert_int_equal(c.checks.findings[0].event, 11);
+    checked_done(&c);
+}
+
 static void test_forged_variable(void **state)
 {
     (void)state;
@@ -197,9 +228,13 @@ static void test_separator_and_no_action(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_real_logs_verify),   cmocka_unit_test(test_real_quirks_reported),
-        cmocka_unit_test(test_forged_grub_string), cmocka_unit_test(test_swapped_type),
-        cmocka_unit_test(test_forged_variable),    cmocka_unit_test(test_separator_and_no_action),
+        cmocka_unit_test(test_real_logs_verify),
+        cmocka_unit_test(test_real_quirks_reported),
+        cmocka_unit_test(test_forged_grub_string),
+        cmocka_unit_test(test_swapped_type),
+        cmocka_unit_test(test_relabelled_pcr4_and_pcr7),
+        cmocka_unit_test(test_forged_variable),
+        cmocka_unit_test(test_separator_and_no_action),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
