@@ -61,6 +61,14 @@ struct tl_sigcheck {
 };
 
 void tl_sigcheck_done(struct tl_sigcheck *c);
+
+/* Every certificate a PKCS#7 SignedData carries (its certificates field),
+ * with the hashes dbx revocations use, whether or not the signature
+ * verifies: EDK2's IsForbiddenByDbx checks all of them. *certs is malloc'd
+ * (free each der, then the array). -EBADMSG when the DER is not a
+ * SignedData. */
+int tl_pkcs7_certificates(const uint8_t *pkcs7, size_t pkcs7_len, struct tl_chain_cert **certs,
+                          size_t *n, struct tl_error *err);
 const char *tl_sigcheck_status_name(enum tl_sigcheck_status s);
 
 /* Checks a DER PKCS#7 SignedData over `content` (attached content is

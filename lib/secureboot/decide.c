@@ -94,17 +94,31 @@ static const struct tl_sig_entry *hash_listed(struct image_ctx *c, const struct 
     return NULL;
 }
 
-/* The X.509 entries of a list, as trusted certificates. */
+/* The X.509 entries of a list, as trusted certificates (all of them: a
+ * deny list cut short would fail open). */
 struct cert_set {
-    struct tl_cert_ref refs[64];
+    struct tl_cert_ref *refs;
     size_t n;
 };
 
-static void cert_set_add_db(struct cert_set *s, const struct tl_sig_db *db)
+static void cert_set_done(struct cert_set *s)
 {
-    for (size_t i = 0; db && i < db->n_entries && s->n < TL_ARRAY_SIZE(s->refs); i++)
+    free(s->refs);
+    *s = (struct cert_set){0};
+}
+
+static int cert_set_add_db(struct cert_set *s, const struct tl_sig_db *db)
+{
+    if (!db || db->n_entries == 0)
+        return 0;
+    struct tl_cert_ref *n = realloc(s->refs, (s->n + db->n_entries) * sizeof(*n));
+    if (!n)
+        return -ENOMEM;
+    s->refs = n;
+    for (size_t i = 0; i < db->n_entries; i++)
         if (db->entries[i].kind == TL_SIG_X509)
             s->refs[s->n++] = (struct tl_cert_ref){db->entries[i].data, db->entries[i].data_len};
+    return 0;
 }
 
 static void verdict_hash(struct tl_sb_verdict *v, const char *source, const struct tl_sig_entry *e)
@@ -223,6 +237,55 @@ static void deny_unverified(struct tl_sb_verdict *v, const struct failure *f, co
         snprintf(v->reason, sizeof(v->reason), "%s", f->reason);
 }
 
+/* EFI_CERT_X509_SHA256/384/512 entries against every certificate every
+ * signature of the image carries, verified or not (EDK2's IsForbiddenByDbx
+ * walks them all): a revoked CA cannot be hidden behind a longer chain or a
+ * second signature. */
+static int embedded_revoked(struct image_ctx *c, const struct tl_sig_db *list, const char *name,
+                            struct tl_sb_verdict *v, struct tl_error *err)
+{
+    bool any_tbs = false;
+    for (size_t i = 0; list && i < list->n_entries; i++)
+        any_tbs |= list->entries[i].kind == TL_SIG_X509_SHA256 ||
+                   list->entries[i].kind == TL_SIG_X509_SHA384 ||
+                   list->entries[i].kind == TL_SIG_X509_SHA512;
+    if (!any_tbs)
+        return 0;
+    for (size_t s = 0; s < c->pe->n_signatures; s++) {
+        const struct tl_pe_signature *sig = &c->pe->signatures[s];
+        struct tl_chain_cert *certs;
+        size_t n;
+        if (sig->type != TL_WIN_CERT_TYPE_PKCS_SIGNED_DATA ||
+            tl_pkcs7_certificates(sig->data, sig->data_len, &certs, &n, NULL) < 0)
+            continue; /* unreadable signatures allow nothing either */
+        struct tl_sigcheck view = {0};
+        size_t which = 0;
+        const struct tl_sig_entry *e = NULL;
+        for (size_t k = 0; k < n && !e; k += TL_SIGCHECK_MAX_CHAIN) {
+            view.n_chain = n - k < TL_SIGCHECK_MAX_CHAIN ? n - k : TL_SIGCHECK_MAX_CHAIN;
+            memcpy(view.chain, certs + k, view.n_chain * sizeof(*certs));
+            e = chain_revoked(&view, list, &which);
+            which += k;
+        }
+        if (e) {
+            char hex[2 * TL_DIGEST_MAX + 1];
+            tl_hex_encode(e->data, e->data_len, hex);
+            verdict_hash(v, name, e);
+            snprintf(v->reason, sizeof(v->reason),
+                     "forbidden by %s: signature %zu carries certificate %.200s, revoked by %s "
+                     "entry %s",
+                     name, s + 1, certs[which].subject, hash_kind_label(e->kind), hex);
+        }
+        for (size_t k = 0; k < n; k++)
+            free(certs[k].der);
+        free(certs);
+        if (e)
+            return 1;
+    }
+    (void)err;
+    return 0;
+}
+
 /* Steps 1-2 of both verifiers: hash or certificate on a deny list. */
 static int check_denied(struct image_ctx *c, const struct tl_sig_db *list, const char *name,
                         struct tl_sb_verdict *v, struct tl_error *err)
@@ -236,10 +299,15 @@ static int check_denied(struct image_ctx *c, const struct tl_sig_db *list, const
                  hash_kind_label(e->kind), hex);
         return 1;
     }
+    int r = embedded_revoked(c, list, name, v, err);
+    if (r != 0)
+        return r;
     struct cert_set denied = {0};
-    cert_set_add_db(&denied, list);
+    if (cert_set_add_db(&denied, list) < 0)
+        return tl_error_set_nopos(err, -ENOMEM, "out of memory");
     struct tl_sigcheck chk;
-    int r = denied.n ? any_signature(c, &denied, 0, &chk, NULL, err) : 0;
+    r = denied.n ? any_signature(c, &denied, 0, &chk, NULL, err) : 0;
+    cert_set_done(&denied);
     if (r <= 0)
         return r;
     verdict_cert(v, name, &chk);
@@ -257,10 +325,12 @@ static int firmware_decide(struct image_ctx *c, const struct tl_sb_keys *keys, t
         return r < 0 ? r : 0;
 
     struct cert_set db = {0};
-    cert_set_add_db(&db, keys->db);
+    if (cert_set_add_db(&db, keys->db) < 0)
+        return tl_error_set_nopos(err, -ENOMEM, "out of memory");
     struct failure f = {0};
     struct tl_sigcheck chk;
     r = any_signature(c, &db, now, &chk, &f, err);
+    cert_set_done(&db);
     if (r < 0)
         return r;
     if (r == 1) {
@@ -314,9 +384,17 @@ static int shim_sbat(const struct tl_pe *pe, enum tl_verifier verifier, const st
     /* shim applies its built-in "previous" level unless the machine's
      * SbatLevel is newer. */
     const struct tl_sbat *level = keys->sbat_level;
-    if (shim->sbatlevel && tl_sbat_level_section_parse(shim->sbatlevel, shim->sbatlevel_len,
-                                                       &previous, &latest, NULL) == 0)
+    if (shim->sbatlevel) {
+        if (tl_sbat_level_section_parse(shim->sbatlevel, shim->sbatlevel_len, &previous, &latest,
+                                        &perr) < 0) {
+            /* Fail closed: a level we cannot read cannot be shown harmless. */
+            snprintf(v->source, sizeof(v->source), "SbatLevel");
+            snprintf(v->reason, sizeof(v->reason), "shim's .sbatlevel does not parse: %s",
+                     perr.message);
+            return 1;
+        }
         level = tl_sbat_newer(level, &previous);
+    }
     const struct tl_sbat_entry *which, *rule;
     if (level && tl_sbat_check(&image, level, &which, &rule)) {
         snprintf(v->source, sizeof(v->source), "SbatLevel");
@@ -326,6 +404,40 @@ static int shim_sbat(const struct tl_pe *pe, enum tl_verifier verifier, const st
         return 1;
     }
     return 0;
+}
+
+struct deny_list {
+    const struct tl_sig_db *list;
+    const char *name;
+};
+
+/* shim allows through a signature whose chain verified; unless a
+ * certificate of that chain (the anchor included) is revoked by an
+ * X509_SHA* entry of a deny list. */
+static void shim_allow(struct tl_sb_verdict *v, const char *source, const struct tl_sigcheck *chk,
+                       const struct deny_list *deny, size_t n_deny)
+{
+    verdict_cert(v, source, chk);
+    for (size_t i = 0; i < n_deny; i++) {
+        size_t which;
+        const struct tl_sig_entry *e = chain_revoked(chk, deny[i].list, &which);
+        if (e) {
+            char hex[2 * TL_DIGEST_MAX + 1];
+            tl_hex_encode(e->data, e->data_len, hex);
+            v->by_certificate = false;
+            verdict_hash(v, deny[i].name, e);
+            snprintf(v->reason, sizeof(v->reason),
+                     "forbidden by %s: certificate %.200s revoked "
+                     "by %s entry %s",
+                     deny[i].name, chk->chain[which].subject, hash_kind_label(e->kind), hex);
+            return;
+        }
+    }
+    v->allowed = true;
+    if (strcmp(source, "vendor_cert") == 0)
+        snprintf(v->reason, sizeof(v->reason), "%s, shim's vendor certificate", chk->reason);
+    else
+        snprintf(v->reason, sizeof(v->reason), "%s in %s", chk->reason, source);
 }
 
 static int shim_decide(struct image_ctx *c, enum tl_verifier verifier, const struct tl_pe *shim,
@@ -339,19 +451,24 @@ static int shim_decide(struct image_ctx *c, enum tl_verifier verifier, const str
         return 0;
 
     struct tl_sig_db vendor_dbx = {0};
+    struct tl_error perr = {0};
     if (shim->vendor_dbx && shim->vendor_dbx_len &&
-        tl_sig_db_parse(shim->vendor_dbx, shim->vendor_dbx_len, &vendor_dbx, NULL) < 0)
-        vendor_dbx = (struct tl_sig_db){0};
-    const struct {
-        const struct tl_sig_db *list;
-        const char *name;
-    } deny[] = {{keys->dbx, "dbx"}, {&vendor_dbx, "vendor_dbx"}, {keys->mokx, "MokListX"}};
+        tl_sig_db_parse(shim->vendor_dbx, shim->vendor_dbx_len, &vendor_dbx, &perr) < 0) {
+        /* Fail closed: revocations we cannot read cannot be shown absent. */
+        snprintf(v->source, sizeof(v->source), "vendor_dbx");
+        snprintf(v->reason, sizeof(v->reason), "shim's vendor dbx does not parse: %s",
+                 perr.message);
+        return 0;
+    }
+    const struct deny_list deny[] = {
+        {keys->dbx, "dbx"}, {&vendor_dbx, "vendor_dbx"}, {keys->mokx, "MokListX"}};
     int r = 0;
     for (size_t i = 0; i < TL_ARRAY_SIZE(deny) && r == 0; i++)
         r = check_denied(c, deny[i].list, deny[i].name, v, err);
-    tl_sig_db_done(&vendor_dbx);
-    if (r != 0)
+    if (r != 0) {
+        tl_sig_db_done(&vendor_dbx);
         return r < 0 ? r : 0;
+    }
 
     struct failure f = {0};
     const struct {
@@ -368,38 +485,35 @@ static int shim_decide(struct image_ctx *c, enum tl_verifier verifier, const str
             return 0;
         }
         struct cert_set set = {0};
-        cert_set_add_db(&set, allow[i].list);
         struct tl_sigcheck chk;
-        r = set.n ? any_signature(c, &set, now, &chk, &f, err) : 0;
-        if (r < 0)
+        r = cert_set_add_db(&set, allow[i].list) < 0 ? -ENOMEM
+            : set.n                                  ? any_signature(c, &set, now, &chk, &f, err)
+                                                     : 0;
+        cert_set_done(&set);
+        if (r < 0) {
+            tl_sig_db_done(&vendor_dbx);
             return r;
+        }
         if (r == 1) {
-            verdict_cert(v, allow[i].name, &chk);
-            v->allowed = true;
-            snprintf(v->reason, sizeof(v->reason), "%s in %s", chk.reason, allow[i].name);
+            shim_allow(v, allow[i].name, &chk, deny, TL_ARRAY_SIZE(deny));
             tl_sigcheck_done(&chk);
+            tl_sig_db_done(&vendor_dbx);
             return 0;
         }
     }
     /* The vendor certificate built into shim. */
-    struct cert_set vendor = {0};
-    if (shim->vendor_cert && shim->vendor_cert_len) {
-        vendor.refs[0] = (struct tl_cert_ref){shim->vendor_cert, shim->vendor_cert_len};
-        vendor.n = 1;
-    }
+    struct tl_cert_ref vendor_ref = {shim->vendor_cert, shim->vendor_cert_len};
+    struct cert_set vendor = {.refs = &vendor_ref, .n = shim->vendor_cert_len ? 1 : 0};
     struct tl_sigcheck chk;
     r = vendor.n ? any_signature(c, &vendor, now, &chk, &f, err) : 0;
-    if (r < 0)
-        return r;
     if (r == 1) {
-        verdict_cert(v, "vendor_cert", &chk);
-        v->allowed = true;
-        snprintf(v->reason, sizeof(v->reason), "%s, shim's vendor certificate", chk.reason);
+        shim_allow(v, "vendor_cert", &chk, deny, TL_ARRAY_SIZE(deny));
         tl_sigcheck_done(&chk);
-        return 0;
+    } else if (r == 0) {
+        deny_unverified(v, &f, "db, MokList and shim's vendor certificate");
     }
-    deny_unverified(v, &f, "db, MokList and shim's vendor certificate");
-    return 0;
+    tl_sig_db_done(&vendor_dbx);
+    return r < 0 ? r : 0;
 }
 
 int tl_secureboot_check_image(const struct tl_pe *pe, const char *component,

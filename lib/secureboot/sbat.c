@@ -134,9 +134,9 @@ int tl_sbat_check(const struct tl_sbat *image, const struct tl_sbat *level,
                   const struct tl_sbat_entry **which, const struct tl_sbat_entry **level_entry)
 {
     for (size_t l = 0; l < level->n_entries; l++) {
+        /* The header line takes part too: shim compares the "sbat" entry
+         * (the format generation) like any component. */
         const struct tl_sbat_entry *rule = &level->entries[l];
-        if (l == 0 && strcmp(rule->component, "sbat") == 0)
-            continue; /* the header line: its generation is the format version */
         for (size_t i = 0; i < image->n_entries; i++)
             if (strcmp(image->entries[i].component, rule->component) == 0 &&
                 image->entries[i].generation < rule->generation) {

@@ -273,6 +273,16 @@ static int check_signed(PKCS7 *p7, const uint8_t *content, size_t content_len,
                 out->anchor = index[k];
                 break;
             }
+    if (top >= TL_SIGCHECK_MAX_CHAIN) {
+        /* Every certificate the verdict relies on must be checked against
+         * revocations: a chain we cannot hold whole is not trusted. */
+        out->status = TL_SIGCHECK_UNTRUSTED;
+        snprintf(out->reason, sizeof(out->reason),
+                 "signed by %.200s through a chain of %d certificates (more than %d)",
+                 out->signer_subject, top + 1, TL_SIGCHECK_MAX_CHAIN);
+        out->anchor = -1;
+        return 0;
+    }
     if (top < 0) {
         out->status = TL_SIGCHECK_UNTRUSTED;
         snprintf(out->reason, sizeof(out->reason),
@@ -410,5 +420,37 @@ int tl_authenticode_check(const uint8_t *pkcs7, size_t pkcs7_len, tl_image_diges
     int r = check_signed(p7, q, (size_t)inner_len, trusted, n_trusted, now, out);
     if (r < 0)
         return tl_error_set_nopos(err, r, "out of memory checking a signature");
+    return 0;
+}
+
+int tl_pkcs7_certificates(const uint8_t *pkcs7, size_t pkcs7_len, struct tl_chain_cert **certs,
+                          size_t *n, struct tl_error *err)
+{
+    *certs = NULL;
+    *n = 0;
+    _cleanup_(err_pop_markp) int mark = ERR_set_mark();
+    (void)mark;
+    const unsigned char *p = pkcs7;
+    _cleanup_(pkcs7_freep) PKCS7 *p7 = d2i_PKCS7(NULL, &p, (long)pkcs7_len);
+    if (!p7 || !PKCS7_type_is_signed(p7) || !p7->d.sign)
+        return tl_error_set_nopos(err, -EBADMSG, "not a DER PKCS#7 SignedData");
+    STACK_OF(X509) *sk = p7->d.sign->cert;
+    int count = sk ? sk_X509_num(sk) : 0;
+    if (count == 0)
+        return 0;
+    struct tl_chain_cert *out = calloc((size_t)count, sizeof(*out));
+    if (!out)
+        return tl_error_set_nopos(err, -ENOMEM, "out of memory");
+    for (int i = 0; i < count; i++) {
+        int r = chain_cert_fill(&out[i], sk_X509_value(sk, i));
+        if (r < 0) {
+            for (int k = 0; k < i; k++)
+                free(out[k].der);
+            free(out);
+            return tl_error_set_nopos(err, r, "cannot read certificate %d of the signature", i);
+        }
+    }
+    *certs = out;
+    *n = (size_t)count;
     return 0;
 }

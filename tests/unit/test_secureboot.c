@@ -18,6 +18,7 @@
 #include "tl/predict.h"
 #include "tl/replay.h"
 #include "tl/secureboot.h"
+#include "tl/sigverify.h"
 #include "tl/util.h"
 #include "tl/varstore.h"
 #include "vectors.h"
@@ -275,6 +276,79 @@ static void test_dbx(void **state)
     free(buf);
 }
 
+/* Review findings, each a way to fail open before it was fixed. */
+static void test_fail_closed(void **state)
+{
+    struct world *w = *state;
+    struct tl_sb_verdict v;
+    struct tl_sig_db dbx;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    struct tl_sb_keys keys = {.db = &w->db, .dbx = &w->dbx};
+
+    /* The TBS hash of a certificate a signature carries, in dbx: denied
+     * even though the chain used to allow is another (EDK2 walks them all). */
+    const struct tl_pe_signature *sig = &w->grub.pe.signatures[0];
+    struct tl_chain_cert *certs;
+    size_t n;
+    assert_int_equal(tl_pkcs7_certificates(sig->data, sig->data_len, &certs, &n, NULL), 0);
+    assert_true(n >= 1);
+    assert_string_equal(certs[0].subject, "CN=Debian Secure Boot Signer 2022 - grub2");
+    uint8_t entry[32 + 16] = {0};
+    memcpy(entry, certs[0].tbs_sha256, 32);
+    for (size_t k = 0; k < n; k++)
+        free(certs[k].der);
+    free(certs);
+    build_db(&dbx, &buf, &len, TL_SIG_X509_SHA256, entry, sizeof(entry));
+    keys.dbx = &dbx;
+    assert_int_equal(tl_secureboot_check_image(&w->grub.pe, "grub", TL_VERIFIER_SHIM, &w->shim.pe,
+                                               &keys, 0, NULL, &v, NULL),
+                     0);
+    assert_false(v.allowed);
+    assert_contains(v.reason, "carries certificate CN=Debian Secure Boot Signer 2022 - grub2, "
+                              "revoked by x509-sha256 entry");
+    tl_sig_db_done(&dbx);
+    free(buf);
+
+    /* A deny list is used whole: the vendor CA after 64 other certificates. */
+    buf = NULL;
+    len = 0;
+    for (int i = 0; i < 64; i++)
+        assert_int_equal(tl_sig_list_append(&buf, &len, TL_SIG_X509, &TL_SHIM_LOCK_GUID,
+                                            w->db.entries[0].data, w->db.entries[0].data_len),
+                         0);
+    assert_int_equal(tl_sig_list_append(&buf, &len, TL_SIG_X509, &TL_SHIM_LOCK_GUID,
+                                        w->shim.pe.vendor_cert, w->shim.pe.vendor_cert_len),
+                     0);
+    assert_int_equal(tl_sig_db_parse(buf, len, &dbx, NULL), 0);
+    assert_int_equal(dbx.n_entries, 65);
+    keys.dbx = &dbx;
+    assert_int_equal(tl_secureboot_check_image(&w->grub.pe, "grub", TL_VERIFIER_SHIM, &w->shim.pe,
+                                               &keys, 0, NULL, &v, NULL),
+                     0);
+    assert_false(v.allowed);
+    assert_contains(v.reason, "revoked certificate CN=Debian Secure Boot CA");
+    tl_sig_db_done(&dbx);
+    free(buf);
+
+    /* shim's vendor dbx or .sbatlevel that does not parse: denied. */
+    keys.dbx = &w->dbx;
+    struct tl_pe shim = w->shim.pe;
+    shim.vendor_dbx_len += 4;
+    assert_int_equal(tl_secureboot_check_image(&w->grub.pe, "grub", TL_VERIFIER_SHIM, &shim, &keys,
+                                               0, NULL, &v, NULL),
+                     0);
+    assert_false(v.allowed);
+    assert_contains(v.reason, "shim's vendor dbx does not parse");
+    shim = w->shim.pe;
+    shim.sbatlevel_len = 11;
+    assert_int_equal(tl_secureboot_check_image(&w->grub.pe, "grub", TL_VERIFIER_SHIM, &shim, &keys,
+                                               0, NULL, &v, NULL),
+                     0);
+    assert_false(v.allowed);
+    assert_contains(v.reason, "shim's .sbatlevel does not parse");
+}
+
 /* An SbatLevel newer than shim's own that revokes grub 5. */
 static void test_sbat_revocation(void **state)
 {
@@ -437,6 +511,7 @@ int main(void)
         cmocka_unit_test(test_flipped_byte_names_component),
         cmocka_unit_test(test_unsigned),
         cmocka_unit_test(test_dbx),
+        cmocka_unit_test(test_fail_closed),
         cmocka_unit_test(test_sbat_revocation),
         cmocka_unit_test(test_sbat_parse_errors),
         cmocka_unit_test(test_predict_matches_real_log),
