@@ -17,9 +17,10 @@ FUZZ_SECONDS ?= 30
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEB_PACKAGES := build-essential meson ninja-build pkg-config clang llvm libclang-rt-14-dev \
 	libssl-dev openssl libjansson-dev libcmocka-dev \
-	tpm2-tools pesign sbsigntool osslsigncode ovmf efitools qemu-system-x86 mtools dosfstools python3 jq xz-utils zstd
+	tpm2-tools pesign sbsigntool osslsigncode ovmf efitools qemu-system-x86 qemu-utils mtools dosfstools fdisk cpio swtpm swtpm-tools \
+	python3 jq xz-utils zstd
 
-.PHONY: all deps build test unit asan fuzz fuzz-run demo bench format fixtures clean
+.PHONY: all deps build test unit asan fuzz fuzz-run demo bench format fixtures image clean
 
 all: build
 
@@ -71,6 +72,10 @@ fuzz-run: fuzz
 
 demo: build fixtures
 	@bash scripts/demo.sh $(BUILD) $(VECTORS) $(FIXTURES)
+
+# The node image (docs/image.md): disk.raw + manifest.json in $(BUILD)/image.
+image: build fixtures
+	bash scripts/image-build.sh $(BUILD)/image --fixtures $(FIXTURES) --tl $(BUILD)/src/tl/tl
 
 bench: build fixtures
 	@bash bench/eventlog.sh $(BUILD) $(VECTORS)

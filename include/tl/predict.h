@@ -10,7 +10,8 @@
  * five variables (absent ones with empty data), a separator, then the db
  * entry that verified shim; shim logs its SbatLevel and then the entry that
  * verified grub (the vendor certificate as a MokListRT entry); each
- * authority only once. */
+ * authority only once. With Secure Boot off (no PK) no authority is logged,
+ * and a kernel grub starts through shim's protocol gets no PCR 4 record. */
 #pragma once
 
 #include <stddef.h>
