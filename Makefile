@@ -16,7 +16,7 @@ FUZZ_SECONDS ?= 30
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEB_PACKAGES := build-essential meson ninja-build pkg-config clang llvm libclang-rt-14-dev \
-	libssl-dev openssl libjansson-dev libcmocka-dev \
+	libssl-dev openssl libjansson-dev libcmocka-dev libtss2-dev \
 	tpm2-tools pesign sbsigntool osslsigncode ovmf efitools qemu-system-x86 qemu-utils mtools dosfstools fdisk cpio swtpm swtpm-tools \
 	python3 jq xz-utils zstd
 
@@ -80,6 +80,7 @@ image: build fixtures
 bench: build fixtures
 	@bash bench/eventlog.sh $(BUILD) $(VECTORS)
 	@bash bench/authenticode.sh $(BUILD) $(FIXTURES)
+	@bash bench/vtpm.sh $(BUILD)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -21,9 +21,10 @@ static char *name_to_string(const X509_NAME *name)
     if (!bio)
         return NULL;
     if (X509_NAME_print_ex(bio, name, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) >= 0) {
-        char *p;
+        char *p = NULL;
         long n = BIO_get_mem_data(bio, &p);
-        out = strndup(p, (size_t)n);
+        /* An empty name (an EK certificate's subject) leaves no buffer. */
+        out = n > 0 && p ? strndup(p, (size_t)n) : strdup("");
     }
     BIO_free(bio);
     return out;
