@@ -53,6 +53,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench.h"
 #include "tl/digest.h"
 #include "tl/efi.h"
 #include "tl/error.h"
@@ -130,18 +131,7 @@ struct ctx {
 /* Folded into by every iteration so nothing can be optimised away. */
 static volatile uint64_t sink;
 
-static double clock_s(clockid_t id)
-{
-    struct timespec ts;
-    clock_gettime(id, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static void die(const char *what, const struct tl_error *err)
-{
-    fprintf(stderr, "bench-authenticode: %s: %s\n", what, err ? err->message : strerror(errno));
-    exit(1);
-}
+const char bench_prog[] = "bench-authenticode";
 
 static uint16_t stage_alg(enum stage st)
 {
@@ -178,16 +168,16 @@ static void load_keys(const struct ctx *c, struct tl_varstore *vs, struct tl_sig
 {
     struct tl_error err = {0};
     if (tl_varstore_parse(c->vars.buf, c->vars.len, vs, &err) < 0)
-        die(c->vars.name, &err);
+        bench_die(c->vars.name, &err);
     const struct tl_varstore_var *vdb = tl_varstore_find(vs, "db", &TL_EFI_IMAGE_SECURITY_DB_GUID);
     const struct tl_varstore_var *vdbx =
         tl_varstore_find(vs, "dbx", &TL_EFI_IMAGE_SECURITY_DB_GUID);
     *db = (struct tl_sig_db){0};
     *dbx = (struct tl_sig_db){0};
     if (vdb && tl_sig_db_parse(vdb->data, vdb->data_len, db, &err) < 0)
-        die("db", &err);
+        bench_die("db", &err);
     if (vdbx && tl_sig_db_parse(vdbx->data, vdbx->data_len, dbx, &err) < 0)
-        die("dbx", &err);
+        bench_die("dbx", &err);
 }
 
 /* The image digest callback of the signature-only stages: the kernel's
@@ -212,7 +202,7 @@ static __attribute__((noinline)) void run_once(struct ctx *c, enum stage st)
     switch (st) {
     case STAGE_SHA256_RAW:
         if (tl_hasher_digest(c->h, TL_ALG_SHA256, c->kernel.buf, c->kernel.len, d) < 0)
-            die("sha256", NULL);
+            bench_die("sha256", NULL);
         s += d[0];
         break;
     case STAGE_DIGEST_SHA256:
@@ -221,9 +211,9 @@ static __attribute__((noinline)) void run_once(struct ctx *c, enum stage st)
     case STAGE_DIGEST_SHA512: {
         struct tl_pe pe;
         if (tl_pe_parse(c->kernel.buf, c->kernel.len, &pe, &err) < 0)
-            die(c->kernel.name, &err);
+            bench_die(c->kernel.name, &err);
         if (tl_pe_authenticode_digest(&pe, c->h, stage_alg(st), d, &err) < 0)
-            die(c->kernel.name, &err);
+            bench_die(c->kernel.name, &err);
         s += d[0];
         tl_pe_done(&pe);
         break;
@@ -232,10 +222,10 @@ static __attribute__((noinline)) void run_once(struct ctx *c, enum stage st)
         struct tl_pe pe;
         struct tl_sb_verdict v;
         if (tl_pe_parse(c->kernel.buf, c->kernel.len, &pe, &err) < 0)
-            die(c->kernel.name, &err);
+            bench_die(c->kernel.name, &err);
         if (tl_secureboot_check_image(&pe, "kernel", TL_VERIFIER_SHIM_PROTOCOL, &c->shim_pe,
                                       &c->keys, c->now, c->h, &v, &err) < 0)
-            die(c->kernel.name, &err);
+            bench_die(c->kernel.name, &err);
         if (!v.allowed) {
             fprintf(stderr, "bench-authenticode: %s: not allowed by shim: %s\n", c->kernel.name,
                     v.reason);
@@ -252,10 +242,10 @@ static __attribute__((noinline)) void run_once(struct ctx *c, enum stage st)
         const struct tl_pe *images[3] = {&pe[0], &pe[1], &pe[2]};
         for (int i = 0; i < 3; i++)
             if (tl_pe_parse(f[i]->buf, f[i]->len, &pe[i], &err) < 0)
-                die(f[i]->name, &err);
+                bench_die(f[i]->name, &err);
         int denied = tl_secureboot_check_chain(images, NULL, 3, &c->keys, c->now, c->h, v, &err);
         if (denied < 0)
-            die("chain", &err);
+            bench_die("chain", &err);
         if (denied > 0) {
             for (int i = 0; i < 3; i++)
                 if (!v[i].allowed)
@@ -290,7 +280,7 @@ static __attribute__((noinline)) void run_once(struct ctx *c, enum stage st)
         if (tl_authenticode_check(sig->data, sig->data_len, cached_digest, c,
                                   db ? c->db_certs : &c->vendor_cert, db ? c->n_db_certs : 1,
                                   c->now, &chk, &err) < 0)
-            die(c->kernel.name, &err);
+            bench_die(c->kernel.name, &err);
         if (chk.status != (db ? TL_SIGCHECK_UNTRUSTED : TL_SIGCHECK_OK)) {
             fprintf(stderr, "bench-authenticode: %s: unexpected signature check against %s: %s\n",
                     c->kernel.name, db ? "db" : "the vendor certificate", chk.reason);
@@ -315,112 +305,33 @@ __attribute__((noinline)) void measured_stage(struct ctx *c, enum stage st)
     run_once(c, st);
 }
 
-#define MAX_BATCHES 4096
-
-struct timing {
-    uint64_t batch;      /* iterations per batch */
-    uint64_t iterations; /* in all measured batches */
-    double wall, cpu;    /* summed over the measured batches */
-    size_t n_batches;
-    double batch_ms[MAX_BATCHES];     /* wall clock per iteration, each batch */
-    double batch_cpu_ms[MAX_BATCHES]; /* CPU time per iteration, each batch */
-    double best_ms, median_ms, cpu_best_ms, cpu_median_ms;
-};
-
-static void run_batch(struct timing *t, struct ctx *c, enum stage st)
+static void run_stage(void *ctx, int st)
 {
-    double w0 = clock_s(CLOCK_MONOTONIC), c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
-    for (uint64_t i = 0; i < t->batch; i++)
-        run_once(c, st);
-    double w = clock_s(CLOCK_MONOTONIC) - w0, cpu = clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
-    t->iterations += t->batch;
-    t->wall += w;
-    t->cpu += cpu;
-    if (t->n_batches < MAX_BATCHES) {
-        t->batch_cpu_ms[t->n_batches] = cpu * 1e3 / (double)t->batch;
-        t->batch_ms[t->n_batches++] = w * 1e3 / (double)t->batch;
-    }
+    run_once(ctx, st);
 }
 
-static int cmp_double(const void *a, const void *b)
+/* ~30 ms batches for the primary stages, ~10 ms for the others, until
+ * digest-sha256 has run `seconds`. */
+static void run_stages(struct bench_timing t[N_STAGES], struct ctx *c, double seconds)
 {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
+    double target_s[N_STAGES];
+    for (int st = 0; st < N_STAGES; st++)
+        target_s[st] = stage_primary(st) ? 0.03 : 0.01;
+    bench_run_stages(t, N_STAGES, target_s, STAGE_DIGEST_SHA256, seconds, run_stage, c);
 }
 
-/* Warm-up (page faults on the buffers, caches, malloc's free lists, the
- * hasher's EVP_MD fetches) that also sizes a stage's batches to about
- * target seconds. */
-static void calibrate(struct timing *t, struct ctx *c, enum stage st, double target)
+static double to_ms(double s)
 {
-    for (t->batch = 1;; t->batch *= 2) {
-        double t0 = clock_s(CLOCK_MONOTONIC);
-        for (uint64_t i = 0; i < t->batch; i++)
-            run_once(c, st);
-        double dt = clock_s(CLOCK_MONOTONIC) - t0;
-        if (dt >= target || t->batch >= (1u << 24)) {
-            double per = dt / (double)t->batch;
-            t->batch = per > 0 ? (uint64_t)(target / per) : t->batch;
-            if (t->batch == 0)
-                t->batch = 1;
-            return;
-        }
-    }
-}
-
-static void run_stages(struct timing t[N_STAGES], struct ctx *c, double seconds)
-{
-    for (int st = 0; st < N_STAGES; st++) {
-        memset(&t[st], 0, sizeof(t[st]));
-        calibrate(&t[st], c, st, stage_primary(st) ? 0.03 : 0.01);
-    }
-    do {
-        for (int st = 0; st < N_STAGES; st++)
-            run_batch(&t[st], c, st);
-    } while (t[STAGE_DIGEST_SHA256].wall < seconds);
-    for (int st = 0; st < N_STAGES; st++) {
-        qsort(t[st].batch_ms, t[st].n_batches, sizeof(double), cmp_double);
-        qsort(t[st].batch_cpu_ms, t[st].n_batches, sizeof(double), cmp_double);
-        t[st].best_ms = t[st].batch_ms[0];
-        t[st].median_ms = t[st].batch_ms[t[st].n_batches / 2];
-        t[st].cpu_best_ms = t[st].batch_cpu_ms[0];
-        t[st].cpu_median_ms = t[st].batch_cpu_ms[t[st].n_batches / 2];
-    }
-}
-
-static uint8_t *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    size_t cap = 1 << 16, n = 0;
-    uint8_t *buf = malloc(cap);
-    while (buf) {
-        n += fread(buf + n, 1, cap - n, f);
-        if (n < cap)
-            break;
-        uint8_t *b = realloc(buf, cap *= 2);
-        if (!b)
-            free(buf);
-        buf = b;
-    }
-    if (buf && ferror(f)) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    *len = n;
-    return buf;
+    return s * 1e3;
 }
 
 static void file_load(struct file *f, const char *path)
 {
-    const char *s = strrchr(path, '/');
     f->path = path;
-    f->name = s ? s + 1 : path;
-    f->buf = read_file(path, &f->len);
+    f->name = bench_base_name(path);
+    f->buf = bench_read_file(path, &f->len);
     if (!f->buf)
-        die(path, NULL);
+        bench_die(path, NULL);
 }
 
 static void hex(const uint8_t *d, size_t n, char *out)
@@ -440,10 +351,10 @@ static void describe(struct ctx *c)
         uint8_t d[TL_DIGEST_MAX];
         char h[2 * TL_DIGEST_MAX + 1];
         if (tl_pe_parse(f[i]->buf, f[i]->len, &pe, &err) < 0)
-            die(f[i]->name, &err);
+            bench_die(f[i]->name, &err);
         int n = tl_pe_authenticode_digest(&pe, c->h, TL_ALG_SHA256, d, &err);
         if (n < 0)
-            die(f[i]->name, &err);
+            bench_die(f[i]->name, &err);
         hex(d, (size_t)n, h);
         size_t raw = 0;
         for (size_t k = 0; k < pe.n_sections; k++)
@@ -471,10 +382,10 @@ static void describe(struct ctx *c)
     const struct tl_pe *images[3] = {&pe[0], &pe[1], &pe[2]};
     for (int i = 0; i < 3; i++)
         if (tl_pe_parse(f[i]->buf, f[i]->len, &pe[i], &err) < 0)
-            die(f[i]->name, &err);
+            bench_die(f[i]->name, &err);
     int denied = tl_secureboot_check_chain(images, NULL, 3, &c->keys, c->now, c->h, v, &err);
     if (denied < 0)
-        die("chain", &err);
+        bench_die("chain", &err);
     for (int i = 0; i < 3; i++) {
         printf("verdict  %-6s %s by %s (%s)\n", v[i].component, v[i].allowed ? "pass" : "FAIL",
                tl_verifier_name(v[i].verifier), v[i].source[0] ? v[i].source : "-");
@@ -541,22 +452,22 @@ int main(int argc, char **argv)
     file_load(&c.kernel, argv[i + 2]);
     file_load(&c.vars, vars);
     if (tl_pe_parse(c.shim.buf, c.shim.len, &c.shim_pe, &err) < 0)
-        die(c.shim.name, &err);
+        bench_die(c.shim.name, &err);
     load_keys(&c, &c.vs, &c.db, &c.dbx);
     c.keys = (struct tl_sb_keys){.db = &c.db, .dbx = &c.dbx};
     c.now = time(NULL); /* as `tl secureboot verify`: expiry warnings */
     c.h = tl_hasher_new();
     if (!c.h)
-        die("tl_hasher_new", NULL);
+        bench_die("tl_hasher_new", NULL);
     if (tl_pe_parse(c.kernel.buf, c.kernel.len, &c.kernel_pe, &err) < 0)
-        die(c.kernel.name, &err);
+        bench_die(c.kernel.name, &err);
     if (c.kernel_pe.n_signatures == 0 ||
         c.kernel_pe.signatures[0].type != TL_WIN_CERT_TYPE_PKCS_SIGNED_DATA) {
         fprintf(stderr, "bench-authenticode: %s: not signed\n", c.kernel.name);
         return 1;
     }
     if (tl_pe_authenticode_digest(&c.kernel_pe, c.h, TL_ALG_SHA256, c.kernel_sha256, &err) < 0)
-        die(c.kernel.name, &err);
+        bench_die(c.kernel.name, &err);
     for (size_t k = 0; k < c.db.n_entries && c.n_db_certs < 8; k++)
         if (c.db.entries[k].kind == TL_SIG_X509)
             c.db_certs[c.n_db_certs++] =
@@ -580,7 +491,7 @@ int main(int argc, char **argv)
         describe(&c);
         fflush(stdout);
 
-        static struct timing t[N_STAGES];
+        static struct bench_timing t[N_STAGES];
         run_stages(t, &c, seconds);
         printf("\n  %-34s %8s %8s | %8s %8s %8s | %8s %8s | %5s\n", "stage (one iteration)", "MB/s",
                "CPU MB/s", "ms/iter", "median", "best", "CPU med", "CPU best", "iters");
@@ -594,8 +505,9 @@ int main(int argc, char **argv)
                          mb * (double)t[st].iterations / t[st].cpu);
             }
             printf("  %-34s %8s %8s | %8.3f %8.3f %8.3f | %8.3f %8.3f | %5llu\n", stage_labels[st],
-                   rate, cpu_rate, ms, t[st].median_ms, t[st].best_ms, t[st].cpu_median_ms,
-                   t[st].cpu_best_ms, (unsigned long long)t[st].iterations);
+                   rate, cpu_rate, ms, to_ms(t[st].median), to_ms(t[st].best),
+                   to_ms(t[st].cpu_median), to_ms(t[st].cpu_best),
+                   (unsigned long long)t[st].iterations);
         }
         double share = 0;
         for (int st = 0; st < N_STAGES; st++)
@@ -608,8 +520,9 @@ int main(int argc, char **argv)
         /* Where the time goes: differences of the best CPU-time batches
          * (noise only ever adds time; CPU time leaves out the time the
          * machine gave to others). */
-        double raw = t[STAGE_SHA256_RAW].cpu_best_ms, dig = t[STAGE_DIGEST_SHA256].cpu_best_ms;
-        double ver = t[STAGE_VERIFY].cpu_best_ms, chain = t[STAGE_CHAIN].cpu_best_ms;
+        double raw = to_ms(t[STAGE_SHA256_RAW].cpu_best),
+               dig = to_ms(t[STAGE_DIGEST_SHA256].cpu_best);
+        double ver = to_ms(t[STAGE_VERIFY].cpu_best), chain = to_ms(t[STAGE_CHAIN].cpu_best);
         double kernel_mb = (double)c.kernel.len / 1e6,
                chain_mb = stage_bytes(&c, STAGE_CHAIN) / 1e6;
         printf("\n  kernel (best CPU batches): Authenticode SHA-256 %.3f ms, %.0f%% of a raw "
@@ -618,18 +531,19 @@ int main(int argc, char **argv)
                dig, 100 * dig / raw, raw, ver, ver - dig);
         printf("  kernel signature alone: %.3f ms against db (shim tries it first: untrusted) + "
                "%.3f ms against the vendor certificate = %.3f ms\n",
-               t[STAGE_SIG_DB].cpu_best_ms, t[STAGE_SIG_VENDOR].cpu_best_ms,
-               t[STAGE_SIG_DB].cpu_best_ms + t[STAGE_SIG_VENDOR].cpu_best_ms);
+               to_ms(t[STAGE_SIG_DB].cpu_best), to_ms(t[STAGE_SIG_VENDOR].cpu_best),
+               to_ms(t[STAGE_SIG_DB].cpu_best) + to_ms(t[STAGE_SIG_VENDOR].cpu_best));
         printf("  chain verdict: %.3f ms wall median, %.3f ms wall best; CPU %.3f ms median, "
                "%.3f ms best (%.0f MB/s over %.1f MB of images); the kernel's verify is %.0f%% "
                "of it\n",
-               t[STAGE_CHAIN].median_ms, t[STAGE_CHAIN].best_ms, t[STAGE_CHAIN].cpu_median_ms,
-               chain, chain_mb * 1e3 / chain, chain_mb, 100 * ver / chain);
+               to_ms(t[STAGE_CHAIN].median), to_ms(t[STAGE_CHAIN].best),
+               to_ms(t[STAGE_CHAIN].cpu_median), chain, chain_mb * 1e3 / chain, chain_mb,
+               100 * ver / chain);
         printf("  kernel MB/s per CPU second (best batches): raw sha256 %.0f; Authenticode sha1 "
                "%.0f, sha256 %.0f, sha384 %.0f, sha512 %.0f\n",
-               kernel_mb * 1e3 / raw, kernel_mb * 1e3 / t[STAGE_DIGEST_SHA1].cpu_best_ms,
-               kernel_mb * 1e3 / dig, kernel_mb * 1e3 / t[STAGE_DIGEST_SHA384].cpu_best_ms,
-               kernel_mb * 1e3 / t[STAGE_DIGEST_SHA512].cpu_best_ms);
+               kernel_mb * 1e3 / raw, kernel_mb * 1e3 / to_ms(t[STAGE_DIGEST_SHA1].cpu_best),
+               kernel_mb * 1e3 / dig, kernel_mb * 1e3 / to_ms(t[STAGE_DIGEST_SHA384].cpu_best),
+               kernel_mb * 1e3 / to_ms(t[STAGE_DIGEST_SHA512].cpu_best));
 
         printf("\n");
         for (int st = 0; st < N_STAGES; st++) {
@@ -641,12 +555,12 @@ int main(int argc, char **argv)
                          "mb_per_s=%.1f cpu_mb_per_s=%.1f best_mb_per_s=%.1f "
                          "cpu_best_mb_per_s=%.1f",
                          bytes / 1e3 / ms, bytes / 1e6 * (double)t[st].iterations / t[st].cpu,
-                         bytes / 1e3 / t[st].best_ms, bytes / 1e3 / t[st].cpu_best_ms);
+                         bytes / 1e3 / to_ms(t[st].best), bytes / 1e3 / to_ms(t[st].cpu_best));
             printf("RESULT stage=%s bytes=%.0f %s ms=%.3f median_ms=%.3f best_ms=%.3f "
                    "cpu_median_ms=%.3f cpu_best_ms=%.3f iterations=%llu%s\n",
-                   stage_names[st], bytes, rates, ms, t[st].median_ms, t[st].best_ms,
-                   t[st].cpu_median_ms, t[st].cpu_best_ms, (unsigned long long)t[st].iterations,
-                   st == STAGE_CHAIN ? " denied=0" : "");
+                   stage_names[st], bytes, rates, ms, to_ms(t[st].median), to_ms(t[st].best),
+                   to_ms(t[st].cpu_median), to_ms(t[st].cpu_best),
+                   (unsigned long long)t[st].iterations, st == STAGE_CHAIN ? " denied=0" : "");
         }
     }
 

@@ -26,7 +26,6 @@
  *
  * One hasher (tl_hasher) serves every iteration, as a long-running verifier
  * would hold it: it caches the OpenSSL EVP_MD fetches. */
-#include <errno.h>
 #include <malloc.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -34,8 +33,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <time.h>
 
+#include "bench.h"
 #include "tl/bootstate.h"
 #include "tl/digest.h"
 #include "tl/error.h"
@@ -61,18 +60,7 @@ static const char *const stage_names[N_STAGES] = {
 /* Folded into by every iteration so nothing can be optimised away. */
 static volatile uint64_t sink;
 
-static double clock_s(clockid_t id)
-{
-    struct timespec ts;
-    clock_gettime(id, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static void die(const char *what, const struct tl_error *err)
-{
-    fprintf(stderr, "bench-eventlog: %s: %s\n", what, err ? err->message : strerror(errno));
-    exit(1);
-}
+const char bench_prog[] = "bench-eventlog";
 
 /* One iteration of a stage; exits on any library error (a benchmark of a
  * failing pipeline measures nothing). */
@@ -87,21 +75,21 @@ static __attribute__((noinline)) void run_once(enum stage st, const uint8_t *buf
     uint64_t s = 0;
 
     if (tl_eventlog_parse(buf, len, &log, &err) < 0)
-        die("parse", &err);
+        bench_die("parse", &err);
     s += log.n_events;
     if (st == STAGE_PARSE_CHECK || st == STAGE_PIPELINE) {
         if (tl_eventlog_check(&log, h, &checks, &err) < 0)
-            die("check", &err);
+            bench_die("check", &err);
         s += checks.n_findings;
     }
     if (st == STAGE_PARSE_REPLAY || st == STAGE_PIPELINE) {
         if (tl_replay(&log, h, &pcrs, &err) < 0)
-            die("replay", &err);
+            bench_die("replay", &err);
         s += pcrs.banks[0].value[0][0];
     }
     if (st == STAGE_PIPELINE) {
         if (tl_boot_state_extract(&log, &checks, &bs, &err) < 0)
-            die("boot state", &err);
+            bench_die("boot state", &err);
         s += bs.n_components;
         tl_boot_state_done(&bs);
     }
@@ -122,77 +110,31 @@ __attribute__((noinline)) void measured_pipeline(const uint8_t *buf, size_t len,
     run_once(STAGE_PIPELINE, buf, len, h);
 }
 
-#define MAX_BATCHES 4096
-
-struct timing {
-    uint64_t batch;      /* iterations per batch */
-    uint64_t iterations; /* in all measured batches */
-    double wall, cpu;    /* summed over the measured batches */
-    size_t n_batches;
-    double batch_us[MAX_BATCHES]; /* per log, each batch */
-    double best_us, median_us;
+/* What an iteration of the timed stages needs. */
+struct input {
+    const uint8_t *buf;
+    size_t len;
+    struct tl_hasher *h;
 };
 
-static void run_batch(struct timing *t, enum stage st, const uint8_t *buf, size_t len,
-                      struct tl_hasher *h)
+static void run_stage(void *ctx, int st)
 {
-    double w0 = clock_s(CLOCK_MONOTONIC), c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
-    for (uint64_t i = 0; i < t->batch; i++)
-        run_once(st, buf, len, h);
-    double w = clock_s(CLOCK_MONOTONIC) - w0, c = clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
-    t->iterations += t->batch;
-    t->wall += w;
-    t->cpu += c;
-    if (t->n_batches < MAX_BATCHES)
-        t->batch_us[t->n_batches++] = w * 1e6 / (double)t->batch;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-/* Warm-up (caches, malloc's free lists, the hasher's EVP_MD fetches) that
- * also sizes a stage's batches to about target seconds. */
-static void calibrate(struct timing *t, enum stage st, const uint8_t *buf, size_t len,
-                      struct tl_hasher *h, double target)
-{
-    for (t->batch = 1;; t->batch *= 2) {
-        double t0 = clock_s(CLOCK_MONOTONIC);
-        for (uint64_t i = 0; i < t->batch; i++)
-            run_once(st, buf, len, h);
-        double dt = clock_s(CLOCK_MONOTONIC) - t0;
-        if (dt >= target || t->batch >= (1u << 24)) {
-            double per = dt / (double)t->batch;
-            t->batch = per > 0 ? (uint64_t)(target / per) : t->batch;
-            if (t->batch == 0)
-                t->batch = 1;
-            return;
-        }
-    }
+    const struct input *in = ctx;
+    run_once(st, in->buf, in->len, in->h);
 }
 
 /* Runs the stages interleaved, one batch of each per round, so that all of
  * them see the same disturbances of a shared machine: ~30 ms batches of the
  * pipeline, ~10 ms of the partial stages, until the pipeline has run for
  * `seconds` (the partial stages then ran about a third of that each). */
-static void run_stages(struct timing t[N_STAGES], const uint8_t *buf, size_t len,
+static void run_stages(struct bench_timing t[N_STAGES], const uint8_t *buf, size_t len,
                        struct tl_hasher *h, double seconds)
 {
-    for (int st = 0; st < N_STAGES; st++) {
-        memset(&t[st], 0, sizeof(t[st]));
-        calibrate(&t[st], st, buf, len, h, st == STAGE_PIPELINE ? 0.03 : 0.01);
-    }
-    do {
-        for (int st = 0; st < N_STAGES; st++)
-            run_batch(&t[st], st, buf, len, h);
-    } while (t[STAGE_PIPELINE].wall < seconds);
-    for (int st = 0; st < N_STAGES; st++) {
-        qsort(t[st].batch_us, t[st].n_batches, sizeof(double), cmp_double);
-        t[st].best_us = t[st].batch_us[0];
-        t[st].median_us = t[st].batch_us[t[st].n_batches / 2];
-    }
+    struct input in = {buf, len, h};
+    double target_s[N_STAGES];
+    for (int st = 0; st < N_STAGES; st++)
+        target_s[st] = st == STAGE_PIPELINE ? 0.03 : 0.01;
+    bench_run_stages(t, N_STAGES, target_s, STAGE_PIPELINE, seconds, run_stage, &in);
 }
 
 struct held {
@@ -223,24 +165,24 @@ static struct memory measure_memory(const uint8_t *buf, size_t len, struct tl_ha
     struct held **held = calloc(n, sizeof(*held));
     struct tl_error err;
     if (!held)
-        die("calloc", NULL);
+        bench_die("calloc", NULL);
 
     malloc_trim(0);
     size_t before = heap_in_use(), parsed = 0, checked = 0, state = 0;
     for (size_t i = 0; i < n; i++) {
         struct held *x = malloc(sizeof(*x));
         if (!x || !(x->buf = malloc(len)))
-            die("malloc", NULL);
+            bench_die("malloc", NULL);
         memcpy(x->buf, buf, len);
         size_t a = heap_in_use();
         if (tl_eventlog_parse(x->buf, len, &x->log, &err) < 0)
-            die("parse", &err);
+            bench_die("parse", &err);
         size_t b = heap_in_use();
         if (tl_eventlog_check(&x->log, h, &x->checks, &err) < 0)
-            die("check", &err);
+            bench_die("check", &err);
         size_t c = heap_in_use();
         if (tl_boot_state_extract(&x->log, &x->checks, &x->bs, &err) < 0)
-            die("boot state", &err);
+            bench_die("boot state", &err);
         size_t d = heap_in_use();
         parsed += b - a;
         checked += c - b;
@@ -279,37 +221,6 @@ static struct memory measure_memory(const uint8_t *buf, size_t len, struct tl_ha
     return m;
 }
 
-static uint8_t *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    size_t cap = 1 << 16, n = 0;
-    uint8_t *buf = malloc(cap);
-    while (buf) {
-        n += fread(buf + n, 1, cap - n, f);
-        if (n < cap)
-            break;
-        uint8_t *b = realloc(buf, cap *= 2);
-        if (!b)
-            free(buf);
-        buf = b;
-    }
-    if (buf && ferror(f)) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    *len = n;
-    return buf;
-}
-
-static const char *base_name(const char *path)
-{
-    const char *s = strrchr(path, '/');
-    return s ? s + 1 : path;
-}
-
 static void describe(const char *name, const uint8_t *buf, size_t len, struct tl_hasher *h)
 {
     struct tl_eventlog log;
@@ -317,11 +228,11 @@ static void describe(const char *name, const uint8_t *buf, size_t len, struct tl
     struct tl_boot_state bs;
     struct tl_error err;
     if (tl_eventlog_parse(buf, len, &log, &err) < 0)
-        die(name, &err);
+        bench_die(name, &err);
     if (tl_eventlog_check(&log, h, &checks, &err) < 0)
-        die(name, &err);
+        bench_die(name, &err);
     if (tl_boot_state_extract(&log, &checks, &bs, &err) < 0)
-        die(name, &err);
+        bench_die(name, &err);
     printf("%s: %zu bytes, %zu records, %u bank%s (", name, len, log.n_events, log.n_banks,
            log.n_banks == 1 ? "" : "s");
     for (unsigned b = 0; b < log.n_banks; b++)
@@ -376,16 +287,16 @@ int main(int argc, char **argv)
 
     struct tl_hasher *h = tl_hasher_new();
     if (!h)
-        die("tl_hasher_new", NULL);
+        bench_die("tl_hasher_new", NULL);
 
     if (iterations > 0) {
         /* Fixed work for instruction counting: one warm-up iteration (EVP
          * fetches, first allocations), then N collected ones. */
         for (; i < argc; i++) {
             size_t len;
-            uint8_t *buf = read_file(argv[i], &len);
+            uint8_t *buf = bench_read_file(argv[i], &len);
             if (!buf)
-                die(argv[i], NULL);
+                bench_die(argv[i], NULL);
             run_once(STAGE_PIPELINE, buf, len, h);
             for (long k = 0; k < iterations; k++)
                 measured_pipeline(buf, len, h);
@@ -399,31 +310,31 @@ int main(int argc, char **argv)
            "pipeline has run %.3g s; %ld logs held for memory\n",
            seconds, hold);
     for (; i < argc; i++) {
-        const char *name = base_name(argv[i]);
+        const char *name = bench_base_name(argv[i]);
         size_t len;
-        uint8_t *buf = read_file(argv[i], &len);
+        uint8_t *buf = bench_read_file(argv[i], &len);
         if (!buf)
-            die(argv[i], NULL);
+            bench_die(argv[i], NULL);
 
         printf("\n");
         describe(name, buf, len, h);
 
-        static struct timing t[N_STAGES];
+        static struct bench_timing t[N_STAGES];
         run_stages(t, buf, len, h, seconds);
         for (int st = 0; st < N_STAGES; st++) {
             double us = t[st].wall * 1e6 / (double)t[st].iterations;
             double cpu_us = t[st].cpu * 1e6 / (double)t[st].iterations;
             printf("  %-25s %8.0f logs/s %8.2f us/log | CPU %8.0f logs/s | batches: median "
                    "%8.2f best %8.2f us/log | %llu logs\n",
-                   stage_names[st], 1e6 / us, us, 1e6 / cpu_us, t[st].median_us, t[st].best_us,
-                   (unsigned long long)t[st].iterations);
+                   stage_names[st], 1e6 / us, us, 1e6 / cpu_us, t[st].median * 1e6,
+                   t[st].best * 1e6, (unsigned long long)t[st].iterations);
         }
         /* Where the time goes: differences of the best batches (noise only
          * ever adds time, so the fastest batch is the closest to the cost). */
-        double p = t[STAGE_PARSE].best_us;
-        double replay = t[STAGE_PARSE_REPLAY].best_us - p;
-        double check = t[STAGE_PARSE_CHECK].best_us - p;
-        double total = t[STAGE_PIPELINE].best_us;
+        double p = t[STAGE_PARSE].best * 1e6;
+        double replay = t[STAGE_PARSE_REPLAY].best * 1e6 - p;
+        double check = t[STAGE_PARSE_CHECK].best * 1e6 - p;
+        double total = t[STAGE_PIPELINE].best * 1e6;
         double state = total - p - replay - check;
         printf("  split (best batches): parse %.2f us (%.0f%%), check %.2f us (%.0f%%), "
                "replay %.2f us (%.0f%%), boot state %.2f us (%.0f%%)\n",
@@ -449,14 +360,14 @@ int main(int argc, char **argv)
             snprintf(ratio_s, sizeof(ratio_s), "%.2f", (double)m.per_log / (double)len);
         }
 
-        const struct timing *pl = &t[STAGE_PIPELINE];
+        const struct bench_timing *pl = &t[STAGE_PIPELINE];
         double us = pl->wall * 1e6 / (double)pl->iterations;
         printf("RESULT log=%s size=%zu logs_per_s=%.0f us_per_log=%.2f cpu_logs_per_s=%.0f "
                "median_us_per_log=%.2f best_us_per_log=%.2f parse_us=%.2f parse_replay_us=%.2f "
                "parse_check_us=%.2f bytes_held=%s ratio_to_size=%s maxrss_kb=%ld\n",
-               name, len, 1e6 / us, us, (double)pl->iterations / pl->cpu, pl->median_us,
-               pl->best_us, t[STAGE_PARSE].median_us, t[STAGE_PARSE_REPLAY].median_us,
-               t[STAGE_PARSE_CHECK].median_us, held_s, ratio_s, m.maxrss_kb);
+               name, len, 1e6 / us, us, (double)pl->iterations / pl->cpu, pl->median * 1e6,
+               pl->best * 1e6, t[STAGE_PARSE].median * 1e6, t[STAGE_PARSE_REPLAY].median * 1e6,
+               t[STAGE_PARSE_CHECK].median * 1e6, held_s, ratio_s, m.maxrss_kb);
         fflush(stdout);
         free(buf);
     }
