@@ -1,0 +1,358 @@
+/* One swtpm process: start with the state key on a pipe, readiness through
+ * the control channel, control channel commands, the ESYS connection, a
+ * clean stop, and SIGKILL plus reaping on every failure. The API, the
+ * caller's duties and the invariants kept are described in swtpm.h.
+ *
+ * No global state: everything lives in the caller's struct swtpm, and the
+ * only link to signal handling is the caller's struct swtpm_interrupt. */
+#include "swtpm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <tss2/tss2_rc.h>
+#include <tss2/tss2_tctildr.h>
+#include <unistd.h>
+
+#include "tl.h"
+#include "tl/util.h"
+#include "tl/vtpm.h"
+
+const char *swtpm_interrupt_reason(int sig)
+{
+    return sig == SIGALRM ? "timed out" : "interrupted";
+}
+
+/* The signal that arrived since the caller's interrupt was last cleared. */
+static int interrupted(const struct swtpm *s)
+{
+    return s->intr ? s->intr->signal : 0;
+}
+
+static void set_kill_pid(struct swtpm *s, pid_t pid)
+{
+    if (s->intr)
+        s->intr->kill_pid = pid;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+static int unix_connect(const char *path)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+bool swtpm_ctrl(const struct swtpm *s, uint32_t cmd, long timeout_ms, uint32_t *result)
+{
+    int fd = unix_connect(s->ctrl);
+    if (fd < 0)
+        return false;
+    uint8_t out[4] = {(uint8_t)(cmd >> 24), (uint8_t)(cmd >> 16), (uint8_t)(cmd >> 8),
+                      (uint8_t)cmd};
+    uint8_t in[16];
+    struct pollfd pfd = {.fd = fd, .events = POLLIN};
+    bool ok = write(fd, out, 4) == 4 &&
+              poll(&pfd, 1, (int)(timeout_ms > 0 ? timeout_ms : 0)) == 1 &&
+              read(fd, in, sizeof(in)) >= 4;
+    close(fd);
+    if (ok && result)
+        *result = (uint32_t)in[0] << 24 | (uint32_t)in[1] << 16 | (uint32_t)in[2] << 8 | in[3];
+    return ok;
+}
+
+bool swtpm_reap(struct swtpm *s, bool block)
+{
+    if (s->pid <= 0 || s->reaped)
+        return true;
+    for (;;) {
+        pid_t r = waitpid(s->pid, &s->status, block ? 0 : WNOHANG);
+        if (r == s->pid) {
+            s->reaped = true;
+            return true;
+        }
+        if (r < 0 && errno == EINTR && block)
+            continue;
+        return false;
+    }
+}
+
+/* Why swtpm failed, from its output: the line that says most. */
+static void swtpm_why(const struct swtpm *s, char *out, size_t size)
+{
+    _cleanup_free_ uint8_t *buf = NULL;
+    size_t len = 0;
+    FILE *f = fopen(s->log, "re");
+    snprintf(out, size, "no output");
+    if (!f)
+        return;
+    buf = malloc(8192);
+    if (buf)
+        len = fread(buf, 1, 8191, f);
+    fclose(f);
+    if (!buf || len == 0)
+        return;
+    buf[len] = 0;
+    if (strstr((char *)buf, "GetDecryptedData") || strstr((char *)buf, "decrypt")) {
+        snprintf(out, size, "the state does not decrypt with this key");
+        return;
+    }
+    char *last = NULL;
+    for (char *line = strtok((char *)buf, "\n"); line; line = strtok(NULL, "\n"))
+        if (*line)
+            last = line;
+    if (last)
+        snprintf(out, size, "%s", last);
+}
+
+void swtpm_report(const struct swtpm *s, const char *what, const char *subject)
+{
+    char why[240];
+    swtpm_why(s, why, sizeof(why));
+    if (s->reaped && WIFEXITED(s->status))
+        tl_report(subject, "%s (exit status %d): %s", what, WEXITSTATUS(s->status), why);
+    else if (s->reaped && WIFSIGNALED(s->status) && !interrupted(s))
+        tl_report(subject, "%s (killed by signal %d)", what, WTERMSIG(s->status));
+    else
+        tl_report(subject, "%s: %s", what, why);
+}
+
+static int make_run_dir(struct swtpm *s)
+{
+    const char *tmp = getenv("TMPDIR");
+    if (!tmp || !*tmp)
+        tmp = "/tmp";
+    if (snprintf(s->dir, sizeof(s->dir), "%s/tl-vtpm.XXXXXX", tmp) >= (int)sizeof(s->dir) ||
+        !mkdtemp(s->dir)) {
+        tl_report(tmp, "cannot create a private directory: %s", strerror(errno));
+        s->dir[0] = 0;
+        return -1;
+    }
+    if (snprintf(s->sock, sizeof(s->sock), "%s/swtpm.sock", s->dir) >= (int)sizeof(s->sock) ||
+        snprintf(s->ctrl, sizeof(s->ctrl), "%s.ctrl", s->sock) >= (int)sizeof(s->ctrl) ||
+        strchr(s->dir, ',')) {
+        tl_report(s->dir, "unusable for sockets (too long or has a comma); set TMPDIR");
+        rmdir(s->dir);
+        s->dir[0] = 0;
+        return -1;
+    }
+    if (snprintf(s->log, sizeof(s->log), "%s/swtpm.log", s->dir) >= (int)sizeof(s->log)) {
+        rmdir(s->dir);
+        s->dir[0] = 0;
+        return -1;
+    }
+    return 0;
+}
+
+static void child_exec(struct swtpm *s, const char *state, int key_fd, int log_fd, pid_t parent)
+{
+    setpgid(0, 0); /* the terminal's ^C goes to the caller, which stops swtpm */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+        _exit(127);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    signal(SIGPIPE, SIG_DFL);
+    int null = open("/dev/null", O_RDONLY);
+    if (null < 0 || dup2(null, 0) < 0 || dup2(log_fd, 1) < 0 || dup2(log_fd, 2) < 0)
+        _exit(127);
+    if (fcntl(key_fd, F_SETFD, 0) < 0)
+        _exit(127);
+    char tpmstate[PATH_MAX + 32], ctrl[PATH_MAX], server[PATH_MAX], key[64], log[PATH_MAX + 32];
+    snprintf(tpmstate, sizeof(tpmstate), "dir=%s,mode=0600", state);
+    snprintf(ctrl, sizeof(ctrl), "type=unixio,path=%s,mode=0600", s->ctrl);
+    snprintf(server, sizeof(server), "type=unixio,path=%s,mode=0600", s->sock);
+    snprintf(key, sizeof(key), "fd=%d,mode=aes-256-cbc,format=binary", key_fd);
+    /* Level 0: errors only, not a line per client connection. */
+    snprintf(log, sizeof(log), "file=%s,level=0", s->log);
+    const char *bin = getenv("TL_SWTPM");
+    if (!bin || !*bin)
+        bin = "swtpm";
+    char *argv[] = {(char *)bin,
+                    "socket",
+                    "--tpm2",
+                    "--tpmstate",
+                    tpmstate,
+                    "--ctrl",
+                    ctrl,
+                    "--server",
+                    server,
+                    "--flags",
+                    "not-need-init,startup-clear",
+                    "--key",
+                    key,
+                    "--log",
+                    log,
+                    NULL};
+    execvp(bin, argv);
+    dprintf(2, "cannot run %s: %s\n", bin, strerror(errno));
+    _exit(127);
+}
+
+int swtpm_wait_ready(struct swtpm *s, long timeout_ms, const char *subject)
+{
+    long deadline = now_ms() + timeout_ms;
+    for (;;) {
+        if (interrupted(s)) {
+            tl_report(subject, "starting swtpm: %s", swtpm_interrupt_reason(interrupted(s)));
+            return -1;
+        }
+        if (swtpm_reap(s, false)) {
+            swtpm_report(s, "swtpm refused to start", subject);
+            return -1;
+        }
+        /* swtpm opens its sockets before it loads the state, and answers
+         * on the control channel only once it has: an answer is ready. */
+        if (swtpm_ctrl(s, SWTPM_CMD_GET_CAPABILITY, deadline - now_ms(), NULL)) {
+            int fd = unix_connect(s->sock);
+            if (fd >= 0) {
+                close(fd);
+                return 0;
+            }
+        }
+        if (now_ms() > deadline) {
+            tl_report(subject, "swtpm did not answer within %ld ms", timeout_ms);
+            return -1;
+        }
+        sleep_ms(5);
+    }
+}
+
+int swtpm_start(struct swtpm *s, const char *state, const uint8_t key[SWTPM_KEY_LEN],
+                struct swtpm_interrupt *intr, const char *subject)
+{
+    *s = (struct swtpm){.pid = -1, .intr = intr};
+    if (strchr(state, ',')) {
+        tl_report(state, "swtpm cannot take a state path with a comma");
+        return -1;
+    }
+    if (make_run_dir(s) < 0)
+        return -1;
+    int kp[2];
+    int log_fd = open(s->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (log_fd < 0 || pipe2(kp, O_CLOEXEC) < 0) {
+        tl_report(s->dir, "cannot set up swtpm: %s", strerror(errno));
+        if (log_fd >= 0)
+            close(log_fd);
+        tl_remove_tree(s->dir);
+        return -1;
+    }
+    /* 32 bytes fit in any pipe: written before fork, so swtpm reads the
+     * key and then end-of-file. */
+    bool key_ok = write(kp[1], key, SWTPM_KEY_LEN) == SWTPM_KEY_LEN;
+    close(kp[1]);
+    pid_t parent = getpid();
+    s->pid = key_ok ? fork() : -1;
+    if (s->pid == 0)
+        child_exec(s, state, kp[0], log_fd, parent);
+    close(kp[0]);
+    close(log_fd);
+    if (s->pid < 0) {
+        tl_report(subject, "cannot start swtpm: %s", strerror(errno));
+        tl_remove_tree(s->dir);
+        return -1;
+    }
+    set_kill_pid(s, s->pid);
+    if (swtpm_wait_ready(s, SWTPM_START_TIMEOUT_MS, subject) == 0)
+        return 0;
+    if (!s->reaped)
+        kill(s->pid, SIGKILL);
+    swtpm_reap(s, true);
+    set_kill_pid(s, 0);
+    tl_remove_tree(s->dir);
+    return -1;
+}
+
+int swtpm_connect(struct swtpm *s, const char *subject)
+{
+    char conf[sizeof(s->sock) + 16];
+    snprintf(conf, sizeof(conf), "swtpm:path=%s", s->sock);
+    TSS2_RC rc = Tss2_TctiLdr_Initialize(conf, &s->tcti);
+    if (rc == TSS2_RC_SUCCESS)
+        rc = Esys_Initialize(&s->esys, s->tcti, NULL);
+    if (rc != TSS2_RC_SUCCESS) {
+        /* swtpm opens its sockets before it loads the state: a state it
+         * refuses shows here, as its exit. */
+        long deadline = now_ms() + 500;
+        while (!swtpm_reap(s, false) && now_ms() < deadline && !interrupted(s))
+            sleep_ms(5);
+        if (s->reaped)
+            swtpm_report(s, "swtpm refused to start", subject);
+        else
+            tl_report(subject, "cannot talk to swtpm (TCTI \"%s\"): %s", conf, Tss2_RC_Decode(rc));
+        return -1;
+    }
+    return 0;
+}
+
+void swtpm_disconnect(struct swtpm *s)
+{
+    if (s->esys)
+        Esys_Finalize(&s->esys);
+    if (s->tcti)
+        Tss2_TctiLdr_Finalize(&s->tcti);
+}
+
+int swtpm_stop(struct swtpm *s, bool clean, const char *subject)
+{
+    int r = 0;
+    if (s->esys) {
+        struct tl_error err = {0};
+        if (clean && tl_vtpm_shutdown(s->esys, &err) < 0) {
+            tl_report(subject, "%s", err.message);
+            r = -1;
+        }
+    }
+    swtpm_disconnect(s);
+    if (s->pid > 0 && !s->reaped) {
+        uint32_t res = 1;
+        if (swtpm_ctrl(s, SWTPM_CMD_SHUTDOWN, SWTPM_STOP_TIMEOUT_MS, &res) && res == 0) {
+            long deadline = now_ms() + SWTPM_STOP_TIMEOUT_MS;
+            while (!swtpm_reap(s, false) && now_ms() < deadline)
+                sleep_ms(2);
+        }
+        if (!s->reaped) {
+            if (clean) {
+                tl_report(subject, "swtpm did not stop on request; killed");
+                r = -1;
+            }
+            kill(s->pid, SIGKILL);
+            swtpm_reap(s, true);
+        } else if (clean && !(WIFEXITED(s->status) && WEXITSTATUS(s->status) == 0)) {
+            swtpm_report(s, "stopping swtpm", subject);
+            r = -1;
+        }
+    }
+    set_kill_pid(s, 0);
+    if (s->dir[0])
+        tl_remove_tree(s->dir);
+    s->dir[0] = 0;
+    return r;
+}
