@@ -32,7 +32,7 @@ case $seconds in '' | *[!0-9]*) echo "$prog: SECONDS must be a number" >&2; exit
 [ -d "$vectors/eventlog" ] || { echo "$prog: $vectors/eventlog not found" >&2; exit 2; }
 command -v python3 >/dev/null || { echo "$prog: python3 not found" >&2; exit 2; }
 
-targets=${FUZZ_TARGETS:-fuzz_eventlog fuzz_pcrset fuzz_efi fuzz_pe fuzz_varstore fuzz_authvar fuzz_modsig}
+targets=${FUZZ_TARGETS:-fuzz_eventlog fuzz_pcrset fuzz_efi fuzz_pe fuzz_varstore fuzz_authvar fuzz_modsig fuzz_ekcert}
 fixtures=${TL_FIXTURES:-$(cd "$(dirname "$0")/../.." && pwd)/fixtures}
 ovmf_dir=${TL_OVMF_DIR:-/usr/share/OVMF}
 for t in $targets; do
@@ -46,7 +46,7 @@ jobs=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 2)}
 work=$(mktemp -d "${TMPDIR:-/tmp}/tl-fuzz.XXXXXX")
 keep=0
 trap '[ $keep = 1 ] || rm -rf "$work"' EXIT
-mkdir -p "$work"/corpus/{fuzz_eventlog,fuzz_pcrset,fuzz_efi,fuzz_pe,fuzz_varstore,fuzz_authvar,fuzz_modsig} "$work/artifacts"
+mkdir -p "$work"/corpus/{fuzz_eventlog,fuzz_pcrset,fuzz_efi,fuzz_pe,fuzz_varstore,fuzz_authvar,fuzz_modsig,fuzz_ekcert} "$work/artifacts"
 for t in $targets; do mkdir -p "$work/corpus/$t"; done # other targets: no seeds
 
 # ---- seeds ----
@@ -116,6 +116,9 @@ for f in "$ovmf_dir"/OVMF_VARS_4M.fd "$ovmf_dir"/OVMF_VARS_4M.ms.fd; do
 done
 for f in "$vectors"/secureboot/dbx/*; do
     [ -f "$f" ] && cp "$f" "$work/corpus/fuzz_authvar/"
+done
+for f in "$vectors"/secureboot/certs/*.crt; do
+    [ -f "$f" ] && cp "$f" "$work/corpus/fuzz_ekcert/"
 done
 find "$fixtures"/linux-image-*/lib/modules -name '*.ko' 2>/dev/null | head -5 | while read -r ko; do
     tail -c 4096 "$ko" >"$work/corpus/fuzz_modsig/$(basename "$ko")"
