@@ -12,6 +12,7 @@ static void usage(FILE *f)
           "commands:\n"
           "  eventlog show|replay|state FILE...   TCG event logs (see tl eventlog --help)\n"
           "  secureboot digest|verify|predict|vars  Secure Boot chains and key stores\n"
+          "  image build -o DIR                   the node image (disk.raw + manifest.json)\n"
           "  vtpm provision|show|run              a node's vTPM (swtpm), EKs and EK certificates\n"
           "\n"
           "Exit status: 0 ok, 1 a verification verdict of fail, 2 bad usage or input.\n",
@@ -36,6 +37,8 @@ int main(int argc, char **argv)
         return tl_cmd_eventlog(argc - 1, argv + 1);
     if (strcmp(argv[1], "secureboot") == 0)
         return tl_cmd_secureboot(argc - 1, argv + 1);
+    if (strcmp(argv[1], "image") == 0)
+        return tl_cmd_image(argc - 1, argv + 1);
     if (strcmp(argv[1], "vtpm") == 0)
         return tl_cmd_vtpm(argc - 1, argv + 1);
     fprintf(stderr, "tl: unknown command \"%s\" (try tl --help)\n", argv[1]);

@@ -42,4 +42,5 @@ json_t *tl_json_event_digests(const struct tl_eventlog *log, const struct tl_eve
 
 int tl_cmd_eventlog(int argc, char **argv);
 int tl_cmd_secureboot(int argc, char **argv);
+int tl_cmd_image(int argc, char **argv);
 int tl_cmd_vtpm(int argc, char **argv);
