@@ -59,31 +59,8 @@ if ! command -v swtpm >/dev/null 2>&1; then
 	exit 77
 fi
 
-pass=0
-fail=0
-ok() {
-	echo "ok - $*"
-	pass=$((pass + 1))
-}
-notok() {
-	echo "not ok - $*"
-	fail=$((fail + 1))
-}
-check() { # check DESCRIPTION COMMAND...
-	local d=$1
-	shift
-	if "$@"; then ok "$d"; else notok "$d"; fi
-}
-bail() {
-	notok "$*"
-	echo "# bailing out: $pass passed, $fail failed"
-	exit 1
-}
-finish() {
-	echo "# $pass passed, $fail failed"
-	[ "$fail" -eq 0 ]
-	exit $?
-}
+# shellcheck source=tests/e2e/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 missing=
 for t in qemu-img mformat mmd mcopy sfdisk cpio gzip jq timeout base64; do

@@ -40,31 +40,8 @@ for f in "$OVMF_CODE" "$OVMF_VARS_EMPTY" "$OVMF_VARS_MS"; do
 	fi
 done
 
-pass=0
-fail=0
-ok() {
-	echo "ok - $*"
-	pass=$((pass + 1))
-}
-notok() {
-	echo "not ok - $*"
-	fail=$((fail + 1))
-}
-check() { # check DESCRIPTION COMMAND...
-	local d=$1
-	shift
-	if "$@"; then ok "$d"; else notok "$d"; fi
-}
-bail() {
-	notok "$*"
-	echo "# bailing out: $pass passed, $fail failed"
-	exit 1
-}
-finish() {
-	echo "# $pass passed, $fail failed"
-	[ "$fail" -eq 0 ]
-	exit $?
-}
+# shellcheck source=tests/e2e/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 # Anything else missing is a broken test environment, not a skip.
 missing=
