@@ -23,38 +23,41 @@
 
 #include "tl/util.h"
 
+/* OpenSSL's ASN.1 template macros (no trailing semicolon) and STACK_OF
+ * confuse clang-format up to the end of the cleanup helpers. */
+// clang-format off
 typedef struct {
     ASN1_OBJECT *type;
     ASN1_TYPE *value;
 } SPC_ATTRIBUTE_TYPE_AND_OPTIONAL_VALUE;
 
-ASN1_SEQUENCE(SPC_ATTRIBUTE_TYPE_AND_OPTIONAL_VALUE) =
-    {
-        ASN1_SIMPLE(SPC_ATTRIBUTE_TYPE_AND_OPTIONAL_VALUE, type, ASN1_OBJECT),
-        ASN1_OPT(SPC_ATTRIBUTE_TYPE_AND_OPTIONAL_VALUE, value, ASN1_ANY),
+ASN1_SEQUENCE(SPC_ATTRIBUTE_TYPE_AND_OPTIONAL_VALUE) = {
+    ASN1_SIMPLE(SPC_ATTRIBUTE_TYPE_AND_OPTIONAL_VALUE, type, ASN1_OBJECT),
+    ASN1_OPT(SPC_ATTRIBUTE_TYPE_AND_OPTIONAL_VALUE, value, ASN1_ANY),
 } static_ASN1_SEQUENCE_END(SPC_ATTRIBUTE_TYPE_AND_OPTIONAL_VALUE)
 
-        typedef struct {
+typedef struct {
     SPC_ATTRIBUTE_TYPE_AND_OPTIONAL_VALUE *data;
     X509_SIG *message_digest;
 } SPC_INDIRECT_DATA_CONTENT;
 
-ASN1_SEQUENCE(SPC_INDIRECT_DATA_CONTENT) =
-    {
-        ASN1_SIMPLE(SPC_INDIRECT_DATA_CONTENT, data, SPC_ATTRIBUTE_TYPE_AND_OPTIONAL_VALUE),
-        ASN1_SIMPLE(SPC_INDIRECT_DATA_CONTENT, message_digest, X509_SIG),
+ASN1_SEQUENCE(SPC_INDIRECT_DATA_CONTENT) = {
+    ASN1_SIMPLE(SPC_INDIRECT_DATA_CONTENT, data, SPC_ATTRIBUTE_TYPE_AND_OPTIONAL_VALUE),
+    ASN1_SIMPLE(SPC_INDIRECT_DATA_CONTENT, message_digest, X509_SIG),
 } static_ASN1_SEQUENCE_END(SPC_INDIRECT_DATA_CONTENT)
 
 #define SPC_INDIRECT_DATA_OID "1.3.6.1.4.1.311.2.1.4"
 
-        static void pkcs7_freep(PKCS7 * *p)
+static void pkcs7_freep(PKCS7 **p)
 {
     PKCS7_free(*p);
 }
-static void x509_stack_freep(STACK_OF(X509) * *p)
+
+static void x509_stack_freep(STACK_OF(X509) **p)
 {
     sk_X509_pop_free(*p, X509_free);
 }
+// clang-format on
 static void x509_store_freep(X509_STORE **p)
 {
     X509_STORE_free(*p);

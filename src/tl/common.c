@@ -122,6 +122,30 @@ void tl_remove_tree(const char *path)
     nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+int tl_write_fd(int fd, const char *path, const void *data, size_t len)
+{
+    const uint8_t *p = data;
+    size_t done = 0;
+    while (done < len) {
+        ssize_t n = write(fd, p + done, len - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            int r = -errno;
+            tl_report(path, "cannot write: %s", strerror(errno));
+            close(fd);
+            return r;
+        }
+        done += (size_t)n;
+    }
+    if (fsync(fd) < 0 || close(fd) < 0) {
+        int r = -errno;
+        tl_report(path, "cannot write: %s", strerror(errno));
+        return r;
+    }
+    return 0;
+}
+
 void tl_json_print(json_t *v)
 {
     json_dumpf(v, stdout, JSON_COMPACT | JSON_ENSURE_ASCII);

@@ -30,23 +30,12 @@ static int write_file(const char *path, const uint8_t *buf, size_t len)
         tl_report(path, "cannot create: %s", strerror(errno));
         return -errno;
     }
-    size_t off = 0;
-    while (off < len) {
-        ssize_t n = write(fd, buf + off, len - off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            int r = -errno;
+    int r = tl_write_fd(fd, path, buf, len);
+    if (r < 0 || rename(tmp, path) < 0) {
+        if (r == 0) {
+            r = -errno;
             tl_report(path, "cannot write: %s", strerror(errno));
-            close(fd);
-            unlink(tmp);
-            return r;
         }
-        off += (size_t)n;
-    }
-    if (fsync(fd) < 0 || close(fd) < 0 || rename(tmp, path) < 0) {
-        int r = -errno;
-        tl_report(path, "cannot write: %s", strerror(errno));
         unlink(tmp);
         return r;
     }

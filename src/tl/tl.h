@@ -30,6 +30,11 @@ void tl_report_option_error(const char *verb, char **argv);
  * Returns 0 or -errno; on failure prints the error line itself. */
 int tl_read_file(const char *path, uint8_t **buf, size_t *len);
 
+/* Writes all of data to fd, syncs and closes it (always). On failure prints
+ * "tl: PATH: cannot write: ..." and returns -errno; removing the file is the
+ * caller's choice. */
+int tl_write_fd(int fd, const char *path, const void *data, size_t len);
+
 /* Removes a file or a directory tree (without following links); what
  * cannot be removed is left. */
 void tl_remove_tree(const char *path);

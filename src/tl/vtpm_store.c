@@ -50,22 +50,7 @@ static int write_new_file(const char *path, const void *data, size_t len, mode_t
         tl_report(path, "cannot create: %s", strerror(errno));
         return -1;
     }
-    const uint8_t *p = data;
-    size_t done = 0;
-    while (done < len) {
-        ssize_t n = write(fd, p + done, len - done);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            tl_report(path, "cannot write: %s", strerror(errno));
-            close(fd);
-            unlink(path);
-            return -1;
-        }
-        done += (size_t)n;
-    }
-    if (fsync(fd) < 0 || close(fd) < 0) {
-        tl_report(path, "cannot write: %s", strerror(errno));
+    if (tl_write_fd(fd, path, data, len) < 0) {
         unlink(path);
         return -1;
     }
