@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "secureboot_chain.h"
 #include "secureboot_cmd.h"
 #include "tl/modsig.h"
 #include "tl/pe.h"
@@ -285,59 +286,6 @@ struct verify_opts {
     bool json;
 };
 
-/* Verifies signed dbx updates against the store's KEK and appends them. */
-static int apply_dbx_updates(const struct verify_opts *o, const struct store_file *s, uint8_t **dbx,
-                             size_t *dbx_len, json_t *applied)
-{
-    struct tl_sig_db kek;
-    if (store_sig_db(s, "KEK", &kek, NULL, NULL) < 0)
-        return TL_EXIT_BAD;
-    int status = TL_EXIT_OK;
-    for (size_t i = 0; i < o->n_dbx_updates && status == TL_EXIT_OK; i++) {
-        _cleanup_free_ uint8_t *buf = NULL;
-        size_t len;
-        struct tl_auth2 a;
-        struct tl_auth2_verdict v;
-        struct tl_error err = {0};
-        const char *path = o->dbx_updates[i];
-        if (tl_read_file(path, &buf, &len) < 0) {
-            status = TL_EXIT_BAD;
-            break;
-        }
-        if (tl_auth2_parse(buf, len, &a, &err) < 0) {
-            tl_report_error(path, &err);
-            status = TL_EXIT_BAD;
-            break;
-        }
-        int r = tl_auth2_verify(&a, "dbx", &TL_EFI_IMAGE_SECURITY_DB_GUID,
-                                0x27 | TL_EFI_VARIABLE_APPEND_WRITE, &kek, &v, &err);
-        if (r < 0) {
-            tl_report_error(path, &err);
-            status = TL_EXIT_BAD;
-            break;
-        }
-        if (r == 1) {
-            tl_report(path, "dbx update does not verify against the store's KEK: %s", v.reason);
-            status = TL_EXIT_BAD;
-            break;
-        }
-        uint8_t *merged;
-        size_t merged_len;
-        if (tl_sig_db_append(*dbx, *dbx_len, a.data, a.data_len, &merged, &merged_len, &err) < 0) {
-            tl_report_error(path, &err);
-            status = TL_EXIT_BAD;
-            break;
-        }
-        free(*dbx);
-        *dbx = merged;
-        *dbx_len = merged_len;
-        json_array_append_new(applied, json_pack("{s:s, s:s, s:s}", "file", path, "signer",
-                                                 v.signer_subject, "anchor", v.anchor_subject));
-    }
-    tl_sig_db_done(&kek);
-    return status;
-}
-
 static json_t *verdict_json(const struct tl_sb_verdict *v, const char *file)
 {
     json_t *o = json_pack("{s:s, s:s, s:s, s:b, s:s, s:s, s:o, s:I}", "component", v->component,
@@ -410,81 +358,26 @@ out:
     return status;
 }
 
-static int load_optional_list(const char *path, uint8_t **buf, size_t *len, struct tl_sig_db *db)
-{
-    *db = (struct tl_sig_db){0};
-    if (!path)
-        return 0;
-    struct tl_error err = {0};
-    if (siglist_file_load(path, buf, len) < 0)
-        return -1;
-    if (tl_sig_db_parse(*buf, *len, db, &err) < 0) {
-        tl_report_error(path, &err);
-        return -1;
-    }
-    return 0;
-}
-
 static int verify_chain(const struct verify_opts *o, char **files, int n_files)
 {
-    struct store_file s;
-    if (store_load(o->vars, &s) < 0)
-        return TL_EXIT_BAD;
-    int status = TL_EXIT_OK;
-    struct tl_sig_db db = {0}, dbx = {0}, mok = {0}, mokx = {0};
-    _cleanup_free_ uint8_t *dbx_buf = NULL, *mok_buf = NULL, *mokx_buf = NULL;
-    size_t dbx_len = 0, mok_len = 0, mokx_len = 0;
+    const struct sb_chain_sources src = {.vars = o->vars,
+                                         .dbx_updates = o->dbx_updates,
+                                         .n_dbx_updates = o->n_dbx_updates,
+                                         .mok = o->mok,
+                                         .mokx = o->mokx,
+                                         .sbat_level = o->sbat_level};
+    struct sb_chain_keys k;
+    json_t *applied = json_array();
+    int status = sb_chain_keys_load(&src, &k, applied);
     struct pe_file *pes = calloc((size_t)n_files, sizeof(*pes));
     const struct tl_pe **images = calloc((size_t)n_files, sizeof(*images));
     struct tl_sb_verdict *verdicts = calloc((size_t)n_files, sizeof(*verdicts));
-    json_t *applied = json_array();
-    struct tl_sbat level, *level_ptr = NULL;
-    const uint8_t *dbx_data;
 
+    if (status != TL_EXIT_OK)
+        goto out;
     if (!pes || !images || !verdicts) {
         status = TL_EXIT_BAD;
         goto out;
-    }
-    if (store_sig_db(&s, "db", &db, NULL, NULL) < 0 ||
-        store_sig_db(&s, "dbx", &dbx, &dbx_data, &dbx_len) < 0) {
-        status = TL_EXIT_BAD;
-        goto out;
-    }
-    dbx_buf = dbx_len ? malloc(dbx_len) : NULL;
-    if (dbx_len && !dbx_buf) {
-        status = TL_EXIT_BAD;
-        goto out;
-    }
-    if (dbx_len)
-        memcpy(dbx_buf, dbx_data, dbx_len);
-    if (o->n_dbx_updates) {
-        status = apply_dbx_updates(o, &s, &dbx_buf, &dbx_len, applied);
-        if (status != TL_EXIT_OK)
-            goto out;
-        tl_sig_db_done(&dbx);
-        tl_sig_db_parse(dbx_buf, dbx_len, &dbx, NULL);
-    }
-    if (load_optional_list(o->mok, &mok_buf, &mok_len, &mok) < 0 ||
-        load_optional_list(o->mokx, &mokx_buf, &mokx_len, &mokx) < 0) {
-        status = TL_EXIT_BAD;
-        goto out;
-    }
-    if (o->sbat_level) {
-        _cleanup_free_ uint8_t *buf = NULL;
-        size_t len;
-        struct tl_error err = {0};
-        if (tl_read_file(o->sbat_level, &buf, &len) < 0) {
-            status = TL_EXIT_BAD;
-            goto out;
-        }
-        /* An efivarfs dump carries 4 bytes of attributes first. */
-        size_t skip = len > 4 && memcmp(buf, "sbat", 4) != 0 ? 4 : 0;
-        if (tl_sbat_parse(buf + skip, len - skip, TL_SBAT_LEVEL, &level, &err) < 0) {
-            tl_report_error(o->sbat_level, &err);
-            status = TL_EXIT_BAD;
-            goto out;
-        }
-        level_ptr = &level;
     }
     for (int i = 0; i < n_files; i++) {
         if (pe_load(files[i], &pes[i]) < 0) {
@@ -494,15 +387,8 @@ static int verify_chain(const struct verify_opts *o, char **files, int n_files)
         images[i] = &pes[i].pe;
     }
 
-    struct tl_sb_keys keys = {.db = &db,
-                              .dbx = &dbx,
-                              .mok = o->mok ? &mok : NULL,
-                              .mokx = o->mokx ? &mokx : NULL,
-                              .sbat_level = level_ptr,
-                              .secure_boot_off =
-                                  !tl_varstore_find(&s.vs, "PK", &TL_EFI_GLOBAL_VARIABLE_GUID)};
     struct tl_error err = {0};
-    int denied = tl_secureboot_check_chain(images, NULL, (size_t)n_files, &keys, time(NULL), NULL,
+    int denied = tl_secureboot_check_chain(images, NULL, (size_t)n_files, &k.keys, time(NULL), NULL,
                                            verdicts, &err);
     if (denied < 0) {
         tl_report_error(files[0], &err);
@@ -550,11 +436,7 @@ out:
     free(images);
     free(verdicts);
     json_decref(applied);
-    tl_sig_db_done(&db);
-    tl_sig_db_done(&dbx);
-    tl_sig_db_done(&mok);
-    tl_sig_db_done(&mokx);
-    store_done(&s);
+    sb_chain_keys_done(&k);
     return status;
 }
 

@@ -1,0 +1,166 @@
+/* Loading the keys of a boot-chain decision (secureboot_chain.h), shared by
+ * `tl secureboot verify` and `tl image check`. */
+#include "secureboot_chain.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tl/authvar.h"
+#include "tl/util.h"
+
+/* OVMF's switch (OvmfPkg SecureBootConfigDxe, gEfiSecureBootEnableDisableGuid). */
+static const tl_guid secure_boot_enable_guid =
+    TL_GUID_INIT(0xf0a30bc7, 0xaf08, 0x4556, 0x99, 0xc4, 0x00, 0x10, 0x09, 0xc9, 0x3a, 0x44);
+
+/* Verifies signed dbx updates against the store's KEK and appends them. */
+static int apply_dbx_updates(const struct sb_chain_sources *src, struct sb_chain_keys *k,
+                             json_t *applied)
+{
+    struct tl_sig_db kek;
+    if (store_sig_db(&k->store, "KEK", &kek, NULL, NULL) < 0)
+        return TL_EXIT_BAD;
+    int status = TL_EXIT_OK;
+    for (size_t i = 0; i < src->n_dbx_updates && status == TL_EXIT_OK; i++) {
+        _cleanup_free_ uint8_t *buf = NULL;
+        size_t len;
+        struct tl_auth2 a;
+        struct tl_auth2_verdict v;
+        struct tl_error err = {0};
+        const char *path = src->dbx_updates[i];
+        if (tl_read_file(path, &buf, &len) < 0) {
+            status = TL_EXIT_BAD;
+            break;
+        }
+        if (tl_auth2_parse(buf, len, &a, &err) < 0) {
+            tl_report_error(path, &err);
+            status = TL_EXIT_BAD;
+            break;
+        }
+        int r = tl_auth2_verify(&a, "dbx", &TL_EFI_IMAGE_SECURITY_DB_GUID,
+                                0x27 | TL_EFI_VARIABLE_APPEND_WRITE, &kek, &v, &err);
+        if (r < 0) {
+            tl_report_error(path, &err);
+            status = TL_EXIT_BAD;
+            break;
+        }
+        if (r == 1) {
+            tl_report(path, "dbx update does not verify against the store's KEK: %s", v.reason);
+            status = TL_EXIT_BAD;
+            break;
+        }
+        uint8_t *merged;
+        size_t merged_len;
+        if (tl_sig_db_append(k->dbx_buf, k->dbx_len, a.data, a.data_len, &merged, &merged_len,
+                             &err) < 0) {
+            tl_report_error(path, &err);
+            status = TL_EXIT_BAD;
+            break;
+        }
+        free(k->dbx_buf);
+        k->dbx_buf = merged;
+        k->dbx_len = merged_len;
+        if (applied)
+            json_array_append_new(applied, json_pack("{s:s, s:s, s:s}", "file", path, "signer",
+                                                     v.signer_subject, "anchor", v.anchor_subject));
+    }
+    tl_sig_db_done(&kek);
+    return status;
+}
+
+static int load_optional_list(const char *path, uint8_t **buf, size_t *len, struct tl_sig_db *db)
+{
+    *db = (struct tl_sig_db){0};
+    if (!path)
+        return 0;
+    struct tl_error err = {0};
+    if (siglist_file_load(path, buf, len) < 0)
+        return -1;
+    if (tl_sig_db_parse(*buf, *len, db, &err) < 0) {
+        tl_report_error(path, &err);
+        return -1;
+    }
+    return 0;
+}
+
+/* Secure Boot is on when PK is enrolled (user mode, UEFI 2.10 32.3) and
+ * OVMF's SecureBootEnable is not 0: EDK2's AuthVariableLib sets SecureBoot
+ * to 1 only for SecureBootEnable == 1 in user mode, and
+ * DxeImageVerificationLib verifies nothing when SecureBoot is 0. A store
+ * without SecureBootEnable gets it created as 1 in user mode. */
+static void secure_boot_state(struct sb_chain_keys *k)
+{
+    const struct tl_varstore_var *sbe =
+        tl_varstore_find(&k->store.vs, "SecureBootEnable", &secure_boot_enable_guid);
+    k->secure_boot_off_why[0] = '\0';
+    if (!tl_varstore_find(&k->store.vs, "PK", &TL_EFI_GLOBAL_VARIABLE_GUID))
+        snprintf(k->secure_boot_off_why, sizeof(k->secure_boot_off_why), "no PK enrolled");
+    else if (sbe && sbe->data_len == 1 && sbe->data[0] == 0)
+        snprintf(k->secure_boot_off_why, sizeof(k->secure_boot_off_why), "SecureBootEnable is 0");
+}
+
+int sb_chain_keys_load(const struct sb_chain_sources *src, struct sb_chain_keys *k,
+                       json_t *dbx_applied)
+{
+    *k = (struct sb_chain_keys){0};
+    if (store_load(src->vars, &k->store) < 0)
+        return TL_EXIT_BAD;
+    const uint8_t *dbx_data;
+    if (store_sig_db(&k->store, "db", &k->db, NULL, NULL) < 0 ||
+        store_sig_db(&k->store, "dbx", &k->dbx, &dbx_data, &k->dbx_len) < 0)
+        return TL_EXIT_BAD;
+    if (k->dbx_len) {
+        k->dbx_buf = malloc(k->dbx_len);
+        if (!k->dbx_buf) {
+            tl_report(src->vars, "out of memory");
+            return TL_EXIT_BAD;
+        }
+        memcpy(k->dbx_buf, dbx_data, k->dbx_len);
+    }
+    if (src->n_dbx_updates) {
+        int status = apply_dbx_updates(src, k, dbx_applied);
+        if (status != TL_EXIT_OK)
+            return status;
+        tl_sig_db_done(&k->dbx);
+        tl_sig_db_parse(k->dbx_buf, k->dbx_len, &k->dbx, NULL);
+    }
+    if (load_optional_list(src->mok, &k->mok_buf, &k->mok_len, &k->mok) < 0 ||
+        load_optional_list(src->mokx, &k->mokx_buf, &k->mokx_len, &k->mokx) < 0)
+        return TL_EXIT_BAD;
+    if (src->sbat_level) {
+        _cleanup_free_ uint8_t *buf = NULL;
+        size_t len;
+        struct tl_error err = {0};
+        if (tl_read_file(src->sbat_level, &buf, &len) < 0)
+            return TL_EXIT_BAD;
+        /* An efivarfs dump carries 4 bytes of attributes first. */
+        size_t skip = len > 4 && memcmp(buf, "sbat", 4) != 0 ? 4 : 0;
+        if (tl_sbat_parse(buf + skip, len - skip, TL_SBAT_LEVEL, &k->level, &err) < 0) {
+            tl_report_error(src->sbat_level, &err);
+            return TL_EXIT_BAD;
+        }
+    }
+    secure_boot_state(k);
+    k->keys = (struct tl_sb_keys){
+        .db = &k->db,
+        .dbx = &k->dbx,
+        .mok = src->mok ? &k->mok : NULL,
+        .mokx = src->mokx ? &k->mokx : NULL,
+        .sbat_level = src->sbat_level ? &k->level : NULL,
+        .secure_boot_off = k->secure_boot_off_why[0] != '\0',
+    };
+    return TL_EXIT_OK;
+}
+
+void sb_chain_keys_done(struct sb_chain_keys *k)
+{
+    tl_sig_db_done(&k->db);
+    tl_sig_db_done(&k->dbx);
+    tl_sig_db_done(&k->mok);
+    tl_sig_db_done(&k->mokx);
+    free(k->dbx_buf);
+    free(k->mok_buf);
+    free(k->mokx_buf);
+    k->dbx_buf = k->mok_buf = k->mokx_buf = NULL;
+    store_done(&k->store);
+}
