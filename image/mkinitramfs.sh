@@ -11,7 +11,11 @@
 #   --agent     the node agent, installed as /bin/tl-agent with its libraries
 #               (ldd); "none" (the default) leaves it out
 #   --agent-lib extra shared objects the agent dlopen()s (e.g. tpm2-tss TCTIs),
-#               copied with their own libraries; repeatable
+#               copied with their own libraries; repeatable. An agent linked
+#               with libtss2-tctildr gets the device TCTI
+#               (libtss2-tcti-device.so.0, beside libtss2-tctildr) without
+#               asking: tctildr dlopen()s it for "device:/dev/tpmrm0".
+#               An agent built with AddressSanitizer is refused.
 #   --epoch     mtime of every entry (default $SOURCE_DATE_EPOCH, else 1704067200)
 #   --contents  write a JSON description (files, modules, agent) for the manifest
 #
@@ -136,6 +140,24 @@ done
 libs=
 if [ "$agent" != none ]; then
 	[ -r "$agent" ] || die "--agent $agent: cannot read"
+	# A sanitizer build (build-asan/) needs its runtime and its options in
+	# the guest: never ship one. clang links the runtime statically, so ldd
+	# does not show it; its entry point's name is in the binary either way.
+	if LC_ALL=C grep -q -a -F __asan_init "$agent"; then
+		die "--agent $agent: built with AddressSanitizer; an image takes a normal build's agent (build/src/agent/tl-agent)"
+	fi
+	# tpm2-tss's tctildr loads the TCTI named in its configuration with
+	# dlopen() ("device" -> libtss2-tcti-device.so.0), which ldd cannot see.
+	tctildr=$(LC_ALL=C ldd "$agent" 2>/dev/null | awk '$1 ~ /^libtss2-tctildr\.so/ && $2 == "=>" { print $3; exit }')
+	if [ -n "$tctildr" ]; then
+		tcti=$(dirname "$tctildr")/libtss2-tcti-device.so.0
+		[ -r "$tcti" ] || die "$agent uses libtss2-tctildr, but $tcti is missing (apt-get install libtss2-tcti-device0)"
+		have=
+		for l in "${agent_libs[@]}"; do
+			[ "$(readlink -f "$l")" = "$(readlink -f "$tcti")" ] && have=1
+		done
+		[ -n "$have" ] || agent_libs+=("$tcti")
+	fi
 	install -m 0755 "$agent" "$root/bin/tl-agent"
 	extra=
 	for l in "${agent_libs[@]}"; do

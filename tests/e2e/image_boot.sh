@@ -13,17 +13,26 @@
 #    (kernel command line "tl.dumplog"): the log must replay to the PCRs, and
 #    every PCR 8/9 event and the PCR 8/9 values the manifest predicted must
 #    be in the log / equal the TPM's.
+#    The image carries the real tl-agent (its libraries, the device TCTI it
+#    dlopen()s). Boot a has a platform: a virtio NIC on QEMU's user network
+#    and the agent's config as fw_cfg opt/trustlaunch/agent.json pointing at
+#    a receiver on the host (10.0.2.2). The agent must report there and keep
+#    running ("TL: agent reported", no "TL: done"; the test then stops QEMU),
+#    and what it posted must be the boot's: the event log and every PCR equal
+#    to what /init dumped from the kernel, Secure Boot on, the kernel and its
+#    command line. Boots b and c have no platform: "TL: agent no-platform",
+#    exit 3, then "TL: done".
 # 3. The first trial's finding, reproduced: the same image with grub's
 #    "linux" command (--boot linux) under Secure Boot off starts the kernel
 #    without its EFI stub and the kernel has no event log.
-# The stand-in agent is tl itself (dynamically linked: it proves the
-# initramfs carries its libraries): it prints its usage and exits 2.
 # Each boot's time is printed: firmware, shim + grub, grub loading the
 # kernel, kernel to done (host timestamps of console lines).
 #
 # Environment:
 #   TL_BIN        path to tl                          (required)
 #   TL_FIXTURES   scripts/fixtures.sh's folder         (required)
+#   TL_AGENT      tl-agent (default: beside TL_BIN's build, else
+#                 <repo>/build/src/agent/tl-agent; never an ASan build)
 #   TL_OVMF_DIR   OVMF files (default /usr/share/OVMF)
 #   TL_E2E_BOOT_TIMEOUT  seconds per boot before giving up (default 120)
 #   TL_E2E_KEEP   1: keep the work folder (images, manifests, serial logs)
@@ -63,12 +72,28 @@ fi
 . "$(dirname "$0")/lib.sh"
 
 missing=
-for t in qemu-img mformat mmd mcopy sfdisk cpio gzip jq timeout base64; do
+for t in qemu-img mformat mmd mcopy sfdisk cpio gzip jq timeout base64 python3; do
 	command -v "$t" >/dev/null 2>&1 || missing="$missing $t"
 done
 [ -z "$missing" ] || bail "tools missing:$missing (make deps)"
 [ "${BASH_VERSINFO[0]}" -ge 5 ] || bail "bash >= 5 needed (EPOCHREALTIME)"
 [ -x "$TL_BIN" ] || bail "TL_BIN=$TL_BIN is not executable"
+# absolute: the test works in its own folder
+TL_BIN=$(realpath "$TL_BIN")
+TL_FIXTURES=$(realpath "$TL_FIXTURES")
+# The agent the image gets: a normal build's (an ASan one is refused by
+# mkinitramfs.sh: the guest has no sanitizer runtime).
+is_asan() { LC_ALL=C grep -q -a -F __asan_init "$1"; }
+AGENT=${TL_AGENT:-}
+for a in "$AGENT" "$(dirname "$TL_BIN")/../agent/tl-agent" "$repo/build/src/agent/tl-agent"; do
+	if [ -n "$a" ] && [ -x "$a" ] && ! is_asan "$a"; then
+		AGENT=$a
+		break
+	fi
+	AGENT=
+done
+[ -n "$AGENT" ] || bail "no tl-agent that is not an ASan build (ninja -C build, or TL_AGENT)"
+AGENT=$(realpath "$AGENT")
 for f in shimx64.efi.signed grubx64.efi.signed vmlinuz; do
 	[ -r "$TL_FIXTURES/$f" ] || bail "$TL_FIXTURES/$f missing (make fixtures)"
 done
@@ -76,6 +101,7 @@ done
 W=$(mktemp -d "${TMPDIR:-/tmp}/tl-e2e-image.XXXXXX") || bail "mktemp"
 QEMU_PID=
 SWTPM_PID=
+RECEIVER_PID=
 stop() { # stop PID: TERM, then wait (our own children only)
 	[ -n "$1" ] || return 0
 	kill "$1" 2>/dev/null
@@ -85,6 +111,7 @@ stop() { # stop PID: TERM, then wait (our own children only)
 cleanup() {
 	stop "$QEMU_PID"
 	stop "$SWTPM_PID"
+	stop "$RECEIVER_PID"
 	if [ "${TL_E2E_KEEP:-0}" = 1 ]; then
 		echo "# work folder kept: $W"
 	else
@@ -97,10 +124,12 @@ cd "$W" || bail "cd $W"
 echo "# work folder: $W"
 
 CMDLINE="console=ttyS0 panic=-1 tl.dumplog"
-# One copy of tl for the whole run: it is also the stand-in agent built into
-# both images, and a rebuild of TL_BIN during the run must not change them.
+# One copy of tl and of the agent for the whole run: a rebuild during the
+# run must not change the images.
 cp "$TL_BIN" "$W/tl" || bail "copy $TL_BIN"
 TL_BIN=$W/tl
+cp "$AGENT" "$W/tl-agent" || bail "copy $AGENT"
+AGENT=$W/tl-agent
 
 # ---- 1. build twice: same digest -----------------------------------------------
 build() { # build OUT_DIR TMP_DIR UMASK [more options]: leaves $build_secs
@@ -109,7 +138,7 @@ build() { # build OUT_DIR TMP_DIR UMASK [more options]: leaves $build_secs
 	mkdir -p "$tmp"
 	t0=$EPOCHREALTIME
 	(umask "$mask" && TMPDIR=$tmp bash "$BUILD" "$out" --fixtures "$TL_FIXTURES" --tl "$TL_BIN" \
-		--agent "$TL_BIN" --cmdline "$CMDLINE" "$@") >"$out.log" 2>&1
+		--agent "$AGENT" --cmdline "$CMDLINE" "$@") >"$out.log" 2>&1
 	local rc=$?
 	build_secs=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
 	return $rc
@@ -164,15 +193,21 @@ build imgL tmpL 022 --boot linux || {
 # ---- 2. boots -------------------------------------------------------------------
 clean() { tr -d '\r' | sed 's/\x1b\[[0-9;?=]*[A-Za-z]//g'; }
 
-# boot NAME IMAGE VARS_TEMPLATE TPM(yes|no) [NET(none|user)]: NAME.log =
+# boot NAME IMAGE VARS_TEMPLATE TPM(yes|no) [NET(none|user|platform)]: NAME.log =
 # "SECONDS<TAB>line" per console line (seconds since QEMU started);
-# $boot_end done | exited | timeout. NET=user adds a virtio NIC on QEMU's
-# user-mode network (no option ROM, so the firmware does not try PXE).
+# $boot_end done | reported | exited | timeout. NET=user adds a virtio NIC on
+# QEMU's user-mode network (no option ROM, so the firmware does not try PXE).
+# NET=platform also hands the agent NAME.agent.json as the fw_cfg file
+# opt/trustlaunch/agent.json; once the agent says "TL: agent reported" (it
+# then keeps running, as on a real node) the test stops QEMU.
 boot() {
-	local name=$1 img=$2 tpmargs=() netargs=(-net none) t0
-	if [ "${5:-none}" = user ]; then
+	local name=$1 img=$2 net=${5:-none} tpmargs=() netargs=(-net none) t0
+	if [ "$net" = user ] || [ "$net" = platform ]; then
 		# shellcheck disable=SC2054 # commas belong to QEMU's option syntax
 		netargs=(-netdev user,id=n0,ipv6=off -device virtio-net-pci,netdev=n0,romfile=)
+	fi
+	if [ "$net" = platform ]; then
+		netargs+=(-fw_cfg "name=opt/trustlaunch/agent.json,file=$W/$name.agent.json")
 	fi
 	cp "$3" "$name.vars.fd" || bail "copy $3"
 	qemu-img create -q -f qcow2 -b "$W/$img/disk.raw" -F raw "$name.qcow2" || bail "qemu-img create"
@@ -205,6 +240,7 @@ boot() {
 	QEMU_PID=$!
 	while IFS= read -r line; do
 		printf '%s\t%s\n' "$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }')" "$line"
+		case $net:$line in platform:*'TL: agent reported'*) kill "$QEMU_PID" ;; esac
 	done <"$name.fifo" | clean >"$name.log"
 	wait "$QEMU_PID"
 	local rc=$?
@@ -213,6 +249,8 @@ boot() {
 	SWTPM_PID=
 	if grep -q $'\tTL: done' "$name.log"; then
 		boot_end='done'
+	elif [ "$net" = platform ] && grep -q $'\tTL: agent reported' "$name.log"; then
+		boot_end=reported
 	elif [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
 		boot_end=timeout
 	else
@@ -228,21 +266,21 @@ at() { # at NAME ERE: seconds of the first console line matching
 	grep -E -m1 $'\t'"$2" "$1.log" | cut -f1
 }
 line() { grep -E -m1 $'\t'"$2" "$1.log" | cut -f2-; }
-timings() { # timings NAME: firmware / shim+grub / grub->kernel / kernel->done
+timings() { # timings NAME [END_ERE END_NAME]: firmware / shim+grub / grub->kernel / kernel->done
 	local fw grub init up fin kernel
 	fw=$(at "$1" 'BdsDxe: starting')
 	grub=$(at "$1" 'TL: grub ')
 	init=$(at "$1" 'TL: init uptime=')
 	up=$(line "$1" 'TL: init uptime=' | sed 's/.*uptime=//')
-	fin=$(at "$1" 'TL: done')
+	fin=$(at "$1" "${2:-TL: done}")
 	if [ -z "$fw" ] || [ -z "$grub" ] || [ -z "$init" ] || [ -z "$fin" ]; then
 		echo "# timing $1: incomplete console"
 		return
 	fi
 	kernel=$(awk -v i="$init" -v u="$up" 'BEGIN { printf "%.2f", i - u }')
-	awk -v n="$1" -v f="$fw" -v g="$grub" -v k="$kernel" -v d="$fin" 'BEGIN {
-		printf "# timing %s: firmware %.1fs, shim+grub %.1fs, grub->kernel %.1fs, kernel->done %.1fs, total %.1fs\n",
-			n, f, g - f, k - g, d - k, d }'
+	awk -v n="$1" -v f="$fw" -v g="$grub" -v k="$kernel" -v d="$fin" -v e="${3:-done}" 'BEGIN {
+		printf "# timing %s: firmware %.1fs, shim+grub %.1fs, grub->kernel %.1fs, kernel->%s %.1fs, total %.1fs\n",
+			n, f, g - f, k - g, e, d - k, d }'
 }
 eventlog_of() { # eventlog_of NAME: NAME.eventlog.bin and NAME.pcrs from the console
 	sed -n $'/\tTL: eventlog-base64-begin/,/\tTL: eventlog-base64-end/p' "$1.log" |
@@ -314,10 +352,62 @@ has() { # has NAME ERE...: every ERE matches a console line (after the timestamp
 # shellcheck disable=SC2317
 hasnt() { ! grep -qE $'\t'"$2" "$1.log"; }
 eventlog_n() { line "$1" 'TL: eventlog=[0-9]+ bytes' | sed -n 's/^TL: eventlog=\([0-9]*\) bytes$/\1/p'; }
+# shellcheck disable=SC2317
+in_order() { # in_order NAME ERE...: console lines matching each ERE, in this order
+	local n=$1 last=0 at_line
+	shift
+	for e in "$@"; do
+		at_line=$(grep -nE -m1 $'\t'"$e" "$n.log" | cut -d: -f1)
+		[ -n "$at_line" ] && [ "$at_line" -gt "$last" ] || return 1
+		last=$at_line
+	done
+}
+no_platform() { # no_platform NAME: the agent ran, found no platform config, /init went on
+	check "$1: the agent started (its libraries are in the initramfs), found no platform: 'TL: agent no-platform', exit 3, then 'TL: done'" \
+		in_order "$1" 'TL: agent start$' 'TL: agent no-platform$' 'TL: agent exit=3$' 'TL: done'
+}
 
-# 2a. Secure Boot on + vTPM
-boot sb-on img1 "$OVMF_VARS_MS" yes
-check "sb-on: the boot reached 'TL: done'" test "$boot_end" = 'done'
+# The platform's side for boot 2a: a receiver on the host (the guest reaches
+# it as 10.0.2.2) that saves each POST (N.body, N.headers) and answers 200.
+cat >"$W/receiver.py" <<'PY'
+import http.server, os, sys
+out = sys.argv[1]
+os.makedirs(out, exist_ok=True)
+class H(http.server.BaseHTTPRequestHandler):
+    n = 0
+    def do_POST(self):
+        H.n += 1
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        for ext, data in (("body", body), ("headers", bytes(self.headers)), ("path", self.path.encode())):
+            with open(f"{out}/{H.n}.{ext}", "wb") as f:
+                f.write(data)
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(b"recorded\n")
+    def log_message(self, *a):
+        pass
+s = http.server.HTTPServer(("127.0.0.1", 0), H)
+with open(f"{out}/port.tmp", "w") as f:
+    f.write(str(s.server_port))
+os.rename(f"{out}/port.tmp", f"{out}/port")
+s.serve_forever()
+PY
+
+# 2a. Secure Boot on + vTPM, with a platform: NIC, fw_cfg config, receiver
+python3 "$W/receiver.py" "$W/receiver" &
+RECEIVER_PID=$!
+for _ in $(seq 300); do [ -s "$W/receiver/port" ] && break; sleep 0.01; done
+[ -s "$W/receiver/port" ] || bail "the receiver did not start"
+AGENT_URL=http://10.0.2.2:$(cat "$W/receiver/port")/v1/nodes/e2e-node/report
+AGENT_TOKEN=e2e0123456789abcdef
+jq -cn --arg u "$AGENT_URL" --arg t "$AGENT_TOKEN" '{url: $u, token: $t, node: "e2e-node"}' >sb-on.agent.json
+boot sb-on img1 "$OVMF_VARS_MS" yes platform
+stop "$RECEIVER_PID"
+RECEIVER_PID=
+# shellcheck disable=SC2317
+kept_running() { [ "$boot_end" = reported ] && ! grep -qE $'\t(TL: agent exit|TL: done)' sb-on.log; }
+check "sb-on: the agent reported and kept running (no 'TL: agent exit', no 'TL: done'; the test stopped QEMU)" \
+	kept_running
 check "sb-on: grub started the kernel through linuxefi" has sb-on 'TL: grub linuxefi'
 check "sb-on: the EFI stub says 'UEFI Secure Boot is enabled.'" has sb-on 'EFI stub: UEFI Secure Boot is enabled\.'
 check "sb-on: TL: secure-boot=on" has sb-on 'TL: secure-boot=on$'
@@ -325,13 +415,37 @@ check "sb-on: TL: tpm=present" has sb-on 'TL: tpm=present$'
 n=$(eventlog_n sb-on)
 check "sb-on: TL: eventlog=${n:-?} bytes, N > 0" test "${n:-0}" -gt 0
 check "sb-on: TL: efi-stub=yes" has sb-on 'TL: efi-stub=yes'
-check "sb-on: the signed modules loaded under lockdown (virtio_net, efivarfs, ...)" \
-	has sb-on 'TL: modules=9 loaded'
+check "sb-on: the signed modules loaded under lockdown (virtio_net, efivarfs, qemu_fw_cfg, ...)" \
+	has sb-on 'TL: modules=10 loaded'
 check "sb-on: no module failed" hasnt sb-on 'TL: module .* failed' 
-check "sb-on: the agent stand-in (tl, dynamically linked) ran from the initramfs: 'tl: no command given', exit 2" \
-	has sb-on 'tl: no command given' 'TL: agent exit=2$' 
 check_log sb-on on
-timings sb-on
+# What the agent read (fw_cfg, /dev/tpmrm0 through the dlopen()ed device
+# TCTI, securityfs, efivarfs) and posted, against what /init dumped.
+banks=$(awk '{ print $2 }' sb-on.pcrs | sort -u | paste -sd,)
+check "sb-on: agent console: config from fw_cfg, evidence (tpm=yes, banks $banks, the kernel's event log size, secure-boot=on, no EK certificates on this plain swtpm), reported" \
+	in_order sb-on "TL: agent config url=$AGENT_URL node=e2e-node\$" \
+	"TL: agent evidence tpm=yes banks=[a-z0-9_,]+ eventlog=$n bytes secure-boot=on ek-certs=none\$" 'TL: agent reported$'
+B=$W/receiver/1.body
+# shellcheck disable=SC2317
+one_report() {
+	[ -e "$B" ] && [ ! -e "$W/receiver/2.body" ] &&
+		[ "$(cat "$W/receiver/1.path")" = /v1/nodes/e2e-node/report ] &&
+		grep -q "^Authorization: Bearer $AGENT_TOKEN" "$W/receiver/1.headers"
+}
+check "sb-on: one report reached the platform, at the config's path, with 'Authorization: Bearer TOKEN'" \
+	one_report
+check "sb-on: report: node, token, secure_boot on, tpm true, ek_certs {}" \
+	test "$(jq -c '[.version, .node, .token, .secure_boot, .tpm, .ek_certs]' "$B" 2>&1)" = "[1,\"e2e-node\",\"$AGENT_TOKEN\",\"on\",true,{}]"
+jq -r '.eventlog' "$B" 2>/dev/null | base64 -d >sb-on.agent-eventlog.bin 2>/dev/null
+check "sb-on: report: the event log is the one /init dumped ($(stat -c %s sb-on.agent-eventlog.bin) bytes)" \
+	cmp -s sb-on.agent-eventlog.bin sb-on.eventlog.bin
+jq -r '.pcrs | to_entries[] | .key as $b | .value | to_entries[] | "PCR \($b) \(.key) \(.value)"' "$B" 2>/dev/null |
+	sort >sb-on.agent-pcrs
+check "sb-on: report: every PCR of every bank is the one the kernel showed /init ($(wc -l <sb-on.agent-pcrs) values)" \
+	sh -c "[ -s sb-on.agent-pcrs ] && sort sb-on.pcrs | cmp -s - sb-on.agent-pcrs"
+check "sb-on: report: kernel and cmdline are /init's" \
+	test "TL: kernel=$(jq -r '.kernel + " cmdline=" + .cmdline' "$B" 2>&1)" = "$(line sb-on 'TL: kernel=')"
+timings sb-on 'TL: agent reported' reported
 
 # 2b. Secure Boot off + vTPM: the event log must survive
 boot sb-off img1 "$OVMF_VARS_OFF" yes
@@ -342,6 +456,7 @@ check "sb-off: TL: efi-stub=yes (linuxefi kept the EFI stub with Secure Boot off
 n=$(eventlog_n sb-off)
 check "sb-off: TL: eventlog=${n:-?} bytes, N > 0" test "${n:-0}" -gt 0
 check_log sb-off off
+no_platform sb-off
 timings sb-off
 
 # 2c. Secure Boot on, no TPM; a virtio NIC on QEMU's user network
@@ -352,6 +467,7 @@ check "sb-on-notpm: TL: tpm=absent" has sb-on-notpm 'TL: tpm=absent$'
 check "sb-on-notpm: TL: eventlog=absent" has sb-on-notpm 'TL: eventlog=absent$'
 check "sb-on-notpm: virtio_net (signed module, lockdown) + DHCP: TL: net=eth0 10.0.2.15/24" \
 	has sb-on-notpm 'TL: net=eth0 10\.0\.2\.15/24$'
+no_platform sb-on-notpm
 timings sb-on-notpm
 
 # ---- 3. the first trial's finding: grub's "linux" with Secure Boot off --------------

@@ -1,0 +1,255 @@
+/* tl-agent: the node agent (docs/image.md, "tl-agent"). The initramfs's
+ * /init runs it in the foreground after the network is up:
+ *
+ *   1. config: the platform's opt/trustlaunch/agent.json through QEMU fw_cfg
+ *      (or --config / --url ... on a host); none at all = not started by a
+ *      platform: "TL: agent no-platform", exit 3, and /init powers off;
+ *   2. evidence: Secure Boot, PCRs, EK certificates, the event log;
+ *   3. report: POST to tld, retried while tld is unreachable or answers 5xx;
+ *   4. then it stays running (the node runs; periodic attestation goes here).
+ *
+ * Console lines on stdout ("TL: agent ...", one fact each, read by the host);
+ * usage errors are one "tl-agent: ..." line on stderr. */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent.h"
+
+void agent_say(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("TL: agent ", stdout);
+    vfprintf(stdout, fmt, ap);
+    fputc('\n', stdout);
+    fflush(stdout);
+    va_end(ap);
+}
+
+__attribute__((format(printf, 1, 2))) static int bad(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("tl-agent: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return AGENT_EXIT_BAD;
+}
+
+static void usage(void)
+{
+    fputs("usage: tl-agent [--config FILE] [--url URL] [--token T] [--node NAME]\n"
+          "                [--tcti CONF] [--eventlog FILE] [--efivars DIR] [--fw-cfg FILE]\n"
+          "                [--once] [--retry-for SECONDS]\n"
+          "\n"
+          "Reads the platform's config (QEMU fw_cfg opt/trustlaunch/agent.json), the\n"
+          "node's boot evidence (Secure Boot, TPM PCRs and EK certificates, the firmware\n"
+          "event log) and posts it to tld; then keeps running (--once: exits).\n"
+          "\n"
+          "  --config FILE      the config instead of fw_cfg's\n"
+          "  --url, --token, --node  override the config's values\n"
+          "  --tcti CONF        tpm2-tss TCTI (default device:/dev/tpmrm0)\n"
+          "  --eventlog FILE    default /sys/kernel/security/tpm0/binary_bios_measurements\n"
+          "  --efivars DIR      default /sys/firmware/efi/efivars\n"
+          "  --fw-cfg FILE      default " AGENT_FW_CFG_PATH "\n"
+          "  --retry-for SECONDS  keep retrying an unreachable or failing (5xx) tld this\n"
+          "                     long (default 90)\n"
+          "\n"
+          "Exit status: 0 reported (--once), 1 failed, 2 bad usage or config,\n"
+          "3 no platform config.\n",
+          stdout);
+}
+
+/* Reads and parses a config file; -ENOENT (silently) when missing_ok and it
+ * does not exist; otherwise prints the one-line error and returns < 0. */
+static int load_config(const char *path, bool missing_ok, struct agent_config *cfg)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    int r = agent_read_file(path, AGENT_CONFIG_MAX, &buf, &len);
+    if (r == -ENOENT && missing_ok)
+        return r;
+    if (r < 0) {
+        bad("%s: cannot read: %s", path, r == -EFBIG ? "larger than 64 KiB" : strerror(-r));
+        return r;
+    }
+    char err[256];
+    r = agent_config_parse(buf, len, cfg, err, sizeof(err));
+    free(buf);
+    if (r < 0)
+        bad("%s: %s", path, err);
+    return r;
+}
+
+static int set_option(char *dst, size_t size, const char *opt, const char *v,
+                      const char *(*check)(const char *))
+{
+    const char *why = strlen(v) >= size ? "is too long" : check(v);
+    if (why)
+        return bad("--%s %s", opt, why);
+    memcpy(dst, v, strlen(v) + 1);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option options[] = {
+        {"config", required_argument, NULL, 'c'},  {"url", required_argument, NULL, 'u'},
+        {"token", required_argument, NULL, 't'},   {"node", required_argument, NULL, 'n'},
+        {"tcti", required_argument, NULL, 'T'},    {"eventlog", required_argument, NULL, 'e'},
+        {"efivars", required_argument, NULL, 'v'}, {"fw-cfg", required_argument, NULL, 'f'},
+        {"once", no_argument, NULL, '1'},          {"retry-for", required_argument, NULL, 'r'},
+        {"help", no_argument, NULL, 'h'},          {0},
+    };
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    signal(SIGPIPE, SIG_IGN);
+
+    struct agent_config over = {0};
+    struct agent_sources src = {
+        .tcti = "device:/dev/tpmrm0",
+        .eventlog = "/sys/kernel/security/tpm0/binary_bios_measurements",
+        .efivars = "/sys/firmware/efi/efivars",
+    };
+    const char *config = NULL, *fw_cfg = AGENT_FW_CFG_PATH;
+    bool once = false;
+    double retry_for = 90;
+    int c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+        char *end;
+        switch (c) {
+        case 'c':
+            config = optarg;
+            break;
+        case 'u':
+            if (set_option(over.url, sizeof(over.url), "url", optarg, agent_config_check_url))
+                return AGENT_EXIT_BAD;
+            break;
+        case 't':
+            if (set_option(over.token, sizeof(over.token), "token", optarg,
+                           agent_config_check_token))
+                return AGENT_EXIT_BAD;
+            break;
+        case 'n':
+            if (set_option(over.node, sizeof(over.node), "node", optarg, agent_config_check_node))
+                return AGENT_EXIT_BAD;
+            break;
+        case 'T':
+            src.tcti = optarg;
+            break;
+        case 'e':
+            src.eventlog = optarg;
+            break;
+        case 'v':
+            src.efivars = optarg;
+            break;
+        case 'f':
+            fw_cfg = optarg;
+            break;
+        case '1':
+            once = true;
+            break;
+        case 'r':
+            errno = 0;
+            retry_for = strtod(optarg, &end);
+            if (errno || end == optarg || *end || !isfinite(retry_for) || retry_for < 0 ||
+                retry_for > 86400)
+                return bad("--retry-for: seconds from 0 to 86400, not \"%s\"", optarg);
+            break;
+        case 'h':
+            usage();
+            return AGENT_EXIT_OK;
+        default:
+            return bad("option %s is unknown or needs a value",
+                       optind > 0 && optind <= argc ? argv[optind - 1] : "?");
+        }
+    }
+    if (optind < argc)
+        return bad("unexpected argument \"%s\" (try --help)", argv[optind]);
+
+    /* ---- config: --config FILE, else fw_cfg; options override ---------- */
+    struct agent_config cfg = {0};
+    const char *from = NULL;
+    int r;
+    if (config) {
+        if (load_config(config, false, &cfg) < 0)
+            return AGENT_EXIT_BAD;
+        from = config;
+    } else {
+        r = load_config(fw_cfg, true, &cfg);
+        if (r == 0)
+            from = "fw_cfg";
+        else if (r != -ENOENT)
+            return AGENT_EXIT_BAD;
+    }
+    if (over.url[0])
+        memcpy(cfg.url, over.url, sizeof(cfg.url));
+    if (over.token[0])
+        memcpy(cfg.token, over.token, sizeof(cfg.token));
+    if (over.node[0])
+        memcpy(cfg.node, over.node, sizeof(cfg.node));
+    if (!from && !over.url[0]) {
+        /* Booted without a platform (a test boot, a bare QEMU): nothing to
+         * report to. */
+        agent_say("no-platform");
+        return AGENT_EXIT_NO_PLATFORM;
+    }
+    const char *origin = from ? from : "the options";
+    if (!cfg.url[0])
+        return bad("%s: no \"url\" (and no --url)", origin);
+    if (!cfg.token[0])
+        return bad("%s: no \"token\" (and no --token)", origin);
+    if (!cfg.node[0])
+        return bad("%s: no \"node\" (and no --node)", origin);
+    agent_say("config url=%s node=%s", cfg.url, cfg.node);
+
+    /* ---- evidence ------------------------------------------------------ */
+    struct agent_evidence ev;
+    char err[512] = "";
+    if (agent_evidence_collect(&src, &ev, err, sizeof(err)) < 0) {
+        agent_say("failed: %s", err);
+        agent_evidence_done(&ev);
+        return AGENT_EXIT_FAIL;
+    }
+    char banks[AGENT_MAX_BANKS * 12] = "", certs[32] = "", log[32];
+    for (size_t i = 0; i < ev.n_banks; i++)
+        snprintf(banks + strlen(banks), sizeof(banks) - strlen(banks), "%s%s", i ? "," : "",
+                 ev.banks[i].name);
+    for (size_t i = 0; i < ev.n_ek_certs; i++)
+        snprintf(certs + strlen(certs), sizeof(certs) - strlen(certs), "%s%s", i ? "," : "",
+                 ev.ek_certs[i].name);
+    if (ev.has_eventlog)
+        snprintf(log, sizeof(log), "%zu bytes", ev.eventlog_len);
+    else
+        snprintf(log, sizeof(log), "absent");
+    agent_say("evidence tpm=%s banks=%s eventlog=%s secure-boot=%s ek-certs=%s",
+              ev.tpm ? "yes" : "no", banks[0] ? banks : "none", log, ev.secure_boot,
+              certs[0] ? certs : "none");
+
+    /* ---- report -------------------------------------------------------- */
+    char *body = agent_report_body(&cfg, &ev);
+    agent_evidence_done(&ev);
+    if (!body) {
+        agent_say("failed: out of memory building the report");
+        return AGENT_EXIT_FAIL;
+    }
+    r = agent_report_send(&cfg, body, retry_for);
+    free(body);
+    if (r < 0)
+        return AGENT_EXIT_FAIL;
+    if (once)
+        return AGENT_EXIT_OK;
+
+    /* The node keeps running; /init waits on us. Periodic attestation (the
+     * next issue) will run here. */
+    for (;;)
+        pause();
+}
