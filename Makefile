@@ -82,6 +82,7 @@ bench: build fixtures
 	@bash bench/eventlog.sh $(BUILD) $(VECTORS)
 	@bash bench/authenticode.sh $(BUILD) $(FIXTURES)
 	@bash bench/vtpm.sh $(BUILD)
+	@bash bench/node.sh $(BUILD) $(FIXTURES)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -13,8 +13,12 @@
 #               (default <repo>/fixtures): shimx64.efi.signed,
 #               grubx64.efi.signed, vmlinuz, linux-image-*/lib/modules/*
 #   --agent     the node agent, /bin/tl-agent in the initramfs, with its
-#               libraries (default none: the initramfs reports and powers off)
-#   --agent-lib shared objects the agent loads at run time (repeatable)
+#               libraries (default none: the initramfs reports and powers off;
+#               `tl image build` passes its own build's tl-agent). An agent
+#               built with AddressSanitizer is refused
+#   --agent-lib shared objects the agent loads at run time (repeatable); the
+#               device TCTI of an agent linked with libtss2-tctildr is added
+#               without asking
 #   --cmdline   kernel command line (default "console=ttyS0 panic=-1")
 #   --busybox   a static busybox (default: FIXTURES/busybox-static/bin/busybox,
 #               fetched with `apt-get download busybox-static` when missing)
@@ -120,6 +124,13 @@ for f in "$shim" "$grub" "$kernel"; do
 done
 moddir=$(find "$fixtures"/linux-image-*/lib/modules -mindepth 1 -maxdepth 1 -type d 2>/dev/null | LC_ALL=C sort | head -n1)
 [ -n "$moddir" ] || bad "no lib/modules/VERSION under $fixtures/linux-image-*"
+if [ "$agent" != none ]; then
+	[ -r "$agent" ] || bad "--agent $agent: cannot read"
+	# mkinitramfs.sh refuses it too; here it is a usage error, said once
+	if LC_ALL=C grep -q -a -F __asan_init "$agent"; then
+		bad "--agent $agent: built with AddressSanitizer; an image takes a normal build's agent (build/src/agent/tl-agent)"
+	fi
+fi
 
 # ---- busybox ----------------------------------------------------------------
 if [ -z "$busybox" ]; then
@@ -361,6 +372,8 @@ jq -n \
 		   measured: $pcrs};
 	{
 	  format: "trustlaunch-image/1",
+	  generation: 2,
+	  firmware: "uefi",
 	  image: {file: "disk.raw", sha256: $img_sha, size: $img_size, partition_table: "gpt",
 	          disk_guid: $disk_guid, gpt_event: $gpt_event,
 	          esp: {partition: 1, guid: $esp_guid, start_lba: $esp_start, sectors: $esp_size,

@@ -1,27 +1,109 @@
 /* `tl image build -o DIR`: the node image (docs/image.md). The recipe is a
  * shell script over Debian's tools (sfdisk, mtools, cpio), which do the
  * work; this verb finds it, hands it this tl for the manifest's
- * Authenticode digests, and reports the result. */
+ * Authenticode digests and the tl-agent built with this tl, and reports the
+ * result. */
+#include <elf.h>
 #include <errno.h>
 #include <getopt.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "image_check.h"
 #include "tl.h"
 #include "tl/util.h"
 
 static void usage(FILE *f)
 {
-    fputs("usage: tl image build -o DIR [--fixtures DIR] [--agent FILE|none]\n"
-          "                      [--cmdline \"...\"] [--json]\n"
+    fputs("usage: tl image build -o DIR [--generation 1|2 | --gen1] [--fixtures DIR]\n"
+          "                      [--agent FILE|none] [--cmdline \"...\"] [--json]\n"
+          "       tl image check DIR --vars VARSFILE [--disk FILE] [--json]\n"
           "\n"
+          "Generation 1: MBR + GRUB i386-pc for legacy BIOS (SeaBIOS),\n"
+          "scripts/image-build-gen1.sh; not trusted-launch capable.\n"
           "Builds DIR/disk.raw (GPT + FAT ESP: shim, grub, kernel, initramfs) and\n"
           "DIR/manifest.json, reproducibly. The recipe is scripts/image-build.sh\n"
-          "under $TL_DATADIR (default: the source tree tl was built from).\n",
+          "under $TL_DATADIR (default: the source tree tl was built from).\n"
+          "The initramfs gets the tl-agent built with this tl (beside it when\n"
+          "installed, src/agent/tl-agent in a build tree; never a sanitizer build)\n"
+          "unless --agent names another one or none.\n",
           f);
+}
+
+/* Is the ELF file built with AddressSanitizer? clang links the ASan runtime
+ * statically (ldd shows nothing), but the runtime's entry point is in the
+ * dynamic symbol table either way (defined by clang's, imported from
+ * libasan.so by gcc's). 1 yes, 0 no, -errno when the file is not a readable
+ * 64-bit ELF. */
+static int elf_has_asan(const char *path)
+{
+    _cleanup_free_ uint8_t *buf = NULL;
+    size_t len;
+    if (tl_read_file(path, &buf, &len) < 0)
+        return -EIO;
+    if (len < sizeof(Elf64_Ehdr) || memcmp(buf, ELFMAG, SELFMAG) != 0 ||
+        buf[EI_CLASS] != ELFCLASS64)
+        return -ENOEXEC;
+    Elf64_Ehdr eh;
+    memcpy(&eh, buf, sizeof(eh));
+    if (eh.e_shentsize != sizeof(Elf64_Shdr) || eh.e_shoff > len ||
+        (len - eh.e_shoff) / sizeof(Elf64_Shdr) < eh.e_shnum)
+        return -ENOEXEC;
+    for (size_t i = 0; i < eh.e_shnum; i++) {
+        Elf64_Shdr sh, str;
+        memcpy(&sh, buf + eh.e_shoff + i * sizeof(sh), sizeof(sh));
+        if (sh.sh_type != SHT_DYNSYM || sh.sh_link >= eh.e_shnum)
+            continue;
+        memcpy(&str, buf + eh.e_shoff + sh.sh_link * sizeof(str), sizeof(str));
+        if (sh.sh_offset > len || sh.sh_size > len - sh.sh_offset || str.sh_offset > len ||
+            str.sh_size > len - str.sh_offset)
+            return -ENOEXEC;
+        for (size_t o = 0; o + sizeof(Elf64_Sym) <= sh.sh_size; o += sizeof(Elf64_Sym)) {
+            Elf64_Sym sym;
+            memcpy(&sym, buf + sh.sh_offset + o, sizeof(sym));
+            /* strcmp stops within the table: 12 bytes are there */
+            if (sym.st_name < str.sh_size && str.sh_size - sym.st_name > strlen("__asan_init") &&
+                strcmp((const char *)buf + str.sh_offset + sym.st_name, "__asan_init") == 0)
+                return 1;
+        }
+    }
+    return 0;
+}
+
+/* The default agent: the tl-agent of this tl's build. Installed, both sit
+ * in one bin directory; in a build tree tl is src/tl/tl and the agent
+ * src/agent/tl-agent. A sanitizer build's agent (build-asan/) would need its
+ * runtime in the guest and must never ship, so the normal build tree of the
+ * source (TL_SOURCE_DIR/build) is tried after it. */
+static char *default_agent(const char *self)
+{
+    _cleanup_free_ char *copy = strdup(self);
+    if (!copy)
+        return NULL;
+    const char *dir = dirname(copy);
+    char cand[3][4096];
+    snprintf(cand[0], sizeof(cand[0]), "%s/tl-agent", dir);
+    snprintf(cand[1], sizeof(cand[1]), "%s/../agent/tl-agent", dir);
+    snprintf(cand[2], sizeof(cand[2]), "%s/build/src/agent/tl-agent", TL_SOURCE_DIR);
+    bool asan = false;
+    for (size_t i = 0; i < TL_ARRAY_SIZE(cand); i++) {
+        if (access(cand[i], X_OK) < 0)
+            continue;
+        int r = elf_has_asan(cand[i]);
+        if (r == 1)
+            asan = true;
+        if (r == 0)
+            return realpath(cand[i], NULL);
+    }
+    fprintf(stderr,
+            "tl: image build: no tl-agent to put in the image: looked for %s, %s and %s%s; "
+            "build it (ninja -C build) or give --agent FILE|none\n",
+            cand[0], cand[1], cand[2], asan ? " (the ones there are ASan builds)" : "");
+    return NULL;
 }
 
 int tl_cmd_image(int argc, char **argv)
@@ -32,22 +114,27 @@ int tl_cmd_image(int argc, char **argv)
         {"agent", required_argument, NULL, 'a'},
         {"cmdline", required_argument, NULL, 'c'},
         {"json", no_argument, NULL, 'j'},
+        {"generation", required_argument, NULL, 'g'},
+        {"gen1", no_argument, NULL, '1'},
         {"help", no_argument, NULL, 'h'},
         {0},
     };
     const char *out = NULL, *fixtures = NULL, *agent = NULL, *cmdline = NULL;
+    int generation = 2;
     bool json = false;
     int c;
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         if (argc < 2) {
-            fprintf(stderr, "tl: image: no verb given (build; try --help)\n");
+            fprintf(stderr, "tl: image: no verb given (build, check; try --help)\n");
             return TL_EXIT_BAD;
         }
         usage(stdout);
         return TL_EXIT_OK;
     }
+    if (strcmp(argv[1], "check") == 0)
+        return tl_cmd_image_check(argc - 1, argv + 1);
     if (strcmp(argv[1], "build") != 0) {
-        fprintf(stderr, "tl: image: unknown verb \"%s\" (build)\n", argv[1]);
+        fprintf(stderr, "tl: image: unknown verb \"%s\" (build, check)\n", argv[1]);
         return TL_EXIT_BAD;
     }
     argc--;
@@ -71,6 +158,16 @@ int tl_cmd_image(int argc, char **argv)
         case 'j':
             json = true;
             break;
+        case 'g':
+            if (strcmp(optarg, "1") != 0 && strcmp(optarg, "2") != 0) {
+                fprintf(stderr, "tl: image build: --generation: 1 or 2\n");
+                return TL_EXIT_BAD;
+            }
+            generation = optarg[0] - '0';
+            break;
+        case '1':
+            generation = 1;
+            break;
         case 'h':
             usage(stdout);
             return TL_EXIT_OK;
@@ -85,12 +182,19 @@ int tl_cmd_image(int argc, char **argv)
     }
     const char *datadir = getenv("TL_DATADIR");
     _cleanup_free_ char *script = NULL, *self = realpath("/proc/self/exe", NULL);
-    if (asprintf(&script, "%s/scripts/image-build.sh", datadir ? datadir : TL_SOURCE_DIR) < 0 ||
+    if (asprintf(&script, "%s/%s", datadir ? datadir : TL_SOURCE_DIR,
+                 generation == 1 ? "scripts/image-build-gen1.sh" : "scripts/image-build.sh") < 0 ||
         !self)
         return TL_EXIT_BAD;
     if (access(script, R_OK) < 0) {
         tl_report(script, "the image recipe is not there (set TL_DATADIR)");
         return TL_EXIT_BAD;
+    }
+    _cleanup_free_ char *found_agent = NULL;
+    if (!agent) {
+        if (!(found_agent = default_agent(self)))
+            return TL_EXIT_BAD;
+        agent = found_agent;
     }
     const char *args[16];
     size_t n = 0;
@@ -103,10 +207,8 @@ int tl_cmd_image(int argc, char **argv)
         args[n++] = "--fixtures";
         args[n++] = fixtures;
     }
-    if (agent) {
-        args[n++] = "--agent";
-        args[n++] = agent;
-    }
+    args[n++] = "--agent";
+    args[n++] = agent;
     if (cmdline) {
         args[n++] = "--cmdline";
         args[n++] = cmdline;
@@ -145,10 +247,12 @@ int tl_cmd_image(int argc, char **argv)
             return TL_EXIT_BAD;
         }
         json_t *image = json_object_get(m, "image");
-        tl_json_print(json_pack("{s:s, s:s, s:O, s:O, s:O}", "dir", out, "manifest", manifest,
+        json_t *gen = json_object_get(m, "generation");
+        tl_json_print(json_pack("{s:s, s:s, s:O, s:O, s:O, s:I}", "dir", out, "manifest", manifest,
                                 "sha256", json_object_get(image, "sha256"), "size",
                                 json_object_get(image, "size"), "components",
-                                json_object_get(m, "components")));
+                                json_object_get(m, "components"), "generation",
+                                gen ? json_integer_value(gen) : (json_int_t)2));
         json_decref(m);
     }
     return TL_EXIT_OK;

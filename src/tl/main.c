@@ -1,5 +1,5 @@
 /* tl: the trustlaunch command line. Offline verbs work on files; platform
- * verbs (later) talk to tld. */
+ * verbs (tl node) talk to tld. */
 #include <stdio.h>
 #include <string.h>
 
@@ -14,6 +14,8 @@ static void usage(FILE *f)
           "  secureboot digest|verify|predict|vars  Secure Boot chains and key stores\n"
           "  image build -o DIR                   the node image (disk.raw + manifest.json)\n"
           "  vtpm provision|show|run              a node's vTPM (swtpm), EKs and EK certificates\n"
+          "  node create|list|show|start|stop|reimage|delete|console\n"
+          "                                       nodes (QEMU + OVMF + swtpm) run by tld\n"
           "\n"
           "Exit status: 0 ok, 1 a verification verdict of fail, 2 bad usage or input.\n",
           f);
@@ -41,6 +43,8 @@ int main(int argc, char **argv)
         return tl_cmd_image(argc - 1, argv + 1);
     if (strcmp(argv[1], "vtpm") == 0)
         return tl_cmd_vtpm(argc - 1, argv + 1);
+    if (strcmp(argv[1], "node") == 0)
+        return tl_cmd_node(argc - 1, argv + 1);
     fprintf(stderr, "tl: unknown command \"%s\" (try tl --help)\n", argv[1]);
     return TL_EXIT_BAD;
 }

@@ -49,3 +49,4 @@ int tl_cmd_eventlog(int argc, char **argv);
 int tl_cmd_secureboot(int argc, char **argv);
 int tl_cmd_image(int argc, char **argv);
 int tl_cmd_vtpm(int argc, char **argv);
+int tl_cmd_node(int argc, char **argv);

@@ -32,7 +32,7 @@ case $seconds in '' | *[!0-9]*) echo "$prog: SECONDS must be a number" >&2; exit
 [ -d "$vectors/eventlog" ] || { echo "$prog: $vectors/eventlog not found" >&2; exit 2; }
 command -v python3 >/dev/null || { echo "$prog: python3 not found" >&2; exit 2; }
 
-targets=${FUZZ_TARGETS:-fuzz_eventlog fuzz_pcrset fuzz_efi fuzz_pe fuzz_varstore fuzz_authvar fuzz_modsig fuzz_ekcert}
+targets=${FUZZ_TARGETS:-fuzz_eventlog fuzz_pcrset fuzz_efi fuzz_pe fuzz_varstore fuzz_authvar fuzz_modsig fuzz_ekcert fuzz_bootdiag fuzz_agent_config fuzz_report}
 fixtures=${TL_FIXTURES:-$(cd "$(dirname "$0")/../.." && pwd)/fixtures}
 ovmf_dir=${TL_OVMF_DIR:-/usr/share/OVMF}
 for t in $targets; do
@@ -46,7 +46,7 @@ jobs=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 2)}
 work=$(mktemp -d "${TMPDIR:-/tmp}/tl-fuzz.XXXXXX")
 keep=0
 trap '[ $keep = 1 ] || rm -rf "$work"' EXIT
-mkdir -p "$work"/corpus/{fuzz_eventlog,fuzz_pcrset,fuzz_efi,fuzz_pe,fuzz_varstore,fuzz_authvar,fuzz_modsig,fuzz_ekcert} "$work/artifacts"
+mkdir -p "$work"/corpus/{fuzz_eventlog,fuzz_pcrset,fuzz_efi,fuzz_pe,fuzz_varstore,fuzz_authvar,fuzz_modsig,fuzz_ekcert,fuzz_bootdiag,fuzz_agent_config,fuzz_report} "$work/artifacts"
 for t in $targets; do mkdir -p "$work/corpus/$t"; done # other targets: no seeds
 
 # ---- seeds ----
@@ -123,6 +123,35 @@ done
 find "$fixtures"/linux-image-*/lib/modules -name '*.ko' 2>/dev/null | head -5 | while read -r ko; do
     tail -c 4096 "$ko" >"$work/corpus/fuzz_modsig/$(basename "$ko")"
 done
+
+# Node-facing input: real console captures (tests/data/console), an agent
+# config, and an agent report built from the OVMF vector (its event log and
+# the swtpm's PCRs of that boot).
+src=$(cd "$(dirname "$0")/../.." && pwd)
+for f in "$src"/tests/data/console/*.log; do
+    [ -f "$f" ] && cp "$f" "$work/corpus/fuzz_bootdiag/"
+done
+printf '{"url":"http://10.0.2.2:7780/v1/nodes/n1/report","token":"00ff","node":"n1"}' \
+    >"$work/corpus/fuzz_agent_config/seed.json"
+python3 - "$vectors" "$work/corpus/fuzz_report" <<'EOF'
+import base64, json, os, re, sys
+vec, out = sys.argv[1], sys.argv[2]
+d = os.path.join(vec, 'eventlog/ovmf-debian12')
+f = os.path.join(d, 'secureboot-on.eventlog.bin')
+log = open(f, 'rb').read() if os.path.exists(f) else b''
+pcrs = {}
+txt = os.path.join(d, 'secureboot-on.tpm-pcrs.txt')
+for line in open(txt) if os.path.exists(txt) else []:
+    m = re.match(r'PCR (\w+) (\d+) ([0-9A-Fa-f]+)', line.strip())
+    if m:
+        pcrs.setdefault(m[1], {})[m[2]] = m[3].lower()
+body = {'version': 1, 'node': 'n1', 'token': '00112233', 'secure_boot': 'on', 'tpm': True,
+        'pcrs': pcrs or None, 'eventlog': base64.b64encode(log).decode() if log else None,
+        'ek_certs': {}, 'kernel': '6.1.0-56-amd64', 'cmdline': 'console=ttyS0', 'uptime': 3.5}
+open(os.path.join(out, 'ovmf.json'), 'w').write(json.dumps(body))
+body.update(tpm=False, pcrs=None, eventlog=None)
+open(os.path.join(out, 'notpm.json'), 'w').write(json.dumps(body))
+EOF
 
 for t in $targets; do
     echo "$prog: $t: $(ls "$work/corpus/$t" | wc -l) seeds"

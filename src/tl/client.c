@@ -1,0 +1,246 @@
+/* tl's client of tld: see client.h. */
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "tl.h"
+
+struct buf {
+    char *p;
+    size_t len;
+};
+
+static size_t on_data(char *ptr, size_t size, size_t n, void *ud)
+{
+    struct buf *b = ud;
+    size_t add = size * n;
+    if (b->len + add > (64u << 20))
+        return 0;
+    char *np = realloc(b->p, b->len + add + 1);
+    if (!np)
+        return 0;
+    memcpy(np + b->len, ptr, add);
+    b->p = np;
+    b->len += add;
+    b->p[b->len] = 0;
+    return add;
+}
+
+static int home_dir(char *out, size_t size)
+{
+    const char *h = getenv("TL_HOME");
+    if (h && *h)
+        return snprintf(out, size, "%s", h) < (int)size ? 0 : -1;
+    const char *home = getenv("HOME");
+    if (!home || !*home)
+        return -1;
+    return snprintf(out, size, "%s/.local/share/trustlaunch", home) < (int)size ? 0 : -1;
+}
+
+static int mkdir_p(const char *path)
+{
+    char buf[PATH_MAX];
+    snprintf(buf, sizeof(buf), "%s", path);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = 0;
+        if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+            return -errno;
+        *p = '/';
+    }
+    if (mkdir(buf, 0700) < 0 && errno != EEXIST)
+        return -errno;
+    return 0;
+}
+
+static bool read_addr(struct tl_client *c)
+{
+    char path[PATH_MAX + 16];
+    snprintf(path, sizeof(path), "%s/tld.addr", c->home);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return false;
+    char line[256];
+    bool ok = fgets(line, sizeof(line), f) && sscanf(line, "%127s", c->base) == 1 &&
+              strncmp(c->base, "http://", 7) == 0;
+    fclose(f);
+    return ok;
+}
+
+static bool healthy(struct tl_client *c)
+{
+    long status = 0;
+    json_t *out = NULL;
+    CURL *h = curl_easy_init();
+    if (!h)
+        return false;
+    char url[256];
+    snprintf(url, sizeof(url), "%s/v1/health", c->base);
+    struct buf b = {0};
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 3000L);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    bool ok = curl_easy_perform(h) == CURLE_OK &&
+              curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK && status == 200;
+    if (ok) {
+        out = b.p ? json_loads(b.p, 0, NULL) : NULL;
+        const char *home = json_string_value(json_object_get(out, "home"));
+        ok = home && strcmp(home, c->home) == 0;
+        json_decref(out);
+    }
+    free(b.p);
+    curl_easy_cleanup(h);
+    return ok;
+}
+
+static int find_tld(char *out, size_t size)
+{
+    const char *env = getenv("TL_TLD");
+    if (env && *env)
+        return snprintf(out, size, "%s", env) < (int)size ? 0 : -1;
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    if (n < 0)
+        return -1;
+    self[n] = 0;
+    char *slash = strrchr(self, '/');
+    if (!slash)
+        return -1;
+    *slash = 0;
+    const char *cands[] = {"%s/tld", "%s/../tld/tld"};
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(out, size, cands[i], self);
+        if (access(out, X_OK) == 0)
+            return 0;
+    }
+    return -1;
+}
+
+/* Runs `tld --home HOME --daemon`, which returns once it serves; its one
+ * error line, if any, becomes ours. */
+static int start_tld(struct tl_client *c, const char *what)
+{
+    char tld[PATH_MAX];
+    if (find_tld(tld, sizeof(tld)) < 0) {
+        tl_report(what, "tld is not running and was not found beside tl (set TL_TLD)");
+        return -1;
+    }
+    int errp[2];
+    if (pipe2(errp, O_CLOEXEC) < 0)
+        return -1;
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        int null = open("/dev/null", O_RDWR);
+        dup2(null, 0);
+        dup2(null, 1);
+        dup2(errp[1], 2);
+        execl(tld, tld, "--home", c->home, "--daemon", (char *)NULL);
+        dprintf(2, "cannot run %s: %s\n", tld, strerror(errno));
+        _exit(2);
+    }
+    close(errp[1]);
+    char err[512] = "";
+    size_t len = 0;
+    ssize_t k;
+    while (len < sizeof(err) - 1 && (k = read(errp[0], err + len, sizeof(err) - 1 - len)) > 0)
+        len += (size_t)k;
+    err[len] = 0;
+    close(errp[0]);
+    int st;
+    waitpid(pid, &st, 0);
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+        err[strcspn(err, "\n")] = 0;
+        tl_report(what, "cannot start tld: %s", err[0] ? err : "it failed");
+        return -1;
+    }
+    return 0;
+}
+
+int tl_client_open(struct tl_client *c, const char *what)
+{
+    memset(c, 0, sizeof(*c));
+    if (home_dir(c->home, sizeof(c->home)) < 0) {
+        tl_report(what, "no data directory: set TL_HOME or HOME");
+        return -1;
+    }
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    if (read_addr(c) && healthy(c))
+        return 0;
+    int r = mkdir_p(c->home);
+    if (r < 0 || access(c->home, W_OK) < 0) {
+        tl_report(c->home, "data directory not writable: %s", strerror(r < 0 ? -r : errno));
+        return -1;
+    }
+    if (start_tld(c, what) < 0)
+        return -1;
+    if (read_addr(c) && healthy(c))
+        return 0;
+    tl_report(what, "tld started but does not answer (see %s/tld.log)", c->home);
+    return -1;
+}
+
+int tl_client_call(struct tl_client *c, const char *method, const char *path, json_t *body,
+                   long *status, json_t **out, char **raw, size_t *raw_len, const char *what)
+{
+    CURL *h = curl_easy_init();
+    if (!h)
+        return -1;
+    char url[PATH_MAX];
+    snprintf(url, sizeof(url), "%s%s", c->base, path);
+    struct buf b = {0};
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    struct curl_slist *hdrs = curl_slist_append(NULL, "Content-Type: application/json");
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+    if (text || strcmp(method, "POST") == 0)
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, text ? text : "");
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT, 600L);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    CURLcode cr = curl_easy_perform(h);
+    curl_slist_free_all(hdrs);
+    free(text);
+    if (cr != CURLE_OK) {
+        tl_report(what, "tld at %s: %s", c->base, curl_easy_strerror(cr));
+        curl_easy_cleanup(h);
+        free(b.p);
+        return -1;
+    }
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
+    char *ctype = NULL;
+    curl_easy_getinfo(h, CURLINFO_CONTENT_TYPE, &ctype);
+    bool is_json = ctype && strncmp(ctype, "application/json", 16) == 0;
+    curl_easy_cleanup(h);
+    *out = NULL;
+    if (is_json) {
+        json_error_t jerr;
+        *out = b.p ? json_loads(b.p, 0, &jerr) : NULL;
+        free(b.p);
+        if (!*out) {
+            tl_report(what, "tld answered malformed JSON");
+            return -1;
+        }
+        return 0;
+    }
+    if (raw) {
+        *raw = b.p ? b.p : strdup("");
+        *raw_len = b.len;
+    } else {
+        free(b.p);
+    }
+    return 0;
+}

@@ -1,0 +1,26 @@
+/* tl's side of the platform: finding tld (HOME/tld.addr), starting it on
+ * demand, and JSON requests to its REST API (libcurl).
+ *
+ * HOME is $TL_HOME, else ~/.local/share/trustlaunch. tld is found beside
+ * tl (installed in one bin directory, or build/src/tld/tld next to
+ * build/src/tl/tl), or $TL_TLD. Errors are printed (one line) by these
+ * functions; they return -1. */
+#pragma once
+
+#include <jansson.h>
+#include <limits.h>
+#include <stdbool.h>
+
+struct tl_client {
+    char home[PATH_MAX];
+    char base[128]; /* http://127.0.0.1:PORT */
+};
+
+/* Finds a running tld or starts one. */
+int tl_client_open(struct tl_client *c, const char *what);
+
+/* method on base + path with body (may be NULL). *status the HTTP status,
+ * *out the parsed JSON answer (an object; {"error"} for failures) or NULL
+ * for a non-JSON answer, whose bytes are then in *raw (when raw is given). */
+int tl_client_call(struct tl_client *c, const char *method, const char *path, json_t *body,
+                   long *status, json_t **out, char **raw, size_t *raw_len, const char *what);

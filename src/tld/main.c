@@ -1,0 +1,339 @@
+/* tld: options, the data directory, one tld per directory (a lock), the
+ * address file tl reads to find it, the HTTP server and the supervision
+ * loop.
+ *
+ * Stopping tld (SIGTERM) leaves the nodes running: QEMU and swtpm are not
+ * tld's to take down with it, and a tld started again on the same data
+ * directory re-adopts them (supervise.c). */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tld.h"
+
+static struct tld tld;
+
+void tld_log(const char *fmt, ...)
+{
+    char when[32];
+    time_t now = time(NULL);
+    struct tm tm;
+    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
+    va_list ap;
+    va_start(ap, fmt);
+    flockfile(stderr);
+    fprintf(stderr, "%s tld: ", when);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    funlockfile(stderr);
+    va_end(ap);
+}
+
+long long tld_now(void)
+{
+    return (long long)time(NULL);
+}
+
+static const char *const state_names[] = {
+    [TLD_CREATING] = "creating", [TLD_BOOTING] = "booting", [TLD_RUNNING] = "running",
+    [TLD_STOPPED] = "stopped",   [TLD_FAILED] = "failed",   [TLD_CRASHED] = "crashed",
+};
+
+const char *tld_state_name(enum tld_state s)
+{
+    return (unsigned)s < sizeof(state_names) / sizeof(state_names[0]) ? state_names[s] : "?";
+}
+
+int tld_state_parse(const char *s, enum tld_state *out)
+{
+    for (unsigned i = 0; i < sizeof(state_names) / sizeof(state_names[0]); i++)
+        if (s && strcmp(s, state_names[i]) == 0) {
+            *out = (enum tld_state)i;
+            return 0;
+        }
+    return -EINVAL;
+}
+
+static void usage(FILE *f)
+{
+    fputs("usage: tld [--home DIR] [--listen HOST:PORT] [--daemon] [--tl FILE]\n"
+          "\n"
+          "The trustlaunch platform daemon: runs nodes (QEMU + OVMF + swtpm) and serves\n"
+          "the REST API (docs/api.md). DIR defaults to $TL_HOME, else\n"
+          "~/.local/share/trustlaunch; HOST:PORT to 127.0.0.1:0 (a free port). The\n"
+          "address is written to DIR/tld.addr. --daemon: returns once serving, logging\n"
+          "to DIR/tld.log. SIGTERM stops tld and leaves the nodes running; the next tld\n"
+          "on DIR finds them again.\n",
+          f);
+}
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    tld.quit = 1;
+}
+
+static int default_home(char *out, size_t size)
+{
+    const char *h = getenv("TL_HOME");
+    if (h && *h)
+        return snprintf(out, size, "%s", h) < (int)size ? 0 : -ENAMETOOLONG;
+    const char *home = getenv("HOME");
+    if (!home || !*home)
+        return -ENOENT;
+    return snprintf(out, size, "%s/.local/share/trustlaunch", home) < (int)size ? 0 : -ENAMETOOLONG;
+}
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+    char buf[PATH_MAX];
+    if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+        return -ENAMETOOLONG;
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = 0;
+        if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+            return -errno;
+        *p = '/';
+    }
+    if (mkdir(buf, mode) < 0 && errno != EEXIST)
+        return -errno;
+    return 0;
+}
+
+/* tl beside tld: installed in one bin directory, or build/src/tl/tl next
+ * to build/src/tld/tld. */
+static int find_tl(char *out, size_t size)
+{
+    const char *env = getenv("TL_BIN");
+    if (env && *env)
+        return snprintf(out, size, "%s", env) < (int)size ? 0 : -ENAMETOOLONG;
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    if (n < 0)
+        return -errno;
+    self[n] = 0;
+    char *slash = strrchr(self, '/');
+    if (!slash)
+        return -ENOENT;
+    *slash = 0;
+    const char *cands[] = {"%s/tl", "%s/../tl/tl"};
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(out, size, cands[i], self);
+        if (access(out, X_OK) == 0)
+            return 0;
+    }
+    return -ENOENT;
+}
+
+static bool previous_port(const struct tld *t, char *out, size_t size)
+{
+    char path[PATH_MAX + 16], line[128];
+    snprintf(path, sizeof(path), "%s/tld.addr", t->home);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return false;
+    int port = 0;
+    bool ok = fgets(line, sizeof(line), f) && sscanf(line, "http://127.0.0.1:%d", &port) == 1 &&
+              port > 0 && port < 65536;
+    fclose(f);
+    if (ok)
+        snprintf(out, size, "127.0.0.1:%d", port);
+    return ok;
+}
+
+static int write_addr(const struct tld *t)
+{
+    char path[PATH_MAX], tmp[PATH_MAX + 8];
+    snprintf(path, sizeof(path), "%s/tld.addr", t->home);
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return -errno;
+    fprintf(f, "http://127.0.0.1:%d %ld\n", t->port, (long)getpid());
+    if (fflush(f) != 0 || fsync(fileno(f)) < 0) {
+        fclose(f);
+        return -EIO;
+    }
+    fclose(f);
+    return rename(tmp, path) < 0 ? -errno : 0;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option options[] = {
+        {"home", required_argument, NULL, 'H'}, {"listen", required_argument, NULL, 'l'},
+        {"daemon", no_argument, NULL, 'd'},     {"tl", required_argument, NULL, 't'},
+        {"help", no_argument, NULL, 'h'},       {0},
+    };
+    const char *home = NULL, *listen_addr = "127.0.0.1:0", *tl = NULL;
+    bool daemon_mode = false, listen_given = false;
+    int c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+        switch (c) {
+        case 'H':
+            home = optarg;
+            break;
+        case 'l':
+            listen_addr = optarg;
+            listen_given = true;
+            break;
+        case 'd':
+            daemon_mode = true;
+            break;
+        case 't':
+            tl = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            fprintf(stderr, "tld: unknown or incomplete option \"%s\" (try --help)\n",
+                    argv[optind - 1]);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "tld: unexpected argument \"%s\" (try --help)\n", argv[optind]);
+        return 2;
+    }
+    struct tld *t = &tld;
+    pthread_mutex_init(&t->lock, NULL);
+    int r = home ? (snprintf(t->home, sizeof(t->home), "%s", home) < (int)sizeof(t->home)
+                        ? 0
+                        : -ENAMETOOLONG)
+                 : default_home(t->home, sizeof(t->home));
+    if (r < 0) {
+        fprintf(stderr, "tld: no data directory: set TL_HOME or HOME, or give --home\n");
+        return 2;
+    }
+    if (tl ? snprintf(t->tl_bin, sizeof(t->tl_bin), "%s", tl) >= (int)sizeof(t->tl_bin)
+           : find_tl(t->tl_bin, sizeof(t->tl_bin)) < 0) {
+        fprintf(stderr, "tld: tl not found beside tld (give --tl or TL_BIN)\n");
+        return 2;
+    }
+    const char *ovmf = getenv("TL_OVMF_DIR");
+    snprintf(t->ovmf_dir, sizeof(t->ovmf_dir), "%s", ovmf && *ovmf ? ovmf : "/usr/share/OVMF");
+    const char *bt = getenv("TL_BOOT_TIMEOUT");
+    t->boot_timeout = bt && atoi(bt) > 0 ? atoi(bt) : TLD_BOOT_TIMEOUT;
+
+    char sub[PATH_MAX + 16];
+    if ((r = mkdir_p(t->home, 0700)) < 0) {
+        fprintf(stderr, "tld: %s: cannot create the data directory: %s\n", t->home, strerror(-r));
+        return 2;
+    }
+    if (access(t->home, W_OK) < 0) {
+        fprintf(stderr, "tld: %s: data directory not writable: %s\n", t->home, strerror(errno));
+        return 2;
+    }
+    const char *subdirs[] = {"nodes", "keys", "run"};
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(sub, sizeof(sub), "%s/%s", t->home, subdirs[i]);
+        if ((r = mkdir_p(sub, 0700)) < 0) {
+            fprintf(stderr, "tld: %s: cannot create: %s\n", sub, strerror(-r));
+            return 2;
+        }
+    }
+    snprintf(sub, sizeof(sub), "%s/tld.lock", t->home);
+    int lock_fd = open(sub, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (lock_fd < 0) {
+        fprintf(stderr, "tld: %s: %s\n", sub, strerror(errno));
+        return 2;
+    }
+    if (flock(lock_fd, LOCK_EX | LOCK_NB) < 0) {
+        fprintf(stderr, "tld: %s: another tld serves this data directory\n", t->home);
+        return 2;
+    }
+
+    int ready[2] = {-1, -1};
+    if (daemon_mode) {
+        if (pipe2(ready, O_CLOEXEC) < 0)
+            return 2;
+        pid_t pid = fork();
+        if (pid < 0) {
+            fprintf(stderr, "tld: fork: %s\n", strerror(errno));
+            return 2;
+        }
+        if (pid > 0) {
+            close(ready[1]);
+            char ok = 0;
+            ssize_t n = read(ready[0], &ok, 1);
+            if (n == 1 && ok == 'y')
+                return 0;
+            fprintf(stderr, "tld: failed to start; see %s/tld.log\n", t->home);
+            return 2;
+        }
+        close(ready[0]);
+        setsid();
+        snprintf(sub, sizeof(sub), "%s/tld.log", t->home);
+        int log = open(sub, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (log < 0 || null < 0 || dup2(null, 0) < 0 || dup2(log, 1) < 0 || dup2(log, 2) < 0)
+            _exit(2);
+        close(log);
+        close(null);
+    }
+    setvbuf(stderr, NULL, _IOLBF, 0);
+    signal(SIGPIPE, SIG_IGN);
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+
+    if (tld_store_open(t) < 0 || tld_store_load(t) < 0) {
+        tld_log("%s: cannot open the store", t->home);
+        return 2;
+    }
+    tld_readopt(t);
+    /* The nodes' agents were given this tld's port (agent.json): a tld
+     * restarted without --listen takes the port of the one before, so that
+     * running nodes reach it again. */
+    char previous[64];
+    int r_api = -1;
+    if (!listen_given && previous_port(t, previous, sizeof(previous)))
+        r_api = tld_api_start(t, previous, &t->port);
+    if (r_api < 0 && tld_api_start(t, listen_addr, &t->port) < 0) {
+        tld_log("cannot serve on %s", listen_addr);
+        tld_store_close(t);
+        return 2;
+    }
+    if ((r = write_addr(t)) < 0) {
+        tld_log("%s/tld.addr: cannot write: %s", t->home, strerror(-r));
+        tld_api_stop();
+        tld_store_close(t);
+        return 2;
+    }
+    tld_log("serving %s on http://127.0.0.1:%d (pid %ld, %zu nodes)", t->home, t->port,
+            (long)getpid(), t->n_nodes);
+    if (daemon_mode) {
+        (void)!write(ready[1], "y", 1);
+        close(ready[1]);
+    }
+    while (!t->quit) {
+        pthread_mutex_lock(&t->lock);
+        tld_supervise_once(t);
+        pthread_mutex_unlock(&t->lock);
+        struct timespec ts = {0, 250 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    tld_log("stopping (nodes keep running)");
+    tld_api_stop();
+    pthread_mutex_lock(&t->lock);
+    snprintf(sub, sizeof(sub), "%s/tld.addr", t->home);
+    unlink(sub);
+    for (size_t i = 0; i < t->n_nodes; i++)
+        tld_node_free(t->nodes[i]);
+    tld_store_close(t);
+    pthread_mutex_unlock(&t->lock);
+    return 0;
+}

@@ -1,0 +1,910 @@
+/* A node's lifecycle and its files.
+ *
+ *   HOME/nodes/NAME/disk.qcow2   copy-on-write overlay of IMAGE/disk.raw
+ *   HOME/nodes/NAME/vars.fd      its UEFI variable store (Gen2)
+ *   HOME/nodes/NAME/vtpm/        its persisted vTPM state (encrypted)
+ *   HOME/nodes/NAME/agent.json   the agent's config (QEMU fw_cfg)
+ *   HOME/nodes/NAME/console.log  the serial console of the current boot
+ *   HOME/nodes/NAME/{qemu,swtpm,provision}.log
+ *   HOME/keys/NAME.vtpm.key      the vTPM state key: the platform's, kept
+ *                                apart from the state it protects
+ *   HOME/run/NAME.vtpm/ + .key   a non-persisted vTPM, only while it runs
+ *   HOME/run/NAME.ctrl           swtpm's control socket
+ *   HOME/ekca/                   the platform's EK CA (tl vtpm provision)
+ *
+ * Invariants: a create either leaves a node record and all its files, or
+ * nothing (rollback); a node with state booting or running has a QEMU
+ * (and, with a vTPM, a swtpm) recorded by pid + start time; every path out
+ * of running (stop, crash, delete) ends with neither process left. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tl/util.h"
+#include "tld.h"
+
+extern char **environ;
+
+#define ERR(code, ...) (snprintf(msg, msz, __VA_ARGS__), (code))
+
+bool tld_name_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n < 1 || n > TLD_NAME_MAX || !(s[0] >= 'a' && s[0] <= 'z') || s[n - 1] == '-')
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+            return false;
+    return true;
+}
+
+struct tld_node *tld_node_find(struct tld *t, const char *name)
+{
+    for (size_t i = 0; i < t->n_nodes; i++)
+        if (strcmp(t->nodes[i]->name, name) == 0)
+            return t->nodes[i];
+    return NULL;
+}
+
+void tld_node_free(struct tld_node *n)
+{
+    if (!n)
+        return;
+    json_decref(n->diag);
+    json_decref(n->report);
+    json_decref(n->host);
+    json_decref(n->ek);
+    free(n);
+}
+
+int tld_node_path(const struct tld *t, const struct tld_node *n, const char *file, char *out,
+                  size_t size)
+{
+    int k = file ? snprintf(out, size, "%s/nodes/%s/%s", t->home, n->name, file)
+                 : snprintf(out, size, "%s/nodes/%s", t->home, n->name);
+    return k < 0 || (size_t)k >= size ? -ENAMETOOLONG : 0;
+}
+
+static void run_path(const struct tld *t, const struct tld_node *n, const char *suffix, char *out,
+                     size_t size)
+{
+    snprintf(out, size, "%s/run/%s%s", t->home, n->name, suffix);
+}
+
+static void key_path(const struct tld *t, const struct tld_node *n, char *out, size_t size)
+{
+    snprintf(out, size, "%s/keys/%s.vtpm.key", t->home, n->name);
+}
+
+/* Runs a helper program to its end; its output goes to log (appended), or
+ * is captured in *out (stdout only) when out is given. Returns its exit
+ * status, or -errno when it could not run. */
+static int run(char *const argv[], const char *log, char **out)
+{
+    int pipefd[2] = {-1, -1};
+    if (out && pipe2(pipefd, O_CLOEXEC) < 0)
+        return -errno;
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    if (log) {
+        posix_spawn_file_actions_addopen(&fa, 2, log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+        if (!out)
+            posix_spawn_file_actions_adddup2(&fa, 2, 1);
+    }
+    if (out)
+        posix_spawn_file_actions_adddup2(&fa, pipefd[1], 1);
+    pid_t pid;
+    int r = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    if (out)
+        close(pipefd[1]);
+    if (r != 0) {
+        if (out)
+            close(pipefd[0]);
+        return -r;
+    }
+    if (out) {
+        size_t cap = 4096, len = 0;
+        char *buf = malloc(cap);
+        ssize_t k;
+        while (buf && (k = read(pipefd[0], buf + len, cap - len - 1)) > 0) {
+            len += (size_t)k;
+            if (cap - len < 2) {
+                char *nb = cap < (16u << 20) ? realloc(buf, cap * 2) : NULL;
+                if (!nb)
+                    break;
+                buf = nb;
+                cap *= 2;
+            }
+        }
+        close(pipefd[0]);
+        if (buf)
+            buf[len] = 0;
+        *out = buf;
+    }
+    int st;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+        ;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+}
+
+static int copy_file(const char *from, const char *to)
+{
+    int in = open(from, O_RDONLY | O_CLOEXEC);
+    if (in < 0)
+        return -errno;
+    int o = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (o < 0) {
+        int e = errno;
+        close(in);
+        return -e;
+    }
+    char buf[65536];
+    ssize_t k;
+    int r = 0;
+    while ((k = read(in, buf, sizeof(buf))) > 0)
+        if (write(o, buf, (size_t)k) != k) {
+            r = -EIO;
+            break;
+        }
+    if (k < 0)
+        r = -errno;
+    if (r == 0 && fsync(o) < 0)
+        r = -errno;
+    close(in);
+    close(o);
+    return r;
+}
+
+static void remove_tree(const char *path)
+{
+    char *argv[] = {"rm", "-rf", "--one-file-system", (char *)path, NULL};
+    run(argv, NULL, NULL);
+}
+
+/* ---- the image ---- */
+
+/* IMAGE/manifest.json: its generation (2 when it does not say). */
+static int image_generation(const char *image, int *gen, char *msg, size_t msz)
+{
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof(path), "%s/disk.raw", image);
+    if (access(path, R_OK) < 0)
+        return ERR(400, "image %s: no disk.raw (build one with tl image build -o %s)", image,
+                   image);
+    snprintf(path, sizeof(path), "%s/manifest.json", image);
+    json_error_t jerr;
+    json_t *m = json_load_file(path, 0, &jerr);
+    if (!m)
+        return ERR(400, "image %s: manifest.json: %s", image, jerr.text);
+    json_t *g = json_object_get(m, "generation");
+    *gen = json_is_integer(g) ? (int)json_integer_value(g) : 2;
+    json_decref(m);
+    if (*gen != 1 && *gen != 2)
+        return ERR(400, "image %s: generation %d (1 or 2)", image, *gen);
+    return 0;
+}
+
+/* ---- the firmware variable store ---- */
+
+static int make_vars(struct tld *t, struct tld_node *n, char *msg, size_t msz)
+{
+    if (n->spec.generation == 1)
+        return 0;
+    char from[PATH_MAX + 32], to[PATH_MAX];
+    if (n->spec.vars[0])
+        snprintf(from, sizeof(from), "%s", n->spec.vars);
+    else
+        snprintf(from, sizeof(from), "%s/%s", t->ovmf_dir,
+                 n->spec.secure_boot ? "OVMF_VARS_4M.ms.fd" : "OVMF_VARS_4M.fd");
+    if (tld_node_path(t, n, "vars.fd", to, sizeof(to)) < 0)
+        return ERR(500, "node path too long");
+    int r = copy_file(from, to);
+    if (r < 0)
+        return ERR(r == -ENOENT ? 400 : 500, "%s: cannot copy the variable store: %s", from,
+                   strerror(-r));
+    return 0;
+}
+
+static int make_overlay(struct tld *t, struct tld_node *n, char *msg, size_t msz)
+{
+    char disk[PATH_MAX], base[PATH_MAX + 16], log[PATH_MAX];
+    snprintf(base, sizeof(base), "%s/disk.raw", n->spec.image);
+    tld_node_path(t, n, "disk.qcow2", disk, sizeof(disk));
+    tld_node_path(t, n, "qemu.log", log, sizeof(log));
+    unlink(disk);
+    char *argv[] = {"qemu-img", "create", "-q", "-f", "qcow2", "-b", base, "-F", "raw", disk, NULL};
+    int r = run(argv, log, NULL);
+    if (r != 0)
+        return ERR(500, "qemu-img create failed (%d; see %s)", r, log);
+    return 0;
+}
+
+/* ---- the vTPM ---- */
+
+static int provision(struct tld *t, struct tld_node *n, const char *state, const char *key,
+                     char *msg, size_t msz)
+{
+    char ca[PATH_MAX + 8], log[PATH_MAX];
+    snprintf(ca, sizeof(ca), "%s/ekca", t->home);
+    tld_node_path(t, n, "provision.log", log, sizeof(log));
+    char *argv[] = {t->tl_bin,    "vtpm",      "provision", "--state", (char *)state, "--ca", ca,
+                    "--key-file", (char *)key, "--name",    n->name,   "--json",      NULL};
+    char *out = NULL;
+    int r = run(argv, log, &out);
+    if (r != 0) {
+        free(out);
+        return ERR(500, "vTPM provisioning failed (%d; see %s)", r, log);
+    }
+    json_error_t jerr;
+    json_t *j = out ? json_loads(out, 0, &jerr) : NULL;
+    free(out);
+    json_decref(n->ek);
+    n->ek = json_incref(json_object_get(j, "eks"));
+    json_decref(j);
+    return 0;
+}
+
+static void vtpm_paths(struct tld *t, struct tld_node *n, char *state, char *key, size_t size)
+{
+    if (n->spec.vtpm_persist) {
+        tld_node_path(t, n, "vtpm", state, size);
+        key_path(t, n, key, size);
+    } else {
+        run_path(t, n, ".vtpm", state, size);
+        run_path(t, n, ".vtpm.key", key, size);
+    }
+}
+
+static void vtpm_forget_ephemeral(struct tld *t, struct tld_node *n)
+{
+    char state[PATH_MAX], key[PATH_MAX];
+    run_path(t, n, ".vtpm", state, sizeof(state));
+    run_path(t, n, ".vtpm.key", key, sizeof(key));
+    remove_tree(state);
+    unlink(key);
+}
+
+static int read_key(const char *path, uint8_t key[32])
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    ssize_t k = read(fd, key, 32);
+    close(fd);
+    return k == 32 ? 0 : -EIO;
+}
+
+static int start_swtpm(struct tld *t, struct tld_node *n, char *msg, size_t msz)
+{
+    char state[PATH_MAX], key[PATH_MAX], log[PATH_MAX];
+    vtpm_paths(t, n, state, key, sizeof(state));
+    if (!n->spec.vtpm_persist) {
+        vtpm_forget_ephemeral(t, n);
+        int r = provision(t, n, state, key, msg, msz);
+        if (r)
+            return r;
+    }
+    uint8_t k[32];
+    if (read_key(key, k) < 0)
+        return ERR(500, "%s: cannot read the vTPM key", key);
+    run_path(t, n, ".ctrl", n->ctrl, sizeof(n->ctrl));
+    if (strlen(n->ctrl) + 1 >= sizeof(n->ctrl) - 1)
+        return ERR(400, "%s: data directory path too long for a socket", t->home);
+    unlink(n->ctrl);
+    int kp[2];
+    if (pipe2(kp, O_CLOEXEC) < 0 || write(kp[1], k, sizeof(k)) != (ssize_t)sizeof(k)) {
+        memset(k, 0, sizeof(k));
+        return ERR(500, "key pipe: %s", strerror(errno));
+    }
+    memset(k, 0, sizeof(k));
+    close(kp[1]);
+    char a_state[PATH_MAX + 32], a_ctrl[160], a_key[64];
+    snprintf(a_state, sizeof(a_state), "dir=%s,mode=0600", state);
+    snprintf(a_ctrl, sizeof(a_ctrl), "type=unixio,path=%s,mode=0600", n->ctrl);
+    snprintf(a_key, sizeof(a_key), "fd=%d,mode=aes-256-cbc,format=binary", kp[0]);
+    const char *bin = getenv("TL_SWTPM");
+    char *argv[] = {(char *)(bin && *bin ? bin : "swtpm"),
+                    "socket",
+                    "--tpm2",
+                    "--tpmstate",
+                    a_state,
+                    "--ctrl",
+                    a_ctrl,
+                    "--flags",
+                    "not-need-init",
+                    "--key",
+                    a_key,
+                    NULL};
+    tld_node_path(t, n, "swtpm.log", log, sizeof(log));
+    int r = tld_proc_spawn(argv, log, kp[0], &n->swtpm);
+    close(kp[0]);
+    if (r < 0)
+        return ERR(500, "cannot run swtpm: %s", strerror(-r));
+    for (int i = 0; i < 250; i++) {
+        struct stat st;
+        if (stat(n->ctrl, &st) == 0 && S_ISSOCK(st.st_mode))
+            return 0;
+        if (!tld_proc_alive(&n->swtpm, NULL, NULL))
+            break;
+        struct timespec ts = {0, 20 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    tld_proc_kill(&n->swtpm, SIGKILL, 1000);
+    return ERR(500, "swtpm did not start (see %s)", log);
+}
+
+/* ---- QEMU ---- */
+
+static int start_qemu(struct tld *t, struct tld_node *n, char *msg, size_t msz)
+{
+    char disk[PATH_MAX], vars[PATH_MAX], console[PATH_MAX], log[PATH_MAX], agent[PATH_MAX];
+    tld_node_path(t, n, "disk.qcow2", disk, sizeof(disk));
+    tld_node_path(t, n, "vars.fd", vars, sizeof(vars));
+    tld_node_path(t, n, "console.log", console, sizeof(console));
+    tld_node_path(t, n, "qemu.log", log, sizeof(log));
+    tld_node_path(t, n, "agent.json", agent, sizeof(agent));
+    json_t *cfg = json_pack("{s:s, s:s, s:s}", "node", n->name, "token", n->token, "url", "");
+    char url[256];
+    snprintf(url, sizeof(url), "http://10.0.2.2:%d/v1/nodes/%s/report", t->port, n->name);
+    json_object_set_new(cfg, "url", json_string(url));
+    if (json_dump_file(cfg, agent, JSON_COMPACT) < 0) {
+        json_decref(cfg);
+        return ERR(500, "%s: cannot write", agent);
+    }
+    json_decref(cfg);
+    chmod(agent, 0600);
+    unlink(console);
+
+    char code[PATH_MAX + 64], a_code[PATH_MAX + 96], a_vars[PATH_MAX + 64], a_disk[PATH_MAX + 64],
+        a_con[PATH_MAX + 32], a_cfg[PATH_MAX + 64], a_name[TLD_NAME_MAX + 32], a_tpm[160];
+    snprintf(code, sizeof(code), "%s/OVMF_CODE_4M.secboot.fd", t->ovmf_dir);
+    snprintf(a_code, sizeof(a_code), "if=pflash,format=raw,unit=0,file=%s,readonly=on", code);
+    snprintf(a_vars, sizeof(a_vars), "if=pflash,format=raw,unit=1,file=%s", vars);
+    snprintf(a_con, sizeof(a_con), "file,id=con0,path=%s", console);
+    snprintf(a_cfg, sizeof(a_cfg), "name=opt/trustlaunch/agent.json,file=%s", agent);
+    snprintf(a_name, sizeof(a_name), "%s,process=tl-%s", n->name, n->name);
+    snprintf(a_tpm, sizeof(a_tpm), "socket,id=chrtpm,path=%s", n->ctrl);
+    const char *accel = getenv("TL_ACCEL");
+    const char *mem = getenv("TL_NODE_MEMORY");
+    char *argv[64];
+    int k = 0;
+    argv[k++] = "qemu-system-x86_64";
+    argv[k++] = "-name";
+    argv[k++] = a_name;
+    argv[k++] = "-uuid";
+    argv[k++] = n->uuid;
+    argv[k++] = "-accel";
+    argv[k++] = (char *)(accel && *accel ? accel : "tcg");
+    argv[k++] = "-m";
+    argv[k++] = (char *)(mem && *mem ? mem : "1024");
+    argv[k++] = "-display";
+    argv[k++] = "none";
+    argv[k++] = "-monitor";
+    argv[k++] = "none";
+    argv[k++] = "-chardev";
+    argv[k++] = a_con;
+    argv[k++] = "-serial";
+    argv[k++] = "chardev:con0";
+    argv[k++] = "-no-reboot";
+    argv[k++] = "-nodefaults";
+    if (n->spec.generation == 2) {
+        argv[k++] = "-machine";
+        argv[k++] = "q35,smm=on";
+        argv[k++] = "-global";
+        argv[k++] = "driver=cfi.pflash01,property=secure,value=on";
+        argv[k++] = "-drive";
+        argv[k++] = a_code;
+        argv[k++] = "-drive";
+        argv[k++] = a_vars;
+        snprintf(a_disk, sizeof(a_disk), "if=virtio,format=qcow2,file=%s", disk);
+    } else {
+        argv[k++] = "-machine";
+        argv[k++] = "q35";
+        snprintf(a_disk, sizeof(a_disk), "if=ide,format=qcow2,file=%s", disk);
+    }
+    argv[k++] = "-drive";
+    argv[k++] = a_disk;
+    argv[k++] = "-netdev";
+    argv[k++] = "user,id=n0,ipv6=off";
+    argv[k++] = "-device";
+    argv[k++] = "virtio-net-pci,netdev=n0,romfile=";
+    argv[k++] = "-fw_cfg";
+    argv[k++] = a_cfg;
+    if (n->spec.vtpm) {
+        argv[k++] = "-chardev";
+        argv[k++] = a_tpm;
+        argv[k++] = "-tpmdev";
+        argv[k++] = "emulator,id=tpm0,chardev=chrtpm";
+        argv[k++] = "-device";
+        argv[k++] = "tpm-crb,tpmdev=tpm0";
+    }
+    argv[k] = NULL;
+    int r = tld_proc_spawn(argv, log, -1, &n->qemu);
+    if (r < 0)
+        return ERR(500, "cannot run qemu-system-x86_64: %s", strerror(-r));
+    return 0;
+}
+
+/* Reads the vTPM (QEMU gone), then shuts swtpm down; forgets a
+ * non-persisted state. */
+static void stop_vtpm(struct tld *t, struct tld_node *n)
+{
+    if (n->swtpm.pid > 0 && tld_proc_alive(&n->swtpm, NULL, NULL) && n->ctrl[0]) {
+        json_t *pcrs = NULL;
+        char m[256] = "";
+        json_t *host = json_object();
+        json_object_set_new(host, "at", json_integer(tld_now()));
+        if (tld_vtpm_read_pcrs(n->ctrl, &pcrs, m, sizeof(m)) == 0) {
+            json_object_set_new(host, "pcrs", pcrs);
+            json_object_set_new(host, "replay", tld_report_compare_host(n, pcrs));
+        } else {
+            json_object_set_new(host, "error", json_string(m));
+            tld_log("node %s: reading its vTPM: %s", n->name, m);
+        }
+        json_decref(n->host);
+        n->host = host;
+        tld_vtpm_shutdown(n->ctrl);
+        tld_proc_kill(&n->swtpm, SIGTERM, 3000);
+    } else if (n->swtpm.pid > 0) {
+        tld_proc_kill(&n->swtpm, SIGKILL, 1000);
+    }
+    n->swtpm = (struct tld_proc){0};
+    if (n->ctrl[0])
+        unlink(n->ctrl);
+    n->ctrl[0] = 0;
+    if (!n->spec.vtpm_persist)
+        vtpm_forget_ephemeral(t, n);
+}
+
+/* ---- operations ---- */
+
+int tld_node_start(struct tld *t, struct tld_node *n, char *msg, size_t msz)
+{
+    if (n->state == TLD_BOOTING || n->state == TLD_RUNNING)
+        return ERR(409, "node %s is already %s", n->name, tld_state_name(n->state));
+    int r;
+    if (n->spec.vtpm && (r = start_swtpm(t, n, msg, msz)) != 0)
+        return r;
+    if ((r = start_qemu(t, n, msg, msz)) != 0) {
+        stop_vtpm(t, n);
+        return r;
+    }
+    json_decref(n->diag);
+    n->diag = json_pack("{s:s, s:s}", "verdict", "booting", "phase", "firmware");
+    json_decref(n->report);
+    n->report = NULL;
+    n->state = TLD_BOOTING;
+    n->reason[0] = 0;
+    n->started = tld_now();
+    n->stopped = 0;
+    n->boots++;
+    tld_store_save(t, n);
+    tld_log("node %s: started (qemu %ld, swtpm %ld)", n->name, (long)n->qemu.pid,
+            (long)n->swtpm.pid);
+    return 0;
+}
+
+static void halt(struct tld *t, struct tld_node *n)
+{
+    tld_proc_kill(&n->qemu, SIGKILL, 3000);
+    stop_vtpm(t, n);
+    n->stopped = tld_now();
+}
+
+int tld_node_stop(struct tld *t, struct tld_node *n, char *msg, size_t msz)
+{
+    if (n->state != TLD_BOOTING && n->state != TLD_RUNNING) {
+        if (n->state == TLD_STOPPED)
+            return ERR(409, "node %s is already stopped", n->name);
+        /* failed or crashed: make sure nothing is left, then it is stopped */
+    }
+    /* A power-off: the node runs from its initramfs and keeps nothing on
+     * its disk, and killing QEMU (rather than SIGTERM, on which QEMU shuts
+     * swtpm down) leaves the vTPM up for the host to read. */
+    halt(t, n);
+    n->state = TLD_STOPPED;
+    snprintf(n->reason, sizeof(n->reason), "stopped by request");
+    tld_store_save(t, n);
+    tld_log("node %s: stopped", n->name);
+    return 0;
+}
+
+void tld_node_ended(struct tld *t, struct tld_node *n, int wstatus, bool status_known)
+{
+    n->qemu = (struct tld_proc){0};
+    tld_diagnose(t, n);
+    stop_vtpm(t, n);
+    n->stopped = tld_now();
+    const char *verdict = json_string_value(json_object_get(n->diag, "verdict"));
+    char how[96];
+    if (!status_known)
+        snprintf(how, sizeof(how), "QEMU ended (while tld was not watching)");
+    else if (WIFSIGNALED(wstatus))
+        snprintf(how, sizeof(how), "QEMU killed by signal %d (%s)", WTERMSIG(wstatus),
+                 strsignal(WTERMSIG(wstatus)));
+    else
+        snprintf(how, sizeof(how), "QEMU exited with status %d", WEXITSTATUS(wstatus));
+    if (verdict && strcmp(verdict, "powered-off") == 0 && status_known && WIFEXITED(wstatus) &&
+        WEXITSTATUS(wstatus) == 0) {
+        n->state = TLD_STOPPED;
+        snprintf(n->reason, sizeof(n->reason), "the guest powered off");
+    } else if (verdict && (strcmp(verdict, "kernel-panic") == 0 ||
+                           strcmp(verdict, "secure-boot-violation") == 0 ||
+                           strcmp(verdict, "no-bootable-device") == 0 ||
+                           strcmp(verdict, "boot-failed") == 0)) {
+        n->state = TLD_FAILED;
+        snprintf(n->reason, sizeof(n->reason), "%s; %s", verdict, how);
+    } else {
+        n->state = TLD_CRASHED;
+        snprintf(n->reason, sizeof(n->reason), "%s", how);
+    }
+    tld_store_save(t, n);
+    tld_log("node %s: %s (%s)", n->name, tld_state_name(n->state), n->reason);
+}
+
+static void remove_node_files(struct tld *t, struct tld_node *n)
+{
+    char p[PATH_MAX];
+    tld_node_path(t, n, NULL, p, sizeof(p));
+    remove_tree(p);
+    key_path(t, n, p, sizeof(p));
+    unlink(p);
+    vtpm_forget_ephemeral(t, n);
+}
+
+static int parse_bool(const json_t *req, const char *key, bool *out, char *msg, size_t msz)
+{
+    json_t *v = json_object_get(req, key);
+    if (!v)
+        return 0;
+    if (!json_is_boolean(v))
+        return ERR(400, "\"%s\" must be true or false", key);
+    *out = json_is_true(v);
+    return 0;
+}
+
+static int parse_spec(struct tld *t, const json_t *req, struct tld_node_spec *spec, char *msg,
+                      size_t msz)
+{
+    int r;
+    if ((r = parse_bool(req, "secure_boot", &spec->secure_boot, msg, msz)) ||
+        (r = parse_bool(req, "vtpm", &spec->vtpm, msg, msz)) ||
+        (r = parse_bool(req, "vtpm_persist", &spec->vtpm_persist, msg, msz)))
+        return r;
+    json_t *img = json_object_get(req, "image");
+    if (img) {
+        if (!json_is_string(img) || !json_string_length(img))
+            return ERR(400, "\"image\" must be a directory path");
+        char *real = realpath(json_string_value(img), NULL);
+        if (!real)
+            return ERR(400, "image %s: %s", json_string_value(img), strerror(errno));
+        snprintf(spec->image, sizeof(spec->image), "%s", real);
+        free(real);
+    }
+    if (!spec->image[0]) {
+        char def[PATH_MAX + 32];
+        snprintf(def, sizeof(def), "%s/images/default", t->home);
+        if (access(def, F_OK) < 0)
+            return ERR(400, "no image given and no default image at %s (tl image build -o %s)", def,
+                       def);
+        snprintf(spec->image, sizeof(spec->image), "%s", def);
+    }
+    json_t *vars = json_object_get(req, "vars");
+    if (vars) {
+        if (!json_is_string(vars))
+            return ERR(400, "\"vars\" must be a file path");
+        char *real = realpath(json_string_value(vars), NULL);
+        if (!real)
+            return ERR(400, "variable store %s: %s", json_string_value(vars), strerror(errno));
+        snprintf(spec->vars, sizeof(spec->vars), "%s", real);
+        free(real);
+    }
+    if ((r = image_generation(spec->image, &spec->generation, msg, msz)))
+        return r;
+    if (spec->generation == 1 && spec->secure_boot)
+        return ERR(400,
+                   "Secure Boot needs a Gen2 (UEFI) image; %s is Gen1 (BIOS): use a Gen2 image "
+                   "or --secure-boot off",
+                   spec->image);
+    if (spec->generation == 1 && spec->vtpm)
+        return ERR(400,
+                   "a vTPM needs a Gen2 (UEFI) image (trusted launch); %s is Gen1 (BIOS): use a "
+                   "Gen2 image or --vtpm off",
+                   spec->image);
+    if (spec->vars[0] && spec->generation == 1)
+        return ERR(400, "a Gen1 (BIOS) node has no UEFI variable store");
+    return 0;
+}
+
+static void new_uuid(char out[37])
+{
+    uint8_t u[16];
+    if (getrandom(u, sizeof(u), 0) != (ssize_t)sizeof(u))
+        memset(u, 0x5a, sizeof(u));
+    u[6] = (u[6] & 0x0f) | 0x40;
+    u[8] = (u[8] & 0x3f) | 0x80;
+    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", u[0],
+             u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13],
+             u[14], u[15]);
+}
+
+int tld_node_create(struct tld *t, const json_t *req, struct tld_node **out, char *msg, size_t msz)
+{
+    if (!json_is_object(req))
+        return ERR(400, "the request body must be a JSON object");
+    const char *known[] = {"name", "secure_boot", "vtpm", "vtpm_persist", "image", "vars", "start"};
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)req, key, v)
+    {
+        bool ok = false;
+        for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+            ok |= strcmp(key, known[i]) == 0;
+        if (!ok)
+            return ERR(400, "unknown field \"%s\"", key);
+    }
+    const char *name = json_string_value(json_object_get(req, "name"));
+    if (!name)
+        return ERR(400, "\"name\" is required");
+    if (!tld_name_ok(name))
+        return ERR(400,
+                   "node name \"%s\": 1-%d lowercase letters, digits and '-', starting with a "
+                   "letter",
+                   name, TLD_NAME_MAX);
+    if (tld_node_find(t, name))
+        return ERR(409, "node %s exists already", name);
+    if (t->n_nodes >= TLD_MAX_NODES)
+        return ERR(409, "this tld runs its maximum of %d nodes", TLD_MAX_NODES);
+    struct tld_node *n = calloc(1, sizeof(*n));
+    if (!n)
+        return ERR(500, "out of memory");
+    snprintf(n->name, sizeof(n->name), "%s", name);
+    n->spec = (struct tld_node_spec){.secure_boot = true, .vtpm = true, .vtpm_persist = true};
+    int r = parse_spec(t, req, &n->spec, msg, msz);
+    if (r) {
+        tld_node_free(n);
+        return r;
+    }
+    bool start = true;
+    if ((r = parse_bool(req, "start", &start, msg, msz))) {
+        tld_node_free(n);
+        return r;
+    }
+    new_uuid(n->uuid);
+    uint8_t tok[TLD_TOKEN_LEN];
+    if (getrandom(tok, sizeof(tok), 0) != (ssize_t)sizeof(tok)) {
+        tld_node_free(n);
+        return ERR(500, "getrandom failed");
+    }
+    tl_hex_encode(tok, sizeof(tok), n->token);
+    n->state = TLD_CREATING;
+    n->created = tld_now();
+
+    char dir[PATH_MAX];
+    if (tld_node_path(t, n, NULL, dir, sizeof(dir)) < 0) {
+        tld_node_free(n);
+        return ERR(400, "data directory path too long");
+    }
+    remove_node_files(t, n); /* leftovers of a create that tld did not finish */
+    if (mkdir(dir, 0700) < 0) {
+        r = ERR(500, "%s: cannot create: %s", dir, strerror(errno));
+        tld_node_free(n);
+        return r;
+    }
+    if ((r = make_overlay(t, n, msg, msz)) || (r = make_vars(t, n, msg, msz)))
+        goto fail;
+    if (n->spec.vtpm && n->spec.vtpm_persist) {
+        char state[PATH_MAX], keyf[PATH_MAX];
+        vtpm_paths(t, n, state, keyf, sizeof(state));
+        if ((r = provision(t, n, state, keyf, msg, msz)))
+            goto fail;
+    }
+    t->nodes[t->n_nodes++] = n;
+    if (tld_store_save(t, n) < 0) {
+        t->n_nodes--;
+        r = ERR(500, "cannot save node %s in the store", n->name);
+        goto fail;
+    }
+    if (start && (r = tld_node_start(t, n, msg, msz))) {
+        t->n_nodes--;
+        tld_store_delete(t, n->name);
+        goto fail;
+    }
+    if (!start) {
+        n->state = TLD_STOPPED;
+        snprintf(n->reason, sizeof(n->reason), "created without starting");
+        tld_store_save(t, n);
+    }
+    tld_log("node %s: created (secure boot %s, vTPM %s%s, image %s)", n->name,
+            n->spec.secure_boot ? "on" : "off", n->spec.vtpm ? "on" : "off",
+            n->spec.vtpm ? (n->spec.vtpm_persist ? ", persisted" : ", not persisted") : "",
+            n->spec.image);
+    *out = n;
+    return 0;
+fail:
+    remove_node_files(t, n);
+    tld_node_free(n);
+    return r;
+}
+
+int tld_node_reimage(struct tld *t, struct tld_node *n, const json_t *req, char *msg, size_t msz)
+{
+    struct tld_node_spec spec = n->spec;
+    bool reset_vtpm = false;
+    int r;
+    if (req && !json_is_object(req))
+        return ERR(400, "the request body must be a JSON object");
+    if (req) {
+        const char *key;
+        json_t *v;
+        json_object_foreach((json_t *)req, key, v)
+        {
+            if (strcmp(key, "secure_boot") && strcmp(key, "vtpm") && strcmp(key, "image") &&
+                strcmp(key, "vars") && strcmp(key, "vtpm_persist") && strcmp(key, "reset_vtpm"))
+                return ERR(400, "unknown field \"%s\"", key);
+        }
+        if (json_object_get(req, "image"))
+            spec.image[0] = 0;
+        if (json_object_get(req, "vars") || json_object_get(req, "secure_boot"))
+            spec.vars[0] = 0;
+        if ((r = parse_spec(t, req, &spec, msg, msz)) ||
+            (r = parse_bool(req, "reset_vtpm", &reset_vtpm, msg, msz)))
+            return r;
+    }
+    halt(t, n);
+    bool vtpm_was = n->spec.vtpm, persist_was = n->spec.vtpm_persist;
+    n->spec = spec;
+    if ((r = make_overlay(t, n, msg, msz)) || (r = make_vars(t, n, msg, msz)))
+        goto fail;
+    char state[PATH_MAX], keyf[PATH_MAX];
+    tld_node_path(t, n, "vtpm", state, sizeof(state));
+    key_path(t, n, keyf, sizeof(keyf));
+    bool have = vtpm_was && persist_was;
+    if (have && (reset_vtpm || !spec.vtpm || !spec.vtpm_persist)) {
+        remove_tree(state);
+        unlink(keyf);
+        json_decref(n->ek);
+        n->ek = NULL;
+        have = false;
+    }
+    if (spec.vtpm && spec.vtpm_persist && !have && (r = provision(t, n, state, keyf, msg, msz)))
+        goto fail;
+    n->state = TLD_STOPPED;
+    tld_log("node %s: reimaged (secure boot %s, vTPM %s%s)", n->name,
+            spec.secure_boot ? "on" : "off", spec.vtpm ? "on" : "off",
+            reset_vtpm ? ", new vTPM" : "");
+    return tld_node_start(t, n, msg, msz);
+fail:
+    n->state = TLD_FAILED;
+    snprintf(n->reason, sizeof(n->reason), "reimage failed: %s", msg);
+    tld_store_save(t, n);
+    return r;
+}
+
+int tld_node_delete(struct tld *t, struct tld_node *n, char *msg, size_t msz)
+{
+    halt(t, n);
+    if (tld_store_delete(t, n->name) < 0)
+        return ERR(500, "cannot delete node %s from the store", n->name);
+    remove_node_files(t, n);
+    for (size_t i = 0; i < t->n_nodes; i++)
+        if (t->nodes[i] == n) {
+            t->nodes[i] = t->nodes[--t->n_nodes];
+            break;
+        }
+    tld_log("node %s: deleted", n->name);
+    tld_node_free(n);
+    return 0;
+}
+
+/* ---- JSON ---- */
+
+static json_t *proc_json(const struct tld_proc *p)
+{
+    return p->pid > 0 ? json_integer(p->pid) : json_null();
+}
+
+json_t *tld_node_json(const struct tld *t, const struct tld_node *n)
+{
+    char dir[PATH_MAX], console[PATH_MAX];
+    tld_node_path(t, n, NULL, dir, sizeof(dir));
+    tld_node_path(t, n, "console.log", console, sizeof(console));
+    json_t *j = json_pack(
+        "{s:s, s:s, s:s, s:s, s:b, s:b, s:b, s:i, s:s, s:s?, s:I, s:I, s:I, s:i, s:{s:o, s:o}, "
+        "s:s, s:s}",
+        "name", n->name, "uuid", n->uuid, "state", tld_state_name(n->state), "reason", n->reason,
+        "secure_boot", n->spec.secure_boot, "vtpm", n->spec.vtpm, "vtpm_persist",
+        n->spec.vtpm_persist, "generation", n->spec.generation, "image", n->spec.image, "vars",
+        n->spec.vars[0] ? n->spec.vars : NULL, "created", (json_int_t)n->created, "started",
+        (json_int_t)n->started, "stopped", (json_int_t)n->stopped, "boots", (int)n->boots, "pids",
+        "qemu", proc_json(&n->qemu), "swtpm", proc_json(&n->swtpm), "dir", dir, "console", console);
+    json_object_set(j, "diagnosis", n->diag ? n->diag : json_null());
+    json_t *report = n->report ? json_copy(n->report) : json_null();
+    json_object_del(report, "eventlog_base64"); /* large; the store keeps it */
+    json_object_set_new(j, "report", report);
+    json_object_set(j, "host_vtpm", n->host ? n->host : json_null());
+    json_object_set(j, "ek", n->ek ? n->ek : json_null());
+    return j;
+}
+
+json_t *tld_node_doc(const struct tld_node *n)
+{
+    json_t *j = json_pack(
+        "{s:s, s:s, s:s, s:s, s:s, s:{s:b, s:b, s:b, s:i, s:s, s:s}, s:I, s:I, s:I, s:i, "
+        "s:{s:I, s:I}, s:{s:I, s:I}, s:s}",
+        "name", n->name, "uuid", n->uuid, "state", tld_state_name(n->state), "reason", n->reason,
+        "token", n->token, "spec", "secure_boot", n->spec.secure_boot, "vtpm", n->spec.vtpm,
+        "vtpm_persist", n->spec.vtpm_persist, "generation", n->spec.generation, "image",
+        n->spec.image, "vars", n->spec.vars, "created", (json_int_t)n->created, "started",
+        (json_int_t)n->started, "stopped", (json_int_t)n->stopped, "boots", (int)n->boots, "qemu",
+        "pid", (json_int_t)n->qemu.pid, "start", (json_int_t)n->qemu.start, "swtpm", "pid",
+        (json_int_t)n->swtpm.pid, "start", (json_int_t)n->swtpm.start, "ctrl", n->ctrl);
+    if (!j)
+        return NULL;
+    if (n->diag)
+        json_object_set(j, "diag", n->diag);
+    if (n->report)
+        json_object_set(j, "report", n->report);
+    if (n->host)
+        json_object_set(j, "host", n->host);
+    if (n->ek)
+        json_object_set(j, "ek", n->ek);
+    return j;
+}
+
+static void copy_str(char *dst, size_t size, const json_t *v)
+{
+    snprintf(dst, size, "%s", json_is_string(v) ? json_string_value(v) : "");
+}
+
+int tld_node_from_doc(const json_t *doc, struct tld_node **out)
+{
+    struct tld_node *n = calloc(1, sizeof(*n));
+    if (!n)
+        return -ENOMEM;
+    copy_str(n->name, sizeof(n->name), json_object_get(doc, "name"));
+    copy_str(n->uuid, sizeof(n->uuid), json_object_get(doc, "uuid"));
+    copy_str(n->reason, sizeof(n->reason), json_object_get(doc, "reason"));
+    copy_str(n->token, sizeof(n->token), json_object_get(doc, "token"));
+    copy_str(n->ctrl, sizeof(n->ctrl), json_object_get(doc, "ctrl"));
+    json_t *spec = json_object_get(doc, "spec");
+    n->spec.secure_boot = json_is_true(json_object_get(spec, "secure_boot"));
+    n->spec.vtpm = json_is_true(json_object_get(spec, "vtpm"));
+    n->spec.vtpm_persist = json_is_true(json_object_get(spec, "vtpm_persist"));
+    n->spec.generation = (int)json_integer_value(json_object_get(spec, "generation"));
+    copy_str(n->spec.image, sizeof(n->spec.image), json_object_get(spec, "image"));
+    copy_str(n->spec.vars, sizeof(n->spec.vars), json_object_get(spec, "vars"));
+    n->created = json_integer_value(json_object_get(doc, "created"));
+    n->started = json_integer_value(json_object_get(doc, "started"));
+    n->stopped = json_integer_value(json_object_get(doc, "stopped"));
+    n->boots = (unsigned)json_integer_value(json_object_get(doc, "boots"));
+    n->qemu.pid = (pid_t)json_integer_value(json_object_get(json_object_get(doc, "qemu"), "pid"));
+    n->qemu.start = (unsigned long long)json_integer_value(
+        json_object_get(json_object_get(doc, "qemu"), "start"));
+    n->swtpm.pid = (pid_t)json_integer_value(json_object_get(json_object_get(doc, "swtpm"), "pid"));
+    n->swtpm.start = (unsigned long long)json_integer_value(
+        json_object_get(json_object_get(doc, "swtpm"), "start"));
+    n->diag = json_incref(json_object_get(doc, "diag"));
+    n->report = json_incref(json_object_get(doc, "report"));
+    n->host = json_incref(json_object_get(doc, "host"));
+    n->ek = json_incref(json_object_get(doc, "ek"));
+    if (!tld_name_ok(n->name) ||
+        tld_state_parse(json_string_value(json_object_get(doc, "state")), &n->state) < 0 ||
+        (n->spec.generation != 1 && n->spec.generation != 2)) {
+        tld_node_free(n);
+        return -EBADMSG;
+    }
+    *out = n;
+    return 0;
+}

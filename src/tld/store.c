@@ -1,0 +1,137 @@
+/* The store: SQLite in WAL mode, one row per node holding the node's whole
+ * record as JSON (node.c's tld_node_doc), written before an API call
+ * answers (synchronous=FULL: an acknowledged change survives a kill -9 or a
+ * power cut). The schema is versioned with PRAGMA user_version; a store
+ * from a newer tld is refused rather than misread. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tld.h"
+
+#define STORE_SCHEMA 1
+
+static int exec(sqlite3 *db, const char *sql)
+{
+    char *err = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK) {
+        tld_log("store: %s: %s", sql, err ? err : "?");
+        sqlite3_free(err);
+        return -EIO;
+    }
+    return 0;
+}
+
+int tld_store_open(struct tld *t)
+{
+    char path[PATH_MAX + 16];
+    snprintf(path, sizeof(path), "%s/tld.db", t->home);
+    if (sqlite3_open_v2(path, &t->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                        NULL) != SQLITE_OK) {
+        tld_log("%s: %s", path, t->db ? sqlite3_errmsg(t->db) : "cannot open");
+        sqlite3_close(t->db);
+        t->db = NULL;
+        return -EIO;
+    }
+    sqlite3_busy_timeout(t->db, 5000);
+    if (exec(t->db, "PRAGMA journal_mode=WAL") < 0 || exec(t->db, "PRAGMA synchronous=FULL") < 0)
+        return -EIO;
+    sqlite3_stmt *st;
+    int version = 0;
+    if (sqlite3_prepare_v2(t->db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK) {
+        if (sqlite3_step(st) == SQLITE_ROW)
+            version = sqlite3_column_int(st, 0);
+        sqlite3_finalize(st);
+    }
+    if (version > STORE_SCHEMA) {
+        tld_log("%s: schema %d is newer than this tld's %d", path, version, STORE_SCHEMA);
+        return -EPROTO;
+    }
+    if (version == 0) {
+        if (exec(t->db, "BEGIN") < 0 ||
+            exec(t->db, "CREATE TABLE IF NOT EXISTS nodes (name TEXT PRIMARY KEY, doc TEXT NOT "
+                        "NULL, updated INTEGER NOT NULL)") < 0 ||
+            exec(t->db, "PRAGMA user_version=1") < 0 || exec(t->db, "COMMIT") < 0)
+            return -EIO;
+    }
+    return 0;
+}
+
+void tld_store_close(struct tld *t)
+{
+    if (t->db)
+        sqlite3_close(t->db);
+    t->db = NULL;
+}
+
+int tld_store_save(struct tld *t, const struct tld_node *n)
+{
+    json_t *doc = tld_node_doc(n);
+    char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+    json_decref(doc);
+    if (!text)
+        return -ENOMEM;
+    sqlite3_stmt *st;
+    int r = -EIO;
+    if (sqlite3_prepare_v2(t->db,
+                           "INSERT INTO nodes (name, doc, updated) VALUES (?1, ?2, ?3) ON "
+                           "CONFLICT(name) DO UPDATE SET doc = ?2, updated = ?3",
+                           -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, n->name, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 3, tld_now());
+        if (sqlite3_step(st) == SQLITE_DONE)
+            r = 0;
+        else
+            tld_log("store: saving %s: %s", n->name, sqlite3_errmsg(t->db));
+        sqlite3_finalize(st);
+    }
+    free(text);
+    return r;
+}
+
+int tld_store_delete(struct tld *t, const char *name)
+{
+    sqlite3_stmt *st;
+    int r = -EIO;
+    if (sqlite3_prepare_v2(t->db, "DELETE FROM nodes WHERE name = ?1", -1, &st, NULL) ==
+        SQLITE_OK) {
+        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_DONE)
+            r = 0;
+        sqlite3_finalize(st);
+    }
+    return r;
+}
+
+int tld_store_load(struct tld *t)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(t->db, "SELECT name, doc FROM nodes ORDER BY name", -1, &st, NULL) !=
+        SQLITE_OK)
+        return -EIO;
+    int r = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *name = (const char *)sqlite3_column_text(st, 0);
+        const char *text = (const char *)sqlite3_column_text(st, 1);
+        json_error_t jerr;
+        json_t *doc = text ? json_loads(text, 0, &jerr) : NULL;
+        struct tld_node *n = NULL;
+        if (!doc || tld_node_from_doc(doc, &n) < 0) {
+            tld_log("store: node %s: unreadable record, skipped", name ? name : "?");
+            json_decref(doc);
+            continue;
+        }
+        json_decref(doc);
+        if (t->n_nodes >= TLD_MAX_NODES) {
+            tld_node_free(n);
+            r = -ENOSPC;
+            break;
+        }
+        t->nodes[t->n_nodes++] = n;
+    }
+    sqlite3_finalize(st);
+    return r;
+}
