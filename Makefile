@@ -76,7 +76,7 @@ demo: build fixtures
 
 # The node image (docs/image.md): disk.raw + manifest.json in $(BUILD)/image.
 image: build fixtures
-	bash scripts/image-build.sh $(BUILD)/image --fixtures $(FIXTURES) --tl $(BUILD)/src/tl/tl
+	$(BUILD)/src/tl/tl image build -o $(BUILD)/image --fixtures $(FIXTURES)
 
 bench: build fixtures
 	@bash bench/eventlog.sh $(BUILD) $(VECTORS)
