@@ -1,18 +1,23 @@
 /* tl-agent: the node agent. It runs in the node's initramfs, reads the
  * platform's config (QEMU fw_cfg), collects the boot evidence (Secure Boot
- * state, PCRs, the firmware event log, EK certificates) and posts it to tld.
+ * state, PCRs, the firmware event log, EK certificates) and posts it to tld;
+ * then enrols an attestation key and attests, again every period.
  *
  * The program owns I/O, console lines and exit codes; the parts that read
  * untrusted input (the config) are pure functions over a buffer. */
 #pragma once
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <tss2/tss2_esys.h>
+
+#include "tl/vtpm.h"
 
 /* Exit statuses (docs/image.md, "tl-agent"). */
-#define AGENT_EXIT_OK          0 /* reported (--once) */
-#define AGENT_EXIT_FAIL        1 /* evidence or report failed */
+#define AGENT_EXIT_OK          0 /* reported, attested (--once) */
+#define AGENT_EXIT_FAIL        1 /* evidence, report or attestation failed */
 #define AGENT_EXIT_BAD         2 /* bad usage or bad config */
 #define AGENT_EXIT_NO_PLATFORM 3 /* no config at all: not started by a platform */
 
@@ -27,14 +32,22 @@
 
 /* ---- config.c ------------------------------------------------------------ */
 
-/* Empty strings mean "not given". */
+/* Seconds between attestations: the config's "attest_interval" (10 to
+ * 86400); --interval also takes 1 to 9 (host tests). */
+#define AGENT_INTERVAL_MIN     10
+#define AGENT_INTERVAL_MAX     86400
+#define AGENT_INTERVAL_DEFAULT 300
+
+/* Empty strings and 0 mean "not given". */
 struct agent_config {
     char url[AGENT_URL_MAX + 1];
     char token[AGENT_TOKEN_MAX + 1];
     char node[AGENT_NODE_MAX + 1];
+    unsigned attest_interval;
 };
 
-/* Parses a config document {"url": ..., "token": ..., "node": ...} (pure).
+/* Parses a config document {"url": ..., "token": ..., "node": ...,
+ * "attest_interval": N} (pure).
  * Each key is optional here; present keys must be valid (see the checks
  * below); unknown keys are ignored (later agents get more settings).
  * Returns 0, or -EINVAL with a one-line reason in err. */
@@ -115,6 +128,95 @@ void agent_evidence_done(struct agent_evidence *ev);
  * (PCRs 0-23) and the EK certificates present in NV. */
 int agent_tpm_collect(const char *tcti, struct agent_evidence *ev, char *err, size_t err_size);
 
+/* An open TPM: the TCTI and the ESYS context on it. */
+struct agent_tpm {
+    TSS2_TCTI_CONTEXT *tcti;
+    ESYS_CONTEXT *esys;
+};
+
+/* Returns 0 when open, 1 when there is no TPM behind the TCTI (no device,
+ * the TCTI does not open), or -errno with the reason when the TPM does not
+ * answer. */
+int agent_tpm_open(const char *tcti, struct agent_tpm *tpm, char *err, size_t err_size);
+void agent_tpm_close(struct agent_tpm *tpm);
+
+/* Reads the PCRs in the mask (bit i = PCR i) of one bank as one snapshot
+ * (again if the TPM's pcrUpdateCounter moves between the PCR_Read calls). */
+int agent_tpm_pcr_read(ESYS_CONTEXT *esys, uint16_t alg, uint32_t pcrs, struct agent_pcr_bank *bank,
+                       char *err, size_t err_size);
+
+/* "TPM what: <the TSS's decoding of rc>"; returns -EIO. */
+int agent_tpm_fail(char *err, size_t err_size, const char *what, TSS2_RC rc);
+
+/* ---- ak.c: the endorsement key and the attestation key -------------------- */
+
+enum agent_ak_type { AGENT_AK_ECC_P256, AGENT_AK_RSA2048 };
+
+/* Recreates the EK from the default template (TPM2_CreatePrimary in the
+ * endorsement hierarchy) and leaves it loaded in *ek. */
+int agent_ek_create(ESYS_CONTEXT *esys, enum tl_ek_type type, ESYS_TR *ek, TPM2B_PUBLIC *pub,
+                    char *err, size_t err_size);
+
+/* Creates a restricted signing key under the EK and loads it: *ak, its
+ * public area and its name. */
+int agent_ak_create(ESYS_CONTEXT *esys, ESYS_TR ek, enum agent_ak_type type, ESYS_TR *ak,
+                    TPM2B_PUBLIC *pub, TPM2B_NAME *name, char *err, size_t err_size);
+
+/* TPM2_ActivateCredential: the secret the service sealed to (EK, AK name). */
+int agent_ak_activate(ESYS_CONTEXT *esys, ESYS_TR ak, ESYS_TR ek, const TPM2B_ID_OBJECT *blob,
+                      const TPM2B_ENCRYPTED_SECRET *secret, TPM2B_DIGEST *out, char *err,
+                      size_t err_size);
+
+/* Flushes a loaded object or session, if any; *h becomes ESYS_TR_NONE. */
+void agent_tpm_flush(ESYS_CONTEXT *esys, ESYS_TR *h);
+
+/* ---- quote.c: a quote and the PCRs it covers ----------------------------- */
+
+#define AGENT_NONCE_MAX 64 /* TPM2B_DATA: at most a digest */
+
+struct agent_quote {
+    TPM2B_ATTEST attest;                 /* attestationData: the TPMS_ATTEST as signed */
+    uint8_t sig[sizeof(TPMT_SIGNATURE)]; /* the marshalled TPMT_SIGNATURE */
+    size_t sig_len;
+    uint32_t pcrs;              /* the selection (sha256) */
+    struct agent_pcr_bank bank; /* the selection's values */
+};
+
+/* TPM2_Quote of the sha256 PCRs in the mask with the AK's own scheme and
+ * the nonce as qualifyingData, and the PCR values it covers; checks that
+ * the quote says what was asked (nonce, selection) and that the values
+ * read hash to its pcrDigest (quotes again when a PCR moved in between). */
+int agent_quote(ESYS_CONTEXT *esys, ESYS_TR ak, const uint8_t *nonce, size_t nonce_len,
+                uint32_t pcrs, struct agent_quote *q, char *err, size_t err_size);
+
+/* ---- attest.c: enrolment and attestation with tld ------------------------ */
+
+struct agent_attest_options {
+    const char *tcti;
+    const char *eventlog;                /* sent with every quote (re-read each time) */
+    enum tl_ek_type ek;                  /* default RSA 2048 */
+    enum agent_ak_type ak;               /* default ECC P-256 */
+    uint32_t pcrs;                       /* quoted sha256 PCRs, bit i = PCR i */
+    unsigned interval;                   /* seconds */
+    bool once;                           /* enrol, attest once, return */
+    double retry_for;                    /* per request, as for the report */
+    const struct agent_ek_cert *ek_cert; /* from the evidence; NULL: none in NV */
+};
+
+/* Enrols and attests; without once, attests every interval seconds and
+ * never returns. Returns the exit status: OK (attested, or the service does
+ * not support attestation), FAIL. */
+int agent_attest_run(const struct agent_config *cfg, const struct agent_attest_options *o);
+
+/* ---- base64.c -------------------------------------------------------------- */
+
+/* A JSON string of standard base64 with padding; NULL when out of memory. */
+json_t *agent_json_base64(const uint8_t *p, size_t n);
+
+/* Strict standard base64 (padding required, no whitespace); *out is
+ * malloc'd. Returns 0, -EINVAL, -ENOMEM. */
+int agent_base64_decode(const char *s, size_t len, uint8_t **out, size_t *out_len);
+
 /* ---- report.c -------------------------------------------------------------- */
 
 /* The POST body (docs/image.md, "tl-agent"), compact JSON, malloc'd; NULL
@@ -123,12 +225,31 @@ char *agent_report_body(const struct agent_config *cfg, const struct agent_evide
 
 /* ---- http.c ---------------------------------------------------------------- */
 
-/* POSTs the body to cfg->url with "Authorization: Bearer TOKEN", retrying
+#define AGENT_REPLY_MAX (1u << 20)
+
+struct agent_reply {
+    long status; /* the HTTP status; 0: no answer */
+    char *body;  /* NUL-terminated; NULL when empty */
+    size_t len, cap;
+    bool truncated;   /* longer than AGENT_REPLY_MAX */
+    char reason[400]; /* "HTTP 404: <first body line>", or libcurl's error */
+};
+
+/* POSTs the JSON body to url with "Authorization: Bearer TOKEN", retrying
  * with exponential backoff (0.5 s doubling to 8 s) while the server is
- * unreachable or answers 5xx, for up to retry_for seconds. Prints the
- * console lines (retry, reported, failed). Returns 0 when the server answered
- * 2xx, -1 otherwise. */
+ * unreachable or answers 5xx, for up to retry_for seconds (console: "retry N
+ * in S s (reason)"). Returns 0 when the server gave a final answer (any
+ * status but 5xx: see reply->status), -1 when it did not (reply->reason).
+ * Free the reply with agent_reply_done either way. */
+int agent_post(const char *url, const char *token, const char *body, double retry_for,
+               struct agent_reply *reply);
+void agent_reply_done(struct agent_reply *reply);
+
+/* agent_post to cfg->url; prints "reported" or "failed: reason". Returns 0
+ * when the server answered 2xx, -1 otherwise. */
 int agent_report_send(const struct agent_config *cfg, const char *body, double retry_for);
+
+void agent_sleep(double seconds);
 
 /* ---- main.c: console lines ------------------------------------------------- */
 

@@ -2,7 +2,7 @@
  * hands the node through QEMU fw_cfg (opt/trustlaunch/agent.json):
  *
  *   {"url": "http://10.0.2.2:PORT/v1/nodes/NAME/report", "token": "HEX",
- *    "node": "NAME"}
+ *    "node": "NAME", "attest_interval": 300}
  *
  * The parser is pure (a buffer in, a struct out) so it can be fuzzed. Every
  * value ends up somewhere that needs it clean: the URL in libcurl, the token
@@ -95,6 +95,22 @@ static int take(json_t *root, const char *key, char *out, size_t out_size,
     return 0;
 }
 
+/* An integer member in [min, max]; 0 in *out when absent. */
+static int take_uint(json_t *root, const char *key, unsigned min, unsigned max, unsigned *out,
+                     char *err, size_t err_size)
+{
+    json_t *v = json_object_get(root, key);
+    if (!v)
+        return 0;
+    if (!json_is_integer(v) || json_integer_value(v) < (json_int_t)min ||
+        json_integer_value(v) > (json_int_t)max) {
+        snprintf(err, err_size, "\"%s\" is not an integer from %u to %u", key, min, max);
+        return -EINVAL;
+    }
+    *out = (unsigned)json_integer_value(v);
+    return 0;
+}
+
 int agent_config_parse(const uint8_t *buf, size_t len, struct agent_config *cfg, char *err,
                        size_t err_size)
 {
@@ -123,6 +139,9 @@ int agent_config_parse(const uint8_t *buf, size_t len, struct agent_config *cfg,
     if (r == 0)
         r = take(root, "node", cfg->node, sizeof(cfg->node), agent_config_check_node, err,
                  err_size);
+    if (r == 0)
+        r = take_uint(root, "attest_interval", AGENT_INTERVAL_MIN, AGENT_INTERVAL_MAX,
+                      &cfg->attest_interval, err, err_size);
     json_decref(root);
     if (r < 0)
         *cfg = (struct agent_config){0};

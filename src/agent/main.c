@@ -6,7 +6,11 @@
  *      platform: "TL: agent no-platform", exit 3, and /init powers off;
  *   2. evidence: Secure Boot, PCRs, EK certificates, the event log;
  *   3. report: POST to tld, retried while tld is unreachable or answers 5xx;
- *   4. then it stays running (the node runs; periodic attestation goes here).
+ *   4. attestation (attest.c): an AK under the EK, enrolled with tld through
+ *      TPM2_ActivateCredential, then a quote for a nonce of tld's, again
+ *      every attest_interval seconds; the node keeps running (so does the
+ *      agent: /init waits on it). An older tld (404 on /enroll) or no TPM:
+ *      it just stays running.
  *
  * Console lines on stdout ("TL: agent ...", one fact each, read by the host);
  * usage errors are one "tl-agent: ..." line on stderr. */
@@ -48,11 +52,13 @@ static void usage(void)
 {
     fputs("usage: tl-agent [--config FILE] [--url URL] [--token T] [--node NAME]\n"
           "                [--tcti CONF] [--eventlog FILE] [--efivars DIR] [--fw-cfg FILE]\n"
-          "                [--once] [--retry-for SECONDS]\n"
+          "                [--once] [--retry-for SECONDS] [--no-attest] [--ek rsa|ecc]\n"
+          "                [--ak ecc|rsa] [--pcrs LIST] [--interval SECONDS]\n"
           "\n"
           "Reads the platform's config (QEMU fw_cfg opt/trustlaunch/agent.json), the\n"
           "node's boot evidence (Secure Boot, TPM PCRs and EK certificates, the firmware\n"
-          "event log) and posts it to tld; then keeps running (--once: exits).\n"
+          "event log) and posts it to tld; then enrols an attestation key and attests,\n"
+          "again every attest_interval seconds (--once: attests once and exits).\n"
           "\n"
           "  --config FILE      the config instead of fw_cfg's\n"
           "  --url, --token, --node  override the config's values\n"
@@ -61,9 +67,15 @@ static void usage(void)
           "  --efivars DIR      default /sys/firmware/efi/efivars\n"
           "  --fw-cfg FILE      default " AGENT_FW_CFG_PATH "\n"
           "  --retry-for SECONDS  keep retrying an unreachable or failing (5xx) tld this\n"
-          "                     long (default 90)\n"
+          "                     long (default 90), for each request\n"
+          "  --no-attest        report only\n"
+          "  --ek rsa|ecc       the EK the AK is made under (default rsa: RSA 2048)\n"
+          "  --ak ecc|rsa       the AK: ECC P-256 ECDSA (default) or RSA 2048 RSASSA\n"
+          "  --pcrs LIST        the sha256 PCRs quoted (default 0-9,14), e.g. 0,7,14\n"
+          "  --interval SECONDS between attestations, 1 to 86400 (default the config's\n"
+          "                     attest_interval, else 300)\n"
           "\n"
-          "Exit status: 0 reported (--once), 1 failed, 2 bad usage or config,\n"
+          "Exit status: 0 reported and attested (--once), 1 failed, 2 bad usage or config,\n"
           "3 no platform config.\n",
           stdout);
 }
@@ -89,6 +101,34 @@ static int load_config(const char *path, bool missing_ok, struct agent_config *c
     return r;
 }
 
+/* "0,1,2-9,14": PCR numbers 0-23 and ranges, as a mask. */
+static int parse_pcrs(const char *s, uint32_t *mask)
+{
+    *mask = 0;
+    const char *p = s;
+    for (;;) {
+        char *end;
+        if (*p < '0' || *p > '9')
+            return -EINVAL;
+        unsigned long a = strtoul(p, &end, 10), b = a;
+        if (*end == '-') {
+            p = end + 1;
+            if (*p < '0' || *p > '9')
+                return -EINVAL;
+            b = strtoul(p, &end, 10);
+        }
+        if (a >= AGENT_NUM_PCRS || b >= AGENT_NUM_PCRS || a > b)
+            return -EINVAL;
+        for (unsigned long i = a; i <= b; i++)
+            *mask |= 1u << i;
+        if (*end == 0)
+            return 0;
+        if (*end != ',')
+            return -EINVAL;
+        p = end + 1;
+    }
+}
+
 static int set_option(char *dst, size_t size, const char *opt, const char *v,
                       const char *(*check)(const char *))
 {
@@ -102,12 +142,23 @@ static int set_option(char *dst, size_t size, const char *opt, const char *v,
 int main(int argc, char **argv)
 {
     static const struct option options[] = {
-        {"config", required_argument, NULL, 'c'},  {"url", required_argument, NULL, 'u'},
-        {"token", required_argument, NULL, 't'},   {"node", required_argument, NULL, 'n'},
-        {"tcti", required_argument, NULL, 'T'},    {"eventlog", required_argument, NULL, 'e'},
-        {"efivars", required_argument, NULL, 'v'}, {"fw-cfg", required_argument, NULL, 'f'},
-        {"once", no_argument, NULL, '1'},          {"retry-for", required_argument, NULL, 'r'},
-        {"help", no_argument, NULL, 'h'},          {0},
+        {"config", required_argument, NULL, 'c'},
+        {"url", required_argument, NULL, 'u'},
+        {"token", required_argument, NULL, 't'},
+        {"node", required_argument, NULL, 'n'},
+        {"tcti", required_argument, NULL, 'T'},
+        {"eventlog", required_argument, NULL, 'e'},
+        {"efivars", required_argument, NULL, 'v'},
+        {"fw-cfg", required_argument, NULL, 'f'},
+        {"once", no_argument, NULL, '1'},
+        {"retry-for", required_argument, NULL, 'r'},
+        {"no-attest", no_argument, NULL, 'N'},
+        {"ek", required_argument, NULL, 'E'},
+        {"ak", required_argument, NULL, 'A'},
+        {"pcrs", required_argument, NULL, 'P'},
+        {"interval", required_argument, NULL, 'I'},
+        {"help", no_argument, NULL, 'h'},
+        {0},
     };
     setvbuf(stdout, NULL, _IOLBF, 0);
     signal(SIGPIPE, SIG_IGN);
@@ -119,8 +170,14 @@ int main(int argc, char **argv)
         .efivars = "/sys/firmware/efi/efivars",
     };
     const char *config = NULL, *fw_cfg = AGENT_FW_CFG_PATH;
-    bool once = false;
+    bool once = false, attest = true;
     double retry_for = 90;
+    unsigned interval = 0;
+    struct agent_attest_options ao = {
+        .ek = TL_EK_RSA2048,
+        .ak = AGENT_AK_ECC_P256,
+        .pcrs = 0x3ffu | 1u << 14, /* sha256 0-9 and 14 */
+    };
     int c;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
@@ -164,6 +221,39 @@ int main(int argc, char **argv)
                 retry_for > 86400)
                 return bad("--retry-for: seconds from 0 to 86400, not \"%s\"", optarg);
             break;
+        case 'N':
+            attest = false;
+            break;
+        case 'E':
+            if (strcmp(optarg, "rsa") == 0)
+                ao.ek = TL_EK_RSA2048;
+            else if (strcmp(optarg, "ecc") == 0)
+                ao.ek = TL_EK_ECC_P256;
+            else
+                return bad("--ek: rsa or ecc, not \"%s\"", optarg);
+            break;
+        case 'A':
+            if (strcmp(optarg, "ecc") == 0)
+                ao.ak = AGENT_AK_ECC_P256;
+            else if (strcmp(optarg, "rsa") == 0)
+                ao.ak = AGENT_AK_RSA2048;
+            else
+                return bad("--ak: ecc or rsa, not \"%s\"", optarg);
+            break;
+        case 'P':
+            if (parse_pcrs(optarg, &ao.pcrs) < 0)
+                return bad("--pcrs: PCR numbers 0-23 and ranges (0,7,10-14), not \"%s\"", optarg);
+            break;
+        case 'I': {
+            errno = 0;
+            unsigned long v = strtoul(optarg, &end, 10);
+            if (errno || end == optarg || *end || optarg[0] < '0' || optarg[0] > '9' || v < 1 ||
+                v > AGENT_INTERVAL_MAX)
+                return bad("--interval: seconds from 1 to %u, not \"%s\"", AGENT_INTERVAL_MAX,
+                           optarg);
+            interval = (unsigned)v;
+            break;
+        }
         case 'h':
             usage();
             return AGENT_EXIT_OK;
@@ -236,20 +326,47 @@ int main(int argc, char **argv)
 
     /* ---- report -------------------------------------------------------- */
     char *body = agent_report_body(&cfg, &ev);
+    /* The EK certificate goes to the enrolment: kept past the evidence. */
+    struct agent_ek_cert ek_cert = {0};
+    for (size_t i = 0; i < ev.n_ek_certs; i++)
+        if (strcmp(ev.ek_certs[i].name, tl_ek_type_name(ao.ek)) == 0) {
+            ek_cert = ev.ek_certs[i];
+            ev.ek_certs[i].der = NULL;
+        }
+    bool tpm = ev.tpm;
     agent_evidence_done(&ev);
     if (!body) {
+        free(ek_cert.der);
         agent_say("failed: out of memory building the report");
         return AGENT_EXIT_FAIL;
     }
     r = agent_report_send(&cfg, body, retry_for);
     free(body);
-    if (r < 0)
+    if (r < 0) {
+        free(ek_cert.der);
         return AGENT_EXIT_FAIL;
-    if (once)
-        return AGENT_EXIT_OK;
+    }
 
-    /* The node keeps running; /init waits on us. Periodic attestation (the
-     * next issue) will run here. */
+    /* ---- attestation ----------------------------------------------------- */
+    int status = AGENT_EXIT_OK;
+    if (attest && !tpm)
+        agent_say("attestation off: no TPM");
+    if (attest && tpm) {
+        ao.tcti = src.tcti;
+        ao.eventlog = src.eventlog;
+        ao.interval = interval              ? interval
+                      : cfg.attest_interval ? cfg.attest_interval
+                                            : AGENT_INTERVAL_DEFAULT;
+        ao.once = once;
+        ao.retry_for = retry_for;
+        ao.ek_cert = ek_cert.der ? &ek_cert : NULL;
+        status = agent_attest_run(&cfg, &ao); /* without --once: returns only if unsupported */
+    }
+    free(ek_cert.der);
+    if (once)
+        return status;
+
+    /* The node keeps running; /init waits on us. */
     for (;;)
         pause();
 }

@@ -11,25 +11,11 @@
  * Keys in that order; PCRs as lowercase hex, in the TPM's bank order;
  * binary data as standard base64 with padding. */
 #include <jansson.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "agent.h"
 #include "tl/util.h"
-
-static json_t *base64(const uint8_t *p, size_t n)
-{
-    if (n > (size_t)INT32_MAX / 2)
-        return NULL;
-    char *out = malloc(4 * ((n + 2) / 3) + 1);
-    if (!out)
-        return NULL;
-    EVP_EncodeBlock((unsigned char *)out, p, (int)n);
-    json_t *s = json_string(out);
-    free(out);
-    return s;
-}
 
 static json_t *pcrs(const struct agent_evidence *ev)
 {
@@ -63,7 +49,7 @@ static json_t *ek_certs(const struct agent_evidence *ev)
     json_t *o = json_object();
     for (size_t i = 0; o && i < ev->n_ek_certs; i++) {
         if (json_object_set_new(o, ev->ek_certs[i].name,
-                                base64(ev->ek_certs[i].der, ev->ek_certs[i].len)) < 0) {
+                                agent_json_base64(ev->ek_certs[i].der, ev->ek_certs[i].len)) < 0) {
             json_decref(o);
             o = NULL;
         }
@@ -73,7 +59,8 @@ static json_t *ek_certs(const struct agent_evidence *ev)
 
 char *agent_report_body(const struct agent_config *cfg, const struct agent_evidence *ev)
 {
-    json_t *log = ev->has_eventlog ? base64(ev->eventlog, ev->eventlog_len) : json_null();
+    json_t *log =
+        ev->has_eventlog ? agent_json_base64(ev->eventlog, ev->eventlog_len) : json_null();
     /* "o" takes the reference; pack fails as a whole if one part is NULL. */
     json_t *body =
         json_pack("{s:i, s:s, s:s, s:s, s:b, s:o, s:o, s:o, s:s, s:s, s:f}", "version", 1, "node",

@@ -17,10 +17,15 @@
  *   GetCapability(TPM_CAP_HANDLES) first, so an absent one never makes the
  *   TSS log an error on the console.
  *
+ * The attestation (attest.c, quote.c) opens the TPM the same way
+ * (agent_tpm_open) and reads the quoted PCRs with the same loop
+ * (agent_tpm_pcr_read: one bank, one snapshot).
+ *
  * The TCTI is the platform's: "device:/dev/tpmrm0" in the node (the kernel's
  * resource manager), "swtpm:path=..." on a host. tctildr dlopen()s the TCTI
  * library by name (libtss2-tcti-device.so.0), so the initramfs must carry
  * it (image/mkinitramfs.sh adds it). */
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,7 +41,7 @@
 #define PCR_READ_ATTEMPTS 5
 #define EK_CERT_MAX       (16u << 10)
 
-static int tpm_fail(char *err, size_t err_size, const char *what, TSS2_RC rc)
+int agent_tpm_fail(char *err, size_t err_size, const char *what, TSS2_RC rc)
 {
     snprintf(err, err_size, "TPM %s: %s", what, Tss2_RC_Decode(rc));
     return -EIO;
@@ -54,6 +59,68 @@ static bool device_absent(const char *conf)
     else
         return false;
     return access(path, F_OK) < 0;
+}
+
+/* Reads the PCRs in want of one bank (bank->alg, bank->size set) into bank;
+ * -EAGAIN when the update counter moved since *counter was taken (or
+ * during these reads). */
+static int read_bank(ESYS_CONTEXT *esys, uint32_t want, struct agent_pcr_bank *bank,
+                     bool *have_counter, uint32_t *counter, char *err, size_t err_size)
+{
+    while (want) {
+        TPML_PCR_SELECTION in = {.count = 1};
+        in.pcrSelections[0].hash = bank->alg;
+        in.pcrSelections[0].sizeofSelect = 3;
+        for (uint32_t i = 0; i < AGENT_NUM_PCRS; i++)
+            if (want & (1u << i))
+                in.pcrSelections[0].pcrSelect[i / 8] |= (uint8_t)(1u << (i % 8));
+        UINT32 update = 0;
+        TPML_PCR_SELECTION *out = NULL;
+        TPML_DIGEST *values = NULL;
+        TSS2_RC rc = Esys_PCR_Read(esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &in, &update,
+                                   &out, &values);
+        if (rc != TSS2_RC_SUCCESS)
+            return agent_tpm_fail(err, err_size, "PCR_Read", rc);
+        int r = 0;
+        if (*have_counter && update != *counter)
+            r = -EAGAIN;
+        *have_counter = true;
+        *counter = update;
+        /* The digests come in the order of the PCRs named in out. */
+        uint32_t got = 0, k = 0;
+        for (uint32_t o = 0; r == 0 && o < out->count; o++) {
+            const TPMS_PCR_SELECTION *os = &out->pcrSelections[o];
+            for (uint32_t i = 0; r == 0 && i < 8u * os->sizeofSelect && i < 32; i++) {
+                if (!(os->pcrSelect[i / 8] & (1u << (i % 8))))
+                    continue;
+                if (os->hash != bank->alg || i >= AGENT_NUM_PCRS || !(want & (1u << i))) {
+                    snprintf(err, err_size, "TPM PCR_Read: returned %s PCR %u, not asked for",
+                             tl_alg_name(os->hash) ? tl_alg_name(os->hash) : "?", i);
+                    r = -EPROTO;
+                } else if (k >= values->count || values->digests[k].size != bank->size) {
+                    snprintf(err, err_size,
+                             "TPM PCR_Read: %s PCR %u: digest missing or of the wrong size",
+                             bank->name, i);
+                    r = -EPROTO;
+                } else {
+                    memcpy(bank->value[i], values->digests[k].buffer, bank->size);
+                    got |= 1u << i;
+                    k++;
+                }
+            }
+        }
+        Esys_Free(out);
+        Esys_Free(values);
+        if (r < 0)
+            return r;
+        if (got == 0) {
+            snprintf(err, err_size, "TPM PCR_Read: no %s PCR returned", bank->name);
+            return -EPROTO;
+        }
+        bank->read |= got;
+        want &= ~got;
+    }
+    return 0;
 }
 
 /* Reads PCRs 0-23 (those allocated) of every bank we can name into ev;
@@ -78,62 +145,30 @@ static int read_banks(ESYS_CONTEXT *esys, const TPML_PCR_SELECTION *alloc,
             break;
         struct agent_pcr_bank *bank = &ev->banks[ev->n_banks++];
         *bank = (struct agent_pcr_bank){.alg = s->hash, .name = name, .size = size};
-
-        while (want) {
-            TPML_PCR_SELECTION in = {.count = 1};
-            in.pcrSelections[0].hash = s->hash;
-            in.pcrSelections[0].sizeofSelect = 3;
-            for (uint32_t i = 0; i < AGENT_NUM_PCRS; i++)
-                if (want & (1u << i))
-                    in.pcrSelections[0].pcrSelect[i / 8] |= (uint8_t)(1u << (i % 8));
-            UINT32 update = 0;
-            TPML_PCR_SELECTION *out = NULL;
-            TPML_DIGEST *values = NULL;
-            TSS2_RC rc = Esys_PCR_Read(esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &in, &update,
-                                       &out, &values);
-            if (rc != TSS2_RC_SUCCESS)
-                return tpm_fail(err, err_size, "PCR_Read", rc);
-            int r = 0;
-            if (have_counter && update != counter)
-                r = -EAGAIN;
-            have_counter = true;
-            counter = update;
-            /* The digests come in the order of the PCRs named in out. */
-            uint32_t got = 0, k = 0;
-            for (uint32_t o = 0; r == 0 && o < out->count; o++) {
-                const TPMS_PCR_SELECTION *os = &out->pcrSelections[o];
-                for (uint32_t i = 0; r == 0 && i < 8u * os->sizeofSelect && i < 32; i++) {
-                    if (!(os->pcrSelect[i / 8] & (1u << (i % 8))))
-                        continue;
-                    if (os->hash != s->hash || i >= AGENT_NUM_PCRS || !(want & (1u << i))) {
-                        snprintf(err, err_size, "TPM PCR_Read: returned %s PCR %u, not asked for",
-                                 tl_alg_name(os->hash) ? tl_alg_name(os->hash) : "?", i);
-                        r = -EPROTO;
-                    } else if (k >= values->count || values->digests[k].size != size) {
-                        snprintf(err, err_size,
-                                 "TPM PCR_Read: %s PCR %u: digest missing or of the wrong size",
-                                 name, i);
-                        r = -EPROTO;
-                    } else {
-                        memcpy(bank->value[i], values->digests[k].buffer, size);
-                        got |= 1u << i;
-                        k++;
-                    }
-                }
-            }
-            Esys_Free(out);
-            Esys_Free(values);
-            if (r < 0)
-                return r;
-            if (got == 0) {
-                snprintf(err, err_size, "TPM PCR_Read: no %s PCR returned", name);
-                return -EPROTO;
-            }
-            bank->read |= got;
-            want &= ~got;
-        }
+        int r = read_bank(esys, want, bank, &have_counter, &counter, err, err_size);
+        if (r < 0)
+            return r;
     }
     return 0;
+}
+
+int agent_tpm_pcr_read(ESYS_CONTEXT *esys, uint16_t alg, uint32_t pcrs, struct agent_pcr_bank *bank,
+                       char *err, size_t err_size)
+{
+    const char *name = tl_alg_name(alg);
+    size_t size = tl_alg_digest_size(alg);
+    assert(name && size > 0 && size <= AGENT_DIGEST_MAX);
+    int r = -EAGAIN;
+    for (int attempt = 0; r == -EAGAIN && attempt < PCR_READ_ATTEMPTS; attempt++) {
+        bool have_counter = false;
+        uint32_t counter = 0;
+        *bank = (struct agent_pcr_bank){.alg = alg, .name = name, .size = size};
+        r = read_bank(esys, pcrs, bank, &have_counter, &counter, err, err_size);
+    }
+    if (r == -EAGAIN)
+        snprintf(err, err_size, "TPM PCRs kept changing while read (%d attempts)",
+                 PCR_READ_ATTEMPTS);
+    return r;
 }
 
 static uint16_t nv_chunk(ESYS_CONTEXT *esys)
@@ -160,7 +195,7 @@ static int nv_defined(ESYS_CONTEXT *esys, uint32_t index, char *err, size_t err_
     TSS2_RC rc = Esys_GetCapability(esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
                                     TPM2_CAP_HANDLES, index, 1, &more, &cap);
     if (rc != TSS2_RC_SUCCESS)
-        return tpm_fail(err, err_size, "GetCapability(handles)", rc);
+        return agent_tpm_fail(err, err_size, "GetCapability(handles)", rc);
     int defined = cap->data.handles.count >= 1 && cap->data.handles.handle[0] == index;
     Esys_Free(cap);
     return defined;
@@ -181,14 +216,14 @@ static int read_ek_cert(ESYS_CONTEXT *esys, uint32_t index, uint8_t **der, size_
     TSS2_RC rc = Esys_TR_FromTPMPublic(esys, index, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &nv);
     if (rc != TSS2_RC_SUCCESS) {
         snprintf(what, sizeof(what), "NV 0x%08x", index);
-        return tpm_fail(err, err_size, what, rc);
+        return agent_tpm_fail(err, err_size, what, rc);
     }
     TPM2B_NV_PUBLIC *pub = NULL;
     rc = Esys_NV_ReadPublic(esys, nv, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &pub, NULL);
     if (rc != TSS2_RC_SUCCESS) {
         Esys_TR_Close(esys, &nv);
         snprintf(what, sizeof(what), "NV_ReadPublic 0x%08x", index);
-        return tpm_fail(err, err_size, what, rc);
+        return agent_tpm_fail(err, err_size, what, rc);
     }
     size_t size = pub->nvPublic.dataSize;
     TPMA_NV attrs = pub->nvPublic.attributes;
@@ -216,7 +251,7 @@ static int read_ek_cert(ESYS_CONTEXT *esys, uint32_t index, uint8_t **der, size_
                           (UINT16)off, &data);
         if (rc != TSS2_RC_SUCCESS) {
             snprintf(what, sizeof(what), "NV_Read 0x%08x at %zu", index, off);
-            r = tpm_fail(err, err_size, what, rc);
+            r = agent_tpm_fail(err, err_size, what, rc);
         } else if (data->size != n) {
             snprintf(err, err_size, "TPM NV_Read 0x%08x at %zu: %u bytes for %u", index, off,
                      data->size, n);
@@ -244,7 +279,7 @@ static int collect(ESYS_CONTEXT *esys, struct agent_evidence *ev, char *err, siz
     TSS2_RC rc = Esys_GetCapability(esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, TPM2_CAP_PCRS,
                                     0, 1, &more, &cap);
     if (rc != TSS2_RC_SUCCESS)
-        return tpm_fail(err, err_size, "GetCapability(PCRs)", rc);
+        return agent_tpm_fail(err, err_size, "GetCapability(PCRs)", rc);
     TPML_PCR_SELECTION alloc = cap->data.assignedPCR;
     Esys_Free(cap);
 
@@ -278,24 +313,40 @@ static int collect(ESYS_CONTEXT *esys, struct agent_evidence *ev, char *err, siz
     return 0;
 }
 
+int agent_tpm_open(const char *tcti, struct agent_tpm *tpm, char *err, size_t err_size)
+{
+    *tpm = (struct agent_tpm){0};
+    if (device_absent(tcti))
+        return 1;
+    if (Tss2_TctiLdr_Initialize(tcti, &tpm->tcti) != TSS2_RC_SUCCESS)
+        return 1; /* no TPM behind this TCTI */
+    TSS2_RC rc = Esys_Initialize(&tpm->esys, tpm->tcti, NULL);
+    if (rc != TSS2_RC_SUCCESS) {
+        Tss2_TctiLdr_Finalize(&tpm->tcti);
+        *tpm = (struct agent_tpm){0};
+        return agent_tpm_fail(err, err_size, "Esys_Initialize", rc);
+    }
+    return 0;
+}
+
+void agent_tpm_close(struct agent_tpm *tpm)
+{
+    if (tpm->esys)
+        Esys_Finalize(&tpm->esys);
+    if (tpm->tcti)
+        Tss2_TctiLdr_Finalize(&tpm->tcti);
+    *tpm = (struct agent_tpm){0};
+}
+
 int agent_tpm_collect(const char *tcti, struct agent_evidence *ev, char *err, size_t err_size)
 {
     ev->tpm = false;
-    if (device_absent(tcti))
-        return 0;
-    TSS2_TCTI_CONTEXT *tctx = NULL;
-    if (Tss2_TctiLdr_Initialize(tcti, &tctx) != TSS2_RC_SUCCESS)
-        return 0; /* no TPM behind this TCTI: reported as tpm false */
-    ESYS_CONTEXT *esys = NULL;
-    TSS2_RC rc = Esys_Initialize(&esys, tctx, NULL);
-    int r;
-    if (rc != TSS2_RC_SUCCESS) {
-        r = tpm_fail(err, err_size, "Esys_Initialize", rc);
-    } else {
-        ev->tpm = true;
-        r = collect(esys, ev, err, err_size);
-        Esys_Finalize(&esys);
-    }
-    Tss2_TctiLdr_Finalize(&tctx);
+    struct agent_tpm tpm;
+    int r = agent_tpm_open(tcti, &tpm, err, err_size);
+    if (r != 0)
+        return r > 0 ? 0 : r; /* no TPM: reported as tpm false */
+    ev->tpm = true;
+    r = collect(tpm.esys, ev, err, err_size);
+    agent_tpm_close(&tpm);
     return r;
 }

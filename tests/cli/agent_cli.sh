@@ -13,6 +13,17 @@
 #   400: one attempt, exit 1 with the server's first line; unreachable: gives
 #   up after --retry-for;
 # - without --once the agent keeps running after reporting;
+# - attestation, against a service played here with tpm2-tools as the peer
+#   (tpm2_makecredential -T none on /enroll, tpm2_checkquote on /attest):
+#   with the RSA and the ECC EK, TPM2_ActivateCredential recovers exactly the
+#   service's secret; the EK public is tpm2_createek's and the EK certificate
+#   NV's; the AK is restricted|sign|fixedTPM|fixedParent (tpm2_print), ECC
+#   ECDSA or RSA RSASSA, SHA-256; the quote verifies with tpm2_checkquote, its
+#   extraData is the nonce, the PCRs sent are exactly the quoted ones and equal
+#   tpm2_pcrread's; no object or session is left in the TPM; a wrong credential
+#   or a 403 on /activate: exit 1 with the reason; 404 on /enroll: "attestation
+#   unsupported", still running; a fail verdict; every --interval, enrolling
+#   again when the service lost the AK, retrying a 503;
 # - no config at all: "TL: agent no-platform", exit 3, at once; the config
 #   from the fw_cfg file; bad config or options: one stderr line, exit 2.
 # - tl image build, without --agent, puts this build's agent (the normal
@@ -22,7 +33,8 @@
 # swtpm, tpm2-tools, openssl, jq, python3 (and what tl image build needs).
 set -u
 : "${TL_AGENT:?}" "${TL_BIN:?}" "${TL_VECTORS:?}"
-for t in swtpm tpm2_pcrextend tpm2_pcrread tpm2_getcap tpm2_nvread openssl jq python3 base64; do
+for t in swtpm tpm2_pcrextend tpm2_pcrread tpm2_getcap tpm2_nvread tpm2_createek tpm2_flushcontext \
+    tpm2_makecredential tpm2_checkquote tpm2_print openssl jq python3 base64; do
     command -v "$t" >/dev/null || { echo "not ok 1 - $t missing (apt-get install swtpm tpm2-tools openssl jq python3)"; exit 1; }
 done
 LOG=$TL_VECTORS/eventlog/ovmf-debian12/secureboot-on.eventlog.bin
@@ -80,6 +92,121 @@ receiver() { # receiver NAME CODES: starts one, sets URL and R (its folder)
     pids+=($!)
     for _ in $(seq 300); do [ -s "$R/port" ] && break; sleep 0.01; done
     URL=http://127.0.0.1:$(cat "$R/port")/v1/nodes/node-1/report
+}
+# ---- the attestation service, played with tpm2-tools as the peer (software:
+# tpm2_makecredential -T none, tpm2_checkquote). Saves every request as the
+# receiver does, and what it made and got into its folder. MODE: a comma
+# list of enroll404 (an older tld), activate403, wrongname (the credential is
+# made for another name than the AK's), lose=N (the N-th /nonce answers 404:
+# the AK is forgotten), nonce503=N (the N-th /nonce answers 503), fail (the
+# verdict is fail, 2 findings).
+cat >"$W/service.py" <<'EOF'
+import base64, hashlib, http.server, json, os, struct, subprocess, sys
+out = sys.argv[1]
+flags = {m.split("=")[0]: (int(m.split("=")[1]) if "=" in m else True) for m in sys.argv[2].split(",") if m}
+os.makedirs(out, exist_ok=True)
+st = {"n": 0, "nonces": 0, "attests": 0, "enrolled": False, "nonce": None}
+def save(name, data):
+    with open(f"{out}/{name}", "wb") as f:
+        f.write(data)
+class H(http.server.BaseHTTPRequestHandler):
+    def answer(self, code, obj=None, text=""):
+        self.send_response(code)
+        self.end_headers()
+        self.wfile.write((json.dumps(obj) + "\n").encode() if obj is not None else text.encode())
+    def do_POST(self):
+        st["n"] += 1
+        n = st["n"]
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        for ext, data in (("body", body), ("path", self.path.encode()), ("headers", bytes(self.headers))):
+            save(f"{n}.{ext}", data)
+        path = self.path.rsplit("/", 1)[-1]
+        if path == "report":
+            return self.answer(200, {})
+        req = json.loads(body)
+        if path == "enroll":
+            if flags.get("enroll404"):
+                return self.answer(404, text="no such endpoint\n")
+            ek, ak = base64.b64decode(req["ek_public"]), base64.b64decode(req["ak_public"])
+            save("ek.pub", ek)
+            save("ak.pub", ak)
+            # the AK's name: nameAlg (sha256) || SHA-256(TPMT_PUBLIC)
+            st["name"] = "000b" + hashlib.sha256(ak[2:]).hexdigest()
+            name = "000b" + hashlib.sha256(b"another key").hexdigest() if flags.get("wrongname") else st["name"]
+            save("secret.bin", os.urandom(32))
+            subprocess.run(["tpm2_makecredential", "-Q", "-T", "none", "-u", f"{out}/ek.pub", "-s",
+                            f"{out}/secret.bin", "-n", name, "-o", f"{out}/cred.out"],
+                           check=True, stderr=subprocess.DEVNULL)
+            # tpm2-tools' file: magic 0xBADCC0DE, version 1, then the
+            # TPM2B_ID_OBJECT and the TPM2B_ENCRYPTED_SECRET
+            cred = open(f"{out}/cred.out", "rb").read()
+            assert cred[:8] == bytes.fromhex("badcc0de00000001")
+            k = 10 + int.from_bytes(cred[8:10], "big")
+            blob, enc = cred[8:k], cred[k:]
+            assert len(enc) == 2 + int.from_bytes(enc[:2], "big")
+            return self.answer(200, {"challenge": f"ch-{n}", "credential_blob": base64.b64encode(blob).decode(),
+                                     "encrypted_secret": base64.b64encode(enc).decode()})
+        if path == "activate":
+            got = base64.b64decode(req["secret"])
+            save("got-secret.bin", got)
+            if flags.get("activate403") or got != open(f"{out}/secret.bin", "rb").read():
+                return self.answer(403, {"error": "wrong secret"})  # as tld: JSON
+            st["enrolled"] = True
+            return self.answer(200, {"enrolled": True, "ak_name": st["name"]})
+        if path == "nonce":
+            st["nonces"] += 1
+            if flags.get("nonce503") == st["nonces"]:
+                return self.answer(503, text="busy\n")
+            if flags.get("lose") == st["nonces"] or not st["enrolled"]:
+                st["enrolled"] = False
+                return self.answer(404, {"error": "unknown AK"})
+            st["nonce"] = os.urandom(32).hex()
+            save(f"n{st['nonces']}.given", st["nonce"].encode())
+            return self.answer(200, {"nonce": st["nonce"], "expires_in": 60})
+        if path == "attest":
+            st["attests"] += 1
+            a = st["attests"]
+            pcrs = req["pcrs"]["sha256"]
+            idx = sorted(pcrs, key=int)
+            # tpm2-tools' "serialized" PCR file (tpm2_quote -o; its "values"
+            # form breaks tpm2_checkquote 5.4 past 8 PCRs): TPML_PCR_SELECTION,
+            # a count, TPML_DIGESTs of 8, as little-endian C structs
+            mask = sum(1 << int(i) for i in idx)
+            sel = struct.pack("<IHB4sx", 1, 0x000B, 3, mask.to_bytes(4, "little")) + bytes(8 * 15)
+            chunks = [idx[k:k + 8] for k in range(0, len(idx), 8)]
+            digests = b"".join(struct.pack("<I", len(c)) + b"".join(
+                struct.pack("<H", 32) + bytes.fromhex(pcrs[i]).ljust(64, b"\0") for i in c) +
+                bytes(66 * (8 - len(c))) for c in chunks)
+            save(f"a{a}.pcrs", sel + struct.pack("<I", len(chunks)) + digests)
+            save(f"a{a}.quote", base64.b64decode(req["quote"]))
+            save(f"a{a}.sig", base64.b64decode(req["signature"]))
+            save(f"a{a}.nonce", req["nonce"].encode())
+            p = subprocess.run(["tpm2_checkquote", "-u", f"{out}/ak.pub", "-m", f"{out}/a{a}.quote", "-s",
+                                f"{out}/a{a}.sig", "-f", f"{out}/a{a}.pcrs", "-g", "sha256", "-q",
+                                st["nonce"] or "00"], capture_output=True)
+            ok = p.returncode == 0 and req["nonce"] == st["nonce"]
+            st["nonce"] = None
+            if flags.get("fail") or not ok:
+                return self.answer(200, {"verdict": "fail", "findings": ["a", "b"], "token": None, "attestation": a})
+            return self.answer(200, {"verdict": "pass", "findings": [], "token": "x.y.z", "attestation": a})
+        return self.answer(404, text="unknown path\n")
+    def log_message(self, *a):
+        pass
+s = http.server.HTTPServer(("127.0.0.1", 0), H)
+with open(f"{out}/port.tmp", "w") as f:
+    f.write(str(s.server_port))
+os.rename(f"{out}/port.tmp", f"{out}/port")
+s.serve_forever()
+EOF
+service() { # service NAME MODE: starts one, sets URL and R (its folder)
+    R=$W/$1
+    python3 "$W/service.py" "$R" "$2" &
+    pids+=($!)
+    for _ in $(seq 300); do [ -s "$R/port" ] && break; sleep 0.01; done
+    URL=http://127.0.0.1:$(cat "$R/port")/v1/nodes/node-1/report
+}
+paths() { # paths FOLDER: the last path component of each request, in order
+    for f in $(ls "$1" | sed -n 's/^\([0-9]*\)\.path$/\1/p' | sort -n); do basename "$(cat "$1/$f.path")"; done | paste -sd' '
 }
 TOKEN=0123456789abcdef0123456789abcdef
 agent() { # agent NAME ARGS...: stdout NAME.out, stderr NAME.err, exit status NAME.rc
@@ -140,6 +267,19 @@ bad "--retry-for abc" '--retry-for: seconds from 0 to 86400, not "abc"' --retry-
 bad "--url ftp://" "--url is not an http:// or https:// URL" --url ftp://x/
 bad "--url without a token" 'the options: no "token"' --url http://127.0.0.1:1/ --node n --fw-cfg "$W/nonexistent"
 bad "a stray argument" 'unexpected argument "extra"' extra
+printf '{"url": "http://x/", "attest_interval": 9}' >"$W/int9.json"
+printf '{"url": "http://x/", "attest_interval": "300"}' >"$W/intstr.json"
+printf '{"url": "http://x/", "attest_interval": 86401}' >"$W/intbig.json"
+bad "config: attest_interval 9" '"attest_interval" is not an integer from 10 to 86400' --config "$W/int9.json"
+bad "config: attest_interval a string" '"attest_interval" is not an integer' --config "$W/intstr.json"
+bad "config: attest_interval 86401" '"attest_interval" is not an integer' --config "$W/intbig.json"
+bad "--interval 0" '--interval: seconds from 1 to 86400, not "0"' --interval 0
+bad "--interval 1.5" '--interval: seconds from 1 to 86400, not "1.5"' --interval 1.5
+bad "--ek dsa" '--ek: rsa or ecc, not "dsa"' --ek dsa
+bad "--ak ecdaa" '--ak: ecc or rsa, not "ecdaa"' --ak ecdaa
+bad "--pcrs 24" '--pcrs: PCR numbers 0-23 and ranges' --pcrs 0,24
+bad "--pcrs 1,,2" '--pcrs: PCR numbers 0-23 and ranges' --pcrs 1,,2
+bad "--pcrs 9-3" '--pcrs: PCR numbers 0-23 and ranges' --pcrs 9-3
 
 # ---- 2. the vTPM: provisioned (EK certificates), running, PCRs extended --------
 "$TL_BIN" vtpm provision --state "$W/st" --ca "$W/ca" --json >"$W/prov.json" 2>"$W/prov.err"
@@ -152,7 +292,7 @@ SOCK=$(jq -r .socket "$W/run.json")
 TCTI=swtpm:path=$SOCK
 tpm() { TPM2TOOLS_TCTI=$TCTI "$@"; }
 # digests to extend (sha1 and sha256 of two words), and the PCR values they give
-read -r D1 D256 D256b E16_1 E16_256 E23_256 <<<"$(python3 -c '
+read -r D1 D256 D256b E16_1 E16_256 E23_256 E14_256 <<<"$(python3 -c '
 import hashlib
 d1 = hashlib.sha1(b"trustlaunch").hexdigest()
 d256 = hashlib.sha256(b"trustlaunch").hexdigest()
@@ -161,10 +301,12 @@ e = lambda h, old, d: h(bytes.fromhex(old) + bytes.fromhex(d)).hexdigest()
 p16_1 = e(hashlib.sha1, "00" * 20, d1)
 p16_256 = e(hashlib.sha256, "00" * 32, d256)
 p23 = e(hashlib.sha256, e(hashlib.sha256, "00" * 32, d256), d256b)
-print(d1, d256, d256b, p16_1, p16_256, p23)')"
+p14 = e(hashlib.sha256, "00" * 32, d256b)
+print(d1, d256, d256b, p16_1, p16_256, p23, p14)')"
 tpm tpm2_pcrextend "16:sha1=$D1,sha256=$D256" &&
-    tpm tpm2_pcrextend "23:sha256=$D256" && tpm tpm2_pcrextend "23:sha256=$D256b"
-check "tpm2_pcrextend PCR 16 (sha1, sha256) and 23 (sha256, twice)" test $? = 0
+    tpm tpm2_pcrextend "23:sha256=$D256" && tpm tpm2_pcrextend "23:sha256=$D256b" &&
+    tpm tpm2_pcrextend "14:sha256=$D256b"
+check "tpm2_pcrextend PCR 16 (sha1, sha256), 23 (sha256, twice) and 14 (sha256)" test $? = 0
 tpm tpm2_pcrread >"$W/pcrread.yaml" 2>/dev/null
 # "bank index hex" for every PCR tpm2_pcrread printed
 awk '/^  [a-z0-9_]+:$/ { b = $1; sub(":", "", b) }
@@ -177,9 +319,9 @@ tpm tpm2_nvread -C o 0x01c0000a -o "$W/nv-ecc.der" 2>/dev/null
 # ---- 3. the report --------------------------------------------------------------
 receiver r1 200
 agent full --url "$URL" --token "$TOKEN" --node node-1 --tcti "$TCTI" --eventlog "$LOG" \
-    --efivars "$W/efi-on" --fw-cfg "$W/nonexistent" --once
+    --efivars "$W/efi-on" --fw-cfg "$W/nonexistent" --once --no-attest
 B=$W/r1/1.body
-is "reported: exit 0" "$(rc full)" 0
+is "reported (--no-attest): exit 0" "$(rc full)" 0
 is "console: config, evidence, reported" "$(out full)" \
     "TL: agent config url=$URL node=node-1
 TL: agent evidence tpm=yes banks=$(cat "$W/banks.txt") eventlog=$(stat -c %s "$LOG") bytes secure-boot=on ek-certs=rsa2048,ecc-p256
@@ -220,6 +362,136 @@ is "body: kernel = uname -r, cmdline = /proc/cmdline" "$(jq -r '.kernel, .cmdlin
 check "body: uptime is a number > 0 and <= /proc/uptime" \
     sh -c "jq -e '.uptime | type == \"number\" and . > 0' '$B' >/dev/null && awk -v u=\$(jq .uptime '$B') '{ exit !(u <= \$1 + 0.01) }' /proc/uptime"
 
+# ---- 3b. attestation: enrolment (ActivateCredential) and quotes --------------------
+akname() { echo "000b$(tail -c +3 "$1" | sha256sum | cut -c1-64)"; } # nameAlg || SHA-256(TPMT_PUBLIC)
+transient() { tpm tpm2_getcap handles-transient; tpm tpm2_getcap handles-loaded-session; }
+tpm tpm2_createek -G rsa -u "$W/ek-rsa.pub" -c "$W/ek.ctx" >/dev/null &&
+    tpm tpm2_createek -G ecc -u "$W/ek-ecc.pub" -c "$W/ek.ctx" >/dev/null && tpm tpm2_flushcontext -t
+check "tpm2_createek -G rsa, -G ecc (the EK publics to compare with)" test $? = 0
+ATT=(--token "$TOKEN" --node node-1 --tcti "$TCTI" --eventlog "$LOG" --efivars "$W/efi-on" --fw-cfg "$W/nonexistent")
+
+# RSA EK, ECC AK, the default PCRs
+service s1 ""
+agent att "${ATT[@]}" --url "$URL" --once
+S=$W/s1
+AK=$(akname "$S/ak.pub")
+is "attestation: exit 0, nothing on stderr" "$(rc att) $(wc -c <"$W/att.err")" "0 0"
+is "console: reported, enrolled (AK name's first 16 hex, RSA EK), attested pass" "$(tail -n +3 "$W/att.out")" \
+    "TL: agent reported
+TL: agent enrolled ak=${AK:0:16} ek=rsa2048
+TL: agent attested verdict=pass attestation=1"
+is "requests: report, enroll, activate, nonce, attest" "$(paths "$S")" "report enroll activate nonce attest"
+check "every request has Authorization: Bearer TOKEN and Content-Type: application/json" \
+    sh -c "for i in 1 2 3 4 5; do grep -qx 'Authorization: Bearer $TOKEN\r\{0,1\}' '$S/'\$i.headers && grep -qix 'Content-Type: application/json\r\{0,1\}' '$S/'\$i.headers || exit 1; done"
+is "enroll: keys in order, ek_type rsa2048" "$(jq -c '[keys_unsorted, .ek_type]' "$S/2.body")" \
+    '[["ek_type","ek_cert","ek_public","ak_public"],"rsa2048"]'
+jq -r .ek_cert "$S/2.body" | base64 -d >"$W/att-ekcert.der"
+check "enroll: ek_cert is the RSA EK certificate in NV 0x01c00002" cmp "$W/att-ekcert.der" "$W/nv-rsa.der"
+check "enroll: ek_public is the marshalled TPM2B_PUBLIC tpm2_createek -G rsa writes" cmp "$S/ek.pub" "$W/ek-rsa.pub"
+check "ActivateCredential recovered exactly the service's secret (RSA EK, 32 bytes)" \
+    sh -c "[ \$(wc -c <'$S/secret.bin') = 32 ] && cmp '$S/secret.bin' '$S/got-secret.bin'"
+is "activate: {challenge, secret}, the challenge given" "$(jq -c '[keys_unsorted, .challenge]' "$S/3.body")" \
+    '[["challenge","secret"],"ch-2"]'
+tpm2_print -t TPM2B_PUBLIC "$S/ak.pub" >"$W/ak1.txt" 2>&1
+is "AK (tpm2_print): fixedtpm|fixedparent|sensitivedataorigin|userwithauth|restricted|sign, ECC P-256 ECDSA SHA-256, nameAlg sha256" \
+    "$(awk '/^(name-alg|attributes|type|curve-id|scheme|scheme-halg):/ { k = $1; getline; sub("^ *value: ", ""); print k, $0 }' "$W/ak1.txt" | paste -sd' ')" \
+    "name-alg: sha256 attributes: fixedtpm|fixedparent|sensitivedataorigin|userwithauth|restricted|sign type: ecc curve-id: NIST p256 scheme: ecdsa scheme-halg: sha256"
+is "nonce: body {}" "$(cat "$S/4.body")" "{}"
+is "attest: keys in order, the nonce given back" "$(jq -c '[keys_unsorted, .nonce == $n]' --arg n "$(cat "$S/n1.given")" "$S/5.body")" \
+    '[["nonce","quote","signature","pcrs","eventlog"],true]'
+check "the quote verifies: tpm2_checkquote -u AK -m quote -s signature -f PCRs -g sha256 -q nonce" \
+    tpm2_checkquote -u "$S/ak.pub" -m "$S/a1.quote" -s "$S/a1.sig" -f "$S/a1.pcrs" -g sha256 -q "$(cat "$S/n1.given")"
+is "the quote (tpm2_print TPMS_ATTEST): a quote, extraData = the nonce, sha256 PCRs 0-9 and 14" \
+    "$(tpm2_print -t TPMS_ATTEST "$S/a1.quote" | awk '/^(type|extraData):/ { print $2 } /^ +pcrSelect: [0-9a-f]+$/ { print $2 }' | paste -sd' ')" \
+    "8018 $(cat "$S/n1.given") ff4300"
+is "pcrs: the sha256 bank, exactly PCRs 0-9 and 14" "$(jq -c '[.pcrs | keys_unsorted, (.sha256 | keys_unsorted)]' "$S/5.body")" \
+    '[["sha256"],["0","1","2","3","4","5","6","7","8","9","14"]]'
+jq -r '.pcrs.sha256 | to_entries[] | "sha256 \(.key) \(.value)"' "$S/5.body" | sort >"$W/att-pcrs.txt"
+check "pcrs: equal tpm2_pcrread's (and PCR 14 = SHA256(0^32 || SHA256(\"agent\")))" \
+    sh -c "awk '\$1 == \"sha256\" && (\$2 <= 9 || \$2 == 14)' '$W/pcrread.txt' | sort | cmp - '$W/att-pcrs.txt' && grep -qx 'sha256 14 $E14_256' '$W/att-pcrs.txt'"
+jq -r .eventlog "$S/5.body" | base64 -d >"$W/att-log.bin"
+check "attest: eventlog is the file, base64" cmp "$W/att-log.bin" "$LOG"
+is "nothing left in the TPM (transient objects, sessions)" "$(transient)" ""
+
+# ECC EK, RSA AK, --pcrs
+service s2 ""
+agent att2 "${ATT[@]}" --url "$URL" --once --ek ecc --ak rsa --pcrs 0,7,16,23
+S=$W/s2
+AK=$(akname "$S/ak.pub")
+is "--ek ecc --ak rsa: exit 0, enrolled (ECC EK), attested pass" "$(rc att2) $(tail -n +4 "$W/att2.out")" \
+    "0 TL: agent enrolled ak=${AK:0:16} ek=ecc-p256
+TL: agent attested verdict=pass attestation=1"
+check "ActivateCredential recovered exactly the service's secret (ECC EK)" cmp "$S/secret.bin" "$S/got-secret.bin"
+jq -r .ek_cert "$S/2.body" | base64 -d >"$W/att2-ekcert.der"
+check "enroll: ek_type ecc-p256, ek_cert NV 0x01c0000a's, ek_public tpm2_createek -G ecc's" \
+    sh -c "[ \"\$(jq -r .ek_type '$S/2.body')\" = ecc-p256 ] && cmp '$W/att2-ekcert.der' '$W/nv-ecc.der' && cmp '$S/ek.pub' '$W/ek-ecc.pub'"
+tpm2_print -t TPM2B_PUBLIC "$S/ak.pub" >"$W/ak2.txt" 2>&1
+is "AK (tpm2_print): restricted|sign, fixedTPM|fixedParent, RSA 2048 RSASSA SHA-256" \
+    "$(awk '/^(attributes|type|scheme|scheme-halg):/ { k = $1; getline; sub("^ *value: ", ""); print k, $0 } /^bits:/' "$W/ak2.txt" | paste -sd' ')" \
+    "attributes: fixedtpm|fixedparent|sensitivedataorigin|userwithauth|restricted|sign type: rsa bits: 2048 scheme: rsassa scheme-halg: sha256"
+check "the RSA quote verifies with tpm2_checkquote" \
+    tpm2_checkquote -u "$S/ak.pub" -m "$S/a1.quote" -s "$S/a1.sig" -f "$S/a1.pcrs" -g sha256 -q "$(cat "$S/n1.given")"
+is "--pcrs 0,7,16,23: those PCRs, PCR 16 and 23 the extends computed" \
+    "$(jq -c '.pcrs.sha256 | [keys_unsorted, .["16"], .["23"]]' "$S/5.body")" "[[\"0\",\"7\",\"16\",\"23\"],\"$E16_256\",\"$E23_256\"]"
+
+# a fail verdict; a wrong credential; 403 on /activate; an older tld
+service s3 fail
+agent att3 "${ATT[@]}" --url "$URL" --once
+is "verdict fail: exit 0, 'attested verdict=fail findings=2 attestation=1'" "$(rc att3) $(tail -n1 "$W/att3.out")" \
+    "0 TL: agent attested verdict=fail findings=2 attestation=1"
+service s4 wrongname
+agent att4 "${ATT[@]}" --url "$URL" --once
+is "a credential for another name: ActivateCredential fails in the TPM, exit 1, no /activate" \
+    "$(rc att4) $(tail -n1 "$W/att4.out") $(paths "$W/s4")" \
+    "1 TL: agent attest failed: TPM ActivateCredential: tpm:parameter(1):integrity check failed report enroll"
+service s5 activate403
+agent att5 "${ATT[@]}" --url "$URL" --once
+is "403 on /activate (wrong secret): exit 1 with the service's line, no nonce asked" \
+    "$(rc att5) $(tail -n1 "$W/att5.out") $(paths "$W/s5")" \
+    "1 TL: agent attest failed: activate: HTTP 403: wrong secret report enroll activate"
+is "after failures too, nothing left in the TPM" "$(transient)" ""
+service s6 enroll404
+agent att6 "${ATT[@]}" --url "$URL" --once
+is "404 on /enroll (an older tld): exit 0, 'attestation unsupported'" "$(rc att6) $(tail -n1 "$W/att6.out") $(paths "$W/s6")" \
+    "0 TL: agent attestation unsupported report enroll"
+"$TL_AGENT" "${ATT[@]}" --url "$URL" >"$W/att7.out" 2>&1 &
+p=$!
+pids+=("$p")
+for _ in $(seq 500); do grep -q 'unsupported' "$W/att7.out" && break; sleep 0.01; done
+sleep 0.3
+kill -0 "$p" 2>/dev/null
+alive=$?
+kill -TERM "$p"
+wait "$p" 2>/dev/null
+is "404 on /enroll without --once: still running, nothing more asked" "$(tail -n1 "$W/att7.out") $alive $(posts s6)" \
+    "TL: agent attestation unsupported 0 4"
+
+# periodic: every --interval 1; the 2nd nonce: 404 (the AK is lost): enrol
+# again; the 3rd: 503, retried
+service s8 lose=2,nonce503=3
+t0=$(date +%s%N)
+"$TL_AGENT" "${ATT[@]}" --url "$URL" --interval 1 >"$W/att8.out" 2>&1 &
+p=$!
+pids+=("$p")
+for _ in $(seq 1000); do grep -q 'attestation=3' "$W/att8.out" && break; sleep 0.01; done
+t1=$(date +%s%N)
+kill -TERM "$p"
+wait "$p" 2>/dev/null
+tpm tpm2_flushcontext -t # the agent was killed holding its AK
+AK=$(akname "$W/s8/ak.pub")
+is "every second: attested, lost (404), enrolled again, retried (503), attested, attested" "$(tail -n +4 "$W/att8.out")" \
+    "TL: agent enrolled ak=${AK:0:16} ek=rsa2048
+TL: agent attested verdict=pass attestation=1
+TL: agent enrolment lost (nonce: HTTP 404: unknown AK): enrolling again
+TL: agent enrolled ak=${AK:0:16} ek=rsa2048
+TL: agent retry 1 in 0.5 s (HTTP 503: busy)
+TL: agent attested verdict=pass attestation=2
+TL: agent attested verdict=pass attestation=3"
+is "periodic: the requests" "$(paths "$W/s8")" \
+    "report enroll activate nonce attest nonce enroll activate nonce nonce attest nonce attest"
+check "periodic: two intervals and a retry took 2.5-6 s ($(((t1 - t0) / 1000000)) ms)" \
+    sh -c "[ $((t1 - t0)) -ge 2500000000 ] && [ $((t1 - t0)) -lt 6000000000 ]"
+
 # ---- 4. Secure Boot states, no TPM ------------------------------------------------
 receiver r2 200
 agent off --url "$URL" --token "$TOKEN" --node node-1 "${NOTPM[@]}" --efivars "$W/efi-off" --once
@@ -230,17 +502,19 @@ is "secure_boot off (value 0), unknown (empty efivars dir), unknown (no dir); ex
     "off unknown unknown 000"
 is "no TPM, no event log: tpm false, pcrs null, eventlog null, ek_certs {}" \
     "$(jq -c '[.tpm, .pcrs, .eventlog, .ek_certs]' "$W/r2/2.body")" '[false,null,null,{}]'
-is "no TPM: console says so" "$(sed -n 2p "$W/none.out")" \
-    "TL: agent evidence tpm=no banks=none eventlog=absent secure-boot=unknown ek-certs=none"
+is "no TPM: console says so; no attestation" "$(tail -n +2 "$W/none.out")" \
+    "TL: agent evidence tpm=no banks=none eventlog=absent secure-boot=unknown ek-certs=none
+TL: agent reported
+TL: agent attestation off: no TPM"
 agent dirlog --url "$URL" --token "$TOKEN" --node node-1 --tcti device:/nonexistent --eventlog "$W" --fw-cfg "$W/nonexistent" --once
 check "an event log that exists but cannot be read: exit 1, 'failed: event log ...', nothing posted" \
     sh -c "[ $(rc dirlog) = 1 ] && grep -qx 'TL: agent failed: event log $W: Is a directory' '$W/dirlog.out' && [ ! -e '$W/r2/4.body' ]"
 
 # ---- 5. the config from the fw_cfg file; options override it --------------------
 receiver r3 200
-jq -cn --arg u "$URL" --arg t "$TOKEN" '{url: $u, token: $t, node: "fw-node", later: {"x": 1}}' >"$W/fwcfg.json"
+jq -cn --arg u "$URL" --arg t "$TOKEN" '{url: $u, token: $t, node: "fw-node", later: {"x": 1}, attest_interval: 10}' >"$W/fwcfg.json"
 agent fw "${NOTPM[@]}" --fw-cfg "$W/fwcfg.json" --efivars "$W/efi-none" --once
-is "fw_cfg file: exit 0, its url and node (unknown keys ignored)" \
+is "fw_cfg file: exit 0, its url and node (unknown keys ignored, attest_interval 10 taken)" \
     "$(rc fw) $(head -n1 "$W/fw.out") $(jq -r .node "$W/r3/1.body")" "0 TL: agent config url=$URL node=fw-node fw-node"
 agent fwover "${NOTPM[@]}" --fw-cfg "$W/fwcfg.json" --node other --token beef --efivars "$W/efi-none" --once
 is "--node and --token override the config" "$(jq -r '.node + " " + .token' "$W/r3/2.body")" "other beef"
@@ -256,7 +530,8 @@ t1=$(date +%s%N)
 is "500, 500, then 200: exit 0 after backoff 0.5 s, 1 s" "$(rc retry) $(tail -n +3 "$W/retry.out")" \
     "0 TL: agent retry 1 in 0.5 s (HTTP 500: answer 500 to request 1)
 TL: agent retry 2 in 1.0 s (HTTP 500: answer 500 to request 2)
-TL: agent reported"
+TL: agent reported
+TL: agent attestation off: no TPM"
 check "the three attempts sent the same body; took 1.5-4 s ($(((t1 - t0) / 1000000)) ms)" \
     sh -c "cmp '$W/r4/1.body' '$W/r4/3.body' && cmp '$W/r4/2.body' '$W/r4/3.body' && [ $((t1 - t0)) -ge 1500000000 ] && [ $((t1 - t0)) -lt 4000000000 ]"
 receiver r5 400
@@ -284,7 +559,8 @@ kill -0 "$p" 2>/dev/null
 alive=$?
 kill -TERM "$p"
 wait "$p" 2>/dev/null
-is "without --once: reported, still running afterwards" "$(tail -n1 "$W/stay.out") $alive" "TL: agent reported 0"
+is "without --once: reported, still running afterwards" "$(tail -n2 "$W/stay.out" | paste -sd' ') $alive" \
+    "TL: agent reported TL: agent attestation off: no TPM 0"
 
 # ---- 8. tl image build puts this agent (never an ASan build) in the image ----------
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)

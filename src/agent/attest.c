@@ -1,0 +1,372 @@
+/* Enrolment and attestation with tld (docs/image.md, "tl-agent"). BASE is
+ * the config's url without its "/report": http://10.0.2.2:PORT/v1/nodes/NAME.
+ * Every request is a JSON POST with the node's bearer token.
+ *
+ *   enrol   POST BASE/enroll   {"ek_type", "ek_cert", "ek_public", "ak_public"}
+ *           <- {"challenge", "credential_blob", "encrypted_secret"}
+ *           TPM2_ActivateCredential(AK, EK) -> the secret
+ *           POST BASE/activate {"challenge", "secret"} <- {"enrolled": true, "ak_name"}
+ *   attest  POST BASE/nonce {} <- {"nonce": hex, "expires_in"}
+ *           TPM2_Quote(AK, nonce, sha256 PCRs), PCR_Read of the same PCRs
+ *           POST BASE/attest {"nonce", "quote", "signature", "pcrs", "eventlog"}
+ *           <- {"verdict": "pass" | "fail", "findings": [...], "token", "attestation": N}
+ *
+ * Binary values are standard base64 of the TPM's marshalled structures
+ * (TPM 2.0 Part 2 wire format, big-endian, TPM2B sizes included), except
+ * "quote": the TPMS_ATTEST bytes the signature covers, without the TPM2B
+ * size. The nonce goes back as the string it came in.
+ *
+ * Decisions: 404 on /enroll is an older tld (no attestation: the agent
+ * keeps running as before). 401 or 404 on /nonce or /attest means the
+ * service no longer knows the AK: enrol again at once, then attest. Any
+ * failure resets the state (the AK is flushed, the TPM closed), so the next
+ * period starts from a new enrolment; with --once it is the exit status.
+ * The TPM connection stays open between periods, holding the AK (a node's
+ * /dev/tpmrm0 keeps it for this connection alone). */
+#include <errno.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <tss2/tss2_mu.h>
+
+#include "agent.h"
+#include "tl/util.h"
+
+#define CHALLENGE_MAX 1024
+
+enum step_result {
+    STEP_OK = 0,
+    STEP_UNSUPPORTED = 1, /* 404 on /enroll */
+    STEP_LOST = 2,        /* 401 / 404 on /nonce or /attest */
+};
+
+struct attest_state {
+    const struct agent_config *cfg;
+    const struct agent_attest_options *o;
+    char base[AGENT_URL_MAX + 1];
+    struct agent_tpm tpm; /* tpm.esys NULL: not open */
+    ESYS_TR ak;
+    TPM2B_PUBLIC ak_public;
+    char ak_name[2 * sizeof(TPMU_NAME) + 1]; /* hex of the TPM2B_NAME's bytes */
+    bool enrolled;
+    char err[768];
+};
+
+__attribute__((format(printf, 2, 3))) static int fail(struct attest_state *st, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(st->err, sizeof(st->err), fmt, ap);
+    va_end(ap);
+    return -EPROTO;
+}
+
+static void reset(struct attest_state *st)
+{
+    if (st->tpm.esys)
+        agent_tpm_flush(st->tpm.esys, &st->ak);
+    agent_tpm_close(&st->tpm);
+    st->ak = ESYS_TR_NONE;
+    st->ak_name[0] = 0;
+    st->enrolled = false;
+}
+
+/* POSTs body (taken) to BASE/path. Returns STEP_OK with *answer the JSON
+ * object of a 2xx answer; a positive HTTP status for any other answer (the
+ * reason in st->err); < 0 when there was no answer or the answer does not
+ * parse. */
+static int call(struct attest_state *st, const char *path, json_t *body, json_t **answer)
+{
+    *answer = NULL;
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    if (!text)
+        return fail(st, "%s: out of memory", path);
+    char url[AGENT_URL_MAX + 32];
+    snprintf(url, sizeof(url), "%s/%s", st->base, path);
+    struct agent_reply reply;
+    int r = agent_post(url, st->cfg->token, text, st->o->retry_for, &reply);
+    free(text);
+    if (r < 0) {
+        fail(st, "%s: %s", path, reply.reason);
+        agent_reply_done(&reply);
+        return -EIO;
+    }
+    if (reply.status < 200 || reply.status > 299) {
+        fail(st, "%s: %s", path, reply.reason);
+        r = (int)reply.status;
+        agent_reply_done(&reply);
+        return r;
+    }
+    json_error_t jerr;
+    json_t *root = reply.truncated || !reply.body
+                       ? NULL
+                       : json_loadb(reply.body, reply.len, JSON_REJECT_DUPLICATES, &jerr);
+    agent_reply_done(&reply);
+    if (!json_is_object(root)) {
+        json_decref(root);
+        return fail(st, "%s: the answer is not a JSON object", path);
+    }
+    *answer = root;
+    return STEP_OK;
+}
+
+/* A string member of at most max bytes, without NUL; NULL if not. */
+static const char *member_string(json_t *o, const char *key, size_t max)
+{
+    json_t *v = json_object_get(o, key);
+    if (!json_is_string(v) || json_string_length(v) > max ||
+        strlen(json_string_value(v)) != json_string_length(v))
+        return NULL;
+    return json_string_value(v);
+}
+
+static json_t *marshal_public(const TPM2B_PUBLIC *pub)
+{
+    uint8_t buf[sizeof(TPM2B_PUBLIC)];
+    size_t off = 0;
+    if (Tss2_MU_TPM2B_PUBLIC_Marshal(pub, buf, sizeof(buf), &off) != TSS2_RC_SUCCESS)
+        return NULL;
+    return agent_json_base64(buf, off);
+}
+
+/* A base64 member that must decode to exactly one marshalled TPM2B. */
+static int member_id_object(struct attest_state *st, json_t *o, TPM2B_ID_OBJECT *out)
+{
+    const char *s = member_string(o, "credential_blob", 4096);
+    uint8_t *buf = NULL;
+    size_t len = 0, off = 0;
+    int ok = s && agent_base64_decode(s, strlen(s), &buf, &len) == 0 &&
+             Tss2_MU_TPM2B_ID_OBJECT_Unmarshal(buf, len, &off, out) == TSS2_RC_SUCCESS &&
+             off == len;
+    free(buf);
+    return ok ? 0 : fail(st, "enroll: \"credential_blob\" is not a base64 TPM2B_ID_OBJECT");
+}
+
+static int member_secret(struct attest_state *st, json_t *o, TPM2B_ENCRYPTED_SECRET *out)
+{
+    const char *s = member_string(o, "encrypted_secret", 4096);
+    uint8_t *buf = NULL;
+    size_t len = 0, off = 0;
+    int ok = s && agent_base64_decode(s, strlen(s), &buf, &len) == 0 &&
+             Tss2_MU_TPM2B_ENCRYPTED_SECRET_Unmarshal(buf, len, &off, out) == TSS2_RC_SUCCESS &&
+             off == len;
+    free(buf);
+    return ok ? 0 : fail(st, "enroll: \"encrypted_secret\" is not a base64 TPM2B_ENCRYPTED_SECRET");
+}
+
+/* Opens the TPM, makes the AK if there is none, recreates the EK; shows
+ * both to the service, answers its challenge. */
+static int enrol(struct attest_state *st)
+{
+    const struct agent_attest_options *o = st->o;
+    int r;
+    if (!st->tpm.esys) {
+        r = agent_tpm_open(o->tcti, &st->tpm, st->err, sizeof(st->err));
+        if (r > 0)
+            return fail(st, "no TPM behind %s", o->tcti);
+        if (r < 0)
+            return r;
+    }
+    ESYS_CONTEXT *esys = st->tpm.esys;
+    ESYS_TR ek;
+    TPM2B_PUBLIC ek_public;
+    r = agent_ek_create(esys, o->ek, &ek, &ek_public, st->err, sizeof(st->err));
+    if (r < 0)
+        return r;
+    if (st->ak == ESYS_TR_NONE) {
+        TPM2B_NAME name;
+        r = agent_ak_create(esys, ek, o->ak, &st->ak, &st->ak_public, &name, st->err,
+                            sizeof(st->err));
+        if (r < 0) {
+            agent_tpm_flush(esys, &ek);
+            return r;
+        }
+        tl_hex_encode(name.name, name.size, st->ak_name);
+    }
+
+    json_t *body = json_pack(
+        "{s:s, s:o, s:o, s:o}", "ek_type", tl_ek_type_name(o->ek), "ek_cert",
+        o->ek_cert ? agent_json_base64(o->ek_cert->der, o->ek_cert->len) : json_null(), "ek_public",
+        marshal_public(&ek_public), "ak_public", marshal_public(&st->ak_public));
+    json_t *answer;
+    r = call(st, "enroll", body, &answer);
+    if (r != STEP_OK) {
+        agent_tpm_flush(esys, &ek);
+        return r == 404 ? STEP_UNSUPPORTED : r > 0 ? -EACCES : r;
+    }
+    const char *challenge = member_string(answer, "challenge", CHALLENGE_MAX);
+    TPM2B_ID_OBJECT blob;
+    TPM2B_ENCRYPTED_SECRET secret;
+    TPM2B_DIGEST recovered = {0};
+    if (!challenge || !challenge[0])
+        r = fail(st, "enroll: no \"challenge\" string");
+    if (r == 0)
+        r = member_id_object(st, answer, &blob);
+    if (r == 0)
+        r = member_secret(st, answer, &secret);
+    if (r == 0)
+        r = agent_ak_activate(esys, st->ak, ek, &blob, &secret, &recovered, st->err,
+                              sizeof(st->err));
+    agent_tpm_flush(esys, &ek);
+    body = r == 0 ? json_pack("{s:s, s:o}", "challenge", challenge, "secret",
+                              agent_json_base64(recovered.buffer, recovered.size))
+                  : NULL;
+    json_decref(answer);
+    if (r < 0)
+        return r;
+
+    r = call(st, "activate", body, &answer);
+    if (r != STEP_OK)
+        return r > 0 ? -EACCES : r;
+    const char *name = member_string(answer, "ak_name", sizeof(st->ak_name));
+    if (!json_is_true(json_object_get(answer, "enrolled")))
+        r = fail(st, "activate: the answer does not say \"enrolled\": true");
+    else if (!name || strcasecmp(name, st->ak_name) != 0)
+        r = fail(st, "activate: the service enrolled AK %.80s, not this one (%s)",
+                 name ? name : "(none)", st->ak_name);
+    json_decref(answer);
+    if (r < 0)
+        return r;
+    st->enrolled = true;
+    agent_say("enrolled ak=%.16s ek=%s", st->ak_name, tl_ek_type_name(o->ek));
+    return STEP_OK;
+}
+
+static json_t *pcrs_json(const struct agent_quote *q)
+{
+    json_t *values = json_object();
+    for (unsigned i = 0; values && i < AGENT_NUM_PCRS; i++) {
+        if (!(q->pcrs & (1u << i)))
+            continue;
+        char key[4], hex[2 * AGENT_DIGEST_MAX + 1];
+        snprintf(key, sizeof(key), "%u", i);
+        tl_hex_encode(q->bank.value[i], q->bank.size, hex);
+        if (json_object_set_new(values, key, json_string(hex)) < 0) {
+            json_decref(values);
+            values = NULL;
+        }
+    }
+    return values ? json_pack("{s:o}", q->bank.name, values) : NULL;
+}
+
+static int attest(struct attest_state *st)
+{
+    json_t *answer;
+    int r = call(st, "nonce", json_object(), &answer);
+    if (r != STEP_OK)
+        return r == 401 || r == 404 ? STEP_LOST : r > 0 ? -EACCES : r;
+    uint8_t nonce[AGENT_NONCE_MAX];
+    const char *hex = member_string(answer, "nonce", 2 * AGENT_NONCE_MAX);
+    int n = hex && hex[0] && strncmp(hex, "0x", 2) != 0 && strncmp(hex, "0X", 2) != 0
+                ? tl_hex_decode(hex, strlen(hex), nonce, sizeof(nonce))
+                : -EINVAL;
+    char *nonce_text = n > 0 ? strdup(hex) : NULL;
+    json_decref(answer);
+    if (n <= 0)
+        return fail(st, "nonce: no \"nonce\" of 1 to %d bytes in hex", AGENT_NONCE_MAX);
+    if (!nonce_text)
+        return fail(st, "out of memory");
+
+    struct agent_quote q;
+    r = agent_quote(st->tpm.esys, st->ak, nonce, (size_t)n, st->o->pcrs, &q, st->err,
+                    sizeof(st->err));
+    uint8_t *log = NULL;
+    size_t log_len = 0;
+    bool have_log = false;
+    if (r == 0) {
+        r = agent_read_file(st->o->eventlog, AGENT_EVENTLOG_MAX, &log, &log_len);
+        have_log = r == 0;
+        if (r == -ENOENT)
+            r = 0;
+        else if (r < 0)
+            fail(st, "event log %s: %s", st->o->eventlog,
+                 r == -EFBIG ? "larger than 16 MiB" : strerror(-r));
+    }
+    if (r < 0) {
+        free(nonce_text);
+        return r;
+    }
+    json_t *body =
+        json_pack("{s:s, s:o, s:o, s:o, s:o}", "nonce", nonce_text, "quote",
+                  agent_json_base64(q.attest.attestationData, q.attest.size), "signature",
+                  agent_json_base64(q.sig, q.sig_len), "pcrs", pcrs_json(&q), "eventlog",
+                  have_log ? agent_json_base64(log, log_len) : json_null());
+    free(log);
+    free(nonce_text);
+    r = call(st, "attest", body, &answer);
+    if (r != STEP_OK)
+        return r == 401 || r == 404 ? STEP_LOST : r > 0 ? -EACCES : r;
+
+    const char *verdict = member_string(answer, "verdict", 16);
+    json_t *findings = json_object_get(answer, "findings");
+    json_t *id = json_object_get(answer, "attestation");
+    if (!verdict || (strcmp(verdict, "pass") != 0 && strcmp(verdict, "fail") != 0))
+        r = fail(st, "attest: no \"verdict\" of \"pass\" or \"fail\"");
+    else if (findings && !json_is_array(findings) && !json_is_null(findings))
+        r = fail(st, "attest: \"findings\" is not an array");
+    else if (!json_is_integer(id))
+        r = fail(st, "attest: no \"attestation\" number");
+    else if (strcmp(verdict, "pass") == 0)
+        agent_say("attested verdict=pass attestation=%lld", (long long)json_integer_value(id));
+    else
+        agent_say("attested verdict=fail findings=%zu attestation=%lld", json_array_size(findings),
+                  (long long)json_integer_value(id));
+    json_decref(answer);
+    return r;
+}
+
+/* One period: enrol if needed, attest; enrol again once when the service
+ * lost the AK. */
+static int cycle(struct attest_state *st)
+{
+    int r = STEP_OK;
+    if (!st->enrolled)
+        r = enrol(st);
+    if (r == STEP_OK)
+        r = attest(st);
+    if (r == STEP_LOST) {
+        agent_say("enrolment lost (%s): enrolling again", st->err);
+        st->enrolled = false;
+        r = enrol(st);
+        if (r == STEP_OK)
+            r = attest(st);
+        if (r == STEP_LOST)
+            r = -EACCES; /* st->err says why */
+    }
+    return r;
+}
+
+int agent_attest_run(const struct agent_config *cfg, const struct agent_attest_options *o)
+{
+    struct attest_state st = {.cfg = cfg, .o = o, .ak = ESYS_TR_NONE};
+    static const char suffix[] = "/report";
+    size_t n = strlen(cfg->url), k = sizeof(suffix) - 1;
+    if (n <= k || strcmp(cfg->url + n - k, suffix) != 0) {
+        agent_say("attest failed: the url does not end in %s", suffix);
+        return AGENT_EXIT_FAIL;
+    }
+    memcpy(st.base, cfg->url, n - k);
+    st.base[n - k] = 0;
+
+    for (;;) {
+        int r = cycle(&st);
+        if (r == STEP_UNSUPPORTED) {
+            agent_say("attestation unsupported");
+            reset(&st);
+            return AGENT_EXIT_OK;
+        }
+        if (r < 0) {
+            agent_say("attest failed: %s", st.err);
+            reset(&st);
+        }
+        if (o->once) {
+            reset(&st);
+            return r < 0 ? AGENT_EXIT_FAIL : AGENT_EXIT_OK;
+        }
+        agent_sleep(o->interval);
+    }
+}
