@@ -21,15 +21,19 @@
 #              3 Authenticode digest mismatch (checked when pesign is present).
 set -euo pipefail
 
-# package=version (one per line; this text is also the .complete stamp)
+# package=version (one per line; this text is also the .complete stamp). The
+# cloud kernel is "another kernel build" for tests/e2e/attest_node.sh: an
+# image whose kernel is not the one its manifest predicts.
 PACKAGES="shim-signed=1.51~1+deb12u1+16.1-2~deb12u1
 grub-efi-amd64-signed=1+2.06+13+deb12u2
-linux-image-6.1.0-56-amd64=6.1.192-2"
+linux-image-6.1.0-56-amd64=6.1.192-2
+linux-image-6.1.0-56-cloud-amd64=6.1.192-2"
 
 # link name | package | path inside the package | expected SHA-256 Authenticode
 FILES="shimx64.efi.signed|shim-signed|usr/lib/shim/shimx64.efi.signed|80a66d53a945d2286fcadd780fae1c225aa732079cd67b5225dc78aaab4e2ff8
 grubx64.efi.signed|grub-efi-amd64-signed|usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed|a68f6d71ebddaa19751ff8d729f67d11b0df8e4c49400c3e7e90de16119e1265
-vmlinuz|linux-image-6.1.0-56-amd64|boot/vmlinuz-6.1.0-56-amd64|6b1bf35c3bee9918250f593a6fff889c75c1e239cd2fe9e5bb0cd3de9dcb8e51"
+vmlinuz|linux-image-6.1.0-56-amd64|boot/vmlinuz-6.1.0-56-amd64|6b1bf35c3bee9918250f593a6fff889c75c1e239cd2fe9e5bb0cd3de9dcb8e51
+vmlinuz-cloud|linux-image-6.1.0-56-cloud-amd64|boot/vmlinuz-6.1.0-56-cloud-amd64|5f21ff2c0d5d899842b28a8b19901ba72cf7a7ab93c02a77fadc6ff72be85b31"
 
 prog=${0##*/}
 die() { # die STATUS MESSAGE

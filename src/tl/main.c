@@ -16,6 +16,10 @@ static void usage(FILE *f)
           "  vtpm provision|show|run              a node's vTPM (swtpm), EKs and EK certificates\n"
           "  node create|list|show|start|stop|reimage|delete|console\n"
           "                                       nodes (QEMU + OVMF + swtpm) run by tld\n"
+          "  attest verify|make-credential        TPM quotes, event logs, credentials (offline)\n"
+          "  attestation list|show                the attestation service's verdicts\n"
+          "  alert list|show|ack                  integrity alerts, naming the components\n"
+          "  policy show|learn                    a node's reference values and baseline\n"
           "\n"
           "Exit status: 0 ok, 1 a verification verdict of fail, 2 bad usage or input.\n",
           f);
@@ -45,6 +49,14 @@ int main(int argc, char **argv)
         return tl_cmd_vtpm(argc - 1, argv + 1);
     if (strcmp(argv[1], "node") == 0)
         return tl_cmd_node(argc - 1, argv + 1);
+    if (strcmp(argv[1], "attest") == 0)
+        return tl_cmd_attest(argc - 1, argv + 1);
+    if (strcmp(argv[1], "attestation") == 0)
+        return tl_cmd_attestation(argc - 1, argv + 1);
+    if (strcmp(argv[1], "alert") == 0)
+        return tl_cmd_alert(argc - 1, argv + 1);
+    if (strcmp(argv[1], "policy") == 0)
+        return tl_cmd_policy(argc - 1, argv + 1);
     fprintf(stderr, "tl: unknown command \"%s\" (try tl --help)\n", argv[1]);
     return TL_EXIT_BAD;
 }

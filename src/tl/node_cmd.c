@@ -22,6 +22,7 @@ static void usage(FILE *f)
     fputs("usage: tl node create NAME [--secure-boot on|off] [--vtpm on|off]\n"
           "                           [--vtpm-persist on|off] [--image DIR] [--vars FILE]\n"
           "                           [--no-wait] [--timeout SECONDS] [--json]\n"
+          "       tl node create NAME --external [--json]\n"
           "       tl node list [--json]\n"
           "       tl node show NAME [--json]\n"
           "       tl node start|stop|delete NAME [--no-wait] [--json]\n"
@@ -35,7 +36,8 @@ static void usage(FILE *f)
           "demand; data in $TL_HOME, default ~/.local/share/trustlaunch). Defaults:\n"
           "Secure Boot on (Microsoft keys), vTPM on and persisted, the image in\n"
           "$TL_HOME/images/default. create/start/reimage wait until the node reports in\n"
-          "or fails to boot (--timeout, default 300 s).\n"
+          "or fails to boot (--timeout, default 300 s). --external: no VM, a vTPM and an\n"
+          "agent config (DIR/agent.json) for an agent run elsewhere (tl-agent --config).\n"
           "Exit status: 0 ok, 1 the node did not boot, 2 bad usage or a refused request.\n",
           f);
 }
@@ -44,7 +46,7 @@ struct opts {
     const char *name;
     int secure_boot, vtpm, vtpm_persist; /* -1 unset */
     const char *image, *vars;
-    bool reset_vtpm, no_wait, json;
+    bool reset_vtpm, no_wait, json, external;
     long timeout;
 };
 
@@ -71,6 +73,7 @@ static int parse(const char *verb, int argc, char **argv, struct opts *o, const 
         {"image", required_argument, NULL, 'i'},
         {"vars", required_argument, NULL, 'V'},
         {"reset-vtpm", no_argument, NULL, 'r'},
+        {"external", no_argument, NULL, 'x'},
         {"no-wait", no_argument, NULL, 'n'},
         {"timeout", required_argument, NULL, 't'},
         {"json", no_argument, NULL, 'j'},
@@ -118,6 +121,9 @@ static int parse(const char *verb, int argc, char **argv, struct opts *o, const 
             break;
         case 'r':
             o->reset_vtpm = true;
+            break;
+        case 'x':
+            o->external = true;
             break;
         case 'n':
             o->no_wait = true;
@@ -320,7 +326,7 @@ int tl_cmd_node(int argc, char **argv)
     static const struct {
         const char *verb, *allowed;
     } verbs[] = {
-        {"create", "svpiVntj"},   {"list", "j"},   {"show", "j"},
+        {"create", "svpiVntjx"},  {"list", "j"},   {"show", "j"},
         {"start", "ntj"},         {"stop", "j"},   {"delete", "j"},
         {"reimage", "svpiVrntj"}, {"console", ""}, {"wait", "tj"},
     };
@@ -409,6 +415,10 @@ int tl_cmd_node(int argc, char **argv)
     if (strcmp(verb, "create") == 0) {
         body = spec_body(&o);
         json_object_set_new(body, "name", json_string(o.name));
+        if (o.external) {
+            json_object_set_new(body, "external", json_true());
+            o.no_wait = true; /* its agent runs elsewhere, whenever it likes */
+        }
         if (call(&c, verb, "POST", "/v1/nodes", body, &out) < 0)
             return TL_EXIT_BAD;
     } else {

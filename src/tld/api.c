@@ -93,6 +93,49 @@ static json_t *parse_body(const struct request *rq, char *msg, size_t msz)
     return j;
 }
 
+/* /v1/attestations[?node=N][&limit=K], /v1/attestations/ID,
+ * /v1/alerts[?node=N][&all=1], /v1/alerts/ID, POST /v1/alerts/ID/ack */
+static enum MHD_Result route_records(struct MHD_Connection *c, const char *method, const char *url)
+{
+    struct tld *t = api_tld;
+    bool alerts = strncmp(url, "/v1/alerts", 10) == 0;
+    const char *rest = url + (alerts ? 10 : 16);
+    const char *node = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "node");
+    if (!*rest) {
+        if (strcmp(method, "GET") != 0)
+            return send_error(c, 405, "GET");
+        if (alerts) {
+            const char *all = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "all");
+            return send_json(c, 200,
+                             json_pack("{s:o}", "alerts",
+                                       tld_store_alerts(t, node, all && strcmp(all, "1") == 0)));
+        }
+        const char *lim = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "limit");
+        int limit = lim ? atoi(lim) : 100;
+        if (limit <= 0 || limit > 10000)
+            limit = 100;
+        return send_json(
+            c, 200, json_pack("{s:o}", "attestations", tld_store_attestations(t, node, limit)));
+    }
+    char *end;
+    long long id = *rest == '/' ? strtoll(rest + 1, &end, 10) : 0;
+    if (id <= 0)
+        return send_error(c, 404, "no such record");
+    if (alerts && strcmp(end, "/ack") == 0) {
+        if (strcmp(method, "POST") != 0)
+            return send_error(c, 405, "POST");
+        if (tld_store_alert_ack(t, id) < 0)
+            return send_error(c, 404, "no such alert");
+        return send_json(c, 200, tld_store_alert_get(t, id));
+    }
+    if (*end || strcmp(method, "GET") != 0)
+        return send_error(c, 404, "no such record");
+    json_t *one = alerts ? tld_store_alert_get(t, id) : tld_store_attestation_get(t, id);
+    if (!one)
+        return send_error(c, 404, alerts ? "no such alert" : "no such attestation");
+    return send_json(c, 200, one);
+}
+
 static enum MHD_Result route(struct MHD_Connection *c, const char *method, const char *url,
                              struct request *rq)
 {
@@ -124,6 +167,11 @@ static enum MHD_Result route(struct MHD_Connection *c, const char *method, const
         }
         return send_error(c, 405, "GET or POST");
     }
+    if ((strcmp(url, "/v1/jwks") == 0 || strcmp(url, "/.well-known/jwks.json") == 0) &&
+        strcmp(method, "GET") == 0)
+        return send_json(c, 200, tld_token_jwks());
+    if (strncmp(url, "/v1/attestations", 16) == 0 || strncmp(url, "/v1/alerts", 10) == 0)
+        return route_records(c, method, url);
     const char *prefix = "/v1/nodes/";
     if (strncmp(url, prefix, strlen(prefix)) != 0)
         return send_error(c, 404, "no such resource");
@@ -152,10 +200,22 @@ static enum MHD_Result route(struct MHD_Connection *c, const char *method, const
         }
         return send_error(c, 405, "GET or DELETE");
     }
+    if (strcmp(action, "policy") == 0 && strcmp(method, "GET") == 0)
+        return send_json(c, 200, tld_attest_policy(t, n));
     if (strcmp(action, "console") == 0 && strcmp(method, "GET") == 0)
         return send_console(c, n);
     if (strcmp(method, "POST") != 0)
         return send_error(c, 405, "POST");
+    if (strcmp(action, "enroll") == 0 || strcmp(action, "activate") == 0 ||
+        strcmp(action, "nonce") == 0 || strcmp(action, "attest") == 0) {
+        const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+        json_t *answer = NULL;
+        status = tld_attest_handle(t, n, action, auth, rq->body ? rq->body : "", rq->len, &answer,
+                                   msg, sizeof(msg));
+        if (status)
+            return send_error(c, (unsigned)status, msg);
+        return send_json(c, 200, answer);
+    }
     if (strcmp(action, "report") == 0) {
         const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
         status = tld_report_accept(t, n, auth, rq->body ? rq->body : "", rq->len, msg, sizeof(msg));
@@ -172,6 +232,8 @@ static enum MHD_Result route(struct MHD_Connection *c, const char *method, const
         status = tld_node_stop(t, n, msg, sizeof(msg));
     else if (strcmp(action, "reimage") == 0)
         status = tld_node_reimage(t, n, req, msg, sizeof(msg));
+    else if (strcmp(action, "policy/learn") == 0)
+        status = tld_attest_learn(t, n, msg, sizeof(msg));
     json_decref(req);
     if (status < 0)
         return send_error(c, 404, "no such action (start, stop, reimage, report, console)");

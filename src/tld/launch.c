@@ -142,7 +142,15 @@ void tld_proc_kill(struct tld_proc *p, int sig, int wait_ms)
             }
         }
     }
-    waitpid(p->pid, NULL, WNOHANG);
+    /* our own child is reaped here, not left a zombie for the next call:
+     * it may have died between tld_proc_alive's waitpid and its /proc read */
+    for (int i = 0; i < 100; i++) {
+        pid_t r = waitpid(p->pid, NULL, WNOHANG);
+        if (r == p->pid || (r < 0 && errno == ECHILD))
+            break;
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
     p->pid = 0;
     p->start = 0;
 }

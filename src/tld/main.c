@@ -286,6 +286,9 @@ int main(int argc, char **argv)
     }
     setvbuf(stderr, NULL, _IOLBF, 0);
     signal(SIGPIPE, SIG_IGN);
+    /* tpm2-tss logs what it refuses to stderr: every bad agent request would
+     * land in tld.log; the reasons go back to the agent instead. */
+    setenv("TSS2_LOG", "all+none", 0);
     struct sigaction sa = {.sa_handler = on_signal};
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
@@ -294,6 +297,11 @@ int main(int argc, char **argv)
         tld_log("%s: cannot open the store", t->home);
         return 2;
     }
+    if (tld_token_init(t) < 0) {
+        tld_store_close(t);
+        return 2;
+    }
+    tld_webhook_start();
     tld_readopt(t);
     /* The nodes' agents were given this tld's port (agent.json): a tld
      * restarted without --listen takes the port of the one before, so that
@@ -328,6 +336,7 @@ int main(int argc, char **argv)
     }
     tld_log("stopping (nodes keep running)");
     tld_api_stop();
+    tld_webhook_stop();
     pthread_mutex_lock(&t->lock);
     snprintf(sub, sizeof(sub), "%s/tld.addr", t->home);
     unlink(sub);

@@ -63,6 +63,14 @@ void tld_node_free(struct tld_node *n)
     json_decref(n->report);
     json_decref(n->host);
     json_decref(n->ek);
+    json_decref(n->ak);
+    json_decref(n->attestation);
+    json_decref(n->baseline);
+    if (n->challenge) {
+        json_decref(n->challenge->ak);
+        free(n->challenge);
+    }
+    free(n->nonces);
     free(n);
 }
 
@@ -346,6 +354,27 @@ static int start_swtpm(struct tld *t, struct tld_node *n, char *msg, size_t msz)
 
 /* ---- QEMU ---- */
 
+/* The agent's config (docs/image.md): QEMU hands it over as fw_cfg; an
+ * external node's agent reads the file. A VM reaches the host's loopback
+ * through slirp's 10.0.2.2. */
+static int write_agent_config(struct tld *t, struct tld_node *n, char *msg, size_t msz)
+{
+    char agent[PATH_MAX], url[256];
+    tld_node_path(t, n, "agent.json", agent, sizeof(agent));
+    snprintf(url, sizeof(url), "http://%s:%d/v1/nodes/%s/report",
+             n->spec.external ? "127.0.0.1" : "10.0.2.2", t->port, n->name);
+    json_t *cfg = json_pack("{s:s, s:s, s:s}", "node", n->name, "token", n->token, "url", url);
+    int fd = open(agent, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    char *text = cfg ? json_dumps(cfg, JSON_COMPACT) : NULL;
+    json_decref(cfg);
+    bool ok =
+        fd >= 0 && text && write(fd, text, strlen(text)) == (ssize_t)strlen(text) && fsync(fd) == 0;
+    free(text);
+    if (fd >= 0)
+        close(fd);
+    return ok ? 0 : ERR(500, "%s: cannot write", agent);
+}
+
 static int start_qemu(struct tld *t, struct tld_node *n, char *msg, size_t msz)
 {
     char disk[PATH_MAX], vars[PATH_MAX], console[PATH_MAX], log[PATH_MAX], agent[PATH_MAX];
@@ -354,16 +383,9 @@ static int start_qemu(struct tld *t, struct tld_node *n, char *msg, size_t msz)
     tld_node_path(t, n, "console.log", console, sizeof(console));
     tld_node_path(t, n, "qemu.log", log, sizeof(log));
     tld_node_path(t, n, "agent.json", agent, sizeof(agent));
-    json_t *cfg = json_pack("{s:s, s:s, s:s}", "node", n->name, "token", n->token, "url", "");
-    char url[256];
-    snprintf(url, sizeof(url), "http://10.0.2.2:%d/v1/nodes/%s/report", t->port, n->name);
-    json_object_set_new(cfg, "url", json_string(url));
-    if (json_dump_file(cfg, agent, JSON_COMPACT) < 0) {
-        json_decref(cfg);
-        return ERR(500, "%s: cannot write", agent);
-    }
-    json_decref(cfg);
-    chmod(agent, 0600);
+    int r0 = write_agent_config(t, n, msg, msz);
+    if (r0)
+        return r0;
     unlink(console);
 
     char code[PATH_MAX + 64], a_code[PATH_MAX + 96], a_vars[PATH_MAX + 64], a_disk[PATH_MAX + 64],
@@ -474,6 +496,19 @@ int tld_node_start(struct tld *t, struct tld_node *n, char *msg, size_t msz)
     if (n->state == TLD_BOOTING || n->state == TLD_RUNNING)
         return ERR(409, "node %s is already %s", n->name, tld_state_name(n->state));
     int r;
+    if (n->spec.external) {
+        if ((r = write_agent_config(t, n, msg, msz)))
+            return r;
+        json_decref(n->report);
+        n->report = NULL;
+        tld_attest_reset(n);
+        n->state = TLD_BOOTING; /* until its agent reports in */
+        n->reason[0] = 0;
+        n->started = tld_now();
+        n->boots++;
+        tld_store_save(t, n);
+        return 0;
+    }
     if (n->spec.vtpm && (r = start_swtpm(t, n, msg, msz)) != 0)
         return r;
     if ((r = start_qemu(t, n, msg, msz)) != 0) {
@@ -484,6 +519,7 @@ int tld_node_start(struct tld *t, struct tld_node *n, char *msg, size_t msz)
     n->diag = json_pack("{s:s, s:s}", "verdict", "booting", "phase", "firmware");
     json_decref(n->report);
     n->report = NULL;
+    tld_attest_reset(n); /* a new boot: nothing is proven yet */
     n->state = TLD_BOOTING;
     n->reason[0] = 0;
     n->started = tld_now();
@@ -643,7 +679,8 @@ int tld_node_create(struct tld *t, const json_t *req, struct tld_node **out, cha
 {
     if (!json_is_object(req))
         return ERR(400, "the request body must be a JSON object");
-    const char *known[] = {"name", "secure_boot", "vtpm", "vtpm_persist", "image", "vars", "start"};
+    const char *known[] = {"name",  "secure_boot", "vtpm",  "vtpm_persist",
+                           "image", "vars",        "start", "external"};
     const char *key;
     json_t *v;
     json_object_foreach((json_t *)req, key, v)
@@ -671,7 +708,18 @@ int tld_node_create(struct tld *t, const json_t *req, struct tld_node **out, cha
         return ERR(500, "out of memory");
     snprintf(n->name, sizeof(n->name), "%s", name);
     n->spec = (struct tld_node_spec){.secure_boot = true, .vtpm = true, .vtpm_persist = true};
-    int r = parse_spec(t, req, &n->spec, msg, msz);
+    int r = parse_bool(req, "external", &n->spec.external, msg, msz);
+    if (!r && n->spec.external) {
+        n->spec.secure_boot = false; /* not ours to enforce */
+        n->spec.generation = 2;
+        if (json_object_get(req, "image") || json_object_get(req, "vars") ||
+            json_object_get(req, "secure_boot") || json_is_false(json_object_get(req, "vtpm")) ||
+            json_is_false(json_object_get(req, "vtpm_persist")))
+            r = ERR(400, "an external node takes no image, variable store or Secure Boot, and "
+                         "has a persisted vTPM");
+    } else if (!r) {
+        r = parse_spec(t, req, &n->spec, msg, msz);
+    }
     if (r) {
         tld_node_free(n);
         return r;
@@ -702,7 +750,8 @@ int tld_node_create(struct tld *t, const json_t *req, struct tld_node **out, cha
         tld_node_free(n);
         return r;
     }
-    if ((r = make_overlay(t, n, msg, msz)) || (r = make_vars(t, n, msg, msz)))
+    if (!n->spec.external &&
+        ((r = make_overlay(t, n, msg, msz)) || (r = make_vars(t, n, msg, msz))))
         goto fail;
     if (n->spec.vtpm && n->spec.vtpm_persist) {
         char state[PATH_MAX], keyf[PATH_MAX];
@@ -740,6 +789,8 @@ fail:
 
 int tld_node_reimage(struct tld *t, struct tld_node *n, const json_t *req, char *msg, size_t msz)
 {
+    if (n->spec.external)
+        return ERR(409, "node %s is external: it has no image here", n->name);
     struct tld_node_spec spec = n->spec;
     bool reset_vtpm = false;
     int r;
@@ -835,6 +886,10 @@ json_t *tld_node_json(const struct tld *t, const struct tld_node *n)
     json_object_set_new(j, "report", report);
     json_object_set(j, "host_vtpm", n->host ? n->host : json_null());
     json_object_set(j, "ek", n->ek ? n->ek : json_null());
+    json_object_set(j, "ak", n->ak ? n->ak : json_null());
+    json_object_set(j, "attestation", n->attestation ? n->attestation : json_null());
+    json_object_set_new(j, "labels", tld_attest_labels(n));
+    json_object_set_new(j, "external", json_boolean(n->spec.external));
     return j;
 }
 
@@ -860,6 +915,13 @@ json_t *tld_node_doc(const struct tld_node *n)
         json_object_set(j, "host", n->host);
     if (n->ek)
         json_object_set(j, "ek", n->ek);
+    if (n->ak)
+        json_object_set(j, "ak", n->ak);
+    if (n->attestation)
+        json_object_set(j, "attestation", n->attestation);
+    if (n->baseline)
+        json_object_set(j, "baseline", n->baseline);
+    json_object_set_new(json_object_get(j, "spec"), "external", json_boolean(n->spec.external));
     return j;
 }
 
@@ -882,6 +944,7 @@ int tld_node_from_doc(const json_t *doc, struct tld_node **out)
     n->spec.secure_boot = json_is_true(json_object_get(spec, "secure_boot"));
     n->spec.vtpm = json_is_true(json_object_get(spec, "vtpm"));
     n->spec.vtpm_persist = json_is_true(json_object_get(spec, "vtpm_persist"));
+    n->spec.external = json_is_true(json_object_get(spec, "external"));
     n->spec.generation = (int)json_integer_value(json_object_get(spec, "generation"));
     copy_str(n->spec.image, sizeof(n->spec.image), json_object_get(spec, "image"));
     copy_str(n->spec.vars, sizeof(n->spec.vars), json_object_get(spec, "vars"));
@@ -899,6 +962,9 @@ int tld_node_from_doc(const json_t *doc, struct tld_node **out)
     n->report = json_incref(json_object_get(doc, "report"));
     n->host = json_incref(json_object_get(doc, "host"));
     n->ek = json_incref(json_object_get(doc, "ek"));
+    n->ak = json_incref(json_object_get(doc, "ak"));
+    n->attestation = json_incref(json_object_get(doc, "attestation"));
+    n->baseline = json_incref(json_object_get(doc, "baseline"));
     if (!tld_name_ok(n->name) ||
         tld_state_parse(json_string_value(json_object_get(doc, "state")), &n->state) < 0 ||
         (n->spec.generation != 1 && n->spec.generation != 2)) {

@@ -117,7 +117,7 @@ json_t *tld_report_compare_host(const struct tld_node *n, const json_t *pcrs)
     return r;
 }
 
-static bool token_ok(const struct tld_node *n, const char *auth)
+bool tld_token_ok(const struct tld_node *n, const char *auth)
 {
     const char *prefix = "Bearer ";
     if (!auth || strncmp(auth, prefix, strlen(prefix)) != 0)
@@ -185,7 +185,7 @@ static json_t *ek_check(const struct tld_node *n, const json_t *certs)
 int tld_report_accept(struct tld *t, struct tld_node *n, const char *auth, const char *body,
                       size_t len, char *msg, size_t msz)
 {
-    if (!token_ok(n, auth))
+    if (!tld_token_ok(n, auth))
         return ERR(403, "not this node's token");
     if (n->state != TLD_BOOTING && n->state != TLD_RUNNING)
         return ERR(409, "node %s is %s, not booting", n->name, tld_state_name(n->state));
@@ -222,7 +222,7 @@ int tld_report_accept(struct tld *t, struct tld_node *n, const char *auth, const
         json_array_append_new(findings,
                               json_string(n->spec.vtpm ? "the node has a vTPM but reported none"
                                                        : "the node has no vTPM but reported one"));
-    if (strcmp(sb, n->spec.secure_boot ? "on" : "off") != 0)
+    if (!n->spec.external && strcmp(sb, n->spec.secure_boot ? "on" : "off") != 0)
         json_array_append_new(findings,
                               json_sprintf("Secure Boot is %s in the policy, the guest saw %s",
                                            n->spec.secure_boot ? "on" : "off", sb));

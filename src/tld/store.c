@@ -10,7 +10,7 @@
 
 #include "tld.h"
 
-#define STORE_SCHEMA 1
+#define STORE_SCHEMA 2
 
 static int exec(sqlite3 *db, const char *sql)
 {
@@ -54,6 +54,19 @@ int tld_store_open(struct tld *t)
             exec(t->db, "CREATE TABLE IF NOT EXISTS nodes (name TEXT PRIMARY KEY, doc TEXT NOT "
                         "NULL, updated INTEGER NOT NULL)") < 0 ||
             exec(t->db, "PRAGMA user_version=1") < 0 || exec(t->db, "COMMIT") < 0)
+            return -EIO;
+        version = 1;
+    }
+    if (version == 1) { /* schema 2: attestations and alerts */
+        if (exec(t->db, "BEGIN") < 0 ||
+            exec(t->db, "CREATE TABLE attestations (id INTEGER PRIMARY KEY AUTOINCREMENT, node "
+                        "TEXT NOT NULL, at INTEGER NOT NULL, verdict TEXT NOT NULL, doc TEXT NOT "
+                        "NULL)") < 0 ||
+            exec(t->db, "CREATE INDEX attestations_node ON attestations (node, id)") < 0 ||
+            exec(t->db, "CREATE TABLE alerts (id INTEGER PRIMARY KEY AUTOINCREMENT, node TEXT "
+                        "NOT NULL, boot TEXT NOT NULL, at INTEGER NOT NULL, acknowledged INTEGER "
+                        "NOT NULL DEFAULT 0, doc TEXT NOT NULL, UNIQUE (node, boot))") < 0 ||
+            exec(t->db, "PRAGMA user_version=2") < 0 || exec(t->db, "COMMIT") < 0)
             return -EIO;
     }
     return 0;
@@ -133,5 +146,154 @@ int tld_store_load(struct tld *t)
         t->nodes[t->n_nodes++] = n;
     }
     sqlite3_finalize(st);
+    return r;
+}
+
+/* ---- attestations and alerts ---- */
+
+int tld_store_attestation_add(struct tld *t, const char *node, const char *verdict, json_t *doc,
+                              long long *id)
+{
+    char *text = json_dumps(doc, JSON_COMPACT);
+    if (!text)
+        return -ENOMEM;
+    sqlite3_stmt *st;
+    int r = -EIO;
+    if (sqlite3_prepare_v2(t->db,
+                           "INSERT INTO attestations (node, at, verdict, doc) VALUES (?1, ?2, ?3, "
+                           "?4)",
+                           -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, node, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, tld_now());
+        sqlite3_bind_text(st, 3, verdict, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, text, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_DONE) {
+            *id = sqlite3_last_insert_rowid(t->db);
+            r = 0;
+        } else {
+            tld_log("store: attestation of %s: %s", node, sqlite3_errmsg(t->db));
+        }
+        sqlite3_finalize(st);
+    }
+    free(text);
+    return r;
+}
+
+/* Rows of "SELECT id, doc ..." as an array of their docs with "id" added. */
+static json_t *rows(struct tld *t, const char *sql, const char *node, long long id, int limit)
+{
+    sqlite3_stmt *st;
+    json_t *out = json_array();
+    if (sqlite3_prepare_v2(t->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return out;
+    int k = sqlite3_bind_parameter_index(st, ":node");
+    if (k)
+        sqlite3_bind_text(st, k, node, -1, SQLITE_STATIC);
+    if ((k = sqlite3_bind_parameter_index(st, ":id")))
+        sqlite3_bind_int64(st, k, id);
+    if ((k = sqlite3_bind_parameter_index(st, ":limit")))
+        sqlite3_bind_int(st, k, limit);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        json_t *doc = json_loads((const char *)sqlite3_column_text(st, 1), 0, NULL);
+        if (!doc)
+            continue;
+        json_object_set_new(doc, "id", json_integer(sqlite3_column_int64(st, 0)));
+        if (sqlite3_column_count(st) > 2)
+            json_object_set_new(doc, "acknowledged", json_boolean(sqlite3_column_int(st, 2)));
+        json_array_append_new(out, doc);
+    }
+    sqlite3_finalize(st);
+    return out;
+}
+
+json_t *tld_store_attestations(struct tld *t, const char *node, int limit)
+{
+    return node ? rows(t,
+                       "SELECT id, doc FROM attestations WHERE node = :node ORDER BY id DESC "
+                       "LIMIT :limit",
+                       node, 0, limit)
+                : rows(t, "SELECT id, doc FROM attestations ORDER BY id DESC LIMIT :limit", NULL, 0,
+                       limit);
+}
+
+json_t *tld_store_attestation_get(struct tld *t, long long id)
+{
+    json_t *a = rows(t, "SELECT id, doc FROM attestations WHERE id = :id", NULL, id, 1);
+    json_t *one = json_incref(json_array_get(a, 0));
+    json_decref(a);
+    return one;
+}
+
+int tld_store_alert_upsert(struct tld *t, const char *node, const char *boot, json_t *doc,
+                           long long *id, bool *created)
+{
+    char *text = json_dumps(doc, JSON_COMPACT);
+    if (!text)
+        return -ENOMEM;
+    sqlite3_stmt *st;
+    int r = -EIO;
+    *created = false;
+    if (sqlite3_prepare_v2(t->db, "SELECT id FROM alerts WHERE node = ?1 AND boot = ?2", -1, &st,
+                           NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, node, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, boot, -1, SQLITE_STATIC);
+        *id = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+        sqlite3_finalize(st);
+    }
+    const char *sql = *id ? "UPDATE alerts SET doc = ?3, at = ?4 WHERE node = ?1 AND boot = ?2"
+                          : "INSERT INTO alerts (node, boot, doc, at) VALUES (?1, ?2, ?3, ?4)";
+    if (sqlite3_prepare_v2(t->db, sql, -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, node, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, boot, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, text, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 4, tld_now());
+        if (sqlite3_step(st) == SQLITE_DONE) {
+            if (!*id) {
+                *id = sqlite3_last_insert_rowid(t->db);
+                *created = true;
+            }
+            r = 0;
+        }
+        sqlite3_finalize(st);
+    }
+    free(text);
+    return r;
+}
+
+json_t *tld_store_alerts(struct tld *t, const char *node, bool all)
+{
+    if (node)
+        return rows(t,
+                    all ? "SELECT id, doc, acknowledged FROM alerts WHERE node = :node ORDER BY id "
+                          "DESC"
+                        : "SELECT id, doc, acknowledged FROM alerts WHERE node = :node AND "
+                          "acknowledged = 0 ORDER BY id DESC",
+                    node, 0, 0);
+    return rows(t,
+                all ? "SELECT id, doc, acknowledged FROM alerts ORDER BY id DESC"
+                    : "SELECT id, doc, acknowledged FROM alerts WHERE acknowledged = 0 ORDER BY "
+                      "id DESC",
+                NULL, 0, 0);
+}
+
+json_t *tld_store_alert_get(struct tld *t, long long id)
+{
+    json_t *a = rows(t, "SELECT id, doc, acknowledged FROM alerts WHERE id = :id", NULL, id, 0);
+    json_t *one = json_incref(json_array_get(a, 0));
+    json_decref(a);
+    return one;
+}
+
+int tld_store_alert_ack(struct tld *t, long long id)
+{
+    sqlite3_stmt *st;
+    int r = -EIO;
+    if (sqlite3_prepare_v2(t->db, "UPDATE alerts SET acknowledged = 1 WHERE id = ?1", -1, &st,
+                           NULL) == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, id);
+        if (sqlite3_step(st) == SQLITE_DONE)
+            r = sqlite3_changes(t->db) ? 0 : -ENOENT;
+        sqlite3_finalize(st);
+    }
     return r;
 }

@@ -39,7 +39,7 @@ void tld_supervise_once(struct tld *t)
 {
     for (size_t i = 0; i < t->n_nodes; i++) {
         struct tld_node *n = t->nodes[i];
-        if (n->state != TLD_BOOTING && n->state != TLD_RUNNING)
+        if ((n->state != TLD_BOOTING && n->state != TLD_RUNNING) || n->spec.external)
             continue;
         int st = 0;
         bool known = false;
@@ -84,6 +84,8 @@ void tld_readopt(struct tld *t)
 {
     for (size_t i = 0; i < t->n_nodes; i++) {
         struct tld_node *n = t->nodes[i];
+        if (n->spec.external)
+            continue;
         bool qemu_up = n->qemu.pid > 0 && tld_proc_alive(&n->qemu, NULL, NULL);
         if ((n->state == TLD_BOOTING || n->state == TLD_RUNNING) && qemu_up) {
             tld_log("node %s: re-adopted (%s, qemu %ld, swtpm %ld)", n->name,

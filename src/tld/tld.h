@@ -56,8 +56,26 @@ struct tld_node_spec {
     bool vtpm;
     bool vtpm_persist;
     int generation; /* 2 UEFI, 1 BIOS */
+    bool external;  /* no VM here: a vTPM and a token for an agent that runs
+                     * elsewhere (a host, a test); nothing is supervised */
     char image[PATH_MAX];
     char vars[PATH_MAX]; /* a prepared variable store, "" for the defaults */
+};
+
+#define TLD_NONCES        16
+#define TLD_NONCE_TTL     120 /* s */
+#define TLD_CHALLENGE_TTL 120 /* s */
+
+struct tld_challenge {
+    char id[33];
+    uint8_t secret[32];
+    json_t *ak; /* {"public", "name", "ek_type"} to bind on success */
+    long long expires;
+};
+
+struct tld_nonce {
+    uint8_t value[32];
+    long long expires; /* 0: free */
 };
 
 struct tld_node {
@@ -69,13 +87,18 @@ struct tld_node {
     struct tld_proc qemu, swtpm;
     long long created, started, stopped; /* unix seconds, 0 none */
     unsigned boots;
-    char ctrl[108];   /* swtpm's control socket while it runs */
-    json_t *diag;     /* boot diagnosis: {"verdict", "phase", "component", "line", ...} */
-    json_t *report;   /* the agent's last report, summarised (report.c) */
-    json_t *host;     /* host-side vTPM read: {"at", "pcrs", "matches_report"} */
-    json_t *ek;       /* provisioned EK certificates' SHA-256 fingerprints */
-    char reason[256]; /* why the state is what it is ("" when obvious) */
-    bool busy;        /* an operation holds the node (tld.lock released inside) */
+    char ctrl[108];      /* swtpm's control socket while it runs */
+    json_t *diag;        /* boot diagnosis: {"verdict", "phase", "component", "line", ...} */
+    json_t *report;      /* the agent's last report, summarised (report.c) */
+    json_t *host;        /* host-side vTPM read: {"at", "pcrs", "matches_report"} */
+    json_t *ek;          /* provisioned EK certificates' SHA-256 fingerprints */
+    json_t *ak;          /* the enrolled AK: {"public", "name", "ek_type", "enrolled"} */
+    json_t *attestation; /* the latest attestation's summary (attest.c) */
+    json_t *baseline;    /* PCR values learned from a passing boot: {"sha256": {...}} */
+    struct tld_challenge *challenge; /* an enrolment waiting for activation */
+    struct tld_nonce *nonces;        /* TLD_NONCES outstanding, single use */
+    char reason[256];                /* why the state is what it is ("" when obvious) */
+    bool busy;                       /* an operation holds the node (tld.lock released inside) */
 };
 
 struct tld {
@@ -103,6 +126,32 @@ void tld_store_close(struct tld *t);
 int tld_store_save(struct tld *t, const struct tld_node *n);
 int tld_store_delete(struct tld *t, const char *name);
 int tld_store_load(struct tld *t);
+int tld_store_attestation_add(struct tld *t, const char *node, const char *verdict, json_t *doc,
+                              long long *id);
+json_t *tld_store_attestations(struct tld *t, const char *node, int limit);
+json_t *tld_store_attestation_get(struct tld *t, long long id);
+/* One alert per node and boot: a later failure of the same boot updates it. */
+int tld_store_alert_upsert(struct tld *t, const char *node, const char *boot, json_t *doc,
+                           long long *id, bool *created);
+json_t *tld_store_alerts(struct tld *t, const char *node, bool all);
+json_t *tld_store_alert_get(struct tld *t, long long id);
+int tld_store_alert_ack(struct tld *t, long long id);
+
+/* token.c: ES256 JWTs and the JWKS */
+int tld_token_init(struct tld *t);
+json_t *tld_token_jwks(void);
+char *tld_token_sign(json_t *claims);
+
+/* policy.c: findings of a boot against the node's image and policy */
+struct tl_eventlog;
+struct tl_boot_state;
+json_t *tld_policy_evaluate(const struct tld_node *n, const struct tl_eventlog *log,
+                            const struct tl_boot_state *bs);
+
+/* webhook.c: alerts POSTed to $TL_ALERT_WEBHOOK, retried in the background */
+void tld_webhook_start(void);
+void tld_webhook_post(json_t *alert);
+void tld_webhook_stop(void);
 
 /* node.c: each returns 0, or an HTTP status (400/404/409/500) with msg set */
 struct tld_node *tld_node_find(struct tld *t, const char *name);
@@ -140,6 +189,17 @@ int tld_report_accept(struct tld *t, struct tld_node *n, const char *auth, const
                       size_t len, char *msg, size_t msz);
 /* Does the replay of the last report's event log equal these PCRs? */
 json_t *tld_report_compare_host(const struct tld_node *n, const json_t *pcrs);
+
+/* attest.c: the attestation service's agent endpoints (enroll, activate,
+ * nonce, attest); returns an HTTP status (0 = 200 with *answer) */
+int tld_attest_handle(struct tld *t, struct tld_node *n, const char *action, const char *auth,
+                      const char *body, size_t len, json_t **answer, char *msg, size_t msz);
+json_t *tld_attest_policy(struct tld *t, struct tld_node *n);
+int tld_attest_learn(struct tld *t, struct tld_node *n, char *msg, size_t msz);
+/* A new boot: no attestation proves anything yet (labels off). */
+void tld_attest_reset(struct tld_node *n);
+json_t *tld_attest_labels(const struct tld_node *n);
+bool tld_token_ok(const struct tld_node *n, const char *auth);
 
 /* supervise.c */
 void tld_supervise_once(struct tld *t);

@@ -116,7 +116,7 @@ swtpm_pid=$(jq -r .pids.swtpm "$W/sbvtpm.json")
 qemu_pid=$(jq -r .pids.qemu "$W/sbvtpm.json")
 tl node stop sbvtpm --json >"$W/stop.json"
 check "stop: state stopped, QEMU and swtpm gone" \
-	sh -c "[ \"\$(jq -r .state '$W/stop.json')\" = stopped ] && [ ! -e /proc/$swtpm_pid ] && [ ! -e /proc/$qemu_pid ]"
+	sh -c "[ \"\$(jq -r .state '$W/stop.json')\" = stopped ] && [ ! -e /proc/$swtpm_pid ] && [ ! -e /proc/$qemu_pid ]" # tld's children: reaped
 check "stop: the host read the vTPM's PCRs itself and they equal the replay of the agent's log (4 banks)" \
 	test "$(jq -c '.host_vtpm.replay | [.verdict, .banks]' "$W/stop.json")" = '["match",["sha1","sha256","sha384","sha512"]]'
 check "stop: the host's PCR 7 (sha256) equals the one the agent reported" \

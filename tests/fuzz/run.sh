@@ -32,7 +32,7 @@ case $seconds in '' | *[!0-9]*) echo "$prog: SECONDS must be a number" >&2; exit
 [ -d "$vectors/eventlog" ] || { echo "$prog: $vectors/eventlog not found" >&2; exit 2; }
 command -v python3 >/dev/null || { echo "$prog: python3 not found" >&2; exit 2; }
 
-targets=${FUZZ_TARGETS:-fuzz_eventlog fuzz_pcrset fuzz_efi fuzz_pe fuzz_varstore fuzz_authvar fuzz_modsig fuzz_ekcert fuzz_bootdiag fuzz_agent_config fuzz_report}
+targets=${FUZZ_TARGETS:-fuzz_eventlog fuzz_pcrset fuzz_efi fuzz_pe fuzz_varstore fuzz_authvar fuzz_modsig fuzz_ekcert fuzz_bootdiag fuzz_agent_config fuzz_report fuzz_quote}
 fixtures=${TL_FIXTURES:-$(cd "$(dirname "$0")/../.." && pwd)/fixtures}
 ovmf_dir=${TL_OVMF_DIR:-/usr/share/OVMF}
 for t in $targets; do
@@ -46,7 +46,7 @@ jobs=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 2)}
 work=$(mktemp -d "${TMPDIR:-/tmp}/tl-fuzz.XXXXXX")
 keep=0
 trap '[ $keep = 1 ] || rm -rf "$work"' EXIT
-mkdir -p "$work"/corpus/{fuzz_eventlog,fuzz_pcrset,fuzz_efi,fuzz_pe,fuzz_varstore,fuzz_authvar,fuzz_modsig,fuzz_ekcert,fuzz_bootdiag,fuzz_agent_config,fuzz_report} "$work/artifacts"
+mkdir -p "$work"/corpus/{fuzz_eventlog,fuzz_pcrset,fuzz_efi,fuzz_pe,fuzz_varstore,fuzz_authvar,fuzz_modsig,fuzz_ekcert,fuzz_bootdiag,fuzz_agent_config,fuzz_report,fuzz_quote} "$work/artifacts"
 for t in $targets; do mkdir -p "$work/corpus/$t"; done # other targets: no seeds
 
 # ---- seeds ----
@@ -66,6 +66,13 @@ for root, _, files in os.walk(os.path.join(vec, 'eventlog')):
 gcp = os.path.join(vec, 'eventlog/go-attestation/windows_gcp_shielded_vm.json')
 if os.path.exists(gcp):
     seed('fuzz_eventlog', base64.b64decode(json.load(open(gcp))['Log']['Raw']))
+    # fuzz_quote: [flags][u16 AK][u16 TPMS_ATTEST][u16 TPMT_SIGNATURE][PCR text].
+    g = json.load(open(gcp))
+    ak, q, sg = (base64.b64decode(x) for x in (g['AK']['Public'], g['Quote']['Quote'], g['Quote']['Signature']))
+    pcrs = ''.join('PCR sha1 %d %s\n' % (p['Index'], base64.b64decode(p['Digest']).hex()) for p in g['Log']['PCRs'])
+    body = b''.join(len(x).to_bytes(2, 'big') + x for x in (ak, q, sg)) + pcrs.encode()
+    seed('fuzz_quote', b'\x01' + body)
+    seed('fuzz_quote', b'\x00' + body)
 # PCR values.
 yd = os.path.join(vec, 'eventlog/tpm2-tools/expected-yaml')
 for f in sorted(os.listdir(yd)) if os.path.isdir(yd) else []:

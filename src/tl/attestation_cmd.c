@@ -1,0 +1,310 @@
+/* The attestation service's records from the command line (tld's API,
+ * client.c):
+ *   tl attestation list [--node N] [--limit K] [--json] | show ID [--json]
+ *   tl alert list [--node N] [--all] [--json] | show ID [--json] | ack ID [--json]
+ *   tl policy show NODE [--json] | learn NODE [--json]
+ * Exit status: 0 ok, 1 (attestation show) the verdict is fail, 2 bad usage
+ * or a refused request. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client.h"
+#include "tl.h"
+
+struct opts {
+    const char *node, *arg;
+    long limit;
+    bool all, json;
+};
+
+static int parse(const char *what, int argc, char **argv, struct opts *o, bool needs_arg,
+                 const char *allowed)
+{
+    static const struct option options[] = {
+        {"node", required_argument, NULL, 'n'}, {"limit", required_argument, NULL, 'l'},
+        {"all", no_argument, NULL, 'a'},        {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},       {0},
+    };
+    *o = (struct opts){.limit = 100};
+    optind = 1;
+    opterr = 0;
+    int c, idx;
+    while ((c = getopt_long(argc, argv, "h", options, &idx)) != -1) {
+        if (c == 'h')
+            return 1;
+        if (c == '?' || c == ':') {
+            tl_report_option_error(what, argv);
+            return -1;
+        }
+        if (!strchr(allowed, c)) {
+            fprintf(stderr, "tl: %s: --%s does not apply here\n", what, options[idx].name);
+            return -1;
+        }
+        switch (c) {
+        case 'n':
+            o->node = optarg;
+            break;
+        case 'l':
+            o->limit = strtol(optarg, NULL, 10);
+            break;
+        case 'a':
+            o->all = true;
+            break;
+        case 'j':
+            o->json = true;
+            break;
+        }
+    }
+    if (needs_arg) {
+        if (optind >= argc) {
+            fprintf(stderr, "tl: %s: an argument is required (try --help)\n", what);
+            return -1;
+        }
+        o->arg = argv[optind++];
+    }
+    if (optind < argc) {
+        fprintf(stderr, "tl: %s: unexpected argument \"%s\"\n", what, argv[optind]);
+        return -1;
+    }
+    if (o->limit <= 0 || o->limit > 10000) {
+        fprintf(stderr, "tl: %s: --limit takes 1-10000\n", what);
+        return -1;
+    }
+    return 0;
+}
+
+static const char *str(const json_t *j, const char *k)
+{
+    const char *s = json_string_value(json_object_get(j, k));
+    return s ? s : "";
+}
+
+static int get(const char *what, const char *method, const char *path, json_t **out)
+{
+    struct tl_client c;
+    if (tl_client_open(&c, what) < 0)
+        return -1;
+    long status = 0;
+    if (tl_client_call(&c, method, path, strcmp(method, "POST") == 0 ? json_object() : NULL,
+                       &status, out, NULL, NULL, what) < 0)
+        return -1;
+    if (status >= 300 || !*out) {
+        fprintf(stderr, "tl: %s: %s\n", what, *out ? str(*out, "error") : "refused");
+        json_decref(*out);
+        return -1;
+    }
+    return 0;
+}
+
+static bool id_ok(const char *what, const char *s)
+{
+    char *end;
+    long long v = strtoll(s, &end, 10);
+    if (*end || v <= 0) {
+        fprintf(stderr, "tl: %s: \"%s\" is not an id\n", what, s);
+        return false;
+    }
+    return true;
+}
+
+static void print_findings(const json_t *findings)
+{
+    size_t i;
+    json_t *f;
+    json_array_foreach(findings, i, f)
+    {
+        printf("  finding: %s (PCR %lld", str(f, "component"),
+               (long long)json_integer_value(json_object_get(f, "pcr")));
+        if (json_is_integer(json_object_get(f, "event")))
+            printf(", event %lld", (long long)json_integer_value(json_object_get(f, "event")));
+        printf("): %s\n", str(f, "rule"));
+        if (*str(f, "expected") || *str(f, "actual"))
+            printf("    expected %s\n    actual   %s\n", str(f, "expected"), str(f, "actual"));
+    }
+}
+
+int tl_cmd_attestation(int argc, char **argv)
+{
+    struct opts o;
+    const char *verb = argc > 1 ? argv[1] : "";
+    bool list = strcmp(verb, "list") == 0, show = strcmp(verb, "show") == 0;
+    if (!list && !show) {
+        fprintf(stderr, "tl: attestation: %s verb \"%s\" (list, show)\n", *verb ? "unknown" : "no",
+                verb);
+        return TL_EXIT_BAD;
+    }
+    int r = parse(list ? "attestation list" : "attestation show", argc - 1, argv + 1, &o, show,
+                  list ? "nlj" : "j");
+    if (r)
+        return r > 0 ? (puts("usage: tl attestation list [--node N] [--limit K] [--json] | show "
+                             "ID [--json]"),
+                        TL_EXIT_OK)
+                     : TL_EXIT_BAD;
+    char path[256];
+    json_t *out;
+    if (list) {
+        snprintf(path, sizeof(path), "/v1/attestations?limit=%ld%s%s", o.limit,
+                 o.node ? "&node=" : "", o.node ? o.node : "");
+        if (get("attestation list", "GET", path, &out) < 0)
+            return TL_EXIT_BAD;
+        if (o.json) {
+            tl_json_print(out);
+            return TL_EXIT_OK;
+        }
+        printf("%-6s %-16s %-7s %-11s %s\n", "ID", "NODE", "VERDICT", "SECURE-BOOT", "COMPONENTS");
+        size_t i;
+        json_t *a;
+        json_array_foreach(json_object_get(out, "attestations"), i, a)
+        {
+            char *comps = json_dumps(json_object_get(a, "components"), JSON_COMPACT);
+            printf("%-6lld %-16s %-7s %-11s %s\n",
+                   (long long)json_integer_value(json_object_get(a, "id")), str(a, "node"),
+                   str(a, "verdict"),
+                   json_is_true(json_object_get(a, "secure_boot")) ? "on" : "off",
+                   comps ? comps : "");
+            free(comps);
+        }
+        json_decref(out);
+        return TL_EXIT_OK;
+    }
+    if (!id_ok("attestation show", o.arg))
+        return TL_EXIT_BAD;
+    snprintf(path, sizeof(path), "/v1/attestations/%s", o.arg);
+    if (get("attestation show", "GET", path, &out) < 0)
+        return TL_EXIT_BAD;
+    bool pass = strcmp(str(out, "verdict"), "pass") == 0;
+    if (o.json) {
+        tl_json_print(out);
+    } else {
+        printf("attestation %s: node %s, verdict %s, boot %s, secure boot %s\n", o.arg,
+               str(out, "node"), str(out, "verdict"), str(out, "boot"),
+               json_is_true(json_object_get(out, "secure_boot")) ? "on" : "off");
+        printf("  pcr digest %s\n  components digest %s\n", str(out, "pcr_digest"),
+               str(out, "components_digest"));
+        print_findings(json_object_get(out, "findings"));
+        json_decref(out);
+    }
+    return pass ? TL_EXIT_OK : TL_EXIT_FAIL;
+}
+
+int tl_cmd_alert(int argc, char **argv)
+{
+    struct opts o;
+    const char *verb = argc > 1 ? argv[1] : "";
+    bool list = strcmp(verb, "list") == 0, show = strcmp(verb, "show") == 0,
+         ack = strcmp(verb, "ack") == 0;
+    if (!list && !show && !ack) {
+        fprintf(stderr, "tl: alert: %s verb \"%s\" (list, show, ack)\n", *verb ? "unknown" : "no",
+                verb);
+        return TL_EXIT_BAD;
+    }
+    char what[32];
+    snprintf(what, sizeof(what), "alert %s", verb);
+    int r = parse(what, argc - 1, argv + 1, &o, !list, list ? "naj" : "j");
+    if (r)
+        return r > 0 ? (puts("usage: tl alert list [--node N] [--all] [--json] | show ID [--json] "
+                             "| ack ID [--json]"),
+                        TL_EXIT_OK)
+                     : TL_EXIT_BAD;
+    char path[256];
+    json_t *out;
+    if (list) {
+        snprintf(path, sizeof(path), "/v1/alerts?all=%d%s%s", o.all ? 1 : 0, o.node ? "&node=" : "",
+                 o.node ? o.node : "");
+        if (get(what, "GET", path, &out) < 0)
+            return TL_EXIT_BAD;
+        if (o.json) {
+            tl_json_print(out);
+            return TL_EXIT_OK;
+        }
+        printf("%-5s %-16s %-12s %-5s %s\n", "ID", "NODE", "BOOT", "ACKED", "COMPONENTS");
+        size_t i;
+        json_t *a;
+        json_array_foreach(json_object_get(out, "alerts"), i, a)
+        {
+            char *comps = json_dumps(json_object_get(a, "components"), JSON_COMPACT);
+            printf("%-5lld %-16s %-12s %-5s %s\n",
+                   (long long)json_integer_value(json_object_get(a, "id")), str(a, "node"),
+                   str(a, "boot"), json_is_true(json_object_get(a, "acknowledged")) ? "yes" : "no",
+                   comps ? comps : "");
+            free(comps);
+        }
+        json_decref(out);
+        return TL_EXIT_OK;
+    }
+    if (!id_ok(what, o.arg))
+        return TL_EXIT_BAD;
+    snprintf(path, sizeof(path), ack ? "/v1/alerts/%s/ack" : "/v1/alerts/%s", o.arg);
+    if (get(what, ack ? "POST" : "GET", path, &out) < 0)
+        return TL_EXIT_BAD;
+    if (o.json) {
+        tl_json_print(out);
+        return TL_EXIT_OK;
+    }
+    char *comps = json_dumps(json_object_get(out, "components"), JSON_COMPACT);
+    printf("alert %s: node %s, boot %s, %s; components %s\n", o.arg, str(out, "node"),
+           str(out, "boot"),
+           json_is_true(json_object_get(out, "acknowledged")) ? "acknowledged" : "open",
+           comps ? comps : "[]");
+    free(comps);
+    print_findings(json_object_get(out, "findings"));
+    json_decref(out);
+    return TL_EXIT_OK;
+}
+
+int tl_cmd_policy(int argc, char **argv)
+{
+    struct opts o;
+    const char *verb = argc > 1 ? argv[1] : "";
+    bool show = strcmp(verb, "show") == 0, learn = strcmp(verb, "learn") == 0;
+    if (!show && !learn) {
+        fprintf(stderr, "tl: policy: %s verb \"%s\" (show, learn)\n", *verb ? "unknown" : "no",
+                verb);
+        return TL_EXIT_BAD;
+    }
+    char what[32];
+    snprintf(what, sizeof(what), "policy %s", verb);
+    int r = parse(what, argc - 1, argv + 1, &o, true, "j");
+    if (r)
+        return r > 0
+                   ? (puts("usage: tl policy show NODE [--json] | learn NODE [--json]"), TL_EXIT_OK)
+                   : TL_EXIT_BAD;
+    if (strpbrk(o.arg, "/?#% ")) {
+        fprintf(stderr, "tl: %s: \"%s\" is not a node name\n", what, o.arg);
+        return TL_EXIT_BAD;
+    }
+    char path[256];
+    json_t *out;
+    snprintf(path, sizeof(path), "/v1/nodes/%s/policy%s", o.arg, learn ? "/learn" : "");
+    if (get(what, learn ? "POST" : "GET", path, &out) < 0)
+        return TL_EXIT_BAD;
+    if (learn) {
+        json_decref(out);
+        snprintf(path, sizeof(path), "/v1/nodes/%s/policy", o.arg);
+        if (get(what, "GET", path, &out) < 0)
+            return TL_EXIT_BAD;
+    }
+    if (o.json) {
+        tl_json_print(out);
+        return TL_EXIT_OK;
+    }
+    printf("node %s: reference values %s (%s)\n", o.arg, str(out, "source"),
+           str(json_object_get(out, "rules"), "image"));
+    size_t i;
+    json_t *c;
+    json_array_foreach(json_object_get(out, "reference"), i, c)
+        printf("  %-10s %-24s sha256 %s\n", str(c, "component"), str(c, "path"), str(c, "sha256"));
+    printf("  kernel command line: %s\n", str(out, "kernel_cmdline"));
+    printf("  secure boot required: %s\n",
+           json_is_true(json_object_get(json_object_get(out, "rules"), "secure_boot")) ? "yes"
+                                                                                       : "no");
+    const json_t *bl = json_object_get(json_object_get(out, "baseline"), "sha256");
+    printf("  baseline: %s\n", bl ? "learned (PCRs 0-7, sha256)" : "none yet");
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)bl, k, v) printf("    PCR %s %s\n", k, json_string_value(v));
+    json_decref(out);
+    return TL_EXIT_OK;
+}

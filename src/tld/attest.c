@@ -1,0 +1,763 @@
+/* The attestation service: enrolment with credential activation, fresh
+ * nonces, quotes checked against the enrolled AK, the event log replayed
+ * against the quoted PCRs, policy, verdicts, integrity alerts, labels and
+ * tokens. The agent's side is src/agent; the wire format is docs/api.md.
+ *
+ * Enrolment (TCG credential protection, TPM 2.0 Part 1 §24):
+ *  1. enroll: the EK certificate must chain to the platform EK CA (or a
+ *     manufacturer root in HOME/ekca/roots/), be one the platform issued
+ *     to THIS node, and certify the EK public area sent; the AK must be a
+ *     restricted signing key, fixedTPM and fixedParent. MakeCredential in
+ *     software binds a random secret to the AK's Name under the EK.
+ *  2. activate: only the TPM holding both the EK's private key and a
+ *     loaded object with that Name can recover the secret
+ *     (ActivateCredential). A right secret binds the AK to the node.
+ * Attestation:
+ *  3. nonce: 32 random bytes, single use, expiring after TLD_NONCE_TTL.
+ *  4. attest: the quote must be TPM-generated, of type quote, signed by the
+ *     node's AK with SHA-256, carry a nonce this service issued to this node
+ *     and not yet used, and digest exactly the PCR values sent; the reset and
+ *     restart counters must not go back (a reboot is seen as a new boot);
+ *     the event log must replay, bank by bank, to the quoted values; its
+ *     records must pass the record checks; then policy (policy.c) and the
+ *     learned baseline.
+ * Every attestation is stored with its verdict and findings before the
+ * answer. A failed one raises (or updates) the node's integrity alert for
+ * that boot, naming the components, and is posted to the webhook. A
+ * passing one returns an ES256 JWT. */
+#include <dirent.h>
+#include <errno.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/sha.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "attest_tpm.h"
+#include "tl/bootstate.h"
+#include "tl/eventcheck.h"
+#include "tl/eventlog.h"
+#include "tl/replay.h"
+#include "tl/util.h"
+#include "tl/vtpm.h"
+#include "tld.h"
+
+#define ERR(code, ...) (snprintf(msg, msz, __VA_ARGS__), (code))
+#define TOKEN_TTL      600 /* s */
+
+static const char *const label_tl = "kubernetes.azure.com/trusted-launch";
+static const char *const label_sb = "kubernetes.azure.com/secure-boot";
+
+/* ---- small helpers ---- */
+
+static int b64_decode(const char *in, uint8_t **out, size_t *len)
+{
+    size_t n = in ? strlen(in) : 0;
+    if (!in || n % 4 || n > TLD_BODY_MAX)
+        return -EINVAL;
+    uint8_t *buf = malloc(n / 4 * 3 + 1);
+    if (!buf)
+        return -ENOMEM;
+    int k = EVP_DecodeBlock(buf, (const unsigned char *)in, (int)n);
+    if (k < 0) {
+        free(buf);
+        return -EINVAL;
+    }
+    size_t pad = (n >= 1 && in[n - 1] == '=') + (n >= 2 && in[n - 2] == '=');
+    *out = buf;
+    *len = (size_t)k - pad;
+    return 0;
+}
+
+static char *b64_encode(const uint8_t *in, size_t len)
+{
+    char *out = malloc(len / 3 * 4 + 8);
+    if (out)
+        EVP_EncodeBlock((unsigned char *)out, in, (int)len);
+    return out;
+}
+
+static json_t *b64_json(const uint8_t *in, size_t len)
+{
+    char *s = b64_encode(in, len);
+    json_t *j = json_string(s ? s : "");
+    free(s);
+    return j;
+}
+
+static void hex(const uint8_t *in, size_t len, char *out)
+{
+    tl_hex_encode(in, len, out);
+}
+
+void tld_attest_reset(struct tld_node *n)
+{
+    json_decref(n->attestation);
+    n->attestation = NULL;
+}
+
+json_t *tld_attest_labels(const struct tld_node *n)
+{
+    json_t *labels = json_object();
+    const char *v = json_string_value(json_object_get(n->attestation, "verdict"));
+    if (v && strcmp(v, "pass") == 0 && (n->state == TLD_RUNNING || n->state == TLD_BOOTING)) {
+        json_object_set_new(labels, label_tl, json_string("true"));
+        if (json_is_true(json_object_get(n->attestation, "secure_boot")))
+            json_object_set_new(labels, label_sb, json_string("true"));
+    }
+    return labels;
+}
+
+/* ---- enrolment ---- */
+
+/* The EK certificate chains to the platform EK CA (root + intermediate in
+ * HOME/ekca) or to a manufacturer root in HOME/ekca/roots/. */
+static int ek_cert_verify(struct tld *t, X509 *cert, char *msg, size_t msz)
+{
+    X509_STORE *store = X509_STORE_new();
+    STACK_OF(X509) *untrusted = sk_X509_new_null();
+    char path[PATH_MAX + 64];
+    int r = -EPERM;
+    snprintf(path, sizeof(path), "%s/ekca/root.pem", t->home);
+    if (!store || !untrusted || X509_STORE_load_file(store, path) != 1) {
+        snprintf(msg, msz, "EK certificate: the platform EK CA is missing (%s)", path);
+        goto out;
+    }
+    snprintf(path, sizeof(path), "%s/ekca/roots", t->home);
+    DIR *d = opendir(path);
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        char f[PATH_MAX + 300];
+        if (!strstr(e->d_name, ".pem"))
+            continue;
+        snprintf(f, sizeof(f), "%s/%s", path, e->d_name);
+        X509_STORE_load_file(store, f);
+    }
+    if (d)
+        closedir(d);
+    snprintf(path, sizeof(path), "%s/ekca/intermediate.pem", t->home);
+    FILE *f = fopen(path, "re");
+    X509 *inter = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
+    if (f)
+        fclose(f);
+    if (inter)
+        sk_X509_push(untrusted, inter);
+    X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+    if (ctx && X509_STORE_CTX_init(ctx, store, cert, untrusted) == 1) {
+        /* EK certificates carry TCG-specific critical extensions
+         * (subjectAltName of the TPM, key usage for encryption only). */
+        X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_ANY);
+        if (X509_verify_cert(ctx) == 1)
+            r = 0;
+        else
+            snprintf(msg, msz,
+                     "EK certificate: %s (not issued by the platform EK CA or a configured "
+                     "manufacturer root)",
+                     X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
+    }
+    X509_STORE_CTX_free(ctx);
+out:
+    sk_X509_pop_free(untrusted, X509_free);
+    X509_STORE_free(store);
+    return r;
+}
+
+static int enroll(struct tld *t, struct tld_node *n, json_t *req, json_t **answer, char *msg,
+                  size_t msz)
+{
+    const char *ek_type = json_string_value(json_object_get(req, "ek_type"));
+    uint8_t *cert_der = NULL, *ek_pub = NULL, *ak_pub = NULL;
+    size_t cert_len, ek_len, ak_len;
+    int r;
+    if (!ek_type || (strcmp(ek_type, "rsa2048") && strcmp(ek_type, "ecc-p256")))
+        return ERR(400, "enroll: ek_type must be rsa2048 or ecc-p256");
+    if (b64_decode(json_string_value(json_object_get(req, "ek_cert")), &cert_der, &cert_len) < 0 ||
+        b64_decode(json_string_value(json_object_get(req, "ek_public")), &ek_pub, &ek_len) < 0 ||
+        b64_decode(json_string_value(json_object_get(req, "ak_public")), &ak_pub, &ak_len) < 0) {
+        r = ERR(400, "enroll: ek_cert, ek_public and ak_public must be base64");
+        goto out;
+    }
+    /* 1. this node's EK certificate, from a CA we trust */
+    uint8_t fp[32];
+    char fph[65];
+    SHA256(cert_der, cert_len, fp);
+    hex(fp, 32, fph);
+    bool ours = false;
+    size_t i;
+    json_t *ek;
+    json_array_foreach(n->ek, i, ek)
+    {
+        const char *want =
+            json_string_value(json_object_get(json_object_get(ek, "certificate"), "sha256"));
+        ours |= want && strcmp(want, fph) == 0;
+    }
+    const uint8_t *p = cert_der;
+    X509 *cert = d2i_X509(NULL, &p, (long)cert_len);
+    if (!cert || p != cert_der + cert_len) {
+        X509_free(cert);
+        r = ERR(403, "enroll: the EK certificate is not one DER certificate");
+        goto out;
+    }
+    if ((r = ek_cert_verify(t, cert, msg, msz)) < 0) {
+        X509_free(cert);
+        r = 403;
+        goto out;
+    }
+    if (!ours) {
+        X509_free(cert);
+        r = ERR(403,
+                "enroll: the EK certificate is not the one issued to node %s (another "
+                "node's TPM?)",
+                n->name);
+        goto out;
+    }
+    /* 2. the EK public area is the certified key, from the EK template */
+    struct tl_error err = {0};
+    EVP_PKEY *cert_key = X509_get0_pubkey(cert);
+    r = tld_attest_ek_check(ek_pub, ek_len, strcmp(ek_type, "rsa2048") == 0, cert_key, msg, msz);
+    X509_free(cert);
+    if (r < 0) {
+        r = 403;
+        goto out;
+    }
+    /* 3. the AK: restricted signing, fixedTPM, fixedParent; its Name */
+    char ak_name[2 * 68 + 1];
+    if (tld_attest_ak_check(ak_pub, ak_len, ak_name, sizeof(ak_name), msg, msz) < 0) {
+        r = 403;
+        goto out;
+    }
+    /* 4. MakeCredential: a secret only that TPM can recover for that Name */
+    struct tld_challenge *ch = calloc(1, sizeof(*ch));
+    uint8_t id[16];
+    if (!ch || getrandom(ch->secret, sizeof(ch->secret), 0) != (ssize_t)sizeof(ch->secret) ||
+        getrandom(id, sizeof(id), 0) != (ssize_t)sizeof(id)) {
+        free(ch);
+        r = ERR(500, "getrandom failed");
+        goto out;
+    }
+    uint8_t *blob = NULL, *secret = NULL;
+    size_t blob_len = 0, secret_len = 0;
+    if (tld_attest_make_credential(ek_pub, ek_len, ak_name, ch->secret, sizeof(ch->secret), &blob,
+                                   &blob_len, &secret, &secret_len, msg, msz) < 0) {
+        free(ch);
+        r = 500;
+        goto out;
+    }
+    (void)err;
+    hex(id, sizeof(id), ch->id);
+    ch->expires = tld_now() + TLD_CHALLENGE_TTL;
+    ch->ak = json_pack("{s:o, s:s, s:s}", "public", b64_json(ak_pub, ak_len), "name", ak_name,
+                       "ek_type", ek_type);
+    if (n->challenge) {
+        json_decref(n->challenge->ak);
+        OPENSSL_cleanse(n->challenge, sizeof(*n->challenge));
+        free(n->challenge);
+    }
+    n->challenge = ch;
+    *answer = json_pack("{s:s, s:o, s:o}", "challenge", ch->id, "credential_blob",
+                        b64_json(blob, blob_len), "encrypted_secret", b64_json(secret, secret_len));
+    free(blob);
+    free(secret);
+    tld_log("node %s: enrolment challenge for AK %.16s", n->name, ak_name);
+    r = 0;
+out:
+    free(cert_der);
+    free(ek_pub);
+    free(ak_pub);
+    return r;
+}
+
+static int activate(struct tld *t, struct tld_node *n, json_t *req, json_t **answer, char *msg,
+                    size_t msz)
+{
+    struct tld_challenge *ch = n->challenge;
+    const char *id = json_string_value(json_object_get(req, "challenge"));
+    uint8_t *secret = NULL;
+    size_t len = 0;
+    if (!ch || !id || strcmp(id, ch->id) != 0)
+        return ERR(403, "activate: no such enrolment challenge for node %s", n->name);
+    n->challenge = NULL; /* one try */
+    int r;
+    if (tld_now() > ch->expires) {
+        r = ERR(403, "activate: the challenge expired");
+    } else if (b64_decode(json_string_value(json_object_get(req, "secret")), &secret, &len) < 0) {
+        r = ERR(400, "activate: secret must be base64");
+    } else if (len != sizeof(ch->secret) || CRYPTO_memcmp(secret, ch->secret, len) != 0) {
+        r = ERR(403, "activate: credential activation failed: the secret does not match (the AK "
+                     "is not in the TPM that holds this EK)");
+    } else {
+        json_decref(n->ak);
+        n->ak = json_incref(ch->ak);
+        json_object_set_new(n->ak, "enrolled", json_integer(tld_now()));
+        tld_attest_reset(n);
+        tld_store_save(t, n);
+        *answer = json_pack("{s:b, s:O}", "enrolled", 1, "ak_name", json_object_get(n->ak, "name"));
+        tld_log("node %s: AK %.16s enrolled (credential activated)", n->name,
+                json_string_value(json_object_get(n->ak, "name")));
+        r = 0;
+    }
+    free(secret);
+    json_decref(ch->ak);
+    OPENSSL_cleanse(ch, sizeof(*ch));
+    free(ch);
+    return r;
+}
+
+/* ---- nonces ---- */
+
+static int nonce(struct tld_node *n, json_t **answer, char *msg, size_t msz)
+{
+    if (!n->ak)
+        return ERR(401, "nonce: node %s has no enrolled AK (enrol first)", n->name);
+    if (!n->nonces && !(n->nonces = calloc(TLD_NONCES, sizeof(*n->nonces))))
+        return ERR(500, "out of memory");
+    long long now = tld_now();
+    size_t slot = 0;
+    for (size_t i = 0; i < TLD_NONCES; i++) {
+        if (n->nonces[i].expires < now) {
+            slot = i;
+            break;
+        }
+        if (n->nonces[i].expires < n->nonces[slot].expires)
+            slot = i; /* all in use: the oldest goes */
+    }
+    struct tld_nonce *nn = &n->nonces[slot];
+    if (getrandom(nn->value, sizeof(nn->value), 0) != (ssize_t)sizeof(nn->value))
+        return ERR(500, "getrandom failed");
+    nn->expires = now + TLD_NONCE_TTL;
+    char h[65];
+    hex(nn->value, sizeof(nn->value), h);
+    *answer = json_pack("{s:s, s:i}", "nonce", h, "expires_in", TLD_NONCE_TTL);
+    return 0;
+}
+
+/* Consumes the nonce: true when this service issued it to this node, it
+ * has not been used and has not expired. */
+static bool nonce_take(struct tld_node *n, const uint8_t *v, size_t len)
+{
+    if (!n->nonces || len != 32)
+        return false;
+    long long now = tld_now();
+    for (size_t i = 0; i < TLD_NONCES; i++) {
+        struct tld_nonce *nn = &n->nonces[i];
+        if (nn->expires && CRYPTO_memcmp(nn->value, v, 32) == 0) {
+            bool fresh = nn->expires >= now;
+            nn->expires = 0;
+            memset(nn->value, 0, sizeof(nn->value));
+            return fresh;
+        }
+    }
+    return false;
+}
+
+/* ---- attestation ---- */
+
+static json_t *finding(const char *component, int pcr, long event, const char *expected,
+                       const char *actual, const char *rule)
+{
+    return json_pack("{s:s, s:i, s:o, s:s?, s:s?, s:s, s:s}", "component", component, "pcr", pcr,
+                     "event", event >= 0 ? json_integer(event) : json_null(), "expected", expected,
+                     "actual", actual, "severity", "critical", "rule", rule);
+}
+
+static const char *record_component(const struct tl_boot_state *bs, uint32_t event)
+{
+    if (!bs->component_of_event)
+        return "event log";
+    int32_t c = bs->component_of_event[event];
+    return c >= 0 && (size_t)c < bs->n_components ? bs->components[c].name : "event log";
+}
+
+/* The log against the quoted PCR values, its record checks, policy and
+ * baseline. Appends findings; sets *secure_boot and the components digest. */
+static void evaluate_log(struct tld_node *n, const uint8_t *buf, size_t len,
+                         const struct tl_pcr_values *quoted, json_t *findings, bool *secure_boot,
+                         char components_digest[65])
+{
+    struct tl_eventlog log;
+    struct tl_error err = {0};
+    struct tl_eventlog_checks checks = {0};
+    struct tl_boot_state bs = {0};
+    struct tl_pcr_values *replayed = calloc(1, sizeof(*replayed));
+    *secure_boot = false;
+    components_digest[0] = 0;
+    if (!replayed)
+        return;
+    if (tl_eventlog_parse(buf, len, &log, &err) < 0) {
+        json_array_append_new(findings, finding("event log", -1, -1, "a well-formed log",
+                                                err.message, "the event log must parse"));
+        free(replayed);
+        return;
+    }
+    if (tl_replay(&log, NULL, replayed, &err) < 0 ||
+        tl_eventlog_check(&log, NULL, &checks, &err) < 0 ||
+        tl_boot_state_extract(&log, &checks, &bs, &err) < 0) {
+        json_array_append_new(
+            findings, finding("event log", -1, -1, NULL, err.message, "the event log must replay"));
+        goto out;
+    }
+    struct tl_pcr_mismatch mm[24];
+    uint32_t not_covered = 0;
+    size_t count = tl_replay_compare(replayed, quoted, mm, 24, &not_covered);
+    for (size_t i = 0; i < count && i < 24; i++) {
+        const struct tl_pcr_bank *qb = tl_pcr_values_bank_const(quoted, mm[i].alg);
+        char e[2 * TL_DIGEST_MAX + 1] = "", a[2 * TL_DIGEST_MAX + 1] = "", what[64];
+        if (mm[i].pcr < 0) {
+            snprintf(what, sizeof(what), "the quoted %s bank", tl_alg_name(mm[i].alg));
+            json_array_append_new(findings, finding("event log", -1, -1, what, "no such bank",
+                                                    "the log must carry every quoted bank"));
+            continue;
+        }
+        hex(mm[i].expected, qb ? qb->size : 0, e);
+        hex(mm[i].replayed, qb ? qb->size : 0, a);
+        snprintf(what, sizeof(what), "PCR %d (%s)", mm[i].pcr, tl_alg_name(mm[i].alg));
+        json_t *f = finding("event log", mm[i].pcr, -1, e, a,
+                            "the event log must replay to the quoted PCR values");
+        json_object_set_new(f, "what", json_string(what));
+        json_array_append_new(findings, f);
+    }
+    for (size_t i = 0; i < checks.n_findings; i++) {
+        const struct tl_record_finding *rf = &checks.findings[i];
+        json_array_append_new(findings, finding(record_component(&bs, rf->event),
+                                                (int)log.events[rf->event].pcr, (long)rf->event,
+                                                NULL, rf->reason, "record check"));
+    }
+    json_t *policy = tld_policy_evaluate(n, &log, &bs);
+    size_t k;
+    json_t *f;
+    json_array_foreach(policy, k, f) json_array_append(findings, f);
+    json_decref(policy);
+    *secure_boot = bs.secure_boot == 1;
+    /* components digest: SHA-256 over each boot application's SHA-256
+     * digest in log order, then the kernel command line */
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+    int b = tl_eventlog_bank_index(&log, 0x000b);
+    for (size_t i = 0; b >= 0 && i < bs.n_apps; i++) {
+        const uint8_t *d = tl_event_digest(&log, &log.events[bs.apps[i].event], (unsigned)b);
+        if (d)
+            EVP_DigestUpdate(ctx, d, 32);
+    }
+    if (bs.kernel_cmdline)
+        EVP_DigestUpdate(ctx, bs.kernel_cmdline, strlen(bs.kernel_cmdline));
+    uint8_t md[32];
+    EVP_DigestFinal_ex(ctx, md, NULL);
+    EVP_MD_CTX_free(ctx);
+    hex(md, 32, components_digest);
+out:
+    tl_boot_state_done(&bs);
+    tl_eventlog_checks_done(&checks);
+    tl_eventlog_done(&log);
+    free(replayed);
+}
+
+/* PCR values against the learned baseline (firmware PCRs 0-7). */
+static void check_baseline(const struct tld_node *n, const struct tl_pcr_values *quoted,
+                           json_t *findings)
+{
+    static const char *const what[8] = {"firmware code",         "firmware configuration",
+                                        "option ROM code",       "option ROM configuration",
+                                        "boot manager code",     "boot manager configuration",
+                                        "platform manufacturer", "secure boot policy"};
+    const json_t *bl = json_object_get(n->baseline, "sha256");
+    const struct tl_pcr_bank *qb = tl_pcr_values_bank_const(quoted, 0x000b);
+    if (!bl || !qb)
+        return;
+    for (int i = 0; i < 8; i++) {
+        char key[4], got[65];
+        snprintf(key, sizeof(key), "%d", i);
+        const char *want = json_string_value(json_object_get(bl, key));
+        if (!want || !(qb->mask & (1u << i)))
+            continue;
+        hex(qb->value[i], 32, got);
+        if (strcmp(want, got) != 0)
+            json_array_append_new(
+                findings, finding(what[i], i, -1, want, got, "the pool's learned baseline"));
+    }
+}
+
+static json_t *components_of(const json_t *findings)
+{
+    json_t *names = json_array();
+    size_t i, j;
+    json_t *f, *x;
+    json_array_foreach(findings, i, f)
+    {
+        const char *c = json_string_value(json_object_get(f, "component"));
+        bool seen = false;
+        json_array_foreach(names, j, x) seen |= strcmp(json_string_value(x), c) == 0;
+        if (c && !seen)
+            json_array_append_new(names, json_string(c));
+    }
+    return names;
+}
+
+static int attest(struct tld *t, struct tld_node *n, json_t *req, json_t **answer, char *msg,
+                  size_t msz)
+{
+    if (!n->ak)
+        return ERR(401, "attest: node %s has no enrolled AK (enrol first)", n->name);
+    uint8_t *nv = NULL, *quote = NULL, *sig = NULL, *elog = NULL, *ak_pub = NULL;
+    size_t nv_len = 0, quote_len = 0, sig_len = 0, elog_len = 0, ak_len = 0;
+    const char *nonce_hex = json_string_value(json_object_get(req, "nonce"));
+    json_t *pcrs = json_object_get(req, "pcrs");
+    json_t *elog_j = json_object_get(req, "eventlog");
+    int r = 0;
+    if (!nonce_hex || strlen(nonce_hex) > 128 || !json_is_object(pcrs) ||
+        b64_decode(json_string_value(json_object_get(req, "quote")), &quote, &quote_len) < 0 ||
+        b64_decode(json_string_value(json_object_get(req, "signature")), &sig, &sig_len) < 0 ||
+        (!json_is_null(elog_j) && elog_j &&
+         b64_decode(json_string_value(elog_j), &elog, &elog_len) < 0)) {
+        r = ERR(400, "attest: nonce (hex), quote and signature (base64), pcrs (object) and "
+                     "eventlog (base64 or null) are required");
+        goto out;
+    }
+    nv = malloc(strlen(nonce_hex) / 2 + 1);
+    int k = nv ? tl_hex_decode(nonce_hex, strlen(nonce_hex), nv, strlen(nonce_hex) / 2 + 1) : -1;
+    nv_len = k > 0 ? (size_t)k : 0;
+    b64_decode(json_string_value(json_object_get(n->ak, "public")), &ak_pub, &ak_len);
+
+    json_t *findings = json_array();
+    struct tld_quote_result q = {0};
+    bool fresh = nonce_take(n, nv, nv_len);
+    struct tl_pcr_values *sent = calloc(1, sizeof(*sent));
+    struct tl_pcr_values *quoted = calloc(1, sizeof(*quoted));
+    char *pcr_text = json_dumps(pcrs, JSON_COMPACT);
+    struct tl_error perr = {0};
+    bool quote_ok = false;
+    if (!fresh) {
+        json_array_append_new(findings,
+                              finding("nonce", -1, -1, "a nonce issued to this node, unused",
+                                      "unknown, used or expired (a replayed quote?)", "freshness"));
+    } else if (!sent || !quoted || !pcr_text ||
+               tl_pcr_values_parse(pcr_text, strlen(pcr_text), sent, &perr) < 0) {
+        json_array_append_new(findings, finding("pcrs", -1, -1, "PCR values", perr.message,
+                                                "the PCR values must parse"));
+    } else if (tld_attest_quote_verify(ak_pub, ak_len, quote, quote_len, sig, sig_len, nv, nv_len,
+                                       sent, quoted, &q) < 0) {
+        json_array_append_new(findings,
+                              finding("quote", -1, -1, "a quote by the node's AK", q.reason,
+                                      "quote signature, type, nonce and PCR digest"));
+    } else {
+        quote_ok = true;
+    }
+    if (!quote_ok) /* an unverified quote's counters are the sender's word: not a boot */
+        q.reset_count = q.restart_count = 0, q.clock = 0;
+    /* the TPM's counters: a reboot is a new boot; going back is a replay
+     * or a rolled-back TPM */
+    json_t *last = n->attestation;
+    if (quote_ok && last) {
+        long long lr = json_integer_value(json_object_get(last, "reset_count"));
+        long long lrs = json_integer_value(json_object_get(last, "restart_count"));
+        unsigned long long lc =
+            (unsigned long long)json_integer_value(json_object_get(last, "clock"));
+        if ((long long)q.reset_count < lr ||
+            ((long long)q.reset_count == lr && (long long)q.restart_count < lrs) ||
+            ((long long)q.reset_count == lr && q.clock < lc)) {
+            char e[96], a[96];
+            snprintf(e, sizeof(e), "reset %lld restart %lld clock >= %llu", lr, lrs, lc);
+            snprintf(a, sizeof(a), "reset %u restart %u clock %llu", q.reset_count, q.restart_count,
+                     (unsigned long long)q.clock);
+            json_array_append_new(
+                findings, finding("tpm clock", -1, -1, e, a, "the TPM's counters never go back"));
+        }
+    }
+    bool secure_boot = false;
+    char comp_digest[65] = "";
+    if (quote_ok) {
+        if (!elog)
+            json_array_append_new(findings, finding("event log", -1, -1, "the firmware event log",
+                                                    "none", "a vTPM node delivers its event log"));
+        else
+            evaluate_log(n, elog, elog_len, quoted, findings, &secure_boot, comp_digest);
+        check_baseline(n, quoted, findings);
+    }
+    const char *verdict = json_array_size(findings) ? "fail" : "pass";
+    char pcr_digest[2 * 64 + 1] = "", boot[64];
+    hex(q.pcr_digest, q.pcr_digest_len, pcr_digest);
+    snprintf(boot, sizeof(boot), "%u:%u:%u", n->boots, q.reset_count, q.restart_count);
+    json_t *doc = json_pack(
+        "{s:s, s:I, s:s, s:O, s:s, s:b, s:b, s:s, s:s, s:s, s:I, s:I, s:I, s:O, s:o}", "node",
+        n->name, "at", (json_int_t)tld_now(), "verdict", verdict, "findings", findings, "nonce",
+        nonce_hex, "secure_boot", secure_boot, "vtpm", 1, "pcr_digest", pcr_digest,
+        "components_digest", comp_digest, "boot", boot, "reset_count", (json_int_t)q.reset_count,
+        "restart_count", (json_int_t)q.restart_count, "clock", (json_int_t)q.clock, "ak_name",
+        json_object_get(n->ak, "name"), "components", components_of(findings));
+    if (quote_ok)
+        json_object_set(doc, "pcrs", pcrs);
+    /* a passing attestation's token: signed before the record is stored,
+     * stored with it (relying parties may fetch it from the API) */
+    json_t *token = json_null();
+    if (strcmp(verdict, "pass") == 0) {
+        long long now = tld_now();
+        json_t *claims =
+            json_pack("{s:s, s:s, s:s, s:n, s:b, s:b, s:s, s:s, s:s, s:s, s:I, s:I, s:s, s:s}",
+                      "iss", "trustlaunch", "sub", n->name, "node", n->name, "pool", "secure_boot",
+                      secure_boot, "vtpm", 1, "verdict", verdict, "pcr_digest", pcr_digest,
+                      "components_digest", comp_digest, "nonce", nonce_hex, "iat", (json_int_t)now,
+                      "exp", (json_int_t)(now + TOKEN_TTL), "boot", boot, "ak_name",
+                      json_string_value(json_object_get(n->ak, "name")));
+        char *jwt = tld_token_sign(claims);
+        json_decref(claims);
+        if (jwt) {
+            token = json_string(jwt);
+            json_object_set(doc, "token", token);
+            free(jwt);
+        }
+    }
+    long long id = 0;
+    if (tld_store_attestation_add(t, n->name, verdict, doc, &id) < 0) {
+        json_decref(token);
+        json_decref(doc);
+        json_decref(findings);
+        r = ERR(500, "cannot store the attestation");
+        goto free_q;
+    }
+    json_object_set_new(doc, "id", json_integer(id));
+    if (quote_ok) { /* only a verified quote speaks for the node's state */
+        json_decref(n->attestation);
+        n->attestation = json_pack("{s:I, s:s, s:I, s:b, s:I, s:I, s:I, s:i}", "id", (json_int_t)id,
+                                   "verdict", verdict, "at", (json_int_t)tld_now(), "secure_boot",
+                                   secure_boot, "reset_count", (json_int_t)q.reset_count,
+                                   "restart_count", (json_int_t)q.restart_count, "clock",
+                                   (json_int_t)q.clock, "findings", (int)json_array_size(findings));
+    }
+    if (strcmp(verdict, "fail") == 0) {
+        json_t *alert =
+            json_pack("{s:s, s:s, s:I, s:I, s:O, s:O}", "node", n->name, "boot", boot, "at",
+                      (json_int_t)tld_now(), "attestation", (json_int_t)id, "components",
+                      json_object_get(doc, "components"), "findings", findings);
+        long long aid = 0;
+        bool created = false;
+        if (tld_store_alert_upsert(t, n->name, boot, alert, &aid, &created) == 0) {
+            json_object_set_new(alert, "id", json_integer(aid));
+            json_object_set_new(alert, "type", json_string("integrity-alert"));
+            if (created)
+                tld_webhook_post(alert);
+            char *comps = json_dumps(json_object_get(doc, "components"), JSON_COMPACT);
+            tld_log("node %s: integrity alert %lld: %s", n->name, aid, comps ? comps : "?");
+            free(comps);
+        }
+        json_decref(alert);
+    }
+    char lm[64];
+    if (strcmp(verdict, "pass") == 0 && !n->baseline)
+        tld_attest_learn(t, n, lm, sizeof(lm)); /* the first passing boot is the baseline */
+    tld_store_save(t, n);
+    *answer =
+        json_pack("{s:s, s:O, s:o, s:I, s:o}", "verdict", verdict, "findings", findings, "token",
+                  token, "attestation", (json_int_t)id, "labels", tld_attest_labels(n));
+    tld_log("node %s: attestation %lld: %s%s", n->name, id, verdict,
+            json_array_size(findings) ? " (findings)" : "");
+    json_decref(doc);
+    json_decref(findings);
+free_q:
+    free(sent);
+    free(quoted);
+    free(pcr_text);
+out:
+    free(nv);
+    free(quote);
+    free(sig);
+    free(elog);
+    free(ak_pub);
+    return r;
+}
+
+int tld_attest_handle(struct tld *t, struct tld_node *n, const char *action, const char *auth,
+                      const char *body, size_t len, json_t **answer, char *msg, size_t msz)
+{
+    if (!tld_token_ok(n, auth))
+        return ERR(403, "not this node's token");
+    if (n->state != TLD_BOOTING && n->state != TLD_RUNNING)
+        return ERR(409, "node %s is %s", n->name, tld_state_name(n->state));
+    if (!n->spec.vtpm)
+        return ERR(409, "node %s has no vTPM to attest", n->name);
+    json_error_t jerr;
+    json_t *req = len ? json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr) : json_object();
+    if (!json_is_object(req)) {
+        json_decref(req);
+        return ERR(400, "%s: the body must be a JSON object", action);
+    }
+    int r;
+    if (strcmp(action, "enroll") == 0)
+        r = enroll(t, n, req, answer, msg, msz);
+    else if (strcmp(action, "activate") == 0)
+        r = activate(t, n, req, answer, msg, msz);
+    else if (strcmp(action, "nonce") == 0)
+        r = nonce(n, answer, msg, msz);
+    else
+        r = attest(t, n, req, answer, msg, msz);
+    json_decref(req);
+    return r;
+}
+
+json_t *tld_attest_policy(struct tld *t, struct tld_node *n)
+{
+    (void)t;
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof(path), "%s/manifest.json", n->spec.image);
+    json_t *m = json_load_file(path, 0, NULL);
+    json_t *refs = json_array();
+    size_t i;
+    json_t *c;
+    json_array_foreach(json_object_get(m, "components"), i, c) json_array_append_new(
+        refs, json_pack("{s:O, s:O, s:O}", "component", json_object_get(c, "name"), "path",
+                        json_object_get(c, "path"), "sha256",
+                        json_object_get(json_object_get(c, "digests"), "sha256")));
+    json_t *out = json_pack(
+        "{s:s, s:s, s:o, s:O, s:o, s:{s:b, s:s?}}", "node", n->name, "source",
+        "predicted from the image manifest", "reference", refs, "kernel_cmdline",
+        json_object_get(m, "kernel_cmdline") ? json_object_get(m, "kernel_cmdline") : json_null(),
+        "baseline", n->baseline ? json_incref(n->baseline) : json_null(), "rules", "secure_boot",
+        n->spec.secure_boot, "image", n->spec.image);
+    json_decref(m);
+    return out;
+}
+
+int tld_attest_learn(struct tld *t, struct tld_node *n, char *msg, size_t msz)
+{
+    json_t *list = tld_store_attestations(t, n->name, 50);
+    json_t *pcrs = NULL;
+    size_t i;
+    json_t *a;
+    json_array_foreach(list, i, a)
+    {
+        /* the newest attestation whose only findings are baseline ones */
+        size_t j;
+        json_t *f;
+        bool usable = json_object_get(a, "pcrs") != NULL;
+        json_array_foreach(json_object_get(a, "findings"), j, f) usable &=
+            strcmp(json_string_value(json_object_get(f, "rule")) ?: "",
+                   "the pool's learned baseline") == 0;
+        if (usable) {
+            pcrs = json_incref(json_object_get(a, "pcrs"));
+            break;
+        }
+    }
+    json_decref(list);
+    if (!pcrs)
+        return ERR(409, "node %s has no attestation to learn from", n->name);
+    json_t *bl = json_object();
+    json_t *bank = json_object_get(pcrs, "sha256");
+    json_t *sel = json_object();
+    for (int k = 0; k < 8; k++) {
+        char key[4];
+        snprintf(key, sizeof(key), "%d", k);
+        if (json_object_get(bank, key))
+            json_object_set(sel, key, json_object_get(bank, key));
+    }
+    json_object_set_new(bl, "sha256", sel);
+    json_object_set_new(bl, "learned", json_integer(tld_now()));
+    json_decref(pcrs);
+    json_decref(n->baseline);
+    n->baseline = bl;
+    tld_store_save(t, n);
+    return 0;
+}
