@@ -19,7 +19,7 @@ DEB_PACKAGES := build-essential meson ninja-build pkg-config clang llvm libclang
 	libssl-dev openssl libjansson-dev libcmocka-dev libtss2-dev \
 	tpm2-tools pesign sbsigntool osslsigncode ovmf efitools qemu-system-x86 qemu-utils mtools dosfstools fdisk cpio swtpm swtpm-tools \
 	libmicrohttpd-dev libcurl4-openssl-dev libsqlite3-dev grub-pc-bin seabios \
-	python3 jq xz-utils zstd
+	python3 jq xz-utils zstd curl nodejs
 
 .PHONY: all deps build test unit asan fuzz fuzz-run demo bench format fixtures image clean
 
