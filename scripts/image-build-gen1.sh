@@ -47,8 +47,6 @@ usage() {
 }
 
 # Pinned like scripts/image-build.sh: the busybox every image gets by default.
-BUSYBOX_PKG='busybox-static'
-BUSYBOX_VERSION=1:1.35.0-4+deb12u1+b1
 
 # Fixed identities: the MBR disk signature, the FAT volume serial and label.
 DISK_ID=0x544c0101
@@ -124,34 +122,10 @@ if [ "$agent" != none ]; then
 	fi
 fi
 
-# ---- busybox (as scripts/image-build.sh) --------------------------------------
-if [ -z "$busybox" ]; then
-	busybox=$fixtures/$BUSYBOX_PKG/bin/busybox
-	if [ ! -x "$busybox" ] && command -v flock >/dev/null; then
-		exec 8>"$fixtures/.$BUSYBOX_PKG.lock"
-		flock 8
-	fi
-	if [ ! -x "$busybox" ]; then
-		if ! command -v apt-get >/dev/null || ! command -v dpkg-deb >/dev/null; then
-			bad "no busybox: give --busybox, or install apt-get/dpkg-deb"
-		fi
-		dl=$(mktemp -d "${TMPDIR:-/tmp}/tl-busybox.XXXXXX")
-		if [ "$(id -u)" = 0 ] && id _apt >/dev/null 2>&1; then chown _apt "$dl" 2>/dev/null || true; fi
-		if ! (cd "$dl" && apt-get download -q=2 "$BUSYBOX_PKG=$BUSYBOX_VERSION") >"$dl/apt.log" 2>&1; then
-			echo "$prog: warning: $BUSYBOX_PKG=$BUSYBOX_VERSION unavailable, taking apt's candidate" >&2
-			(cd "$dl" && apt-get download -q=2 "$BUSYBOX_PKG") >"$dl/apt.log" 2>&1 || {
-				cat "$dl/apt.log" >&2
-				rm -rf "$dl"
-				die "apt-get download $BUSYBOX_PKG failed"
-			}
-		fi
-		rm -rf "$fixtures/.$BUSYBOX_PKG.new"
-		dpkg-deb -x "$dl"/"$BUSYBOX_PKG"_*.deb "$fixtures/.$BUSYBOX_PKG.new" || die "dpkg-deb -x failed"
-		dpkg-deb -f "$dl"/"$BUSYBOX_PKG"_*.deb Version >"$fixtures/.$BUSYBOX_PKG.new/VERSION"
-		rm -rf "${fixtures:?}/$BUSYBOX_PKG" "$dl"
-		mv "$fixtures/.$BUSYBOX_PKG.new" "$fixtures/$BUSYBOX_PKG"
-	fi
-fi
+# ---- busybox ----------------------------------------------------------------
+# shellcheck source=image/lib.sh
+. "$image_dir/lib.sh"
+image_busybox
 [ -x "$busybox" ] || bad "$busybox: not an executable"
 busybox_version=$(cat "$(dirname "$busybox")/../VERSION" 2>/dev/null || true)
 

@@ -53,8 +53,6 @@ usage() {
 }
 
 # Pinned like scripts/fixtures.sh: the busybox every image gets by default.
-BUSYBOX_PKG='busybox-static'
-BUSYBOX_VERSION=1:1.35.0-4+deb12u1+b1
 
 # Fixed identities: the GPT disk and partition GUIDs, the FAT volume serial
 # and label. Every image has the same ones; the content tells images apart.
@@ -133,34 +131,9 @@ if [ "$agent" != none ]; then
 fi
 
 # ---- busybox ----------------------------------------------------------------
-if [ -z "$busybox" ]; then
-	busybox=$fixtures/$BUSYBOX_PKG/bin/busybox
-	# concurrent first builds: one downloads, the others wait and reuse it
-	if [ ! -x "$busybox" ] && command -v flock >/dev/null; then
-		exec 8>"$fixtures/.$BUSYBOX_PKG.lock"
-		flock 8
-	fi
-	if [ ! -x "$busybox" ]; then
-		if ! command -v apt-get >/dev/null || ! command -v dpkg-deb >/dev/null; then
-			bad "no busybox: give --busybox, or install apt-get/dpkg-deb"
-		fi
-		dl=$(mktemp -d "${TMPDIR:-/tmp}/tl-busybox.XXXXXX")
-		if [ "$(id -u)" = 0 ] && id _apt >/dev/null 2>&1; then chown _apt "$dl" 2>/dev/null || true; fi
-		if ! (cd "$dl" && apt-get download -q=2 "$BUSYBOX_PKG=$BUSYBOX_VERSION") >"$dl/apt.log" 2>&1; then
-			echo "$prog: warning: $BUSYBOX_PKG=$BUSYBOX_VERSION unavailable, taking apt's candidate" >&2
-			(cd "$dl" && apt-get download -q=2 "$BUSYBOX_PKG") >"$dl/apt.log" 2>&1 || {
-				cat "$dl/apt.log" >&2
-				rm -rf "$dl"
-				die "apt-get download $BUSYBOX_PKG failed"
-			}
-		fi
-		rm -rf "$fixtures/.$BUSYBOX_PKG.new"
-		dpkg-deb -x "$dl"/"$BUSYBOX_PKG"_*.deb "$fixtures/.$BUSYBOX_PKG.new" || die "dpkg-deb -x failed"
-		dpkg-deb -f "$dl"/"$BUSYBOX_PKG"_*.deb Version >"$fixtures/.$BUSYBOX_PKG.new/VERSION"
-		rm -rf "${fixtures:?}/$BUSYBOX_PKG" "$dl"
-		mv "$fixtures/.$BUSYBOX_PKG.new" "$fixtures/$BUSYBOX_PKG"
-	fi
-fi
+# shellcheck source=image/lib.sh
+. "$image_dir/lib.sh"
+image_busybox
 [ -x "$busybox" ] || bad "$busybox: not an executable"
 busybox_version=$(cat "$(dirname "$busybox")/../VERSION" 2>/dev/null || true)
 

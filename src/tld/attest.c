@@ -56,25 +56,6 @@ static const char *const label_sb = "kubernetes.azure.com/secure-boot";
 
 /* ---- small helpers ---- */
 
-static int b64_decode(const char *in, uint8_t **out, size_t *len)
-{
-    size_t n = in ? strlen(in) : 0;
-    if (!in || n % 4 || n > TLD_BODY_MAX)
-        return -EINVAL;
-    uint8_t *buf = malloc(n / 4 * 3 + 1);
-    if (!buf)
-        return -ENOMEM;
-    int k = EVP_DecodeBlock(buf, (const unsigned char *)in, (int)n);
-    if (k < 0) {
-        free(buf);
-        return -EINVAL;
-    }
-    size_t pad = (n >= 1 && in[n - 1] == '=') + (n >= 2 && in[n - 2] == '=');
-    *out = buf;
-    *len = (size_t)k - pad;
-    return 0;
-}
-
 static char *b64_encode(const uint8_t *in, size_t len)
 {
     char *out = malloc(len / 3 * 4 + 8);
@@ -177,9 +158,12 @@ static int enroll(struct tld *t, struct tld_node *n, json_t *req, json_t **answe
     int r;
     if (!ek_type || (strcmp(ek_type, "rsa2048") && strcmp(ek_type, "ecc-p256")))
         return ERR(400, "enroll: ek_type must be rsa2048 or ecc-p256");
-    if (b64_decode(json_string_value(json_object_get(req, "ek_cert")), &cert_der, &cert_len) < 0 ||
-        b64_decode(json_string_value(json_object_get(req, "ek_public")), &ek_pub, &ek_len) < 0 ||
-        b64_decode(json_string_value(json_object_get(req, "ak_public")), &ak_pub, &ak_len) < 0) {
+    if (tld_b64_decode(json_string_value(json_object_get(req, "ek_cert")), &cert_der, &cert_len) <
+            0 ||
+        tld_b64_decode(json_string_value(json_object_get(req, "ek_public")), &ek_pub, &ek_len) <
+            0 ||
+        tld_b64_decode(json_string_value(json_object_get(req, "ak_public")), &ak_pub, &ak_len) <
+            0) {
         r = ERR(400, "enroll: ek_cert, ek_public and ak_public must be base64");
         goto out;
     }
@@ -286,7 +270,8 @@ static int activate(struct tld *t, struct tld_node *n, json_t *req, json_t **ans
     int r;
     if (tld_now() > ch->expires) {
         r = ERR(403, "activate: the challenge expired");
-    } else if (b64_decode(json_string_value(json_object_get(req, "secret")), &secret, &len) < 0) {
+    } else if (tld_b64_decode(json_string_value(json_object_get(req, "secret")), &secret, &len) <
+               0) {
         r = ERR(400, "activate: secret must be base64");
     } else if (len != sizeof(ch->secret) || CRYPTO_memcmp(secret, ch->secret, len) != 0) {
         r = ERR(403, "activate: credential activation failed: the secret does not match (the AK "
@@ -510,10 +495,10 @@ static int attest(struct tld *t, struct tld_node *n, json_t *req, json_t **answe
     json_t *elog_j = json_object_get(req, "eventlog");
     int r = 0;
     if (!nonce_hex || strlen(nonce_hex) > 128 || !json_is_object(pcrs) ||
-        b64_decode(json_string_value(json_object_get(req, "quote")), &quote, &quote_len) < 0 ||
-        b64_decode(json_string_value(json_object_get(req, "signature")), &sig, &sig_len) < 0 ||
+        tld_b64_decode(json_string_value(json_object_get(req, "quote")), &quote, &quote_len) < 0 ||
+        tld_b64_decode(json_string_value(json_object_get(req, "signature")), &sig, &sig_len) < 0 ||
         (!json_is_null(elog_j) && elog_j &&
-         b64_decode(json_string_value(elog_j), &elog, &elog_len) < 0)) {
+         tld_b64_decode(json_string_value(elog_j), &elog, &elog_len) < 0)) {
         r = ERR(400, "attest: nonce (hex), quote and signature (base64), pcrs (object) and "
                      "eventlog (base64 or null) are required");
         goto out;
@@ -521,7 +506,7 @@ static int attest(struct tld *t, struct tld_node *n, json_t *req, json_t **answe
     nv = malloc(strlen(nonce_hex) / 2 + 1);
     int k = nv ? tl_hex_decode(nonce_hex, strlen(nonce_hex), nv, strlen(nonce_hex) / 2 + 1) : -1;
     nv_len = k > 0 ? (size_t)k : 0;
-    b64_decode(json_string_value(json_object_get(n->ak, "public")), &ak_pub, &ak_len);
+    tld_b64_decode(json_string_value(json_object_get(n->ak, "public")), &ak_pub, &ak_len);
 
     json_t *findings = json_array();
     struct tld_quote_result q = {0};

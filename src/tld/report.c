@@ -30,10 +30,10 @@
 
 #define ERR(code, ...) (snprintf(msg, msz, __VA_ARGS__), (code))
 
-static int b64_decode(const char *in, uint8_t **out, size_t *len)
+int tld_b64_decode(const char *in, uint8_t **out, size_t *len)
 {
-    size_t n = strlen(in);
-    if (n % 4 || n > TLD_BODY_MAX)
+    size_t n = in ? strlen(in) : 0;
+    if (!in || n % 4 || n > TLD_BODY_MAX)
         return -EINVAL;
     uint8_t *buf = malloc(n / 4 * 3 + 1);
     if (!buf)
@@ -110,7 +110,7 @@ json_t *tld_report_compare_host(const struct tld_node *n, const json_t *pcrs)
         return json_pack("{s:s}", "verdict", "no-eventlog");
     uint8_t *buf;
     size_t len;
-    if (b64_decode(b64, &buf, &len) < 0)
+    if (tld_b64_decode(b64, &buf, &len) < 0)
         return json_pack("{s:s}", "verdict", "error");
     json_t *r = compare(buf, len, pcrs);
     free(buf);
@@ -167,7 +167,7 @@ static json_t *ek_check(const struct tld_node *n, const json_t *certs)
         uint8_t *der;
         size_t len;
         char hex[65] = "";
-        if (b64 && b64_decode(b64, &der, &len) == 0) {
+        if (b64 && tld_b64_decode(b64, &der, &len) == 0) {
             uint8_t md[32];
             SHA256(der, len, md);
             tl_hex_encode(md, 32, hex);
@@ -222,14 +222,16 @@ int tld_report_accept(struct tld *t, struct tld_node *n, const char *auth, const
         json_array_append_new(findings,
                               json_string(n->spec.vtpm ? "the node has a vTPM but reported none"
                                                        : "the node has no vTPM but reported one"));
-    if (!n->spec.external && strcmp(sb, n->spec.secure_boot ? "on" : "off") != 0)
-        json_array_append_new(findings,
-                              json_sprintf("Secure Boot is %s in the policy, the guest saw %s",
-                                           n->spec.secure_boot ? "on" : "off", sb));
+    /* a BIOS (Gen1) guest has no SecureBoot variable to read: "unknown" */
+    const char *want_sb = n->spec.generation == 1 ? "unknown" : n->spec.secure_boot ? "on" : "off";
+    if (!n->spec.external && strcmp(sb, want_sb) != 0)
+        json_array_append_new(
+            findings,
+            json_sprintf("Secure Boot is %s in the policy, the guest saw %s", want_sb, sb));
     if (json_is_string(elog)) {
         uint8_t *buf;
         size_t blen;
-        if (b64_decode(json_string_value(elog), &buf, &blen) < 0) {
+        if (tld_b64_decode(json_string_value(elog), &buf, &blen) < 0) {
             json_array_append_new(findings, json_string("the event log is not base64"));
         } else {
             json_object_set_new(sum, "eventlog_bytes", json_integer((json_int_t)blen));

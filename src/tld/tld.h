@@ -200,6 +200,8 @@ int tld_attest_learn(struct tld *t, struct tld_node *n, char *msg, size_t msz);
 void tld_attest_reset(struct tld_node *n);
 json_t *tld_attest_labels(const struct tld_node *n);
 bool tld_token_ok(const struct tld_node *n, const char *auth);
+/* Strict base64 (padding required); malloc'd bytes. -EINVAL for NULL or bad input. */
+int tld_b64_decode(const char *in, uint8_t **out, size_t *len);
 
 /* supervise.c */
 void tld_supervise_once(struct tld *t);

@@ -221,6 +221,16 @@ tl node wait vtpmonly --timeout 240 >/dev/null 2>&1
 check "kill -9 of tld: the node that was booting reports in to the restarted tld" \
 	test "$(jqn vtpmonly .state)" = running
 
+# ---- Gen1 (BIOS): not trusted-launch capable --------------------------------------------
+tl image build --gen1 -o "$W/gen1" --fixtures "$TL_FIXTURES" >"$W/gen1.log" 2>&1 || bail "gen1 image: $(tail -2 "$W/gen1.log")"
+tl node create g1 --image "$W/gen1" >/dev/null 2>"$W/g1.err"
+check "Gen1: Secure Boot on a Gen1 image is refused, naming the rule" \
+	grep -q '^tl: node create: Secure Boot needs a Gen2 (UEFI) image; .* is Gen1 (BIOS)' "$W/g1.err"
+tl node create g1 --image "$W/gen1" --secure-boot off --vtpm off --timeout 240 --json >"$W/g1.json" 2>>"$W/g1.err"
+check "Gen1: boots under SeaBIOS and reports in: no TPM, no Secure Boot variable, consistent" \
+	test "$(jq -c '[.state, .generation, .report.tpm, .report.secure_boot, .report.consistent]' "$W/g1.json")" = '["running",1,false,"unknown",true]'
+tl node delete g1 >/dev/null
+
 # ---- 7. bad input ---------------------------------------------------------------------------
 bad() { # bad DESCRIPTION EXPECTED-STDERR-REGEX ARGS...
 	local d=$1 re=$2

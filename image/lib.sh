@@ -1,0 +1,41 @@
+# Shared by scripts/image-build.sh (Gen2) and scripts/image-build-gen1.sh:
+# source it after prog, fixtures, busybox and the bad/die functions are set.
+
+# The static busybox of the initramfs (Debian 12).
+BUSYBOX_PKG='busybox-static'
+BUSYBOX_VERSION=1:1.35.0-4+deb12u1+b1
+
+# image_busybox: sets busybox to the static busybox for the initramfs:
+# --busybox's, else the one in FIXTURES/busybox-static (fetched with
+# apt-get download on first use, pinned to BUSYBOX_VERSION when apt still
+# has it).
+image_busybox() {
+	if [ -z "$busybox" ]; then
+		busybox=$fixtures/$BUSYBOX_PKG/bin/busybox
+		# concurrent first builds: one downloads, the others wait and reuse it
+		if [ ! -x "$busybox" ] && command -v flock >/dev/null; then
+			exec 8>"$fixtures/.$BUSYBOX_PKG.lock"
+			flock 8
+		fi
+		if [ ! -x "$busybox" ]; then
+			if ! command -v apt-get >/dev/null || ! command -v dpkg-deb >/dev/null; then
+				bad "no busybox: give --busybox, or install apt-get/dpkg-deb"
+			fi
+			dl=$(mktemp -d "${TMPDIR:-/tmp}/tl-busybox.XXXXXX")
+			if [ "$(id -u)" = 0 ] && id _apt >/dev/null 2>&1; then chown _apt "$dl" 2>/dev/null || true; fi
+			if ! (cd "$dl" && apt-get download -q=2 "$BUSYBOX_PKG=$BUSYBOX_VERSION") >"$dl/apt.log" 2>&1; then
+				echo "$prog: warning: $BUSYBOX_PKG=$BUSYBOX_VERSION unavailable, taking apt's candidate" >&2
+				(cd "$dl" && apt-get download -q=2 "$BUSYBOX_PKG") >"$dl/apt.log" 2>&1 || {
+					cat "$dl/apt.log" >&2
+					rm -rf "$dl"
+					die "apt-get download $BUSYBOX_PKG failed"
+				}
+			fi
+			rm -rf "$fixtures/.$BUSYBOX_PKG.new"
+			dpkg-deb -x "$dl"/"$BUSYBOX_PKG"_*.deb "$fixtures/.$BUSYBOX_PKG.new" || die "dpkg-deb -x failed"
+			dpkg-deb -f "$dl"/"$BUSYBOX_PKG"_*.deb Version >"$fixtures/.$BUSYBOX_PKG.new/VERSION"
+			rm -rf "${fixtures:?}/$BUSYBOX_PKG" "$dl"
+			mv "$fixtures/.$BUSYBOX_PKG.new" "$fixtures/$BUSYBOX_PKG"
+		fi
+	fi
+}
