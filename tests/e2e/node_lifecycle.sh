@@ -253,7 +253,7 @@ bad "an unknown node" '^tl: node stop: no node named ghost$' tl node stop ghost
 TL_HOME=/proc/trustlaunch bad "an unwritable data dir" '^tl: /proc/trustlaunch: data directory not writable' \
 	"$TL_BIN" node list
 check "nothing half-created: the failed creates left no node and no files" \
-	sh -c "[ \"\$('$TL_BIN' node list --json | jq -c '[.nodes[].name] | sort')\" = '[\"sbonly\",\"sbvtpm\",\"vtpmonly\"]' ] && [ \"\$(ls '$TL_HOME/nodes' | sort | tr '\n' ' ')\" = 'sbonly sbvtpm vtpmonly ' ] && [ \"\$(ls '$TL_HOME/keys')\" = 'sbvtpm.vtpm.key
+	sh -c "[ \"\$('$TL_BIN' node list --json | jq -c '[.nodes[].name] | sort')\" = '[\"sbonly\",\"sbvtpm\",\"vtpmonly\"]' ] && [ \"\$(ls '$TL_HOME/nodes' | sort | tr '\n' ' ')\" = 'sbonly sbvtpm vtpmonly ' ] && [ \"\$(ls '$TL_HOME/keys' | grep -v '^token-signing.pem$')\" = 'sbvtpm.vtpm.key
 vtpmonly.vtpm.key' ]"
 
 # ---- delete: nothing left -------------------------------------------------------------------
@@ -262,5 +262,5 @@ for n in sbvtpm vtpmonly sbonly; do tl node delete "$n" >/dev/null; done
 left=0
 for p in $pids; do gone "$p" || left=1; done
 check "delete: no QEMU or swtpm left, no node files" \
-	sh -c "[ $left = 0 ] && [ -z \"\$(ls '$TL_HOME/nodes')\" ] && [ -z \"\$(ls '$TL_HOME/keys')\" ]"
+	sh -c "[ $left = 0 ] && [ -z \"\$(ls '$TL_HOME/nodes')\" ] && [ -z \"\$(ls '$TL_HOME/keys' | grep -v '^token-signing.pem$')\" ]"
 finish
