@@ -87,8 +87,10 @@ static int get(const char *what, const char *method, const char *path, json_t **
     if (tl_client_open(&c, what) < 0)
         return -1;
     long status = 0;
-    if (tl_client_call(&c, method, path, strcmp(method, "POST") == 0 ? json_object() : NULL,
-                       &status, out, NULL, NULL, what) < 0)
+    json_t *body = strcmp(method, "POST") == 0 ? json_object() : NULL;
+    int r = tl_client_call(&c, method, path, body, &status, out, NULL, NULL, what);
+    json_decref(body);
+    if (r < 0)
         return -1;
     if (status >= 300 || !*out) {
         fprintf(stderr, "tl: %s: %s\n", what, *out ? str(*out, "error") : "refused");
