@@ -117,8 +117,17 @@ bool tld_proc_alive(const struct tld_proc *p, int *wstatus, bool *status_known)
         return false;
     }
     unsigned long long start;
-    if (tld_proc_starttime(p->pid, &start) < 0)
+    if (tld_proc_starttime(p->pid, &start) < 0) {
+        /* It may have become a zombie between the waitpid above and the
+         * read of /proc: if it is our child, its status is there now. */
+        if (waitpid(p->pid, &st, WNOHANG) == p->pid) {
+            if (wstatus)
+                *wstatus = st;
+            if (status_known)
+                *status_known = true;
+        }
         return false;
+    }
     return p->start == 0 || start == p->start;
 }
 
