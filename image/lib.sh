@@ -1,5 +1,6 @@
 # Shared by scripts/image-build.sh (Gen2) and scripts/image-build-gen1.sh:
-# source it after prog, fixtures, busybox and the bad/die functions are set.
+# source it after prog, fixtures, agent, busybox and the bad/die functions
+# are set.
 
 # The static busybox of the initramfs (Debian 12).
 BUSYBOX_PKG='busybox-static'
@@ -38,4 +39,21 @@ image_busybox() {
 			mv "$fixtures/.$BUSYBOX_PKG.new" "$fixtures/$BUSYBOX_PKG"
 		fi
 	fi
+}
+
+# image_initramfs_inputs: checks what the initramfs is made of and sets
+# moddir (the kernel's modules), busybox and busybox_version.
+image_initramfs_inputs() {
+	moddir=$(find "$fixtures"/linux-image-*/lib/modules -mindepth 1 -maxdepth 1 -type d 2>/dev/null | LC_ALL=C sort | head -n1)
+	[ -n "$moddir" ] || bad "no lib/modules/VERSION under $fixtures/linux-image-*"
+	if [ "$agent" != none ]; then
+		[ -r "$agent" ] || bad "--agent $agent: cannot read"
+		# mkinitramfs.sh refuses it too; here it is a usage error, said once
+		if LC_ALL=C grep -q -a -F __asan_init "$agent"; then
+			bad "--agent $agent: built with AddressSanitizer; an image takes a normal build's agent (build/src/agent/tl-agent)"
+		fi
+	fi
+	image_busybox
+	[ -x "$busybox" ] || bad "$busybox: not an executable"
+	busybox_version=$(cat "$(dirname "$busybox")/../VERSION" 2>/dev/null || true)
 }

@@ -120,22 +120,10 @@ kernel=$fixtures/vmlinuz
 for f in "$shim" "$grub" "$kernel"; do
 	[ -r "$f" ] || bad "$f missing (bash scripts/fixtures.sh $fixtures)"
 done
-moddir=$(find "$fixtures"/linux-image-*/lib/modules -mindepth 1 -maxdepth 1 -type d 2>/dev/null | LC_ALL=C sort | head -n1)
-[ -n "$moddir" ] || bad "no lib/modules/VERSION under $fixtures/linux-image-*"
-if [ "$agent" != none ]; then
-	[ -r "$agent" ] || bad "--agent $agent: cannot read"
-	# mkinitramfs.sh refuses it too; here it is a usage error, said once
-	if LC_ALL=C grep -q -a -F __asan_init "$agent"; then
-		bad "--agent $agent: built with AddressSanitizer; an image takes a normal build's agent (build/src/agent/tl-agent)"
-	fi
-fi
-
-# ---- busybox ----------------------------------------------------------------
+# ---- the initramfs's inputs: modules, agent, busybox ----------------------------
 # shellcheck source=image/lib.sh
 . "$image_dir/lib.sh"
-image_busybox
-[ -x "$busybox" ] || bad "$busybox: not an executable"
-busybox_version=$(cat "$(dirname "$busybox")/../VERSION" 2>/dev/null || true)
+image_initramfs_inputs
 
 # ---- work area ----------------------------------------------------------------
 mkdir -p "$out"
