@@ -1,0 +1,77 @@
+/* Node pools the way AKS defines them: the VM size catalog and the
+ * documented trusted-launch rules ("Trusted launch for AKS": Gen2 images
+ * only, not on Windows, FIPS, Arm64, availability sets or virtual nodes,
+ * Secure Boot on GPU sizes only with --skip-gpu-driver-install, ephemeral
+ * OS disks only on sizes that support them with trusted launch,
+ * Kubernetes >= 1.25.2), plus AKS's pool naming rules.
+ *
+ * Pure: no I/O, no globals but the constant catalog. tld checks every
+ * create and update with these before storing anything; each refusal is
+ * one line that names the rule (and the option that breaks it). */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* One VM size: what the cloud size offers, and what a node of that size
+ * gets here (QEMU under TCG on a small host cannot give 8 vCPUs). */
+struct tl_vm_size {
+    const char *name;        /* "Standard_DS2_v2": canonical spelling */
+    unsigned vcpus;          /* as in the cloud */
+    unsigned memory_mib;     /* as in the cloud */
+    bool arm64;              /* Arm64 (Ampere) sizes: no trusted launch */
+    bool gen1, gen2;         /* hypervisor generations the size supports */
+    bool gpu;                /* has an NVIDIA GPU (driver installed by default) */
+    bool trusted_launch;     /* the size supports trusted launch */
+    bool ephemeral_os;       /* ephemeral OS disk possible with trusted launch */
+    unsigned node_vcpus;     /* what a node of this size gets here (QEMU -smp) */
+    unsigned node_memory_mib; /* what a node of this size gets here (QEMU -m) */
+};
+
+/* The catalog, and a lookup (case-insensitive, as Azure's). NULL when unknown. */
+const struct tl_vm_size *tl_vm_sizes(size_t *n);
+const struct tl_vm_size *tl_vm_size_find(const char *name);
+
+/* The size `az aks create` / `az aks nodepool add` use when none is given. */
+#define TL_AKS_DEFAULT_VM_SIZE        "Standard_DS2_v2"
+#define TL_AKS_DEFAULT_NODE_COUNT     3
+#define TL_AKS_DEFAULT_POOL_NAME      "nodepool1"
+#define TL_AKS_DEFAULT_K8S_VERSION    "1.30.6"
+#define TL_AKS_MIN_TRUSTED_LAUNCH_K8S "1.25.2"
+
+/* A pool as asked for (after defaults are applied). Strings are never NULL
+ * once defaults are applied; the checks treat NULL as "not given". */
+struct tl_pool_spec {
+    const char *name;         /* pool name */
+    const char *os_type;      /* "Linux" | "Windows" */
+    const char *os_sku;       /* "Ubuntu" | "AzureLinux" | "Windows2022" | ... */
+    const char *vm_size;      /* catalog name */
+    const char *vm_set_type;  /* "VirtualMachineScaleSets" | "AvailabilitySet" */
+    const char *os_disk_type; /* "Managed" | "Ephemeral" */
+    const char *k8s_version;  /* "1.30.6" */
+    long count;               /* nodes; 0..1000 */
+    bool secure_boot, vtpm;   /* trusted launch */
+    bool fips;                /* --enable-fips-image */
+    bool skip_gpu_driver_install;
+    bool virtual_node;        /* the cluster runs the virtual-node add-on */
+    int image_generation;     /* 1 or 2: the node image the pool was created on */
+};
+
+/* 0 when s may be created; -EINVAL with msg set (one line, naming the rule
+ * and the option) when not. Checks the name, count, size (known), and with
+ * secure_boot or vtpm every trusted-launch rule. */
+int tl_pool_check(const struct tl_pool_spec *s, char *msg, size_t len);
+
+/* 0 when a pool that is `from` may become `to` (an update: Secure Boot and
+ * vTPM switched on or off); adds the rules of a change (a pool created on
+ * the Gen1 image cannot be updated to trusted launch) to tl_pool_check(to). */
+int tl_pool_check_update(const struct tl_pool_spec *from, const struct tl_pool_spec *to,
+                         char *msg, size_t len);
+
+/* The image generation a new pool gets: 2 when the size supports Gen2 and
+ * Gen1 was not asked for, else 1. */
+int tl_pool_image_generation(const struct tl_vm_size *size, bool want_gen1);
+
+/* Kubernetes versions "MAJOR.MINOR.PATCH" (a leading "v" allowed; PATCH may
+ * be missing: "1.29"): *out < 0, 0, > 0 as a < b. -EINVAL when malformed. */
+int tl_k8s_version_cmp(const char *a, const char *b, int *out);
