@@ -83,6 +83,7 @@ bench: build fixtures
 	@bash bench/authenticode.sh $(BUILD) $(FIXTURES)
 	@bash bench/vtpm.sh $(BUILD)
 	@bash bench/node.sh $(BUILD) $(FIXTURES)
+	@bash bench/attest.sh $(BUILD)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -24,7 +24,14 @@
  * Every attestation is stored with its verdict and findings before the
  * answer. A failed one raises (or updates) the node's integrity alert for
  * that boot, naming the components, and is posted to the webhook. A
- * passing one returns an ES256 JWT. */
+ * passing one returns an ES256 JWT.
+ *
+ * attest runs in three steps (tld_attest_begin, _work, _finish: see
+ * struct tld_attest_job) so that the quote's signature and the event log
+ * are checked outside tld.lock; node state (nonces, counters, AK, baseline)
+ * is only read and written under it. The AK, baseline and latest
+ * attestation are kept in C (struct tld_ak, tld_baseline, tld_attested),
+ * not as JSON: a node costs ~2.5 KiB at 100,000 nodes. */
 #include <dirent.h>
 #include <errno.h>
 #include <openssl/crypto.h>
@@ -79,20 +86,112 @@ static void hex(const uint8_t *in, size_t len, char *out)
 
 void tld_attest_reset(struct tld_node *n)
 {
-    json_decref(n->attestation);
-    n->attestation = NULL;
+    n->attestation = (struct tld_attested){0};
 }
 
 json_t *tld_attest_labels(const struct tld_node *n)
 {
     json_t *labels = json_object();
-    const char *v = json_string_value(json_object_get(n->attestation, "verdict"));
-    if (v && strcmp(v, "pass") == 0 && (n->state == TLD_RUNNING || n->state == TLD_BOOTING)) {
+    if (n->attestation.id && n->attestation.pass &&
+        (n->state == TLD_RUNNING || n->state == TLD_BOOTING)) {
         json_object_set_new(labels, label_tl, json_string("true"));
-        if (json_is_true(json_object_get(n->attestation, "secure_boot")))
+        if (n->attestation.secure_boot)
             json_object_set_new(labels, label_sb, json_string("true"));
     }
     return labels;
+}
+
+json_t *tld_attest_summary_json(const struct tld_node *n)
+{
+    const struct tld_attested *a = &n->attestation;
+    if (!a->id)
+        return json_null();
+    return json_pack("{s:I, s:s, s:I, s:b, s:I, s:I, s:I, s:i}", "id", (json_int_t)a->id, "verdict",
+                     a->pass ? "pass" : "fail", "at", (json_int_t)a->at, "secure_boot",
+                     a->secure_boot, "reset_count", (json_int_t)a->reset_count, "restart_count",
+                     (json_int_t)a->restart_count, "clock", (json_int_t)a->clock, "findings",
+                     a->findings);
+}
+
+void tld_attest_summary_from_json(struct tld_node *n, const json_t *j)
+{
+    struct tld_attested *a = &n->attestation;
+    *a = (struct tld_attested){0};
+    if (!json_is_object(j))
+        return;
+    a->id = json_integer_value(json_object_get(j, "id"));
+    a->at = json_integer_value(json_object_get(j, "at"));
+    a->pass = strcmp(json_string_value(json_object_get(j, "verdict")) ?: "", "pass") == 0;
+    a->secure_boot = json_is_true(json_object_get(j, "secure_boot"));
+    a->reset_count = (uint32_t)json_integer_value(json_object_get(j, "reset_count"));
+    a->restart_count = (uint32_t)json_integer_value(json_object_get(j, "restart_count"));
+    a->clock = (uint64_t)json_integer_value(json_object_get(j, "clock"));
+    a->findings = (int)json_integer_value(json_object_get(j, "findings"));
+}
+
+json_t *tld_ak_json(const struct tld_ak *ak)
+{
+    if (!ak)
+        return json_null();
+    return json_pack("{s:o, s:s, s:s, s:I}", "public", b64_json(ak->public, ak->public_len), "name",
+                     ak->name, "ek_type", ak->ek_type, "enrolled", (json_int_t)ak->enrolled);
+}
+
+struct tld_ak *tld_ak_from_json(const json_t *j)
+{
+    const char *name = json_string_value(json_object_get(j, "name"));
+    const char *type = json_string_value(json_object_get(j, "ek_type"));
+    uint8_t *pub = NULL;
+    size_t len = 0;
+    if (!name || strlen(name) >= sizeof(((struct tld_ak *)0)->name) || !type ||
+        strlen(type) >= sizeof(((struct tld_ak *)0)->ek_type) ||
+        tld_b64_decode(json_string_value(json_object_get(j, "public")), &pub, &len) < 0)
+        return NULL;
+    struct tld_ak *ak = malloc(sizeof(*ak) + len);
+    if (ak) {
+        ak->enrolled = json_integer_value(json_object_get(j, "enrolled"));
+        snprintf(ak->ek_type, sizeof(ak->ek_type), "%s", type);
+        snprintf(ak->name, sizeof(ak->name), "%s", name);
+        ak->public_len = len;
+        memcpy(ak->public, pub, len);
+    }
+    free(pub);
+    return ak;
+}
+
+json_t *tld_baseline_json(const struct tld_baseline *b)
+{
+    if (!b)
+        return json_null();
+    json_t *bank = json_object();
+    for (int i = 0; i < 8; i++) {
+        char key[4], h[65];
+        if (!(b->mask & (1u << i)))
+            continue;
+        snprintf(key, sizeof(key), "%d", i);
+        hex(b->sha256[i], 32, h);
+        json_object_set_new(bank, key, json_string(h));
+    }
+    return json_pack("{s:o, s:I}", "sha256", bank, "learned", (json_int_t)b->learned);
+}
+
+struct tld_baseline *tld_baseline_from_json(const json_t *j)
+{
+    const json_t *bank = json_object_get(j, "sha256");
+    if (!json_is_object(bank))
+        return NULL;
+    struct tld_baseline *b = calloc(1, sizeof(*b));
+    if (!b)
+        return NULL;
+    b->learned = json_integer_value(json_object_get(j, "learned"));
+    for (int i = 0; i < 8; i++) {
+        char key[4];
+        snprintf(key, sizeof(key), "%d", i);
+        const char *h = json_string_value(json_object_get(bank, key));
+        if (h && strlen(h) == 64 && tl_hex_decode(h, 64, b->sha256[i], 32) == 32)
+            b->mask |= (uint8_t)(1u << i);
+    }
+    return b;
 }
 
 /* ---- enrolment ---- */
@@ -174,13 +273,14 @@ static int enroll(struct tld *t, struct tld_node *n, json_t *req, json_t **answe
     hex(fp, 32, fph);
     bool ours = false;
     size_t i;
-    json_t *ek;
-    json_array_foreach(n->ek, i, ek)
+    json_t *ek, *eks = tld_node_ek(n);
+    json_array_foreach(eks, i, ek)
     {
         const char *want =
             json_string_value(json_object_get(json_object_get(ek, "certificate"), "sha256"));
         ours |= want && strcmp(want, fph) == 0;
     }
+    json_decref(eks);
     const uint8_t *p = cert_der;
     X509 *cert = d2i_X509(NULL, &p, (long)cert_len);
     if (!cert || p != cert_der + cert_len) {
@@ -277,15 +377,19 @@ static int activate(struct tld *t, struct tld_node *n, json_t *req, json_t **ans
         r = ERR(403, "activate: credential activation failed: the secret does not match (the AK "
                      "is not in the TPM that holds this EK)");
     } else {
-        json_decref(n->ak);
-        n->ak = json_incref(ch->ak);
-        json_object_set_new(n->ak, "enrolled", json_integer(tld_now()));
-        tld_attest_reset(n);
-        tld_store_save(t, n);
-        *answer = json_pack("{s:b, s:O}", "enrolled", 1, "ak_name", json_object_get(n->ak, "name"));
-        tld_log("node %s: AK %.16s enrolled (credential activated)", n->name,
-                json_string_value(json_object_get(n->ak, "name")));
-        r = 0;
+        json_object_set_new(ch->ak, "enrolled", json_integer(tld_now()));
+        struct tld_ak *ak = tld_ak_from_json(ch->ak);
+        if (!ak) {
+            r = ERR(500, "out of memory");
+        } else {
+            free(n->ak);
+            n->ak = ak;
+            tld_attest_reset(n);
+            tld_store_save(t, n);
+            *answer = json_pack("{s:b, s:s}", "enrolled", 1, "ak_name", n->ak->name);
+            tld_log("node %s: AK %.16s enrolled (credential activated)", n->name, n->ak->name);
+            r = 0;
+        }
     }
     free(secret);
     json_decref(ch->ak);
@@ -359,34 +463,58 @@ static const char *record_component(const struct tl_boot_state *bs, uint32_t eve
     return c >= 0 && (size_t)c < bs->n_components ? bs->components[c].name : "event log";
 }
 
-/* The log against the quoted PCR values, its record checks, policy and
- * baseline. Appends findings; sets *secure_boot and the components digest. */
-static void evaluate_log(struct tld_node *n, const uint8_t *buf, size_t len,
-                         const struct tl_pcr_values *quoted, json_t *findings, bool *secure_boot,
+/* The event log of an attest call, parsed outside tld.lock (records point
+ * into buf, which the job keeps) and kept for the policy, which runs under
+ * it. */
+struct parsed_log {
+    bool parsed, ok; /* ok: replayed, checked, boot state extracted */
+    struct tl_eventlog log;
+    struct tl_eventlog_checks checks;
+    struct tl_boot_state bs;
+};
+
+static void parsed_log_done(struct parsed_log *pl)
+{
+    if (pl->parsed) {
+        tl_boot_state_done(&pl->bs);
+        tl_eventlog_checks_done(&pl->checks);
+        tl_eventlog_done(&pl->log);
+    }
+    pl->parsed = pl->ok = false;
+}
+
+/* The log against the quoted PCR values and its record checks (pure: no
+ * node). Appends findings; sets *secure_boot and the components digest.
+ * The policy (needs the node) follows with pl when pl->ok. */
+static void evaluate_log(const uint8_t *buf, size_t len, const struct tl_pcr_values *quoted,
+                         struct parsed_log *pl, json_t *findings, bool *secure_boot,
                          char components_digest[65])
 {
-    struct tl_eventlog log;
     struct tl_error err = {0};
-    struct tl_eventlog_checks checks = {0};
-    struct tl_boot_state bs = {0};
     struct tl_pcr_values *replayed = calloc(1, sizeof(*replayed));
     *secure_boot = false;
     components_digest[0] = 0;
+    *pl = (struct parsed_log){0};
     if (!replayed)
         return;
-    if (tl_eventlog_parse(buf, len, &log, &err) < 0) {
+    if (tl_eventlog_parse(buf, len, &pl->log, &err) < 0) {
         json_array_append_new(findings, finding("event log", -1, -1, "a well-formed log",
                                                 err.message, "the event log must parse"));
         free(replayed);
         return;
     }
-    if (tl_replay(&log, NULL, replayed, &err) < 0 ||
-        tl_eventlog_check(&log, NULL, &checks, &err) < 0 ||
-        tl_boot_state_extract(&log, &checks, &bs, &err) < 0) {
+    pl->parsed = true;
+    struct tl_eventlog *log = &pl->log;
+    struct tl_boot_state *bs = &pl->bs;
+    if (tl_replay(log, NULL, replayed, &err) < 0 ||
+        tl_eventlog_check(log, NULL, &pl->checks, &err) < 0 ||
+        tl_boot_state_extract(log, &pl->checks, bs, &err) < 0) {
         json_array_append_new(
             findings, finding("event log", -1, -1, NULL, err.message, "the event log must replay"));
-        goto out;
+        free(replayed);
+        return;
     }
+    pl->ok = true;
     struct tl_pcr_mismatch mm[24];
     uint32_t not_covered = 0;
     size_t count = tl_replay_compare(replayed, quoted, mm, 24, &not_covered);
@@ -407,38 +535,29 @@ static void evaluate_log(struct tld_node *n, const uint8_t *buf, size_t len,
         json_object_set_new(f, "what", json_string(what));
         json_array_append_new(findings, f);
     }
-    for (size_t i = 0; i < checks.n_findings; i++) {
-        const struct tl_record_finding *rf = &checks.findings[i];
-        json_array_append_new(findings, finding(record_component(&bs, rf->event),
-                                                (int)log.events[rf->event].pcr, (long)rf->event,
+    for (size_t i = 0; i < pl->checks.n_findings; i++) {
+        const struct tl_record_finding *rf = &pl->checks.findings[i];
+        json_array_append_new(findings, finding(record_component(bs, rf->event),
+                                                (int)log->events[rf->event].pcr, (long)rf->event,
                                                 NULL, rf->reason, "record check"));
     }
-    json_t *policy = tld_policy_evaluate(n, &log, &bs);
-    size_t k;
-    json_t *f;
-    json_array_foreach(policy, k, f) json_array_append(findings, f);
-    json_decref(policy);
-    *secure_boot = bs.secure_boot == 1;
+    *secure_boot = bs->secure_boot == 1;
     /* components digest: SHA-256 over each boot application's SHA-256
      * digest in log order, then the kernel command line */
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
-    int b = tl_eventlog_bank_index(&log, 0x000b);
-    for (size_t i = 0; b >= 0 && i < bs.n_apps; i++) {
-        const uint8_t *d = tl_event_digest(&log, &log.events[bs.apps[i].event], (unsigned)b);
+    int b = tl_eventlog_bank_index(log, 0x000b);
+    for (size_t i = 0; b >= 0 && i < bs->n_apps; i++) {
+        const uint8_t *d = tl_event_digest(log, &log->events[bs->apps[i].event], (unsigned)b);
         if (d)
             EVP_DigestUpdate(ctx, d, 32);
     }
-    if (bs.kernel_cmdline)
-        EVP_DigestUpdate(ctx, bs.kernel_cmdline, strlen(bs.kernel_cmdline));
+    if (bs->kernel_cmdline)
+        EVP_DigestUpdate(ctx, bs->kernel_cmdline, strlen(bs->kernel_cmdline));
     uint8_t md[32];
     EVP_DigestFinal_ex(ctx, md, NULL);
     EVP_MD_CTX_free(ctx);
     hex(md, 32, components_digest);
-out:
-    tl_boot_state_done(&bs);
-    tl_eventlog_checks_done(&checks);
-    tl_eventlog_done(&log);
     free(replayed);
 }
 
@@ -450,20 +569,19 @@ static void check_baseline(const struct tld_node *n, const struct tl_pcr_values 
                                         "option ROM code",       "option ROM configuration",
                                         "boot manager code",     "boot manager configuration",
                                         "platform manufacturer", "secure boot policy"};
-    const json_t *bl = json_object_get(n->baseline, "sha256");
+    const struct tld_baseline *bl = n->baseline;
     const struct tl_pcr_bank *qb = tl_pcr_values_bank_const(quoted, 0x000b);
     if (!bl || !qb)
         return;
     for (int i = 0; i < 8; i++) {
-        char key[4], got[65];
-        snprintf(key, sizeof(key), "%d", i);
-        const char *want = json_string_value(json_object_get(bl, key));
-        if (!want || !(qb->mask & (1u << i)))
+        if (!(bl->mask & (1u << i)) || !(qb->mask & (1u << i)) ||
+            memcmp(bl->sha256[i], qb->value[i], 32) == 0)
             continue;
+        char want[65], got[65];
+        hex(bl->sha256[i], 32, want);
         hex(qb->value[i], 32, got);
-        if (strcmp(want, got) != 0)
-            json_array_append_new(
-                findings, finding(what[i], i, -1, want, got, "the pool's learned baseline"));
+        json_array_append_new(findings,
+                              finding(what[i], i, -1, want, got, "the pool's learned baseline"));
     }
 }
 
@@ -483,65 +601,175 @@ static json_t *components_of(const json_t *findings)
     return names;
 }
 
-static int attest(struct tld *t, struct tld_node *n, json_t *req, json_t **answer, char *msg,
-                  size_t msz)
+/* An attest call in three steps, so that the pure work (decoding, the
+ * quote's signature, the event log's parse, replay and record checks:
+ * ~60% of an attestation's CPU) runs outside tld.lock (bench/README.md,
+ * "bench-attest"):
+ *   begin   (locked)   the token, the node's state, its AK (copied);
+ *   work    (unlocked) the request's values, the quote against that AK and
+ *                      the request's nonce, the event log against the
+ *                      quote;
+ *   finish  (locked)   the node again (gone: 404; another token, state or
+ *                      AK since begin: the same answers as begin gives, or
+ *                      409 for a new AK), then the nonce is taken, and the
+ *                      counters, policy, baseline, verdict, token and store
+ *                      follow as one step, as before.
+ * The answer is the same as when all ran under the lock: an unfresh
+ * nonce still yields only the nonce finding (work's results are dropped),
+ * and the counters are checked against the node's latest state. */
+struct tld_attest_job {
+    char node[TLD_NAME_MAX + 1];
+    struct tld_ak *ak; /* the AK at begin */
+    json_t *req;
+    const char *nonce_hex;
+    json_t *pcrs;
+    uint8_t *nv, *quote, *sig, *elog;
+    size_t nv_len, quote_len, sig_len, elog_len;
+    /* work */
+    json_t *first; /* the PCR or quote finding when the quote failed */
+    bool quote_ok;
+    struct tld_quote_result q;
+    struct tl_pcr_values *quoted;
+    json_t *log_findings; /* replay and record checks */
+    struct parsed_log pl;
+    bool secure_boot;
+    char comp_digest[65];
+};
+
+void tld_attest_job_free(struct tld_attest_job *job)
 {
+    if (!job)
+        return;
+    parsed_log_done(&job->pl);
+    free(job->ak);
+    json_decref(job->req);
+    json_decref(job->first);
+    json_decref(job->log_findings);
+    free(job->nv);
+    free(job->quote);
+    free(job->sig);
+    free(job->elog);
+    free(job->quoted);
+    free(job);
+}
+
+/* What an agent call needs of the node, whatever the action. */
+static int agent_checks(struct tld_node *n, const char *action, const char *auth, const json_t *req,
+                        char *msg, size_t msz)
+{
+    if (!tld_token_ok(n, auth))
+        return ERR(403, "not this node's token");
+    if (n->state != TLD_BOOTING && n->state != TLD_RUNNING)
+        return ERR(409, "node %s is %s", n->name, tld_state_name(n->state));
+    if (!n->spec.vtpm)
+        return ERR(409, "node %s has no vTPM to attest", n->name);
+    if (!json_is_object(req))
+        return ERR(400, "%s: the body must be a JSON object", action);
+    return 0;
+}
+
+int tld_attest_begin(struct tld_node *n, const char *auth, json_t *req, struct tld_attest_job **out,
+                     char *msg, size_t msz)
+{
+    *out = NULL;
+    int r = agent_checks(n, "attest", auth, req, msg, msz);
+    if (r)
+        return r;
     if (!n->ak)
         return ERR(401, "attest: node %s has no enrolled AK (enrol first)", n->name);
-    uint8_t *nv = NULL, *quote = NULL, *sig = NULL, *elog = NULL, *ak_pub = NULL;
-    size_t nv_len = 0, quote_len = 0, sig_len = 0, elog_len = 0, ak_len = 0;
-    const char *nonce_hex = json_string_value(json_object_get(req, "nonce"));
-    json_t *pcrs = json_object_get(req, "pcrs");
-    json_t *elog_j = json_object_get(req, "eventlog");
-    int r = 0;
-    if (!nonce_hex || strlen(nonce_hex) > 128 || !json_is_object(pcrs) ||
-        tld_b64_decode(json_string_value(json_object_get(req, "quote")), &quote, &quote_len) < 0 ||
-        tld_b64_decode(json_string_value(json_object_get(req, "signature")), &sig, &sig_len) < 0 ||
-        (!json_is_null(elog_j) && elog_j &&
-         tld_b64_decode(json_string_value(elog_j), &elog, &elog_len) < 0)) {
-        r = ERR(400, "attest: nonce (hex), quote and signature (base64), pcrs (object) and "
-                     "eventlog (base64 or null) are required");
-        goto out;
+    struct tld_attest_job *job = calloc(1, sizeof(*job));
+    size_t ak_size = sizeof(*n->ak) + n->ak->public_len;
+    if (!job || !(job->ak = malloc(ak_size))) {
+        free(job);
+        return ERR(500, "out of memory");
     }
-    nv = malloc(strlen(nonce_hex) / 2 + 1);
-    int k = nv ? tl_hex_decode(nonce_hex, strlen(nonce_hex), nv, strlen(nonce_hex) / 2 + 1) : -1;
-    nv_len = k > 0 ? (size_t)k : 0;
-    tld_b64_decode(json_string_value(json_object_get(n->ak, "public")), &ak_pub, &ak_len);
+    memcpy(job->ak, n->ak, ak_size);
+    snprintf(job->node, sizeof(job->node), "%s", n->name);
+    job->req = json_incref(req);
+    *out = job;
+    return 0;
+}
 
-    json_t *findings = json_array();
-    struct tld_quote_result q = {0};
-    bool fresh = nonce_take(n, nv, nv_len);
+int tld_attest_work(struct tld_attest_job *job, char *msg, size_t msz)
+{
+    json_t *req = job->req;
+    job->nonce_hex = json_string_value(json_object_get(req, "nonce"));
+    job->pcrs = json_object_get(req, "pcrs");
+    json_t *elog_j = json_object_get(req, "eventlog");
+    if (!job->nonce_hex || strlen(job->nonce_hex) > 128 || !json_is_object(job->pcrs) ||
+        tld_b64_decode(json_string_value(json_object_get(req, "quote")), &job->quote,
+                       &job->quote_len) < 0 ||
+        tld_b64_decode(json_string_value(json_object_get(req, "signature")), &job->sig,
+                       &job->sig_len) < 0 ||
+        (!json_is_null(elog_j) && elog_j &&
+         tld_b64_decode(json_string_value(elog_j), &job->elog, &job->elog_len) < 0))
+        return ERR(400, "attest: nonce (hex), quote and signature (base64), pcrs (object) and "
+                        "eventlog (base64 or null) are required");
+    size_t hl = strlen(job->nonce_hex);
+    job->nv = malloc(hl / 2 + 1);
+    int k = job->nv ? tl_hex_decode(job->nonce_hex, hl, job->nv, hl / 2 + 1) : -1;
+    job->nv_len = k > 0 ? (size_t)k : 0;
+
     struct tl_pcr_values *sent = calloc(1, sizeof(*sent));
-    struct tl_pcr_values *quoted = calloc(1, sizeof(*quoted));
-    char *pcr_text = json_dumps(pcrs, JSON_COMPACT);
+    job->quoted = calloc(1, sizeof(*job->quoted));
+    char *pcr_text = json_dumps(job->pcrs, JSON_COMPACT);
     struct tl_error perr = {0};
-    bool quote_ok = false;
+    if (!sent || !job->quoted || !pcr_text ||
+        tl_pcr_values_parse(pcr_text, strlen(pcr_text), sent, &perr) < 0)
+        job->first =
+            finding("pcrs", -1, -1, "PCR values", perr.message, "the PCR values must parse");
+    else if (tld_attest_quote_verify(job->ak->public, job->ak->public_len, job->quote,
+                                     job->quote_len, job->sig, job->sig_len, job->nv, job->nv_len,
+                                     sent, job->quoted, &job->q) < 0)
+        job->first = finding("quote", -1, -1, "a quote by the node's AK", job->q.reason,
+                             "quote signature, type, nonce and PCR digest");
+    else
+        job->quote_ok = true;
+    free(sent);
+    free(pcr_text);
+    if (!job->quote_ok) /* an unverified quote's counters are the sender's word: not a boot */
+        job->q.reset_count = job->q.restart_count = 0, job->q.clock = 0;
+    job->log_findings = json_array();
+    if (job->quote_ok && job->elog)
+        evaluate_log(job->elog, job->elog_len, job->quoted, &job->pl, job->log_findings,
+                     &job->secure_boot, job->comp_digest);
+    return 0;
+}
+
+int tld_attest_finish(struct tld *t, struct tld_attest_job *job, const char *auth, json_t **answer,
+                      char *msg, size_t msz)
+{
+    struct tld_node *n = tld_node_find(t, job->node);
+    if (!n)
+        return ERR(404, "no node named %s", job->node);
+    int r = agent_checks(n, "attest", auth, job->req, msg, msz);
+    if (r)
+        return r;
+    if (!n->ak)
+        return ERR(401, "attest: node %s has no enrolled AK (enrol first)", n->name);
+    if (strcmp(n->ak->name, job->ak->name) != 0)
+        return ERR(409, "attest: node %s enrolled another AK meanwhile", n->name);
+    const char *nonce_hex = job->nonce_hex;
+    json_t *pcrs = job->pcrs;
+    json_t *findings = json_array();
+    bool fresh = nonce_take(n, job->nv, job->nv_len);
+    bool quote_ok = fresh && job->quote_ok;
+    struct tld_quote_result q = job->q;
     if (!fresh) {
         json_array_append_new(findings,
                               finding("nonce", -1, -1, "a nonce issued to this node, unused",
                                       "unknown, used or expired (a replayed quote?)", "freshness"));
-    } else if (!sent || !quoted || !pcr_text ||
-               tl_pcr_values_parse(pcr_text, strlen(pcr_text), sent, &perr) < 0) {
-        json_array_append_new(findings, finding("pcrs", -1, -1, "PCR values", perr.message,
-                                                "the PCR values must parse"));
-    } else if (tld_attest_quote_verify(ak_pub, ak_len, quote, quote_len, sig, sig_len, nv, nv_len,
-                                       sent, quoted, &q) < 0) {
-        json_array_append_new(findings,
-                              finding("quote", -1, -1, "a quote by the node's AK", q.reason,
-                                      "quote signature, type, nonce and PCR digest"));
-    } else {
-        quote_ok = true;
-    }
-    if (!quote_ok) /* an unverified quote's counters are the sender's word: not a boot */
         q.reset_count = q.restart_count = 0, q.clock = 0;
+    } else if (job->first) {
+        json_array_append(findings, job->first);
+    }
     /* the TPM's counters: a reboot is a new boot; going back is a replay
      * or a rolled-back TPM */
-    json_t *last = n->attestation;
-    if (quote_ok && last) {
-        long long lr = json_integer_value(json_object_get(last, "reset_count"));
-        long long lrs = json_integer_value(json_object_get(last, "restart_count"));
-        unsigned long long lc =
-            (unsigned long long)json_integer_value(json_object_get(last, "clock"));
+    const struct tld_attested *last = &n->attestation;
+    if (quote_ok && last->id) {
+        long long lr = last->reset_count;
+        long long lrs = last->restart_count;
+        unsigned long long lc = last->clock;
         if ((long long)q.reset_count < lr ||
             ((long long)q.reset_count == lr && (long long)q.restart_count < lrs) ||
             ((long long)q.reset_count == lr && q.clock < lc)) {
@@ -554,26 +782,36 @@ static int attest(struct tld *t, struct tld_node *n, json_t *req, json_t **answe
         }
     }
     bool secure_boot = false;
-    char comp_digest[65] = "";
+    const char *comp_digest = "";
     if (quote_ok) {
-        if (!elog)
+        if (!job->elog) {
             json_array_append_new(findings, finding("event log", -1, -1, "the firmware event log",
                                                     "none", "a vTPM node delivers its event log"));
-        else
-            evaluate_log(n, elog, elog_len, quoted, findings, &secure_boot, comp_digest);
-        check_baseline(n, quoted, findings);
+        } else {
+            size_t k;
+            json_t *f;
+            json_array_foreach(job->log_findings, k, f) json_array_append(findings, f);
+            if (job->pl.ok) {
+                json_t *policy = tld_policy_evaluate(n, &job->pl.log, &job->pl.bs);
+                json_array_foreach(policy, k, f) json_array_append(findings, f);
+                json_decref(policy);
+            }
+            secure_boot = job->secure_boot;
+            comp_digest = job->comp_digest;
+        }
+        check_baseline(n, job->quoted, findings);
     }
     const char *verdict = json_array_size(findings) ? "fail" : "pass";
     char pcr_digest[2 * 64 + 1] = "", boot[64];
     hex(q.pcr_digest, q.pcr_digest_len, pcr_digest);
     snprintf(boot, sizeof(boot), "%u:%u:%u", n->boots, q.reset_count, q.restart_count);
     json_t *doc = json_pack(
-        "{s:s, s:I, s:s, s:O, s:s, s:b, s:b, s:s, s:s, s:s, s:I, s:I, s:I, s:O, s:o}", "node",
+        "{s:s, s:I, s:s, s:O, s:s, s:b, s:b, s:s, s:s, s:s, s:I, s:I, s:I, s:s, s:o}", "node",
         n->name, "at", (json_int_t)tld_now(), "verdict", verdict, "findings", findings, "nonce",
         nonce_hex, "secure_boot", secure_boot, "vtpm", 1, "pcr_digest", pcr_digest,
         "components_digest", comp_digest, "boot", boot, "reset_count", (json_int_t)q.reset_count,
         "restart_count", (json_int_t)q.restart_count, "clock", (json_int_t)q.clock, "ak_name",
-        json_object_get(n->ak, "name"), "components", components_of(findings));
+        n->ak->name, "components", components_of(findings));
     if (quote_ok)
         json_object_set(doc, "pcrs", pcrs);
     /* a passing attestation's token: signed before the record is stored,
@@ -586,8 +824,7 @@ static int attest(struct tld *t, struct tld_node *n, json_t *req, json_t **answe
                       "iss", "trustlaunch", "sub", n->name, "node", n->name, "pool", "secure_boot",
                       secure_boot, "vtpm", 1, "verdict", verdict, "pcr_digest", pcr_digest,
                       "components_digest", comp_digest, "nonce", nonce_hex, "iat", (json_int_t)now,
-                      "exp", (json_int_t)(now + TOKEN_TTL), "boot", boot, "ak_name",
-                      json_string_value(json_object_get(n->ak, "name")));
+                      "exp", (json_int_t)(now + TOKEN_TTL), "boot", boot, "ak_name", n->ak->name);
         char *jwt = tld_token_sign(claims);
         json_decref(claims);
         if (jwt) {
@@ -597,22 +834,27 @@ static int attest(struct tld *t, struct tld_node *n, json_t *req, json_t **answe
         }
     }
     long long id = 0;
+    /* the attestation, its alert and the node's new state: one commit */
+    bool in_tx = tld_store_begin(t) == 0;
+    json_t *new_alert = NULL;
     if (tld_store_attestation_add(t, n->name, verdict, doc, &id) < 0) {
+        if (in_tx)
+            tld_store_rollback(t);
         json_decref(token);
         json_decref(doc);
         json_decref(findings);
-        r = ERR(500, "cannot store the attestation");
-        goto free_q;
+        return ERR(500, "cannot store the attestation");
     }
     json_object_set_new(doc, "id", json_integer(id));
-    if (quote_ok) { /* only a verified quote speaks for the node's state */
-        json_decref(n->attestation);
-        n->attestation = json_pack("{s:I, s:s, s:I, s:b, s:I, s:I, s:I, s:i}", "id", (json_int_t)id,
-                                   "verdict", verdict, "at", (json_int_t)tld_now(), "secure_boot",
-                                   secure_boot, "reset_count", (json_int_t)q.reset_count,
-                                   "restart_count", (json_int_t)q.restart_count, "clock",
-                                   (json_int_t)q.clock, "findings", (int)json_array_size(findings));
-    }
+    if (quote_ok) /* only a verified quote speaks for the node's state */
+        n->attestation = (struct tld_attested){.id = id,
+                                               .at = tld_now(),
+                                               .clock = q.clock,
+                                               .reset_count = q.reset_count,
+                                               .restart_count = q.restart_count,
+                                               .findings = (int)json_array_size(findings),
+                                               .pass = strcmp(verdict, "pass") == 0,
+                                               .secure_boot = secure_boot};
     if (strcmp(verdict, "fail") == 0) {
         json_t *alert =
             json_pack("{s:s, s:s, s:I, s:I, s:O, s:O}", "node", n->name, "boot", boot, "at",
@@ -623,8 +865,8 @@ static int attest(struct tld *t, struct tld_node *n, json_t *req, json_t **answe
         if (tld_store_alert_upsert(t, n->name, boot, alert, &aid, &created) == 0) {
             json_object_set_new(alert, "id", json_integer(aid));
             json_object_set_new(alert, "type", json_string("integrity-alert"));
-            if (created)
-                tld_webhook_post(alert);
+            if (created) /* posted once stored: after the commit */
+                new_alert = json_incref(alert);
             char *comps = json_dumps(json_object_get(doc, "components"), JSON_COMPACT);
             tld_log("node %s: integrity alert %lld: %s", n->name, aid, comps ? comps : "?");
             free(comps);
@@ -635,6 +877,17 @@ static int attest(struct tld *t, struct tld_node *n, json_t *req, json_t **answe
     if (strcmp(verdict, "pass") == 0 && !n->baseline)
         tld_attest_learn(t, n, lm, sizeof(lm)); /* the first passing boot is the baseline */
     tld_store_save(t, n);
+    if (in_tx && tld_store_commit(t) < 0) {
+        json_decref(new_alert);
+        json_decref(token);
+        json_decref(doc);
+        json_decref(findings);
+        return ERR(500, "cannot store the attestation");
+    }
+    if (new_alert) {
+        tld_webhook_post(new_alert);
+        json_decref(new_alert);
+    }
     *answer =
         json_pack("{s:s, s:O, s:o, s:I, s:o}", "verdict", verdict, "findings", findings, "token",
                   token, "attestation", (json_int_t)id, "labels", tld_attest_labels(n));
@@ -642,44 +895,31 @@ static int attest(struct tld *t, struct tld_node *n, json_t *req, json_t **answe
             json_array_size(findings) ? " (findings)" : "");
     json_decref(doc);
     json_decref(findings);
-free_q:
-    free(sent);
-    free(quoted);
-    free(pcr_text);
-out:
-    free(nv);
-    free(quote);
-    free(sig);
-    free(elog);
-    free(ak_pub);
-    return r;
+    return 0;
 }
 
 int tld_attest_handle(struct tld *t, struct tld_node *n, const char *action, const char *auth,
-                      const char *body, size_t len, json_t **answer, char *msg, size_t msz)
+                      json_t *req, json_t **answer, char *msg, size_t msz)
 {
-    if (!tld_token_ok(n, auth))
-        return ERR(403, "not this node's token");
-    if (n->state != TLD_BOOTING && n->state != TLD_RUNNING)
-        return ERR(409, "node %s is %s", n->name, tld_state_name(n->state));
-    if (!n->spec.vtpm)
-        return ERR(409, "node %s has no vTPM to attest", n->name);
-    json_error_t jerr;
-    json_t *req = len ? json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr) : json_object();
-    if (!json_is_object(req)) {
-        json_decref(req);
-        return ERR(400, "%s: the body must be a JSON object", action);
+    if (strcmp(action, "attest") == 0) { /* all three steps under the caller's lock */
+        struct tld_attest_job *job = NULL;
+        int r = tld_attest_begin(n, auth, req, &job, msg, msz);
+        if (!r)
+            r = tld_attest_work(job, msg, msz);
+        if (!r)
+            r = tld_attest_finish(t, job, auth, answer, msg, msz);
+        tld_attest_job_free(job);
+        return r;
     }
-    int r;
+    int r = agent_checks(n, action, auth, req, msg, msz);
+    if (r)
+        return r;
     if (strcmp(action, "enroll") == 0)
         r = enroll(t, n, req, answer, msg, msz);
     else if (strcmp(action, "activate") == 0)
         r = activate(t, n, req, answer, msg, msz);
-    else if (strcmp(action, "nonce") == 0)
-        r = nonce(n, answer, msg, msz);
     else
-        r = attest(t, n, req, answer, msg, msz);
-    json_decref(req);
+        r = nonce(n, answer, msg, msz);
     return r;
 }
 
@@ -700,8 +940,8 @@ json_t *tld_attest_policy(struct tld *t, struct tld_node *n)
         "{s:s, s:s, s:o, s:O, s:o, s:{s:b, s:s?}}", "node", n->name, "source",
         "predicted from the image manifest", "reference", refs, "kernel_cmdline",
         json_object_get(m, "kernel_cmdline") ? json_object_get(m, "kernel_cmdline") : json_null(),
-        "baseline", n->baseline ? json_incref(n->baseline) : json_null(), "rules", "secure_boot",
-        n->spec.secure_boot, "image", n->spec.image);
+        "baseline", tld_baseline_json(n->baseline), "rules", "secure_boot", n->spec.secure_boot,
+        "image", n->spec.image);
     json_decref(m);
     return out;
 }
@@ -729,19 +969,28 @@ int tld_attest_learn(struct tld *t, struct tld_node *n, char *msg, size_t msz)
     json_decref(list);
     if (!pcrs)
         return ERR(409, "node %s has no attestation to learn from", n->name);
-    json_t *bl = json_object();
-    json_t *bank = json_object_get(pcrs, "sha256");
-    json_t *sel = json_object();
-    for (int k = 0; k < 8; k++) {
-        char key[4];
-        snprintf(key, sizeof(key), "%d", k);
-        if (json_object_get(bank, key))
-            json_object_set(sel, key, json_object_get(bank, key));
-    }
-    json_object_set_new(bl, "sha256", sel);
-    json_object_set_new(bl, "learned", json_integer(tld_now()));
+    /* the values as the quote check read them (tl_pcr_values_parse) */
+    char *text = json_dumps(pcrs, JSON_COMPACT);
     json_decref(pcrs);
-    json_decref(n->baseline);
+    struct tl_pcr_values *v = calloc(1, sizeof(*v));
+    struct tld_baseline *bl = calloc(1, sizeof(*bl));
+    struct tl_error err = {0};
+    const struct tl_pcr_bank *bank = NULL;
+    if (text && v && bl && tl_pcr_values_parse(text, strlen(text), v, &err) == 0)
+        bank = tl_pcr_values_bank_const(v, 0x000b);
+    for (int k = 0; bank && k < 8; k++)
+        if (bank->mask & (1u << k)) {
+            memcpy(bl->sha256[k], bank->value[k], 32);
+            bl->mask |= (uint8_t)(1u << k);
+        }
+    free(text);
+    free(v);
+    if (!bank) {
+        free(bl);
+        return ERR(500, "node %s: the attestation's PCR values do not parse", n->name);
+    }
+    bl->learned = tld_now();
+    free(n->baseline);
     n->baseline = bl;
     tld_store_save(t, n);
     return 0;

@@ -70,7 +70,8 @@ static json_t *engine_check(struct tld *t, struct tld_node *n)
     if (n->spec.generation != 2 || tld_node_path(t, n, "vars.fd", vars, sizeof(vars)) < 0)
         return NULL;
     tld_node_path(t, n, "qemu.log", log, sizeof(log));
-    char *argv[] = {t->tl_bin, "image", "check", n->spec.image, "--vars", vars, "--json", NULL};
+    char *argv[] = {t->tl_bin, "image", "check",  (char *)n->spec.image,
+                    "--vars",  vars,    "--json", NULL};
     int pipefd[2];
     if (pipe2(pipefd, O_CLOEXEC) < 0)
         return NULL;

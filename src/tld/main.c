@@ -340,8 +340,8 @@ int main(int argc, char **argv)
     pthread_mutex_lock(&t->lock);
     snprintf(sub, sizeof(sub), "%s/tld.addr", t->home);
     unlink(sub);
-    for (size_t i = 0; i < t->n_nodes; i++)
-        tld_node_free(t->nodes[i]);
+    tld_nodes_free(t);
+    tld_ekca_close(t);
     tld_store_close(t);
     pthread_mutex_unlock(&t->lock);
     return 0;

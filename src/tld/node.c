@@ -12,12 +12,22 @@
  *   HOME/run/NAME.ctrl           swtpm's control socket
  *   HOME/ekca/                   the platform's EK CA (tl vtpm provision)
  *
+ * An external node (no VM here) has either a vTPM provisioned here (its
+ * state under HOME/nodes/NAME/vtpm, run by whoever runs its agent), or,
+ * created with "ek_public", its own TPM elsewhere: tld certifies that EK
+ * itself (ekca.c) and the node holds only agent.json. Nodes are kept in a
+ * growing table with a name index (tld_node_find is a hash lookup: every
+ * agent call finds its node), up to TLD_MAX_NODES; the supervision loop
+ * visits only the nodes with a VM here (t->vms), not 100,000 external
+ * ones (~1.5 ms of cache misses under tld.lock, four times a second).
+ *
  * Invariants: a create either leaves a node record and all its files, or
  * nothing (rollback); a node with state booting or running has a QEMU
  * (and, with a vTPM, a swtpm) recorded by pid + start time; every path out
  * of running (stop, crash, delete) ends with neither process left. */
 #include <errno.h>
 #include <fcntl.h>
+#include <openssl/evp.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -47,12 +57,133 @@ bool tld_name_ok(const char *s)
     return true;
 }
 
+/* ---- the node table and its name index ---- */
+
+static size_t name_hash(const char *s)
+{
+    uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (uint8_t)*s) * 0x100000001b3ull;
+    return (size_t)(h ^ (h >> 29));
+}
+
 struct tld_node *tld_node_find(struct tld *t, const char *name)
 {
-    for (size_t i = 0; i < t->n_nodes; i++)
-        if (strcmp(t->nodes[i]->name, name) == 0)
-            return t->nodes[i];
+    if (!t->n_index)
+        return NULL;
+    for (struct tld_node *n = t->index[name_hash(name) & (t->n_index - 1)]; n; n = n->hash_next)
+        if (strcmp(n->name, name) == 0)
+            return n;
     return NULL;
+}
+
+/* Rebuilds the index with twice the chains when it holds as many nodes. */
+static int index_grow(struct tld *t)
+{
+    size_t want = t->n_index ? t->n_index * 2 : 256;
+    struct tld_node **idx = calloc(want, sizeof(*idx));
+    if (!idx)
+        return -ENOMEM;
+    for (size_t i = 0; i < t->n_nodes; i++) {
+        struct tld_node *n = t->nodes[i];
+        size_t h = name_hash(n->name) & (want - 1);
+        n->hash_next = idx[h];
+        idx[h] = n;
+    }
+    free(t->index);
+    t->index = idx;
+    t->n_index = want;
+    return 0;
+}
+
+int tld_node_add(struct tld *t, struct tld_node *n)
+{
+    if (t->n_nodes >= TLD_MAX_NODES)
+        return -ENOSPC;
+    if (t->n_nodes == t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 256;
+        struct tld_node **a = realloc(t->nodes, cap * sizeof(*a));
+        if (!a)
+            return -ENOMEM;
+        t->nodes = a;
+        t->cap = cap;
+    }
+    if (t->n_nodes + 1 > t->n_index && index_grow(t) < 0)
+        return -ENOMEM;
+    if (!n->spec.external && t->n_vms == t->cap_vms) {
+        size_t cap = t->cap_vms ? t->cap_vms * 2 : 64;
+        struct tld_node **a = realloc(t->vms, cap * sizeof(*a));
+        if (!a)
+            return -ENOMEM;
+        t->vms = a;
+        t->cap_vms = cap;
+    }
+    if (!n->spec.external)
+        t->vms[t->n_vms++] = n;
+    t->nodes[t->n_nodes++] = n;
+    size_t h = name_hash(n->name) & (t->n_index - 1);
+    n->hash_next = t->index[h];
+    t->index[h] = n;
+    return 0;
+}
+
+void tld_node_remove(struct tld *t, struct tld_node *n)
+{
+    if (t->n_index)
+        for (struct tld_node **p = &t->index[name_hash(n->name) & (t->n_index - 1)]; *p;
+             p = &(*p)->hash_next)
+            if (*p == n) {
+                *p = n->hash_next;
+                break;
+            }
+    n->hash_next = NULL;
+    for (size_t i = 0; i < t->n_nodes; i++)
+        if (t->nodes[i] == n) {
+            t->nodes[i] = t->nodes[--t->n_nodes];
+            break;
+        }
+    for (size_t i = 0; i < t->n_vms; i++)
+        if (t->vms[i] == n) {
+            t->vms[i] = t->vms[--t->n_vms];
+            break;
+        }
+}
+
+void tld_nodes_free(struct tld *t)
+{
+    for (size_t i = 0; i < t->n_nodes; i++)
+        tld_node_free(t->nodes[i]);
+    free(t->nodes);
+    free(t->index);
+    free(t->vms);
+    t->nodes = t->index = t->vms = NULL;
+    t->n_nodes = t->cap = t->n_index = t->n_vms = t->cap_vms = 0;
+}
+
+/* Interned strings: a list; there are as many as distinct image and
+ * variable store paths (a handful), each kept once for every node. */
+struct interned {
+    struct interned *next;
+    char s[];
+};
+static struct interned *interned;
+static pthread_mutex_t intern_lock = PTHREAD_MUTEX_INITIALIZER;
+
+const char *tld_intern(const char *s)
+{
+    if (!s || !*s)
+        return "";
+    pthread_mutex_lock(&intern_lock);
+    struct interned *i;
+    for (i = interned; i && strcmp(i->s, s) != 0; i = i->next)
+        ;
+    if (!i && (i = malloc(sizeof(*i) + strlen(s) + 1))) {
+        strcpy(i->s, s);
+        i->next = interned;
+        interned = i;
+    }
+    pthread_mutex_unlock(&intern_lock);
+    return i ? i->s : NULL;
 }
 
 void tld_node_free(struct tld_node *n)
@@ -62,16 +193,31 @@ void tld_node_free(struct tld_node *n)
     json_decref(n->diag);
     json_decref(n->report);
     json_decref(n->host);
-    json_decref(n->ek);
-    json_decref(n->ak);
-    json_decref(n->attestation);
-    json_decref(n->baseline);
+    free(n->ek);
+    free(n->ak);
+    free(n->baseline);
+    json_decref(n->ek_issued);
     if (n->challenge) {
         json_decref(n->challenge->ak);
         free(n->challenge);
     }
     free(n->nonces);
     free(n);
+}
+
+json_t *tld_node_ek(const struct tld_node *n)
+{
+    return n->ek ? json_loads(n->ek, 0, NULL) : NULL;
+}
+
+int tld_node_set_ek(struct tld_node *n, const json_t *ek)
+{
+    char *text = ek && !json_is_null(ek) ? json_dumps(ek, JSON_COMPACT) : NULL;
+    if (ek && !json_is_null(ek) && !text)
+        return -ENOMEM;
+    free(n->ek);
+    n->ek = text;
+    return 0;
 }
 
 int tld_node_path(const struct tld *t, const struct tld_node *n, const char *file, char *out,
@@ -176,6 +322,9 @@ static int copy_file(const char *from, const char *to)
 
 static void remove_tree(const char *path)
 {
+    struct stat st;
+    if (lstat(path, &st) < 0 && errno == ENOENT)
+        return; /* nothing to remove: no rm process (a create checks for leftovers) */
     char *argv[] = {"rm", "-rf", "--one-file-system", (char *)path, NULL};
     run(argv, NULL, NULL);
 }
@@ -257,9 +406,10 @@ static int provision(struct tld *t, struct tld_node *n, const char *state, const
     json_error_t jerr;
     json_t *j = out ? json_loads(out, 0, &jerr) : NULL;
     free(out);
-    json_decref(n->ek);
-    n->ek = json_incref(json_object_get(j, "eks"));
+    int e = tld_node_set_ek(n, json_object_get(j, "eks"));
     json_decref(j);
+    if (e < 0)
+        return ERR(500, "out of memory");
     return 0;
 }
 
@@ -625,8 +775,10 @@ static int parse_spec(struct tld *t, const json_t *req, struct tld_node_spec *sp
         char *real = realpath(json_string_value(img), NULL);
         if (!real)
             return ERR(400, "image %s: %s", json_string_value(img), strerror(errno));
-        snprintf(spec->image, sizeof(spec->image), "%s", real);
+        spec->image = tld_intern(real);
         free(real);
+        if (!spec->image)
+            return ERR(500, "out of memory");
     }
     if (!spec->image[0]) {
         char def[PATH_MAX + 32];
@@ -634,7 +786,8 @@ static int parse_spec(struct tld *t, const json_t *req, struct tld_node_spec *sp
         if (access(def, F_OK) < 0)
             return ERR(400, "no image given and no default image at %s (tl image build -o %s)", def,
                        def);
-        snprintf(spec->image, sizeof(spec->image), "%s", def);
+        if (!(spec->image = tld_intern(def)))
+            return ERR(500, "out of memory");
     }
     json_t *vars = json_object_get(req, "vars");
     if (vars) {
@@ -643,8 +796,10 @@ static int parse_spec(struct tld *t, const json_t *req, struct tld_node_spec *sp
         char *real = realpath(json_string_value(vars), NULL);
         if (!real)
             return ERR(400, "variable store %s: %s", json_string_value(vars), strerror(errno));
-        snprintf(spec->vars, sizeof(spec->vars), "%s", real);
+        spec->vars = tld_intern(real);
         free(real);
+        if (!spec->vars)
+            return ERR(500, "out of memory");
     }
     if ((r = image_generation(spec->image, &spec->generation, msg, msz)))
         return r;
@@ -679,8 +834,8 @@ int tld_node_create(struct tld *t, const json_t *req, struct tld_node **out, cha
 {
     if (!json_is_object(req))
         return ERR(400, "the request body must be a JSON object");
-    const char *known[] = {"name",  "secure_boot", "vtpm",  "vtpm_persist",
-                           "image", "vars",        "start", "external"};
+    const char *known[] = {"name", "secure_boot", "vtpm",     "vtpm_persist", "image",
+                           "vars", "start",       "external", "ek_public"};
     const char *key;
     json_t *v;
     json_object_foreach((json_t *)req, key, v)
@@ -703,11 +858,23 @@ int tld_node_create(struct tld *t, const json_t *req, struct tld_node **out, cha
         return ERR(409, "node %s exists already", name);
     if (t->n_nodes >= TLD_MAX_NODES)
         return ERR(409, "this tld runs its maximum of %d nodes", TLD_MAX_NODES);
+    /* an external node's own EK, to be certified here instead of a vTPM
+     * provisioned here */
+    json_t *ek_j = json_object_get(req, "ek_public");
+    uint8_t *ek_pub = NULL;
+    size_t ek_len = 0;
+    if (ek_j && !json_is_true(json_object_get(req, "external")))
+        return ERR(400, "\"ek_public\" is for an external node (\"external\": true)");
+    if (ek_j && tld_b64_decode(json_string_value(ek_j), &ek_pub, &ek_len) < 0)
+        return ERR(400, "\"ek_public\" must be a base64 TPM2B_PUBLIC");
     struct tld_node *n = calloc(1, sizeof(*n));
-    if (!n)
+    if (!n) {
+        free(ek_pub);
         return ERR(500, "out of memory");
+    }
     snprintf(n->name, sizeof(n->name), "%s", name);
-    n->spec = (struct tld_node_spec){.secure_boot = true, .vtpm = true, .vtpm_persist = true};
+    n->spec = (struct tld_node_spec){
+        .secure_boot = true, .vtpm = true, .vtpm_persist = true, .image = "", .vars = ""};
     int r = parse_bool(req, "external", &n->spec.external, msg, msz);
     if (!r && n->spec.external) {
         n->spec.secure_boot = false; /* not ours to enforce */
@@ -720,12 +887,31 @@ int tld_node_create(struct tld *t, const json_t *req, struct tld_node **out, cha
     } else if (!r) {
         r = parse_spec(t, req, &n->spec, msg, msz);
     }
-    if (r) {
-        tld_node_free(n);
-        return r;
-    }
     bool start = true;
-    if ((r = parse_bool(req, "start", &start, msg, msz))) {
+    if (!r)
+        r = parse_bool(req, "start", &start, msg, msz);
+    if (!r && ek_pub) { /* before any file exists: a refused EK leaves nothing */
+        uint8_t *der = NULL;
+        size_t der_len = 0;
+        json_t *ek = NULL;
+        r = tld_ekca_issue(t, n->name, ek_pub, ek_len, &ek, &der, &der_len, msg, msz);
+        if (!r) {
+            json_t *eks = json_pack("[o]", ek);
+            if (tld_node_set_ek(n, eks) < 0)
+                r = ERR(500, "out of memory");
+            json_decref(eks);
+            char *b64 = malloc(der_len / 3 * 4 + 8);
+            if (b64)
+                EVP_EncodeBlock((unsigned char *)b64, der, (int)der_len);
+            n->ek_issued = b64 ? json_string(b64) : NULL;
+            free(b64);
+            if (!r && !n->ek_issued)
+                r = ERR(500, "out of memory");
+        }
+        free(der);
+    }
+    free(ek_pub);
+    if (r) {
         tld_node_free(n);
         return r;
     }
@@ -753,20 +939,23 @@ int tld_node_create(struct tld *t, const json_t *req, struct tld_node **out, cha
     if (!n->spec.external &&
         ((r = make_overlay(t, n, msg, msz)) || (r = make_vars(t, n, msg, msz))))
         goto fail;
-    if (n->spec.vtpm && n->spec.vtpm_persist) {
+    if (n->spec.vtpm && n->spec.vtpm_persist && !n->ek_issued) {
         char state[PATH_MAX], keyf[PATH_MAX];
         vtpm_paths(t, n, state, keyf, sizeof(state));
         if ((r = provision(t, n, state, keyf, msg, msz)))
             goto fail;
     }
-    t->nodes[t->n_nodes++] = n;
+    if (tld_node_add(t, n) < 0) {
+        r = ERR(500, "out of memory");
+        goto fail;
+    }
     if (tld_store_save(t, n) < 0) {
-        t->n_nodes--;
+        tld_node_remove(t, n);
         r = ERR(500, "cannot save node %s in the store", n->name);
         goto fail;
     }
     if (start && (r = tld_node_start(t, n, msg, msz))) {
-        t->n_nodes--;
+        tld_node_remove(t, n);
         tld_store_delete(t, n->name);
         goto fail;
     }
@@ -775,10 +964,13 @@ int tld_node_create(struct tld *t, const json_t *req, struct tld_node **out, cha
         snprintf(n->reason, sizeof(n->reason), "created without starting");
         tld_store_save(t, n);
     }
-    tld_log("node %s: created (secure boot %s, vTPM %s%s, image %s)", n->name,
-            n->spec.secure_boot ? "on" : "off", n->spec.vtpm ? "on" : "off",
-            n->spec.vtpm ? (n->spec.vtpm_persist ? ", persisted" : ", not persisted") : "",
-            n->spec.image);
+    if (n->ek_issued)
+        tld_log("node %s: created (external, its EK certified by the platform EK CA)", n->name);
+    else
+        tld_log("node %s: created (secure boot %s, vTPM %s%s, image %s)", n->name,
+                n->spec.secure_boot ? "on" : "off", n->spec.vtpm ? "on" : "off",
+                n->spec.vtpm ? (n->spec.vtpm_persist ? ", persisted" : ", not persisted") : "",
+                n->spec.image);
     *out = n;
     return 0;
 fail:
@@ -806,9 +998,9 @@ int tld_node_reimage(struct tld *t, struct tld_node *n, const json_t *req, char 
                 return ERR(400, "unknown field \"%s\"", key);
         }
         if (json_object_get(req, "image"))
-            spec.image[0] = 0;
+            spec.image = "";
         if (json_object_get(req, "vars") || json_object_get(req, "secure_boot"))
-            spec.vars[0] = 0;
+            spec.vars = "";
         if ((r = parse_spec(t, req, &spec, msg, msz)) ||
             (r = parse_bool(req, "reset_vtpm", &reset_vtpm, msg, msz)))
             return r;
@@ -825,8 +1017,7 @@ int tld_node_reimage(struct tld *t, struct tld_node *n, const json_t *req, char 
     if (have && (reset_vtpm || !spec.vtpm || !spec.vtpm_persist)) {
         remove_tree(state);
         unlink(keyf);
-        json_decref(n->ek);
-        n->ek = NULL;
+        tld_node_set_ek(n, NULL);
         have = false;
     }
     if (spec.vtpm && spec.vtpm_persist && !have && (r = provision(t, n, state, keyf, msg, msz)))
@@ -849,11 +1040,7 @@ int tld_node_delete(struct tld *t, struct tld_node *n, char *msg, size_t msz)
     if (tld_store_delete(t, n->name) < 0)
         return ERR(500, "cannot delete node %s from the store", n->name);
     remove_node_files(t, n);
-    for (size_t i = 0; i < t->n_nodes; i++)
-        if (t->nodes[i] == n) {
-            t->nodes[i] = t->nodes[--t->n_nodes];
-            break;
-        }
+    tld_node_remove(t, n);
     tld_log("node %s: deleted", n->name);
     tld_node_free(n);
     return 0;
@@ -885,9 +1072,10 @@ json_t *tld_node_json(const struct tld *t, const struct tld_node *n)
     json_object_del(report, "eventlog_base64"); /* large; the store keeps it */
     json_object_set_new(j, "report", report);
     json_object_set(j, "host_vtpm", n->host ? n->host : json_null());
-    json_object_set(j, "ek", n->ek ? n->ek : json_null());
-    json_object_set(j, "ak", n->ak ? n->ak : json_null());
-    json_object_set(j, "attestation", n->attestation ? n->attestation : json_null());
+    json_t *ek = tld_node_ek(n);
+    json_object_set_new(j, "ek", ek ? ek : json_null());
+    json_object_set_new(j, "ak", tld_ak_json(n->ak));
+    json_object_set_new(j, "attestation", tld_attest_summary_json(n));
     json_object_set_new(j, "labels", tld_attest_labels(n));
     json_object_set_new(j, "external", json_boolean(n->spec.external));
     return j;
@@ -913,14 +1101,15 @@ json_t *tld_node_doc(const struct tld_node *n)
         json_object_set(j, "report", n->report);
     if (n->host)
         json_object_set(j, "host", n->host);
-    if (n->ek)
-        json_object_set(j, "ek", n->ek);
+    json_t *ek = tld_node_ek(n);
+    if (ek)
+        json_object_set_new(j, "ek", ek);
     if (n->ak)
-        json_object_set(j, "ak", n->ak);
-    if (n->attestation)
-        json_object_set(j, "attestation", n->attestation);
+        json_object_set_new(j, "ak", tld_ak_json(n->ak));
+    if (n->attestation.id)
+        json_object_set_new(j, "attestation", tld_attest_summary_json(n));
     if (n->baseline)
-        json_object_set(j, "baseline", n->baseline);
+        json_object_set_new(j, "baseline", tld_baseline_json(n->baseline));
     json_object_set_new(json_object_get(j, "spec"), "external", json_boolean(n->spec.external));
     return j;
 }
@@ -946,8 +1135,8 @@ int tld_node_from_doc(const json_t *doc, struct tld_node **out)
     n->spec.vtpm_persist = json_is_true(json_object_get(spec, "vtpm_persist"));
     n->spec.external = json_is_true(json_object_get(spec, "external"));
     n->spec.generation = (int)json_integer_value(json_object_get(spec, "generation"));
-    copy_str(n->spec.image, sizeof(n->spec.image), json_object_get(spec, "image"));
-    copy_str(n->spec.vars, sizeof(n->spec.vars), json_object_get(spec, "vars"));
+    n->spec.image = tld_intern(json_string_value(json_object_get(spec, "image")));
+    n->spec.vars = tld_intern(json_string_value(json_object_get(spec, "vars")));
     n->created = json_integer_value(json_object_get(doc, "created"));
     n->started = json_integer_value(json_object_get(doc, "started"));
     n->stopped = json_integer_value(json_object_get(doc, "stopped"));
@@ -961,13 +1150,13 @@ int tld_node_from_doc(const json_t *doc, struct tld_node **out)
     n->diag = json_incref(json_object_get(doc, "diag"));
     n->report = json_incref(json_object_get(doc, "report"));
     n->host = json_incref(json_object_get(doc, "host"));
-    n->ek = json_incref(json_object_get(doc, "ek"));
-    n->ak = json_incref(json_object_get(doc, "ak"));
-    n->attestation = json_incref(json_object_get(doc, "attestation"));
-    n->baseline = json_incref(json_object_get(doc, "baseline"));
+    tld_node_set_ek(n, json_object_get(doc, "ek"));
+    n->ak = tld_ak_from_json(json_object_get(doc, "ak"));
+    tld_attest_summary_from_json(n, json_object_get(doc, "attestation"));
+    n->baseline = tld_baseline_from_json(json_object_get(doc, "baseline"));
     if (!tld_name_ok(n->name) ||
         tld_state_parse(json_string_value(json_object_get(doc, "state")), &n->state) < 0 ||
-        (n->spec.generation != 1 && n->spec.generation != 2)) {
+        (n->spec.generation != 1 && n->spec.generation != 2) || !n->spec.image || !n->spec.vars) {
         tld_node_free(n);
         return -EBADMSG;
     }

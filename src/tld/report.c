@@ -156,8 +156,8 @@ static json_t *ek_check(const struct tld_node *n, const json_t *certs)
 {
     json_t *res = json_object();
     size_t i;
-    json_t *ek;
-    json_array_foreach(n->ek, i, ek)
+    json_t *ek, *eks = tld_node_ek(n);
+    json_array_foreach(eks, i, ek)
     {
         const char *type = json_string_value(json_object_get(ek, "type"));
         const char *want =
@@ -179,6 +179,7 @@ static json_t *ek_check(const struct tld_node *n, const json_t *certs)
                 res, type,
                 json_pack("{s:s, s:s?}", "verdict", verdict, "sha256", hex[0] ? hex : NULL));
     }
+    json_decref(eks);
     return res;
 }
 

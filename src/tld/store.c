@@ -1,12 +1,26 @@
 /* The store: SQLite in WAL mode, one row per node holding the node's whole
  * record as JSON (node.c's tld_node_doc), written before an API call
- * answers (synchronous=FULL: an acknowledged change survives a kill -9 or a
- * power cut). The schema is versioned with PRAGMA user_version; a store
- * from a newer tld is refused rather than misread. */
+ * answers. The schema is versioned with PRAGMA user_version; a store from a
+ * newer tld is refused rather than misread.
+ *
+ * Durability: synchronous=NORMAL. In WAL mode a commit is a write() of its
+ * frames to tld.db-wal, in the kernel's page cache before the answer is
+ * sent, so an acknowledged change survives a kill -9 (or any crash) of tld
+ * itself: the requirement, checked by tests/cli/attest_durability.sh. The
+ * WAL is fsynced at each checkpoint, not at each commit, so a power cut or
+ * a kernel crash may lose the last commits (never the database's
+ * consistency). synchronous=FULL fsynced the WAL at every commit: two
+ * fdatasyncs per attestation, inside tld's lock (bench/README.md,
+ * "bench-attest"). TL_STORE_SYNC=FULL in tld's environment restores it.
+ *
+ * The statements of the hot paths (a node saved, an attestation added) are
+ * prepared once and kept; an attestation, its alert and the node's new
+ * state are one transaction (tld_store_begin/commit). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "tld.h"
 
@@ -36,7 +50,10 @@ int tld_store_open(struct tld *t)
         return -EIO;
     }
     sqlite3_busy_timeout(t->db, 5000);
-    if (exec(t->db, "PRAGMA journal_mode=WAL") < 0 || exec(t->db, "PRAGMA synchronous=FULL") < 0)
+    const char *sync = getenv("TL_STORE_SYNC");
+    bool full = sync && strcasecmp(sync, "FULL") == 0;
+    if (exec(t->db, "PRAGMA journal_mode=WAL") < 0 ||
+        exec(t->db, full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL") < 0)
         return -EIO;
     sqlite3_stmt *st;
     int version = 0;
@@ -72,8 +89,47 @@ int tld_store_open(struct tld *t)
     return 0;
 }
 
+int tld_store_begin(struct tld *t)
+{
+    return exec(t->db, "BEGIN");
+}
+
+int tld_store_commit(struct tld *t)
+{
+    if (exec(t->db, "COMMIT") == 0)
+        return 0;
+    exec(t->db, "ROLLBACK");
+    return -EIO;
+}
+
+void tld_store_rollback(struct tld *t)
+{
+    exec(t->db, "ROLLBACK");
+}
+
+/* Kept statements: one database per tld, used under tld.lock. */
+static sqlite3_stmt *st_save, *st_attestation;
+
+/* The kept statement for sql, reset, or NULL. */
+static sqlite3_stmt *kept(struct tld *t, sqlite3_stmt **slot, const char *sql)
+{
+    if (*slot) {
+        sqlite3_reset(*slot);
+        sqlite3_clear_bindings(*slot);
+        return *slot;
+    }
+    if (sqlite3_prepare_v3(t->db, sql, -1, SQLITE_PREPARE_PERSISTENT, slot, NULL) != SQLITE_OK) {
+        tld_log("store: %s: %s", sql, sqlite3_errmsg(t->db));
+        *slot = NULL;
+    }
+    return *slot;
+}
+
 void tld_store_close(struct tld *t)
 {
+    sqlite3_finalize(st_save);
+    sqlite3_finalize(st_attestation);
+    st_save = st_attestation = NULL;
     if (t->db)
         sqlite3_close(t->db);
     t->db = NULL;
@@ -86,12 +142,11 @@ int tld_store_save(struct tld *t, const struct tld_node *n)
     json_decref(doc);
     if (!text)
         return -ENOMEM;
-    sqlite3_stmt *st;
     int r = -EIO;
-    if (sqlite3_prepare_v2(t->db,
-                           "INSERT INTO nodes (name, doc, updated) VALUES (?1, ?2, ?3) ON "
-                           "CONFLICT(name) DO UPDATE SET doc = ?2, updated = ?3",
-                           -1, &st, NULL) == SQLITE_OK) {
+    sqlite3_stmt *st = kept(t, &st_save,
+                            "INSERT INTO nodes (name, doc, updated) VALUES (?1, ?2, ?3) ON "
+                            "CONFLICT(name) DO UPDATE SET doc = ?2, updated = ?3");
+    if (st) {
         sqlite3_bind_text(st, 1, n->name, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 3, tld_now());
@@ -99,7 +154,8 @@ int tld_store_save(struct tld *t, const struct tld_node *n)
             r = 0;
         else
             tld_log("store: saving %s: %s", n->name, sqlite3_errmsg(t->db));
-        sqlite3_finalize(st);
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
     }
     free(text);
     return r;
@@ -138,12 +194,10 @@ int tld_store_load(struct tld *t)
             continue;
         }
         json_decref(doc);
-        if (t->n_nodes >= TLD_MAX_NODES) {
+        if ((r = tld_node_add(t, n)) < 0) {
             tld_node_free(n);
-            r = -ENOSPC;
             break;
         }
-        t->nodes[t->n_nodes++] = n;
     }
     sqlite3_finalize(st);
     return r;
@@ -157,12 +211,11 @@ int tld_store_attestation_add(struct tld *t, const char *node, const char *verdi
     char *text = json_dumps(doc, JSON_COMPACT);
     if (!text)
         return -ENOMEM;
-    sqlite3_stmt *st;
     int r = -EIO;
-    if (sqlite3_prepare_v2(t->db,
-                           "INSERT INTO attestations (node, at, verdict, doc) VALUES (?1, ?2, ?3, "
-                           "?4)",
-                           -1, &st, NULL) == SQLITE_OK) {
+    sqlite3_stmt *st =
+        kept(t, &st_attestation,
+             "INSERT INTO attestations (node, at, verdict, doc) VALUES (?1, ?2, ?3, ?4)");
+    if (st) {
         sqlite3_bind_text(st, 1, node, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 2, tld_now());
         sqlite3_bind_text(st, 3, verdict, -1, SQLITE_STATIC);
@@ -173,7 +226,8 @@ int tld_store_attestation_add(struct tld *t, const char *node, const char *verdi
         } else {
             tld_log("store: attestation of %s: %s", node, sqlite3_errmsg(t->db));
         }
-        sqlite3_finalize(st);
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
     }
     free(text);
     return r;

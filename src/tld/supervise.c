@@ -37,8 +37,8 @@ static void fail_boot(struct tld *t, struct tld_node *n, const char *why)
 
 void tld_supervise_once(struct tld *t)
 {
-    for (size_t i = 0; i < t->n_nodes; i++) {
-        struct tld_node *n = t->nodes[i];
+    for (size_t i = 0; i < t->n_vms; i++) { /* external nodes have nothing to supervise */
+        struct tld_node *n = t->vms[i];
         if ((n->state != TLD_BOOTING && n->state != TLD_RUNNING) || n->spec.external)
             continue;
         int st = 0;
@@ -82,8 +82,8 @@ void tld_supervise_once(struct tld *t)
 
 void tld_readopt(struct tld *t)
 {
-    for (size_t i = 0; i < t->n_nodes; i++) {
-        struct tld_node *n = t->nodes[i];
+    for (size_t i = 0; i < t->n_vms; i++) {
+        struct tld_node *n = t->vms[i];
         if (n->spec.external)
             continue;
         bool qemu_up = n->qemu.pid > 0 && tld_proc_alive(&n->qemu, NULL, NULL);

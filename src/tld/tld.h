@@ -12,11 +12,23 @@
  *   supervise.c the loop: crashes, boot diagnostics, boot timeouts,
  *              re-adopting running nodes after a tld restart
  *   api.c      the REST API (libmicrohttpd), docs/api.md
+ *   attest.c   the attestation service (attest_tpm.c, policy.c, token.c,
+ *              webhook.c)
+ *   ekca.c     the platform EK CA certifying an external node's own EK
  *
  * Locking: one mutex (tld.lock) guards the node table and the store; the
  * HTTP threads and the supervision loop take it for every operation. The
  * operations are short (a vTPM provision is ~0.1 s) except a stop, which
- * waits for QEMU to go (bounded).
+ * waits for QEMU to go (bounded). An attest call holds it twice, around the
+ * pure checks of its quote and event log (attest.c), and agent calls'
+ * bodies are parsed before it is taken (api.c).
+ *
+ * The node table grows as nodes are created (up to TLD_MAX_NODES) and is
+ * indexed by name (a chained hash, node.c): external nodes (an agent
+ * elsewhere, no VM here) are cheap, and a platform holds 100,000 of them.
+ * A node's memory is kept small for that: its image and variable store
+ * paths are interned (one copy per distinct path, kept for the life of
+ * tld), the rest is the JSON records below.
  *
  * Every process tld starts is recorded with its pid and its start time
  * (field 22 of /proc/PID/stat): a pid alone could be reused by an unrelated
@@ -31,9 +43,11 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+struct tl_ekca;
+
 #define TLD_NAME_MAX     63
-#define TLD_MAX_NODES    256
-#define TLD_TOKEN_LEN    32 /* bytes; hex in the agent's config */
+#define TLD_MAX_NODES    1000000 /* external nodes are cheap; a VM node is not */
+#define TLD_TOKEN_LEN    32      /* bytes; hex in the agent's config */
 #define TLD_BODY_MAX     (8u << 20)
 #define TLD_BOOT_TIMEOUT 240 /* s, TCG boots take 15-25 s; TL_BOOT_TIMEOUT moves it */
 
@@ -58,8 +72,10 @@ struct tld_node_spec {
     int generation; /* 2 UEFI, 1 BIOS */
     bool external;  /* no VM here: a vTPM and a token for an agent that runs
                      * elsewhere (a host, a test); nothing is supervised */
-    char image[PATH_MAX];
-    char vars[PATH_MAX]; /* a prepared variable store, "" for the defaults */
+    /* interned (tld_intern): never NULL, never freed, shared by every node
+     * with the same path, so a spec copies by value */
+    const char *image; /* "" for an external node */
+    const char *vars;  /* a prepared variable store, "" for the defaults */
 };
 
 #define TLD_NONCES        16
@@ -78,6 +94,34 @@ struct tld_nonce {
     long long expires; /* 0: free */
 };
 
+/* The latest verified attestation of a node's boot, in C rather than JSON
+ * (a node's memory: 48 bytes instead of ~1 KiB of jansson objects). */
+struct tld_attested {
+    long long id; /* 0: none (a new boot, or never attested) */
+    long long at;
+    uint64_t clock;
+    uint32_t reset_count, restart_count;
+    int findings;
+    bool pass, secure_boot;
+};
+
+/* The enrolled AK (~250 bytes; ~900 as JSON). */
+struct tld_ak {
+    long long enrolled;    /* unix seconds */
+    char ek_type[16];      /* "rsa2048", "ecc-p256" */
+    char name[2 * 68 + 1]; /* hex of its Name */
+    size_t public_len;
+    uint8_t public[]; /* its marshalled TPM2B_PUBLIC */
+};
+
+/* PCRs 0-7 of the sha256 bank learned from a passing boot (~2.3 KiB as
+ * JSON, 272 bytes here). */
+struct tld_baseline {
+    long long learned;
+    uint8_t mask; /* bit i: PCR i learned */
+    uint8_t sha256[8][32];
+};
+
 struct tld_node {
     char name[TLD_NAME_MAX + 1];
     char uuid[37];
@@ -87,18 +131,23 @@ struct tld_node {
     struct tld_proc qemu, swtpm;
     long long created, started, stopped; /* unix seconds, 0 none */
     unsigned boots;
-    char ctrl[108];      /* swtpm's control socket while it runs */
-    json_t *diag;        /* boot diagnosis: {"verdict", "phase", "component", "line", ...} */
-    json_t *report;      /* the agent's last report, summarised (report.c) */
-    json_t *host;        /* host-side vTPM read: {"at", "pcrs", "matches_report"} */
-    json_t *ek;          /* provisioned EK certificates' SHA-256 fingerprints */
-    json_t *ak;          /* the enrolled AK: {"public", "name", "ek_type", "enrolled"} */
-    json_t *attestation; /* the latest attestation's summary (attest.c) */
-    json_t *baseline;    /* PCR values learned from a passing boot: {"sha256": {...}} */
+    char ctrl[108];    /* swtpm's control socket while it runs */
+    json_t *diag;      /* boot diagnosis: {"verdict", "phase", "component", "line", ...} */
+    json_t *report;    /* the agent's last report, summarised (report.c) */
+    json_t *host;      /* host-side vTPM read: {"at", "pcrs", "matches_report"} */
+    char *ek;          /* the EKs and their certificates' SHA-256 (provisioning's "eks"), as
+                        * compact JSON text: read on enrolment and reports only
+                        * (tld_node_ek); a few hundred bytes where a tree took ~2 KiB */
+    struct tld_ak *ak; /* the enrolled AK, NULL: none */
+    struct tld_attested attestation; /* the latest verified attestation (attest.c) */
+    struct tld_baseline *baseline;   /* NULL until learned */
     struct tld_challenge *challenge; /* an enrolment waiting for activation */
     struct tld_nonce *nonces;        /* TLD_NONCES outstanding, single use */
     char reason[256];                /* why the state is what it is ("" when obvious) */
     bool busy;                       /* an operation holds the node (tld.lock released inside) */
+    json_t *ek_issued;          /* the EK certificate tld just issued (base64 DER): for the create's
+                                 * answer only (api.c takes it) */
+    struct tld_node *hash_next; /* the name index's chain (node.c) */
 };
 
 struct tld {
@@ -109,8 +158,14 @@ struct tld {
     int boot_timeout;
     sqlite3 *db;
     pthread_mutex_t lock;
-    struct tld_node *nodes[TLD_MAX_NODES];
-    size_t n_nodes;
+    struct tld_node **nodes; /* n_nodes of them, room for cap */
+    size_t n_nodes, cap;
+    struct tld_node **index; /* by name: n_index chains (a power of 2) */
+    size_t n_index;
+    struct tld_node **vms; /* the nodes with a VM here (not external): the ones the
+                            * supervision loop visits every 250 ms */
+    size_t n_vms, cap_vms;
+    struct tl_ekca *ekca; /* HOME/ekca, loaded (or created) on first use */
     volatile int quit;
 };
 
@@ -126,6 +181,11 @@ void tld_store_close(struct tld *t);
 int tld_store_save(struct tld *t, const struct tld_node *n);
 int tld_store_delete(struct tld *t, const char *name);
 int tld_store_load(struct tld *t);
+/* One transaction around several writes (under tld.lock); a failed commit
+ * is rolled back (-EIO). */
+int tld_store_begin(struct tld *t);
+int tld_store_commit(struct tld *t);
+void tld_store_rollback(struct tld *t);
 int tld_store_attestation_add(struct tld *t, const char *node, const char *verdict, json_t *doc,
                               long long *id);
 json_t *tld_store_attestations(struct tld *t, const char *node, int limit);
@@ -155,6 +215,13 @@ void tld_webhook_stop(void);
 
 /* node.c: each returns 0, or an HTTP status (400/404/409/500) with msg set */
 struct tld_node *tld_node_find(struct tld *t, const char *name);
+/* Adds n to the table and the name index (-ENOSPC at TLD_MAX_NODES, -ENOMEM);
+ * tld_node_remove takes it out of both (it does not free it). */
+int tld_node_add(struct tld *t, struct tld_node *n);
+void tld_node_remove(struct tld *t, struct tld_node *n);
+void tld_nodes_free(struct tld *t);
+/* One copy of s for the life of tld (spec paths); NULL only when out of memory. */
+const char *tld_intern(const char *s);
 int tld_node_create(struct tld *t, const json_t *req, struct tld_node **out, char *msg, size_t msz);
 int tld_node_start(struct tld *t, struct tld_node *n, char *msg, size_t msz);
 int tld_node_stop(struct tld *t, struct tld_node *n, char *msg, size_t msz);
@@ -168,6 +235,10 @@ json_t *tld_node_json(const struct tld *t, const struct tld_node *n);
 json_t *tld_node_doc(const struct tld_node *n);
 int tld_node_from_doc(const json_t *doc, struct tld_node **out);
 void tld_node_free(struct tld_node *n);
+/* The node's EK records as JSON (a new reference, NULL: none); set from
+ * JSON (NULL clears). */
+json_t *tld_node_ek(const struct tld_node *n);
+int tld_node_set_ek(struct tld_node *n, const json_t *ek);
 int tld_node_path(const struct tld *t, const struct tld_node *n, const char *file, char *out,
                   size_t size);
 bool tld_name_ok(const char *s);
@@ -191,17 +262,48 @@ int tld_report_accept(struct tld *t, struct tld_node *n, const char *auth, const
 json_t *tld_report_compare_host(const struct tld_node *n, const json_t *pcrs);
 
 /* attest.c: the attestation service's agent endpoints (enroll, activate,
- * nonce, attest); returns an HTTP status (0 = 200 with *answer) */
+ * nonce, attest); req is the parsed body (NULL when it is not a JSON
+ * object: 400); returns an HTTP status (0 = 200 with *answer) */
 int tld_attest_handle(struct tld *t, struct tld_node *n, const char *action, const char *auth,
-                      const char *body, size_t len, json_t **answer, char *msg, size_t msz);
+                      json_t *req, json_t **answer, char *msg, size_t msz);
+/* attest, split so that its pure work runs outside tld.lock (api.c):
+ * begin and finish under the lock, work without; each returns 0 or an
+ * HTTP status with msg set; the job is freed by tld_attest_job_free. */
+struct tld_attest_job;
+int tld_attest_begin(struct tld_node *n, const char *auth, json_t *req, struct tld_attest_job **job,
+                     char *msg, size_t msz);
+int tld_attest_work(struct tld_attest_job *job, char *msg, size_t msz);
+int tld_attest_finish(struct tld *t, struct tld_attest_job *job, const char *auth, json_t **answer,
+                      char *msg, size_t msz);
+void tld_attest_job_free(struct tld_attest_job *job);
 json_t *tld_attest_policy(struct tld *t, struct tld_node *n);
 int tld_attest_learn(struct tld *t, struct tld_node *n, char *msg, size_t msz);
 /* A new boot: no attestation proves anything yet (labels off). */
 void tld_attest_reset(struct tld_node *n);
 json_t *tld_attest_labels(const struct tld_node *n);
+/* The node's "attestation" and "baseline" as JSON (null when none), and
+ * back from the store's form. */
+json_t *tld_attest_summary_json(const struct tld_node *n);
+void tld_attest_summary_from_json(struct tld_node *n, const json_t *j);
+json_t *tld_baseline_json(const struct tld_baseline *b);
+/* {"public", "name", "ek_type", "enrolled"} (null when none), and back. */
+json_t *tld_ak_json(const struct tld_ak *ak);
+struct tld_ak *tld_ak_from_json(const json_t *j);
+struct tld_baseline *tld_baseline_from_json(const json_t *j);
 bool tld_token_ok(const struct tld_node *n, const char *auth);
 /* Strict base64 (padding required); malloc'd bytes. -EINVAL for NULL or bad input. */
 int tld_b64_decode(const char *in, uint8_t **out, size_t *len);
+
+/* ekca.c: the platform EK CA (HOME/ekca, as tl vtpm provision keeps it)
+ * certifying an EK that is not in a vTPM of ours: an external node's own
+ * TPM, or a software key standing in for one. ek_public is a marshalled
+ * TPM2B_PUBLIC from the default RSA-2048 or ECC P-256 EK template. On
+ * success *ek is the node's EK record ({"type", "ek_sha256", "certificate":
+ * {"sha256", "size", ...}}, as provisioning records them) and *der the
+ * certificate; returns 0 or an HTTP status with msg set. */
+int tld_ekca_issue(struct tld *t, const char *node, const uint8_t *ek_public, size_t len,
+                   json_t **ek, uint8_t **der, size_t *der_len, char *msg, size_t msz);
+void tld_ekca_close(struct tld *t);
 
 /* supervise.c */
 void tld_supervise_once(struct tld *t);

@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# The attestation service's throughput: a private tld (its own TL_HOME in a
+# temporary directory), bench-attest against it over loopback, then tld is
+# stopped and everything removed. See bench/README.md, "bench-attest".
+#
+#   bash bench/attest.sh BUILD_DIR [NODES] [SECONDS]
+#
+# NODES (default 1000, or $BENCH_NODES), SECONDS of measured attestations
+# (default 20, or $BENCH_SECONDS). Knobs: BENCH_THREADS (client threads and
+# connections, default 4), BENCH_EK_KEYS (distinct RSA EKs, default 32),
+# BENCH_WARMUP (s, default 2), BENCH_SPEED_SECONDS (openssl speed, default
+# 3; 0 skips it), TL_VECTORS (default ../shared/vectors), BENCH_PERF=1
+# (perf record --call-graph dwarf of tld during the measured window, then
+# the top functions), KEEP=1 (keep the directory: tld.db, tld.log).
+set -euo pipefail
+
+usage() {
+    echo "usage: bash bench/attest.sh BUILD_DIR [NODES] [SECONDS]" >&2
+    exit 2
+}
+if [ $# -lt 1 ] || [ $# -gt 3 ]; then usage; fi
+build=$(realpath "$1")
+nodes=${2:-${BENCH_NODES:-1000}}
+secs=${3:-${BENCH_SECONDS:-20}}
+here=$(cd "$(dirname "$0")" && pwd)
+vectors=${TL_VECTORS:-$here/../../shared/vectors}
+log=$vectors/eventlog/ovmf-debian12/secureboot-on.eventlog.bin
+tld=$build/src/tld/tld
+bench=$build/bench/bench-attest
+
+if [ ! -x "$bench" ]; then
+    ninja -C "$build" bench/bench-attest >/dev/null 2>&1 || true
+fi
+for f in "$tld" "$bench"; do
+    [ -x "$f" ] || {
+        echo "attest.sh: $f missing; build it (a build directory configured before" \
+            "bench/attest.c existed needs: meson setup --reconfigure $build)" >&2
+        exit 1
+    }
+done
+[ -r "$log" ] || {
+    echo "attest.sh: $log missing (TL_VECTORS)" >&2
+    exit 1
+}
+buildtype=$(sed -n 's/.*"name": "buildtype", "value": "\([a-z]*\)".*/\1/p' \
+    "$build/meson-info/intro-buildoptions.json" 2>/dev/null | head -1 || true)
+case ${buildtype:-unknown} in
+debug | plain) echo "warning: $build is a '$buildtype' build; figures are not for -O2" >&2 ;;
+esac
+
+W=$(mktemp -d "${TMPDIR:-/tmp}/tl-bench-attest.XXXXXX")
+home=$W/home
+tld_pid=
+perf_pid=
+cleanup() {
+    [ -n "$perf_pid" ] && kill -INT "$perf_pid" 2>/dev/null && wait "$perf_pid" 2>/dev/null
+    if [ -n "$tld_pid" ] && kill -0 "$tld_pid" 2>/dev/null; then
+        kill -TERM "$tld_pid"
+        for _ in $(seq 300); do kill -0 "$tld_pid" 2>/dev/null || break; sleep 0.05; done
+    fi
+    if [ -n "${KEEP:-}" ]; then echo "# kept: $W"; else rm -rf "$W"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+
+echo "== attestation service benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs" \
+    "($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)), build '${buildtype:-?}'," \
+    "load $(cut -d' ' -f1-3 /proc/loadavg)"
+TL_HOME=$home "$tld" --home "$home" --daemon
+read -r url tld_pid <"$home/tld.addr"
+echo "   tld $url (pid $tld_pid), TL_HOME $home"
+
+args=(--url "$url" --home "$home" --eventlog "$log" --nodes "$nodes" --seconds "$secs"
+    --threads "${BENCH_THREADS:-4}" --ek-keys "${BENCH_EK_KEYS:-32}"
+    --warmup "${BENCH_WARMUP:-2}" --speed-seconds "${BENCH_SPEED_SECONDS:-3}")
+if [ "${BENCH_PERF:-0}" = 1 ] && command -v perf >/dev/null; then
+    # perf records tld for the measured window: bench-attest prints
+    # "warm-up:" when every node has been attested once, then waits
+    # BENCH_WARMUP seconds and measures SECONDS.
+    "$bench" "${args[@]}" | while IFS= read -r line; do
+        printf '%s\n' "$line"
+        case $line in
+        warm-up:*)
+            perf record --call-graph dwarf,16384 -F 499 -o "$W/perf.data" -p "$tld_pid" \
+                -- sleep "$secs" >/dev/null 2>&1 &
+            echo "$!" >"$W/perf.pid"
+            ;;
+        esac
+    done
+    # perf ran in the pipeline's subshell: not a child to wait for
+    [ -r "$W/perf.pid" ] && perf_pid=$(cat "$W/perf.pid")
+    while [ -n "$perf_pid" ] && kill -0 "$perf_pid" 2>/dev/null; do sleep 0.2; done
+    perf_pid=
+    echo
+    echo "== perf: tld, inclusive time by function (top 50)"
+    perf report -i "$W/perf.data" --children --sort symbol --stdio -g none 2>/dev/null |
+        grep -v '^#' | grep '%' | grep -v '\] 0x0000' | head -50
+    echo "== perf: tld, self time by library"
+    perf report -i "$W/perf.data" --no-children --sort dso --stdio -g none 2>/dev/null |
+        grep -v '^#' | grep '%' | head -12
+else
+    "$bench" "${args[@]}"
+fi
+echo "   store: $(du -sh "$home/tld.db" | cut -f1) tld.db, $(du -sh "$home/tld.db-wal" 2>/dev/null | cut -f1 || echo 0) WAL"

@@ -1,0 +1,231 @@
+/* The platform EK CA as tld uses it itself: certifying the EK of an
+ * external node whose TPM is not a vTPM of ours (POST /v1/nodes with
+ * "external": true and "ek_public"), where `tl vtpm provision` certifies
+ * the EKs of the vTPMs it makes.
+ *
+ * The CA is HOME/ekca, the directory `tl vtpm provision --ca` keeps (the
+ * same four files: root.pem, root.key, intermediate.pem, intermediate.key;
+ * keys 0600): loaded on first use and kept for the life of tld, or created
+ * when none of its files exist yet (all four written, or none); a partial
+ * one is refused. libtl (lib/tpm/ekca.c) makes, loads and issues; this
+ * file only stores.
+ *
+ * What is certified: a marshalled TPM2B_PUBLIC from the default RSA-2048
+ * (L-1) or ECC P-256 (L-2) EK template (tl_ek_public_matches_template: a
+ * decrypt-only key whose use the endorsement hierarchy authorizes). The
+ * certificate's subjectAltName cannot name a TPM tld never saw: it says
+ * manufacturer "id:00000000", model "external", version "id:00000000". */
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tl/akey.h"
+#include "tl/ekca.h"
+#include "tl/util.h"
+#include "tl/vtpm.h"
+#include "tl/x509.h"
+#include "tld.h"
+
+#define ERR(code, ...) (snprintf(msg, msz, __VA_ARGS__), (code))
+
+static const char *const ca_files[TL_EKCA_N_PARTS] = {
+    [TL_EKCA_ROOT_CERT] = "root.pem",
+    [TL_EKCA_ROOT_KEY] = "root.key",
+    [TL_EKCA_INTERMEDIATE_CERT] = "intermediate.pem",
+    [TL_EKCA_INTERMEDIATE_KEY] = "intermediate.key",
+};
+
+/* A whole small file; keys must be regular files nobody else can read. */
+static int read_part(const char *path, bool secret, char **out, size_t *len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    struct stat st;
+    if (fd < 0)
+        return -errno;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > (1 << 20) ||
+        (secret && (st.st_mode & 077))) {
+        close(fd);
+        return -EPERM;
+    }
+    char *buf = malloc((size_t)st.st_size + 1);
+    ssize_t k = buf ? read(fd, buf, (size_t)st.st_size) : -1;
+    close(fd);
+    if (k != st.st_size) {
+        free(buf);
+        return -EIO;
+    }
+    buf[k] = 0;
+    *out = buf;
+    *len = (size_t)k;
+    return 0;
+}
+
+static int write_part(const char *path, const char *data, size_t len, mode_t mode)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+    if (fd < 0)
+        return -errno;
+    bool ok = write(fd, data, len) == (ssize_t)len && fsync(fd) == 0;
+    close(fd);
+    if (!ok)
+        unlink(path);
+    return ok ? 0 : -EIO;
+}
+
+static int ca_create(struct tld *t, const char *dir, struct tl_ekca *ca, char *msg, size_t msz)
+{
+    struct tl_error err = {0};
+    struct tl_ekca_pem pem;
+    if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+        return ERR(500, "%s: cannot create: %s", dir, strerror(errno));
+    if (tl_ekca_create(ca, time(NULL), &err) < 0)
+        return ERR(500, "EK CA: %s", err.message);
+    if (tl_ekca_to_pem(ca, &pem, &err) < 0) {
+        tl_ekca_done(ca);
+        return ERR(500, "EK CA: %s", err.message);
+    }
+    int written = 0, r = 0;
+    for (; written < TL_EKCA_N_PARTS && r == 0; written++) {
+        char path[PATH_MAX + 32];
+        snprintf(path, sizeof(path), "%s/%s", dir, ca_files[written]);
+        r = write_part(path, pem.part[written], pem.len[written], written % 2 ? 0600 : 0644);
+    }
+    tl_ekca_pem_done(&pem);
+    if (r < 0) {
+        for (int i = 0; i < written - 1; i++) {
+            char path[PATH_MAX + 32];
+            snprintf(path, sizeof(path), "%s/%s", dir, ca_files[i]);
+            unlink(path);
+        }
+        tl_ekca_done(ca);
+        return ERR(500, "%s: cannot write the EK CA: %s", dir, strerror(-r));
+    }
+    tld_log("EK CA created in %s", dir);
+    (void)t;
+    return 0;
+}
+
+static int ca_open(struct tld *t, char *msg, size_t msz)
+{
+    if (t->ekca)
+        return 0;
+    char dir[PATH_MAX + 8];
+    snprintf(dir, sizeof(dir), "%s/ekca", t->home);
+    struct tl_ekca *ca = calloc(1, sizeof(*ca));
+    if (!ca)
+        return ERR(500, "out of memory");
+    char *part[TL_EKCA_N_PARTS] = {0};
+    size_t len[TL_EKCA_N_PARTS] = {0};
+    int present = 0, r = 0;
+    const char *missing = NULL;
+    for (int i = 0; i < TL_EKCA_N_PARTS; i++) {
+        char path[PATH_MAX + 32];
+        snprintf(path, sizeof(path), "%s/%s", dir, ca_files[i]);
+        int e = read_part(path, i % 2 == 1, &part[i], &len[i]);
+        if (e == 0)
+            present++;
+        else if (e == -ENOENT)
+            missing = ca_files[i];
+        else if (!r)
+            r = ERR(500, "%s: %s", path, e == -EPERM ? "not a private regular file" : strerror(-e));
+    }
+    if (!r && present == 0) {
+        r = ca_create(t, dir, ca, msg, msz);
+    } else if (!r && present < TL_EKCA_N_PARTS) {
+        r = ERR(500, "%s: incomplete EK CA (%s missing)", dir, missing);
+    } else if (!r) {
+        struct tl_error err = {0};
+        if (tl_ekca_load_pem(ca, (const char *const *)part, len, &err) < 0)
+            r = ERR(500, "%s: EK CA: %s", dir, err.message);
+    }
+    for (int i = 0; i < TL_EKCA_N_PARTS; i++) {
+        if (part[i])
+            OPENSSL_cleanse(part[i], len[i]);
+        free(part[i]);
+    }
+    if (r) {
+        free(ca);
+        return r;
+    }
+    t->ekca = ca;
+    return 0;
+}
+
+void tld_ekca_close(struct tld *t)
+{
+    if (t->ekca) {
+        tl_ekca_done(t->ekca);
+        free(t->ekca);
+    }
+    t->ekca = NULL;
+}
+
+int tld_ekca_issue(struct tld *t, const char *node, const uint8_t *ek_public, size_t len,
+                   json_t **ek, uint8_t **der, size_t *der_len, char *msg, size_t msz)
+{
+    TPM2B_PUBLIC pub;
+    struct tl_error err = {0};
+    *ek = NULL;
+    *der = NULL;
+    if (tl_tpm_public_parse(ek_public, len, &pub, &err) < 0)
+        return ERR(400, "ek_public: %s", err.message);
+    enum tl_ek_type type = pub.publicArea.type == TPM2_ALG_RSA ? TL_EK_RSA2048 : TL_EK_ECC_P256;
+    if ((pub.publicArea.type != TPM2_ALG_RSA && pub.publicArea.type != TPM2_ALG_ECC) ||
+        !tl_ek_public_matches_template(&pub, type))
+        return ERR(400, "ek_public: not from the default RSA-2048 or ECC P-256 EK template "
+                        "(TCG EK Credential Profile, B.3.3 / B.3.4)");
+    EVP_PKEY *key = NULL;
+    if (tl_tpm2b_public_to_pkey(&pub, &key, &err) < 0)
+        return ERR(400, "ek_public: %s", err.message);
+    int r = ca_open(t, msg, msz);
+    if (r) {
+        EVP_PKEY_free(key);
+        return r;
+    }
+    struct tl_ek_cert_request req = {.ek = key,
+                                     .manufacturer = "id:00000000",
+                                     .model = "external",
+                                     .version = "id:00000000",
+                                     .subject_cn = node,
+                                     .now = time(NULL)};
+    uint8_t spki_md[32];
+    unsigned char *spki = NULL;
+    int spki_len = i2d_PUBKEY(key, &spki);
+    bool spki_ok =
+        spki_len > 0 && EVP_Digest(spki, (size_t)spki_len, spki_md, NULL, EVP_sha256(), NULL) == 1;
+    OPENSSL_free(spki);
+    if (tl_ekca_issue_ek_cert(t->ekca, &req, der, der_len, &err) < 0) {
+        EVP_PKEY_free(key);
+        return ERR(500, "EK certificate: %s", err.message);
+    }
+    EVP_PKEY_free(key);
+    struct tl_x509_info xi;
+    if (!spki_ok || tl_x509_describe(*der, *der_len, &xi, &err) < 0) {
+        free(*der);
+        *der = NULL;
+        return ERR(500, "EK certificate: %s", err.message[0] ? err.message : "describe");
+    }
+    char ek_hex[65], cert_hex[65];
+    tl_hex_encode(spki_md, 32, ek_hex);
+    tl_hex_encode(xi.sha256, 32, cert_hex);
+    /* the same record as `tl vtpm provision --json` "eks" (no NV index:
+     * the certificate is the node's to keep) */
+    *ek = json_pack("{s:s, s:s, s:{s:s, s:s, s:s, s:s, s:I}}", "type", tl_ek_type_name(type),
+                    "ek_sha256", ek_hex, "certificate", "subject", xi.subject, "issuer", xi.issuer,
+                    "sha256", cert_hex, "not_after", xi.not_after, "size", (json_int_t)*der_len);
+    tl_x509_info_done(&xi);
+    if (!*ek) {
+        free(*der);
+        *der = NULL;
+        return ERR(500, "out of memory");
+    }
+    return 0;
+}
