@@ -16,15 +16,15 @@
 /* One VM size: what the cloud size offers, and what a node of that size
  * gets here (QEMU under TCG on a small host cannot give 8 vCPUs). */
 struct tl_vm_size {
-    const char *name;        /* "Standard_DS2_v2": canonical spelling */
-    unsigned vcpus;          /* as in the cloud */
-    unsigned memory_mib;     /* as in the cloud */
-    bool arm64;              /* Arm64 (Ampere) sizes: no trusted launch */
-    bool gen1, gen2;         /* hypervisor generations the size supports */
-    bool gpu;                /* has an NVIDIA GPU (driver installed by default) */
-    bool trusted_launch;     /* the size supports trusted launch */
-    bool ephemeral_os;       /* ephemeral OS disk possible with trusted launch */
-    unsigned node_vcpus;     /* what a node of this size gets here (QEMU -smp) */
+    const char *name;         /* "Standard_DS2_v2": canonical spelling */
+    unsigned vcpus;           /* as in the cloud */
+    unsigned memory_mib;      /* as in the cloud */
+    bool arm64;               /* Arm64 (Ampere) sizes: no trusted launch */
+    bool gen1, gen2;          /* hypervisor generations the size supports */
+    bool gpu;                 /* has an NVIDIA GPU (driver installed by default) */
+    bool trusted_launch;      /* the size supports trusted launch */
+    bool ephemeral_os;        /* ephemeral OS disk possible with trusted launch */
+    unsigned node_vcpus;      /* what a node of this size gets here (QEMU -smp) */
     unsigned node_memory_mib; /* what a node of this size gets here (QEMU -m) */
 };
 
@@ -53,8 +53,8 @@ struct tl_pool_spec {
     bool secure_boot, vtpm;   /* trusted launch */
     bool fips;                /* --enable-fips-image */
     bool skip_gpu_driver_install;
-    bool virtual_node;        /* the cluster runs the virtual-node add-on */
-    int image_generation;     /* 1 or 2: the node image the pool was created on */
+    bool virtual_node;    /* the cluster runs the virtual-node add-on */
+    int image_generation; /* 1 or 2: the node image the pool was created on */
 };
 
 /* 0 when s may be created; -EINVAL with msg set (one line, naming the rule
@@ -65,8 +65,8 @@ int tl_pool_check(const struct tl_pool_spec *s, char *msg, size_t len);
 /* 0 when a pool that is `from` may become `to` (an update: Secure Boot and
  * vTPM switched on or off); adds the rules of a change (a pool created on
  * the Gen1 image cannot be updated to trusted launch) to tl_pool_check(to). */
-int tl_pool_check_update(const struct tl_pool_spec *from, const struct tl_pool_spec *to,
-                         char *msg, size_t len);
+int tl_pool_check_update(const struct tl_pool_spec *from, const struct tl_pool_spec *to, char *msg,
+                         size_t len);
 
 /* The image generation a new pool gets: 2 when the size supports Gen2 and
  * Gen1 was not asked for, else 1. */

@@ -16,6 +16,8 @@
 
 #include "client.h"
 #include "tl.h"
+#include "tl/k8s.h"
+#include "tl/util.h"
 
 static void usage(FILE *f)
 {
@@ -23,7 +25,7 @@ static void usage(FILE *f)
           "                           [--vtpm-persist on|off] [--image DIR] [--vars FILE]\n"
           "                           [--no-wait] [--timeout SECONDS] [--json]\n"
           "       tl node create NAME --external [--json]\n"
-          "       tl node list [--json]\n"
+          "       tl node list [-l SELECTOR] [--for-pod POD.yaml] [--json]\n"
           "       tl node show NAME [--json]\n"
           "       tl node start|stop|delete NAME [--no-wait] [--json]\n"
           "       tl node reimage NAME [--secure-boot on|off] [--vtpm on|off]\n"
@@ -38,6 +40,9 @@ static void usage(FILE *f)
           "$TL_HOME/images/default. create/start/reimage wait until the node reports in\n"
           "or fails to boot (--timeout, default 300 s). --external: no VM, a vTPM and an\n"
           "agent config (DIR/agent.json) for an agent run elsewhere (tl-agent --config).\n"
+          "list -l: only nodes whose labels match a label selector (as kubectl -l);\n"
+          "--for-pod: only nodes a manifest's pods would be scheduled on (nodeSelector,\n"
+          "required node affinity).\n"
           "Exit status: 0 ok, 1 the node did not boot, 2 bad usage or a refused request.\n",
           f);
 }
@@ -48,6 +53,7 @@ struct opts {
     const char *image, *vars;
     bool reset_vtpm, no_wait, json, external;
     long timeout;
+    const char *selector, *for_pod;
 };
 
 static int on_off(const char *verb, const char *opt, const char *v, int *out)
@@ -77,6 +83,8 @@ static int parse(const char *verb, int argc, char **argv, struct opts *o, const 
         {"no-wait", no_argument, NULL, 'n'},
         {"timeout", required_argument, NULL, 't'},
         {"json", no_argument, NULL, 'j'},
+        {"selector", required_argument, NULL, 'l'},
+        {"for-pod", required_argument, NULL, 'P'},
         {"help", no_argument, NULL, 'h'},
         {0},
     };
@@ -84,7 +92,7 @@ static int parse(const char *verb, int argc, char **argv, struct opts *o, const 
     optind = 1;
     opterr = 0;
     int c, idx;
-    while ((c = getopt_long(argc, argv, "h", options, &idx)) != -1) {
+    while ((c = getopt_long(argc, argv, "hl:", options, &idx)) != -1) {
         if (c == 'h') {
             usage(stdout);
             return 1;
@@ -96,8 +104,11 @@ static int parse(const char *verb, int argc, char **argv, struct opts *o, const 
             return -1;
         }
         if (!strchr(allowed, c)) {
-            fprintf(stderr, "tl: node %s: --%s does not apply here (try --help)\n", verb,
-                    options[idx].name);
+            if (c == 'l')
+                fprintf(stderr, "tl: node %s: -l does not apply here (try --help)\n", verb);
+            else
+                fprintf(stderr, "tl: node %s: --%s does not apply here (try --help)\n", verb,
+                        options[idx].name);
             return -1;
         }
         switch (c) {
@@ -130,6 +141,12 @@ static int parse(const char *verb, int argc, char **argv, struct opts *o, const 
             break;
         case 'j':
             o->json = true;
+            break;
+        case 'l':
+            o->selector = optarg;
+            break;
+        case 'P':
+            o->for_pod = optarg;
             break;
         case 't': {
             char *end;
@@ -311,6 +328,87 @@ static json_t *spec_body(const struct opts *o)
     return b;
 }
 
+/* ---- list filters: -l SELECTOR, --for-pod FILE ---- */
+
+struct filter {
+    bool has_selector;
+    struct tl_selector selector;
+    struct tl_pod_specs pods;
+};
+
+static void filter_free(struct filter *f)
+{
+    tl_selector_free(&f->selector);
+    tl_pod_specs_free(&f->pods);
+}
+
+static int filter_load(const struct opts *o, struct filter *f)
+{
+    struct tl_error err = {0};
+    if (o->selector) {
+        if (tl_selector_parse(o->selector, &f->selector, &err) < 0) {
+            fprintf(stderr, "tl: node list: %s\n", err.message);
+            return -1;
+        }
+        f->has_selector = true;
+    }
+    if (o->for_pod) {
+        _cleanup_free_ uint8_t *buf = NULL;
+        size_t len;
+        if (tl_read_file(o->for_pod, &buf, &len) < 0)
+            return -1;
+        if (tl_podspec_parse(buf, len, &f->pods, &err) < 0) {
+            tl_report_error(o->for_pod, &err);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Does a node (its "labels" object) pass every filter? */
+static bool filter_admits(const struct filter *f, const json_t *node)
+{
+    const json_t *obj = json_object_get(node, "labels");
+    size_t n = json_is_object(obj) ? json_object_size(obj) : 0;
+    _cleanup_free_ struct tl_label *labels = calloc(n ? n : 1, sizeof(*labels));
+    if (!labels)
+        return false;
+    size_t k = 0;
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)obj, key, v) if (json_is_string(v) && k < n) labels[k++] =
+        (struct tl_label){key, json_string_value(v)};
+    if (f->has_selector && !tl_selector_matches(&f->selector, labels, k))
+        return false;
+    for (size_t i = 0; i < f->pods.n; i++)
+        if (!tl_pod_spec_admits(&f->pods.pods[i], labels, k))
+            return false;
+    return true;
+}
+
+static int list(struct tl_client *c, const struct opts *o, const struct filter *f)
+{
+    json_t *out = NULL;
+    if (call(c, "list", "GET", "/v1/nodes", NULL, &out) < 0)
+        return TL_EXIT_BAD;
+    json_t *all = json_object_get(out, "nodes"), *kept = json_array(), *n;
+    size_t i;
+    json_array_foreach(all, i, n) if (filter_admits(f, n)) json_array_append(kept, n);
+    json_decref(out);
+    if (o->json) {
+        tl_json_print(json_pack("{s:o}", "nodes", kept));
+        return TL_EXIT_OK;
+    }
+    printf("%-16s %-9s %-11s %-5s %-22s %s\n", "NAME", "STATE", "SECURE-BOOT", "VTPM", "BOOT",
+           "REASON");
+    json_array_foreach(kept, i, n)
+        printf("%-16s %-9s %-11s %-5s %-22s %s\n", str(n, "name"), str(n, "state"),
+               yes_no(n, "secure_boot"), yes_no(n, "vtpm"),
+               str(json_object_get(n, "diagnosis"), "verdict"), str(n, "reason"));
+    json_decref(kept);
+    return TL_EXIT_OK;
+}
+
 int tl_cmd_node(int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
@@ -326,7 +424,7 @@ int tl_cmd_node(int argc, char **argv)
     static const struct {
         const char *verb, *allowed;
     } verbs[] = {
-        {"create", "svpiVntjx"},  {"list", "j"},   {"show", "j"},
+        {"create", "svpiVntjx"},  {"list", "jlP"}, {"show", "j"},
         {"start", "ntj"},         {"stop", "j"},   {"delete", "j"},
         {"reimage", "svpiVrntj"}, {"console", ""}, {"wait", "tj"},
     };
@@ -349,29 +447,17 @@ int tl_cmd_node(int argc, char **argv)
         fprintf(stderr, "tl: %s: image not found: %s\n", o.image, strerror(errno));
         return TL_EXIT_BAD;
     }
+    /* the filters are checked before tld is asked anything */
+    _cleanup_(filter_free) struct filter filter = {0};
+    if (filter_load(&o, &filter) < 0)
+        return TL_EXIT_BAD;
     struct tl_client c;
     if (tl_client_open(&c, "node") < 0)
         return TL_EXIT_BAD;
     char path[160];
     json_t *out = NULL;
-    if (strcmp(verb, "list") == 0) {
-        if (call(&c, verb, "GET", "/v1/nodes", NULL, &out) < 0)
-            return TL_EXIT_BAD;
-        if (o.json) {
-            tl_json_print(out);
-            return TL_EXIT_OK;
-        }
-        printf("%-16s %-9s %-11s %-5s %-22s %s\n", "NAME", "STATE", "SECURE-BOOT", "VTPM", "BOOT",
-               "REASON");
-        size_t i;
-        json_t *n;
-        json_array_foreach(json_object_get(out, "nodes"), i, n)
-            printf("%-16s %-9s %-11s %-5s %-22s %s\n", str(n, "name"), str(n, "state"),
-                   yes_no(n, "secure_boot"), yes_no(n, "vtpm"),
-                   str(json_object_get(n, "diagnosis"), "verdict"), str(n, "reason"));
-        json_decref(out);
-        return TL_EXIT_OK;
-    }
+    if (strcmp(verb, "list") == 0)
+        return list(&c, &o, &filter);
     snprintf(path, sizeof(path), "/v1/nodes/%s", o.name);
     if (strcmp(verb, "console") == 0) {
         long status;

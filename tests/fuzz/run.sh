@@ -13,6 +13,8 @@
 #   fuzz_eventlog  every binary event log under VECTORS/eventlog, and the
 #                  base64 .Log.Raw of go-attestation's GCP JSON
 #   fuzz_pcrset    tpm2-tools' expected YAMLs, the OVMF PCR dump, a replay JSON
+#   fuzz_podspec   the manifests of tests/data/pods; fuzz_selector a few
+#                  label selectors
 #   fuzz_efi       secureboot/efivars-shim-test/*, secureboot/dbx/*, and the
 #                  UEFI_VARIABLE_DATA, device paths and load options of the
 #                  OVMF log's records (via BUILD_DIR's tl, when built)
@@ -32,7 +34,7 @@ case $seconds in '' | *[!0-9]*) echo "$prog: SECONDS must be a number" >&2; exit
 [ -d "$vectors/eventlog" ] || { echo "$prog: $vectors/eventlog not found" >&2; exit 2; }
 command -v python3 >/dev/null || { echo "$prog: python3 not found" >&2; exit 2; }
 
-targets=${FUZZ_TARGETS:-fuzz_eventlog fuzz_pcrset fuzz_efi fuzz_pe fuzz_varstore fuzz_authvar fuzz_modsig fuzz_ekcert fuzz_bootdiag fuzz_agent_config fuzz_report fuzz_quote}
+targets=${FUZZ_TARGETS:-fuzz_eventlog fuzz_pcrset fuzz_efi fuzz_pe fuzz_varstore fuzz_authvar fuzz_modsig fuzz_ekcert fuzz_bootdiag fuzz_agent_config fuzz_report fuzz_quote fuzz_podspec fuzz_selector}
 fixtures=${TL_FIXTURES:-$(cd "$(dirname "$0")/../.." && pwd)/fixtures}
 ovmf_dir=${TL_OVMF_DIR:-/usr/share/OVMF}
 for t in $targets; do
@@ -46,7 +48,7 @@ jobs=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 2)}
 work=$(mktemp -d "${TMPDIR:-/tmp}/tl-fuzz.XXXXXX")
 keep=0
 trap '[ $keep = 1 ] || rm -rf "$work"' EXIT
-mkdir -p "$work"/corpus/{fuzz_eventlog,fuzz_pcrset,fuzz_efi,fuzz_pe,fuzz_varstore,fuzz_authvar,fuzz_modsig,fuzz_ekcert,fuzz_bootdiag,fuzz_agent_config,fuzz_report,fuzz_quote} "$work/artifacts"
+mkdir -p "$work"/corpus/{fuzz_eventlog,fuzz_pcrset,fuzz_efi,fuzz_pe,fuzz_varstore,fuzz_authvar,fuzz_modsig,fuzz_ekcert,fuzz_bootdiag,fuzz_agent_config,fuzz_report,fuzz_quote,fuzz_podspec,fuzz_selector} "$work/artifacts"
 for t in $targets; do mkdir -p "$work/corpus/$t"; done # other targets: no seeds
 
 # ---- seeds ----
@@ -137,6 +139,12 @@ done
 src=$(cd "$(dirname "$0")/../.." && pwd)
 for f in "$src"/tests/data/console/*.log; do
     [ -f "$f" ] && cp "$f" "$work/corpus/fuzz_bootdiag/"
+done
+for f in "$src"/tests/data/pods/*.yaml; do
+    [ -f "$f" ] && cp "$f" "$work/corpus/fuzz_podspec/"
+done
+for sel in 'kubernetes.azure.com/trusted-launch=true' 'a in (b,c),!d' 'x notin (y),z!=w' 'n>1,m<2'; do
+    printf '%s' "$sel" >"$work/corpus/fuzz_selector/$(printf '%s' "$sel" | sha1sum | cut -c1-40)"
 done
 printf '{"url":"http://10.0.2.2:7780/v1/nodes/n1/report","token":"00ff","node":"n1"}' \
     >"$work/corpus/fuzz_agent_config/seed.json"
