@@ -157,6 +157,20 @@ static enum MHD_Result route(struct MHD_Connection *c, const char *method, const
         return send_json(c, 200,
                          json_pack("{s:s, s:s, s:i, s:s}", "status", "ok", "version", TL_VERSION,
                                    "pid", (int)getpid(), "home", t->home));
+    if (strncmp(url, "/v1/resourceGroups", 18) == 0 ||
+        strncmp(url, "/v1/managedClusters", 19) == 0 || strncmp(url, "/v1/providers/", 14) == 0) {
+        json_t *req = parse_body(rq, msg, sizeof(msg));
+        if (!req)
+            return send_error(c, 400, msg);
+        json_t *answer = NULL;
+        int status = tld_fleet_route(t, method, url, req, &answer, msg, sizeof(msg));
+        json_decref(req);
+        if (status >= 300 || !answer) {
+            json_decref(answer);
+            return send_error(c, (unsigned)(status >= 300 ? status : 500), msg);
+        }
+        return send_json(c, (unsigned)status, answer);
+    }
     if (strcmp(url, "/v1/nodes") == 0) {
         if (strcmp(method, "GET") == 0) {
             json_t *list = json_array();

@@ -569,7 +569,9 @@ static void check_baseline(const struct tld_node *n, const struct tl_pcr_values 
                                         "option ROM code",       "option ROM configuration",
                                         "boot manager code",     "boot manager configuration",
                                         "platform manufacturer", "secure boot policy"};
-    const struct tld_baseline *bl = n->baseline;
+    /* a pool node: its pool's, for its Secure Boot setting */
+    const struct tld_baseline *bl =
+        n->pool ? n->pool->baseline[n->spec.secure_boot ? 1 : 0] : n->baseline;
     const struct tl_pcr_bank *qb = tl_pcr_values_bank_const(quoted, 0x000b);
     if (!bl || !qb)
         return;
@@ -874,7 +876,7 @@ int tld_attest_finish(struct tld *t, struct tld_attest_job *job, const char *aut
         json_decref(alert);
     }
     char lm[64];
-    if (strcmp(verdict, "pass") == 0 && !n->baseline)
+    if (strcmp(verdict, "pass") == 0 && !*tld_baseline_slot(n))
         tld_attest_learn(t, n, lm, sizeof(lm)); /* the first passing boot is the baseline */
     tld_store_save(t, n);
     if (in_tx && tld_store_commit(t) < 0) {
@@ -940,8 +942,8 @@ json_t *tld_attest_policy(struct tld *t, struct tld_node *n)
         "{s:s, s:s, s:o, s:O, s:o, s:{s:b, s:s?}}", "node", n->name, "source",
         "predicted from the image manifest", "reference", refs, "kernel_cmdline",
         json_object_get(m, "kernel_cmdline") ? json_object_get(m, "kernel_cmdline") : json_null(),
-        "baseline", tld_baseline_json(n->baseline), "rules", "secure_boot", n->spec.secure_boot,
-        "image", n->spec.image);
+        "baseline", tld_baseline_json(*tld_baseline_slot(n)), "rules", "secure_boot",
+        n->spec.secure_boot, "image", n->spec.image);
     json_decref(m);
     return out;
 }
@@ -990,8 +992,12 @@ int tld_attest_learn(struct tld *t, struct tld_node *n, char *msg, size_t msz)
         return ERR(500, "node %s: the attestation's PCR values do not parse", n->name);
     }
     bl->learned = tld_now();
-    free(n->baseline);
-    n->baseline = bl;
-    tld_store_save(t, n);
+    struct tld_baseline **slot = tld_baseline_slot(n);
+    free(*slot);
+    *slot = bl;
+    if (n->pool) /* learned for the pool: every node of it is held to it */
+        tld_pool_save(t, n->pool);
+    else
+        tld_store_save(t, n);
     return 0;
 }

@@ -293,7 +293,7 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
 
-    if (tld_store_open(t) < 0 || tld_store_load(t) < 0) {
+    if (tld_store_open(t) < 0 || tld_store_load(t) < 0 || tld_fleet_load(t) < 0) {
         tld_log("%s: cannot open the store", t->home);
         return 2;
     }
@@ -330,6 +330,7 @@ int main(int argc, char **argv)
     while (!t->quit) {
         pthread_mutex_lock(&t->lock);
         tld_supervise_once(t);
+        tld_reconcile_once(t);
         pthread_mutex_unlock(&t->lock);
         struct timespec ts = {0, 250 * 1000 * 1000};
         nanosleep(&ts, NULL);
@@ -340,6 +341,7 @@ int main(int argc, char **argv)
     pthread_mutex_lock(&t->lock);
     snprintf(sub, sizeof(sub), "%s/tld.addr", t->home);
     unlink(sub);
+    tld_fleet_free(t);
     tld_nodes_free(t);
     tld_ekca_close(t);
     tld_store_close(t);

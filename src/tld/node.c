@@ -332,7 +332,7 @@ static void remove_tree(const char *path)
 /* ---- the image ---- */
 
 /* IMAGE/manifest.json: its generation (2 when it does not say). */
-static int image_generation(const char *image, int *gen, char *msg, size_t msz)
+int tld_image_generation(const char *image, int *gen, char *msg, size_t msz)
 {
     char path[PATH_MAX + 32];
     snprintf(path, sizeof(path), "%s/disk.raw", image);
@@ -549,6 +549,11 @@ static int start_qemu(struct tld *t, struct tld_node *n, char *msg, size_t msz)
     snprintf(a_tpm, sizeof(a_tpm), "socket,id=chrtpm,path=%s", n->ctrl);
     const char *accel = getenv("TL_ACCEL");
     const char *mem = getenv("TL_NODE_MEMORY");
+    char a_mem[16];
+    if (n->spec.memory_mib) { /* the VM size's (cluster.c) */
+        snprintf(a_mem, sizeof(a_mem), "%u", n->spec.memory_mib);
+        mem = a_mem;
+    }
     char *argv[64];
     int k = 0;
     argv[k++] = "qemu-system-x86_64";
@@ -768,6 +773,13 @@ static int parse_spec(struct tld *t, const json_t *req, struct tld_node_spec *sp
         (r = parse_bool(req, "vtpm", &spec->vtpm, msg, msz)) ||
         (r = parse_bool(req, "vtpm_persist", &spec->vtpm_persist, msg, msz)))
         return r;
+    json_t *mem = json_object_get(req, "memory_mib");
+    if (mem) {
+        if (!json_is_integer(mem) || json_integer_value(mem) < 256 ||
+            json_integer_value(mem) > 65536)
+            return ERR(400, "\"memory_mib\" must be an integer from 256 to 65536");
+        spec->memory_mib = (unsigned)json_integer_value(mem);
+    }
     json_t *img = json_object_get(req, "image");
     if (img) {
         if (!json_is_string(img) || !json_string_length(img))
@@ -801,7 +813,7 @@ static int parse_spec(struct tld *t, const json_t *req, struct tld_node_spec *sp
         if (!spec->vars)
             return ERR(500, "out of memory");
     }
-    if ((r = image_generation(spec->image, &spec->generation, msg, msz)))
+    if ((r = tld_image_generation(spec->image, &spec->generation, msg, msz)))
         return r;
     if (spec->generation == 1 && spec->secure_boot)
         return ERR(400,
@@ -835,7 +847,7 @@ int tld_node_create(struct tld *t, const json_t *req, struct tld_node **out, cha
     if (!json_is_object(req))
         return ERR(400, "the request body must be a JSON object");
     const char *known[] = {"name", "secure_boot", "vtpm",     "vtpm_persist", "image",
-                           "vars", "start",       "external", "ek_public"};
+                           "vars", "start",       "external", "ek_public",    "memory_mib"};
     const char *key;
     json_t *v;
     json_object_foreach((json_t *)req, key, v)
@@ -1076,8 +1088,16 @@ json_t *tld_node_json(const struct tld *t, const struct tld_node *n)
     json_object_set_new(j, "ek", ek ? ek : json_null());
     json_object_set_new(j, "ak", tld_ak_json(n->ak));
     json_object_set_new(j, "attestation", tld_attest_summary_json(n));
-    json_object_set_new(j, "labels", tld_attest_labels(n));
+    json_t *labels = tld_attest_labels(n);
+    tld_pool_node_labels(n, labels);
+    json_object_set_new(j, "labels", labels);
     json_object_set_new(j, "external", json_boolean(n->spec.external));
+    if (n->spec.memory_mib)
+        json_object_set_new(j, "memory_mib", json_integer(n->spec.memory_mib));
+    if (n->pool)
+        json_object_set_new(j, "pool",
+                            json_pack("{s:s, s:s, s:s}", "resourceGroup", n->pool->cluster->group,
+                                      "cluster", n->pool->cluster->name, "name", n->pool->name));
     return j;
 }
 
@@ -1111,6 +1131,9 @@ json_t *tld_node_doc(const struct tld_node *n)
     if (n->baseline)
         json_object_set_new(j, "baseline", tld_baseline_json(n->baseline));
     json_object_set_new(json_object_get(j, "spec"), "external", json_boolean(n->spec.external));
+    if (n->spec.memory_mib)
+        json_object_set_new(json_object_get(j, "spec"), "memory_mib",
+                            json_integer(n->spec.memory_mib));
     return j;
 }
 
@@ -1135,6 +1158,7 @@ int tld_node_from_doc(const json_t *doc, struct tld_node **out)
     n->spec.vtpm_persist = json_is_true(json_object_get(spec, "vtpm_persist"));
     n->spec.external = json_is_true(json_object_get(spec, "external"));
     n->spec.generation = (int)json_integer_value(json_object_get(spec, "generation"));
+    n->spec.memory_mib = (unsigned)json_integer_value(json_object_get(spec, "memory_mib"));
     n->spec.image = tld_intern(json_string_value(json_object_get(spec, "image")));
     n->spec.vars = tld_intern(json_string_value(json_object_get(spec, "vars")));
     n->created = json_integer_value(json_object_get(doc, "created"));

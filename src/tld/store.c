@@ -24,7 +24,7 @@
 
 #include "tld.h"
 
-#define STORE_SCHEMA 2
+#define STORE_SCHEMA 3
 
 static int exec(sqlite3 *db, const char *sql)
 {
@@ -85,8 +85,76 @@ int tld_store_open(struct tld *t)
                         "NOT NULL DEFAULT 0, doc TEXT NOT NULL, UNIQUE (node, boot))") < 0 ||
             exec(t->db, "PRAGMA user_version=2") < 0 || exec(t->db, "COMMIT") < 0)
             return -EIO;
+        version = 2;
+    }
+    if (version == 2) { /* schema 3: resource groups, clusters, node pools, features */
+        if (exec(t->db, "BEGIN") < 0 ||
+            exec(t->db, "CREATE TABLE resources (kind TEXT NOT NULL, id TEXT NOT NULL, doc TEXT "
+                        "NOT NULL, updated INTEGER NOT NULL, PRIMARY KEY (kind, id))") < 0 ||
+            exec(t->db, "PRAGMA user_version=3") < 0 || exec(t->db, "COMMIT") < 0)
+            return -EIO;
     }
     return 0;
+}
+
+int tld_store_resource_put(struct tld *t, const char *kind, const char *id, const json_t *doc)
+{
+    char *text = json_dumps(doc, JSON_COMPACT);
+    if (!text)
+        return -ENOMEM;
+    sqlite3_stmt *st;
+    int r = -EIO;
+    if (sqlite3_prepare_v2(t->db,
+                           "INSERT INTO resources (kind, id, doc, updated) VALUES (?1, ?2, ?3, ?4) "
+                           "ON CONFLICT(kind, id) DO UPDATE SET doc = ?3, updated = ?4",
+                           -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, text, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 4, tld_now());
+        if (sqlite3_step(st) == SQLITE_DONE)
+            r = 0;
+        else
+            tld_log("store: saving %s %s: %s", kind, id, sqlite3_errmsg(t->db));
+        sqlite3_finalize(st);
+    }
+    free(text);
+    return r;
+}
+
+int tld_store_resource_delete(struct tld *t, const char *kind, const char *id)
+{
+    sqlite3_stmt *st;
+    int r = -EIO;
+    if (sqlite3_prepare_v2(t->db, "DELETE FROM resources WHERE kind = ?1 AND id = ?2", -1, &st,
+                           NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_DONE)
+            r = 0;
+        sqlite3_finalize(st);
+    }
+    return r;
+}
+
+json_t *tld_store_resources(struct tld *t, const char *kind)
+{
+    json_t *out = json_array();
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(t->db, "SELECT doc FROM resources WHERE kind = ?1 ORDER BY id", -1, &st,
+                           NULL) != SQLITE_OK)
+        return out;
+    sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        json_t *doc = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
+        if (json_is_object(doc))
+            json_array_append(out, doc);
+        else
+            tld_log("store: a %s record is not JSON; skipped", kind);
+        json_decref(doc);
+    }
+    sqlite3_finalize(st);
+    return out;
 }
 
 int tld_store_begin(struct tld *t)

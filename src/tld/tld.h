@@ -74,8 +74,9 @@ struct tld_node_spec {
                      * elsewhere (a host, a test); nothing is supervised */
     /* interned (tld_intern): never NULL, never freed, shared by every node
      * with the same path, so a spec copies by value */
-    const char *image; /* "" for an external node */
-    const char *vars;  /* a prepared variable store, "" for the defaults */
+    const char *image;   /* "" for an external node */
+    const char *vars;    /* a prepared variable store, "" for the defaults */
+    unsigned memory_mib; /* QEMU -m; 0: TL_NODE_MEMORY, else 1024 */
 };
 
 #define TLD_NONCES        16
@@ -148,6 +149,7 @@ struct tld_node {
     json_t *ek_issued;          /* the EK certificate tld just issued (base64 DER): for the create's
                                  * answer only (api.c takes it) */
     struct tld_node *hash_next; /* the name index's chain (node.c) */
+    struct tld_pool *pool;      /* the node pool it belongs to (cluster.c), NULL: none */
 };
 
 struct tld {
@@ -165,7 +167,8 @@ struct tld {
     struct tld_node **vms; /* the nodes with a VM here (not external): the ones the
                             * supervision loop visits every 250 ms */
     size_t n_vms, cap_vms;
-    struct tl_ekca *ekca; /* HOME/ekca, loaded (or created) on first use */
+    struct tl_ekca *ekca;    /* HOME/ekca, loaded (or created) on first use */
+    struct tld_fleet *fleet; /* resource groups, clusters, node pools (cluster.c) */
     volatile int quit;
 };
 
@@ -196,6 +199,10 @@ int tld_store_alert_upsert(struct tld *t, const char *node, const char *boot, js
 json_t *tld_store_alerts(struct tld *t, const char *node, bool all);
 json_t *tld_store_alert_get(struct tld *t, long long id);
 int tld_store_alert_ack(struct tld *t, long long id);
+/* Resources (cluster.c, feature.c): one JSON document per (kind, id). */
+int tld_store_resource_put(struct tld *t, const char *kind, const char *id, const json_t *doc);
+int tld_store_resource_delete(struct tld *t, const char *kind, const char *id);
+json_t *tld_store_resources(struct tld *t, const char *kind);
 
 /* token.c: ES256 JWTs and the JWKS */
 int tld_token_init(struct tld *t);
@@ -304,6 +311,83 @@ int tld_b64_decode(const char *in, uint8_t **out, size_t *len);
 int tld_ekca_issue(struct tld *t, const char *node, const uint8_t *ek_public, size_t len,
                    json_t **ek, uint8_t **der, size_t *der_len, char *msg, size_t msz);
 void tld_ekca_close(struct tld *t);
+
+/* cluster.c: resource groups, managed clusters and their node pools, the
+ * AKS model (docs/api.md "Clusters and node pools"); reconcile.c drives
+ * each pool's nodes to what the pool asks for. */
+enum tld_prov {
+    TLD_PROV_SUCCEEDED,
+    TLD_PROV_CREATING,
+    TLD_PROV_UPDATING,
+    TLD_PROV_SCALING,
+    TLD_PROV_DELETING,
+    TLD_PROV_FAILED,
+};
+
+struct tld_cluster {
+    char group[91], name[64], location[64], k8s_version[24];
+    char token[2 * TLD_TOKEN_LEN + 1]; /* the credentials tl aks get-credentials stores */
+    char *ssh_key;                     /* the admin's public key, NULL: none */
+    bool managed_identity, virtual_node;
+    enum tld_prov prov;
+    char error[512];
+    long long created;
+};
+
+struct tld_pool {
+    struct tld_cluster *cluster;
+    char name[16], id8[9]; /* nodes are aks-NAME-ID8-vmssNNNNNN */
+    /* what the pool asks for */
+    char vm_size[48], os_type[16], os_sku[32], mode[8], k8s_version[24], vm_set_type[32],
+        os_disk_type[16];
+    const char *image; /* interned directory */
+    long count;
+    bool secure_boot, vtpm, fips, skip_gpu;
+    int image_generation;
+    /* where it is */
+    enum tld_prov prov;
+    char error[512];
+    char action[16]; /* "create", "update", "scale", "delete"; "" none */
+    int op_done, op_total, op_retries;
+    char op_node[TLD_NAME_MAX + 1], op_phase[48];
+    long long op_since; /* when op_node's current phase began */
+    unsigned next_index;
+    struct tld_baseline *baseline[2]; /* learned PCRs 0-7, per Secure Boot off/on */
+};
+
+int tld_fleet_load(struct tld *t); /* after the nodes: links them to their pools */
+void tld_fleet_free(struct tld *t);
+/* /v1/resourceGroups..., /v1/managedClusters, /v1/providers...: an HTTP
+ * status (200/201/202 with *answer) or an error status with msg set. */
+int tld_fleet_route(struct tld *t, const char *method, const char *url, const json_t *body,
+                    json_t **answer, char *msg, size_t msz);
+int tld_pool_save(struct tld *t, struct tld_pool *p);
+int tld_cluster_save(struct tld *t, struct tld_cluster *c);
+struct tld_pool **tld_fleet_pools(struct tld *t, size_t *n);
+void tld_fleet_remove_pool(struct tld *t, struct tld_pool *p);
+void tld_fleet_remove_cluster(struct tld *t, struct tld_cluster *c);
+const char *tld_prov_name(enum tld_prov p);
+/* A pool node's Kubernetes labels (agentpool, instance type, os, ...). */
+void tld_pool_node_labels(const struct tld_node *n, json_t *labels);
+/* Where a node's learned baseline lives: its pool's (per Secure Boot
+ * setting) for a pool node, else its own. */
+struct tld_baseline **tld_baseline_slot(struct tld_node *n);
+/* "aks-POOL-ID8-vmssNNNNNN" */
+void tld_pool_node_name(const struct tld_pool *p, unsigned index, char *out, size_t size);
+bool tld_pool_owns(const struct tld_pool *p, const char *node);
+
+/* feature.c: feature flags and resource providers (recorded and shown). */
+int tld_feature_route(struct tld *t, const char *method, const char *url, json_t **answer,
+                      char *msg, size_t msz);
+
+/* reconcile.c: one step for every pool (every 250 ms, under tld.lock) */
+void tld_reconcile_once(struct tld *t);
+/* Is the node what its pool wants and proven so (running; attested when it
+ * has a vTPM)? */
+bool tld_pool_node_ready(const struct tld_pool *p, const struct tld_node *n);
+
+/* node.c */
+int tld_image_generation(const char *image, int *gen, char *msg, size_t msz);
 
 /* supervise.c */
 void tld_supervise_once(struct tld *t);
