@@ -21,6 +21,16 @@ static void usage(FILE *f)
           "  alert list|show|ack                  integrity alerts, naming the components\n"
           "  policy show|learn                    a node's reference values and baseline\n"
           "\n"
+          "az-compatible (the AKS documentation's commands, az replaced by tl):\n"
+          "  group create|show|delete|list        resource groups\n"
+          "  aks create|show|delete|list|get-credentials\n"
+          "                                       clusters (nodes run by tld)\n"
+          "  aks nodepool add|update|show|list|delete\n"
+          "                                       node pools; trusted launch per pool\n"
+          "  feature register|show|list           preview features (TrustedLaunchPreview)\n"
+          "  provider register|show               resource providers\n"
+          "  extension add|update                 accepted; tl needs no extension\n"
+          "\n"
           "Exit status: 0 ok, 1 a verification verdict of fail, 2 bad usage or input.\n",
           f);
 }
@@ -57,6 +67,16 @@ int main(int argc, char **argv)
         return tl_cmd_alert(argc - 1, argv + 1);
     if (strcmp(argv[1], "policy") == 0)
         return tl_cmd_policy(argc - 1, argv + 1);
+    if (strcmp(argv[1], "group") == 0)
+        return tl_cmd_group(argc - 1, argv + 1);
+    if (strcmp(argv[1], "aks") == 0)
+        return tl_cmd_aks(argc - 1, argv + 1);
+    if (strcmp(argv[1], "feature") == 0)
+        return tl_cmd_feature(argc - 1, argv + 1);
+    if (strcmp(argv[1], "provider") == 0)
+        return tl_cmd_provider(argc - 1, argv + 1);
+    if (strcmp(argv[1], "extension") == 0)
+        return tl_cmd_extension(argc - 1, argv + 1);
     fprintf(stderr, "tl: unknown command \"%s\" (try tl --help)\n", argv[1]);
     return TL_EXIT_BAD;
 }

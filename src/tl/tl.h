@@ -54,3 +54,11 @@ int tl_cmd_attest(int argc, char **argv);
 int tl_cmd_attestation(int argc, char **argv);
 int tl_cmd_alert(int argc, char **argv);
 int tl_cmd_policy(int argc, char **argv);
+
+/* The az-compatible verbs (docs/cli.md: tl group, tl aks, tl feature, ...). */
+int tl_cmd_group(int argc, char **argv);
+int tl_cmd_aks(int argc, char **argv);
+int tl_cmd_aks_nodepool(int argc, char **argv);
+int tl_cmd_feature(int argc, char **argv);
+int tl_cmd_provider(int argc, char **argv);
+int tl_cmd_extension(int argc, char **argv);

@@ -1,0 +1,350 @@
+/* `tl aks`: managed clusters, as `az aks` (create, show, delete, list,
+ * get-credentials, and the nodepool group in nodepool_cmd.c). Commands
+ * from the "Trusted launch for AKS" documentation run as written with az
+ * replaced by tl. tld owns clusters and enforces the rules (tl/aks.h); this
+ * file turns options into the REST bodies of docs/api.md. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "aks_cmd.h"
+#include "azcall.h"
+#include "kubeconfig.h"
+#include "sshkey.h"
+#include "tl.h"
+#include "tl/aks.h"
+
+#define NAME_OPT                                                                                   \
+    {                                                                                              \
+        "--name", "-n", AZ_STRING, NULL, NULL, NULL, true, "Name of the managed cluster."          \
+    }
+#define GROUP_OPT                                                                                  \
+    {                                                                                              \
+        "--resource-group", "-g", AZ_STRING, NULL, NULL, NULL, true, "Name of resource group."     \
+    }
+#define STR(x)  #x
+#define XSTR(x) STR(x)
+
+static const struct az_option create_options[] = {
+    NAME_OPT,
+    GROUP_OPT,
+    {"--location", "-l", AZ_STRING, NULL, NULL, NULL, false,
+     "Location. Default: the resource group's."},
+    {"--node-count", "-c", AZ_INT, NULL, XSTR(TL_AKS_DEFAULT_NODE_COUNT), NULL, false,
+     "Number of nodes in the first node pool."},
+    {"--nodepool-name", NULL, AZ_STRING, NULL, TL_AKS_DEFAULT_POOL_NAME, NULL, false,
+     "Name of the first node pool."},
+    {"--node-vm-size", "-s", AZ_STRING, NULL, TL_AKS_DEFAULT_VM_SIZE, NULL, false,
+     "Size of the nodes' VMs."},
+    {"--kubernetes-version", "-k", AZ_STRING, NULL, TL_AKS_DEFAULT_K8S_VERSION, NULL, false,
+     "Kubernetes version."},
+    {"--os-sku", NULL, AZ_ENUM, tl_aks_os_skus, "Ubuntu", NULL, false, "OS SKU of the nodes."},
+    {"--enable-secure-boot", NULL, AZ_FLAG, NULL, NULL, NULL, false,
+     "Secure Boot on the first pool's nodes (trusted launch)."},
+    {"--enable-vtpm", NULL, AZ_FLAG, NULL, NULL, NULL, false,
+     "A vTPM on the first pool's nodes (trusted launch)."},
+    {"--enable-fips-image", NULL, AZ_FLAG, NULL, NULL, NULL, false, "FIPS-enabled OS image."},
+    {"--enable-managed-identity", NULL, AZ_FLAG, NULL, NULL, NULL, false,
+     "A system-assigned managed identity (az's default; always on)."},
+    {"--vm-set-type", NULL, AZ_ENUM, tl_aks_vm_set_types, "VirtualMachineScaleSets", NULL, false,
+     "Agent pool VM set type."},
+    {"--node-osdisk-type", NULL, AZ_ENUM, tl_aks_osdisk_types, NULL, NULL, false,
+     "OS disk type of the nodes."},
+    {"--enable-addons", "-a", AZ_STRING, NULL, NULL, NULL, false,
+     "Comma-separated add-ons, e.g. virtual-node."},
+    {"--skip-gpu-driver-install", NULL, AZ_FLAG, NULL, NULL, NULL, false,
+     "Do not install the GPU driver on GPU sizes."},
+    {"--aks-custom-headers", NULL, AZ_STRING, NULL, NULL, NULL, false,
+     "KEY=VALUE[,KEY=VALUE...]; UseGen1Image=true gives the first pool the Gen1 (BIOS) image."},
+    {"--ssh-key-value", NULL, AZ_STRING, NULL, "~/.ssh/id_rsa.pub", NULL, false,
+     "Public key, or the file holding it, for SSH access to the nodes."},
+    {"--generate-ssh-keys", NULL, AZ_FLAG, NULL, NULL, "--no-ssh-key", false,
+     "Generate SSH key files (~/.ssh/id_rsa, id_rsa.pub) when missing."},
+    {"--no-ssh-key", "-x", AZ_FLAG, NULL, NULL, "--ssh-key-value", false,
+     "Do not give the nodes an SSH key."},
+    {"--no-wait", NULL, AZ_FLAG, NULL, NULL, NULL, false,
+     "Do not wait for the long-running operation to finish."},
+    {0},
+};
+static const struct az_command create_cmd = {
+    "aks create", "Create a new managed Kubernetes cluster.", create_options,
+    "Waits until provisioningState leaves Creating (progress on stderr), then prints the\n"
+    "cluster; exit 1 when it ends Failed. tld checks the trusted-launch rules (Gen2 sizes,\n"
+    "Kubernetes >= " TL_AKS_MIN_TRUSTED_LAUNCH_K8S ", no FIPS, no availability sets, ...).\n"};
+
+static const struct az_option show_options[] = {NAME_OPT, GROUP_OPT, {0}};
+static const struct az_command show_cmd = {"aks show", "Show the details for a managed cluster.",
+                                           show_options, NULL};
+
+static const struct az_option delete_options[] = {
+    NAME_OPT,
+    GROUP_OPT,
+    {"--yes", "-y", AZ_FLAG, NULL, NULL, NULL, false, "Do not prompt for confirmation."},
+    {"--no-wait", NULL, AZ_FLAG, NULL, NULL, NULL, false,
+     "Do not wait for the long-running operation to finish."},
+    {0},
+};
+static const struct az_command delete_cmd = {
+    "aks delete", "Delete a managed Kubernetes cluster.", delete_options,
+    "Waits until the cluster is gone (its nodes deleted), unless --no-wait.\n"};
+
+static const struct az_option list_options[] = {
+    {"--resource-group", "-g", AZ_STRING, NULL, NULL, NULL, false,
+     "Name of resource group. Default: all groups."},
+    {0},
+};
+static const struct az_command list_cmd = {"aks list", "List managed Kubernetes clusters.",
+                                           list_options, NULL};
+
+static const struct az_option credentials_options[] = {
+    NAME_OPT,
+    GROUP_OPT,
+    {"--file", "-f", AZ_STRING, NULL, "~/.kube/config", NULL, false,
+     "Kubernetes configuration file to update (\"-\": print it). Default: $KUBECONFIG's "
+     "first path, else ~/.kube/config."},
+    {"--overwrite-existing", NULL, AZ_FLAG, NULL, NULL, NULL, false,
+     "Overwrite an entry of the same name that differs (or a file that is not a "
+     "kubeconfig)."},
+    {0},
+};
+static const struct az_command credentials_cmd = {
+    "aks get-credentials", "Get access credentials for a managed Kubernetes cluster.",
+    credentials_options,
+    "Writes a cluster, a user (clusterUser_GROUP_NAME) and a context NAME, and makes NAME the\n"
+    "current context; other entries of the file are kept. Mode 0600.\n"};
+
+static char *cluster_path(const struct az_args *a)
+{
+    return tl_arm_path("/v1/resourceGroups/%s/managedClusters/%s", az_get(a, "--resource-group"),
+                       az_get(a, "--name"));
+}
+
+static void set_given_string(json_t *body, const struct az_args *a, const char *key,
+                             const char *option)
+{
+    if (az_given(a, option))
+        json_object_set_new(body, key, json_string(az_get(a, option)));
+}
+
+/* "virtual-node,monitoring" -> ["virtual-node", "monitoring"]. */
+static json_t *addons(const char *list)
+{
+    json_t *arr = json_array();
+    for (const char *p = list; *p;) {
+        size_t n = strcspn(p, ",");
+        if (n)
+            json_array_append_new(arr, json_stringn(p, n));
+        p += n + (p[n] == ',');
+    }
+    return arr;
+}
+
+static int run_create(int argc, char **argv)
+{
+    struct az_args a;
+    int r = az_parse(&create_cmd, argc, argv, &a);
+    if (r)
+        return r > 0 ? TL_EXIT_OK : TL_EXIT_BAD;
+    bool gen1;
+    if (tl_aks_custom_headers(&a, &gen1) < 0)
+        return TL_EXIT_BAD;
+    char *pub = NULL;
+    if (!az_flag(&a, "--no-ssh-key")) {
+        const char *key = az_given(&a, "--ssh-key-value") ? az_get(&a, "--ssh-key-value") : NULL;
+        if (tl_ssh_key_for_cluster(a.cmd->name, key, az_flag(&a, "--generate-ssh-keys"), &pub) < 0)
+            return TL_EXIT_BAD;
+    }
+    json_t *body = json_object();
+    set_given_string(body, &a, "location", "--location");
+    set_given_string(body, &a, "kubernetesVersion", "--kubernetes-version");
+    if (az_given(&a, "--node-count"))
+        json_object_set_new(body, "nodeCount", json_integer(az_get_long(&a, "--node-count")));
+    set_given_string(body, &a, "nodeVmSize", "--node-vm-size");
+    set_given_string(body, &a, "osSku", "--os-sku");
+    set_given_string(body, &a, "nodepoolName", "--nodepool-name");
+    json_object_set_new(body, "enableSecureBoot",
+                        json_boolean(az_flag(&a, "--enable-secure-boot")));
+    json_object_set_new(body, "enableVtpm", json_boolean(az_flag(&a, "--enable-vtpm")));
+    /* az enables a system-assigned identity whether or not the flag is given. */
+    json_object_set_new(body, "enableManagedIdentity", json_true());
+    if (pub)
+        json_object_set_new(body, "sshPublicKey", json_string(pub));
+    free(pub);
+    if (az_given(&a, "--enable-addons"))
+        json_object_set_new(body, "enableAddons", addons(az_get(&a, "--enable-addons")));
+    if (az_flag(&a, "--enable-fips-image"))
+        json_object_set_new(body, "enableFipsImage", json_true());
+    set_given_string(body, &a, "vmSetType", "--vm-set-type");
+    set_given_string(body, &a, "nodeOsdiskType", "--node-osdisk-type");
+    if (az_flag(&a, "--skip-gpu-driver-install"))
+        json_object_set_new(body, "skipGpuDriverInstall", json_true());
+    if (gen1)
+        json_object_set_new(body, "useGen1Image", json_true());
+    char *path = cluster_path(&a);
+    int rc = tl_arm_run(&a, "PUT", path, body, tl_cluster_columns,
+                        az_flag(&a, "--no-wait") ? TL_ARM_NO_WAIT : TL_ARM_WAIT);
+    free(path);
+    return rc;
+}
+
+static int run_show(int argc, char **argv)
+{
+    struct az_args a;
+    int r = az_parse(&show_cmd, argc, argv, &a);
+    if (r)
+        return r > 0 ? TL_EXIT_OK : TL_EXIT_BAD;
+    char *path = cluster_path(&a);
+    int rc = tl_arm_run(&a, "GET", path, NULL, tl_cluster_columns, TL_ARM_SHOW);
+    free(path);
+    return rc;
+}
+
+static int run_delete(int argc, char **argv)
+{
+    struct az_args a;
+    int r = az_parse(&delete_cmd, argc, argv, &a);
+    if (r)
+        return r > 0 ? TL_EXIT_OK : TL_EXIT_BAD;
+    int rc;
+    if (!tl_arm_confirm(&a, &rc))
+        return rc;
+    char *path = cluster_path(&a);
+    rc = tl_arm_run(&a, "DELETE", path, NULL, NULL,
+                    az_flag(&a, "--no-wait") ? TL_ARM_QUIET : TL_ARM_WAIT_GONE);
+    free(path);
+    return rc;
+}
+
+static int run_list(int argc, char **argv)
+{
+    struct az_args a;
+    int r = az_parse(&list_cmd, argc, argv, &a);
+    if (r)
+        return r > 0 ? TL_EXIT_OK : TL_EXIT_BAD;
+    const char *group = az_get(&a, "--resource-group");
+    char *path = group ? tl_arm_path("/v1/resourceGroups/%s/managedClusters", group)
+                       : strdup("/v1/managedClusters");
+    int rc = tl_arm_run(&a, "GET", path, NULL, tl_cluster_columns, TL_ARM_LIST);
+    free(path);
+    return rc;
+}
+
+static int run_get_credentials(int argc, char **argv)
+{
+    struct az_args a;
+    int r = az_parse(&credentials_cmd, argc, argv, &a);
+    if (r)
+        return r > 0 ? TL_EXIT_OK : TL_EXIT_BAD;
+    char file[PATH_MAX];
+    const char *opt = az_given(&a, "--file") ? az_get(&a, "--file") : NULL;
+    const char *home = getenv("HOME");
+    if (opt && strncmp(opt, "~/", 2) == 0 && home) {
+        snprintf(file, sizeof(file), "%s/%s", home, opt + 2);
+        opt = file;
+    }
+    bool to_stdout = opt && strcmp(opt, "-") == 0;
+    if (!to_stdout && tl_kubeconfig_path(opt, file, sizeof(file)) < 0) {
+        fprintf(stderr, "tl: %s: no kubeconfig file: set HOME or KUBECONFIG, or give --file\n",
+                a.cmd->name);
+        return TL_EXIT_BAD;
+    }
+    struct tl_client c;
+    if (tl_client_open(&c, a.cmd->name) < 0)
+        return TL_EXIT_BAD;
+    char *path = tl_arm_path("/v1/resourceGroups/%s/managedClusters/%s/credentials",
+                             az_get(&a, "--resource-group"), az_get(&a, "--name"));
+    json_t *out = NULL;
+    r = path ? tl_arm_request(&c, "POST", path, NULL, NULL, &out) : -ENOMEM;
+    free(path);
+    if (r < 0)
+        return TL_EXIT_BAD;
+    struct tl_kube_credentials cred = {
+        .cluster = json_string_value(json_object_get(out, "cluster")),
+        .server = json_string_value(json_object_get(out, "server")),
+        .user = json_string_value(json_object_get(out, "user")),
+        .token = json_string_value(json_object_get(out, "token")),
+    };
+    if (!cred.cluster || !cred.server || !cred.user || !cred.token) {
+        fprintf(stderr, "tl: %s: tld's credentials lack cluster, server, user or token\n",
+                a.cmd->name);
+        json_decref(out);
+        return TL_EXIT_BAD;
+    }
+    if (to_stdout) {
+        char msg[256], *text = NULL;
+        size_t len;
+        r = tl_kubeconfig_merge(NULL, 0, &cred, false, &text, &len, msg, sizeof(msg));
+        if (r == 0)
+            fwrite(text, 1, len, stdout);
+        free(text);
+    } else {
+        r = tl_kubeconfig_write(file, &cred, az_flag(&a, "--overwrite-existing"));
+        if (r == 0)
+            fprintf(stderr, "Merged \"%s\" as current context in %s\n", cred.cluster, file);
+    }
+    json_decref(out);
+    return r < 0 ? TL_EXIT_BAD : TL_EXIT_OK;
+}
+
+static const struct az_option vm_sizes_options[] = {{0}};
+static const struct az_command vm_sizes_cmd = {
+    "aks vm-sizes", "List the VM sizes node pools can use (the catalog of libtl's rules).",
+    vm_sizes_options,
+    "For each size: its vCPUs and memory in the cloud, architecture, hypervisor generations,\n"
+    "GPU, whether it supports trusted launch and an ephemeral OS disk with it, and what a\n"
+    "node of that size gets here (QEMU under TCG).\n"};
+
+static const struct tl_column vm_size_columns[] = {
+    {"Name", "name"},
+    {"vCPUs", "vCpus"},
+    {"MemoryMiB", "memoryMiB"},
+    {"Arch", "architecture"},
+    {"Gen1", "gen1"},
+    {"Gen2", "gen2"},
+    {"Gpu", "gpu"},
+    {"TrustedLaunch", "trustedLaunch"},
+    {"EphemeralOsTL", "ephemeralOsDiskWithTrustedLaunch"},
+    {"NodeMemoryMiB", "node.memoryMiB"},
+    {NULL, NULL},
+};
+
+/* The catalog is libtl's (pure): no tld needed. */
+static int run_vm_sizes(int argc, char **argv)
+{
+    struct az_args a;
+    int r = az_parse(&vm_sizes_cmd, argc, argv, &a);
+    if (r)
+        return r > 0 ? TL_EXIT_OK : TL_EXIT_BAD;
+    size_t n;
+    const struct tl_vm_size *s = tl_vm_sizes(&n);
+    json_t *all = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(
+            all, json_pack("{s:s, s:i, s:i, s:s, s:b, s:b, s:b, s:b, s:b, s:{s:i, s:i}}", "name",
+                           s[i].name, "vCpus", (int)s[i].vcpus, "memoryMiB", (int)s[i].memory_mib,
+                           "architecture", s[i].arm64 ? "Arm64" : "x64", "gen1", s[i].gen1, "gen2",
+                           s[i].gen2, "gpu", s[i].gpu, "trustedLaunch", s[i].trusted_launch,
+                           "ephemeralOsDiskWithTrustedLaunch", s[i].ephemeral_os, "node", "vcpus",
+                           (int)s[i].node_vcpus, "memoryMiB", (int)s[i].node_memory_mib));
+    r = tl_output(stdout, all, a.output, vm_size_columns);
+    json_decref(all);
+    return r < 0 ? TL_EXIT_BAD : TL_EXIT_OK;
+}
+
+int tl_cmd_aks(int argc, char **argv)
+{
+    static const struct az_entry entries[] = {
+        {"nodepool", "Manage node pools in a managed Kubernetes cluster.", true,
+         tl_cmd_aks_nodepool},
+        {"create", "Create a new managed Kubernetes cluster.", false, run_create},
+        {"delete", "Delete a managed Kubernetes cluster.", false, run_delete},
+        {"get-credentials", "Get access credentials for a managed Kubernetes cluster.", false,
+         run_get_credentials},
+        {"list", "List managed Kubernetes clusters.", false, run_list},
+        {"show", "Show the details for a managed Kubernetes cluster.", false, run_show},
+        {"vm-sizes", "List the VM sizes node pools can use (trustlaunch).", false, run_vm_sizes},
+        {0},
+    };
+    return az_dispatch("aks", "Manage Azure Kubernetes Service clusters, the trustlaunch way.",
+                       entries, argc, argv);
+}

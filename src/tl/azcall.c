@@ -1,0 +1,287 @@
+/* tld's resource API for the az verbs: see azcall.h. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "azcall.h"
+
+char *tl_arm_path(const char *fmt, ...)
+{
+    size_t cap = 256, len = 0;
+    char *out = malloc(cap);
+    if (!out)
+        return NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    for (const char *p = fmt; *p; p++) {
+        char piece[4] = {*p, 0};
+        const char *s = piece;
+        bool escape = false;
+        if (p[0] == '%' && p[1] == 's') {
+            s = va_arg(ap, const char *);
+            escape = true;
+            p++;
+        }
+        for (; *s; s++) {
+            if (len + 4 >= cap) {
+                char *n = realloc(out, cap * 2);
+                if (!n) {
+                    free(out);
+                    va_end(ap);
+                    return NULL;
+                }
+                out = n;
+                cap *= 2;
+            }
+            unsigned char ch = (unsigned char)*s;
+            if (escape && !isalnum(ch) && !strchr("-._~", ch))
+                len += (size_t)sprintf(out + len, "%%%02X", ch);
+            else
+                out[len++] = (char)ch;
+        }
+    }
+    va_end(ap);
+    out[len] = 0;
+    return out;
+}
+
+int tl_arm_request(struct tl_client *c, const char *method, const char *path, json_t *body,
+                   long *status, json_t **out)
+{
+    long st = 0;
+    json_t *answer = NULL;
+    char *raw = NULL;
+    size_t raw_len = 0;
+    *out = NULL;
+    int r = tl_client_call(c, method, path, body, &st, &answer, &raw, &raw_len, "tld");
+    json_decref(body);
+    if (status)
+        *status = st;
+    if (r < 0)
+        return -EIO;
+    if (st >= 200 && st < 300) {
+        free(raw);
+        *out = answer;
+        return 0;
+    }
+    const char *err = json_string_value(json_object_get(answer, "error"));
+    if (err)
+        fprintf(stderr, "tl: %s\n", err);
+    else
+        fprintf(stderr, "tl: %s %s: tld answered HTTP %ld%s%.*s\n", method, path, st,
+                raw && raw_len ? ": " : "", (int)(raw_len > 200 ? 200 : raw_len), raw ? raw : "");
+    free(raw);
+    json_decref(answer);
+    return -EINVAL;
+}
+
+static const char *str(const json_t *j, const char *key)
+{
+    const char *s = json_string_value(json_object_get(j, key));
+    return s ? s : "";
+}
+
+static bool transitional(const char *state)
+{
+    static const char *const states[] = {"Creating", "Updating", "Scaling", "Deleting"};
+    for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++)
+        if (strcmp(state, states[i]) == 0)
+            return true;
+    return false;
+}
+
+/* The operation in progress: the pool's own, or for a cluster the first of
+ * its pools that has one; *pool is that pool's name. */
+static const json_t *find_operation(const json_t *res, const char **pool)
+{
+    const json_t *op = json_object_get(res, "operation");
+    if (json_is_object(op)) {
+        *pool = str(res, "name");
+        return op;
+    }
+    size_t i;
+    const json_t *p;
+    json_array_foreach(json_object_get(res, "agentPoolProfiles"), i, p)
+    {
+        op = json_object_get(p, "operation");
+        if (json_is_object(op)) {
+            *pool = str(p, "name");
+            return op;
+        }
+    }
+    return NULL;
+}
+
+void tl_arm_progress(const json_t *res, char *out, size_t len)
+{
+    const char *pool = "";
+    const json_t *op = find_operation(res, &pool);
+    out[0] = 0;
+    if (!op)
+        return;
+    static const struct {
+        const char *action, *verb;
+    } verbs[] = {
+        {"create", "Creating"},
+        {"update", "Reimaging"},
+        {"scale", "Scaling"},
+        {"delete", "Deleting"},
+    };
+    const char *action = str(op, "action"), *verb = action;
+    for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+        if (strcmp(action, verbs[i].action) == 0)
+            verb = verbs[i].verb;
+    long long done = json_integer_value(json_object_get(op, "done"));
+    long long total = json_integer_value(json_object_get(op, "total"));
+    long long k = done + 1 > total ? total : done + 1;
+    const char *node = str(op, "node"), *phase = str(op, "phase");
+    int n = snprintf(out, len, "%s %s", verb, pool);
+    if (n < 0 || (size_t)n >= len)
+        return;
+    if (total > 0)
+        n += snprintf(out + n, len - (size_t)n, ": node %lld of %lld", k, total);
+    if ((size_t)n < len && *node)
+        n += snprintf(out + n, len - (size_t)n, ": %s", node);
+    if ((size_t)n < len && *phase)
+        snprintf(out + n, len - (size_t)n, ": %s", phase);
+}
+
+/* The resource's own error, or the first of its pools'. */
+static const char *error_of(const json_t *res)
+{
+    const char *e = str(res, "error");
+    if (*e)
+        return e;
+    size_t i;
+    const json_t *p;
+    json_array_foreach(json_object_get(res, "agentPoolProfiles"), i, p)
+    {
+        if (*str(p, "error"))
+            return str(p, "error");
+    }
+    return "provisioning failed";
+}
+
+int tl_arm_wait(struct tl_client *c, const char *path, json_t **res, bool gone)
+{
+    bool tty = isatty(STDERR_FILENO);
+    char last[512] = "", line[512];
+    bool shown = false;
+    int rc = 0;
+    for (;;) {
+        const char *state = str(*res, "provisioningState");
+        if (!gone && !transitional(state))
+            break;
+        tl_arm_progress(*res, line, sizeof(line));
+        if (*line && strcmp(line, last) != 0) {
+            if (tty)
+                fprintf(stderr, "\r%s\033[K", line);
+            else
+                fprintf(stderr, "%s\n", line);
+            snprintf(last, sizeof(last), "%s", line);
+            shown = true;
+        }
+        struct timespec ts = {0, 500 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        long status = 0;
+        json_t *next = NULL;
+        if (gone) {
+            /* 404 is the answer waited for: ask without printing it. */
+            char *raw = NULL;
+            size_t raw_len = 0;
+            if (tl_client_call(c, "GET", path, NULL, &status, &next, &raw, &raw_len, "tld") < 0) {
+                rc = 2;
+                break;
+            }
+            free(raw);
+            if (status == 404) {
+                json_decref(next);
+                break;
+            }
+            if (status >= 300) {
+                fprintf(stderr, "tl: %s\n",
+                        *str(next, "error") ? str(next, "error") : "tld refused the request");
+                json_decref(next);
+                rc = 2;
+                break;
+            }
+            /* A delete that failed leaves the resource Failed, not gone. */
+            if (strcmp(str(next, "provisioningState"), "Failed") == 0) {
+                json_decref(*res);
+                *res = next;
+                break;
+            }
+        } else if (tl_arm_request(c, "GET", path, NULL, &status, &next) < 0) {
+            rc = 2;
+            break;
+        }
+        json_decref(*res);
+        *res = next;
+    }
+    if (shown && tty)
+        fputs("\r\033[K", stderr);
+    if (rc)
+        return rc;
+    const char *state = str(*res, "provisioningState");
+    if (gone && strcmp(state, "Failed") != 0)
+        return 0;
+    if (strcmp(state, "Succeeded") == 0)
+        return 0;
+    fprintf(stderr, "tl: %s: %s\n", *str(*res, "name") ? str(*res, "name") : path,
+            strcmp(state, "Failed") == 0 ? error_of(*res) : state);
+    return 1;
+}
+
+int tl_arm_run(const struct az_args *a, const char *method, const char *path, json_t *body,
+               const struct tl_column *columns, enum tl_arm_mode mode)
+{
+    struct tl_client c;
+    json_t *res = NULL;
+    if (!path || tl_client_open(&c, a->cmd->name) < 0) {
+        json_decref(body);
+        return 2;
+    }
+    if (tl_arm_request(&c, method, path, body, NULL, &res) < 0)
+        return 2;
+    int rc = 0;
+    if (mode == TL_ARM_WAIT || mode == TL_ARM_WAIT_GONE)
+        rc = tl_arm_wait(&c, path, &res, mode == TL_ARM_WAIT_GONE);
+    if (rc == 0 && mode != TL_ARM_WAIT_GONE && mode != TL_ARM_QUIET) {
+        json_t *empty = json_array();
+        const json_t *v = res;
+        if (mode == TL_ARM_LIST && !json_is_array(v = json_object_get(res, "value")))
+            v = empty;
+        tl_output(stdout, v ? v : json_null(), a->output, columns);
+        json_decref(empty);
+    }
+    json_decref(res);
+    return rc;
+}
+
+bool tl_arm_confirm(const struct az_args *a, int *rc)
+{
+    *rc = 0;
+    if (az_flag(a, "--yes"))
+        return true;
+    if (!isatty(STDIN_FILENO) || !isatty(STDERR_FILENO)) {
+        fprintf(stderr,
+                "tl: %s: unable to prompt for confirmation as no tty available; use "
+                "--yes\n",
+                a->cmd->name);
+        *rc = 2;
+        return false;
+    }
+    fputs("Are you sure you want to perform this operation? (y/n): ", stderr);
+    char line[16] = "";
+    if (!fgets(line, sizeof(line), stdin))
+        return false;
+    line[strcspn(line, "\r\n")] = 0;
+    return strcasecmp(line, "y") == 0 || strcasecmp(line, "yes") == 0;
+}

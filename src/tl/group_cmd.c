@@ -1,0 +1,104 @@
+/* `tl group`: resource groups, as `az group` (create, show, delete, list).
+ * The AKS documentation assumes one exists; clusters live in one. A table
+ * and a small function per verb; tld keeps the groups (docs/api.md). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "azcall.h"
+#include "tl.h"
+
+#define NAME_OPT                                                                                   \
+    {                                                                                              \
+        "--name", "-n", AZ_STRING, NULL, NULL, NULL, true, "Name of the resource group."           \
+    }
+
+static const struct az_option create_options[] = {
+    NAME_OPT,
+    {"--location", "-l", AZ_STRING, NULL, "local", NULL, false,
+     "Location. trustlaunch runs everything on this host; any name is kept as given."},
+    {0},
+};
+static const struct az_command create_cmd = {"group create", "Create a new resource group.",
+                                             create_options, NULL};
+
+static const struct az_option show_options[] = {NAME_OPT, {0}};
+static const struct az_command show_cmd = {"group show", "Get a resource group.", show_options,
+                                           NULL};
+
+static const struct az_option delete_options[] = {
+    NAME_OPT,
+    {"--yes", "-y", AZ_FLAG, NULL, NULL, NULL, false, "Do not prompt for confirmation."},
+    {"--no-wait", NULL, AZ_FLAG, NULL, NULL, NULL, false,
+     "Do not wait for the long-running operation to finish."},
+    {0},
+};
+static const struct az_command delete_cmd = {
+    "group delete", "Delete a resource group.", delete_options,
+    "tld refuses to delete a group that still holds clusters (delete them first).\n"};
+
+static const struct az_option list_options[] = {{0}};
+static const struct az_command list_cmd = {"group list", "List resource groups.", list_options,
+                                           NULL};
+
+static int run_create(int argc, char **argv)
+{
+    struct az_args a;
+    int r = az_parse(&create_cmd, argc, argv, &a);
+    if (r)
+        return r > 0 ? TL_EXIT_OK : TL_EXIT_BAD;
+    json_t *body = json_pack("{s:s}", "location", az_get(&a, "--location"));
+    char *path = tl_arm_path("/v1/resourceGroups/%s", az_get(&a, "--name"));
+    /* Groups are made at once: provisioningState lives in properties. */
+    int rc = tl_arm_run(&a, "PUT", path, body, tl_group_columns, TL_ARM_SHOW);
+    free(path);
+    return rc;
+}
+
+static int run_show(int argc, char **argv)
+{
+    struct az_args a;
+    int r = az_parse(&show_cmd, argc, argv, &a);
+    if (r)
+        return r > 0 ? TL_EXIT_OK : TL_EXIT_BAD;
+    char *path = tl_arm_path("/v1/resourceGroups/%s", az_get(&a, "--name"));
+    int rc = tl_arm_run(&a, "GET", path, NULL, tl_group_columns, TL_ARM_SHOW);
+    free(path);
+    return rc;
+}
+
+static int run_delete(int argc, char **argv)
+{
+    struct az_args a;
+    int r = az_parse(&delete_cmd, argc, argv, &a);
+    if (r)
+        return r > 0 ? TL_EXIT_OK : TL_EXIT_BAD;
+    int rc;
+    if (!tl_arm_confirm(&a, &rc))
+        return rc;
+    char *path = tl_arm_path("/v1/resourceGroups/%s", az_get(&a, "--name"));
+    rc = tl_arm_run(&a, "DELETE", path, NULL, NULL,
+                    az_flag(&a, "--no-wait") ? TL_ARM_QUIET : TL_ARM_WAIT_GONE);
+    free(path);
+    return rc;
+}
+
+static int run_list(int argc, char **argv)
+{
+    struct az_args a;
+    int r = az_parse(&list_cmd, argc, argv, &a);
+    if (r)
+        return r > 0 ? TL_EXIT_OK : TL_EXIT_BAD;
+    return tl_arm_run(&a, "GET", "/v1/resourceGroups", NULL, tl_group_columns, TL_ARM_LIST);
+}
+
+int tl_cmd_group(int argc, char **argv)
+{
+    static const struct az_entry entries[] = {
+        {"create", "Create a new resource group.", false, run_create},
+        {"delete", "Delete a resource group.", false, run_delete},
+        {"list", "List resource groups.", false, run_list},
+        {"show", "Get a resource group.", false, run_show},
+        {0},
+    };
+    return az_dispatch("group", "Manage resource groups.", entries, argc, argv);
+}

@@ -1,0 +1,245 @@
+/* az's output formats: see output.h. json is printed by hand (not
+ * json_dumpf) so that json and jsonc share one printer and match az's
+ * Python layout: "key": value, 2-space indent, sorted keys, {} and [] for
+ * empty containers, UTF-8 as is. */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "output.h"
+
+const struct tl_column tl_cluster_columns[] = {
+    {"Name", "name"},
+    {"Location", "location"},
+    {"ResourceGroup", "resourceGroup"},
+    {"KubernetesVersion", "kubernetesVersion"},
+    {"CurrentKubernetesVersion", "currentKubernetesVersion"},
+    {"ProvisioningState", "provisioningState"},
+    {"Fqdn", "fqdn"},
+    {0},
+};
+
+const struct tl_column tl_pool_columns[] = {
+    {"Name", "name"},
+    {"OsType", "osType"},
+    {"KubernetesVersion", "orchestratorVersion"},
+    {"VmSize", "vmSize"},
+    {"Count", "count"},
+    {"MaxPods", "maxPods"},
+    {"ProvisioningState", "provisioningState"},
+    {"Mode", "mode"},
+    {"SecureBoot", "securityProfile.enableSecureBoot"},
+    {"Vtpm", "securityProfile.enableVtpm"},
+    {0},
+};
+
+const struct tl_column tl_group_columns[] = {
+    {"Name", "name"},
+    {"Location", "location"},
+    {"Status", "properties.provisioningState"},
+    {0},
+};
+
+const struct tl_column tl_feature_columns[] = {
+    {"Name", "name"},
+    {"RegistrationState", "properties.state"},
+    {0},
+};
+
+const struct tl_column tl_provider_columns[] = {
+    {"Namespace", "namespace"},
+    {"RegistrationState", "registrationState"},
+    {0},
+};
+
+const struct tl_column tl_credentials_columns[] = {
+    {"Cluster", "cluster"},
+    {"ResourceGroup", "resourceGroup"},
+    {"Server", "server"},
+    {"User", "user"},
+    {0},
+};
+
+#define C_KEY    "\033[94m"
+#define C_STRING "\033[32m"
+#define C_OTHER  "\033[33m"
+#define C_OFF    "\033[0m"
+
+static void print_scalar(FILE *f, const json_t *v, bool color)
+{
+    char *s = json_dumps(v, JSON_ENCODE_ANY);
+    const char *c = json_is_string(v) ? C_STRING : C_OTHER;
+    fprintf(f, "%s%s%s", color ? c : "", s ? s : "null", color ? C_OFF : "");
+    free(s);
+}
+
+static int compare_keys(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static void print_pretty(FILE *f, const json_t *v, int depth, bool color)
+{
+    if (json_is_object(v) && json_object_size(v)) {
+        size_t n = json_object_size(v), i = 0;
+        const char **keys = malloc(n * sizeof(*keys));
+        const char *k;
+        const json_t *x;
+        if (!keys)
+            return;
+        json_object_foreach((json_t *)v, k, x) keys[i++] = k;
+        qsort(keys, n, sizeof(*keys), compare_keys);
+        fputs("{\n", f);
+        for (i = 0; i < n; i++) {
+            json_t *key = json_string(keys[i]);
+            fprintf(f, "%*s", 2 * (depth + 1), "");
+            char *ks = json_dumps(key, JSON_ENCODE_ANY);
+            fprintf(f, "%s%s%s: ", color ? C_KEY : "", ks ? ks : "\"\"", color ? C_OFF : "");
+            free(ks);
+            json_decref(key);
+            print_pretty(f, json_object_get(v, keys[i]), depth + 1, color);
+            fputs(i + 1 < n ? ",\n" : "\n", f);
+        }
+        fprintf(f, "%*s}", 2 * depth, "");
+        free(keys);
+    } else if (json_is_object(v)) {
+        fputs("{}", f);
+    } else if (json_is_array(v) && json_array_size(v)) {
+        size_t i;
+        const json_t *x;
+        fputs("[\n", f);
+        json_array_foreach((json_t *)v, i, x)
+        {
+            fprintf(f, "%*s", 2 * (depth + 1), "");
+            print_pretty(f, x, depth + 1, color);
+            fputs(i + 1 < json_array_size(v) ? ",\n" : "\n", f);
+        }
+        fprintf(f, "%*s]", 2 * depth, "");
+    } else if (json_is_array(v)) {
+        fputs("[]", f);
+    } else {
+        print_scalar(f, v, color);
+    }
+}
+
+static const json_t *lookup(const json_t *v, const char *path)
+{
+    char key[64];
+    while (v && *path) {
+        size_t len = strcspn(path, ".");
+        if (len >= sizeof(key))
+            return NULL;
+        memcpy(key, path, len);
+        key[len] = 0;
+        v = json_object_get(v, key);
+        path += len + (path[len] == '.');
+    }
+    return v;
+}
+
+/* A cell's text; *numeric when it is a JSON number. */
+static char *cell(const json_t *row, const char *path, bool *numeric)
+{
+    const json_t *v = lookup(row, path);
+    char buf[64];
+    *numeric = json_is_number(v);
+    if (json_is_string(v))
+        return strdup(json_string_value(v));
+    if (json_is_integer(v))
+        snprintf(buf, sizeof(buf), "%lld", (long long)json_integer_value(v));
+    else if (json_is_real(v))
+        snprintf(buf, sizeof(buf), "%g", json_real_value(v));
+    else if (json_is_true(v))
+        snprintf(buf, sizeof(buf), "True");
+    else if (json_is_false(v))
+        snprintf(buf, sizeof(buf), "False");
+    else
+        buf[0] = 0;
+    return strdup(buf);
+}
+
+static int print_rows(FILE *f, const json_t *v, const struct tl_column *cols, bool header)
+{
+    size_t n_cols = 0;
+    while (cols[n_cols].header)
+        n_cols++;
+    size_t n_rows = json_is_array(v) ? json_array_size(v) : 1;
+    char **cells = calloc(n_rows * n_cols + 1, sizeof(*cells));
+    size_t *width = calloc(n_cols + 1, sizeof(*width));
+    bool *right = calloc(n_cols + 1, sizeof(*right));
+    if (!cells || !width || !right) {
+        free(cells);
+        free(width);
+        free(right);
+        return -ENOMEM;
+    }
+    for (size_t c = 0; c < n_cols; c++) {
+        width[c] = strlen(cols[c].header);
+        right[c] = n_rows > 0;
+    }
+    for (size_t r = 0; r < n_rows; r++) {
+        const json_t *row = json_is_array(v) ? json_array_get(v, r) : v;
+        for (size_t c = 0; c < n_cols; c++) {
+            bool numeric;
+            char *s = cell(row, cols[c].path, &numeric);
+            cells[r * n_cols + c] = s;
+            if (s && strlen(s) > width[c])
+                width[c] = strlen(s);
+            if (s && *s && !numeric)
+                right[c] = false;
+        }
+    }
+    if (header) {
+        for (size_t c = 0; c < n_cols; c++) {
+            const char *sep = c ? "  " : "";
+            if (right[c])
+                fprintf(f, "%s%*s", sep, (int)width[c], cols[c].header);
+            else if (c + 1 == n_cols)
+                fprintf(f, "%s%s", sep, cols[c].header); /* no trailing blanks */
+            else
+                fprintf(f, "%s%-*s", sep, (int)width[c], cols[c].header);
+        }
+        fputc('\n', f);
+        for (size_t c = 0; c < n_cols; c++) {
+            fputs(c ? "  " : "", f);
+            for (size_t i = 0; i < width[c]; i++)
+                fputc('-', f);
+        }
+        fputc('\n', f);
+    }
+    for (size_t r = 0; r < n_rows; r++) {
+        for (size_t c = 0; c < n_cols; c++) {
+            const char *s = cells[r * n_cols + c] ? cells[r * n_cols + c] : "";
+            if (!header)
+                fprintf(f, "%s%s", c ? "\t" : "", s);
+            else if (right[c])
+                fprintf(f, "%s%*s", c ? "  " : "", (int)width[c], s);
+            else if (c + 1 == n_cols)
+                fprintf(f, "%s%s", c ? "  " : "", s); /* no trailing blanks */
+            else
+                fprintf(f, "%s%-*s", c ? "  " : "", (int)width[c], s);
+        }
+        fputc('\n', f);
+    }
+    for (size_t i = 0; i < n_rows * n_cols; i++)
+        free(cells[i]);
+    free(cells);
+    free(width);
+    free(right);
+    return 0;
+}
+
+int tl_output(FILE *f, const json_t *v, const char *format, const struct tl_column *columns)
+{
+    if (strcmp(format, "none") == 0)
+        return 0;
+    if (strcmp(format, "json") == 0 || strcmp(format, "jsonc") == 0) {
+        print_pretty(f, v, 0, strcmp(format, "jsonc") == 0);
+        fputc('\n', f);
+        return 0;
+    }
+    if (strcmp(format, "table") == 0 || strcmp(format, "tsv") == 0)
+        return print_rows(f, v, columns, strcmp(format, "table") == 0);
+    return -EINVAL;
+}
