@@ -5,10 +5,12 @@
 #      what booted and who verified it, that the log replays to the TPM's
 #      PCRs, that the chain passes the Secure Boot engine against the same
 #      keys, and that PCR 7 predicted from keys + chain equals the boot's;
-#   5. a live node: tld (started on demand) boots a Secure Boot + vTPM node
-#      from the node image under QEMU + OVMF, its agent reports in, and the
-#      table shows what it reported and the boot components with their
-#      signers. Run again, it reuses the image and the node.
+#   5. a cluster, as the trusted-launch docs create it: tld (started on
+#      demand) runs `tl aks create --name myAKSCluster --node-count 1
+#      --enable-secure-boot --enable-vtpm`, the node boots under QEMU + OVMF
+#      with its swtpm, its agent enrols and is attested; the table shows
+#      node, pool, Secure Boot, vTPM, verdict, labels and the boot
+#      components with their signers. Run again, it reuses what exists.
 # The node platform's data is in $TL_HOME (default
 # ~/.local/share/trustlaunch).
 set -euo pipefail
@@ -38,7 +40,7 @@ echo "measured  sha256 PCR 7: $measured"
 [ "$predicted" = "$measured" ] && echo "prediction: equal" || { echo "prediction: DIFFERENT"; exit 1; }
 
 echo
-echo "== 5. a live trusted-launch node (tld, QEMU + OVMF, swtpm)"
+echo "== 5. a cluster: myAKSCluster, one node with Secure Boot and vTPM (tld, QEMU + OVMF, swtpm)"
 home=${TL_HOME:-$HOME/.local/share/trustlaunch}
 export TL_HOME=$home
 image=$home/images/default
@@ -46,21 +48,38 @@ if [ ! -f "$image/manifest.json" ]; then
 	mkdir -p "$home/images"
 	"$tl" image build -o "$image" --fixtures "$fixtures" >/dev/null
 fi
-node=demo-node
-state=$("$tl" node show "$node" --json 2>/dev/null | jq -r .state || true)
+G=myResourceGroup C=myAKSCluster
+"$tl" group show --name "$G" >/dev/null 2>&1 || "$tl" group create --name "$G" --location local >/dev/null
+state=$("$tl" aks show --name "$C" --resource-group "$G" 2>/dev/null | jq -r .provisioningState || true)
 case $state in
-running) ;;
-booting) "$tl" node wait "$node" --json >/dev/null || true ;;
-stopped | failed | crashed) "$tl" node start "$node" --json >/dev/null || true ;;
-*) "$tl" node create "$node" --secure-boot on --vtpm on --json >/dev/null || true ;;
+Succeeded) echo "(reusing $C)" ;;
+Creating | Updating | Scaling)
+	echo "(waiting for $C: $state)"
+	while [ "$("$tl" aks show --name "$C" --resource-group "$G" | jq -r .provisioningState)" = "$state" ]; do sleep 1; done
+	;;
+Failed)
+	echo "(a failed $C from before: retrying its pool)"
+	"$tl" aks nodepool update --resource-group "$G" --cluster-name "$C" --name nodepool1 --enable-secure-boot --enable-vtpm -o none || true
+	;;
+*)
+	echo "\$ tl aks create --name $C --resource-group $G --node-count 1 --enable-secure-boot --enable-vtpm --generate-ssh-keys"
+	"$tl" aks create --name "$C" --resource-group "$G" --node-count 1 --enable-secure-boot \
+		--enable-vtpm --generate-ssh-keys -o none
+	;;
 esac
-n=$("$tl" node show "$node" --json)
-printf '%-10s %-8s %-12s %-5s %-16s %-8s %s\n' NODE STATE SECURE-BOOT VTPM EVENTLOG-REPLAY EK-CERTS CONSISTENT
-jq -r '[.name, .state, (.report.secure_boot // "-"), (if .vtpm then "on" else "off" end),
-	(.report.replay.verdict // "-"), ((.report.ek_certs // {}) | map(.verdict) | unique | join(",")),
-	(.report.consistent // "-" | tostring)] | @tsv' <<<"$n" |
-	awk -F'\t' '{ printf "%-10s %-8s %-12s %-5s %-16s %-8s %s\n", $1, $2, $3, $4, $5, ($6 == "issued-by-platform" ? "platform" : $6), $7 }'
 echo
-echo "boot components (image manifest) and their signers:"
-jq -r '.components[0:3][] | "  \(.name)\t\(.path)\t\(.signer // "-" | capture("CN=(?<cn>[^,]*)").cn // .)"' "$image/manifest.json" | column -t -s $'\t'
-[ "$(jq -r .state <<<"$n")" = running ] || { echo "the node did not come up: $(jq -r .reason <<<"$n")"; exit 1; }
+"$tl" aks nodepool list --resource-group "$G" --cluster-name "$C" -o table
+echo
+nodes=$("$tl" node list --json | jq -c --arg c "$C" '[.nodes[] | select(.pool.cluster == $c)]')
+{
+	printf 'NODE\tPOOL\tSECURE-BOOT\tVTPM\tVERDICT\tLABELS\n'
+	jq -r '.[] | [.name, .pool.name,
+		(if .attestation.verdict == "pass" then (if .attestation.secure_boot then "on (attested)" else "off (attested)" end) else (.report.secure_boot // "-") end),
+		(if .vtpm then "on" else "off" end), (.attestation.verdict // "-"),
+		([.labels | to_entries[] | select(.key | test("trusted-launch|secure-boot")) | "\(.key)=\(.value)"] | join(" ") | if . == "" then "-" else . end)] | @tsv' <<<"$nodes"
+} | column -t -s $'\t'
+echo
+echo "boot components (attested: PCR 4 holds exactly these Authenticode digests) and their signers:"
+jq -r '.components[0:3][] | "  \(.name)\t\(.path)\tsha256:\(.digests.sha256[0:16])...\t\(.signer // "-" | capture("CN=(?<cn>[^,]*)").cn // .)"' "$image/manifest.json" | column -t -s $'\t'
+verdicts=$(jq -r '[.[] | .attestation.verdict // "none"] | unique | join(",")' <<<"$nodes")
+[ "$verdicts" = pass ] || { echo "the cluster's nodes are not all attested: $verdicts"; exit 1; }
