@@ -261,9 +261,11 @@ int tl_cmd_policy(int argc, char **argv)
     struct opts o;
     const char *verb = argc > 1 ? argv[1] : "";
     bool show = strcmp(verb, "show") == 0, learn = strcmp(verb, "learn") == 0;
+    if (strcmp(verb, "rules") == 0)
+        return tl_cmd_policy_rules(argc - 1, argv + 1);
     if (!show && !learn) {
-        fprintf(stderr, "tl: policy: %s verb \"%s\" (show, learn)\n", *verb ? "unknown" : "no",
-                verb);
+        fprintf(stderr, "tl: policy: %s verb \"%s\" (show, learn, rules)\n",
+                *verb ? "unknown" : "no", verb);
         return TL_EXIT_BAD;
     }
     char what[32];

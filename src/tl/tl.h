@@ -54,6 +54,7 @@ int tl_cmd_attest(int argc, char **argv);
 int tl_cmd_attestation(int argc, char **argv);
 int tl_cmd_alert(int argc, char **argv);
 int tl_cmd_policy(int argc, char **argv);
+int tl_cmd_policy_rules(int argc, char **argv);
 
 /* The az-compatible verbs (docs/cli.md: tl group, tl aks, tl feature, ...). */
 int tl_cmd_group(int argc, char **argv);

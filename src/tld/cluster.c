@@ -207,6 +207,7 @@ static json_t *pool_json(struct tld *t, const struct tld_pool *p)
         json_object_set_new(j, "error", json_string(p->error));
     if (p->skip_gpu)
         json_object_set_new(j, "gpuProfile", json_pack("{s:s}", "driver", "None"));
+    json_object_set(j, "policyRules", p->rules ? p->rules : json_null());
     return j;
 }
 
@@ -276,6 +277,8 @@ int tld_pool_save(struct tld *t, struct tld_pool *p)
         if (p->baseline[i])
             json_object_set_new(doc, i ? "baseline_sb_on" : "baseline_sb_off",
                                 tld_baseline_json(p->baseline[i]));
+    if (p->rules)
+        json_object_set(doc, "rules", p->rules);
     int r = tld_store_resource_put(t, "pool", key, doc);
     json_decref(doc);
     return r;
@@ -316,6 +319,7 @@ static void copy(char *dst, size_t size, const json_t *obj, const char *key)
 static void pool_free(struct tld_pool *p)
 {
     if (p) {
+        json_decref(p->rules);
         free(p->baseline[0]);
         free(p->baseline[1]);
         free(p);
@@ -498,6 +502,8 @@ int tld_fleet_load(struct tld *t)
         p->next_index = (unsigned)json_integer_value(json_object_get(d, "next_index"));
         p->baseline[0] = tld_baseline_from_json(json_object_get(d, "baseline_sb_off"));
         p->baseline[1] = tld_baseline_from_json(json_object_get(d, "baseline_sb_on"));
+        json_t *rules = json_object_get(d, "rules");
+        p->rules = json_is_object(rules) ? json_incref(rules) : NULL;
         if (!p->image || add_pool(t, p) < 0) {
             pool_free(p);
             json_decref(all);
@@ -1036,19 +1042,26 @@ static int check_image_boots(struct tld *t, const struct tld_pool *p, char *msg,
         ;
     if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
         return 0;
-    /* the first line that names a failure */
-    char *line = out, *fail = NULL;
+    /* the verdict line names the component and why ("verdict: FAIL: grub:
+     * the image's sha256 digest does not match its signature"); an error
+     * of tl itself is its "tl: ..." line */
+    const char *fail = "";
+    char *line = out;
     for (char *nl; line && *line; line = nl ? nl + 1 : NULL) {
         nl = strchr(line, '\n');
         if (nl)
             *nl = 0;
-        if (!fail && (strstr(line, "FAIL") || strstr(line, "fail") || strstr(line, "tl:")))
-            fail = line;
+        if (strncmp(line, "verdict: FAIL: ", 15) == 0) {
+            fail = line + 15;
+            break;
+        }
+        if (!fail[0] && strncmp(line, "tl: ", 4) == 0)
+            fail = line + 4;
     }
     return ERR(409,
                "update refused: with Secure Boot on, the nodes of node pool '%s' would not boot: "
                "%s (tl image check %s --vars %s)",
-               p->name, fail ? fail : "the image check failed", p->image, vars);
+               p->name, fail[0] ? fail : "the image check failed", p->image, vars);
 }
 
 static int pool_patch(struct tld *t, struct tld_pool *p, const json_t *body, json_t **answer,
@@ -1144,6 +1157,35 @@ static int pool_delete(struct tld *t, struct tld_pool *p, char *msg, size_t msz)
     p->op_node[0] = 0;
     tld_pool_save(t, p);
     return 0;
+}
+
+/* GET / PUT .../agentPools/P/policy: the pool's explicit rules (a PUT
+ * replaces them; {} clears them). They hold from the next attestation. */
+static int pool_rules(struct tld *t, struct tld_pool *p, const char *method, const json_t *body,
+                      json_t **answer, char *msg, size_t msz)
+{
+    if (strcmp(method, "PUT") == 0) {
+        json_t *rules = NULL;
+        int r = tld_policy_rules_parse(body, &rules, msg, msz);
+        if (r)
+            return r;
+        json_decref(p->rules);
+        p->rules = json_object_size(rules) ? rules : NULL;
+        if (!p->rules)
+            json_decref(rules);
+        if (tld_pool_save(t, p) < 0)
+            return ERR(500, "cannot save node pool %s", p->name);
+        tld_log("pool %s/%s/%s: policy rules %s", p->cluster->group, p->cluster->name, p->name,
+                p->rules ? "set" : "cleared");
+    } else if (strcmp(method, "GET") != 0) {
+        return ERR(405, "GET or PUT");
+    }
+    *answer = json_pack("{s:s, s:s, s:s, s:o, s:o, s:o}", "resourceGroup", p->cluster->group,
+                        "cluster", p->cluster->name, "pool", p->name, "rules",
+                        p->rules ? json_incref(p->rules) : json_object(), "baselineSecureBootOff",
+                        tld_baseline_json(p->baseline[0]), "baselineSecureBootOn",
+                        tld_baseline_json(p->baseline[1]));
+    return 200;
 }
 
 static json_t *credentials(struct tld *t, const struct tld_cluster *c)
@@ -1266,7 +1308,7 @@ int tld_fleet_route(struct tld *t, const char *method, const char *url, const js
         *answer = credentials(t, c);
         return 200;
     }
-    if (strcmp(s[5], "agentPools") != 0 || n > 7)
+    if (strcmp(s[5], "agentPools") != 0 || n > 8 || (n == 8 && strcmp(s[7], "policy") != 0))
         return ERR(404, "no such resource: %s", url);
     if (n == 6) {
         if (!get)
@@ -1278,11 +1320,13 @@ int tld_fleet_route(struct tld *t, const char *method, const char *url, const js
         *answer = json_pack("{s:o}", "value", all);
         return 200;
     }
-    if (put)
+    if (put && n == 7)
         return pool_put(t, c, s[6], body, answer, msg, msz);
     struct tld_pool *p = pool_find(f, c, s[6]);
     if (!p)
         return pool_not_found(f, c, s[6], msg, msz);
+    if (n == 8)
+        return pool_rules(t, p, method, body, answer, msg, msz);
     if (get) {
         *answer = pool_json(t, p);
         return 200;

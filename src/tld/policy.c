@@ -15,8 +15,18 @@
  *  - rules: Secure Boot on when the node's policy says so (the log's
  *    SecureBoot variable, PCR 7); PCR 7 itself is checked through the
  *    variables the log carries and the authorities, by the record checks.
+ *  - a pool's explicit rules (PUT .../agentPools/P/policy), each a
+ *    further constraint on top of the above, never a relaxation:
+ *    requireSecureBoot (true: Secure Boot must be measured on, even on a
+ *    node whose pool does not switch it on), kernelCmdline (the measured command line, with
+ *    or without grub's leading kernel path), allowedKernels (the kernel's
+ *    PCR 4 Authenticode SHA-256 must be one of them), requiredDbx (SHA-256
+ *    values that the measured dbx must hold: a hash entry, or the SHA-256
+ *    of a certificate entry; an unmeasured dbx fails).
  * Every finding names the component, the PCR, the event (its index in the
  * log), expected and actual, and a severity. */
+#include <openssl/evp.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "tl/bootstate.h"
@@ -145,6 +155,187 @@ static void check_grub(const json_t *m, const struct tl_eventlog *log, json_t *o
                                       "critical", "grub stopped before the image's last record"));
 }
 
+#define MAX_RULE_ENTRIES 256
+
+static bool sha256_hex_ok(const char *s)
+{
+    if (!s || strlen(s) != 64)
+        return false;
+    for (const char *p = s; *p; p++)
+        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+            return false;
+    return true;
+}
+
+static int hex_list(const json_t *v, const char *key, json_t *out, char *msg, size_t msz)
+{
+    if (!v)
+        return 0;
+    if (!json_is_array(v) || json_array_size(v) > MAX_RULE_ENTRIES) {
+        snprintf(msg, msz, "\"%s\" must be an array of at most %d SHA-256 values (hex)", key,
+                 MAX_RULE_ENTRIES);
+        return 400;
+    }
+    json_t *list = json_array();
+    size_t i;
+    json_t *e;
+    json_array_foreach(v, i, e)
+    {
+        char low[65] = "";
+        const char *h = json_string_value(e);
+        for (size_t k = 0; h && k < 64 && h[k]; k++)
+            low[k] = (char)(h[k] >= 'A' && h[k] <= 'F' ? h[k] + 32 : h[k]);
+        if (!h || strlen(h) != 64 || !sha256_hex_ok(low)) {
+            json_decref(list);
+            snprintf(msg, msz, "\"%s\" entry %zu: not a SHA-256 value (64 hex digits)", key, i);
+            return 400;
+        }
+        json_array_append_new(list, json_string(low));
+    }
+    json_object_set_new(out, key, list);
+    return 0;
+}
+
+int tld_policy_rules_parse(const json_t *req, json_t **rules, char *msg, size_t msz)
+{
+    if (!json_is_object(req)) {
+        snprintf(msg, msz, "the request body must be a JSON object");
+        return 400;
+    }
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)req, key, v)
+    {
+        if (strcmp(key, "kernelCmdline") && strcmp(key, "allowedKernels") &&
+            strcmp(key, "requiredDbx") && strcmp(key, "requireSecureBoot")) {
+            snprintf(msg, msz,
+                     "unknown field \"%s\" (kernelCmdline, allowedKernels, requiredDbx, "
+                     "requireSecureBoot)",
+                     key);
+            return 400;
+        }
+    }
+    json_t *out = json_object();
+    int r;
+    if ((r = hex_list(json_object_get(req, "allowedKernels"), "allowedKernels", out, msg, msz)) ||
+        (r = hex_list(json_object_get(req, "requiredDbx"), "requiredDbx", out, msg, msz))) {
+        json_decref(out);
+        return r;
+    }
+    json_t *cmd = json_object_get(req, "kernelCmdline");
+    if (cmd && !json_is_null(cmd)) {
+        const char *c = json_string_value(cmd);
+        bool ok = c && strlen(c) <= 1024;
+        for (const char *p = c; ok && *p; p++)
+            ok = *p >= 0x20 && *p <= 0x7e;
+        if (!ok) {
+            json_decref(out);
+            snprintf(msg, msz, "\"kernelCmdline\" must be printable text of at most 1024 bytes");
+            return 400;
+        }
+        json_object_set(out, "kernelCmdline", cmd);
+    }
+    json_t *sb = json_object_get(req, "requireSecureBoot");
+    if (sb && !json_is_null(sb)) {
+        if (!json_is_boolean(sb)) {
+            json_decref(out);
+            snprintf(msg, msz, "\"requireSecureBoot\" must be true, false or null");
+            return 400;
+        }
+        json_object_set(out, "requireSecureBoot", sb);
+    }
+    *rules = out;
+    return 0;
+}
+
+static bool list_has(const json_t *list, const char *hex)
+{
+    size_t i;
+    json_t *e;
+    json_array_foreach(list, i, e) if (strcmp(json_string_value(e), hex) == 0) return true;
+    return false;
+}
+
+/* Does the measured dbx hold this SHA-256 (a hash entry, or a
+ * certificate whose DER hashes to it)? */
+static bool dbx_has(const struct tl_sb_variable *dbx, const char *hex)
+{
+    for (size_t i = 0; i < dbx->lists.n_entries; i++) {
+        const struct tl_sig_entry *e = &dbx->lists.entries[i];
+        char h[65];
+        if (e->kind == TL_SIG_SHA256 && e->data_len == 32) {
+            tl_hex_encode(e->data, 32, h);
+        } else if (e->kind == TL_SIG_X509) {
+            uint8_t md[32];
+            unsigned len = 0;
+            if (!EVP_Digest(e->data, e->data_len, md, &len, EVP_sha256(), NULL) || len != 32)
+                continue;
+            tl_hex_encode(md, 32, h);
+        } else {
+            continue;
+        }
+        if (strcmp(h, hex) == 0)
+            return true;
+    }
+    return false;
+}
+
+static void check_rules(const json_t *rules, const struct tl_eventlog *log,
+                        const struct tl_boot_state *bs, json_t *out)
+{
+    const char *want = json_string_value(json_object_get(rules, "kernelCmdline"));
+    if (want) {
+        const char *got = bs->kernel_cmdline;
+        const char *args = got && got[0] == '/' ? strchr(got, ' ') : NULL;
+        if (!got || (strcmp(got, want) != 0 && !(args && strcmp(args + 1, want) == 0)))
+            json_array_append_new(out, finding("kernel command line", 8,
+                                               got ? (long)bs->kernel_cmdline_event : -1, want,
+                                               got ? got : "not measured", "critical",
+                                               "the pool's kernel command line rule"));
+    }
+    const json_t *kernels = json_object_get(rules, "allowedKernels");
+    if (json_array_size(kernels)) {
+        bool seen = false;
+        for (size_t i = 0; i < bs->n_apps; i++) {
+            const struct tl_boot_app *a = &bs->apps[i];
+            if (!a->name || strcmp(a->name, "kernel") != 0)
+                continue;
+            seen = true;
+            char actual[65];
+            event_sha256(log, &log->events[a->event], actual);
+            if (!list_has(kernels, actual)) {
+                char e[64];
+                snprintf(e, sizeof(e), "one of the pool's %zu allowed kernels",
+                         json_array_size(kernels));
+                json_array_append_new(out, finding("kernel", 4, a->event, e, actual, "critical",
+                                                   "the pool's allowed kernels"));
+            }
+        }
+        if (!seen)
+            json_array_append_new(out, finding("kernel", 4, -1, "an allowed kernel",
+                                               "no kernel in the log", "critical",
+                                               "the pool's allowed kernels"));
+    }
+    const json_t *dbx = json_object_get(rules, "requiredDbx");
+    size_t i;
+    json_t *e;
+    json_array_foreach(dbx, i, e)
+    {
+        const char *hex = json_string_value(e);
+        if (!bs->dbx.measured) {
+            json_array_append_new(out, finding("dbx", 7, -1, hex, "dbx not measured", "critical",
+                                               "the pool's required dbx entries"));
+            break;
+        }
+        if (!dbx_has(&bs->dbx, hex)) {
+            char a[64];
+            snprintf(a, sizeof(a), "absent (dbx holds %zu entries)", bs->dbx.lists.n_entries);
+            json_array_append_new(out, finding("dbx", 7, (long)bs->dbx.event, hex, a, "critical",
+                                               "the pool's required dbx entries"));
+        }
+    }
+}
+
 json_t *tld_policy_evaluate(const struct tld_node *n, const struct tl_eventlog *log,
                             const struct tl_boot_state *bs)
 {
@@ -160,12 +351,17 @@ json_t *tld_policy_evaluate(const struct tld_node *n, const struct tl_eventlog *
                                            "critical", "reference values"));
         return out;
     }
-    if (n->spec.secure_boot && bs->secure_boot != 1)
+    const json_t *rules = n->pool ? n->pool->rules : NULL;
+    const json_t *require = json_object_get(rules, "requireSecureBoot");
+    bool want_sb = n->spec.secure_boot || json_is_true(require);
+    if (want_sb && bs->secure_boot != 1)
         json_array_append_new(out, finding("secure boot", 7, -1, "on",
                                            bs->secure_boot == 0 ? "off" : "not measured",
                                            "critical", "Secure Boot must be on"));
     check_apps(m, log, bs, out);
     check_grub(m, log, out);
+    if (rules)
+        check_rules(rules, log, bs, out);
     json_decref(m);
     return out;
 }

@@ -353,6 +353,7 @@ struct tld_pool {
     long long op_since; /* when op_node's current phase began */
     unsigned next_index;
     struct tld_baseline *baseline[2]; /* learned PCRs 0-7, per Secure Boot off/on */
+    json_t *rules; /* the pool's explicit policy rules (policy.c), NULL: none */
 };
 
 int tld_fleet_load(struct tld *t); /* after the nodes: links them to their pools */
@@ -375,6 +376,11 @@ struct tld_baseline **tld_baseline_slot(struct tld_node *n);
 /* "aks-POOL-ID8-vmssNNNNNN" */
 void tld_pool_node_name(const struct tld_pool *p, unsigned index, char *out, size_t size);
 bool tld_pool_owns(const struct tld_pool *p, const char *node);
+
+/* policy.c: a pool's explicit rules, checked and normalised from a request
+ * ({"kernelCmdline", "allowedKernels", "requiredDbx", "requireSecureBoot"});
+ * 0 or 400 with msg set. */
+int tld_policy_rules_parse(const json_t *req, json_t **rules, char *msg, size_t msz);
 
 /* feature.c: feature flags and resource providers (recorded and shown). */
 int tld_feature_route(struct tld *t, const char *method, const char *url, json_t **answer,

@@ -1,0 +1,173 @@
+/* `tl policy rules`: a node pool's explicit policy rules (tld's
+ * .../agentPools/P/policy), on top of the reference values predicted from
+ * the pool's image and the learned baseline:
+ *
+ *   tl policy rules --resource-group G --cluster-name C --nodepool-name P
+ *       [--kernel-cmdline TEXT] [--allow-kernel SHA256]... [--require-dbx SHA256]...
+ *       [--require-secure-boot] [--clear] [--json]
+ *
+ * Without a rule option it shows the rules (and the pool's baselines);
+ * with any it replaces them all; --clear removes them. They hold from each
+ * node's next attestation. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client.h"
+#include "tl.h"
+
+static void usage(FILE *f)
+{
+    fputs(
+        "usage: tl policy rules --resource-group G --cluster-name C --nodepool-name P\n"
+        "           [--kernel-cmdline TEXT] [--allow-kernel SHA256]... [--require-dbx SHA256]...\n"
+        "           [--require-secure-boot] [--clear] [--json]\n"
+        "\n"
+        "A node pool's explicit attestation rules, each a further constraint on its\n"
+        "nodes: the kernel command line as measured, the kernels allowed (their\n"
+        "Authenticode SHA-256, as PCR 4 records it), SHA-256 values the measured dbx\n"
+        "must hold (hash entries, or a certificate's SHA-256), Secure Boot on. Given\n"
+        "rule options replace the pool's rules; none shows them; --clear removes them.\n",
+        f);
+}
+
+static void print_list(const char *title, const json_t *list)
+{
+    printf("  %s:", title);
+    if (!json_array_size(list)) {
+        puts(" any");
+        return;
+    }
+    putchar('\n');
+    size_t i;
+    json_t *e;
+    json_array_foreach(list, i, e) printf("    %s\n", json_string_value(e));
+}
+
+int tl_cmd_policy_rules(int argc, char **argv)
+{
+    static const struct option options[] = {
+        {"resource-group", required_argument, NULL, 'g'},
+        {"cluster-name", required_argument, NULL, 'c'},
+        {"nodepool-name", required_argument, NULL, 'p'},
+        {"kernel-cmdline", required_argument, NULL, 'k'},
+        {"allow-kernel", required_argument, NULL, 'a'},
+        {"require-dbx", required_argument, NULL, 'd'},
+        {"require-secure-boot", no_argument, NULL, 's'},
+        {"clear", no_argument, NULL, 'x'},
+        {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},
+        {0},
+    };
+    const char *group = NULL, *cluster = NULL, *pool = NULL;
+    bool json = false, clear = false, set = false;
+    json_t *rules = json_object(), *kernels = json_array(), *dbx = json_array();
+    int c, rc = TL_EXIT_BAD;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "g:c:p:h", options, NULL)) != -1) {
+        switch (c) {
+        case 'g':
+            group = optarg;
+            break;
+        case 'c':
+            cluster = optarg;
+            break;
+        case 'p':
+            pool = optarg;
+            break;
+        case 'k':
+            json_object_set_new(rules, "kernelCmdline", json_string(optarg));
+            set = true;
+            break;
+        case 'a':
+            json_array_append_new(kernels, json_string(optarg));
+            set = true;
+            break;
+        case 'd':
+            json_array_append_new(dbx, json_string(optarg));
+            set = true;
+            break;
+        case 's':
+            json_object_set_new(rules, "requireSecureBoot", json_true());
+            set = true;
+            break;
+        case 'x':
+            clear = true;
+            break;
+        case 'j':
+            json = true;
+            break;
+        case 'h':
+            usage(stdout);
+            rc = TL_EXIT_OK;
+            goto out;
+        default:
+            tl_report_option_error("policy rules", argv);
+            goto out;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "tl: policy rules: unexpected argument \"%s\"\n", argv[optind]);
+        goto out;
+    }
+    if (!group || !cluster || !pool) {
+        fprintf(stderr, "tl: policy rules: --resource-group, --cluster-name and --nodepool-name "
+                        "are required\n");
+        goto out;
+    }
+    if (clear && set) {
+        fprintf(stderr, "tl: policy rules: --clear takes no rule options\n");
+        goto out;
+    }
+    if (strpbrk(group, "/?#% ") || strpbrk(cluster, "/?#% ") || strpbrk(pool, "/?#% ")) {
+        fprintf(stderr, "tl: policy rules: a name holds '/', '?', '#', '%%' or a space\n");
+        goto out;
+    }
+    if (json_array_size(kernels))
+        json_object_set(rules, "allowedKernels", kernels);
+    if (json_array_size(dbx))
+        json_object_set(rules, "requiredDbx", dbx);
+    char path[512];
+    snprintf(path, sizeof(path), "/v1/resourceGroups/%s/managedClusters/%s/agentPools/%s/policy",
+             group, cluster, pool);
+    struct tl_client cl;
+    if (tl_client_open(&cl, "policy rules") < 0)
+        goto out;
+    long status = 0;
+    json_t *answer = NULL;
+    if (tl_client_call(&cl, set || clear ? "PUT" : "GET", path, set || clear ? rules : NULL,
+                       &status, &answer, NULL, NULL, "policy rules") < 0)
+        goto out;
+    if (status >= 300 || !answer) {
+        const char *e = json_string_value(json_object_get(answer, "error"));
+        fprintf(stderr, "tl: policy rules: %s\n", e ? e : "refused");
+        json_decref(answer);
+        goto out;
+    }
+    rc = TL_EXIT_OK;
+    if (json) {
+        tl_json_print(answer);
+        goto out;
+    }
+    const json_t *r = json_object_get(answer, "rules");
+    printf("node pool %s/%s/%s: explicit rules%s\n", group, cluster, pool,
+           json_object_size(r) ? "" : ": none");
+    const char *cmd = json_string_value(json_object_get(r, "kernelCmdline"));
+    printf("  kernel command line: %s\n", cmd ? cmd : "as the image sets it");
+    print_list("allowed kernels (PCR 4 Authenticode SHA-256)",
+               json_object_get(r, "allowedKernels"));
+    print_list("required dbx entries (SHA-256)", json_object_get(r, "requiredDbx"));
+    printf("  secure boot required by rule: %s\n",
+           json_is_true(json_object_get(r, "requireSecureBoot")) ? "yes" : "no");
+    printf("  baselines learned: secure boot off %s, on %s\n",
+           json_is_null(json_object_get(answer, "baselineSecureBootOff")) ? "no" : "yes",
+           json_is_null(json_object_get(answer, "baselineSecureBootOn")) ? "no" : "yes");
+    json_decref(answer);
+out:
+    json_decref(rules);
+    json_decref(kernels);
+    json_decref(dbx);
+    return rc;
+}
