@@ -352,6 +352,7 @@ int agent_attest_run(const struct agent_config *cfg, const struct agent_attest_o
     memcpy(st.base, cfg->url, n - k);
     st.base[n - k] = 0;
 
+    double retry = 5; /* after a failure: 5, 10, 20 s ... up to the interval */
     for (;;) {
         int r = cycle(&st);
         if (r == STEP_UNSUPPORTED) {
@@ -367,6 +368,13 @@ int agent_attest_run(const struct agent_config *cfg, const struct agent_attest_o
             reset(&st);
             return r < 0 ? AGENT_EXIT_FAIL : AGENT_EXIT_OK;
         }
+        if (r < 0 && retry < o->interval) { /* a boot's attestation should not wait a period */
+            agent_say("attest: trying again in %.0f s", retry);
+            agent_sleep(retry);
+            retry *= 2;
+            continue;
+        }
+        retry = 5;
         agent_sleep(o->interval);
     }
 }

@@ -279,6 +279,14 @@ int tld_vtpm_read_pcrs(const char *ctrl, json_t **out, char *msg, size_t msz)
     }
     json_t *pcrs = json_object();
     r = read_pcrs(esys, pcrs, msg, msz);
+    /* End the TPM's power cycle in order, as firmware does at S5: the
+     * guest was killed and never sent TPM2_Shutdown, and a TPM counts each
+     * unorderly shutdown against its dictionary-attack limit (3 in a fresh
+     * swtpm): a node stopped or reimaged three times would find its
+     * DA-protected keys (the agent's AK) locked out. */
+    TSS2_RC src = Esys_Shutdown(esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, TPM2_SU_STATE);
+    if (src != TSS2_RC_SUCCESS)
+        tld_log("vTPM %s: TPM2_Shutdown(STATE): 0x%x", ctrl, src);
     Esys_Finalize(&esys);
     close(sv[0]);
     if (r < 0) {
