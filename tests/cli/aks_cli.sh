@@ -7,27 +7,32 @@
 #    disable together) gives its exact one-line message (docs/cli.md) and
 #    exit 2; `tl extension add --name aks-preview` exits 0; and none of them
 #    starts tld (TL_TLD points at a script that would leave a mark).
-# 2. Against a stand-in for tld written here (python3; the REST contract of
-#    docs/api.md, with provisioning that advances one step per GET): the
-#    bodies tl sends (enum values canonical, flags as booleans, the SSH key
-#    it generated, checked by ssh-keygen), waiting with one progress line
-#    per (node, phase) when stderr is not a terminal, Succeeded -> the
-#    resource and exit 0, Failed -> "tl: NAME: error" and exit 1, a refusal
-#    -> "tl: <error>" and exit 2, deletes that wait for 404, --no-wait,
-#    table and tsv output, and the kubeconfig get-credentials writes (mode
-#    0600, merged with another cluster's entries, read back by kubectl when
-#    it is installed).
-# Needs: TL_BIN; python3, jq (ssh-keygen, kubectl optional).
+# 2. Against the real tld ($TL_TLD, started on demand by tl, with a node
+#    image built here), and no VM booted: every cluster and pool has
+#    --node-count 0 (Succeeded at once), or is refused, or is only read.
+#    What tld stored is read back (tl aks show: enum values canonical, the
+#    trusted-launch flags, the SSH key tl generated, checked by ssh-keygen,
+#    identity); --no-wait prints the resource as answered; a refusal ->
+#    "tl: <tld's error>" and exit 2 (a cluster that is not there, a Windows
+#    pool with trusted launch, a group that still holds a cluster); deletes
+#    wait for 404 and the resource is gone; table, tsv and none output;
+#    feature and provider registration; and get-credentials (mode 0600,
+#    merged with other clusters' entries, current-context switching,
+#    --file -, a foreign file kept unless --overwrite-existing, read back
+#    by kubectl when it is installed).
+#    Waiting with progress lines and an operation that ends Failed (exit 1)
+#    need nodes that boot: tests/e2e/docs-commands.sh and
+#    tests/e2e/pool_update.sh cover them, and tests/unit/test_azcli.c the
+#    progress line's format.
+# Needs: TL_BIN, TL_TLD, TL_FIXTURES; jq (ssh-keygen, kubectl optional).
 set -u
-: "${TL_BIN:?}"
-for t in python3 jq; do
-    command -v "$t" >/dev/null || { echo "not ok 1 - $t missing (apt-get install python3 jq)"; exit 1; }
-done
-W=$(mktemp -d /tmp/tl-aks-test.XXXXXX)
-pids=()
+: "${TL_BIN:?}" "${TL_TLD:?}" "${TL_FIXTURES:?}"
+command -v jq >/dev/null || { echo "not ok 1 - jq missing (apt-get install jq)"; exit 1; }
+REAL_TLD=$TL_TLD
+unset KUBECONFIG
+W=$(mktemp -d "${TMPDIR:-/tmp}/tl-aks-test.XXXXXX")
 cleanup() {
-    for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
-    wait 2>/dev/null
+    [ -r "$W/home/tld.addr" ] && kill "$(awk '{print $2}' "$W/home/tld.addr")" 2>/dev/null
     [ -n "${KEEP:-}" ] || rm -rf "$W"
 }
 trap cleanup EXIT
@@ -110,6 +115,7 @@ mistake "a stray word" \
 mistake "a \\ continuation pasted onto one line (\" --name\")" \
     "tl: aks create: argument \" --name\" comes from a \\ line continuation pasted onto one line; remove the \\ or keep the line breaks" \
     aks create \ --name myAKSCluster --resource-group myResourceGroup
+# shellcheck disable=SC1003 # a lone backslash, meant
 mistake "a lone \\" \
     "tl: aks create: argument \"\\\" comes from a \\ line continuation pasted onto one line; remove the \\ or keep the line breaks" \
     aks create --name myAKSCluster '\' --resource-group myResourceGroup
@@ -205,221 +211,61 @@ else
     ok "no parsing failure started tld or made its data directory"
 fi
 
-# ---- 2. against a stand-in for tld -----------------------------------------
-cat >"$W/tld.py" <<'EOF'
-# The REST contract of docs/api.md, kept in memory. Each GET of a pool (or
-# of its cluster) advances its operation by one (node, phase) step.
-import http.server, json, re, sys, urllib.parse
-home, log = sys.argv[1], open(sys.argv[2], "a")
-groups, clusters, pools, features = {}, {}, {}, {}
-providers = {}
-def node_names(p):
-    return [f"aks-{p['name']}-12345678-vmss{i:06d}" for i in range(p["count"])]
-def start(p, action, phases, final):
-    names = node_names(p)
-    p["_steps"] = [(i, len(names), n, ph) for i, n in enumerate(names) for ph in phases]
-    p["_final"] = final
-    p["provisioningState"] = {"create": "Creating", "update": "Updating", "scale": "Scaling", "delete": "Deleting"}[action]
-    p["_action"] = action
-    advance(p)
-def advance(p):
-    if p.get("_steps"):
-        done, total, node, phase = p["_steps"].pop(0)
-        p["operation"] = {"action": p["_action"], "done": done, "total": total, "node": node, "phase": phase}
-    elif "_final" in p:
-        p["operation"] = None
-        state, err = p.pop("_final")
-        p["provisioningState"] = state
-        if err:
-            p["error"] = err
-def public(d):
-    return {k: v for k, v in d.items() if not k.startswith("_")}
-def cluster_view(key, step=True):
-    c = dict(clusters[key])
-    ps = [p for k, p in pools.items() if k[:2] == key]
-    for p in ps:
-        if step:
-            advance(p)
-    c["agentPoolProfiles"] = [public(p) for p in ps]
-    if c["provisioningState"] == "Creating" and ps and ps[0]["provisioningState"] == "Succeeded":
-        clusters[key]["provisioningState"] = c["provisioningState"] = "Succeeded"
-    if c["provisioningState"] == "Deleting":
-        clusters[key]["_gets"] = clusters[key].get("_gets", 0) + 1
-        if clusters[key]["_gets"] > 2:
-            del clusters[key]
-            for k in [k for k in pools if k[:2] == key]:
-                del pools[k]
-            return None
-    return public(c)
-def new_pool(g, c, name, b):
-    p = {"id": f"/subscriptions/local/resourceGroups/{g}/providers/Microsoft.ContainerService/managedClusters/{c}/agentPools/{name}",
-         "name": name, "resourceGroup": g, "type": "Microsoft.ContainerService/managedClusters/agentPools",
-         "count": b.get("count", 3), "vmSize": b.get("vmSize", "Standard_DS2_v2"), "osType": b.get("osType", "Linux"),
-         "osSku": b.get("osSku", "Ubuntu"), "mode": b.get("mode", "User"), "orchestratorVersion": "1.30.6",
-         "typePropertiesType": "VirtualMachineScaleSets", "osDiskType": "Managed", "enableFips": False, "maxPods": 110,
-         "nodeImageVersion": "trustlaunch-gen2", "powerState": {"code": "Running"},
-         "securityProfile": {"enableSecureBoot": b.get("enableSecureBoot", False), "enableVtpm": b.get("enableVtpm", False)},
-         "nodeLabels": {}, "nodes": []}
-    p["nodes"] = node_names(p)
-    err = "node aks-broken-12345678-vmss000000: boot failed: Secure Boot verification failed: shimx64.efi" if name == "broken" else None
-    start(p, "create", ["creating", "booting", "attesting"], ("Failed" if err else "Succeeded", err))
-    return p
-class H(http.server.BaseHTTPRequestHandler):
-    def answer(self, code, obj):
-        data = json.dumps(obj).encode()
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-    def fail(self, code, err, kind):
-        self.answer(code, {"error": err, "code": kind})
-    def handle_any(self, m):
-        n = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(n) if n else b""
-        b = json.loads(raw) if raw else {}
-        path = urllib.parse.unquote(self.path)
-        log.write(json.dumps({"method": m, "path": path, "body": b}) + "\n"); log.flush()
-        s = [x for x in path.split("/") if x]
-        if path == "/v1/health":
-            return self.answer(200, {"home": home})
-        if s[:2] == ["v1", "resourceGroups"] and len(s) == 2:
-            return self.answer(200, {"value": list(groups.values())})
-        if s[:2] == ["v1", "resourceGroups"] and len(s) == 3:
-            g = s[2]
-            if m == "PUT":
-                groups[g] = {"id": f"/subscriptions/local/resourceGroups/{g}", "name": g, "location": b.get("location"),
-                             "type": "Microsoft.Resources/resourceGroups", "properties": {"provisioningState": "Succeeded"}}
-                return self.answer(201, groups[g])
-            if g not in groups:
-                return self.fail(404, f"resource group '{g}' not found", "ResourceGroupNotFound")
-            if m == "DELETE":
-                del groups[g]
-                return self.answer(200, {})
-            return self.answer(200, groups[g])
-        if path == "/v1/managedClusters":
-            return self.answer(200, {"value": [cluster_view(k) for k in list(clusters)]})
-        if s[:2] == ["v1", "resourceGroups"] and len(s) >= 4 and s[3] == "managedClusters":
-            g = s[2]
-            if len(s) == 4:
-                return self.answer(200, {"value": [v for v in (cluster_view(k) for k in list(clusters) if k[0] == g) if v]})
-            key = (g, s[4])
-            if m == "PUT" and len(s) == 5:
-                if g not in groups:
-                    return self.fail(404, f"resource group '{g}' not found", "ResourceGroupNotFound")
-                clusters[key] = {"id": f"/subscriptions/local/resourceGroups/{g}/providers/Microsoft.ContainerService/managedClusters/{s[4]}",
-                                 "name": s[4], "resourceGroup": g, "location": b.get("location", groups[g]["location"]),
-                                 "type": "Microsoft.ContainerService/ManagedClusters", "kubernetesVersion": "1.30.6",
-                                 "currentKubernetesVersion": "1.30.6", "provisioningState": "Creating",
-                                 "powerState": {"code": "Running"}, "fqdn": f"{s[4]}.local", "nodeResourceGroup": f"MC_{g}_{s[4]}_local",
-                                 "identity": {"type": "SystemAssigned"}, "linuxProfile": None}
-                pn = b.get("nodepoolName", "nodepool1")
-                pools[(g, s[4], pn)] = new_pool(g, s[4], pn, {"count": b.get("nodeCount", 3), "enableSecureBoot": b.get("enableSecureBoot"), "enableVtpm": b.get("enableVtpm")})
-                return self.answer(201, cluster_view(key, False))
-            if key not in clusters:
-                names = ", ".join(f"{c} ({gg})" for gg, c in clusters)
-                return self.fail(404, f"cluster '{s[4]}' not found in resource group '{g}'; clusters: {names}", "ResourceNotFound")
-            if len(s) == 5:
-                if m == "DELETE":
-                    clusters[key]["provisioningState"] = "Deleting"
-                    return self.answer(202, public(clusters[key]))
-                v = cluster_view(key)
-                return self.answer(200, v) if v else self.fail(404, "gone", "ResourceNotFound")
-            if s[5] == "credentials":
-                return self.answer(200, {"cluster": s[4], "resourceGroup": g, "server": f"http://127.0.0.1:1/v1/resourceGroups/{g}/managedClusters/{s[4]}",
-                                         "user": f"clusterUser_{g}_{s[4]}", "token": "tok-" + s[4]})
-            if s[5] == "agentPools" and len(s) == 6:
-                return self.answer(200, {"value": [public(p) for k, p in pools.items() if k[:2] == key]})
-            pk = key + (s[6],)
-            if m == "PUT":
-                if b.get("osType") == "Windows" and (b.get("enableSecureBoot") or b.get("enableVtpm")):
-                    return self.fail(400, "trusted launch is not supported on Windows node pools (--os-type Windows)", "InvalidParameter")
-                pools[pk] = new_pool(g, s[4], s[6], b)
-                return self.answer(201, public(pools[pk]))
-            if pk not in pools:
-                return self.fail(404, f"node pool '{s[6]}' not found in cluster '{s[4]}'", "ResourceNotFound")
-            p = pools[pk]
-            if m == "PATCH":
-                if "enableSecureBoot" in b:
-                    p["securityProfile"]["enableSecureBoot"] = b["enableSecureBoot"]
-                if "enableVtpm" in b:
-                    p["securityProfile"]["enableVtpm"] = b["enableVtpm"]
-                start(p, "update", ["stopping", "reimaging", "booting", "attesting"], ("Succeeded", None))
-                return self.answer(202, public(p))
-            if m == "DELETE":
-                start(p, "delete", ["deleting"], ("Gone", None))
-                return self.answer(202, public(p))
-            advance(p)
-            if p["provisioningState"] == "Gone":
-                del pools[pk]
-                return self.fail(404, "gone", "ResourceNotFound")
-            return self.answer(200, public(p))
-        if s[:2] == ["v1", "providers"]:
-            ns = s[2]
-            if len(s) >= 5 and s[3] == "features":
-                f = features.setdefault(s[4], "NotRegistered")
-                if len(s) == 6 and m == "POST":
-                    features[s[4]] = "Registering"
-                elif f == "Registering":
-                    features[s[4]] = "Registered"
-                return self.answer(200, {"id": f"/subscriptions/local/providers/Microsoft.Features/providers/{ns}/features/{s[4]}",
-                                         "name": f"{ns}/{s[4]}", "properties": {"state": features[s[4]]},
-                                         "type": "Microsoft.Features/providers/features"})
-            if len(s) == 4 and s[3] == "register":
-                providers[ns] = "Registering"
-                return self.answer(200, {"namespace": ns, "registrationState": "Registering"})
-            st = providers.get(ns, "NotRegistered")
-            if st == "Registering":
-                providers[ns] = "Registered"
-            return self.answer(200, {"namespace": ns, "registrationState": st})
-        return self.fail(404, f"no route {m} {path}", "NotFound")
-    def do_GET(self): self.handle_any("GET")
-    def do_PUT(self): self.handle_any("PUT")
-    def do_POST(self): self.handle_any("POST")
-    def do_PATCH(self): self.handle_any("PATCH")
-    def do_DELETE(self): self.handle_any("DELETE")
-    def log_message(self, *a): pass
-s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
-with open(f"{home}/tld.addr.tmp", "w") as f:
-    f.write(f"http://127.0.0.1:{s.server_port}\n")
-import os
-os.rename(f"{home}/tld.addr.tmp", f"{home}/tld.addr")
-s.serve_forever()
-EOF
-export TL_HOME=$W/home
-mkdir -p "$TL_HOME"
-python3 "$W/tld.py" "$TL_HOME" "$W/requests" &
-pids+=($!)
-for _ in $(seq 500); do [ -s "$TL_HOME/tld.addr" ] && break; sleep 0.01; done
-last_body() { # last_body METHOD PATH-SUFFIX: the body of the last such request
-    jq -c --arg m "$1" --arg p "$2" 'select(.method == $m and (.path | endswith($p))) | .body' "$W/requests" | tail -1
-}
+# ---- 2. against the real tld ----------------------------------------------
+export TL_HOME=$W/home TL_TLD=$REAL_TLD
+mkdir -p "$TL_HOME/images"
+# tld refuses a create without a node image (~8 s to build, once)
+"$TL_BIN" image build -o "$TL_HOME/images/default" --fixtures "$TL_FIXTURES" >"$W/image.log" 2>&1
+same "a node image for tld (tl image build)" "$? $(jq -r .generation "$TL_HOME/images/default/manifest.json" 2>&1)" "0 2"
+RG=(--resource-group myResourceGroup)
 
 tl group create --name myResourceGroup --location eastus
 same "group create: the group (json, keys sorted)" "$RC $(jq -c . <<<"$OUT")" \
     '0 {"id":"/subscriptions/local/resourceGroups/myResourceGroup","location":"eastus","name":"myResourceGroup","properties":{"provisioningState":"Succeeded"},"type":"Microsoft.Resources/resourceGroups"}'
 same "json output is az's layout (2-space indent, sorted keys)" "$(sed -n '1,3p' "$W/out")" \
     $'{\n  "id": "/subscriptions/local/resourceGroups/myResourceGroup",\n  "location": "eastus",'
+read -r ADDR TLD_PID <"$TL_HOME/tld.addr"
+if [ -n "$TLD_PID" ] && [ "$(readlink "/proc/$TLD_PID/exe")" = "$(readlink -f "$REAL_TLD")" ]; then
+    ok "tl started the real tld ($TL_TLD) in TL_HOME"
+else
+    not_ok "tl started the real tld" "tld.addr: $ADDR $TLD_PID"
+fi
+tl group create --name MYRESOURCEGROUP --location westus -o tsv
+same "group create of a group that exists (any case): the group as it is" "$RC:$OUT:$ERR" $'0:myResourceGroup\teastus\tSucceeded:'
 tl group list -o table
 same "group list -o table" "$OUT" $'Name             Location  Status\n---------------  --------  ---------\nmyResourceGroup  eastus    Succeeded'
+tl group show -n myresourcegroup -o tsv
+same "group show -o tsv (names match in any case)" "$RC $OUT" $'0 myResourceGroup\teastus\tSucceeded'
+
 tl feature register --namespace "Microsoft.ContainerService" --name "TrustedLaunchPreview"
 same "feature register: Registering, and the provider hint" "$RC $(jq -r .properties.state <<<"$OUT") $ERR" \
     "0 Registering Once the feature 'TrustedLaunchPreview' is registered, invoking 'tl provider register -n Microsoft.ContainerService' is required to get the change propagated"
 tl feature show --namespace "Microsoft.ContainerService" --name "TrustedLaunchPreview" -o tsv
-same "feature show -o tsv" "$RC $OUT" $'0 Microsoft.ContainerService/TrustedLaunchPreview\tRegistered'
+same "feature show -o tsv: still Registering" "$RC $OUT" $'0 Microsoft.ContainerService/TrustedLaunchPreview\tRegistering'
+sleep 2
+tl feature show --namespace "Microsoft.ContainerService" --name "TrustedLaunchPreview" -o tsv
+same "feature show -o tsv: Registered after 2 s" "$RC $OUT" $'0 Microsoft.ContainerService/TrustedLaunchPreview\tRegistered'
 tl provider register --namespace Microsoft.ContainerService --wait
 same "provider register --wait: nothing printed, exit 0" "$RC:$OUT:$ERR" "0::"
+tl provider show -n Microsoft.ContainerService
+same "provider show: Registered" "$RC $(jq -c . <<<"$OUT")" '0 {"namespace":"Microsoft.ContainerService","registrationState":"Registered"}'
 tl provider show -n Microsoft.ContainerService --query x
 same "provider show --query: not ours" "$RC $ERR" "2 tl: provider show: unrecognized arguments: --query x"
 
-tl aks create --resource-group myResourceGroup --name myAKSCluster --node-count 2 --enable-secure-boot \
-    --enable-vtpm --enable-managed-identity --generate-ssh-keys --os-sku ubuntu
-same "aks create: Succeeded after waiting" "$RC $(jq -r '.provisioningState, .agentPoolProfiles[0].provisioningState' <<<"$OUT" | tr '\n' ' ')" \
-    "0 Succeeded Succeeded "
-body=$(last_body PUT /managedClusters/myAKSCluster)
-same "aks create: the body" "$(jq -c 'del(.sshPublicKey)' <<<"$body")" \
-    '{"nodeCount":2,"osSku":"Ubuntu","enableSecureBoot":true,"enableVtpm":true,"enableManagedIdentity":true}'
-same "aks create: the generated public key was sent" "$(jq -r .sshPublicKey <<<"$body")" "$(cat "$HOME/.ssh/id_rsa.pub" 2>/dev/null)"
+tl aks create "${RG[@]}" --name myAKSCluster --node-count 0 --enable-secure-boot --enable-vtpm \
+    --enable-managed-identity --generate-ssh-keys --os-sku ubuntu --node-vm-size standard_ds2_v2
+cp "$W/out" "$W/created.json"
+same "aks create: Succeeded, the key generation noted on stderr" "$RC $(jq -r .provisioningState <<<"$OUT") $ERR" \
+    "0 Succeeded SSH key files '$HOME/.ssh/id_rsa' and '$HOME/.ssh/id_rsa.pub' have been generated to allow SSH access to the nodes."
+tl aks show "${RG[@]}" --name myAKSCluster
+same "aks show: what aks create printed" "$RC $OUT" "0 $(cat "$W/created.json")"
+same "aks create: the system pool stored (empty, Succeeded, enums canonical, trusted launch)" \
+    "$(jq -c '.agentPoolProfiles[] | [.name, .mode, .count, .nodes, .provisioningState, .vmSize, .osSku, .osType, .securityProfile, .nodeImageVersion, .imageGeneration]' <<<"$OUT")" \
+    '["nodepool1","System",0,[],"Succeeded","Standard_DS2_v2","Ubuntu","Linux",{"enableSecureBoot":true,"enableVtpm":true},"trustlaunch-gen2TL",2]'
+same "aks create --enable-managed-identity: identity SystemAssigned" "$(jq -c .identity <<<"$OUT")" '{"type":"SystemAssigned"}'
+same "aks create --generate-ssh-keys: the generated public key is the cluster's" \
+    "$(jq -r '.linuxProfile.adminUsername, .linuxProfile.ssh.publicKeys[0].keyData' <<<"$OUT")" \
+    "azureuser"$'\n'"$(cat "$HOME/.ssh/id_rsa.pub" 2>&1)"
 same "the private key is 0600, the public key 0644" "$(stat -c %a "$HOME/.ssh/id_rsa" "$HOME/.ssh/id_rsa.pub" 2>&1 | tr '\n' ' ')" "600 644 "
 if command -v ssh-keygen >/dev/null; then
     fp_pub=$(ssh-keygen -l -f "$HOME/.ssh/id_rsa.pub" 2>&1 | awk '{print $1, $2}')
@@ -427,19 +273,28 @@ if command -v ssh-keygen >/dev/null; then
     case $fp_pub in "2048 SHA256:"*) ok "ssh-keygen reads the public key (RSA 2048)" ;; *) not_ok "ssh-keygen reads the public key" "$fp_pub" ;; esac
     same "ssh-keygen derives the same public key from the private one" "$fp_priv" "$fp_pub"
 fi
-same "aks create: one progress line per (node, phase) on a non-terminal" "$(grep -c '^Creating nodepool1: node ' "$W/err")" 6
-same "aks create: progress lines" "$(grep ^Creating "$W/err" | sed -n '1p;6p')" \
-    $'Creating nodepool1: node 1 of 2: aks-nodepool1-12345678-vmss000000: creating\nCreating nodepool1: node 2 of 2: aks-nodepool1-12345678-vmss000001: attesting'
-tl aks create --resource-group myResourceGroup --name second --no-wait --no-ssh-key -o tsv
-same "aks create --no-wait: Creating at once" "$RC $OUT" $'0 second\teastus\tmyResourceGroup\t1.30.6\t1.30.6\tCreating\tsecond.local'
-same "aks create --no-ssh-key: no key sent" "$(last_body PUT /managedClusters/second | jq 'has("sshPublicKey")')" false
+tl aks create "${RG[@]}" --name myAKSCluster --node-count 0 --no-ssh-key
+same "aks create of a cluster that exists: tld's one line, exit 2" "$RC:$OUT:$ERR" \
+    "2::tl: cluster 'myAKSCluster' already exists in resource group 'myResourceGroup' (Succeeded; tl aks show --name myAKSCluster --resource-group myResourceGroup)"
+tl aks create "${RG[@]}" --name second --node-count 0 --no-ssh-key --os-sku azurelinux --no-wait -o tsv
+same "aks create --no-wait: the cluster as answered (an empty pool is Succeeded at once)" "$RC $(cut -f1-6 <<<"$OUT")" \
+    $'0 second\teastus\tmyResourceGroup\t1.30.6\t1.30.6\tSucceeded'
+tl aks show "${RG[@]}" --name second
+same "aks create --no-ssh-key: no linuxProfile; --os-sku azurelinux stored as AzureLinux" \
+    "$RC $(jq -c '[.linuxProfile, .agentPoolProfiles[0].osSku]' <<<"$OUT")" '0 [null,"AzureLinux"]'
+fqdn2=$(jq -r .fqdn <<<"$OUT")
 
 tl aks list -o table
-same "aks list -o table: az's columns" "$(head -1 "$W/out")" "Name          Location  ResourceGroup    KubernetesVersion  CurrentKubernetesVersion  ProvisioningState  Fqdn"
-tl aks show -g myResourceGroup -n myCluster
-same "aks show of a cluster that is not there: tld's one line, exit 2" "$RC:$OUT:$ERR" \
-    "2::tl: cluster 'myCluster' not found in resource group 'myResourceGroup'; clusters: myAKSCluster (myResourceGroup), second (myResourceGroup)"
+same "aks list -o table: az's columns, both clusters" "$RC $(head -1 "$W/out") $(awk 'NR > 2 {print $1, $6}' "$W/out" | tr '\n' ' ')" \
+    "0 Name          Location  ResourceGroup    KubernetesVersion  CurrentKubernetesVersion  ProvisioningState  Fqdn myAKSCluster Succeeded second Succeeded "
+tl aks list "${RG[@]}" -o tsv
+same "aks list -o tsv: the table's values" "$RC $(cut -f1,3,7 <<<"$OUT" | tr '\n' ' ')" \
+    "0 myAKSCluster"$'\t'"myResourceGroup"$'\t'"$(jq -r .fqdn "$W/created.json") second"$'\t'"myResourceGroup"$'\t'"$fqdn2 "
+tl aks show "${RG[@]}" -n myCluster
+NOT_THERE="cluster 'myCluster' not found in resource group 'myResourceGroup'; clusters that exist: myAKSCluster (resource group myResourceGroup), second (resource group myResourceGroup)"
+same "aks show of a cluster that is not there: tld's one line, exit 2" "$RC:$OUT:$ERR" "2::tl: $NOT_THERE"
 
+# ---- get-credentials
 mkdir -p "$HOME/.kube"
 cat >"$HOME/.kube/config" <<'EOF'
 apiVersion: v1
@@ -455,71 +310,112 @@ users:
 - name: kind-dev
   user: {token: abc}
 EOF
-tl aks get-credentials --resource-group myResourceGroup --name myAKSCluster
+chmod 644 "$HOME/.kube/config"
+tl aks get-credentials "${RG[@]}" --name myAKSCluster --file -
+cp "$W/out" "$W/kc-stdout"
+token1=$(awk '/token:/ {print $2}' "$W/kc-stdout")
+same "get-credentials --file -: the kubeconfig on stdout, nothing else" \
+    "$RC:$ERR:$(grep -c "server: $ADDR/v1/resourceGroups/myResourceGroup/managedClusters/myAKSCluster\$" "$W/kc-stdout"):$(grep -c 'current-context: myAKSCluster$' "$W/kc-stdout"):${#token1}" "0::1:1:64"
+same "get-credentials --file -: ~/.kube/config untouched" "$(grep -c 'current-context: kind-dev' "$HOME/.kube/config") $(stat -c %a "$HOME/.kube/config")" "1 644"
+tl aks get-credentials "${RG[@]}" --name myAKSCluster
 same "get-credentials: az's message, nothing on stdout" "$RC:$OUT:$ERR" "0::Merged \"myAKSCluster\" as current context in $HOME/.kube/config"
 same "get-credentials: mode 0600" "$(stat -c %a "$HOME/.kube/config")" 600
+tl aks get-credentials "${RG[@]}" --name second
+same "get-credentials of a second cluster: it becomes current" "$RC $ERR $(grep -c '^current-context: second$' "$HOME/.kube/config")" \
+    "0 Merged \"second\" as current context in $HOME/.kube/config 1"
+tl aks get-credentials "${RG[@]}" --name myAKSCluster
+same "get-credentials again: back to the first, no entry doubled" \
+    "$RC $(grep -c '^current-context: myAKSCluster$' "$HOME/.kube/config") $(grep -c '^- name: \|^  name: ' "$HOME/.kube/config")" "0 1 9"
 if command -v kubectl >/dev/null; then
-    same "kubectl reads the merged file: both contexts, ours current" \
-        "$(kubectl config get-contexts -o name --kubeconfig "$HOME/.kube/config" 2>&1 | sort | tr '\n' ' ')$(kubectl config current-context --kubeconfig "$HOME/.kube/config" 2>&1)" \
-        "kind-dev myAKSCluster myAKSCluster"
-    same "kubectl: our user's token" \
-        "$(kubectl config view --raw -o jsonpath='{.users[?(@.name=="clusterUser_myResourceGroup_myAKSCluster")].user.token}' --kubeconfig "$HOME/.kube/config" 2>&1)" "tok-myAKSCluster"
+    kc=(--kubeconfig "$HOME/.kube/config")
+    same "kubectl reads the merged file: three contexts, ours current" \
+        "$(kubectl config get-contexts -o name "${kc[@]}" 2>&1 | sort | tr '\n' ' ')$(kubectl config current-context "${kc[@]}" 2>&1)" \
+        "kind-dev myAKSCluster second myAKSCluster"
+    same "kubectl: our user's token, the one tld gave" \
+        "$(kubectl config view --raw -o jsonpath='{.users[?(@.name=="clusterUser_myResourceGroup_myAKSCluster")].user.token}' "${kc[@]}" 2>&1)" "$token1"
+    same "kubectl: our cluster's server is tld's" \
+        "$(kubectl config view --raw -o jsonpath='{.clusters[?(@.name=="second")].cluster.server}' "${kc[@]}" 2>&1)" \
+        "$ADDR/v1/resourceGroups/myResourceGroup/managedClusters/second"
+    same "kubectl: the other cluster's entries are kept" \
+        "$(kubectl config view --raw -o jsonpath='{.users[?(@.name=="kind-dev")].user.token}' "${kc[@]}" 2>&1)" abc
 fi
-KUBECONFIG=$W/kc/first:$W/kc/second tl aks get-credentials -g myResourceGroup -n second
-same "get-credentials: \$KUBECONFIG's first path" "$RC $ERR $(stat -c %a "$W/kc/first" 2>&1)" "0 Merged \"second\" as current context in $W/kc/first 600"
+KUBECONFIG=$W/kc/first:$W/kc/second tl aks get-credentials "${RG[@]}" -n second
+same "get-credentials: \$KUBECONFIG's first path" "$RC $ERR $(stat -c %a "$W/kc/first" 2>&1) $([ -e "$W/kc/second" ] && echo second-written)" \
+    "0 Merged \"second\" as current context in $W/kc/first 600 "
 echo "- not: a kubeconfig" >"$W/foreign"
-tl aks get-credentials -g myResourceGroup -n second --file "$W/foreign"
+tl aks get-credentials "${RG[@]}" -n second --file "$W/foreign"
 same "get-credentials: a foreign file is not clobbered" "$RC:$ERR:$(cat "$W/foreign")" \
     "2:tl: $W/foreign: not a kubeconfig (its top level is not a mapping); not overwritten (use --overwrite-existing, or --file):- not: a kubeconfig"
-tl aks get-credentials -g myResourceGroup -n second --file "$W/foreign" --overwrite-existing
-same "get-credentials --overwrite-existing replaces it" "$RC $(grep -c 'current-context: second' "$W/foreign")" "0 1"
+tl aks get-credentials "${RG[@]}" -n second --file "$W/foreign" --overwrite-existing
+same "get-credentials --overwrite-existing replaces it" "$RC $(grep -c 'current-context: second' "$W/foreign") $(grep -c 'not: a kubeconfig' "$W/foreign")" "0 1 0"
+tl aks get-credentials "${RG[@]}" -n myCluster
+same "get-credentials of a cluster that is not there" "$RC:$OUT:$ERR" "2::tl: $NOT_THERE"
 
-tl aks nodepool add --resource-group myResourceGroup --cluster-name myAKSCluster --name mynodepool \
-    --node-count 3 --enable-secure-boot --enable-vtpm --os-type linux --mode user --aks-custom-headers UseGen1Image=true -o table
-same "nodepool add: the body (enums canonical, flags as booleans)" "$(last_body PUT /agentPools/mynodepool)" \
-    '{"count":3,"osType":"Linux","mode":"User","enableSecureBoot":true,"enableVtpm":true,"enableFipsImage":false,"skipGpuDriverInstall":false,"useGen1Image":true}'
-same "nodepool add -o table: az's columns and ours" "$RC $OUT" \
+# ---- node pools
+P=(--resource-group myResourceGroup --cluster-name myAKSCluster)
+tl aks nodepool add "${P[@]}" --name mynodepool --node-count 0 --enable-secure-boot --enable-vtpm \
+    --os-type linux --mode user --node-vm-size standard_d2s_v3 -o table
+same "nodepool add -o table: az's columns and ours, the pool as stored" "$RC $OUT" \
     "0 Name        OsType  KubernetesVersion  VmSize           Count  MaxPods  ProvisioningState  Mode  SecureBoot  Vtpm
 ----------  ------  -----------------  ---------------  -----  -------  -----------------  ----  ----------  ----
-mynodepool  Linux   1.30.6             Standard_DS2_v2      3      110  Succeeded          User  True        True"
-tl aks nodepool add --resource-group myResourceGroup --cluster-name myAKSCluster --name win \
-    --os-type Windows --enable-secure-boot --enable-vtpm
+mynodepool  Linux   1.30.6             Standard_D2s_v3      0      250  Succeeded          User  True        True"
+tl aks nodepool show "${P[@]}" --name mynodepool
+same "nodepool show: enums canonical, flags as booleans" \
+    "$RC $(jq -c '[.osType, .mode, .vmSize, .count, .securityProfile, .enableFips, .nodeImageVersion]' <<<"$OUT")" \
+    '0 ["Linux","User","Standard_D2s_v3",0,{"enableSecureBoot":true,"enableVtpm":true},false,"trustlaunch-gen2TL"]'
+tl aks nodepool add "${P[@]}" --name mynodepool --node-count 0
+same "nodepool add of a pool that exists: tld's line, exit 2" "$RC:$OUT:$ERR" \
+    "2::tl: node pool 'mynodepool' already exists in cluster 'myAKSCluster' (Succeeded; tl aks nodepool update changes it)"
+tl aks nodepool add "${P[@]}" --name win --os-type Windows --enable-secure-boot --enable-vtpm --node-count 0
 same "nodepool add refused by tld: its line, exit 2" "$RC:$OUT:$ERR" \
     "2::tl: trusted launch is not supported on Windows node pools (--os-type Windows)"
-tl aks nodepool add -g myResourceGroup --cluster-name myCluster -n p
-same "nodepool add to a cluster that is not there" "$RC $ERR" \
-    "2 tl: cluster 'myCluster' not found in resource group 'myResourceGroup'; clusters: myAKSCluster (myResourceGroup), second (myResourceGroup)"
-tl aks nodepool add -g myResourceGroup --cluster-name myAKSCluster -n broken -c 1 --enable-secure-boot
-same "a pool that ends Failed: tl: NAME: its error, exit 1" "$RC:$OUT:$(tail -1 "$W/err")" \
-    "1::tl: broken: node aks-broken-12345678-vmss000000: boot failed: Secure Boot verification failed: shimx64.efi"
+tl aks nodepool add "${RG[@]}" --cluster-name myCluster -n p --node-count 0
+same "nodepool add to a cluster that is not there" "$RC:$OUT:$ERR" "2::tl: $NOT_THERE"
 
-tl aks nodepool update --cluster-name myAKSCluster --resource-group myResourceGroup --name mynodepool --disable-secure-boot
-same "nodepool update: only what changes is sent" "$(last_body PATCH /agentPools/mynodepool)" '{"enableSecureBoot":false}'
-same "nodepool update: Succeeded, Secure Boot off" "$RC $(jq -c '[.provisioningState, .securityProfile]' <<<"$OUT")" \
-    '0 ["Succeeded",{"enableSecureBoot":false,"enableVtpm":true}]'
-same "nodepool update: reimaging progress, one line per (node, phase)" "$(grep -c '^Reimaging mynodepool: node [123] of 3: aks-mynodepool-12345678-vmss00000[012]: ' "$W/err") $(sed -n 6p "$W/err")" \
-    "12 Reimaging mynodepool: node 2 of 3: aks-mynodepool-12345678-vmss000001: reimaging"
-tl aks nodepool update -g myResourceGroup --cluster-name myAKSCluster -n mynodepool --enable-secure-boot --no-wait -o tsv
-same "nodepool update --no-wait: Updating at once" "$RC $(cut -f7,9 <<<"$OUT")" $'0 Updating\tTrue'
-tl aks nodepool list -g myResourceGroup --cluster-name myAKSCluster -o tsv
-same "nodepool list -o tsv: the table's values" "$RC $(cut -f1 <<<"$OUT" | tr '\n' ' ')" "0 nodepool1 mynodepool broken "
-tl aks nodepool show -g myResourceGroup --cluster-name myAKSCluster -n mynodepool -o none
-same "-o none prints nothing" "$RC:$OUT" "0:"
+tl aks nodepool update --cluster-name myAKSCluster "${RG[@]}" --name mynodepool --disable-secure-boot
+same "nodepool update: Succeeded, Secure Boot off, the vTPM kept" "$RC $(jq -c '[.provisioningState, .securityProfile, .count]' <<<"$OUT")" \
+    '0 ["Succeeded",{"enableSecureBoot":false,"enableVtpm":true},0]'
+tl aks nodepool update "${P[@]}" -n mynodepool --enable-secure-boot --no-wait -o tsv
+same "nodepool update --no-wait: Updating, as answered" "$RC $(cut -f1,7,9,10 <<<"$OUT")" $'0 mynodepool\tUpdating\tTrue\tTrue'
+for _ in $(seq 40); do
+    tl aks nodepool show "${P[@]}" -n mynodepool -o tsv
+    [ "$(cut -f7 <<<"$OUT")" = Updating ] || break
+    sleep 0.25
+done
+same "the update left running ends Succeeded, Secure Boot on" "$RC $(cut -f7,9 <<<"$OUT")" $'0 Succeeded\tTrue'
+tl aks nodepool list "${P[@]}" -o tsv
+same "nodepool list -o tsv: the table's values" "$RC $(cut -f1,4,8 <<<"$OUT" | tr '\n' ' ')" \
+    "0 nodepool1"$'\t'"Standard_DS2_v2"$'\t'"System mynodepool"$'\t'"Standard_D2s_v3"$'\t'"User "
+tl aks nodepool show "${P[@]}" -n mynodepool -o none
+same "-o none prints nothing" "$RC:$OUT:$ERR" "0::"
 
-tl aks nodepool delete -g myResourceGroup --cluster-name myAKSCluster -n mynodepool
-same "nodepool delete: waits until gone, prints nothing" "$RC:$OUT:$(grep -c '^Deleting mynodepool' "$W/err")" "0::3"
-same "nodepool delete: the last GET answered 404" "$(jq -r 'select(.path | endswith("/agentPools/mynodepool")) | .method' "$W/requests" | tail -1)" GET
-tl aks nodepool show -g myResourceGroup --cluster-name myAKSCluster -n mynodepool
-same "the deleted pool is gone" "$RC $ERR" "2 tl: node pool 'mynodepool' not found in cluster 'myAKSCluster'"
-tl aks delete -g myResourceGroup -n myAKSCluster --yes
-same "aks delete --yes: waits until gone" "$RC:$OUT" "0:"
+tl aks nodepool delete "${P[@]}" -n mynodepool
+same "nodepool delete: waits until gone, prints nothing on stdout" "$RC:$OUT" "0:"
+tl aks nodepool show "${P[@]}" -n mynodepool
+same "the deleted pool is gone" "$RC:$OUT:$ERR" "2::tl: node pool 'mynodepool' not found in cluster 'myAKSCluster'; its node pools: nodepool1"
+tl aks nodepool list "${P[@]}"
+same "nodepool list after the delete" "$RC $(jq -r '.[].name' <<<"$OUT" | tr '\n' ' ')" "0 nodepool1 "
+
+tl aks delete "${RG[@]}" -n myAKSCluster --yes
+same "aks delete --yes: waits until gone, prints nothing on stdout" "$RC:$OUT" "0:"
+tl aks show "${RG[@]}" -n myAKSCluster
+same "the deleted cluster is gone" "$RC:$OUT:$ERR" \
+    "2::tl: cluster 'myAKSCluster' not found in resource group 'myResourceGroup'; clusters that exist: second (resource group myResourceGroup)"
 tl aks list
 same "aks list after the delete" "$RC $(jq -r '.[].name' <<<"$OUT" | tr '\n' ' ')" "0 second "
 
 tl group delete -n myResourceGroup -y
-same "group delete -y: waits until gone" "$RC:$OUT:$ERR" "0::"
+same "group delete of a group that holds a cluster: refused, exit 2" "$RC:$OUT:$ERR" \
+    "2::tl: resource group 'myResourceGroup' still holds cluster 'second' (tl aks delete --name second --resource-group myResourceGroup)"
+tl aks delete "${RG[@]}" -n second --yes
+same "aks delete --yes of the second cluster" "$RC:$OUT" "0:"
+tl group delete -n myResourceGroup -y
+same "group delete -y: nothing printed, exit 0" "$RC:$OUT:$ERR" "0::"
 tl group show -n myResourceGroup
-same "group show of a deleted group" "$RC $ERR" "2 tl: resource group 'myResourceGroup' not found"
+same "group show of a deleted group" "$RC:$OUT:$ERR" \
+    "2::tl: resource group 'myResourceGroup' not found (create it: tl group create --name myResourceGroup --location local)"
+tl group list
+same "group list: none left" "$RC $(jq -c . <<<"$OUT")" "0 []"
 
 echo "# $n checks, $failed failed"
 [ "$failed" = 0 ]
