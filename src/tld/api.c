@@ -222,7 +222,17 @@ static enum MHD_Result route(struct MHD_Connection *c, const char *method, const
         if (strcmp(method, "GET") == 0)
             return send_json(c, 200, tld_node_json(t, n));
         if (strcmp(method, "DELETE") == 0) {
+            /* a pool's node leaves the pool with it, as a scale set's
+             * deleted instance does: the pool asks for one node fewer, or
+             * the reconciler would make a new one */
+            struct tld_pool *p = n->pool;
             status = tld_node_delete(t, n, msg, sizeof(msg));
+            if (!status && p && p->count > 0) {
+                p->count--;
+                tld_pool_save(t, p);
+                tld_log("pool %s/%s/%s: node %s deleted by hand: count %ld", p->cluster->group,
+                        p->cluster->name, p->name, name, p->count);
+            }
             if (!status)
                 return send_json(c, 200, json_pack("{s:s, s:b}", "name", name, "deleted", 1));
             return send_error(c, (unsigned)status, msg);
