@@ -395,6 +395,11 @@ bool tld_pool_node_ready(const struct tld_pool *p, const struct tld_node *n);
 /* node.c */
 int tld_image_generation(const char *image, int *gen, char *msg, size_t msz);
 
+/* agentbody.c: an agent call's body as a JSON object (NULL: not one);
+ * equal to json_loadb(JSON_REJECT_DUPLICATES) of it, faster for a large
+ * base64 "eventlog" member. */
+json_t *tld_agent_body_parse(const char *b, size_t len);
+
 /* supervise.c */
 void tld_supervise_once(struct tld *t);
 void tld_readopt(struct tld *t);

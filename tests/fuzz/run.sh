@@ -13,6 +13,8 @@
 #   fuzz_eventlog  every binary event log under VECTORS/eventlog, and the
 #                  base64 .Log.Raw of go-attestation's GCP JSON
 #   fuzz_pcrset    tpm2-tools' expected YAMLs, the OVMF PCR dump, a replay JSON
+#   fuzz_agentbody attest-shaped bodies with the OVMF log in base64 (tld's
+#                  fast agent-body parser, checked against jansson)
 #   fuzz_podspec   the manifests of tests/data/pods; fuzz_selector a few
 #                  label selectors
 #   fuzz_efi       secureboot/efivars-shim-test/*, secureboot/dbx/*, and the
@@ -34,7 +36,7 @@ case $seconds in '' | *[!0-9]*) echo "$prog: SECONDS must be a number" >&2; exit
 [ -d "$vectors/eventlog" ] || { echo "$prog: $vectors/eventlog not found" >&2; exit 2; }
 command -v python3 >/dev/null || { echo "$prog: python3 not found" >&2; exit 2; }
 
-targets=${FUZZ_TARGETS:-fuzz_eventlog fuzz_pcrset fuzz_efi fuzz_pe fuzz_varstore fuzz_authvar fuzz_modsig fuzz_ekcert fuzz_bootdiag fuzz_agent_config fuzz_report fuzz_quote fuzz_podspec fuzz_selector}
+targets=${FUZZ_TARGETS:-fuzz_eventlog fuzz_pcrset fuzz_efi fuzz_pe fuzz_varstore fuzz_authvar fuzz_modsig fuzz_ekcert fuzz_bootdiag fuzz_agent_config fuzz_report fuzz_agentbody fuzz_quote fuzz_podspec fuzz_selector}
 fixtures=${TL_FIXTURES:-$(cd "$(dirname "$0")/../.." && pwd)/fixtures}
 ovmf_dir=${TL_OVMF_DIR:-/usr/share/OVMF}
 for t in $targets; do
@@ -48,7 +50,7 @@ jobs=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 2)}
 work=$(mktemp -d "${TMPDIR:-/tmp}/tl-fuzz.XXXXXX")
 keep=0
 trap '[ $keep = 1 ] || rm -rf "$work"' EXIT
-mkdir -p "$work"/corpus/{fuzz_eventlog,fuzz_pcrset,fuzz_efi,fuzz_pe,fuzz_varstore,fuzz_authvar,fuzz_modsig,fuzz_ekcert,fuzz_bootdiag,fuzz_agent_config,fuzz_report,fuzz_quote,fuzz_podspec,fuzz_selector} "$work/artifacts"
+mkdir -p "$work"/corpus/{fuzz_eventlog,fuzz_pcrset,fuzz_efi,fuzz_pe,fuzz_varstore,fuzz_authvar,fuzz_modsig,fuzz_ekcert,fuzz_bootdiag,fuzz_agent_config,fuzz_report,fuzz_agentbody,fuzz_quote,fuzz_podspec,fuzz_selector} "$work/artifacts"
 for t in $targets; do mkdir -p "$work/corpus/$t"; done # other targets: no seeds
 
 # ---- seeds ----
@@ -167,6 +169,21 @@ open(os.path.join(out, 'ovmf.json'), 'w').write(json.dumps(body))
 body.update(tpm=False, pcrs=None, eventlog=None)
 open(os.path.join(out, 'notpm.json'), 'w').write(json.dumps(body))
 EOF
+# fuzz_agentbody: attest-shaped bodies with a real log's base64 (the fast
+# path), and the report seeds (an "eventlog" member too)
+python3 - "$vectors" "$work/corpus/fuzz_agentbody" <<'EOF'
+import base64, json, os, sys
+vec, out = sys.argv[1], sys.argv[2]
+f = os.path.join(vec, 'eventlog/ovmf-debian12/secureboot-on.eventlog.bin')
+log = base64.b64encode(open(f, 'rb').read()).decode() if os.path.exists(f) else 'AAAA'
+body = {'nonce': '00' * 32, 'quote': 'AAEC', 'signature': 'AwQF', 'pcrs': {'sha256': {'0': '00' * 32}},
+        'eventlog': log}
+open(os.path.join(out, 'attest.json'), 'w').write(json.dumps(body))
+open(os.path.join(out, 'attest-spaced.json'), 'w').write(json.dumps(body, indent=1))
+open(os.path.join(out, 'dup.json'), 'w').write('{"eventlog": "%s", "eventlog": "AAAA"}' % log)
+open(os.path.join(out, 'escaped-key.json'), 'w').write('{"\\u0065ventlog": "%s", "eventlog": "AAAA"}' % log)
+EOF
+cp "$work"/corpus/fuzz_report/* "$work/corpus/fuzz_agentbody/"
 
 for t in $targets; do
     echo "$prog: $t: $(ls "$work/corpus/$t" | wc -l) seeds"
