@@ -58,8 +58,8 @@ static void node_phase(const struct tld_node *n, char *out, size_t size)
 {
     if (n->state == TLD_BOOTING) {
         const char *ph = json_string_value(json_object_get(n->diag, "phase"));
-        if (ph && strcmp(ph, "none") == 0)
-            ph = NULL;
+        if (ph && strcmp(ph, "none") == 0) /* QEMU runs; nothing on the console yet */
+            ph = "firmware";
         snprintf(out, size, "booting%s%s%s", ph ? " (" : "", ph ? ph : "", ph ? ")" : "");
     } else if (n->state == TLD_RUNNING) {
         snprintf(out, size, "%s", n->spec.vtpm && !n->attestation.id ? "attesting" : "ready");
