@@ -775,6 +775,12 @@ static int group_put(struct tld *t, const char *name, const json_t *body, json_t
                    "not ending in '.'",
                    name);
     struct tld_group *g = group_find(t->fleet, name);
+    const char *loc = str(body, "location", NULL);
+    if (g && loc && strcasecmp(loc, g->location) != 0) /* ARM's answer */
+        return ERR(409,
+                   "Invalid resource group location '%s'. The Resource group already exists in "
+                   "location '%s'.",
+                   loc, g->location);
     if (g) {
         *answer = group_json(g);
         return 200;
@@ -797,12 +803,18 @@ static int group_put(struct tld *t, const char *name, const json_t *body, json_t
 static int group_delete(struct tld *t, struct tld_group *g, char *msg, size_t msz)
 {
     struct tld_fleet *f = t->fleet;
+    char names[256] = "";
+    int k = 0, held = 0;
     for (size_t i = 0; i < f->n_clusters; i++)
-        if (strcasecmp(f->clusters[i]->group, g->name) == 0)
-            return ERR(409,
-                       "resource group '%s' still holds cluster '%s' (tl aks delete --name %s "
-                       "--resource-group %s)",
-                       g->name, f->clusters[i]->name, f->clusters[i]->name, g->name);
+        if (strcasecmp(f->clusters[i]->group, g->name) == 0 && (size_t)k < sizeof(names))
+            k += snprintf(names + k, sizeof(names) - (size_t)k, "%s%s", held++ ? "', '" : "",
+                          f->clusters[i]->name);
+    if (held)
+        return ERR(409,
+                   "resource group '%s' still holds %s '%s' (delete %s first: tl aks delete "
+                   "--resource-group %s --name ...)",
+                   g->name, held > 1 ? "clusters" : "cluster", names, held > 1 ? "them" : "it",
+                   g->name);
     tld_store_resource_delete(t, "group", g->name);
     for (size_t i = 0; i < f->n_groups; i++)
         if (f->groups[i] == g) {

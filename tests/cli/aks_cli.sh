@@ -230,8 +230,12 @@ if [ -n "$TLD_PID" ] && [ "$(readlink "/proc/$TLD_PID/exe")" = "$(readlink -f "$
 else
     not_ok "tl started the real tld" "tld.addr: $ADDR $TLD_PID"
 fi
-tl group create --name MYRESOURCEGROUP --location westus -o tsv
+tl group create --name MYRESOURCEGROUP --location EastUS -o tsv
 same "group create of a group that exists (any case): the group as it is" "$RC:$OUT:$ERR" $'0:myResourceGroup\teastus\tSucceeded:'
+tl group create --name myResourceGroup --location westus -o tsv
+same "group create of a group that exists elsewhere: ARM's refusal" "$RC:$OUT:$ERR" \
+    "2::tl: Invalid resource group location 'westus'. The Resource group already exists in location 'eastus'."
+
 tl group list -o table
 same "group list -o table" "$OUT" $'Name             Location  Status\n---------------  --------  ---------\nmyResourceGroup  eastus    Succeeded'
 tl group show -n myresourcegroup -o tsv
@@ -406,7 +410,7 @@ same "aks list after the delete" "$RC $(jq -r '.[].name' <<<"$OUT" | tr '\n' ' '
 
 tl group delete -n myResourceGroup -y
 same "group delete of a group that holds a cluster: refused, exit 2" "$RC:$OUT:$ERR" \
-    "2::tl: resource group 'myResourceGroup' still holds cluster 'second' (tl aks delete --name second --resource-group myResourceGroup)"
+    "2::tl: resource group 'myResourceGroup' still holds cluster 'second' (delete it first: tl aks delete --resource-group myResourceGroup --name ...)"
 tl aks delete "${RG[@]}" -n second --yes
 same "aks delete --yes of the second cluster" "$RC:$OUT" "0:"
 tl group delete -n myResourceGroup -y
