@@ -535,6 +535,11 @@ void tld_pool_node_labels(const struct tld_node *n, json_t *labels)
     json_object_set_new(labels, "kubernetes.azure.com/mode", json_string(p->mode));
     json_object_set_new(labels, "kubernetes.azure.com/os-sku", json_string(p->os_sku));
     json_object_set_new(labels, "kubernetes.azure.com/node-image-version", json_string(image));
+    /* the pool's configuration, as AKS labels it (not an attested fact:
+     * trusted-launch and secure-boot are those) */
+    if (p->secure_boot || p->vtpm)
+        json_object_set_new(labels, "kubernetes.azure.com/security-type",
+                            json_string("TrustedLaunch"));
     json_object_set_new(labels, "kubernetes.io/os",
                         json_string(strcasecmp(p->os_type, "Windows") == 0 ? "windows" : "linux"));
     json_object_set_new(labels, "kubernetes.io/arch", json_string(arm ? "arm64" : "amd64"));

@@ -158,6 +158,10 @@ check "nodepool add (3 nodes): exit 0 ($(err | tail -1))" test $rc -eq 0
 check_pool myAKSCluster mynodepool 3 true true
 check "the pool's image is a trusted-launch image (TL in nodeImageVersion)" \
 	test "$(pool myAKSCluster mynodepool | jq -r .nodeImageVersion)" = trustlaunch-gen2TL
+# 2025-07: "kubectl describe node {node-name} | grep -e node-image-version -e security-type"
+check "each node: node-image-version with TL, security-type TrustedLaunch (the newest revision's check)" \
+	test "$(nodes_of myAKSCluster mynodepool | jq -r '.labels["kubernetes.azure.com/node-image-version"] + " " + .labels["kubernetes.azure.com/security-type"]' | sort -u)" \
+	= "trustlaunch-gen2TL TrustedLaunch"
 
 # ---- pods: the docs' nodeSelector blocks ---------------------------------------------
 cat >"$W/pod-docs.yaml" <<'EOF'
