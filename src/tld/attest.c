@@ -55,8 +55,7 @@
 #include "tl/vtpm.h"
 #include "tld.h"
 
-#define ERR(code, ...) (snprintf(msg, msz, __VA_ARGS__), (code))
-#define TOKEN_TTL      600 /* s */
+#define TOKEN_TTL 600 /* s */
 
 static const char *const label_tl = "kubernetes.azure.com/trusted-launch";
 static const char *const label_sb = "kubernetes.azure.com/secure-boot";

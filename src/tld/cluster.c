@@ -27,8 +27,6 @@
 #include "tl/util.h"
 #include "tld.h"
 
-#define ERR(status, ...) (snprintf(msg, msz, __VA_ARGS__), (status))
-
 #define SUBSCRIPTION "/subscriptions/local"
 
 struct tld_group {
@@ -152,6 +150,20 @@ struct tld_pool **tld_fleet_pools(struct tld *t, size_t *n)
 
 /* ---- JSON (az's shapes) ---- */
 
+/* AKS's node resource group: MC_GROUP_CLUSTER_LOCATION */
+static void node_resource_group(const struct tld_cluster *c, char *out, size_t size)
+{
+    snprintf(out, size, "MC_%s_%s_%s", c->group, c->name, c->location);
+}
+
+/* The node image a pool runs, "TL" marking a trusted-launch image as in
+ * AKS's AKSUbuntu-2204gen2TLcontainerd */
+static void node_image_version(const struct tld_pool *p, char *out, size_t size)
+{
+    snprintf(out, size, "trustlaunch-gen%d%s", p->image_generation,
+             p->secure_boot || p->vtpm ? "TL" : "");
+}
+
 static json_t *group_json(const struct tld_group *g)
 {
     char id[160];
@@ -189,8 +201,7 @@ static json_t *pool_json(struct tld *t, const struct tld_pool *p)
         if (t->nodes[i]->pool == p)
             json_array_append_new(nodes, json_string(t->nodes[i]->name));
     char image_version[64];
-    snprintf(image_version, sizeof(image_version), "trustlaunch-gen%d%s", p->image_generation,
-             p->secure_boot || p->vtpm ? "TL" : "");
+    node_image_version(p, image_version, sizeof(image_version));
     json_t *j = json_pack(
         "{s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:i, s:s, s:s, "
         "s:{s:s}, s:{s:b, s:b}, s:{}, s:o, s:o, s:s, s:i}",
@@ -221,7 +232,7 @@ static json_t *cluster_json(struct tld *t, const struct tld_cluster *c)
         *q = (char)tolower((unsigned char)*q);
     snprintf(fqdn, sizeof(fqdn), "%s-%.16s-%.6s.hcp.%s.trustlaunch.local", prefix, c->group,
              c->token, c->location);
-    snprintf(mc, sizeof(mc), "MC_%s_%s_%s", c->group, c->name, c->location);
+    node_resource_group(c, mc, sizeof(mc));
     json_t *pools = json_array();
     for (size_t i = 0; i < t->fleet->n_pools; i++)
         if (t->fleet->pools[i]->cluster == c)
@@ -522,13 +533,11 @@ void tld_pool_node_labels(const struct tld_node *n, json_t *labels)
     if (!p)
         return;
     char mc[200];
-    snprintf(mc, sizeof(mc), "MC_%s_%s_%s", p->cluster->group, p->cluster->name,
-             p->cluster->location);
+    node_resource_group(p->cluster, mc, sizeof(mc));
     const struct tl_vm_size *size = tl_vm_size_find(p->vm_size);
     bool arm = size && size->arm64;
     char image[64];
-    snprintf(image, sizeof(image), "trustlaunch-gen%d%s", p->image_generation,
-             p->secure_boot || p->vtpm ? "TL" : "");
+    node_image_version(p, image, sizeof(image));
     json_object_set_new(labels, "agentpool", json_string(p->name));
     json_object_set_new(labels, "kubernetes.azure.com/agentpool", json_string(p->name));
     json_object_set_new(labels, "kubernetes.azure.com/cluster", json_string(mc));
@@ -631,6 +640,27 @@ static const char *image_dir(struct tld *t, int generation, const char *given, c
     return buf;
 }
 
+/* What libtl's rules check of a pool. */
+static void pool_spec(const struct tld_pool *p, struct tl_pool_spec *s)
+{
+    *s = (struct tl_pool_spec){
+        .name = p->name,
+        .os_type = p->os_type,
+        .os_sku = p->os_sku,
+        .vm_size = p->vm_size,
+        .vm_set_type = p->vm_set_type,
+        .os_disk_type = p->os_disk_type,
+        .k8s_version = p->k8s_version,
+        .count = p->count,
+        .secure_boot = p->secure_boot,
+        .vtpm = p->vtpm,
+        .fips = p->fips,
+        .skip_gpu_driver_install = p->skip_gpu,
+        .virtual_node = p->cluster->virtual_node,
+        .image_generation = p->image_generation,
+    };
+}
+
 /* The pool spec of a create (PUT of a cluster or a pool), defaults
  * applied, rules checked, the image found. */
 static int pool_from_request(struct tld *t, struct tld_cluster *c, const json_t *body,
@@ -669,22 +699,10 @@ static int pool_from_request(struct tld *t, struct tld_cluster *c, const json_t 
     p->fips = flag(body, "enableFipsImage");
     p->skip_gpu = flag(body, "skipGpuDriverInstall");
     p->image_generation = size ? tl_pool_image_generation(size, flag(body, "useGen1Image")) : 2;
-    struct tl_pool_spec spec = {
-        .name = name,
-        .os_type = p->os_type,
-        .os_sku = p->os_sku,
-        .vm_size = size_name,
-        .vm_set_type = p->vm_set_type,
-        .os_disk_type = p->os_disk_type,
-        .k8s_version = p->k8s_version,
-        .count = p->count,
-        .secure_boot = p->secure_boot,
-        .vtpm = p->vtpm,
-        .fips = p->fips,
-        .skip_gpu_driver_install = p->skip_gpu,
-        .virtual_node = c->virtual_node,
-        .image_generation = p->image_generation,
-    };
+    struct tl_pool_spec spec;
+    pool_spec(p, &spec);
+    spec.name = name;         /* as given: p->name may have been cut */
+    spec.vm_size = size_name; /* as given: the rules name an unknown size */
     if (tl_pool_check(&spec, msg, msz) < 0)
         return 400;
     if (strcmp(p->os_type, "Windows") == 0)
@@ -1000,26 +1018,6 @@ static int pool_put(struct tld *t, struct tld_cluster *c, const char *name, cons
             p->name, p->count, p->vm_size, p->secure_boot ? "on" : "off", p->vtpm ? "on" : "off");
     *answer = pool_json(t, p);
     return 201;
-}
-
-static void pool_spec(const struct tld_pool *p, struct tl_pool_spec *s)
-{
-    *s = (struct tl_pool_spec){
-        .name = p->name,
-        .os_type = p->os_type,
-        .os_sku = p->os_sku,
-        .vm_size = p->vm_size,
-        .vm_set_type = p->vm_set_type,
-        .os_disk_type = p->os_disk_type,
-        .k8s_version = p->k8s_version,
-        .count = p->count,
-        .secure_boot = p->secure_boot,
-        .vtpm = p->vtpm,
-        .fips = p->fips,
-        .skip_gpu_driver_install = p->skip_gpu,
-        .virtual_node = p->cluster->virtual_node,
-        .image_generation = p->image_generation,
-    };
 }
 
 /* Would the pool's image boot under the keys a node with Secure Boot gets

@@ -34,8 +34,6 @@
 #include "tl/x509.h"
 #include "tld.h"
 
-#define ERR(code, ...) (snprintf(msg, msz, __VA_ARGS__), (code))
-
 static const char *const ca_files[TL_EKCA_N_PARTS] = {
     [TL_EKCA_ROOT_CERT] = "root.pem",
     [TL_EKCA_ROOT_KEY] = "root.key",

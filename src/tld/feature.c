@@ -17,8 +17,6 @@
 
 #include "tld.h"
 
-#define ERR(status, ...) (snprintf(msg, msz, __VA_ARGS__), (status))
-
 #define REGISTERING_SECONDS 2
 
 struct known_feature {

@@ -44,8 +44,6 @@
 
 extern char **environ;
 
-#define ERR(code, ...) (snprintf(msg, msz, __VA_ARGS__), (code))
-
 bool tld_name_ok(const char *s)
 {
     size_t n = strlen(s);

@@ -157,16 +157,6 @@ static void check_grub(const json_t *m, const struct tl_eventlog *log, json_t *o
 
 #define MAX_RULE_ENTRIES 256
 
-static bool sha256_hex_ok(const char *s)
-{
-    if (!s || strlen(s) != 64)
-        return false;
-    for (const char *p = s; *p; p++)
-        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
-            return false;
-    return true;
-}
-
 static int hex_list(const json_t *v, const char *key, json_t *out, char *msg, size_t msz)
 {
     if (!v)
@@ -181,15 +171,15 @@ static int hex_list(const json_t *v, const char *key, json_t *out, char *msg, si
     json_t *e;
     json_array_foreach(v, i, e)
     {
-        char low[65] = "";
         const char *h = json_string_value(e);
-        for (size_t k = 0; h && k < 64 && h[k]; k++)
-            low[k] = (char)(h[k] >= 'A' && h[k] <= 'F' ? h[k] + 32 : h[k]);
-        if (!h || strlen(h) != 64 || !sha256_hex_ok(low)) {
+        uint8_t bin[32];
+        char low[65];
+        if (!h || strlen(h) != 64 || tl_hex_decode(h, 64, bin, sizeof(bin)) != 32) {
             json_decref(list);
             snprintf(msg, msz, "\"%s\" entry %zu: not a SHA-256 value (64 hex digits)", key, i);
             return 400;
         }
+        tl_hex_encode(bin, sizeof(bin), low); /* lowercase, as findings print digests */
         json_array_append_new(list, json_string(low));
     }
     json_object_set_new(out, key, list);

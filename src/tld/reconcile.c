@@ -106,6 +106,29 @@ static void attestation_failure(struct tld *t, const struct tld_node *n, char *o
     json_decref(alerts);
 }
 
+/* Its latest attestation (this boot's: a new boot clears it) failed. */
+static bool attestation_failed(const struct tld_node *n)
+{
+    return n->state == TLD_RUNNING && n->spec.vtpm && n->attestation.id && !n->attestation.pass;
+}
+
+static void fail_attestation(struct tld *t, struct tld_pool *p, const struct tld_node *n)
+{
+    char why[400];
+    attestation_failure(t, n, why, sizeof(why));
+    fail(t, p, "node %s: %s", n->name, why);
+}
+
+/* Running, not attested in time (since its current phase began). */
+static bool attestation_late(const struct tld_pool *p, const struct tld_node *n)
+{
+    return n->state == TLD_RUNNING && tld_now() - p->op_since > ATTEST_TIMEOUT;
+}
+
+#define STR(x)  #x
+#define XSTR(x) STR(x)
+#define LATE    "not attested within " XSTR(ATTEST_TIMEOUT) " s of running"
+
 static int create_node(struct tld *t, struct tld_pool *p, char *msg, size_t msz)
 {
     char name[TLD_NAME_MAX + 1];
@@ -224,14 +247,11 @@ static void step(struct tld *t, struct tld_pool *p)
         } else if (cur->state == TLD_FAILED) {
             fail(t, p, "node %s did not boot: %s", cur->name, cur->reason);
             return;
-        } else if (cur->state == TLD_RUNNING && cur->spec.vtpm && cur->attestation.id &&
-                   !cur->attestation.pass) {
-            char why[400];
-            attestation_failure(t, cur, why, sizeof(why));
-            fail(t, p, "node %s: %s", cur->name, why);
+        } else if (attestation_failed(cur)) {
+            fail_attestation(t, p, cur);
             return;
-        } else if (cur->state == TLD_RUNNING && tld_now() - p->op_since > ATTEST_TIMEOUT) {
-            fail(t, p, "node %s: %s", cur->name, "not attested within 180 s of running");
+        } else if (attestation_late(p, cur)) {
+            fail(t, p, "node %s: %s", cur->name, LATE);
             return;
         } else if (cur->state == TLD_CRASHED || cur->state == TLD_STOPPED) {
             if (p->op_retries >= MAX_RETRIES) {
@@ -288,11 +308,8 @@ static void step(struct tld *t, struct tld_pool *p)
                 fail(t, p, "node %s did not boot: %s", x->name, x->reason);
                 return;
             }
-            if (x->state == TLD_RUNNING && x->spec.vtpm && x->attestation.id &&
-                !x->attestation.pass) {
-                char why[400];
-                attestation_failure(t, x, why, sizeof(why));
-                fail(t, p, "node %s: %s", x->name, why);
+            if (attestation_failed(x)) {
+                fail_attestation(t, p, x);
                 return;
             }
             if (!wait)
@@ -304,8 +321,8 @@ static void step(struct tld *t, struct tld_pool *p)
             char phase[64];
             node_phase(wait, phase, sizeof(phase));
             set_phase(p, wait->name, phase, &changed);
-            if (wait->state == TLD_RUNNING && tld_now() - p->op_since > ATTEST_TIMEOUT) {
-                fail(t, p, "node %s: %s", wait->name, "not attested within 180 s of running");
+            if (attestation_late(p, wait)) {
+                fail(t, p, "node %s: %s", wait->name, LATE);
                 return;
             }
         } else {

@@ -28,8 +28,6 @@
 #include "tl/util.h"
 #include "tld.h"
 
-#define ERR(code, ...) (snprintf(msg, msz, __VA_ARGS__), (code))
-
 int tld_b64_decode(const char *in, uint8_t **out, size_t *len)
 {
     size_t n = in ? strlen(in) : 0;

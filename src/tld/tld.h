@@ -41,9 +41,14 @@
 #include <sqlite3.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 struct tl_ekca;
+
+/* Sets msg (a char buffer with its size msz in scope) and gives status:
+ * the "return ERR(404, "no node named %s", name)" of the handlers. */
+#define ERR(status, ...) (snprintf(msg, msz, __VA_ARGS__), (status))
 
 #define TLD_NAME_MAX     63
 #define TLD_MAX_NODES    1000000 /* external nodes are cheap; a VM node is not */
@@ -353,7 +358,7 @@ struct tld_pool {
     long long op_since; /* when op_node's current phase began */
     unsigned next_index;
     struct tld_baseline *baseline[2]; /* learned PCRs 0-7, per Secure Boot off/on */
-    json_t *rules; /* the pool's explicit policy rules (policy.c), NULL: none */
+    json_t *rules;                    /* the pool's explicit policy rules (policy.c), NULL: none */
 };
 
 int tld_fleet_load(struct tld *t); /* after the nodes: links them to their pools */
