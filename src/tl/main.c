@@ -20,6 +20,7 @@ static void usage(FILE *f)
           "  attestation list|show                the attestation service's verdicts\n"
           "  alert list|show|ack                  integrity alerts, naming the components\n"
           "  policy show|learn                    a node's reference values and baseline\n"
+          "  token create|list|delete             API tokens for other callers (roles)\n"
           "\n"
           "az-compatible (the AKS documentation's commands, az replaced by tl):\n"
           "  group create|show|delete|list        resource groups\n"
@@ -67,6 +68,8 @@ int main(int argc, char **argv)
         return tl_cmd_alert(argc - 1, argv + 1);
     if (strcmp(argv[1], "policy") == 0)
         return tl_cmd_policy(argc - 1, argv + 1);
+    if (strcmp(argv[1], "token") == 0)
+        return tl_cmd_token(argc - 1, argv + 1);
     if (strcmp(argv[1], "group") == 0)
         return tl_cmd_group(argc - 1, argv + 1);
     if (strcmp(argv[1], "aks") == 0)

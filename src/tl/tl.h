@@ -52,6 +52,7 @@ int tl_cmd_vtpm(int argc, char **argv);
 int tl_cmd_node(int argc, char **argv);
 int tl_cmd_attest(int argc, char **argv);
 int tl_cmd_attestation(int argc, char **argv);
+int tl_cmd_token(int argc, char **argv);
 int tl_cmd_alert(int argc, char **argv);
 int tl_cmd_policy(int argc, char **argv);
 int tl_cmd_policy_rules(int argc, char **argv);

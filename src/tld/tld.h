@@ -45,16 +45,72 @@
 #include <sys/types.h>
 
 struct tl_ekca;
+struct MHD_Daemon;
+
+/* auth.c: who a caller is (docs/api.md, "Authentication and roles") */
+enum tld_role {
+    TLD_ROLE_NONE,
+    TLD_ROLE_READER,
+    TLD_ROLE_OPERATOR,
+    TLD_ROLE_AGENT,
+    TLD_ROLE_RELYING_PARTY,
+};
+
+struct tld_caller {
+    enum tld_role role;
+    char node[64]; /* agent: the node it speaks for */
+    bool channel;  /* came in on the node's agent channel (a guest) */
+    char who[96];  /* for messages: "operator (operator.token)", "token NAME" */
+};
+
+struct tld_api_token {
+    char name[64];
+    enum tld_role role;
+    uint8_t sha256[32];
+    long long created;
+};
+
+struct tld_auth {
+    uint8_t operator_sha256[32]; /* HOME/operator.token's */
+    pthread_mutex_t lock;        /* the API tokens (checked outside tld.lock) */
+    struct tld_api_token *tokens;
+    size_t n_tokens, cap_tokens;
+};
+
+/* api.c: the two HTTP daemons */
+struct tld_api {
+    struct MHD_Daemon *admin;  /* loopback TCP: every route, authenticated */
+    struct MHD_Daemon *agents; /* the nodes' agent channels (agentnet.c) */
+    _Atomic size_t inflight;   /* bytes of request bodies held */
+};
+
+/* agentnet.c: one Unix socket per running VM node, its guest's only way out */
+struct tld_agent_chan;
+struct tld_agentnet {
+    pthread_mutex_t lock;
+    struct tld_agent_chan *chans;
+    size_t n, cap;
+    int wake[2];
+    pthread_t thread;
+    bool running;
+    volatile int quit;
+};
 
 /* Sets msg (a char buffer with its size msz in scope) and gives status:
  * the "return ERR(404, "no node named %s", name)" of the handlers. */
 #define ERR(status, ...) (snprintf(msg, msz, __VA_ARGS__), (status))
 
-#define TLD_NAME_MAX     63
-#define TLD_MAX_NODES    1000000 /* external nodes are cheap; a VM node is not */
-#define TLD_TOKEN_LEN    32      /* bytes; hex in the agent's config */
-#define TLD_BODY_MAX     (8u << 20)
-#define TLD_BOOT_TIMEOUT 240 /* s, TCG boots take 15-25 s; TL_BOOT_TIMEOUT moves it */
+#define TLD_NAME_MAX            63
+#define TLD_MAX_NODES           1000000         /* external nodes are cheap; a VM node is not */
+#define TLD_TOKEN_LEN           32              /* bytes; hex in the agent's config */
+#define TLD_AGENT_ADDR          "10.0.2.100:80" /* where a guest reaches its agent channel */
+#define TLD_BODY_MAX            (8u << 20)      /* an agent's evidence (report, attest) */
+#define TLD_ADMIN_BODY_MAX      (1u << 20)      /* every other route's body */
+#define TLD_INFLIGHT_MAX        (64u << 20) /* all request bodies in flight together (503 beyond) */
+#define TLD_IDLE_TIMEOUT        15 /* s: a connection that sends nothing for this long is closed */
+#define TLD_API_CONNECTIONS     1024 /* the admin listener's connections at once */
+#define TLD_CHANNEL_CONNECTIONS 4    /* one node's agent channel's connections at once */
+#define TLD_BOOT_TIMEOUT        240  /* s, TCG boots take 15-25 s; TL_BOOT_TIMEOUT moves it */
 
 enum tld_state {
     TLD_CREATING,
@@ -133,7 +189,7 @@ struct tld_node {
     char uuid[37];
     struct tld_node_spec spec;
     enum tld_state state;
-    char token[TLD_TOKEN_LEN * 2 + 1];
+    uint8_t token_sha256[32]; /* the agent's token's (the token itself is only in agent.json) */
     struct tld_proc qemu, swtpm;
     long long created, started, stopped; /* unix seconds, 0 none */
     unsigned boots;
@@ -159,7 +215,8 @@ struct tld_node {
 
 struct tld {
     char home[PATH_MAX];
-    char tl_bin[PATH_MAX]; /* tl, for vTPM provisioning and image checks */
+    char tl_bin[PATH_MAX];  /* tl, for vTPM provisioning and image checks */
+    char tld_bin[PATH_MAX]; /* this tld: QEMU runs `tld --relay` per guest connection */
     char ovmf_dir[PATH_MAX];
     int port;
     int boot_timeout;
@@ -172,8 +229,13 @@ struct tld {
     struct tld_node **vms; /* the nodes with a VM here (not external): the ones the
                             * supervision loop visits every 250 ms */
     size_t n_vms, cap_vms;
-    struct tl_ekca *ekca;    /* HOME/ekca, loaded (or created) on first use */
-    struct tld_fleet *fleet; /* resource groups, clusters, node pools (cluster.c) */
+    struct tl_ekca *ekca;          /* HOME/ekca, loaded (or created) on first use */
+    struct tld_fleet *fleet;       /* resource groups, clusters, node pools (cluster.c) */
+    char store_roots[8][PATH_MAX]; /* where images and variable stores may come from (hostpath.c) */
+    size_t n_store_roots;
+    struct tld_auth auth;
+    struct tld_api api;
+    struct tld_agentnet agentnet;
     volatile int quit;
 };
 
@@ -412,4 +474,40 @@ void tld_diagnose(struct tld *t, struct tld_node *n);
 
 /* api.c */
 int tld_api_start(struct tld *t, const char *listen_addr, int *port);
-void tld_api_stop(void);
+void tld_api_stop(struct tld *t);
+/* A connection accepted on node's agent channel (closed on failure). */
+int tld_api_add_agent_connection(struct tld *t, int fd, const char *node);
+
+/* auth.c */
+const char *tld_role_name(enum tld_role r);
+int tld_auth_init(struct tld *t); /* after the store: makes HOME/operator.token once */
+void tld_auth_free(struct tld *t);
+/* Authorization header → caller: 0 (operator or an API token's role),
+ * -ENOENT no header, -EINVAL not a bearer credential, -EACCES unknown. */
+int tld_auth_caller(struct tld *t, const char *authz, struct tld_caller *out);
+json_t *tld_auth_tokens(struct tld *t);
+int tld_auth_token_create(struct tld *t, const json_t *req, json_t **answer, char *msg, size_t msz);
+int tld_auth_token_delete(struct tld *t, const char *name, char *msg, size_t msz);
+void tld_secret_hash(const char *secret, size_t len, uint8_t out[32]);
+int tld_secret_new(char out[2 * TLD_TOKEN_LEN + 1]);
+bool tld_bearer_hash(const char *authz, uint8_t out[32]);
+
+/* hostpath.c: host paths a request names, only from the platform's stores */
+#define TLD_DISK_MAX     (256ll << 30)
+#define TLD_MANIFEST_MAX (4 << 20)
+#define TLD_VARS_MAX     (16 << 20)
+int tld_hostpath_init(struct tld *t);
+/* given → its real path in out, or 400 naming the rule */
+int tld_hostpath_resolve(const struct tld *t, const char *what, const char *given, char *out,
+                         size_t size, char *msg, size_t msz);
+/* A regular file (no symlink, FIFO or device) of at most max bytes: *fd, or 400. */
+int tld_hostpath_open(const char *path, off_t max, int *fd, off_t *size, char *msg, size_t msz);
+
+/* agentnet.c */
+int tld_agentnet_start(struct tld *t);
+void tld_agentnet_stop(struct tld *t);
+int tld_agentnet_path(const struct tld *t, const char *node, char *out, size_t size);
+int tld_agentnet_open(struct tld *t, const char *node);
+void tld_agentnet_close(struct tld *t, const char *node);
+void tld_agentnet_closed(struct tld *t, const char *node); /* one connection fewer */
+int tld_relay_main(const char *path);

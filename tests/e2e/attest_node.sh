@@ -34,6 +34,7 @@ for t in jq node npm curl; do command -v "$t" >/dev/null 2>&1 || bail "$t missin
 
 W=$(mktemp -d "${TMPDIR:-/tmp}/tl-e2e-attest.XXXXXX") || bail mktemp
 export TL_HOME=$W/home TL_TLD
+export TL_STORE_DIRS=$W # the test's images are built in $W (tld takes images only from its stores)
 # shellcheck disable=SC2317
 cleanup() {
 	if [ -r "$TL_HOME/tld.addr" ]; then
