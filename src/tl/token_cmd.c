@@ -82,7 +82,7 @@ int tl_cmd_token(int argc, char **argv)
     }
     char what[32], path[128];
     snprintf(what, sizeof(what), "token %s", verb);
-    snprintf(path, sizeof(path), "/v1/tokens%s%s", name ? "/" : "", del ? name : "");
+    snprintf(path, sizeof(path), "/v1/tokens%s%s", del ? "/" : "", del ? name : "");
     struct tl_client cl;
     if (tl_client_open(&cl, what) < 0)
         return TL_EXIT_BAD;

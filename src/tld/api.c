@@ -542,6 +542,29 @@ static const char *channel_node(struct MHD_Connection *c)
     return ((const struct sockaddr_un *)(const void *)ci->client_addr)->sun_path;
 }
 
+/* An agent's token ("NODE.SECRET", node.c) presented where it does not
+ * belong: 0 with the caller set when it is a node's current token. */
+static int tld_agent_caller(struct tld *t, const char *authz, struct tld_caller *out)
+{
+    const char *tok = authz + strlen("Bearer ");
+    const char *dot = strchr(tok, '.');
+    if (!dot || dot == tok || (size_t)(dot - tok) > TLD_NAME_MAX)
+        return -EACCES;
+    char name[TLD_NAME_MAX + 1];
+    memcpy(name, tok, (size_t)(dot - tok));
+    name[dot - tok] = 0;
+    pthread_mutex_lock(&t->lock);
+    struct tld_node *n = tld_node_find(t, name);
+    bool ok = n && tld_token_ok(n, authz);
+    pthread_mutex_unlock(&t->lock);
+    if (!ok)
+        return -EACCES;
+    *out = (struct tld_caller){.role = TLD_ROLE_AGENT};
+    snprintf(out->node, sizeof(out->node), "%s", name);
+    snprintf(out->who, sizeof(out->who), "the agent of node %s", name);
+    return 0;
+}
+
 /* Who may call this route? 0, or a status with msg set. */
 static unsigned admit(struct tld *t, struct MHD_Connection *c, const struct route *r,
                       struct request *rq, char *msg, size_t msz)
@@ -570,6 +593,8 @@ static unsigned admit(struct tld *t, struct MHD_Connection *c, const struct rout
         snprintf(rq->caller.node, sizeof(rq->caller.node), "%s", rq->arg[0]);
         return 0;
     }
+    if (a == -EACCES && tld_agent_caller(t, authz, &rq->caller) == 0)
+        return (unsigned)ERR(403, "%s may call only its node's agent routes", rq->caller.who);
     if (a < 0)
         return (unsigned)ERR(401, "invalid credentials");
     if (!(r->roles & (1u << rq->caller.role)))
@@ -605,6 +630,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         size_t cap = rq->route->flags & F_AGENT_BODY ? TLD_BODY_MAX : TLD_ADMIN_BODY_MAX;
         size_t add = *upload_size;
         *upload_size = 0;
+        /* over a cap: the rest is read and dropped, the answer comes at the
+         * end (libmicrohttpd cannot answer in the middle of an upload) */
         if (rq->too_large || rq->busy)
             return MHD_YES;
         if (rq->len + add > cap) {
@@ -738,4 +765,20 @@ void tld_api_stop(struct tld *t)
     if (t->api.agents)
         MHD_stop_daemon(t->api.agents);
     t->api.admin = t->api.agents = NULL;
+}
+
+void tld_api_routes_print(FILE *f)
+{
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        const struct route *r = &routes[i];
+        fprintf(f, "%s %s ", r->method ? r->method : "*", r->pattern);
+        if (r->roles == R_PUBLIC)
+            fputs("public", f);
+        for (int role = TLD_ROLE_READER, first = 1; role <= TLD_ROLE_RELYING_PARTY; role++)
+            if (r->roles & (1u << role)) {
+                fprintf(f, "%s%s", first ? "" : ",", tld_role_name((enum tld_role)role));
+                first = 0;
+            }
+        fputc('\n', f);
+    }
 }

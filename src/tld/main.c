@@ -72,7 +72,7 @@ static void usage(FILE *f)
           "~/.local/share/trustlaunch; HOST:PORT to 127.0.0.1:0 (a free port). The\n"
           "address is written to DIR/tld.addr. --daemon: returns once serving, logging\n"
           "to DIR/tld.log. SIGTERM stops tld and leaves the nodes running; the next tld\n"
-          "on DIR finds them again.\n",
+          "on DIR finds them again. --routes prints the API's routes and their roles.\n",
           f);
 }
 
@@ -200,6 +200,10 @@ static int private_home(const char *home)
 
 int main(int argc, char **argv)
 {
+    if (argc == 2 && strcmp(argv[1], "--routes") == 0) {
+        tld_api_routes_print(stdout); /* the table docs/api.md and tests/cli/api_auth.sh check */
+        return 0;
+    }
     if (argc == 3 && strcmp(argv[1], "--relay") == 0)
         return tld_relay_main(argv[2]); /* QEMU's guestfwd command (agentnet.c) */
     umask(077);

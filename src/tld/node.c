@@ -531,14 +531,18 @@ static int start_swtpm(struct tld *t, struct tld_node *n, char *msg, size_t msz)
  * listener with its token. */
 static int write_agent_config(struct tld *t, struct tld_node *n, char *msg, size_t msz)
 {
-    char agent[PATH_MAX], url[256], token[2 * TLD_TOKEN_LEN + 1];
+    char agent[PATH_MAX], url[256], token[TLD_NAME_MAX + 2 * TLD_TOKEN_LEN + 2];
     tld_node_path(t, n, "agent.json", agent, sizeof(agent));
     if (n->spec.external)
         snprintf(url, sizeof(url), "http://127.0.0.1:%d/v1/nodes/%s/report", t->port, n->name);
     else
         snprintf(url, sizeof(url), "http://" TLD_AGENT_ADDR "/v1/nodes/%s/report", n->name);
-    if (tld_secret_new(token) < 0)
+    /* "NODE.SECRET": the API knows whose token it is without a search */
+    char secret[2 * TLD_TOKEN_LEN + 1];
+    if (tld_secret_new(secret) < 0)
         return ERR(500, "getrandom failed");
+    snprintf(token, sizeof(token), "%s.%s", n->name, secret);
+    OPENSSL_cleanse(secret, sizeof(secret));
     json_t *cfg = json_pack("{s:s, s:s, s:s}", "node", n->name, "token", token, "url", url);
     int fd = open(agent, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
     char *text = cfg ? json_dumps(cfg, JSON_COMPACT) : NULL;

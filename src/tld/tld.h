@@ -475,6 +475,8 @@ void tld_diagnose(struct tld *t, struct tld_node *n);
 /* api.c */
 int tld_api_start(struct tld *t, const char *listen_addr, int *port);
 void tld_api_stop(struct tld *t);
+/* The routing table, a line per route: "METHOD PATTERN ROLE,ROLE" (tld --routes). */
+void tld_api_routes_print(FILE *f);
 /* A connection accepted on node's agent channel (closed on failure). */
 int tld_api_add_agent_connection(struct tld *t, int fd, const char *node);
 
