@@ -55,7 +55,8 @@ tl() { "$TL_BIN" "$@"; }
 cat >"$W/verify.mjs" <<'EOF'
 import { createLocalJWKSet, jwtVerify } from 'jose';
 const [jwksUrl, token] = process.argv.slice(2);
-const jwks = await (await fetch(jwksUrl)).json();
+// the relying party's credential (tl token create --role relying-party)
+const jwks = await (await fetch(jwksUrl, { headers: { Authorization: `Bearer ${process.env.RP_TOKEN}` } })).json();
 try {
   const { payload, protectedHeader } = await jwtVerify(token, createLocalJWKSet(jwks),
     { issuer: 'trustlaunch', algorithms: ['ES256'] });
@@ -119,6 +120,8 @@ id=$(jq -r .attestation.id "$W/good.json")
 tl attestation show "$id" --json >"$W/att.json"
 base=$(awk '{print $1}' "$TL_HOME/tld.addr")
 token=$(jq -r .token "$W/att.json")
+RP_TOKEN=$(tl token create rp --role relying-party --json | jq -r .token)
+export RP_TOKEN
 node "$W/verify.mjs" "$base/v1/jwks" "$token" >"$W/jose.json" 2>&1
 check "the token verifies with the published JWKS in jose (ES256)" \
 	test "$(jq -c '[.ok, .header.alg, .payload.node, .payload.verdict, .payload.secure_boot, .payload.vtpm]' "$W/jose.json")" = '[true,"ES256","good","pass",true,true]'
