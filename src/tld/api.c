@@ -239,16 +239,25 @@ static json_t *without_tokens(json_t *list)
     return list;
 }
 
+/* ?node=NAME: the records of the node of that name now (its identity: a
+ * node deleted and made again under the name does not inherit), or, when
+ * there is none, of every node that had the name. */
+static const char *node_uuid(struct call *k, const char *node)
+{
+    struct tld_node *n = node ? tld_node_find(k->t, node) : NULL;
+    return n ? n->uuid : NULL;
+}
+
 static enum MHD_Result h_attestations(struct call *k)
 {
-    const char *lim = query(k, "limit");
+    const char *lim = query(k, "limit"), *node = query(k, "node");
     int limit = lim ? atoi(lim) : 100;
     if (limit <= 0 || limit > 10000)
         limit = 100;
     return send_json(
         k->c, 200,
         json_pack("{s:o}", "attestations",
-                  without_tokens(tld_store_attestations(k->t, query(k, "node"), limit))));
+                  without_tokens(tld_store_attestations(k->t, node, node_uuid(k, node), limit))));
 }
 
 static bool record_id(struct call *k, long long *id)
@@ -269,13 +278,49 @@ static enum MHD_Result h_attestation(struct call *k)
     return send_json(k->c, 200, one);
 }
 
+/* GET /v1/attestations/ID/status: may a relying party still believe a
+ * token of this attestation (its "attestation" claim)? "active" while it
+ * is the node's latest verified attestation and a pass; "superseded" by a
+ * later pass; "revoked" by a later failure, a reboot (a new boot proves
+ * nothing yet), or the node's deletion. */
+static enum MHD_Result h_attestation_status(struct call *k)
+{
+    long long id;
+    json_t *a = record_id(k, &id) ? tld_store_attestation_get(k->t, id) : NULL;
+    if (!a)
+        return send_error(k->c, 404, "no such attestation");
+    const char *name = json_string_value(json_object_get(a, "node"));
+    const char *uuid = json_string_value(json_object_get(a, "node_uuid"));
+    const char *verdict = json_string_value(json_object_get(a, "verdict"));
+    struct tld_node *n = name ? tld_node_find(k->t, name) : NULL;
+    bool same = n && uuid && strcmp(n->uuid, uuid) == 0;
+    const char *status, *reason;
+    if (!verdict || strcmp(verdict, "pass") != 0)
+        status = "revoked", reason = "the attestation failed";
+    else if (!same)
+        status = "revoked", reason = "the node was deleted";
+    else if (n->attestation.id == id && n->attestation.pass)
+        status = "active", reason = "the node's latest verified attestation";
+    else if (n->attestation.id > id && n->attestation.pass)
+        status = "superseded", reason = "a later attestation of the node passed";
+    else if (n->attestation.id > id)
+        status = "revoked", reason = "a later attestation of the node failed";
+    else
+        status = "revoked", reason = "the node booted again (nothing of the new boot is proven)";
+    json_t *j = json_pack("{s:I, s:s?, s:s, s:b, s:s, s:I}", "attestation", (json_int_t)id, "node",
+                          name, "status", status, "active", strcmp(status, "active") == 0, "reason",
+                          reason, "latest", (json_int_t)(same ? n->attestation.id : 0));
+    json_decref(a);
+    return send_json(k->c, 200, j);
+}
+
 static enum MHD_Result h_alerts(struct call *k)
 {
-    const char *all = query(k, "all");
+    const char *all = query(k, "all"), *node = query(k, "node");
     return send_json(
         k->c, 200,
         json_pack("{s:o}", "alerts",
-                  tld_store_alerts(k->t, query(k, "node"), all && strcmp(all, "1") == 0)));
+                  tld_store_alerts(k->t, node, node_uuid(k, node), all && strcmp(all, "1") == 0)));
 }
 
 static enum MHD_Result h_alert(struct call *k)
@@ -454,6 +499,7 @@ static const struct route routes[] = {
     {"GET", "/.well-known/jwks.json", R_RP, 0, h_jwks},
     {"GET", "/v1/attestations", R_READER, 0, h_attestations},
     {"GET", "/v1/attestations/{id}", R_READER, 0, h_attestation},
+    {"GET", "/v1/attestations/{id}/status", R_RP, 0, h_attestation_status},
     {"GET", "/v1/alerts", R_READER, 0, h_alerts},
     {"GET", "/v1/alerts/{id}", R_READER, 0, h_alert},
     {"POST", "/v1/alerts/{id}/ack", R_OPERATOR, 0, h_alert_ack},

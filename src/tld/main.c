@@ -265,6 +265,8 @@ int main(int argc, char **argv)
         return 2;
     }
     t->tld_bin[self] = 0;
+    const char *aud = getenv("TL_TOKEN_AUDIENCE");
+    snprintf(t->token_audience, sizeof(t->token_audience), "%s", aud && *aud ? aud : "trustlaunch");
     const char *ovmf = getenv("TL_OVMF_DIR");
     snprintf(t->ovmf_dir, sizeof(t->ovmf_dir), "%s", ovmf && *ovmf ? ovmf : "/usr/share/OVMF");
     const char *bt = getenv("TL_BOOT_TIMEOUT");

@@ -468,6 +468,7 @@ static int start_swtpm(struct tld *t, struct tld_node *n, char *msg, size_t msz)
     vtpm_paths(t, n, state, key, sizeof(state));
     if (!n->spec.vtpm_persist) {
         vtpm_forget_ephemeral(t, n);
+        n->tpm_seen = (struct tld_tpm_seen){0}; /* a new TPM: its counters start over */
         int r = provision(t, n, state, key, msg, msz);
         if (r)
             return r;
@@ -1094,6 +1095,7 @@ int tld_node_reimage(struct tld *t, struct tld_node *n, const json_t *req, char 
         remove_tree(state);
         unlink(keyf);
         tld_node_set_ek(n, NULL);
+        n->tpm_seen = (struct tld_tpm_seen){0}; /* a new TPM: its counters start over */
         have = false;
     }
     if (spec.vtpm && spec.vtpm_persist && !have && (r = provision(t, n, state, keyf, msg, msz)))
@@ -1129,6 +1131,19 @@ static json_t *proc_json(const struct tld_proc *p)
     return p->pid > 0 ? json_integer(p->pid) : json_null();
 }
 
+const char *tld_node_ek_origin(const struct tld_node *n)
+{
+    if (n->ak && strcmp(n->ak->ek_origin, "unknown") != 0)
+        return n->ak->ek_origin; /* as enrolment found it */
+    json_t *eks = tld_node_ek(n);
+    const char *o = json_string_value(json_object_get(json_array_get(eks, 0), "origin"));
+    bool vouched = o && strcmp(o, TLD_EK_VOUCHED) == 0;
+    json_decref(eks);
+    if (vouched)
+        return TLD_EK_VOUCHED;
+    return n->spec.vtpm ? TLD_EK_PLATFORM : "none"; /* tl vtpm provision's EKs */
+}
+
 json_t *tld_node_json(const struct tld *t, const struct tld_node *n)
 {
     char dir[PATH_MAX], console[PATH_MAX];
@@ -1151,6 +1166,7 @@ json_t *tld_node_json(const struct tld *t, const struct tld_node *n)
     json_t *ek = tld_node_ek(n);
     json_object_set_new(j, "ek", ek ? ek : json_null());
     json_object_set_new(j, "ak", tld_ak_json(n->ak));
+    json_object_set_new(j, "ek_origin", json_string(tld_node_ek_origin(n)));
     json_object_set_new(j, "attestation", tld_attest_summary_json(n));
     json_t *labels = tld_attest_labels(n);
     tld_pool_node_labels(n, labels);
@@ -1194,6 +1210,12 @@ json_t *tld_node_doc(const struct tld_node *n)
         json_object_set_new(j, "ak", tld_ak_json(n->ak));
     if (n->attestation.id)
         json_object_set_new(j, "attestation", tld_attest_summary_json(n));
+    if (n->tpm_seen.set)
+        json_object_set_new(j, "tpm_seen",
+                            json_pack("{s:I, s:I, s:I}", "reset_count",
+                                      (json_int_t)n->tpm_seen.reset_count, "restart_count",
+                                      (json_int_t)n->tpm_seen.restart_count, "clock",
+                                      (json_int_t)n->tpm_seen.clock));
     if (n->baseline)
         json_object_set_new(j, "baseline", tld_baseline_json(n->baseline));
     json_object_set_new(json_object_get(j, "spec"), "external", json_boolean(n->spec.external));
@@ -1248,6 +1270,18 @@ int tld_node_from_doc(const json_t *doc, struct tld_node **out)
     tld_node_set_ek(n, json_object_get(doc, "ek"));
     n->ak = tld_ak_from_json(json_object_get(doc, "ak"));
     tld_attest_summary_from_json(n, json_object_get(doc, "attestation"));
+    json_t *seen = json_object_get(doc, "tpm_seen");
+    if (json_is_object(seen))
+        n->tpm_seen = (struct tld_tpm_seen){
+            .set = true,
+            .reset_count = (uint32_t)json_integer_value(json_object_get(seen, "reset_count")),
+            .restart_count = (uint32_t)json_integer_value(json_object_get(seen, "restart_count")),
+            .clock = (uint64_t)json_integer_value(json_object_get(seen, "clock"))};
+    else if (n->attestation.id) /* a store of an earlier tld: this boot's is what it knew */
+        n->tpm_seen = (struct tld_tpm_seen){.set = true,
+                                            .reset_count = n->attestation.reset_count,
+                                            .restart_count = n->attestation.restart_count,
+                                            .clock = n->attestation.clock};
     n->baseline = tld_baseline_from_json(json_object_get(doc, "baseline"));
     if (!tld_name_ok(n->name) ||
         tld_state_parse(json_string_value(json_object_get(doc, "state")), &n->state) < 0 ||

@@ -88,7 +88,7 @@ static void fail(struct tld *t, struct tld_pool *p, const char *fmt, const char 
 /* Why a node is not attested: the components of its latest alert. */
 static void attestation_failure(struct tld *t, const struct tld_node *n, char *out, size_t size)
 {
-    json_t *alerts = tld_store_alerts(t, n->name, true);
+    json_t *alerts = tld_store_alerts(t, n->name, n->uuid, true);
     json_t *last = json_array_get(alerts, 0);
     int k = snprintf(out, size, "attestation verdict fail");
     json_t *comps = json_object_get(last, "components");

@@ -144,6 +144,11 @@ struct tld_node_spec {
 #define TLD_NONCE_TTL     120 /* s */
 #define TLD_CHALLENGE_TTL 120 /* s */
 
+/* Who vouches for a node's EK (attest.c, the EK certificate's chain) */
+#define TLD_EK_PLATFORM     "platform-vtpm"    /* a vTPM tld provisioned: HOME/ekca */
+#define TLD_EK_MANUFACTURER "manufacturer-tpm" /* a TPM maker's root in HOME/ekca/roots */
+#define TLD_EK_VOUCHED      "operator-vouched" /* a key an operator handed over: HOME/ekca-vouched */
+
 struct tld_challenge {
     char id[33];
     uint8_t secret[32];
@@ -167,10 +172,22 @@ struct tld_attested {
     bool pass, secure_boot;
 };
 
+/* The TPM's counters as far as verified quotes showed them: kept across
+ * boots and new AKs (a rolled-back or replayed TPM state goes back), reset
+ * only when the node gets a new TPM (a non-persisted vTPM's start, a
+ * reimage with a new vTPM). */
+struct tld_tpm_seen {
+    uint64_t clock;
+    uint32_t reset_count, restart_count;
+    bool set;
+};
+
 /* The enrolled AK (~250 bytes; ~900 as JSON). */
 struct tld_ak {
     long long enrolled;    /* unix seconds */
     char ek_type[16];      /* "rsa2048", "ecc-p256" */
+    char ek_origin[20];    /* TLD_EK_PLATFORM, _MANUFACTURER, _VOUCHED ("unknown": enrolled
+                            * before origins were recorded) */
     char name[2 * 68 + 1]; /* hex of its Name */
     size_t public_len;
     uint8_t public[]; /* its marshalled TPM2B_PUBLIC */
@@ -202,6 +219,7 @@ struct tld_node {
                         * (tld_node_ek); a few hundred bytes where a tree took ~2 KiB */
     struct tld_ak *ak; /* the enrolled AK, NULL: none */
     struct tld_attested attestation; /* the latest verified attestation (attest.c) */
+    struct tld_tpm_seen tpm_seen;    /* rollback history of its TPM */
     struct tld_baseline *baseline;   /* NULL until learned */
     struct tld_challenge *challenge; /* an enrolment waiting for activation */
     struct tld_nonce *nonces;        /* TLD_NONCES outstanding, single use */
@@ -215,8 +233,9 @@ struct tld_node {
 
 struct tld {
     char home[PATH_MAX];
-    char tl_bin[PATH_MAX];  /* tl, for vTPM provisioning and image checks */
-    char tld_bin[PATH_MAX]; /* this tld: QEMU runs `tld --relay` per guest connection */
+    char tl_bin[PATH_MAX];    /* tl, for vTPM provisioning and image checks */
+    char tld_bin[PATH_MAX];   /* this tld: QEMU runs `tld --relay` per guest connection */
+    char token_audience[128]; /* tokens' "aud" unless the request names one: TL_TOKEN_AUDIENCE */
     char ovmf_dir[PATH_MAX];
     int port;
     int boot_timeout;
@@ -258,12 +277,19 @@ int tld_store_commit(struct tld *t);
 void tld_store_rollback(struct tld *t);
 int tld_store_attestation_add(struct tld *t, const char *node, const char *verdict, json_t *doc,
                               long long *id);
-json_t *tld_store_attestations(struct tld *t, const char *node, int limit);
+/* node NULL: all; uuid (may be NULL) narrows them to one node identity */
+json_t *tld_store_attestations(struct tld *t, const char *node, const char *uuid, int limit);
 json_t *tld_store_attestation_get(struct tld *t, long long id);
-/* One alert per node and boot: a later failure of the same boot updates it. */
-int tld_store_alert_upsert(struct tld *t, const char *node, const char *boot, json_t *doc,
-                           long long *id, bool *created);
-json_t *tld_store_alerts(struct tld *t, const char *node, bool all);
+/* The record's document replaced (a token added once its id is known). */
+int tld_store_attestation_update(struct tld *t, long long id, const json_t *doc);
+/* One alert per node identity (uuid) and boot: the stored one (a new
+ * reference, with *id and *acked) or NULL; written back by put (*id 0:
+ * a new one; reopen: acknowledged no more). */
+json_t *tld_store_alert_find(struct tld *t, const char *node, const char *uuid, const char *boot,
+                             long long *id, bool *acked);
+int tld_store_alert_put(struct tld *t, const char *node, const char *boot, const json_t *doc,
+                        long long *id, bool reopen);
+json_t *tld_store_alerts(struct tld *t, const char *node, const char *uuid, bool all);
 json_t *tld_store_alert_get(struct tld *t, long long id);
 int tld_store_alert_ack(struct tld *t, long long id);
 /* Resources (cluster.c, feature.c): one JSON document per (kind, id). */
@@ -305,6 +331,8 @@ int tld_node_delete(struct tld *t, struct tld_node *n, char *msg, size_t msz);
  * sets the state from how QEMU ended and what the console says. */
 void tld_node_ended(struct tld *t, struct tld_node *n, int wstatus, bool status_known);
 json_t *tld_node_json(const struct tld *t, const struct tld_node *n);
+/* Who vouches for its EK: TLD_EK_PLATFORM, _MANUFACTURER, _VOUCHED, "none" */
+const char *tld_node_ek_origin(const struct tld_node *n);
 /* The store's form: everything, secrets and pids included. */
 json_t *tld_node_doc(const struct tld_node *n);
 int tld_node_from_doc(const json_t *doc, struct tld_node **out);
