@@ -705,6 +705,8 @@ static int pool_from_request(struct tld *t, struct tld_cluster *c, const json_t 
     spec.vm_size = size_name; /* as given: the rules name an unknown size */
     if (tl_pool_check(&spec, msg, msz) < 0)
         return 400;
+    if ((r = tld_capacity_admit(t, NULL, p->vm_size, p->count, msg, msz)))
+        return r;
     if (strcmp(p->os_type, "Windows") == 0)
         return ERR(400, "Windows node pools cannot run here: trustlaunch has a Linux node image "
                         "only (--os-type Linux)");
@@ -1108,6 +1110,8 @@ static int pool_patch(struct tld *t, struct tld_pool *p, const json_t *body, jso
     pool_spec(&want, &to);
     if (tl_pool_check_update(&from, &to, msg, msz) < 0)
         return 400;
+    if ((r = tld_capacity_admit(t, p, p->vm_size, want.count, msg, msz)))
+        return r;
     bool security = want.secure_boot != p->secure_boot || want.vtpm != p->vtpm;
     if (security && want.secure_boot && (r = check_image_boots(t, &want, msg, msz)))
         return r;

@@ -265,6 +265,7 @@ int main(int argc, char **argv)
         return 2;
     }
     t->tld_bin[self] = 0;
+    tld_capacity_init(t);
     const char *aud = getenv("TL_TOKEN_AUDIENCE");
     snprintf(t->token_audience, sizeof(t->token_audience), "%s", aud && *aud ? aud : "trustlaunch");
     const char *ovmf = getenv("TL_OVMF_DIR");

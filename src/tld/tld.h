@@ -77,6 +77,19 @@ struct tld_auth {
     size_t n_tokens, cap_tokens;
 };
 
+/* capacity.c: quotas and the host's capacity */
+#define TLD_CONCURRENT_CREATES 4
+struct tld_capacity {
+    unsigned total_limit; /* vCPUs of all pools ("Total Regional vCPUs") */
+    struct {
+        char name[48];
+        unsigned limit;
+    } families[16];
+    size_t n_families;
+    unsigned host_memory_mib, host_vcpus; /* what nodes may take of this host */
+    unsigned concurrent_creates;          /* nodes booting at once */
+};
+
 /* api.c: the two HTTP daemons */
 struct tld_api {
     struct MHD_Daemon *admin;  /* loopback TCP: every route, authenticated */
@@ -252,6 +265,7 @@ struct tld {
     struct tld_fleet *fleet;       /* resource groups, clusters, node pools (cluster.c) */
     char store_roots[8][PATH_MAX]; /* where images and variable stores may come from (hostpath.c) */
     size_t n_store_roots;
+    struct tld_capacity capacity;
     struct tld_auth auth;
     struct tld_api api;
     struct tld_agentnet agentnet;
@@ -532,6 +546,15 @@ int tld_hostpath_resolve(const struct tld *t, const char *what, const char *give
                          size_t size, char *msg, size_t msz);
 /* A regular file (no symlink, FIFO or device) of at most max bytes: *fd, or 400. */
 int tld_hostpath_open(const char *path, off_t max, int *fd, off_t *size, char *msg, size_t msz);
+
+/* capacity.c */
+void tld_capacity_init(struct tld *t);
+/* May pool p (NULL: a new one) run count nodes of vm_size? 0, or 409 with
+ * ARM's QuotaExceeded / AllocationFailed text in msg. */
+int tld_capacity_admit(struct tld *t, const struct tld_pool *p, const char *vm_size, long count,
+                       char *msg, size_t msz);
+/* May the reconciler start one more node now (fewer than the bound booting)? */
+bool tld_capacity_may_create(const struct tld *t);
 
 /* agentnet.c */
 int tld_agentnet_start(struct tld *t);
