@@ -98,7 +98,7 @@ struct ek_key {
 
 struct node {
     char name[32];
-    char token[65];
+    char token[160]; /* "NAME.SECRET" */
     EVP_PKEY *ak;
     uint8_t ak_name[TL_TPM_NAME_MAX];
     size_t ak_name_len;
