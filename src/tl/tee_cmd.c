@@ -426,7 +426,6 @@ static int cmd_verify(int argc, char **argv)
         goto out;
     }
     bool bad = false, failed = false;
-    json_t *results = o.json ? json_array() : NULL;
     for (int i = optind; i < argc; i++) {
         struct tl_tee_verdict v;
         if (verify_one(snp, &o, argv[i], &v) < 0) {
@@ -434,24 +433,16 @@ static int cmd_verify(int argc, char **argv)
             continue;
         }
         failed = failed || !v.pass;
-        if (o.json) {
+        if (o.json) { /* JSON Lines: one object per file (docs/cli.md) */
             json_t *j = tl_tee_verdict_json(&v);
             if (j) {
                 json_object_set_new(j, "file", json_string(argv[i]));
-                json_array_append_new(results, j);
+                tl_json_print(j);
             }
         } else {
             print_verdict(argv[i], &v);
         }
         tl_tee_verdict_done(&v);
-    }
-    if (o.json) {
-        if (argc - optind == 1 && json_array_size(results) == 1)
-            tl_json_print(json_incref(json_array_get(results, 0)));
-        else if (json_array_size(results) > 0 || !bad)
-            tl_json_print(json_pack("{s:s,s:O}", "verdict", failed || bad ? "fail" : "pass",
-                                    "results", results));
-        json_decref(results);
     }
     ret = bad ? TL_EXIT_BAD : failed ? TL_EXIT_FAIL : TL_EXIT_OK;
 out:
