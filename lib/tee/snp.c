@@ -18,29 +18,41 @@
 #include "tl/util.h"
 
 /* ECDSA P-384 over SHA-384 of the signed bytes; R and S little-endian in
- * 72-byte fields (ABI Table 137, ECDSA P-384 signature). */
+ * 72-byte fields (ABI Table 137, ECDSA P-384 signature). The verify
+ * context is initialised once per certificate and kept in the cache: in
+ * OpenSSL 3 setting one up costs about as much as the verification. */
 static bool report_signature_ok(struct tl_snp_ctx *ctx, const uint8_t *report,
-                                const struct tl_snp_report *r, EVP_PKEY *pub)
+                                const struct tl_snp_report *r, struct snp_cert *cert)
 {
+    if (!cert->verify) {
+        cert->verify = EVP_PKEY_CTX_new_from_pkey(NULL, cert->pub, NULL);
+        if (!cert->verify || EVP_PKEY_verify_init(cert->verify) != 1 ||
+            EVP_PKEY_CTX_set_signature_md(cert->verify, ctx->sha384) != 1) {
+            EVP_PKEY_CTX_free(cert->verify);
+            cert->verify = NULL;
+            ERR_clear_error();
+            return false;
+        }
+    }
     uint8_t be_r[72], be_s[72];
     for (int i = 0; i < 72; i++) {
         be_r[i] = r->sig_r[71 - i];
         be_s[i] = r->sig_s[71 - i];
     }
+    uint8_t md[EVP_MAX_MD_SIZE];
+    unsigned int md_len = 0;
     bool ok = false;
     ECDSA_SIG *sig = ECDSA_SIG_new();
     BIGNUM *bn_r = BN_bin2bn(be_r, 72, NULL), *bn_s = BN_bin2bn(be_s, 72, NULL);
-    unsigned char *der = NULL;
+    unsigned char der[160], *p = der;
     int der_len = -1;
     if (sig && bn_r && bn_s && ECDSA_SIG_set0(sig, bn_r, bn_s) == 1) {
         bn_r = bn_s = NULL; /* owned by sig */
-        der_len = i2d_ECDSA_SIG(sig, &der);
+        if (i2d_ECDSA_SIG(sig, NULL) <= (int)sizeof(der))
+            der_len = i2d_ECDSA_SIG(sig, &p);
     }
-    EVP_MD_CTX *md = der_len > 0 ? EVP_MD_CTX_new() : NULL;
-    if (md && EVP_DigestVerifyInit(md, NULL, ctx->sha384, NULL, pub) == 1)
-        ok = EVP_DigestVerify(md, der, (size_t)der_len, report, TL_SNP_SIGNED_SIZE) == 1;
-    EVP_MD_CTX_free(md);
-    OPENSSL_free(der);
+    if (der_len > 0 && EVP_Digest(report, TL_SNP_SIGNED_SIZE, md, &md_len, ctx->sha384, NULL) == 1)
+        ok = EVP_PKEY_verify(cert->verify, der, (size_t)der_len, md, md_len) == 1;
     BN_free(bn_r);
     BN_free(bn_s);
     ECDSA_SIG_free(sig);
@@ -361,7 +373,7 @@ int tl_snp_check(struct tl_snp_ctx *ctx, const struct tl_snp_evidence *ev,
         if (product == TL_SNP_PRODUCT_UNKNOWN)
             product = cert->product;
         check_chain(ctx, ev, cert, product, v);
-        if (!report_signature_ok(ctx, ev->report, &r, cert->pub))
+        if (!report_signature_ok(ctx, ev->report, &r, cert))
             tl_tee_fail(v, TL_TEE_SIGNATURE,
                         "the report's ECDSA P-384 signature does not verify with the %s",
                         cert->is_vlek ? "VLEK" : "VCEK");

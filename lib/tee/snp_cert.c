@@ -164,8 +164,10 @@ void tl_snp_ctx_free(struct tl_snp_ctx *ctx)
         for (int k = 0; k < SNP_ROLE_COUNT; k++)
             X509_free(ctx->roots[i].signer[k]);
     }
-    for (int i = 0; i < SNP_CACHE; i++)
+    for (int i = 0; i < SNP_CACHE; i++) {
         X509_free(ctx->cache[i].x509);
+        EVP_PKEY_CTX_free(ctx->cache[i].verify);
+    }
     for (int i = 0; i < SNP_SPL_MAX; i++)
         ASN1_OBJECT_free(ctx->oid_spl[i]);
     ASN1_OBJECT_free(ctx->oid_product);
@@ -344,6 +346,7 @@ int snp_cert_get(struct tl_snp_ctx *ctx, const uint8_t *data, size_t len, struct
     struct snp_cert *slot = &ctx->cache[ctx->next];
     ctx->next = (ctx->next + 1) % SNP_CACHE;
     X509_free(slot->x509);
+    EVP_PKEY_CTX_free(slot->verify);
     *slot = c;
     *out = slot;
     return 0;

@@ -34,6 +34,7 @@ struct snp_cert {
     uint8_t key[32]; /* SHA-256 of the bytes as the caller gave them */
     X509 *x509;
     EVP_PKEY *pub;               /* owned by x509 */
+    EVP_PKEY_CTX *verify;        /* verify-initialised on pub, reused per report (lazy) */
     bool is_vlek;                /* subject CN "SEV-VLEK", else "SEV-VCEK" */
     enum tl_snp_product product; /* from productName, else the issuer's CN */
     char product_name[32];
