@@ -189,10 +189,6 @@ open(os.path.join(out, 'escaped-key.json'), 'w').write('{"\\u0065ventlog": "%s",
 EOF
 cp "$work"/corpus/fuzz_report/* "$work/corpus/fuzz_agentbody/"
 
-for t in $targets; do
-    echo "$prog: $t: $(ls "$work/corpus/$t" | wc -l) seeds"
-done
-
 # Confidential-VM evidence: reports with their VCEKs, Azure evidence and
 # the HCL reports inside it.
 python3 - "$vectors" "$work/corpus" <<'EOF'
@@ -224,6 +220,10 @@ for f in sorted(os.listdir(az)) if os.path.isdir(az) else []:
     h = json.loads(data).get('hcl_report', '')
     seed('fuzz_hcl_report', base64.urlsafe_b64decode(h + '=' * (-len(h) % 4)))
 EOF
+
+for t in $targets; do
+    echo "$prog: $t: $(ls "$work/corpus/$t" | wc -l) seeds"
+done
 
 # ---- run ----
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1}
