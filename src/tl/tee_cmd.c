@@ -10,10 +10,12 @@
  * input (a file that is none of the above or does not parse as what it
  * claims to be: one line on stderr).
  *
- * TDX: the TDX verifier is the other half of issue 13. Its hook is
- * tdx_verify() below (a bare quote) and az.td_verify (the TD quote inside
- * Azure evidence); until it is linked in, a TDX quote is a fail with
- * `not-verified`, never a pass. */
+ * TDX: the TDX verifier is the other half of issue 13 (tl/tdx.h). When
+ * libtl has it (__has_include below), a bare TD quote and the TD quote
+ * inside Azure evidence are verified with tl_tdx_verify against the TDX
+ * collateral found in --collateral; without it a TDX quote is a fail with
+ * `not-verified`, never a pass. The two hooks are tdx_verify() and
+ * az_td_verify(). */
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
@@ -29,6 +31,14 @@
 #include "tl/snp.h"
 #include "tl/tee.h"
 #include "tl/util.h"
+
+#if __has_include("tl/tdx.h")
+#include "tl/tdx.h"
+#define HAVE_TDX 1
+#else
+#define HAVE_TDX 0
+struct tl_tdx_collateral;
+#endif
 
 #define COLLATERAL_MAX_FILES 256
 #define COLLATERAL_MAX_BYTES (4u << 20)
@@ -252,18 +262,70 @@ static int input_load(const char *path, struct input *in)
     return -1;
 }
 
-/* ---- TDX hook (the TDX half of issue 13 fills these in) ---- */
+/* ---- TDX hooks (the TDX half of issue 13) ---- */
 
-static int tdx_verify(const uint8_t *quote, size_t len, const struct tl_tee_collateral *col,
-                      const struct tl_tee_policy *pol, struct tl_tee_verdict *v)
+/* Initialises and fills v for a bare TD quote. -EBADMSG (err says why)
+ * when the quote does not parse: bad input. */
+static int tdx_verify(const uint8_t *quote, size_t len, const struct tl_tdx_collateral *col,
+                      const struct tl_tee_policy *pol, time_t at, struct tl_tee_verdict *v,
+                      struct tl_error *err)
 {
-    (void)quote, (void)len, (void)col, (void)pol;
+#if HAVE_TDX
+    return tl_tdx_verify(quote, len, col, pol, at, v, NULL, err);
+#else
+    (void)quote, (void)len, (void)col, (void)pol, (void)err;
+    int r = tl_tee_verdict_init(v, TL_TEE_KIND_TDX, at);
+    if (r < 0)
+        return r;
     tl_tee_fail(v, TL_TEE_NOT_VERIFIED, "TDX quotes: no TDX verifier in this build");
     tl_tee_verdict_finish(v);
     return 0;
+#endif
 }
 
+#if HAVE_TDX
+/* tl_az_td_verify_fn: the TD quote inside Azure evidence; opaque is the
+ * TDX collateral. A quote that does not parse is a reason (malformed), as
+ * everything inside evidence that parsed is. */
+static int az_td_verify_fn(void *opaque, const uint8_t *quote, size_t len,
+                           const struct tl_tee_policy *policy, time_t at,
+                           struct tl_tee_verdict *td)
+{
+    struct tl_error err = {0};
+    int r = tl_tdx_verify(quote, len, opaque, policy, at, td, NULL, &err);
+    return r == -ENOMEM ? r : 0;
+}
+static const tl_az_td_verify_fn az_td_verify = az_td_verify_fn;
+#else
 static const tl_az_td_verify_fn az_td_verify = NULL;
+#endif
+
+/* The TDX collateral of the --collateral blobs, parsed once (NULL without
+ * a TDX verifier). */
+static int tdx_collateral(const struct collateral *c, struct tl_tdx_collateral **out)
+{
+    *out = NULL;
+#if HAVE_TDX
+    struct tl_error err = {0};
+    if (tl_tdx_collateral_new(c->items, c->n, out, &err) < 0) {
+        fprintf(stderr, "tl: tee verify: collateral: %s\n",
+                err.message[0] ? err.message : "out of memory");
+        return -1;
+    }
+#else
+    (void)c;
+#endif
+    return 0;
+}
+
+static void tdx_collateral_free(struct tl_tdx_collateral *col)
+{
+#if HAVE_TDX
+    tl_tdx_collateral_free(col);
+#else
+    (void)col;
+#endif
+}
 
 /* ---- output ---- */
 
@@ -307,6 +369,7 @@ struct verify_opts {
     uint8_t *vcek;
     size_t vcek_len;
     struct collateral col;
+    struct tl_tdx_collateral *tdx_col;
 };
 
 static int verify_one(struct tl_snp_ctx *snp, const struct verify_opts *o, const char *path,
@@ -319,6 +382,20 @@ static int verify_one(struct tl_snp_ctx *snp, const struct verify_opts *o, const
     enum tl_tee_kind kind = in.kind == FILE_SNP   ? TL_TEE_KIND_SNP
                             : in.kind == FILE_TDX ? TL_TEE_KIND_TDX
                                                   : in.az.kind;
+    struct tl_error err = {0};
+    if (in.kind == FILE_TDX) { /* the TDX verifier initialises v itself */
+        int r = tdx_verify(in.raw, in.raw_len, o->tdx_col, &o->policy, o->at, v, &err);
+        input_done(&in);
+        if (r < 0) {
+            if (r == -ENOMEM)
+                tl_report(path, "out of memory");
+            else
+                tl_report_error(path, &err);
+            tl_tee_verdict_done(v);
+            return -1;
+        }
+        return 0;
+    }
     int r = tl_tee_verdict_init(v, kind, o->at);
     if (r == 0 && in.kind == FILE_SNP) {
         struct tl_snp_evidence ev = {.report = in.report,
@@ -327,10 +404,8 @@ static int verify_one(struct tl_snp_ctx *snp, const struct verify_opts *o, const
                                      .cert_len = o->vcek_len,
                                      .collateral = &col};
         r = tl_snp_verify(snp, &ev, &o->policy, v);
-    } else if (r == 0 && in.kind == FILE_TDX) {
-        r = tdx_verify(in.raw, in.raw_len, &col, &o->policy, v);
     } else if (r == 0) {
-        struct tl_az_verifier az = {.snp = snp, .td_verify = az_td_verify};
+        struct tl_az_verifier az = {.snp = snp, .td_verify = az_td_verify, .td_opaque = o->tdx_col};
         r = tl_az_verify(&az, &in.az, &col, &o->policy, v);
     }
     input_done(&in);
@@ -420,6 +495,8 @@ static int cmd_verify(int argc, char **argv)
         goto out;
     if (coldir && collateral_read_dir(&o.col, coldir) < 0)
         goto out;
+    if (tdx_collateral(&o.col, &o.tdx_col) < 0)
+        goto out;
     struct tl_error err = {0};
     if (tl_snp_ctx_new(&snp, &err) < 0) {
         fprintf(stderr, "tl: tee verify: %s\n", err.message[0] ? err.message : "out of memory");
@@ -447,6 +524,7 @@ static int cmd_verify(int argc, char **argv)
     ret = bad ? TL_EXIT_BAD : failed ? TL_EXIT_FAIL : TL_EXIT_OK;
 out:
     tl_snp_ctx_free(snp);
+    tdx_collateral_free(o.tdx_col);
     collateral_done(&o.col);
     free(o.vcek);
     free(text);
@@ -469,7 +547,13 @@ static json_t *show_json(const struct input *in)
     } else if (in->kind == FILE_TDX) {
         tl_tee_claim_str(o, "kind", "tdx");
         tl_tee_claim_int(o, "version", tl_le16(in->raw));
+#if HAVE_TDX
+        struct tl_tdx_quote q;
+        if (tl_tdx_quote_parse(in->raw, in->raw_len, &q, NULL) == 0)
+            tl_tdx_claims(o, &q);
+#else
         tl_tee_claim_str(o, "note", "TDX quotes: no TDX decoder in this build");
+#endif
     } else {
         const struct tl_az_evidence *ev = &in->az;
         struct tl_hcl_report h;
