@@ -288,8 +288,7 @@ static int tdx_verify(const uint8_t *quote, size_t len, const struct tl_tdx_coll
  * TDX collateral. A quote that does not parse is a reason (malformed), as
  * everything inside evidence that parsed is. */
 static int az_td_verify_fn(void *opaque, const uint8_t *quote, size_t len,
-                           const struct tl_tee_policy *policy, time_t at,
-                           struct tl_tee_verdict *td)
+                           const struct tl_tee_policy *policy, time_t at, struct tl_tee_verdict *td)
 {
     struct tl_error err = {0};
     int r = tl_tdx_verify(quote, len, opaque, policy, at, td, NULL, &err);

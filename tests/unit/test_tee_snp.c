@@ -16,6 +16,9 @@
  *  - every signed byte flipped fails with `signature` (or the field's own
  *    reason as well, never a pass); every truncation is a clean -EBADMSG
  *    from the parser and `malformed` from the verifier;
+ *  - Turin: the TCB_VERSION layout (FMC byte) and 8-byte hwID, shown with a
+ *    report made to say Turin for the real Turin VCEK (only `signature`
+ *    fails), and a Milan VCEK for it (`chain`);
  *  - version 1, 4 and 6 fail `version`; the policy file parser refuses
  *    unknown keys and reads every key. */
 #include <setjmp.h>
@@ -415,6 +418,66 @@ static void test_policy_pins(void **state)
     vec_free(&x);
 }
 
+/* Turin: no real Turin report is public here, so a Milan v3 report is made
+ * to say Turin (CPUID family 1Ah) with the Turin VCEK's TCB (Turin layout:
+ * FMC byte 0, microcode byte 7) and 8-byte hwID as CHIP_ID. Everything but
+ * the signature then agrees: the product comes from CPUID, the chain is
+ * Turin's, the TCB and hwID compare in Turin's form. */
+static void test_turin_layout(void **state)
+{
+    struct tl_snp_tcb t = tl_snp_tcb_decode(0x0900000004030201ull, TL_SNP_PRODUCT_TURIN);
+    assert_int_equal(t.fmc, 1);
+    assert_int_equal(t.bootloader, 2);
+    assert_int_equal(t.tee, 3);
+    assert_int_equal(t.snp, 4);
+    assert_int_equal(t.microcode, 9);
+    t = tl_snp_tcb_decode(0x0905000004030201ull, TL_SNP_PRODUCT_MILAN);
+    assert_int_equal(t.bootloader, 1);
+    assert_int_equal(t.tee, 2);
+    assert_int_equal(t.snp, 5);
+    assert_int_equal(t.microcode, 9);
+
+    struct vec x = load(SNP "msft-milan-v3-report.bin", SNP "virtee-vcek_turin.der");
+    x.report[0x188] = 0x1a; /* CPUID_FAM_ID */
+    x.report[0x189] = 0x02; /* CPUID_MOD_ID */
+    static const uint8_t hwid[8] = {0x1e, 0x55, 0x0a, 0x8e, 0xe5, 0xcf, 0x9f, 0x4d};
+    memset(x.report + 0x1a0, 0, 64);
+    memcpy(x.report + 0x1a0, hwid, 8);
+    uint64_t tcb = 9ull << 56;    /* the VCEK: fmc 0, bl 0, tee 0, snp 0, ucode 9 */
+    put64(x.report + 0x38, tcb);  /* CURRENT_TCB */
+    put64(x.report + 0x180, tcb); /* REPORTED_TCB */
+    put64(x.report + 0x1e0, tcb); /* COMMITTED_TCB */
+    put64(x.report + 0x1f0, tcb); /* LAUNCH_TCB */
+    struct tl_tee_policy pol;
+    tl_tee_policy_init(&pol);
+    struct tl_tee_verdict v;
+    verify(*state, x.report, x.report_len, x.cert, x.cert_len, NULL, &pol, when("2026-06-01"), &v);
+    print_reasons(&v);
+    assert_false(v.pass);
+    assert_int_equal(v.n_reasons, 1);
+    assert_int_equal(v.reasons[0].code, TL_TEE_SIGNATURE);
+    assert_string_equal(claim_str(&v, "x-ms-sevsnpvm-product"), "Turin");
+    assert_int_equal(claim_int(&v, "x-ms-sevsnpvm-microcode-svn"), 9);
+    assert_int_equal(claim_int(&v, "x-ms-sevsnpvm-fmc-svn"), 0);
+    tl_tee_verdict_done(&v);
+
+    /* the Milan layout would have read the same TCB differently */
+    x.report[0x38] = x.report[0x180] = x.report[0x1e0] = x.report[0x1f0] = 1; /* FMC 1 */
+    verify(*state, x.report, x.report_len, x.cert, x.cert_len, NULL, &pol, when("2026-06-01"), &v);
+    assert_true(tl_tee_verdict_has(&v, TL_TEE_TCB_MISMATCH));
+    tl_tee_verdict_done(&v);
+
+    /* a Turin report with a Milan VCEK: another product */
+    uint8_t *milan;
+    size_t n;
+    milan = vector_read(SNP "msft-milan-v3-vcek.pem", &n);
+    verify(*state, x.report, x.report_len, milan, n, NULL, &pol, when("2026-06-01"), &v);
+    assert_true(tl_tee_verdict_has(&v, TL_TEE_CHAIN));
+    tl_tee_verdict_done(&v);
+    free(milan);
+    vec_free(&x);
+}
+
 static void test_policy_parser(void **state)
 {
     (void)state;
@@ -475,6 +538,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_truncations, setup, teardown),
         cmocka_unit_test_setup_teardown(test_versions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_policy_pins, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_turin_layout, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
