@@ -12,6 +12,7 @@
 #include <openssl/bn.h>
 #include <openssl/ec.h>
 #include <openssl/err.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "snp_internal.h"
@@ -133,7 +134,7 @@ static int find_cert(struct tl_snp_ctx *ctx, const struct tl_snp_evidence *ev,
     if (ev->cert)
         return snp_cert_get(ctx, ev->cert, ev->cert_len, out, err);
     const struct tl_tee_collateral *col = ev->collateral;
-    int r_first = -ENOENT;
+    size_t first = SIZE_MAX; /* a candidate of the right kind, not this chip's */
     for (size_t i = 0; col && i < col->n; i++) {
         bool endorsement;
         int root, role;
@@ -146,20 +147,18 @@ static int find_cert(struct tl_snp_ctx *ctx, const struct tl_snp_evidence *ev,
             continue;
         if (c->is_vlek != (r->signing_key == 1))
             continue;
-        bool mine = c->is_vlek || (c->hwid_len && memcmp(c->hwid, r->chip_id, c->hwid_len) == 0);
-        if (mine) {
+        if (c->is_vlek || (c->hwid_len && memcmp(c->hwid, r->chip_id, c->hwid_len) == 0)) {
             *out = c;
             return 0;
         }
-        if (r_first < 0) {
-            *out = c;
-            r_first = 0;
-        }
+        if (first == SIZE_MAX)
+            first = i;
     }
-    if (r_first < 0)
-        tl_error_set_nopos(err, -ENOENT, "no %s given (--vcek or in the collateral)",
-                           r->signing_key == 1 ? "VLEK" : "VCEK");
-    return r_first;
+    /* fetched again: later certificates may have taken its cache slot */
+    if (first != SIZE_MAX)
+        return snp_cert_get(ctx, col->items[first].data, col->items[first].len, out, err);
+    return tl_error_set_nopos(err, -ENOENT, "no %s given (--vcek or in the collateral)",
+                              r->signing_key == 1 ? "VLEK" : "VCEK");
 }
 
 /* A signer (ASK/ASVK) the caller supplied as the chain: must be a pinned
