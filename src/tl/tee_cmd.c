@@ -209,8 +209,19 @@ static void input_done(struct input *in)
     *in = (struct input){0};
 }
 
-/* Reads and recognises path. -1 after printing the one error line. */
+static int input_recognise(const char *path, struct input *in);
+
+/* Reads and recognises path. -1 after printing the one error line (in then
+ * holds nothing). */
 static int input_load(const char *path, struct input *in)
+{
+    int r = input_recognise(path, in);
+    if (r < 0)
+        input_done(in);
+    return r;
+}
+
+static int input_recognise(const char *path, struct input *in)
 {
     *in = (struct input){0};
     if (tl_read_file(path, &in->raw, &in->raw_len) < 0)
