@@ -80,6 +80,31 @@ expect "Azure TDX evidence: never a pass without the TD quote verified" 1 "^  no
 tl tee verify --at $AT "$TL_VECTORS/tee/tdx/quote_v5_sample.dat"; rc=$?
 expect "a bare TDX quote is recognised (and not passed without its verifier/collateral)" 1 "(tdx, at"
 
+# With the TDX verifier in libtl (the TDX half of issue 13 merged): the
+# Azure TDX evidence's TD quote is of the platform dcap-rs's collateral
+# describes (FMSPC 00806f050000), so at 2025-03-01 the whole evidence is
+# judged: OutOfDate with its advisories, and a pass under a policy that
+# accepts OutOfDate.
+tl tee show --json "$TL_VECTORS/tee/tdx/dcap-rs/quote_tdx_00806f050000.dat"; rc=$?
+if [ $rc = 0 ] && jq -e 'has("tdx_mrtd")' "$W/out" >/dev/null; then
+    D=$TL_VECTORS/tee/tdx/dcap-rs
+    mkdir -p "$W/tdxcol"
+    cp "$D"/*.json "$D"/*.der "$TL_VECTORS/tee/tdx/intel-tcb-signing-2018.pem" "$W/tdxcol/"
+    echo '{"tcb-status": ["UpToDate", "OutOfDate"]}' >"$W/ood.json"
+    tl tee verify --at 2025-03-01T00:00:00Z --nonce $NONCE --collateral "$W/tdxcol" \
+        "$A/az-tdx-vtpm-evidence-v1.json"; rc=$?
+    expect "Azure TDX evidence at 2025-03-01: the TD quote's TCB is OutOfDate" 1 \
+        "^  tcb-status: TD quote: TCB status OutOfDate (INTEL-SA-00960"
+    tl tee verify --at 2025-03-01T00:00:00Z --nonce $NONCE --collateral "$W/tdxcol" \
+        --policy "$W/ood.json" "$A/az-tdx-vtpm-evidence-v1.json"; rc=$?
+    expect "... and passes under a policy accepting OutOfDate" 0 ": pass (az-tdx-vtpm"
+    tl tee verify --at 2025-03-01T00:00:00Z --nonce 00 --collateral "$W/tdxcol" \
+        --policy "$W/ood.json" "$A/az-tdx-vtpm-evidence-v1.json"; rc=$?
+    expect "... and fails with another nonce" 1 "^  nonce: "
+else
+    ok "# SKIP no TDX verifier in this build: Azure TDX evidence end to end"
+fi
+
 # 3. --json
 tl tee verify --json --at $AT --nonce $NONCE "$A/az-snp-vtpm-evidence-v1.json"; rc=$?
 if [ $rc = 0 ] && jq -e '.verdict == "pass" and .kind == "az-snp-vtpm" and .at == "2026-06-01T00:00:00Z"
