@@ -31,6 +31,7 @@
 #include "tl/snp.h"
 #include "tl/tee.h"
 #include "tl/util.h"
+#include "tl/x509.h"
 
 #if __has_include("tl/tdx.h")
 #include "tl/tdx.h"
@@ -501,8 +502,18 @@ static int cmd_verify(int argc, char **argv)
         o.policy.nonce.set = true;
         o.policy.nonce.len = (size_t)n;
     }
-    if (vcek && tl_read_file(vcek, &o.vcek, &o.vcek_len) < 0)
-        goto out;
+    if (vcek) {
+        uint8_t *der = NULL;
+        size_t der_len;
+        struct tl_error e = {0};
+        if (tl_read_file(vcek, &o.vcek, &o.vcek_len) < 0)
+            goto out;
+        if (tl_x509_to_der(o.vcek, o.vcek_len, &der, &der_len, &e) < 0) {
+            tl_report(vcek, "not a certificate (PEM or DER): %s", e.message);
+            goto out;
+        }
+        free(der);
+    }
     if (coldir && collateral_read_dir(&o.col, coldir) < 0)
         goto out;
     if (tdx_collateral(&o.col, &o.tdx_col) < 0)

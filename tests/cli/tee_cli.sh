@@ -145,6 +145,8 @@ tl tee verify --nonce xyz "$S/msft-milan-v3-report.bin"; rc=$?
 bad "--nonce xyz: exit 2" "--nonce"
 tl tee verify "$W/missing.bin"; rc=$?
 bad "a missing file: exit 2" "cannot open"
+tl tee verify --vcek "$S/msft-milan-v3-report.bin" "$S/msft-milan-v3-report.bin"; rc=$?
+bad "--vcek that is not a certificate: exit 2" "not a certificate"
 tl tee frobnicate; rc=$?
 bad "an unknown verb: exit 2" "unknown verb"
 
