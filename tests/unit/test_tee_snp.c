@@ -19,6 +19,8 @@
  *  - Turin: the TCB_VERSION layout (FMC byte) and 8-byte hwID, shown with a
  *    report made to say Turin for the real Turin VCEK (only `signature`
  *    fails), and a Milan VCEK for it (`chain`);
+ *  - a CRL in ARK-Milan's name not signed by it fails `chain`; one of
+ *    another ARK is not this chain's and is ignored;
  *  - version 1, 4 and 6 fail `version`; the policy file parser refuses
  *    unknown keys and reads every key. */
 #include <setjmp.h>
@@ -30,6 +32,9 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -478,6 +483,70 @@ static void test_turin_layout(void **state)
     vec_free(&x);
 }
 
+/* A CRL in ARK-Milan's name (AMD's CRLs are not in the vectors): signed
+ * here by another key, so it must fail `chain` however current it is; a
+ * CRL in another issuer's name is not AMD's and is ignored. */
+static uint8_t *forged_crl(const char *issuer_pem_rel, int which, size_t *len)
+{
+    size_t n;
+    uint8_t *pem = vector_read(issuer_pem_rel, &n);
+    BIO *bio = BIO_new_mem_buf(pem, (int)n);
+    X509 *x = NULL;
+    for (int i = 0; i <= which; i++) {
+        X509_free(x);
+        x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+    }
+    assert_non_null(x);
+    EVP_PKEY *key = EVP_EC_gen("P-384");
+    X509_CRL *crl = X509_CRL_new();
+    assert_int_equal(X509_CRL_set_issuer_name(crl, X509_get_subject_name(x)), 1);
+    ASN1_TIME *t0 = ASN1_TIME_set(NULL, 1770000000), *t1 = ASN1_TIME_set(NULL, 1790000000);
+    X509_CRL_set1_lastUpdate(crl, t0);
+    X509_CRL_set1_nextUpdate(crl, t1);
+    assert_true(X509_CRL_sign(crl, key, EVP_sha384()) > 0);
+    unsigned char *der = NULL;
+    int dlen = i2d_X509_CRL(crl, &der);
+    assert_true(dlen > 0);
+    uint8_t *out = dup_exact(der, (size_t)dlen);
+    *len = (size_t)dlen;
+    OPENSSL_free(der);
+    ASN1_TIME_free(t0);
+    ASN1_TIME_free(t1);
+    X509_CRL_free(crl);
+    EVP_PKEY_free(key);
+    X509_free(x);
+    BIO_free(bio);
+    free(pem);
+    return out;
+}
+
+static void test_crl(void **state)
+{
+    struct vec x = load(SNP "virtee-report_milan.hex", SNP "virtee-vcek_milan.der");
+    struct tl_tee_policy pol;
+    tl_tee_policy_init(&pol);
+    size_t n;
+    uint8_t *crl = forged_crl(SNP "ask_ark_milan.pem", 1, &n); /* ARK-Milan's name */
+    struct tl_tee_blob blob = {.name = "crl", .data = crl, .len = n};
+    struct tl_tee_collateral col = {.n = 1, .items = &blob};
+    struct tl_tee_verdict v;
+    verify(*state, x.report, x.report_len, x.cert, x.cert_len, &col, &pol, when("2026-06-01"), &v);
+    print_reasons(&v);
+    assert_false(v.pass);
+    assert_int_equal(v.n_reasons, 1);
+    assert_int_equal(v.reasons[0].code, TL_TEE_CHAIN);
+    tl_tee_verdict_done(&v);
+    free(crl);
+
+    crl = forged_crl(SNP "ask_ark_genoa.pem", 1, &n); /* ARK-Genoa: not this chain's */
+    blob = (struct tl_tee_blob){.name = "crl", .data = crl, .len = n};
+    verify(*state, x.report, x.report_len, x.cert, x.cert_len, &col, &pol, when("2026-06-01"), &v);
+    assert_true(v.pass);
+    tl_tee_verdict_done(&v);
+    free(crl);
+    vec_free(&x);
+}
+
 static void test_policy_parser(void **state)
 {
     (void)state;
@@ -539,6 +608,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_versions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_policy_pins, setup, teardown),
         cmocka_unit_test_setup_teardown(test_turin_layout, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_crl, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
