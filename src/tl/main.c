@@ -17,6 +17,7 @@ static void usage(FILE *f)
           "  node create|list|show|start|stop|reimage|delete|console\n"
           "                                       nodes (QEMU + OVMF + swtpm) run by tld\n"
           "  attest verify|make-credential        TPM quotes, event logs, credentials (offline)\n"
+          "  tee verify|show                      confidential-VM evidence: SEV-SNP, TDX, Azure\n"
           "  attestation list|show                the attestation service's verdicts\n"
           "  alert list|show|ack                  integrity alerts, naming the components\n"
           "  policy show|learn                    a node's reference values and baseline\n"
@@ -62,6 +63,8 @@ int main(int argc, char **argv)
         return tl_cmd_node(argc - 1, argv + 1);
     if (strcmp(argv[1], "attest") == 0)
         return tl_cmd_attest(argc - 1, argv + 1);
+    if (strcmp(argv[1], "tee") == 0)
+        return tl_cmd_tee(argc - 1, argv + 1);
     if (strcmp(argv[1], "attestation") == 0)
         return tl_cmd_attestation(argc - 1, argv + 1);
     if (strcmp(argv[1], "alert") == 0)

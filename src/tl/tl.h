@@ -51,6 +51,7 @@ int tl_cmd_image(int argc, char **argv);
 int tl_cmd_vtpm(int argc, char **argv);
 int tl_cmd_node(int argc, char **argv);
 int tl_cmd_attest(int argc, char **argv);
+int tl_cmd_tee(int argc, char **argv);
 int tl_cmd_attestation(int argc, char **argv);
 int tl_cmd_token(int argc, char **argv);
 int tl_cmd_alert(int argc, char **argv);
