@@ -46,8 +46,9 @@
 #define R_AGENT    (1u << TLD_ROLE_AGENT)
 
 /* route flags */
-#define F_AGENT_BODY 1u /* an agent's JSON body: up to TLD_BODY_MAX, parsed before the lock */
+#define F_AGENT_BODY 1u /* an agent's evidence: a body up to TLD_BODY_MAX */
 #define F_UNLOCKED   2u /* the handler takes tld.lock itself */
+#define F_JSON_EARLY 4u /* the JSON body parsed before any lock (agentbody.c) */
 
 struct call;
 struct route {
@@ -148,6 +149,12 @@ static json_t *parse_body(const struct request *rq, char *msg, size_t msz)
 static json_t *call_body(struct call *k)
 {
     return parse_body(k->rq, k->msg, sizeof(k->msg));
+}
+
+static int ERR_(struct call *k, int status, const char *text)
+{
+    snprintf(k->msg, sizeof(k->msg), "%s", text);
+    return status;
 }
 
 static enum MHD_Result fail(struct call *k, int status)
@@ -447,16 +454,32 @@ static enum MHD_Result h_agent(struct call *k)
     return status ? fail(k, status) : send_json(k->c, 200, answer);
 }
 
+/* POST /v1/nodes/NAME/report: the token checked first (an unknown
+ * caller's log is not analysed), then the log replayed without tld.lock,
+ * then the node updated under it (the node found again: it may have gone). */
 static enum MHD_Result h_report(struct call *k)
 {
+    struct tld *t = k->t;
+    const char *auth = authorization(k);
+    pthread_mutex_lock(&t->lock);
     struct tld_node *n = call_node(k);
-    if (!n)
-        return send_error(k->c, 404, k->msg);
-    int status = tld_report_accept(k->t, n, authorization(k), k->rq->body ? k->rq->body : "",
-                                   k->rq->len, k->msg, sizeof(k->msg));
+    int status = !n ? 404 : !tld_token_ok(n, auth) ? ERR_(k, 403, "not this node's token") : 0;
+    pthread_mutex_unlock(&t->lock);
     if (status)
         return fail(k, status);
-    return send_json(k->c, 200, json_pack("{s:s, s:b}", "node", n->name, "accepted", 1));
+    struct tld_report_pre pre;
+    status = tld_report_prepare(k->rq->body ? k->rq->body : "", k->rq->len, &pre, k->msg,
+                                sizeof(k->msg));
+    if (!status) {
+        pthread_mutex_lock(&t->lock);
+        n = call_node(k);
+        status = n ? tld_report_accept(t, n, auth, &pre, k->msg, sizeof(k->msg)) : 404;
+        pthread_mutex_unlock(&t->lock);
+    }
+    tld_report_pre_done(&pre);
+    if (status)
+        return fail(k, status);
+    return send_json(k->c, 200, json_pack("{s:s, s:b}", "node", k->rq->arg[0], "accepted", 1));
 }
 
 /* POST /v1/nodes/NAME/attest: the lock for attest.c's begin and finish
@@ -472,8 +495,10 @@ static enum MHD_Result h_attest(struct call *k)
     struct tld_node *n = call_node(k);
     status = n ? tld_attest_begin(n, auth, k->rq->json, &job, k->msg, sizeof(k->msg)) : 404;
     pthread_mutex_unlock(&t->lock);
-    if (!status)
+    if (!status) {
+        tld_attest_prefetch(t, job); /* file I/O: without the lock */
         status = tld_attest_work(job, k->msg, sizeof(k->msg));
+    }
     if (!status) {
         pthread_mutex_lock(&t->lock);
         status = tld_attest_finish(t, job, auth, &answer, k->msg, sizeof(k->msg));
@@ -514,11 +539,12 @@ static const struct route routes[] = {
     {"POST", "/v1/nodes/{node}/stop", R_OPERATOR, 0, h_node_action},
     {"POST", "/v1/nodes/{node}/reimage", R_OPERATOR, 0, h_node_action},
     {"POST", "/v1/nodes/{node}/policy/learn", R_OPERATOR, 0, h_node_action},
-    {"POST", "/v1/nodes/{node}/report", R_AGENT, F_AGENT_BODY, h_report},
-    {"POST", "/v1/nodes/{node}/enroll", R_AGENT, F_AGENT_BODY, h_agent},
-    {"POST", "/v1/nodes/{node}/activate", R_AGENT, F_AGENT_BODY, h_agent},
-    {"POST", "/v1/nodes/{node}/nonce", R_AGENT, F_AGENT_BODY, h_agent},
-    {"POST", "/v1/nodes/{node}/attest", R_AGENT, F_AGENT_BODY | F_UNLOCKED, h_attest},
+    {"POST", "/v1/nodes/{node}/report", R_AGENT, F_AGENT_BODY | F_UNLOCKED, h_report},
+    {"POST", "/v1/nodes/{node}/enroll", R_AGENT, F_AGENT_BODY | F_JSON_EARLY, h_agent},
+    {"POST", "/v1/nodes/{node}/activate", R_AGENT, F_AGENT_BODY | F_JSON_EARLY, h_agent},
+    {"POST", "/v1/nodes/{node}/nonce", R_AGENT, F_AGENT_BODY | F_JSON_EARLY, h_agent},
+    {"POST", "/v1/nodes/{node}/attest", R_AGENT, F_AGENT_BODY | F_JSON_EARLY | F_UNLOCKED,
+     h_attest},
 };
 
 /* Does url match pattern? Fills rq's {x} arguments and rest: for a final
@@ -712,7 +738,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
     if (rq->busy)
         return send_error(c, 503, "too many request bodies in flight; retry");
     struct call k = {.t = t, .c = c, .method = method, .url = url, .rq = rq};
-    if ((rq->route->flags & F_AGENT_BODY) && !rq->json)
+    if ((rq->route->flags & F_JSON_EARLY) && !rq->json)
         rq->json = tld_agent_body_parse(rq->body, rq->len);
     if (rq->route->flags & F_UNLOCKED)
         return rq->route->fn(&k);

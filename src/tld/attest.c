@@ -660,6 +660,9 @@ static json_t *components_of(const json_t *findings)
  * and the counters are checked against the node's latest state. */
 struct tld_attest_job {
     char node[TLD_NAME_MAX + 1];
+    char image[PATH_MAX]; /* the node's image at begin ("" external) */
+    json_t *manifest;     /* its manifest (tld_attest_prefetch), NULL: not read */
+    char manifest_error[256];
     struct tld_ak *ak; /* the AK at begin */
     json_t *req;
     const char *nonce_hex;
@@ -682,6 +685,7 @@ void tld_attest_job_free(struct tld_attest_job *job)
     if (!job)
         return;
     parsed_log_done(&job->pl);
+    json_decref(job->manifest);
     free(job->ak);
     json_decref(job->req);
     json_decref(job->first);
@@ -726,9 +730,17 @@ int tld_attest_begin(struct tld_node *n, const char *auth, json_t *req, struct t
     }
     memcpy(job->ak, n->ak, ak_size);
     snprintf(job->node, sizeof(job->node), "%s", n->name);
+    snprintf(job->image, sizeof(job->image), "%s", n->spec.image);
     job->req = json_incref(req);
     *out = job;
     return 0;
+}
+
+void tld_attest_prefetch(struct tld *t, struct tld_attest_job *job)
+{
+    if (job->image[0] && !job->manifest)
+        job->manifest =
+            tld_manifest_get(t, job->image, job->manifest_error, sizeof(job->manifest_error));
 }
 
 int tld_attest_work(struct tld_attest_job *job, char *msg, size_t msz)
@@ -935,7 +947,14 @@ int tld_attest_finish(struct tld *t, struct tld_attest_job *job, const char *aut
             json_t *f;
             json_array_foreach(job->log_findings, k, f) json_array_append(findings, f);
             if (job->pl.ok) {
-                json_t *policy = tld_policy_evaluate(n, &job->pl.log, &job->pl.bs);
+                if (strcmp(job->image, n->spec.image) != 0) { /* reimaged meanwhile */
+                    json_decref(job->manifest);
+                    job->manifest = NULL;
+                    snprintf(job->image, sizeof(job->image), "%s", n->spec.image);
+                }
+                tld_attest_prefetch(t, job); /* read here only when it was not before */
+                json_t *policy = tld_policy_evaluate(n, job->manifest, job->manifest_error,
+                                                     &job->pl.log, &job->pl.bs);
                 json_array_foreach(policy, k, f) json_array_append(findings, f);
                 json_decref(policy);
             }
@@ -979,20 +998,20 @@ int tld_attest_finish(struct tld *t, struct tld_attest_job *job, const char *aut
             json_object_set(ev, keys[i], json_object_get(job->req, keys[i]) ?: json_null());
         json_object_set_new(doc, "evidence", ev);
     }
-    long long id = 0;
-    /* the attestation, its token, its alert and the node's new state: one commit */
+    /* the attestation, its token, its alert and the node's new state: one
+     * commit. The record's id is reserved first (under tld.lock, in the
+     * transaction: nobody else inserts), so that a pass's token names its
+     * attestation and the record is written once. */
     bool in_tx = tld_store_begin(t) == 0;
     json_t *new_alert = NULL, *token = json_null();
-    if (tld_store_attestation_add(t, n->name, verdict, doc, &id) < 0) {
+    long long id = 0;
+    if (tld_store_attestation_next_id(t, &id) < 0) {
         if (in_tx)
             tld_store_rollback(t);
         json_decref(doc);
         json_decref(findings);
         return ERR(500, "cannot store the attestation");
     }
-    json_object_set_new(doc, "id", json_integer(id));
-    /* a passing attestation's token, naming the attestation: signed once
-     * the id is known, stored with the record in the same commit */
     if (strcmp(verdict, "pass") == 0) {
         long long now = tld_now();
         char jti[24];
@@ -1023,15 +1042,17 @@ int tld_attest_finish(struct tld *t, struct tld_attest_job *job, const char *aut
             json_object_set(doc, "token", token);
             free(jwt);
         }
-        if (tld_store_attestation_update(t, id, doc) < 0) {
-            if (in_tx)
-                tld_store_rollback(t);
-            json_decref(token);
-            json_decref(doc);
-            json_decref(findings);
-            return ERR(500, "cannot store the attestation");
-        }
     }
+    long long want = id;
+    if (tld_store_attestation_add(t, n->name, verdict, doc, &id) < 0 || id != want) {
+        if (in_tx)
+            tld_store_rollback(t);
+        json_decref(token);
+        json_decref(doc);
+        json_decref(findings);
+        return ERR(500, "cannot store the attestation");
+    }
+    json_object_set_new(doc, "id", json_integer(id));
     if (quote_ok) /* only a verified quote speaks for the node's state */
         n->attestation = (struct tld_attested){.id = id,
                                                .at = tld_now(),

@@ -266,6 +266,7 @@ int main(int argc, char **argv)
     }
     t->tld_bin[self] = 0;
     tld_capacity_init(t);
+    tld_manifests_init(t);
     const char *aud = getenv("TL_TOKEN_AUDIENCE");
     snprintf(t->token_audience, sizeof(t->token_audience), "%s", aud && *aud ? aud : "trustlaunch");
     const char *ovmf = getenv("TL_OVMF_DIR");
@@ -398,6 +399,7 @@ int main(int argc, char **argv)
     tld_nodes_free(t);
     tld_ekca_close(t);
     tld_auth_free(t);
+    tld_manifests_free(t);
     tld_store_close(t);
     pthread_mutex_unlock(&t->lock);
     return 0;

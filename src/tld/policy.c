@@ -338,19 +338,16 @@ static void check_rules(const json_t *rules, const struct tl_eventlog *log,
     }
 }
 
-json_t *tld_policy_evaluate(const struct tld_node *n, const struct tl_eventlog *log,
-                            const struct tl_boot_state *bs)
+json_t *tld_policy_evaluate(const struct tld_node *n, const json_t *m, const char *manifest_error,
+                            const struct tl_eventlog *log, const struct tl_boot_state *bs)
 {
     json_t *out = json_array();
     if (!n->spec.image[0]) /* an external node: no image, the baseline speaks */
         return out;
-    char path[PATH_MAX + 32];
-    snprintf(path, sizeof(path), "%s/manifest.json", n->spec.image);
-    json_error_t jerr;
-    json_t *m = json_load_file(path, 0, &jerr);
     if (!m) {
-        json_array_append_new(out, finding("policy", -1, -1, "the image's manifest", jerr.text,
-                                           "critical", "reference values"));
+        json_array_append_new(out, finding("policy", -1, -1, "the image's manifest",
+                                           manifest_error ? manifest_error : "not read", "critical",
+                                           "reference values"));
         return out;
     }
     const json_t *rules = n->pool ? n->pool->rules : NULL;
@@ -364,6 +361,5 @@ json_t *tld_policy_evaluate(const struct tld_node *n, const struct tl_eventlog *
     check_grub(m, log, out);
     if (rules)
         check_rules(rules, log, bs, out);
-    json_decref(m);
     return out;
 }

@@ -173,20 +173,18 @@ static json_t *ek_check(const struct tld_node *n, const json_t *certs)
     return res;
 }
 
-int tld_report_accept(struct tld *t, struct tld_node *n, const char *auth, const char *body,
-                      size_t len, char *msg, size_t msz)
+/* The pure half: the body parsed and checked, the event log decoded,
+ * replayed and its Secure Boot read, without tld.lock (api.c). */
+int tld_report_prepare(const char *body, size_t len, struct tld_report_pre *pre, char *msg,
+                       size_t msz)
 {
-    if (!tld_token_ok(n, auth))
-        return ERR(403, "not this node's token");
-    if (n->state != TLD_BOOTING && n->state != TLD_RUNNING)
-        return ERR(409, "node %s is %s, not booting", n->name, tld_state_name(n->state));
+    *pre = (struct tld_report_pre){.logged = -1};
     json_error_t jerr;
     json_t *r = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!json_is_object(r)) {
         json_decref(r);
         return ERR(400, "report: not a JSON object (%s)", jerr.text);
     }
-    int status = 0;
     const char *sb = json_string_value(json_object_get(r, "secure_boot"));
     json_t *tpm = json_object_get(r, "tpm");
     json_t *pcrs = json_object_get(r, "pcrs");
@@ -195,12 +193,51 @@ int tld_report_accept(struct tld *t, struct tld_node *n, const char *auth, const
     if (json_integer_value(json_object_get(r, "version")) != 1 || !sb || !json_is_boolean(tpm) ||
         !(json_is_null(pcrs) || json_is_object(pcrs)) ||
         !(json_is_null(elog) || json_is_string(elog)) ||
-        !(certs == NULL || json_is_object(certs)) ||
-        strcmp(json_string_value(json_object_get(r, "node")) ?: "", n->name) != 0) {
+        !(certs == NULL || json_is_object(certs)) || !json_is_string(json_object_get(r, "node"))) {
         json_decref(r);
         return ERR(400, "report: missing or malformed fields (version 1, node, secure_boot, tpm, "
                         "pcrs, eventlog)");
     }
+    pre->r = r;
+    if (json_is_string(elog)) {
+        uint8_t *buf;
+        size_t blen;
+        if (tld_b64_decode(json_string_value(elog), &buf, &blen) == 0) {
+            pre->eventlog_ok = true;
+            pre->eventlog_bytes = blen;
+            pre->logged = logged_secure_boot(buf, blen);
+            if (json_is_object(pcrs))
+                pre->replay = compare(buf, blen, pcrs);
+            free(buf);
+        }
+    }
+    return 0;
+}
+
+void tld_report_pre_done(struct tld_report_pre *pre)
+{
+    json_decref(pre->r);
+    json_decref(pre->replay);
+    *pre = (struct tld_report_pre){0};
+}
+
+int tld_report_accept(struct tld *t, struct tld_node *n, const char *auth,
+                      const struct tld_report_pre *pre, char *msg, size_t msz)
+{
+    if (!tld_token_ok(n, auth))
+        return ERR(403, "not this node's token");
+    if (n->state != TLD_BOOTING && n->state != TLD_RUNNING)
+        return ERR(409, "node %s is %s, not booting", n->name, tld_state_name(n->state));
+    json_t *r = pre->r;
+    if (strcmp(json_string_value(json_object_get(r, "node")), n->name) != 0)
+        return ERR(400, "report: node is %s, not %s", json_string_value(json_object_get(r, "node")),
+                   n->name);
+    int status = 0;
+    const char *sb = json_string_value(json_object_get(r, "secure_boot"));
+    json_t *tpm = json_object_get(r, "tpm");
+    json_t *pcrs = json_object_get(r, "pcrs");
+    json_t *elog = json_object_get(r, "eventlog");
+    json_t *certs = json_object_get(r, "ek_certs");
     json_t *sum = json_object();
     json_object_set_new(sum, "at", json_integer(tld_now()));
     json_object_set_new(sum, "secure_boot", json_string(sb));
@@ -220,14 +257,13 @@ int tld_report_accept(struct tld *t, struct tld_node *n, const char *auth, const
             findings,
             json_sprintf("Secure Boot is %s in the policy, the guest saw %s", want_sb, sb));
     if (json_is_string(elog)) {
-        uint8_t *buf;
-        size_t blen;
-        if (tld_b64_decode(json_string_value(elog), &buf, &blen) < 0) {
+        if (!pre->eventlog_ok) {
             json_array_append_new(findings, json_string("the event log is not base64"));
         } else {
-            json_object_set_new(sum, "eventlog_bytes", json_integer((json_int_t)blen));
+            int logged = pre->logged;
+            json_object_set_new(sum, "eventlog_bytes",
+                                json_integer((json_int_t)pre->eventlog_bytes));
             json_object_set(sum, "eventlog_base64", elog);
-            int logged = logged_secure_boot(buf, blen);
             json_object_set_new(sum, "logged_secure_boot",
                                 logged < 0 ? json_null() : json_string(logged ? "on" : "off"));
             if (logged >= 0 && strcmp(sb, logged ? "on" : "off") != 0)
@@ -235,14 +271,13 @@ int tld_report_accept(struct tld *t, struct tld_node *n, const char *auth, const
                     findings, json_sprintf("the event log measured Secure Boot %s, the guest "
                                            "read %s",
                                            logged ? "on" : "off", sb));
-            if (json_is_object(pcrs)) {
-                json_t *c = compare(buf, blen, pcrs);
-                if (strcmp(json_string_value(json_object_get(c, "verdict")), "match") != 0)
+            if (pre->replay) {
+                if (strcmp(json_string_value(json_object_get(pre->replay, "verdict")), "match") !=
+                    0)
                     json_array_append_new(findings,
                                           json_string("the event log does not replay to the PCRs"));
-                json_object_set_new(sum, "replay", c);
+                json_object_set(sum, "replay", pre->replay);
             }
-            free(buf);
         }
     } else if (n->spec.vtpm && n->spec.generation == 2) {
         json_array_append_new(findings, json_string("no event log from a node with a vTPM"));
@@ -281,6 +316,5 @@ int tld_report_accept(struct tld *t, struct tld_node *n, const char *auth, const
     tld_log("node %s: reported in (secure boot %s, tpm %s, %s)", n->name, sb,
             json_is_true(tpm) ? "yes" : "no",
             json_array_size(findings) ? "with findings" : "consistent");
-    json_decref(r);
     return status;
 }

@@ -176,7 +176,7 @@ void tld_store_rollback(struct tld *t)
 }
 
 /* Kept statements: one database per tld, used under tld.lock. */
-static sqlite3_stmt *st_save, *st_attestation;
+static sqlite3_stmt *st_save, *st_attestation, *st_next_id;
 
 /* The kept statement for sql, reset, or NULL. */
 static sqlite3_stmt *kept(struct tld *t, sqlite3_stmt **slot, const char *sql)
@@ -197,7 +197,8 @@ void tld_store_close(struct tld *t)
 {
     sqlite3_finalize(st_save);
     sqlite3_finalize(st_attestation);
-    st_save = st_attestation = NULL;
+    sqlite3_finalize(st_next_id);
+    st_save = st_attestation = st_next_id = NULL;
     if (t->db)
         sqlite3_close(t->db);
     t->db = NULL;
@@ -273,6 +274,18 @@ int tld_store_load(struct tld *t)
 
 /* ---- attestations and alerts ---- */
 
+int tld_store_attestation_next_id(struct tld *t, long long *id)
+{
+    sqlite3_stmt *st =
+        kept(t, &st_next_id, "SELECT seq FROM sqlite_sequence WHERE name = 'attestations'");
+    if (!st)
+        return -EIO;
+    int rc = sqlite3_step(st);
+    *id = (rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0) + 1;
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -EIO;
+}
+
 int tld_store_attestation_add(struct tld *t, const char *node, const char *verdict, json_t *doc,
                               long long *id)
 {
@@ -280,14 +293,16 @@ int tld_store_attestation_add(struct tld *t, const char *node, const char *verdi
     if (!text)
         return -ENOMEM;
     int r = -EIO;
-    sqlite3_stmt *st =
-        kept(t, &st_attestation,
-             "INSERT INTO attestations (node, at, verdict, doc) VALUES (?1, ?2, ?3, ?4)");
+    sqlite3_stmt *st = kept(t, &st_attestation,
+                            "INSERT INTO attestations (id, node, at, verdict, doc) VALUES (?5, ?1, "
+                            "?2, ?3, ?4)");
     if (st) {
         sqlite3_bind_text(st, 1, node, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 2, tld_now());
         sqlite3_bind_text(st, 3, verdict, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 4, text, -1, SQLITE_STATIC);
+        if (*id > 0) /* else NULL: the next one */
+            sqlite3_bind_int64(st, 5, *id);
         if (sqlite3_step(st) == SQLITE_DONE) {
             *id = sqlite3_last_insert_rowid(t->db);
             r = 0;
@@ -405,28 +420,6 @@ int tld_store_alert_put(struct tld *t, const char *node, const char *boot, const
                 *id = sqlite3_last_insert_rowid(t->db);
             r = 0;
         }
-        sqlite3_finalize(st);
-    }
-    free(text);
-    return r;
-}
-
-int tld_store_attestation_update(struct tld *t, long long id, const json_t *doc)
-{
-    json_t *copy = json_copy((json_t *)doc);
-    json_object_del(copy, "id");
-    char *text = copy ? json_dumps(copy, JSON_COMPACT) : NULL;
-    json_decref(copy);
-    if (!text)
-        return -ENOMEM;
-    sqlite3_stmt *st;
-    int r = -EIO;
-    if (sqlite3_prepare_v2(t->db, "UPDATE attestations SET doc = ?1 WHERE id = ?2", -1, &st,
-                           NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, id);
-        if (sqlite3_step(st) == SQLITE_DONE && sqlite3_changes(t->db) == 1)
-            r = 0;
         sqlite3_finalize(st);
     }
     free(text);

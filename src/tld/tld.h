@@ -45,6 +45,7 @@
 #include <sys/types.h>
 
 struct tl_ekca;
+struct tld;
 struct MHD_Daemon;
 
 /* auth.c: who a caller is (docs/api.md, "Authentication and roles") */
@@ -76,6 +77,19 @@ struct tld_auth {
     struct tld_api_token *tokens;
     size_t n_tokens, cap_tokens;
 };
+
+/* manifest.c: image manifests, read once per image file */
+struct tld_manifest_entry;
+struct tld_manifests {
+    pthread_mutex_t lock; /* memory only */
+    struct tld_manifest_entry **entries;
+    size_t n; /* one per image folder: a handful */
+};
+void tld_manifests_init(struct tld *t);
+void tld_manifests_free(struct tld *t);
+/* IMAGE/manifest.json as JSON (a new reference), or NULL with msg set;
+ * without tld.lock. */
+json_t *tld_manifest_get(struct tld *t, const char *image, char *msg, size_t msz);
 
 /* capacity.c: quotas and the host's capacity */
 #define TLD_CONCURRENT_CREATES 4
@@ -266,6 +280,7 @@ struct tld {
     char store_roots[8][PATH_MAX]; /* where images and variable stores may come from (hostpath.c) */
     size_t n_store_roots;
     struct tld_capacity capacity;
+    struct tld_manifests manifests;
     struct tld_auth auth;
     struct tld_api api;
     struct tld_agentnet agentnet;
@@ -289,13 +304,15 @@ int tld_store_load(struct tld *t);
 int tld_store_begin(struct tld *t);
 int tld_store_commit(struct tld *t);
 void tld_store_rollback(struct tld *t);
+/* *id > 0: the record's id (tld_store_attestation_next_id, in the same
+ * transaction under tld.lock); 0: the next one. */
 int tld_store_attestation_add(struct tld *t, const char *node, const char *verdict, json_t *doc,
                               long long *id);
+/* The id the next attestation will get (AUTOINCREMENT's sequence + 1). */
+int tld_store_attestation_next_id(struct tld *t, long long *id);
 /* node NULL: all; uuid (may be NULL) narrows them to one node identity */
 json_t *tld_store_attestations(struct tld *t, const char *node, const char *uuid, int limit);
 json_t *tld_store_attestation_get(struct tld *t, long long id);
-/* The record's document replaced (a token added once its id is known). */
-int tld_store_attestation_update(struct tld *t, long long id, const json_t *doc);
 /* One alert per node identity (uuid) and boot: the stored one (a new
  * reference, with *id and *acked) or NULL; written back by put (*id 0:
  * a new one; reopen: acknowledged no more). */
@@ -319,7 +336,10 @@ char *tld_token_sign(json_t *claims);
 /* policy.c: findings of a boot against the node's image and policy */
 struct tl_eventlog;
 struct tl_boot_state;
-json_t *tld_policy_evaluate(const struct tld_node *n, const struct tl_eventlog *log,
+/* manifest: the node's image's (tld_manifest_get), NULL with why in
+ * manifest_error; pure: no I/O */
+json_t *tld_policy_evaluate(const struct tld_node *n, const json_t *manifest,
+                            const char *manifest_error, const struct tl_eventlog *log,
                             const struct tl_boot_state *bs);
 
 /* webhook.c: alerts POSTed to $TL_ALERT_WEBHOOK, retried in the background */
@@ -371,9 +391,23 @@ int tld_vtpm_read_pcrs(const char *ctrl, json_t **out, char *msg, size_t msz);
 /* CMD_SHUTDOWN on the control channel: swtpm saves its state and exits. */
 int tld_vtpm_shutdown(const char *ctrl);
 
-/* report.c: the agent's POST; returns an HTTP status, msg for errors */
-int tld_report_accept(struct tld *t, struct tld_node *n, const char *auth, const char *body,
-                      size_t len, char *msg, size_t msz);
+/* report.c: the agent's POST, in two halves: prepare (pure: the body
+ * parsed, the event log decoded, replayed and its Secure Boot read;
+ * without tld.lock) and accept (under it: the node's token, state and
+ * policy against what was prepared); each returns 0 or an HTTP status
+ * with msg set. */
+struct tld_report_pre {
+    json_t *r;        /* the body */
+    bool eventlog_ok; /* present and base64 */
+    size_t eventlog_bytes;
+    int logged;     /* Secure Boot as the log measured it: 1, 0, -1 unknown */
+    json_t *replay; /* the log replayed against the PCRs sent, NULL: none sent */
+};
+int tld_report_prepare(const char *body, size_t len, struct tld_report_pre *pre, char *msg,
+                       size_t msz);
+int tld_report_accept(struct tld *t, struct tld_node *n, const char *auth,
+                      const struct tld_report_pre *pre, char *msg, size_t msz);
+void tld_report_pre_done(struct tld_report_pre *pre);
 /* Does the replay of the last report's event log equal these PCRs? */
 json_t *tld_report_compare_host(const struct tld_node *n, const json_t *pcrs);
 
@@ -389,6 +423,9 @@ struct tld_attest_job;
 int tld_attest_begin(struct tld_node *n, const char *auth, json_t *req, struct tld_attest_job **job,
                      char *msg, size_t msz);
 int tld_attest_work(struct tld_attest_job *job, char *msg, size_t msz);
+/* Without tld.lock, before finish: what the policy needs from files (the
+ * image's manifest). */
+void tld_attest_prefetch(struct tld *t, struct tld_attest_job *job);
 int tld_attest_finish(struct tld *t, struct tld_attest_job *job, const char *auth, json_t **answer,
                       char *msg, size_t msz);
 void tld_attest_job_free(struct tld_attest_job *job);
