@@ -6,8 +6,8 @@
  * HOME/run/NAME.agent`, which copies bytes between the guest and the
  * node's own Unix socket (0600, in the 0700 run folder). tld listens on one
  * such socket per running VM node; a connection accepted on node N's socket
- * is handed to the agents' HTTP daemon (api.c) with N as its address, and
- * api.c serves it N's agent routes only.
+ * is handed (the hand function api.c registers: its agents' HTTP daemon)
+ * with N as its address, and api.c serves it N's agent routes only.
  *
  * So a guest cannot reach the admin API, another node's routes, or any
  * other service on the host's loopback, whatever credentials it holds; and
@@ -87,6 +87,7 @@ static void *acceptor(void *arg)
                 if (a->chans[j].fd == fds[i].fd && strcmp(a->chans[j].node, names[i]) == 0)
                     ch = &a->chans[j];
             int cfd = ch ? accept4(ch->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK) : -1;
+            int (*hand)(struct tld *, int, const char *) = a->hand;
             bool room = ch && ch->open < TLD_CHANNEL_CONNECTIONS;
             if (cfd >= 0 && room)
                 ch->open++;
@@ -97,8 +98,11 @@ static void *acceptor(void *arg)
                 close(cfd); /* this guest has enough connections open */
                 continue;
             }
-            if (tld_api_add_agent_connection(t, cfd, names[i]) < 0) /* closes cfd */
+            if (!hand || hand(t, cfd, names[i]) < 0) { /* hand closes cfd */
+                if (!hand)
+                    close(cfd);
                 tld_agentnet_closed(t, names[i]);
+            }
         }
     }
     free(fds);

@@ -773,6 +773,8 @@ static void connection_event(void *cls, struct MHD_Connection *c, void **socket_
         tld_agentnet_closed(cls, node);
 }
 
+static int add_agent_connection(struct tld *t, int fd, const char *node);
+
 int tld_api_start(struct tld *t, const char *listen_addr, int *port)
 {
     char host[64];
@@ -811,12 +813,16 @@ int tld_api_start(struct tld *t, const char *listen_addr, int *port)
         t->api.admin = NULL;
         return -ENOMEM;
     }
+    pthread_mutex_lock(&t->agentnet.lock);
+    t->agentnet.hand = add_agent_connection;
+    pthread_mutex_unlock(&t->agentnet.lock);
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(t->api.admin, MHD_DAEMON_INFO_BIND_PORT);
     *port = info ? info->port : (int)p;
     return 0;
 }
 
-int tld_api_add_agent_connection(struct tld *t, int fd, const char *node)
+/* A connection accepted on node's agent channel (agentnet.c's hand). */
+static int add_agent_connection(struct tld *t, int fd, const char *node)
 {
     if (!t->api.agents) { /* not serving yet (a restart re-adopting nodes) */
         close(fd);

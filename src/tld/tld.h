@@ -114,6 +114,8 @@ struct tld_api {
 /* agentnet.c: one Unix socket per running VM node, its guest's only way out */
 struct tld_agent_chan;
 struct tld_agentnet {
+    /* who serves an accepted connection (api.c): closes fd on failure */
+    int (*hand)(struct tld *t, int fd, const char *node);
     pthread_mutex_t lock;
     struct tld_agent_chan *chans;
     size_t n, cap;
@@ -287,7 +289,7 @@ struct tld {
     volatile int quit;
 };
 
-/* main.c: logging to tld.log (stderr once daemonised) */
+/* log.c: logging to tld.log (stderr before the daemon detaches), the clock, state names */
 __attribute__((format(printf, 1, 2))) void tld_log(const char *fmt, ...);
 long long tld_now(void);
 const char *tld_state_name(enum tld_state s);
@@ -556,8 +558,6 @@ int tld_api_start(struct tld *t, const char *listen_addr, int *port);
 void tld_api_stop(struct tld *t);
 /* The routing table, a line per route: "METHOD PATTERN ROLE,ROLE" (tld --routes). */
 void tld_api_routes_print(FILE *f);
-/* A connection accepted on node's agent channel (closed on failure). */
-int tld_api_add_agent_connection(struct tld *t, int fd, const char *node);
 
 /* auth.c */
 const char *tld_role_name(enum tld_role r);
