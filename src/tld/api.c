@@ -114,11 +114,10 @@ static enum MHD_Result send_error(struct MHD_Connection *c, unsigned status, con
     return send_json(c, status, json_pack("{s:s}", "error", msg));
 }
 
-static enum MHD_Result send_console(struct MHD_Connection *c, struct tld *t, struct tld_node *n)
+/* The console log's tail; read without tld.lock (the caller found the path). */
+static enum MHD_Result send_console(struct MHD_Connection *c, const char *path)
 {
-    char path[PATH_MAX];
-    tld_node_path(t, n, "console.log", path, sizeof(path));
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0)
         return send_text(c, 200, "text/plain; charset=utf-8", strdup(""), 0);
     struct stat st;
@@ -408,8 +407,13 @@ static enum MHD_Result h_node_policy(struct call *k)
 
 static enum MHD_Result h_node_console(struct call *k)
 {
+    char path[PATH_MAX];
+    pthread_mutex_lock(&k->t->lock);
     struct tld_node *n = call_node(k);
-    return n ? send_console(k->c, k->t, n) : send_error(k->c, 404, k->msg);
+    if (n)
+        tld_node_path(k->t, n, "console.log", path, sizeof(path));
+    pthread_mutex_unlock(&k->t->lock);
+    return n ? send_console(k->c, path) : send_error(k->c, 404, k->msg);
 }
 
 /* start, stop, reimage, policy/learn: the node's JSON after the action */
@@ -534,7 +538,7 @@ static const struct route routes[] = {
     {"GET", "/v1/nodes/{node}", R_READER, 0, h_node_show},
     {"DELETE", "/v1/nodes/{node}", R_OPERATOR, 0, h_node_delete},
     {"GET", "/v1/nodes/{node}/policy", R_READER, 0, h_node_policy},
-    {"GET", "/v1/nodes/{node}/console", R_READER, 0, h_node_console},
+    {"GET", "/v1/nodes/{node}/console", R_READER, F_UNLOCKED, h_node_console},
     {"POST", "/v1/nodes/{node}/start", R_OPERATOR, 0, h_node_action},
     {"POST", "/v1/nodes/{node}/stop", R_OPERATOR, 0, h_node_action},
     {"POST", "/v1/nodes/{node}/reimage", R_OPERATOR, 0, h_node_action},
