@@ -412,7 +412,7 @@ check "4. openssl: a rogue CA and a certificate for a1's EK public key" \
 enroll_body "$A" "$W/rogue-ek.der" >"$W/body.json"
 api a1 enroll "$W/body.json"
 is "4. enroll with it: 403, the chain does not reach the platform EK CA" "$CODE $(err)" \
-    "403 EK certificate: unable to get local issuer certificate (not issued by the platform EK CA or a configured manufacturer root)"
+    "403 EK certificate: unable to get local issuer certificate (not issued by the platform EK CA, a configured manufacturer root or the CA of operator-vouched EKs)"
 issuer=$(openssl x509 -inform DER -in "$A/ekcert.der" -noout -issuer -nameopt RFC2253 | sed 's/^issuer=//')
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$W/forged.key" -out "$W/forged.pem" \
     -subj "/$issuer" -days 30 2>/dev/null &&
@@ -421,7 +421,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$W
 enroll_body "$A" "$W/forged-ek.der" >"$W/body.json"
 api a1 enroll "$W/body.json"
 is "4. a certificate whose issuer is named '$issuer' but signed by another key: 403, signature failure" "$CODE $(err)" \
-    "403 EK certificate: certificate signature failure (not issued by the platform EK CA or a configured manufacturer root)"
+    "403 EK certificate: certificate signature failure (not issued by the platform EK CA, a configured manufacturer root or the CA of operator-vouched EKs)"
 enroll_body "$B2" >"$W/body.json"
 api a1 enroll "$W/body.json"
 is "4. a2's (valid) EK certificate, EK and AK, to a1: 403, not a1's" "$CODE $(err)" \
