@@ -106,7 +106,11 @@ static int chain_cb(int ok, X509_STORE_CTX *ctx)
                   when);
         break;
     case X509_V_ERR_UNABLE_TO_GET_CRL:
-        fail_once(cc->v, TL_TEE_COLLATERAL, "%s: no CRL of the issuer of \"%s\"", cc->what, cn);
+        /* One fact per issuer, whichever chain ran into it. */
+        if (cert && X509_NAME_get_text_by_NID(X509_get_issuer_name(cert), NID_commonName, issuer,
+                                              sizeof(issuer)) < 0)
+            snprintf(issuer, sizeof(issuer), "?");
+        fail_once(cc->v, TL_TEE_COLLATERAL, "no CRL issued by \"%s\"", issuer);
         break;
     case X509_V_ERR_CERT_REVOKED:
         fail_once(cc->v, TL_TEE_REVOKED, "%s: certificate \"%s\" is revoked", cc->what, cn);

@@ -40,6 +40,7 @@
 
 #include "tl/tdx.h"
 #include "tl/tee.h"
+#include "tl/x509.h"
 #include "vectors.h"
 
 #define TDX "tee/tdx/"
@@ -165,10 +166,447 @@ static void test_dcap_rs_out_of_date(void **state)
     tl_tdx_collateral_free(c);
 }
 
+static struct tl_tdx_collateral *trustee(void)
+{
+    struct set s = {0};
+    set_add(&s, TDX "trustee-tcbInfo.json");
+    set_add(&s, TDX "trustee-enclaveIdentity.json");
+    set_add(&s, TDX "intel-tcb-signing-2018.pem");
+    struct tl_tdx_collateral *c = load(&s);
+    set_free(&s);
+    return c;
+}
+
+static struct tl_tdx_collateral *go_tdx_guest(void)
+{
+    struct set s = {0};
+    set_add(&s, TDX "sample_tcbinfo_response_v5");
+    set_add(&s, TDX "sample_qeIdentity_response");
+    set_add(&s, TDX "pckcrl");
+    set_add(&s, TDX "rootcrl.der");
+    set_add(&s, TDX "intel-tcb-signing-2018.pem");
+    struct tl_tdx_collateral *c = load(&s);
+    set_free(&s);
+    return c;
+}
+
+static void test_trustee_out_of_date(void **state)
+{
+    (void)state;
+    struct tl_tdx_collateral *c = trustee();
+    size_t len;
+    uint8_t *q = vector_read(TDX "trustee-tdx_quote_6.dat", &len);
+    struct tl_tee_verdict v;
+    struct tl_tdx_tcb_result tcb;
+    struct tl_error err = {0};
+    struct tl_tee_policy p;
+    tl_tee_policy_init(&p);
+
+    assert_int_equal(tl_tdx_verify(q, len, c, &p, at("2025-11-01T00:00:00Z"), &v, &tcb, &err), 0);
+    dump(&v);
+    assert_false(v.pass);
+    assert_true(tcb.evaluated);
+    assert_int_equal(tcb.platform_level, 1);
+    assert_int_equal(tcb.status, TL_TEE_TCB_OUT_OF_DATE);
+    assert_int_equal(tcb.module_status, TL_TEE_TCB_UP_TO_DATE);
+    assert_int_equal(tcb.qe_status, TL_TEE_TCB_UP_TO_DATE);
+    assert_int_equal(tcb.advisories.n, 0);
+    /* The collateral's own faults, each named, and the status. */
+    const enum tl_tee_code want[] = {TL_TEE_TCB_STATUS, TL_TEE_EXPIRED, TL_TEE_COLLATERAL};
+    assert_only(&v, want, 3);
+    tl_tee_verdict_done(&v);
+
+    /* Accepting OutOfDate removes exactly the status reason. */
+    p.tcb_status_mask |= 1u << TL_TEE_TCB_OUT_OF_DATE;
+    assert_int_equal(tl_tdx_verify(q, len, c, &p, at("2025-11-01T00:00:00Z"), &v, &tcb, &err), 0);
+    assert_only(&v, want + 1, 2);
+    assert_false(tl_tee_verdict_has(&v, TL_TEE_TCB_STATUS));
+    tl_tee_verdict_done(&v);
+    free(q);
+    tl_tdx_collateral_free(c);
+}
+
+static void test_v5_sample(void **state)
+{
+    (void)state;
+    struct tl_tdx_collateral *c = go_tdx_guest();
+    size_t len;
+    uint8_t *q = vector_read(TDX "quote_v5_sample.dat", &len);
+    struct tl_tee_verdict v;
+    struct tl_tdx_tcb_result tcb;
+    struct tl_error err = {0};
+
+    assert_int_equal(tl_tdx_verify(q, len, c, NULL, at("2026-02-03T00:00:00Z"), &v, &tcb, &err), 0);
+    dump(&v);
+    assert_true(tcb.evaluated);
+    assert_int_equal(tcb.status, TL_TEE_TCB_UP_TO_DATE);
+    assert_int_equal(tcb.platform_level, 0);
+    assert_int_equal(tcb.advisories.n, 0);
+    /* Quote, QE, PCK chain, TCB info and its signature all good; the
+     * stale pieces are named as stale and nothing else is said. */
+    const enum tl_tee_code want[] = {TL_TEE_COLLATERAL_EXPIRED, TL_TEE_EXPIRED};
+    assert_only(&v, want, 2);
+    unsigned stale = 0;
+    for (unsigned i = 0; i < v.n_reasons; i++)
+        stale += v.reasons[i].code == TL_TEE_COLLATERAL_EXPIRED;
+    assert_int_equal(stale, 3); /* QE identity, PCK CRL, root CRL */
+    json_t *claims = v.claims;
+    assert_string_equal(json_string_value(json_object_get(claims, "tdx_tee_tcb_svn")),
+                        "0b010400000000000000000000000000");
+    assert_non_null(json_object_get(claims, "tdx_mrservicetd"));
+    assert_false(json_boolean_value(json_object_get(claims, "tdx_td_attributes_debug")));
+    assert_true(json_boolean_value(json_object_get(claims, "tdx_td_attributes_septve_disable")));
+    tl_tee_verdict_done(&v);
+    free(q);
+    tl_tdx_collateral_free(c);
+}
+
+/* dcap-rs's set is whole on 2025-03-01; before and after, what is stale is
+ * named collateral-expired, never signature. */
+static void test_collateral_window(void **state)
+{
+    (void)state;
+    struct tl_tdx_collateral *c = dcap_rs();
+    size_t len;
+    uint8_t *q = vector_read(TDX "dcap-rs/quote_tdx_00806f050000.dat", &len);
+    struct tl_tee_verdict v;
+    struct tl_tdx_tcb_result tcb;
+    struct tl_tee_policy p;
+    tl_tee_policy_init(&p);
+    p.tcb_status_mask |= 1u << TL_TEE_TCB_OUT_OF_DATE;
+    const char *times[] = {"2025-03-20T00:00:00Z", "2025-02-01T00:00:00Z"};
+    for (size_t i = 0; i < 2; i++) {
+        assert_int_equal(tl_tdx_verify(q, len, c, &p, at(times[i]), &v, &tcb, NULL), 0);
+        const enum tl_tee_code want[] = {TL_TEE_COLLATERAL_EXPIRED};
+        assert_only(&v, want, 1);
+        assert_int_equal(tcb.status, TL_TEE_TCB_OUT_OF_DATE);
+        tl_tee_verdict_done(&v);
+    }
+    /* After the TCB signing certificate's end (2025-05-21) it is expired too. */
+    assert_int_equal(tl_tdx_verify(q, len, c, &p, at("2025-06-01T00:00:00Z"), &v, &tcb, NULL), 0);
+    const enum tl_tee_code want2[] = {TL_TEE_COLLATERAL_EXPIRED, TL_TEE_EXPIRED};
+    assert_only(&v, want2, 2);
+    tl_tee_verdict_done(&v);
+    free(q);
+    tl_tdx_collateral_free(c);
+}
+
+/* Every byte the attestation key signs, the signature and the key: flipped,
+ * each is a signature failure. */
+static void test_signed_bytes(void **state)
+{
+    (void)state;
+    struct tl_tdx_collateral *c = dcap_rs();
+    size_t len;
+    uint8_t *q = vector_read(TDX "dcap-rs/quote_tdx_00806f050000.dat", &len);
+    struct tl_tdx_quote parsed;
+    assert_int_equal(tl_tdx_quote_parse(q, len, &parsed, NULL), 0);
+    assert_int_equal(parsed.signed_len, 48 + 584);
+    size_t sig_end = (size_t)(parsed.attest_key - q) + 64;
+    struct tl_tee_policy p;
+    tl_tee_policy_init(&p);
+    p.tcb_status_mask |= 1u << TL_TEE_TCB_OUT_OF_DATE;
+    struct tl_tee_verdict v;
+    for (size_t i = 0; i < sig_end; i++) {
+        if (i == parsed.signed_len)
+            i += 4; /* the signature data's length: a framing error, below */
+        q[i] ^= 0x01;
+        int r = tl_tdx_verify(q, len, c, &p, at("2025-03-01T00:00:00Z"), &v, NULL, NULL);
+        if (r == 0 && !tl_tee_verdict_has(&v, TL_TEE_SIGNATURE) &&
+            !tl_tee_verdict_has(&v, TL_TEE_VERSION)) {
+            dump(&v);
+            fail_msg("byte %zu flipped: no signature reason", i);
+        }
+        assert_false(v.pass);
+        q[i] ^= 0x01;
+        tl_tee_verdict_done(&v);
+    }
+    /* Untouched, it passes: the loop restored every byte. */
+    assert_int_equal(tl_tdx_verify(q, len, c, &p, at("2025-03-01T00:00:00Z"), &v, NULL, NULL), 0);
+    assert_true(v.pass);
+    tl_tee_verdict_done(&v);
+
+    /* The TD's debug bit: a signature failure, and debug named too. */
+    q[48 + 16 + 48 + 48 + 8] |= 0x01;
+    assert_int_equal(tl_tdx_verify(q, len, c, &p, at("2025-03-01T00:00:00Z"), &v, NULL, NULL), 0);
+    assert_true(tl_tee_verdict_has(&v, TL_TEE_DEBUG));
+    assert_true(tl_tee_verdict_has(&v, TL_TEE_SIGNATURE));
+    tl_tee_verdict_done(&v);
+    free(q);
+    tl_tdx_collateral_free(c);
+}
+
+/* Each byte of the QE report changed: the PCK's signature over it fails;
+ * in REPORTDATA the key binding fails too. */
+static void test_qe_report(void **state)
+{
+    (void)state;
+    struct tl_tdx_collateral *c = dcap_rs();
+    size_t len;
+    uint8_t *q = vector_read(TDX "dcap-rs/quote_tdx_00806f050000.dat", &len);
+    struct tl_tdx_quote parsed;
+    assert_int_equal(tl_tdx_quote_parse(q, len, &parsed, NULL), 0);
+    size_t qe = (size_t)(parsed.qe_report - q);
+    struct tl_tee_verdict v;
+    for (size_t i = 0; i < TL_SGX_REPORT_SIZE + 64; i++) {
+        q[qe + i] ^= 0x80;
+        assert_int_equal(tl_tdx_verify(q, len, c, NULL, at("2025-03-01T00:00:00Z"), &v, NULL, NULL),
+                         0);
+        if (!tl_tee_verdict_has(&v, TL_TEE_SIGNATURE)) {
+            dump(&v);
+            fail_msg("QE report byte %zu: no signature reason", i);
+        }
+        if (i >= 320 && i < 384)
+            assert_true(tl_tee_verdict_has(&v, TL_TEE_QE_BINDING));
+        q[qe + i] ^= 0x80;
+        tl_tee_verdict_done(&v);
+    }
+    /* The QE authentication data: the binding alone fails. */
+    assert_true(parsed.qe_auth_len > 0);
+    q[parsed.qe_auth - q] ^= 1;
+    assert_int_equal(tl_tdx_verify(q, len, c, NULL, at("2025-03-01T00:00:00Z"), &v, NULL, NULL), 0);
+    const enum tl_tee_code want[] = {TL_TEE_QE_BINDING, TL_TEE_TCB_STATUS};
+    assert_only(&v, want, 2);
+    tl_tee_verdict_done(&v);
+    free(q);
+    tl_tdx_collateral_free(c);
+}
+
+/* The TCB info's signed text changed (the evaluation data number): no
+ * certificate's key verifies it. */
+static void test_tcbinfo_tampered(void **state)
+{
+    (void)state;
+    struct set s = {0};
+    set_add(&s, TDX "dcap-rs/tcbinfov3_00806f050000.json");
+    set_add(&s, TDX "dcap-rs/qeidentityv2_apiv4.json");
+    set_add(&s, TDX "dcap-rs/pck_platform_crl.der");
+    set_add(&s, TDX "dcap-rs/intel_root_ca_crl.der");
+    set_add(&s, TDX "intel-tcb-signing-2018.pem");
+    char *t = strstr((char *)s.owned[0], "\"tcbEvaluationDataNumber\":");
+    assert_non_null(t);
+    t += strlen("\"tcbEvaluationDataNumber\":");
+    *t = *t == '9' ? '8' : '9';
+    struct tl_tdx_collateral *c = load(&s);
+    size_t len;
+    uint8_t *q = vector_read(TDX "dcap-rs/quote_tdx_00806f050000.dat", &len);
+    struct tl_tee_verdict v;
+    assert_int_equal(tl_tdx_verify(q, len, c, NULL, at("2025-03-01T00:00:00Z"), &v, NULL, NULL), 0);
+    assert_true(tl_tee_verdict_has(&v, TL_TEE_SIGNATURE));
+    tl_tee_verdict_done(&v);
+    free(q);
+    tl_tdx_collateral_free(c);
+    set_free(&s);
+}
+
+/* Every prefix of a quote is refused cleanly (the v5 sample has no
+ * padding; dcap-rs's has 3,065 zero bytes after the signature data, which
+ * are accepted as padding and only as that). */
+static void test_truncations(void **state)
+{
+    (void)state;
+    const char *files[] = {TDX "quote_v5_sample.dat", TDX "dcap-rs/quote_tdx_00806f050000.dat"};
+    for (size_t f = 0; f < 2; f++) {
+        size_t len;
+        uint8_t *q = vector_read(files[f], &len);
+        struct tl_tdx_quote parsed;
+        assert_int_equal(tl_tdx_quote_parse(q, len, &parsed, NULL), 0);
+        size_t end = len - parsed.trailing_zero_bytes;
+        for (size_t n = 0; n < len; n++) {
+            uint8_t *p = dup_exact(q, n);
+            struct tl_error err = {0};
+            int r = tl_tdx_quote_parse(p, n, &parsed, &err);
+            if (n < end) {
+                assert_int_equal(r, -EBADMSG);
+                assert_true(err.message[0] != '\0');
+            } else {
+                assert_int_equal(r, 0);
+            }
+            free(p);
+        }
+        /* A non-zero byte in the padding is refused. */
+        if (end < len) {
+            q[len - 1] = 1;
+            assert_int_equal(tl_tdx_quote_parse(q, len, &parsed, NULL), -EBADMSG);
+        }
+        free(q);
+    }
+}
+
+/* Sizes that lie, versions and types this code does not verify. */
+static void test_framing(void **state)
+{
+    (void)state;
+    size_t len;
+    uint8_t *q = vector_read(TDX "quote_v5_sample.dat", &len);
+    struct tl_tdx_quote parsed;
+    struct tl_error err = {0};
+    assert_int_equal(tl_tdx_quote_parse(q, len, &parsed, &err), 0);
+    assert_int_equal(parsed.version, 5);
+    assert_int_equal(parsed.body_type, TL_TDX_BODY_TD15);
+    assert_true(parsed.td.v15);
+    assert_int_equal(parsed.signed_len, 48 + 6 + 648);
+    assert_int_equal(parsed.qe_auth_len, 32);
+    assert_int_equal(parsed.pck_chain_len, 3678);
+
+    uint8_t *p = dup_exact(q, len);
+    put16(p, 3);
+    assert_int_equal(tl_tdx_quote_parse(p, len, &parsed, &err), -EPROTONOSUPPORT);
+    struct tl_tee_verdict v;
+    assert_int_equal(tl_tdx_verify(p, len, NULL, NULL, 0, &v, NULL, &err), 0);
+    const enum tl_tee_code want[] = {TL_TEE_VERSION};
+    assert_only(&v, want, 1);
+    tl_tee_verdict_done(&v);
+
+    memcpy(p, q, len);
+    put32(p + 4, 0); /* SGX */
+    assert_int_equal(tl_tdx_quote_parse(p, len, &parsed, &err), -EPROTONOSUPPORT);
+    memcpy(p, q, len);
+    put32(p + 50, 584); /* a TD 1.5 body declared with 1.0's size */
+    assert_int_equal(tl_tdx_quote_parse(p, len, &parsed, &err), -EBADMSG);
+    memcpy(p, q, len);
+    put32(p + 48 + 6 + 648, 0xffffffff); /* signature data length */
+    assert_int_equal(tl_tdx_quote_parse(p, len, &parsed, &err), -EBADMSG);
+    assert_true(err.has_offset);
+    assert_int_equal(err.offset, 48 + 6 + 648);
+    memcpy(p, q, len);
+    put32(p + 48 + 6 + 648, 4299); /* one byte short of the nested data */
+    assert_int_equal(tl_tdx_quote_parse(p, len, &parsed, &err), -EBADMSG);
+    memcpy(p, q, len);
+    size_t auth = 48 + 6 + 648 + 4 + 128 + 6 + 384 + 64;
+    put16(p + auth, 0xffff); /* QE auth data length */
+    assert_int_equal(tl_tdx_quote_parse(p, len, &parsed, &err), -EBADMSG);
+    assert_int_equal(tl_tdx_verify(p, len, NULL, NULL, 0, &v, NULL, &err), -EBADMSG);
+    const enum tl_tee_code bad[] = {TL_TEE_MALFORMED};
+    assert_only(&v, bad, 1);
+    tl_tee_verdict_done(&v);
+    free(p);
+    free(q);
+}
+
+/* The PCK certificate's SGX extension, as Intel wrote it. */
+static void test_pck_info(void **state)
+{
+    (void)state;
+    size_t len;
+    uint8_t *q = vector_read(TDX "dcap-rs/quote_tdx_00806f050000.dat", &len);
+    struct tl_tdx_quote parsed;
+    assert_int_equal(tl_tdx_quote_parse(q, len, &parsed, NULL), 0);
+    const char *b = strstr((const char *)parsed.pck_chain, "-----BEGIN CERTIFICATE-----");
+    const char *e = strstr(b, "-----END CERTIFICATE-----");
+    size_t pem_len = (size_t)(e - b) + strlen("-----END CERTIFICATE-----");
+    uint8_t *der = NULL;
+    size_t der_len = 0;
+    assert_int_equal(tl_x509_to_der((const uint8_t *)b, pem_len, &der, &der_len, NULL), 0);
+    struct tl_tdx_pck_info pck;
+    struct tl_error err = {0};
+    assert_int_equal(tl_tdx_pck_info_parse(der, der_len, &pck, &err), 0);
+    const uint8_t fmspc[6] = {0x00, 0x80, 0x6f, 0x05, 0x00, 0x00};
+    assert_memory_equal(pck.fmspc, fmspc, 6);
+    assert_int_equal(pck.pce_id[0], 0);
+    assert_int_equal(pck.pce_id[1], 0);
+    assert_int_equal(pck.pcesvn, 11);
+    const uint8_t comp[16] = {6, 6, 2, 2, 3, 1, 0, 3};
+    assert_memory_equal(pck.tcb_comp, comp, 16);
+    /* Any byte of the certificate changed: the parse may still succeed
+     * (the signature is the chain's business) but never reads out of
+     * bounds; a cut certificate is refused. */
+    for (size_t n = 0; n < der_len; n += 7) {
+        uint8_t *p = dup_exact(der, n);
+        assert_true(tl_tdx_pck_info_parse(p, n, &pck, NULL) < 0);
+        free(p);
+    }
+    free(der);
+    free(q);
+}
+
+/* TCB info: the fields, and every truncation refused. */
+static void test_tcbinfo_parse(void **state)
+{
+    (void)state;
+    size_t len;
+    uint8_t *t = vector_read(TDX "dcap-rs/tcbinfov3_00806f050000.json", &len);
+    struct tl_tdx_tcbinfo ti;
+    struct tl_error err = {0};
+    assert_int_equal(tl_tdx_tcbinfo_parse(t, len, &ti, &err), 0);
+    assert_int_equal(ti.version, 3);
+    assert_int_equal(ti.n_levels, 4);
+    assert_int_equal(ti.n_modules, 2);
+    assert_string_equal(ti.modules[1].id, "TDX_01");
+    assert_int_equal(ti.modules[1].n_levels, 2);
+    assert_int_equal(ti.levels[1].status, TL_TEE_TCB_OUT_OF_DATE);
+    assert_int_equal(ti.levels[3].advisories.n, 17);
+    assert_int_equal(ti.levels[0].pcesvn, 11);
+    assert_int_equal(ti.issue_date, at("2025-02-13T03:50:41Z"));
+    assert_int_equal(ti.next_update, at("2025-03-15T03:50:41Z"));
+    /* The signed span is the raw member text. */
+    assert_int_equal(ti.signed_part.body[0], '{');
+    assert_memory_equal(ti.signed_part.body, strstr((char *)t, "{\"id\":\"TDX\""), 12);
+    tl_tdx_tcbinfo_done(&ti);
+    for (size_t n = 0; n < len; n++) {
+        uint8_t *p = dup_exact(t, n);
+        assert_true(tl_tdx_tcbinfo_parse(p, n, &ti, &err) < 0);
+        free(p);
+    }
+    /* A second tcbInfo member is refused, not read past. */
+    const char *dup = "{\"tcbInfo\":{},\"tcbInfo\":{},\"signature\":\"00\"}";
+    assert_int_equal(tl_tdx_tcbinfo_parse((const uint8_t *)dup, strlen(dup), &ti, &err), -EBADMSG);
+    free(t);
+
+    uint8_t *e = vector_read(TDX "dcap-rs/qeidentityv2_apiv4.json", &len);
+    struct tl_tdx_qe_identity qe;
+    assert_int_equal(tl_tdx_qe_identity_parse(e, len, &qe, &err), 0);
+    assert_int_equal(qe.isvprodid, 2);
+    assert_true(qe.n_levels >= 1);
+    tl_tdx_qe_identity_done(&qe);
+    free(e);
+}
+
+/* Policy pins: MRTD and an RTMR, right and wrong; the nonce. */
+static void test_policy_pins(void **state)
+{
+    (void)state;
+    struct tl_tdx_collateral *c = dcap_rs();
+    size_t len;
+    uint8_t *q = vector_read(TDX "dcap-rs/quote_tdx_00806f050000.dat", &len);
+    struct tl_tdx_quote parsed;
+    assert_int_equal(tl_tdx_quote_parse(q, len, &parsed, NULL), 0);
+    struct tl_tee_policy p;
+    tl_tee_policy_init(&p);
+    p.tcb_status_mask |= 1u << TL_TEE_TCB_OUT_OF_DATE;
+    p.measurement = (struct tl_tee_pin){.set = true, .len = 48};
+    memcpy(p.measurement.v, parsed.td.mrtd, 48);
+    p.rtmr[2] = (struct tl_tee_pin){.set = true, .len = 48};
+    memcpy(p.rtmr[2].v, parsed.td.rtmr[2], 48);
+    struct tl_tee_verdict v;
+    assert_int_equal(tl_tdx_verify(q, len, c, &p, at("2025-03-01T00:00:00Z"), &v, NULL, NULL), 0);
+    assert_true(v.pass);
+    tl_tee_verdict_done(&v);
+    p.rtmr[2].v[47] ^= 1;
+    p.nonce = (struct tl_tee_pin){.set = true, .len = 32, .v = {0xaa}};
+    assert_int_equal(tl_tdx_verify(q, len, c, &p, at("2025-03-01T00:00:00Z"), &v, NULL, NULL), 0);
+    const enum tl_tee_code want[] = {TL_TEE_MEASUREMENT, TL_TEE_NONCE};
+    assert_only(&v, want, 2);
+    tl_tee_verdict_done(&v);
+    free(q);
+    tl_tdx_collateral_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dcap_rs_out_of_date),
+        cmocka_unit_test(test_trustee_out_of_date),
+        cmocka_unit_test(test_v5_sample),
+        cmocka_unit_test(test_collateral_window),
+        cmocka_unit_test(test_signed_bytes),
+        cmocka_unit_test(test_qe_report),
+        cmocka_unit_test(test_tcbinfo_tampered),
+        cmocka_unit_test(test_truncations),
+        cmocka_unit_test(test_framing),
+        cmocka_unit_test(test_pck_info),
+        cmocka_unit_test(test_tcbinfo_parse),
+        cmocka_unit_test(test_policy_pins),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
