@@ -38,8 +38,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tl/ccel.h"
 #include "tl/tdx.h"
 #include "tl/tee.h"
+#include "tl/util.h"
 #include "tl/x509.h"
 #include "vectors.h"
 
@@ -592,6 +594,118 @@ static void test_policy_pins(void **state)
     tl_tdx_collateral_free(c);
 }
 
+#define CCEL TDX "ccel/"
+
+struct ccel_run {
+    int r;
+    struct tl_tee_verdict v;
+    struct tl_ccel_result res;
+};
+
+static void ccel_run(const uint8_t *table, size_t table_len, const uint8_t *log, size_t log_len,
+                     const struct tl_tdx_td_report *td, struct ccel_run *out)
+{
+    assert_int_equal(tl_tee_verdict_init(&out->v, TL_TEE_KIND_TDX, 0), 0);
+    out->r = tl_ccel_verify(table, table_len, log, log_len, td, &out->v, &out->res, NULL);
+    tl_tee_verdict_finish(&out->v);
+}
+
+/* The CCEL table, and the log replayed to the quote's RTMR0-3. */
+static void test_ccel(void **state)
+{
+    (void)state;
+    size_t tlen, llen, qlen, nlen;
+    uint8_t *table = vector_read(CCEL "ccel_table.dat", &tlen);
+    uint8_t *log = vector_read(CCEL "ccel_data.dat", &llen);
+    uint8_t *q = vector_read(CCEL "cos-113-tdx-quote.dat", &qlen);
+    uint8_t *nonce = vector_read(CCEL "nonce.dat", &nlen);
+    struct tl_ccel_table t;
+    struct tl_error err = {0};
+    assert_int_equal(tl_ccel_table_parse(table, tlen, &t, &err), 0);
+    assert_int_equal(t.cc_type, TL_CCEL_CC_TYPE_TDX);
+    assert_int_equal(t.laml, 0x40000);
+    assert_int_equal(t.lasa, 0xbedbf000);
+    assert_int_equal(llen, t.laml);
+    assert_string_equal(t.oem_id, "INTEL ");
+
+    struct tl_tdx_quote parsed;
+    assert_int_equal(tl_tdx_quote_parse(q, qlen, &parsed, &err), 0);
+    assert_int_equal(nlen, 64);
+    assert_memory_equal(parsed.td.report_data, nonce, 64);
+
+    struct ccel_run run;
+    ccel_run(table, tlen, log, llen, &parsed.td, &run);
+    dump(&run.v);
+    assert_int_equal(run.r, 0);
+    assert_true(run.v.pass);
+    assert_int_equal(run.res.n_events, 44);
+    assert_int_equal(run.res.mismatched, 0);
+    assert_int_equal(run.res.replay.extended, 0x7); /* RTMR0-2; RTMR3 untouched */
+    for (int i = 0; i < 4; i++)
+        assert_memory_equal(run.res.replay.rtmr[i], parsed.td.rtmr[i], 48);
+    tl_tee_verdict_done(&run.v);
+
+    /* Record 15 (EV_EFI_ACTION "Calling EFI Application from Boot
+     * Option", RTMR1): one byte of its text changed. The digest no longer
+     * is its data's hash: the record is named; the replay still holds. */
+    uint8_t *bad = dup_exact(log, llen);
+    char *text = memmem(bad, 18101, "Calling EFI Application", 23);
+    assert_non_null(text);
+    text[0] = 'c';
+    ccel_run(table, tlen, bad, llen, &parsed.td, &run);
+    assert_false(run.v.pass);
+    assert_int_equal(run.res.first_finding_event, 15);
+    assert_int_equal(run.res.n_record_findings, 1);
+    assert_int_equal(run.res.mismatched, 0);
+    assert_non_null(strstr(run.v.reasons[0].detail, "record 15 (EV_EFI_ACTION, RTMR1"));
+    tl_tee_verdict_done(&run.v);
+    text[0] = 'C';
+
+    /* Its digest changed instead: RTMR1 (and only RTMR1) does not replay. */
+    uint8_t *digest = (uint8_t *)text - 4 - 48;
+    digest[0] ^= 1;
+    ccel_run(table, tlen, bad, llen, &parsed.td, &run);
+    assert_false(run.v.pass);
+    assert_int_equal(run.res.mismatched, 0x2);
+    assert_int_equal(run.res.first_finding_event, 15);
+    tl_tee_verdict_done(&run.v);
+    digest[0] ^= 1;
+
+    /* A record moved to another RTMR: named by the record check when its
+     * type does not belong there, and the replay of both RTMRs breaks. */
+    uint8_t *mr = (uint8_t *)text - 4 - 48 - 2 - 12;
+    assert_int_equal(tl_le32(mr), 2);
+    put32(mr, 3);
+    ccel_run(table, tlen, bad, llen, &parsed.td, &run);
+    assert_int_equal(run.res.mismatched, 0x6);
+    tl_tee_verdict_done(&run.v);
+    put32(mr, 5); /* RTMR4 does not exist */
+    ccel_run(table, tlen, bad, llen, &parsed.td, &run);
+    assert_int_equal(run.r, -EBADMSG);
+    tl_tee_verdict_done(&run.v);
+    free(bad);
+
+    /* Every truncation of the written part: a clean error, or a shorter
+     * log that does not replay to the quote. Never a pass. */
+    for (size_t n = 0; n < 18101; n++) {
+        uint8_t *p = dup_exact(log, n);
+        ccel_run(NULL, 0, p, n, &parsed.td, &run);
+        assert_true(run.r == -EBADMSG || (run.r == 0 && run.res.mismatched != 0));
+        assert_false(run.v.pass);
+        tl_tee_verdict_done(&run.v);
+        free(p);
+    }
+    /* The table: every truncation and a bad checksum. */
+    for (size_t n = 0; n < tlen; n++)
+        assert_int_equal(tl_ccel_table_parse(table, n, &t, NULL), -EBADMSG);
+    table[20] ^= 1;
+    assert_int_equal(tl_ccel_table_parse(table, tlen, &t, NULL), -EBADMSG);
+    free(table);
+    free(log);
+    free(q);
+    free(nonce);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -607,6 +721,7 @@ int main(void)
         cmocka_unit_test(test_pck_info),
         cmocka_unit_test(test_tcbinfo_parse),
         cmocka_unit_test(test_policy_pins),
+        cmocka_unit_test(test_ccel),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
