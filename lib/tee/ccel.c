@@ -64,10 +64,11 @@ int tl_ccel_replay(const uint8_t *buf, size_t len, struct tl_eventlog *log,
     for (size_t i = 1; i < log->n_events; i++) {
         const struct tl_event *ev = &log->events[i];
         if (ev->type != TL_EV_NO_ACTION && (ev->pcr < 1 || ev->pcr > 4)) {
+            r = tl_error_set(err, -EBADMSG, ev->offset,
+                             "event %u: MR index %u, a log extends only RTMR0-3 (1..4)", ev->index,
+                             ev->pcr);
             tl_eventlog_done(log);
-            return tl_error_set(err, -EBADMSG, ev->offset,
-                                "event %u: MR index %u, a log extends only RTMR0-3 (1..4)",
-                                ev->index, ev->pcr);
+            return r;
         }
     }
     struct tl_pcr_values *values = calloc(1, sizeof(*values));
