@@ -12,7 +12,7 @@
 #include <openssl/x509.h>
 #include <string.h>
 
-#include "tl/tdx.h"
+#include "tdx-internal.h"
 
 #define DER_INTEGER    0x02
 #define DER_OCTET      0x04
@@ -153,14 +153,9 @@ static int parse_sgx_extension(struct der ext, struct tl_tdx_pck_info *out)
     return (seen & 0x3e) == 0x3e ? 0 : -EBADMSG;
 }
 
-int tl_tdx_pck_info_parse(const uint8_t *der, size_t len, struct tl_tdx_pck_info *out,
-                          struct tl_error *err)
+int tl_tdx_pck_info_from_x509(X509 *x, struct tl_tdx_pck_info *out, struct tl_error *err)
 {
     *out = (struct tl_tdx_pck_info){0};
-    const uint8_t *p = der;
-    X509 *x = d2i_X509(NULL, &p, (long)len);
-    if (!x)
-        return tl_error_set_nopos(err, -EBADMSG, "PCK certificate: not DER X.509");
     int r = -EBADMSG;
     ASN1_OBJECT *obj = OBJ_txt2obj("1.2.840.113741.1.13.1", 1);
     int idx = obj ? X509_get_ext_by_OBJ(x, obj, -1) : -1;
@@ -179,6 +174,18 @@ int tl_tdx_pck_info_parse(const uint8_t *der, size_t len, struct tl_tdx_pck_info
     r = 0;
 out:
     ASN1_OBJECT_free(obj);
+    return r;
+}
+
+int tl_tdx_pck_info_parse(const uint8_t *der, size_t len, struct tl_tdx_pck_info *out,
+                          struct tl_error *err)
+{
+    *out = (struct tl_tdx_pck_info){0};
+    const uint8_t *p = der;
+    X509 *x = d2i_X509(NULL, &p, (long)len);
+    if (!x)
+        return tl_error_set_nopos(err, -EBADMSG, "PCK certificate: not DER X.509");
+    int r = tl_tdx_pck_info_from_x509(x, out, err);
     X509_free(x);
     return r;
 }

@@ -12,6 +12,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/sha.h>
+#include <openssl/x509v3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -244,6 +245,64 @@ static int find_signer(const struct tl_tdx_collateral *c, const struct tl_tdx_si
     return -1;
 }
 
+/* Each CRL's window and signer, found once. */
+static int crls_index(struct tl_tdx_collateral *c)
+{
+    int n = sk_X509_CRL_num(c->crls);
+    c->crl_info = calloc((size_t)n + 1, sizeof(*c->crl_info));
+    if (!c->crl_info)
+        return -ENOMEM;
+    for (int i = 0; i < n; i++) {
+        X509_CRL *crl = sk_X509_CRL_value(c->crls, i);
+        struct tdx_crl_info *ci = &c->crl_info[i];
+        ci->this_update = tdx_asn1_time(X509_CRL_get0_lastUpdate(crl));
+        ci->next_update = tdx_asn1_time(X509_CRL_get0_nextUpdate(crl));
+        if (X509_NAME_get_text_by_NID(X509_CRL_get_issuer(crl), NID_commonName, ci->issuer_cn,
+                                      sizeof(ci->issuer_cn)) < 0)
+            snprintf(ci->issuer_cn, sizeof(ci->issuer_cn), "(no CN)");
+        ci->signer = -1;
+        if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(c->root)) == 0 &&
+            X509_CRL_verify(crl, X509_get0_pubkey(c->root)) == 1) {
+            ci->signer = -2;
+            continue;
+        }
+        for (int k = 0; k < sk_X509_num(c->certs) && ci->signer == -1; k++) {
+            X509 *x = sk_X509_value(c->certs, k);
+            if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(x)) == 0 &&
+                X509_CRL_verify(crl, X509_get0_pubkey(x)) == 1)
+                ci->signer = k;
+        }
+    }
+    return 0;
+}
+
+/* The path of every certificate handed in (TCB signing, PCK CAs from a
+ * PCS issuer chain, PCK certificates a service holds), checked once; their
+ * DER, to recognise them in quotes. */
+static int paths_build(struct tl_tdx_collateral *c)
+{
+    int n = sk_X509_num(c->certs);
+    c->cert_path = calloc((size_t)n + 1, sizeof(*c->cert_path));
+    c->cert_der = calloc((size_t)n + 1, sizeof(*c->cert_der));
+    c->cert_der_len = calloc((size_t)n + 1, sizeof(*c->cert_der_len));
+    if (!c->cert_path || !c->cert_der || !c->cert_der_len)
+        return -ENOMEM;
+    c->root_der_len = i2d_X509(c->root, &c->root_der);
+    if (c->root_der_len <= 0)
+        return -ENOMEM;
+    for (int i = 0; i < n; i++) {
+        X509 *x = sk_X509_value(c->certs, i);
+        if (X509_cmp(x, c->root) == 0)
+            continue;
+        c->cert_der_len[i] = i2d_X509(x, &c->cert_der[i]);
+        c->cert_path[i] = calloc(1, sizeof(struct tdx_path));
+        if (c->cert_der_len[i] <= 0 || !c->cert_path[i] ||
+            tdx_path_build(c, x, c->certs, NULL, NULL, c->cert_path[i]) < 0)
+            return -ENOMEM;
+    }
+    return 0;
+}
+
 int tl_tdx_collateral_new(const struct tl_tee_blob *items, size_t n, struct tl_tdx_collateral **out,
                           struct tl_error *err)
 {
@@ -272,6 +331,13 @@ int tl_tdx_collateral_new(const struct tl_tee_blob *items, size_t n, struct tl_t
         c->tcbinfo_signer[i] = find_signer(c, &c->tcbinfos[i].signed_part);
     for (size_t i = 0; i < c->n_qe_identities; i++)
         c->qe_identity_signer[i] = find_signer(c, &c->qe_identities[i].signed_part);
+    r = crls_index(c);
+    if (r == 0)
+        r = paths_build(c);
+    if (r < 0) {
+        r = tl_error_set_nopos(err, -ENOMEM, "out of memory");
+        goto fail;
+    }
     *out = c;
     return 0;
 fail:
@@ -283,6 +349,12 @@ void tl_tdx_collateral_free(struct tl_tdx_collateral *c)
 {
     if (!c)
         return;
+    for (int i = 0; c->certs && i < sk_X509_num(c->certs); i++) {
+        if (c->cert_path)
+            free(c->cert_path[i]);
+        if (c->cert_der)
+            OPENSSL_free(c->cert_der[i]);
+    }
     X509_free(c->root);
     sk_X509_pop_free(c->certs, X509_free);
     sk_X509_CRL_pop_free(c->crls, X509_CRL_free);
@@ -290,6 +362,11 @@ void tl_tdx_collateral_free(struct tl_tdx_collateral *c)
         tl_tdx_tcbinfo_done(&c->tcbinfos[i]);
     for (size_t i = 0; i < c->n_qe_identities; i++)
         tl_tdx_qe_identity_done(&c->qe_identities[i]);
+    free(c->cert_path);
+    free(c->cert_der);
+    free(c->cert_der_len);
+    OPENSSL_free(c->root_der);
+    free(c->crl_info);
     free(c->tcbinfos);
     free(c->tcbinfo_signer);
     free(c->qe_identities);

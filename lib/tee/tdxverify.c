@@ -21,6 +21,7 @@
  * identity outside its window is "collateral-expired"; a missing one is
  * "collateral". */
 #include <errno.h>
+#include <limits.h>
 #include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -29,138 +30,11 @@
 #include <openssl/sha.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "tdx-internal.h"
 #include "tl/util.h"
-
-/* A reason once: chains share CAs and CRLs, and the root CRL's staleness
- * is one fact however many chains meet it. */
-__attribute__((format(printf, 3, 4))) static void
-fail_once(struct tl_tee_verdict *v, enum tl_tee_code code, const char *fmt, ...)
-{
-    char detail[sizeof(v->reasons[0].detail)];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(detail, sizeof(detail), fmt, ap);
-    va_end(ap);
-    for (unsigned i = 0; i < v->n_reasons; i++)
-        if (v->reasons[i].code == code && strcmp(v->reasons[i].detail, detail) == 0)
-            return;
-    tl_tee_fail(v, code, "%s", detail);
-}
-
-static void cert_cn(X509 *x, char *buf, size_t size)
-{
-    if (!x ||
-        X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, buf, (int)size) < 0)
-        snprintf(buf, size, "(no CN)");
-}
-
-static void asn1_time_str(const ASN1_TIME *t, char *buf, size_t size)
-{
-    struct tm tm;
-    if (t && ASN1_TIME_to_tm(t, &tm) == 1)
-        strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    else
-        snprintf(buf, size, "?");
-}
-
-struct chain_ctx {
-    struct tl_tee_verdict *v;
-    const char *what;
-};
-
-/* OpenSSL calls this for each problem it finds; every one becomes a reason
- * and the walk goes on, so one verification names all of them. */
-static int chain_cb(int ok, X509_STORE_CTX *ctx)
-{
-    if (ok)
-        return 1;
-    struct chain_ctx *cc = X509_STORE_CTX_get_app_data(ctx);
-    int e = X509_STORE_CTX_get_error(ctx);
-    X509 *cert = X509_STORE_CTX_get_current_cert(ctx);
-    X509_CRL *crl = X509_STORE_CTX_get0_current_crl(ctx);
-    char cn[96], when[32], issuer[96] = "?";
-    cert_cn(cert, cn, sizeof(cn));
-    if (crl)
-        X509_NAME_get_text_by_NID(X509_CRL_get_issuer(crl), NID_commonName, issuer, sizeof(issuer));
-    switch (e) {
-    case X509_V_ERR_CERT_HAS_EXPIRED:
-        asn1_time_str(X509_get0_notAfter(cert), when, sizeof(when));
-        fail_once(cc->v, TL_TEE_EXPIRED, "%s: certificate \"%s\" expired %s", cc->what, cn, when);
-        break;
-    case X509_V_ERR_CERT_NOT_YET_VALID:
-        asn1_time_str(X509_get0_notBefore(cert), when, sizeof(when));
-        fail_once(cc->v, TL_TEE_EXPIRED, "%s: certificate \"%s\" not valid before %s", cc->what, cn,
-                  when);
-        break;
-    case X509_V_ERR_CRL_HAS_EXPIRED:
-        asn1_time_str(X509_CRL_get0_nextUpdate(crl), when, sizeof(when));
-        fail_once(cc->v, TL_TEE_COLLATERAL_EXPIRED, "CRL of \"%s\": next update was %s", issuer,
-                  when);
-        break;
-    case X509_V_ERR_CRL_NOT_YET_VALID:
-        asn1_time_str(X509_CRL_get0_lastUpdate(crl), when, sizeof(when));
-        fail_once(cc->v, TL_TEE_COLLATERAL_EXPIRED, "CRL of \"%s\": not valid before %s", issuer,
-                  when);
-        break;
-    case X509_V_ERR_UNABLE_TO_GET_CRL:
-        /* One fact per issuer, whichever chain ran into it. */
-        if (cert && X509_NAME_get_text_by_NID(X509_get_issuer_name(cert), NID_commonName, issuer,
-                                              sizeof(issuer)) < 0)
-            snprintf(issuer, sizeof(issuer), "?");
-        fail_once(cc->v, TL_TEE_COLLATERAL, "no CRL issued by \"%s\"", issuer);
-        break;
-    case X509_V_ERR_CERT_REVOKED:
-        fail_once(cc->v, TL_TEE_REVOKED, "%s: certificate \"%s\" is revoked", cc->what, cn);
-        break;
-    case X509_V_ERR_CRL_SIGNATURE_FAILURE:
-    case X509_V_ERR_UNABLE_TO_DECRYPT_CRL_SIGNATURE:
-        fail_once(cc->v, TL_TEE_COLLATERAL, "CRL of \"%s\": signature does not verify", issuer);
-        break;
-    default:
-        fail_once(cc->v, TL_TEE_CHAIN, "%s: \"%s\": %s", cc->what, cn,
-                  X509_verify_cert_error_string(e));
-    }
-    return 1;
-}
-
-/* The chain of leaf (through `untrusted`) to the pinned root, at `at`,
- * every certificate checked against its issuer's CRL. */
-static int chain_verify(const struct tl_tdx_collateral *c, X509 *leaf, STACK_OF(X509) * untrusted,
-                        time_t at, struct tl_tee_verdict *v, const char *what)
-{
-    X509_STORE *store = X509_STORE_new();
-    X509_STORE_CTX *ctx = X509_STORE_CTX_new();
-    struct chain_ctx cc = {.v = v, .what = what};
-    int r = -ENOMEM;
-    unsigned before = v->n_reasons + v->n_dropped;
-    if (!store || !ctx || X509_STORE_add_cert(store, c->root) != 1 ||
-        X509_STORE_CTX_init(ctx, store, leaf, untrusted) != 1)
-        goto out;
-    X509_STORE_CTX_set0_crls(ctx, c->crls);
-    X509_STORE_CTX_set_app_data(ctx, &cc);
-    X509_STORE_CTX_set_verify_cb(ctx, chain_cb);
-    X509_VERIFY_PARAM *param = X509_STORE_CTX_get0_param(ctx);
-    X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL |
-                                           X509_V_FLAG_USE_CHECK_TIME);
-    X509_VERIFY_PARAM_set_time(param, at);
-    int ok = X509_verify_cert(ctx);
-    /* The top of the chain must be the pinned root itself. */
-    STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(ctx);
-    X509 *top = chain && sk_X509_num(chain) ? sk_X509_value(chain, sk_X509_num(chain) - 1) : NULL;
-    if (!top || X509_cmp(top, c->root) != 0)
-        fail_once(v, TL_TEE_CHAIN, "%s: does not lead to the Intel SGX Root CA", what);
-    else if (ok != 1 && v->n_reasons + v->n_dropped == before)
-        fail_once(v, TL_TEE_CHAIN, "%s: %s", what,
-                  X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
-    r = 0;
-out:
-    X509_STORE_CTX_free(ctx);
-    X509_STORE_free(store);
-    return r;
-}
 
 static EVP_PKEY *p256_key(const uint8_t xy[64])
 {
@@ -179,53 +53,166 @@ static EVP_PKEY *p256_key(const uint8_t xy[64])
     return key;
 }
 
-/* The PEM chain of certification data type 5: certificates, then nothing
- * but whitespace or NUL bytes (producers end the chain with a NUL). */
-static STACK_OF(X509) * pck_chain_parse(const struct tl_tdx_quote *q, char *why, size_t why_size)
+/* The PEM chain of certification data type 5, split into DER
+ * certificates: "-----BEGIN CERTIFICATE-----", base64 lines, "-----END
+ * CERTIFICATE-----", blocks separated and followed only by whitespace or
+ * NUL bytes (producers end the chain with a NUL). One pass; no other PEM
+ * types, no headers. Returns the number of certificates (<= max), or -1
+ * with why filled. */
+#define PEM_BEGIN     "-----BEGIN CERTIFICATE-----"
+#define PEM_END       "-----END CERTIFICATE-----"
+#define PCK_CHAIN_MAX 4
+
+struct der_cert {
+    uint8_t *der;
+    int len;
+};
+
+static bool pem_space(uint8_t b)
 {
-    STACK_OF(X509) *certs = sk_X509_new_null();
-    BIO *bio = BIO_new_mem_buf(q->pck_chain, (int)q->pck_chain_len);
-    if (!certs || !bio)
-        goto fail;
+    return b == '\n' || b == '\r' || b == ' ' || b == '\t' || b == '\0';
+}
+
+static int pck_chain_split(const uint8_t *p, size_t len, struct der_cert *out, int max, char *why,
+                           size_t why_size)
+{
+    size_t i = 0, bl = strlen(PEM_BEGIN), el = strlen(PEM_END);
+    int n = 0;
     for (;;) {
-        X509 *x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
-        if (!x)
+        while (i < len && pem_space(p[i]))
+            i++;
+        if (i == len)
             break;
-        if (sk_X509_push(certs, x) <= 0) {
-            X509_free(x);
-            goto fail;
+        if (len - i < bl || memcmp(p + i, PEM_BEGIN, bl) != 0) {
+            snprintf(why, why_size, "PCK chain: bytes outside a certificate at offset %zu", i);
+            return -1;
+        }
+        i += bl;
+        const uint8_t *end = memmem(p + i, len - i, PEM_END, el);
+        if (!end) {
+            snprintf(why, why_size, "PCK chain: a certificate does not end");
+            return -1;
+        }
+        if (n == max) {
+            snprintf(why, why_size, "PCK chain: more than %d certificates", max);
+            return -1;
+        }
+        size_t b64 = (size_t)(end - (p + i));
+        uint8_t *der = malloc(b64 / 4 * 3 + 3);
+        EVP_ENCODE_CTX *ec = EVP_ENCODE_CTX_new();
+        int a = 0, b = 0;
+        if (!der || !ec) {
+            free(der);
+            EVP_ENCODE_CTX_free(ec);
+            snprintf(why, why_size, "out of memory");
+            return -1;
+        }
+        EVP_DecodeInit(ec);
+        bool ok = b64 <= INT_MAX && EVP_DecodeUpdate(ec, der, &a, p + i, (int)b64) >= 0 &&
+                  EVP_DecodeFinal(ec, der + a, &b) == 1 && a + b > 0;
+        EVP_ENCODE_CTX_free(ec);
+        if (!ok) {
+            free(der);
+            snprintf(why, why_size, "PCK chain: certificate %d is not base64", n);
+            return -1;
+        }
+        out[n++] = (struct der_cert){der, a + b};
+        i = (size_t)(end - p) + el;
+    }
+    if (n < 2) {
+        snprintf(why, why_size, "PCK chain: %d certificates, needs the PCK and its CA", n);
+        return -1;
+    }
+    return n;
+}
+
+/* The collateral's already checked copy of this certificate, or -1. */
+static int known_ca(const struct tl_tdx_collateral *c, const struct der_cert *d)
+{
+    for (int i = 0; i < sk_X509_num(c->certs); i++)
+        if (c->cert_path[i] && c->cert_der_len[i] == d->len &&
+            memcmp(c->cert_der[i], d->der, (size_t)d->len) == 0)
+            return i;
+    return -1;
+}
+
+/* The PCK chain: its path to the root judged at `at`; returns the PCK
+ * certificate (a reference the caller frees). Three ways, one verdict:
+ * the PCK is one the collateral holds, its path checked at load; the
+ * quote's CA and root are byte for byte a CA the collateral holds (a PCS
+ * issuer chain) and the pinned root: only the PCK is checked, against
+ * that CA; otherwise the whole chain is validated. */
+static X509 *pck_chain_judge(const struct tl_tdx_collateral *c, const struct tl_tdx_quote *q,
+                             time_t at, struct tl_tee_verdict *v, int *enomem)
+{
+    struct der_cert d[PCK_CHAIN_MAX] = {0};
+    char why[160] = "";
+    X509 *leaf = NULL;
+    STACK_OF(X509) *untrusted = NULL;
+    struct tdx_path path;
+    int n = pck_chain_split(q->pck_chain, q->pck_chain_len, d, PCK_CHAIN_MAX, why, sizeof(why));
+    if (n < 0) {
+        tl_tee_fail(v, TL_TEE_CHAIN, "%s", why);
+        goto out;
+    }
+    /* The PCK itself already checked by the collateral: nothing to parse
+     * or verify here but the windows and CRLs at `at`. A path with any
+     * static problem is not used (the quote's own chain may complete it). */
+    int held = known_ca(c, &d[0]);
+    if (held >= 0 && c->cert_path[held]->n_static == 0) {
+        leaf = sk_X509_value(c->certs, held);
+        X509_up_ref(leaf);
+        tdx_path_judge(c, c->cert_path[held], "PCK chain", at, v);
+        goto out;
+    }
+    const uint8_t *p = d[0].der;
+    leaf = d2i_X509(NULL, &p, d[0].len);
+    if (!leaf || p != d[0].der + d[0].len) {
+        tl_tee_fail(v, TL_TEE_CHAIN, "PCK chain: the PCK certificate is not DER X.509");
+        X509_free(leaf);
+        leaf = NULL;
+        goto out;
+    }
+    int ca = n == 3 && d[2].len == c->root_der_len &&
+                     memcmp(d[2].der, c->root_der, (size_t)d[2].len) == 0
+                 ? known_ca(c, &d[1])
+                 : -1;
+    if (ca >= 0) {
+        if (tdx_path_build(c, leaf, NULL, sk_X509_value(c->certs, ca), c->cert_path[ca], &path) < 0)
+            *enomem = 1;
+    } else {
+        untrusted = sk_X509_new_null();
+        if (!untrusted || !sk_X509_push(untrusted, leaf)) {
+            *enomem = 1;
+            goto out;
+        }
+        X509_up_ref(leaf);
+        for (int i = 1; i < n; i++) {
+            p = d[i].der;
+            X509 *x = d2i_X509(NULL, &p, d[i].len);
+            if (!x || p != d[i].der + d[i].len) {
+                X509_free(x);
+                tl_tee_fail(v, TL_TEE_CHAIN, "PCK chain: certificate %d is not DER X.509", i);
+                goto out;
+            }
+            if (!sk_X509_push(untrusted, x)) {
+                X509_free(x);
+                *enomem = 1;
+                goto out;
+            }
+        }
+        if (tdx_path_build(c, leaf, untrusted, NULL, NULL, &path) < 0) {
+            *enomem = 1;
+            goto out;
         }
     }
-    ERR_clear_error();
-    if (sk_X509_num(certs) < 2) {
-        snprintf(why, why_size, "PCK chain: %d certificates, needs the PCK and its CA",
-                 sk_X509_num(certs));
-        goto fail;
-    }
-    /* What PEM_read skipped is text outside the PEM blocks; allow only
-     * whitespace and NULs after the last one. */
-    const char *end_marker = "-----END CERTIFICATE-----";
-    const uint8_t *last = NULL;
-    for (const uint8_t *p = q->pck_chain; (size_t)(p - q->pck_chain) < q->pck_chain_len; p++) {
-        p = memmem(p, q->pck_chain_len - (size_t)(p - q->pck_chain), end_marker,
-                   strlen(end_marker));
-        if (!p)
-            break;
-        last = p + strlen(end_marker);
-    }
-    for (const uint8_t *p = last; p && p < q->pck_chain + q->pck_chain_len; p++)
-        if (*p != '\n' && *p != '\r' && *p != ' ' && *p != '\0') {
-            snprintf(why, why_size, "PCK chain: bytes after the last certificate");
-            goto fail;
-        }
-    BIO_free(bio);
-    return certs;
-fail:
-    BIO_free(bio);
-    sk_X509_pop_free(certs, X509_free);
-    if (!why[0])
-        snprintf(why, why_size, "PCK chain: cannot be read");
-    return NULL;
+    if (!*enomem)
+        tdx_path_judge(c, &path, "PCK chain", at, v);
+out:
+    sk_X509_pop_free(untrusted, X509_free);
+    for (int i = 0; i < PCK_CHAIN_MAX; i++)
+        free(d[i].der);
+    return leaf;
 }
 
 static void window(struct tl_tee_verdict *v, const char *what, time_t from, time_t to, time_t at)
@@ -234,7 +221,7 @@ static void window(struct tl_tee_verdict *v, const char *what, time_t from, time
     tl_tee_time_format(from, a, sizeof(a));
     tl_tee_time_format(to, b, sizeof(b));
     if (at < from || at > to)
-        fail_once(v, TL_TEE_COLLATERAL_EXPIRED, "%s: valid %s to %s", what, a, b);
+        tdx_fail_once(v, TL_TEE_COLLATERAL_EXPIRED, "%s: valid %s to %s", what, a, b);
 }
 
 static const struct tl_tdx_tcbinfo *pick_tcbinfo(const struct tl_tdx_collateral *c,
@@ -304,46 +291,46 @@ static void judge_tcb(const struct tl_tdx_collateral *c, const struct tl_tdx_quo
     tl_hex_encode(pck->fmspc, 6, hex);
     const struct tl_tdx_tcbinfo *ti = pick_tcbinfo(c, pck->fmspc, at, &signer);
     if (!ti) {
-        fail_once(v, TL_TEE_COLLATERAL, "no TDX TCB info for FMSPC %s", hex);
+        tdx_fail_once(v, TL_TEE_COLLATERAL, "no TDX TCB info for FMSPC %s", hex);
         return;
     }
     if (memcmp(ti->pce_id, pck->pce_id, 2) != 0)
-        fail_once(v, TL_TEE_COLLATERAL, "TCB info PCE ID differs from the PCK certificate's");
+        tdx_fail_once(v, TL_TEE_COLLATERAL, "TCB info PCE ID differs from the PCK certificate's");
     if (signer < 0)
-        fail_once(v, TL_TEE_SIGNATURE,
-                  "TCB info (FMSPC %s): signature verifies with no "
-                  "certificate given",
-                  hex);
+        tdx_fail_once(v, TL_TEE_SIGNATURE,
+                      "TCB info (FMSPC %s): signature verifies with no "
+                      "certificate given",
+                      hex);
     else
-        chain_verify(c, sk_X509_value(c->certs, signer), c->certs, at, v, "TCB signing chain");
+        tdx_path_judge(c, c->cert_path[signer], "TCB signing chain", at, v);
     window(v, "TCB info", ti->issue_date, ti->next_update, at);
 
     if (tl_tdx_tcb_match_platform(ti, pck, &q->td, tcb, &e) < 0) {
-        fail_once(v, TL_TEE_TCB_LEVEL, "%s", e.message);
+        tdx_fail_once(v, TL_TEE_TCB_LEVEL, "%s", e.message);
         return;
     }
     int r = tl_tdx_tcb_match_module(ti, &q->td, tcb, &e);
     if (r < 0)
-        fail_once(v, r == -EPERM ? TL_TEE_TCB_MISMATCH : TL_TEE_TCB_LEVEL, "TDX module: %s",
-                  e.message);
+        tdx_fail_once(v, r == -EPERM ? TL_TEE_TCB_MISMATCH : TL_TEE_TCB_LEVEL, "TDX module: %s",
+                      e.message);
 
     signer = -1;
     const struct tl_tdx_qe_identity *qe = pick_qe_identity(c, at, &signer);
     if (!qe) {
-        fail_once(v, TL_TEE_COLLATERAL, "no TD_QE identity");
+        tdx_fail_once(v, TL_TEE_COLLATERAL, "no TD_QE identity");
         return;
     }
     if (signer < 0)
-        fail_once(v, TL_TEE_SIGNATURE,
-                  "QE identity: signature verifies with no certificate "
-                  "given");
+        tdx_fail_once(v, TL_TEE_SIGNATURE,
+                      "QE identity: signature verifies with no certificate "
+                      "given");
     else
-        chain_verify(c, sk_X509_value(c->certs, signer), c->certs, at, v, "TCB signing chain");
+        tdx_path_judge(c, c->cert_path[signer], "TCB signing chain", at, v);
     window(v, "QE identity", qe->issue_date, qe->next_update, at);
     r = tl_tdx_tcb_match_qe(qe, &q->qe, tcb, &e);
     if (r < 0)
-        fail_once(v, r == -EPERM ? TL_TEE_QE_BINDING : TL_TEE_TCB_LEVEL, "QE identity: %s",
-                  e.message);
+        tdx_fail_once(v, r == -EPERM ? TL_TEE_QE_BINDING : TL_TEE_TCB_LEVEL, "QE identity: %s",
+                      e.message);
 }
 
 static void pin(struct tl_tee_verdict *v, enum tl_tee_code code, const struct tl_tee_pin *p,
@@ -443,27 +430,24 @@ int tl_tdx_verify(const uint8_t *quote, size_t len, const struct tl_tdx_collater
                     "authentication data)");
 
     /* 3. the PCK chain and the QE report's signature */
-    char why[160] = "";
-    STACK_OF(X509) *chain = pck_chain_parse(&q, why, sizeof(why));
+    int enomem = 0;
     struct tl_tdx_pck_info pck;
     bool pck_ok = false;
-    if (!chain) {
-        tl_tee_fail(v, TL_TEE_CHAIN, "%s", why);
-    } else {
-        X509 *leaf = sk_X509_value(chain, 0);
-        chain_verify(col, leaf, chain, at, v, "PCK chain");
+    X509 *leaf = pck_chain_judge(col, &q, at, v, &enomem);
+    if (enomem) {
+        X509_free(leaf);
+        return tl_error_set_nopos(err, -ENOMEM, "out of memory");
+    }
+    if (leaf) {
         if (!tl_tdx_ecdsa_verify(X509_get0_pubkey(leaf), q.qe_report, TL_SGX_REPORT_SIZE,
                                  q.qe_report_signature))
             tl_tee_fail(v, TL_TEE_SIGNATURE, "QE report signature does not verify with the PCK");
-        uint8_t *der = NULL;
-        int n = i2d_X509(leaf, &der);
         struct tl_error e = {0};
-        if (n > 0 && tl_tdx_pck_info_parse(der, (size_t)n, &pck, &e) == 0)
+        if (tl_tdx_pck_info_from_x509(leaf, &pck, &e) == 0)
             pck_ok = true;
         else
-            tl_tee_fail(v, TL_TEE_CHAIN, "%s", e.message[0] ? e.message : "PCK: out of memory");
-        OPENSSL_free(der);
-        sk_X509_pop_free(chain, X509_free);
+            tl_tee_fail(v, TL_TEE_CHAIN, "%s", e.message);
+        X509_free(leaf);
     }
 
     /* 4-5. TCB info, TDX module, QE identity */

@@ -706,6 +706,82 @@ static void test_ccel(void **state)
     free(nonce);
 }
 
+/* A collateral set holding the PCK CA (a PCS issuer chain: here the
+ * quote's own chain handed in as a file) verifies only the PCK per quote;
+ * the verdict must be the one of the full validation, reason for reason,
+ * at every time tried, for every set. */
+static void test_cached_ca(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *quote, *files[6], *times[3];
+    } sets[] = {
+        {TDX "dcap-rs/quote_tdx_00806f050000.dat",
+         {TDX "dcap-rs/tcbinfov3_00806f050000.json", TDX "dcap-rs/qeidentityv2_apiv4.json",
+          TDX "dcap-rs/pck_platform_crl.der", TDX "dcap-rs/intel_root_ca_crl.der",
+          TDX "intel-tcb-signing-2018.pem"},
+         {"2025-03-01T00:00:00Z", "2025-03-20T00:00:00Z", "2017-01-01T00:00:00Z"}},
+        {TDX "quote_v5_sample.dat",
+         {TDX "sample_tcbinfo_response_v5", TDX "sample_qeIdentity_response", TDX "pckcrl",
+          TDX "rootcrl.der", TDX "intel-tcb-signing-2018.pem"},
+         {"2026-02-03T00:00:00Z", "2023-06-10T00:00:00Z", "2040-01-01T00:00:00Z"}},
+        {TDX "trustee-tdx_quote_6.dat",
+         {TDX "trustee-tcbInfo.json", TDX "trustee-enclaveIdentity.json",
+          TDX "intel-tcb-signing-2018.pem"},
+         {"2025-11-01T00:00:00Z", "2025-01-01T00:00:00Z", "2030-01-01T00:00:00Z"}},
+    };
+    for (size_t k = 0; k < TL_ARRAY_SIZE(sets); k++) {
+        struct set s = {0};
+        for (size_t i = 0; i < 6 && sets[k].files[i]; i++)
+            set_add(&s, sets[k].files[i]);
+        struct tl_tdx_collateral *slow = load(&s);
+        size_t len;
+        uint8_t *q = vector_read(sets[k].quote, &len);
+        struct tl_tdx_quote parsed;
+        assert_int_equal(tl_tdx_quote_parse(q, len, &parsed, NULL), 0);
+        /* the CA and root only (a PCS issuer chain), then the PCK too */
+        const char *end = strstr((const char *)parsed.pck_chain, "-----END CERTIFICATE-----");
+        assert_non_null(end);
+        size_t skip = (size_t)(end - (const char *)parsed.pck_chain) + 25;
+        s.blobs[s.n++] = (struct tl_tee_blob){.name = "issuer chain",
+                                              .data = parsed.pck_chain + skip,
+                                              .len = parsed.pck_chain_len - skip};
+        struct tl_tdx_collateral *ca = load(&s);
+        s.blobs[s.n - 1] = (struct tl_tee_blob){
+            .name = "pck chain", .data = parsed.pck_chain, .len = parsed.pck_chain_len};
+        struct tl_tdx_collateral *fast = load(&s);
+        struct tl_tdx_collateral_counts counts;
+        tl_tdx_collateral_counts(fast, &counts);
+        assert_true(counts.certs >= 3);
+        for (size_t t = 0; t < 6; t++) {
+            struct tl_tdx_collateral *other = t < 3 ? ca : fast;
+            struct tl_tee_verdict a, b;
+            struct tl_tdx_tcb_result ta, tb;
+            time_t when = at(sets[k].times[t % 3]);
+            assert_int_equal(tl_tdx_verify(q, len, slow, NULL, when, &a, &ta, NULL), 0);
+            assert_int_equal(tl_tdx_verify(q, len, other, NULL, when, &b, &tb, NULL), 0);
+            if (a.n_reasons != b.n_reasons) {
+                dump(&a);
+                dump(&b);
+                fail_msg("%s at %s: %u reasons, cached %s %u", sets[k].quote, sets[k].times[t % 3],
+                         a.n_reasons, t < 3 ? "CA" : "PCK", b.n_reasons);
+            }
+            for (unsigned i = 0; i < a.n_reasons; i++) {
+                assert_int_equal(a.reasons[i].code, b.reasons[i].code);
+                assert_string_equal(a.reasons[i].detail, b.reasons[i].detail);
+            }
+            assert_int_equal(ta.status, tb.status);
+            tl_tee_verdict_done(&a);
+            tl_tee_verdict_done(&b);
+        }
+        tl_tdx_collateral_free(slow);
+        tl_tdx_collateral_free(ca);
+        tl_tdx_collateral_free(fast);
+        free(q);
+        set_free(&s);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -722,6 +798,7 @@ int main(void)
         cmocka_unit_test(test_tcbinfo_parse),
         cmocka_unit_test(test_policy_pins),
         cmocka_unit_test(test_ccel),
+        cmocka_unit_test(test_cached_ca),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
