@@ -60,7 +60,8 @@ bool tl_tdx_ecdsa_verify(EVP_PKEY *key, const uint8_t *data, size_t len, const u
     if (i2d_ECDSA_SIG(s, NULL) > (int)sizeof(der))
         goto out;
     int n = i2d_ECDSA_SIG(s, &p);
-    if (n <= 0 || EVP_PKEY_get_base_id(key) != EVP_PKEY_EC)
+    /* A certificate whose key OpenSSL cannot decode has none (NULL). */
+    if (n <= 0 || !key || EVP_PKEY_get_base_id(key) != EVP_PKEY_EC)
         goto out;
     ok = EVP_DigestVerifyInit(ctx, NULL, EVP_sha256(), NULL, key) == 1 &&
          EVP_DigestVerify(ctx, der, (size_t)n, data, len) == 1;
