@@ -34,6 +34,7 @@
 #include <cmocka.h> /* after the headers it needs */
 
 #include <errno.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -782,6 +783,47 @@ static void test_cached_ca(void **state)
     }
 }
 
+/* A PCK certificate whose public key is not a curve point (the fuzzer's
+ * first find: OpenSSL parses the certificate but has no key for it): the
+ * QE report signature and the chain fail; nothing crashes. The quote's
+ * PEM is decoded, the point's format byte changed, and encoded again to
+ * the same length. */
+static void test_pck_bad_key(void **state)
+{
+    (void)state;
+    struct tl_tdx_collateral *c = dcap_rs();
+    size_t len;
+    uint8_t *q = vector_read(TDX "dcap-rs/quote_tdx_00806f050000.dat", &len);
+    struct tl_tdx_quote parsed;
+    assert_int_equal(tl_tdx_quote_parse(q, len, &parsed, NULL), 0);
+    char *b = strstr((char *)parsed.pck_chain, "-----BEGIN CERTIFICATE-----\n") + 28;
+    char *e = strstr(b, "-----END CERTIFICATE-----");
+    uint8_t der[2048], text[4096];
+    int n = 0, m = 0, k = 0;
+    EVP_ENCODE_CTX *ctx = EVP_ENCODE_CTX_new();
+    EVP_DecodeInit(ctx);
+    assert_true(EVP_DecodeUpdate(ctx, der, &n, (uint8_t *)b, (int)(e - b)) >= 0);
+    assert_int_equal(EVP_DecodeFinal(ctx, der + n, &m), 1);
+    n += m;
+    uint8_t *spki = memmem(der, (size_t)n, "\x03\x42\x00\x04", 4);
+    assert_non_null(spki);
+    spki[3] = 0x05; /* no such point format */
+    EVP_EncodeInit(ctx);
+    assert_int_equal(EVP_EncodeUpdate(ctx, text, &k, der, n), 1);
+    EVP_EncodeFinal(ctx, text + k, &m);
+    EVP_ENCODE_CTX_free(ctx);
+    assert_int_equal(k + m, e - b);
+    memcpy(b, text, (size_t)(k + m));
+    struct tl_tee_verdict v;
+    assert_int_equal(tl_tdx_verify(q, len, c, NULL, at("2025-03-01T00:00:00Z"), &v, NULL, NULL), 0);
+    assert_false(v.pass);
+    assert_true(tl_tee_verdict_has(&v, TL_TEE_SIGNATURE));
+    assert_true(tl_tee_verdict_has(&v, TL_TEE_CHAIN));
+    tl_tee_verdict_done(&v);
+    free(q);
+    tl_tdx_collateral_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -799,6 +841,7 @@ int main(void)
         cmocka_unit_test(test_policy_pins),
         cmocka_unit_test(test_ccel),
         cmocka_unit_test(test_cached_ca),
+        cmocka_unit_test(test_pck_bad_key),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
