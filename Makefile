@@ -85,6 +85,7 @@ bench: build fixtures
 	@bash bench/node.sh $(BUILD) $(FIXTURES)
 	@bash bench/attest.sh $(BUILD)
 	@bash bench/pool.sh $(BUILD) $(FIXTURES)
+	@bash bench/tee_tdx.sh $(BUILD) $(VECTORS)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -42,10 +42,12 @@ const quote = fs.readFileSync(quotePath);
 try {
     const r = verify(quote, collateral, Number(at));
     if (repeat) {
-        const n = Number(repeat), t0 = process.hrtime.bigint();
+        const n = Number(repeat), t0 = process.hrtime.bigint(), c0 = process.cpuUsage();
         for (let i = 0; i < n; i++) verify(quote, collateral, Number(at));
         const s = Number(process.hrtime.bigint() - t0) / 1e9;
-        process.stderr.write(`${(n / s).toFixed(1)} verifications/s (${n} in ${s.toFixed(3)} s)\n`);
+        const c = process.cpuUsage(c0), cpu = (c.user + c.system) / 1e6;
+        process.stderr.write(`DCAPQVL per_s=${(n / s).toFixed(1)} cpu_per_s=${(n / cpu).toFixed(1)}` +
+                             ` runs=${n} wall_s=${s.toFixed(3)} cpu_s=${cpu.toFixed(3)}\n`);
     }
     console.log(JSON.stringify({ tcb_status: r.status, advisory_ids: r.advisory_ids }));
 } catch (e) {
