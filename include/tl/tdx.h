@@ -132,6 +132,7 @@ struct tl_tdx_tcb_level {
 struct tl_tdx_module_level {
     uint8_t isvsvn;
     enum tl_tee_tcb_status status;
+    time_t tcb_date;
     struct tl_tdx_advisories advisories;
 };
 
@@ -234,8 +235,12 @@ struct tl_tdx_tcb_result {
     bool qe_evaluated;
     enum tl_tee_tcb_status qe_status;
     enum tl_tee_tcb_status status; /* the combined one */
+    /* QVL's order: the platform level's, the QE's, the TDX module's (each
+     * once); the TCB date is the earliest of the three levels'. */
     struct tl_tdx_advisories advisories;
     time_t tcb_date;
+    struct tl_tdx_advisories platform_advisories, module_advisories, qe_advisories;
+    time_t module_tcb_date, qe_tcb_date; /* 0 until matched */
 };
 
 /* Selects the platform TCB level (TCB info's order: the first level whose
@@ -248,7 +253,8 @@ int tl_tdx_tcb_match_platform(const struct tl_tdx_tcbinfo *ti, const struct tl_t
 
 /* Checks the TDX module (MRSIGNERSEAM, SEAMATTRIBUTES) against "tdxModule"
  * (major version 0) or the "tdxModuleIdentities" entry TDX_<major> and
- * takes the module's TCB status from its levels; folds it into out.
+ * takes the module's TCB status from its levels (UpToDate, OutOfDate or
+ * Revoked; any other is refused); folds it into out.
  * -EPERM when the module is not the one the TCB info describes, -ENOENT
  * when no identity or level fits. */
 int tl_tdx_tcb_match_module(const struct tl_tdx_tcbinfo *ti, const struct tl_tdx_td_report *td,
@@ -256,7 +262,7 @@ int tl_tdx_tcb_match_module(const struct tl_tdx_tcbinfo *ti, const struct tl_tdx
 
 /* Checks the QE report against the QE identity (MRSIGNER, ISVPRODID,
  * MISCSELECT and ATTRIBUTES under their masks) and folds the QE's TCB
- * status in. -EPERM / -ENOENT as above. */
+ * status (UpToDate, OutOfDate or Revoked) in. -EPERM / -ENOENT as above. */
 int tl_tdx_tcb_match_qe(const struct tl_tdx_qe_identity *qe, const struct tl_sgx_report *r,
                         struct tl_tdx_tcb_result *out, struct tl_error *err);
 

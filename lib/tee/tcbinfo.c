@@ -279,6 +279,7 @@ static int module_parse(struct reader *r, json_t *m, bool with_levels,
         struct tl_tdx_module_level *ml = &out->levels[out->n_levels++];
         long long isvsvn;
         if ((rr = get_int(r, json_object_get(l, "tcb"), "isvsvn", 0, 255, &isvsvn)) < 0 ||
+            (rr = get_time(r, l, "tcbDate", &ml->tcb_date)) < 0 ||
             (rr = get_status(r, l, &ml->status)) < 0 ||
             (rr = get_advisories(r, l, &ml->advisories)) < 0)
             return rr;
@@ -469,6 +470,26 @@ static void advisories_add(struct tl_tdx_advisories *to, const struct tl_tdx_adv
     }
 }
 
+/* The advisories in QVL's order, and the earliest TCB date. */
+static void combine(struct tl_tdx_tcb_result *out)
+{
+    out->advisories = (struct tl_tdx_advisories){0};
+    advisories_add(&out->advisories, &out->platform_advisories);
+    advisories_add(&out->advisories, &out->qe_advisories);
+    advisories_add(&out->advisories, &out->module_advisories);
+    if (out->module_tcb_date && out->module_tcb_date < out->tcb_date)
+        out->tcb_date = out->module_tcb_date;
+    if (out->qe_tcb_date && out->qe_tcb_date < out->tcb_date)
+        out->tcb_date = out->qe_tcb_date;
+}
+
+/* A TDX module's or QE's level may only say UpToDate, OutOfDate or
+ * Revoked (QVL: VALID_TDX_MODULE_STATUSES, VALID_QE_STATUSES). */
+static bool component_status(enum tl_tee_tcb_status s)
+{
+    return s == TL_TEE_TCB_UP_TO_DATE || s == TL_TEE_TCB_OUT_OF_DATE || s == TL_TEE_TCB_REVOKED;
+}
+
 /* QVL's convergence of the platform status with an OutOfDate or Revoked
  * component (TDX module, QE): the configuration part of the platform's
  * status survives, the rest becomes OutOfDate. */
@@ -477,8 +498,7 @@ static enum tl_tee_tcb_status converge(enum tl_tee_tcb_status platform,
 {
     if (component == TL_TEE_TCB_REVOKED)
         return TL_TEE_TCB_REVOKED;
-    if (component == TL_TEE_TCB_OUT_OF_DATE ||
-        component == TL_TEE_TCB_OUT_OF_DATE_CONFIGURATION_NEEDED) {
+    if (component == TL_TEE_TCB_OUT_OF_DATE) {
         if (platform == TL_TEE_TCB_UP_TO_DATE || platform == TL_TEE_TCB_SW_HARDENING_NEEDED)
             return TL_TEE_TCB_OUT_OF_DATE;
         if (platform == TL_TEE_TCB_CONFIGURATION_NEEDED ||
@@ -510,7 +530,8 @@ int tl_tdx_tcb_match_platform(const struct tl_tdx_tcbinfo *ti, const struct tl_t
         out->platform_level = (int)i;
         out->platform_status = out->status = l->status;
         out->tcb_date = l->tcb_date;
-        advisories_add(&out->advisories, &l->advisories);
+        out->platform_advisories = l->advisories;
+        combine(out);
         return 0;
     }
     return tl_error_set_nopos(err, -ENOENT,
@@ -548,14 +569,20 @@ int tl_tdx_tcb_match_module(const struct tl_tdx_tcbinfo *ti, const struct tl_tdx
     for (size_t i = 0; i < m->n_levels; i++) {
         if (isvsvn < m->levels[i].isvsvn)
             continue;
+        if (!component_status(m->levels[i].status))
+            break;
         out->module_status = m->levels[i].status;
         out->status = converge(out->status, m->levels[i].status);
-        advisories_add(&out->advisories, &m->levels[i].advisories);
+        out->module_advisories = m->levels[i].advisories;
+        out->module_tcb_date = m->levels[i].tcb_date;
+        combine(out);
         return 0;
     }
     out->module_checked = false;
-    return tl_error_set_nopos(err, -ENOENT, "TDX module %s SVN %u is below every level", m->id,
-                              isvsvn);
+    return tl_error_set_nopos(err, -ENOENT,
+                              "TDX module %s SVN %u is below every level (or its status is "
+                              "not one a module may have)",
+                              m->id, isvsvn);
 }
 
 int tl_tdx_tcb_match_qe(const struct tl_tdx_qe_identity *qe, const struct tl_sgx_report *r,
@@ -576,12 +603,18 @@ int tl_tdx_tcb_match_qe(const struct tl_tdx_qe_identity *qe, const struct tl_sgx
     for (size_t i = 0; i < qe->n_levels; i++) {
         if (r->isvsvn < qe->levels[i].isvsvn)
             continue;
+        if (!component_status(qe->levels[i].status))
+            break;
         out->qe_evaluated = true;
         out->qe_status = qe->levels[i].status;
         out->status = converge(out->status, qe->levels[i].status);
-        advisories_add(&out->advisories, &qe->levels[i].advisories);
+        out->qe_advisories = qe->levels[i].advisories;
+        out->qe_tcb_date = qe->levels[i].tcb_date;
+        combine(out);
         return 0;
     }
-    return tl_error_set_nopos(err, -ENOENT, "QE ISVSVN %u is below every QE identity level",
+    return tl_error_set_nopos(err, -ENOENT,
+                              "QE ISVSVN %u is below every QE identity level (or its status is "
+                              "not one a QE may have)",
                               r->isvsvn);
 }

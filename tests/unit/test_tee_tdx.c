@@ -824,6 +824,115 @@ static void test_pck_bad_key(void **state)
     tl_tdx_collateral_free(c);
 }
 
+/* The TCB rules on the dcap-rs TCB info and QE identity with SVNs made up
+ * here (Intel QVL, tdxEvaluateTCB): the platform level needs the PCK's
+ * SGX components, its PCESVN and TEE_TCB_SVN, compared from byte 2 once
+ * the TDX module's major version (byte 1) is not 0; the module's own
+ * level from TDX_<major>; QE and module OutOfDate turn the platform's
+ * status into OutOfDate or OutOfDateConfigurationNeeded. */
+static void test_tcb_rules(void **state)
+{
+    (void)state;
+    size_t len, qlen;
+    uint8_t *t = vector_read(TDX "dcap-rs/tcbinfov3_00806f050000.json", &len);
+    uint8_t *e = vector_read(TDX "dcap-rs/qeidentityv2_apiv4.json", &qlen);
+    struct tl_tdx_tcbinfo ti;
+    struct tl_tdx_qe_identity qe;
+    struct tl_error err = {0};
+    assert_int_equal(tl_tdx_tcbinfo_parse(t, len, &ti, &err), 0);
+    assert_int_equal(tl_tdx_qe_identity_parse(e, qlen, &qe, &err), 0);
+    struct tl_tdx_pck_info pck = {.pcesvn = 11, .tcb_comp = {7, 7, 2, 2, 3, 1, 0, 3}};
+    struct tl_tdx_td_report td = {.tee_tcb_svn = {4, 1, 7}};
+    struct tl_tdx_tcb_result r;
+
+    /* byte 0 (4) is below level 0's 5, but is the module's SVN: level 0 */
+    assert_int_equal(tl_tdx_tcb_match_platform(&ti, &pck, &td, &r, &err), 0);
+    assert_int_equal(r.platform_level, 0);
+    assert_int_equal(tl_tdx_tcb_match_module(&ti, &td, &r, &err), 0);
+    assert_int_equal(r.module_status, TL_TEE_TCB_UP_TO_DATE);
+    assert_int_equal(r.status, TL_TEE_TCB_UP_TO_DATE);
+    assert_int_equal(r.advisories.n, 0);
+    /* module SVN 3: TDX_01's level 2, OutOfDate: the whole is OutOfDate */
+    td.tee_tcb_svn[0] = 3;
+    assert_int_equal(tl_tdx_tcb_match_platform(&ti, &pck, &td, &r, &err), 0);
+    assert_int_equal(tl_tdx_tcb_match_module(&ti, &td, &r, &err), 0);
+    assert_int_equal(r.module_status, TL_TEE_TCB_OUT_OF_DATE);
+    assert_int_equal(r.status, TL_TEE_TCB_OUT_OF_DATE);
+    /* module SVN 1: below TDX_01's levels */
+    td.tee_tcb_svn[0] = 1;
+    assert_int_equal(tl_tdx_tcb_match_module(&ti, &td, &r, &err), -ENOENT);
+    /* major version 2: no TDX_02 identity */
+    td.tee_tcb_svn[1] = 2;
+    assert_int_equal(tl_tdx_tcb_match_module(&ti, &td, &r, &err), -ENOENT);
+    /* major version 0: every byte counts (4 < 5: level 1) and the module
+     * is "tdxModule", whose signer is all zeros */
+    td.tee_tcb_svn[0] = 4;
+    td.tee_tcb_svn[1] = 0;
+    assert_int_equal(tl_tdx_tcb_match_platform(&ti, &pck, &td, &r, &err), 0);
+    assert_int_equal(r.platform_level, 1);
+    assert_int_equal(tl_tdx_tcb_match_module(&ti, &td, &r, &err), 0);
+    td.mrsignerseam[0] = 1;
+    assert_int_equal(tl_tdx_tcb_match_module(&ti, &td, &r, &err), -EPERM);
+    td.mrsignerseam[0] = 0;
+    td.seam_attributes[7] = 0x80;
+    assert_int_equal(tl_tdx_tcb_match_module(&ti, &td, &r, &err), -EPERM);
+    td.seam_attributes[7] = 0;
+    /* PCESVN 10: only the last level (PCESVN 5) is met */
+    pck.pcesvn = 10;
+    assert_int_equal(tl_tdx_tcb_match_platform(&ti, &pck, &td, &r, &err), 0);
+    assert_int_equal(r.platform_level, 3);
+    assert_int_equal(r.advisories.n, 17);
+    assert_string_equal(r.advisories.id[0], "INTEL-SA-00106");
+    pck.pcesvn = 4;
+    assert_int_equal(tl_tdx_tcb_match_platform(&ti, &pck, &td, &r, &err), -ENOENT);
+
+    /* The QE against its identity. */
+    struct tl_sgx_report qr = {.isvprodid = 2, .isvsvn = 4, .attributes = {0x11}};
+    assert_int_equal(
+        tl_hex_decode("DC9E2A7C6F948F17474E34A7FC43ED030F7C1563F1BABDDF6340C82E0E54A8C5", 64,
+                      qr.mrsigner, 32),
+        32);
+    pck.pcesvn = 11;
+    td.tee_tcb_svn[1] = 1;
+    assert_int_equal(tl_tdx_tcb_match_platform(&ti, &pck, &td, &r, &err), 0);
+    assert_int_equal(tl_tdx_tcb_match_qe(&qe, &qr, &r, &err), 0);
+    assert_int_equal(r.qe_status, TL_TEE_TCB_UP_TO_DATE);
+    assert_int_equal(r.tcb_date, at("2024-03-13T00:00:00Z")); /* the earliest level date */
+    qr.isvsvn = 3;
+    assert_int_equal(tl_tdx_tcb_match_qe(&qe, &qr, &r, &err), -ENOENT);
+    qr.isvsvn = 4;
+    qr.attributes[0] = 0x13; /* DEBUG under the mask */
+    assert_int_equal(tl_tdx_tcb_match_qe(&qe, &qr, &r, &err), -EPERM);
+    qr.attributes[0] = 0x15; /* bit 2 is outside the mask (FB) */
+    assert_int_equal(tl_tdx_tcb_match_qe(&qe, &qr, &r, &err), 0);
+    qr.isvprodid = 1;
+    assert_int_equal(tl_tdx_tcb_match_qe(&qe, &qr, &r, &err), -EPERM);
+    tl_tdx_tcbinfo_done(&ti);
+    tl_tdx_qe_identity_done(&qe);
+
+    /* A ConfigurationNeeded platform with an OutOfDate module becomes
+     * OutOfDateConfigurationNeeded (the text changed here; the parse does
+     * not check the signature, the collateral set does). */
+    char *first = strstr(strstr((char *)t, "\"sgxtcbcomponents\""), "\"tcbStatus\":\"UpToDate\"");
+    assert_non_null(first);
+    uint8_t *t2 = malloc(len + 32);
+    size_t pre = (size_t)(first - (char *)t);
+    memcpy(t2, t, pre);
+    size_t n = pre + (size_t)sprintf((char *)t2 + pre, "\"tcbStatus\":\"ConfigurationNeeded\"");
+    size_t rest = len - pre - strlen("\"tcbStatus\":\"UpToDate\"");
+    memcpy(t2 + n, first + strlen("\"tcbStatus\":\"UpToDate\""), rest);
+    assert_int_equal(tl_tdx_tcbinfo_parse(t2, n + rest, &ti, &err), 0);
+    td.tee_tcb_svn[0] = 3;
+    assert_int_equal(tl_tdx_tcb_match_platform(&ti, &pck, &td, &r, &err), 0);
+    assert_int_equal(r.platform_status, TL_TEE_TCB_CONFIGURATION_NEEDED);
+    assert_int_equal(tl_tdx_tcb_match_module(&ti, &td, &r, &err), 0);
+    assert_int_equal(r.status, TL_TEE_TCB_OUT_OF_DATE_CONFIGURATION_NEEDED);
+    tl_tdx_tcbinfo_done(&ti);
+    free(t2);
+    free(t);
+    free(e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -842,6 +951,7 @@ int main(void)
         cmocka_unit_test(test_ccel),
         cmocka_unit_test(test_cached_ca),
         cmocka_unit_test(test_pck_bad_key),
+        cmocka_unit_test(test_tcb_rules),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
