@@ -295,7 +295,8 @@ extern const uint8_t tl_tdx_intel_root_sha256[32];
  * strict defaults) into v (initialised here, kind TDX). tcb may be NULL.
  * Returns 0 when a verdict was reached (pass or fail), -EBADMSG when the
  * quote does not parse (err says where; v holds a "malformed" reason),
- * -ENOMEM. A version this code does not verify is a "version" reason. */
+ * -ENOMEM. A version this code does not verify is a "version" reason; no
+ * collateral set (col NULL) a "collateral" one. */
 int tl_tdx_verify(const uint8_t *quote, size_t len, const struct tl_tdx_collateral *col,
                   const struct tl_tee_policy *policy, time_t at, struct tl_tee_verdict *v,
                   struct tl_tdx_tcb_result *tcb, struct tl_error *err);

@@ -407,6 +407,13 @@ int tl_tdx_verify(const uint8_t *quote, size_t len, const struct tl_tdx_collater
         return r;
     }
     tl_tdx_claims(v->claims, &q);
+    if (!col) {
+        tl_tee_fail(v, TL_TEE_COLLATERAL,
+                    "no collateral set: the PCK chain and TCB cannot be "
+                    "judged");
+        tl_tee_verdict_finish(v);
+        return 0;
+    }
 
     /* 1. the quote signature */
     EVP_PKEY *ak = p256_key(q.attest_key);

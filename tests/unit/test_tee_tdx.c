@@ -452,6 +452,12 @@ static void test_framing(void **state)
     assert_int_equal(parsed.qe_auth_len, 32);
     assert_int_equal(parsed.pck_chain_len, 3678);
 
+    struct tl_tee_verdict nv;
+    assert_int_equal(tl_tdx_verify(q, len, NULL, NULL, 0, &nv, NULL, &err), 0);
+    const enum tl_tee_code none[] = {TL_TEE_COLLATERAL};
+    assert_only(&nv, none, 1);
+    tl_tee_verdict_done(&nv);
+
     uint8_t *p = dup_exact(q, len);
     put16(p, 3);
     assert_int_equal(tl_tdx_quote_parse(p, len, &parsed, &err), -EPROTONOSUPPORT);
