@@ -98,7 +98,7 @@ struct ek_key {
 
 struct node {
     char name[32];
-    char token[65];
+    char token[160]; /* "NAME.SECRET" */
     EVP_PKEY *ak;
     uint8_t ak_name[TL_TPM_NAME_MAX];
     size_t ak_name_len;
@@ -207,6 +207,29 @@ static void http_done(struct http *h)
 {
     curl_easy_cleanup(h->c);
     free(h->buf);
+}
+
+/* The operator's credential (docs/api.md): $TL_TOKEN, else the
+ * operator.token of --home. Nodes are created with it; each node's agent
+ * calls carry the node's own token. */
+static char operator_token[130];
+
+static void operator_token_load(void)
+{
+    const char *env = getenv("TL_TOKEN");
+    if (env && *env) {
+        snprintf(operator_token, sizeof(operator_token), "%s", env);
+        return;
+    }
+    if (!o.home)
+        die("give --home (its operator.token) or TL_TOKEN");
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/operator.token", o.home);
+    FILE *f = fopen(path, "re");
+    if (!f || !fgets(operator_token, sizeof(operator_token), f))
+        die("%s: cannot read the operator token", path);
+    fclose(f);
+    operator_token[strcspn(operator_token, "\r\n")] = 0;
 }
 
 /* A request (POST when body is not NULL) to o.url + path; the status, the
@@ -603,7 +626,7 @@ static void create_node(struct http *h, long i)
     char *body = json_dumps(req, JSON_COMPACT);
     json_decref(req);
     json_t *ans = NULL;
-    long st = http_call(h, "/v1/nodes", NULL, body, strlen(body), &ans);
+    long st = http_call(h, "/v1/nodes", operator_token, body, strlen(body), &ans);
     free(body);
     const char *cert = json_string_value(json_object_get(ans, "ek_cert_issued"));
     if (st != 201 || !cert) {
@@ -904,7 +927,8 @@ int main(int argc, char **argv)
     struct http h;
     http_init(&h);
     json_t *health = NULL;
-    if (http_call(&h, "/v1/health", NULL, NULL, 0, &health) != 200)
+    operator_token_load();
+    if (http_call(&h, "/v1/health", operator_token, NULL, 0, &health) != 200)
         die("%s/v1/health: %s", o.url, h.buf ? h.buf : "no answer");
     pid_t pid = (pid_t)json_integer_value(json_object_get(health, "pid"));
     if (!o.home)

@@ -99,6 +99,39 @@ if [ "${BENCH_PERF:-0}" = 1 ] && command -v perf >/dev/null; then
     perf report -i "$W/perf.data" --no-children --sort dso --stdio -g none 2>/dev/null |
         grep -v '^#' | grep '%' | head -12
 else
-    "$bench" "${args[@]}"
+    "$bench" "${args[@]}" | tee "$W/ours.out"
 fi
 echo "   store: $(du -sh "$home/tld.db" | cut -f1) tld.db, $(du -sh "$home/tld.db-wal" 2>/dev/null | cut -f1 || echo 0) WAL"
+
+# The same run against tld without authentication (BENCH_PEER_REV, default
+# 44167be: the last tld before callers were authenticated, routes had roles
+# and agent tokens were hashed), built from git here, side by side: the
+# cost of authentication is the ratio. BENCH_PEER_REV=none skips it.
+peer=${BENCH_PEER_REV:-44167be}
+if [ "$peer" != none ] && [ -r "$W/ours.out" ]; then
+    repo=$(cd "$here/.." && pwd)
+    kill -TERM "$tld_pid" 2>/dev/null
+    for _ in $(seq 300); do kill -0 "$tld_pid" 2>/dev/null || break; sleep 0.05; done
+    if git -C "$repo" worktree add -q --detach "$W/peer-src" "$peer" 2>"$W/peer.err" &&
+        meson setup "$W/peer-build" "$W/peer-src" -Dvectors="$vectors" >/dev/null 2>>"$W/peer.err" &&
+        ninja -C "$W/peer-build" src/tld/tld src/tl/tl >/dev/null 2>>"$W/peer.err"; then
+        phome=$W/peer-home
+        TL_HOME=$phome "$W/peer-build/src/tld/tld" --home "$phome" --daemon
+        read -r purl tld_pid <"$phome/tld.addr"
+        echo
+        echo "== the same run against tld $peer (no authentication), pid $tld_pid"
+        pargs=("${args[@]}")
+        pargs[1]=$purl
+        pargs[3]=$phome
+        # that tld takes no credentials: the token bench-attest sends is ignored
+        TL_TOKEN=unused "$bench" "${pargs[@]}" | tee "$W/peer.out" | grep -E '^(attest|RESULT)'
+        o=$(sed -n 's/^RESULT.* per_s=\([0-9]*\).*/\1/p' "$W/ours.out")
+        p=$(sed -n 's/^RESULT.* per_s=\([0-9]*\).*/\1/p' "$W/peer.out")
+        if [ -n "$o" ] && [ -n "$p" ] && [ "$p" -gt 0 ]; then
+            echo "authentication: $o/s with it, $p/s without (tld $peer): ratio $(awk -v a="$o" -v b="$p" 'BEGIN { printf "%.3f", a / b }') (goal >= 0.95)"
+        fi
+    else
+        echo "authentication: the peer tld ($peer) did not build: $(tail -2 "$W/peer.err")" >&2
+    fi
+    git -C "$repo" worktree remove --force "$W/peer-src" 2>/dev/null
+fi

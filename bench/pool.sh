@@ -54,7 +54,7 @@ base=$(awk '{print $1}' "$TL_HOME/tld.addr")
 (
 	while :; do
 		t=$(now)
-		curl -s "$base/v1/nodes" | jq -r --arg t "$t" \
+		curl -s -H "Authorization: Bearer $(cat "$TL_HOME/operator.token")" "$base/v1/nodes" | jq -r --arg t "$t" \
 			'.nodes[] | select(.pool.name == "benchpool") | "\($t) \(.name) \(.boots) \(.state) \(.attestation.verdict // "-")"'
 		sleep 0.1
 	done

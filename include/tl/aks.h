@@ -17,6 +17,7 @@
  * gets here (QEMU under TCG on a small host cannot give 8 vCPUs). */
 struct tl_vm_size {
     const char *name;         /* "Standard_DS2_v2": canonical spelling */
+    const char *family;       /* its vCPU quota family, as `az vm list-usage` names it */
     unsigned vcpus;           /* as in the cloud */
     unsigned memory_mib;      /* as in the cloud */
     bool arm64;               /* Arm64 (Ampere) sizes: no trusted launch */

@@ -209,6 +209,7 @@ struct tl_tee_policy {
     bool snp_min_abi_set;
     uint8_t snp_min_abi_major, snp_min_abi_minor; /* firmware CURRENT_MAJOR/MINOR */
     uint32_t min_guest_svn;                       /* SNP GUEST_SVN; 0: any */
+    bool allow_provisional_firmware;              /* default false: COMMITTED must equal CURRENT */
 
     /* TDX */
     struct tl_tee_pin rtmr[4];         /* 48 each */
@@ -234,7 +235,7 @@ void tl_tee_policy_init(struct tl_tee_policy *p);
  * vmpl [0..3], tcb-status ["UpToDate", ...], measurement, mrtd (same as
  * measurement), report-data, host-data, id-key-digest, author-key-digest,
  * min-tcb {bootloader, tee, snp, microcode, fmc}, min-abi "1.55",
- * min-guest-svn, rtmr [4 x hex or null], mrconfigid, mrowner,
+ * min-guest-svn, allow-provisional-firmware, rtmr [4 x hex or null], mrconfigid, mrowner,
  * mrownerconfig, min-tee-tcb-svn, require-secure-boot, require-tpm-enabled,
  * allow-console, user-data. */
 int tl_tee_policy_parse(const char *text, size_t len, struct tl_tee_policy *p,

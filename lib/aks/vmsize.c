@@ -66,68 +66,74 @@
 
 static const struct tl_vm_size catalog[] = {
     /* General purpose. Dsv2: 14 GiB temp, 86 GiB cache. */
-    SIZE("Standard_DS2_v2", 2, 7, .gen1 = true, .gen2 = true, .trusted_launch = true,
-         .ephemeral_os = true),
+    SIZE("Standard_DS2_v2", 2, 7, .family = "standardDSv2Family", .gen1 = true, .gen2 = true,
+         .trusted_launch = true, .ephemeral_os = true),
     /* Dsv3: temp 16/32/64 GiB, cache 50/100/200 GiB. */
-    SIZE("Standard_D2s_v3", 2, 8, .gen1 = true, .gen2 = true, .trusted_launch = true,
-         .ephemeral_os = true),
-    SIZE("Standard_D4s_v3", 4, 16, .gen1 = true, .gen2 = true, .trusted_launch = true,
-         .ephemeral_os = true),
-    SIZE("Standard_D8s_v3", 8, 32, .gen1 = true, .gen2 = true, .trusted_launch = true,
-         .ephemeral_os = true),
+    SIZE("Standard_D2s_v3", 2, 8, .family = "standardDSv3Family", .gen1 = true, .gen2 = true,
+         .trusted_launch = true, .ephemeral_os = true),
+    SIZE("Standard_D4s_v3", 4, 16, .family = "standardDSv3Family", .gen1 = true, .gen2 = true,
+         .trusted_launch = true, .ephemeral_os = true),
+    SIZE("Standard_D8s_v3", 8, 32, .family = "standardDSv3Family", .gen1 = true, .gen2 = true,
+         .trusted_launch = true, .ephemeral_os = true),
     /* Dsv4 and Dsv5: no temp disk. */
-    SIZE("Standard_D4s_v4", 4, 16, .gen1 = true, .gen2 = true, .trusted_launch = true),
-    SIZE("Standard_D2s_v5", 2, 8, .gen1 = true, .gen2 = true, .trusted_launch = true),
-    SIZE("Standard_D4s_v5", 4, 16, .gen1 = true, .gen2 = true, .trusted_launch = true),
+    SIZE("Standard_D4s_v4", 4, 16, .family = "standardDSv4Family", .gen1 = true, .gen2 = true,
+         .trusted_launch = true),
+    SIZE("Standard_D2s_v5", 2, 8, .family = "standardDSv5Family", .gen1 = true, .gen2 = true,
+         .trusted_launch = true),
+    SIZE("Standard_D4s_v5", 4, 16, .family = "standardDSv5Family", .gen1 = true, .gen2 = true,
+         .trusted_launch = true),
     /* Ddsv5: temp 75/150/300 GiB. */
-    SIZE("Standard_D2ds_v5", 2, 8, .gen1 = true, .gen2 = true, .trusted_launch = true,
-         .ephemeral_os = true),
-    SIZE("Standard_D4ds_v5", 4, 16, .gen1 = true, .gen2 = true, .trusted_launch = true,
-         .ephemeral_os = true),
-    SIZE("Standard_D8ds_v5", 8, 32, .gen1 = true, .gen2 = true, .trusted_launch = true,
-         .ephemeral_os = true),
+    SIZE("Standard_D2ds_v5", 2, 8, .family = "standardDDSv5Family", .gen1 = true, .gen2 = true,
+         .trusted_launch = true, .ephemeral_os = true),
+    SIZE("Standard_D4ds_v5", 4, 16, .family = "standardDDSv5Family", .gen1 = true, .gen2 = true,
+         .trusted_launch = true, .ephemeral_os = true),
+    SIZE("Standard_D8ds_v5", 8, 32, .family = "standardDDSv5Family", .gen1 = true, .gen2 = true,
+         .trusted_launch = true, .ephemeral_os = true),
     /* Dasv5: no temp disk; Dadsv5: 75 GiB (ephemeral-os-disks.md's own
      * trusted-launch example: "greater than 74 GB is not allowed for VM size
      * Standard_D2ads_v5"). */
-    SIZE("Standard_D2as_v5", 2, 8, .gen1 = true, .gen2 = true, .trusted_launch = true),
-    SIZE("Standard_D2ads_v5", 2, 8, .gen1 = true, .gen2 = true, .trusted_launch = true,
-         .ephemeral_os = true),
+    SIZE("Standard_D2as_v5", 2, 8, .family = "standardDASv5Family", .gen1 = true, .gen2 = true,
+         .trusted_launch = true),
+    SIZE("Standard_D2ads_v5", 2, 8, .family = "standardDADSv5Family", .gen1 = true, .gen2 = true,
+         .trusted_launch = true, .ephemeral_os = true),
     /* B series (Bv1): temp 8 / 16 GiB. */
-    SIZE("Standard_B2s", 2, 4, .gen1 = true, .gen2 = true, .trusted_launch = true),
-    SIZE("Standard_B2ms", 2, 8, .gen1 = true, .gen2 = true, .trusted_launch = true),
+    SIZE("Standard_B2s", 2, 4, .family = "standardBSFamily", .gen1 = true, .gen2 = true,
+         .trusted_launch = true),
+    SIZE("Standard_B2ms", 2, 8, .family = "standardBSFamily", .gen1 = true, .gen2 = true,
+         .trusted_launch = true),
     /* Memory and compute optimized: Esv3 64 GiB temp, 100 GiB cache; Fsv2 32
      * GiB temp. */
-    SIZE("Standard_E4s_v3", 4, 32, .gen1 = true, .gen2 = true, .trusted_launch = true,
-         .ephemeral_os = true),
-    SIZE("Standard_F4s_v2", 4, 8, .gen1 = true, .gen2 = true, .trusted_launch = true,
-         .ephemeral_os = true),
+    SIZE("Standard_E4s_v3", 4, 32, .family = "standardESv3Family", .gen1 = true, .gen2 = true,
+         .trusted_launch = true, .ephemeral_os = true),
+    SIZE("Standard_F4s_v2", 4, 8, .family = "standardFSv2Family", .gen1 = true, .gen2 = true,
+         .trusted_launch = true, .ephemeral_os = true),
     /* Storage optimized: Lsv3, 80 GiB temp plus NVMe. */
-    SIZE("Standard_L8s_v3", 8, 64, .gen1 = true, .gen2 = true, .trusted_launch = true,
-         .ephemeral_os = true),
+    SIZE("Standard_L8s_v3", 8, 64, .family = "standardLSv3Family", .gen1 = true, .gen2 = true,
+         .trusted_launch = true, .ephemeral_os = true),
     /* Arm64 (Ampere Altra): Gen2 only; Dpsv5, Dpdsv5, Epsv5 have no trusted
      * launch (AKS: not with Arm64). */
-    SIZE("Standard_D2ps_v5", 2, 8, .arm64 = true, .gen2 = true),
-    SIZE("Standard_D4pds_v5", 4, 16, .arm64 = true, .gen2 = true),
-    SIZE("Standard_E2ps_v5", 2, 16, .arm64 = true, .gen2 = true),
+    SIZE("Standard_D2ps_v5", 2, 8, .family = "standardDPSv5Family", .arm64 = true, .gen2 = true),
+    SIZE("Standard_D4pds_v5", 4, 16, .family = "standardDPDSv5Family", .arm64 = true, .gen2 = true),
+    SIZE("Standard_E2ps_v5", 2, 16, .family = "standardEPSv5Family", .arm64 = true, .gen2 = true),
     /* Gen1 only: the A family and Dv2 (its series page: "VM Generation
      * Support: Generation 1"; no premium storage, no ephemeral OS disk). */
-    SIZE("Standard_A2_v2", 2, 4, .gen1 = true),
-    SIZE("Standard_A4_v2", 4, 8, .gen1 = true),
-    SIZE("Standard_D2_v2", 2, 7, .gen1 = true),
+    SIZE("Standard_A2_v2", 2, 4, .family = "standardAv2Family", .gen1 = true),
+    SIZE("Standard_A4_v2", 4, 8, .family = "standardAv2Family", .gen1 = true),
+    SIZE("Standard_D2_v2", 2, 7, .family = "standardDv2Family", .gen1 = true),
     /* Confidential (AMD SEV-SNP, DCasv5): Gen2 only, no temp disk, the
      * ConfidentialVM security type rather than trusted launch. */
-    SIZE("Standard_DC2as_v5", 2, 8, .gen2 = true),
+    SIZE("Standard_DC2as_v5", 2, 8, .family = "standardDCASv5Family", .gen2 = true),
     /* GPU (NVIDIA): NCv3 V100 (736 GiB temp), NCasT4_v3 T4 (180 GiB temp),
      * NC A100 v4 (64 GiB temp + NVMe), NVadsA10 v5 (720 GiB temp; the GRID
      * driver these need wants Secure Boot off on Linux). Gen1 and Gen2. */
-    SIZE("Standard_NC6s_v3", 6, 112, .gen1 = true, .gen2 = true, .gpu = true,
-         .trusted_launch = true, .ephemeral_os = true),
-    SIZE("Standard_NC4as_T4_v3", 4, 28, .gen1 = true, .gen2 = true, .gpu = true,
-         .trusted_launch = true, .ephemeral_os = true),
-    SIZE("Standard_NC24ads_A100_v4", 24, 220, .gen1 = true, .gen2 = true, .gpu = true,
-         .trusted_launch = true, .ephemeral_os = true),
-    SIZE("Standard_NV36ads_A10_v5", 36, 440, .gen1 = true, .gen2 = true, .gpu = true,
-         .trusted_launch = true, .ephemeral_os = true),
+    SIZE("Standard_NC6s_v3", 6, 112, .family = "standardNCSv3Family", .gen1 = true, .gen2 = true,
+         .gpu = true, .trusted_launch = true, .ephemeral_os = true),
+    SIZE("Standard_NC4as_T4_v3", 4, 28, .family = "Standard NCASv3_T4 Family", .gen1 = true,
+         .gen2 = true, .gpu = true, .trusted_launch = true, .ephemeral_os = true),
+    SIZE("Standard_NC24ads_A100_v4", 24, 220, .family = "StandardNCADSA100v4Family", .gen1 = true,
+         .gen2 = true, .gpu = true, .trusted_launch = true, .ephemeral_os = true),
+    SIZE("Standard_NV36ads_A10_v5", 36, 440, .family = "StandardNVADSA10v5Family", .gen1 = true,
+         .gen2 = true, .gpu = true, .trusted_launch = true, .ephemeral_os = true),
 };
 
 const struct tl_vm_size *tl_vm_sizes(size_t *n)

@@ -179,6 +179,8 @@ static int key_parse(const char *k, json_t *v, struct tl_tee_policy *p, struct t
         return bool_parse(k, v, &p->allow_debug, err);
     if (strcmp(k, "allow-migration-agent") == 0)
         return bool_parse(k, v, &p->allow_migration_agent, err);
+    if (strcmp(k, "allow-provisional-firmware") == 0)
+        return bool_parse(k, v, &p->allow_provisional_firmware, err);
     if (strcmp(k, "allow-smt") == 0)
         return bool_parse(k, v, &p->allow_smt, err);
     if (strcmp(k, "require-secure-boot") == 0)

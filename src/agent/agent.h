@@ -201,6 +201,8 @@ struct agent_attest_options {
     bool once;                           /* enrol, attest once, return */
     double retry_for;                    /* per request, as for the report */
     const struct agent_ek_cert *ek_cert; /* from the evidence; NULL: none in NV */
+    const char *rp_nonce;                /* a relying party's nonce (hex) for the token */
+    const char *audience;                /* the token's "aud"; NULL: the platform's */
 };
 
 /* Enrols and attests; without once, attests every interval seconds and

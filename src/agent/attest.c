@@ -297,6 +297,10 @@ static int attest(struct attest_state *st)
                   have_log ? agent_json_base64(log, log_len) : json_null());
     free(log);
     free(nonce_text);
+    if (st->o->rp_nonce)
+        json_object_set_new(body, "rp_nonce", json_string(st->o->rp_nonce));
+    if (st->o->audience)
+        json_object_set_new(body, "audience", json_string(st->o->audience));
     r = call(st, "attest", body, &answer);
     if (r != STEP_OK)
         return r == 401 || r == 404 ? STEP_LOST : r > 0 ? -EACCES : r;

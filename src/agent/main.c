@@ -14,6 +14,7 @@
  *
  * Console lines on stdout ("TL: agent ...", one fact each, read by the host);
  * usage errors are one "tl-agent: ..." line on stderr. */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -54,6 +55,7 @@ static void usage(void)
           "                [--tcti CONF] [--eventlog FILE] [--efivars DIR] [--fw-cfg FILE]\n"
           "                [--once] [--retry-for SECONDS] [--no-attest] [--ek rsa|ecc]\n"
           "                [--ak ecc|rsa] [--pcrs LIST] [--interval SECONDS]\n"
+          "                [--rp-nonce HEX] [--audience AUD]\n"
           "\n"
           "Reads the platform's config (QEMU fw_cfg opt/trustlaunch/agent.json), the\n"
           "node's boot evidence (Secure Boot, TPM PCRs and EK certificates, the firmware\n"
@@ -74,6 +76,9 @@ static void usage(void)
           "  --pcrs LIST        the sha256 PCRs quoted (default 0-9,14), e.g. 0,7,14\n"
           "  --interval SECONDS between attestations, 1 to 86400 (default the config's\n"
           "                     attest_interval, else 300)\n"
+          "  --rp-nonce HEX     a relying party's nonce (1-64 bytes), carried into the\n"
+          "                     token (its \"rp_nonce\" claim)\n"
+          "  --audience AUD     the token's \"aud\" (default the platform's)\n"
           "\n"
           "Exit status: 0 reported and attested (--once), 1 failed, 2 bad usage or config,\n"
           "3 no platform config.\n",
@@ -157,6 +162,8 @@ int main(int argc, char **argv)
         {"ak", required_argument, NULL, 'A'},
         {"pcrs", required_argument, NULL, 'P'},
         {"interval", required_argument, NULL, 'I'},
+        {"rp-nonce", required_argument, NULL, 'R'},
+        {"audience", required_argument, NULL, 'D'},
         {"help", no_argument, NULL, 'h'},
         {0},
     };
@@ -254,6 +261,21 @@ int main(int argc, char **argv)
             interval = (unsigned)v;
             break;
         }
+        case 'R': {
+            size_t n = strlen(optarg);
+            bool hex = n >= 2 && n <= 128 && n % 2 == 0;
+            for (size_t i = 0; hex && i < n; i++)
+                hex = isxdigit((unsigned char)optarg[i]) != 0;
+            if (!hex)
+                return bad("--rp-nonce: 1-64 bytes in hex, not \"%s\"", optarg);
+            ao.rp_nonce = optarg;
+            break;
+        }
+        case 'D':
+            if (!*optarg || strlen(optarg) > 256)
+                return bad("--audience: 1-256 characters");
+            ao.audience = optarg;
+            break;
         case 'h':
             usage();
             return AGENT_EXIT_OK;

@@ -75,6 +75,35 @@ static bool read_addr(struct tl_client *c)
     return ok;
 }
 
+/* The credential: $TL_TOKEN, else HOME/operator.token (tld makes it at its
+ * first start; unreadable for anyone but the home's owner). */
+static void read_token(struct tl_client *c)
+{
+    const char *env = getenv("TL_TOKEN");
+    char tok[130] = "";
+    if (env && *env) {
+        snprintf(tok, sizeof(tok), "%s", env);
+    } else {
+        char path[PATH_MAX + 32];
+        snprintf(path, sizeof(path), "%s/operator.token", c->home);
+        int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd >= 0) {
+            ssize_t k = read(fd, tok, sizeof(tok) - 1);
+            tok[k > 0 ? k : 0] = 0;
+            close(fd);
+        }
+    }
+    tok[strcspn(tok, "\r\n")] = 0;
+    c->auth[0] = 0;
+    if (tok[0])
+        snprintf(c->auth, sizeof(c->auth), "Authorization: Bearer %s", tok);
+}
+
+static struct curl_slist *headers(const struct tl_client *c, struct curl_slist *h)
+{
+    return c->auth[0] ? curl_slist_append(h, c->auth) : h;
+}
+
 static bool healthy(struct tl_client *c)
 {
     long status = 0;
@@ -85,7 +114,10 @@ static bool healthy(struct tl_client *c)
     char url[256];
     snprintf(url, sizeof(url), "%s/v1/health", c->base);
     struct buf b = {0};
+    read_token(c);
+    struct curl_slist *hdrs = headers(c, NULL);
     curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 3000L);
@@ -99,6 +131,7 @@ static bool healthy(struct tl_client *c)
         json_decref(out);
     }
     free(b.p);
+    curl_slist_free_all(hdrs);
     curl_easy_cleanup(h);
     return ok;
 }
@@ -201,7 +234,7 @@ int tl_client_call(struct tl_client *c, const char *method, const char *path, js
     snprintf(url, sizeof(url), "%s%s", c->base, path);
     struct buf b = {0};
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-    struct curl_slist *hdrs = curl_slist_append(NULL, "Content-Type: application/json");
+    struct curl_slist *hdrs = headers(c, curl_slist_append(NULL, "Content-Type: application/json"));
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);

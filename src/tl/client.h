@@ -3,7 +3,10 @@
  *
  * HOME is $TL_HOME, else ~/.local/share/trustlaunch. tld is found beside
  * tl (installed in one bin directory, or build/src/tld/tld next to
- * build/src/tl/tl), or $TL_TLD. Errors are printed (one line) by these
+ * build/src/tl/tl), or $TL_TLD. tl authenticates as the operator with
+ * HOME/operator.token, the owner-only file tld writes at its first start
+ * ($TL_TOKEN, when set, is sent instead: another role, or a token made
+ * with `tl token create`). Errors are printed (one line) by these
  * functions; they return -1. */
 #pragma once
 
@@ -14,6 +17,7 @@
 struct tl_client {
     char home[PATH_MAX];
     char base[128]; /* http://127.0.0.1:PORT */
+    char auth[160]; /* "Authorization: Bearer ...", "" before tld made its token */
 };
 
 /* Finds a running tld or starts one. */

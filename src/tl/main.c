@@ -17,9 +17,11 @@ static void usage(FILE *f)
           "  node create|list|show|start|stop|reimage|delete|console\n"
           "                                       nodes (QEMU + OVMF + swtpm) run by tld\n"
           "  attest verify|make-credential        TPM quotes, event logs, credentials (offline)\n"
+          "  tee verify|show                      confidential-VM evidence: SEV-SNP, TDX, Azure\n"
           "  attestation list|show                the attestation service's verdicts\n"
           "  alert list|show|ack                  integrity alerts, naming the components\n"
           "  policy show|learn                    a node's reference values and baseline\n"
+          "  token create|list|delete             API tokens for other callers (roles)\n"
           "\n"
           "az-compatible (the AKS documentation's commands, az replaced by tl):\n"
           "  group create|show|delete|list        resource groups\n"
@@ -61,12 +63,16 @@ int main(int argc, char **argv)
         return tl_cmd_node(argc - 1, argv + 1);
     if (strcmp(argv[1], "attest") == 0)
         return tl_cmd_attest(argc - 1, argv + 1);
+    if (strcmp(argv[1], "tee") == 0)
+        return tl_cmd_tee(argc - 1, argv + 1);
     if (strcmp(argv[1], "attestation") == 0)
         return tl_cmd_attestation(argc - 1, argv + 1);
     if (strcmp(argv[1], "alert") == 0)
         return tl_cmd_alert(argc - 1, argv + 1);
     if (strcmp(argv[1], "policy") == 0)
         return tl_cmd_policy(argc - 1, argv + 1);
+    if (strcmp(argv[1], "token") == 0)
+        return tl_cmd_token(argc - 1, argv + 1);
     if (strcmp(argv[1], "group") == 0)
         return tl_cmd_group(argc - 1, argv + 1);
     if (strcmp(argv[1], "aks") == 0)

@@ -4,7 +4,7 @@
  *
  *   tl policy rules --resource-group G --cluster-name C --nodepool-name P
  *       [--kernel-cmdline TEXT] [--allow-kernel SHA256]... [--require-dbx SHA256]...
- *       [--require-secure-boot] [--clear] [--json]
+ *       [--require-secure-boot] [--refuse-vouched-ek] [--clear] [--json]
  *
  * Without a rule option it shows the rules (and the pool's baselines);
  * with any it replaces them all; --clear removes them. They hold from each
@@ -22,12 +22,13 @@ static void usage(FILE *f)
     fputs(
         "usage: tl policy rules --resource-group G --cluster-name C --nodepool-name P\n"
         "           [--kernel-cmdline TEXT] [--allow-kernel SHA256]... [--require-dbx SHA256]...\n"
-        "           [--require-secure-boot] [--clear] [--json]\n"
+        "           [--require-secure-boot] [--refuse-vouched-ek] [--clear] [--json]\n"
         "\n"
         "A node pool's explicit attestation rules, each a further constraint on its\n"
         "nodes: the kernel command line as measured, the kernels allowed (their\n"
         "Authenticode SHA-256, as PCR 4 records it), SHA-256 values the measured dbx\n"
-        "must hold (hash entries, or a certificate's SHA-256), Secure Boot on. Given\n"
+        "must hold (hash entries, or a certificate's SHA-256), Secure Boot on, no EK\n"
+        "that only an operator vouched for (POST /v1/nodes ek_public). Given\n"
         "rule options replace the pool's rules; none shows them; --clear removes them.\n",
         f);
 }
@@ -55,6 +56,7 @@ int tl_cmd_policy_rules(int argc, char **argv)
         {"allow-kernel", required_argument, NULL, 'a'},
         {"require-dbx", required_argument, NULL, 'd'},
         {"require-secure-boot", no_argument, NULL, 's'},
+        {"refuse-vouched-ek", no_argument, NULL, 'v'},
         {"clear", no_argument, NULL, 'x'},
         {"json", no_argument, NULL, 'j'},
         {"help", no_argument, NULL, 'h'},
@@ -91,6 +93,10 @@ int tl_cmd_policy_rules(int argc, char **argv)
             break;
         case 's':
             json_object_set_new(rules, "requireSecureBoot", json_true());
+            set = true;
+            break;
+        case 'v':
+            json_object_set_new(rules, "refuseVouchedEk", json_true());
             set = true;
             break;
         case 'x':
@@ -161,6 +167,8 @@ int tl_cmd_policy_rules(int argc, char **argv)
     print_list("required dbx entries (SHA-256)", json_object_get(r, "requiredDbx"));
     printf("  secure boot required by rule: %s\n",
            json_is_true(json_object_get(r, "requireSecureBoot")) ? "yes" : "no");
+    printf("  operator-vouched EKs refused: %s\n",
+           json_is_true(json_object_get(r, "refuseVouchedEk")) ? "yes" : "no");
     printf("  baselines learned: secure boot off %s, on %s\n",
            json_is_null(json_object_get(answer, "baselineSecureBootOff")) ? "no" : "yes",
            json_is_null(json_object_get(answer, "baselineSecureBootOn")) ? "no" : "yes");

@@ -1,39 +1,80 @@
-/* The REST API (docs/api.md) on libmicrohttpd: a thread per connection,
- * bodies up to TLD_BODY_MAX (413 beyond), JSON in and out, errors as
- * {"error": "..."} with a 4xx/5xx status. Every handler runs under
- * tld.lock, so the API and the supervision loop see one node table.
+/* The REST API (docs/api.md) on libmicrohttpd: one routing table (method,
+ * path pattern, the roles that may call it, handler) for two listeners:
  *
- * The agent's attestation calls have their JSON body parsed before the
- * lock is taken: parsing is pure. An attest body carries the event log as
- * one long base64 string (~27 KB for OVMF's), which jansson reads a byte at
- * a time: ~0.3 ms, a third of an attestation's CPU (bench/README.md,
- * "bench-attest"). parse_agent_body takes that string out of jansson's
- * way when it is a plain base64 string member of the top-level object
- * (agentbody.c, fuzzed against json_loadb).
- * An attest call then takes the lock twice (attest.c: begin, then finish)
- * and checks the quote and the event log between the two, unlocked. */
+ *   - the admin listener on loopback TCP (HOST:PORT): every route, each
+ *     caller authenticated (auth.c) before its body is read: no
+ *     credentials is 401, a role the route does not admit 403;
+ *   - the nodes' agent channels (agentnet.c): a connection there comes from
+ *     one node's guest and reaches only that node's agent routes; anything
+ *     else is 403. A guest has no other way to the host (node.c: QEMU's
+ *     user network is restricted to this one forward).
+ *
+ * Bounded work: bodies are capped per route (agent evidence up to
+ * TLD_BODY_MAX, everything else TLD_ADMIN_BODY_MAX) and all bodies in
+ * flight together by TLD_INFLIGHT_MAX (503 beyond: a caller holding
+ * unfinished bodies cannot exhaust memory); an idle connection is closed
+ * after TLD_IDLE_TIMEOUT seconds; the admin listener takes at most
+ * TLD_API_CONNECTIONS connections, each agent channel TLD_CHANNEL_CONNECTIONS.
+ *
+ * Handlers run under tld.lock (the API and the supervision loop see one
+ * node table), except attest: its JSON body is parsed before the lock is
+ * taken (agentbody.c: the event log's base64 out of jansson's way), then
+ * attest.c's begin and finish take the lock and the quote and event log are
+ * checked between the two, unlocked. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <microhttpd.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "tld.h"
 
 #define CONSOLE_MAX (4u << 20)
 
-static struct MHD_Daemon *daemon_;
-static struct tld *api_tld;
+/* The roles, as route masks. */
+#define R_PUBLIC   0u
+#define R_OPERATOR (1u << TLD_ROLE_OPERATOR)
+#define R_READER   (R_OPERATOR | 1u << TLD_ROLE_READER)
+#define R_RP       (R_READER | 1u << TLD_ROLE_RELYING_PARTY)
+#define R_AGENT    (1u << TLD_ROLE_AGENT)
+
+/* route flags */
+#define F_AGENT_BODY 1u /* an agent's JSON body: up to TLD_BODY_MAX, parsed before the lock */
+#define F_UNLOCKED   2u /* the handler takes tld.lock itself */
+
+struct call;
+struct route {
+    const char *method;  /* NULL: any */
+    const char *pattern; /* segments; "{x}" takes one; a final "*" takes the rest */
+    unsigned roles;
+    unsigned flags;
+    enum MHD_Result (*fn)(struct call *);
+};
 
 struct request {
+    const struct route *route;
+    struct tld_caller caller;
+    char arg[2][TLD_NAME_MAX + 2]; /* the pattern's {x} segments, in order */
+    const char *rest;              /* what a final "*" took */
     char *body;
-    size_t len;
-    bool too_large;
+    size_t len, cap;
+    bool too_large, busy;
     json_t *json; /* an agent call's body, parsed outside the lock (NULL: not an object) */
+};
+
+struct call {
+    struct tld *t;
+    struct MHD_Connection *c;
+    const char *method, *url;
+    struct request *rq;
+    char msg[512];
 };
 
 static enum MHD_Result send_text(struct MHD_Connection *c, unsigned status, const char *type,
@@ -72,10 +113,10 @@ static enum MHD_Result send_error(struct MHD_Connection *c, unsigned status, con
     return send_json(c, status, json_pack("{s:s}", "error", msg));
 }
 
-static enum MHD_Result send_console(struct MHD_Connection *c, struct tld_node *n)
+static enum MHD_Result send_console(struct MHD_Connection *c, struct tld *t, struct tld_node *n)
 {
     char path[PATH_MAX];
-    tld_node_path(api_tld, n, "console.log", path, sizeof(path));
+    tld_node_path(t, n, "console.log", path, sizeof(path));
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return send_text(c, 200, "text/plain; charset=utf-8", strdup(""), 0);
@@ -104,279 +145,592 @@ static json_t *parse_body(const struct request *rq, char *msg, size_t msz)
     return j;
 }
 
-/* /v1/attestations[?node=N][&limit=K], /v1/attestations/ID,
- * /v1/alerts[?node=N][&all=1], /v1/alerts/ID, POST /v1/alerts/ID/ack */
-static enum MHD_Result route_records(struct MHD_Connection *c, const char *method, const char *url)
+static json_t *call_body(struct call *k)
 {
-    struct tld *t = api_tld;
-    bool alerts = strncmp(url, "/v1/alerts", 10) == 0;
-    const char *rest = url + (alerts ? 10 : 16);
-    const char *node = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "node");
-    if (!*rest) {
-        if (strcmp(method, "GET") != 0)
-            return send_error(c, 405, "GET");
-        if (alerts) {
-            const char *all = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "all");
-            return send_json(c, 200,
-                             json_pack("{s:o}", "alerts",
-                                       tld_store_alerts(t, node, all && strcmp(all, "1") == 0)));
-        }
-        const char *lim = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "limit");
-        int limit = lim ? atoi(lim) : 100;
-        if (limit <= 0 || limit > 10000)
-            limit = 100;
-        return send_json(
-            c, 200, json_pack("{s:o}", "attestations", tld_store_attestations(t, node, limit)));
-    }
-    char *end;
-    long long id = *rest == '/' ? strtoll(rest + 1, &end, 10) : 0;
-    if (id <= 0)
-        return send_error(c, 404, "no such record");
-    if (alerts && strcmp(end, "/ack") == 0) {
-        if (strcmp(method, "POST") != 0)
-            return send_error(c, 405, "POST");
-        if (tld_store_alert_ack(t, id) < 0)
-            return send_error(c, 404, "no such alert");
-        return send_json(c, 200, tld_store_alert_get(t, id));
-    }
-    if (*end || strcmp(method, "GET") != 0)
-        return send_error(c, 404, "no such record");
-    json_t *one = alerts ? tld_store_alert_get(t, id) : tld_store_attestation_get(t, id);
-    if (!one)
-        return send_error(c, 404, alerts ? "no such alert" : "no such attestation");
-    return send_json(c, 200, one);
+    return parse_body(k->rq, k->msg, sizeof(k->msg));
 }
 
-static enum MHD_Result route(struct MHD_Connection *c, const char *method, const char *url,
-                             struct request *rq)
+static enum MHD_Result fail(struct call *k, int status)
 {
-    struct tld *t = api_tld;
-    char msg[512] = "";
-    if (rq->too_large)
-        return send_error(c, 413, "request body too large");
-    if (strcmp(url, "/v1/health") == 0 && strcmp(method, "GET") == 0)
-        return send_json(c, 200,
-                         json_pack("{s:s, s:s, s:i, s:s}", "status", "ok", "version", TL_VERSION,
-                                   "pid", (int)getpid(), "home", t->home));
-    if (strncmp(url, "/v1/resourceGroups", 18) == 0 ||
-        strncmp(url, "/v1/managedClusters", 19) == 0 || strncmp(url, "/v1/providers/", 14) == 0) {
-        json_t *req = parse_body(rq, msg, sizeof(msg));
-        if (!req)
-            return send_error(c, 400, msg);
-        json_t *answer = NULL;
-        int status = tld_fleet_route(t, method, url, req, &answer, msg, sizeof(msg));
-        json_decref(req);
-        if (status >= 300 || !answer) {
-            json_decref(answer);
-            return send_error(c, (unsigned)(status >= 300 ? status : 500), msg);
-        }
-        return send_json(c, (unsigned)status, answer);
+    return send_error(k->c, (unsigned)(status >= 400 ? status : 500), k->msg);
+}
+
+static const char *query(struct call *k, const char *key)
+{
+    return MHD_lookup_connection_value(k->c, MHD_GET_ARGUMENT_KIND, key);
+}
+
+/* The node named by the route's {node} (404 when none). */
+static struct tld_node *call_node(struct call *k)
+{
+    struct tld_node *n = tld_node_find(k->t, k->rq->arg[0]);
+    if (!n)
+        snprintf(k->msg, sizeof(k->msg), "no node named %s", k->rq->arg[0]);
+    return n;
+}
+
+/* ---- handlers ---- */
+
+static enum MHD_Result h_health(struct call *k)
+{
+    json_t *j = json_pack("{s:s, s:s}", "status", "ok", "version", TL_VERSION);
+    if (k->rq->caller.role != TLD_ROLE_NONE) { /* where and who: for tl and the benchmarks */
+        json_object_set_new(j, "pid", json_integer((json_int_t)getpid()));
+        json_object_set_new(j, "home", json_string(k->t->home));
+        json_object_set_new(j, "role", json_string(tld_role_name(k->rq->caller.role)));
     }
-    if (strcmp(url, "/v1/nodes") == 0) {
-        if (strcmp(method, "GET") == 0) {
-            json_t *list = json_array();
-            for (size_t i = 0; i < t->n_nodes; i++)
-                json_array_append_new(list, tld_node_json(t, t->nodes[i]));
-            return send_json(c, 200, json_pack("{s:o}", "nodes", list));
-        }
-        if (strcmp(method, "POST") == 0) {
-            json_t *req = parse_body(rq, msg, sizeof(msg));
-            if (!req)
-                return send_error(c, 400, msg);
-            struct tld_node *n = NULL;
-            int status = tld_node_create(t, req, &n, msg, sizeof(msg));
-            json_decref(req);
-            if (status)
-                return send_error(c, (unsigned)status, msg);
-            json_t *j = tld_node_json(t, n);
-            if (n->ek_issued) { /* said once: the node keeps its fingerprint */
-                json_object_set_new(j, "ek_cert_issued", n->ek_issued);
-                n->ek_issued = NULL;
-            }
-            return send_json(c, 201, j);
-        }
-        return send_error(c, 405, "GET or POST");
-    }
-    if ((strcmp(url, "/v1/jwks") == 0 || strcmp(url, "/.well-known/jwks.json") == 0) &&
-        strcmp(method, "GET") == 0)
-        return send_json(c, 200, tld_token_jwks());
-    if (strncmp(url, "/v1/attestations", 16) == 0 || strncmp(url, "/v1/alerts", 10) == 0)
-        return route_records(c, method, url);
-    const char *prefix = "/v1/nodes/";
-    if (strncmp(url, prefix, strlen(prefix)) != 0)
-        return send_error(c, 404, "no such resource");
-    char name[TLD_NAME_MAX + 2];
-    const char *rest = url + strlen(prefix);
-    size_t nlen = strcspn(rest, "/");
-    if (nlen == 0 || nlen > TLD_NAME_MAX)
-        return send_error(c, 404, "no such node");
-    memcpy(name, rest, nlen);
-    name[nlen] = 0;
-    const char *action = rest[nlen] == '/' ? rest + nlen + 1 : "";
-    struct tld_node *n = tld_node_find(t, name);
-    if (!n) {
-        snprintf(msg, sizeof(msg), "no node named %s", name);
-        return send_error(c, 404, msg);
-    }
-    int status = -1;
-    if (!*action) {
-        if (strcmp(method, "GET") == 0)
-            return send_json(c, 200, tld_node_json(t, n));
-        if (strcmp(method, "DELETE") == 0) {
-            /* a pool's node leaves the pool with it, as a scale set's
-             * deleted instance does: the pool asks for one node fewer, or
-             * the reconciler would make a new one */
-            struct tld_pool *p = n->pool;
-            status = tld_node_delete(t, n, msg, sizeof(msg));
-            if (!status && p && p->count > 0) {
-                p->count--;
-                tld_pool_save(t, p);
-                tld_log("pool %s/%s/%s: node %s deleted by hand: count %ld", p->cluster->group,
-                        p->cluster->name, p->name, name, p->count);
-            }
-            if (!status)
-                return send_json(c, 200, json_pack("{s:s, s:b}", "name", name, "deleted", 1));
-            return send_error(c, (unsigned)status, msg);
-        }
-        return send_error(c, 405, "GET or DELETE");
-    }
-    if (strcmp(action, "policy") == 0 && strcmp(method, "GET") == 0)
-        return send_json(c, 200, tld_attest_policy(t, n));
-    if (strcmp(action, "console") == 0 && strcmp(method, "GET") == 0)
-        return send_console(c, n);
-    if (strcmp(method, "POST") != 0)
-        return send_error(c, 405, "POST");
-    if (strcmp(action, "enroll") == 0 || strcmp(action, "activate") == 0 ||
-        strcmp(action, "nonce") == 0 || strcmp(action, "attest") == 0) {
-        const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
-        json_t *answer = NULL;
-        status = tld_attest_handle(t, n, action, auth, rq->json, &answer, msg, sizeof(msg));
-        if (status)
-            return send_error(c, (unsigned)status, msg);
-        return send_json(c, 200, answer);
-    }
-    if (strcmp(action, "report") == 0) {
-        const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
-        status = tld_report_accept(t, n, auth, rq->body ? rq->body : "", rq->len, msg, sizeof(msg));
-        if (status)
-            return send_error(c, (unsigned)status, msg);
-        return send_json(c, 200, json_pack("{s:s, s:b}", "node", n->name, "accepted", 1));
-    }
-    json_t *req = parse_body(rq, msg, sizeof(msg));
+    return send_json(k->c, 200, j);
+}
+
+static enum MHD_Result h_fleet(struct call *k)
+{
+    json_t *req = call_body(k);
     if (!req)
-        return send_error(c, 400, msg);
-    if (strcmp(action, "start") == 0)
-        status = tld_node_start(t, n, msg, sizeof(msg));
-    else if (strcmp(action, "stop") == 0)
-        status = tld_node_stop(t, n, msg, sizeof(msg));
-    else if (strcmp(action, "reimage") == 0)
-        status = tld_node_reimage(t, n, req, msg, sizeof(msg));
-    else if (strcmp(action, "policy/learn") == 0)
-        status = tld_attest_learn(t, n, msg, sizeof(msg));
+        return send_error(k->c, 400, k->msg);
+    json_t *answer = NULL;
+    int status = tld_fleet_route(k->t, k->method, k->url, req, &answer, k->msg, sizeof(k->msg));
     json_decref(req);
-    if (status < 0)
-        return send_error(c, 404, "no such action (start, stop, reimage, report, console)");
-    if (status)
-        return send_error(c, (unsigned)status, msg);
-    return send_json(c, 200, tld_node_json(t, n));
+    if (status >= 300 || !answer) {
+        json_decref(answer);
+        return fail(k, status);
+    }
+    return send_json(k->c, (unsigned)status, answer);
 }
 
-/* /v1/nodes/NAME/{enroll,activate,nonce,attest} */
-static bool is_agent_call(const char *url)
+static enum MHD_Result h_nodes_list(struct call *k)
 {
-    const char *prefix = "/v1/nodes/";
-    if (strncmp(url, prefix, strlen(prefix)) != 0)
-        return false;
-    const char *slash = strchr(url + strlen(prefix), '/');
-    return slash && (strcmp(slash, "/enroll") == 0 || strcmp(slash, "/activate") == 0 ||
-                     strcmp(slash, "/nonce") == 0 || strcmp(slash, "/attest") == 0);
+    json_t *list = json_array();
+    for (size_t i = 0; i < k->t->n_nodes; i++)
+        json_array_append_new(list, tld_node_json(k->t, k->t->nodes[i]));
+    return send_json(k->c, 200, json_pack("{s:o}", "nodes", list));
+}
+
+static enum MHD_Result h_node_create(struct call *k)
+{
+    json_t *req = call_body(k);
+    if (!req)
+        return send_error(k->c, 400, k->msg);
+    struct tld_node *n = NULL;
+    int status = tld_node_create(k->t, req, &n, k->msg, sizeof(k->msg));
+    json_decref(req);
+    if (status)
+        return fail(k, status);
+    json_t *j = tld_node_json(k->t, n);
+    if (n->ek_issued) { /* said once: the node keeps its fingerprint */
+        json_object_set_new(j, "ek_cert_issued", n->ek_issued);
+        n->ek_issued = NULL;
+    }
+    return send_json(k->c, 201, j);
+}
+
+static enum MHD_Result h_jwks(struct call *k)
+{
+    return send_json(k->c, 200, tld_token_jwks());
+}
+
+/* Tokens are handed to the node's agent and to an operator who asks for
+ * one attestation; a list never carries them (a reader could otherwise
+ * present another node's token to a relying party). */
+static json_t *without_tokens(json_t *list)
+{
+    size_t i;
+    json_t *a;
+    json_array_foreach(list, i, a) json_object_del(a, "token");
+    return list;
+}
+
+/* ?node=NAME: the records of the node of that name now (its identity: a
+ * node deleted and made again under the name does not inherit), or, when
+ * there is none, of every node that had the name. */
+static const char *node_uuid(struct call *k, const char *node)
+{
+    struct tld_node *n = node ? tld_node_find(k->t, node) : NULL;
+    return n ? n->uuid : NULL;
+}
+
+static enum MHD_Result h_attestations(struct call *k)
+{
+    const char *lim = query(k, "limit"), *node = query(k, "node");
+    int limit = lim ? atoi(lim) : 100;
+    if (limit <= 0 || limit > 10000)
+        limit = 100;
+    return send_json(
+        k->c, 200,
+        json_pack("{s:o}", "attestations",
+                  without_tokens(tld_store_attestations(k->t, node, node_uuid(k, node), limit))));
+}
+
+static bool record_id(struct call *k, long long *id)
+{
+    char *end;
+    *id = strtoll(k->rq->arg[0], &end, 10);
+    return *k->rq->arg[0] && !*end && *id > 0;
+}
+
+static enum MHD_Result h_attestation(struct call *k)
+{
+    long long id;
+    json_t *one = record_id(k, &id) ? tld_store_attestation_get(k->t, id) : NULL;
+    if (!one)
+        return send_error(k->c, 404, "no such attestation");
+    if (k->rq->caller.role != TLD_ROLE_OPERATOR)
+        json_object_del(one, "token");
+    return send_json(k->c, 200, one);
+}
+
+/* GET /v1/attestations/ID/status: may a relying party still believe a
+ * token of this attestation (its "attestation" claim)? "active" while it
+ * is the node's latest verified attestation and a pass; "superseded" by a
+ * later pass; "revoked" by a later failure, a reboot (a new boot proves
+ * nothing yet), or the node's deletion. */
+static enum MHD_Result h_attestation_status(struct call *k)
+{
+    long long id;
+    json_t *a = record_id(k, &id) ? tld_store_attestation_get(k->t, id) : NULL;
+    if (!a)
+        return send_error(k->c, 404, "no such attestation");
+    const char *name = json_string_value(json_object_get(a, "node"));
+    const char *uuid = json_string_value(json_object_get(a, "node_uuid"));
+    const char *verdict = json_string_value(json_object_get(a, "verdict"));
+    struct tld_node *n = name ? tld_node_find(k->t, name) : NULL;
+    bool same = n && uuid && strcmp(n->uuid, uuid) == 0;
+    const char *status, *reason;
+    if (!verdict || strcmp(verdict, "pass") != 0)
+        status = "revoked", reason = "the attestation failed";
+    else if (!same)
+        status = "revoked", reason = "the node was deleted";
+    else if (n->attestation.id == id && n->attestation.pass)
+        status = "active", reason = "the node's latest verified attestation";
+    else if (n->attestation.id > id && n->attestation.pass)
+        status = "superseded", reason = "a later attestation of the node passed";
+    else if (n->attestation.id > id)
+        status = "revoked", reason = "a later attestation of the node failed";
+    else
+        status = "revoked", reason = "the node booted again (nothing of the new boot is proven)";
+    json_t *j = json_pack("{s:I, s:s?, s:s, s:b, s:s, s:I}", "attestation", (json_int_t)id, "node",
+                          name, "status", status, "active", strcmp(status, "active") == 0, "reason",
+                          reason, "latest", (json_int_t)(same ? n->attestation.id : 0));
+    json_decref(a);
+    return send_json(k->c, 200, j);
+}
+
+static enum MHD_Result h_alerts(struct call *k)
+{
+    const char *all = query(k, "all"), *node = query(k, "node");
+    return send_json(
+        k->c, 200,
+        json_pack("{s:o}", "alerts",
+                  tld_store_alerts(k->t, node, node_uuid(k, node), all && strcmp(all, "1") == 0)));
+}
+
+static enum MHD_Result h_alert(struct call *k)
+{
+    long long id;
+    json_t *one = record_id(k, &id) ? tld_store_alert_get(k->t, id) : NULL;
+    if (!one)
+        return send_error(k->c, 404, "no such alert");
+    return send_json(k->c, 200, one);
+}
+
+static enum MHD_Result h_alert_ack(struct call *k)
+{
+    long long id;
+    if (!record_id(k, &id) || tld_store_alert_ack(k->t, id) < 0)
+        return send_error(k->c, 404, "no such alert");
+    return send_json(k->c, 200, tld_store_alert_get(k->t, id));
+}
+
+static enum MHD_Result h_tokens_list(struct call *k)
+{
+    return send_json(k->c, 200, tld_auth_tokens(k->t));
+}
+
+static enum MHD_Result h_token_create(struct call *k)
+{
+    json_t *req = call_body(k), *answer = NULL;
+    if (!req)
+        return send_error(k->c, 400, k->msg);
+    int status = tld_auth_token_create(k->t, req, &answer, k->msg, sizeof(k->msg));
+    json_decref(req);
+    return status ? fail(k, status) : send_json(k->c, 201, answer);
+}
+
+static enum MHD_Result h_token_delete(struct call *k)
+{
+    int status = tld_auth_token_delete(k->t, k->rq->arg[0], k->msg, sizeof(k->msg));
+    if (status)
+        return fail(k, status);
+    return send_json(k->c, 200, json_pack("{s:s, s:b}", "name", k->rq->arg[0], "deleted", 1));
+}
+
+static enum MHD_Result h_node_show(struct call *k)
+{
+    struct tld_node *n = call_node(k);
+    return n ? send_json(k->c, 200, tld_node_json(k->t, n)) : send_error(k->c, 404, k->msg);
+}
+
+static enum MHD_Result h_node_delete(struct call *k)
+{
+    struct tld *t = k->t;
+    struct tld_node *n = call_node(k);
+    if (!n)
+        return send_error(k->c, 404, k->msg);
+    /* a pool's node leaves the pool with it, as a scale set's deleted
+     * instance does: the pool asks for one node fewer, or the reconciler
+     * would make a new one */
+    struct tld_pool *p = n->pool;
+    char name[TLD_NAME_MAX + 1];
+    snprintf(name, sizeof(name), "%s", n->name);
+    int status = tld_node_delete(t, n, k->msg, sizeof(k->msg));
+    if (status)
+        return fail(k, status);
+    if (p && p->count > 0) {
+        p->count--;
+        tld_pool_save(t, p);
+        tld_log("pool %s/%s/%s: node %s deleted by hand: count %ld", p->cluster->group,
+                p->cluster->name, p->name, name, p->count);
+    }
+    return send_json(k->c, 200, json_pack("{s:s, s:b}", "name", name, "deleted", 1));
+}
+
+static enum MHD_Result h_node_policy(struct call *k)
+{
+    struct tld_node *n = call_node(k);
+    return n ? send_json(k->c, 200, tld_attest_policy(k->t, n)) : send_error(k->c, 404, k->msg);
+}
+
+static enum MHD_Result h_node_console(struct call *k)
+{
+    struct tld_node *n = call_node(k);
+    return n ? send_console(k->c, k->t, n) : send_error(k->c, 404, k->msg);
+}
+
+/* start, stop, reimage, policy/learn: the node's JSON after the action */
+static enum MHD_Result h_node_action(struct call *k)
+{
+    struct tld_node *n = call_node(k);
+    if (!n)
+        return send_error(k->c, 404, k->msg);
+    json_t *req = call_body(k);
+    if (!req)
+        return send_error(k->c, 400, k->msg);
+    const char *action = k->rq->rest;
+    char *msg = k->msg;
+    size_t msz = sizeof(k->msg);
+    int status;
+    if (strcmp(action, "start") == 0)
+        status = tld_node_start(k->t, n, msg, msz);
+    else if (strcmp(action, "stop") == 0)
+        status = tld_node_stop(k->t, n, msg, msz);
+    else if (strcmp(action, "reimage") == 0)
+        status = tld_node_reimage(k->t, n, req, msg, msz);
+    else
+        status = tld_attest_learn(k->t, n, msg, msz);
+    json_decref(req);
+    return status ? fail(k, status) : send_json(k->c, 200, tld_node_json(k->t, n));
+}
+
+static const char *authorization(struct call *k)
+{
+    return MHD_lookup_connection_value(k->c, MHD_HEADER_KIND, "Authorization");
+}
+
+/* enroll, activate, nonce: the node's token is checked by attest.c */
+static enum MHD_Result h_agent(struct call *k)
+{
+    struct tld_node *n = call_node(k);
+    if (!n)
+        return send_error(k->c, 404, k->msg);
+    json_t *answer = NULL;
+    int status = tld_attest_handle(k->t, n, k->rq->rest, authorization(k), k->rq->json, &answer,
+                                   k->msg, sizeof(k->msg));
+    return status ? fail(k, status) : send_json(k->c, 200, answer);
+}
+
+static enum MHD_Result h_report(struct call *k)
+{
+    struct tld_node *n = call_node(k);
+    if (!n)
+        return send_error(k->c, 404, k->msg);
+    int status = tld_report_accept(k->t, n, authorization(k), k->rq->body ? k->rq->body : "",
+                                   k->rq->len, k->msg, sizeof(k->msg));
+    if (status)
+        return fail(k, status);
+    return send_json(k->c, 200, json_pack("{s:s, s:b}", "node", n->name, "accepted", 1));
 }
 
 /* POST /v1/nodes/NAME/attest: the lock for attest.c's begin and finish
  * only; the quote and the event log are checked without it. */
-static enum MHD_Result attest_call(struct MHD_Connection *c, const char *url, struct request *rq)
+static enum MHD_Result h_attest(struct call *k)
 {
-    struct tld *t = api_tld;
-    char name[TLD_NAME_MAX + 2], msg[512] = "";
-    const char *rest = url + strlen("/v1/nodes/");
-    size_t nlen = strcspn(rest, "/");
-    if (nlen == 0 || nlen > TLD_NAME_MAX)
-        return send_error(c, 404, "no such node");
-    memcpy(name, rest, nlen);
-    name[nlen] = 0;
-    const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+    struct tld *t = k->t;
+    const char *auth = authorization(k);
     struct tld_attest_job *job = NULL;
     json_t *answer = NULL;
     int status;
     pthread_mutex_lock(&t->lock);
-    struct tld_node *n = tld_node_find(t, name);
-    if (n)
-        status = tld_attest_begin(n, auth, rq->json, &job, msg, sizeof(msg));
-    else
-        status = 404, snprintf(msg, sizeof(msg), "no node named %s", name);
+    struct tld_node *n = call_node(k);
+    status = n ? tld_attest_begin(n, auth, k->rq->json, &job, k->msg, sizeof(k->msg)) : 404;
     pthread_mutex_unlock(&t->lock);
     if (!status)
-        status = tld_attest_work(job, msg, sizeof(msg));
+        status = tld_attest_work(job, k->msg, sizeof(k->msg));
     if (!status) {
         pthread_mutex_lock(&t->lock);
-        status = tld_attest_finish(t, job, auth, &answer, msg, sizeof(msg));
+        status = tld_attest_finish(t, job, auth, &answer, k->msg, sizeof(k->msg));
         pthread_mutex_unlock(&t->lock);
     }
     tld_attest_job_free(job);
-    if (status)
-        return send_error(c, (unsigned)status, msg);
-    return send_json(c, 200, answer);
+    return status ? fail(k, status) : send_json(k->c, 200, answer);
+}
+
+/* ---- the routing table (docs/api.md lists it with the same roles) ---- */
+
+static const struct route routes[] = {
+    {"GET", "/v1/health", R_PUBLIC, 0, h_health},
+    {"GET", "/v1/resourceGroups*", R_READER, 0, h_fleet},
+    {NULL, "/v1/resourceGroups*", R_OPERATOR, 0, h_fleet},
+    {"GET", "/v1/managedClusters*", R_READER, 0, h_fleet},
+    {NULL, "/v1/managedClusters*", R_OPERATOR, 0, h_fleet},
+    {"GET", "/v1/providers/*", R_READER, 0, h_fleet},
+    {NULL, "/v1/providers/*", R_OPERATOR, 0, h_fleet},
+    {"GET", "/v1/nodes", R_READER, 0, h_nodes_list},
+    {"POST", "/v1/nodes", R_OPERATOR, 0, h_node_create},
+    {"GET", "/v1/jwks", R_RP, 0, h_jwks},
+    {"GET", "/.well-known/jwks.json", R_RP, 0, h_jwks},
+    {"GET", "/v1/attestations", R_READER, 0, h_attestations},
+    {"GET", "/v1/attestations/{id}", R_READER, 0, h_attestation},
+    {"GET", "/v1/attestations/{id}/status", R_RP, 0, h_attestation_status},
+    {"GET", "/v1/alerts", R_READER, 0, h_alerts},
+    {"GET", "/v1/alerts/{id}", R_READER, 0, h_alert},
+    {"POST", "/v1/alerts/{id}/ack", R_OPERATOR, 0, h_alert_ack},
+    {"GET", "/v1/tokens", R_OPERATOR, 0, h_tokens_list},
+    {"POST", "/v1/tokens", R_OPERATOR, 0, h_token_create},
+    {"DELETE", "/v1/tokens/{name}", R_OPERATOR, 0, h_token_delete},
+    {"GET", "/v1/nodes/{node}", R_READER, 0, h_node_show},
+    {"DELETE", "/v1/nodes/{node}", R_OPERATOR, 0, h_node_delete},
+    {"GET", "/v1/nodes/{node}/policy", R_READER, 0, h_node_policy},
+    {"GET", "/v1/nodes/{node}/console", R_READER, 0, h_node_console},
+    {"POST", "/v1/nodes/{node}/start", R_OPERATOR, 0, h_node_action},
+    {"POST", "/v1/nodes/{node}/stop", R_OPERATOR, 0, h_node_action},
+    {"POST", "/v1/nodes/{node}/reimage", R_OPERATOR, 0, h_node_action},
+    {"POST", "/v1/nodes/{node}/policy/learn", R_OPERATOR, 0, h_node_action},
+    {"POST", "/v1/nodes/{node}/report", R_AGENT, F_AGENT_BODY, h_report},
+    {"POST", "/v1/nodes/{node}/enroll", R_AGENT, F_AGENT_BODY, h_agent},
+    {"POST", "/v1/nodes/{node}/activate", R_AGENT, F_AGENT_BODY, h_agent},
+    {"POST", "/v1/nodes/{node}/nonce", R_AGENT, F_AGENT_BODY, h_agent},
+    {"POST", "/v1/nodes/{node}/attest", R_AGENT, F_AGENT_BODY | F_UNLOCKED, h_attest},
+};
+
+/* Does url match pattern? Fills rq's {x} arguments and rest: for a final
+ * "*" what follows the prefix; else what follows the last {x} ("start" of
+ * "/v1/nodes/{node}/start"), the action the handler does. */
+static bool match(const char *pattern, const char *url, struct request *rq)
+{
+    size_t plen = strlen(pattern);
+    if (plen && pattern[plen - 1] == '*') {
+        if (strncmp(url, pattern, plen - 1) != 0)
+            return false;
+        rq->rest = url + plen - 1;
+        return true;
+    }
+    const char *p = pattern, *u = url;
+    int nargs = 0;
+    rq->rest = "";
+    while (*p) {
+        if (*p == '{') {
+            const char *close = strchr(p, '}');
+            size_t n = strcspn(u, "/");
+            if (!close || n == 0 || n > TLD_NAME_MAX || nargs == 2)
+                return false;
+            memcpy(rq->arg[nargs], u, n);
+            rq->arg[nargs++][n] = 0;
+            p = close + 1;
+            u += n;
+            if (*p == '/' && *u == '/')
+                rq->rest = u + 1;
+            continue;
+        }
+        if (*p++ != *u++)
+            return false;
+    }
+    return *u == 0;
+}
+
+/* The route for (method, url); *status 404 (no path) or 405 (no method)
+ * when none. */
+static const struct route *find_route(const char *method, const char *url, struct request *rq,
+                                      unsigned *status)
+{
+    bool path_seen = false;
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        struct request probe = {0};
+        if (!match(routes[i].pattern, url, &probe))
+            continue;
+        path_seen = true;
+        if (routes[i].method && strcmp(routes[i].method, method) != 0)
+            continue;
+        memcpy(rq->arg, probe.arg, sizeof(rq->arg));
+        rq->rest = probe.rest;
+        return &routes[i];
+    }
+    *status = path_seen ? 405 : 404;
+    return NULL;
+}
+
+/* A connection from a node's agent channel (agentnet.c hands it over with
+ * the node's name as its address): that node, nothing else. */
+static const char *channel_node(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (!ci || !ci->client_addr || ci->client_addr->sa_family != AF_UNIX)
+        return NULL;
+    return ((const struct sockaddr_un *)(const void *)ci->client_addr)->sun_path;
+}
+
+/* An agent's token ("NODE.SECRET", node.c) presented where it does not
+ * belong: 0 with the caller set when it is a node's current token. */
+static int tld_agent_caller(struct tld *t, const char *authz, struct tld_caller *out)
+{
+    const char *tok = authz + strlen("Bearer ");
+    const char *dot = strchr(tok, '.');
+    if (!dot || dot == tok || (size_t)(dot - tok) > TLD_NAME_MAX)
+        return -EACCES;
+    char name[TLD_NAME_MAX + 1];
+    memcpy(name, tok, (size_t)(dot - tok));
+    name[dot - tok] = 0;
+    pthread_mutex_lock(&t->lock);
+    struct tld_node *n = tld_node_find(t, name);
+    bool ok = n && tld_token_ok(n, authz);
+    pthread_mutex_unlock(&t->lock);
+    if (!ok)
+        return -EACCES;
+    *out = (struct tld_caller){.role = TLD_ROLE_AGENT};
+    snprintf(out->node, sizeof(out->node), "%s", name);
+    snprintf(out->who, sizeof(out->who), "the agent of node %s", name);
+    return 0;
+}
+
+/* Who may call this route? 0, or a status with msg set. */
+static unsigned admit(struct tld *t, struct MHD_Connection *c, const struct route *r,
+                      struct request *rq, char *msg, size_t msz)
+{
+    const char *chan = channel_node(c);
+    const char *authz = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+    if (chan) { /* a guest: its own node's agent routes only */
+        if (!(r->roles & R_AGENT) || strcmp(rq->arg[0], chan) != 0)
+            return (unsigned)ERR(403, "node %s's agent channel serves only its own agent routes",
+                                 chan);
+        rq->caller = (struct tld_caller){.role = TLD_ROLE_AGENT, .channel = true};
+        snprintf(rq->caller.node, sizeof(rq->caller.node), "%s", chan);
+        return authz ? 0 : (unsigned)ERR(401, "credentials required: the node's agent token");
+    }
+    int a = tld_auth_caller(t, authz, &rq->caller);
+    if (r->roles == R_PUBLIC)
+        return 0;
+    if (a == -ENOENT)
+        return (unsigned)ERR(401, "credentials required (Authorization: Bearer; docs/api.md)");
+    if (r->roles & R_AGENT) {
+        /* an agent elsewhere (an external node): its node's token is
+         * checked by the handler, against the node the path names */
+        if (a == 0)
+            return (unsigned)ERR(403, "%s may not call a node's agent routes", rq->caller.who);
+        rq->caller = (struct tld_caller){.role = TLD_ROLE_AGENT};
+        snprintf(rq->caller.node, sizeof(rq->caller.node), "%s", rq->arg[0]);
+        return 0;
+    }
+    if (a == -EACCES && tld_agent_caller(t, authz, &rq->caller) == 0)
+        return (unsigned)ERR(403, "%s may call only its node's agent routes", rq->caller.who);
+    if (a < 0)
+        return (unsigned)ERR(401, "invalid credentials");
+    if (!(r->roles & (1u << rq->caller.role)))
+        return (unsigned)ERR(403, "%s (role %s) may not %s %s", rq->caller.who,
+                             tld_role_name(rq->caller.role), r->method ? r->method : "call",
+                             r->pattern);
+    return 0;
 }
 
 static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url,
                                const char *method, const char *version, const char *upload,
                                size_t *upload_size, void **con_cls)
 {
-    (void)cls;
     (void)version;
+    struct tld *t = cls;
     struct request *rq = *con_cls;
-    if (!rq) {
+    if (!rq) { /* headers only: route and authenticate before any body is read */
         rq = calloc(1, sizeof(*rq));
         if (!rq)
             return MHD_NO;
         *con_cls = rq;
+        char msg[512] = "";
+        unsigned status = 0;
+        rq->route = find_route(method, url, rq, &status);
+        if (!rq->route)
+            return send_error(c, status, status == 404 ? "no such resource" : "method not allowed");
+        status = admit(t, c, rq->route, rq, msg, sizeof(msg));
+        if (status)
+            return send_error(c, status, msg);
         return MHD_YES;
     }
     if (*upload_size) {
-        if (!rq->too_large && rq->len + *upload_size <= TLD_BODY_MAX) {
-            char *nb = realloc(rq->body, rq->len + *upload_size + 1);
-            if (!nb)
-                return MHD_NO;
-            rq->body = nb;
-            memcpy(rq->body + rq->len, upload, *upload_size);
-            rq->len += *upload_size;
-            rq->body[rq->len] = 0;
-        } else {
-            rq->too_large = true;
-        }
+        size_t cap = rq->route->flags & F_AGENT_BODY ? TLD_BODY_MAX : TLD_ADMIN_BODY_MAX;
+        size_t add = *upload_size;
         *upload_size = 0;
+        /* over a cap: the rest is read and dropped, the answer comes at the
+         * end (libmicrohttpd cannot answer in the middle of an upload) */
+        if (rq->too_large || rq->busy)
+            return MHD_YES;
+        if (rq->len + add > cap) {
+            rq->too_large = true;
+            return MHD_YES;
+        }
+        if (rq->len + add + 1 > rq->cap) { /* grows by doubling, charged to the budget */
+            size_t ncap = rq->cap ? rq->cap : 4096;
+            while (ncap < rq->len + add + 1)
+                ncap *= 2;
+            size_t total = atomic_fetch_add(&t->api.inflight, ncap - rq->cap) + ncap - rq->cap;
+            if (total > TLD_INFLIGHT_MAX) {
+                atomic_fetch_sub(&t->api.inflight, ncap - rq->cap);
+                rq->busy = true;
+                return MHD_YES;
+            }
+            char *nb = realloc(rq->body, ncap);
+            if (!nb) {
+                atomic_fetch_sub(&t->api.inflight, ncap - rq->cap);
+                return MHD_NO;
+            }
+            rq->body = nb;
+            rq->cap = ncap;
+        }
+        memcpy(rq->body + rq->len, upload, add);
+        rq->len += add;
+        rq->body[rq->len] = 0;
         return MHD_YES;
     }
-    if (strcmp(method, "POST") == 0 && !rq->too_large && !rq->json && is_agent_call(url)) {
+    if (rq->too_large)
+        return send_error(c, 413, "request body too large");
+    if (rq->busy)
+        return send_error(c, 503, "too many request bodies in flight; retry");
+    struct call k = {.t = t, .c = c, .method = method, .url = url, .rq = rq};
+    if ((rq->route->flags & F_AGENT_BODY) && !rq->json)
         rq->json = tld_agent_body_parse(rq->body, rq->len);
-        const char *slash = strchr(url + strlen("/v1/nodes/"), '/');
-        if (slash && strcmp(slash, "/attest") == 0)
-            return attest_call(c, url, rq);
-    }
-    pthread_mutex_lock(&api_tld->lock);
-    enum MHD_Result r = route(c, method, url, rq);
-    pthread_mutex_unlock(&api_tld->lock);
+    if (rq->route->flags & F_UNLOCKED)
+        return rq->route->fn(&k);
+    pthread_mutex_lock(&t->lock);
+    enum MHD_Result r = rq->route->fn(&k);
+    pthread_mutex_unlock(&t->lock);
     return r;
 }
 
 static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
                       enum MHD_RequestTerminationCode code)
 {
-    (void)cls;
+    struct tld *t = cls;
     (void)c;
     (void)code;
     struct request *rq = *con_cls;
     if (rq) {
+        atomic_fetch_sub(&t->api.inflight, rq->cap);
         json_decref(rq->json);
         free(rq->body);
         free(rq);
@@ -384,9 +738,17 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
     *con_cls = NULL;
 }
 
+static void connection_event(void *cls, struct MHD_Connection *c, void **socket_context,
+                             enum MHD_ConnectionNotificationCode code)
+{
+    (void)socket_context;
+    const char *node = channel_node(c);
+    if (node && code == MHD_CONNECTION_NOTIFY_CLOSED)
+        tld_agentnet_closed(cls, node);
+}
+
 int tld_api_start(struct tld *t, const char *listen_addr, int *port)
 {
-    api_tld = t;
     char host[64];
     const char *colon = strrchr(listen_addr, ':');
     if (!colon || (size_t)(colon - listen_addr) >= sizeof(host)) {
@@ -402,21 +764,67 @@ int tld_api_start(struct tld *t, const char *listen_addr, int *port)
         tld_log("--listen %s: an IPv4 HOST:PORT", listen_addr);
         return -EINVAL;
     }
-    daemon_ = MHD_start_daemon(
+    t->api.admin = MHD_start_daemon(
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG, 0,
-        NULL, NULL, handler, NULL, MHD_OPTION_SOCK_ADDR, &sa, MHD_OPTION_NOTIFY_COMPLETED,
-        completed, NULL, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned)256, MHD_OPTION_END);
-    if (!daemon_)
+        NULL, NULL, handler, t, MHD_OPTION_SOCK_ADDR, &sa, MHD_OPTION_NOTIFY_COMPLETED, completed,
+        t, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)TLD_IDLE_TIMEOUT, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)TLD_API_CONNECTIONS, MHD_OPTION_THREAD_STACK_SIZE, (size_t)(256u << 10),
+        MHD_OPTION_END);
+    if (!t->api.admin)
         return -EADDRINUSE;
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(daemon_, MHD_DAEMON_INFO_BIND_PORT);
+    /* the agent channels' connections arrive by MHD_add_connection */
+    t->api.agents =
+        MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
+                             MHD_USE_ITC | MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ERROR_LOG,
+                         0, NULL, NULL, handler, t, MHD_OPTION_NOTIFY_COMPLETED, completed, t,
+                         MHD_OPTION_NOTIFY_CONNECTION, connection_event, t,
+                         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)TLD_IDLE_TIMEOUT,
+                         MHD_OPTION_THREAD_STACK_SIZE, (size_t)(256u << 10), MHD_OPTION_END);
+    if (!t->api.agents) {
+        MHD_stop_daemon(t->api.admin);
+        t->api.admin = NULL;
+        return -ENOMEM;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(t->api.admin, MHD_DAEMON_INFO_BIND_PORT);
     *port = info ? info->port : (int)p;
     return 0;
 }
 
-void tld_api_stop(void)
+int tld_api_add_agent_connection(struct tld *t, int fd, const char *node)
 {
-    if (daemon_)
-        MHD_stop_daemon(daemon_);
-    daemon_ = NULL;
+    if (!t->api.agents) { /* not serving yet (a restart re-adopting nodes) */
+        close(fd);
+        return -EAGAIN;
+    }
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", node);
+    return MHD_add_connection(t->api.agents, fd, (const struct sockaddr *)&sa, sizeof(sa)) ==
+                   MHD_YES
+               ? 0
+               : -EIO;
+}
+
+void tld_api_stop(struct tld *t)
+{
+    if (t->api.admin)
+        MHD_stop_daemon(t->api.admin);
+    if (t->api.agents)
+        MHD_stop_daemon(t->api.agents);
+    t->api.admin = t->api.agents = NULL;
+}
+
+void tld_api_routes_print(FILE *f)
+{
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        const struct route *r = &routes[i];
+        fprintf(f, "%s %s ", r->method ? r->method : "*", r->pattern);
+        if (r->roles == R_PUBLIC)
+            fputs("public", f);
+        for (int role = TLD_ROLE_READER, first = 1; role <= TLD_ROLE_RELYING_PARTY; role++)
+            if (r->roles & (1u << role)) {
+                fprintf(f, "%s%s", first ? "" : ",", tld_role_name((enum tld_role)role));
+                first = 0;
+            }
+        fputc('\n', f);
+    }
 }

@@ -45,6 +45,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <unistd.h>
 
 #include "attest_tpm.h"
 #include "tl/bootstate.h"
@@ -132,8 +133,9 @@ json_t *tld_ak_json(const struct tld_ak *ak)
 {
     if (!ak)
         return json_null();
-    return json_pack("{s:o, s:s, s:s, s:I}", "public", b64_json(ak->public, ak->public_len), "name",
-                     ak->name, "ek_type", ak->ek_type, "enrolled", (json_int_t)ak->enrolled);
+    return json_pack("{s:o, s:s, s:s, s:s, s:I}", "public", b64_json(ak->public, ak->public_len),
+                     "name", ak->name, "ek_type", ak->ek_type, "ek_origin", ak->ek_origin,
+                     "enrolled", (json_int_t)ak->enrolled);
 }
 
 struct tld_ak *tld_ak_from_json(const json_t *j)
@@ -150,6 +152,11 @@ struct tld_ak *tld_ak_from_json(const json_t *j)
     if (ak) {
         ak->enrolled = json_integer_value(json_object_get(j, "enrolled"));
         snprintf(ak->ek_type, sizeof(ak->ek_type), "%s", type);
+        /* an AK enrolled before origins were recorded: its EK was checked
+         * against the platform CA or a manufacturer root, and vouched EKs
+         * were certified by the platform CA then: unknown */
+        const char *origin = json_string_value(json_object_get(j, "ek_origin"));
+        snprintf(ak->ek_origin, sizeof(ak->ek_origin), "%s", origin ? origin : "unknown");
         snprintf(ak->name, sizeof(ak->name), "%s", name);
         ak->public_len = len;
         memcpy(ak->public, pub, len);
@@ -195,33 +202,33 @@ struct tld_baseline *tld_baseline_from_json(const json_t *j)
 
 /* ---- enrolment ---- */
 
-/* The EK certificate chains to the platform EK CA (root + intermediate in
- * HOME/ekca) or to a manufacturer root in HOME/ekca/roots/. */
-static int ek_cert_verify(struct tld *t, X509 *cert, char *msg, size_t msz)
+/* Does cert chain to ROOT (+ INTERMEDIATE when given), or, for dir, to
+ * any root PEM in it? The store is made per call: enrolment is rare (once
+ * per AK), and a CA replaced on disk is seen at once. */
+static bool chains(X509 *cert, const char *root, const char *dir, const char *inter_path,
+                   int *error)
 {
     X509_STORE *store = X509_STORE_new();
     STACK_OF(X509) *untrusted = sk_X509_new_null();
-    char path[PATH_MAX + 64];
-    int r = -EPERM;
-    snprintf(path, sizeof(path), "%s/ekca/root.pem", t->home);
-    if (!store || !untrusted || X509_STORE_load_file(store, path) != 1) {
-        snprintf(msg, msz, "EK certificate: the platform EK CA is missing (%s)", path);
+    bool ok = false, loaded = false;
+    if (!store || !untrusted)
         goto out;
-    }
-    snprintf(path, sizeof(path), "%s/ekca/roots", t->home);
-    DIR *d = opendir(path);
+    if (root)
+        loaded = X509_STORE_load_file(store, root) == 1;
+    DIR *d = dir ? opendir(dir) : NULL;
     struct dirent *e;
     while (d && (e = readdir(d))) {
         char f[PATH_MAX + 300];
         if (!strstr(e->d_name, ".pem"))
             continue;
-        snprintf(f, sizeof(f), "%s/%s", path, e->d_name);
-        X509_STORE_load_file(store, f);
+        snprintf(f, sizeof(f), "%s/%s", dir, e->d_name);
+        loaded |= X509_STORE_load_file(store, f) == 1;
     }
     if (d)
         closedir(d);
-    snprintf(path, sizeof(path), "%s/ekca/intermediate.pem", t->home);
-    FILE *f = fopen(path, "re");
+    if (!loaded)
+        goto out;
+    FILE *f = inter_path ? fopen(inter_path, "re") : NULL;
     X509 *inter = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
     if (f)
         fclose(f);
@@ -232,19 +239,51 @@ static int ek_cert_verify(struct tld *t, X509 *cert, char *msg, size_t msz)
         /* EK certificates carry TCG-specific critical extensions
          * (subjectAltName of the TPM, key usage for encryption only). */
         X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_ANY);
-        if (X509_verify_cert(ctx) == 1)
-            r = 0;
-        else
-            snprintf(msg, msz,
-                     "EK certificate: %s (not issued by the platform EK CA or a configured "
-                     "manufacturer root)",
-                     X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
+        ok = X509_verify_cert(ctx) == 1;
+        if (!ok && error && !*error)
+            *error = X509_STORE_CTX_get_error(ctx);
     }
     X509_STORE_CTX_free(ctx);
 out:
     sk_X509_pop_free(untrusted, X509_free);
     X509_STORE_free(store);
-    return r;
+    return ok;
+}
+
+/* Who vouches for this EK: its certificate chains to the platform EK CA
+ * (HOME/ekca: a vTPM tld provisioned), to a manufacturer root in
+ * HOME/ekca/roots/ (a real TPM), or to the CA of operator-vouched EKs
+ * (HOME/ekca-vouched: a key an operator handed over with POST /v1/nodes
+ * ek_public, which no TPM of ours or a manufacturer's is known to hold).
+ * *origin is "platform-vtpm", "manufacturer-tpm" or "operator-vouched"; the
+ * verdicts and tokens carry it. */
+static int ek_cert_verify(struct tld *t, X509 *cert, const char **origin, char *msg, size_t msz)
+{
+    char root[PATH_MAX + 64], inter[PATH_MAX + 64], dir[PATH_MAX + 64];
+    int error = 0;
+    snprintf(root, sizeof(root), "%s/ekca/root.pem", t->home);
+    snprintf(inter, sizeof(inter), "%s/ekca/intermediate.pem", t->home);
+    /* a CA not made yet (no vTPM provisioned, nothing vouched) trusts nothing */
+    if (access(root, R_OK) == 0 && chains(cert, root, NULL, inter, &error)) {
+        *origin = TLD_EK_PLATFORM;
+        return 0;
+    }
+    snprintf(dir, sizeof(dir), "%s/ekca/roots", t->home);
+    if (chains(cert, NULL, dir, NULL, &error)) {
+        *origin = TLD_EK_MANUFACTURER;
+        return 0;
+    }
+    snprintf(root, sizeof(root), "%s/ekca-vouched/root.pem", t->home);
+    snprintf(inter, sizeof(inter), "%s/ekca-vouched/intermediate.pem", t->home);
+    if (access(root, R_OK) == 0 && chains(cert, root, NULL, inter, NULL)) {
+        *origin = TLD_EK_VOUCHED;
+        return 0;
+    }
+    snprintf(msg, msz,
+             "EK certificate: %s (not issued by the platform EK CA, a configured manufacturer "
+             "root or the CA of operator-vouched EKs)",
+             error ? X509_verify_cert_error_string(error) : "no CA trusts it");
+    return -EPERM;
 }
 
 static int enroll(struct tld *t, struct tld_node *n, json_t *req, json_t **answer, char *msg,
@@ -287,7 +326,8 @@ static int enroll(struct tld *t, struct tld_node *n, json_t *req, json_t **answe
         r = ERR(403, "enroll: the EK certificate is not one DER certificate");
         goto out;
     }
-    if ((r = ek_cert_verify(t, cert, msg, msz)) < 0) {
+    const char *origin = NULL;
+    if ((r = ek_cert_verify(t, cert, &origin, msg, msz)) < 0) {
         X509_free(cert);
         r = 403;
         goto out;
@@ -335,8 +375,8 @@ static int enroll(struct tld *t, struct tld_node *n, json_t *req, json_t **answe
     (void)err;
     hex(id, sizeof(id), ch->id);
     ch->expires = tld_now() + TLD_CHALLENGE_TTL;
-    ch->ak = json_pack("{s:o, s:s, s:s}", "public", b64_json(ak_pub, ak_len), "name", ak_name,
-                       "ek_type", ek_type);
+    ch->ak = json_pack("{s:o, s:s, s:s, s:s}", "public", b64_json(ak_pub, ak_len), "name", ak_name,
+                       "ek_type", ek_type, "ek_origin", origin);
     if (n->challenge) {
         json_decref(n->challenge->ak);
         OPENSSL_cleanse(n->challenge, sizeof(*n->challenge));
@@ -706,6 +746,24 @@ int tld_attest_work(struct tld_attest_job *job, char *msg, size_t msz)
          tld_b64_decode(json_string_value(elog_j), &job->elog, &job->elog_len) < 0))
         return ERR(400, "attest: nonce (hex), quote and signature (base64), pcrs (object) and "
                         "eventlog (base64 or null) are required");
+    /* what a relying party asked the node to carry (optional): its nonce,
+     * its key (a JWK: the token's "cnf", RFC 7800), the audience */
+    json_t *rpn = json_object_get(req, "rp_nonce"), *rpk = json_object_get(req, "rp_key"),
+           *aud = json_object_get(req, "audience");
+    uint8_t tmp[64];
+    if (rpn &&
+        (!json_is_string(rpn) || json_string_length(rpn) > 128 ||
+         tl_hex_decode(json_string_value(rpn), json_string_length(rpn), tmp, sizeof(tmp)) <= 0))
+        return ERR(400, "attest: rp_nonce: 1-64 bytes in hex");
+    if (rpk) {
+        char *text = json_is_object(rpk) ? json_dumps(rpk, JSON_COMPACT) : NULL;
+        size_t len = text ? strlen(text) : 0;
+        free(text);
+        if (!len || len > 4096 || !json_is_string(json_object_get(rpk, "kty")))
+            return ERR(400, "attest: rp_key: a JWK object (with \"kty\") of at most 4 KiB");
+    }
+    if (aud && (!json_is_string(aud) || !json_string_length(aud) || json_string_length(aud) > 256))
+        return ERR(400, "attest: audience: a string of 1-256 characters");
     size_t hl = strlen(job->nonce_hex);
     job->nv = malloc(hl / 2 + 1);
     int k = job->nv ? tl_hex_decode(job->nonce_hex, hl, job->nv, hl / 2 + 1) : -1;
@@ -737,6 +795,81 @@ int tld_attest_work(struct tld_attest_job *job, char *msg, size_t msz)
     return 0;
 }
 
+/* The finding is in the list already (the same component, PCR, event,
+ * expected and actual)? */
+static bool has_finding(const json_t *list, const json_t *f)
+{
+    size_t i;
+    json_t *g;
+    json_array_foreach(list, i, g) if (json_equal(f, g)) return true;
+    return false;
+}
+
+/* A failure's integrity alert: one per node identity and boot. A later
+ * failure of the same boot adds its findings and components (nothing is
+ * overwritten) and its attestation to the alert's list; an acknowledged
+ * alert is reopened by a new failure. Returns the alert to post to the
+ * webhook (after the commit) when it is new, reopened or has new findings,
+ * else NULL. Under tld.lock, inside the attestation's transaction. */
+static json_t *alert_record(struct tld *t, struct tld_node *n, const char *boot, long long att,
+                            const json_t *components, const json_t *findings)
+{
+    long long aid = 0;
+    bool acked = false;
+    json_t *alert = tld_store_alert_find(t, n->name, n->uuid, boot, &aid, &acked);
+    size_t added = 0;
+    if (!alert) {
+        alert = json_pack("{s:s, s:s, s:s, s:I, s:I, s:[I], s:O, s:O, s:i}", "node", n->name,
+                          "node_uuid", n->uuid, "boot", boot, "at", (json_int_t)tld_now(),
+                          "attestation", (json_int_t)att, "attestations", (json_int_t)att,
+                          "components", components, "findings", findings, "reopened", 0);
+        added = json_array_size(findings);
+    } else {
+        json_t *fl = json_object_get(alert, "findings"), *cl = json_object_get(alert, "components");
+        json_t *al = json_object_get(alert, "attestations");
+        if (!json_is_array(fl))
+            json_object_set_new(alert, "findings", fl = json_array());
+        if (!json_is_array(cl))
+            json_object_set_new(alert, "components", cl = json_array());
+        if (!json_is_array(al)) /* an alert of an earlier tld: its one attestation */
+            json_object_set_new(alert, "attestations",
+                                al = json_pack("[O]", json_object_get(alert, "attestation")));
+        size_t i;
+        json_t *v;
+        json_array_foreach(findings, i, v) if (!has_finding(fl, v))
+        {
+            json_array_append(fl, v);
+            added++;
+        }
+        json_array_foreach(components, i, v) if (!has_finding(cl, v)) json_array_append(cl, v);
+        json_array_append_new(al, json_integer(att));
+        json_object_set_new(alert, "attestation", json_integer(att));
+        json_object_set_new(alert, "at", json_integer(tld_now()));
+        if (acked)
+            json_object_set_new(
+                alert, "reopened",
+                json_integer(json_integer_value(json_object_get(alert, "reopened")) + 1));
+    }
+    json_object_del(alert, "id");
+    json_object_del(alert, "acknowledged");
+    if (tld_store_alert_put(t, n->name, boot, alert, &aid, acked) < 0) {
+        json_decref(alert);
+        return NULL;
+    }
+    json_object_set_new(alert, "id", json_integer(aid));
+    json_object_set_new(alert, "type", json_string("integrity-alert"));
+    json_object_set_new(alert, "acknowledged", json_false());
+    char *comps = json_dumps(json_object_get(alert, "components"), JSON_COMPACT);
+    tld_log("node %s: integrity alert %lld%s: %s", n->name, aid,
+            acked ? " reopened" : (added ? "" : " (no new finding)"), comps ? comps : "?");
+    free(comps);
+    if (!acked && !added) {
+        json_decref(alert);
+        return NULL;
+    }
+    return alert;
+}
+
 int tld_attest_finish(struct tld *t, struct tld_attest_job *job, const char *auth, json_t **answer,
                       char *msg, size_t msz)
 {
@@ -766,8 +899,11 @@ int tld_attest_finish(struct tld *t, struct tld_attest_job *job, const char *aut
     }
     /* the TPM's counters: a reboot is a new boot; going back is a replay
      * or a rolled-back TPM */
-    const struct tld_attested *last = &n->attestation;
-    if (quote_ok && last->id) {
+    /* against everything this TPM ever showed (kept across boots and new
+     * AKs: tld_tpm_seen), not only this boot's attestation */
+    const struct tld_tpm_seen *last = &n->tpm_seen;
+    bool counters_ok = true;
+    if (quote_ok && last->set) {
         long long lr = last->reset_count;
         long long lrs = last->restart_count;
         unsigned long long lc = last->clock;
@@ -780,8 +916,14 @@ int tld_attest_finish(struct tld *t, struct tld_attest_job *job, const char *aut
                      (unsigned long long)q.clock);
             json_array_append_new(
                 findings, finding("tpm clock", -1, -1, e, a, "the TPM's counters never go back"));
+            counters_ok = false;
         }
     }
+    if (quote_ok && counters_ok)
+        n->tpm_seen = (struct tld_tpm_seen){.set = true,
+                                            .reset_count = q.reset_count,
+                                            .restart_count = q.restart_count,
+                                            .clock = q.clock};
     bool secure_boot = false;
     const char *comp_digest = "";
     if (quote_ok) {
@@ -802,6 +944,12 @@ int tld_attest_finish(struct tld *t, struct tld_attest_job *job, const char *aut
         }
         check_baseline(n, job->quoted, findings);
     }
+    if (n->pool && json_is_true(json_object_get(n->pool->rules, "refuseVouchedEk")) &&
+        strcmp(n->ak->ek_origin, TLD_EK_PLATFORM) != 0 &&
+        strcmp(n->ak->ek_origin, TLD_EK_MANUFACTURER) != 0)
+        json_array_append_new(
+            findings, finding("ek origin", -1, -1, TLD_EK_PLATFORM " or " TLD_EK_MANUFACTURER,
+                              n->ak->ek_origin, "the pool refuses EKs no TPM vouches for"));
     const char *verdict = json_array_size(findings) ? "fail" : "pass";
     char pcr_digest[2 * 64 + 1] = "", boot[64];
     hex(q.pcr_digest, q.pcr_digest_len, pcr_digest);
@@ -813,40 +961,77 @@ int tld_attest_finish(struct tld *t, struct tld_attest_job *job, const char *aut
         "components_digest", comp_digest, "boot", boot, "reset_count", (json_int_t)q.reset_count,
         "restart_count", (json_int_t)q.restart_count, "clock", (json_int_t)q.clock, "ak_name",
         n->ak->name, "components", components_of(findings));
+    char pool[3 * 96];
+    if (n->pool)
+        snprintf(pool, sizeof(pool), "%s/%s/%s", n->pool->cluster->group, n->pool->cluster->name,
+                 n->pool->name);
+    /* whose: this node (its identity: a new node of the same name is
+     * another), who vouches for its EK, which pool */
+    json_object_set_new(doc, "node_uuid", json_string(n->uuid));
+    json_object_set_new(doc, "ek_origin", json_string(n->ak->ek_origin));
+    json_object_set_new(doc, "pool", n->pool ? json_string(pool) : json_null());
     if (quote_ok)
         json_object_set(doc, "pcrs", pcrs);
-    /* a passing attestation's token: signed before the record is stored,
-     * stored with it (relying parties may fetch it from the API) */
-    json_t *token = json_null();
-    if (strcmp(verdict, "pass") == 0) {
-        long long now = tld_now();
-        json_t *claims =
-            json_pack("{s:s, s:s, s:s, s:n, s:b, s:b, s:s, s:s, s:s, s:s, s:I, s:I, s:s, s:s}",
-                      "iss", "trustlaunch", "sub", n->name, "node", n->name, "pool", "secure_boot",
-                      secure_boot, "vtpm", 1, "verdict", verdict, "pcr_digest", pcr_digest,
-                      "components_digest", comp_digest, "nonce", nonce_hex, "iat", (json_int_t)now,
-                      "exp", (json_int_t)(now + TOKEN_TTL), "boot", boot, "ak_name", n->ak->name);
-        char *jwt = tld_token_sign(claims);
-        json_decref(claims);
-        if (jwt) {
-            token = json_string(jwt);
-            json_object_set(doc, "token", token);
-            free(jwt);
-        }
+    if (strcmp(verdict, "fail") == 0) { /* a failure keeps what it was judged on */
+        json_t *ev = json_object();
+        const char *keys[] = {"quote", "signature", "pcrs", "eventlog"};
+        for (size_t i = 0; i < 4; i++)
+            json_object_set(ev, keys[i], json_object_get(job->req, keys[i]) ?: json_null());
+        json_object_set_new(doc, "evidence", ev);
     }
     long long id = 0;
-    /* the attestation, its alert and the node's new state: one commit */
+    /* the attestation, its token, its alert and the node's new state: one commit */
     bool in_tx = tld_store_begin(t) == 0;
-    json_t *new_alert = NULL;
+    json_t *new_alert = NULL, *token = json_null();
     if (tld_store_attestation_add(t, n->name, verdict, doc, &id) < 0) {
         if (in_tx)
             tld_store_rollback(t);
-        json_decref(token);
         json_decref(doc);
         json_decref(findings);
         return ERR(500, "cannot store the attestation");
     }
     json_object_set_new(doc, "id", json_integer(id));
+    /* a passing attestation's token, naming the attestation: signed once
+     * the id is known, stored with the record in the same commit */
+    if (strcmp(verdict, "pass") == 0) {
+        long long now = tld_now();
+        char jti[24];
+        snprintf(jti, sizeof(jti), "%lld", id);
+        json_t *aud = json_object_get(job->req, "audience");
+        json_t *claims = json_pack(
+            "{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:b, s:b, s:s, s:s, s:s, s:s, s:I, "
+            "s:I, s:s, s:s}",
+            "iss", "trustlaunch", "aud", aud ? json_string_value(aud) : t->token_audience, "sub",
+            n->name, "node", n->name, "node_uuid", n->uuid, "jti", jti, "attestation",
+            (json_int_t)id, "ek_origin", n->ak->ek_origin, "security_type",
+            n->spec.vtpm ? "TrustedLaunch" : "Standard", "secure_boot", secure_boot, "vtpm", 1,
+            "verdict", verdict, "pcr_digest", pcr_digest, "components_digest", comp_digest, "nonce",
+            nonce_hex, "iat", (json_int_t)now, "exp", (json_int_t)(now + TOKEN_TTL), "boot", boot,
+            "ak_name", n->ak->name);
+        json_object_set_new(claims, "pool", n->pool ? json_string(pool) : json_null());
+        json_t *rpn = json_object_get(job->req, "rp_nonce"),
+               *rpk = json_object_get(job->req, "rp_key");
+        if (rpn)
+            json_object_set(claims, "rp_nonce", rpn);
+        if (rpk)
+            json_object_set_new(claims, "cnf", json_pack("{s:O}", "jwk", rpk));
+        char *jwt = claims ? tld_token_sign(claims) : NULL;
+        json_decref(claims);
+        if (jwt) {
+            json_decref(token);
+            token = json_string(jwt);
+            json_object_set(doc, "token", token);
+            free(jwt);
+        }
+        if (tld_store_attestation_update(t, id, doc) < 0) {
+            if (in_tx)
+                tld_store_rollback(t);
+            json_decref(token);
+            json_decref(doc);
+            json_decref(findings);
+            return ERR(500, "cannot store the attestation");
+        }
+    }
     if (quote_ok) /* only a verified quote speaks for the node's state */
         n->attestation = (struct tld_attested){.id = id,
                                                .at = tld_now(),
@@ -856,24 +1041,8 @@ int tld_attest_finish(struct tld *t, struct tld_attest_job *job, const char *aut
                                                .findings = (int)json_array_size(findings),
                                                .pass = strcmp(verdict, "pass") == 0,
                                                .secure_boot = secure_boot};
-    if (strcmp(verdict, "fail") == 0) {
-        json_t *alert =
-            json_pack("{s:s, s:s, s:I, s:I, s:O, s:O}", "node", n->name, "boot", boot, "at",
-                      (json_int_t)tld_now(), "attestation", (json_int_t)id, "components",
-                      json_object_get(doc, "components"), "findings", findings);
-        long long aid = 0;
-        bool created = false;
-        if (tld_store_alert_upsert(t, n->name, boot, alert, &aid, &created) == 0) {
-            json_object_set_new(alert, "id", json_integer(aid));
-            json_object_set_new(alert, "type", json_string("integrity-alert"));
-            if (created) /* posted once stored: after the commit */
-                new_alert = json_incref(alert);
-            char *comps = json_dumps(json_object_get(doc, "components"), JSON_COMPACT);
-            tld_log("node %s: integrity alert %lld: %s", n->name, aid, comps ? comps : "?");
-            free(comps);
-        }
-        json_decref(alert);
-    }
+    if (strcmp(verdict, "fail") == 0)
+        new_alert = alert_record(t, n, boot, id, json_object_get(doc, "components"), findings);
     char lm[64];
     if (strcmp(verdict, "pass") == 0 && !*tld_baseline_slot(n))
         tld_attest_learn(t, n, lm, sizeof(lm)); /* the first passing boot is the baseline */
@@ -949,7 +1118,7 @@ json_t *tld_attest_policy(struct tld *t, struct tld_node *n)
 
 int tld_attest_learn(struct tld *t, struct tld_node *n, char *msg, size_t msz)
 {
-    json_t *list = tld_store_attestations(t, n->name, 50);
+    json_t *list = tld_store_attestations(t, n->name, n->uuid, 50);
     json_t *pcrs = NULL;
     size_t i;
     json_t *a;

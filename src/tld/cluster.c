@@ -705,6 +705,8 @@ static int pool_from_request(struct tld *t, struct tld_cluster *c, const json_t 
     spec.vm_size = size_name; /* as given: the rules name an unknown size */
     if (tl_pool_check(&spec, msg, msz) < 0)
         return 400;
+    if ((r = tld_capacity_admit(t, NULL, p->vm_size, p->count, msg, msz)))
+        return r;
     if (strcmp(p->os_type, "Windows") == 0)
         return ERR(400, "Windows node pools cannot run here: trustlaunch has a Linux node image "
                         "only (--os-type Linux)");
@@ -716,15 +718,17 @@ static int pool_from_request(struct tld *t, struct tld_cluster *c, const json_t 
     if (access(dir, F_OK) < 0)
         return ERR(400, "no Gen%d node image at %s (build it: tl image build%s -o %s)",
                    p->image_generation, dir, p->image_generation == 1 ? " --gen1" : "", dir);
-    if ((r = tld_image_generation(dir, &gen, msg, msz)))
+    char real_[PATH_MAX];
+    if ((r = tld_hostpath_resolve(t, "node image", dir, real_, sizeof(real_), msg, msz)) ||
+        (r = tld_image_generation(real_, &gen, msg, msz)))
         return r;
     if (gen != p->image_generation)
         return ERR(400, "node image %s is Gen%d; node pool '%s' needs a Gen%d image", dir, gen,
                    name, p->image_generation);
-    char *real = realpath(dir, NULL);
-    p->image = real ? tld_intern(real) : NULL;
-    free(real);
-    if (!p->image)
+    char real[PATH_MAX];
+    if ((r = tld_hostpath_resolve(t, "node image", dir, real, sizeof(real), msg, msz)))
+        return r;
+    if (!(p->image = tld_intern(real)))
         return ERR(500, "out of memory");
     uint32_t rnd;
     if (getrandom(&rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
@@ -1106,6 +1110,8 @@ static int pool_patch(struct tld *t, struct tld_pool *p, const json_t *body, jso
     pool_spec(&want, &to);
     if (tl_pool_check_update(&from, &to, msg, msz) < 0)
         return 400;
+    if ((r = tld_capacity_admit(t, p, p->vm_size, want.count, msg, msz)))
+        return r;
     bool security = want.secure_boot != p->secure_boot || want.vtpm != p->vtpm;
     if (security && want.secure_boot && (r = check_image_boots(t, &want, msg, msz)))
         return r;

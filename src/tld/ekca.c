@@ -1,11 +1,14 @@
-/* The platform EK CA as tld uses it itself: certifying the EK of an
- * external node whose TPM is not a vTPM of ours (POST /v1/nodes with
- * "external": true and "ek_public"), where `tl vtpm provision` certifies
- * the EKs of the vTPMs it makes.
+/* The CA of operator-vouched EKs: certifying the EK of an external node
+ * whose TPM is not a vTPM of ours (POST /v1/nodes with "external": true
+ * and "ek_public": an operator vouches that the key is a TPM's EK; nothing
+ * proves it). Never the platform vTPM CA (HOME/ekca, whose certificates
+ * `tl vtpm provision` writes into the vTPMs it makes): a vouched key must
+ * never pass for a platform vTPM. Enrolment tells the three origins apart
+ * by the chain (attest.c) and the verdicts and tokens say which.
  *
- * The CA is HOME/ekca, the directory `tl vtpm provision --ca` keeps (the
- * same four files: root.pem, root.key, intermediate.pem, intermediate.key;
- * keys 0600): loaded on first use and kept for the life of tld, or created
+ * The CA is HOME/ekca-vouched, laid out as `tl vtpm provision --ca` keeps
+ * a CA (the same four files: root.pem, root.key, intermediate.pem,
+ * intermediate.key; keys 0600): loaded on first use and kept for the life of tld, or created
  * when none of its files exist yet (all four written, or none); a partial
  * one is refused. libtl (lib/tpm/ekca.c) makes, loads and issues; this
  * file only stores.
@@ -115,8 +118,8 @@ static int ca_open(struct tld *t, char *msg, size_t msz)
 {
     if (t->ekca)
         return 0;
-    char dir[PATH_MAX + 8];
-    snprintf(dir, sizeof(dir), "%s/ekca", t->home);
+    char dir[PATH_MAX + 16];
+    snprintf(dir, sizeof(dir), "%s/ekca-vouched", t->home);
     struct tl_ekca *ca = calloc(1, sizeof(*ca));
     if (!ca)
         return ERR(500, "out of memory");
@@ -216,9 +219,10 @@ int tld_ekca_issue(struct tld *t, const char *node, const uint8_t *ek_public, si
     tl_hex_encode(xi.sha256, 32, cert_hex);
     /* the same record as `tl vtpm provision --json` "eks" (no NV index:
      * the certificate is the node's to keep) */
-    *ek = json_pack("{s:s, s:s, s:{s:s, s:s, s:s, s:s, s:I}}", "type", tl_ek_type_name(type),
-                    "ek_sha256", ek_hex, "certificate", "subject", xi.subject, "issuer", xi.issuer,
-                    "sha256", cert_hex, "not_after", xi.not_after, "size", (json_int_t)*der_len);
+    *ek = json_pack("{s:s, s:s, s:s, s:{s:s, s:s, s:s, s:s, s:I}}", "type", tl_ek_type_name(type),
+                    "origin", TLD_EK_VOUCHED, "ek_sha256", ek_hex, "certificate", "subject",
+                    xi.subject, "issuer", xi.issuer, "sha256", cert_hex, "not_after", xi.not_after,
+                    "size", (json_int_t)*der_len);
     tl_x509_info_done(&xi);
     if (!*ek) {
         free(*der);

@@ -72,7 +72,7 @@ static void usage(FILE *f)
           "~/.local/share/trustlaunch; HOST:PORT to 127.0.0.1:0 (a free port). The\n"
           "address is written to DIR/tld.addr. --daemon: returns once serving, logging\n"
           "to DIR/tld.log. SIGTERM stops tld and leaves the nodes running; the next tld\n"
-          "on DIR finds them again.\n",
+          "on DIR finds them again. --routes prints the API's routes and their roles.\n",
           f);
 }
 
@@ -169,8 +169,44 @@ static int write_addr(const struct tld *t)
     return rename(tmp, path) < 0 ? -errno : 0;
 }
 
+/* TL_HOME is the owner's alone: umask 077 for everything tld makes, and a
+ * home that others may enter is made private (it holds vTPM keys, the
+ * operator token and the store). A home owned by someone else is refused. */
+static int private_home(const char *home)
+{
+    struct stat st;
+    if (lstat(home, &st) < 0)
+        return -errno;
+    if (!S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "tld: %s: not a directory (a symlink is refused)\n", home);
+        return -ENOTDIR;
+    }
+    if (st.st_uid != geteuid()) {
+        fprintf(stderr, "tld: %s: owned by uid %ld, not by this user (uid %ld)\n", home,
+                (long)st.st_uid, (long)geteuid());
+        return -EPERM;
+    }
+    if (st.st_mode & 077) {
+        if (chmod(home, 0700) < 0) {
+            fprintf(stderr, "tld: %s: mode %03o, and cannot make it 0700: %s\n", home,
+                    (unsigned)(st.st_mode & 0777), strerror(errno));
+            return -errno;
+        }
+        tld_log("%s: mode %03o made 0700 (the data directory is private)", home,
+                (unsigned)(st.st_mode & 0777));
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 2 && strcmp(argv[1], "--routes") == 0) {
+        tld_api_routes_print(stdout); /* the table docs/api.md and tests/cli/api_auth.sh check */
+        return 0;
+    }
+    if (argc == 3 && strcmp(argv[1], "--relay") == 0)
+        return tld_relay_main(argv[2]); /* QEMU's guestfwd command (agentnet.c) */
+    umask(077);
     static const struct option options[] = {
         {"home", required_argument, NULL, 'H'}, {"listen", required_argument, NULL, 'l'},
         {"daemon", no_argument, NULL, 'd'},     {"tl", required_argument, NULL, 't'},
@@ -223,6 +259,15 @@ int main(int argc, char **argv)
         fprintf(stderr, "tld: tl not found beside tld (give --tl or TL_BIN)\n");
         return 2;
     }
+    ssize_t self = readlink("/proc/self/exe", t->tld_bin, sizeof(t->tld_bin) - 1);
+    if (self <= 0) {
+        fprintf(stderr, "tld: cannot find its own executable\n");
+        return 2;
+    }
+    t->tld_bin[self] = 0;
+    tld_capacity_init(t);
+    const char *aud = getenv("TL_TOKEN_AUDIENCE");
+    snprintf(t->token_audience, sizeof(t->token_audience), "%s", aud && *aud ? aud : "trustlaunch");
     const char *ovmf = getenv("TL_OVMF_DIR");
     snprintf(t->ovmf_dir, sizeof(t->ovmf_dir), "%s", ovmf && *ovmf ? ovmf : "/usr/share/OVMF");
     const char *bt = getenv("TL_BOOT_TIMEOUT");
@@ -233,6 +278,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "tld: %s: cannot create the data directory: %s\n", t->home, strerror(-r));
         return 2;
     }
+    if (private_home(t->home) < 0)
+        return 2;
     if (access(t->home, W_OK) < 0) {
         fprintf(stderr, "tld: %s: data directory not writable: %s\n", t->home, strerror(errno));
         return 2;
@@ -244,6 +291,10 @@ int main(int argc, char **argv)
             fprintf(stderr, "tld: %s: cannot create: %s\n", sub, strerror(-r));
             return 2;
         }
+    }
+    if ((r = tld_hostpath_init(t)) < 0) {
+        fprintf(stderr, "tld: %s: %s\n", t->home, strerror(-r));
+        return 2;
     }
     snprintf(sub, sizeof(sub), "%s/tld.lock", t->home);
     int lock_fd = open(sub, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
@@ -297,7 +348,8 @@ int main(int argc, char **argv)
         tld_log("%s: cannot open the store", t->home);
         return 2;
     }
-    if (tld_token_init(t) < 0) {
+    if (tld_token_init(t) < 0 || tld_auth_init(t) < 0 || tld_agentnet_start(t) < 0) {
+        tld_log("%s: cannot set up tokens and credentials", t->home);
         tld_store_close(t);
         return 2;
     }
@@ -317,7 +369,7 @@ int main(int argc, char **argv)
     }
     if ((r = write_addr(t)) < 0) {
         tld_log("%s/tld.addr: cannot write: %s", t->home, strerror(-r));
-        tld_api_stop();
+        tld_api_stop(t);
         tld_store_close(t);
         return 2;
     }
@@ -336,7 +388,8 @@ int main(int argc, char **argv)
         nanosleep(&ts, NULL);
     }
     tld_log("stopping (nodes keep running)");
-    tld_api_stop();
+    tld_agentnet_stop(t);
+    tld_api_stop(t);
     tld_webhook_stop();
     pthread_mutex_lock(&t->lock);
     snprintf(sub, sizeof(sub), "%s/tld.addr", t->home);
@@ -344,6 +397,7 @@ int main(int argc, char **argv)
     tld_fleet_free(t);
     tld_nodes_free(t);
     tld_ekca_close(t);
+    tld_auth_free(t);
     tld_store_close(t);
     pthread_mutex_unlock(&t->lock);
     return 0;

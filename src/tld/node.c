@@ -27,6 +27,7 @@
  * of running (stop, crash, delete) ends with neither process left. */
 #include <errno.h>
 #include <fcntl.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <signal.h>
 #include <spawn.h>
@@ -290,11 +291,8 @@ static int run(char *const argv[], const char *log, char **out)
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
 }
 
-static int copy_file(const char *from, const char *to)
+static int copy_fd(int in, const char *to)
 {
-    int in = open(from, O_RDONLY | O_CLOEXEC);
-    if (in < 0)
-        return -errno;
     int o = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (o < 0) {
         int e = errno;
@@ -313,8 +311,17 @@ static int copy_file(const char *from, const char *to)
         r = -errno;
     if (r == 0 && fsync(o) < 0)
         r = -errno;
-    close(in);
     close(o);
+    return r;
+}
+
+static int copy_file(const char *from, const char *to)
+{
+    int in = open(from, O_RDONLY | O_CLOEXEC);
+    if (in < 0)
+        return -errno;
+    int r = copy_fd(in, to);
+    close(in);
     return r;
 }
 
@@ -334,12 +341,19 @@ int tld_image_generation(const char *image, int *gen, char *msg, size_t msz)
 {
     char path[PATH_MAX + 32];
     snprintf(path, sizeof(path), "%s/disk.raw", image);
-    if (access(path, R_OK) < 0)
+    int fd, r;
+    if (access(path, F_OK) < 0 && errno == ENOENT)
         return ERR(400, "image %s: no disk.raw (build one with tl image build -o %s)", image,
                    image);
+    if ((r = tld_hostpath_open(path, TLD_DISK_MAX, &fd, NULL, msg, msz)))
+        return r;
+    close(fd);
     snprintf(path, sizeof(path), "%s/manifest.json", image);
+    if ((r = tld_hostpath_open(path, TLD_MANIFEST_MAX, &fd, NULL, msg, msz)))
+        return r;
     json_error_t jerr;
-    json_t *m = json_load_file(path, 0, &jerr);
+    json_t *m = json_loadfd(fd, 0, &jerr);
+    close(fd);
     if (!m)
         return ERR(400, "image %s: manifest.json: %s", image, jerr.text);
     json_t *g = json_object_get(m, "generation");
@@ -357,14 +371,21 @@ static int make_vars(struct tld *t, struct tld_node *n, char *msg, size_t msz)
     if (n->spec.generation == 1)
         return 0;
     char from[PATH_MAX + 32], to[PATH_MAX];
-    if (n->spec.vars[0])
-        snprintf(from, sizeof(from), "%s", n->spec.vars);
-    else
-        snprintf(from, sizeof(from), "%s/%s", t->ovmf_dir,
-                 n->spec.secure_boot ? "OVMF_VARS_4M.ms.fd" : "OVMF_VARS_4M.fd");
     if (tld_node_path(t, n, "vars.fd", to, sizeof(to)) < 0)
         return ERR(500, "node path too long");
-    int r = copy_file(from, to);
+    int r;
+    if (n->spec.vars[0]) { /* a store's file: checked again as it is opened */
+        int in;
+        if ((r = tld_hostpath_open(n->spec.vars, TLD_VARS_MAX, &in, NULL, msg, msz)))
+            return r;
+        r = copy_fd(in, to);
+        close(in);
+        snprintf(from, sizeof(from), "%s", n->spec.vars);
+    } else {
+        snprintf(from, sizeof(from), "%s/%s", t->ovmf_dir,
+                 n->spec.secure_boot ? "OVMF_VARS_4M.ms.fd" : "OVMF_VARS_4M.fd");
+        r = copy_file(from, to);
+    }
     if (r < 0)
         return ERR(r == -ENOENT ? 400 : 500, "%s: cannot copy the variable store: %s", from,
                    strerror(-r));
@@ -447,6 +468,7 @@ static int start_swtpm(struct tld *t, struct tld_node *n, char *msg, size_t msz)
     vtpm_paths(t, n, state, key, sizeof(state));
     if (!n->spec.vtpm_persist) {
         vtpm_forget_ephemeral(t, n);
+        n->tpm_seen = (struct tld_tpm_seen){0}; /* a new TPM: its counters start over */
         int r = provision(t, n, state, key, msg, msz);
         if (r)
             return r;
@@ -503,16 +525,27 @@ static int start_swtpm(struct tld *t, struct tld_node *n, char *msg, size_t msz)
 /* ---- QEMU ---- */
 
 /* The agent's config (docs/image.md): QEMU hands it over as fw_cfg; an
- * external node's agent reads the file. A VM reaches the host's loopback
- * through slirp's 10.0.2.2. */
+ * external node's agent reads the file. Each write is a new agent token:
+ * tld keeps only its SHA-256, so the token of an earlier boot is void.
+ * A VM's agent reaches tld only at 10.0.2.100:80, the forward to its own
+ * agent channel (agentnet.c); an external node's agent uses the admin
+ * listener with its token. */
 static int write_agent_config(struct tld *t, struct tld_node *n, char *msg, size_t msz)
 {
-    char agent[PATH_MAX], url[256];
+    char agent[PATH_MAX], url[256], token[TLD_NAME_MAX + 2 * TLD_TOKEN_LEN + 2];
     tld_node_path(t, n, "agent.json", agent, sizeof(agent));
-    snprintf(url, sizeof(url), "http://%s:%d/v1/nodes/%s/report",
-             n->spec.external ? "127.0.0.1" : "10.0.2.2", t->port, n->name);
-    json_t *cfg = json_pack("{s:s, s:s, s:s}", "node", n->name, "token", n->token, "url", url);
-    int fd = open(agent, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (n->spec.external)
+        snprintf(url, sizeof(url), "http://127.0.0.1:%d/v1/nodes/%s/report", t->port, n->name);
+    else
+        snprintf(url, sizeof(url), "http://" TLD_AGENT_ADDR "/v1/nodes/%s/report", n->name);
+    /* "NODE.SECRET": the API knows whose token it is without a search */
+    char secret[2 * TLD_TOKEN_LEN + 1];
+    if (tld_secret_new(secret) < 0)
+        return ERR(500, "getrandom failed");
+    snprintf(token, sizeof(token), "%s.%s", n->name, secret);
+    OPENSSL_cleanse(secret, sizeof(secret));
+    json_t *cfg = json_pack("{s:s, s:s, s:s}", "node", n->name, "token", token, "url", url);
+    int fd = open(agent, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
     char *text = cfg ? json_dumps(cfg, JSON_COMPACT) : NULL;
     json_decref(cfg);
     bool ok =
@@ -520,6 +553,9 @@ static int write_agent_config(struct tld *t, struct tld_node *n, char *msg, size
     free(text);
     if (fd >= 0)
         close(fd);
+    if (ok)
+        tld_secret_hash(token, strlen(token), n->token_sha256);
+    OPENSSL_cleanse(token, sizeof(token));
     return ok ? 0 : ERR(500, "%s: cannot write", agent);
 }
 
@@ -590,12 +626,40 @@ static int start_qemu(struct tld *t, struct tld_node *n, char *msg, size_t msz)
     }
     argv[k++] = "-drive";
     argv[k++] = a_disk;
+    /* restrict=on: the guest reaches nothing but the forward to its own
+     * agent channel (agentnet.c); DHCP still answers */
+    char a_net[PATH_MAX + 256], chan[108];
+    if (tld_agentnet_path(t, n->name, chan, sizeof(chan)) < 0)
+        return ERR(400, "%s: data directory path too long for a socket", t->home);
+    snprintf(a_net, sizeof(a_net),
+             "user,id=n0,ipv6=off,restrict=on,guestfwd=tcp:" TLD_AGENT_ADDR "-cmd:%s --relay %s",
+             t->tld_bin, chan);
+    if (strchr(t->tld_bin, ',') || strchr(t->tld_bin, ' ') || strchr(chan, ',') ||
+        strchr(chan, ' '))
+        return ERR(400, "%s or %s: a comma or space in the path (QEMU's option syntax)", t->tld_bin,
+                   chan);
+    int rc = tld_agentnet_open(t, n->name);
+    if (rc < 0)
+        return ERR(500, "%s: cannot listen: %s", chan, strerror(-rc));
     argv[k++] = "-netdev";
-    argv[k++] = "user,id=n0,ipv6=off";
+    argv[k++] = a_net;
     argv[k++] = "-device";
     argv[k++] = "virtio-net-pci,netdev=n0,romfile=";
     argv[k++] = "-fw_cfg";
     argv[k++] = a_cfg;
+    /* TL_GUEST_PROBE (the operator's environment, for diagnostics and
+     * tests/e2e/guest_isolation.sh): a script the image's init runs once */
+    const char *probe = getenv("TL_GUEST_PROBE");
+    char a_probe[PATH_MAX + 64];
+    if (probe && *probe) {
+        if (strchr(probe, ',')) {
+            tld_agentnet_close(t, n->name);
+            return ERR(400, "TL_GUEST_PROBE %s: a comma in the path (QEMU's option syntax)", probe);
+        }
+        snprintf(a_probe, sizeof(a_probe), "name=opt/trustlaunch/probe,file=%s", probe);
+        argv[k++] = "-fw_cfg";
+        argv[k++] = a_probe;
+    }
     if (n->spec.vtpm) {
         argv[k++] = "-chardev";
         argv[k++] = a_tpm;
@@ -606,8 +670,10 @@ static int start_qemu(struct tld *t, struct tld_node *n, char *msg, size_t msz)
     }
     argv[k] = NULL;
     int r = tld_proc_spawn(argv, log, -1, &n->qemu);
-    if (r < 0)
+    if (r < 0) {
+        tld_agentnet_close(t, n->name);
         return ERR(500, "cannot run qemu-system-x86_64: %s", strerror(-r));
+    }
     return 0;
 }
 
@@ -687,6 +753,8 @@ int tld_node_start(struct tld *t, struct tld_node *n, char *msg, size_t msz)
 static void halt(struct tld *t, struct tld_node *n)
 {
     tld_proc_kill(&n->qemu, SIGKILL, 3000);
+    if (!n->spec.external)
+        tld_agentnet_close(t, n->name);
     stop_vtpm(t, n);
     n->stopped = tld_now();
 }
@@ -712,6 +780,7 @@ int tld_node_stop(struct tld *t, struct tld_node *n, char *msg, size_t msz)
 void tld_node_ended(struct tld *t, struct tld_node *n, int wstatus, bool status_known)
 {
     n->qemu = (struct tld_proc){0};
+    tld_agentnet_close(t, n->name);
     tld_diagnose(t, n);
     stop_vtpm(t, n);
     n->stopped = tld_now();
@@ -782,12 +851,11 @@ static int parse_spec(struct tld *t, const json_t *req, struct tld_node_spec *sp
     if (img) {
         if (!json_is_string(img) || !json_string_length(img))
             return ERR(400, "\"image\" must be a directory path");
-        char *real = realpath(json_string_value(img), NULL);
-        if (!real)
-            return ERR(400, "image %s: %s", json_string_value(img), strerror(errno));
-        spec->image = tld_intern(real);
-        free(real);
-        if (!spec->image)
+        char real[PATH_MAX];
+        if ((r = tld_hostpath_resolve(t, "image", json_string_value(img), real, sizeof(real), msg,
+                                      msz)))
+            return r;
+        if (!(spec->image = tld_intern(real)))
             return ERR(500, "out of memory");
     }
     if (!spec->image[0]) {
@@ -796,19 +864,24 @@ static int parse_spec(struct tld *t, const json_t *req, struct tld_node_spec *sp
         if (access(def, F_OK) < 0)
             return ERR(400, "no image given and no default image at %s (tl image build -o %s)", def,
                        def);
-        if (!(spec->image = tld_intern(def)))
+        char real[PATH_MAX];
+        if ((r = tld_hostpath_resolve(t, "image", def, real, sizeof(real), msg, msz)))
+            return r;
+        if (!(spec->image = tld_intern(real)))
             return ERR(500, "out of memory");
     }
     json_t *vars = json_object_get(req, "vars");
     if (vars) {
         if (!json_is_string(vars))
             return ERR(400, "\"vars\" must be a file path");
-        char *real = realpath(json_string_value(vars), NULL);
-        if (!real)
-            return ERR(400, "variable store %s: %s", json_string_value(vars), strerror(errno));
-        spec->vars = tld_intern(real);
-        free(real);
-        if (!spec->vars)
+        char real[PATH_MAX];
+        int fd;
+        if ((r = tld_hostpath_resolve(t, "variable store", json_string_value(vars), real,
+                                      sizeof(real), msg, msz)) ||
+            (r = tld_hostpath_open(real, TLD_VARS_MAX, &fd, NULL, msg, msz)))
+            return r;
+        close(fd);
+        if (!(spec->vars = tld_intern(real)))
             return ERR(500, "out of memory");
     }
     if ((r = tld_image_generation(spec->image, &spec->generation, msg, msz)))
@@ -926,12 +999,6 @@ int tld_node_create(struct tld *t, const json_t *req, struct tld_node **out, cha
         return r;
     }
     new_uuid(n->uuid);
-    uint8_t tok[TLD_TOKEN_LEN];
-    if (getrandom(tok, sizeof(tok), 0) != (ssize_t)sizeof(tok)) {
-        tld_node_free(n);
-        return ERR(500, "getrandom failed");
-    }
-    tl_hex_encode(tok, sizeof(tok), n->token);
     n->state = TLD_CREATING;
     n->created = tld_now();
 
@@ -1028,6 +1095,7 @@ int tld_node_reimage(struct tld *t, struct tld_node *n, const json_t *req, char 
         remove_tree(state);
         unlink(keyf);
         tld_node_set_ek(n, NULL);
+        n->tpm_seen = (struct tld_tpm_seen){0}; /* a new TPM: its counters start over */
         have = false;
     }
     if (spec.vtpm && spec.vtpm_persist && !have && (r = provision(t, n, state, keyf, msg, msz)))
@@ -1063,6 +1131,19 @@ static json_t *proc_json(const struct tld_proc *p)
     return p->pid > 0 ? json_integer(p->pid) : json_null();
 }
 
+const char *tld_node_ek_origin(const struct tld_node *n)
+{
+    if (n->ak && strcmp(n->ak->ek_origin, "unknown") != 0)
+        return n->ak->ek_origin; /* as enrolment found it */
+    json_t *eks = tld_node_ek(n);
+    const char *o = json_string_value(json_object_get(json_array_get(eks, 0), "origin"));
+    bool vouched = o && strcmp(o, TLD_EK_VOUCHED) == 0;
+    json_decref(eks);
+    if (vouched)
+        return TLD_EK_VOUCHED;
+    return n->spec.vtpm ? TLD_EK_PLATFORM : "none"; /* tl vtpm provision's EKs */
+}
+
 json_t *tld_node_json(const struct tld *t, const struct tld_node *n)
 {
     char dir[PATH_MAX], console[PATH_MAX];
@@ -1085,6 +1166,7 @@ json_t *tld_node_json(const struct tld *t, const struct tld_node *n)
     json_t *ek = tld_node_ek(n);
     json_object_set_new(j, "ek", ek ? ek : json_null());
     json_object_set_new(j, "ak", tld_ak_json(n->ak));
+    json_object_set_new(j, "ek_origin", json_string(tld_node_ek_origin(n)));
     json_object_set_new(j, "attestation", tld_attest_summary_json(n));
     json_t *labels = tld_attest_labels(n);
     tld_pool_node_labels(n, labels);
@@ -1101,11 +1183,13 @@ json_t *tld_node_json(const struct tld *t, const struct tld_node *n)
 
 json_t *tld_node_doc(const struct tld_node *n)
 {
+    char token_hex[65];
+    tl_hex_encode(n->token_sha256, sizeof(n->token_sha256), token_hex);
     json_t *j = json_pack(
         "{s:s, s:s, s:s, s:s, s:s, s:{s:b, s:b, s:b, s:i, s:s, s:s}, s:I, s:I, s:I, s:i, "
         "s:{s:I, s:I}, s:{s:I, s:I}, s:s}",
         "name", n->name, "uuid", n->uuid, "state", tld_state_name(n->state), "reason", n->reason,
-        "token", n->token, "spec", "secure_boot", n->spec.secure_boot, "vtpm", n->spec.vtpm,
+        "token_sha256", token_hex, "spec", "secure_boot", n->spec.secure_boot, "vtpm", n->spec.vtpm,
         "vtpm_persist", n->spec.vtpm_persist, "generation", n->spec.generation, "image",
         n->spec.image, "vars", n->spec.vars, "created", (json_int_t)n->created, "started",
         (json_int_t)n->started, "stopped", (json_int_t)n->stopped, "boots", (int)n->boots, "qemu",
@@ -1126,6 +1210,12 @@ json_t *tld_node_doc(const struct tld_node *n)
         json_object_set_new(j, "ak", tld_ak_json(n->ak));
     if (n->attestation.id)
         json_object_set_new(j, "attestation", tld_attest_summary_json(n));
+    if (n->tpm_seen.set)
+        json_object_set_new(j, "tpm_seen",
+                            json_pack("{s:I, s:I, s:I}", "reset_count",
+                                      (json_int_t)n->tpm_seen.reset_count, "restart_count",
+                                      (json_int_t)n->tpm_seen.restart_count, "clock",
+                                      (json_int_t)n->tpm_seen.clock));
     if (n->baseline)
         json_object_set_new(j, "baseline", tld_baseline_json(n->baseline));
     json_object_set_new(json_object_get(j, "spec"), "external", json_boolean(n->spec.external));
@@ -1148,7 +1238,12 @@ int tld_node_from_doc(const json_t *doc, struct tld_node **out)
     copy_str(n->name, sizeof(n->name), json_object_get(doc, "name"));
     copy_str(n->uuid, sizeof(n->uuid), json_object_get(doc, "uuid"));
     copy_str(n->reason, sizeof(n->reason), json_object_get(doc, "reason"));
-    copy_str(n->token, sizeof(n->token), json_object_get(doc, "token"));
+    const char *th = json_string_value(json_object_get(doc, "token_sha256"));
+    const char *legacy = json_string_value(json_object_get(doc, "token"));
+    if (th && strlen(th) == 64)
+        tl_hex_decode(th, 64, n->token_sha256, sizeof(n->token_sha256));
+    else if (legacy) /* a store of an earlier tld kept the token itself */
+        tld_secret_hash(legacy, strlen(legacy), n->token_sha256);
     copy_str(n->ctrl, sizeof(n->ctrl), json_object_get(doc, "ctrl"));
     json_t *spec = json_object_get(doc, "spec");
     n->spec.secure_boot = json_is_true(json_object_get(spec, "secure_boot"));
@@ -1175,6 +1270,18 @@ int tld_node_from_doc(const json_t *doc, struct tld_node **out)
     tld_node_set_ek(n, json_object_get(doc, "ek"));
     n->ak = tld_ak_from_json(json_object_get(doc, "ak"));
     tld_attest_summary_from_json(n, json_object_get(doc, "attestation"));
+    json_t *seen = json_object_get(doc, "tpm_seen");
+    if (json_is_object(seen))
+        n->tpm_seen = (struct tld_tpm_seen){
+            .set = true,
+            .reset_count = (uint32_t)json_integer_value(json_object_get(seen, "reset_count")),
+            .restart_count = (uint32_t)json_integer_value(json_object_get(seen, "restart_count")),
+            .clock = (uint64_t)json_integer_value(json_object_get(seen, "clock"))};
+    else if (n->attestation.id) /* a store of an earlier tld: this boot's is what it knew */
+        n->tpm_seen = (struct tld_tpm_seen){.set = true,
+                                            .reset_count = n->attestation.reset_count,
+                                            .restart_count = n->attestation.restart_count,
+                                            .clock = n->attestation.clock};
     n->baseline = tld_baseline_from_json(json_object_get(doc, "baseline"));
     if (!tld_name_ok(n->name) ||
         tld_state_parse(json_string_value(json_object_get(doc, "state")), &n->state) < 0 ||

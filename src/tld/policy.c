@@ -22,7 +22,9 @@
  *    or without grub's leading kernel path), allowedKernels (the kernel's
  *    PCR 4 Authenticode SHA-256 must be one of them), requiredDbx (SHA-256
  *    values that the measured dbx must hold: a hash entry, or the SHA-256
- *    of a certificate entry; an unmeasured dbx fails).
+ *    of a certificate entry; an unmeasured dbx fails), refuseVouchedEk
+ *    (true: a node whose EK only an operator vouched for fails; checked by
+ *    attest.c, which knows the EK's origin).
  * Every finding names the component, the PCR, the event (its index in the
  * log), expected and actual, and a severity. */
 #include <openssl/evp.h>
@@ -197,10 +199,11 @@ int tld_policy_rules_parse(const json_t *req, json_t **rules, char *msg, size_t 
     json_object_foreach((json_t *)req, key, v)
     {
         if (strcmp(key, "kernelCmdline") && strcmp(key, "allowedKernels") &&
-            strcmp(key, "requiredDbx") && strcmp(key, "requireSecureBoot")) {
+            strcmp(key, "requiredDbx") && strcmp(key, "requireSecureBoot") &&
+            strcmp(key, "refuseVouchedEk")) {
             snprintf(msg, msz,
                      "unknown field \"%s\" (kernelCmdline, allowedKernels, requiredDbx, "
-                     "requireSecureBoot)",
+                     "requireSecureBoot, refuseVouchedEk)",
                      key);
             return 400;
         }
@@ -233,6 +236,15 @@ int tld_policy_rules_parse(const json_t *req, json_t **rules, char *msg, size_t 
             return 400;
         }
         json_object_set(out, "requireSecureBoot", sb);
+    }
+    json_t *rv = json_object_get(req, "refuseVouchedEk");
+    if (rv && !json_is_null(rv)) {
+        if (!json_is_boolean(rv)) {
+            json_decref(out);
+            snprintf(msg, msz, "\"refuseVouchedEk\" must be true, false or null");
+            return 400;
+        }
+        json_object_set(out, "refuseVouchedEk", rv);
     }
     *rules = out;
     return 0;

@@ -4,7 +4,8 @@
  *  - deleting: its nodes are deleted, then the pool; a deleting cluster
  *    goes when its last pool has;
  *  - missing nodes (a create, a scale-up, a node deleted by hand) are
- *    created, all at once: they boot in parallel;
+ *    created, in parallel up to TL_CONCURRENT_CREATES booting at once
+ *    (capacity.c);
  *  - extra nodes (a scale-down) are deleted, the newest first;
  *  - nodes whose Secure Boot or vTPM differ from the pool's (an update)
  *    are reimaged ONE AT A TIME, each proven before the next: running and,
@@ -88,7 +89,7 @@ static void fail(struct tld *t, struct tld_pool *p, const char *fmt, const char 
 /* Why a node is not attested: the components of its latest alert. */
 static void attestation_failure(struct tld *t, const struct tld_node *n, char *out, size_t size)
 {
-    json_t *alerts = tld_store_alerts(t, n->name, true);
+    json_t *alerts = tld_store_alerts(t, n->name, n->uuid, true);
     json_t *last = json_array_get(alerts, 0);
     int k = snprintf(out, size, "attestation verdict fail");
     json_t *comps = json_object_get(last, "components");
@@ -216,8 +217,9 @@ static void step(struct tld *t, struct tld_pool *p)
         else
             break;
     }
-    /* create what is missing, all at once */
-    while ((long)n < p->count && n < MAX_POOL_NODES) {
+    /* create what is missing, in parallel up to the host's bound
+     * (capacity.c); the rest on a later step */
+    while ((long)n < p->count && n < MAX_POOL_NODES && tld_capacity_may_create(t)) {
         if (create_node(t, p, msg, sizeof(msg))) {
             fail(t, p, "node %s: %s", "(new)", msg);
             return;

@@ -15,6 +15,7 @@
  * Later, when the node stops, tld reads the vTPM's PCRs itself and compares
  * them with the same replay (tld_report_compare_host). */
 #include <errno.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 #include <stdio.h>
@@ -117,17 +118,8 @@ json_t *tld_report_compare_host(const struct tld_node *n, const json_t *pcrs)
 
 bool tld_token_ok(const struct tld_node *n, const char *auth)
 {
-    const char *prefix = "Bearer ";
-    if (!auth || strncmp(auth, prefix, strlen(prefix)) != 0)
-        return false;
-    auth += strlen(prefix);
-    size_t want = strlen(n->token);
-    if (strlen(auth) != want)
-        return false;
-    unsigned char diff = 0;
-    for (size_t i = 0; i < want; i++)
-        diff |= (unsigned char)(auth[i] ^ n->token[i]);
-    return diff == 0;
+    uint8_t h[32];
+    return tld_bearer_hash(auth, h) && CRYPTO_memcmp(h, n->token_sha256, 32) == 0;
 }
 
 /* The Secure Boot state the log measured (EV_EFI_VARIABLE_DRIVER_CONFIG

@@ -302,7 +302,8 @@ int tld_store_attestation_add(struct tld *t, const char *node, const char *verdi
 }
 
 /* Rows of "SELECT id, doc ..." as an array of their docs with "id" added. */
-static json_t *rows(struct tld *t, const char *sql, const char *node, long long id, int limit)
+static json_t *rows(struct tld *t, const char *sql, const char *node, const char *uuid,
+                    long long id, int limit)
 {
     sqlite3_stmt *st;
     json_t *out = json_array();
@@ -311,6 +312,8 @@ static json_t *rows(struct tld *t, const char *sql, const char *node, long long 
     int k = sqlite3_bind_parameter_index(st, ":node");
     if (k)
         sqlite3_bind_text(st, k, node, -1, SQLITE_STATIC);
+    if ((k = sqlite3_bind_parameter_index(st, ":uuid")))
+        sqlite3_bind_text(st, k, uuid, -1, SQLITE_STATIC);
     if ((k = sqlite3_bind_parameter_index(st, ":id")))
         sqlite3_bind_int64(st, k, id);
     if ((k = sqlite3_bind_parameter_index(st, ":limit")))
@@ -328,52 +331,78 @@ static json_t *rows(struct tld *t, const char *sql, const char *node, long long 
     return out;
 }
 
-json_t *tld_store_attestations(struct tld *t, const char *node, int limit)
+/* A node's records: those of its identity when the node exists (uuid),
+ * else every record under the name (a deleted node's history). */
+#define BY_NODE "node = :node AND (:uuid IS NULL OR json_extract(doc, '$.node_uuid') = :uuid)"
+
+json_t *tld_store_attestations(struct tld *t, const char *node, const char *uuid, int limit)
 {
     return node ? rows(t,
-                       "SELECT id, doc FROM attestations WHERE node = :node ORDER BY id DESC "
-                       "LIMIT :limit",
-                       node, 0, limit)
-                : rows(t, "SELECT id, doc FROM attestations ORDER BY id DESC LIMIT :limit", NULL, 0,
-                       limit);
+                       "SELECT id, doc FROM attestations WHERE " BY_NODE
+                       " ORDER BY id DESC LIMIT :limit",
+                       node, uuid, 0, limit)
+                : rows(t, "SELECT id, doc FROM attestations ORDER BY id DESC LIMIT :limit", NULL,
+                       NULL, 0, limit);
 }
 
 json_t *tld_store_attestation_get(struct tld *t, long long id)
 {
-    json_t *a = rows(t, "SELECT id, doc FROM attestations WHERE id = :id", NULL, id, 1);
+    json_t *a = rows(t, "SELECT id, doc FROM attestations WHERE id = :id", NULL, NULL, id, 1);
     json_t *one = json_incref(json_array_get(a, 0));
     json_decref(a);
     return one;
 }
 
-int tld_store_alert_upsert(struct tld *t, const char *node, const char *boot, json_t *doc,
-                           long long *id, bool *created)
+json_t *tld_store_alert_find(struct tld *t, const char *node, const char *uuid, const char *boot,
+                             long long *id, bool *acked)
+{
+    sqlite3_stmt *st;
+    json_t *doc = NULL;
+    *id = 0;
+    *acked = false;
+    if (sqlite3_prepare_v2(t->db,
+                           "SELECT id, doc, acknowledged FROM alerts WHERE node = ?1 AND boot = ?2 "
+                           "AND json_extract(doc, '$.node_uuid') = ?3",
+                           -1, &st, NULL) != SQLITE_OK)
+        return NULL;
+    sqlite3_bind_text(st, 1, node, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, boot, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, uuid, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        doc = json_loads((const char *)sqlite3_column_text(st, 1), 0, NULL);
+        if (doc) {
+            *id = sqlite3_column_int64(st, 0);
+            *acked = sqlite3_column_int(st, 2) != 0;
+        }
+    }
+    sqlite3_finalize(st);
+    return doc;
+}
+
+int tld_store_alert_put(struct tld *t, const char *node, const char *boot, const json_t *doc,
+                        long long *id, bool reopen)
 {
     char *text = json_dumps(doc, JSON_COMPACT);
     if (!text)
         return -ENOMEM;
     sqlite3_stmt *st;
     int r = -EIO;
-    *created = false;
-    if (sqlite3_prepare_v2(t->db, "SELECT id FROM alerts WHERE node = ?1 AND boot = ?2", -1, &st,
-                           NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, node, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, boot, -1, SQLITE_STATIC);
-        *id = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-        sqlite3_finalize(st);
-    }
-    const char *sql = *id ? "UPDATE alerts SET doc = ?3, at = ?4 WHERE node = ?1 AND boot = ?2"
-                          : "INSERT INTO alerts (node, boot, doc, at) VALUES (?1, ?2, ?3, ?4)";
+    const char *sql =
+        *id ? (reopen ? "UPDATE alerts SET doc = ?3, at = ?4, acknowledged = 0 WHERE id = ?5"
+                      : "UPDATE alerts SET doc = ?3, at = ?4 WHERE id = ?5")
+            : "INSERT INTO alerts (node, boot, doc, at) VALUES (?1, ?2, ?3, ?4)";
     if (sqlite3_prepare_v2(t->db, sql, -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, node, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, boot, -1, SQLITE_STATIC);
+        if (!*id) {
+            sqlite3_bind_text(st, 1, node, -1, SQLITE_STATIC);
+            sqlite3_bind_text(st, 2, boot, -1, SQLITE_STATIC);
+        }
         sqlite3_bind_text(st, 3, text, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 4, tld_now());
+        if (*id)
+            sqlite3_bind_int64(st, 5, *id);
         if (sqlite3_step(st) == SQLITE_DONE) {
-            if (!*id) {
+            if (!*id)
                 *id = sqlite3_last_insert_rowid(t->db);
-                *created = true;
-            }
             r = 0;
         }
         sqlite3_finalize(st);
@@ -382,25 +411,48 @@ int tld_store_alert_upsert(struct tld *t, const char *node, const char *boot, js
     return r;
 }
 
-json_t *tld_store_alerts(struct tld *t, const char *node, bool all)
+int tld_store_attestation_update(struct tld *t, long long id, const json_t *doc)
+{
+    json_t *copy = json_copy((json_t *)doc);
+    json_object_del(copy, "id");
+    char *text = copy ? json_dumps(copy, JSON_COMPACT) : NULL;
+    json_decref(copy);
+    if (!text)
+        return -ENOMEM;
+    sqlite3_stmt *st;
+    int r = -EIO;
+    if (sqlite3_prepare_v2(t->db, "UPDATE attestations SET doc = ?1 WHERE id = ?2", -1, &st,
+                           NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, id);
+        if (sqlite3_step(st) == SQLITE_DONE && sqlite3_changes(t->db) == 1)
+            r = 0;
+        sqlite3_finalize(st);
+    }
+    free(text);
+    return r;
+}
+
+json_t *tld_store_alerts(struct tld *t, const char *node, const char *uuid, bool all)
 {
     if (node)
         return rows(t,
-                    all ? "SELECT id, doc, acknowledged FROM alerts WHERE node = :node ORDER BY id "
-                          "DESC"
-                        : "SELECT id, doc, acknowledged FROM alerts WHERE node = :node AND "
-                          "acknowledged = 0 ORDER BY id DESC",
-                    node, 0, 0);
+                    all ? "SELECT id, doc, acknowledged FROM alerts WHERE " BY_NODE
+                          " ORDER BY id DESC"
+                        : "SELECT id, doc, acknowledged FROM alerts WHERE " BY_NODE
+                          " AND acknowledged = 0 ORDER BY id DESC",
+                    node, uuid, 0, 0);
     return rows(t,
                 all ? "SELECT id, doc, acknowledged FROM alerts ORDER BY id DESC"
                     : "SELECT id, doc, acknowledged FROM alerts WHERE acknowledged = 0 ORDER BY "
                       "id DESC",
-                NULL, 0, 0);
+                NULL, NULL, 0, 0);
 }
 
 json_t *tld_store_alert_get(struct tld *t, long long id)
 {
-    json_t *a = rows(t, "SELECT id, doc, acknowledged FROM alerts WHERE id = :id", NULL, id, 0);
+    json_t *a =
+        rows(t, "SELECT id, doc, acknowledged FROM alerts WHERE id = :id", NULL, NULL, id, 0);
     json_t *one = json_incref(json_array_get(a, 0));
     json_decref(a);
     return one;

@@ -45,16 +45,85 @@
 #include <sys/types.h>
 
 struct tl_ekca;
+struct MHD_Daemon;
+
+/* auth.c: who a caller is (docs/api.md, "Authentication and roles") */
+enum tld_role {
+    TLD_ROLE_NONE,
+    TLD_ROLE_READER,
+    TLD_ROLE_OPERATOR,
+    TLD_ROLE_AGENT,
+    TLD_ROLE_RELYING_PARTY,
+};
+
+struct tld_caller {
+    enum tld_role role;
+    char node[64]; /* agent: the node it speaks for */
+    bool channel;  /* came in on the node's agent channel (a guest) */
+    char who[96];  /* for messages: "operator (operator.token)", "token NAME" */
+};
+
+struct tld_api_token {
+    char name[64];
+    enum tld_role role;
+    uint8_t sha256[32];
+    long long created;
+};
+
+struct tld_auth {
+    uint8_t operator_sha256[32]; /* HOME/operator.token's */
+    pthread_mutex_t lock;        /* the API tokens (checked outside tld.lock) */
+    struct tld_api_token *tokens;
+    size_t n_tokens, cap_tokens;
+};
+
+/* capacity.c: quotas and the host's capacity */
+#define TLD_CONCURRENT_CREATES 4
+struct tld_capacity {
+    unsigned total_limit; /* vCPUs of all pools ("Total Regional vCPUs") */
+    struct {
+        char name[48];
+        unsigned limit;
+    } families[16];
+    size_t n_families;
+    unsigned host_memory_mib, host_vcpus; /* what nodes may take of this host */
+    unsigned concurrent_creates;          /* nodes booting at once */
+};
+
+/* api.c: the two HTTP daemons */
+struct tld_api {
+    struct MHD_Daemon *admin;  /* loopback TCP: every route, authenticated */
+    struct MHD_Daemon *agents; /* the nodes' agent channels (agentnet.c) */
+    _Atomic size_t inflight;   /* bytes of request bodies held */
+};
+
+/* agentnet.c: one Unix socket per running VM node, its guest's only way out */
+struct tld_agent_chan;
+struct tld_agentnet {
+    pthread_mutex_t lock;
+    struct tld_agent_chan *chans;
+    size_t n, cap;
+    int wake[2];
+    pthread_t thread;
+    bool running;
+    volatile int quit;
+};
 
 /* Sets msg (a char buffer with its size msz in scope) and gives status:
  * the "return ERR(404, "no node named %s", name)" of the handlers. */
 #define ERR(status, ...) (snprintf(msg, msz, __VA_ARGS__), (status))
 
-#define TLD_NAME_MAX     63
-#define TLD_MAX_NODES    1000000 /* external nodes are cheap; a VM node is not */
-#define TLD_TOKEN_LEN    32      /* bytes; hex in the agent's config */
-#define TLD_BODY_MAX     (8u << 20)
-#define TLD_BOOT_TIMEOUT 240 /* s, TCG boots take 15-25 s; TL_BOOT_TIMEOUT moves it */
+#define TLD_NAME_MAX            63
+#define TLD_MAX_NODES           1000000         /* external nodes are cheap; a VM node is not */
+#define TLD_TOKEN_LEN           32              /* bytes; hex in the agent's config */
+#define TLD_AGENT_ADDR          "10.0.2.100:80" /* where a guest reaches its agent channel */
+#define TLD_BODY_MAX            (8u << 20)      /* an agent's evidence (report, attest) */
+#define TLD_ADMIN_BODY_MAX      (1u << 20)      /* every other route's body */
+#define TLD_INFLIGHT_MAX        (64u << 20) /* all request bodies in flight together (503 beyond) */
+#define TLD_IDLE_TIMEOUT        15 /* s: a connection that sends nothing for this long is closed */
+#define TLD_API_CONNECTIONS     1024 /* the admin listener's connections at once */
+#define TLD_CHANNEL_CONNECTIONS 4    /* one node's agent channel's connections at once */
+#define TLD_BOOT_TIMEOUT        240  /* s, TCG boots take 15-25 s; TL_BOOT_TIMEOUT moves it */
 
 enum tld_state {
     TLD_CREATING,
@@ -88,6 +157,11 @@ struct tld_node_spec {
 #define TLD_NONCE_TTL     120 /* s */
 #define TLD_CHALLENGE_TTL 120 /* s */
 
+/* Who vouches for a node's EK (attest.c, the EK certificate's chain) */
+#define TLD_EK_PLATFORM     "platform-vtpm"    /* a vTPM tld provisioned: HOME/ekca */
+#define TLD_EK_MANUFACTURER "manufacturer-tpm" /* a TPM maker's root in HOME/ekca/roots */
+#define TLD_EK_VOUCHED      "operator-vouched" /* a key an operator handed over: HOME/ekca-vouched */
+
 struct tld_challenge {
     char id[33];
     uint8_t secret[32];
@@ -111,10 +185,22 @@ struct tld_attested {
     bool pass, secure_boot;
 };
 
+/* The TPM's counters as far as verified quotes showed them: kept across
+ * boots and new AKs (a rolled-back or replayed TPM state goes back), reset
+ * only when the node gets a new TPM (a non-persisted vTPM's start, a
+ * reimage with a new vTPM). */
+struct tld_tpm_seen {
+    uint64_t clock;
+    uint32_t reset_count, restart_count;
+    bool set;
+};
+
 /* The enrolled AK (~250 bytes; ~900 as JSON). */
 struct tld_ak {
     long long enrolled;    /* unix seconds */
     char ek_type[16];      /* "rsa2048", "ecc-p256" */
+    char ek_origin[20];    /* TLD_EK_PLATFORM, _MANUFACTURER, _VOUCHED ("unknown": enrolled
+                            * before origins were recorded) */
     char name[2 * 68 + 1]; /* hex of its Name */
     size_t public_len;
     uint8_t public[]; /* its marshalled TPM2B_PUBLIC */
@@ -133,7 +219,7 @@ struct tld_node {
     char uuid[37];
     struct tld_node_spec spec;
     enum tld_state state;
-    char token[TLD_TOKEN_LEN * 2 + 1];
+    uint8_t token_sha256[32]; /* the agent's token's (the token itself is only in agent.json) */
     struct tld_proc qemu, swtpm;
     long long created, started, stopped; /* unix seconds, 0 none */
     unsigned boots;
@@ -146,6 +232,7 @@ struct tld_node {
                         * (tld_node_ek); a few hundred bytes where a tree took ~2 KiB */
     struct tld_ak *ak; /* the enrolled AK, NULL: none */
     struct tld_attested attestation; /* the latest verified attestation (attest.c) */
+    struct tld_tpm_seen tpm_seen;    /* rollback history of its TPM */
     struct tld_baseline *baseline;   /* NULL until learned */
     struct tld_challenge *challenge; /* an enrolment waiting for activation */
     struct tld_nonce *nonces;        /* TLD_NONCES outstanding, single use */
@@ -159,7 +246,9 @@ struct tld_node {
 
 struct tld {
     char home[PATH_MAX];
-    char tl_bin[PATH_MAX]; /* tl, for vTPM provisioning and image checks */
+    char tl_bin[PATH_MAX];    /* tl, for vTPM provisioning and image checks */
+    char tld_bin[PATH_MAX];   /* this tld: QEMU runs `tld --relay` per guest connection */
+    char token_audience[128]; /* tokens' "aud" unless the request names one: TL_TOKEN_AUDIENCE */
     char ovmf_dir[PATH_MAX];
     int port;
     int boot_timeout;
@@ -172,8 +261,14 @@ struct tld {
     struct tld_node **vms; /* the nodes with a VM here (not external): the ones the
                             * supervision loop visits every 250 ms */
     size_t n_vms, cap_vms;
-    struct tl_ekca *ekca;    /* HOME/ekca, loaded (or created) on first use */
-    struct tld_fleet *fleet; /* resource groups, clusters, node pools (cluster.c) */
+    struct tl_ekca *ekca;          /* HOME/ekca, loaded (or created) on first use */
+    struct tld_fleet *fleet;       /* resource groups, clusters, node pools (cluster.c) */
+    char store_roots[8][PATH_MAX]; /* where images and variable stores may come from (hostpath.c) */
+    size_t n_store_roots;
+    struct tld_capacity capacity;
+    struct tld_auth auth;
+    struct tld_api api;
+    struct tld_agentnet agentnet;
     volatile int quit;
 };
 
@@ -196,12 +291,19 @@ int tld_store_commit(struct tld *t);
 void tld_store_rollback(struct tld *t);
 int tld_store_attestation_add(struct tld *t, const char *node, const char *verdict, json_t *doc,
                               long long *id);
-json_t *tld_store_attestations(struct tld *t, const char *node, int limit);
+/* node NULL: all; uuid (may be NULL) narrows them to one node identity */
+json_t *tld_store_attestations(struct tld *t, const char *node, const char *uuid, int limit);
 json_t *tld_store_attestation_get(struct tld *t, long long id);
-/* One alert per node and boot: a later failure of the same boot updates it. */
-int tld_store_alert_upsert(struct tld *t, const char *node, const char *boot, json_t *doc,
-                           long long *id, bool *created);
-json_t *tld_store_alerts(struct tld *t, const char *node, bool all);
+/* The record's document replaced (a token added once its id is known). */
+int tld_store_attestation_update(struct tld *t, long long id, const json_t *doc);
+/* One alert per node identity (uuid) and boot: the stored one (a new
+ * reference, with *id and *acked) or NULL; written back by put (*id 0:
+ * a new one; reopen: acknowledged no more). */
+json_t *tld_store_alert_find(struct tld *t, const char *node, const char *uuid, const char *boot,
+                             long long *id, bool *acked);
+int tld_store_alert_put(struct tld *t, const char *node, const char *boot, const json_t *doc,
+                        long long *id, bool reopen);
+json_t *tld_store_alerts(struct tld *t, const char *node, const char *uuid, bool all);
 json_t *tld_store_alert_get(struct tld *t, long long id);
 int tld_store_alert_ack(struct tld *t, long long id);
 /* Resources (cluster.c, feature.c): one JSON document per (kind, id). */
@@ -243,6 +345,8 @@ int tld_node_delete(struct tld *t, struct tld_node *n, char *msg, size_t msz);
  * sets the state from how QEMU ended and what the console says. */
 void tld_node_ended(struct tld *t, struct tld_node *n, int wstatus, bool status_known);
 json_t *tld_node_json(const struct tld *t, const struct tld_node *n);
+/* Who vouches for its EK: TLD_EK_PLATFORM, _MANUFACTURER, _VOUCHED, "none" */
+const char *tld_node_ek_origin(const struct tld_node *n);
 /* The store's form: everything, secrets and pids included. */
 json_t *tld_node_doc(const struct tld_node *n);
 int tld_node_from_doc(const json_t *doc, struct tld_node **out);
@@ -412,4 +516,51 @@ void tld_diagnose(struct tld *t, struct tld_node *n);
 
 /* api.c */
 int tld_api_start(struct tld *t, const char *listen_addr, int *port);
-void tld_api_stop(void);
+void tld_api_stop(struct tld *t);
+/* The routing table, a line per route: "METHOD PATTERN ROLE,ROLE" (tld --routes). */
+void tld_api_routes_print(FILE *f);
+/* A connection accepted on node's agent channel (closed on failure). */
+int tld_api_add_agent_connection(struct tld *t, int fd, const char *node);
+
+/* auth.c */
+const char *tld_role_name(enum tld_role r);
+int tld_auth_init(struct tld *t); /* after the store: makes HOME/operator.token once */
+void tld_auth_free(struct tld *t);
+/* Authorization header → caller: 0 (operator or an API token's role),
+ * -ENOENT no header, -EINVAL not a bearer credential, -EACCES unknown. */
+int tld_auth_caller(struct tld *t, const char *authz, struct tld_caller *out);
+json_t *tld_auth_tokens(struct tld *t);
+int tld_auth_token_create(struct tld *t, const json_t *req, json_t **answer, char *msg, size_t msz);
+int tld_auth_token_delete(struct tld *t, const char *name, char *msg, size_t msz);
+void tld_secret_hash(const char *secret, size_t len, uint8_t out[32]);
+int tld_secret_new(char out[2 * TLD_TOKEN_LEN + 1]);
+bool tld_bearer_hash(const char *authz, uint8_t out[32]);
+
+/* hostpath.c: host paths a request names, only from the platform's stores */
+#define TLD_DISK_MAX     (256ll << 30)
+#define TLD_MANIFEST_MAX (4 << 20)
+#define TLD_VARS_MAX     (16 << 20)
+int tld_hostpath_init(struct tld *t);
+/* given → its real path in out, or 400 naming the rule */
+int tld_hostpath_resolve(const struct tld *t, const char *what, const char *given, char *out,
+                         size_t size, char *msg, size_t msz);
+/* A regular file (no symlink, FIFO or device) of at most max bytes: *fd, or 400. */
+int tld_hostpath_open(const char *path, off_t max, int *fd, off_t *size, char *msg, size_t msz);
+
+/* capacity.c */
+void tld_capacity_init(struct tld *t);
+/* May pool p (NULL: a new one) run count nodes of vm_size? 0, or 409 with
+ * ARM's QuotaExceeded / AllocationFailed text in msg. */
+int tld_capacity_admit(struct tld *t, const struct tld_pool *p, const char *vm_size, long count,
+                       char *msg, size_t msz);
+/* May the reconciler start one more node now (fewer than the bound booting)? */
+bool tld_capacity_may_create(const struct tld *t);
+
+/* agentnet.c */
+int tld_agentnet_start(struct tld *t);
+void tld_agentnet_stop(struct tld *t);
+int tld_agentnet_path(const struct tld *t, const char *node, char *out, size_t size);
+int tld_agentnet_open(struct tld *t, const char *node);
+void tld_agentnet_close(struct tld *t, const char *node);
+void tld_agentnet_closed(struct tld *t, const char *node); /* one connection fewer */
+int tld_relay_main(const char *path);

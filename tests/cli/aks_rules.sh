@@ -8,6 +8,8 @@ set -u
 : "${TL_BIN:?}" "${TL_TLD:?}" "${TL_FIXTURES:?}"
 W=$(mktemp -d "${TMPDIR:-/tmp}/tl-aks-rules.XXXXXX")
 export TL_HOME=$W/home TL_TLD HOME=$W/user KUBECONFIG=
+# quotas and host capacity for the admission checks at the end (tld reads them at its start)
+export TL_QUOTA_VCPUS="total=40,standardDSv2Family=8" TL_HOST_NODE_MEMORY_MIB=3072 TL_HOST_VCPUS=32
 mkdir -p "$HOME" "$TL_HOME/images"
 cleanup() {
 	[ -r "$TL_HOME/tld.addr" ] && kill "$(awk '{print $2}' "$TL_HOME/tld.addr")" 2>/dev/null
@@ -112,5 +114,17 @@ refused "a resource group that does not exist" \
 refused "enable and disable together" \
 	"tl: aks nodepool update: cannot specify --enable-secure-boot and --disable-secure-boot at the same time" \
 	aks nodepool update --cluster-name myAKSCluster --resource-group myResourceGroup --name nodepool1 --enable-secure-boot --disable-secure-boot
+# admission: quotas (ARM's QuotaExceeded text) and the host's capacity, before anything is stored
+refused "a pool beyond its family's vCPU quota (5 x Standard_DS2_v2 = 10 > 8)" \
+	"tl: (QuotaExceeded) Operation could not be completed as it results in exceeding approved standardDSv2Family Cores quota. Additional details - Deployment Model: Resource Manager, Location: local, Current Limit: 8, Current Usage: 0, Additional Required: 10, (Minimum) New Limit Required: 10. Raise the limit with TL_QUOTA_VCPUS in tld's environment (\"standardDSv2Family=10\")." \
+	"${A[@]}" --name big --node-count 5
+refused "a pool beyond the total regional vCPU quota (6 x Standard_D8s_v3 = 48 > 40)" \
+	"tl: (QuotaExceeded) Operation could not be completed as it results in exceeding approved Total Regional Cores quota. Additional details - Deployment Model: Resource Manager, Location: local, Current Limit: 40, Current Usage: 0, Additional Required: 48, (Minimum) New Limit Required: 48. Raise the limit with TL_QUOTA_VCPUS in tld's environment (\"total=48\")." \
+	"${A[@]}" --name huge --node-vm-size Standard_D8s_v3 --node-count 6
+refused "a pool beyond the host's memory for nodes (4 x 1024 MiB > 3072)" \
+	"tl: (AllocationFailed) The host cannot take 4 more Standard_DS2_v2 node(s): they need 4096 MiB of memory and 4 vCPUs; it has 3072 MiB for nodes (0 in use) and 32 vCPUs (0 in use). Scale down or delete other pools, or raise TL_HOST_NODE_MEMORY_MIB / TL_HOST_VCPUS in tld's environment." \
+	"${A[@]}" --name mem --node-count 4
+out=$("$TL_BIN" aks nodepool list --resource-group myResourceGroup --cluster-name myAKSCluster | jq -r '[.[].name] | sort | join(" ")')
+if [ "$out" = "gen1pool nodepool1" ]; then ok "pools refused for quota or capacity were not created"; else not_ok "pools refused for quota or capacity were not created" "$out"; fi
 echo "# $n checks, $failed failed"
 [ "$failed" -eq 0 ]

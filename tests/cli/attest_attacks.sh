@@ -105,6 +105,7 @@ is "tl node create a1/a2/a3 --external: booting, external, a vTPM with both EK c
     "$(jq -sc '[.[] | [.state, .external, ([.ek[].type] | join(","))]] | unique' "$W"/a?.create.json)" \
     '[["booting",true,"rsa2048,ecc-p256"]]'
 read -r URL tld_pid <"$TL_HOME/tld.addr" || bail "no $TL_HOME/tld.addr"
+OPERATOR="Authorization: Bearer $(cat "$TL_HOME/operator.token")"
 declare -A TOKENS
 for n in a1 a2 a3; do TOKENS[$n]=$(jq -r .token "$TL_HOME/nodes/$n/agent.json"); done
 token() { echo "${TOKENS[$1]}"; }
@@ -163,10 +164,13 @@ is "tl node show a1: running, report consistent, attestation pass, labels truste
     "$(jq -c '[.state, .report.consistent, .attestation.verdict, .labels]' "$W/show.json")" \
     '["running",true,"pass",{"kubernetes.azure.com/trusted-launch":"true","kubernetes.azure.com/secure-boot":"true"}]'
 tl attestation list --node a1 --json >"$W/list.json"
-is "tl attestation list --node a1: one attestation, pass, no findings, a token" \
+is "tl attestation list --node a1: one attestation, pass, no findings, no token (a list never carries one)" \
     "$(jq -c '[.attestations | length, (.[0] | .verdict, .findings, (.token | type))]' "$W/list.json")" \
-    '[1,"pass",[],"string"]'
-curl -s "$URL/v1/nodes/a1/policy" >"$W/policy.json"
+    '[1,"pass",[],"null"]'
+is "tl attestation show (the operator asks for one): its token" \
+    "$(tl attestation show "$(jq -r '.attestations[0].id' "$W/list.json")" --json | jq -r '.token | type')" \
+    "string"
+curl -s -H "$OPERATOR" "$URL/v1/nodes/a1/policy" >"$W/policy.json"
 is "the first pass is the baseline: sha256 PCRs 0-7, the TPM's values" \
     "$(jq -c '.baseline.sha256' "$W/policy.json")" \
     "$(awk '/^  sha256:$/ { s = 1; next } /^  [a-z0-9]+:$/ { s = 0 } s && $1 + 0 < 8 && /0x/ { i = $1; sub(":", "", i); v = tolower($NF); sub("^0x", "", v); print i, v }' "$W/a1.pcrread.yaml" |
@@ -327,7 +331,7 @@ attest a1
 like "2. a1's quote with resetCount forged to 999: fail, quote: the signature does not verify" \
     "$CODE $(summary) $(actual)" "^200 \[\"fail\",\[\[\"quote\",-1,null,\"$RULE_Q\"\]\]\] signature: does not verify with the AK"
 is "2. ... its counters are not believed: the attestation's boot is not 1:999:*, no alert for it" \
-    "$(answer '.attestation' | xargs -I{} curl -s "$URL/v1/attestations/{}" | jq -r '.boot | test(":999:")') $(tl alert list --node a1 --json | jq '[.alerts[] | select(.boot | test(":999:"))] | length')" \
+    "$(answer '.attestation' | xargs -I{} curl -s -H "$OPERATOR" "$URL/v1/attestations/{}" | jq -r '.boot | test(":999:")') $(tl alert list --node a1 --json | jq '[.alerts[] | select(.boot | test(":999:"))] | length')" \
     "false 0"
 
 # ---- 3. an AK that skipped credential activation ----------------------------------------------
@@ -590,14 +594,14 @@ is "8. a wrong bearer token: 403" "$CODE $(err)" "403 not this node's token"
 api a1 attest "$W/attest.json" "$(token a2)"
 is "8. a2's token on a1: 403" "$CODE $(err)" "403 not this node's token"
 CODE=$(curl -s -o "$W/resp.json" -w '%{http_code}' --data-binary @"$W/attest.json" "$URL/v1/nodes/a1/attest")
-is "8. no Authorization header: 403" "$CODE $(err)" "403 not this node's token"
+is "8. no Authorization header: 401" "$CODE $(err)" "401 credentials required (Authorization: Bearer; docs/api.md)"
 api a1 nonce "$W/empty.json" "$(token a1)x"
 is "8. the token with one more character: 403" "$CODE" 403
 attest a1
 is "8. (the quote refused for its token is then accepted with the right one: pass)" "$CODE $(summary)" '200 ["pass",[]]'
 
 # ---- still standing; the records ----------------------------------------------------------------
-curl -s -o "$W/health.json" -w '%{http_code}' "$URL/v1/health" >"$W/health.code"
+curl -s -H "$OPERATOR" -o "$W/health.json" -w '%{http_code}' "$URL/v1/health" >"$W/health.code"
 is "tld still answers /v1/health, the same process (no crash, no restart)" \
     "$(cat "$W/health.code") $(jq -r '[.status, .pid] | join(" ")' "$W/health.json")" "200 ok $tld_pid"
 tl node show a1 --json >"$W/show.json"

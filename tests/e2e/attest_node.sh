@@ -34,6 +34,7 @@ for t in jq node npm curl; do command -v "$t" >/dev/null 2>&1 || bail "$t missin
 
 W=$(mktemp -d "${TMPDIR:-/tmp}/tl-e2e-attest.XXXXXX") || bail mktemp
 export TL_HOME=$W/home TL_TLD
+export TL_STORE_DIRS=$W # the test's images are built in $W (tld takes images only from its stores)
 # shellcheck disable=SC2317
 cleanup() {
 	if [ -r "$TL_HOME/tld.addr" ]; then
@@ -54,7 +55,8 @@ tl() { "$TL_BIN" "$@"; }
 cat >"$W/verify.mjs" <<'EOF'
 import { createLocalJWKSet, jwtVerify } from 'jose';
 const [jwksUrl, token] = process.argv.slice(2);
-const jwks = await (await fetch(jwksUrl)).json();
+// the relying party's credential (tl token create --role relying-party)
+const jwks = await (await fetch(jwksUrl, { headers: { Authorization: `Bearer ${process.env.RP_TOKEN}` } })).json();
 try {
   const { payload, protectedHeader } = await jwtVerify(token, createLocalJWKSet(jwks),
     { issuer: 'trustlaunch', algorithms: ['ES256'] });
@@ -118,6 +120,8 @@ id=$(jq -r .attestation.id "$W/good.json")
 tl attestation show "$id" --json >"$W/att.json"
 base=$(awk '{print $1}' "$TL_HOME/tld.addr")
 token=$(jq -r .token "$W/att.json")
+RP_TOKEN=$(tl token create rp --role relying-party --json | jq -r .token)
+export RP_TOKEN
 node "$W/verify.mjs" "$base/v1/jwks" "$token" >"$W/jose.json" 2>&1
 check "the token verifies with the published JWKS in jose (ES256)" \
 	test "$(jq -c '[.ok, .header.alg, .payload.node, .payload.verdict, .payload.secure_boot, .payload.vtpm]' "$W/jose.json")" = '[true,"ES256","good","pass",true,true]'

@@ -49,6 +49,7 @@ done
 
 W=$(mktemp -d "${TMPDIR:-/tmp}/tl-e2e-node.XXXXXX") || bail mktemp
 export TL_HOME=$W/home
+export TL_STORE_DIRS=$W # the test's images are built in $W (tld takes images only from its stores)
 export TL_TLD
 # shellcheck disable=SC2317 # called through trap
 cleanup() {

@@ -31,6 +31,7 @@ command -v jq >/dev/null 2>&1 || bail "jq missing (make deps)"
 
 W=$(mktemp -d "${TMPDIR:-/tmp}/tl-e2e-pool.XXXXXX") || bail mktemp
 export TL_HOME=$W/home TL_TLD HOME=$W/user KUBECONFIG=
+export TL_STORE_DIRS=$W # images/default links to $W/good and $W/bad (tld takes images only from its stores)
 mkdir -p "$HOME"
 # shellcheck disable=SC2317
 cleanup() {

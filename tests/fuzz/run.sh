@@ -17,6 +17,10 @@
 #                  fast agent-body parser, checked against jansson)
 #   fuzz_podspec   the manifests of tests/data/pods; fuzz_selector a few
 #                  label selectors
+#   fuzz_snp_report each SEV-SNP report of VECTORS/tee/snp followed by its
+#                  VCEK (DER or PEM), and the hex text of the virtee report
+#   fuzz_hcl_report the Azure evidence JSONs of VECTORS/tee/azure and the
+#                  HCL reports inside them
 #   fuzz_tdx_quote the TDX quotes of VECTORS/tee/tdx; fuzz_tcbinfo its TCB
 #                  infos, QE identities, CRLs and certificates; fuzz_ccel
 #                  the CCEL table followed by the written part of its log
@@ -39,7 +43,7 @@ case $seconds in '' | *[!0-9]*) echo "$prog: SECONDS must be a number" >&2; exit
 [ -d "$vectors/eventlog" ] || { echo "$prog: $vectors/eventlog not found" >&2; exit 2; }
 command -v python3 >/dev/null || { echo "$prog: python3 not found" >&2; exit 2; }
 
-targets=${FUZZ_TARGETS:-fuzz_eventlog fuzz_pcrset fuzz_efi fuzz_pe fuzz_varstore fuzz_authvar fuzz_modsig fuzz_ekcert fuzz_bootdiag fuzz_agent_config fuzz_report fuzz_agentbody fuzz_quote fuzz_podspec fuzz_selector fuzz_tdx_quote fuzz_tcbinfo fuzz_ccel}
+targets=${FUZZ_TARGETS:-fuzz_eventlog fuzz_pcrset fuzz_efi fuzz_pe fuzz_varstore fuzz_authvar fuzz_modsig fuzz_ekcert fuzz_bootdiag fuzz_agent_config fuzz_report fuzz_agentbody fuzz_quote fuzz_podspec fuzz_selector fuzz_snp_report fuzz_hcl_report fuzz_tdx_quote fuzz_tcbinfo fuzz_ccel}
 fixtures=${TL_FIXTURES:-$(cd "$(dirname "$0")/../.." && pwd)/fixtures}
 ovmf_dir=${TL_OVMF_DIR:-/usr/share/OVMF}
 for t in $targets; do
@@ -53,7 +57,7 @@ jobs=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 2)}
 work=$(mktemp -d "${TMPDIR:-/tmp}/tl-fuzz.XXXXXX")
 keep=0
 trap '[ $keep = 1 ] || rm -rf "$work"' EXIT
-mkdir -p "$work"/corpus/{fuzz_eventlog,fuzz_pcrset,fuzz_efi,fuzz_pe,fuzz_varstore,fuzz_authvar,fuzz_modsig,fuzz_ekcert,fuzz_bootdiag,fuzz_agent_config,fuzz_report,fuzz_agentbody,fuzz_quote,fuzz_podspec,fuzz_selector,fuzz_tdx_quote,fuzz_tcbinfo,fuzz_ccel} "$work/artifacts"
+mkdir -p "$work"/corpus/{fuzz_eventlog,fuzz_pcrset,fuzz_efi,fuzz_pe,fuzz_varstore,fuzz_authvar,fuzz_modsig,fuzz_ekcert,fuzz_bootdiag,fuzz_agent_config,fuzz_report,fuzz_agentbody,fuzz_quote,fuzz_podspec,fuzz_selector,fuzz_snp_report,fuzz_hcl_report,fuzz_tdx_quote,fuzz_tcbinfo,fuzz_ccel} "$work/artifacts"
 for t in $targets; do mkdir -p "$work/corpus/$t"; done # other targets: no seeds
 
 # ---- seeds ----
@@ -201,6 +205,38 @@ done
 if [ -f "$tdx/ccel/ccel_table.dat" ]; then
     { cat "$tdx/ccel/ccel_table.dat"; head -c 18200 "$tdx/ccel/ccel_data.dat"; } >"$work/corpus/fuzz_ccel/cos-113"
 fi
+
+# Confidential-VM evidence: reports with their VCEKs, Azure evidence and
+# the HCL reports inside it.
+python3 - "$vectors" "$work/corpus" <<'EOF'
+import base64, hashlib, json, os, sys
+vec, out = sys.argv[1], sys.argv[2]
+def seed(target, data):
+    if data:
+        open(os.path.join(out, target, hashlib.sha1(data).hexdigest()), 'wb').write(data)
+snp = os.path.join(vec, 'tee/snp')
+pairs = [('virtee-report_milan.hex', 'virtee-vcek_milan.der'),
+         ('go-sev-guest-attestation.bin', 'go-sev-guest-vcek.der'),
+         ('msft-milan-v3-report.bin', 'msft-milan-v3-vcek.pem'),
+         ('msft-genoa-v3-report.bin', 'msft-genoa-v3-vcek.pem')]
+for rep, cert in pairs:
+    rp, cp = os.path.join(snp, rep), os.path.join(snp, cert)
+    if not (os.path.exists(rp) and os.path.exists(cp)):
+        continue
+    r = open(rp, 'rb').read()
+    if rep.endswith('.hex'):
+        seed('fuzz_snp_report', r)
+        r = bytes.fromhex(r.decode())
+    c = open(cp, 'rb').read()
+    seed('fuzz_snp_report', r + c)
+    seed('fuzz_snp_report', r)
+az = os.path.join(vec, 'tee/azure')
+for f in sorted(os.listdir(az)) if os.path.isdir(az) else []:
+    data = open(os.path.join(az, f), 'rb').read()
+    seed('fuzz_hcl_report', data)
+    h = json.loads(data).get('hcl_report', '')
+    seed('fuzz_hcl_report', base64.urlsafe_b64decode(h + '=' * (-len(h) % 4)))
+EOF
 
 for t in $targets; do
     echo "$prog: $t: $(ls "$work/corpus/$t" | wc -l) seeds"

@@ -1,0 +1,17 @@
+/* Base64 decoding for libtl (RFC 4648): the standard alphabet (section 4)
+ * and the URL-safe one (section 5, what Azure's and trustee's evidence JSON
+ * and JWKs use). One strict decoder: only the alphabet's characters, no
+ * whitespace, padding only at the end and only as much as the length needs
+ * (optional when TL_BASE64_PAD_OPTIONAL), and the unused low bits of the last
+ * character zero, so every byte string has exactly one accepted encoding. */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define TL_BASE64_URL          0x1u /* '-' and '_' instead of '+' and '/' */
+#define TL_BASE64_PAD_OPTIONAL 0x2u /* "=" padding may be left out (JWK, JWT) */
+
+/* Decodes len characters of s into a malloc'd *out (never NULL on success,
+ * NUL-terminated past *out_len). -EINVAL for bad input, -ENOMEM. */
+int tl_base64_decode(const char *s, size_t len, unsigned flags, uint8_t **out, size_t *out_len);

@@ -1,0 +1,126 @@
+/* API tokens from the command line (tld's /v1/tokens, operator only):
+ *   tl token create NAME --role reader|operator|relying-party [--json]
+ *   tl token list [--json]
+ *   tl token delete NAME [--json]
+ * The secret is printed once, by create; tld keeps only its SHA-256. A
+ * caller elsewhere sends it as "Authorization: Bearer SECRET" (tl itself
+ * with TL_TOKEN=SECRET). Exit status: 0 ok, 2 bad usage or a refused
+ * request. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client.h"
+#include "tl.h"
+
+static int usage(FILE *f, int status)
+{
+    fputs("usage: tl token create NAME --role reader|operator|relying-party [--json]\n"
+          "       tl token list [--json]\n"
+          "       tl token delete NAME [--json]\n"
+          "\n"
+          "API tokens for callers other than the owner of TL_HOME (who authenticates\n"
+          "with TL_HOME/operator.token). create prints the secret once.\n",
+          f);
+    return status;
+}
+
+int tl_cmd_token(int argc, char **argv)
+{
+    static const struct option options[] = {
+        {"role", required_argument, NULL, 'r'},
+        {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},
+        {0},
+    };
+    const char *verb = argc > 1 ? argv[1] : "";
+    if (strcmp(verb, "--help") == 0 || strcmp(verb, "-h") == 0)
+        return usage(stdout, TL_EXIT_OK);
+    bool create = strcmp(verb, "create") == 0, list = strcmp(verb, "list") == 0,
+         del = strcmp(verb, "delete") == 0;
+    if (!create && !list && !del) {
+        fprintf(stderr, "tl: token: %s verb \"%s\" (create, list, delete)\n",
+                *verb ? "unknown" : "no", verb);
+        return TL_EXIT_BAD;
+    }
+    const char *role = NULL;
+    bool json = false;
+    optind = 1;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc - 1, argv + 1, "h", options, NULL)) != -1) {
+        if (c == 'h')
+            return usage(stdout, TL_EXIT_OK);
+        if (c == '?' || c == ':') {
+            tl_report_option_error("token", argv + 1);
+            return TL_EXIT_BAD;
+        }
+        if (c == 'r')
+            role = optarg;
+        else
+            json = true;
+    }
+    const char *name = optind < argc - 1 ? argv[1 + optind++] : NULL;
+    if (optind < argc - 1) {
+        fprintf(stderr, "tl: token %s: unexpected argument \"%s\"\n", verb, argv[1 + optind]);
+        return TL_EXIT_BAD;
+    }
+    if ((create || del) && !name) {
+        fprintf(stderr, "tl: token %s: a NAME is required (try --help)\n", verb);
+        return TL_EXIT_BAD;
+    }
+    if (list && name) {
+        fprintf(stderr, "tl: token list: unexpected argument \"%s\"\n", name);
+        return TL_EXIT_BAD;
+    }
+    if (create != (role != NULL)) {
+        fprintf(stderr, "tl: token %s: %s\n", verb,
+                create ? "--role is required (reader, operator, relying-party)"
+                       : "--role applies to create only");
+        return TL_EXIT_BAD;
+    }
+    char what[32], path[128];
+    snprintf(what, sizeof(what), "token %s", verb);
+    snprintf(path, sizeof(path), "/v1/tokens%s%s", del ? "/" : "", del ? name : "");
+    struct tl_client cl;
+    if (tl_client_open(&cl, what) < 0)
+        return TL_EXIT_BAD;
+    json_t *body = create ? json_pack("{s:s, s:s}", "name", name, "role", role) : NULL;
+    json_t *out = NULL;
+    long status = 0;
+    int r = tl_client_call(&cl,
+                           create ? "POST"
+                           : del  ? "DELETE"
+                                  : "GET",
+                           path, body, &status, &out, NULL, NULL, what);
+    json_decref(body);
+    if (r < 0)
+        return TL_EXIT_BAD;
+    if (status >= 300 || !out) {
+        const char *e = json_string_value(json_object_get(out, "error"));
+        fprintf(stderr, "tl: %s: %s\n", what, e ? e : "refused");
+        json_decref(out);
+        return TL_EXIT_BAD;
+    }
+    if (json) {
+        char *text = json_dumps(out, JSON_COMPACT);
+        puts(text ? text : "{}");
+        free(text);
+    } else if (create) {
+        printf("token %s (role %s): %s\n", name, role,
+               json_string_value(json_object_get(out, "token")));
+        puts("(shown once: tld keeps only its SHA-256)");
+    } else if (del) {
+        printf("token %s deleted\n", name);
+    } else {
+        size_t i;
+        json_t *k;
+        json_array_foreach(json_object_get(out, "tokens"), i, k)
+            printf("%-24s %-14s created %lld\n", json_string_value(json_object_get(k, "name")),
+                   json_string_value(json_object_get(k, "role")),
+                   (long long)json_integer_value(json_object_get(k, "created")));
+    }
+    json_decref(out);
+    return TL_EXIT_OK;
+}
