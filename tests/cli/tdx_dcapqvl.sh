@@ -8,7 +8,8 @@
 # times inside its window; outside it, and for the sets no instant fits
 # (go-tdx-guest's v5 sample, trustee's), both must refuse, dcap-qvl with
 # an error and libtl with stale-collateral reasons, never a signature one.
-# Needs: TL_TDX_VERIFY, TL_VECTORS; node and npm (Node >= 18), jq; the npm
+# Needs: TL_TDX_VERIFY, TL_VECTORS (TL_BIN: tl tee verify checked too);
+# node and npm (Node >= 18), jq; the npm
 # registry once (the install is cached in $TL_NPM_DIR when it is set).
 set -u
 : "${TL_TDX_VERIFY:?}" "${TL_VECTORS:?}"
@@ -76,6 +77,27 @@ for time in 2025-02-14T00:00:00Z 2025-03-01T00:00:00Z 2025-03-15T00:00:00Z; do
         not_ok "dcap-rs at $time: passes when OutOfDate is accepted" "$(cat "$W/stderr")"
     fi
 done
+
+# The same through `tl tee verify --json` (the CLI's TDX path), when built.
+if [ -n "${TL_BIN:-}" ] && [ -x "$TL_BIN" ]; then
+    time=2025-03-01T00:00:00Z
+    "$TL_BIN" tee verify --json --at $time --collateral "$W/dcap-rs" "$Q" >"$W/tl.json" 2>"$W/stderr"
+    st=$?
+    mine=$(jq -c '{tcb_status: .claims.attester_tcb_status, advisory_ids: .claims.attester_advisory_ids}' "$W/tl.json")
+    theirs=$(dcapqvl "$Q" "$T/dcap-rs/tcbinfov3_00806f050000.json" "$T/dcap-rs/qeidentityv2_apiv4.json" \
+        "$T/dcap-rs/pck_platform_crl.der" "$T/dcap-rs/intel_root_ca_crl.der" $time | status_ids)
+    if [ "$st" = 1 ] && [ "$mine" = "$theirs" ]; then
+        ok "tl tee verify --json at $time: exit 1 (tcb-status), claims agree with dcap-qvl: $mine"
+    else
+        not_ok "tl tee verify --json agrees with dcap-qvl" "exit $st: $mine" "dcap-qvl: $theirs" "$(cat "$W/stderr")"
+    fi
+    echo '{"tcb-status": ["UpToDate", "OutOfDate"]}' >"$W/policy.json"
+    if "$TL_BIN" tee verify --at $time --policy "$W/policy.json" --collateral "$W/dcap-rs" "$Q" >/dev/null 2>&1; then
+        ok "tl tee verify: passes (exit 0) under a policy accepting OutOfDate"
+    else
+        not_ok "tl tee verify: passes under a policy accepting OutOfDate"
+    fi
+fi
 
 # Refusals: both refuse, and libtl says why without calling it a forgery.
 refused() { # refused NAME THEIRS MINE_JSON EXPECTED_CODES
