@@ -238,7 +238,10 @@ static int take_blob(struct tl_tdx_collateral *c, const struct tl_tee_blob *b, s
 /* Which handed-in certificate's key verifies this signed member? */
 static int find_signer(const struct tl_tdx_collateral *c, const struct tl_tdx_signed_json *sj)
 {
+    /* The root signs no collateral (its copies have no path here). */
     for (int i = 0; i < sk_X509_num(c->certs); i++) {
+        if (X509_cmp(sk_X509_value(c->certs, i), c->root) == 0)
+            continue;
         EVP_PKEY *key = X509_get0_pubkey(sk_X509_value(c->certs, i));
         if (key && tl_tdx_ecdsa_verify(key, sj->body, sj->body_len, sj->signature))
             return i;

@@ -228,15 +228,17 @@ static const struct tl_tdx_tcbinfo *pick_tcbinfo(const struct tl_tdx_collateral 
                                                  const uint8_t fmspc[6], time_t at, int *signer)
 {
     const struct tl_tdx_tcbinfo *best = NULL;
+    int best_rank = -1;
     for (size_t i = 0; i < c->n_tcbinfos; i++) {
         const struct tl_tdx_tcbinfo *t = &c->tcbinfos[i];
         if (memcmp(t->fmspc, fmspc, 6) != 0)
             continue;
-        bool cur = at >= t->issue_date && at <= t->next_update;
-        bool best_cur = best && at >= best->issue_date && at <= best->next_update;
-        /* prefer one current at `at`, then the newest */
-        if (!best || (cur && !best_cur) || (cur == best_cur && t->issue_date > best->issue_date)) {
+        /* prefer one whose signature verified, then one current at `at`,
+         * then the newest */
+        int rank = (c->tcbinfo_signer[i] >= 0) * 2 + (at >= t->issue_date && at <= t->next_update);
+        if (!best || rank > best_rank || (rank == best_rank && t->issue_date > best->issue_date)) {
             best = t;
+            best_rank = rank;
             *signer = c->tcbinfo_signer[i];
         }
     }
@@ -247,12 +249,14 @@ static const struct tl_tdx_qe_identity *pick_qe_identity(const struct tl_tdx_col
                                                          time_t at, int *signer)
 {
     const struct tl_tdx_qe_identity *best = NULL;
+    int best_rank = -1;
     for (size_t i = 0; i < c->n_qe_identities; i++) {
         const struct tl_tdx_qe_identity *e = &c->qe_identities[i];
-        bool cur = at >= e->issue_date && at <= e->next_update;
-        bool best_cur = best && at >= best->issue_date && at <= best->next_update;
-        if (!best || (cur && !best_cur) || (cur == best_cur && e->issue_date > best->issue_date)) {
+        int rank =
+            (c->qe_identity_signer[i] >= 0) * 2 + (at >= e->issue_date && at <= e->next_update);
+        if (!best || rank > best_rank || (rank == best_rank && e->issue_date > best->issue_date)) {
             best = e;
+            best_rank = rank;
             *signer = c->qe_identity_signer[i];
         }
     }
