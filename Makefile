@@ -86,6 +86,7 @@ bench: build fixtures
 	@bash bench/attest.sh $(BUILD)
 	@bash bench/tee.sh $(BUILD) $(VECTORS)
 	@bash bench/pool.sh $(BUILD) $(FIXTURES)
+	@bash bench/tee_tdx.sh $(BUILD) $(VECTORS)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -61,7 +61,8 @@ struct tl_eventlog {
     struct tl_bank banks[TL_EVENTLOG_MAX_BANKS];
     struct tl_spec_id spec_id;  /* crypto-agile logs only */
     int startup_locality;       /* from the StartupLocality event, or -1 */
-    size_t trailing_zero_bytes; /* zero padding after the last record */
+    size_t trailing_zero_bytes; /* padding after the last record (zero; 0xFF in a CC log) */
+    bool cc;                    /* a CC event log: `pcr` of each record is a CC MR index */
     struct tl_event *events;    /* malloc'd */
     size_t n_events;
 };
@@ -72,6 +73,17 @@ struct tl_eventlog {
 int tl_eventlog_parse(const uint8_t *buf, size_t len, struct tl_eventlog *log,
                       struct tl_error *err);
 void tl_eventlog_done(struct tl_eventlog *log);
+
+/* Parses a confidential-computing event log (UEFI 2.10, 38.4
+ * EFI_CC_MEASUREMENT_PROTOCOL; the TDX CCEL's log area): the same
+ * crypto-agile records, in which PCRIndex holds the CC measurement
+ * register index (for TDX 0 = MRTD, 1..4 = RTMR0..3). Differences from a
+ * TPM log, and only these: the log must be crypto-agile; the Spec ID
+ * event may carry MR index 0 or 1 (firmware writes either); the unused
+ * rest of the log area may be 0xFF (its erased state) as well as zero.
+ * log->cc is set. */
+int tl_eventlog_parse_cc(const uint8_t *buf, size_t len, struct tl_eventlog *log,
+                         struct tl_error *err);
 
 /* Index of the bank with this algorithm, or -1. */
 int tl_eventlog_bank_index(const struct tl_eventlog *log, uint16_t alg);

@@ -277,13 +277,23 @@ static int check_record(struct checker *c, const struct tl_event *ev)
     if (!name)
         return add_finding(c, ev, "unknown event type 0x%08x", ev->type);
     uint32_t pcrs = tl_event_type_pcrs(ev->type);
-    bool allowed = ev->pcr < 32 ? (pcrs & (1u << ev->pcr)) != 0 : ev->type == TL_EV_NO_ACTION;
-    if (!allowed)
-        return add_finding(c, ev, "%s is not measured into PCR %u", name, ev->pcr);
-
-    r = check_placement(c, ev, name);
-    if (r != 0)
-        return r < 0 ? r : 0;
+    if (log->cc) {
+        /* A CC MR gathers several PCRs (UEFI 2.10, 38.4.1, TDX: RTMR0 =
+         * PCR 1 and 7 (and 0), RTMR1 = PCR 2-6, RTMR2 = PCR 8-15): the type
+         * must belong in one of them. Which one is not recorded, so the
+         * PCR 4 / PCR 7 placement rules do not apply. */
+        static const uint32_t mr_pcrs[] = {0, 0x83, 0x7c, 0xff00, 0xffff0000};
+        uint32_t m = ev->pcr < TL_ARRAY_SIZE(mr_pcrs) ? mr_pcrs[ev->pcr] : 0;
+        if (!(pcrs & m) && ev->type != TL_EV_NO_ACTION)
+            return add_finding(c, ev, "%s is not measured into CC MR %u", name, ev->pcr);
+    } else {
+        bool allowed = ev->pcr < 32 ? (pcrs & (1u << ev->pcr)) != 0 : ev->type == TL_EV_NO_ACTION;
+        if (!allowed)
+            return add_finding(c, ev, "%s is not measured into PCR %u", name, ev->pcr);
+        r = check_placement(c, ev, name);
+        if (r != 0)
+            return r < 0 ? r : 0;
+    }
 
     if (ev->type == TL_EV_NO_ACTION) {
         c->out->status[ev->index] = TL_RECORD_NOT_EXTENDED;

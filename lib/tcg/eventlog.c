@@ -36,6 +36,7 @@ struct walker {
     struct tl_eventlog *log;
     struct tl_error *err;
     size_t capacity;
+    bool cc; /* a CC event log (tl_eventlog_parse_cc) */
 };
 
 static int walker_push(struct walker *w, const struct tl_event *ev)
@@ -56,6 +57,20 @@ static int walker_push(struct walker *w, const struct tl_event *ev)
 static bool rest_is_zero(const struct walker *w)
 {
     return tl_is_zero(w->buf + w->off, w->len - w->off);
+}
+
+/* Padding after the last record: zero bytes; in a CC log also the 0xFF of
+ * a log area nothing has written yet. */
+static bool rest_is_padding(const struct walker *w)
+{
+    if (rest_is_zero(w))
+        return true;
+    if (!w->cc)
+        return false;
+    for (size_t i = w->off; i < w->len; i++)
+        if (w->buf[i] != 0xff)
+            return false;
+    return true;
 }
 
 /* Reads a TCG_PCR_EVENT (SHA-1 format) at w->off. */
@@ -265,8 +280,10 @@ static int eventlog_walk(struct walker *w)
         return r;
     const uint8_t *d = w->buf + ev.data_offset;
     if (ev.type == TL_EV_NO_ACTION && ev.data_size >= 16 && memcmp(d, spec_id_03, 16) == 0) {
-        /* PFP 10.4.5.1: the Spec ID event is in PCR 0 with a zero digest. */
-        if (ev.pcr != 0 || !tl_is_zero(w->buf + ev.offset + 8, SHA1_SIZE))
+        /* PFP 10.4.5.1: the Spec ID event is in PCR 0 with a zero digest
+         * (a CC log's firmware may write MR index 1 there instead). */
+        if ((ev.pcr != 0 && !(w->cc && ev.pcr == 1)) ||
+            !tl_is_zero(w->buf + ev.offset + 8, SHA1_SIZE))
             return tl_error_set(w->err, -EBADMSG, 0,
                                 "Spec ID event must be in PCR 0 with a zero digest");
         log->format = TL_EVENTLOG_CRYPTO_AGILE;
@@ -276,6 +293,9 @@ static int eventlog_walk(struct walker *w)
         ev.data_size += (uint32_t)r;
         ev.size += (uint32_t)r;
         ev.digest_offset[0] = 0; /* the header's SHA-1 field is not a bank */
+    } else if (w->cc) {
+        return tl_error_set(w->err, -EBADMSG, 0,
+                            "a CC event log must begin with the Spec ID event (crypto-agile)");
     } else {
         log->format = TL_EVENTLOG_SHA1;
         log->n_banks = 1;
@@ -289,7 +309,7 @@ static int eventlog_walk(struct walker *w)
         return r;
 
     for (uint32_t index = 1; w->off < w->len; index++) {
-        if (rest_is_zero(w)) {
+        if (rest_is_padding(w)) {
             log->trailing_zero_bytes = w->len - w->off;
             break;
         }
@@ -312,12 +332,13 @@ static int eventlog_walk(struct walker *w)
     return 0;
 }
 
-int tl_eventlog_parse(const uint8_t *buf, size_t len, struct tl_eventlog *log, struct tl_error *err)
+static int eventlog_parse(const uint8_t *buf, size_t len, bool cc, struct tl_eventlog *log,
+                          struct tl_error *err)
 {
-    *log = (struct tl_eventlog){.buf = buf, .len = len, .startup_locality = -1};
+    *log = (struct tl_eventlog){.buf = buf, .len = len, .startup_locality = -1, .cc = cc};
     if (len > UINT32_MAX)
         return tl_error_set(err, -EBADMSG, 0, "event log of %zu bytes is too large", len);
-    struct walker w = {.buf = buf, .len = len, .log = log, .err = err};
+    struct walker w = {.buf = buf, .len = len, .log = log, .err = err, .cc = cc};
     int r = eventlog_walk(&w);
     if (r < 0) {
         tl_eventlog_done(log);
@@ -329,6 +350,17 @@ int tl_eventlog_parse(const uint8_t *buf, size_t len, struct tl_eventlog *log, s
     if (shrunk)
         log->events = shrunk;
     return 0;
+}
+
+int tl_eventlog_parse(const uint8_t *buf, size_t len, struct tl_eventlog *log, struct tl_error *err)
+{
+    return eventlog_parse(buf, len, false, log, err);
+}
+
+int tl_eventlog_parse_cc(const uint8_t *buf, size_t len, struct tl_eventlog *log,
+                         struct tl_error *err)
+{
+    return eventlog_parse(buf, len, true, log, err);
 }
 
 void tl_eventlog_done(struct tl_eventlog *log)

@@ -21,6 +21,9 @@
 #                  VCEK (DER or PEM), and the hex text of the virtee report
 #   fuzz_hcl_report the Azure evidence JSONs of VECTORS/tee/azure and the
 #                  HCL reports inside them
+#   fuzz_tdx_quote the TDX quotes of VECTORS/tee/tdx; fuzz_tcbinfo its TCB
+#                  infos, QE identities, CRLs and certificates; fuzz_ccel
+#                  the CCEL table followed by the written part of its log
 #   fuzz_efi       secureboot/efivars-shim-test/*, secureboot/dbx/*, and the
 #                  UEFI_VARIABLE_DATA, device paths and load options of the
 #                  OVMF log's records (via BUILD_DIR's tl, when built)
@@ -40,7 +43,7 @@ case $seconds in '' | *[!0-9]*) echo "$prog: SECONDS must be a number" >&2; exit
 [ -d "$vectors/eventlog" ] || { echo "$prog: $vectors/eventlog not found" >&2; exit 2; }
 command -v python3 >/dev/null || { echo "$prog: python3 not found" >&2; exit 2; }
 
-targets=${FUZZ_TARGETS:-fuzz_eventlog fuzz_pcrset fuzz_efi fuzz_pe fuzz_varstore fuzz_authvar fuzz_modsig fuzz_ekcert fuzz_bootdiag fuzz_agent_config fuzz_report fuzz_agentbody fuzz_quote fuzz_podspec fuzz_selector fuzz_snp_report fuzz_hcl_report}
+targets=${FUZZ_TARGETS:-fuzz_eventlog fuzz_pcrset fuzz_efi fuzz_pe fuzz_varstore fuzz_authvar fuzz_modsig fuzz_ekcert fuzz_bootdiag fuzz_agent_config fuzz_report fuzz_agentbody fuzz_quote fuzz_podspec fuzz_selector fuzz_snp_report fuzz_hcl_report fuzz_tdx_quote fuzz_tcbinfo fuzz_ccel}
 fixtures=${TL_FIXTURES:-$(cd "$(dirname "$0")/../.." && pwd)/fixtures}
 ovmf_dir=${TL_OVMF_DIR:-/usr/share/OVMF}
 for t in $targets; do
@@ -54,7 +57,7 @@ jobs=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 2)}
 work=$(mktemp -d "${TMPDIR:-/tmp}/tl-fuzz.XXXXXX")
 keep=0
 trap '[ $keep = 1 ] || rm -rf "$work"' EXIT
-mkdir -p "$work"/corpus/{fuzz_eventlog,fuzz_pcrset,fuzz_efi,fuzz_pe,fuzz_varstore,fuzz_authvar,fuzz_modsig,fuzz_ekcert,fuzz_bootdiag,fuzz_agent_config,fuzz_report,fuzz_agentbody,fuzz_quote,fuzz_podspec,fuzz_selector,fuzz_snp_report,fuzz_hcl_report} "$work/artifacts"
+mkdir -p "$work"/corpus/{fuzz_eventlog,fuzz_pcrset,fuzz_efi,fuzz_pe,fuzz_varstore,fuzz_authvar,fuzz_modsig,fuzz_ekcert,fuzz_bootdiag,fuzz_agent_config,fuzz_report,fuzz_agentbody,fuzz_quote,fuzz_podspec,fuzz_selector,fuzz_snp_report,fuzz_hcl_report,fuzz_tdx_quote,fuzz_tcbinfo,fuzz_ccel} "$work/artifacts"
 for t in $targets; do mkdir -p "$work/corpus/$t"; done # other targets: no seeds
 
 # ---- seeds ----
@@ -188,6 +191,20 @@ open(os.path.join(out, 'dup.json'), 'w').write('{"eventlog": "%s", "eventlog": "
 open(os.path.join(out, 'escaped-key.json'), 'w').write('{"\\u0065ventlog": "%s", "eventlog": "AAAA"}' % log)
 EOF
 cp "$work"/corpus/fuzz_report/* "$work/corpus/fuzz_agentbody/"
+# TDX: quotes, collateral, the CCEL table + log (up to its 0xFF padding).
+tdx=$vectors/tee/tdx
+for f in "$tdx"/quote_v5_sample.dat "$tdx"/trustee-tdx_quote_6.dat "$tdx"/dcap-rs/quote_tdx_00806f050000.dat \
+    "$tdx"/ccel/cos-113-tdx-quote.dat; do
+    [ -f "$f" ] && cp "$f" "$work/corpus/fuzz_tdx_quote/$(basename "$f")"
+done
+for f in "$tdx"/sample_tcbinfo_response_v5 "$tdx"/sample_qeIdentity_response "$tdx"/pckcrl "$tdx"/rootcrl.der \
+    "$tdx"/trustee-tcbInfo.json "$tdx"/trustee-enclaveIdentity.json "$tdx"/intel-tcb-signing-2018.pem \
+    "$tdx"/dcap-rs/*.json "$tdx"/dcap-rs/*.der; do
+    [ -f "$f" ] && cp "$f" "$work/corpus/fuzz_tcbinfo/$(basename "$f")"
+done
+if [ -f "$tdx/ccel/ccel_table.dat" ]; then
+    { cat "$tdx/ccel/ccel_table.dat"; head -c 18200 "$tdx/ccel/ccel_data.dat"; } >"$work/corpus/fuzz_ccel/cos-113"
+fi
 
 # Confidential-VM evidence: reports with their VCEKs, Azure evidence and
 # the HCL reports inside it.
