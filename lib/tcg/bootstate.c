@@ -350,39 +350,39 @@ static int name_compare(const void *a, const void *b)
  * "kernel#2", the third "kernel#3". A suffixed name that is already taken
  * (a file really called "kernel#2") moves on to the next number. Each name
  * remembers the next number to try, so every failed try lands on a
- * different name given earlier: at most one try per application in all,
- * each O(log n) in the tree of names. *name is replaced when renamed. */
+ * different name given earlier: at most one failed try per application in
+ * all, each O(log n) in the tree of names. The final name enters the tree
+ * (it points to *name, which the caller hands on to the application);
+ * *name is replaced when renamed. */
 static int unique_app_name(struct extractor *x, char **name)
 {
-    struct app_name key = {.name = *name};
-    struct app_name **same = tfind(&key, &x->names, name_compare);
+    struct app_name *mine = &x->name_pool[x->n_names];
+    *mine = (struct app_name){.name = *name, .next_suffix = 2};
+    struct app_name **in = tsearch(mine, &x->names, name_compare);
     x->bs->work++;
-    if (same) {
-        for (;;) {
-            char *n2;
-            if (asprintf(&n2, "%s#%zu", *name, (*same)->next_suffix++) < 0)
-                return -ENOMEM;
-            key.name = n2;
-            x->bs->work++;
-            if (!tfind(&key, &x->names, name_compare)) {
-                free(*name);
-                *name = n2;
-                break;
-            }
-            free(n2);
-        }
-    }
-    return 0;
-}
-
-/* Enters the application's final name (owned by bs->apps) in the tree. */
-static int remember_app_name(struct extractor *x, const char *name)
-{
-    struct app_name *n = &x->name_pool[x->n_names];
-    *n = (struct app_name){.name = name, .next_suffix = 2};
-    if (!tsearch(n, &x->names, name_compare))
+    if (!in)
         return -ENOMEM;
+    if (*in == mine) {
+        x->n_names++;
+        return 0;
+    }
+    struct app_name *same = *in;
+    size_t size = strlen(*name) + 22; /* "#" and a size_t */
+    _cleanup_free_ char *n2 = malloc(size);
+    if (!n2)
+        return -ENOMEM;
+    mine->name = n2;
+    for (;;) {
+        snprintf(n2, size, "%s#%zu", *name, same->next_suffix++);
+        x->bs->work++;
+        if (!(in = tsearch(mine, &x->names, name_compare)))
+            return -ENOMEM;
+        if (*in == mine)
+            break;
+    }
     x->n_names++;
+    free(*name);
+    *name = TL_TAKE_PTR(n2);
     return 0;
 }
 
@@ -455,9 +455,6 @@ static int on_application(struct extractor *x, const struct tl_event *ev)
         .authority = -1,
         .component = (uint32_t)comp,
     };
-    r = remember_app_name(x, app->name);
-    if (r < 0)
-        return r;
     /* The authority measured since the previous application verified this
      * one; none means it was already measured (PFP logs each once), so the
      * last one used applies. Either way it is the last verifying authority
