@@ -91,12 +91,12 @@ def app_log(n):
     records in PCR 4, distinct digests, no device path."""
     spec = b'Spec ID Event03\0' + struct.pack('<IBBBBI', 0, 0, 2, 0, 2, 2)
     spec += struct.pack('<HHHH', 4, 20, 11, 32) + b'\0'
-    log = struct.pack('<II', 0, 3) + bytes(20) + struct.pack('<I', len(spec)) + spec
+    log = [struct.pack('<II', 0, 3) + bytes(20) + struct.pack('<I', len(spec)) + spec]
     for i in range(n):
-        log += struct.pack('<III', 4, 0x80000003, 2)
-        log += struct.pack('<HQ', 4, i + 1) + b'\xa5' * 12 + struct.pack('<HQ', 11, i + 1) + b'\x5a' * 24
-        log += struct.pack('<IQQQQ', 32, 0x7e000000 + 0x10000 * (i % 256), 0x10000, 0, 0)
-    return log
+        log.append(struct.pack('<III', 4, 0x80000003, 2) +
+                   struct.pack('<HQ', 4, i + 1) + b'\xa5' * 12 + struct.pack('<HQ', 11, i + 1) + b'\x5a' * 24 +
+                   struct.pack('<IQQQQ', 32, 0x7e000000 + 0x10000 * (i % 256), 0x10000, 0, 0))
+    return b''.join(log)
 def zero_records(n):
     """Legacy SHA-1 log: one EV_S_CRTM_VERSION, n all-zero records, and a last
     EV_POST_CODE (its type the only non-zero byte after the first record)."""
