@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Event log throughput: trustlaunch (bench-eventlog, one process, one thread)
 # against tpm2_eventlog (tpm2-tools, one process per log, as its users run
-# it), on the OVMF log and the largest tpm2-tools log. See bench/README.md.
+# it), on the OVMF log and the largest tpm2-tools log; and the time per
+# record of a synthetic log of 10,000 boot applications without a device
+# path (the slow shape of issue 11) next to the OVMF log's: linear means
+# within 2x per record. See bench/README.md.
 #
 #   bash bench/eventlog.sh BUILD_DIR VECTORS [SECONDS]
 #
@@ -47,6 +50,7 @@ for f in "$ovmf" "$largest"; do
     fi
 done
 logs=("$ovmf" "$largest")
+apps=apps:${BENCH_APPS:-10000} # bench-eventlog builds it (tests/unit/applog.c)
 
 pin=()
 if [ "${BENCH_PIN:-1}" != 0 ] && command -v taskset >/dev/null && taskset -c 0 true 2>/dev/null; then
@@ -69,11 +73,27 @@ echo "   largest tpm2-tools log: $(basename "$largest") ($(size_of "$largest") b
 echo
 
 # ---- trustlaunch ----
-"${pin[@]}" "$bench" --seconds "$secs" "${logs[@]}" | tee "$tmp/bench.out"
+"${pin[@]}" "$bench" --seconds "$secs" "${logs[@]}" "$apps" | tee "$tmp/bench.out"
 
 field() { # field LOGNAME KEY: a value from bench-eventlog's RESULT line
     sed -n "s/^RESULT log=$1 .* $2=\([^ ]*\).*/\1/p" "$tmp/bench.out"
 }
+
+# ---- linearity: time per record, synthetic applications vs OVMF ----
+echo
+echo "== time per record (pipeline): $apps vs the OVMF log; linear: ratio <= 2"
+printf '  %-28s %8s %14s %14s\n' log records "median us/rec" "best us/rec"
+for name in "$(basename "$ovmf")" "$apps"; do
+    printf '  %-28s %8s %14s %14s\n' "$name" "$(field "$name" events)" \
+        "$(field "$name" us_per_event)" "$(field "$name" best_us_per_event)"
+done
+lin_median=$(awk -v a="$(field "$apps" us_per_event)" -v b="$(field "$(basename "$ovmf")" us_per_event)" \
+    'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
+lin_best=$(awk -v a="$(field "$apps" best_us_per_event)" \
+    -v b="$(field "$(basename "$ovmf")" best_us_per_event)" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
+echo "  ratio $apps/OVMF per record: median $lin_median, best $lin_best" \
+    "($(awk -v r="$lin_best" 'BEGIN { print (r <= 2 ? "within 2x" : "OVER 2x") }') on the best batches)"
+echo "LINEAR log=$apps ratio_median=$lin_median ratio_best=$lin_best"
 
 # ---- tpm2_eventlog ----
 echo
@@ -176,4 +196,25 @@ for log in "${logs[@]}"; do
     echo "  $name: tpm2_eventlog $peer instructions per process (start-up and YAML output" \
         "included); ratio $(awk -v a="$peer" -v b="$per" 'BEGIN { printf "%.1f", a / b }')"
     echo "IR log=$name trustlaunch_ir_per_log=$per tpm2_eventlog_ir_per_process=$peer"
+    [ "$log" = "$ovmf" ] && ovmf_ir=$per
 done
+
+# Linearity without the noise: instructions per record, $apps vs OVMF.
+out=$tmp/cg.apps
+valgrind --tool=callgrind --callgrind-out-file="$out" --collect-atstart=no \
+    --toggle-collect=measured_pipeline "$bench" --iterations 2 "$apps" >/dev/null 2>&1
+apps_ir=$(($(ir_total "$out") / 2))
+split=""
+for fn in tl_eventlog_parse tl_eventlog_check tl_replay tl_boot_state_extract; do
+    v=$(ir_fn "$out" "$fn")
+    split+=" ${fn#tl_}=$(((${v:-0}) / 2))"
+done
+ovmf_n=$(field "$(basename "$ovmf")" events)
+apps_n=$(field "$apps" events)
+echo "  $apps: trustlaunch $apps_ir instructions per log ($split )"
+awk -v a="$apps_ir" -v an="$apps_n" -v o="$ovmf_ir" -v on="$ovmf_n" -v name="$apps" 'BEGIN {
+    ar = a / an; or = o / on
+    printf "  per record: %s %.0f, OVMF %.0f instructions: ratio %.2f (%s)\n", name, ar, or, ar / or,
+        ar / or <= 2 ? "within 2x" : "OVER 2x"
+    printf "IRLINEAR log=%s ir_per_event=%.0f ovmf_ir_per_event=%.0f ratio=%.2f\n", name, ar, or, ar / or
+}' 

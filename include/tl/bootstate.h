@@ -136,6 +136,11 @@ struct tl_boot_state {
     struct tl_component *components;
     size_t n_components;
     int32_t *component_of_event; /* per record: index in components, -1 none */
+    /* Steps the extraction took: one per record, one per application name
+     * looked up or tried. At most 4 per record whatever the log (tests hold
+     * it to that): the extraction is linear in the records, n log n with
+     * the name lookups. */
+    size_t work;
 };
 
 /* Extracts the boot state. checks must come from tl_eventlog_check on the

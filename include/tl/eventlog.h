@@ -7,7 +7,17 @@
  * that point into the caller's buffer (offsets, no copies): replay, record
  * checks, boot state and printing all consume those records. The parser
  * checks framing only (sizes, counts, algorithms); what the data means is the
- * consumers' business. It does not allocate anything but the record array. */
+ * consumers' business. It does not allocate anything but the record array.
+ *
+ * Caps: a log comes from the guest it describes, so what it may make the
+ * verifier do is bounded here, far above real logs (OVMF + shim + grub +
+ * Linux: ~100 records and ~30 KB; the largest real record is a dbx of
+ * ~25 KB). Parsing, checks, replay and boot state are each linear in the
+ * records and their bytes (boot state names: n log n), so the caps bound
+ * the time as well as the memory. Beyond a cap the parse is -E2BIG with a
+ * message naming it. Digests per record are bounded by the banks the Spec
+ * ID event declares (TL_EVENTLOG_MAX_BANKS); boot state components, by the
+ * records (at most one per record). */
 #pragma once
 
 #include <stdbool.h>
@@ -16,8 +26,11 @@
 
 #include "tl/error.h"
 
-#define TL_EVENTLOG_MAX_BANKS 16
-#define TL_PCR_COUNT          24
+#define TL_EVENTLOG_MAX_BANKS      16
+#define TL_PCR_COUNT               24
+#define TL_EVENTLOG_MAX_SIZE       (16u << 20) /* bytes of a log */
+#define TL_EVENTLOG_MAX_EVENTS     65536u      /* records of a log, the header included */
+#define TL_EVENTLOG_MAX_EVENT_DATA (1u << 20)  /* bytes of one record's data */
 
 enum tl_eventlog_format {
     TL_EVENTLOG_SHA1 = 1,         /* TCG_PCR_EVENT records, SHA-1 only */
@@ -67,9 +80,9 @@ struct tl_eventlog {
     size_t n_events;
 };
 
-/* Parses a whole log. On failure returns -EBADMSG (malformed) or -ENOMEM and
- * fills err with the record and offset; *log is left empty. A log must hold
- * at least one record. */
+/* Parses a whole log. On failure returns -EBADMSG (malformed), -E2BIG
+ * (beyond a cap above) or -ENOMEM and fills err with the record and offset;
+ * *log is left empty. A log must hold at least one record. */
 int tl_eventlog_parse(const uint8_t *buf, size_t len, struct tl_eventlog *log,
                       struct tl_error *err);
 void tl_eventlog_done(struct tl_eventlog *log);

@@ -657,7 +657,7 @@ int tl_device_path_file(const uint8_t *buf, size_t len, char **path, struct tl_e
      * piece supplies it. Only the last run of file path nodes counts (an
      * earlier run would be a path to something else, e.g. a container). */
     _cleanup_free_ char *acc = NULL;
-    size_t acc_len = 0;
+    size_t acc_len = 0, acc_cap = 0;
     bool in_run = false;
     int r;
 
@@ -690,11 +690,19 @@ int tl_device_path_file(const uint8_t *buf, size_t len, char **path, struct tl_e
             else if (!acc_ends && add[0] != '\\')
                 sep = true;
         }
-        size_t add_len = strlen(add);
-        char *grown = realloc(acc, acc_len + sep + add_len + 1);
-        if (!grown)
-            return tl_error_set_nopos(err, -ENOMEM, "out of memory decoding a file path");
-        acc = grown;
+        size_t add_len = strlen(add), need = acc_len + sep + add_len + 1;
+        /* Doubling: a path of many one-letter nodes grows in O(length),
+         * whatever realloc does with a block it cannot extend in place. */
+        if (need > acc_cap) {
+            size_t cap = acc_cap ? acc_cap : 64;
+            while (cap < need)
+                cap *= 2;
+            char *grown = realloc(acc, cap);
+            if (!grown)
+                return tl_error_set_nopos(err, -ENOMEM, "out of memory decoding a file path");
+            acc = grown;
+            acc_cap = cap;
+        }
         if (sep)
             acc[acc_len++] = '\\';
         memcpy(acc + acc_len, add, add_len + 1);

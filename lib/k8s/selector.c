@@ -198,12 +198,26 @@ void tl_selector_free(struct tl_selector *s)
     *s = (struct tl_selector){0};
 }
 
+/* Makes room for element n of an array that holds n, growing it to the next
+ * power of two when n is one (capacities are implied by the counts): a
+ * selector of many values grows in O(length), not O(length^2) copies. */
+static int room_for(void *array_ptr, size_t n, size_t elem_size)
+{
+    void **array = array_ptr;
+    if (n != 0 && (n & (n - 1)) != 0)
+        return 0;
+    void *p = realloc(*array, (n ? 2 * n : 1) * elem_size);
+    if (!p)
+        return -ENOMEM;
+    *array = p;
+    return 0;
+}
+
 static int add_value(struct tl_selector_req *r, const char *v, size_t n)
 {
-    char **values = realloc(r->values, (r->n_values + 1) * sizeof(*values));
-    if (!values)
+    if (room_for(&r->values, r->n_values, sizeof(*r->values)) < 0)
         return -ENOMEM;
-    r->values = values;
+    char **values = r->values;
     if (!(values[r->n_values] = strndup(v, n)))
         return -ENOMEM;
     r->n_values++;
@@ -331,12 +345,11 @@ int tl_selector_parse(const char *text, struct tl_selector *out, struct tl_error
     if (l.tok == T_END)
         return 0;
     for (;;) {
-        struct tl_selector_req *reqs = realloc(out->reqs, (out->n + 1) * sizeof(*reqs));
-        if (!reqs) {
+        if (room_for(&out->reqs, out->n, sizeof(*out->reqs)) < 0) {
             tl_selector_free(out);
             return tl_error_set_nopos(err, -ENOMEM, "out of memory");
         }
-        out->reqs = reqs;
+        struct tl_selector_req *reqs = out->reqs;
         reqs[out->n] = (struct tl_selector_req){0};
         int r = parse_requirement(&l, &reqs[out->n++], err);
         if (r < 0) {

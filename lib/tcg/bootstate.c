@@ -15,6 +15,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <search.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,14 @@
 #define LINUX_EVENT_TAG_LOAD_OPTIONS 0x8F3B22ECu
 #define LINUX_EVENT_TAG_INITRD       0x8F3B22EDu
 
+/* An application's name in the tree of names given so far (tsearch, a
+ * balanced tree: O(log n) comparisons whatever the names, where a hash table
+ * could be flooded by names chosen to collide). */
+struct app_name {
+    const char *name;   /* the application's, not owned */
+    size_t next_suffix; /* the next "#N" to try for a name equal to this one */
+};
+
 struct extractor {
     const struct tl_eventlog *log;
     const struct tl_eventlog_checks *checks;
@@ -32,8 +41,12 @@ struct extractor {
     size_t cap_components, cap_authorities, cap_apps, cap_grub, cap_mok, cap_boot_vars,
         cap_separators;
     size_t authority_mark;    /* authorities before this index precede the last app */
+    int last_verifier;        /* the last authority that verifies images, or -1 */
     const char *pending_file; /* grub's last PCR 9 file, for the next app */
     bool shim_seen;
+    void *names;                /* tsearch tree of struct app_name */
+    struct app_name *name_pool; /* one per record at most: never moves */
+    size_t n_names;
 };
 
 /* Grows *array (of elem_size) to hold one more; returns the new slot. */
@@ -225,6 +238,12 @@ static bool is_der_sequence(const uint8_t *d, size_t n)
     return n >= 4 && d[0] == 0x30 && d[1] == 0x82;
 }
 
+/* An authority that verifies images (not shim's SbatLevel policy). */
+static bool authority_verifies(const struct tl_authority *a)
+{
+    return strcmp(a->variable, "SbatLevel") != 0;
+}
+
 static int on_authority(struct extractor *x, const struct tl_event *ev)
 {
     const uint8_t *d = tl_event_data(x->log, ev);
@@ -255,6 +274,8 @@ static int on_authority(struct extractor *x, const struct tl_event *ev)
     a->variable = TL_TAKE_PTR(name);
     if (shim)
         x->shim_seen = true;
+    if (authority_verifies(a))
+        x->last_verifier = (int)(bs->n_authorities - 1);
     /* PFP 3.3.4.8: the EFI_SIGNATURE_DATA (owner + entry) of the db entry
      * used; shim logs its vendor certificate either bare ("Shim") or as
      * the MokListRT entry it mirrors. */
@@ -271,12 +292,6 @@ static int on_authority(struct extractor *x, const struct tl_event *ev)
         a->cert_len = var.data_len;
     }
     return 0;
-}
-
-/* An authority that verifies images (not shim's SbatLevel policy). */
-static bool authority_verifies(const struct tl_authority *a)
-{
-    return strcmp(a->variable, "SbatLevel") != 0;
 }
 
 /* ---- Boot applications (PCR 4) ---- */
@@ -324,6 +339,51 @@ static bool same_digests(const struct tl_eventlog *log, const struct tl_event *a
             return false;
     }
     return true;
+}
+
+static int name_compare(const void *a, const void *b)
+{
+    return strcmp(((const struct app_name *)a)->name, ((const struct app_name *)b)->name);
+}
+
+/* Component names are unique among applications: the second "kernel" is
+ * "kernel#2", the third "kernel#3". A suffixed name that is already taken
+ * (a file really called "kernel#2") moves on to the next number. Each name
+ * remembers the next number to try, so every failed try lands on a
+ * different name given earlier: at most one failed try per application in
+ * all, each O(log n) in the tree of names. The final name enters the tree
+ * (it points to *name, which the caller hands on to the application);
+ * *name is replaced when renamed. */
+static int unique_app_name(struct extractor *x, char **name)
+{
+    struct app_name *mine = &x->name_pool[x->n_names];
+    *mine = (struct app_name){.name = *name, .next_suffix = 2};
+    struct app_name **in = tsearch(mine, &x->names, name_compare);
+    x->bs->work++;
+    if (!in)
+        return -ENOMEM;
+    if (*in == mine) {
+        x->n_names++;
+        return 0;
+    }
+    struct app_name *same = *in;
+    size_t size = strlen(*name) + 22; /* "#" and a size_t */
+    _cleanup_free_ char *n2 = malloc(size);
+    if (!n2)
+        return -ENOMEM;
+    mine->name = n2;
+    for (;;) {
+        snprintf(n2, size, "%s#%zu", *name, same->next_suffix++);
+        x->bs->work++;
+        if (!(in = tsearch(mine, &x->names, name_compare)))
+            return -ENOMEM;
+        if (*in == mine)
+            break;
+    }
+    x->n_names++;
+    free(*name);
+    *name = TL_TAKE_PTR(n2);
+    return 0;
 }
 
 static int on_application(struct extractor *x, const struct tl_event *ev)
@@ -375,16 +435,9 @@ static int on_application(struct extractor *x, const struct tl_event *ev)
     _cleanup_free_ char *name = app_name(x, path, bs->n_apps, from_grub_file);
     if (!name)
         return -ENOMEM;
-    /* Keep component names unique among applications. */
-    for (size_t i = 0, dup = 1; i < bs->n_apps; i++)
-        if (strcmp(bs->apps[i].name, name) == 0) {
-            char *n2;
-            if (asprintf(&n2, "%s#%zu", name, ++dup) < 0)
-                return -ENOMEM;
-            free(name);
-            name = n2;
-            i = (size_t)-1;
-        }
+    int r = unique_app_name(x, &name);
+    if (r < 0)
+        return r;
 
     int comp = add_component(x, ev, TL_COMPONENT_BOOT_APPLICATION, strdup(name));
     if (comp < 0)
@@ -404,19 +457,12 @@ static int on_application(struct extractor *x, const struct tl_event *ev)
     };
     /* The authority measured since the previous application verified this
      * one; none means it was already measured (PFP logs each once), so the
-     * last one used applies. */
-    for (size_t i = bs->n_authorities; i > x->authority_mark; i--)
-        if (authority_verifies(&bs->authorities[i - 1])) {
-            app->authority = (int)(i - 1);
-            break;
-        }
-    if (app->authority < 0)
-        for (size_t i = x->authority_mark; i > 0; i--)
-            if (authority_verifies(&bs->authorities[i - 1])) {
-                app->authority = (int)(i - 1);
-                app->authority_inferred = true;
-                break;
-            }
+     * last one used applies. Either way it is the last verifying authority
+     * so far, kept as they come (no search back: O(1) per application). */
+    if (x->last_verifier >= 0) {
+        app->authority = x->last_verifier;
+        app->authority_inferred = (size_t)x->last_verifier < x->authority_mark;
+    }
     x->authority_mark = bs->n_authorities;
     return 0;
 }
@@ -628,6 +674,19 @@ static int on_record(struct extractor *x, const struct tl_event *ev)
     }
 }
 
+static void keep_name(void *node)
+{
+    (void)node; /* in name_pool */
+}
+
+static void extractor_done(struct extractor *x)
+{
+    tdestroy(x->names, keep_name);
+    x->names = NULL;
+    free(x->name_pool);
+    x->name_pool = NULL;
+}
+
 int tl_boot_state_extract(const struct tl_eventlog *log, const struct tl_eventlog_checks *checks,
                           struct tl_boot_state *bs, struct tl_error *err)
 {
@@ -639,17 +698,25 @@ int tl_boot_state_extract(const struct tl_eventlog *log, const struct tl_eventlo
     for (size_t i = 0; i < log->n_events; i++)
         bs->component_of_event[i] = -1;
 
-    struct extractor x = {.log = log, .checks = checks, .bs = bs};
+    struct extractor x = {.log = log, .checks = checks, .bs = bs, .last_verifier = -1};
+    x.name_pool = malloc((log->n_events ? log->n_events : 1) * sizeof(*x.name_pool));
+    if (!x.name_pool) {
+        tl_boot_state_done(bs);
+        return tl_error_set_nopos(err, -ENOMEM, "out of memory");
+    }
     for (size_t i = 0; i < log->n_events; i++) {
         const struct tl_event *ev = &log->events[i];
+        bs->work++;
         if (ev->type == TL_EV_NO_ACTION || (i == 0 && log->format == TL_EVENTLOG_CRYPTO_AGILE))
             continue;
         int r = on_record(&x, ev);
         if (r < 0) {
+            extractor_done(&x);
             tl_boot_state_done(bs);
             return tl_error_set(err, r, ev->offset, "event %u: out of memory", ev->index);
         }
     }
+    extractor_done(&x);
     /* Give back the slack of the doubling growth: a verifier holds a boot
      * state per node. */
     shrink(&bs->components, bs->n_components, sizeof(*bs->components));

@@ -6,8 +6,14 @@
  *  - in a crypto-agile log every digest's algorithm is one the Spec ID event
  *    declared, appears at most once per record, and has the declared size;
  *  - the log ends exactly at the end of the buffer, or is followed only by
- *    zero bytes (the kernel hands out its securityfs copy padded like that).
- * Anything else is -EBADMSG with the record index and offset. */
+ *    zero bytes (the kernel hands out its securityfs copy padded like that);
+ *  - the work is linear in the input: one pass over the records, the zero
+ *    padding found once from the end (asking "is the rest zero?" at every
+ *    record made a log of all-zero SHA-1 records quadratic: 1.3 MB, 43 s);
+ *  - a log stays within the caps of eventlog.h (bytes, records, bytes per
+ *    record), which a guest cannot raise.
+ * Anything else is -EBADMSG with the record index and offset; a log beyond a
+ * cap is -E2BIG naming the cap. */
 #include "tl/eventlog.h"
 
 #include <errno.h>
@@ -33,6 +39,7 @@ struct walker {
     const uint8_t *buf;
     size_t len;
     size_t off;
+    size_t zero_from; /* buf[zero_from..len) are zero bytes, buf[zero_from - 1] is not */
     struct tl_eventlog *log;
     struct tl_error *err;
     size_t capacity;
@@ -56,7 +63,20 @@ static int walker_push(struct walker *w, const struct tl_event *ev)
 
 static bool rest_is_zero(const struct walker *w)
 {
-    return tl_is_zero(w->buf + w->off, w->len - w->off);
+    return w->off >= w->zero_from;
+}
+
+/* A record's data beyond TL_EVENTLOG_MAX_EVENT_DATA is refused before it is
+ * looked at (after the check that it is in the log at all: a size past the
+ * end is malformed, one within it but too large is a cap). */
+static int check_data_size(struct walker *w, uint32_t index, size_t field_off, uint32_t data_size)
+{
+    if (data_size > TL_EVENTLOG_MAX_EVENT_DATA)
+        return tl_error_set(w->err, -E2BIG, field_off,
+                            "event %u: event size %u exceeds the cap of %u bytes per record "
+                            "(TL_EVENTLOG_MAX_EVENT_DATA)",
+                            index, data_size, TL_EVENTLOG_MAX_EVENT_DATA);
+    return 0;
 }
 
 /* Padding after the last record: zero bytes; in a CC log also the 0xFF of
@@ -86,6 +106,9 @@ static int read_pcr_event(struct walker *w, uint32_t index, struct tl_event *ev)
         return tl_error_set(w->err, -EBADMSG, off + 28,
                             "event %u: event size %u overruns the log (%zu bytes left)", index,
                             data_size, rem - PCR_EVENT_HEADER);
+    int r = check_data_size(w, index, off + 28, data_size);
+    if (r < 0)
+        return r;
     *ev = (struct tl_event){
         .index = index,
         .pcr = tl_le32(p),
@@ -219,6 +242,9 @@ static int read_pcr_event2(struct walker *w, uint32_t index, struct tl_event *ev
         return tl_error_set(w->err, -EBADMSG, off - 4,
                             "event %u: event size %u overruns the log (%zu bytes left)", index,
                             data_size, w->len - off);
+    int r = check_data_size(w, index, off - 4, data_size);
+    if (r < 0)
+        return r;
     ev->data_offset = (uint32_t)off;
     ev->data_size = data_size;
     ev->size = (uint32_t)(off + data_size - start);
@@ -313,8 +339,10 @@ static int eventlog_walk(struct walker *w)
             log->trailing_zero_bytes = w->len - w->off;
             break;
         }
-        if (index == UINT32_MAX)
-            return tl_error_set(w->err, -EBADMSG, w->off, "too many events");
+        if (index >= TL_EVENTLOG_MAX_EVENTS)
+            return tl_error_set(w->err, -E2BIG, w->off,
+                                "event %u: more than %u records, the cap (TL_EVENTLOG_MAX_EVENTS)",
+                                index, TL_EVENTLOG_MAX_EVENTS);
         r = log->format == TL_EVENTLOG_CRYPTO_AGILE ? read_pcr_event2(w, index, &ev)
                                                     : read_pcr_event(w, index, &ev);
         if (r < 0)
@@ -336,9 +364,15 @@ static int eventlog_parse(const uint8_t *buf, size_t len, bool cc, struct tl_eve
                           struct tl_error *err)
 {
     *log = (struct tl_eventlog){.buf = buf, .len = len, .startup_locality = -1, .cc = cc};
-    if (len > UINT32_MAX)
-        return tl_error_set(err, -EBADMSG, 0, "event log of %zu bytes is too large", len);
-    struct walker w = {.buf = buf, .len = len, .log = log, .err = err, .cc = cc};
+    if (len > TL_EVENTLOG_MAX_SIZE)
+        return tl_error_set(err, -E2BIG, 0,
+                            "event log of %zu bytes exceeds the cap of %u bytes "
+                            "(TL_EVENTLOG_MAX_SIZE)",
+                            len, TL_EVENTLOG_MAX_SIZE);
+    struct walker w = {
+        .buf = buf, .len = len, .zero_from = len, .log = log, .err = err, .cc = cc};
+    while (w.zero_from > 0 && buf[w.zero_from - 1] == 0)
+        w.zero_from--;
     int r = eventlog_walk(&w);
     if (r < 0) {
         tl_eventlog_done(log);

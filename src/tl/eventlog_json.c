@@ -202,7 +202,8 @@ static json_t *tristate(int v)
     return v < 0 ? json_null() : json_boolean(v);
 }
 
-static json_t *authority_json(const struct tl_boot_state *bs, const struct tl_authority *au)
+/* verifies: the names of the applications this authority verified (taken). */
+static json_t *authority_json(const struct tl_authority *au, json_t *verifies)
 {
     json_t *o =
         json_pack("{s:I, s:s, s:s}", "event", (json_int_t)au->event, "variable", au->variable,
@@ -218,10 +219,6 @@ static json_t *authority_json(const struct tl_boot_state *bs, const struct tl_au
         json_object_set_new(o, "hash", tl_json_hex(au->data + 16, au->data_len - 16));
     else
         json_object_set_new(o, "data", tl_json_hex(au->data, au->data_len));
-    json_t *verifies = json_array();
-    for (size_t i = 0; i < bs->n_apps; i++)
-        if (bs->apps[i].authority >= 0 && &bs->authorities[bs->apps[i].authority] == au)
-            json_array_append_new(verifies, json_string(bs->apps[i].name));
     json_object_set_new(o, "verifies", verifies);
     return o;
 }
@@ -249,9 +246,16 @@ json_t *eventlog_json_state(const struct analysis *a)
                                   sb_variable_json(&bs->kek), "db", sb_variable_json(&bs->db),
                                   "dbx", sb_variable_json(&bs->dbx)));
 
+    /* Each authority's applications, in one pass over the applications
+     * (not one per authority: a log can hold thousands of both). */
     json_t *auths = json_array();
     for (size_t i = 0; i < bs->n_authorities; i++)
-        json_array_append_new(auths, authority_json(bs, &bs->authorities[i]));
+        json_array_append_new(auths, authority_json(&bs->authorities[i], json_array()));
+    for (size_t i = 0; i < bs->n_apps; i++)
+        if (bs->apps[i].authority >= 0)
+            json_array_append_new(
+                json_object_get(json_array_get(auths, (size_t)bs->apps[i].authority), "verifies"),
+                json_string(bs->apps[i].name));
     json_object_set_new(o, "authorities", auths);
 
     json_t *apps = json_array();

@@ -9,6 +9,8 @@
 # followed by zero bytes, which the parser takes as padding): that is a valid
 # shorter log, exit 0 or 1, and show --json reports the padding.
 # (d) any sanitizer report is a failure; every call runs under `timeout 10`.
+# (e) PCR indexes out of range; (f) the slow shapes of issue 11 (many
+# applications without a device path, a log beyond the record cap).
 #
 # Environment: TL_BIN, TL_VECTORS (see tests/meson.build).
 # Output: "ok N - ..." / "not ok N - ..." lines; exit 1 on any failure, 77
@@ -242,6 +244,44 @@ for verb in replay state show; do
             "exit $rc" "$(head -c 400 "$W/err")"
     fi
 done
+
+# (f) The slow shapes of issue 11 through the CLI (tests/unit/applog.c builds
+# the same logs): 2,000 boot applications without a device path get 2,000
+# distinct names, application#1999 the last (they were suffixed on
+# suffixes, about n^4 in all); one record beyond TL_EVENTLOG_MAX_EVENTS is
+# refused with one line naming the cap.
+python3 - "$W" <<'EOF'
+import struct, sys
+def app_log(n):
+    spec = b'Spec ID Event03\0' + struct.pack('<IBBBBI', 0, 0, 2, 0, 2, 2)
+    spec += struct.pack('<HHHH', 4, 20, 11, 32) + b'\0'
+    log = [struct.pack('<II', 0, 3) + bytes(20) + struct.pack('<I', len(spec)) + spec]
+    for i in range(n):
+        log.append(struct.pack('<III', 4, 0x80000003, 2) +
+                   struct.pack('<HQ', 4, i + 1) + b'\xa5' * 12 + struct.pack('<HQ', 11, i + 1) + b'\x5a' * 24 +
+                   struct.pack('<IQQQQ', 32, 0x7e000000 + 0x10000 * (i % 256), 0x10000, 0, 0))
+    return b''.join(log)
+open(sys.argv[1] + '/apps-2000', 'wb').write(app_log(2000))
+open(sys.argv[1] + '/apps-65536', 'wb').write(app_log(65536))
+EOF
+timeout 60 "$TL_BIN" eventlog state "$W/apps-2000" --json >"$W/out" 2>"$W/err"
+rc=$?
+names=$(jq -r '[.applications[].name] | "\(length) \(unique | length) \(.[-1])"' "$W/out" 2>/dev/null)
+if [ $rc = 0 ] && [ ! -s "$W/err" ] && [ "$names" = "2000 2000 application#1999" ]; then
+    ok "state: 2,000 applications without a device path: 2,000 distinct names, the last application#1999"
+else
+    not_ok "state: 2,000 applications without a device path: 2,000 distinct names, the last application#1999" \
+        "exit $rc, names: $names" "$(head -c 300 "$W/err")"
+fi
+timeout 60 "$TL_BIN" eventlog state "$W/apps-65536" >"$W/out" 2>"$W/err"
+rc=$?
+if [ $rc = 2 ] && [ ! -s "$W/out" ] && [ "$(wc -l <"$W/err")" = 1 ] &&
+    grep -qE '^tl: .*/apps-65536: event 65536: more than 65536 records, the cap \(TL_EVENTLOG_MAX_EVENTS\) \(offset [0-9]+\)$' "$W/err"; then
+    ok "state: 65,537 records: exit 2, one line naming TL_EVENTLOG_MAX_EVENTS"
+else
+    not_ok "state: 65,537 records: exit 2, one line naming TL_EVENTLOG_MAX_EVENTS" "exit $rc" \
+        "$(head -c 300 "$W/err")"
+fi
 
 echo "# $n checks, $failed failed"
 [ $failed = 0 ]

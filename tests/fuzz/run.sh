@@ -7,11 +7,33 @@
 #   VECTORS    the shared vectors folder
 #   SECONDS    how long each target runs (-max_total_time)
 # Environment: FUZZ_JOBS targets run at once (default: number of CPUs);
-#              FUZZ_TARGETS to run a subset ("fuzz_efi fuzz_pcrset").
+#              FUZZ_TARGETS to run a subset ("fuzz_efi fuzz_pcrset");
+#              FUZZ_TIMEOUT seconds one input may take (default 2);
+#              FUZZ_RSS_MB memory a target may use (default 2048).
+#
+# The clock: every input runs under -timeout=FUZZ_TIMEOUT, so an input that
+# takes longer (a superlinear path a guest could drive) is a finding like a
+# crash: libFuzzer stops, keeps it as a timeout-* reproducer, and this script
+# exits 1 naming the target and the file. (libFuzzer looks at the clock
+# every FUZZ_TIMEOUT/2 + 1 s, so an input is stopped between FUZZ_TIMEOUT
+# and about twice it.) Each target is also killed if it runs SECONDS + 60 s
+# in all, so the whole run stays bounded.
+#
+# Slow-input regressions (regress/<target>/, generated here): inputs that
+# took seconds to minutes before a fix (issue 11), run once per target with
+# the same per-input limit before fuzzing. They are kept out of the seed
+# corpora so they do not raise libFuzzer's -max_len for the whole run.
+# Times in the fuzz build (ASan+UBSan, -O0), before / after the fix:
+#   fuzz_eventlog  400 boot applications without a device path (boot state
+#                  names: 36 s / 0.5 s), 2,000 all-zero SHA-1 records ending
+#                  in one non-zero byte (padding search: 4.7 s / 0.8 s; most
+#                  of the 0.8 s is the CLI's JSON of 2,000 records)
 #
 # Seed corpora (built in a temp dir, never in the vectors):
-#   fuzz_eventlog  every binary event log under VECTORS/eventlog, and the
-#                  base64 .Log.Raw of go-attestation's GCP JSON
+#   fuzz_eventlog  every binary event log under VECTORS/eventlog, the
+#                  base64 .Log.Raw of go-attestation's GCP JSON, and small
+#                  logs of the slow shapes above (64 applications without a
+#                  device path, 256 all-zero SHA-1 records)
 #   fuzz_pcrset    tpm2-tools' expected YAMLs, the OVMF PCR dump, a replay JSON
 #   fuzz_agentbody attest-shaped bodies with the OVMF log in base64 (tld's
 #                  fast agent-body parser, checked against jansson)
@@ -40,6 +62,8 @@ if [ $# -ne 3 ]; then
 fi
 build=$1 vectors=$2 seconds=$3
 case $seconds in '' | *[!0-9]*) echo "$prog: SECONDS must be a number" >&2; exit 2 ;; esac
+timeout_s=${FUZZ_TIMEOUT:-2} rss_mb=${FUZZ_RSS_MB:-2048}
+case $timeout_s$rss_mb in *[!0-9]*) echo "$prog: FUZZ_TIMEOUT and FUZZ_RSS_MB must be numbers" >&2; exit 2 ;; esac
 [ -d "$vectors/eventlog" ] || { echo "$prog: $vectors/eventlog not found" >&2; exit 2; }
 command -v python3 >/dev/null || { echo "$prog: python3 not found" >&2; exit 2; }
 
@@ -58,16 +82,36 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/tl-fuzz.XXXXXX")
 keep=0
 trap '[ $keep = 1 ] || rm -rf "$work"' EXIT
 mkdir -p "$work"/corpus/{fuzz_eventlog,fuzz_pcrset,fuzz_efi,fuzz_pe,fuzz_varstore,fuzz_authvar,fuzz_modsig,fuzz_ekcert,fuzz_bootdiag,fuzz_agent_config,fuzz_report,fuzz_agentbody,fuzz_quote,fuzz_podspec,fuzz_selector,fuzz_snp_report,fuzz_hcl_report,fuzz_tdx_quote,fuzz_tcbinfo,fuzz_ccel} "$work/artifacts"
-for t in $targets; do mkdir -p "$work/corpus/$t"; done # other targets: no seeds
+for t in $targets; do mkdir -p "$work/corpus/$t" "$work/regress/$t"; done # other targets: no seeds
 
 # ---- seeds ----
-python3 - "$vectors" "$work/corpus" <<'EOF'
-import base64, hashlib, json, os, sys
-vec, out = sys.argv[1], sys.argv[2]
-def seed(target, data):
+python3 - "$vectors" "$work/corpus" "$work/regress" <<'EOF'
+import base64, hashlib, json, os, struct, sys
+vec, out, regress = sys.argv[1], sys.argv[2], sys.argv[3]
+def seed(target, data, where=out):
     if data:
         name = hashlib.sha1(data).hexdigest()
-        open(os.path.join(out, target, name), 'wb').write(data)
+        open(os.path.join(where, target, name), 'wb').write(data)
+# The slow shapes of issue 11 (tests/unit/applog.c builds the first in C).
+def app_log(n):
+    """Crypto-agile (SHA-1, SHA-256) log of n EV_EFI_BOOT_SERVICES_APPLICATION
+    records in PCR 4, distinct digests, no device path."""
+    spec = b'Spec ID Event03\0' + struct.pack('<IBBBBI', 0, 0, 2, 0, 2, 2)
+    spec += struct.pack('<HHHH', 4, 20, 11, 32) + b'\0'
+    log = [struct.pack('<II', 0, 3) + bytes(20) + struct.pack('<I', len(spec)) + spec]
+    for i in range(n):
+        log.append(struct.pack('<III', 4, 0x80000003, 2) +
+                   struct.pack('<HQ', 4, i + 1) + b'\xa5' * 12 + struct.pack('<HQ', 11, i + 1) + b'\x5a' * 24 +
+                   struct.pack('<IQQQQ', 32, 0x7e000000 + 0x10000 * (i % 256), 0x10000, 0, 0))
+    return b''.join(log)
+def zero_records(n):
+    """Legacy SHA-1 log: one EV_S_CRTM_VERSION, n all-zero records, and a last
+    EV_POST_CODE (its type the only non-zero byte after the first record)."""
+    return struct.pack('<II', 0, 8) + bytes(24) + bytes(32 * n) + struct.pack('<II', 0, 1) + bytes(24)
+seed('fuzz_eventlog', app_log(64))
+seed('fuzz_eventlog', zero_records(256))
+seed('fuzz_eventlog', app_log(400), regress)
+seed('fuzz_eventlog', zero_records(2000), regress)
 # Event logs: binary files (a NUL byte near the start: PCR index 0 is zeros).
 for root, _, files in os.walk(os.path.join(vec, 'eventlog')):
     for f in files:
@@ -245,12 +289,27 @@ done
 # ---- run ----
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
+echo "$prog: per input: at most ${timeout_s} s and ${rss_mb} MB; per target: ${seconds} s of fuzzing"
 run_one() {
-    local t=$1
-    "$build/tests/fuzz/$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+    local t=$1 st=0
+    # Slow-input regressions first: each file run once, under the clock.
+    if [ -n "$(ls "$work/regress/$t")" ]; then
+        timeout -s KILL $((seconds + 60)) "$build/tests/fuzz/$t" -timeout="$timeout_s" \
+            -rss_limit_mb="$rss_mb" -artifact_prefix="$work/artifacts/$t-" \
+            "$work/regress/$t"/* >"$work/$t.regress.log" 2>&1 || st=$?
+        if [ "$st" != 0 ]; then
+            cp "$work/$t.regress.log" "$work/$t.log"
+            echo "$st" >"$work/$t.status"
+            return
+        fi
+    fi
+    # The whole target is bounded too: -max_total_time is only looked at
+    # between inputs.
+    timeout -s KILL $((seconds + 60)) "$build/tests/fuzz/$t" -max_total_time="$seconds" \
+        -timeout="$timeout_s" -rss_limit_mb="$rss_mb" \
         -print_final_stats=1 -artifact_prefix="$work/artifacts/$t-" \
-        "$work/corpus/$t" >"$work/$t.log" 2>&1
-    echo $? >"$work/$t.status"
+        "$work/corpus/$t" >"$work/$t.log" 2>&1 || st=$?
+    echo "$st" >"$work/$t.status"
 }
 running=0
 for t in $targets; do
@@ -270,13 +329,26 @@ for t in $targets; do
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/$t.log" | tail -n1)
     speed=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$work/$t.log" | tail -n1)
     cov=$(grep -oE 'cov: [0-9]+ ft: [0-9]+ corp: [0-9]+/[0-9]+[a-zA-Z]*' "$work/$t.log" | tail -n1)
-    echo "$prog: $t: exit $st, ${runs:-?} runs, ${speed:-?} exec/s, $cov"
+    regress=$(find "$work/regress/$t" -type f | wc -l)
+    [ "$regress" = 0 ] && regress= || regress=", $regress slow-input regressions passed"
+    [ "$st" = 0 ] || regress=
+    echo "$prog: $t: exit $st, ${runs:-?} runs, ${speed:-?} exec/s, $cov$regress"
     arts=$(ls "$work/artifacts/$t-"* 2>/dev/null)
     if [ "$st" != 0 ] || [ -n "$arts" ]; then
         status=1
         echo "$prog: $t FOUND A PROBLEM; log: $work/$t.log"
+        if grep -q 'ERROR: libFuzzer: timeout' "$work/$t.log"; then
+            echo "$prog:   an input took more than ${timeout_s} s (a slow path is a finding)"
+        elif [ "$st" = 137 ]; then
+            echo "$prog:   killed after $((seconds + 60)) s in all"
+        fi
         grep -m1 -E 'ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|runtime error:|SUMMARY:' "$work/$t.log" |
             sed "s/^/$prog:   /"
+        # A regression input is not copied as an artifact: name the file.
+        if cmp -s "$work/$t.log" "$work/$t.regress.log" 2>/dev/null; then
+            r=$(sed -n 's/^Running: //p' "$work/$t.log" | tail -n1)
+            [ -z "$r" ] || echo "$prog:   reproducer: $r  (slow-input regression; replay: $build/tests/fuzz/$t $r)"
+        fi
         for a in $arts; do
             echo "$prog:   reproducer: $a  (replay: $build/tests/fuzz/$t $a)"
         done

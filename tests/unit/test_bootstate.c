@@ -8,9 +8,11 @@
 
 #include <cmocka.h> /* after the headers it needs */
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "applog.h"
 #include "logedit.h"
 #include "tl/bootstate.h"
 #include "tl/util.h"
@@ -248,6 +250,7 @@ static void test_mutations(void **state)
             for (size_t i = 0; i < b.log.n_events; i++)
                 if (b.log.events[i].type != TL_EV_NO_ACTION && i > 0)
                     assert_true(b.bs.component_of_event[i] >= 0);
+            assert_true(b.bs.work <= 4 * b.log.n_events);
             tl_boot_state_done(&b.bs);
             tl_eventlog_checks_done(&b.checks);
             tl_eventlog_done(&b.log);
@@ -257,6 +260,78 @@ static void test_mutations(void **state)
     free(orig);
 }
 
+/* Slow-input regression (issue 11): applications without a device path
+ * were named by renaming the new one while any earlier one had its name,
+ * suffix on suffix ("application#2#3#4..."), about n^4 in all: 1,600 took
+ * 40 s. Now they are application, application#2, ..., and the work is
+ * bounded per record (bs.work; time is left to the fuzz clock and
+ * bench/eventlog, the machine is too noisy to assert it). */
+static void assert_many_apps(size_t n)
+{
+    struct boot b = {0};
+    b.buf = applog_build(n, &b.len);
+    assert_non_null(b.buf);
+    boot_from_buf(&b);
+    assert_int_equal(b.log.n_events, n + 1);
+    assert_int_equal(b.checks.n_findings, 0);
+    assert_int_equal(b.bs.n_apps, n);
+    assert_int_equal(b.bs.n_components, n);
+    /* The first application is the boot loader; the others are named
+     * "application" with a number from the second one on. */
+    assert_string_equal(b.bs.apps[0].name, "bootloader");
+    assert_string_equal(b.bs.apps[1].name, "application");
+    for (size_t i = 2; i < n; i++) {
+        char want[32];
+        snprintf(want, sizeof(want), "application#%zu", i);
+        assert_string_equal(b.bs.apps[i].name, want);
+        assert_string_equal(b.bs.components[b.bs.apps[i].component].name, want);
+        assert_int_equal(b.bs.apps[i].event, i + 1);
+    }
+    /* One step per record, one lookup and one try per application. */
+    assert_true(b.bs.work <= b.log.n_events + 2 * n);
+    boot_done(&b);
+}
+
+static void test_many_apps_without_device_path(void **state)
+{
+    (void)state;
+    assert_many_apps(3);
+    assert_many_apps(1600);
+    assert_many_apps(10000);
+}
+
+/* Names made unique never collide with a file's own name: a file really
+ * called "foo.efi#3" keeps it, and the next "foo.efi" moves on to #4; a
+ * second "foo.efi#3" becomes "foo.efi#3#2". */
+static void test_app_names_unique(void **state)
+{
+    (void)state;
+    static const char *const paths[] = {
+        "\\EFI\\x\\foo.efi",
+        "\\foo.efi",
+        "\\foo.efi#3",
+        "\\EFI\\foo.efi",
+        "\\foo.efi#3",
+        NULL,
+        NULL,
+        "\\application#2",
+        NULL,
+    };
+    static const char *const want[] = {
+        "foo.efi",     "foo.efi#2",     "foo.efi#3",       "foo.efi#4",     "foo.efi#3#2",
+        "application", "application#2", "application#2#2", "application#3",
+    };
+    struct boot b = {0};
+    b.buf = applog_build_paths(paths, TL_ARRAY_SIZE(paths), &b.len);
+    boot_from_buf(&b);
+    assert_int_equal(b.bs.n_apps, TL_ARRAY_SIZE(want));
+    for (size_t i = 0; i < TL_ARRAY_SIZE(want); i++)
+        assert_string_equal(b.bs.apps[i].name, want[i]);
+    assert_string_equal(b.bs.apps[1].path, "\\foo.efi");
+    assert_true(b.bs.work <= 4 * b.log.n_events);
+    boot_done(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -264,6 +339,8 @@ int main(void)
         cmocka_unit_test(test_forged_secure_boot_not_believed),
         cmocka_unit_test(test_other_real_boots),
         cmocka_unit_test(test_mutations),
+        cmocka_unit_test(test_many_apps_without_device_path),
+        cmocka_unit_test(test_app_names_unique),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "applog.h"
 #include "logedit.h"
 #include "tl/digest.h"
 #include "tl/eventlog.h"
@@ -284,6 +285,86 @@ static void test_out_of_range(void **state)
     free(buf);
 }
 
+static void expect_cap(const uint8_t *buf, size_t len, const char *needle)
+{
+    struct tl_eventlog log;
+    struct tl_error err = {0};
+    assert_int_equal(tl_eventlog_parse(buf, len, &log, &err), -E2BIG);
+    if (!strstr(err.message, needle))
+        fail_msg("error \"%s\" lacks \"%s\"", err.message, needle);
+}
+
+/* The caps of eventlog.h: at the cap a log parses, one beyond it is -E2BIG
+ * naming the cap. */
+static void test_caps(void **state)
+{
+    (void)state;
+    struct tl_eventlog log;
+    size_t len;
+
+    /* Records: the header and 65,535 applications, then one more. */
+    uint8_t *buf = applog_build(TL_EVENTLOG_MAX_EVENTS - 1, &len);
+    assert_int_equal(tl_eventlog_parse(buf, len, &log, NULL), 0);
+    assert_int_equal(log.n_events, TL_EVENTLOG_MAX_EVENTS);
+    tl_eventlog_done(&log);
+    free(buf);
+    buf = applog_build(TL_EVENTLOG_MAX_EVENTS, &len);
+    expect_cap(buf, len, "event 65536: more than 65536 records, the cap (TL_EVENTLOG_MAX_EVENTS)");
+    free(buf);
+
+    /* Bytes: a log of more than 16 MiB is not walked. */
+    buf = calloc(1, TL_EVENTLOG_MAX_SIZE + 1);
+    expect_cap(buf, TL_EVENTLOG_MAX_SIZE + 1, "exceeds the cap of 16777216 bytes");
+
+    /* One record's data: 1 MiB is allowed, a byte more is not. */
+    size_t header = applog_size(0), app = applog_size(1) - header;
+    uint8_t *one = applog_build(1, &len);
+    for (uint32_t extra = 0; extra < 2; extra++) {
+        uint32_t data = TL_EVENTLOG_MAX_EVENT_DATA + extra;
+        memcpy(buf, one, header + app - 36);  /* up to the event size field */
+        put32(buf + header + app - 36, data); /* EventSize */
+        memcpy(buf + header + app - 32, one + header + app - 32, 32);
+        size_t n = header + app - 32 + data;
+        if (extra == 0) {
+            assert_int_equal(tl_eventlog_parse(buf, n, &log, NULL), 0);
+            assert_int_equal(log.events[1].data_size, TL_EVENTLOG_MAX_EVENT_DATA);
+            tl_eventlog_done(&log);
+        } else {
+            expect_cap(buf, n, "event 1: event size 1048577 exceeds the cap of 1048576 bytes");
+        }
+    }
+    free(one);
+    free(buf);
+}
+
+/* Slow-input regression (issue 11): zero padding was found by asking at
+ * every record whether the rest of the log was zero, so a legacy SHA-1 log
+ * of all-zero records (each a valid EV_PREBOOT_CERT in PCR 0) with one
+ * non-zero byte at its end scanned the whole tail at every record: 40,000
+ * records (1.3 MB) took 43 s. The padding is now found once. */
+static void test_zero_records(void **state)
+{
+    (void)state;
+    size_t n = TL_EVENTLOG_MAX_EVENTS, len = 32 * n;
+    uint8_t *buf = calloc(1, len);
+    buf[4] = 0x08;            /* record 0: EV_S_CRTM_VERSION, not a Spec ID event */
+    buf[len - 32 + 4] = 0x01; /* the last: EV_POST_CODE */
+    struct tl_eventlog log;
+    assert_int_equal(tl_eventlog_parse(buf, len, &log, NULL), 0);
+    assert_int_equal(log.format, TL_EVENTLOG_SHA1);
+    assert_int_equal(log.n_events, n);
+    assert_int_equal(log.events[n - 1].type, TL_EV_POST_CODE);
+    assert_int_equal(log.trailing_zero_bytes, 0);
+    tl_eventlog_done(&log);
+    /* Without the last byte the zero records are padding. */
+    buf[len - 32 + 4] = 0;
+    assert_int_equal(tl_eventlog_parse(buf, len, &log, NULL), 0);
+    assert_int_equal(log.n_events, 1);
+    assert_int_equal(log.trailing_zero_bytes, len - 32);
+    tl_eventlog_done(&log);
+    free(buf);
+}
+
 static void test_random_bytes(void **state)
 {
     (void)state;
@@ -366,7 +447,8 @@ int main(void)
         cmocka_unit_test(test_specid_vendor_info),  cmocka_unit_test(test_digest_order),
         cmocka_unit_test(test_trailing_zeros),      cmocka_unit_test(test_truncated_everywhere),
         cmocka_unit_test(test_out_of_range),        cmocka_unit_test(test_random_bytes),
-        cmocka_unit_test(startup_locality),
+        cmocka_unit_test(startup_locality),         cmocka_unit_test(test_caps),
+        cmocka_unit_test(test_zero_records),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
