@@ -26,6 +26,8 @@
 # TL_E2E_KEEP=1 keeps the work folder. Exit 0 pass, 1 fail, 77 skip (no
 # QEMU/OVMF/swtpm).
 set -u
+# shellcheck source=tests/lib/tap.sh
+. "$(dirname "$0")/../lib/tap.sh"
 
 : "${TL_BIN:?TL_BIN must point to the tl binary}"
 : "${TL_TLD:?TL_TLD must point to the tld binary}"
@@ -33,16 +35,12 @@ set -u
 OVMF=${TL_OVMF_DIR:-/usr/share/OVMF}
 for t in qemu-system-x86_64 swtpm; do
 	command -v "$t" >/dev/null 2>&1 || {
-		echo "1..0 # SKIP $t not installed"
-		exit 77
+		skip_all "$t not installed"
 	}
 done
 [ -r "$OVMF/OVMF_CODE_4M.secboot.fd" ] || {
-	echo "1..0 # SKIP OVMF missing"
-	exit 77
+	skip_all "OVMF missing"
 }
-# shellcheck source=tests/e2e/lib.sh
-. "$(dirname "$0")/lib.sh"
 for t in jq mcopy openssl tpm2_nvread tpm2_createek swtpm_ioctl; do
 	command -v "$t" >/dev/null 2>&1 || bail "$t missing (make deps)"
 done
@@ -132,7 +130,7 @@ swtpm socket --tpm2 --tpmstate dir="$ST" --ctrl type=unixio,path="$W/sw.sock.ctr
 	--server type=unixio,path="$W/sw.sock" --flags not-need-init,startup-clear \
 	--key file="$KEY",mode=aes-256-cbc,format=binary --log file="$W/sw.log" &
 SW_PID=$!
-for _ in $(seq 50); do [ -S "$W/sw.sock" ] && break; sleep 0.1; done
+wait_for 10 test -S "$W/sw.sock"
 T="swtpm:path=$W/sw.sock"
 tpm2_nvread -T "$T" -C o 0x01c00002 -o "$W/ek-rsa.der" >/dev/null 2>&1
 tpm2_nvread -T "$T" -C o 0x01c0000a -o "$W/ek-ecc.der" >/dev/null 2>&1
@@ -240,7 +238,7 @@ bad() { # bad DESCRIPTION EXPECTED-STDERR-REGEX ARGS...
 	if [ "$rc" = 2 ] && [ "$(wc -l <"$W/bad.err")" = 1 ] && grep -Eq "$re" "$W/bad.err"; then
 		ok "$d: exit 2, one line: $(cat "$W/bad.err")"
 	else
-		notok "$d: exit $rc, stderr: $(cat "$W/bad.err")"
+		not_ok "$d: exit $rc, stderr: $(cat "$W/bad.err")"
 	fi
 }
 bad "unknown flag" '^tl: node create: option --enable-vtpm is unknown or needs a value$' tl node create x --enable-vtpm
