@@ -285,7 +285,7 @@ fi
 
 # Each application's digests against the binaries the log measured.
 if [ -n "$TL_FIXTURES" ] && [ -e "$TL_FIXTURES/shimx64.efi.signed" ]; then
-    bins=("$TL_FIXTURES/shimx64.efi.signed" "$TL_FIXTURES/grubx64.efi.signed" "$TL_FIXTURES/vmlinuz")
+    bins=("$TL_FIXTURES/measured/shimx64.efi.signed" "$TL_FIXTURES/measured/grubx64.efi.signed" "$TL_FIXTURES/measured/vmlinuz")
     for i in 0 1 2; do
         f=${bins[$i]}
         app=$(jq -r ".applications[$i].name" "$W/state.json")

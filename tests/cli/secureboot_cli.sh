@@ -14,8 +14,10 @@ set -u
 OVMF=${TL_OVMF_DIR:-/usr/share/OVMF}
 MS=$OVMF/OVMF_VARS_4M.ms.fd
 F=$TL_FIXTURES
-SHIM=$F/shimx64.efi.signed GRUB=$F/grubx64.efi.signed KERNEL=$F/vmlinuz
-MODDIR=$F/linux-image-6.1.0-56-amd64/lib/modules/6.1.0-56-amd64/kernel
+# the chain OVMF measured in $LOG; the modules are today's kernel's, with its
+# module-cert.pem (scripts/fixtures.sh)
+SHIM=$F/measured/shimx64.efi.signed GRUB=$F/measured/grubx64.efi.signed KERNEL=$F/measured/vmlinuz
+MODDIR=$F/modules/kernel
 LOG=$TL_VECTORS/eventlog/ovmf-debian12/secureboot-on.eventlog.bin
 DBX=$TL_VECTORS/secureboot/dbx
 W=$(mktemp -d)

@@ -74,7 +74,7 @@ for f in shimx64.efi.signed grubx64.efi.signed busybox-static module-cert.pem; d
 	[ -e "$TL_FIXTURES/$f" ] && ln -s "$(realpath "$TL_FIXTURES/$f")" "$ALT/$f"
 done
 ln -s "$(realpath "$TL_FIXTURES/vmlinuz-cloud")" "$ALT/vmlinuz"
-ln -s "$(realpath "$TL_FIXTURES/linux-image-6.1.0-56-cloud-amd64")" "$ALT/linux-image-6.1.0-56-cloud-amd64"
+ln -s "$(realpath "$TL_FIXTURES/modules-cloud")" "$ALT/modules"
 tl image build -o "$W/imgB" --fixtures "$ALT" >"$W/imgB.log" 2>&1 || bail "cloud image build: $(tail -2 "$W/imgB.log")"
 tl image build -o "$W/imgC" --fixtures "$TL_FIXTURES" --cmdline "console=ttyS0 panic=-1 tl.debug=1" \
 	>"$W/imgC.log" 2>&1 || bail "cmdline image build: $(tail -2 "$W/imgC.log")"
