@@ -12,6 +12,9 @@
 # (or $TL_SKIPS_ALLOWED) lists the tests that may skip, one meson test name a
 # line (e.g. "agent_cli.sh"), "#" comments; it is empty by default.
 #
+# TL_TIMEOUT_MULTIPLIER=N multiplies meson's per-test timeouts (a loaded
+# machine; the e2e scripts also read TL_E2E_BOOT_TIMEOUT, TL_E2E_NODE_TIMEOUT).
+#
 # Each run's logs: BUILD_DIR/meson-logs/testlog-SUITES.{txt,json} (per-test
 # durations in the .txt's summary, or .duration in the .json).
 set -u
@@ -58,7 +61,8 @@ for dir in "$@"; do
     echo "== ${names[*]:-all} tests in $dir =="
     json=$dir/meson-logs/$logbase.json
     rm -f "$json"
-    meson test -C "$dir" "${suites[@]}" --print-errorlogs --num-processes 2 --logbase "$logbase"
+    meson test -C "$dir" "${suites[@]}" --print-errorlogs --num-processes 2 --logbase "$logbase" \
+        ${TL_TIMEOUT_MULTIPLIER:+--timeout-multiplier "$TL_TIMEOUT_MULTIPLIER"}
     if [ ! -s "$json" ]; then
         echo "tests/run.sh: no test log from $dir ($json)" >&2
         failed=$((failed + 1))

@@ -86,8 +86,8 @@ for x in B C; do
 done
 ok "images: original, cloud kernel, changed command line"
 
-wait_attested() { # wait_attested NAME: until the node has an attestation (240 s)
-	for _ in $(seq 480); do
+wait_attested() { # wait_attested NAME: until the node has an attestation (TL_E2E_NODE_TIMEOUT, 240 s)
+	for _ in $(seq $((${TL_E2E_NODE_TIMEOUT:-240} * 2))); do
 		v=$(tl node show "$1" --json 2>/dev/null | jq -r '.attestation.verdict // empty')
 		[ -n "$v" ] && return 0
 		st=$(tl node show "$1" --json 2>/dev/null | jq -r .state)
