@@ -81,7 +81,7 @@ for dir in "$@"; do
     done < <(jq -r '.result + " " + (.name | sub("^.* / "; ""))' "$json")
 done
 if [ ${#refused[@]} -gt 0 ]; then
-    echo "tests/run.sh: skipped, and not declared in ${allowed_file#"$here/../"}:"
+    echo "tests/run.sh: skipped, and not declared in ${allowed_file#"${here%/tests}/"}:"
     printf '  %s\n' "${refused[@]}"
 fi
 echo "$passed passed, $failed failed, $skipped skipped"
