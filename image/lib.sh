@@ -42,9 +42,15 @@ image_busybox() {
 }
 
 # image_initramfs_inputs: checks what the initramfs is made of and sets
-# moddir (the kernel's modules), busybox and busybox_version.
+# moddir (the kernel's modules: FIXTURES/modules, scripts/fixtures.sh's link
+# to the lib/modules/VERSION of FIXTURES/vmlinuz; else the first
+# linux-image-*/lib/modules/VERSION), busybox and busybox_version.
 image_initramfs_inputs() {
-	moddir=$(find "$fixtures"/linux-image-*/lib/modules -mindepth 1 -maxdepth 1 -type d 2>/dev/null | LC_ALL=C sort | head -n1)
+	if [ -d "$fixtures/modules" ]; then
+		moddir=$(cd "$fixtures/modules" && pwd -P) # VERSION is the folder's name
+	else
+		moddir=$(find "$fixtures"/linux-image-*/lib/modules -mindepth 1 -maxdepth 1 -type d 2>/dev/null | LC_ALL=C sort | head -n1)
+	fi
 	[ -n "$moddir" ] || bad "no lib/modules/VERSION under $fixtures/linux-image-*"
 	if [ "$agent" != none ]; then
 		[ -r "$agent" ] || bad "--agent $agent: cannot read"

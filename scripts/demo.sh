@@ -21,7 +21,8 @@ ovmf=${TL_OVMF_DIR:-/usr/share/OVMF}
 tl="$build/src/tl/tl"
 log="$vectors/eventlog/ovmf-debian12/secureboot-on.eventlog.bin"
 pcrs="$vectors/eventlog/ovmf-debian12/secureboot-on.tpm-pcrs.txt"
-chain=("$fixtures/shimx64.efi.signed" "$fixtures/grubx64.efi.signed" "$fixtures/vmlinuz")
+# the chain OVMF measured in $log (scripts/fixtures.sh keeps it in measured/)
+chain=("$fixtures/measured/shimx64.efi.signed" "$fixtures/measured/grubx64.efi.signed" "$fixtures/measured/vmlinuz")
 
 echo "== 1. tl eventlog state $log"
 "$tl" eventlog state "$log"

@@ -29,9 +29,10 @@
 #     (`openssl cms -verify -noverify`: signature only, as the kernel trusts a
 #     key in its keyring directly) are written, and none is an error.
 #
-# Example (what the fixtures step runs):
+# Example (what scripts/fixtures.sh runs; fixtures/modules links to the
+# lib/modules/VERSION of fixtures/vmlinuz's package):
 #   scripts/module-cert.sh fixtures/vmlinuz fixtures/module-cert.pem \
-#       fixtures/linux-image-6.1.0-56-amd64/lib/modules/6.1.0-56-amd64/kernel/fs/efivarfs/efivarfs.ko
+#       fixtures/modules/kernel/fs/efivarfs/efivarfs.ko
 #
 # Needs: bash, coreutils, grep, perl (Debian's essential perl-base), openssl,
 # and the decompressor of the image (xz for Debian's kernels).

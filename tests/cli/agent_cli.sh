@@ -32,13 +32,15 @@
 # Needs: TL_AGENT, TL_BIN, TL_VECTORS (TL_FIXTURES for the image checks);
 # swtpm, tpm2-tools, openssl, jq, python3 (and what tl image build needs).
 set -u
+# shellcheck source=tests/lib/tap.sh
+. "$(dirname "$0")/../lib/tap.sh"
 : "${TL_AGENT:?}" "${TL_BIN:?}" "${TL_VECTORS:?}"
 for t in swtpm tpm2_pcrextend tpm2_pcrread tpm2_getcap tpm2_nvread tpm2_createek tpm2_flushcontext \
     tpm2_makecredential tpm2_checkquote tpm2_print openssl jq python3 base64; do
-    command -v "$t" >/dev/null || { echo "not ok 1 - $t missing (apt-get install swtpm tpm2-tools openssl jq python3)"; exit 1; }
+    command -v "$t" >/dev/null || bail "$t missing (apt-get install swtpm tpm2-tools openssl jq python3)"
 done
 LOG=$TL_VECTORS/eventlog/ovmf-debian12/secureboot-on.eventlog.bin
-[ -r "$LOG" ] || { echo "not ok 1 - $LOG missing"; exit 1; }
+[ -r "$LOG" ] || bail "$LOG missing"
 W=$(mktemp -d /tmp/tl-agent-test.XXXXXX)
 export TMPDIR=$W/tmp # tl vtpm run's private directory lands here
 mkdir -p "$TMPDIR"
@@ -49,16 +51,6 @@ cleanup() {
     [ -n "${KEEP:-}" ] || rm -rf "$W"
 }
 trap cleanup EXIT
-n=0 failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "#   $l"; done; }
-check() { # check DESCRIPTION COMMAND...: the command must succeed
-    local d=$1; shift
-    if "$@" >"$W/check.out" 2>&1; then ok "$d"; else not_ok "$d" "$(head -c 600 "$W/check.out")"; fi
-}
-is() { # is DESCRIPTION GOT WANT
-    if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "got:  ${2:0:300}" "want: ${3:0:300}"; fi
-}
 
 # ---- the receiver: answers each POST with the next code of CODES (the last
 # one repeats), saves body, path and headers as R/N.body, R/N.path, R/N.headers.
@@ -90,7 +82,7 @@ receiver() { # receiver NAME CODES: starts one, sets URL and R (its folder)
     R=$W/$1
     python3 "$W/receiver.py" "$R" "$2" &
     pids+=($!)
-    for _ in $(seq 300); do [ -s "$R/port" ] && break; sleep 0.01; done
+    wait_for 10 test -s "$R/port"
     URL=http://127.0.0.1:$(cat "$R/port")/v1/nodes/node-1/report
 }
 # ---- the attestation service, played with tpm2-tools as the peer (software:
@@ -202,7 +194,7 @@ service() { # service NAME MODE: starts one, sets URL and R (its folder)
     R=$W/$1
     python3 "$W/service.py" "$R" "$2" &
     pids+=($!)
-    for _ in $(seq 300); do [ -s "$R/port" ] && break; sleep 0.01; done
+    wait_for 10 test -s "$R/port"
     URL=http://127.0.0.1:$(cat "$R/port")/v1/nodes/node-1/report
 }
 paths() { # paths FOLDER: the last path component of each request, in order
@@ -287,7 +279,7 @@ check "tl vtpm provision" test $? = 0
 "$TL_BIN" vtpm run --state "$W/st" --json >"$W/run.json" 2>"$W/run.err" &
 VTPM_PID=$!
 pids+=("$VTPM_PID")
-for _ in $(seq 500); do [ -s "$W/run.json" ] && break; sleep 0.01; done
+wait_for 10 test -s "$W/run.json"
 SOCK=$(jq -r .socket "$W/run.json")
 TCTI=swtpm:path=$SOCK
 tpm() { TPM2TOOLS_TCTI=$TCTI "$@"; }
@@ -586,7 +578,7 @@ if [ -r "${TL_FIXTURES:-/nonexistent}/vmlinuz" ]; then
             sh -c "[ $rc = 2 ] && [ \$(wc -l <'$W/img2.err') = 1 ] && grep -q 'built with AddressSanitizer' '$W/img2.err' && [ ! -e '$W/img2/disk.raw' ]"
     fi
 else
-    ok "# SKIP tl image build checks: no fixtures (make fixtures)"
+    skip "tl image build checks" "no fixtures (make fixtures)"
 fi
 
 # ---- 9. the vTPM stops cleanly ----------------------------------------------------
@@ -594,5 +586,4 @@ kill -TERM "$VTPM_PID" 2>/dev/null
 wait "$VTPM_PID"
 check "tl vtpm run ends cleanly (exit 0)" test $? = 0
 
-echo "# $n checks, $failed failed"
-[ "$failed" = 0 ]
+finish

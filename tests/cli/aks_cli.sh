@@ -26,8 +26,10 @@
 #    progress line's format.
 # Needs: TL_BIN, TL_TLD, TL_FIXTURES; jq (ssh-keygen, kubectl optional).
 set -u
+# shellcheck source=tests/lib/tap.sh
+. "$(dirname "$0")/../lib/tap.sh"
 : "${TL_BIN:?}" "${TL_TLD:?}" "${TL_FIXTURES:?}"
-command -v jq >/dev/null || { echo "not ok 1 - jq missing (apt-get install jq)"; exit 1; }
+command -v jq >/dev/null || bail "jq missing (apt-get install jq)"
 REAL_TLD=$TL_TLD
 unset KUBECONFIG
 W=$(mktemp -d "${TMPDIR:-/tmp}/tl-aks-test.XXXXXX")
@@ -36,12 +38,6 @@ cleanup() {
     [ -n "${KEEP:-}" ] || rm -rf "$W"
 }
 trap cleanup EXIT
-n=0 failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "#   $l"; done; }
-same() { # same DESCRIPTION GOT WANT
-    if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "got:  ${2:0:400}" "want: ${3:0:400}"; fi
-}
 # tl ARGS...: runs tl with stdin from /dev/null; sets RC, OUT, ERR.
 tl() {
     "$TL_BIN" "$@" </dev/null >"$W/out" 2>"$W/err"
@@ -200,11 +196,11 @@ mistake "an --ssh-key-value that is neither a key nor a file" \
 
 for v in add update; do
     tl extension $v --name aks-preview
-    same "tl extension $v --name aks-preview: exit 0 with a note" "$RC:$OUT:$ERR" \
+    is "tl extension $v --name aks-preview: exit 0 with a note" "$RC:$OUT:$ERR" \
         "0::tl: extension $v: trustlaunch needs no extension; what 'aks-preview' adds to az is built into tl (nothing to do)"
 done
 tl extension add --name aks-preview --allow-preview true --upgrade --yes
-same "tl extension add takes az's other options" "$RC" 0
+is "tl extension add takes az's other options" "$RC" 0
 if [ -e "$W/tld-started" ] || [ -e "$TL_HOME" ]; then
     not_ok "no parsing failure started tld or made its data directory"
 else
@@ -216,13 +212,13 @@ export TL_HOME=$W/home TL_TLD=$REAL_TLD
 mkdir -p "$TL_HOME/images"
 # tld refuses a create without a node image (~8 s to build, once)
 "$TL_BIN" image build -o "$TL_HOME/images/default" --fixtures "$TL_FIXTURES" >"$W/image.log" 2>&1
-same "a node image for tld (tl image build)" "$? $(jq -r .generation "$TL_HOME/images/default/manifest.json" 2>&1)" "0 2"
+is "a node image for tld (tl image build)" "$? $(jq -r .generation "$TL_HOME/images/default/manifest.json" 2>&1)" "0 2"
 RG=(--resource-group myResourceGroup)
 
 tl group create --name myResourceGroup --location eastus
-same "group create: the group (json, keys sorted)" "$RC $(jq -c . <<<"$OUT")" \
+is "group create: the group (json, keys sorted)" "$RC $(jq -c . <<<"$OUT")" \
     '0 {"id":"/subscriptions/local/resourceGroups/myResourceGroup","location":"eastus","name":"myResourceGroup","properties":{"provisioningState":"Succeeded"},"type":"Microsoft.Resources/resourceGroups"}'
-same "json output is az's layout (2-space indent, sorted keys)" "$(sed -n '1,3p' "$W/out")" \
+is "json output is az's layout (2-space indent, sorted keys)" "$(sed -n '1,3p' "$W/out")" \
     $'{\n  "id": "/subscriptions/local/resourceGroups/myResourceGroup",\n  "location": "eastus",'
 read -r ADDR TLD_PID <"$TL_HOME/tld.addr"
 if [ -n "$TLD_PID" ] && [ "$(readlink "/proc/$TLD_PID/exe")" = "$(readlink -f "$REAL_TLD")" ]; then
@@ -231,72 +227,74 @@ else
     not_ok "tl started the real tld" "tld.addr: $ADDR $TLD_PID"
 fi
 tl group create --name MYRESOURCEGROUP --location EastUS -o tsv
-same "group create of a group that exists (any case): the group as it is" "$RC:$OUT:$ERR" $'0:myResourceGroup\teastus\tSucceeded:'
+is "group create of a group that exists (any case): the group as it is" "$RC:$OUT:$ERR" $'0:myResourceGroup\teastus\tSucceeded:'
 tl group create --name myResourceGroup --location westus -o tsv
-same "group create of a group that exists elsewhere: ARM's refusal" "$RC:$OUT:$ERR" \
+is "group create of a group that exists elsewhere: ARM's refusal" "$RC:$OUT:$ERR" \
     "2::tl: Invalid resource group location 'westus'. The Resource group already exists in location 'eastus'."
 
 tl group list -o table
-same "group list -o table" "$OUT" $'Name             Location  Status\n---------------  --------  ---------\nmyResourceGroup  eastus    Succeeded'
+is "group list -o table" "$OUT" $'Name             Location  Status\n---------------  --------  ---------\nmyResourceGroup  eastus    Succeeded'
 tl group show -n myresourcegroup -o tsv
-same "group show -o tsv (names match in any case)" "$RC $OUT" $'0 myResourceGroup\teastus\tSucceeded'
+is "group show -o tsv (names match in any case)" "$RC $OUT" $'0 myResourceGroup\teastus\tSucceeded'
 
 tl feature register --namespace "Microsoft.ContainerService" --name "TrustedLaunchPreview"
-same "feature register: Registering, and the provider hint" "$RC $(jq -r .properties.state <<<"$OUT") $ERR" \
+is "feature register: Registering, and the provider hint" "$RC $(jq -r .properties.state <<<"$OUT") $ERR" \
     "0 Registering Once the feature 'TrustedLaunchPreview' is registered, invoking 'tl provider register -n Microsoft.ContainerService' is required to get the change propagated"
 tl feature show --namespace "Microsoft.ContainerService" --name "TrustedLaunchPreview" -o tsv
-same "feature show -o tsv: still Registering" "$RC $OUT" $'0 Microsoft.ContainerService/TrustedLaunchPreview\tRegistering'
+is "feature show -o tsv: still Registering" "$RC $OUT" $'0 Microsoft.ContainerService/TrustedLaunchPreview\tRegistering'
 sleep 2
 tl feature show --namespace "Microsoft.ContainerService" --name "TrustedLaunchPreview" -o tsv
-same "feature show -o tsv: Registered after 2 s" "$RC $OUT" $'0 Microsoft.ContainerService/TrustedLaunchPreview\tRegistered'
+is "feature show -o tsv: Registered after 2 s" "$RC $OUT" $'0 Microsoft.ContainerService/TrustedLaunchPreview\tRegistered'
 tl provider register --namespace Microsoft.ContainerService --wait
-same "provider register --wait: nothing printed, exit 0" "$RC:$OUT:$ERR" "0::"
+is "provider register --wait: nothing printed, exit 0" "$RC:$OUT:$ERR" "0::"
 tl provider show -n Microsoft.ContainerService
-same "provider show: Registered" "$RC $(jq -c . <<<"$OUT")" '0 {"namespace":"Microsoft.ContainerService","registrationState":"Registered"}'
+is "provider show: Registered" "$RC $(jq -c . <<<"$OUT")" '0 {"namespace":"Microsoft.ContainerService","registrationState":"Registered"}'
 tl provider show -n Microsoft.ContainerService --query x
-same "provider show --query: not ours" "$RC $ERR" "2 tl: provider show: unrecognized arguments: --query x"
+is "provider show --query: not ours" "$RC $ERR" "2 tl: provider show: unrecognized arguments: --query x"
 
 tl aks create "${RG[@]}" --name myAKSCluster --node-count 0 --enable-secure-boot --enable-vtpm \
     --enable-managed-identity --generate-ssh-keys --os-sku ubuntu --node-vm-size standard_ds2_v2
 cp "$W/out" "$W/created.json"
-same "aks create: Succeeded, the key generation noted on stderr" "$RC $(jq -r .provisioningState <<<"$OUT") $ERR" \
+is "aks create: Succeeded, the key generation noted on stderr" "$RC $(jq -r .provisioningState <<<"$OUT") $ERR" \
     "0 Succeeded SSH key files '$HOME/.ssh/id_rsa' and '$HOME/.ssh/id_rsa.pub' have been generated to allow SSH access to the nodes."
 tl aks show "${RG[@]}" --name myAKSCluster
-same "aks show: what aks create printed" "$RC $OUT" "0 $(cat "$W/created.json")"
-same "aks create: the system pool stored (empty, Succeeded, enums canonical, trusted launch)" \
+is "aks show: what aks create printed" "$RC $OUT" "0 $(cat "$W/created.json")"
+is "aks create: the system pool stored (empty, Succeeded, enums canonical, trusted launch)" \
     "$(jq -c '.agentPoolProfiles[] | [.name, .mode, .count, .nodes, .provisioningState, .vmSize, .osSku, .osType, .securityProfile, .nodeImageVersion, .imageGeneration]' <<<"$OUT")" \
     '["nodepool1","System",0,[],"Succeeded","Standard_DS2_v2","Ubuntu","Linux",{"enableSecureBoot":true,"enableVtpm":true},"trustlaunch-gen2TL",2]'
-same "aks create --enable-managed-identity: identity SystemAssigned" "$(jq -c .identity <<<"$OUT")" '{"type":"SystemAssigned"}'
-same "aks create --generate-ssh-keys: the generated public key is the cluster's" \
+is "aks create --enable-managed-identity: identity SystemAssigned" "$(jq -c .identity <<<"$OUT")" '{"type":"SystemAssigned"}'
+is "aks create --generate-ssh-keys: the generated public key is the cluster's" \
     "$(jq -r '.linuxProfile.adminUsername, .linuxProfile.ssh.publicKeys[0].keyData' <<<"$OUT")" \
     "azureuser"$'\n'"$(cat "$HOME/.ssh/id_rsa.pub" 2>&1)"
-same "the private key is 0600, the public key 0644" "$(stat -c %a "$HOME/.ssh/id_rsa" "$HOME/.ssh/id_rsa.pub" 2>&1 | tr '\n' ' ')" "600 644 "
+is "the private key is 0600, the public key 0644" "$(stat -c %a "$HOME/.ssh/id_rsa" "$HOME/.ssh/id_rsa.pub" 2>&1 | tr '\n' ' ')" "600 644 "
 if command -v ssh-keygen >/dev/null; then
     fp_pub=$(ssh-keygen -l -f "$HOME/.ssh/id_rsa.pub" 2>&1 | awk '{print $1, $2}')
     fp_priv=$(ssh-keygen -y -f "$HOME/.ssh/id_rsa" 2>&1 | ssh-keygen -l -f - 2>&1 | awk '{print $1, $2}')
     case $fp_pub in "2048 SHA256:"*) ok "ssh-keygen reads the public key (RSA 2048)" ;; *) not_ok "ssh-keygen reads the public key" "$fp_pub" ;; esac
-    same "ssh-keygen derives the same public key from the private one" "$fp_priv" "$fp_pub"
+    is "ssh-keygen derives the same public key from the private one" "$fp_priv" "$fp_pub"
+else
+    skip "ssh-keygen reads the generated keys" "ssh-keygen not installed (apt-get install openssh-client)"
 fi
 tl aks create "${RG[@]}" --name myAKSCluster --node-count 0 --no-ssh-key
-same "aks create of a cluster that exists: tld's one line, exit 2" "$RC:$OUT:$ERR" \
+is "aks create of a cluster that exists: tld's one line, exit 2" "$RC:$OUT:$ERR" \
     "2::tl: cluster 'myAKSCluster' already exists in resource group 'myResourceGroup' (Succeeded; tl aks show --name myAKSCluster --resource-group myResourceGroup)"
 tl aks create "${RG[@]}" --name second --node-count 0 --no-ssh-key --os-sku azurelinux --no-wait -o tsv
-same "aks create --no-wait: the cluster as answered (an empty pool is Succeeded at once)" "$RC $(cut -f1-6 <<<"$OUT")" \
+is "aks create --no-wait: the cluster as answered (an empty pool is Succeeded at once)" "$RC $(cut -f1-6 <<<"$OUT")" \
     $'0 second\teastus\tmyResourceGroup\t1.30.6\t1.30.6\tSucceeded'
 tl aks show "${RG[@]}" --name second
-same "aks create --no-ssh-key: no linuxProfile; --os-sku azurelinux stored as AzureLinux" \
+is "aks create --no-ssh-key: no linuxProfile; --os-sku azurelinux stored as AzureLinux" \
     "$RC $(jq -c '[.linuxProfile, .agentPoolProfiles[0].osSku]' <<<"$OUT")" '0 [null,"AzureLinux"]'
 fqdn2=$(jq -r .fqdn <<<"$OUT")
 
 tl aks list -o table
-same "aks list -o table: az's columns, both clusters" "$RC $(head -1 "$W/out") $(awk 'NR > 2 {print $1, $6}' "$W/out" | tr '\n' ' ')" \
+is "aks list -o table: az's columns, both clusters" "$RC $(head -1 "$W/out") $(awk 'NR > 2 {print $1, $6}' "$W/out" | tr '\n' ' ')" \
     "0 Name          Location  ResourceGroup    KubernetesVersion  CurrentKubernetesVersion  ProvisioningState  Fqdn myAKSCluster Succeeded second Succeeded "
 tl aks list "${RG[@]}" -o tsv
-same "aks list -o tsv: the table's values" "$RC $(cut -f1,3,7 <<<"$OUT" | tr '\n' ' ')" \
+is "aks list -o tsv: the table's values" "$RC $(cut -f1,3,7 <<<"$OUT" | tr '\n' ' ')" \
     "0 myAKSCluster"$'\t'"myResourceGroup"$'\t'"$(jq -r .fqdn "$W/created.json") second"$'\t'"myResourceGroup"$'\t'"$fqdn2 "
 tl aks show "${RG[@]}" -n myCluster
 NOT_THERE="cluster 'myCluster' not found in resource group 'myResourceGroup'; clusters that exist: myAKSCluster (resource group myResourceGroup), second (resource group myResourceGroup)"
-same "aks show of a cluster that is not there: tld's one line, exit 2" "$RC:$OUT:$ERR" "2::tl: $NOT_THERE"
+is "aks show of a cluster that is not there: tld's one line, exit 2" "$RC:$OUT:$ERR" "2::tl: $NOT_THERE"
 
 # ---- get-credentials
 mkdir -p "$HOME/.kube"
@@ -318,108 +316,109 @@ chmod 644 "$HOME/.kube/config"
 tl aks get-credentials "${RG[@]}" --name myAKSCluster --file -
 cp "$W/out" "$W/kc-stdout"
 token1=$(awk '/token:/ {print $2}' "$W/kc-stdout")
-same "get-credentials --file -: the kubeconfig on stdout, nothing else" \
+is "get-credentials --file -: the kubeconfig on stdout, nothing else" \
     "$RC:$ERR:$(grep -c "server: $ADDR/v1/resourceGroups/myResourceGroup/managedClusters/myAKSCluster\$" "$W/kc-stdout"):$(grep -c 'current-context: myAKSCluster$' "$W/kc-stdout"):${#token1}" "0::1:1:64"
-same "get-credentials --file -: ~/.kube/config untouched" "$(grep -c 'current-context: kind-dev' "$HOME/.kube/config") $(stat -c %a "$HOME/.kube/config")" "1 644"
+is "get-credentials --file -: ~/.kube/config untouched" "$(grep -c 'current-context: kind-dev' "$HOME/.kube/config") $(stat -c %a "$HOME/.kube/config")" "1 644"
 tl aks get-credentials "${RG[@]}" --name myAKSCluster
-same "get-credentials: az's message, nothing on stdout" "$RC:$OUT:$ERR" "0::Merged \"myAKSCluster\" as current context in $HOME/.kube/config"
-same "get-credentials: mode 0600" "$(stat -c %a "$HOME/.kube/config")" 600
+is "get-credentials: az's message, nothing on stdout" "$RC:$OUT:$ERR" "0::Merged \"myAKSCluster\" as current context in $HOME/.kube/config"
+is "get-credentials: mode 0600" "$(stat -c %a "$HOME/.kube/config")" 600
 tl aks get-credentials "${RG[@]}" --name second
-same "get-credentials of a second cluster: it becomes current" "$RC $ERR $(grep -c '^current-context: second$' "$HOME/.kube/config")" \
+is "get-credentials of a second cluster: it becomes current" "$RC $ERR $(grep -c '^current-context: second$' "$HOME/.kube/config")" \
     "0 Merged \"second\" as current context in $HOME/.kube/config 1"
 tl aks get-credentials "${RG[@]}" --name myAKSCluster
-same "get-credentials again: back to the first, no entry doubled" \
+is "get-credentials again: back to the first, no entry doubled" \
     "$RC $(grep -c '^current-context: myAKSCluster$' "$HOME/.kube/config") $(grep -c '^- name: \|^  name: ' "$HOME/.kube/config")" "0 1 9"
 if command -v kubectl >/dev/null; then
     kc=(--kubeconfig "$HOME/.kube/config")
-    same "kubectl reads the merged file: three contexts, ours current" \
+    is "kubectl reads the merged file: three contexts, ours current" \
         "$(kubectl config get-contexts -o name "${kc[@]}" 2>&1 | sort | tr '\n' ' ')$(kubectl config current-context "${kc[@]}" 2>&1)" \
         "kind-dev myAKSCluster second myAKSCluster"
-    same "kubectl: our user's token, the one tld gave" \
+    is "kubectl: our user's token, the one tld gave" \
         "$(kubectl config view --raw -o jsonpath='{.users[?(@.name=="clusterUser_myResourceGroup_myAKSCluster")].user.token}' "${kc[@]}" 2>&1)" "$token1"
-    same "kubectl: our cluster's server is tld's" \
+    is "kubectl: our cluster's server is tld's" \
         "$(kubectl config view --raw -o jsonpath='{.clusters[?(@.name=="second")].cluster.server}' "${kc[@]}" 2>&1)" \
         "$ADDR/v1/resourceGroups/myResourceGroup/managedClusters/second"
-    same "kubectl: the other cluster's entries are kept" \
+    is "kubectl: the other cluster's entries are kept" \
         "$(kubectl config view --raw -o jsonpath='{.users[?(@.name=="kind-dev")].user.token}' "${kc[@]}" 2>&1)" abc
+else
+    skip "kubectl reads the merged kubeconfig" "kubectl not installed (make deps installs kubernetes-client)"
 fi
 KUBECONFIG=$W/kc/first:$W/kc/second tl aks get-credentials "${RG[@]}" -n second
-same "get-credentials: \$KUBECONFIG's first path" "$RC $ERR $(stat -c %a "$W/kc/first" 2>&1) $([ -e "$W/kc/second" ] && echo second-written)" \
+is "get-credentials: \$KUBECONFIG's first path" "$RC $ERR $(stat -c %a "$W/kc/first" 2>&1) $([ -e "$W/kc/second" ] && echo second-written)" \
     "0 Merged \"second\" as current context in $W/kc/first 600 "
 echo "- not: a kubeconfig" >"$W/foreign"
 tl aks get-credentials "${RG[@]}" -n second --file "$W/foreign"
-same "get-credentials: a foreign file is not clobbered" "$RC:$ERR:$(cat "$W/foreign")" \
+is "get-credentials: a foreign file is not clobbered" "$RC:$ERR:$(cat "$W/foreign")" \
     "2:tl: $W/foreign: not a kubeconfig (its top level is not a mapping); not overwritten (use --overwrite-existing, or --file):- not: a kubeconfig"
 tl aks get-credentials "${RG[@]}" -n second --file "$W/foreign" --overwrite-existing
-same "get-credentials --overwrite-existing replaces it" "$RC $(grep -c 'current-context: second' "$W/foreign") $(grep -c 'not: a kubeconfig' "$W/foreign")" "0 1 0"
+is "get-credentials --overwrite-existing replaces it" "$RC $(grep -c 'current-context: second' "$W/foreign") $(grep -c 'not: a kubeconfig' "$W/foreign")" "0 1 0"
 tl aks get-credentials "${RG[@]}" -n myCluster
-same "get-credentials of a cluster that is not there" "$RC:$OUT:$ERR" "2::tl: $NOT_THERE"
+is "get-credentials of a cluster that is not there" "$RC:$OUT:$ERR" "2::tl: $NOT_THERE"
 
 # ---- node pools
 P=(--resource-group myResourceGroup --cluster-name myAKSCluster)
 tl aks nodepool add "${P[@]}" --name mynodepool --node-count 0 --enable-secure-boot --enable-vtpm \
     --os-type linux --mode user --node-vm-size standard_d2s_v3 -o table
-same "nodepool add -o table: az's columns and ours, the pool as stored" "$RC $OUT" \
+is "nodepool add -o table: az's columns and ours, the pool as stored" "$RC $OUT" \
     "0 Name        OsType  KubernetesVersion  VmSize           Count  MaxPods  ProvisioningState  Mode  SecureBoot  Vtpm
 ----------  ------  -----------------  ---------------  -----  -------  -----------------  ----  ----------  ----
 mynodepool  Linux   1.30.6             Standard_D2s_v3      0      250  Succeeded          User  True        True"
 tl aks nodepool show "${P[@]}" --name mynodepool
-same "nodepool show: enums canonical, flags as booleans" \
+is "nodepool show: enums canonical, flags as booleans" \
     "$RC $(jq -c '[.osType, .mode, .vmSize, .count, .securityProfile, .enableFips, .nodeImageVersion]' <<<"$OUT")" \
     '0 ["Linux","User","Standard_D2s_v3",0,{"enableSecureBoot":true,"enableVtpm":true},false,"trustlaunch-gen2TL"]'
 tl aks nodepool add "${P[@]}" --name mynodepool --node-count 0
-same "nodepool add of a pool that exists: tld's line, exit 2" "$RC:$OUT:$ERR" \
+is "nodepool add of a pool that exists: tld's line, exit 2" "$RC:$OUT:$ERR" \
     "2::tl: node pool 'mynodepool' already exists in cluster 'myAKSCluster' (Succeeded; tl aks nodepool update changes it)"
 tl aks nodepool add "${P[@]}" --name win --os-type Windows --enable-secure-boot --enable-vtpm --node-count 0
-same "nodepool add refused by tld: its line, exit 2" "$RC:$OUT:$ERR" \
+is "nodepool add refused by tld: its line, exit 2" "$RC:$OUT:$ERR" \
     "2::tl: trusted launch is not supported on Windows node pools (--os-type Windows)"
 tl aks nodepool add "${RG[@]}" --cluster-name myCluster -n p --node-count 0
-same "nodepool add to a cluster that is not there" "$RC:$OUT:$ERR" "2::tl: $NOT_THERE"
+is "nodepool add to a cluster that is not there" "$RC:$OUT:$ERR" "2::tl: $NOT_THERE"
 
 tl aks nodepool update --cluster-name myAKSCluster "${RG[@]}" --name mynodepool --disable-secure-boot
-same "nodepool update: Succeeded, Secure Boot off, the vTPM kept" "$RC $(jq -c '[.provisioningState, .securityProfile, .count]' <<<"$OUT")" \
+is "nodepool update: Succeeded, Secure Boot off, the vTPM kept" "$RC $(jq -c '[.provisioningState, .securityProfile, .count]' <<<"$OUT")" \
     '0 ["Succeeded",{"enableSecureBoot":false,"enableVtpm":true},0]'
 tl aks nodepool update "${P[@]}" -n mynodepool --enable-secure-boot --no-wait -o tsv
-same "nodepool update --no-wait: Updating, as answered" "$RC $(cut -f1,7,9,10 <<<"$OUT")" $'0 mynodepool\tUpdating\tTrue\tTrue'
+is "nodepool update --no-wait: Updating, as answered" "$RC $(cut -f1,7,9,10 <<<"$OUT")" $'0 mynodepool\tUpdating\tTrue\tTrue'
 for _ in $(seq 40); do
     tl aks nodepool show "${P[@]}" -n mynodepool -o tsv
     [ "$(cut -f7 <<<"$OUT")" = Updating ] || break
     sleep 0.25
 done
-same "the update left running ends Succeeded, Secure Boot on" "$RC $(cut -f7,9 <<<"$OUT")" $'0 Succeeded\tTrue'
+is "the update left running ends Succeeded, Secure Boot on" "$RC $(cut -f7,9 <<<"$OUT")" $'0 Succeeded\tTrue'
 tl aks nodepool list "${P[@]}" -o tsv
-same "nodepool list -o tsv: the table's values" "$RC $(cut -f1,4,8 <<<"$OUT" | tr '\n' ' ')" \
+is "nodepool list -o tsv: the table's values" "$RC $(cut -f1,4,8 <<<"$OUT" | tr '\n' ' ')" \
     "0 nodepool1"$'\t'"Standard_DS2_v2"$'\t'"System mynodepool"$'\t'"Standard_D2s_v3"$'\t'"User "
 tl aks nodepool show "${P[@]}" -n mynodepool -o none
-same "-o none prints nothing" "$RC:$OUT:$ERR" "0::"
+is "-o none prints nothing" "$RC:$OUT:$ERR" "0::"
 
 tl aks nodepool delete "${P[@]}" -n mynodepool
-same "nodepool delete: waits until gone, prints nothing on stdout" "$RC:$OUT" "0:"
+is "nodepool delete: waits until gone, prints nothing on stdout" "$RC:$OUT" "0:"
 tl aks nodepool show "${P[@]}" -n mynodepool
-same "the deleted pool is gone" "$RC:$OUT:$ERR" "2::tl: node pool 'mynodepool' not found in cluster 'myAKSCluster'; its node pools: nodepool1"
+is "the deleted pool is gone" "$RC:$OUT:$ERR" "2::tl: node pool 'mynodepool' not found in cluster 'myAKSCluster'; its node pools: nodepool1"
 tl aks nodepool list "${P[@]}"
-same "nodepool list after the delete" "$RC $(jq -r '.[].name' <<<"$OUT" | tr '\n' ' ')" "0 nodepool1 "
+is "nodepool list after the delete" "$RC $(jq -r '.[].name' <<<"$OUT" | tr '\n' ' ')" "0 nodepool1 "
 
 tl aks delete "${RG[@]}" -n myAKSCluster --yes
-same "aks delete --yes: waits until gone, prints nothing on stdout" "$RC:$OUT" "0:"
+is "aks delete --yes: waits until gone, prints nothing on stdout" "$RC:$OUT" "0:"
 tl aks show "${RG[@]}" -n myAKSCluster
-same "the deleted cluster is gone" "$RC:$OUT:$ERR" \
+is "the deleted cluster is gone" "$RC:$OUT:$ERR" \
     "2::tl: cluster 'myAKSCluster' not found in resource group 'myResourceGroup'; clusters that exist: second (resource group myResourceGroup)"
 tl aks list
-same "aks list after the delete" "$RC $(jq -r '.[].name' <<<"$OUT" | tr '\n' ' ')" "0 second "
+is "aks list after the delete" "$RC $(jq -r '.[].name' <<<"$OUT" | tr '\n' ' ')" "0 second "
 
 tl group delete -n myResourceGroup -y
-same "group delete of a group that holds a cluster: refused, exit 2" "$RC:$OUT:$ERR" \
+is "group delete of a group that holds a cluster: refused, exit 2" "$RC:$OUT:$ERR" \
     "2::tl: resource group 'myResourceGroup' still holds cluster 'second' (delete it first: tl aks delete --resource-group myResourceGroup --name ...)"
 tl aks delete "${RG[@]}" -n second --yes
-same "aks delete --yes of the second cluster" "$RC:$OUT" "0:"
+is "aks delete --yes of the second cluster" "$RC:$OUT" "0:"
 tl group delete -n myResourceGroup -y
-same "group delete -y: nothing printed, exit 0" "$RC:$OUT:$ERR" "0::"
+is "group delete -y: nothing printed, exit 0" "$RC:$OUT:$ERR" "0::"
 tl group show -n myResourceGroup
-same "group show of a deleted group" "$RC:$OUT:$ERR" \
+is "group show of a deleted group" "$RC:$OUT:$ERR" \
     "2::tl: resource group 'myResourceGroup' not found (create it: tl group create --name myResourceGroup --location local)"
 tl group list
-same "group list: none left" "$RC $(jq -c . <<<"$OUT")" "0 []"
+is "group list: none left" "$RC $(jq -c . <<<"$OUT")" "0 []"
 
-echo "# $n checks, $failed failed"
-[ "$failed" = 0 ]
+finish

@@ -5,6 +5,8 @@
 # Also the docs' mistakes that only tld can see: an update of a cluster
 # that does not exist names the ones that do.
 set -u
+# shellcheck source=tests/lib/tap.sh
+. "$(dirname "$0")/../lib/tap.sh"
 : "${TL_BIN:?}" "${TL_TLD:?}" "${TL_FIXTURES:?}"
 W=$(mktemp -d "${TMPDIR:-/tmp}/tl-aks-rules.XXXXXX")
 export TL_HOME=$W/home TL_TLD HOME=$W/user KUBECONFIG=
@@ -16,18 +18,6 @@ cleanup() {
 	rm -rf "$W"
 }
 trap cleanup EXIT
-n=0
-failed=0
-ok() {
-	n=$((n + 1))
-	echo "ok $n - $1"
-}
-not_ok() {
-	n=$((n + 1))
-	failed=$((failed + 1))
-	echo "not ok $n - $1"
-	echo "#   $2"
-}
 # refused DESCRIPTION EXPECTED-STDERR ARGS...: exit 2, exactly that line
 refused() {
 	local d=$1 want=$2
@@ -39,13 +29,13 @@ refused() {
 }
 
 "$TL_BIN" image build -o "$TL_HOME/images/default" --fixtures "$TL_FIXTURES" >/dev/null 2>&1 ||
-	{ echo "not ok - image build"; exit 1; }
+	bail "image build"
 "$TL_BIN" image build --gen1 -o "$TL_HOME/images/gen1" --fixtures "$TL_FIXTURES" >/dev/null 2>&1 ||
-	{ echo "not ok - Gen1 image build"; exit 1; }
-"$TL_BIN" group create --name myResourceGroup --location local >/dev/null || { echo "not ok - group"; exit 1; }
+	bail "Gen1 image build"
+"$TL_BIN" group create --name myResourceGroup --location local >/dev/null || bail "group"
 # a cluster with an empty system pool: nothing boots
 "$TL_BIN" aks create --name myAKSCluster --resource-group myResourceGroup --node-count 0 >/dev/null 2>"$W/e" ||
-	{ echo "not ok - aks create: $(cat "$W/e")"; exit 1; }
+	bail "aks create: $(cat "$W/e")"
 
 A=(aks nodepool add --resource-group myResourceGroup --cluster-name myAKSCluster)
 refused "Windows node pool with trusted launch" \
@@ -126,5 +116,4 @@ refused "a pool beyond the host's memory for nodes (4 x 1024 MiB > 3072)" \
 	"${A[@]}" --name mem --node-count 4
 out=$("$TL_BIN" aks nodepool list --resource-group myResourceGroup --cluster-name myAKSCluster | jq -r '[.[].name] | sort | join(" ")')
 if [ "$out" = "gen1pool nodepool1" ]; then ok "pools refused for quota or capacity were not created"; else not_ok "pools refused for quota or capacity were not created" "$out"; fi
-echo "# $n checks, $failed failed"
-[ "$failed" -eq 0 ]
+finish

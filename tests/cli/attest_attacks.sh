@@ -41,17 +41,16 @@
 # Needs: TL_BIN, TL_TLD, TL_AGENT, TL_VECTORS; swtpm and tpm2-tools (exit 77
 # without them); jq, curl, openssl. KEEP=1 keeps the work folder.
 set -u
+# shellcheck source=tests/lib/tap.sh
+. "$(dirname "$0")/../lib/tap.sh"
 : "${TL_BIN:?}" "${TL_TLD:?}" "${TL_AGENT:?}" "${TL_VECTORS:?}"
 for t in swtpm tpm2_pcrextend tpm2_pcrread tpm2_nvread tpm2_createek tpm2_createak tpm2_readpublic \
     tpm2_createprimary tpm2_startauthsession tpm2_policysecret tpm2_activatecredential tpm2_quote \
     tpm2_flushcontext; do
     command -v "$t" >/dev/null 2>&1 || {
-        echo "1..0 # SKIP $t not installed (apt-get install swtpm tpm2-tools)"
-        exit 77
+        skip_all "$t not installed (apt-get install swtpm tpm2-tools)"
     }
 done
-# shellcheck source=tests/e2e/lib.sh
-. "$(dirname "$0")/../e2e/lib.sh"
 for t in jq curl openssl; do command -v "$t" >/dev/null 2>&1 || bail "$t missing (make deps)"; done
 LOG=$TL_VECTORS/eventlog/ovmf-debian12/secureboot-on.eventlog.bin
 [ -r "$LOG" ] || bail "$LOG missing"
@@ -83,14 +82,14 @@ tl() { "$TL_BIN" "$@"; }
 # is DESCRIPTION GOT WANT; like DESCRIPTION GOT ERE: with what was got on failure
 is() {
     if [ "$2" = "$3" ]; then ok "$1"; else
-        notok "$1"
+        not_ok "$1"
         echo "#   got:  ${2:0:600}"
         echo "#   want: ${3:0:600}"
     fi
 }
 like() {
     if printf '%s' "$2" | grep -Eq -- "$3"; then ok "$1"; else
-        notok "$1"
+        not_ok "$1"
         echo "#   got:  ${2:0:600}"
         echo "#   want: /$3/"
     fi
@@ -627,7 +626,7 @@ check "tld stops on SIGTERM" sh -c "! kill -0 $tld_pid 2>/dev/null"
 tld_pid=
 tld_stopped=1
 if grep -Eq 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$TL_HOME/tld.log"; then
-    notok "tld.log has no sanitizer report"
+    not_ok "tld.log has no sanitizer report"
     grep -E -A12 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$TL_HOME/tld.log" | head -40 | sed 's/^/#   /'
 else
     ok "tld.log has no sanitizer report"

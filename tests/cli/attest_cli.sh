@@ -22,10 +22,12 @@
 #     another AK.
 # Needs: TL_BIN, TL_VECTORS; python3, jq, swtpm, swtpm_ioctl, tpm2-tools.
 set -u
+# shellcheck source=tests/lib/tap.sh
+. "$(dirname "$0")/../lib/tap.sh"
 : "${TL_BIN:?}" "${TL_VECTORS:?}"
 for t in python3 jq swtpm swtpm_ioctl tpm2_createek tpm2_createak tpm2_activatecredential \
     tpm2_makecredential tpm2_quote tpm2_pcrread; do
-    command -v "$t" >/dev/null || { echo "not ok 1 - $t missing (apt-get install swtpm swtpm-tools tpm2-tools jq)"; exit 1; }
+    command -v "$t" >/dev/null || bail "$t missing (apt-get install swtpm swtpm-tools tpm2-tools jq)"
 done
 W=$(mktemp -d /tmp/tl-attest-test.XXXXXX)
 export TSS2_LOG=all+none
@@ -36,13 +38,6 @@ cleanup() {
     rm -rf "$W"
 }
 [ -n "${TL_KEEP:-}" ] || trap cleanup EXIT
-n=0 failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "#   $l"; done; }
-check() { # check DESCRIPTION COMMAND...: the command must succeed
-    local d=$1; shift
-    if "$@" >"$W/check.out" 2>&1; then ok "$d"; else not_ok "$d" "$(head -c 600 "$W/check.out")"; fi
-}
 tl() { "$TL_BIN" "$@" 2>"$W/stderr"; }
 bad_input() { # bad_input RC PATTERN: exit 2 and stderr is one "tl: " line matching PATTERN
     [ "$1" = 2 ] && test "$(wc -l <"$W/stderr")" = 1 && grep -q "^tl: .*$2" "$W/stderr"
@@ -335,5 +330,4 @@ swtpm_ioctl --unix "$SOCK.ctrl" -s >/dev/null 2>&1 || kill "$SWTPM"
 wait "$SWTPM"
 check "swtpm stops cleanly" test $? = 0
 
-echo "1..$n"
-[ "$failed" = 0 ]
+finish

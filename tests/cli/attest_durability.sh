@@ -9,15 +9,14 @@
 # the node's own vTPM state, with PCRs extended from the real OVMF log.
 # Needs TL_BIN, TL_TLD, TL_AGENT, TL_VECTORS; swtpm, tpm2-tools, jq.
 set -u
+# shellcheck source=tests/lib/tap.sh
+. "$(dirname "$0")/../lib/tap.sh"
 : "${TL_BIN:?}" "${TL_TLD:?}" "${TL_AGENT:?}" "${TL_VECTORS:?}"
 for t in swtpm swtpm_ioctl tpm2_pcrextend jq; do
 	command -v "$t" >/dev/null || {
-		echo "1..0 # SKIP $t missing"
-		exit 77
+		skip_all "$t missing"
 	}
 done
-# shellcheck source=tests/e2e/lib.sh
-. "$(dirname "$0")/../e2e/lib.sh"
 W=$(mktemp -d "${TMPDIR:-/tmp}/tl-durability.XXXXXX")
 export TL_HOME=$W/home TL_TLD
 LOG=$TL_VECTORS/eventlog/ovmf-debian12/secureboot-on.eventlog.bin
@@ -39,7 +38,7 @@ swtpm socket --tpm2 --tpmstate dir="$TL_HOME/nodes/d1/vtpm" --ctrl type=unixio,p
 	--server type=unixio,path="$W/sw" --flags not-need-init,startup-clear \
 	--key file="$TL_HOME/keys/d1.vtpm.key",mode=aes-256-cbc,format=binary --log file="$W/swtpm.log" &
 SW=$!
-for _ in $(seq 50); do [ -S "$W/sw" ] && break; sleep 0.1; done
+wait_for 10 test -S "$W/sw"
 T="swtpm:path=$W/sw" # the TCTI finds the control channel at PATH.ctrl
 # the OVMF boot's measurements, extended into the vTPM
 tl eventlog show "$LOG" --json | jq -r '.events[] | select(.type != "EV_NO_ACTION") |

@@ -9,15 +9,14 @@
 # and 200 to the next.
 # Needs TL_BIN, TL_TLD, TL_AGENT, TL_VECTORS; swtpm, jq, python3.
 set -u
+# shellcheck source=tests/lib/tap.sh
+. "$(dirname "$0")/../lib/tap.sh"
 : "${TL_BIN:?}" "${TL_TLD:?}" "${TL_AGENT:?}" "${TL_VECTORS:?}"
 for t in swtpm swtpm_ioctl jq python3; do
 	command -v "$t" >/dev/null || {
-		echo "1..0 # SKIP $t missing"
-		exit 77
+		skip_all "$t missing"
 	}
 done
-# shellcheck source=tests/e2e/lib.sh
-. "$(dirname "$0")/../e2e/lib.sh"
 W=$(mktemp -d "${TMPDIR:-/tmp}/tl-webhook.XXXXXX")
 export TL_HOME=$W/home TL_TLD
 LOG=$TL_VECTORS/eventlog/ovmf-debian12/secureboot-on.eventlog.bin
@@ -54,7 +53,7 @@ s.serve_forever()
 EOF
 python3 "$W/rx.py" "$W" &
 RX=$!
-for _ in $(seq 50); do [ -s "$W/port" ] && break; sleep 0.1; done
+wait_for 10 test -s "$W/port"
 export TL_ALERT_WEBHOOK="http://127.0.0.1:$(cat "$W/port")/alerts"
 
 "$TL_BIN" node create w1 --external --json >/dev/null 2>"$W/err" || bail "create: $(cat "$W/err")"
@@ -62,13 +61,13 @@ swtpm socket --tpm2 --tpmstate dir="$TL_HOME/nodes/w1/vtpm" --ctrl type=unixio,p
 	--server type=unixio,path="$W/sw" --flags not-need-init,startup-clear \
 	--key file="$TL_HOME/keys/w1.vtpm.key",mode=aes-256-cbc,format=binary --log file="$W/swtpm.log" &
 SW=$!
-for _ in $(seq 50); do [ -S "$W/sw" ] && break; sleep 0.1; done
+wait_for 10 test -S "$W/sw"
 mkdir -p "$W/efivars"
 "$TL_AGENT" --config "$TL_HOME/nodes/w1/agent.json" --tcti "swtpm:path=$W/sw" --eventlog "$LOG" \
 	--efivars "$W/efivars" --once >"$W/agent.log" 2>&1
 check "the agent was attested with verdict fail (its log does not replay to its PCRs)" \
 	grep -q 'attested verdict=fail' "$W/agent.log"
-for _ in $(seq 100); do [ -s "$W/post2.json" ] && break; sleep 0.1; done
+wait_for 20 test -s "$W/post2.json"
 check "the webhook got the alert again after answering 500 (two POSTs, the same alert)" \
 	sh -c "[ -s '$W/post1.json' ] && [ -s '$W/post2.json' ] && cmp -s '$W/post1.json' '$W/post2.json'"
 check "the alert names the node and the failed component, with the finding's PCR" \

@@ -16,11 +16,13 @@
 # Output: "ok N - ..." / "not ok N - ..." lines; exit 1 on any failure, 77
 # when jq or python3 is missing. The truncation loops run on 2 workers.
 set -u
+# shellcheck source=tests/lib/tap.sh
+. "$(dirname "$0")/../lib/tap.sh"
 
 : "${TL_BIN:?TL_BIN must name the tl binary}"
 : "${TL_VECTORS:?TL_VECTORS must name the vectors folder}"
 for tool in jq python3 timeout; do
-    command -v "$tool" >/dev/null || { echo "# SKIP: $tool not found"; exit 77; }
+    command -v "$tool" >/dev/null || skip_all "$tool not found"
 done
 
 FEDORA=$TL_VECTORS/eventlog/tpm2-tools/event-sd-boot-fedora37.bin
@@ -30,15 +32,6 @@ JOBS=${TL_TEST_JOBS:-2}
 W=$(mktemp -d "${TMPDIR:-/tmp}/tl-eventlog-bad.XXXXXX")
 trap 'rm -rf "$W"' EXIT
 
-n=0 failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() {
-    n=$((n + 1)); failed=$((failed + 1))
-    echo "not ok $n - $1"
-    shift
-    local l
-    for l in "$@"; do printf '%s\n' "$l" | sed 's/^/#   /'; done
-}
 
 ERR_RE=': .+ \(offset [0-9]+\)$' # after the "tl: FILE" prefix
 
@@ -283,5 +276,4 @@ else
         "$(head -c 300 "$W/err")"
 fi
 
-echo "# $n checks, $failed failed"
-[ $failed = 0 ]
+finish

@@ -12,13 +12,15 @@
 # Output: "ok N - ..." / "not ok N - ..." lines (TAP-like), a summary; exit 1
 # on any failure, 77 (meson's "skip") when jq or python3 is missing.
 set -u
+# shellcheck source=tests/lib/tap.sh
+. "$(dirname "$0")/../lib/tap.sh"
 
 : "${TL_BIN:?TL_BIN must name the tl binary}"
 : "${TL_VECTORS:?TL_VECTORS must name the vectors folder}"
 TL_FIXTURES=${TL_FIXTURES:-}
 
 for tool in jq python3; do
-    command -v "$tool" >/dev/null || { echo "# SKIP: $tool not found"; exit 77; }
+    command -v "$tool" >/dev/null || skip_all "$tool not found"
 done
 
 EV=$TL_VECTORS/eventlog
@@ -30,16 +32,6 @@ GCP=$EV/go-attestation/windows_gcp_shielded_vm.json
 W=$(mktemp -d "${TMPDIR:-/tmp}/tl-eventlog-cli.XXXXXX")
 trap 'rm -rf "$W"' EXIT
 
-n=0 failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { # not_ok DESC [DETAIL...]
-    n=$((n + 1)); failed=$((failed + 1))
-    echo "not ok $n - $1"
-    shift
-    local l
-    for l in "$@"; do printf '%s\n' "$l" | sed 's/^/#   /'; done
-}
-skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
 
 # tl ARGS...: runs tl; stdout in $W/out, stderr in $W/err, status in $rc.
 # A sanitizer report or a hang is a failure of its own.
@@ -287,11 +279,13 @@ if command -v openssl >/dev/null; then
         -fingerprint -sha256 2>/dev/null | sed 's/.*=//; s/://g' | tr A-F a-f)
     check_jq "ovmf state: shim's authority certificate is MicCorUEFCA2011_2011-06-27.crt (sha256 $fp)" \
         "$W/state.json" '.applications[0].authority.sha256 == $fp' --arg fp "$fp"
+else
+    skip "ovmf state: shim's authority certificate vs openssl" "openssl not installed"
 fi
 
 # Each application's digests against the binaries the log measured.
 if [ -n "$TL_FIXTURES" ] && [ -e "$TL_FIXTURES/shimx64.efi.signed" ]; then
-    bins=("$TL_FIXTURES/shimx64.efi.signed" "$TL_FIXTURES/grubx64.efi.signed" "$TL_FIXTURES/vmlinuz")
+    bins=("$TL_FIXTURES/measured/shimx64.efi.signed" "$TL_FIXTURES/measured/grubx64.efi.signed" "$TL_FIXTURES/measured/vmlinuz")
     for i in 0 1 2; do
         f=${bins[$i]}
         app=$(jq -r ".applications[$i].name" "$W/state.json")
@@ -568,5 +562,4 @@ check_eq "tl --help: usage on stdout, nothing on stderr" "$(grep -c '^usage: tl'
 tl eventlog --help
 check_rc "tl eventlog --help exits 0" 0
 
-echo "# $n checks, $failed failed"
-[ $failed = 0 ]
+finish

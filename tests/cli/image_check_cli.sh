@@ -17,6 +17,8 @@
 # Needs: TL_BIN, TL_FIXTURES; jq, python3, mtools, and what
 # scripts/image-build.sh needs.
 set -u
+# shellcheck source=tests/lib/tap.sh
+. "$(dirname "$0")/../lib/tap.sh"
 : "${TL_BIN:?}" "${TL_FIXTURES:?}"
 OVMF=${TL_OVMF_DIR:-/usr/share/OVMF}
 MS=$OVMF/OVMF_VARS_4M.ms.fd
@@ -24,27 +26,15 @@ OFF=$OVMF/OVMF_VARS_4M.fd
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
-n=0 failed=0
-check() { # check DESCRIPTION COMMAND...: the command must succeed
-    local d=$1
-    shift
-    n=$((n + 1))
-    if "$@" >"$W/check.out" 2>&1; then echo "ok $n - $d"; else
-        failed=$((failed + 1))
-        echo "not ok $n - $d"
-        head -c 600 "$W/check.out" | sed 's/^/#   /'
-    fi
-}
 for f in "$MS" "$OFF"; do
-    [ -f "$f" ] || { echo "not ok 1 - missing $f (apt-get install ovmf)"; exit 1; }
+    [ -f "$f" ] || bail "missing $f (apt-get install ovmf)"
 done
 export MTOOLS_SKIP_CHECK=1
 
 TMPDIR=$W bash "$repo/scripts/image-build.sh" "$W/img" --fixtures "$TL_FIXTURES" --tl "$TL_BIN" \
     --agent none >"$W/build.log" 2>&1 || {
-    echo "not ok 1 - scripts/image-build.sh failed"
-    tail -n 20 "$W/build.log" | sed 's/^/#   /'
-    exit 1
+    diag "$(tail -n 20 "$W/build.log")"
+    bail "scripts/image-build.sh failed"
 }
 IMG=$W/img
 
@@ -179,14 +169,11 @@ bad() { # bad DESCRIPTION ARGS...
     shift
     "$TL_BIN" image check "$@" >"$W/bad.out" 2>"$W/bad.err"
     local st=$?
-    n=$((n + 1))
     if [ "$st" = 2 ] && [ "$(wc -l <"$W/bad.err")" = 1 ] && [ ! -s "$W/bad.out" ] &&
         grep -q '^tl: ' "$W/bad.err"; then
-        echo "ok $n - bad input ($d): exit 2, one line: $(cat "$W/bad.err")"
+        ok "bad input ($d): exit 2, one line: $(cat "$W/bad.err")"
     else
-        failed=$((failed + 1))
-        echo "not ok $n - bad input ($d): exit $st"
-        head -c 400 "$W/bad.err" | sed 's/^/#   /'
+        not_ok "bad input ($d): exit $st" "$(head -c 400 "$W/bad.err")"
     fi
 }
 bad "no DIR" --vars "$MS"
@@ -203,5 +190,4 @@ bad "vars not a store" "$IMG" --vars "$IMG/manifest.json"
 bad "two DIRs" "$IMG" "$IMG" --vars "$MS"
 bad "unknown option" "$IMG" --vars "$MS" --bogus
 
-echo "# $n checks, $failed failed"
-[ "$failed" = 0 ]
+finish

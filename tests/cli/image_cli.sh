@@ -5,20 +5,11 @@
 # Needs: TL_BIN, TL_FIXTURES; jq, sha256sum (and what scripts/image-build.sh
 # needs: sfdisk, mtools, cpio, busybox-static fetched with apt-get download).
 set -u
+# shellcheck source=tests/lib/tap.sh
+. "$(dirname "$0")/../lib/tap.sh"
 : "${TL_BIN:?}" "${TL_FIXTURES:?}"
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
-n=0 failed=0
-check() {
-    local d=$1
-    shift
-    n=$((n + 1))
-    if "$@" >"$W/check.out" 2>&1; then echo "ok $n - $d"; else
-        failed=$((failed + 1))
-        echo "not ok $n - $d"
-        head -c 400 "$W/check.out" | sed 's/^/#   /'
-    fi
-}
 
 "$TL_BIN" image build -o "$W/a" --fixtures "$TL_FIXTURES" --json >"$W/a.json" 2>"$W/a.err"
 check "first build succeeds" test $? = 0
@@ -44,5 +35,4 @@ for args in "image build" "image build -o $W/c --bogus" "image frobnicate" \
 done
 check "nothing half-created on failure" test ! -e "$W/d/disk.raw"
 
-echo "# $n checks, $failed failed"
-[ "$failed" = 0 ]
+finish

@@ -8,13 +8,12 @@
 # (empty) labels admit, in the table and in --json ({"nodes": [...]}).
 # Needs TL_BIN, TL_TLD; jq.
 set -u
+# shellcheck source=tests/lib/tap.sh
+. "$(dirname "$0")/../lib/tap.sh"
 : "${TL_BIN:?}" "${TL_TLD:?}"
 command -v jq >/dev/null || {
-	echo "1..0 # SKIP jq missing"
-	exit 77
+	skip_all "jq missing"
 }
-# shellcheck source=tests/e2e/lib.sh
-. "$(dirname "$0")/../e2e/lib.sh"
 PODS=$(cd "$(dirname "$0")/../data/pods" && pwd)
 W=$(mktemp -d "${TMPDIR:-/tmp}/tl-nodesel.XXXXXX")
 export TL_HOME=$W/home TL_TLD
@@ -34,7 +33,7 @@ bad() { # bad DESCRIPTION EXPECTED-LINE ARGS...: exit 2, exactly that one line
 	if [ $rc = 2 ] && [ "$(cat "$W/err")" = "$want" ] && [ ! -s "$W/out" ]; then
 		ok "$d"
 	else
-		notok "$d (exit $rc: $(head -c 300 "$W/err"))"
+		not_ok "$d (exit $rc: $(head -c 300 "$W/err"))"
 	fi
 }
 

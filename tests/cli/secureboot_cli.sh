@@ -8,26 +8,23 @@
 # Needs: TL_BIN, TL_VECTORS, TL_FIXTURES; jq, openssl, efitools, sbsigntool,
 # pesign, osslsigncode, python3.
 set -u
+# shellcheck source=tests/lib/tap.sh
+. "$(dirname "$0")/../lib/tap.sh"
 : "${TL_BIN:?}" "${TL_VECTORS:?}" "${TL_FIXTURES:?}"
 OVMF=${TL_OVMF_DIR:-/usr/share/OVMF}
 MS=$OVMF/OVMF_VARS_4M.ms.fd
 F=$TL_FIXTURES
-SHIM=$F/shimx64.efi.signed GRUB=$F/grubx64.efi.signed KERNEL=$F/vmlinuz
-MODDIR=$F/linux-image-6.1.0-56-amd64/lib/modules/6.1.0-56-amd64/kernel
+# the chain OVMF measured in $LOG; the modules are today's kernel's, with its
+# module-cert.pem (scripts/fixtures.sh)
+SHIM=$F/measured/shimx64.efi.signed GRUB=$F/measured/grubx64.efi.signed KERNEL=$F/measured/vmlinuz
+MODDIR=$F/modules/kernel
 LOG=$TL_VECTORS/eventlog/ovmf-debian12/secureboot-on.eventlog.bin
 DBX=$TL_VECTORS/secureboot/dbx
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
-n=0 failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "#   $l"; done; }
-check() { # check DESCRIPTION COMMAND...: the command must succeed
-    local d=$1; shift
-    if "$@" >"$W/check.out" 2>&1; then ok "$d"; else not_ok "$d" "$(head -c 600 "$W/check.out")"; fi
-}
 tl() { "$TL_BIN" "$@" 2>"$W/stderr"; }
 for f in "$MS" "$SHIM" "$GRUB" "$KERNEL"; do
-    [ -f "$f" ] || { echo "not ok 1 - missing $f (make fixtures; apt-get install ovmf)"; exit 1; }
+    [ -f "$f" ] || bail "missing $f (make fixtures; apt-get install ovmf)"
 done
 
 # 1. The Debian chain against the Microsoft store.
@@ -183,5 +180,4 @@ for args in "digest $W/short.efi" "verify --vars $W/short.efi $SHIM" "vars show 
         test "$rc $(wc -l <"$W/stderr") $(grep -c '^tl: ' "$W/stderr")" = "2 1 1"
 done
 
-echo "# $n checks, $failed failed"
-[ "$failed" = 0 ]
+finish

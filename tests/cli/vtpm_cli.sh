@@ -9,9 +9,11 @@
 # swtpm is stopped (no orphans).
 # Needs: TL_BIN; swtpm, swtpm_ioctl (swtpm-tools), tpm2-tools, openssl, jq.
 set -u
+# shellcheck source=tests/lib/tap.sh
+. "$(dirname "$0")/../lib/tap.sh"
 : "${TL_BIN:?}"
 for t in swtpm swtpm_ioctl tpm2_nvread tpm2_createek tpm2_getekcertificate openssl jq; do
-    command -v "$t" >/dev/null || { echo "not ok 1 - $t missing (apt-get install swtpm swtpm-tools tpm2-tools)"; exit 1; }
+    command -v "$t" >/dev/null || bail "$t missing (apt-get install swtpm swtpm-tools tpm2-tools)"
 done
 W=$(mktemp -d /tmp/tl-vtpm-test.XXXXXX)
 export TMPDIR=$W/tmp # tl's private swtpm directories land here
@@ -24,13 +26,6 @@ cleanup() {
     rm -rf "$W"
 }
 trap cleanup EXIT
-n=0 failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "#   $l"; done; }
-check() { # check DESCRIPTION COMMAND...: the command must succeed
-    local d=$1; shift
-    if "$@" >"$W/check.out" 2>&1; then ok "$d"; else not_ok "$d" "$(head -c 600 "$W/check.out")"; fi
-}
 tl() { "$TL_BIN" "$@" 2>"$W/stderr"; }
 one_error_line() { # one_error_line PATTERN: stderr is one "tl: " line matching PATTERN
     test "$(wc -l <"$W/stderr")" = 1 && grep -q "^tl: .*$1" "$W/stderr"
@@ -103,7 +98,8 @@ swtpm socket --tpm2 --tpmstate dir="$ST" --ctrl type=unixio,path="$W/nokey.ctrl"
     --log file="$W/nokey.log",level=0 &
 p=$!
 pids+=("$p")
-sleep 0.5
+# until it has refused the state (exited) or loaded it (its control channel answers)
+wait_for 10 sh -c "! kill -0 $p 2>/dev/null || swtpm_ioctl --unix '$W/nokey.ctrl' -c >/dev/null 2>&1"
 kill -0 "$p" 2>/dev/null && { swtpm_ioctl --unix "$W/nokey.ctrl" -s >/dev/null 2>&1; }
 wait "$p"
 rc=$?
@@ -248,11 +244,26 @@ if command -v qemu-system-x86_64 >/dev/null; then
     pids+=("$p")
     wait_json "$W/q.json"
     qemu-system-x86_64 -machine q35 -accel tcg -display none -serial none -monitor none -S \
+        -qmp unix:"$W/qmp.sock",server=on,wait=off \
         -chardev socket,id=chrtpm,path="$(jq -r .ctrl_socket "$W/q.json")" \
         -tpmdev emulator,id=tpm0,chardev=chrtpm -device tpm-crb,tpmdev=tpm0 2>"$W/qemu.err" &
     q=$!
     pids+=("$q")
-    sleep 1
+    # QMP answers once the machine (its TPM backend attached) is created
+    cat >"$W/qmp.py" <<'EOF'
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+f = s.makefile("rw")
+f.readline()
+for cmd in ("qmp_capabilities", "query-status"):
+    f.write(json.dumps({"execute": cmd}) + "\n")
+    f.flush()
+    if "return" not in json.loads(f.readline()):
+        sys.exit(1)
+EOF
+    qemu_ready() { ! kill -0 "$q" 2>/dev/null || python3 "$W/qmp.py" "$W/qmp.sock" 2>/dev/null; }
+    wait_for 60 qemu_ready
     kill -0 "$q" 2>/dev/null
     qemu_up=$?
     kill -TERM "$q"
@@ -264,6 +275,8 @@ if command -v qemu-system-x86_64 >/dev/null; then
     rc=$?
     check "QEMU runs with the vTPM (tpm-emulator on the control socket); at its end tl vtpm run ends by itself, exit 0, state gone" \
         sh -c "[ $qemu_up = 0 ] && [ $by_itself = yes ] && [ $rc = 0 ] && [ ! -s '$W/q.err' ] && [ ! -e \"\$(jq -r .state '$W/q.json')\" ]"
+else
+    skip "QEMU with the vTPM" "qemu-system-x86_64 not installed"
 fi
 
 # 6. Bad usage and refusals: one line, exit 2, nothing created.
@@ -305,11 +318,11 @@ rc=$?
 check "swtpm fails: exit 2 with swtpm's reason; the given empty dir is kept empty, the new key removed" \
     sh -c "[ $rc = 2 ] && grep -q 'exit status 3): swtpm: simulated failure' '$W/stderr' && [ -d '$W/f2' ] && [ -z \"\$(ls -A '$W/f2')\" ] && [ ! -e '$W/f2.key' ]"
 cp "$KEY" "$W/f3.key"
-printf '#!/bin/sh\nsleep 2\nexec swtpm "$@"\n' >"$W/slow-swtpm"
+printf '#!/bin/sh\ntouch "$0.started"\nsleep 2\nexec swtpm "$@"\n' >"$W/slow-swtpm"
 chmod +x "$W/slow-swtpm"
 TL_SWTPM=$W/slow-swtpm "$TL_BIN" vtpm provision --state "$W/f3" --ca "$CA" >/dev/null 2>"$W/stderr" &
 p=$!
-sleep 0.5
+wait_for 10 test -e "$W/slow-swtpm.started"
 kill -TERM "$p"
 wait "$p"
 rc=$?
@@ -317,7 +330,8 @@ check "interrupted while starting swtpm: exit 2, 'interrupted', no state dir, th
     sh -c "[ $rc = 2 ] && grep -q 'interrupted' '$W/stderr' && [ ! -e '$W/f3' ] && [ -f '$W/f3.key' ]"
 
 # 8. No swtpm left running, no private directories left behind.
-sleep 0.2
+no_swtpm_left() { ! pgrep -f "swtpm socket.*$W" >/dev/null; } # (a function: pgrep -f would see an sh -c's own command line)
+wait_for 5 no_swtpm_left
 if pgrep -f "swtpm socket.*$W" >/dev/null; then
     not_ok "no swtpm of this test is running" "$(pgrep -af "swtpm socket.*$W")"
 else
@@ -325,5 +339,4 @@ else
 fi
 check "tl removed its private directories" test -z "$(ls -A "$TMPDIR")"
 
-echo "# $n checks, $failed failed"
-[ "$failed" = 0 ]
+finish

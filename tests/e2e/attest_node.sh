@@ -20,15 +20,14 @@
 # Environment: TL_BIN, TL_TLD, TL_FIXTURES; TL_E2E_KEEP=1 keeps the work
 # folder. Exit 0 pass, 1 fail, 77 skip (no QEMU/OVMF/swtpm).
 set -u
+# shellcheck source=tests/lib/tap.sh
+. "$(dirname "$0")/../lib/tap.sh"
 : "${TL_BIN:?}" "${TL_TLD:?}" "${TL_FIXTURES:?}"
 for t in qemu-system-x86_64 swtpm; do
 	command -v "$t" >/dev/null 2>&1 || {
-		echo "1..0 # SKIP $t not installed"
-		exit 77
+		skip_all "$t not installed"
 	}
 done
-# shellcheck source=tests/e2e/lib.sh
-. "$(dirname "$0")/lib.sh"
 for t in jq node npm curl; do command -v "$t" >/dev/null 2>&1 || bail "$t missing (make deps)"; done
 [ -e "$TL_FIXTURES/vmlinuz-cloud" ] || bail "$TL_FIXTURES/vmlinuz-cloud missing (make fixtures)"
 
@@ -77,7 +76,7 @@ for f in shimx64.efi.signed grubx64.efi.signed busybox-static module-cert.pem; d
 	[ -e "$TL_FIXTURES/$f" ] && ln -s "$(realpath "$TL_FIXTURES/$f")" "$ALT/$f"
 done
 ln -s "$(realpath "$TL_FIXTURES/vmlinuz-cloud")" "$ALT/vmlinuz"
-ln -s "$(realpath "$TL_FIXTURES/linux-image-6.1.0-56-cloud-amd64")" "$ALT/linux-image-6.1.0-56-cloud-amd64"
+ln -s "$(realpath "$TL_FIXTURES/modules-cloud")" "$ALT/modules"
 tl image build -o "$W/imgB" --fixtures "$ALT" >"$W/imgB.log" 2>&1 || bail "cloud image build: $(tail -2 "$W/imgB.log")"
 tl image build -o "$W/imgC" --fixtures "$TL_FIXTURES" --cmdline "console=ttyS0 panic=-1 tl.debug=1" \
 	>"$W/imgC.log" 2>&1 || bail "cmdline image build: $(tail -2 "$W/imgC.log")"
@@ -89,8 +88,8 @@ for x in B C; do
 done
 ok "images: original, cloud kernel, changed command line"
 
-wait_attested() { # wait_attested NAME: until the node has an attestation (240 s)
-	for _ in $(seq 480); do
+wait_attested() { # wait_attested NAME: until the node has an attestation (TL_E2E_NODE_TIMEOUT, 240 s)
+	for _ in $(seq $((${TL_E2E_NODE_TIMEOUT:-240} * 2))); do
 		v=$(tl node show "$1" --json 2>/dev/null | jq -r '.attestation.verdict // empty')
 		[ -n "$v" ] && return 0
 		st=$(tl node show "$1" --json 2>/dev/null | jq -r .state)

@@ -30,6 +30,8 @@
 # Prints "ok - ..." / "not ok - ..." lines; exit 0 all passed, 1 a failure,
 # 77 skip (only when qemu-system-x86_64 or the SeaBIOS image is missing).
 set -u
+# shellcheck source=tests/lib/tap.sh
+. "$(dirname "$0")/../lib/tap.sh"
 
 : "${TL_BIN:?TL_BIN must point to the tl binary}"
 : "${TL_FIXTURES:?TL_FIXTURES must point to the fixtures folder}"
@@ -40,16 +42,12 @@ BUILD=$repo/scripts/image-build-gen1.sh
 
 # ---- skip only for a missing emulator or firmware -----------------------------
 if ! command -v qemu-system-x86_64 >/dev/null 2>&1; then
-	echo "1..0 # SKIP qemu-system-x86_64 not installed (apt-get install qemu-system-x86)"
-	exit 77
+	skip_all "qemu-system-x86_64 not installed (apt-get install qemu-system-x86)"
 fi
 if [ ! -r "$SEABIOS" ]; then
-	echo "1..0 # SKIP $SEABIOS missing (apt-get install seabios, or set TL_SEABIOS)"
-	exit 77
+	skip_all "$SEABIOS missing (apt-get install seabios, or set TL_SEABIOS)"
 fi
 
-# shellcheck source=tests/e2e/lib.sh
-. "$(dirname "$0")/lib.sh"
 
 missing=
 for t in qemu-img grub-mkimage mformat mmd mcopy sfdisk cpio gzip jq timeout base64 swtpm; do
@@ -118,7 +116,7 @@ sum2=$(sha256sum <img2/disk.raw | cut -d' ' -f1)
 if [ "$sum1" = "$sum2" ]; then
 	ok "two builds (other work folder, umask 077, 2 s later) give the same disk.raw: sha256 $sum1 (${secs1}s, ${build_secs}s)"
 else
-	notok "builds differ: $sum1 vs $sum2"
+	not_ok "builds differ: $sum1 vs $sum2"
 fi
 check "the manifests are identical too" cmp -s img1/manifest.json img2/manifest.json
 M=img1/manifest.json
@@ -305,7 +303,7 @@ if [ -s bios-tpm.eventlog.bin ] && [ -s bios-tpm.pcrs ]; then
 		test "$(jq --slurpfile m $M '[.events[].digests.sha256 // empty] as $d
 			| [$m[0].components[1:4][] | .digests.sha256 | select(. as $x | $d | index($x))] | length' bios-tpm.events.json)" = 0
 else
-	notok "bios-tpm: no event log or PCRs dumped on the console"
+	not_ok "bios-tpm: no event log or PCRs dumped on the console"
 fi
 timings bios-tpm
 

@@ -40,6 +40,8 @@
 # Prints "ok - ..." / "not ok - ..." lines; exit 0 all passed, 1 a failure,
 # 77 skip (only when qemu-system-x86_64, the OVMF files or swtpm are missing).
 set -u
+# shellcheck source=tests/lib/tap.sh
+. "$(dirname "$0")/../lib/tap.sh"
 
 : "${TL_BIN:?TL_BIN must point to the tl binary}"
 : "${TL_FIXTURES:?TL_FIXTURES must point to the fixtures folder}"
@@ -54,22 +56,17 @@ OVMF_VARS_MS=$OVMF/OVMF_VARS_4M.ms.fd
 
 # ---- skip only for a missing emulator, firmware or vTPM ---------------------
 if ! command -v qemu-system-x86_64 >/dev/null 2>&1; then
-	echo "1..0 # SKIP qemu-system-x86_64 not installed (apt-get install qemu-system-x86)"
-	exit 77
+	skip_all "qemu-system-x86_64 not installed (apt-get install qemu-system-x86)"
 fi
 for f in "$OVMF_CODE" "$OVMF_VARS_OFF" "$OVMF_VARS_MS"; do
 	if [ ! -r "$f" ]; then
-		echo "1..0 # SKIP $f missing (apt-get install ovmf, or set TL_OVMF_DIR)"
-		exit 77
+		skip_all "$f missing (apt-get install ovmf, or set TL_OVMF_DIR)"
 	fi
 done
 if ! command -v swtpm >/dev/null 2>&1; then
-	echo "1..0 # SKIP swtpm not installed (apt-get install swtpm)"
-	exit 77
+	skip_all "swtpm not installed (apt-get install swtpm)"
 fi
 
-# shellcheck source=tests/e2e/lib.sh
-. "$(dirname "$0")/lib.sh"
 
 missing=
 for t in qemu-img mformat mmd mcopy sfdisk cpio gzip jq timeout base64 python3; do
@@ -158,7 +155,7 @@ sum2=$(sha256sum <img2/disk.raw | cut -d' ' -f1)
 if [ "$sum1" = "$sum2" ]; then
 	ok "two builds (other work folder, umask 077, 2 s later) give the same disk.raw: sha256 $sum1 (${secs1}s, ${build_secs}s)"
 else
-	notok "builds differ: $sum1 vs $sum2"
+	not_ok "builds differ: $sum1 vs $sum2"
 fi
 check "the manifests are identical too" cmp -s img1/manifest.json img2/manifest.json
 check "manifest image.sha256 is the disk's digest" \
@@ -302,7 +299,7 @@ check_pcrs() {
 	if [ -z "$bad" ]; then
 		ok "$n: the TPM's PCR 8 and 9 equal $2/manifest.json's prediction (4 banks)"
 	else
-		notok "$n: PCR values differ from $2/manifest.json:$bad"
+		not_ok "$n: PCR values differ from $2/manifest.json:$bad"
 	fi
 }
 # check_log NAME MODE(on|off): the log the guest kernel had, against the TPM
@@ -311,13 +308,13 @@ check_log() {
 	local n=$1 m=$2 missing_ev k4
 	eventlog_of "$n"
 	if [ ! -s "$n.eventlog.bin" ]; then
-		notok "$n: no event log dumped on the console"
+		not_ok "$n: no event log dumped on the console"
 		return
 	fi
 	if "$TL_BIN" eventlog replay "$n.eventlog.bin" --expect "$n.pcrs" >"$n.replay" 2>&1; then
 		ok "$n: the guest's event log replays to the TPM's PCRs, every bank ($(grep -c '^PCR' "$n.pcrs") PCR values)"
 	else
-		notok "$n: tl eventlog replay --expect: $(tail -n3 "$n.replay" | tr '\n' ' ')"
+		not_ok "$n: tl eventlog replay --expect: $(tail -n3 "$n.replay" | tr '\n' ' ')"
 	fi
 	"$TL_BIN" eventlog show "$n.eventlog.bin" --json >"$n.events.json" 2>/dev/null
 	missing_ev=$(jq -r --slurpfile ev "$n.events.json" '.grub_events[] as $p
@@ -326,7 +323,7 @@ check_log() {
 	if [ -z "$missing_ev" ]; then
 		ok "$n: every PCR 8/9 event the manifest predicted is in the log, every bank ($(jq '.grub_events | length' img1/manifest.json) events)"
 	else
-		notok "$n: predicted events not in the log: $missing_ev"
+		not_ok "$n: predicted events not in the log: $missing_ev"
 	fi
 	check_pcrs "$n" img1
 	check "$n: the firmware's EV_EFI_GPT_EVENT (PCR 5) is the manifest's, every bank" \
@@ -396,7 +393,7 @@ PY
 # 2a. Secure Boot on + vTPM, with a platform: NIC, fw_cfg config, receiver
 python3 "$W/receiver.py" "$W/receiver" &
 RECEIVER_PID=$!
-for _ in $(seq 300); do [ -s "$W/receiver/port" ] && break; sleep 0.01; done
+wait_for 10 test -s "$W/receiver/port"
 [ -s "$W/receiver/port" ] || bail "the receiver did not start"
 AGENT_URL=http://10.0.2.2:$(cat "$W/receiver/port")/v1/nodes/e2e-node/report
 AGENT_TOKEN=e2e0123456789abcdef

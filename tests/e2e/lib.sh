@@ -1,28 +1,6 @@
-# TAP-like helpers shared by the e2e scripts: ok/notok count checks,
-# check runs a command as one, bail stops with a failure, finish reports.
-# Source it; it sets pass and fail.
-pass=0
-fail=0
-ok() {
-	echo "ok - $*"
-	pass=$((pass + 1))
-}
-notok() {
-	echo "not ok - $*"
-	fail=$((fail + 1))
-}
-check() { # check DESCRIPTION COMMAND...
-	local d=$1
-	shift
-	if "$@"; then ok "$d"; else notok "$d"; fi
-}
-bail() {
-	notok "$*"
-	echo "# bailing out: $pass passed, $fail failed"
-	exit 1
-}
-finish() {
-	echo "# $pass passed, $fail failed"
-	[ "$fail" -eq 0 ]
-	exit $?
-}
+# Kept for tests written against the old e2e helpers: the one TAP helper is
+# tests/lib/tap.sh (ok, not_ok, check, is, skip, skip_all, bail, wait_for,
+# finish); source that instead. notok is the old spelling of not_ok.
+# shellcheck source=tests/lib/tap.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/tap.sh"
+notok() { not_ok "$@"; }

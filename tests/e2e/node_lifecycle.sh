@@ -26,23 +26,22 @@
 # TL_E2E_KEEP=1 keeps the work folder. Exit 0 pass, 1 fail, 77 skip (no
 # QEMU/OVMF/swtpm).
 set -u
+# shellcheck source=tests/lib/tap.sh
+. "$(dirname "$0")/../lib/tap.sh"
 
 : "${TL_BIN:?TL_BIN must point to the tl binary}"
 : "${TL_TLD:?TL_TLD must point to the tld binary}"
 : "${TL_FIXTURES:?TL_FIXTURES must point to the fixtures folder}"
 OVMF=${TL_OVMF_DIR:-/usr/share/OVMF}
+NODE_TIMEOUT=${TL_E2E_NODE_TIMEOUT:-240} # seconds a node may take to boot (more on a loaded machine)
 for t in qemu-system-x86_64 swtpm; do
 	command -v "$t" >/dev/null 2>&1 || {
-		echo "1..0 # SKIP $t not installed"
-		exit 77
+		skip_all "$t not installed"
 	}
 done
 [ -r "$OVMF/OVMF_CODE_4M.secboot.fd" ] || {
-	echo "1..0 # SKIP OVMF missing"
-	exit 77
+	skip_all "OVMF missing"
 }
-# shellcheck source=tests/e2e/lib.sh
-. "$(dirname "$0")/lib.sh"
 for t in jq mcopy openssl tpm2_nvread tpm2_createek swtpm_ioctl; do
 	command -v "$t" >/dev/null 2>&1 || bail "$t missing (make deps)"
 done
@@ -87,7 +86,7 @@ tl node create sbonly --vtpm off --no-wait --json >"$W/c3.json" 2>"$W/c3.err"
 check "tl node create (three nodes) answers at once, state booting" \
 	test "$(jq -rs 'map(.state) | join(",")' "$W/c1.json" "$W/c2.json" "$W/c3.json")" = booting,booting,booting
 for n in sbvtpm vtpmonly sbonly; do
-	tl node wait "$n" --timeout 240 --json >"$W/$n.json" 2>"$W/$n.err"
+	tl node wait "$n" --timeout "$NODE_TIMEOUT" --json >"$W/$n.json" 2>"$W/$n.err"
 	[ "$(jq -r .state "$W/$n.json")" = running ] || tl node console "$n" | tail -20
 done
 secs=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
@@ -133,7 +132,7 @@ swtpm socket --tpm2 --tpmstate dir="$ST" --ctrl type=unixio,path="$W/sw.sock.ctr
 	--server type=unixio,path="$W/sw.sock" --flags not-need-init,startup-clear \
 	--key file="$KEY",mode=aes-256-cbc,format=binary --log file="$W/sw.log" &
 SW_PID=$!
-for _ in $(seq 50); do [ -S "$W/sw.sock" ] && break; sleep 0.1; done
+wait_for 10 test -S "$W/sw.sock"
 T="swtpm:path=$W/sw.sock"
 tpm2_nvread -T "$T" -C o 0x01c00002 -o "$W/ek-rsa.der" >/dev/null 2>&1
 tpm2_nvread -T "$T" -C o 0x01c0000a -o "$W/ek-ecc.der" >/dev/null 2>&1
@@ -164,14 +163,14 @@ check "the state on disk is encrypted: swtpm refuses it with a wrong key" \
 	grep -q 'GetDecryptedData' "$W/w.log"
 
 # ---- 4. persisted vs not -------------------------------------------------------------
-tl node start sbvtpm --timeout 240 --json >"$W/restart.json" 2>"$W/restart.err"
+tl node start sbvtpm --timeout "$NODE_TIMEOUT" --json >"$W/restart.json" 2>"$W/restart.err"
 check "persisted: restarted, reports in with the same EK certificate" \
 	test "$(jq -r '[.state, .report.ek_certs.rsa2048.sha256] | join(" ")' "$W/restart.json")" = "running $ek1"
-tl node create eph --vtpm-persist off --timeout 240 --json >"$W/e1.json" 2>"$W/e1.err"
+tl node create eph --vtpm-persist off --timeout "$NODE_TIMEOUT" --json >"$W/e1.json" 2>"$W/e1.err"
 tl node stop eph >/dev/null
 check "non-persisted: no vTPM state left once stopped" \
 	sh -c "! ls '$TL_HOME/run/eph.vtpm' >/dev/null 2>&1 && ! ls '$TL_HOME/nodes/eph/vtpm' >/dev/null 2>&1"
-tl node start eph --timeout 240 --json >"$W/e2.json" 2>"$W/e2.err"
+tl node start eph --timeout "$NODE_TIMEOUT" --json >"$W/e2.json" 2>"$W/e2.err"
 e1=$(jq -r .report.ek_certs.rsa2048.sha256 "$W/e1.json")
 e2=$(jq -r .report.ek_certs.rsa2048.sha256 "$W/e2.json")
 check "non-persisted: a restart gives a fresh vTPM (a new EK certificate, still the platform's)" \
@@ -185,7 +184,7 @@ mcopy -n -i "$BAD/disk.raw@@1M" ::/EFI/BOOT/grubx64.efi "$W/grub.efi"
 off=$(($(stat -c %s "$W/grub.efi") / 2))
 printf '\x5a' | dd of="$W/grub.efi" bs=1 seek=$off conv=notrunc status=none
 mcopy -o -i "$BAD/disk.raw@@1M" "$W/grub.efi" ::/EFI/BOOT/grubx64.efi
-tl node create tampered --image "$BAD" --timeout 240 --json >"$W/t.json" 2>"$W/t.err"
+tl node create tampered --image "$BAD" --timeout "$NODE_TIMEOUT" --json >"$W/t.json" 2>"$W/t.err"
 rc=$?
 check "tampered grub: tl node create exits 1 (the node did not boot)" test "$rc" = 1
 tl node show tampered >"$W/t.txt"
@@ -218,7 +217,7 @@ sleep 0.5
 after=$(tl node list --json | jq -c '[.nodes[] | [.name, .state, .pids.qemu]] | sort')
 check "kill -9 of tld: the next tl command restarts it, it lists the same nodes with the same states and processes" \
 	sh -c "[ '$before' = '$after' ] && [ \"\$(awk '{print \$2}' '$TL_HOME/tld.addr')\" != $tld_pid ]"
-tl node wait vtpmonly --timeout 240 >/dev/null 2>&1
+tl node wait vtpmonly --timeout "$NODE_TIMEOUT" >/dev/null 2>&1
 check "kill -9 of tld: the node that was booting reports in to the restarted tld" \
 	test "$(jqn vtpmonly .state)" = running
 
@@ -227,7 +226,7 @@ tl image build --gen1 -o "$W/gen1" --fixtures "$TL_FIXTURES" >"$W/gen1.log" 2>&1
 tl node create g1 --image "$W/gen1" >/dev/null 2>"$W/g1.err"
 check "Gen1: Secure Boot on a Gen1 image is refused, naming the rule" \
 	grep -q '^tl: node create: Secure Boot needs a Gen2 (UEFI) image; .* is Gen1 (BIOS)' "$W/g1.err"
-tl node create g1 --image "$W/gen1" --secure-boot off --vtpm off --timeout 240 --json >"$W/g1.json" 2>>"$W/g1.err"
+tl node create g1 --image "$W/gen1" --secure-boot off --vtpm off --timeout "$NODE_TIMEOUT" --json >"$W/g1.json" 2>>"$W/g1.err"
 check "Gen1: boots under SeaBIOS and reports in: no TPM, no Secure Boot variable, consistent" \
 	test "$(jq -c '[.state, .generation, .report.tpm, .report.secure_boot, .report.consistent]' "$W/g1.json")" = '["running",1,false,"unknown",true]'
 tl node delete g1 >/dev/null
@@ -241,7 +240,7 @@ bad() { # bad DESCRIPTION EXPECTED-STDERR-REGEX ARGS...
 	if [ "$rc" = 2 ] && [ "$(wc -l <"$W/bad.err")" = 1 ] && grep -Eq "$re" "$W/bad.err"; then
 		ok "$d: exit 2, one line: $(cat "$W/bad.err")"
 	else
-		notok "$d: exit $rc, stderr: $(cat "$W/bad.err")"
+		not_ok "$d: exit $rc, stderr: $(cat "$W/bad.err")"
 	fi
 }
 bad "unknown flag" '^tl: node create: option --enable-vtpm is unknown or needs a value$' tl node create x --enable-vtpm

@@ -18,15 +18,14 @@
 # Environment: TL_BIN, TL_TLD, TL_FIXTURES; TL_E2E_KEEP=1 keeps the work
 # folder. Exit 0 pass, 1 fail, 77 skip (no QEMU/OVMF/swtpm).
 set -u
+# shellcheck source=tests/lib/tap.sh
+. "$(dirname "$0")/../lib/tap.sh"
 : "${TL_BIN:?}" "${TL_TLD:?}" "${TL_FIXTURES:?}"
 for t in qemu-system-x86_64 swtpm mcopy; do
 	command -v "$t" >/dev/null 2>&1 || {
-		echo "1..0 # SKIP $t not installed"
-		exit 77
+		skip_all "$t not installed"
 	}
 done
-# shellcheck source=tests/e2e/lib.sh
-. "$(dirname "$0")/lib.sh"
 command -v jq >/dev/null 2>&1 || bail "jq missing (make deps)"
 
 W=$(mktemp -d "${TMPDIR:-/tmp}/tl-e2e-pool.XXXXXX") || bail mktemp

@@ -17,6 +17,8 @@
 # Prints "ok - ..." / "not ok - ..." lines; exit 0 all passed, 1 a failure,
 # 77 skip (only when qemu-system-x86_64 or the OVMF files are missing).
 set -u
+# shellcheck source=tests/lib/tap.sh
+. "$(dirname "$0")/../lib/tap.sh"
 
 : "${TL_BIN:?TL_BIN must point to the tl binary}"
 : "${TL_FIXTURES:?TL_FIXTURES must point to the fixtures folder}"
@@ -30,18 +32,14 @@ OVMF_VARS_MS=$OVMF/OVMF_VARS_4M.ms.fd
 
 # ---- skip only for a missing emulator or firmware --------------------------
 if ! command -v qemu-system-x86_64 >/dev/null 2>&1; then
-	echo "1..0 # SKIP qemu-system-x86_64 not installed (apt-get install qemu-system-x86)"
-	exit 77
+	skip_all "qemu-system-x86_64 not installed (apt-get install qemu-system-x86)"
 fi
 for f in "$OVMF_CODE" "$OVMF_VARS_EMPTY" "$OVMF_VARS_MS"; do
 	if [ ! -r "$f" ]; then
-		echo "1..0 # SKIP $f missing (apt-get install ovmf, or set TL_OVMF_DIR)"
-		exit 77
+		skip_all "$f missing (apt-get install ovmf, or set TL_OVMF_DIR)"
 	fi
 done
 
-# shellcheck source=tests/e2e/lib.sh
-. "$(dirname "$0")/lib.sh"
 
 # Anything else missing is a broken test environment, not a skip.
 missing=
@@ -101,7 +99,7 @@ if "$TL_BIN" secureboot vars enroll --template "$OVMF_VARS_EMPTY" \
 	check "enrolling the same certificates as DER gives the same store" cmp -s ours.fd ours-der.fd
 else
 	cat enroll-der.log
-	notok "tl secureboot vars enroll (DER) failed"
+	not_ok "tl secureboot vars enroll (DER) failed"
 fi
 
 if "$TL_BIN" secureboot vars show ours.fd --json >show.json 2>show.err; then
@@ -112,12 +110,12 @@ if "$TL_BIN" secureboot vars show ours.fd --json >show.json 2>show.err; then
 		if [ "$got" = "x509 CN=trustlaunch test $v $want_fp" ]; then
 			ok "vars show: $v holds exactly our certificate (CN=trustlaunch test $v)"
 		else
-			notok "vars show: $v: got '$got', want 'x509 CN=trustlaunch test $v $want_fp'"
+			not_ok "vars show: $v: got '$got', want 'x509 CN=trustlaunch test $v $want_fp'"
 		fi
 	done
 else
 	cat show.err
-	notok "tl secureboot vars show ours.fd --json failed"
+	not_ok "tl secureboot vars show ours.fd --json failed"
 fi
 
 # ---- 3. the image: Debian's kernel, re-signed by our db key ----------------
@@ -133,7 +131,7 @@ fi || {
 if sbverify --list kernel.unsigned 2>&1 | grep -q 'No signature table present'; then
 	ok "stripped Debian's signature from vmlinuz"
 else
-	notok "kernel.unsigned still carries a signature"
+	not_ok "kernel.unsigned still carries a signature"
 fi
 sbsign --key db.key --cert db.crt --output kernel.signed kernel.unsigned >sign.log 2>&1 ||
 	bail "sbsign with the db key failed: $(cat sign.log)"
@@ -162,7 +160,7 @@ if [ "$rc" = 0 ] &&
 		predict-ours.json)" = "kernel true db CN=trustlaunch test db" ]; then
 	ok "tl predicts ours.fd allows kernel.signed (kernel, source db, CN=trustlaunch test db)"
 else
-	notok "tl verify --vars ours.fd kernel.signed: exit $rc, $(cat predict-ours.json predict-ours.err)"
+	not_ok "tl verify --vars ours.fd kernel.signed: exit $rc, $(cat predict-ours.json predict-ours.err)"
 fi
 
 predict ms "$OVMF_VARS_MS" kernel.signed
@@ -173,7 +171,7 @@ if [ "$rc" = 1 ] &&
 	jqc '.components[0].reason' predict-ms.json | grep -q 'does not chain'; then
 	ok "tl predicts the Microsoft store refuses kernel.signed: $(jqc '.components[0].reason' predict-ms.json)"
 else
-	notok "tl verify --vars OVMF_VARS_4M.ms.fd kernel.signed: exit $rc, $(cat predict-ms.json predict-ms.err)"
+	not_ok "tl verify --vars OVMF_VARS_4M.ms.fd kernel.signed: exit $rc, $(cat predict-ms.json predict-ms.err)"
 fi
 # The human-readable form says the same.
 "$TL_BIN" secureboot verify --vars "$OVMF_VARS_MS" kernel.signed >predict-ms.txt 2>&1
@@ -181,7 +179,7 @@ rc=$?
 if [ "$rc" = 1 ] && grep -q 'does not chain' predict-ms.txt; then
 	ok "tl secureboot verify (text) against the Microsoft store exits 1, 'does not chain'"
 else
-	notok "tl secureboot verify (text) against the Microsoft store: exit $rc: $(cat predict-ms.txt)"
+	not_ok "tl secureboot verify (text) against the Microsoft store: exit $rc: $(cat predict-ms.txt)"
 fi
 
 predict other ours.fd kernel.other
@@ -189,7 +187,7 @@ predicted_other=$rc
 if [ "$rc" = 1 ] && [ "$(jqc '.components[0].allowed' predict-other.json)" = false ]; then
 	ok "tl predicts ours.fd refuses kernel.other: $(jqc '.components[0].reason' predict-other.json)"
 else
-	notok "tl verify --vars ours.fd kernel.other: exit $rc, $(cat predict-other.json predict-other.err)"
+	not_ok "tl verify --vars ours.fd kernel.other: exit $rc, $(cat predict-other.json predict-other.err)"
 fi
 
 # ---- 5. real boots ----------------------------------------------------------
@@ -271,7 +269,7 @@ secs_ours=$boot_secs
 if grep -qF "$STUB_SB" ours.log; then
 	ok "ours.fd: OVMF started kernel.signed; the EFI stub says '$STUB_SB' ($secs_ours s)"
 else
-	notok "ours.fd: no '$STUB_SB' on the serial console (ended '$boot_end')"
+	not_ok "ours.fd: no '$STUB_SB' on the serial console (ended '$boot_end')"
 fi
 check "ours.fd: BdsDxe started the boot option on our disk" grep -Eq "$STARTED" ours.log
 check "ours.fd: no 'Security Violation' / 'Access Denied' on the console" \
@@ -284,7 +282,7 @@ secs_ms=$boot_secs
 if line=$(grep -Em1 "$REFUSED" ms.log); then
 	ok "OVMF_VARS_4M.ms.fd: firmware refused kernel.signed: '$line' ($secs_ms s)"
 else
-	notok "OVMF_VARS_4M.ms.fd: no refusal of our boot option on the console (ended '$boot_end')"
+	not_ok "OVMF_VARS_4M.ms.fd: no refusal of our boot option on the console (ended '$boot_end')"
 fi
 check "OVMF_VARS_4M.ms.fd: the firmware never started the image (no 'starting', no EFI stub)" \
 	sh -c "! grep -Eq '$STARTED|EFI stub' ms.log"
@@ -295,7 +293,7 @@ secs_other=$boot_secs
 if line=$(grep -Em1 "$REFUSED" other.log); then
 	ok "ours.fd: firmware refused kernel.other (unenrolled key): '$line' ($secs_other s)"
 else
-	notok "ours.fd: no refusal of kernel.other on the console (ended '$boot_end')"
+	not_ok "ours.fd: no refusal of kernel.other on the console (ended '$boot_end')"
 fi
 check "ours.fd + kernel.other: the firmware never started the image (no 'starting', no EFI stub)" \
 	sh -c "! grep -Eq '$STARTED|EFI stub' other.log"
@@ -322,7 +320,7 @@ done
 if [ "$agree" = 1 ]; then
 	ok "tl secureboot verify predicted all three firmware decisions"
 else
-	notok "tl secureboot verify and the firmware disagree"
+	not_ok "tl secureboot verify and the firmware disagree"
 fi
 
 echo "# timings: ours ${secs_ours}s, ms ${secs_ms}s, other ${secs_other}s (TCG, until the deciding line)"

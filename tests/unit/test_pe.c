@@ -44,7 +44,7 @@
 
 #define SHIM   "shimx64.efi.signed"
 #define GRUB   "grubx64.efi.signed"
-#define KERNEL "vmlinuz"
+#define KERNEL "measured/vmlinuz" /* the kernel of the recorded OVMF boot */
 
 #define OVMF_LOG "eventlog/ovmf-debian12/secureboot-on.eventlog.bin"
 

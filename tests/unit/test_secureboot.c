@@ -73,7 +73,7 @@ static int world_setup(void **state)
     struct world *w = calloc(1, sizeof(*w));
     image_load(&w->shim, "shimx64.efi.signed");
     image_load(&w->grub, "grubx64.efi.signed");
-    image_load(&w->kernel, "vmlinuz");
+    image_load(&w->kernel, "measured/vmlinuz"); /* the recorded boot's */
     const char *ovmf = getenv("TL_OVMF_DIR");
     char path[512];
     snprintf(path, sizeof(path), "%s/OVMF_VARS_4M.ms.fd", ovmf && *ovmf ? ovmf : "/usr/share/OVMF");
