@@ -23,15 +23,14 @@
 # Needs: TL_BIN, TL_TLD, TL_AGENT, TL_VECTORS; swtpm, tpm2-tools, jq, curl,
 # python3. KEEP=1 keeps the work folder.
 set -u
+# shellcheck source=tests/lib/tap.sh
+. "$(dirname "$0")/../lib/tap.sh"
 : "${TL_BIN:?}" "${TL_TLD:?}" "${TL_AGENT:?}" "${TL_VECTORS:?}"
 for t in swtpm tpm2_pcrextend; do
     command -v "$t" >/dev/null 2>&1 || {
-        echo "1..0 # SKIP $t not installed (apt-get install swtpm tpm2-tools)"
-        exit 77
+        skip_all "$t not installed (apt-get install swtpm tpm2-tools)"
     }
 done
-# shellcheck source=tests/e2e/lib.sh
-. "$(dirname "$0")/../e2e/lib.sh"
 for t in jq curl python3; do command -v "$t" >/dev/null 2>&1 || bail "$t missing (make deps)"; done
 LOG=$TL_VECTORS/eventlog/ovmf-debian12/secureboot-on.eventlog.bin
 [ -r "$LOG" ] || bail "$LOG missing"
@@ -51,13 +50,6 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM HUP PIPE
 
 tl() { "$TL_BIN" "$@"; }
-is() {
-    if [ "$2" = "$3" ]; then ok "$1"; else
-        notok "$1"
-        echo "#   got:  ${2:0:600}"
-        echo "#   want: ${3:0:600}"
-    fi
-}
 
 # ---- 1. a home that others could enter, made private ---------------------------------------
 mkdir -p "$TL_HOME" && chmod 0755 "$TL_HOME"
@@ -182,14 +174,14 @@ is "an image whose disk.raw is a FIFO: 400" \
     "400 $TL_HOME/images/fifodisk/disk.raw: not a regular file (a FIFO, a device or a folder is refused)"
 ms=$((($(date +%s%N) - t0) / 1000000))
 [ "$ms" -lt 5000 ] && ok "both FIFO refusals answered without waiting on the FIFO ($ms ms)" ||
-    notok "the FIFO refusals took $ms ms"
+    not_ok "the FIFO refusals took $ms ms"
 if [ "$(id -u)" = 0 ]; then
     mknod "$TL_HOME/vars/zero.fd" c 1 5
     is "a character device in the vars store: 400" \
         "$(create "{\"name\":\"x7\",\"vars\":\"$TL_HOME/vars/zero.fd\",\"start\":false}")" \
         "400 $TL_HOME/vars/zero.fd: not a regular file (a FIFO, a device or a folder is refused)"
 else
-    echo "ok - # SKIP a device in the store: mknod needs root"
+    skip "a device in the store" "mknod needs root"
 fi
 is "no node made by the refused creates, no node folder left" \
     "$(tl node list --json | jq -c '[.nodes[].name]') $(ls "$TL_HOME/nodes" | grep -c '^x')" "$before 0"
@@ -223,7 +215,7 @@ ms=$((($(date +%s%N) - t0) / 1000000))
 is "a report whose event log is 60,000 applications without a device path ($(stat -c %s "$W/apps.json") bytes): accepted" \
     "$c $(tl node show a1 --json | jq -c '[.report.eventlog_bytes, .report.logged_secure_boot]')" "200 [6240069,null]"
 [ "$ms" -lt 10000 ] && ok "judged in $ms ms (it once grew as the fourth power of the applications)" ||
-    notok "the 60,000-application report took $ms ms"
+    not_ok "the 60,000-application report took $ms ms"
 
 rss() { awk '/^VmRSS/ {print $2}' "/proc/$tld_pid/status"; }
 rss0=$(rss)
@@ -277,7 +269,7 @@ is "48 unfinished 8 MiB bodies (2 MiB each sent): health answers 200 meanwhile" 
 is "meanwhile a complete 4 MiB agent body finds the budget spent: 503" \
     "$full $(jq -r .error "$W/resp")" "503 too many request bodies in flight; retry"
 [ "$grow" -le 96 ] && ok "tld's memory grew $grow MiB with them (budget: 64 MiB of bodies)" ||
-    notok "tld's memory grew $grow MiB with 48 unfinished bodies"
+    not_ok "tld's memory grew $grow MiB with 48 unfinished bodies"
 echo "# hold: $(tr '\n' ' ' <"$W/hold.out")"
 
 # ---- 5. idle connections while an agent attests ----------------------------------------------------

@@ -23,15 +23,14 @@
 # Needs: TL_BIN, TL_TLD, TL_AGENT, TL_VECTORS; swtpm, tpm2-tools, jq, curl,
 # openssl, python3. KEEP=1 keeps the work folder.
 set -u
+# shellcheck source=tests/lib/tap.sh
+. "$(dirname "$0")/../lib/tap.sh"
 : "${TL_BIN:?}" "${TL_TLD:?}" "${TL_AGENT:?}" "${TL_VECTORS:?}"
 for t in swtpm tpm2_pcrextend tpm2_createek tpm2_nvdefine tpm2_nvwrite; do
     command -v "$t" >/dev/null 2>&1 || {
-        echo "1..0 # SKIP $t not installed (apt-get install swtpm tpm2-tools)"
-        exit 77
+        skip_all "$t not installed (apt-get install swtpm tpm2-tools)"
     }
 done
-# shellcheck source=tests/e2e/lib.sh
-. "$(dirname "$0")/../e2e/lib.sh"
 for t in jq curl openssl python3; do command -v "$t" >/dev/null 2>&1 || bail "$t missing (make deps)"; done
 LOG=$TL_VECTORS/eventlog/ovmf-debian12/secureboot-on.eventlog.bin
 LOG_B=$TL_VECTORS/eventlog/tpm2-tools/event-arch-linux.bin
@@ -52,13 +51,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP PIPE
 tl() { "$TL_BIN" "$@"; }
-is() {
-    if [ "$2" = "$3" ]; then ok "$1"; else
-        notok "$1"
-        echo "#   got:  ${2:0:800}"
-        echo "#   want: ${3:0:800}"
-    fi
-}
 
 # the webhook: every POST kept as post<N>.json
 cat >"$W/rx.py" <<'EOF'

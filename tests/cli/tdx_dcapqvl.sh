@@ -15,23 +15,21 @@ set -u
 : "${TL_TDX_VERIFY:?}" "${TL_VECTORS:?}"
 DCAP_QVL_VERSION=0.3.9
 for t in node npm jq; do
-    command -v "$t" >/dev/null || { echo "1..0 # SKIP $t not installed (make deps installs nodejs)"; exit 0; }
+    command -v "$t" >/dev/null || { echo "1..0 # SKIP $t not installed (make deps installs nodejs)"; exit 77; }
 done
 HERE=$(cd "$(dirname "$0")" && pwd)
 W=$(mktemp -d /tmp/tl-tdx-dcapqvl.XXXXXX)
 trap 'rm -rf "$W"' EXIT
 NPM_DIR=${TL_NPM_DIR:-$W/npm}
 T=$TL_VECTORS/tee/tdx
-n=0 failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "#   $l"; done; }
+# shellcheck source=tests/lib/tap.sh
+. "$(dirname "$0")/../lib/tap.sh"
 
 if [ ! -d "$NPM_DIR/node_modules/@phala/dcap-qvl" ]; then
     mkdir -p "$NPM_DIR"
     if ! npm install --prefix "$NPM_DIR" --no-audit --no-fund --no-save \
         "@phala/dcap-qvl@$DCAP_QVL_VERSION" >"$W/npm.log" 2>&1; then
-        echo "1..0 # SKIP npm registry unreachable: $(tail -1 "$W/npm.log")"
-        exit 0
+        skip_all "npm registry unreachable: $(tail -1 "$W/npm.log")"
     fi
 fi
 got_version=$(jq -r .version "$NPM_DIR/node_modules/@phala/dcap-qvl/package.json")
@@ -127,5 +125,4 @@ refused "trustee v4 quote at $time" \
     "$(dcapqvl "$T/trustee-tdx_quote_6.dat" "$T/trustee-tcbInfo.json" "$T/trustee-enclaveIdentity.json" - - $time)" \
     "$(ours "$W/trustee" "$T/trustee-tdx_quote_6.dat" $time)" '["collateral","expired","tcb-status"]'
 
-echo "1..$n"
-[ "$failed" -eq 0 ]
+finish

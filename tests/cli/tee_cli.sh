@@ -20,9 +20,8 @@ set -u
 command -v jq >/dev/null || { echo "not ok 1 - jq missing"; exit 1; }
 W=$(mktemp -d /tmp/tl-tee-test.XXXXXX)
 [ -n "${TL_KEEP:-}" ] || trap 'rm -rf "$W"' EXIT
-n=0 failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "#   $l"; done; }
+# shellcheck source=tests/lib/tap.sh
+. "$(dirname "$0")/../lib/tap.sh"
 tl() { "$TL_BIN" "$@" >"$W/out" 2>"$W/stderr"; }
 expect() { # expect DESCRIPTION RC [GREP]: last tl exit status and stdout
     local d=$1 want=$2 got=$rc
@@ -102,7 +101,7 @@ if [ $rc = 0 ] && jq -e 'has("tdx_mrtd")' "$W/out" >/dev/null; then
         --policy "$W/ood.json" "$A/az-tdx-vtpm-evidence-v1.json"; rc=$?
     expect "... and fails with another nonce" 1 "^  nonce: "
 else
-    ok "# SKIP no TDX verifier in this build: Azure TDX evidence end to end"
+    skip "Azure TDX evidence end to end" "no TDX verifier in this build"
 fi
 
 # 3. --json
@@ -158,5 +157,4 @@ if [ $rc = 0 ] && jq -e '.kind == "az-snp-vtpm" and .hcl["report-type"] == 2 and
     and .["x-ms-runtime"]["vm-configuration"]["secure-boot"] == true' "$W/out" >/dev/null; then
     ok "show --json: Azure evidence decoded"; else not_ok "show --json" "$(head -c 300 "$W/out")"; fi
 
-echo "1..$n"
-[ "$failed" = 0 ]
+finish

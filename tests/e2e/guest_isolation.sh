@@ -19,15 +19,14 @@
 # Environment: TL_BIN, TL_TLD, TL_FIXTURES; TL_E2E_KEEP=1 keeps the work
 # folder. Exit 0 pass, 1 fail, 77 skip (no QEMU/swtpm).
 set -u
+# shellcheck source=tests/lib/tap.sh
+. "$(dirname "$0")/../lib/tap.sh"
 : "${TL_BIN:?}" "${TL_TLD:?}" "${TL_FIXTURES:?}"
 for t in qemu-system-x86_64 swtpm; do
 	command -v "$t" >/dev/null 2>&1 || {
-		echo "1..0 # SKIP $t not installed"
-		exit 77
+		skip_all "$t not installed"
 	}
 done
-# shellcheck source=tests/e2e/lib.sh
-. "$(dirname "$0")/lib.sh"
 for t in jq python3; do command -v "$t" >/dev/null 2>&1 || bail "$t missing (make deps)"; done
 
 W=$(mktemp -d "${TMPDIR:-/tmp}/tl-e2e-iso.XXXXXX") || bail mktemp
@@ -93,25 +92,24 @@ probe=$(tr -d '\r' <"$W/console.txt" | grep '^TL: probe ' | sed 's/^TL: probe //
 echo "$probe" | sed 's/^/# guest: /'
 line() { echo "$probe" | grep -F -- "$1" | head -1 | sed 's/.* -> //'; }
 reach="nc: can't connect to remote host (10.0.2.2): Connection refused"
-is_() { if [ "$2" = "$3" ]; then ok "$1"; else notok "$1"; echo "#   got:  $2"; echo "#   want: $3"; fi; }
-is_ "the guest ran the probe" "$(echo "$probe" | grep -c -- ' -> ')" 6
-is_ "from the guest, tld's admin API (10.0.2.2:$PORT, /v1/health): no connection" \
+is "the guest ran the probe" "$(echo "$probe" | grep -c -- ' -> ')" 6
+is "from the guest, tld's admin API (10.0.2.2:$PORT, /v1/health): no connection" \
 	"$(line "10.0.2.2:$PORT GET /v1/health")" "$reach"
-is_ "from the guest, tld's admin API (/v1/nodes): no connection" \
+is "from the guest, tld's admin API (/v1/nodes): no connection" \
 	"$(line "10.0.2.2:$PORT GET /v1/nodes")" "$reach"
-is_ "from the guest, another host loopback service (127.0.0.1:$OTHER, 200 on the host): no connection" \
+is "from the guest, another host loopback service (127.0.0.1:$OTHER, 200 on the host): no connection" \
 	"$(line "10.0.2.2:$OTHER GET /")" "$reach"
-is_ "its agent channel answers, but not the admin routes: 403" \
+is "its agent channel answers, but not the admin routes: 403" \
 	"$(line "10.0.2.100:80 GET /v1/health")" "HTTP/1.1 403 Forbidden"
-is_ "its agent channel refuses another node's agent route: 403" \
+is "its agent channel refuses another node's agent route: 403" \
 	"$(line "10.0.2.100:80 POST /v1/nodes/other/report")" "HTTP/1.1 403 Forbidden"
-is_ "its own agent route without the token: 401" \
+is "its own agent route without the token: 401" \
 	"$(line "10.0.2.100:80 POST /v1/nodes/iso/report")" "HTTP/1.1 401 Unauthorized"
 tl node show iso --json >"$W/show.json"
-is_ "through the channel its agent reported, enrolled and attested: running, pass, both labels" \
+is "through the channel its agent reported, enrolled and attested: running, pass, both labels" \
 	"$(jq -c '[.state, .attestation.verdict, .attestation.secure_boot, .labels]' "$W/show.json")" \
 	'["running","pass",true,{"kubernetes.azure.com/trusted-launch":"true","kubernetes.azure.com/secure-boot":"true"}]'
-is_ "the agent's URL is the channel's" \
+is "the agent's URL is the channel's" \
 	"$(tr -d '\r' <"$W/console.txt" | grep -m1 '^TL: agent config' | sed 's/.*url=\([^ ]*\).*/\1/')" \
 	"http://10.0.2.100:80/v1/nodes/iso/report"
 check "the channel is a 0600 socket in the 0700 run folder" \
