@@ -848,7 +848,8 @@ static json_t *alert_record(struct tld *t, struct tld_node *n, const char *boot,
                                 al = json_pack("[O]", json_object_get(alert, "attestation")));
         size_t i;
         json_t *v;
-        json_array_foreach(findings, i, v) if (!has_finding(fl, v))
+        json_array_foreach(findings, i, v) if (json_array_size(fl) < TLD_MAX_ALERT_FINDINGS &&
+                                                !has_finding(fl, v))
         {
             json_array_append(fl, v);
             added++;
@@ -969,6 +970,17 @@ int tld_attest_finish(struct tld *t, struct tld_attest_job *job, const char *aut
         json_array_append_new(
             findings, finding("ek origin", -1, -1, TLD_EK_PLATFORM " or " TLD_EK_MANUFACTURER,
                               n->ak->ek_origin, "the pool refuses EKs no TPM vouches for"));
+    /* A guest chooses how many records fail (a log of 60,000 unexpected
+     * applications): what is stored, alerted and merged is bounded. */
+    size_t nf = json_array_size(findings);
+    if (nf > TLD_MAX_FINDINGS) {
+        char more[64];
+        snprintf(more, sizeof(more), "%zu more findings", nf - (TLD_MAX_FINDINGS - 1));
+        while (json_array_size(findings) > TLD_MAX_FINDINGS - 1)
+            json_array_remove(findings, json_array_size(findings) - 1);
+        json_array_append_new(findings, finding("findings", -1, -1, NULL, more,
+                                                "at most 64 findings are kept per attestation"));
+    }
     const char *verdict = json_array_size(findings) ? "fail" : "pass";
     char pcr_digest[2 * 64 + 1] = "", boot[64];
     hex(q.pcr_digest, q.pcr_digest_len, pcr_digest);
