@@ -250,4 +250,21 @@ python3 "$W/jwt.py" "$W/jwks.json" "$(jq -r .token "$W/att7.json")" >"$W/jwt7.js
 is "its verdict, its node JSON and its token say operator-vouched" \
     "$(jq -r .ek_origin "$W/att7.json") $(tl node show v1 --json | jq -r .ek_origin) $(jq -r '.payload.ek_origin' "$W/jwt7.json")" \
     "operator-vouched operator-vouched operator-vouched"
+
+# ---- 7. a guest chooses how many records fail: what is kept is bounded -------------------------
+python3 - "$W/seps.bin" <<'EOF'
+import struct, sys
+spec = b'Spec ID Event03\0' + struct.pack('<IBBBBI', 0, 0, 2, 0, 2, 1) + struct.pack('<HH', 11, 32) + b'\0'
+log = [struct.pack('<II', 0, 3) + bytes(20) + struct.pack('<I', len(spec)) + spec]
+for i in range(300):  # EV_SEPARATOR records whose digests are not of their data
+    log.append(struct.pack('<III', i % 8, 4, 1) + struct.pack('<H', 11) + bytes([i % 256]) * 32 +
+               struct.pack('<I', 4) + b'\0\0\0\0')
+open(sys.argv[1], 'wb').write(b''.join(log))
+EOF
+is "v1 attested with a log of 300 records whose digests lie: fail" "$(agent v1 "$W/seps.bin" | sed 's/findings=[0-9]* //')" \
+    "TL: agent attested verdict=fail attestation=8"
+tl attestation show 8 --json >"$W/att8.json"
+is "the attestation keeps 64 findings, the last one counting the rest" \
+    "$(jq -c '[(.findings | length), .findings[-1].component, (.findings[-1].actual | test("^[0-9]+ more findings$")), (.findings[:63] | map(.component) | unique | length > 0)]' "$W/att8.json")" \
+    '[64,"findings",true,true]'
 finish
