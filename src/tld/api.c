@@ -15,6 +15,11 @@
  * unfinished bodies cannot exhaust memory); an idle connection is closed
  * after TLD_IDLE_TIMEOUT seconds; the admin listener takes at most
  * TLD_API_CONNECTIONS connections, each agent channel TLD_CHANNEL_CONNECTIONS.
+ * Both daemons poll() (select() refuses every socket numbered FD_SETSIZE or
+ * more: a local user's 1,000 idle connections would have locked the guests'
+ * channels out too), and tld raises its open-file limit to take them.
+ * An agent route on the admin listener checks the node's token before the
+ * body is read: a caller without one cannot spend the bodies' budget.
  *
  * Handlers run under tld.lock (the API and the supervision loop see one
  * node table), except attest: its JSON body is parsed before the lock is
@@ -241,7 +246,11 @@ static json_t *without_tokens(json_t *list)
 {
     size_t i;
     json_t *a;
-    json_array_foreach(list, i, a) json_object_del(a, "token");
+    json_array_foreach(list, i, a)
+    {
+        json_object_del(a, "token");
+        json_object_del(a, "evidence"); /* up to a MiB each: one attestation at a time */
+    }
     return list;
 }
 
@@ -661,10 +670,19 @@ static unsigned admit(struct tld *t, struct MHD_Connection *c, const struct rout
     if (a == -ENOENT)
         return (unsigned)ERR(401, "credentials required (Authorization: Bearer; docs/api.md)");
     if (r->roles & R_AGENT) {
-        /* an agent elsewhere (an external node): its node's token is
-         * checked by the handler, against the node the path names */
+        /* an agent elsewhere (an external node): the token of the node the
+         * path names, checked here, before its body is read (and again by
+         * the handler, which may run much later) */
         if (a == 0)
             return (unsigned)ERR(403, "%s may not call a node's agent routes", rq->caller.who);
+        pthread_mutex_lock(&t->lock);
+        struct tld_node *n = tld_node_find(t, rq->arg[0]);
+        bool ok = n && tld_token_ok(n, authz);
+        pthread_mutex_unlock(&t->lock);
+        if (!n)
+            return (unsigned)ERR(404, "no node named %s", rq->arg[0]);
+        if (!ok)
+            return (unsigned)ERR(403, "not this node's token");
         rq->caller = (struct tld_caller){.role = TLD_ROLE_AGENT};
         snprintf(rq->caller.node, sizeof(rq->caller.node), "%s", rq->arg[0]);
         return 0;
@@ -718,6 +736,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
             size_t ncap = rq->cap ? rq->cap : 4096;
             while (ncap < rq->len + add + 1)
                 ncap *= 2;
+            if (ncap > cap + 1) /* never charged more than the route admits */
+                ncap = cap + 1;
             size_t total = atomic_fetch_add(&t->api.inflight, ncap - rq->cap) + ncap - rq->cap;
             if (total > TLD_INFLIGHT_MAX) {
                 atomic_fetch_sub(&t->api.inflight, ncap - rq->cap);
@@ -797,21 +817,22 @@ int tld_api_start(struct tld *t, const char *listen_addr, int *port)
         return -EINVAL;
     }
     t->api.admin = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG, 0,
-        NULL, NULL, handler, t, MHD_OPTION_SOCK_ADDR, &sa, MHD_OPTION_NOTIFY_COMPLETED, completed,
-        t, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)TLD_IDLE_TIMEOUT, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned)TLD_API_CONNECTIONS, MHD_OPTION_THREAD_STACK_SIZE, (size_t)(256u << 10),
-        MHD_OPTION_END);
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL |
+            MHD_USE_ERROR_LOG,
+        0, NULL, NULL, handler, t, MHD_OPTION_SOCK_ADDR, &sa, MHD_OPTION_NOTIFY_COMPLETED,
+        completed, t, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)TLD_IDLE_TIMEOUT,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)TLD_API_CONNECTIONS, MHD_OPTION_THREAD_STACK_SIZE,
+        (size_t)(256u << 10), MHD_OPTION_END);
     if (!t->api.admin)
         return -EADDRINUSE;
     /* the agent channels' connections arrive by MHD_add_connection */
-    t->api.agents =
-        MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-                             MHD_USE_ITC | MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ERROR_LOG,
-                         0, NULL, NULL, handler, t, MHD_OPTION_NOTIFY_COMPLETED, completed, t,
-                         MHD_OPTION_NOTIFY_CONNECTION, connection_event, t,
-                         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)TLD_IDLE_TIMEOUT,
-                         MHD_OPTION_THREAD_STACK_SIZE, (size_t)(256u << 10), MHD_OPTION_END);
+    t->api.agents = MHD_start_daemon(
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL |
+            MHD_USE_ITC | MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ERROR_LOG,
+        0, NULL, NULL, handler, t, MHD_OPTION_NOTIFY_COMPLETED, completed, t,
+        MHD_OPTION_NOTIFY_CONNECTION, connection_event, t, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)TLD_IDLE_TIMEOUT, MHD_OPTION_THREAD_STACK_SIZE, (size_t)(256u << 10),
+        MHD_OPTION_END);
     if (!t->api.agents) {
         MHD_stop_daemon(t->api.admin);
         t->api.admin = NULL;

@@ -773,6 +773,11 @@ int tld_attest_work(struct tld_attest_job *job, char *msg, size_t msz)
         free(text);
         if (!len || len > 4096 || !json_is_string(json_object_get(rpk, "kty")))
             return ERR(400, "attest: rp_key: a JWK object (with \"kty\") of at most 4 KiB");
+        const char *priv[] = {"d", "p", "q", "dp", "dq", "qi", "k", "oth"};
+        for (size_t i = 0; i < sizeof(priv) / sizeof(priv[0]); i++)
+            if (json_object_get(rpk, priv[i])) /* it would be in a token anyone reads */
+                return ERR(400, "attest: rp_key: a public key only (\"%s\" is a private member)",
+                           priv[i]);
     }
     if (aud && (!json_is_string(aud) || !json_string_length(aud) || json_string_length(aud) > 256))
         return ERR(400, "attest: audience: a string of 1-256 characters");
@@ -849,7 +854,7 @@ static json_t *alert_record(struct tld *t, struct tld_node *n, const char *boot,
         size_t i;
         json_t *v;
         json_array_foreach(findings, i, v) if (json_array_size(fl) < TLD_MAX_ALERT_FINDINGS &&
-                                                !has_finding(fl, v))
+                                               !has_finding(fl, v))
         {
             json_array_append(fl, v);
             added++;
@@ -1003,11 +1008,27 @@ int tld_attest_finish(struct tld *t, struct tld_attest_job *job, const char *aut
     json_object_set_new(doc, "pool", n->pool ? json_string(pool) : json_null());
     if (quote_ok)
         json_object_set(doc, "pcrs", pcrs);
-    if (strcmp(verdict, "fail") == 0) { /* a failure keeps what it was judged on */
+    /* A failure keeps what it was judged on, when its quote is the TPM's
+     * (anything else is the sender's word, and would let a token holder
+     * fill the store): the quote, signature and PCRs, and the event log up
+     * to TLD_EVIDENCE_LOG_MAX (beyond, its SHA-256 and size). */
+    if (strcmp(verdict, "fail") == 0 && quote_ok) {
         json_t *ev = json_object();
-        const char *keys[] = {"quote", "signature", "pcrs", "eventlog"};
-        for (size_t i = 0; i < 4; i++)
+        const char *keys[] = {"quote", "signature", "pcrs"};
+        for (size_t i = 0; i < 3; i++)
             json_object_set(ev, keys[i], json_object_get(job->req, keys[i]) ?: json_null());
+        json_t *elog = json_object_get(job->req, "eventlog");
+        if (json_is_string(elog) && json_string_length(elog) > TLD_EVIDENCE_LOG_MAX) {
+            uint8_t md[32];
+            char hexmd[65];
+            SHA256(job->elog, job->elog_len, md);
+            hex(md, 32, hexmd);
+            json_object_set_new(
+                ev, "eventlog",
+                json_pack("{s:s, s:I}", "sha256", hexmd, "size", (json_int_t)job->elog_len));
+        } else {
+            json_object_set(ev, "eventlog", elog ?: json_null());
+        }
         json_object_set_new(doc, "evidence", ev);
     }
     /* the attestation, its token, its alert and the node's new state: one

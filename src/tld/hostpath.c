@@ -80,6 +80,8 @@ int tld_hostpath_resolve(const struct tld *t, const char *what, const char *give
                      what, given);
     for (size_t i = 0; i < t->n_store_roots; i++) {
         size_t n = strlen(t->store_roots[i]);
+        if (n == 1 && t->store_roots[i][0] == '/')
+            n = 0; /* "/": everything is beneath it */
         if (strncmp(real, t->store_roots[i], n) == 0 && (real[n] == '/' || real[n] == 0)) {
             status =
                 snprintf(out, size, "%s", real) < (int)size ? 0 : ERR(400, "%s: too long", what);

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -166,6 +167,13 @@ int main(int argc, char **argv)
     if (argc == 3 && strcmp(argv[1], "--relay") == 0)
         return tld_relay_main(argv[2]); /* QEMU's guestfwd command (agentnet.c) */
     umask(077);
+    /* connections are file descriptors: TLD_API_CONNECTIONS of them, the
+     * channels', the store's and the nodes' above the usual 1,024 */
+    struct rlimit nofile;
+    if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+        nofile.rlim_cur = nofile.rlim_max > 65536 ? 65536 : nofile.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &nofile);
+    }
     static const struct option options[] = {
         {"home", required_argument, NULL, 'H'}, {"listen", required_argument, NULL, 'l'},
         {"daemon", no_argument, NULL, 'd'},     {"tl", required_argument, NULL, 't'},
@@ -352,8 +360,9 @@ int main(int argc, char **argv)
     tld_api_stop(t);
     tld_webhook_stop();
     pthread_mutex_lock(&t->lock);
-    snprintf(sub, sizeof(sub), "%s/tld.addr", t->home);
-    unlink(sub);
+    /* tld.addr stays: the next tld takes the same port back (previous_port),
+     * where external nodes' agents were told to go; tl finds it not
+     * answering and starts one */
     tld_fleet_free(t);
     tld_nodes_free(t);
     tld_ekca_close(t);

@@ -169,11 +169,12 @@ struct tld_node_spec {
     unsigned memory_mib; /* QEMU -m; 0: TL_NODE_MEMORY, else 1024 */
 };
 
-#define TLD_MAX_FINDINGS       64  /* per attestation: the rest summed up in one */
-#define TLD_MAX_ALERT_FINDINGS 512 /* per alert, over its boot's failures */
-#define TLD_NONCES        16
-#define TLD_NONCE_TTL     120 /* s */
-#define TLD_CHALLENGE_TTL 120 /* s */
+#define TLD_MAX_FINDINGS       64         /* per attestation: the rest summed up in one */
+#define TLD_MAX_ALERT_FINDINGS 512        /* per alert, over its boot's failures */
+#define TLD_EVIDENCE_LOG_MAX   (1u << 20) /* a failure's event log kept as base64 up to this */
+#define TLD_NONCES             16
+#define TLD_NONCE_TTL          120 /* s */
+#define TLD_CHALLENGE_TTL      120 /* s */
 
 /* Who vouches for a node's EK (attest.c, the EK certificate's chain) */
 #define TLD_EK_PLATFORM     "platform-vtpm"    /* a vTPM tld provisioned: HOME/ekca */

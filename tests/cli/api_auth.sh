@@ -255,6 +255,11 @@ for s in socks:
     s.close()
 print("codes", dict(codes), flush=True)
 EOF
+# without a node's token the same bodies are refused on their headers: nothing is held
+rss_x=$(rss)
+python3 "$W/hold.py" "$URL" "not-a1.token" 48 $((2 * 1024 * 1024)) 2 >"$W/hold-x.out" 2>&1
+is "48 such bodies with a wrong token: all 403 at once, none held" \
+    "$(tail -n1 "$W/hold-x.out") $(( ($(rss) - rss_x) / 1024 < 8 ))" "codes {'403': 48} 1"
 python3 "$W/hold.py" "$URL" "$A1" 48 $((2 * 1024 * 1024)) 4 >"$W/hold.out" 2>&1 &
 hold=$!
 for _ in $(seq 100); do grep -q '^open' "$W/hold.out" && break; sleep 0.1; done
@@ -304,4 +309,13 @@ is "health answers; the same tld process" \
     "$(curl -s -m 5 -H "Authorization: Bearer $OP" "$URL/v1/health" | jq -r '[.status, .pid] | join(" ")')" \
     "ok $tld_pid"
 kill "$idle" 2>/dev/null
+
+# ---- 6. a restarted tld takes its port back (external agents were told it) ------------------
+kill -TERM "$tld_pid"
+wait_for 10 sh -c "! kill -0 $tld_pid 2>/dev/null" || bail "tld did not stop"
+tl node list >/dev/null || bail "tl node list after the stop"
+read -r URL2 tld_pid2 <"$TL_HOME/tld.addr"
+is "after a clean stop the next tld serves the same address (a1's agent.json names it)" \
+    "$URL2 $(jq -r .url "$TL_HOME/nodes/a1/agent.json" | sed 's|/v1/.*||')" "$URL $URL"
+[ "$tld_pid2" != "$tld_pid" ] || not_ok "a new tld process"
 finish

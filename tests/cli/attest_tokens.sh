@@ -157,6 +157,12 @@ is "an agent's bad --rp-nonce: one line, exit 2" \
     "tl-agent: --rp-nonce: 1-64 bytes in hex, not \"xyz\"
 rc=2"
 
+c=$(curl -s -o "$W/resp" -w '%{http_code}' -H "Authorization: Bearer $(jq -r .token "$TL_HOME/nodes/a1/agent.json")" \
+    --data-binary '{"nonce":"00","quote":"AAAA","signature":"AAAA","pcrs":{},"eventlog":null,"rp_key":{"kty":"EC","crv":"P-256","x":"AA","y":"AA","d":"AA"}}' \
+    "$URL/v1/nodes/a1/attest")
+is "an rp_key with a private member: 400 (it would be in a token anyone reads)" \
+    "$c $(jq -r .error "$W/resp")" '400 attest: rp_key: a public key only ("d" is a private member)'
+
 # ---- 2. status ----------------------------------------------------------------------------
 is "status of attestation 1: active" "$(status 1)" "active: the node's latest verified attestation"
 is "a2: a second pass" "$(agent a1 "$LOG")" "TL: agent attested verdict=pass attestation=2"
