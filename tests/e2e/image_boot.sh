@@ -424,9 +424,14 @@ check "sb-on: agent console: config from fw_cfg, evidence (tpm=yes, banks $banks
 	"TL: agent evidence tpm=yes banks=[a-z0-9_,]+ eventlog=$n bytes secure-boot=on ek-certs=none\$" 'TL: agent reported$'
 B=$W/receiver/1.body
 # shellcheck disable=SC2317
+# Exactly one POST at the report path. The agent goes on to enrol once it has
+# reported (POST .../enroll, which this receiver cannot answer): whether that
+# second call comes before QEMU is stopped depends on the machine's speed,
+# and it is not a report.
 one_report() {
-	[ -e "$B" ] && [ ! -e "$W/receiver/2.body" ] &&
+	[ -e "$B" ] &&
 		[ "$(cat "$W/receiver/1.path")" = /v1/nodes/e2e-node/report ] &&
+		[ "$(cat "$W"/receiver/*.path | grep -c '/report$')" = 1 ] &&
 		grep -q "^Authorization: Bearer $AGENT_TOKEN" "$W/receiver/1.headers"
 }
 check "sb-on: one report reached the platform, at the config's path, with 'Authorization: Bearer TOKEN'" \
