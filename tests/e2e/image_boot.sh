@@ -431,7 +431,7 @@ B=$W/receiver/1.body
 one_report() {
 	[ -e "$B" ] &&
 		[ "$(cat "$W/receiver/1.path")" = /v1/nodes/e2e-node/report ] &&
-		[ "$(cat "$W"/receiver/*.path | grep -c '/report$')" = 1 ] &&
+		[ "$(for f in "$W"/receiver/*.path; do cat "$f"; echo; done | grep -c '/report$')" = 1 ] &&
 		grep -q "^Authorization: Bearer $AGENT_TOKEN" "$W/receiver/1.headers"
 }
 check "sb-on: one report reached the platform, at the config's path, with 'Authorization: Bearer TOKEN'" \
