@@ -720,7 +720,7 @@ static int pool_from_request(struct tld *t, struct tld_cluster *c, const json_t 
                    p->image_generation, dir, p->image_generation == 1 ? " --gen1" : "", dir);
     char real_[PATH_MAX];
     if ((r = tld_hostpath_resolve(t, "node image", dir, real_, sizeof(real_), msg, msz)) ||
-        (r = tld_image_generation(real_, &gen, msg, msz)))
+        (r = tld_image_generation(t, real_, &gen, msg, msz)))
         return r;
     if (gen != p->image_generation)
         return ERR(400, "node image %s is Gen%d; node pool '%s' needs a Gen%d image", dir, gen,

@@ -92,13 +92,20 @@ int tld_hostpath_resolve(const struct tld *t, const char *what, const char *give
     return status;
 }
 
-int tld_hostpath_open(const char *path, off_t max, int *fd_out, off_t *size, char *msg, size_t msz)
+int tld_hostpath_open(const struct tld *t, const char *path, off_t max, int *fd_out, off_t *size,
+                      char *msg, size_t msz)
 {
-    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    /* A link inside a store is followed only to a file in a store (an
+     * image folder of links to another image's files); then the file
+     * itself is opened without following anything. */
+    char real[PATH_MAX];
+    int r = tld_hostpath_resolve(t, "file", path, real, sizeof(real), msg, msz);
+    if (r)
+        return r;
+    int fd = open(real, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0)
         return ERR(400, "%s: %s", path,
-                   errno == ELOOP ? "a symlink (refused: the file itself must be in the store)"
-                                  : strerror(errno));
+                   errno == ELOOP ? "a symlink (swapped in: refused)" : strerror(errno));
     struct stat st;
     if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
         close(fd);

@@ -53,7 +53,7 @@ json_t *tld_manifest_get(struct tld *t, const char *image, char *msg, size_t msz
     char path[PATH_MAX + 32];
     snprintf(path, sizeof(path), "%s/manifest.json", image);
     int fd;
-    if (tld_hostpath_open(path, TLD_MANIFEST_MAX, &fd, NULL, msg, msz))
+    if (tld_hostpath_open(t, path, TLD_MANIFEST_MAX, &fd, NULL, msg, msz))
         return NULL;
     struct stat st;
     if (fstat(fd, &st) < 0) {

@@ -337,7 +337,7 @@ static void remove_tree(const char *path)
 /* ---- the image ---- */
 
 /* IMAGE/manifest.json: its generation (2 when it does not say). */
-int tld_image_generation(const char *image, int *gen, char *msg, size_t msz)
+int tld_image_generation(const struct tld *t, const char *image, int *gen, char *msg, size_t msz)
 {
     char path[PATH_MAX + 32];
     snprintf(path, sizeof(path), "%s/disk.raw", image);
@@ -345,11 +345,11 @@ int tld_image_generation(const char *image, int *gen, char *msg, size_t msz)
     if (access(path, F_OK) < 0 && errno == ENOENT)
         return ERR(400, "image %s: no disk.raw (build one with tl image build -o %s)", image,
                    image);
-    if ((r = tld_hostpath_open(path, TLD_DISK_MAX, &fd, NULL, msg, msz)))
+    if ((r = tld_hostpath_open(t, path, TLD_DISK_MAX, &fd, NULL, msg, msz)))
         return r;
     close(fd);
     snprintf(path, sizeof(path), "%s/manifest.json", image);
-    if ((r = tld_hostpath_open(path, TLD_MANIFEST_MAX, &fd, NULL, msg, msz)))
+    if ((r = tld_hostpath_open(t, path, TLD_MANIFEST_MAX, &fd, NULL, msg, msz)))
         return r;
     json_error_t jerr;
     json_t *m = json_loadfd(fd, 0, &jerr);
@@ -376,7 +376,7 @@ static int make_vars(struct tld *t, struct tld_node *n, char *msg, size_t msz)
     int r;
     if (n->spec.vars[0]) { /* a store's file: checked again as it is opened */
         int in;
-        if ((r = tld_hostpath_open(n->spec.vars, TLD_VARS_MAX, &in, NULL, msg, msz)))
+        if ((r = tld_hostpath_open(t, n->spec.vars, TLD_VARS_MAX, &in, NULL, msg, msz)))
             return r;
         r = copy_fd(in, to);
         close(in);
@@ -878,13 +878,13 @@ static int parse_spec(struct tld *t, const json_t *req, struct tld_node_spec *sp
         int fd;
         if ((r = tld_hostpath_resolve(t, "variable store", json_string_value(vars), real,
                                       sizeof(real), msg, msz)) ||
-            (r = tld_hostpath_open(real, TLD_VARS_MAX, &fd, NULL, msg, msz)))
+            (r = tld_hostpath_open(t, real, TLD_VARS_MAX, &fd, NULL, msg, msz)))
             return r;
         close(fd);
         if (!(spec->vars = tld_intern(real)))
             return ERR(500, "out of memory");
     }
-    if ((r = tld_image_generation(spec->image, &spec->generation, msg, msz)))
+    if ((r = tld_image_generation(t, spec->image, &spec->generation, msg, msz)))
         return r;
     if (spec->generation == 1 && spec->secure_boot)
         return ERR(400,

@@ -544,7 +544,7 @@ void tld_reconcile_once(struct tld *t);
 bool tld_pool_node_ready(const struct tld_pool *p, const struct tld_node *n);
 
 /* node.c */
-int tld_image_generation(const char *image, int *gen, char *msg, size_t msz);
+int tld_image_generation(const struct tld *t, const char *image, int *gen, char *msg, size_t msz);
 
 /* agentbody.c: an agent call's body as a JSON object (NULL: not one);
  * equal to json_loadb(JSON_REJECT_DUPLICATES) of it, faster for a large
@@ -585,7 +585,8 @@ int tld_hostpath_init(struct tld *t);
 int tld_hostpath_resolve(const struct tld *t, const char *what, const char *given, char *out,
                          size_t size, char *msg, size_t msz);
 /* A regular file (no symlink, FIFO or device) of at most max bytes: *fd, or 400. */
-int tld_hostpath_open(const char *path, off_t max, int *fd, off_t *size, char *msg, size_t msz);
+int tld_hostpath_open(const struct tld *t, const char *path, off_t max, int *fd, off_t *size,
+                      char *msg, size_t msz);
 
 /* capacity.c */
 void tld_capacity_init(struct tld *t);
