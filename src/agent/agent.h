@@ -68,7 +68,6 @@ const char *agent_config_check_node(const char *s);
 /* Reads a whole file, also sysfs/securityfs ones that report size 0, up to
  * max bytes. *out is NUL-terminated past *len. Returns 0, -ENOENT when it
  * does not exist, -EFBIG when larger than max, or another -errno. */
-int agent_read_file(const char *path, size_t max, uint8_t **out, size_t *len);
 
 /* ---- evidence.c, tpm.c ---------------------------------------------------- */
 

@@ -34,6 +34,7 @@
 
 #include "agent.h"
 #include "tl/util.h"
+#include "tlhost/file.h"
 
 #define CHALLENGE_MAX 1024
 
@@ -278,7 +279,7 @@ static int attest(struct attest_state *st)
     size_t log_len = 0;
     bool have_log = false;
     if (r == 0) {
-        r = agent_read_file(st->o->eventlog, AGENT_EVENTLOG_MAX, &log, &log_len);
+        r = tlh_file_read(st->o->eventlog, AGENT_EVENTLOG_MAX, &log, &log_len, NULL);
         have_log = r == 0;
         if (r == -ENOENT)
             r = 0;

@@ -14,6 +14,7 @@
 #include <sys/utsname.h>
 
 #include "agent.h"
+#include "tlhost/file.h"
 
 /* EFI_GLOBAL_VARIABLE (UEFI 2.10, 3.3). */
 #define SECURE_BOOT_VAR "SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c"
@@ -25,7 +26,7 @@ const char *agent_secure_boot_state(const char *efivars_dir)
         return "unknown";
     uint8_t *buf = NULL;
     size_t len = 0;
-    if (agent_read_file(path, 64, &buf, &len) < 0)
+    if (tlh_file_read(path, 64, &buf, &len, NULL) < 0)
         return "unknown";
     /* efivarfs: UINT32 attributes, then the data: one byte, 1 = enabled. */
     const char *state = "unknown";
@@ -41,7 +42,7 @@ static char *read_cmdline(void)
 {
     uint8_t *buf = NULL;
     size_t len = 0;
-    if (agent_read_file("/proc/cmdline", 64 << 10, &buf, &len) < 0)
+    if (tlh_file_read("/proc/cmdline", 64 << 10, &buf, &len, NULL) < 0)
         return strdup("");
     while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == ' ' || buf[len - 1] == 0))
         buf[--len] = 0;
@@ -56,7 +57,7 @@ static double read_uptime(void)
     uint8_t *buf = NULL;
     size_t len = 0;
     double up = 0;
-    if (agent_read_file("/proc/uptime", 4096, &buf, &len) == 0) {
+    if (tlh_file_read("/proc/uptime", 4096, &buf, &len, NULL) == 0) {
         up = strtod((const char *)buf, NULL);
         free(buf);
     }
@@ -68,7 +69,8 @@ int agent_evidence_collect(const struct agent_sources *src, struct agent_evidenc
 {
     *ev = (struct agent_evidence){.secure_boot = agent_secure_boot_state(src->efivars)};
 
-    int r = agent_read_file(src->eventlog, AGENT_EVENTLOG_MAX, &ev->eventlog, &ev->eventlog_len);
+    int r =
+        tlh_file_read(src->eventlog, AGENT_EVENTLOG_MAX, &ev->eventlog, &ev->eventlog_len, NULL);
     if (r == 0) {
         ev->has_eventlog = true;
     } else if (r != -ENOENT) {

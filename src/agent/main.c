@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "tlhost/file.h"
 
 void agent_say(const char *fmt, ...)
 {
@@ -91,7 +92,7 @@ static int load_config(const char *path, bool missing_ok, struct agent_config *c
 {
     uint8_t *buf = NULL;
     size_t len = 0;
-    int r = agent_read_file(path, AGENT_CONFIG_MAX, &buf, &len);
+    int r = tlh_file_read(path, AGENT_CONFIG_MAX, &buf, &len, NULL);
     if (r == -ENOENT && missing_ok)
         return r;
     if (r < 0) {

@@ -1,25 +1,26 @@
-/* Whole-file reads for the agent's inputs. sysfs and securityfs files
- * (binary_bios_measurements, fw_cfg's raw) report a size of 0 or a page, so
- * the size comes from reading to the end, never from stat. */
+/* Whole-file reads (file.h). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "agent.h"
+#include "tlhost/file.h"
 
-int agent_read_file(const char *path, size_t max, uint8_t **out, size_t *len)
+int tlh_file_read(const char *path, size_t max, uint8_t **out, size_t *len, struct tl_error *err)
 {
     *out = NULL;
     *len = 0;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return errno == ENOTDIR ? -ENOENT : -errno;
+    if (fd < 0) {
+        int r = errno == ENOTDIR ? -ENOENT : -errno;
+        return tl_error_set_nopos(err, r, "%s: %s", path, strerror(-r));
+    }
     struct stat st;
     if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
         close(fd);
-        return -EISDIR;
+        return tl_error_set_nopos(err, -EISDIR, "%s: is a directory", path);
     }
     size_t cap = 4096, n = 0;
     uint8_t *buf = malloc(cap + 1);
@@ -53,7 +54,8 @@ int agent_read_file(const char *path, size_t max, uint8_t **out, size_t *len)
         r = -EFBIG;
     if (r < 0) {
         free(buf);
-        return r;
+        return r == -EFBIG ? tl_error_set_nopos(err, r, "%s: larger than %zu bytes", path, max)
+                           : tl_error_set_nopos(err, r, "%s: %s", path, strerror(-r));
     }
     buf[n] = 0;
     *out = buf;
