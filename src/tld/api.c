@@ -180,6 +180,23 @@ static struct tld_node *call_node(struct call *k)
     return n;
 }
 
+/* The node, when no operation holds it (lifecycle.c lets tld.lock go for
+ * its I/O): else NULL with *status 404, or busy: 409 for the operator, 503
+ * for its agent (temporary: the agent tries again). */
+static struct tld_node *call_node_idle(struct call *k, int *status)
+{
+    struct tld_node *n = call_node(k);
+    *status = n ? 0 : 404;
+    if (n && n->busy) {
+        bool agent = k->rq->caller.role == TLD_ROLE_AGENT;
+        snprintf(k->msg, sizeof(k->msg), "node %s is busy (%s); try again when it is done", n->name,
+                 n->busy);
+        *status = agent ? 503 : 409;
+        n = NULL;
+    }
+    return n;
+}
+
 /* ---- handlers ---- */
 
 static enum MHD_Result h_health(struct call *k)
@@ -222,7 +239,7 @@ static enum MHD_Result h_node_create(struct call *k)
     if (!req)
         return send_error(k->c, 400, k->msg);
     struct tld_node *n = NULL;
-    int status = tld_node_create(k->t, req, &n, k->msg, sizeof(k->msg));
+    int status = tld_node_create(k->t, req, NULL, &n, k->msg, sizeof(k->msg));
     json_decref(req);
     if (status)
         return fail(k, status);
@@ -410,8 +427,9 @@ static enum MHD_Result h_node_delete(struct call *k)
 
 static enum MHD_Result h_node_policy(struct call *k)
 {
-    struct tld_node *n = call_node(k);
-    return n ? send_json(k->c, 200, tld_attest_policy(k->t, n)) : send_error(k->c, 404, k->msg);
+    int status;
+    struct tld_node *n = call_node_idle(k, &status);
+    return n ? send_json(k->c, 200, tld_attest_policy(k->t, n)) : fail(k, status);
 }
 
 static enum MHD_Result h_node_console(struct call *k)
@@ -428,16 +446,16 @@ static enum MHD_Result h_node_console(struct call *k)
 /* start, stop, reimage, policy/learn: the node's JSON after the action */
 static enum MHD_Result h_node_action(struct call *k)
 {
-    struct tld_node *n = call_node(k);
+    int status;
+    struct tld_node *n = call_node_idle(k, &status);
     if (!n)
-        return send_error(k->c, 404, k->msg);
+        return fail(k, status);
     json_t *req = call_body(k);
     if (!req)
         return send_error(k->c, 400, k->msg);
     const char *action = k->rq->rest;
     char *msg = k->msg;
     size_t msz = sizeof(k->msg);
-    int status;
     if (strcmp(action, "start") == 0)
         status = tld_node_start(k->t, n, msg, msz);
     else if (strcmp(action, "stop") == 0)
@@ -458,12 +476,13 @@ static const char *authorization(struct call *k)
 /* enroll, activate, nonce: the node's token is checked by attest.c */
 static enum MHD_Result h_agent(struct call *k)
 {
-    struct tld_node *n = call_node(k);
+    int status;
+    struct tld_node *n = call_node_idle(k, &status);
     if (!n)
-        return send_error(k->c, 404, k->msg);
+        return fail(k, status);
     json_t *answer = NULL;
-    int status = tld_attest_handle(k->t, n, k->rq->rest, authorization(k), k->rq->json, &answer,
-                                   k->msg, sizeof(k->msg));
+    status = tld_attest_handle(k->t, n, k->rq->rest, authorization(k), k->rq->json, &answer, k->msg,
+                               sizeof(k->msg));
     return status ? fail(k, status) : send_json(k->c, 200, answer);
 }
 
@@ -485,8 +504,9 @@ static enum MHD_Result h_report(struct call *k)
                                 sizeof(k->msg));
     if (!status) {
         pthread_mutex_lock(&t->lock);
-        n = call_node(k);
-        status = n ? tld_report_accept(t, n, auth, &pre, k->msg, sizeof(k->msg)) : 404;
+        n = call_node_idle(k, &status);
+        if (n)
+            status = tld_report_accept(t, n, auth, &pre, k->msg, sizeof(k->msg));
         pthread_mutex_unlock(&t->lock);
     }
     tld_report_pre_done(&pre);
@@ -505,8 +525,9 @@ static enum MHD_Result h_attest(struct call *k)
     json_t *answer = NULL;
     int status;
     pthread_mutex_lock(&t->lock);
-    struct tld_node *n = call_node(k);
-    status = n ? tld_attest_begin(n, auth, k->rq->json, &job, k->msg, sizeof(k->msg)) : 404;
+    struct tld_node *n = call_node_idle(k, &status);
+    if (n)
+        status = tld_attest_begin(n, auth, k->rq->json, &job, k->msg, sizeof(k->msg));
     pthread_mutex_unlock(&t->lock);
     if (!status) {
         tld_attest_prefetch(t, job); /* file I/O: without the lock */
@@ -514,7 +535,8 @@ static enum MHD_Result h_attest(struct call *k)
     }
     if (!status) {
         pthread_mutex_lock(&t->lock);
-        status = tld_attest_finish(t, job, auth, &answer, k->msg, sizeof(k->msg));
+        if (call_node_idle(k, &status)) /* found again: it may have gone or been taken */
+            status = tld_attest_finish(t, job, auth, &answer, k->msg, sizeof(k->msg));
         pthread_mutex_unlock(&t->lock);
     }
     tld_attest_job_free(job);

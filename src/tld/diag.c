@@ -100,18 +100,18 @@ static json_t *engine_check(struct tld *t, struct tld_node *n)
     return json_loads(buf, 0, NULL);
 }
 
-void tld_diagnose(struct tld *t, struct tld_node *n)
+json_t *tld_diagnosis(struct tld *t, struct tld_node *n, const json_t *old)
 {
     char path[PATH_MAX];
     if (tld_node_path(t, n, "console.log", path, sizeof(path)) < 0)
-        return;
+        return json_incref((json_t *)old);
     size_t len = 0;
     uint8_t *buf = read_console(path, &len);
     struct tl_bootdiag d;
     tl_bootdiag_scan(buf, buf ? len : 0, &d);
     free(buf);
     const char *verdict = verdict_name(&d);
-    json_t *engine = json_object_get(n->diag, "engine");
+    json_t *engine = json_object_get(old, "engine");
     json_t *diag = json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:s?}", "verdict", verdict, "phase",
                              tl_bootdiag_phase_name(d.phase), "console_verdict",
                              tl_bootdiag_verdict_name(d.verdict), "component",
@@ -134,6 +134,12 @@ void tld_diagnose(struct tld *t, struct tld_node *n)
         if (why)
             json_object_set_new(diag, "detail", json_string(why));
     }
+    return diag;
+}
+
+void tld_diagnose(struct tld *t, struct tld_node *n)
+{
+    json_t *diag = tld_diagnosis(t, n, n->diag);
     json_decref(n->diag);
     n->diag = diag;
 }

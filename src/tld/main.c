@@ -213,6 +213,7 @@ int main(int argc, char **argv)
     }
     struct tld *t = &tld;
     pthread_mutex_init(&t->lock, NULL);
+    pthread_mutex_init(&t->ekca_lock, NULL);
     int r = home ? (snprintf(t->home, sizeof(t->home), "%s", home) < (int)sizeof(t->home)
                         ? 0
                         : -ENAMETOOLONG)
@@ -322,7 +323,9 @@ int main(int argc, char **argv)
         return 2;
     }
     tld_webhook_start();
+    pthread_mutex_lock(&t->lock); /* lifecycle.c lets it go around the nodes' I/O */
     tld_readopt(t);
+    pthread_mutex_unlock(&t->lock);
     /* The nodes' agents were given this tld's port (agent.json): a tld
      * restarted without --listen takes the port of the one before, so that
      * running nodes reach it again. */

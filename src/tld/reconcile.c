@@ -1,5 +1,8 @@
 /* The reconciler: every 250 ms (under tld.lock, after the supervision
- * loop) each node pool takes one step toward what it asks for.
+ * loop) each node pool takes one step toward what it asks for. A node
+ * operation lets the lock go for its I/O (lifecycle.c): after one, the
+ * pool's node list is read again, and a busy node is left to its
+ * operation.
  *
  *  - deleting: its nodes are deleted, then the pool; a deleting cluster
  *    goes when its last pool has;
@@ -57,7 +60,9 @@ static void set_phase(struct tld_pool *p, const char *node, const char *phase, b
 /* booting (PHASE of the console) / attesting / ready */
 static void node_phase(const struct tld_node *n, char *out, size_t size)
 {
-    if (n->state == TLD_BOOTING) {
+    if (n->busy) { /* its diagnosis is its operation's until it is done */
+        snprintf(out, size, "%s", n->busy);
+    } else if (n->state == TLD_BOOTING) {
         const char *ph = json_string_value(json_object_get(n->diag, "phase"));
         if (ph && strcmp(ph, "none") == 0) /* QEMU runs; nothing on the console yet */
             ph = "firmware";
@@ -142,11 +147,10 @@ static int create_node(struct tld *t, struct tld_pool *p, char *msg, size_t msz)
     if (size && size->node_memory_mib)
         json_object_set_new(req, "memory_mib", json_integer(size->node_memory_mib));
     struct tld_node *n = NULL;
-    int r = tld_node_create(t, req, &n, msg, msz);
+    int r = tld_node_create(t, req, p, &n, msg, msz);
     json_decref(req);
     if (r)
         return r;
-    n->pool = p;
     tld_log("pool %s/%s/%s: node %s created", p->cluster->group, p->cluster->name, p->name,
             n->name);
     return 0;
@@ -209,13 +213,14 @@ static void step(struct tld *t, struct tld_pool *p)
     bool changed = false;
     char msg[512];
 
-    /* scale down: the newest first */
+    /* scale down: the newest first (each delete lets tld.lock go: the
+     * list is read again after it) */
     while ((long)n > p->count) {
-        struct tld_node *x = nodes[--n];
-        if (tld_node_delete(t, x, msg, sizeof(msg)) == 0)
-            p->op_done++, changed = true;
-        else
+        struct tld_node *x = nodes[n - 1];
+        if (x->busy || tld_node_delete(t, x, msg, sizeof(msg)) != 0)
             break;
+        p->op_done++, changed = true;
+        n = pool_nodes(t, p, nodes, MAX_POOL_NODES);
     }
     /* create what is missing, in parallel up to the host's bound
      * (capacity.c); the rest on a later step */
@@ -235,6 +240,11 @@ static void step(struct tld *t, struct tld_pool *p)
             cur = nodes[i];
     if (cur && strcmp(p->op_phase, "deleting") == 0)
         cur = NULL;
+    if (cur && cur->busy) { /* an operation holds it (this loop's or the API's) */
+        if (changed)
+            tld_pool_save(t, p);
+        return;
+    }
     if (cur && !drifted(p, cur)) {
         char phase[64];
         node_phase(cur, phase, sizeof(phase));
@@ -275,7 +285,7 @@ static void step(struct tld *t, struct tld_pool *p)
     if (!cur) {
         /* the next node to reimage */
         for (size_t i = 0; i < n; i++) {
-            if (!drifted(p, nodes[i]))
+            if (!drifted(p, nodes[i]) || nodes[i]->busy)
                 continue;
             cur = nodes[i];
             set_phase(p, cur->name, "reimaging", &changed);

@@ -1,4 +1,6 @@
-/* The supervision loop (every 250 ms, under tld.lock) and the re-adoption
+/* The supervision loop (every 250 ms, under tld.lock, which lifecycle.c
+ * lets go around each node's I/O: the console read, processes waited
+ * for) and the re-adoption
  * of nodes after a tld restart.
  *
  * For every booting or running node:
@@ -20,27 +22,12 @@
 
 #include "tld.h"
 
-static void fail_boot(struct tld *t, struct tld_node *n, const char *why)
-{
-    tld_proc_kill(&n->qemu, SIGKILL, 3000);
-    /* the end of QEMU is ours: tld_node_ended would call it a crash */
-    n->qemu = (struct tld_proc){0};
-    tld_diagnose(t, n);
-    char stop_msg[64];
-    n->state = TLD_FAILED;
-    tld_node_stop(t, n, stop_msg, sizeof(stop_msg)); /* swtpm: read, shut down */
-    n->state = TLD_FAILED;
-    snprintf(n->reason, sizeof(n->reason), "%s", why);
-    tld_store_save(t, n);
-    tld_log("node %s: failed to boot: %s", n->name, why);
-}
-
 void tld_supervise_once(struct tld *t)
 {
     for (size_t i = 0; i < t->n_vms; i++) { /* external nodes have nothing to supervise */
         struct tld_node *n = t->vms[i];
-        if ((n->state != TLD_BOOTING && n->state != TLD_RUNNING) || n->spec.external)
-            continue;
+        if ((n->state != TLD_BOOTING && n->state != TLD_RUNNING) || n->spec.external || n->busy)
+            continue; /* a busy node is its operation's (lifecycle.c) */
         int st = 0;
         bool known = false;
         if (!tld_proc_alive(&n->qemu, &st, &known)) {
@@ -48,19 +35,13 @@ void tld_supervise_once(struct tld *t)
             continue;
         }
         if (n->spec.vtpm && !tld_proc_alive(&n->swtpm, NULL, NULL)) {
-            n->swtpm = (struct tld_proc){0};
-            tld_proc_kill(&n->qemu, SIGKILL, 3000);
-            tld_diagnose(t, n);
-            n->state = TLD_CRASHED;
-            n->stopped = tld_now();
-            snprintf(n->reason, sizeof(n->reason), "swtpm ended while the node ran");
-            tld_store_save(t, n);
-            tld_log("node %s: crashed (swtpm ended)", n->name);
+            tld_node_lost_vtpm(t, n);
             continue;
         }
         if (n->state != TLD_BOOTING)
             continue;
-        tld_diagnose(t, n);
+        if (!(n = tld_node_diagnose_boot(t, n)))
+            continue; /* reported in, deleted or taken meanwhile */
         const char *v = json_string_value(json_object_get(n->diag, "verdict"));
         if (v && (strcmp(v, "secure-boot-violation") == 0 || strcmp(v, "kernel-panic") == 0 ||
                   strcmp(v, "no-bootable-device") == 0 || strcmp(v, "agent-failed") == 0 ||
@@ -68,14 +49,14 @@ void tld_supervise_once(struct tld *t)
             char why[200];
             const char *comp = json_string_value(json_object_get(n->diag, "component"));
             snprintf(why, sizeof(why), "%s%s%s", v, comp ? ": " : "", comp ? comp : "");
-            fail_boot(t, n, why);
+            tld_node_fail_boot(t, n, why);
         } else if (tld_now() - n->started > t->boot_timeout) {
             json_object_set_new(n->diag, "verdict", json_string("timeout"));
             char why[200];
             snprintf(why, sizeof(why), "timeout: no report within %d s (furthest phase: %s)",
                      t->boot_timeout,
                      json_string_value(json_object_get(n->diag, "phase")) ?: "none");
-            fail_boot(t, n, why);
+            tld_node_fail_boot(t, n, why);
         }
     }
 }

@@ -256,9 +256,10 @@ struct tld_node {
     struct tld_challenge *challenge; /* an enrolment waiting for activation */
     struct tld_nonce *nonces;        /* TLD_NONCES outstanding, single use */
     char reason[256];                /* why the state is what it is ("" when obvious) */
-    bool busy;                       /* an operation holds the node (tld.lock released inside) */
-    json_t *ek_issued;          /* the EK certificate tld just issued (base64 DER): for the create's
-                                 * answer only (api.c takes it) */
+    const char *busy;  /* the operation that holds the node while tld.lock is out for its I/O
+                        * (lifecycle.c): NULL, "creating", "starting", ... */
+    json_t *ek_issued; /* the EK certificate tld just issued (base64 DER): for the create's
+                        * answer only (api.c takes it) */
     struct tld_node *hash_next; /* the name index's chain (node.c) */
     struct tld_pool *pool;      /* the node pool it belongs to (cluster.c), NULL: none */
 };
@@ -281,6 +282,7 @@ struct tld {
                             * supervision loop visits every 250 ms */
     size_t n_vms, cap_vms;
     struct tl_ekca *ekca;          /* HOME/ekca, loaded (or created) on first use */
+    pthread_mutex_t ekca_lock;     /* ekca: issued from creates, without tld.lock */
     struct tld_fleet *fleet;       /* resource groups, clusters, node pools (cluster.c) */
     char store_roots[8][PATH_MAX]; /* where images and variable stores may come from (hostpath.c) */
     size_t n_store_roots;
@@ -361,7 +363,13 @@ void tld_node_remove(struct tld *t, struct tld_node *n);
 void tld_nodes_free(struct tld *t);
 /* One copy of s for the life of tld (spec paths); NULL only when out of memory. */
 const char *tld_intern(const char *s);
-int tld_node_create(struct tld *t, const json_t *req, struct tld_node **out, char *msg, size_t msz);
+/* lifecycle.c: called with tld.lock held, returned with it held, but the
+ * lock is OUT during each operation's I/O while the node is claimed
+ * (n->busy): a caller must not hold pointers into the node table or the
+ * fleet across the call (other threads change them meanwhile), except to
+ * this node. A busy node gets 409. A pool's node is created with its pool. */
+int tld_node_create(struct tld *t, const json_t *req, struct tld_pool *pool, struct tld_node **out,
+                    char *msg, size_t msz);
 int tld_node_start(struct tld *t, struct tld_node *n, char *msg, size_t msz);
 int tld_node_stop(struct tld *t, struct tld_node *n, char *msg, size_t msz);
 int tld_node_reimage(struct tld *t, struct tld_node *n, const json_t *req, char *msg, size_t msz);
@@ -369,6 +377,14 @@ int tld_node_delete(struct tld *t, struct tld_node *n, char *msg, size_t msz);
 /* After QEMU ended without being asked: reads the vTPM, stops swtpm,
  * sets the state from how QEMU ended and what the console says. */
 void tld_node_ended(struct tld *t, struct tld_node *n, int wstatus, bool status_known);
+/* The supervision loop's verdicts: a boot that failed (QEMU killed, the
+ * vTPM read and stopped), a swtpm that ended under a running QEMU, and
+ * the console of a booting node read (tld_diagnosis) without the lock and
+ * without claiming it: the node as it is after, NULL when it is gone or
+ * no longer this boot. */
+void tld_node_fail_boot(struct tld *t, struct tld_node *n, const char *why);
+void tld_node_lost_vtpm(struct tld *t, struct tld_node *n);
+struct tld_node *tld_node_diagnose_boot(struct tld *t, struct tld_node *n);
 json_t *tld_node_json(const struct tld *t, const struct tld_node *n);
 /* Who vouches for its EK: TLD_EK_PLATFORM, _MANUFACTURER, _VOUCHED, "none" */
 const char *tld_node_ek_origin(const struct tld_node *n);
@@ -382,6 +398,10 @@ json_t *tld_node_ek(const struct tld_node *n);
 int tld_node_set_ek(struct tld_node *n, const json_t *ek);
 int tld_node_path(const struct tld *t, const struct tld_node *n, const char *file, char *out,
                   size_t size);
+/* HOME/run/NAME+suffix; HOME/keys/NAME.vtpm.key */
+void tld_node_run_path(const struct tld *t, const struct tld_node *n, const char *suffix, char *out,
+                       size_t size);
+void tld_node_key_path(const struct tld *t, const struct tld_node *n, char *out, size_t size);
 bool tld_name_ok(const char *s);
 
 /* launch.c */
@@ -543,7 +563,7 @@ void tld_reconcile_once(struct tld *t);
  * has a vTPM)? */
 bool tld_pool_node_ready(const struct tld_pool *p, const struct tld_node *n);
 
-/* node.c */
+/* vm.c */
 int tld_image_generation(const struct tld *t, const char *image, int *gen, char *msg, size_t msz);
 
 /* agentbody.c: an agent call's body as a JSON object (NULL: not one);
@@ -554,6 +574,10 @@ json_t *tld_agent_body_parse(const char *b, size_t len);
 /* supervise.c */
 void tld_supervise_once(struct tld *t);
 void tld_readopt(struct tld *t);
+/* diag.c: the console of n's boot read and judged, as a new diagnosis (an
+ * earlier one's engine verdict kept): reads files, may run the image
+ * check; n is read for its name and spec only. tld_diagnose sets n->diag. */
+json_t *tld_diagnosis(struct tld *t, struct tld_node *n, const json_t *old);
 void tld_diagnose(struct tld *t, struct tld_node *n);
 
 /* api.c */

@@ -1,0 +1,566 @@
+/* A node's VM plumbing (vm.h): its files, swtpm and QEMU.
+ *
+ *   HOME/nodes/NAME/disk.qcow2   copy-on-write overlay of IMAGE/disk.raw
+ *   HOME/nodes/NAME/vars.fd      its UEFI variable store (Gen2)
+ *   HOME/nodes/NAME/vtpm/        its persisted vTPM state (encrypted)
+ *   HOME/nodes/NAME/agent.json   the agent's config (QEMU fw_cfg)
+ *   HOME/nodes/NAME/console.log  the serial console of the current boot
+ *   HOME/nodes/NAME/{qemu,swtpm,provision}.log
+ *   HOME/keys/NAME.vtpm.key      the vTPM state key: the platform's, kept
+ *                                apart from the state it protects
+ *   HOME/run/NAME.vtpm/ + .key   a non-persisted vTPM, only while it runs
+ *   HOME/run/NAME.ctrl           swtpm's control socket
+ *   HOME/ekca/                   the platform's EK CA (tl vtpm provision)
+ *
+ * Everything here runs without tld.lock, on a node lifecycle.c claimed. */
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tl/util.h"
+#include "tld.h"
+#include "vm.h"
+
+extern char **environ;
+
+/* Runs a helper program to its end; its output goes to log (appended), or
+ * is captured in *out (stdout only) when out is given. Returns its exit
+ * status, or -errno when it could not run. */
+static int run(char *const argv[], const char *log, char **out)
+{
+    int pipefd[2] = {-1, -1};
+    if (out && pipe2(pipefd, O_CLOEXEC) < 0)
+        return -errno;
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    if (log) {
+        posix_spawn_file_actions_addopen(&fa, 2, log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+        if (!out)
+            posix_spawn_file_actions_adddup2(&fa, 2, 1);
+    }
+    if (out)
+        posix_spawn_file_actions_adddup2(&fa, pipefd[1], 1);
+    pid_t pid;
+    int r = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    if (out)
+        close(pipefd[1]);
+    if (r != 0) {
+        if (out)
+            close(pipefd[0]);
+        return -r;
+    }
+    if (out) {
+        size_t cap = 4096, len = 0;
+        char *buf = malloc(cap);
+        ssize_t k;
+        while (buf && (k = read(pipefd[0], buf + len, cap - len - 1)) > 0) {
+            len += (size_t)k;
+            if (cap - len < 2) {
+                char *nb = cap < (16u << 20) ? realloc(buf, cap * 2) : NULL;
+                if (!nb)
+                    break;
+                buf = nb;
+                cap *= 2;
+            }
+        }
+        close(pipefd[0]);
+        if (buf)
+            buf[len] = 0;
+        *out = buf;
+    }
+    int st;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+        ;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+}
+
+static int copy_fd(int in, const char *to)
+{
+    int o = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (o < 0) {
+        int e = errno;
+        close(in);
+        return -e;
+    }
+    char buf[65536];
+    ssize_t k;
+    int r = 0;
+    while ((k = read(in, buf, sizeof(buf))) > 0)
+        if (write(o, buf, (size_t)k) != k) {
+            r = -EIO;
+            break;
+        }
+    if (k < 0)
+        r = -errno;
+    if (r == 0 && fsync(o) < 0)
+        r = -errno;
+    close(o);
+    return r;
+}
+
+static int copy_file(const char *from, const char *to)
+{
+    int in = open(from, O_RDONLY | O_CLOEXEC);
+    if (in < 0)
+        return -errno;
+    int r = copy_fd(in, to);
+    close(in);
+    return r;
+}
+
+static void remove_tree(const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) < 0 && errno == ENOENT)
+        return; /* nothing to remove: no rm process (a create checks for leftovers) */
+    char *argv[] = {"rm", "-rf", "--one-file-system", (char *)path, NULL};
+    run(argv, NULL, NULL);
+}
+
+/* ---- the image ---- */
+
+/* IMAGE/manifest.json: its generation (2 when it does not say). */
+int tld_image_generation(const struct tld *t, const char *image, int *gen, char *msg, size_t msz)
+{
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof(path), "%s/disk.raw", image);
+    int fd, r;
+    if (access(path, F_OK) < 0 && errno == ENOENT)
+        return ERR(400, "image %s: no disk.raw (build one with tl image build -o %s)", image,
+                   image);
+    if ((r = tld_hostpath_open(t, path, TLD_DISK_MAX, &fd, NULL, msg, msz)))
+        return r;
+    close(fd);
+    snprintf(path, sizeof(path), "%s/manifest.json", image);
+    if ((r = tld_hostpath_open(t, path, TLD_MANIFEST_MAX, &fd, NULL, msg, msz)))
+        return r;
+    json_error_t jerr;
+    json_t *m = json_loadfd(fd, 0, &jerr);
+    close(fd);
+    if (!m)
+        return ERR(400, "image %s: manifest.json: %s", image, jerr.text);
+    json_t *g = json_object_get(m, "generation");
+    *gen = json_is_integer(g) ? (int)json_integer_value(g) : 2;
+    json_decref(m);
+    if (*gen != 1 && *gen != 2)
+        return ERR(400, "image %s: generation %d (1 or 2)", image, *gen);
+    return 0;
+}
+
+/* ---- the firmware variable store ---- */
+
+int tld_vm_make_vars(struct tld *t, struct tld_node *n, char *msg, size_t msz)
+{
+    if (n->spec.generation == 1)
+        return 0;
+    char from[PATH_MAX + 32], to[PATH_MAX];
+    if (tld_node_path(t, n, "vars.fd", to, sizeof(to)) < 0)
+        return ERR(500, "node path too long");
+    int r;
+    if (n->spec.vars[0]) { /* a store's file: checked again as it is opened */
+        int in;
+        if ((r = tld_hostpath_open(t, n->spec.vars, TLD_VARS_MAX, &in, NULL, msg, msz)))
+            return r;
+        r = copy_fd(in, to);
+        close(in);
+        snprintf(from, sizeof(from), "%s", n->spec.vars);
+    } else {
+        snprintf(from, sizeof(from), "%s/%s", t->ovmf_dir,
+                 n->spec.secure_boot ? "OVMF_VARS_4M.ms.fd" : "OVMF_VARS_4M.fd");
+        r = copy_file(from, to);
+    }
+    if (r < 0)
+        return ERR(r == -ENOENT ? 400 : 500, "%s: cannot copy the variable store: %s", from,
+                   strerror(-r));
+    return 0;
+}
+
+int tld_vm_make_overlay(struct tld *t, struct tld_node *n, char *msg, size_t msz)
+{
+    char disk[PATH_MAX], base[PATH_MAX + 16], log[PATH_MAX];
+    snprintf(base, sizeof(base), "%s/disk.raw", n->spec.image);
+    tld_node_path(t, n, "disk.qcow2", disk, sizeof(disk));
+    tld_node_path(t, n, "qemu.log", log, sizeof(log));
+    unlink(disk);
+    char *argv[] = {"qemu-img", "create", "-q", "-f", "qcow2", "-b", base, "-F", "raw", disk, NULL};
+    int r = run(argv, log, NULL);
+    if (r != 0)
+        return ERR(500, "qemu-img create failed (%d; see %s)", r, log);
+    return 0;
+}
+
+/* ---- the vTPM ---- */
+
+static int provision(struct tld *t, struct tld_node *n, const char *state, const char *key,
+                     char *msg, size_t msz)
+{
+    char ca[PATH_MAX + 8], log[PATH_MAX];
+    snprintf(ca, sizeof(ca), "%s/ekca", t->home);
+    tld_node_path(t, n, "provision.log", log, sizeof(log));
+    char *argv[] = {t->tl_bin,    "vtpm",      "provision", "--state", (char *)state, "--ca", ca,
+                    "--key-file", (char *)key, "--name",    n->name,   "--json",      NULL};
+    char *out = NULL;
+    int r = run(argv, log, &out);
+    if (r != 0) {
+        free(out);
+        return ERR(500, "vTPM provisioning failed (%d; see %s)", r, log);
+    }
+    json_error_t jerr;
+    json_t *j = out ? json_loads(out, 0, &jerr) : NULL;
+    free(out);
+    int e = tld_node_set_ek(n, json_object_get(j, "eks"));
+    json_decref(j);
+    if (e < 0)
+        return ERR(500, "out of memory");
+    return 0;
+}
+
+static void vtpm_paths(struct tld *t, struct tld_node *n, char *state, char *key, size_t size)
+{
+    if (n->spec.vtpm_persist) {
+        tld_node_path(t, n, "vtpm", state, size);
+        tld_node_key_path(t, n, key, size);
+    } else {
+        tld_node_run_path(t, n, ".vtpm", state, size);
+        tld_node_run_path(t, n, ".vtpm.key", key, size);
+    }
+}
+
+static void forget_ephemeral(struct tld *t, struct tld_node *n)
+{
+    char state[PATH_MAX], key[PATH_MAX];
+    tld_node_run_path(t, n, ".vtpm", state, sizeof(state));
+    tld_node_run_path(t, n, ".vtpm.key", key, sizeof(key));
+    remove_tree(state);
+    unlink(key);
+}
+
+static int read_key(const char *path, uint8_t key[32])
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    ssize_t k = read(fd, key, 32);
+    close(fd);
+    return k == 32 ? 0 : -EIO;
+}
+
+static int start_swtpm(struct tld *t, struct tld_node *n, char *msg, size_t msz)
+{
+    char state[PATH_MAX], key[PATH_MAX], log[PATH_MAX];
+    vtpm_paths(t, n, state, key, sizeof(state));
+    if (!n->spec.vtpm_persist) {
+        forget_ephemeral(t, n);
+        n->tpm_seen = (struct tld_tpm_seen){0}; /* a new TPM: its counters start over */
+        int r = provision(t, n, state, key, msg, msz);
+        if (r)
+            return r;
+    }
+    uint8_t k[32];
+    if (read_key(key, k) < 0)
+        return ERR(500, "%s: cannot read the vTPM key", key);
+    tld_node_run_path(t, n, ".ctrl", n->ctrl, sizeof(n->ctrl));
+    if (strlen(n->ctrl) + 1 >= sizeof(n->ctrl) - 1)
+        return ERR(400, "%s: data directory path too long for a socket", t->home);
+    unlink(n->ctrl);
+    int kp[2];
+    if (pipe2(kp, O_CLOEXEC) < 0 || write(kp[1], k, sizeof(k)) != (ssize_t)sizeof(k)) {
+        memset(k, 0, sizeof(k));
+        return ERR(500, "key pipe: %s", strerror(errno));
+    }
+    memset(k, 0, sizeof(k));
+    close(kp[1]);
+    char a_state[PATH_MAX + 32], a_ctrl[160], a_key[64];
+    snprintf(a_state, sizeof(a_state), "dir=%s,mode=0600", state);
+    snprintf(a_ctrl, sizeof(a_ctrl), "type=unixio,path=%s,mode=0600", n->ctrl);
+    snprintf(a_key, sizeof(a_key), "fd=%d,mode=aes-256-cbc,format=binary", kp[0]);
+    const char *bin = getenv("TL_SWTPM");
+    char *argv[] = {(char *)(bin && *bin ? bin : "swtpm"),
+                    "socket",
+                    "--tpm2",
+                    "--tpmstate",
+                    a_state,
+                    "--ctrl",
+                    a_ctrl,
+                    "--flags",
+                    "not-need-init",
+                    "--key",
+                    a_key,
+                    NULL};
+    tld_node_path(t, n, "swtpm.log", log, sizeof(log));
+    int r = tld_proc_spawn(argv, log, kp[0], &n->swtpm);
+    close(kp[0]);
+    if (r < 0)
+        return ERR(500, "cannot run swtpm: %s", strerror(-r));
+    for (int i = 0; i < 250; i++) {
+        struct stat st;
+        if (stat(n->ctrl, &st) == 0 && S_ISSOCK(st.st_mode))
+            return 0;
+        if (!tld_proc_alive(&n->swtpm, NULL, NULL))
+            break;
+        struct timespec ts = {0, 20 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    tld_proc_kill(&n->swtpm, SIGKILL, 1000);
+    return ERR(500, "swtpm did not start (see %s)", log);
+}
+
+/* ---- QEMU ---- */
+
+/* The agent's config (docs/image.md): QEMU hands it over as fw_cfg; an
+ * external node's agent reads the file. Each write is a new agent token:
+ * tld keeps only its SHA-256, so the token of an earlier boot is void.
+ * A VM's agent reaches tld only at 10.0.2.100:80, the forward to its own
+ * agent channel (agentnet.c); an external node's agent uses the admin
+ * listener with its token. */
+static int write_agent_config(struct tld *t, struct tld_node *n, char *msg, size_t msz)
+{
+    char agent[PATH_MAX], url[256], token[TLD_NAME_MAX + 2 * TLD_TOKEN_LEN + 2];
+    tld_node_path(t, n, "agent.json", agent, sizeof(agent));
+    if (n->spec.external)
+        snprintf(url, sizeof(url), "http://127.0.0.1:%d/v1/nodes/%s/report", t->port, n->name);
+    else
+        snprintf(url, sizeof(url), "http://" TLD_AGENT_ADDR "/v1/nodes/%s/report", n->name);
+    /* "NODE.SECRET": the API knows whose token it is without a search */
+    char secret[2 * TLD_TOKEN_LEN + 1];
+    if (tld_secret_new(secret) < 0)
+        return ERR(500, "getrandom failed");
+    snprintf(token, sizeof(token), "%s.%s", n->name, secret);
+    OPENSSL_cleanse(secret, sizeof(secret));
+    json_t *cfg = json_pack("{s:s, s:s, s:s}", "node", n->name, "token", token, "url", url);
+    int fd = open(agent, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+    char *text = cfg ? json_dumps(cfg, JSON_COMPACT) : NULL;
+    json_decref(cfg);
+    bool ok =
+        fd >= 0 && text && write(fd, text, strlen(text)) == (ssize_t)strlen(text) && fsync(fd) == 0;
+    free(text);
+    if (fd >= 0)
+        close(fd);
+    if (ok)
+        tld_secret_hash(token, strlen(token), n->token_sha256);
+    OPENSSL_cleanse(token, sizeof(token));
+    return ok ? 0 : ERR(500, "%s: cannot write", agent);
+}
+
+static int start_qemu(struct tld *t, struct tld_node *n, char *msg, size_t msz)
+{
+    char disk[PATH_MAX], vars[PATH_MAX], console[PATH_MAX], log[PATH_MAX], agent[PATH_MAX];
+    tld_node_path(t, n, "disk.qcow2", disk, sizeof(disk));
+    tld_node_path(t, n, "vars.fd", vars, sizeof(vars));
+    tld_node_path(t, n, "console.log", console, sizeof(console));
+    tld_node_path(t, n, "qemu.log", log, sizeof(log));
+    tld_node_path(t, n, "agent.json", agent, sizeof(agent));
+    int r0 = write_agent_config(t, n, msg, msz);
+    if (r0)
+        return r0;
+    unlink(console);
+
+    char code[PATH_MAX + 64], a_code[PATH_MAX + 96], a_vars[PATH_MAX + 64], a_disk[PATH_MAX + 64],
+        a_con[PATH_MAX + 32], a_cfg[PATH_MAX + 64], a_name[TLD_NAME_MAX + 32], a_tpm[160];
+    snprintf(code, sizeof(code), "%s/OVMF_CODE_4M.secboot.fd", t->ovmf_dir);
+    snprintf(a_code, sizeof(a_code), "if=pflash,format=raw,unit=0,file=%s,readonly=on", code);
+    snprintf(a_vars, sizeof(a_vars), "if=pflash,format=raw,unit=1,file=%s", vars);
+    snprintf(a_con, sizeof(a_con), "file,id=con0,path=%s", console);
+    snprintf(a_cfg, sizeof(a_cfg), "name=opt/trustlaunch/agent.json,file=%s", agent);
+    snprintf(a_name, sizeof(a_name), "%s,process=tl-%s", n->name, n->name);
+    snprintf(a_tpm, sizeof(a_tpm), "socket,id=chrtpm,path=%s", n->ctrl);
+    const char *accel = getenv("TL_ACCEL");
+    const char *mem = getenv("TL_NODE_MEMORY");
+    char a_mem[16];
+    if (n->spec.memory_mib) { /* the VM size's (cluster.c) */
+        snprintf(a_mem, sizeof(a_mem), "%u", n->spec.memory_mib);
+        mem = a_mem;
+    }
+    char *argv[64];
+    int k = 0;
+    argv[k++] = "qemu-system-x86_64";
+    argv[k++] = "-name";
+    argv[k++] = a_name;
+    argv[k++] = "-uuid";
+    argv[k++] = n->uuid;
+    argv[k++] = "-accel";
+    argv[k++] = (char *)(accel && *accel ? accel : "tcg");
+    argv[k++] = "-m";
+    argv[k++] = (char *)(mem && *mem ? mem : "1024");
+    argv[k++] = "-display";
+    argv[k++] = "none";
+    argv[k++] = "-monitor";
+    argv[k++] = "none";
+    argv[k++] = "-chardev";
+    argv[k++] = a_con;
+    argv[k++] = "-serial";
+    argv[k++] = "chardev:con0";
+    argv[k++] = "-no-reboot";
+    argv[k++] = "-nodefaults";
+    if (n->spec.generation == 2) {
+        argv[k++] = "-machine";
+        argv[k++] = "q35,smm=on";
+        argv[k++] = "-global";
+        argv[k++] = "driver=cfi.pflash01,property=secure,value=on";
+        argv[k++] = "-drive";
+        argv[k++] = a_code;
+        argv[k++] = "-drive";
+        argv[k++] = a_vars;
+        snprintf(a_disk, sizeof(a_disk), "if=virtio,format=qcow2,file=%s", disk);
+    } else {
+        argv[k++] = "-machine";
+        argv[k++] = "q35";
+        snprintf(a_disk, sizeof(a_disk), "if=ide,format=qcow2,file=%s", disk);
+    }
+    argv[k++] = "-drive";
+    argv[k++] = a_disk;
+    /* restrict=on: the guest reaches nothing but the forward to its own
+     * agent channel (agentnet.c); DHCP still answers */
+    char a_net[PATH_MAX + 256], chan[108];
+    if (tld_agentnet_path(t, n->name, chan, sizeof(chan)) < 0)
+        return ERR(400, "%s: data directory path too long for a socket", t->home);
+    snprintf(a_net, sizeof(a_net),
+             "user,id=n0,ipv6=off,restrict=on,guestfwd=tcp:" TLD_AGENT_ADDR "-cmd:%s --relay %s",
+             t->tld_bin, chan);
+    if (strchr(t->tld_bin, ',') || strchr(t->tld_bin, ' ') || strchr(chan, ',') ||
+        strchr(chan, ' '))
+        return ERR(400, "%s or %s: a comma or space in the path (QEMU's option syntax)", t->tld_bin,
+                   chan);
+    int rc = tld_agentnet_open(t, n->name);
+    if (rc < 0)
+        return ERR(500, "%s: cannot listen: %s", chan, strerror(-rc));
+    argv[k++] = "-netdev";
+    argv[k++] = a_net;
+    argv[k++] = "-device";
+    argv[k++] = "virtio-net-pci,netdev=n0,romfile=";
+    argv[k++] = "-fw_cfg";
+    argv[k++] = a_cfg;
+    /* TL_GUEST_PROBE (the operator's environment, for diagnostics and
+     * tests/e2e/guest_isolation.sh): a script the image's init runs once */
+    const char *probe = getenv("TL_GUEST_PROBE");
+    char a_probe[PATH_MAX + 64];
+    if (probe && *probe) {
+        if (strchr(probe, ',')) {
+            tld_agentnet_close(t, n->name);
+            return ERR(400, "TL_GUEST_PROBE %s: a comma in the path (QEMU's option syntax)", probe);
+        }
+        snprintf(a_probe, sizeof(a_probe), "name=opt/trustlaunch/probe,file=%s", probe);
+        argv[k++] = "-fw_cfg";
+        argv[k++] = a_probe;
+    }
+    if (n->spec.vtpm) {
+        argv[k++] = "-chardev";
+        argv[k++] = a_tpm;
+        argv[k++] = "-tpmdev";
+        argv[k++] = "emulator,id=tpm0,chardev=chrtpm";
+        argv[k++] = "-device";
+        argv[k++] = "tpm-crb,tpmdev=tpm0";
+    }
+    argv[k] = NULL;
+    int r = tld_proc_spawn(argv, log, -1, &n->qemu);
+    if (r < 0) {
+        tld_agentnet_close(t, n->name);
+        return ERR(500, "cannot run qemu-system-x86_64: %s", strerror(-r));
+    }
+    return 0;
+}
+
+/* Reads the vTPM (QEMU gone), then shuts swtpm down; forgets a
+ * non-persisted state. */
+void tld_vm_stop_vtpm(struct tld *t, struct tld_node *n)
+{
+    if (n->swtpm.pid > 0 && tld_proc_alive(&n->swtpm, NULL, NULL) && n->ctrl[0]) {
+        json_t *pcrs = NULL;
+        char m[256] = "";
+        json_t *host = json_object();
+        json_object_set_new(host, "at", json_integer(tld_now()));
+        if (tld_vtpm_read_pcrs(n->ctrl, &pcrs, m, sizeof(m)) == 0) {
+            json_object_set_new(host, "pcrs", pcrs);
+            json_object_set_new(host, "replay", tld_report_compare_host(n, pcrs));
+        } else {
+            json_object_set_new(host, "error", json_string(m));
+            tld_log("node %s: reading its vTPM: %s", n->name, m);
+        }
+        json_decref(n->host);
+        n->host = host;
+        tld_vtpm_shutdown(n->ctrl);
+        tld_proc_kill(&n->swtpm, SIGTERM, 3000);
+    } else if (n->swtpm.pid > 0) {
+        tld_proc_kill(&n->swtpm, SIGKILL, 1000);
+    }
+    n->swtpm = (struct tld_proc){0};
+    if (n->ctrl[0])
+        unlink(n->ctrl);
+    n->ctrl[0] = 0;
+    if (!n->spec.vtpm_persist)
+        forget_ephemeral(t, n);
+}
+
+void tld_vm_halt(struct tld *t, struct tld_node *n)
+{
+    tld_proc_kill(&n->qemu, SIGKILL, 3000);
+    if (!n->spec.external)
+        tld_agentnet_close(t, n->name);
+    tld_vm_stop_vtpm(t, n);
+}
+
+void tld_vm_remove_files(struct tld *t, struct tld_node *n)
+{
+    char p[PATH_MAX];
+    tld_node_path(t, n, NULL, p, sizeof(p));
+    remove_tree(p);
+    tld_node_key_path(t, n, p, sizeof(p));
+    unlink(p);
+    forget_ephemeral(t, n);
+}
+
+int tld_vm_make_dir(struct tld *t, struct tld_node *n, char *msg, size_t msz)
+{
+    char dir[PATH_MAX];
+    if (tld_node_path(t, n, NULL, dir, sizeof(dir)) < 0)
+        return ERR(400, "data directory path too long");
+    tld_vm_remove_files(t, n); /* leftovers of a create that tld did not finish */
+    if (mkdir(dir, 0700) < 0)
+        return ERR(500, "%s: cannot create: %s", dir, strerror(errno));
+    return 0;
+}
+
+int tld_vm_provision_persisted(struct tld *t, struct tld_node *n, char *msg, size_t msz)
+{
+    char state[PATH_MAX], keyf[PATH_MAX];
+    tld_node_path(t, n, "vtpm", state, sizeof(state));
+    tld_node_key_path(t, n, keyf, sizeof(keyf));
+    return provision(t, n, state, keyf, msg, msz);
+}
+
+void tld_vm_forget_vtpm(struct tld *t, struct tld_node *n)
+{
+    char state[PATH_MAX], keyf[PATH_MAX];
+    tld_node_path(t, n, "vtpm", state, sizeof(state));
+    tld_node_key_path(t, n, keyf, sizeof(keyf));
+    remove_tree(state);
+    unlink(keyf);
+    tld_node_set_ek(n, NULL);
+}
+
+int tld_vm_boot(struct tld *t, struct tld_node *n, char *msg, size_t msz)
+{
+    if (n->spec.external)
+        return write_agent_config(t, n, msg, msz);
+    int r;
+    if (n->spec.vtpm && (r = start_swtpm(t, n, msg, msz)) != 0)
+        return r;
+    if ((r = start_qemu(t, n, msg, msz)) != 0) {
+        tld_vm_stop_vtpm(t, n);
+        return r;
+    }
+    return 0;
+}

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# A node operation's I/O runs without tld's global lock (issue 11: "no file
+# or process I/O while tld's global lock is held"): a real tld whose vTPM
+# provisioning (tl vtpm provision, run by tld for every create) is held at
+# a gate for node "slow" only. While slow's create waits there:
+#   - health answers at once, and so do a list and slow's own record
+#     (state creating, operation creating, no process ids);
+#   - a second create of the name is 409 (the name is reserved), and a
+#     delete or a start of slow is 409 naming the operation;
+#   - another node is created, started and listed: nothing waits on slow.
+# The gate opened, slow's create answers 201 with its EKs, and slow is an
+# ordinary node again (booting, no operation), deleted like any other.
+# Needs: TL_BIN, TL_TLD; swtpm, jq, curl. KEEP=1 keeps the work folder.
+set -u
+# shellcheck source=tests/lib/tap.sh
+. "$(dirname "$0")/../lib/tap.sh"
+: "${TL_BIN:?}" "${TL_TLD:?}"
+command -v swtpm >/dev/null 2>&1 || skip_all "swtpm not installed (apt-get install swtpm)"
+for t in jq curl; do command -v "$t" >/dev/null 2>&1 || bail "$t missing (make deps)"; done
+
+W=$(mktemp -d /tmp/tl-unlocked.XXXXXX) || bail mktemp
+export TL_HOME=$W/home TL_TLD
+unset TL_STORE_DIRS TL_TOKEN
+REAL_TL=$TL_BIN
+# shellcheck disable=SC2317
+cleanup() {
+    touch "$W/gate"
+    [ -r "$TL_HOME/tld.addr" ] && kill -TERM "$(awk '{print $2}' "$TL_HOME/tld.addr")" 2>/dev/null
+    wait 2>/dev/null
+    if [ -n "${KEEP:-}" ]; then echo "# kept: $W"; else rm -rf "$W"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP PIPE
+
+# tl for tld (TL_BIN in tld's environment): node slow's provisioning waits
+# at the gate (60 s at most), every other call is tl's own
+cat >"$W/tl-gated" <<EOF
+#!/usr/bin/env bash
+case " \$* " in
+*" provision "*" --name slow "*)
+    touch "$W/entered"
+    for _ in \$(seq 1200); do [ -e "$W/gate" ] && break; sleep 0.05; done ;;
+esac
+exec "$REAL_TL" "\$@"
+EOF
+chmod +x "$W/tl-gated"
+
+# the first node starts tld, with the gated tl as its TL_BIN
+TL_BIN=$W/tl-gated "$REAL_TL" node create first --external --json >"$W/first.json" 2>"$W/first.err" ||
+    bail "tl node create first: $(head -c 300 "$W/first.err")"
+read -r URL tld_pid <"$TL_HOME/tld.addr" || bail "no tld.addr"
+OP=$(cat "$TL_HOME/operator.token")
+
+# code METHOD PATH [BODY]: the HTTP status as the operator (the body in $W/resp)
+code() {
+    curl -s -m 5 -o "$W/resp" -w '%{http_code}' -X "$1" -H "Authorization: Bearer $OP" \
+        -H 'Content-Type: application/json' ${3:+--data-binary "$3"} "$URL$2"
+}
+
+curl -s -m 120 -o "$W/slow.json" -w '%{http_code}' -X POST -H "Authorization: Bearer $OP" \
+    -H 'Content-Type: application/json' --data-binary '{"name": "slow", "external": true}' \
+    "$URL/v1/nodes" >"$W/slow.code" &
+create_pid=$!
+wait_for 60 test -e "$W/entered" || bail "slow's provisioning never reached the gate"
+
+is "health answers while slow's create waits in its I/O" "$(code GET /v1/health)" 200
+is "slow's record meanwhile: creating, its operation named, no process ids" \
+    "$(code GET /v1/nodes/slow) $(jq -c '[.state, .operation, .pids.qemu, .pids.swtpm]' "$W/resp")" \
+    '200 ["creating","creating",null,null]'
+is "the list answers too, slow in it" \
+    "$(code GET /v1/nodes) $(jq -c '[.nodes[].name] | sort' "$W/resp")" '200 ["first","slow"]'
+is "a second create of the name: 409, the name is reserved" \
+    "$(code POST /v1/nodes '{"name": "slow", "external": true}') $(jq -r .error "$W/resp")" \
+    "409 node slow exists already"
+is "a delete of slow meanwhile: 409 naming the operation" \
+    "$(code DELETE /v1/nodes/slow) $(jq -r .error "$W/resp")" \
+    "409 node slow is busy (creating); try again when it is done"
+is "a start of slow meanwhile: 409" "$(code POST /v1/nodes/slow/start '{}')" 409
+"$REAL_TL" node create other --external --json >"$W/other.json" 2>"$W/other.err"
+is "another node is created and started meanwhile" \
+    "$? $(jq -c '[.name, .state, (.ek | length > 0)]' "$W/other.json")" '0 ["other","booting",true]'
+is "slow is still waiting at the gate (the create has not answered)" \
+    "$(kill -0 "$create_pid" 2>/dev/null && echo waiting)" waiting
+
+touch "$W/gate"
+wait "$create_pid"
+is "the gate opened: slow's create answers 201 with its EKs" \
+    "$(cat "$W/slow.code") $(jq -c '[.name, .state, (.ek | length > 0), has("operation")]' "$W/slow.json")" \
+    '201 ["slow","booting",true,false]'
+is "slow is an ordinary node again" \
+    "$(code GET /v1/nodes/slow) $(jq -c '[.state, has("operation")]' "$W/resp")" \
+    '200 ["booting",false]'
+is "and is deleted like any other" "$(code DELETE /v1/nodes/slow)" 200
+is "its files are gone" "$(test -e "$TL_HOME/nodes/slow" && echo left || echo gone)" gone
+is "the same tld served it all" "$(awk '{print $2}' "$TL_HOME/tld.addr")" "$tld_pid"
+finish
