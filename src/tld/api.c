@@ -672,6 +672,25 @@ static int tld_agent_caller(struct tld *t, const char *authz, struct tld_caller 
     return 0;
 }
 
+/* No route for this method and path: which of 404 and 405 it is tells
+ * only an authenticated caller (the table is not shown to strangers, nor
+ * to a guest); msg set. */
+static unsigned unrouted(struct tld *t, struct MHD_Connection *c, unsigned status, char *msg,
+                         size_t msz)
+{
+    const char *chan = channel_node(c);
+    if (chan)
+        return (unsigned)ERR(403, "node %s's agent channel serves only its own agent routes", chan);
+    const char *authz = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+    struct tld_caller who;
+    int a = tld_auth_caller(t, authz, &who);
+    if (a == -ENOENT)
+        return (unsigned)ERR(401, "credentials required (Authorization: Bearer; docs/api.md)");
+    if (a < 0 && tld_agent_caller(t, authz, &who) < 0)
+        return (unsigned)ERR(401, "invalid credentials");
+    return (unsigned)ERR(status, "%s", status == 404 ? "no such resource" : "method not allowed");
+}
+
 /* Who may call this route? 0, or a status with msg set. */
 static unsigned admit(struct tld *t, struct MHD_Connection *c, const struct route *r,
                       struct request *rq, char *msg, size_t msz)
@@ -701,9 +720,7 @@ static unsigned admit(struct tld *t, struct MHD_Connection *c, const struct rout
         struct tld_node *n = tld_node_find(t, rq->arg[0]);
         bool ok = n && tld_token_ok(n, authz);
         pthread_mutex_unlock(&t->lock);
-        if (!n)
-            return (unsigned)ERR(404, "no node named %s", rq->arg[0]);
-        if (!ok)
+        if (!ok) /* the same answer whether the node exists or not: no names are told */
             return (unsigned)ERR(403, "not this node's token");
         rq->caller = (struct tld_caller){.role = TLD_ROLE_AGENT};
         snprintf(rq->caller.node, sizeof(rq->caller.node), "%s", rq->arg[0]);
@@ -735,8 +752,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         char msg[512] = "";
         unsigned status = 0;
         rq->route = find_route(method, url, rq, &status);
-        if (!rq->route)
-            return send_error(c, status, status == 404 ? "no such resource" : "method not allowed");
+        if (!rq->route && (status = unrouted(t, c, status, msg, sizeof(msg))))
+            return send_error(c, status, msg);
         status = admit(t, c, rq->route, rq, msg, sizeof(msg));
         if (status)
             return send_error(c, status, msg);

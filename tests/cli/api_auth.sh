@@ -10,6 +10,8 @@
 #     routes the table gives the role (GET routes called for real), 403 on
 #     the rest; an operator or reader on an agent route 403; another node's
 #     agent token 403. Nothing changed afterwards (same nodes, same tokens).
+#     No route: 401 to a stranger, 404/405 only to an authenticated caller;
+#     an agent route of a node that does not exist: 403, as for one that does.
 #  3. Host paths: an image or variable store outside the stores, a symlink
 #     out of a store, a FIFO (answered at once, not stalled), a device, a
 #     disk that is a FIFO: each 400 naming the rule, nothing created.
@@ -134,6 +136,12 @@ is "every one of the $nroutes routes: 401 without credentials, 403 for each role
 is "after all those calls: the same nodes, the same API tokens" \
     "$(tl node list --json | jq -c '[.nodes[].name]') $(tl token list --json | jq -c '[.tokens[].name] | sort')" \
     "$before [\"op2\",\"ro\",\"rp\"]"
+is "no route: 401 to a stranger (no credentials, or garbage), 404 and 405 only to a caller we know" \
+    "$(code GET /v1/nosuch) $(code DELETE /v1/health) $(code GET /v1/nosuch garbage) $(code GET /v1/nosuch "$READER") $(code DELETE /v1/health "$READER") $(code GET /v1/nosuch "$A1")" \
+    "401 401 401 404 405 404"
+is "a node's agent route with a token of no node: 403 whether the node exists or not (names are not told)" \
+    "$(code POST /v1/nodes/a1/report nosuch.0000 '{}') $(code POST /v1/nodes/nosuch/report nosuch.0000 '{}') $(code POST /v1/nodes/nosuch/report "$A1" '{}')" \
+    "403 403 403"
 is "health without credentials: status and version only (no home, no pid)" \
     "$(curl -s "$URL/v1/health" | jq -c 'keys')" '["status","version"]'
 is "a reader sees no attestation token in a list, nor in one attestation" \
