@@ -113,3 +113,26 @@ int tl_bootdiag_scan(const uint8_t *console, size_t len, struct tl_bootdiag *out
 
 const char *tl_bootdiag_verdict_name(enum tl_bootdiag_verdict v);
 const char *tl_bootdiag_phase_name(enum tl_bootdiag_phase p);
+
+/* The diagnosis a node shows (tld's "diagnosis.verdict", docs/api.md): the
+ * console's verdict as an operator reads it. A Secure Boot refusal is one
+ * diagnosis whichever stage refused (the component says which); grub's
+ * refusal is one when grub's words name a signature ("bad shim
+ * signature"), else the boot failed; good with the "done" phase means the
+ * node powered itself off after its work. */
+enum tl_bootdiag_diagnosis {
+    TL_BOOTDIAG_DX_BOOTING,
+    TL_BOOTDIAG_DX_GOOD,
+    TL_BOOTDIAG_DX_POWERED_OFF,
+    TL_BOOTDIAG_DX_SECURE_BOOT_VIOLATION,
+    TL_BOOTDIAG_DX_BOOT_FAILED,
+    TL_BOOTDIAG_DX_KERNEL_PANIC,
+    TL_BOOTDIAG_DX_NO_BOOTABLE_DEVICE,
+    TL_BOOTDIAG_DX_AGENT_FAILED,
+    TL_BOOTDIAG_DX_COUNT,
+};
+
+enum tl_bootdiag_diagnosis tl_bootdiag_diagnose(const struct tl_bootdiag *d);
+/* "booting", "good", "powered-off", "secure-boot-violation", "boot-failed",
+ * "kernel-panic", "no-bootable-device", "agent-failed" */
+const char *tl_bootdiag_diagnosis_name(enum tl_bootdiag_diagnosis x);

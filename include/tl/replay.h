@@ -5,6 +5,7 @@
  * the PCRs the log extends; for a quote, the PCRs it covers. */
 #pragma once
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -73,3 +74,12 @@ size_t tl_replay_compare(const struct tl_pcr_values *replayed, const struct tl_p
  * error naming the line. */
 int tl_pcr_values_parse(const char *text, size_t len, struct tl_pcr_values *out,
                         struct tl_error *err);
+
+/* PCR values to and from JSON: {"sha256": {"0": "<hex>", ...}, ...}, the
+ * shape tl, tld and the agent exchange (from_json also takes it under
+ * "banks"). from_json checks as tl_pcr_values_parse does (the errors say
+ * "line 1"); to_json writes lowercase hex, PCRs in order, banks by their
+ * name (unsupported banks left out). New references. */
+int tl_pcr_values_from_json(const json_t *json, struct tl_pcr_values *out, struct tl_error *err);
+json_t *tl_pcr_values_to_json(const struct tl_pcr_values *v);
+json_t *tl_pcr_bank_to_json(const struct tl_pcr_bank *b);

@@ -477,3 +477,42 @@ const char *tl_bootdiag_phase_name(enum tl_bootdiag_phase p)
                                         "kernel", "initramfs", "agent", "done"};
     return (size_t)p < sizeof(names) / sizeof(names[0]) ? names[p] : "?";
 }
+
+enum tl_bootdiag_diagnosis tl_bootdiag_diagnose(const struct tl_bootdiag *d)
+{
+    switch (d->verdict) {
+    case TL_BOOTDIAG_BOOTING:
+        return TL_BOOTDIAG_DX_BOOTING;
+    case TL_BOOTDIAG_GOOD:
+        return d->phase == TL_BOOTDIAG_PHASE_DONE ? TL_BOOTDIAG_DX_POWERED_OFF
+                                                  : TL_BOOTDIAG_DX_GOOD;
+    case TL_BOOTDIAG_SHIM_REFUSED:
+    case TL_BOOTDIAG_FIRMWARE_REFUSED:
+        return TL_BOOTDIAG_DX_SECURE_BOOT_VIOLATION;
+    case TL_BOOTDIAG_GRUB_REFUSED:
+        return strstr(d->reason, "signature") ? TL_BOOTDIAG_DX_SECURE_BOOT_VIOLATION
+                                              : TL_BOOTDIAG_DX_BOOT_FAILED;
+    case TL_BOOTDIAG_KERNEL_PANIC:
+        return TL_BOOTDIAG_DX_KERNEL_PANIC;
+    case TL_BOOTDIAG_NO_BOOT_DEVICE:
+        return TL_BOOTDIAG_DX_NO_BOOTABLE_DEVICE;
+    case TL_BOOTDIAG_AGENT_FAILED:
+        return TL_BOOTDIAG_DX_AGENT_FAILED;
+    }
+    return TL_BOOTDIAG_DX_BOOT_FAILED; /* a verdict from beyond the enum: not good */
+}
+
+const char *tl_bootdiag_diagnosis_name(enum tl_bootdiag_diagnosis x)
+{
+    static const char *const names[TL_BOOTDIAG_DX_COUNT] = {
+        [TL_BOOTDIAG_DX_BOOTING] = "booting",
+        [TL_BOOTDIAG_DX_GOOD] = "good",
+        [TL_BOOTDIAG_DX_POWERED_OFF] = "powered-off",
+        [TL_BOOTDIAG_DX_SECURE_BOOT_VIOLATION] = "secure-boot-violation",
+        [TL_BOOTDIAG_DX_BOOT_FAILED] = "boot-failed",
+        [TL_BOOTDIAG_DX_KERNEL_PANIC] = "kernel-panic",
+        [TL_BOOTDIAG_DX_NO_BOOTABLE_DEVICE] = "no-bootable-device",
+        [TL_BOOTDIAG_DX_AGENT_FAILED] = "agent-failed",
+    };
+    return (unsigned)x < TL_BOOTDIAG_DX_COUNT ? names[x] : "unknown";
+}

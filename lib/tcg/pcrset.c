@@ -1,5 +1,6 @@
 /* Reading a set of PCR values (what --expect takes): the guest's "PCR bank
- * index hex" dump, tpm2-tools YAML, or our own replay JSON. See replay.h. */
+ * index hex" dump, tpm2-tools YAML, or our own replay JSON; and the JSON
+ * codec tl, tld and the agent's reports share. See replay.h. */
 #include <ctype.h>
 #include <errno.h>
 #include <jansson.h>
@@ -40,47 +41,83 @@ static int set_value(struct tl_pcr_values *out, const char *bank_name, long inde
     return 0;
 }
 
-static int parse_json(const char *text, size_t len, struct tl_pcr_values *out, struct tl_error *err)
+/* The JSON codec (replay.h): {"sha256": {"0": "<hex>", ...}}, the shape tl,
+ * tld and the agent exchange, optionally under "banks". */
+int tl_pcr_values_from_json(const json_t *json, struct tl_pcr_values *out, struct tl_error *err)
 {
-    json_error_t jerr;
-    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
-    int r = 0;
-    if (!root)
-        return tl_error_set_nopos(err, -EBADMSG, "line %d: %s", jerr.line, jerr.text);
-    json_t *banks = json_object_get(root, "banks");
+    *out = (struct tl_pcr_values){0};
+    json_t *banks = json_object_get(json, "banks");
     if (!banks)
-        banks = root;
+        banks = (json_t *)json;
     if (!json_is_object(banks)) {
-        r = tl_error_set_nopos(err, -EBADMSG, "line 1: expected an object of banks");
-        goto out;
+        return tl_error_set_nopos(err, -EBADMSG, "line 1: expected an object of banks");
     }
     const char *bank_name, *key;
     json_t *pcrs, *value;
     json_object_foreach(banks, bank_name, pcrs)
     {
         if (!json_is_object(pcrs)) {
-            r = tl_error_set_nopos(err, -EBADMSG, "line 1: bank \"%s\" is not an object",
-                                   bank_name);
-            goto out;
+            return tl_error_set_nopos(err, -EBADMSG, "line 1: bank \"%s\" is not an object",
+                                      bank_name);
         }
         json_object_foreach(pcrs, key, value)
         {
             char *end;
             long index = strtol(key, &end, 10);
             if (*key == '\0' || *end != '\0' || !json_is_string(value)) {
-                r = tl_error_set_nopos(err, -EBADMSG, "line 1: %s[\"%s\"] is not a PCR value",
-                                       bank_name, key);
-                goto out;
+                return tl_error_set_nopos(err, -EBADMSG, "line 1: %s[\"%s\"] is not a PCR value",
+                                          bank_name, key);
             }
-            r = set_value(out, bank_name, index, json_string_value(value),
-                          json_string_length(value), 1, err);
+            int r = set_value(out, bank_name, index, json_string_value(value),
+                              json_string_length(value), 1, err);
             if (r < 0)
-                goto out;
+                return r;
         }
     }
     if (out->n_banks == 0)
-        r = tl_error_set_nopos(err, -EBADMSG, "no PCR values found");
-out:
+        return tl_error_set_nopos(err, -EBADMSG, "no PCR values found");
+    return 0;
+}
+
+json_t *tl_pcr_bank_to_json(const struct tl_pcr_bank *b)
+{
+    json_t *o = json_object();
+    for (int i = 0; o && i < TL_PCR_COUNT; i++) {
+        if (!(b->mask & (1u << i)))
+            continue;
+        char key[4], hex[2 * TL_DIGEST_MAX + 1];
+        snprintf(key, sizeof(key), "%d", i);
+        tl_hex_encode(b->value[i], b->size, hex);
+        json_object_set_new(o, key, json_string(hex));
+    }
+    return o;
+}
+
+json_t *tl_pcr_values_to_json(const struct tl_pcr_values *v)
+{
+    json_t *o = json_object();
+    for (unsigned b = 0; o && b < v->n_banks; b++) {
+        const struct tl_pcr_bank *bank = &v->banks[b];
+        const char *name = tl_alg_name(bank->alg);
+        char hexname[8];
+        if (bank->unsupported)
+            continue;
+        if (!name) {
+            snprintf(hexname, sizeof(hexname), "0x%04x", bank->alg);
+            name = hexname;
+        }
+        json_object_set_new(o, name, tl_pcr_bank_to_json(bank));
+    }
+    return o;
+}
+
+static int parse_json(const char *text, size_t len, struct tl_pcr_values *out, struct tl_error *err)
+{
+    json_error_t jerr;
+    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root)
+        return tl_error_set_nopos(err, -EBADMSG, "line %d: %s", jerr.line, jerr.text);
+    int r = tl_pcr_values_from_json(root, out, err);
     json_decref(root);
     return r;
 }

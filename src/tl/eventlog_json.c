@@ -103,19 +103,6 @@ json_t *eventlog_json_show(const struct analysis *a)
     return o;
 }
 
-static json_t *pcr_bank_json(const struct tl_pcr_bank *b)
-{
-    json_t *o = json_object();
-    for (int i = 0; i < TL_PCR_COUNT; i++) {
-        if (!(b->mask & (1u << i)))
-            continue;
-        char key[4];
-        snprintf(key, sizeof(key), "%d", i);
-        json_object_set_new(o, key, tl_json_hex(b->value[i], b->size));
-    }
-    return o;
-}
-
 json_t *eventlog_json_replay(const struct analysis *a)
 {
     json_t *o = json_object();
@@ -127,7 +114,7 @@ json_t *eventlog_json_replay(const struct analysis *a)
         if (bank->unsupported)
             json_array_append(unsupported, name);
         else
-            json_object_set_new(banks, json_string_value(name), pcr_bank_json(bank));
+            json_object_set_new(banks, json_string_value(name), tl_pcr_bank_to_json(bank));
         json_decref(name);
     }
     json_object_set_new(o, "banks", banks);

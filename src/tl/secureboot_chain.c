@@ -7,11 +7,8 @@
 #include <string.h>
 
 #include "tl/authvar.h"
+#include "tl/imagecheck.h"
 #include "tl/util.h"
-
-/* OVMF's switch (OvmfPkg SecureBootConfigDxe, gEfiSecureBootEnableDisableGuid). */
-static const tl_guid secure_boot_enable_guid =
-    TL_GUID_INIT(0xf0a30bc7, 0xaf08, 0x4556, 0x99, 0xc4, 0x00, 0x10, 0x09, 0xc9, 0x3a, 0x44);
 
 /* Verifies signed dbx updates against the store's KEK and appends them. */
 static int apply_dbx_updates(const struct sb_chain_sources *src, struct sb_chain_keys *k,
@@ -83,20 +80,12 @@ static int load_optional_list(const char *path, uint8_t **buf, size_t *len, stru
     return 0;
 }
 
-/* Secure Boot is on when PK is enrolled (user mode, UEFI 2.10 32.3) and
- * OVMF's SecureBootEnable is not 0: EDK2's AuthVariableLib sets SecureBoot
- * to 1 only for SecureBootEnable == 1 in user mode, and
- * DxeImageVerificationLib verifies nothing when SecureBoot is 0. A store
- * without SecureBootEnable gets it created as 1 in user mode. */
+/* Secure Boot on or off: libtl's reading of the store (imagecheck.h), the
+ * same one `tl image check` and tld make. */
 static void secure_boot_state(struct sb_chain_keys *k)
 {
-    const struct tl_varstore_var *sbe =
-        tl_varstore_find(&k->store.vs, "SecureBootEnable", &secure_boot_enable_guid);
-    k->secure_boot_off_why[0] = '\0';
-    if (!tl_varstore_find(&k->store.vs, "PK", &TL_EFI_GLOBAL_VARIABLE_GUID))
-        snprintf(k->secure_boot_off_why, sizeof(k->secure_boot_off_why), "no PK enrolled");
-    else if (sbe && sbe->data_len == 1 && sbe->data[0] == 0)
-        snprintf(k->secure_boot_off_why, sizeof(k->secure_boot_off_why), "SecureBootEnable is 0");
+    snprintf(k->secure_boot_off_why, sizeof(k->secure_boot_off_why), "%s",
+             tl_secureboot_off_reason(&k->store.vs));
 }
 
 int sb_chain_keys_load(const struct sb_chain_sources *src, struct sb_chain_keys *k,

@@ -661,7 +661,7 @@ static json_t *components_of(const json_t *findings)
 struct tld_attest_job {
     char node[TLD_NAME_MAX + 1];
     char image[PATH_MAX]; /* the node's image at begin ("" external) */
-    json_t *manifest;     /* its manifest (tld_attest_prefetch), NULL: not read */
+    struct tld_manifest *manifest; /* its manifest (tld_attest_prefetch), NULL: not read */
     char manifest_error[256];
     struct tld_ak *ak; /* the AK at begin */
     json_t *req;
@@ -685,7 +685,7 @@ void tld_attest_job_free(struct tld_attest_job *job)
     if (!job)
         return;
     parsed_log_done(&job->pl);
-    json_decref(job->manifest);
+    tld_manifest_unref(job->manifest);
     free(job->ak);
     json_decref(job->req);
     json_decref(job->first);
@@ -954,7 +954,7 @@ int tld_attest_finish(struct tld *t, struct tld_attest_job *job, const char *aut
             json_array_foreach(job->log_findings, k, f) json_array_append(findings, f);
             if (job->pl.ok) {
                 if (strcmp(job->image, n->spec.image) != 0) { /* reimaged meanwhile */
-                    json_decref(job->manifest);
+                    tld_manifest_unref(job->manifest);
                     job->manifest = NULL;
                     snprintf(job->image, sizeof(job->image), "%s", n->spec.image);
                 }

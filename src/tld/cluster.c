@@ -26,6 +26,7 @@
 #include "tl/aks.h"
 #include "tl/util.h"
 #include "tld.h"
+#include "tlhost/image.h"
 
 #define SUBSCRIPTION "/subscriptions/local"
 
@@ -1025,62 +1026,30 @@ static int pool_put(struct tld *t, struct tld_cluster *c, const char *name, cons
 }
 
 /* Would the pool's image boot under the keys a node with Secure Boot gets
- * (OVMF's Microsoft keys)? tl image check runs the Secure Boot engine on
- * the image's ESP; its first line names the component that would fail. */
+ * (OVMF's Microsoft keys)? The host library reads the image's ESP and
+ * libtl's Secure Boot engine decides (tlhost/image.h), as `tl image check`
+ * does; the verdict names the component that would fail and why. */
 static int check_image_boots(struct tld *t, const struct tld_pool *p, char *msg, size_t msz)
 {
-    int fds[2];
-    if (pipe(fds) < 0)
-        return ERR(500, "pipe: %s", strerror(errno));
-    pid_t pid = fork();
-    if (pid < 0) {
-        close(fds[0]);
-        close(fds[1]);
-        return ERR(500, "fork: %s", strerror(errno));
-    }
     char vars[PATH_MAX + 32];
     snprintf(vars, sizeof(vars), "%s/OVMF_VARS_4M.ms.fd", t->ovmf_dir);
-    if (pid == 0) {
-        dup2(fds[1], 1);
-        dup2(fds[1], 2);
-        close(fds[0]);
-        close(fds[1]);
-        execl(t->tl_bin, "tl", "image", "check", p->image, "--vars", vars, (char *)NULL);
-        _exit(127);
-    }
-    close(fds[1]);
-    char out[4096];
-    size_t len = 0;
-    ssize_t k;
-    while ((k = read(fds[0], out + len, sizeof(out) - 1 - len)) > 0)
-        len += (size_t)k;
-    close(fds[0]);
-    out[len] = 0;
-    int st = 0;
-    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-        ;
-    if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+    struct tl_image_verdict *v = calloc(1, sizeof(*v));
+    if (!v)
+        return ERR(500, "out of memory");
+    struct tl_error err = {0};
+    int r = tlh_image_check(p->image, NULL, vars, time(NULL), v, &err);
+    if (r == 0 && v->failed < 0) {
+        free(v);
         return 0;
-    /* the verdict line names the component and why ("verdict: FAIL: grub:
-     * the image's sha256 digest does not match its signature"); an error
-     * of tl itself is its "tl: ..." line */
-    const char *fail = "";
-    char *line = out;
-    for (char *nl; line && *line; line = nl ? nl + 1 : NULL) {
-        nl = strchr(line, '\n');
-        if (nl)
-            *nl = 0;
-        if (strncmp(line, "verdict: FAIL: ", 15) == 0) {
-            fail = line + 15;
-            break;
-        }
-        if (!fail[0] && strncmp(line, "tl: ", 4) == 0)
-            fail = line + 4;
     }
-    return ERR(409,
-               "update refused: with Secure Boot on, the nodes of node pool '%s' would not boot: "
-               "%s (tl image check %s --vars %s)",
-               p->name, fail[0] ? fail : "the image check failed", p->image, vars);
+    /* "grub: the image's sha256 digest does not match its signature", or
+     * why the image could not be checked */
+    r = ERR(409,
+            "update refused: with Secure Boot on, the nodes of node pool '%s' would not boot: "
+            "%s (tl image check %s --vars %s)",
+            p->name, r < 0 ? err.message : v->text, p->image, vars);
+    free(v);
+    return r;
 }
 
 static int pool_patch(struct tld *t, struct tld_pool *p, const json_t *body, json_t **answer,

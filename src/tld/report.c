@@ -66,9 +66,8 @@ static json_t *compare(const uint8_t *log_buf, size_t log_len, const json_t *pcr
     }
     struct tl_pcr_values *replayed = calloc(1, sizeof(*replayed));
     struct tl_pcr_values *expected = calloc(1, sizeof(*expected));
-    char *text = json_dumps(pcrs, JSON_COMPACT);
-    if (!replayed || !expected || !text || tl_replay(&log, NULL, replayed, &err) < 0 ||
-        tl_pcr_values_parse(text, strlen(text), expected, &err) < 0) {
+    if (!replayed || !expected || tl_replay(&log, NULL, replayed, &err) < 0 ||
+        tl_pcr_values_from_json(pcrs, expected, &err) < 0) {
         json_object_set_new(res, "verdict", json_string("error"));
         json_object_set_new(res, "error", json_string(err.message[0] ? err.message : "replay"));
         goto out;
@@ -95,7 +94,6 @@ static json_t *compare(const uint8_t *log_buf, size_t log_len, const json_t *pcr
     }
     json_object_set_new(res, "mismatches", list);
 out:
-    free(text);
     free(replayed);
     free(expected);
     tl_eventlog_done(&log);

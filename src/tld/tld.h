@@ -87,9 +87,12 @@ struct tld_manifests {
 };
 void tld_manifests_init(struct tld *t);
 void tld_manifests_free(struct tld *t);
-/* IMAGE/manifest.json as JSON (a new reference), or NULL with msg set;
- * without tld.lock. */
-json_t *tld_manifest_get(struct tld *t, const char *image, char *msg, size_t msz);
+/* IMAGE/manifest.json parsed (libtl's tl_manifest), shared and counted:
+ * a new reference, or NULL with msg set; without tld.lock. */
+struct tld_manifest;
+struct tld_manifest *tld_manifest_get(struct tld *t, const char *image, char *msg, size_t msz);
+const struct tl_manifest *tld_manifest_parsed(const struct tld_manifest *m);
+void tld_manifest_unref(struct tld_manifest *m);
 
 /* capacity.c: quotas and the host's capacity */
 #define TLD_CONCURRENT_CREATES 4
@@ -345,7 +348,7 @@ struct tl_eventlog;
 struct tl_boot_state;
 /* manifest: the node's image's (tld_manifest_get), NULL with why in
  * manifest_error; pure: no I/O */
-json_t *tld_policy_evaluate(const struct tld_node *n, const json_t *manifest,
+json_t *tld_policy_evaluate(const struct tld_node *n, const struct tld_manifest *manifest,
                             const char *manifest_error, const struct tl_eventlog *log,
                             const struct tl_boot_state *bs);
 

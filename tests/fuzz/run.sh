@@ -67,7 +67,7 @@ case $timeout_s$rss_mb in *[!0-9]*) echo "$prog: FUZZ_TIMEOUT and FUZZ_RSS_MB mu
 [ -d "$vectors/eventlog" ] || { echo "$prog: $vectors/eventlog not found" >&2; exit 2; }
 command -v python3 >/dev/null || { echo "$prog: python3 not found" >&2; exit 2; }
 
-targets=${FUZZ_TARGETS:-fuzz_eventlog fuzz_pcrset fuzz_efi fuzz_pe fuzz_varstore fuzz_authvar fuzz_modsig fuzz_ekcert fuzz_bootdiag fuzz_agent_config fuzz_report fuzz_agentbody fuzz_quote fuzz_podspec fuzz_selector fuzz_snp_report fuzz_hcl_report fuzz_tdx_quote fuzz_tcbinfo fuzz_ccel}
+targets=${FUZZ_TARGETS:-fuzz_eventlog fuzz_pcrset fuzz_efi fuzz_pe fuzz_varstore fuzz_authvar fuzz_modsig fuzz_ekcert fuzz_bootdiag fuzz_manifest fuzz_agent_config fuzz_report fuzz_agentbody fuzz_quote fuzz_podspec fuzz_selector fuzz_snp_report fuzz_hcl_report fuzz_tdx_quote fuzz_tcbinfo fuzz_ccel}
 fixtures=${TL_FIXTURES:-$(cd "$(dirname "$0")/../.." && pwd)/fixtures}
 ovmf_dir=${TL_OVMF_DIR:-/usr/share/OVMF}
 for t in $targets; do
@@ -81,7 +81,7 @@ jobs=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 2)}
 work=$(mktemp -d "${TMPDIR:-/tmp}/tl-fuzz.XXXXXX")
 keep=0
 trap '[ $keep = 1 ] || rm -rf "$work"' EXIT
-mkdir -p "$work"/corpus/{fuzz_eventlog,fuzz_pcrset,fuzz_efi,fuzz_pe,fuzz_varstore,fuzz_authvar,fuzz_modsig,fuzz_ekcert,fuzz_bootdiag,fuzz_agent_config,fuzz_report,fuzz_agentbody,fuzz_quote,fuzz_podspec,fuzz_selector,fuzz_snp_report,fuzz_hcl_report,fuzz_tdx_quote,fuzz_tcbinfo,fuzz_ccel} "$work/artifacts"
+mkdir -p "$work"/corpus/{fuzz_eventlog,fuzz_pcrset,fuzz_efi,fuzz_pe,fuzz_varstore,fuzz_authvar,fuzz_modsig,fuzz_ekcert,fuzz_bootdiag,fuzz_manifest,fuzz_agent_config,fuzz_report,fuzz_agentbody,fuzz_quote,fuzz_podspec,fuzz_selector,fuzz_snp_report,fuzz_hcl_report,fuzz_tdx_quote,fuzz_tcbinfo,fuzz_ccel} "$work/artifacts"
 for t in $targets; do mkdir -p "$work/corpus/$t" "$work/regress/$t"; done # other targets: no seeds
 
 # ---- seeds ----
@@ -199,6 +199,24 @@ done
 for sel in 'kubernetes.azure.com/trusted-launch=true' 'a in (b,c),!d' 'x notin (y),z!=w' 'n>1,m<2'; do
     printf '%s' "$sel" >"$work/corpus/fuzz_selector/$(printf '%s' "$sel" | sha1sum | cut -c1-40)"
 done
+# image manifests as scripts/image-build.sh writes them (docs/image.md)
+python3 - "$work/corpus/fuzz_manifest" <<'EOF'
+import json, os, sys
+d = 'ab' * 32
+comp = lambda kind, name, path: {'kind': kind, 'name': name, 'path': path, 'digests': {'sha256': d}}
+m = {'format': 'trustlaunch-image/1', 'kernel_cmdline': 'console=ttyS0 panic=-1',
+     'components': [comp('pe', 'shim', '\\EFI\\BOOT\\BOOTX64.EFI'),
+                    comp('pe', 'grub', '\\EFI\\BOOT\\grubx64.efi'),
+                    comp('pe', 'kernel', '\\EFI\\debian\\vmlinuz'),
+                    comp('file', 'initramfs', '\\EFI\\debian\\initrd.img')],
+     'grub_events': [{'pcr': 8, 'event': 'grub_cmd: set timeout=0', 'digests': {'sha256': d}},
+                     {'pcr': 9, 'event': '/EFI/debian/vmlinuz', 'component': 'kernel',
+                      'digests': {'sha256': d}}]}
+open(os.path.join(sys.argv[1], 'image.json'), 'w').write(json.dumps(m, indent=2))
+m['components'][1] = 7
+del m['format']
+open(os.path.join(sys.argv[1], 'odd.json'), 'w').write(json.dumps(m))
+EOF
 printf '{"url":"http://10.0.2.2:7780/v1/nodes/n1/report","token":"00ff","node":"n1"}' \
     >"$work/corpus/fuzz_agent_config/seed.json"
 python3 - "$vectors" "$work/corpus/fuzz_report" <<'EOF'

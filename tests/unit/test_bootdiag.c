@@ -535,6 +535,46 @@ static void test_rules(void **state)
     assert_true(d.eventlog_bytes == 9999999999999999999ull);
 }
 
+/* The diagnosis tld shows for each real capture: a refusal by the firmware,
+ * by shim, or grub's "bad shim signature" is one Secure Boot violation; a
+ * node that finished its work powered itself off. */
+static void test_diagnosis(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *file, *diagnosis;
+    } want[] = {
+        {"good-sb-on.log", "powered-off"},
+        {"good-sb-off.log", "powered-off"},
+        {"shim-violation-grub.log", "secure-boot-violation"},
+        {"shim-violation-grub-mokmanager.log", "secure-boot-violation"},
+        {"firmware-access-denied-shim.log", "secure-boot-violation"},
+        {"grub-bad-shim-signature.log", "secure-boot-violation"},
+        {"kernel-panic-no-root.log", "kernel-panic"},
+        {"ovmf-no-bootable-device.log", "no-bootable-device"},
+        {"seabios-no-bootable-device.log", "no-bootable-device"},
+    };
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        size_t len;
+        uint8_t *c = console_read(want[i].file, &len);
+        struct tl_bootdiag d = scan(c, len);
+        assert_string_equal(tl_bootdiag_diagnosis_name(tl_bootdiag_diagnose(&d)),
+                            want[i].diagnosis);
+        free(c);
+    }
+    struct tl_bootdiag d =
+        scan_str("Welcome to GRUB!\nerror: you need to load the kernel first.\n");
+    assert_int_equal(tl_bootdiag_diagnose(&d), TL_BOOTDIAG_DX_BOOT_FAILED);
+    assert_string_equal(tl_bootdiag_diagnosis_name(TL_BOOTDIAG_DX_BOOT_FAILED), "boot-failed");
+    d = scan_str("Linux version 6.1\nTL: init\nTL: agent reported\n");
+    assert_int_equal(tl_bootdiag_diagnose(&d), TL_BOOTDIAG_DX_GOOD);
+    d = scan_str("TL: agent failed: no network\n");
+    assert_string_equal(tl_bootdiag_diagnosis_name(tl_bootdiag_diagnose(&d)), "agent-failed");
+    d = scan_str("BdsDxe: loading Boot0001\n");
+    assert_string_equal(tl_bootdiag_diagnosis_name(tl_bootdiag_diagnose(&d)), "booting");
+    assert_string_equal(tl_bootdiag_diagnosis_name((enum tl_bootdiag_diagnosis)99), "unknown");
+}
+
 /* ---- garbage and hostile input ---- */
 
 static void test_empty_and_bad_arguments(void **state)
@@ -641,6 +681,7 @@ int main(void)
         cmocka_unit_test(test_panic_after_init),
         cmocka_unit_test(test_grub_error_then_kernel),
         cmocka_unit_test(test_rules),
+        cmocka_unit_test(test_diagnosis),
         cmocka_unit_test(test_empty_and_bad_arguments),
         cmocka_unit_test(test_garbage),
         cmocka_unit_test(test_long_lines_and_escapes),

@@ -267,6 +267,53 @@ static void test_pcr_values_formats(void **state)
     expect_parse_error("{\"sha1\": [1]}", "bank \"sha1\" is not an object");
 }
 
+/* The JSON codec: the real swtpm PCRs of the OVMF boot to
+ * {"sha256": {"0": hex}} and back, unchanged, and what it refuses. */
+static void test_pcr_values_json(void **state)
+{
+    (void)state;
+    struct tl_pcr_values tpm, back;
+    load_pcrs(OVMF_PCRS, &tpm);
+    json_t *j = tl_pcr_values_to_json(&tpm);
+    assert_int_equal(json_object_size(j), 4);
+    assert_int_equal(json_object_size(json_object_get(j, "sha256")), 24);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(j, "sha256"), "7")),
+                        "75677db6f14082d3bfec4d14bdd75c8d72612ef6914ca99cd5a5997b7a21309d");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(j, "sha256"), "0")),
+                        "27fcccfa7f522e228d13ff449bd8c39507a97d7d96b808e9608ddff9b6b0719a");
+    struct tl_error err = {0};
+    assert_int_equal(tl_pcr_values_from_json(j, &back, &err), 0);
+    assert_int_equal(back.n_banks, 4);
+    assert_int_equal(count_values(&back), 96);
+    uint32_t not_covered = 0;
+    assert_int_equal(tl_replay_compare(&tpm, &back, NULL, 0, &not_covered), 0);
+    /* under "banks", as `tl eventlog replay --json` prints */
+    json_t *wrapped = json_pack("{s:O}", "banks", j);
+    assert_int_equal(tl_pcr_values_from_json(wrapped, &back, &err), 0);
+    assert_int_equal(count_values(&back), 96);
+    json_decref(wrapped);
+    json_decref(j);
+
+    static const struct {
+        const char *json, *message;
+    } bad[] = {
+        {"[]", "line 1: expected an object of banks"},
+        {"{}", "no PCR values found"},
+        {"{\"sha256\": 1}", "line 1: bank \"sha256\" is not an object"},
+        {"{\"sha256\": {\"x\": \"00\"}}", "line 1: sha256[\"x\"] is not a PCR value"},
+        {"{\"sha256\": {\"24\": \"00\"}}", "line 1: PCR index 24 out of range 0..23"},
+        {"{\"sha256\": {\"0\": \"00\"}}", "line 1: sha256 PCR 0: not 32 bytes of hex"},
+        {"{\"md5\": {\"0\": \"00\"}}", "line 1: unknown bank \"md5\""},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        json_t *b = json_loads(bad[i].json, JSON_DECODE_ANY, NULL);
+        assert_non_null(b);
+        assert_int_equal(tl_pcr_values_from_json(b, &back, &err), -EBADMSG);
+        assert_string_equal(err.message, bad[i].message);
+        json_decref(b);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -277,6 +324,7 @@ int main(void)
         cmocka_unit_test(test_bank_downgrade),
         cmocka_unit_test(test_firmware_pcr_always_compared),
         cmocka_unit_test(test_pcr_values_formats),
+        cmocka_unit_test(test_pcr_values_json),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
