@@ -113,18 +113,8 @@ static const struct az_command credentials_cmd = {
     "Writes a cluster, a user (clusterUser_GROUP_NAME) and a context NAME, and makes NAME the\n"
     "current context; other entries of the file are kept. Mode 0600.\n"};
 
-static char *cluster_path(const struct az_args *a)
-{
-    return tl_arm_path("/v1/resourceGroups/%s/managedClusters/%s", az_get(a, "--resource-group"),
-                       az_get(a, "--name"));
-}
-
-static void set_given_string(json_t *body, const struct az_args *a, const char *key,
-                             const char *option)
-{
-    if (az_given(a, option))
-        json_object_set_new(body, key, json_string(az_get(a, option)));
-}
+static const struct arm_resource cluster = {
+    "/v1/resourceGroups/%s/managedClusters/%s", {"--resource-group", "--name"}, tl_cluster_columns};
 
 /* "virtual-node,monitoring" -> ["virtual-node", "monitoring"]. */
 static json_t *addons(const char *list)
@@ -155,13 +145,13 @@ static int run_create(int argc, char **argv)
             return TL_EXIT_BAD;
     }
     json_t *body = json_object();
-    set_given_string(body, &a, "location", "--location");
-    set_given_string(body, &a, "kubernetesVersion", "--kubernetes-version");
+    arm_body_set_given(body, &a, "location", "--location");
+    arm_body_set_given(body, &a, "kubernetesVersion", "--kubernetes-version");
     if (az_given(&a, "--node-count"))
         json_object_set_new(body, "nodeCount", json_integer(az_get_long(&a, "--node-count")));
-    set_given_string(body, &a, "nodeVmSize", "--node-vm-size");
-    set_given_string(body, &a, "osSku", "--os-sku");
-    set_given_string(body, &a, "nodepoolName", "--nodepool-name");
+    arm_body_set_given(body, &a, "nodeVmSize", "--node-vm-size");
+    arm_body_set_given(body, &a, "osSku", "--os-sku");
+    arm_body_set_given(body, &a, "nodepoolName", "--nodepool-name");
     json_object_set_new(body, "enableSecureBoot",
                         json_boolean(az_flag(&a, "--enable-secure-boot")));
     json_object_set_new(body, "enableVtpm", json_boolean(az_flag(&a, "--enable-vtpm")));
@@ -174,45 +164,23 @@ static int run_create(int argc, char **argv)
         json_object_set_new(body, "enableAddons", addons(az_get(&a, "--enable-addons")));
     if (az_flag(&a, "--enable-fips-image"))
         json_object_set_new(body, "enableFipsImage", json_true());
-    set_given_string(body, &a, "vmSetType", "--vm-set-type");
-    set_given_string(body, &a, "nodeOsdiskType", "--node-osdisk-type");
+    arm_body_set_given(body, &a, "vmSetType", "--vm-set-type");
+    arm_body_set_given(body, &a, "nodeOsdiskType", "--node-osdisk-type");
     if (az_flag(&a, "--skip-gpu-driver-install"))
         json_object_set_new(body, "skipGpuDriverInstall", json_true());
     if (gen1)
         json_object_set_new(body, "useGen1Image", json_true());
-    char *path = cluster_path(&a);
-    int rc = tl_arm_run(&a, "PUT", path, body, tl_cluster_columns,
-                        az_flag(&a, "--no-wait") ? TL_ARM_NO_WAIT : TL_ARM_WAIT);
-    free(path);
-    return rc;
+    return arm_write(&a, "PUT", &cluster, body);
 }
 
 static int run_show(int argc, char **argv)
 {
-    struct az_args a;
-    int r = az_parse(&show_cmd, argc, argv, &a);
-    if (r)
-        return r > 0 ? TL_EXIT_OK : TL_EXIT_BAD;
-    char *path = cluster_path(&a);
-    int rc = tl_arm_run(&a, "GET", path, NULL, tl_cluster_columns, TL_ARM_SHOW);
-    free(path);
-    return rc;
+    return arm_get(&show_cmd, &cluster, TL_ARM_SHOW, argc, argv);
 }
 
 static int run_delete(int argc, char **argv)
 {
-    struct az_args a;
-    int r = az_parse(&delete_cmd, argc, argv, &a);
-    if (r)
-        return r > 0 ? TL_EXIT_OK : TL_EXIT_BAD;
-    int rc;
-    if (!tl_arm_confirm(&a, &rc))
-        return rc;
-    char *path = cluster_path(&a);
-    rc = tl_arm_run(&a, "DELETE", path, NULL, NULL,
-                    az_flag(&a, "--no-wait") ? TL_ARM_QUIET : TL_ARM_WAIT_GONE);
-    free(path);
-    return rc;
+    return arm_delete(&delete_cmd, &cluster, true, argc, argv);
 }
 
 static int run_list(int argc, char **argv)

@@ -11,21 +11,27 @@
 #include <unistd.h>
 
 #include "azcall.h"
+#include "tl.h"
+#include "tl/util.h"
 
-char *tl_arm_path(const char *fmt, ...)
+/* fmt with its %s replaced, in order, by vals (percent-encoded); NULL when
+ * out of memory or short of values. */
+static char *path_fill(const char *fmt, const char *const *vals, size_t n_vals)
 {
-    size_t cap = 256, len = 0;
+    size_t cap = 256, len = 0, used = 0;
     char *out = malloc(cap);
     if (!out)
         return NULL;
-    va_list ap;
-    va_start(ap, fmt);
     for (const char *p = fmt; *p; p++) {
         char piece[4] = {*p, 0};
         const char *s = piece;
         bool escape = false;
         if (p[0] == '%' && p[1] == 's') {
-            s = va_arg(ap, const char *);
+            if (used == n_vals || !vals[used]) {
+                free(out);
+                return NULL;
+            }
+            s = vals[used++];
             escape = true;
             p++;
         }
@@ -34,7 +40,6 @@ char *tl_arm_path(const char *fmt, ...)
                 char *n = realloc(out, cap * 2);
                 if (!n) {
                     free(out);
-                    va_end(ap);
                     return NULL;
                 }
                 out = n;
@@ -47,9 +52,24 @@ char *tl_arm_path(const char *fmt, ...)
                 out[len++] = (char)ch;
         }
     }
-    va_end(ap);
     out[len] = 0;
     return out;
+}
+
+char *tl_arm_path(const char *fmt, ...)
+{
+    const char *vals[8];
+    size_t n = 0;
+    va_list ap;
+    va_start(ap, fmt);
+    for (const char *p = fmt; *p && n < TL_ARRAY_SIZE(vals); p++) {
+        if (p[0] == '%' && p[1] == 's') {
+            vals[n++] = va_arg(ap, const char *);
+            p++;
+        }
+    }
+    va_end(ap);
+    return path_fill(fmt, vals, n);
 }
 
 int tl_arm_request(struct tl_client *c, const char *method, const char *path, json_t *body,
@@ -284,4 +304,59 @@ bool tl_arm_confirm(const struct az_args *a, int *rc)
         return false;
     line[strcspn(line, "\r\n")] = 0;
     return strcasecmp(line, "y") == 0 || strcasecmp(line, "yes") == 0;
+}
+
+char *arm_resource_path(const struct arm_resource *res, const struct az_args *a)
+{
+    const char *vals[TL_ARRAY_SIZE(res->opts)];
+    size_t n = 0;
+    for (; n < TL_ARRAY_SIZE(res->opts) && res->opts[n]; n++)
+        vals[n] = az_get(a, res->opts[n]);
+    return path_fill(res->path, vals, n);
+}
+
+int arm_resource_run(const struct az_args *a, const char *method, const struct arm_resource *res,
+                     json_t *body, enum tl_arm_mode mode)
+{
+    char *path = arm_resource_path(res, a);
+    int rc = tl_arm_run(a, method, path, body, res->columns, mode);
+    free(path);
+    return rc;
+}
+
+int arm_write(const struct az_args *a, const char *method, const struct arm_resource *res,
+              json_t *body)
+{
+    return arm_resource_run(a, method, res, body,
+                            az_flag(a, "--no-wait") ? TL_ARM_NO_WAIT : TL_ARM_WAIT);
+}
+
+int arm_get(const struct az_command *cmd, const struct arm_resource *res, enum tl_arm_mode mode,
+            int argc, char **argv)
+{
+    struct az_args a;
+    int r = az_parse(cmd, argc, argv, &a);
+    if (r)
+        return r > 0 ? TL_EXIT_OK : TL_EXIT_BAD;
+    return arm_resource_run(&a, "GET", res, NULL, mode);
+}
+
+int arm_delete(const struct az_command *cmd, const struct arm_resource *res, bool confirm, int argc,
+               char **argv)
+{
+    struct az_args a;
+    int r = az_parse(cmd, argc, argv, &a);
+    if (r)
+        return r > 0 ? TL_EXIT_OK : TL_EXIT_BAD;
+    int rc;
+    if (confirm && !tl_arm_confirm(&a, &rc))
+        return rc;
+    return arm_resource_run(&a, "DELETE", res, NULL,
+                            az_flag(&a, "--no-wait") ? TL_ARM_QUIET : TL_ARM_WAIT_GONE);
+}
+
+void arm_body_set_given(json_t *body, const struct az_args *a, const char *key, const char *option)
+{
+    if (az_given(a, option))
+        json_object_set_new(body, key, json_string(az_get(a, option)));
 }

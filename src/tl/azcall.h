@@ -57,3 +57,36 @@ int tl_arm_run(const struct az_args *a, const char *method, const char *path, js
  * ("Are you sure you want to perform this operation? (y/n): "); without a
  * terminal prints az's error and returns false with *rc = 2. */
 bool tl_arm_confirm(const struct az_args *a, int *rc);
+
+/* A resource the az verbs name: a path whose %s are filled, in order and
+ * percent-encoded, with the values of the options in opts (required ones),
+ * and the columns of its table. */
+struct arm_resource {
+    const char *path;
+    const char *opts[3];
+    const struct tl_column *columns;
+};
+
+/* res's path for a's option values: malloc'd, NULL when out of memory. */
+char *arm_resource_path(const struct arm_resource *res, const struct az_args *a);
+
+/* tl_arm_run on res's path with res's columns. */
+int arm_resource_run(const struct az_args *a, const char *method, const struct arm_resource *res,
+                     json_t *body, enum tl_arm_mode mode);
+
+/* A create or an update: method (PUT, PATCH) with body (stolen), then the
+ * wait, unless --no-wait. */
+int arm_write(const struct az_args *a, const char *method, const struct arm_resource *res,
+              json_t *body);
+
+/* The verbs that only name a resource: parse argv per cmd, then GET it
+ * (mode TL_ARM_SHOW, or TL_ARM_LIST for a collection), or DELETE it and
+ * wait until it is gone (not with --no-wait), after az's confirmation
+ * (tl_arm_confirm) when confirm. Return the exit status. */
+int arm_get(const struct az_command *cmd, const struct arm_resource *res, enum tl_arm_mode mode,
+            int argc, char **argv);
+int arm_delete(const struct az_command *cmd, const struct arm_resource *res, bool confirm, int argc,
+               char **argv);
+
+/* body[key] = the option's value, when the option was given. */
+void arm_body_set_given(json_t *body, const struct az_args *a, const char *key, const char *option);

@@ -181,3 +181,25 @@ json_t *tl_json_event_digests(const struct tl_eventlog *log, const struct tl_eve
     }
     return o;
 }
+
+int cli_dispatch(const char *cmd, const struct cli_verb *verbs, void (*usage)(FILE *f), int argc,
+                 char **argv)
+{
+    char names[256] = "";
+    for (const struct cli_verb *v = verbs; v->name; v++)
+        snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s",
+                 v == verbs ? "" : ", ", v->name);
+    if (argc < 2) {
+        fprintf(stderr, "tl: %s: no verb given (%s; try --help)\n", cmd, names);
+        return TL_EXIT_BAD;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        usage(stdout);
+        return TL_EXIT_OK;
+    }
+    for (const struct cli_verb *v = verbs; v->name; v++)
+        if (strcmp(argv[1], v->name) == 0)
+            return v->run(argc - 1, argv + 1);
+    fprintf(stderr, "tl: %s: unknown verb \"%s\" (%s)\n", cmd, argv[1], names);
+    return TL_EXIT_BAD;
+}

@@ -122,12 +122,12 @@ static const struct az_option list_options[] = {GROUP_OPT, CLUSTER_OPT, {0}};
 static const struct az_command list_cmd = {"aks nodepool list", "List node pools in the cluster.",
                                            list_options, NULL};
 
-static char *pool_path(const struct az_args *a)
-{
-    return tl_arm_path("/v1/resourceGroups/%s/managedClusters/%s/agentPools/%s",
-                       az_get(a, "--resource-group"), az_get(a, "--cluster-name"),
-                       az_get(a, "--name"));
-}
+static const struct arm_resource pool = {"/v1/resourceGroups/%s/managedClusters/%s/agentPools/%s",
+                                         {"--resource-group", "--cluster-name", "--name"},
+                                         tl_pool_columns};
+static const struct arm_resource pools = {"/v1/resourceGroups/%s/managedClusters/%s/agentPools",
+                                          {"--resource-group", "--cluster-name"},
+                                          tl_pool_columns};
 
 int tl_aks_custom_headers(const struct az_args *a, bool *gen1)
 {
@@ -148,13 +148,6 @@ int tl_aks_custom_headers(const struct az_args *a, bool *gen1)
     return 0;
 }
 
-static void set_given_string(json_t *body, const struct az_args *a, const char *key,
-                             const char *option)
-{
-    if (az_given(a, option))
-        json_object_set_new(body, key, json_string(az_get(a, option)));
-}
-
 static int run_add(int argc, char **argv)
 {
     struct az_args a;
@@ -167,25 +160,21 @@ static int run_add(int argc, char **argv)
     json_t *body = json_object();
     if (az_given(&a, "--node-count"))
         json_object_set_new(body, "count", json_integer(az_get_long(&a, "--node-count")));
-    set_given_string(body, &a, "vmSize", "--node-vm-size");
-    set_given_string(body, &a, "osType", "--os-type");
-    set_given_string(body, &a, "osSku", "--os-sku");
-    set_given_string(body, &a, "mode", "--mode");
-    set_given_string(body, &a, "kubernetesVersion", "--kubernetes-version");
+    arm_body_set_given(body, &a, "vmSize", "--node-vm-size");
+    arm_body_set_given(body, &a, "osType", "--os-type");
+    arm_body_set_given(body, &a, "osSku", "--os-sku");
+    arm_body_set_given(body, &a, "mode", "--mode");
+    arm_body_set_given(body, &a, "kubernetesVersion", "--kubernetes-version");
     json_object_set_new(body, "enableSecureBoot",
                         json_boolean(az_flag(&a, "--enable-secure-boot")));
     json_object_set_new(body, "enableVtpm", json_boolean(az_flag(&a, "--enable-vtpm")));
     json_object_set_new(body, "enableFipsImage", json_boolean(az_flag(&a, "--enable-fips-image")));
-    set_given_string(body, &a, "vmSetType", "--vm-set-type");
-    set_given_string(body, &a, "nodeOsdiskType", "--node-osdisk-type");
+    arm_body_set_given(body, &a, "vmSetType", "--vm-set-type");
+    arm_body_set_given(body, &a, "nodeOsdiskType", "--node-osdisk-type");
     json_object_set_new(body, "skipGpuDriverInstall",
                         json_boolean(az_flag(&a, "--skip-gpu-driver-install")));
     json_object_set_new(body, "useGen1Image", json_boolean(gen1));
-    char *path = pool_path(&a);
-    int rc = tl_arm_run(&a, "PUT", path, body, tl_pool_columns,
-                        az_flag(&a, "--no-wait") ? TL_ARM_NO_WAIT : TL_ARM_WAIT);
-    free(path);
-    return rc;
+    return arm_write(&a, "PUT", &pool, body);
 }
 
 static int run_update(int argc, char **argv)
@@ -213,49 +202,22 @@ static int run_update(int argc, char **argv)
         json_decref(body);
         return TL_EXIT_BAD;
     }
-    char *path = pool_path(&a);
-    int rc = tl_arm_run(&a, "PATCH", path, body, tl_pool_columns,
-                        az_flag(&a, "--no-wait") ? TL_ARM_NO_WAIT : TL_ARM_WAIT);
-    free(path);
-    return rc;
+    return arm_write(&a, "PATCH", &pool, body);
 }
 
 static int run_show(int argc, char **argv)
 {
-    struct az_args a;
-    int r = az_parse(&show_cmd, argc, argv, &a);
-    if (r)
-        return r > 0 ? TL_EXIT_OK : TL_EXIT_BAD;
-    char *path = pool_path(&a);
-    int rc = tl_arm_run(&a, "GET", path, NULL, tl_pool_columns, TL_ARM_SHOW);
-    free(path);
-    return rc;
+    return arm_get(&show_cmd, &pool, TL_ARM_SHOW, argc, argv);
 }
 
 static int run_delete(int argc, char **argv)
 {
-    struct az_args a;
-    int r = az_parse(&delete_cmd, argc, argv, &a);
-    if (r)
-        return r > 0 ? TL_EXIT_OK : TL_EXIT_BAD;
-    char *path = pool_path(&a);
-    int rc = tl_arm_run(&a, "DELETE", path, NULL, NULL,
-                        az_flag(&a, "--no-wait") ? TL_ARM_QUIET : TL_ARM_WAIT_GONE);
-    free(path);
-    return rc;
+    return arm_delete(&delete_cmd, &pool, false, argc, argv);
 }
 
 static int run_list(int argc, char **argv)
 {
-    struct az_args a;
-    int r = az_parse(&list_cmd, argc, argv, &a);
-    if (r)
-        return r > 0 ? TL_EXIT_OK : TL_EXIT_BAD;
-    char *path = tl_arm_path("/v1/resourceGroups/%s/managedClusters/%s/agentPools",
-                             az_get(&a, "--resource-group"), az_get(&a, "--cluster-name"));
-    int rc = tl_arm_run(&a, "GET", path, NULL, tl_pool_columns, TL_ARM_LIST);
-    free(path);
-    return rc;
+    return arm_get(&list_cmd, &pools, TL_ARM_LIST, argc, argv);
 }
 
 int tl_cmd_aks_nodepool(int argc, char **argv)

@@ -296,26 +296,10 @@ out:
     return status;
 }
 
-int tl_cmd_secureboot(int argc, char **argv)
+/* digest and verify: argv[0] is the verb. */
+static int digest_or_verify(int argc, char **argv)
 {
-    if (argc < 2) {
-        fprintf(stderr, "tl: secureboot: no verb given (digest, verify, predict, vars)\n");
-        return TL_EXIT_BAD;
-    }
-    const char *verb = argv[1];
-    if (strcmp(verb, "--help") == 0 || strcmp(verb, "-h") == 0) {
-        usage(stdout);
-        return TL_EXIT_OK;
-    }
-    if (strcmp(verb, "vars") == 0)
-        return secureboot_vars_cmd(argc - 1, argv + 1);
-    if (strcmp(verb, "predict") == 0)
-        return secureboot_predict_cmd(argc - 1, argv + 1);
-    if (strcmp(verb, "digest") != 0 && strcmp(verb, "verify") != 0) {
-        fprintf(stderr, "tl: secureboot: unknown verb \"%s\" (digest, verify, predict, vars)\n",
-                verb);
-        return TL_EXIT_BAD;
-    }
+    const char *verb = argv[0];
     static const struct option options[] = {
         {"json", no_argument, NULL, 'j'},
         {"vars", required_argument, NULL, 'v'},
@@ -330,8 +314,6 @@ int tl_cmd_secureboot(int argc, char **argv)
     };
     struct verify_opts o = {0};
     int c;
-    argc--;
-    argv++;
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
@@ -405,4 +387,16 @@ int tl_cmd_secureboot(int argc, char **argv)
         return TL_EXIT_BAD;
     }
     return verify_chain(&o, argv + optind, argc - optind);
+}
+
+int tl_cmd_secureboot(int argc, char **argv)
+{
+    static const struct cli_verb verbs[] = {
+        {"digest", digest_or_verify},
+        {"verify", digest_or_verify},
+        {"predict", secureboot_predict_cmd},
+        {"vars", secureboot_vars_cmd},
+        {NULL, NULL},
+    };
+    return cli_dispatch("secureboot", verbs, usage, argc, argv);
 }
