@@ -164,24 +164,6 @@ json_t *tl_json_hex(const uint8_t *p, size_t n)
     return v;
 }
 
-json_t *tl_json_event_digests(const struct tl_eventlog *log, const struct tl_event *ev)
-{
-    json_t *o = json_object();
-    for (unsigned b = 0; b < log->n_banks; b++) {
-        const uint8_t *d = tl_event_digest(log, ev, b);
-        if (!d)
-            continue;
-        char name[16];
-        const char *n = tl_alg_name(log->banks[b].alg);
-        if (!n) {
-            snprintf(name, sizeof(name), "0x%04x", log->banks[b].alg);
-            n = name;
-        }
-        json_object_set_new(o, n, tl_json_hex(d, log->banks[b].size));
-    }
-    return o;
-}
-
 int cli_dispatch(const char *cmd, const struct cli_verb *verbs, void (*usage)(FILE *f), int argc,
                  char **argv)
 {

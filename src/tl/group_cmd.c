@@ -40,8 +40,8 @@ static const struct az_option list_options[] = {{0}};
 static const struct az_command list_cmd = {"group list", "List resource groups.", list_options,
                                            NULL};
 
-static const struct arm_resource group = {"/v1/resourceGroups/%s", {"--name"}, tl_group_columns};
-static const struct arm_resource groups = {"/v1/resourceGroups", {NULL}, tl_group_columns};
+static const struct arm_resource group = {"/v1/resourceGroups/%s", {"--name"}, az_group_columns};
+static const struct arm_resource groups = {"/v1/resourceGroups", {NULL}, az_group_columns};
 
 static int run_create(int argc, char **argv)
 {
@@ -51,12 +51,12 @@ static int run_create(int argc, char **argv)
         return r > 0 ? TL_EXIT_OK : TL_EXIT_BAD;
     json_t *body = json_pack("{s:s}", "location", az_get(&a, "--location"));
     /* Groups are made at once: provisioningState lives in properties. */
-    return arm_resource_run(&a, "PUT", &group, body, TL_ARM_SHOW);
+    return arm_resource_run(&a, "PUT", &group, body, ARM_SHOW);
 }
 
 static int run_show(int argc, char **argv)
 {
-    return arm_get(&show_cmd, &group, TL_ARM_SHOW, argc, argv);
+    return arm_get(&show_cmd, &group, ARM_SHOW, argc, argv);
 }
 
 static int run_delete(int argc, char **argv)
@@ -66,7 +66,7 @@ static int run_delete(int argc, char **argv)
 
 static int run_list(int argc, char **argv)
 {
-    return arm_get(&list_cmd, &groups, TL_ARM_LIST, argc, argv);
+    return arm_get(&list_cmd, &groups, ARM_LIST, argc, argv);
 }
 
 int tl_cmd_group(int argc, char **argv)

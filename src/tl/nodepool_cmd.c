@@ -14,12 +14,12 @@
 #include "tl.h"
 #include "tl/aks.h"
 
-const char *const tl_aks_os_skus[] = {
+const char *const aks_os_skus[] = {
     "Ubuntu",  "Ubuntu2204",  "Ubuntu2404",  "AzureLinux",    "AzureLinux3", "CBLMariner",
     "Mariner", "Windows2019", "Windows2022", "WindowsAnnual", NULL,
 };
-const char *const tl_aks_vm_set_types[] = {"VirtualMachineScaleSets", "AvailabilitySet", NULL};
-const char *const tl_aks_osdisk_types[] = {"Managed", "Ephemeral", NULL};
+const char *const aks_vm_set_types[] = {"VirtualMachineScaleSets", "AvailabilitySet", NULL};
+const char *const aks_osdisk_types[] = {"Managed", "Ephemeral", NULL};
 static const char *const os_types[] = {"Linux", "Windows", NULL};
 static const char *const modes[] = {"System", "User", NULL};
 
@@ -57,7 +57,7 @@ static const struct az_option add_options[] = {
     {"--node-vm-size", "-s", AZ_STRING, NULL, TL_AKS_DEFAULT_VM_SIZE, NULL, false,
      "Size of the nodes' VMs."},
     {"--os-type", NULL, AZ_ENUM, os_types, "Linux", NULL, false, "OS type of the nodes."},
-    {"--os-sku", NULL, AZ_ENUM, tl_aks_os_skus, NULL, NULL, false,
+    {"--os-sku", NULL, AZ_ENUM, aks_os_skus, NULL, NULL, false,
      "OS SKU. Default: Ubuntu for Linux, Windows2022 for Windows."},
     {"--mode", NULL, AZ_ENUM, modes, "User", NULL, false, "The pool's mode."},
     {"--kubernetes-version", "-k", AZ_STRING, NULL, NULL, NULL, false,
@@ -70,9 +70,9 @@ static const struct az_option add_options[] = {
      "A vTPM on the pool's nodes (trusted launch)."},
     {"--disable-vtpm", NULL, AZ_FLAG, NULL, NULL, NULL, false, "No vTPM (the default)."},
     {"--enable-fips-image", NULL, AZ_FLAG, NULL, NULL, NULL, false, "FIPS-enabled OS image."},
-    {"--vm-set-type", NULL, AZ_ENUM, tl_aks_vm_set_types, "VirtualMachineScaleSets", NULL, false,
+    {"--vm-set-type", NULL, AZ_ENUM, aks_vm_set_types, "VirtualMachineScaleSets", NULL, false,
      "Agent pool VM set type."},
-    {"--node-osdisk-type", NULL, AZ_ENUM, tl_aks_osdisk_types, NULL, NULL, false,
+    {"--node-osdisk-type", NULL, AZ_ENUM, aks_osdisk_types, NULL, NULL, false,
      "OS disk type of the nodes."},
     {"--skip-gpu-driver-install", NULL, AZ_FLAG, NULL, NULL, NULL, false,
      "Do not install the GPU driver on GPU sizes."},
@@ -124,12 +124,12 @@ static const struct az_command list_cmd = {"aks nodepool list", "List node pools
 
 static const struct arm_resource pool = {"/v1/resourceGroups/%s/managedClusters/%s/agentPools/%s",
                                          {"--resource-group", "--cluster-name", "--name"},
-                                         tl_pool_columns};
+                                         az_pool_columns};
 static const struct arm_resource pools = {"/v1/resourceGroups/%s/managedClusters/%s/agentPools",
                                           {"--resource-group", "--cluster-name"},
-                                          tl_pool_columns};
+                                          az_pool_columns};
 
-int tl_aks_custom_headers(const struct az_args *a, bool *gen1)
+int aks_custom_headers(const struct az_args *a, bool *gen1)
 {
     const char *h = az_get(a, "--aks-custom-headers");
     *gen1 = false;
@@ -155,7 +155,7 @@ static int run_add(int argc, char **argv)
     if (r)
         return r > 0 ? TL_EXIT_OK : TL_EXIT_BAD;
     bool gen1;
-    if (tl_aks_custom_headers(&a, &gen1) < 0)
+    if (aks_custom_headers(&a, &gen1) < 0)
         return TL_EXIT_BAD;
     json_t *body = json_object();
     if (az_given(&a, "--node-count"))
@@ -184,7 +184,7 @@ static int run_update(int argc, char **argv)
     if (r)
         return r > 0 ? TL_EXIT_OK : TL_EXIT_BAD;
     bool gen1;
-    if (tl_aks_custom_headers(&a, &gen1) < 0)
+    if (aks_custom_headers(&a, &gen1) < 0)
         return TL_EXIT_BAD;
     json_t *body = json_object();
     if (az_flag(&a, "--enable-secure-boot") || az_flag(&a, "--disable-secure-boot"))
@@ -207,7 +207,7 @@ static int run_update(int argc, char **argv)
 
 static int run_show(int argc, char **argv)
 {
-    return arm_get(&show_cmd, &pool, TL_ARM_SHOW, argc, argv);
+    return arm_get(&show_cmd, &pool, ARM_SHOW, argc, argv);
 }
 
 static int run_delete(int argc, char **argv)
@@ -217,7 +217,7 @@ static int run_delete(int argc, char **argv)
 
 static int run_list(int argc, char **argv)
 {
-    return arm_get(&list_cmd, &pools, TL_ARM_LIST, argc, argv);
+    return arm_get(&list_cmd, &pools, ARM_LIST, argc, argv);
 }
 
 int tl_cmd_aks_nodepool(int argc, char **argv)

@@ -43,8 +43,6 @@ void tl_remove_tree(const char *path);
 /* Prints a JSON value as one line on stdout and frees it. */
 void tl_json_print(json_t *v);
 json_t *tl_json_hex(const uint8_t *p, size_t n);
-/* {"sha1": "<hex>", "sha256": ...} of one record. */
-json_t *tl_json_event_digests(const struct tl_eventlog *log, const struct tl_event *ev);
 
 /* A command's verbs, ended by {NULL}: each runs with argv from its name on. */
 struct cli_verb {
