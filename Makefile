@@ -9,6 +9,8 @@
 #   make fuzz   build the libFuzzer targets (clang); make fuzz-run runs each for FUZZ_SECONDS
 #   make bench  benchmarks (bench/)
 #   make format clang-format every C file
+#   make deps-graph  the file-level import graph of src/ and lib/ from the build's objects
+#               (scripts/deps.py); fails on a circle tests/circles.allowed does not list
 
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
@@ -24,7 +26,7 @@ DEB_PACKAGES := build-essential meson ninja-build pkg-config clang llvm libclang
 	libmicrohttpd-dev libcurl4-openssl-dev libsqlite3-dev grub-pc-bin seabios \
 	python3 jq xz-utils zstd curl nodejs openssh-client
 
-.PHONY: all deps build test e2e unit asan fuzz fuzz-run demo bench format fixtures image clean
+.PHONY: all deps deps-graph build test e2e unit asan fuzz fuzz-run demo bench format fixtures image clean
 
 all: build
 
@@ -92,6 +94,11 @@ bench: build fixtures
 	@bash bench/tee.sh $(BUILD) $(VECTORS)
 	@bash bench/pool.sh $(BUILD) $(FIXTURES)
 	@bash bench/tee_tdx.sh $(BUILD) $(VECTORS)
+
+# Who uses whom, file by file, read from the objects with nm: each circle with
+# the symbols that tie it; exit 1 on a circle not in tests/circles.allowed.
+deps-graph: build
+	@python3 scripts/deps.py --build $(BUILD) --allowed tests/circles.allowed
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

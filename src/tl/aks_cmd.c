@@ -38,7 +38,7 @@ static const struct az_option create_options[] = {
      "Size of the nodes' VMs."},
     {"--kubernetes-version", "-k", AZ_STRING, NULL, TL_AKS_DEFAULT_K8S_VERSION, NULL, false,
      "Kubernetes version."},
-    {"--os-sku", NULL, AZ_ENUM, tl_aks_os_skus, "Ubuntu", NULL, false, "OS SKU of the nodes."},
+    {"--os-sku", NULL, AZ_ENUM, aks_os_skus, "Ubuntu", NULL, false, "OS SKU of the nodes."},
     {"--enable-secure-boot", NULL, AZ_FLAG, NULL, NULL, NULL, false,
      "Secure Boot on the first pool's nodes (trusted launch)."},
     {"--enable-vtpm", NULL, AZ_FLAG, NULL, NULL, NULL, false,
@@ -46,9 +46,9 @@ static const struct az_option create_options[] = {
     {"--enable-fips-image", NULL, AZ_FLAG, NULL, NULL, NULL, false, "FIPS-enabled OS image."},
     {"--enable-managed-identity", NULL, AZ_FLAG, NULL, NULL, NULL, false,
      "A system-assigned managed identity (az's default; always on)."},
-    {"--vm-set-type", NULL, AZ_ENUM, tl_aks_vm_set_types, "VirtualMachineScaleSets", NULL, false,
+    {"--vm-set-type", NULL, AZ_ENUM, aks_vm_set_types, "VirtualMachineScaleSets", NULL, false,
      "Agent pool VM set type."},
-    {"--node-osdisk-type", NULL, AZ_ENUM, tl_aks_osdisk_types, NULL, NULL, false,
+    {"--node-osdisk-type", NULL, AZ_ENUM, aks_osdisk_types, NULL, NULL, false,
      "OS disk type of the nodes."},
     {"--enable-addons", "-a", AZ_STRING, NULL, NULL, NULL, false,
      "Comma-separated add-ons, e.g. virtual-node."},
@@ -113,18 +113,8 @@ static const struct az_command credentials_cmd = {
     "Writes a cluster, a user (clusterUser_GROUP_NAME) and a context NAME, and makes NAME the\n"
     "current context; other entries of the file are kept. Mode 0600.\n"};
 
-static char *cluster_path(const struct az_args *a)
-{
-    return tl_arm_path("/v1/resourceGroups/%s/managedClusters/%s", az_get(a, "--resource-group"),
-                       az_get(a, "--name"));
-}
-
-static void set_given_string(json_t *body, const struct az_args *a, const char *key,
-                             const char *option)
-{
-    if (az_given(a, option))
-        json_object_set_new(body, key, json_string(az_get(a, option)));
-}
+static const struct arm_resource cluster = {
+    "/v1/resourceGroups/%s/managedClusters/%s", {"--resource-group", "--name"}, az_cluster_columns};
 
 /* "virtual-node,monitoring" -> ["virtual-node", "monitoring"]. */
 static json_t *addons(const char *list)
@@ -146,22 +136,22 @@ static int run_create(int argc, char **argv)
     if (r)
         return r > 0 ? TL_EXIT_OK : TL_EXIT_BAD;
     bool gen1;
-    if (tl_aks_custom_headers(&a, &gen1) < 0)
+    if (aks_custom_headers(&a, &gen1) < 0)
         return TL_EXIT_BAD;
     char *pub = NULL;
     if (!az_flag(&a, "--no-ssh-key")) {
         const char *key = az_given(&a, "--ssh-key-value") ? az_get(&a, "--ssh-key-value") : NULL;
-        if (tl_ssh_key_for_cluster(a.cmd->name, key, az_flag(&a, "--generate-ssh-keys"), &pub) < 0)
+        if (sshkey_for_cluster(a.cmd->name, key, az_flag(&a, "--generate-ssh-keys"), &pub) < 0)
             return TL_EXIT_BAD;
     }
     json_t *body = json_object();
-    set_given_string(body, &a, "location", "--location");
-    set_given_string(body, &a, "kubernetesVersion", "--kubernetes-version");
+    arm_body_set_given(body, &a, "location", "--location");
+    arm_body_set_given(body, &a, "kubernetesVersion", "--kubernetes-version");
     if (az_given(&a, "--node-count"))
         json_object_set_new(body, "nodeCount", json_integer(az_get_long(&a, "--node-count")));
-    set_given_string(body, &a, "nodeVmSize", "--node-vm-size");
-    set_given_string(body, &a, "osSku", "--os-sku");
-    set_given_string(body, &a, "nodepoolName", "--nodepool-name");
+    arm_body_set_given(body, &a, "nodeVmSize", "--node-vm-size");
+    arm_body_set_given(body, &a, "osSku", "--os-sku");
+    arm_body_set_given(body, &a, "nodepoolName", "--nodepool-name");
     json_object_set_new(body, "enableSecureBoot",
                         json_boolean(az_flag(&a, "--enable-secure-boot")));
     json_object_set_new(body, "enableVtpm", json_boolean(az_flag(&a, "--enable-vtpm")));
@@ -174,45 +164,23 @@ static int run_create(int argc, char **argv)
         json_object_set_new(body, "enableAddons", addons(az_get(&a, "--enable-addons")));
     if (az_flag(&a, "--enable-fips-image"))
         json_object_set_new(body, "enableFipsImage", json_true());
-    set_given_string(body, &a, "vmSetType", "--vm-set-type");
-    set_given_string(body, &a, "nodeOsdiskType", "--node-osdisk-type");
+    arm_body_set_given(body, &a, "vmSetType", "--vm-set-type");
+    arm_body_set_given(body, &a, "nodeOsdiskType", "--node-osdisk-type");
     if (az_flag(&a, "--skip-gpu-driver-install"))
         json_object_set_new(body, "skipGpuDriverInstall", json_true());
     if (gen1)
         json_object_set_new(body, "useGen1Image", json_true());
-    char *path = cluster_path(&a);
-    int rc = tl_arm_run(&a, "PUT", path, body, tl_cluster_columns,
-                        az_flag(&a, "--no-wait") ? TL_ARM_NO_WAIT : TL_ARM_WAIT);
-    free(path);
-    return rc;
+    return arm_write(&a, "PUT", &cluster, body);
 }
 
 static int run_show(int argc, char **argv)
 {
-    struct az_args a;
-    int r = az_parse(&show_cmd, argc, argv, &a);
-    if (r)
-        return r > 0 ? TL_EXIT_OK : TL_EXIT_BAD;
-    char *path = cluster_path(&a);
-    int rc = tl_arm_run(&a, "GET", path, NULL, tl_cluster_columns, TL_ARM_SHOW);
-    free(path);
-    return rc;
+    return arm_get(&show_cmd, &cluster, ARM_SHOW, argc, argv);
 }
 
 static int run_delete(int argc, char **argv)
 {
-    struct az_args a;
-    int r = az_parse(&delete_cmd, argc, argv, &a);
-    if (r)
-        return r > 0 ? TL_EXIT_OK : TL_EXIT_BAD;
-    int rc;
-    if (!tl_arm_confirm(&a, &rc))
-        return rc;
-    char *path = cluster_path(&a);
-    rc = tl_arm_run(&a, "DELETE", path, NULL, NULL,
-                    az_flag(&a, "--no-wait") ? TL_ARM_QUIET : TL_ARM_WAIT_GONE);
-    free(path);
-    return rc;
+    return arm_delete(&delete_cmd, &cluster, true, argc, argv);
 }
 
 static int run_list(int argc, char **argv)
@@ -222,9 +190,9 @@ static int run_list(int argc, char **argv)
     if (r)
         return r > 0 ? TL_EXIT_OK : TL_EXIT_BAD;
     const char *group = az_get(&a, "--resource-group");
-    char *path = group ? tl_arm_path("/v1/resourceGroups/%s/managedClusters", group)
+    char *path = group ? arm_path("/v1/resourceGroups/%s/managedClusters", group)
                        : strdup("/v1/managedClusters");
-    int rc = tl_arm_run(&a, "GET", path, NULL, tl_cluster_columns, TL_ARM_LIST);
+    int rc = arm_run(&a, "GET", path, NULL, az_cluster_columns, ARM_LIST);
     free(path);
     return rc;
 }
@@ -243,7 +211,7 @@ static int run_get_credentials(int argc, char **argv)
         opt = file;
     }
     bool to_stdout = opt && strcmp(opt, "-") == 0;
-    if (!to_stdout && tl_kubeconfig_path(opt, file, sizeof(file)) < 0) {
+    if (!to_stdout && kubeconfig_path(opt, file, sizeof(file)) < 0) {
         fprintf(stderr, "tl: %s: no kubeconfig file: set HOME or KUBECONFIG, or give --file\n",
                 a.cmd->name);
         return TL_EXIT_BAD;
@@ -251,14 +219,14 @@ static int run_get_credentials(int argc, char **argv)
     struct tl_client c;
     if (tl_client_open(&c, a.cmd->name) < 0)
         return TL_EXIT_BAD;
-    char *path = tl_arm_path("/v1/resourceGroups/%s/managedClusters/%s/credentials",
-                             az_get(&a, "--resource-group"), az_get(&a, "--name"));
+    char *path = arm_path("/v1/resourceGroups/%s/managedClusters/%s/credentials",
+                          az_get(&a, "--resource-group"), az_get(&a, "--name"));
     json_t *out = NULL;
-    r = path ? tl_arm_request(&c, "POST", path, NULL, NULL, &out) : -ENOMEM;
+    r = path ? arm_request(&c, "POST", path, NULL, NULL, &out) : -ENOMEM;
     free(path);
     if (r < 0)
         return TL_EXIT_BAD;
-    struct tl_kube_credentials cred = {
+    struct kube_credentials cred = {
         .cluster = json_string_value(json_object_get(out, "cluster")),
         .server = json_string_value(json_object_get(out, "server")),
         .user = json_string_value(json_object_get(out, "user")),
@@ -273,12 +241,12 @@ static int run_get_credentials(int argc, char **argv)
     if (to_stdout) {
         char msg[256], *text = NULL;
         size_t len;
-        r = tl_kubeconfig_merge(NULL, 0, &cred, false, &text, &len, msg, sizeof(msg));
+        r = kubeconfig_merge(NULL, 0, &cred, false, &text, &len, msg, sizeof(msg));
         if (r == 0)
             fwrite(text, 1, len, stdout);
         free(text);
     } else {
-        r = tl_kubeconfig_write(file, &cred, az_flag(&a, "--overwrite-existing"));
+        r = kubeconfig_write(file, &cred, az_flag(&a, "--overwrite-existing"));
         if (r == 0)
             fprintf(stderr, "Merged \"%s\" as current context in %s\n", cred.cluster, file);
     }
@@ -294,7 +262,7 @@ static const struct az_command vm_sizes_cmd = {
     "GPU, whether it supports trusted launch and an ephemeral OS disk with it, and what a\n"
     "node of that size gets here (QEMU under TCG).\n"};
 
-static const struct tl_column vm_size_columns[] = {
+static const struct az_column vm_size_columns[] = {
     {"Name", "name"},
     {"vCPUs", "vCpus"},
     {"MemoryMiB", "memoryMiB"},
@@ -326,7 +294,7 @@ static int run_vm_sizes(int argc, char **argv)
                            s[i].gen2, "gpu", s[i].gpu, "trustedLaunch", s[i].trusted_launch,
                            "ephemeralOsDiskWithTrustedLaunch", s[i].ephemeral_os, "node", "vcpus",
                            (int)s[i].node_vcpus, "memoryMiB", (int)s[i].node_memory_mib));
-    r = tl_output(stdout, all, a.output, vm_size_columns);
+    r = az_output(stdout, all, a.output, vm_size_columns);
     json_decref(all);
     return r < 0 ? TL_EXIT_BAD : TL_EXIT_OK;
 }

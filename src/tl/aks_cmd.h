@@ -6,11 +6,11 @@
 
 #include "azargs.h"
 
-extern const char *const tl_aks_os_skus[];
-extern const char *const tl_aks_vm_set_types[];
-extern const char *const tl_aks_osdisk_types[];
+extern const char *const aks_os_skus[];
+extern const char *const aks_vm_set_types[];
+extern const char *const aks_osdisk_types[];
 
 /* --aks-custom-headers KEY=VALUE,...: *gen1 for UseGen1Image=true; other
  * headers are accepted and ignored, as ARM ignores headers it does not use.
  * -EINVAL after printing the error line. */
-int tl_aks_custom_headers(const struct az_args *a, bool *gen1);
+int aks_custom_headers(const struct az_args *a, bool *gen1);

@@ -704,19 +704,11 @@ static int cmd_make_credential(int argc, char **argv)
 
 int tl_cmd_attest(int argc, char **argv)
 {
+    static const struct cli_verb verbs[] = {
+        {"verify", cmd_verify},
+        {"make-credential", cmd_make_credential},
+        {NULL, NULL},
+    };
     setenv("TSS2_LOG", "all+none", 0);
-    if (argc < 2) {
-        fprintf(stderr, "tl: attest: no verb given (verify, make-credential; try --help)\n");
-        return TL_EXIT_BAD;
-    }
-    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-        usage(stdout);
-        return TL_EXIT_OK;
-    }
-    if (strcmp(argv[1], "verify") == 0)
-        return cmd_verify(argc - 1, argv + 1);
-    if (strcmp(argv[1], "make-credential") == 0)
-        return cmd_make_credential(argc - 1, argv + 1);
-    fprintf(stderr, "tl: attest: unknown verb \"%s\" (verify, make-credential)\n", argv[1]);
-    return TL_EXIT_BAD;
+    return cli_dispatch("attest", verbs, usage, argc, argv);
 }

@@ -111,6 +111,64 @@ static bool id_ok(const char *what, const char *s)
     return true;
 }
 
+/* A list verb's table: one row per element of tld's answer[key], the
+ * record's id first and its components (compact JSON) last. */
+struct record_table {
+    const char *key;
+    void (*header)(void);
+    void (*row)(const json_t *rec, long long id, const char *components);
+};
+
+static void attestation_header(void)
+{
+    printf("%-6s %-16s %-7s %-11s %s\n", "ID", "NODE", "VERDICT", "SECURE-BOOT", "COMPONENTS");
+}
+
+static void attestation_row(const json_t *a, long long id, const char *components)
+{
+    printf("%-6lld %-16s %-7s %-11s %s\n", id, str(a, "node"), str(a, "verdict"),
+           json_is_true(json_object_get(a, "secure_boot")) ? "on" : "off", components);
+}
+
+static const struct record_table attestation_table = {"attestations", attestation_header,
+                                                      attestation_row};
+
+static void alert_header(void)
+{
+    printf("%-5s %-16s %-12s %-5s %s\n", "ID", "NODE", "BOOT", "ACKED", "COMPONENTS");
+}
+
+static void alert_row(const json_t *a, long long id, const char *components)
+{
+    printf("%-5lld %-16s %-12s %-5s %s\n", id, str(a, "node"), str(a, "boot"),
+           json_is_true(json_object_get(a, "acknowledged")) ? "yes" : "no", components);
+}
+
+static const struct record_table alert_table = {"alerts", alert_header, alert_row};
+
+/* GET path, then tld's answer as one JSON line (json) or as t's table. */
+static int list_records(const char *what, const char *path, bool json, const struct record_table *t)
+{
+    json_t *out;
+    if (get(what, "GET", path, &out) < 0)
+        return TL_EXIT_BAD;
+    if (json) {
+        tl_json_print(out);
+        return TL_EXIT_OK;
+    }
+    t->header();
+    size_t i;
+    json_t *a;
+    json_array_foreach(json_object_get(out, t->key), i, a)
+    {
+        char *comps = json_dumps(json_object_get(a, "components"), JSON_COMPACT);
+        t->row(a, (long long)json_integer_value(json_object_get(a, "id")), comps ? comps : "");
+        free(comps);
+    }
+    json_decref(out);
+    return TL_EXIT_OK;
+}
+
 static void print_findings(const json_t *findings)
 {
     size_t i;
@@ -149,27 +207,7 @@ int tl_cmd_attestation(int argc, char **argv)
     if (list) {
         snprintf(path, sizeof(path), "/v1/attestations?limit=%ld%s%s", o.limit,
                  o.node ? "&node=" : "", o.node ? o.node : "");
-        if (get("attestation list", "GET", path, &out) < 0)
-            return TL_EXIT_BAD;
-        if (o.json) {
-            tl_json_print(out);
-            return TL_EXIT_OK;
-        }
-        printf("%-6s %-16s %-7s %-11s %s\n", "ID", "NODE", "VERDICT", "SECURE-BOOT", "COMPONENTS");
-        size_t i;
-        json_t *a;
-        json_array_foreach(json_object_get(out, "attestations"), i, a)
-        {
-            char *comps = json_dumps(json_object_get(a, "components"), JSON_COMPACT);
-            printf("%-6lld %-16s %-7s %-11s %s\n",
-                   (long long)json_integer_value(json_object_get(a, "id")), str(a, "node"),
-                   str(a, "verdict"),
-                   json_is_true(json_object_get(a, "secure_boot")) ? "on" : "off",
-                   comps ? comps : "");
-            free(comps);
-        }
-        json_decref(out);
-        return TL_EXIT_OK;
+        return list_records("attestation list", path, o.json, &attestation_table);
     }
     if (!id_ok("attestation show", o.arg))
         return TL_EXIT_BAD;
@@ -215,26 +253,7 @@ int tl_cmd_alert(int argc, char **argv)
     if (list) {
         snprintf(path, sizeof(path), "/v1/alerts?all=%d%s%s", o.all ? 1 : 0, o.node ? "&node=" : "",
                  o.node ? o.node : "");
-        if (get(what, "GET", path, &out) < 0)
-            return TL_EXIT_BAD;
-        if (o.json) {
-            tl_json_print(out);
-            return TL_EXIT_OK;
-        }
-        printf("%-5s %-16s %-12s %-5s %s\n", "ID", "NODE", "BOOT", "ACKED", "COMPONENTS");
-        size_t i;
-        json_t *a;
-        json_array_foreach(json_object_get(out, "alerts"), i, a)
-        {
-            char *comps = json_dumps(json_object_get(a, "components"), JSON_COMPACT);
-            printf("%-5lld %-16s %-12s %-5s %s\n",
-                   (long long)json_integer_value(json_object_get(a, "id")), str(a, "node"),
-                   str(a, "boot"), json_is_true(json_object_get(a, "acknowledged")) ? "yes" : "no",
-                   comps ? comps : "");
-            free(comps);
-        }
-        json_decref(out);
-        return TL_EXIT_OK;
+        return list_records(what, path, o.json, &alert_table);
     }
     if (!id_ok(what, o.arg))
         return TL_EXIT_BAD;

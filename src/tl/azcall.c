@@ -11,21 +11,27 @@
 #include <unistd.h>
 
 #include "azcall.h"
+#include "tl.h"
+#include "tl/util.h"
 
-char *tl_arm_path(const char *fmt, ...)
+/* fmt with its %s replaced, in order, by vals (percent-encoded); NULL when
+ * out of memory or short of values. */
+static char *path_fill(const char *fmt, const char *const *vals, size_t n_vals)
 {
-    size_t cap = 256, len = 0;
+    size_t cap = 256, len = 0, used = 0;
     char *out = malloc(cap);
     if (!out)
         return NULL;
-    va_list ap;
-    va_start(ap, fmt);
     for (const char *p = fmt; *p; p++) {
         char piece[4] = {*p, 0};
         const char *s = piece;
         bool escape = false;
         if (p[0] == '%' && p[1] == 's') {
-            s = va_arg(ap, const char *);
+            if (used == n_vals || !vals[used]) {
+                free(out);
+                return NULL;
+            }
+            s = vals[used++];
             escape = true;
             p++;
         }
@@ -34,7 +40,6 @@ char *tl_arm_path(const char *fmt, ...)
                 char *n = realloc(out, cap * 2);
                 if (!n) {
                     free(out);
-                    va_end(ap);
                     return NULL;
                 }
                 out = n;
@@ -47,13 +52,28 @@ char *tl_arm_path(const char *fmt, ...)
                 out[len++] = (char)ch;
         }
     }
-    va_end(ap);
     out[len] = 0;
     return out;
 }
 
-int tl_arm_request(struct tl_client *c, const char *method, const char *path, json_t *body,
-                   long *status, json_t **out)
+char *arm_path(const char *fmt, ...)
+{
+    const char *vals[8];
+    size_t n = 0;
+    va_list ap;
+    va_start(ap, fmt);
+    for (const char *p = fmt; *p && n < TL_ARRAY_SIZE(vals); p++) {
+        if (p[0] == '%' && p[1] == 's') {
+            vals[n++] = va_arg(ap, const char *);
+            p++;
+        }
+    }
+    va_end(ap);
+    return path_fill(fmt, vals, n);
+}
+
+int arm_request(struct tl_client *c, const char *method, const char *path, json_t *body,
+                long *status, json_t **out)
 {
     long st = 0;
     json_t *answer = NULL;
@@ -119,7 +139,7 @@ static const json_t *find_operation(const json_t *res, const char **pool)
     return NULL;
 }
 
-void tl_arm_progress(const json_t *res, char *out, size_t len)
+void arm_progress(const json_t *res, char *out, size_t len)
 {
     const char *pool = "";
     const json_t *op = find_operation(res, &pool);
@@ -169,7 +189,7 @@ static const char *error_of(const json_t *res)
     return "provisioning failed";
 }
 
-int tl_arm_wait(struct tl_client *c, const char *path, json_t **res, bool gone)
+int arm_wait(struct tl_client *c, const char *path, json_t **res, bool gone)
 {
     bool tty = isatty(STDERR_FILENO);
     char last[512] = "", line[512];
@@ -179,7 +199,7 @@ int tl_arm_wait(struct tl_client *c, const char *path, json_t **res, bool gone)
         const char *state = str(*res, "provisioningState");
         if (!gone && !transitional(state))
             break;
-        tl_arm_progress(*res, line, sizeof(line));
+        arm_progress(*res, line, sizeof(line));
         if (*line && strcmp(line, last) != 0) {
             if (tty)
                 fprintf(stderr, "\r%s\033[K", line);
@@ -218,7 +238,7 @@ int tl_arm_wait(struct tl_client *c, const char *path, json_t **res, bool gone)
                 *res = next;
                 break;
             }
-        } else if (tl_arm_request(c, "GET", path, NULL, &status, &next) < 0) {
+        } else if (arm_request(c, "GET", path, NULL, &status, &next) < 0) {
             rc = 2;
             break;
         }
@@ -239,8 +259,8 @@ int tl_arm_wait(struct tl_client *c, const char *path, json_t **res, bool gone)
     return 1;
 }
 
-int tl_arm_run(const struct az_args *a, const char *method, const char *path, json_t *body,
-               const struct tl_column *columns, enum tl_arm_mode mode)
+int arm_run(const struct az_args *a, const char *method, const char *path, json_t *body,
+            const struct az_column *columns, enum arm_mode mode)
 {
     struct tl_client c;
     json_t *res = NULL;
@@ -248,24 +268,24 @@ int tl_arm_run(const struct az_args *a, const char *method, const char *path, js
         json_decref(body);
         return 2;
     }
-    if (tl_arm_request(&c, method, path, body, NULL, &res) < 0)
+    if (arm_request(&c, method, path, body, NULL, &res) < 0)
         return 2;
     int rc = 0;
-    if (mode == TL_ARM_WAIT || mode == TL_ARM_WAIT_GONE)
-        rc = tl_arm_wait(&c, path, &res, mode == TL_ARM_WAIT_GONE);
-    if (rc == 0 && mode != TL_ARM_WAIT_GONE && mode != TL_ARM_QUIET) {
+    if (mode == ARM_WAIT || mode == ARM_WAIT_GONE)
+        rc = arm_wait(&c, path, &res, mode == ARM_WAIT_GONE);
+    if (rc == 0 && mode != ARM_WAIT_GONE && mode != ARM_QUIET) {
         json_t *empty = json_array();
         const json_t *v = res;
-        if (mode == TL_ARM_LIST && !json_is_array(v = json_object_get(res, "value")))
+        if (mode == ARM_LIST && !json_is_array(v = json_object_get(res, "value")))
             v = empty;
-        tl_output(stdout, v ? v : json_null(), a->output, columns);
+        az_output(stdout, v ? v : json_null(), a->output, columns);
         json_decref(empty);
     }
     json_decref(res);
     return rc;
 }
 
-bool tl_arm_confirm(const struct az_args *a, int *rc)
+bool arm_confirm(const struct az_args *a, int *rc)
 {
     *rc = 0;
     if (az_flag(a, "--yes"))
@@ -284,4 +304,58 @@ bool tl_arm_confirm(const struct az_args *a, int *rc)
         return false;
     line[strcspn(line, "\r\n")] = 0;
     return strcasecmp(line, "y") == 0 || strcasecmp(line, "yes") == 0;
+}
+
+char *arm_resource_path(const struct arm_resource *res, const struct az_args *a)
+{
+    const char *vals[TL_ARRAY_SIZE(res->opts)];
+    size_t n = 0;
+    for (; n < TL_ARRAY_SIZE(res->opts) && res->opts[n]; n++)
+        vals[n] = az_get(a, res->opts[n]);
+    return path_fill(res->path, vals, n);
+}
+
+int arm_resource_run(const struct az_args *a, const char *method, const struct arm_resource *res,
+                     json_t *body, enum arm_mode mode)
+{
+    char *path = arm_resource_path(res, a);
+    int rc = arm_run(a, method, path, body, res->columns, mode);
+    free(path);
+    return rc;
+}
+
+int arm_write(const struct az_args *a, const char *method, const struct arm_resource *res,
+              json_t *body)
+{
+    return arm_resource_run(a, method, res, body, az_flag(a, "--no-wait") ? ARM_NO_WAIT : ARM_WAIT);
+}
+
+int arm_get(const struct az_command *cmd, const struct arm_resource *res, enum arm_mode mode,
+            int argc, char **argv)
+{
+    struct az_args a;
+    int r = az_parse(cmd, argc, argv, &a);
+    if (r)
+        return r > 0 ? TL_EXIT_OK : TL_EXIT_BAD;
+    return arm_resource_run(&a, "GET", res, NULL, mode);
+}
+
+int arm_delete(const struct az_command *cmd, const struct arm_resource *res, bool confirm, int argc,
+               char **argv)
+{
+    struct az_args a;
+    int r = az_parse(cmd, argc, argv, &a);
+    if (r)
+        return r > 0 ? TL_EXIT_OK : TL_EXIT_BAD;
+    int rc;
+    if (confirm && !arm_confirm(&a, &rc))
+        return rc;
+    return arm_resource_run(&a, "DELETE", res, NULL,
+                            az_flag(&a, "--no-wait") ? ARM_QUIET : ARM_WAIT_GONE);
+}
+
+void arm_body_set_given(json_t *body, const struct az_args *a, const char *key, const char *option)
+{
+    if (az_given(a, option))
+        json_object_set_new(body, key, json_string(az_get(a, option)));
 }

@@ -164,20 +164,24 @@ json_t *tl_json_hex(const uint8_t *p, size_t n)
     return v;
 }
 
-json_t *tl_json_event_digests(const struct tl_eventlog *log, const struct tl_event *ev)
+int cli_dispatch(const char *cmd, const struct cli_verb *verbs, void (*usage)(FILE *f), int argc,
+                 char **argv)
 {
-    json_t *o = json_object();
-    for (unsigned b = 0; b < log->n_banks; b++) {
-        const uint8_t *d = tl_event_digest(log, ev, b);
-        if (!d)
-            continue;
-        char name[16];
-        const char *n = tl_alg_name(log->banks[b].alg);
-        if (!n) {
-            snprintf(name, sizeof(name), "0x%04x", log->banks[b].alg);
-            n = name;
-        }
-        json_object_set_new(o, n, tl_json_hex(d, log->banks[b].size));
+    char names[256] = "";
+    for (const struct cli_verb *v = verbs; v->name; v++)
+        snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s",
+                 v == verbs ? "" : ", ", v->name);
+    if (argc < 2) {
+        fprintf(stderr, "tl: %s: no verb given (%s; try --help)\n", cmd, names);
+        return TL_EXIT_BAD;
     }
-    return o;
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        usage(stdout);
+        return TL_EXIT_OK;
+    }
+    for (const struct cli_verb *v = verbs; v->name; v++)
+        if (strcmp(argv[1], v->name) == 0)
+            return v->run(argc - 1, argv + 1);
+    fprintf(stderr, "tl: %s: unknown verb \"%s\" (%s)\n", cmd, argv[1], names);
+    return TL_EXIT_BAD;
 }

@@ -25,55 +25,6 @@ static void usage(FILE *f)
           f);
 }
 
-bool analysis_failed(const struct analysis *a)
-{
-    return a->checks.n_findings > 0 || (a->expect && a->expect->n_mismatches > 0);
-}
-
-static int analyze(struct analysis *a, enum verb verb, const struct tl_pcr_values *expect,
-                   struct tl_hasher *h)
-{
-    struct tl_error err = {0};
-    if (tl_read_file(a->file, &a->buf, &a->len) < 0)
-        return TL_EXIT_BAD;
-    if (tl_eventlog_parse(a->buf, a->len, &a->log, &err) < 0 ||
-        tl_eventlog_check(&a->log, h, &a->checks, &err) < 0 ||
-        tl_replay(&a->log, h, &a->pcrs, &err) < 0) {
-        tl_report_error(a->file, &err);
-        return TL_EXIT_BAD;
-    }
-    if (verb == VERB_STATE || verb == VERB_SHOW) {
-        if (tl_boot_state_extract(&a->log, &a->checks, &a->state, &err) < 0) {
-            tl_report_error(a->file, &err);
-            return TL_EXIT_BAD;
-        }
-        a->have_state = true;
-    }
-    if (expect) {
-        a->expect = calloc(1, sizeof(*a->expect));
-        if (!a->expect) {
-            tl_report(a->file, "out of memory");
-            return TL_EXIT_BAD;
-        }
-        a->expect->n_mismatches =
-            tl_replay_compare(&a->pcrs, expect, a->expect->mismatches,
-                              TL_ARRAY_SIZE(a->expect->mismatches), &a->expect->not_covered);
-        if (a->expect->n_mismatches > TL_ARRAY_SIZE(a->expect->mismatches))
-            a->expect->n_mismatches = TL_ARRAY_SIZE(a->expect->mismatches);
-    }
-    return analysis_failed(a) ? TL_EXIT_FAIL : TL_EXIT_OK;
-}
-
-static void analysis_done(struct analysis *a)
-{
-    if (a->have_state)
-        tl_boot_state_done(&a->state);
-    tl_eventlog_checks_done(&a->checks);
-    tl_eventlog_done(&a->log);
-    free(a->expect);
-    free(a->buf);
-}
-
 static int load_expect(const char *path, struct tl_pcr_values *out)
 {
     _cleanup_free_ uint8_t *buf = NULL;
@@ -164,7 +115,7 @@ int tl_cmd_eventlog(int argc, char **argv)
     int n_files = argc - optind;
     for (int i = optind; i < argc; i++) {
         struct analysis a = {.file = argv[i]};
-        int r = analyze(&a, verb, expect, h);
+        int r = analysis_run(&a, verb != VERB_REPLAY, expect, h);
         if (r != TL_EXIT_BAD) {
             if (a.expect)
                 a.expect->file = expect_file;

@@ -24,6 +24,25 @@ static json_t *event_type_json(uint32_t type)
     return n ? json_string(n) : json_sprintf("0x%08x", type);
 }
 
+/* {"sha1": "<hex>", "sha256": ...} of one record. */
+static json_t *event_digests(const struct tl_eventlog *log, const struct tl_event *ev)
+{
+    json_t *o = json_object();
+    for (unsigned b = 0; b < log->n_banks; b++) {
+        const uint8_t *d = tl_event_digest(log, ev, b);
+        if (!d)
+            continue;
+        char name[16];
+        const char *n = tl_alg_name(log->banks[b].alg);
+        if (!n) {
+            snprintf(name, sizeof(name), "0x%04x", log->banks[b].alg);
+            n = name;
+        }
+        json_object_set_new(o, n, tl_json_hex(d, log->banks[b].size));
+    }
+    return o;
+}
+
 json_t *eventlog_json_findings(const struct analysis *a)
 {
     json_t *arr = json_array();
@@ -88,8 +107,8 @@ json_t *eventlog_json_show(const struct analysis *a)
         json_t *e = json_pack("{s:I, s:I, s:I, s:o, s:I, s:o, s:I, s:o, s:s, s:s?}", "index",
                               (json_int_t)ev->index, "offset", (json_int_t)ev->offset, "pcr",
                               (json_int_t)ev->pcr, "type", event_type_json(ev->type), "type_value",
-                              (json_int_t)ev->type, "digests", tl_json_event_digests(log, ev),
-                              "data_size", (json_int_t)ev->data_size, "data",
+                              (json_int_t)ev->type, "digests", event_digests(log, ev), "data_size",
+                              (json_int_t)ev->data_size, "data",
                               tl_json_hex(tl_event_data(log, ev), ev->data_size), "status",
                               tl_record_status_name(a->checks.status[i]), "description", desc);
         free(desc);
@@ -253,7 +272,7 @@ json_t *eventlog_json_state(const struct analysis *a)
             "{s:s, s:s?, s:s?, s:I, s:o, s:I, s:o}", "name", app->name, "path", app->path,
             "device_path", app->device_path, "event", (json_int_t)app->event, "events",
             events_json(c->events, c->n_events), "image_length", (json_int_t)app->image_length,
-            "digests", tl_json_event_digests(log, &log->events[app->event]));
+            "digests", event_digests(log, &log->events[app->event]));
         if (app->authority >= 0) {
             const struct tl_authority *au = &bs->authorities[app->authority];
             json_t *jau = json_pack("{s:I, s:s, s:s, s:b}", "event", (json_int_t)au->event,
@@ -284,9 +303,9 @@ json_t *eventlog_json_state(const struct analysis *a)
         const struct tl_grub_record *g = &bs->grub[i];
         static const char *const kinds[] = {"command", "kernel_cmdline", "module_cmdline", "file"};
         if (g->kind == TL_GRUB_FILE)
-            json_array_append_new(
-                files, json_pack("{s:I, s:s, s:o}", "event", (json_int_t)g->event, "path", g->text,
-                                 "digests", tl_json_event_digests(log, &log->events[g->event])));
+            json_array_append_new(files, json_pack("{s:I, s:s, s:o}", "event", (json_int_t)g->event,
+                                                   "path", g->text, "digests",
+                                                   event_digests(log, &log->events[g->event])));
         else
             json_array_append_new(cmds, json_pack("{s:I, s:s, s:s}", "event", (json_int_t)g->event,
                                                   "kind", kinds[g->kind], "text", g->text));
@@ -297,10 +316,10 @@ json_t *eventlog_json_state(const struct analysis *a)
 
     json_t *mok = json_array();
     for (size_t i = 0; i < bs->n_mok; i++)
-        json_array_append_new(
-            mok, json_pack("{s:I, s:s, s:o}", "event", (json_int_t)bs->mok[i].event, "name",
-                           bs->mok[i].name, "digests",
-                           tl_json_event_digests(log, &log->events[bs->mok[i].event])));
+        json_array_append_new(mok,
+                              json_pack("{s:I, s:s, s:o}", "event", (json_int_t)bs->mok[i].event,
+                                        "name", bs->mok[i].name, "digests",
+                                        event_digests(log, &log->events[bs->mok[i].event])));
     json_object_set_new(o, "mok", mok);
 
     json_t *bvs = json_array();
@@ -334,7 +353,7 @@ json_t *eventlog_json_state(const struct analysis *a)
             comps, json_pack("{s:s, s:s, s:I, s:I, s:o, s:o}", "name", c->name, "kind",
                              tl_component_kind_name(c->kind), "pcr", (json_int_t)c->pcr, "event",
                              (json_int_t)c->event, "events", events_json(c->events, c->n_events),
-                             "digests", tl_json_event_digests(log, &log->events[c->event])));
+                             "digests", event_digests(log, &log->events[c->event])));
     }
     json_object_set_new(o, "components", comps);
     add_verdict(o, a);

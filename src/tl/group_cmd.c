@@ -40,6 +40,9 @@ static const struct az_option list_options[] = {{0}};
 static const struct az_command list_cmd = {"group list", "List resource groups.", list_options,
                                            NULL};
 
+static const struct arm_resource group = {"/v1/resourceGroups/%s", {"--name"}, az_group_columns};
+static const struct arm_resource groups = {"/v1/resourceGroups", {NULL}, az_group_columns};
+
 static int run_create(int argc, char **argv)
 {
     struct az_args a;
@@ -47,48 +50,23 @@ static int run_create(int argc, char **argv)
     if (r)
         return r > 0 ? TL_EXIT_OK : TL_EXIT_BAD;
     json_t *body = json_pack("{s:s}", "location", az_get(&a, "--location"));
-    char *path = tl_arm_path("/v1/resourceGroups/%s", az_get(&a, "--name"));
     /* Groups are made at once: provisioningState lives in properties. */
-    int rc = tl_arm_run(&a, "PUT", path, body, tl_group_columns, TL_ARM_SHOW);
-    free(path);
-    return rc;
+    return arm_resource_run(&a, "PUT", &group, body, ARM_SHOW);
 }
 
 static int run_show(int argc, char **argv)
 {
-    struct az_args a;
-    int r = az_parse(&show_cmd, argc, argv, &a);
-    if (r)
-        return r > 0 ? TL_EXIT_OK : TL_EXIT_BAD;
-    char *path = tl_arm_path("/v1/resourceGroups/%s", az_get(&a, "--name"));
-    int rc = tl_arm_run(&a, "GET", path, NULL, tl_group_columns, TL_ARM_SHOW);
-    free(path);
-    return rc;
+    return arm_get(&show_cmd, &group, ARM_SHOW, argc, argv);
 }
 
 static int run_delete(int argc, char **argv)
 {
-    struct az_args a;
-    int r = az_parse(&delete_cmd, argc, argv, &a);
-    if (r)
-        return r > 0 ? TL_EXIT_OK : TL_EXIT_BAD;
-    int rc;
-    if (!tl_arm_confirm(&a, &rc))
-        return rc;
-    char *path = tl_arm_path("/v1/resourceGroups/%s", az_get(&a, "--name"));
-    rc = tl_arm_run(&a, "DELETE", path, NULL, NULL,
-                    az_flag(&a, "--no-wait") ? TL_ARM_QUIET : TL_ARM_WAIT_GONE);
-    free(path);
-    return rc;
+    return arm_delete(&delete_cmd, &group, true, argc, argv);
 }
 
 static int run_list(int argc, char **argv)
 {
-    struct az_args a;
-    int r = az_parse(&list_cmd, argc, argv, &a);
-    if (r)
-        return r > 0 ? TL_EXIT_OK : TL_EXIT_BAD;
-    return tl_arm_run(&a, "GET", "/v1/resourceGroups", NULL, tl_group_columns, TL_ARM_LIST);
+    return arm_get(&list_cmd, &groups, ARM_LIST, argc, argv);
 }
 
 int tl_cmd_group(int argc, char **argv)

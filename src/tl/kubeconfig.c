@@ -107,7 +107,7 @@ static int emit_entry(yaml_emitter_t *e, const char *kind, const char *name,
     return emit_map_end(e);
 }
 
-static int emit_ours(yaml_emitter_t *e, const char *list, const struct tl_kube_credentials *c)
+static int emit_ours(yaml_emitter_t *e, const char *list, const struct kube_credentials *c)
 {
     if (strcmp(list, "clusters") == 0) {
         const char *const pairs[] = {"server", c->server, NULL};
@@ -195,7 +195,7 @@ static bool same(const char *a, const char *b)
     return a && b && strcmp(a, b) == 0;
 }
 
-static const char *our_name(const char *list, const struct tl_kube_credentials *c)
+static const char *our_name(const char *list, const struct kube_credentials *c)
 {
     return strcmp(list, "users") == 0 ? c->user : c->cluster;
 }
@@ -203,7 +203,7 @@ static const char *our_name(const char *list, const struct tl_kube_credentials *
 /* An entry of list named like ours that differs from ours: its kind
  * ("cluster", "context", "user"), else NULL. */
 static const char *conflict(yaml_document_t *doc, yaml_node_t *root, const char *list,
-                            const struct tl_kube_credentials *c)
+                            const struct kube_credentials *c)
 {
     yaml_node_t *seq = get(doc, root, list);
     if (!seq || seq->type != YAML_SEQUENCE_NODE)
@@ -228,7 +228,7 @@ static const char *conflict(yaml_document_t *doc, yaml_node_t *root, const char 
 }
 
 static int emit_list(yaml_emitter_t *e, yaml_document_t *doc, yaml_node_t *old, const char *list,
-                     const struct tl_kube_credentials *c)
+                     const struct kube_credentials *c)
 {
     yaml_event_t ev;
     int r;
@@ -257,7 +257,7 @@ static const char *const lists[] = {"clusters", "contexts", "users"};
 
 /* The root mapping, each of our keys replaced in place or appended. */
 static int emit_config(yaml_emitter_t *e, yaml_document_t *doc, yaml_node_t *root,
-                       const struct tl_kube_credentials *c)
+                       const struct kube_credentials *c)
 {
     bool done_list[3] = {false, false, false}, done_current = false;
     int r = emit_map_start(e);
@@ -308,8 +308,8 @@ static bool blank(const char *s, size_t len)
     return true;
 }
 
-int tl_kubeconfig_merge(const char *old, size_t old_len, const struct tl_kube_credentials *cred,
-                        bool overwrite, char **out, size_t *out_len, char *msg, size_t msg_len)
+int kubeconfig_merge(const char *old, size_t old_len, const struct kube_credentials *cred,
+                     bool overwrite, char **out, size_t *out_len, char *msg, size_t msg_len)
 {
     yaml_parser_t parser;
     yaml_document_t doc;
@@ -398,7 +398,7 @@ done:
     return 0;
 }
 
-int tl_kubeconfig_path(const char *file, char *out, size_t len)
+int kubeconfig_path(const char *file, char *out, size_t len)
 {
     if (file && *file)
         return snprintf(out, len, "%s", file) < (int)len ? 0 : -ENAMETOOLONG;
@@ -439,7 +439,7 @@ static int mkdir_parents(const char *path)
     return 0;
 }
 
-int tl_kubeconfig_write(const char *path, const struct tl_kube_credentials *cred, bool overwrite)
+int kubeconfig_write(const char *path, const struct kube_credentials *cred, bool overwrite)
 {
     uint8_t *old = NULL;
     size_t old_len = 0;
@@ -454,8 +454,8 @@ int tl_kubeconfig_write(const char *path, const struct tl_kube_credentials *cred
     }
     char msg[256] = "", *text = NULL;
     size_t len = 0;
-    r = tl_kubeconfig_merge((const char *)old, old_len, cred, overwrite, &text, &len, msg,
-                            sizeof(msg));
+    r = kubeconfig_merge((const char *)old, old_len, cred, overwrite, &text, &len, msg,
+                         sizeof(msg));
     free(old);
     if (r < 0) {
         if (r == -EINVAL)

@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-struct tl_kube_credentials {
+struct kube_credentials {
     const char *cluster; /* cluster and context name */
     const char *server;  /* https://... */
     const char *user;    /* clusterUser_G_C */
@@ -21,14 +21,14 @@ struct tl_kube_credentials {
  * kubeconfig, -EEXIST when it holds a different entry of one of our names,
  * both with msg set (and neither when overwrite: old is then replaced, or
  * the entry). */
-int tl_kubeconfig_merge(const char *old, size_t old_len, const struct tl_kube_credentials *cred,
-                        bool overwrite, char **out, size_t *out_len, char *msg, size_t msg_len);
+int kubeconfig_merge(const char *old, size_t old_len, const struct kube_credentials *cred,
+                     bool overwrite, char **out, size_t *out_len, char *msg, size_t msg_len);
 
 /* The file: file when given, else $KUBECONFIG's first path, else
  * ~/.kube/config. -ENOENT when none can be named (no HOME). */
-int tl_kubeconfig_path(const char *file, char *out, size_t len);
+int kubeconfig_path(const char *file, char *out, size_t len);
 
 /* Reads path (when it exists), merges, writes it back atomically with mode
  * 0600 (creating its directory, 0700). Errors are printed ("tl: PATH: ...");
  * returns -errno. */
-int tl_kubeconfig_write(const char *path, const struct tl_kube_credentials *cred, bool overwrite);
+int kubeconfig_write(const char *path, const struct kube_credentials *cred, bool overwrite);

@@ -14,12 +14,12 @@
 #include "tl.h"
 #include "tl/aks.h"
 
-const char *const tl_aks_os_skus[] = {
+const char *const aks_os_skus[] = {
     "Ubuntu",  "Ubuntu2204",  "Ubuntu2404",  "AzureLinux",    "AzureLinux3", "CBLMariner",
     "Mariner", "Windows2019", "Windows2022", "WindowsAnnual", NULL,
 };
-const char *const tl_aks_vm_set_types[] = {"VirtualMachineScaleSets", "AvailabilitySet", NULL};
-const char *const tl_aks_osdisk_types[] = {"Managed", "Ephemeral", NULL};
+const char *const aks_vm_set_types[] = {"VirtualMachineScaleSets", "AvailabilitySet", NULL};
+const char *const aks_osdisk_types[] = {"Managed", "Ephemeral", NULL};
 static const char *const os_types[] = {"Linux", "Windows", NULL};
 static const char *const modes[] = {"System", "User", NULL};
 
@@ -57,7 +57,7 @@ static const struct az_option add_options[] = {
     {"--node-vm-size", "-s", AZ_STRING, NULL, TL_AKS_DEFAULT_VM_SIZE, NULL, false,
      "Size of the nodes' VMs."},
     {"--os-type", NULL, AZ_ENUM, os_types, "Linux", NULL, false, "OS type of the nodes."},
-    {"--os-sku", NULL, AZ_ENUM, tl_aks_os_skus, NULL, NULL, false,
+    {"--os-sku", NULL, AZ_ENUM, aks_os_skus, NULL, NULL, false,
      "OS SKU. Default: Ubuntu for Linux, Windows2022 for Windows."},
     {"--mode", NULL, AZ_ENUM, modes, "User", NULL, false, "The pool's mode."},
     {"--kubernetes-version", "-k", AZ_STRING, NULL, NULL, NULL, false,
@@ -70,9 +70,9 @@ static const struct az_option add_options[] = {
      "A vTPM on the pool's nodes (trusted launch)."},
     {"--disable-vtpm", NULL, AZ_FLAG, NULL, NULL, NULL, false, "No vTPM (the default)."},
     {"--enable-fips-image", NULL, AZ_FLAG, NULL, NULL, NULL, false, "FIPS-enabled OS image."},
-    {"--vm-set-type", NULL, AZ_ENUM, tl_aks_vm_set_types, "VirtualMachineScaleSets", NULL, false,
+    {"--vm-set-type", NULL, AZ_ENUM, aks_vm_set_types, "VirtualMachineScaleSets", NULL, false,
      "Agent pool VM set type."},
-    {"--node-osdisk-type", NULL, AZ_ENUM, tl_aks_osdisk_types, NULL, NULL, false,
+    {"--node-osdisk-type", NULL, AZ_ENUM, aks_osdisk_types, NULL, NULL, false,
      "OS disk type of the nodes."},
     {"--skip-gpu-driver-install", NULL, AZ_FLAG, NULL, NULL, NULL, false,
      "Do not install the GPU driver on GPU sizes."},
@@ -122,14 +122,14 @@ static const struct az_option list_options[] = {GROUP_OPT, CLUSTER_OPT, {0}};
 static const struct az_command list_cmd = {"aks nodepool list", "List node pools in the cluster.",
                                            list_options, NULL};
 
-static char *pool_path(const struct az_args *a)
-{
-    return tl_arm_path("/v1/resourceGroups/%s/managedClusters/%s/agentPools/%s",
-                       az_get(a, "--resource-group"), az_get(a, "--cluster-name"),
-                       az_get(a, "--name"));
-}
+static const struct arm_resource pool = {"/v1/resourceGroups/%s/managedClusters/%s/agentPools/%s",
+                                         {"--resource-group", "--cluster-name", "--name"},
+                                         az_pool_columns};
+static const struct arm_resource pools = {"/v1/resourceGroups/%s/managedClusters/%s/agentPools",
+                                          {"--resource-group", "--cluster-name"},
+                                          az_pool_columns};
 
-int tl_aks_custom_headers(const struct az_args *a, bool *gen1)
+int aks_custom_headers(const struct az_args *a, bool *gen1)
 {
     const char *h = az_get(a, "--aks-custom-headers");
     *gen1 = false;
@@ -148,13 +148,6 @@ int tl_aks_custom_headers(const struct az_args *a, bool *gen1)
     return 0;
 }
 
-static void set_given_string(json_t *body, const struct az_args *a, const char *key,
-                             const char *option)
-{
-    if (az_given(a, option))
-        json_object_set_new(body, key, json_string(az_get(a, option)));
-}
-
 static int run_add(int argc, char **argv)
 {
     struct az_args a;
@@ -162,30 +155,26 @@ static int run_add(int argc, char **argv)
     if (r)
         return r > 0 ? TL_EXIT_OK : TL_EXIT_BAD;
     bool gen1;
-    if (tl_aks_custom_headers(&a, &gen1) < 0)
+    if (aks_custom_headers(&a, &gen1) < 0)
         return TL_EXIT_BAD;
     json_t *body = json_object();
     if (az_given(&a, "--node-count"))
         json_object_set_new(body, "count", json_integer(az_get_long(&a, "--node-count")));
-    set_given_string(body, &a, "vmSize", "--node-vm-size");
-    set_given_string(body, &a, "osType", "--os-type");
-    set_given_string(body, &a, "osSku", "--os-sku");
-    set_given_string(body, &a, "mode", "--mode");
-    set_given_string(body, &a, "kubernetesVersion", "--kubernetes-version");
+    arm_body_set_given(body, &a, "vmSize", "--node-vm-size");
+    arm_body_set_given(body, &a, "osType", "--os-type");
+    arm_body_set_given(body, &a, "osSku", "--os-sku");
+    arm_body_set_given(body, &a, "mode", "--mode");
+    arm_body_set_given(body, &a, "kubernetesVersion", "--kubernetes-version");
     json_object_set_new(body, "enableSecureBoot",
                         json_boolean(az_flag(&a, "--enable-secure-boot")));
     json_object_set_new(body, "enableVtpm", json_boolean(az_flag(&a, "--enable-vtpm")));
     json_object_set_new(body, "enableFipsImage", json_boolean(az_flag(&a, "--enable-fips-image")));
-    set_given_string(body, &a, "vmSetType", "--vm-set-type");
-    set_given_string(body, &a, "nodeOsdiskType", "--node-osdisk-type");
+    arm_body_set_given(body, &a, "vmSetType", "--vm-set-type");
+    arm_body_set_given(body, &a, "nodeOsdiskType", "--node-osdisk-type");
     json_object_set_new(body, "skipGpuDriverInstall",
                         json_boolean(az_flag(&a, "--skip-gpu-driver-install")));
     json_object_set_new(body, "useGen1Image", json_boolean(gen1));
-    char *path = pool_path(&a);
-    int rc = tl_arm_run(&a, "PUT", path, body, tl_pool_columns,
-                        az_flag(&a, "--no-wait") ? TL_ARM_NO_WAIT : TL_ARM_WAIT);
-    free(path);
-    return rc;
+    return arm_write(&a, "PUT", &pool, body);
 }
 
 static int run_update(int argc, char **argv)
@@ -195,7 +184,7 @@ static int run_update(int argc, char **argv)
     if (r)
         return r > 0 ? TL_EXIT_OK : TL_EXIT_BAD;
     bool gen1;
-    if (tl_aks_custom_headers(&a, &gen1) < 0)
+    if (aks_custom_headers(&a, &gen1) < 0)
         return TL_EXIT_BAD;
     json_t *body = json_object();
     if (az_flag(&a, "--enable-secure-boot") || az_flag(&a, "--disable-secure-boot"))
@@ -213,49 +202,22 @@ static int run_update(int argc, char **argv)
         json_decref(body);
         return TL_EXIT_BAD;
     }
-    char *path = pool_path(&a);
-    int rc = tl_arm_run(&a, "PATCH", path, body, tl_pool_columns,
-                        az_flag(&a, "--no-wait") ? TL_ARM_NO_WAIT : TL_ARM_WAIT);
-    free(path);
-    return rc;
+    return arm_write(&a, "PATCH", &pool, body);
 }
 
 static int run_show(int argc, char **argv)
 {
-    struct az_args a;
-    int r = az_parse(&show_cmd, argc, argv, &a);
-    if (r)
-        return r > 0 ? TL_EXIT_OK : TL_EXIT_BAD;
-    char *path = pool_path(&a);
-    int rc = tl_arm_run(&a, "GET", path, NULL, tl_pool_columns, TL_ARM_SHOW);
-    free(path);
-    return rc;
+    return arm_get(&show_cmd, &pool, ARM_SHOW, argc, argv);
 }
 
 static int run_delete(int argc, char **argv)
 {
-    struct az_args a;
-    int r = az_parse(&delete_cmd, argc, argv, &a);
-    if (r)
-        return r > 0 ? TL_EXIT_OK : TL_EXIT_BAD;
-    char *path = pool_path(&a);
-    int rc = tl_arm_run(&a, "DELETE", path, NULL, NULL,
-                        az_flag(&a, "--no-wait") ? TL_ARM_QUIET : TL_ARM_WAIT_GONE);
-    free(path);
-    return rc;
+    return arm_delete(&delete_cmd, &pool, false, argc, argv);
 }
 
 static int run_list(int argc, char **argv)
 {
-    struct az_args a;
-    int r = az_parse(&list_cmd, argc, argv, &a);
-    if (r)
-        return r > 0 ? TL_EXIT_OK : TL_EXIT_BAD;
-    char *path = tl_arm_path("/v1/resourceGroups/%s/managedClusters/%s/agentPools",
-                             az_get(&a, "--resource-group"), az_get(&a, "--cluster-name"));
-    int rc = tl_arm_run(&a, "GET", path, NULL, tl_pool_columns, TL_ARM_LIST);
-    free(path);
-    return rc;
+    return arm_get(&list_cmd, &pools, ARM_LIST, argc, argv);
 }
 
 int tl_cmd_aks_nodepool(int argc, char **argv)

@@ -9,7 +9,7 @@
 
 #include "output.h"
 
-const struct tl_column tl_cluster_columns[] = {
+const struct az_column az_cluster_columns[] = {
     {"Name", "name"},
     {"Location", "location"},
     {"ResourceGroup", "resourceGroup"},
@@ -20,7 +20,7 @@ const struct tl_column tl_cluster_columns[] = {
     {0},
 };
 
-const struct tl_column tl_pool_columns[] = {
+const struct az_column az_pool_columns[] = {
     {"Name", "name"},
     {"OsType", "osType"},
     {"KubernetesVersion", "orchestratorVersion"},
@@ -34,26 +34,26 @@ const struct tl_column tl_pool_columns[] = {
     {0},
 };
 
-const struct tl_column tl_group_columns[] = {
+const struct az_column az_group_columns[] = {
     {"Name", "name"},
     {"Location", "location"},
     {"Status", "properties.provisioningState"},
     {0},
 };
 
-const struct tl_column tl_feature_columns[] = {
+const struct az_column az_feature_columns[] = {
     {"Name", "name"},
     {"RegistrationState", "properties.state"},
     {0},
 };
 
-const struct tl_column tl_provider_columns[] = {
+const struct az_column az_provider_columns[] = {
     {"Namespace", "namespace"},
     {"RegistrationState", "registrationState"},
     {0},
 };
 
-const struct tl_column tl_credentials_columns[] = {
+const struct az_column az_credentials_columns[] = {
     {"Cluster", "cluster"},
     {"ResourceGroup", "resourceGroup"},
     {"Server", "server"},
@@ -159,7 +159,7 @@ static char *cell(const json_t *row, const char *path, bool *numeric)
     return strdup(buf);
 }
 
-static int print_rows(FILE *f, const json_t *v, const struct tl_column *cols, bool header)
+static int print_rows(FILE *f, const json_t *v, const struct az_column *cols, bool header)
 {
     size_t n_cols = 0;
     while (cols[n_cols].header)
@@ -230,7 +230,7 @@ static int print_rows(FILE *f, const json_t *v, const struct tl_column *cols, bo
     return 0;
 }
 
-int tl_output(FILE *f, const json_t *v, const char *format, const struct tl_column *columns)
+int az_output(FILE *f, const json_t *v, const char *format, const struct az_column *columns)
 {
     if (strcmp(format, "none") == 0)
         return 0;

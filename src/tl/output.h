@@ -13,19 +13,19 @@
 
 /* One table column: its header and where its value lives ("a.b": key b of
  * object a). Booleans print as True/False, null and missing as empty. */
-struct tl_column {
+struct az_column {
     const char *header;
     const char *path;
 };
 
 /* Columns of az's tables (and ours: SecureBoot, Vtpm). NULL-terminated. */
-extern const struct tl_column tl_cluster_columns[];
-extern const struct tl_column tl_pool_columns[];
-extern const struct tl_column tl_group_columns[];
-extern const struct tl_column tl_feature_columns[];
-extern const struct tl_column tl_provider_columns[];
-extern const struct tl_column tl_credentials_columns[];
+extern const struct az_column az_cluster_columns[];
+extern const struct az_column az_pool_columns[];
+extern const struct az_column az_group_columns[];
+extern const struct az_column az_feature_columns[];
+extern const struct az_column az_provider_columns[];
+extern const struct az_column az_credentials_columns[];
 
 /* Prints v to f in format; columns for table and tsv. Returns 0, or
  * -EINVAL for an unknown format. */
-int tl_output(FILE *f, const json_t *v, const char *format, const struct tl_column *columns);
+int az_output(FILE *f, const json_t *v, const char *format, const struct az_column *columns);

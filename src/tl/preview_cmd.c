@@ -77,9 +77,9 @@ static const struct az_command extension_update_cmd = {
 static int feature_register(int argc, char **argv)
 {
     PARSE(feature_register_cmd);
-    char *path = tl_arm_path("/v1/providers/%s/features/%s/register", az_get(&a, "--namespace"),
-                             az_get(&a, "--name"));
-    int rc = tl_arm_run(&a, "POST", path, NULL, tl_feature_columns, TL_ARM_SHOW);
+    char *path = arm_path("/v1/providers/%s/features/%s/register", az_get(&a, "--namespace"),
+                          az_get(&a, "--name"));
+    int rc = arm_run(&a, "POST", path, NULL, az_feature_columns, ARM_SHOW);
     if (rc == 0)
         fprintf(stderr,
                 "Once the feature '%s' is registered, invoking 'tl provider register -n %s' is "
@@ -92,9 +92,9 @@ static int feature_register(int argc, char **argv)
 static int feature_show(int argc, char **argv)
 {
     PARSE(feature_show_cmd);
-    char *path = tl_arm_path("/v1/providers/%s/features/%s", az_get(&a, "--namespace"),
-                             az_get(&a, "--name"));
-    int rc = tl_arm_run(&a, "GET", path, NULL, tl_feature_columns, TL_ARM_SHOW);
+    char *path =
+        arm_path("/v1/providers/%s/features/%s", az_get(&a, "--namespace"), az_get(&a, "--name"));
+    int rc = arm_run(&a, "GET", path, NULL, az_feature_columns, ARM_SHOW);
     free(path);
     return rc;
 }
@@ -102,8 +102,8 @@ static int feature_show(int argc, char **argv)
 static int feature_list(int argc, char **argv)
 {
     PARSE(feature_list_cmd);
-    char *path = tl_arm_path("/v1/providers/%s/features", az_get(&a, "--namespace"));
-    int rc = tl_arm_run(&a, "GET", path, NULL, tl_feature_columns, TL_ARM_LIST);
+    char *path = arm_path("/v1/providers/%s/features", az_get(&a, "--namespace"));
+    int rc = arm_run(&a, "GET", path, NULL, az_feature_columns, ARM_LIST);
     free(path);
     return rc;
 }
@@ -112,13 +112,13 @@ static int provider_register(int argc, char **argv)
 {
     PARSE(provider_register_cmd);
     const char *ns = az_get(&a, "--namespace");
-    char *path = tl_arm_path("/v1/providers/%s/register", ns);
-    char *show = tl_arm_path("/v1/providers/%s", ns);
+    char *path = arm_path("/v1/providers/%s/register", ns);
+    char *show = arm_path("/v1/providers/%s", ns);
     struct tl_client c;
     json_t *out = NULL;
     int rc = TL_EXIT_BAD;
     if (!path || !show || tl_client_open(&c, a.cmd->name) < 0 ||
-        tl_arm_request(&c, "POST", path, NULL, NULL, &out) < 0)
+        arm_request(&c, "POST", path, NULL, NULL, &out) < 0)
         goto done;
     /* az prints nothing; with --wait it returns once registered. */
     while (az_flag(&a, "--wait")) {
@@ -129,7 +129,7 @@ static int provider_register(int argc, char **argv)
         nanosleep(&ts, NULL);
         json_decref(out);
         out = NULL;
-        if (tl_arm_request(&c, "GET", show, NULL, NULL, &out) < 0)
+        if (arm_request(&c, "GET", show, NULL, NULL, &out) < 0)
             goto done;
     }
     rc = TL_EXIT_OK;
@@ -143,8 +143,8 @@ done:
 static int provider_show(int argc, char **argv)
 {
     PARSE(provider_show_cmd);
-    char *path = tl_arm_path("/v1/providers/%s", az_get(&a, "--namespace"));
-    int rc = tl_arm_run(&a, "GET", path, NULL, tl_provider_columns, TL_ARM_SHOW);
+    char *path = arm_path("/v1/providers/%s", az_get(&a, "--namespace"));
+    int rc = arm_run(&a, "GET", path, NULL, az_provider_columns, ARM_SHOW);
     free(path);
     return rc;
 }

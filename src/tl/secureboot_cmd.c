@@ -15,10 +15,6 @@
 #include "tl/util.h"
 #include "tl/x509.h"
 
-/* 8c5cd5cf-0b6a-4f55-9d3f-7c5f1b0e2f1a */
-const tl_guid tl_owner_guid =
-    TL_GUID_INIT(0x8c5cd5cf, 0x0b6a, 0x4f55, 0x9d, 0x3f, 0x7c, 0x5f, 0x1b, 0x0e, 0x2f, 0x1a);
-
 static void usage(FILE *f)
 {
     fputs("usage: tl secureboot digest FILE... [--json]\n"
@@ -36,146 +32,6 @@ static void usage(FILE *f)
           "CHAIN_FILE: PE images in load order (shim, grub, kernel). Exit status: 0 pass,\n"
           "1 a component fails, 2 bad input.\n",
           f);
-}
-
-/* ---- loading ---- */
-
-int store_load(const char *path, struct store_file *s)
-{
-    *s = (struct store_file){.path = path};
-    struct tl_error err = {0};
-    if (tl_read_file(path, &s->buf, &s->len) < 0)
-        return -1;
-    if (tl_varstore_parse(s->buf, s->len, &s->vs, &err) < 0) {
-        tl_report_error(path, &err);
-        free(s->buf);
-        s->buf = NULL;
-        return -1;
-    }
-    return 0;
-}
-
-void store_done(struct store_file *s)
-{
-    if (s->buf)
-        tl_varstore_done(&s->vs);
-    free(s->buf);
-    s->buf = NULL;
-}
-
-int store_sig_db(const struct store_file *s, const char *name, struct tl_sig_db *db,
-                 const uint8_t **data, size_t *len)
-{
-    bool secdb = strcmp(name, "db") == 0 || strcmp(name, "dbx") == 0;
-    const struct tl_varstore_var *v = tl_varstore_find(
-        &s->vs, name, secdb ? &TL_EFI_IMAGE_SECURITY_DB_GUID : &TL_EFI_GLOBAL_VARIABLE_GUID);
-    struct tl_error err = {0};
-    *db = (struct tl_sig_db){0};
-    if (data) {
-        *data = v ? v->data : NULL;
-        *len = v ? v->data_len : 0;
-    }
-    if (!v)
-        return 0;
-    if (tl_sig_db_parse(v->data, v->data_len, db, &err) < 0) {
-        tl_report(s->path, "%s: %s", name, err.message);
-        return -1;
-    }
-    return 0;
-}
-
-int siglist_file_load(const char *path, uint8_t **out, size_t *out_len)
-{
-    _cleanup_free_ uint8_t *buf = NULL;
-    size_t len;
-    struct tl_sig_db db;
-    if (tl_read_file(path, &buf, &len) < 0)
-        return -1;
-    *out = NULL;
-    *out_len = 0;
-    if (len > 0 && tl_sig_db_parse(buf, len, &db, NULL) == 0) {
-        tl_sig_db_done(&db);
-        *out = TL_TAKE_PTR(buf);
-        *out_len = len;
-        return 0;
-    }
-    if (len > 4 && tl_sig_db_parse(buf + 4, len - 4, &db, NULL) == 0) {
-        tl_sig_db_done(&db);
-        *out = malloc(len - 4);
-        if (!*out)
-            return -1;
-        memcpy(*out, buf + 4, len - 4);
-        *out_len = len - 4;
-        return 0;
-    }
-    uint8_t *der;
-    size_t der_len;
-    struct tl_error err = {0};
-    if (tl_x509_to_der(buf, len, &der, &der_len, &err) < 0) {
-        tl_report(path, "neither signature lists nor a certificate");
-        return -1;
-    }
-    int r = tl_sig_list_append(out, out_len, TL_SIG_X509, &tl_owner_guid, der, der_len);
-    free(der);
-    if (r < 0) {
-        tl_report(path, "out of memory");
-        return -1;
-    }
-    return 0;
-}
-
-/* ---- JSON / text of signature entries ---- */
-
-json_t *sig_entry_json(const struct tl_sig_entry *e)
-{
-    char owner[37];
-    tl_guid_format(&e->owner, owner);
-    json_t *o = json_pack("{s:s, s:s}", "kind", tl_sig_kind_name(e->kind), "owner", owner);
-    if (e->kind == TL_SIG_X509) {
-        struct tl_x509_info info;
-        if (tl_x509_describe(e->data, e->data_len, &info, NULL) == 0) {
-            json_object_set_new(o, "subject", json_string(info.subject));
-            json_object_set_new(o, "sha256", tl_json_hex(info.sha256, 32));
-            json_object_set_new(o, "not_after", json_string(info.not_after));
-            tl_x509_info_done(&info);
-        } else {
-            json_object_set_new(o, "error", json_string("not a DER X.509 certificate"));
-        }
-    } else {
-        json_object_set_new(o, "hash", tl_json_hex(e->data, e->data_len));
-    }
-    return o;
-}
-
-json_t *sig_db_json(const struct tl_sig_db *db)
-{
-    json_t *arr = json_array();
-    for (size_t i = 0; i < db->n_entries; i++)
-        json_array_append_new(arr, sig_entry_json(&db->entries[i]));
-    return arr;
-}
-
-void sig_db_print(const char *indent, const struct tl_sig_db *db)
-{
-    size_t certs = 0, hashes = 0;
-    for (size_t i = 0; i < db->n_entries; i++)
-        db->entries[i].kind == TL_SIG_X509 ? certs++ : hashes++;
-    printf("%s%zu certificate(s), %zu hash(es) in %zu list(s)\n", indent, certs, hashes,
-           db->n_lists);
-    for (size_t i = 0; i < db->n_entries; i++) {
-        const struct tl_sig_entry *e = &db->entries[i];
-        if (e->kind != TL_SIG_X509)
-            continue;
-        struct tl_x509_info info;
-        char fp[65];
-        if (tl_x509_describe(e->data, e->data_len, &info, NULL) < 0) {
-            printf("%s  x509 (not a DER certificate)\n", indent);
-            continue;
-        }
-        tl_hex_encode(info.sha256, 32, fp);
-        printf("%s  x509 %s  sha256:%s\n", indent, info.subject, fp);
-        tl_x509_info_done(&info);
-    }
 }
 
 /* ---- digest ---- */
@@ -440,28 +296,10 @@ out:
     return status;
 }
 
-int tl_secureboot_predict(int argc, char **argv);
-
-int tl_cmd_secureboot(int argc, char **argv)
+/* digest and verify: argv[0] is the verb. */
+static int digest_or_verify(int argc, char **argv)
 {
-    if (argc < 2) {
-        fprintf(stderr, "tl: secureboot: no verb given (digest, verify, predict, vars)\n");
-        return TL_EXIT_BAD;
-    }
-    const char *verb = argv[1];
-    if (strcmp(verb, "--help") == 0 || strcmp(verb, "-h") == 0) {
-        usage(stdout);
-        return TL_EXIT_OK;
-    }
-    if (strcmp(verb, "vars") == 0)
-        return tl_secureboot_vars(argc - 1, argv + 1);
-    if (strcmp(verb, "predict") == 0)
-        return tl_secureboot_predict(argc - 1, argv + 1);
-    if (strcmp(verb, "digest") != 0 && strcmp(verb, "verify") != 0) {
-        fprintf(stderr, "tl: secureboot: unknown verb \"%s\" (digest, verify, predict, vars)\n",
-                verb);
-        return TL_EXIT_BAD;
-    }
+    const char *verb = argv[0];
     static const struct option options[] = {
         {"json", no_argument, NULL, 'j'},
         {"vars", required_argument, NULL, 'v'},
@@ -476,8 +314,6 @@ int tl_cmd_secureboot(int argc, char **argv)
     };
     struct verify_opts o = {0};
     int c;
-    argc--;
-    argv++;
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
@@ -551,4 +387,16 @@ int tl_cmd_secureboot(int argc, char **argv)
         return TL_EXIT_BAD;
     }
     return verify_chain(&o, argv + optind, argc - optind);
+}
+
+int tl_cmd_secureboot(int argc, char **argv)
+{
+    static const struct cli_verb verbs[] = {
+        {"digest", digest_or_verify},
+        {"verify", digest_or_verify},
+        {"predict", secureboot_predict_cmd},
+        {"vars", secureboot_vars_cmd},
+        {NULL, NULL},
+    };
+    return cli_dispatch("secureboot", verbs, usage, argc, argv);
 }

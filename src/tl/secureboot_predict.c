@@ -13,9 +13,7 @@
 #include "tl/secureboot.h"
 #include "tl/util.h"
 
-int tl_secureboot_predict(int argc, char **argv);
-
-int tl_secureboot_predict(int argc, char **argv)
+int secureboot_predict_cmd(int argc, char **argv)
 {
     static const struct option options[] = {
         {"json", no_argument, NULL, 'j'},

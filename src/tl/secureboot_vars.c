@@ -363,7 +363,7 @@ out:
     return status;
 }
 
-int tl_secureboot_vars(int argc, char **argv)
+int secureboot_vars_cmd(int argc, char **argv)
 {
     static const struct option options[] = {
         {"json", no_argument, NULL, 'j'},

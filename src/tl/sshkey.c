@@ -59,7 +59,7 @@ static int wire_mpint(struct wire *w, const BIGNUM *bn)
     return r;
 }
 
-int tl_ssh_rsa_public_key(EVP_PKEY *pkey, char **out)
+int sshkey_rsa_public_key(EVP_PKEY *pkey, char **out)
 {
     BIGNUM *n = NULL, *e = NULL;
     struct wire w = {0};
@@ -90,7 +90,7 @@ done:
     return r;
 }
 
-int tl_ssh_public_key_check(const char *line)
+int sshkey_public_key_check(const char *line)
 {
     static const char *const types[] = {
         "ssh-rsa",
@@ -139,7 +139,7 @@ static int write_new(const char *path, mode_t mode, const void *data, size_t len
     return tl_write_fd(fd, path, data, len);
 }
 
-int tl_ssh_generate(const char *private_path, const char *public_path, char **pub)
+int sshkey_generate(const char *private_path, const char *public_path, char **pub)
 {
     EVP_PKEY *pkey = EVP_RSA_gen(2048);
     BIO *bio = BIO_new(BIO_s_mem());
@@ -152,7 +152,7 @@ int tl_ssh_generate(const char *private_path, const char *public_path, char **pu
         goto done;
     char *pem;
     long pem_len = BIO_get_mem_data(bio, &pem);
-    if ((r = tl_ssh_rsa_public_key(pkey, &line)) < 0)
+    if ((r = sshkey_rsa_public_key(pkey, &line)) < 0)
         goto done;
     if ((r = write_new(private_path, 0600, pem, (size_t)pem_len)) < 0)
         goto done;
@@ -185,7 +185,7 @@ static int read_key_file(const char *what, const char *path, char **pub)
     bool ok = fgets(buf, sizeof(buf), f) != NULL;
     fclose(f);
     buf[strcspn(buf, "\r\n")] = 0;
-    if (!ok || tl_ssh_public_key_check(buf) < 0) {
+    if (!ok || sshkey_public_key_check(buf) < 0) {
         fprintf(stderr, "tl: %s: %s is not an SSH public key file\n", what, path);
         return -EINVAL;
     }
@@ -206,12 +206,12 @@ static int mkdir_for(const char *path)
     return 0;
 }
 
-int tl_ssh_key_for_cluster(const char *what, const char *key_value, bool generate, char **pub)
+int sshkey_for_cluster(const char *what, const char *key_value, bool generate, char **pub)
 {
     *pub = NULL;
     char path[PATH_MAX];
     const char *home = getenv("HOME");
-    if (key_value && (tl_ssh_public_key_check(key_value) == 0)) {
+    if (key_value && (sshkey_public_key_check(key_value) == 0)) {
         *pub = strdup(key_value);
         return *pub ? 0 : -ENOMEM;
     }
@@ -253,7 +253,7 @@ int tl_ssh_key_for_cluster(const char *what, const char *key_value, bool generat
                 strerror(-r));
         return r;
     }
-    r = tl_ssh_generate(private_path, path, pub);
+    r = sshkey_generate(private_path, path, pub);
     if (r == 0)
         fprintf(stderr,
                 "SSH key files '%s' and '%s' have been generated to allow SSH access to the "

@@ -11,15 +11,15 @@
 #include <stdbool.h>
 
 /* "ssh-rsa AAAA..." (no comment, no newline) of an RSA key; malloc'd. */
-int tl_ssh_rsa_public_key(EVP_PKEY *pkey, char **out);
+int sshkey_rsa_public_key(EVP_PKEY *pkey, char **out);
 
 /* 0 when line is "TYPE BASE64 [comment]" whose blob starts with TYPE. */
-int tl_ssh_public_key_check(const char *line);
+int sshkey_public_key_check(const char *line);
 
 /* Writes a new RSA-2048 pair to private_path (0600, refused when it
  * exists) and public_path (0644); *pub the public key line, malloc'd. */
-int tl_ssh_generate(const char *private_path, const char *public_path, char **pub);
+int sshkey_generate(const char *private_path, const char *public_path, char **pub);
 
 /* az's choice of key (see above): *pub the key line (malloc'd) or NULL for
  * none. Errors are printed as "tl: WHAT: ..."; returns -errno. */
-int tl_ssh_key_for_cluster(const char *what, const char *key_value, bool generate, char **pub);
+int sshkey_for_cluster(const char *what, const char *key_value, bool generate, char **pub);

@@ -654,18 +654,10 @@ static int cmd_show(int argc, char **argv)
 
 int tl_cmd_tee(int argc, char **argv)
 {
-    if (argc < 2) {
-        fprintf(stderr, "tl: tee: no verb given (verify, show; try --help)\n");
-        return TL_EXIT_BAD;
-    }
-    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-        usage(stdout);
-        return TL_EXIT_OK;
-    }
-    if (strcmp(argv[1], "verify") == 0)
-        return cmd_verify(argc - 1, argv + 1);
-    if (strcmp(argv[1], "show") == 0)
-        return cmd_show(argc - 1, argv + 1);
-    fprintf(stderr, "tl: tee: unknown verb \"%s\" (verify, show)\n", argv[1]);
-    return TL_EXIT_BAD;
+    static const struct cli_verb verbs[] = {
+        {"verify", cmd_verify},
+        {"show", cmd_show},
+        {NULL, NULL},
+    };
+    return cli_dispatch("tee", verbs, usage, argc, argv);
 }

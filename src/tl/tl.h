@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "tl/error.h"
 #include "tl/eventlog.h"
@@ -42,8 +43,17 @@ void tl_remove_tree(const char *path);
 /* Prints a JSON value as one line on stdout and frees it. */
 void tl_json_print(json_t *v);
 json_t *tl_json_hex(const uint8_t *p, size_t n);
-/* {"sha1": "<hex>", "sha256": ...} of one record. */
-json_t *tl_json_event_digests(const struct tl_eventlog *log, const struct tl_event *ev);
+
+/* A command's verbs, ended by {NULL}: each runs with argv from its name on. */
+struct cli_verb {
+    const char *name;
+    int (*run)(int argc, char **argv);
+};
+
+/* Runs the verb argv[1] names, or prints usage for --help / -h; no verb or
+ * an unknown one is one line "tl: CMD: ... (VERB, VERB...)" and exit 2. */
+int cli_dispatch(const char *cmd, const struct cli_verb *verbs, void (*usage)(FILE *f), int argc,
+                 char **argv);
 
 int tl_cmd_eventlog(int argc, char **argv);
 int tl_cmd_secureboot(int argc, char **argv);

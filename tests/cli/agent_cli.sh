@@ -450,7 +450,7 @@ is "404 on /enroll (an older tld): exit 0, 'attestation unsupported'" "$(rc att6
 p=$!
 pids+=("$p")
 for _ in $(seq 500); do grep -q 'unsupported' "$W/att7.out" && break; sleep 0.01; done
-sleep 0.3
+sleep 0.3 # an observation window, not a wait: nothing must happen in it
 kill -0 "$p" 2>/dev/null
 alive=$?
 kill -TERM "$p"
@@ -546,7 +546,7 @@ receiver r7 200
 p=$!
 pids+=("$p")
 for _ in $(seq 500); do grep -q 'reported' "$W/stay.out" && break; sleep 0.01; done
-sleep 0.3
+sleep 0.3 # an observation window, not a wait: nothing must happen in it
 kill -0 "$p" 2>/dev/null
 alive=$?
 kill -TERM "$p"

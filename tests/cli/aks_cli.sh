@@ -242,8 +242,12 @@ is "feature register: Registering, and the provider hint" "$RC $(jq -r .properti
     "0 Registering Once the feature 'TrustedLaunchPreview' is registered, invoking 'tl provider register -n Microsoft.ContainerService' is required to get the change propagated"
 tl feature show --namespace "Microsoft.ContainerService" --name "TrustedLaunchPreview" -o tsv
 is "feature show -o tsv: still Registering" "$RC $OUT" $'0 Microsoft.ContainerService/TrustedLaunchPreview\tRegistering'
-sleep 2
-tl feature show --namespace "Microsoft.ContainerService" --name "TrustedLaunchPreview" -o tsv
+# tld says Registering for 2 s: poll (bounded) until it says something else.
+registered() {
+    tl feature show --namespace "Microsoft.ContainerService" --name "TrustedLaunchPreview" -o tsv
+    [ "$(cut -f2 <<<"$OUT")" != Registering ]
+}
+TAP_POLL=0.2 wait_for 10 registered
 is "feature show -o tsv: Registered after 2 s" "$RC $OUT" $'0 Microsoft.ContainerService/TrustedLaunchPreview\tRegistered'
 tl provider register --namespace Microsoft.ContainerService --wait
 is "provider register --wait: nothing printed, exit 0" "$RC:$OUT:$ERR" "0::"

@@ -53,8 +53,12 @@ for _ in $(seq 200); do
 	[ "$(grep -c 'attested verdict=' "$W/agent.log")" -ge 5 ] && break
 	sleep 0.1
 done
+retries() { grep -c 'TL: agent retry ' "$W/agent.log"; }
+test_retried() { [ "$(retries)" -gt "$1" ]; }
+before=$(retries)
 kill -9 "$(awk '{print $2}' "$TL_HOME/tld.addr")"
-sleep 1.5 # the agent retries into the void
+# the agent retries into the void: wait for its first retry after the kill
+wait_for 30 test_retried "$before" || diag "no retry in 30 s after the kill"
 answered=$(grep -o 'attested verdict=[a-z]* attestation=[0-9]*' "$W/agent.log" | sed 's/attested verdict=\([a-z]*\) attestation=\([0-9]*\)/\2 \1/' | sort -n -u)
 n=$(printf '%s\n' "$answered" | grep -c .)
 check "the agent had $n attestations answered before the kill (at least 5)" test "$n" -ge 5

@@ -202,7 +202,13 @@ cp -a "$TL_HOME/nodes/a1/vtpm" "$W/vtpm-old"
 swtpm_start a1
 # shellcheck disable=SC2046
 TPM2TOOLS_TCTI="swtpm:path=$W/a1/S" tpm2_pcrextend $(cat "$W/extend.txt") || bail "tpm2_pcrextend"
-sleep 1
+# Let this TPM's clock run 1 s ahead of where it starts (the rolled-back copy
+# below starts there again), so the rollback shows as a clock going back.
+tpm_clock() { TPM2TOOLS_TCTI="swtpm:path=$W/a1/S" tpm2_readclock 2>/dev/null | awk '$1 == "clock:" { print $2 }'; }
+clock_past() { local c; c=$(tpm_clock); [ -n "$c" ] && [ "$c" -ge "$1" ]; }
+c0=$(tpm_clock)
+[ -n "$c0" ] || bail "tpm2_readclock"
+wait_for 10 clock_past $((c0 + 1000)) || bail "the TPM's clock did not advance"
 is "after a TPM restart: pass (a new AK enrolled)" "$(agent a1 "$LOG")" "TL: agent attested verdict=pass attestation=5"
 swtpm_stop
 rm -rf "$TL_HOME/nodes/a1/vtpm" && cp -a "$W/vtpm-old" "$TL_HOME/nodes/a1/vtpm"

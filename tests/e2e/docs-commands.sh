@@ -118,7 +118,12 @@ run 'tl extension update --name aks-preview'
 check "extension update: exit 0" test $? -eq 0
 run 'tl feature register --namespace "Microsoft.ContainerService" --name "TrustedLaunchPreview"'
 check "feature register: exit 0, Registering" test "$(out | jq -r .properties.state)" = Registering
-sleep 2
+# tld says Registering for 2 s: poll (bounded) until it says something else.
+registered() {
+	[ "$(tl feature show --namespace Microsoft.ContainerService --name TrustedLaunchPreview 2>/dev/null |
+		jq -r .properties.state)" != Registering ]
+}
+TAP_POLL=0.2 wait_for 10 registered
 run 'tl feature show --namespace "Microsoft.ContainerService" --name "TrustedLaunchPreview"'
 check "feature show: Registered, named Microsoft.ContainerService/TrustedLaunchPreview" \
 	test "$(out | jq -r '.name + " " + .properties.state')" = "Microsoft.ContainerService/TrustedLaunchPreview Registered"

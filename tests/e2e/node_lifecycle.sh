@@ -155,7 +155,7 @@ swtpm socket --tpm2 --tpmstate dir="$ST" --ctrl type=unixio,path="$W/w.ctrl" \
 	--flags not-need-init --key file="$W/wrong.key",mode=aes-256-cbc,format=binary \
 	--log file="$W/w.log" &
 wp=$!
-sleep 1
+wait_for 10 sh -c "[ -S '$W/w.ctrl' ] || ! kill -0 $wp 2>/dev/null"
 swtpm_ioctl --unix "$W/w.ctrl" -i >/dev/null 2>&1
 swtpm_ioctl --unix "$W/w.ctrl" -s >/dev/null 2>&1
 wait $wp
@@ -213,7 +213,7 @@ tl node start vtpmonly --no-wait >/dev/null 2>&1
 tld_pid=$(awk '{print $2}' "$TL_HOME/tld.addr")
 before=$(tl node list --json | jq -c '[.nodes[] | [.name, .state, .pids.qemu]] | sort')
 kill -9 "$tld_pid"
-sleep 0.5
+wait_for 10 sh -c "! kill -0 $tld_pid 2>/dev/null || grep -q '^State:.*Z' /proc/$tld_pid/status"
 after=$(tl node list --json | jq -c '[.nodes[] | [.name, .state, .pids.qemu]] | sort')
 check "kill -9 of tld: the next tl command restarts it, it lists the same nodes with the same states and processes" \
 	sh -c "[ '$before' = '$after' ] && [ \"\$(awk '{print \$2}' '$TL_HOME/tld.addr')\" != $tld_pid ]"

@@ -134,13 +134,13 @@ static const char pool_json[] =
     "[\"aks-mynodepool-1234-vmss000000\"], \"operation\": {\"action\": \"update\", \"done\": 1, "
     "\"total\": 3, \"node\": \"aks-mynodepool-1234-vmss000001\", \"phase\": \"booting\"}}";
 
-static char *render(const json_t *v, const char *format, const struct tl_column *cols)
+static char *render(const json_t *v, const char *format, const struct az_column *cols)
 {
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
     assert_non_null(f);
-    assert_int_equal(tl_output(f, v, format, cols), 0);
+    assert_int_equal(az_output(f, v, format, cols), 0);
     fclose(f);
     return buf;
 }
@@ -176,7 +176,7 @@ static void test_output(void **state)
     assert_string_equal(s, "");
     free(s);
 
-    s = render(pool, "table", tl_pool_columns);
+    s = render(pool, "table", az_pool_columns);
     assert_string_equal(s,
                         "Name        OsType  KubernetesVersion  VmSize           Count  MaxPods  "
                         "ProvisioningState  Mode  SecureBoot  Vtpm\n"
@@ -185,31 +185,31 @@ static void test_output(void **state)
                         "mynodepool  Linux   1.30.6             Standard_DS2_v2      3      110  "
                         "Updating           User  True        False\n");
     free(s);
-    s = render(pool, "tsv", tl_pool_columns);
+    s = render(pool, "tsv", az_pool_columns);
     assert_string_equal(s, "mynodepool\tLinux\t1.30.6\tStandard_DS2_v2\t3\t110\tUpdating\tUser\t"
                            "True\tFalse\n");
     free(s);
     json_t *list = json_pack("[O,{s:s,s:s}]", pool, "name", "b", "provisioningState", "Failed");
-    s = render(list, "tsv", tl_pool_columns);
+    s = render(list, "tsv", az_pool_columns);
     assert_string_equal(s, "mynodepool\tLinux\t1.30.6\tStandard_DS2_v2\t3\t110\tUpdating\tUser\t"
                            "True\tFalse\n"
                            "b\t\t\t\t\t\tFailed\t\t\t\n");
     free(s);
     json_t *empty = json_array();
-    s = render(empty, "table", tl_group_columns);
+    s = render(empty, "table", az_group_columns);
     assert_string_equal(s, "Name  Location  Status\n----  --------  ------\n");
     free(s);
 
     char line[256];
-    tl_arm_progress(pool, line, sizeof(line));
+    arm_progress(pool, line, sizeof(line));
     assert_string_equal(line, "Reimaging mynodepool: node 2 of 3: aks-mynodepool-1234-vmss000001: "
                               "booting");
     json_t *cluster = json_pack("{s:s,s:[O]}", "name", "c", "agentPoolProfiles", pool);
-    tl_arm_progress(cluster, line, sizeof(line));
+    arm_progress(cluster, line, sizeof(line));
     assert_string_equal(line, "Reimaging mynodepool: node 2 of 3: aks-mynodepool-1234-vmss000001: "
                               "booting");
     json_object_del(pool, "operation");
-    tl_arm_progress(pool, line, sizeof(line));
+    arm_progress(pool, line, sizeof(line));
     assert_string_equal(line, "");
     json_decref(cluster);
     json_decref(empty);
@@ -217,12 +217,12 @@ static void test_output(void **state)
     json_decref(small);
     json_decref(pool);
 
-    char *p = tl_arm_path("/v1/resourceGroups/%s/x/%s", "my group/1", "a-b_c.d~");
+    char *p = arm_path("/v1/resourceGroups/%s/x/%s", "my group/1", "a-b_c.d~");
     assert_string_equal(p, "/v1/resourceGroups/my%20group%2F1/x/a-b_c.d~");
     free(p);
 }
 
-static const struct tl_kube_credentials cred = {
+static const struct kube_credentials cred = {
     .cluster = "myAKSCluster",
     .server = "http://127.0.0.1:8443/v1/resourceGroups/g/managedClusters/myAKSCluster",
     .user = "clusterUser_g_myAKSCluster",
@@ -289,7 +289,7 @@ static void test_kubeconfig(void **state)
     (void)state;
     char msg[256], *out = NULL;
     size_t len;
-    assert_int_equal(tl_kubeconfig_merge(NULL, 0, &cred, false, &out, &len, msg, sizeof(msg)), 0);
+    assert_int_equal(kubeconfig_merge(NULL, 0, &cred, false, &out, &len, msg, sizeof(msg)), 0);
     assert_string_equal(out, "apiVersion: v1\n"
                              "kind: Config\n"
                              "clusters:\n"
@@ -330,8 +330,8 @@ static void test_kubeconfig(void **state)
                       "users:\n"
                       "- name: kind-dev\n"
                       "  user: {token: \"abc\"}\n";
-    assert_int_equal(
-        tl_kubeconfig_merge(old, strlen(old), &cred, false, &out, &len, msg, sizeof(msg)), 0);
+    assert_int_equal(kubeconfig_merge(old, strlen(old), &cred, false, &out, &len, msg, sizeof(msg)),
+                     0);
     assert_lookup(out, "myAKSCluster", (const char *const[]){"current-context", NULL});
     assert_lookup(out, "https://127.0.0.1:6443",
                   (const char *const[]){"clusters", "[kind-dev]", "cluster", "server", NULL});
@@ -349,21 +349,19 @@ static void test_kubeconfig(void **state)
     assert_null(strstr(strstr(out, "myAKSCluster") + 1, "- name: myAKSCluster")); /* once */
     /* Merging again changes nothing. */
     char *again = NULL;
-    assert_int_equal(tl_kubeconfig_merge(out, len, &cred, false, &again, &len, msg, sizeof(msg)),
-                     0);
+    assert_int_equal(kubeconfig_merge(out, len, &cred, false, &again, &len, msg, sizeof(msg)), 0);
     assert_string_equal(again, out);
     free(again);
 
     /* A different entry of our name: refused, unless overwrite. */
-    struct tl_kube_credentials other = cred;
+    struct kube_credentials other = cred;
     other.token = "new-token";
     assert_int_equal(
-        tl_kubeconfig_merge(out, strlen(out), &other, false, &again, &len, msg, sizeof(msg)),
-        -EEXIST);
+        kubeconfig_merge(out, strlen(out), &other, false, &again, &len, msg, sizeof(msg)), -EEXIST);
     assert_string_equal(msg, "a different user named \"clusterUser_g_myAKSCluster\" is already "
                              "there; use --overwrite-existing to replace it");
     assert_int_equal(
-        tl_kubeconfig_merge(out, strlen(out), &other, true, &again, &len, msg, sizeof(msg)), 0);
+        kubeconfig_merge(out, strlen(out), &other, true, &again, &len, msg, sizeof(msg)), 0);
     assert_lookup(
         again, "new-token",
         (const char *const[]){"users", "[clusterUser_g_myAKSCluster]", "user", "token", NULL});
@@ -376,12 +374,12 @@ static void test_kubeconfig(void **state)
     const char *foreign[] = {"- a\n- b\n", "kind: Pod\napiVersion: v1\n", "{{{ not yaml\n"};
     for (size_t i = 0; i < 3; i++) {
         out = NULL;
-        assert_int_equal(tl_kubeconfig_merge(foreign[i], strlen(foreign[i]), &cred, false, &out,
-                                             &len, msg, sizeof(msg)),
+        assert_int_equal(kubeconfig_merge(foreign[i], strlen(foreign[i]), &cred, false, &out, &len,
+                                          msg, sizeof(msg)),
                          -EINVAL);
         assert_null(out);
-        assert_int_equal(tl_kubeconfig_merge(foreign[i], strlen(foreign[i]), &cred, true, &out,
-                                             &len, msg, sizeof(msg)),
+        assert_int_equal(kubeconfig_merge(foreign[i], strlen(foreign[i]), &cred, true, &out, &len,
+                                          msg, sizeof(msg)),
                          0);
         assert_non_null(strstr(out, "current-context: myAKSCluster\n"));
         free(out);
@@ -389,19 +387,19 @@ static void test_kubeconfig(void **state)
     /* Blank or comments only: as no file. */
     const char *blank = "# nothing yet\n\n";
     assert_int_equal(
-        tl_kubeconfig_merge(blank, strlen(blank), &cred, false, &out, &len, msg, sizeof(msg)), 0);
+        kubeconfig_merge(blank, strlen(blank), &cred, false, &out, &len, msg, sizeof(msg)), 0);
     free(out);
 
     /* Paths: --file, then $KUBECONFIG's first, then ~/.kube/config. */
     char path[256];
     setenv("HOME", "/h", 1);
     setenv("KUBECONFIG", "::/a/one:/b/two", 1);
-    assert_int_equal(tl_kubeconfig_path("f", path, sizeof(path)), 0);
+    assert_int_equal(kubeconfig_path("f", path, sizeof(path)), 0);
     assert_string_equal(path, "f");
-    assert_int_equal(tl_kubeconfig_path(NULL, path, sizeof(path)), 0);
+    assert_int_equal(kubeconfig_path(NULL, path, sizeof(path)), 0);
     assert_string_equal(path, "/a/one");
     unsetenv("KUBECONFIG");
-    assert_int_equal(tl_kubeconfig_path(NULL, path, sizeof(path)), 0);
+    assert_int_equal(kubeconfig_path(NULL, path, sizeof(path)), 0);
     assert_string_equal(path, "/h/.kube/config");
 }
 
@@ -421,11 +419,11 @@ static void test_sshkey(void **state)
     setenv("HOME", dir, 1);
     char *line = NULL;
     /* No key file and no --generate-ssh-keys: no key. */
-    assert_int_equal(tl_ssh_key_for_cluster("t", NULL, false, &line), 0);
+    assert_int_equal(sshkey_for_cluster("t", NULL, false, &line), 0);
     assert_null(line);
-    assert_int_equal(tl_ssh_key_for_cluster("t", NULL, true, &line), 0);
+    assert_int_equal(sshkey_for_cluster("t", NULL, true, &line), 0);
     assert_non_null(line);
-    assert_int_equal(tl_ssh_public_key_check(line), 0);
+    assert_int_equal(sshkey_public_key_check(line), 0);
     struct stat st;
     assert_int_equal(stat(priv, &st), 0);
     assert_int_equal(st.st_mode & 0777, 0600);
@@ -473,18 +471,18 @@ static void test_sshkey(void **state)
 
     /* Again: the existing key is used, nothing is regenerated. */
     char *again = NULL;
-    assert_int_equal(tl_ssh_key_for_cluster("t", NULL, true, &again), 0);
+    assert_int_equal(sshkey_for_cluster("t", NULL, true, &again), 0);
     assert_string_equal(again, line);
     free(again);
     /* --ssh-key-value as a key, and as a file. */
-    assert_int_equal(tl_ssh_key_for_cluster("t", line, false, &again), 0);
+    assert_int_equal(sshkey_for_cluster("t", line, false, &again), 0);
     assert_string_equal(again, line);
     free(again);
-    assert_int_equal(tl_ssh_key_for_cluster("t", "~/.ssh/id_rsa.pub", false, &again), 0);
+    assert_int_equal(sshkey_for_cluster("t", "~/.ssh/id_rsa.pub", false, &again), 0);
     assert_string_equal(again, line);
     free(again);
-    assert_int_equal(tl_ssh_public_key_check("ssh-rsa AAAAB3NzaC1lZDI1NTE5"), -EINVAL);
-    assert_int_equal(tl_ssh_public_key_check("ssh-dss AAAAB3NzaC1kc3M="), -EINVAL);
+    assert_int_equal(sshkey_public_key_check("ssh-rsa AAAAB3NzaC1lZDI1NTE5"), -EINVAL);
+    assert_int_equal(sshkey_public_key_check("ssh-dss AAAAB3NzaC1kc3M="), -EINVAL);
     free(line);
 
     char cmd[400];
