@@ -1067,7 +1067,7 @@ int tld_attest_finish(struct tld *t, struct tld_attest_job *job, const char *aut
             json_object_set(claims, "rp_nonce", rpn);
         if (rpk)
             json_object_set_new(claims, "cnf", json_pack("{s:O}", "jwk", rpk));
-        char *jwt = claims ? tld_token_sign(claims) : NULL;
+        char *jwt = claims ? tld_token_sign(t, claims) : NULL;
         json_decref(claims);
         if (jwt) {
             json_decref(token);

@@ -165,7 +165,7 @@ int tld_capacity_admit(struct tld *t, const struct tld_pool *p, const char *vm_s
     return 0;
 }
 
-bool tld_capacity_may_create(const struct tld *t)
+unsigned tld_capacity_starting(const struct tld *t)
 {
     unsigned starting = 0;
     for (size_t i = 0; i < t->n_vms; i++) {
@@ -173,5 +173,5 @@ bool tld_capacity_may_create(const struct tld *t)
         if (!n->spec.external && (n->state == TLD_CREATING || n->state == TLD_BOOTING))
             starting++;
     }
-    return starting < t->capacity.concurrent_creates;
+    return starting;
 }

@@ -2,7 +2,8 @@
  *
  *   main.c     options, the data directory, the lock, the address file,
  *              the HTTP server and the supervision loop
- *   store.c    SQLite (WAL) store of nodes: each node is one row
+ *   store.c    SQLite (WAL) store of documents (kind, key, JSON),
+ *              attestations and alerts; nodestore.c: nodes as documents
  *   node.c     a node's lifecycle: create, start, stop, reimage, delete;
  *              its files under HOME/nodes/NAME
  *   launch.c   spawning swtpm and QEMU detached from tld (they outlive a
@@ -38,7 +39,6 @@
 #include <jansson.h>
 #include <limits.h>
 #include <pthread.h>
-#include <sqlite3.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -263,6 +263,12 @@ struct tld_node {
     struct tld_pool *pool;      /* the node pool it belongs to (cluster.c), NULL: none */
 };
 
+/* reconcile.c: a step's scratch (a pool's nodes, in index order) */
+#define TLD_POOL_NODES_MAX 1000
+struct tld_reconcile {
+    struct tld_node *nodes[TLD_POOL_NODES_MAX];
+};
+
 struct tld {
     char home[PATH_MAX];
     char tl_bin[PATH_MAX];    /* tl, for vTPM provisioning and image checks */
@@ -271,7 +277,8 @@ struct tld {
     char ovmf_dir[PATH_MAX];
     int port;
     int boot_timeout;
-    sqlite3 *db;
+    struct tld_store *store;   /* store.c: the database, its kept statements */
+    struct tld_tokens *tokens; /* token.c: the token signing key and its JWK */
     pthread_mutex_t lock;
     struct tld_node **nodes; /* n_nodes of them, room for cap */
     size_t n_nodes, cap;
@@ -289,6 +296,7 @@ struct tld {
     struct tld_auth auth;
     struct tld_api api;
     struct tld_agentnet agentnet;
+    struct tld_reconcile reconcile;
     volatile int quit;
 };
 
@@ -298,12 +306,13 @@ long long tld_now(void);
 const char *tld_state_name(enum tld_state s);
 int tld_state_parse(const char *s, enum tld_state *out);
 
-/* store.c */
+/* store.c: documents, attestations, alerts; nothing of nodes */
 int tld_store_open(struct tld *t);
 void tld_store_close(struct tld *t);
+/* nodestore.c: a node as its document of kind "node" (node.c's codec) */
 int tld_store_save(struct tld *t, const struct tld_node *n);
 int tld_store_delete(struct tld *t, const char *name);
-int tld_store_load(struct tld *t);
+int tld_store_load(struct tld *t); /* every stored node into the table */
 /* One transaction around several writes (under tld.lock); a failed commit
  * is rolled back (-EIO). */
 int tld_store_begin(struct tld *t);
@@ -328,15 +337,21 @@ int tld_store_alert_put(struct tld *t, const char *node, const char *boot, const
 json_t *tld_store_alerts(struct tld *t, const char *node, const char *uuid, bool all);
 json_t *tld_store_alert_get(struct tld *t, long long id);
 int tld_store_alert_ack(struct tld *t, long long id);
-/* Resources (cluster.c, feature.c): one JSON document per (kind, id). */
+/* Documents: one JSON object per (kind, id) (nodes, fleet.c's groups,
+ * clusters and pools, feature.c, auth.c's tokens). */
 int tld_store_resource_put(struct tld *t, const char *kind, const char *id, const json_t *doc);
 int tld_store_resource_delete(struct tld *t, const char *kind, const char *id);
+/* every document of kind in id order (a NULL doc: not a JSON object);
+ * stops at the first negative return of each, and returns it */
+int tld_store_resource_each(struct tld *t, const char *kind,
+                            int (*each)(void *ctx, const char *id, json_t *doc), void *ctx);
 json_t *tld_store_resources(struct tld *t, const char *kind);
 
 /* token.c: ES256 JWTs and the JWKS */
 int tld_token_init(struct tld *t);
-json_t *tld_token_jwks(void);
-char *tld_token_sign(json_t *claims);
+void tld_token_free(struct tld *t);
+json_t *tld_token_jwks(const struct tld *t);
+char *tld_token_sign(const struct tld *t, json_t *claims);
 
 /* policy.c: findings of a boot against the node's image and policy */
 struct tl_eventlog;
@@ -539,9 +554,24 @@ int tld_feature_route(struct tld *t, const char *method, const char *url, json_t
 
 /* reconcile.c: one step for every pool (every 250 ms, under tld.lock) */
 void tld_reconcile_once(struct tld *t);
-/* Is the node what its pool wants and proven so (running; attested when it
- * has a vTPM)? */
+
+/* reconcile_plan.c: the reconciler's decisions, pure. Is the node what its
+ * pool wants and proven so (running; attested when it has a vTPM)? */
 bool tld_pool_node_ready(const struct tld_pool *p, const struct tld_node *n);
+/* Do its Secure Boot, vTPM or image differ from the pool's (an update)? */
+bool tld_pool_node_drifted(const struct tld_pool *p, const struct tld_node *n);
+struct tld_reconcile_plan {
+    size_t deletes; /* the newest nodes to delete (a scale-down) */
+    size_t creates; /* nodes to create in this step */
+};
+/* A pool asking for count nodes with present of them, starting of the
+ * host's nodes booting and at most bound at once: a scale-down deletes the
+ * excess; missing nodes are created up to the bound and
+ * TLD_POOL_NODES_MAX, the rest on a later step. */
+void tld_reconcile_plan(long count, size_t present, unsigned starting, unsigned bound,
+                        struct tld_reconcile_plan *out);
+/* The index of the first drifted node of nodes (index order), -1: none. */
+long tld_reconcile_next_drifted(const struct tld_pool *p, struct tld_node *const *nodes, size_t n);
 
 /* node.c */
 int tld_image_generation(const struct tld *t, const char *image, int *gen, char *msg, size_t msz);
@@ -594,8 +624,9 @@ void tld_capacity_init(struct tld *t);
  * ARM's QuotaExceeded / AllocationFailed text in msg. */
 int tld_capacity_admit(struct tld *t, const struct tld_pool *p, const char *vm_size, long count,
                        char *msg, size_t msz);
-/* May the reconciler start one more node now (fewer than the bound booting)? */
-bool tld_capacity_may_create(const struct tld *t);
+/* The VM nodes creating or booting now (the reconciler starts more only
+ * below capacity.concurrent_creates: tld_reconcile_plan). */
+unsigned tld_capacity_starting(const struct tld *t);
 
 /* agentnet.c */
 int tld_agentnet_start(struct tld *t);
