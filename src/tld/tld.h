@@ -13,8 +13,12 @@
  *   supervise.c the loop: crashes, boot diagnostics, boot timeouts,
  *              re-adopting running nodes after a tld restart
  *   api.c      the REST API (libmicrohttpd), docs/api.md
- *   attest.c   the attestation service (attest_tpm.c, policy.c, token.c,
- *              webhook.c)
+ *   attest.c   the attestation service (attest.h lists its files:
+ *              attest_log.c, attest_codec.c, attest_state.c, enrol.c,
+ *              alert.c, attest_tpm.c; and policy.c, token.c, webhook.c)
+ *   fleet.c    resource groups, clusters, node pools (fleet.h lists its
+ *              files: fleet_request.c, fleet_api.c); reconcile.c and
+ *              reconcile_plan.c drive pools to what they ask for
  *   ekca.c     the platform EK CA certifying an external node's own EK
  *
  * Locking: one mutex (tld.lock) guards the node table and the store; the
@@ -176,7 +180,7 @@ struct tld_node_spec {
 #define TLD_NONCE_TTL          120 /* s */
 #define TLD_CHALLENGE_TTL      120 /* s */
 
-/* Who vouches for a node's EK (attest.c, the EK certificate's chain) */
+/* Who vouches for a node's EK (enrol.c, the EK certificate's chain) */
 #define TLD_EK_PLATFORM     "platform-vtpm"    /* a vTPM tld provisioned: HOME/ekca */
 #define TLD_EK_MANUFACTURER "manufacturer-tpm" /* a TPM maker's root in HOME/ekca/roots */
 #define TLD_EK_VOUCHED      "operator-vouched" /* a key an operator handed over: HOME/ekca-vouched */
@@ -260,7 +264,7 @@ struct tld_node {
     json_t *ek_issued;          /* the EK certificate tld just issued (base64 DER): for the create's
                                  * answer only (api.c takes it) */
     struct tld_node *hash_next; /* the name index's chain (node.c) */
-    struct tld_pool *pool;      /* the node pool it belongs to (cluster.c), NULL: none */
+    struct tld_pool *pool;      /* the node pool it belongs to (fleet.c), NULL: none */
 };
 
 /* reconcile.c: a step's scratch (a pool's nodes, in index order) */
@@ -288,7 +292,7 @@ struct tld {
                             * supervision loop visits every 250 ms */
     size_t n_vms, cap_vms;
     struct tl_ekca *ekca;          /* HOME/ekca, loaded (or created) on first use */
-    struct tld_fleet *fleet;       /* resource groups, clusters, node pools (cluster.c) */
+    struct tld_fleet *fleet;       /* resource groups, clusters, node pools (fleet.c) */
     char store_roots[8][PATH_MAX]; /* where images and variable stores may come from (hostpath.c) */
     size_t n_store_roots;
     struct tld_capacity capacity;
@@ -449,13 +453,14 @@ void tld_attest_prefetch(struct tld *t, struct tld_attest_job *job);
 int tld_attest_finish(struct tld *t, struct tld_attest_job *job, const char *auth, json_t **answer,
                       char *msg, size_t msz);
 void tld_attest_job_free(struct tld_attest_job *job);
+/* attest_state.c */
 json_t *tld_attest_policy(struct tld *t, struct tld_node *n);
 int tld_attest_learn(struct tld *t, struct tld_node *n, char *msg, size_t msz);
 /* A new boot: no attestation proves anything yet (labels off). */
 void tld_attest_reset(struct tld_node *n);
 json_t *tld_attest_labels(const struct tld_node *n);
-/* The node's "attestation" and "baseline" as JSON (null when none), and
- * back from the store's form. */
+/* attest_codec.c: the node's "attestation" and "baseline" as JSON (null
+ * when none), and back from the store's form. */
 json_t *tld_attest_summary_json(const struct tld_node *n);
 void tld_attest_summary_from_json(struct tld_node *n, const json_t *j);
 json_t *tld_baseline_json(const struct tld_baseline *b);
@@ -478,7 +483,7 @@ int tld_ekca_issue(struct tld *t, const char *node, const uint8_t *ek_public, si
                    json_t **ek, uint8_t **der, size_t *der_len, char *msg, size_t msz);
 void tld_ekca_close(struct tld *t);
 
-/* cluster.c: resource groups, managed clusters and their node pools, the
+/* fleet.c: resource groups, managed clusters and their node pools, the
  * AKS model (docs/api.md "Clusters and node pools"); reconcile.c drives
  * each pool's nodes to what the pool asks for. */
 enum tld_prov {
