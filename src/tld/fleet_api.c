@@ -480,8 +480,8 @@ static int pool_patch(struct tld *t, struct tld_pool *p, const json_t *body, jso
     tld_pool_spec(&want, &to);
     if (tl_pool_check_update(&from, &to, msg, msz) < 0)
         return 400;
-    if ((r = tld_capacity_admit(t, p, p->vm_size, want.count, msg, msz)))
-        return r;
+    if (tld_capacity_admit(t, p, p->vm_size, want.count, msg, msz) < 0)
+        return 409; /* QuotaExceeded, AllocationFailed */
     bool security = want.secure_boot != p->secure_boot || want.vtpm != p->vtpm;
     if (security && want.secure_boot && (r = check_image_boots(t, &want, msg, msz)))
         return r;

@@ -155,8 +155,8 @@ int tld_pool_from_request(struct tld *t, struct tld_cluster *c, const json_t *bo
     spec.vm_size = size_name; /* as given: the rules name an unknown size */
     if (tl_pool_check(&spec, msg, msz) < 0)
         return 400;
-    if ((r = tld_capacity_admit(t, NULL, p->vm_size, p->count, msg, msz)))
-        return r;
+    if (tld_capacity_admit(t, NULL, p->vm_size, p->count, msg, msz) < 0)
+        return 409; /* QuotaExceeded, AllocationFailed */
     if (strcmp(p->os_type, "Windows") == 0)
         return ERR(400, "Windows node pools cannot run here: trustlaunch has a Linux node image "
                         "only (--os-type Linux)");

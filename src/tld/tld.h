@@ -625,8 +625,9 @@ int tld_hostpath_open(const struct tld *t, const char *path, off_t max, int *fd,
 
 /* capacity.c */
 void tld_capacity_init(struct tld *t);
-/* May pool p (NULL: a new one) run count nodes of vm_size? 0, or 409 with
- * ARM's QuotaExceeded / AllocationFailed text in msg. */
+/* May pool p (NULL: a new one) run count nodes of vm_size? 0, or
+ * -EDQUOT (a quota; ARM's QuotaExceeded text in msg) or -ENOSPC (the
+ * host; AllocationFailed): the API answers either with 409. */
 int tld_capacity_admit(struct tld *t, const struct tld_pool *p, const char *vm_size, long count,
                        char *msg, size_t msz);
 /* The VM nodes creating or booting now (the reconciler starts more only

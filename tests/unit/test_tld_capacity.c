@@ -9,10 +9,10 @@
  *  - TL_QUOTA_VCPUS "total=N,FAMILY=N" sets the limits, a malformed entry
  *    is ignored, the host's bounds come from TL_HOST_*;
  *  - a pool within its family's quota is admitted; one beyond is refused
- *    with 409 and ARM's QuotaExceeded text naming the limit and usage;
+ *    with -EDQUOT and ARM's QuotaExceeded text naming the limit and usage;
  *    other pools count, a deleting one does not, a pool's own current
  *    nodes count once; a scale-down is always admitted;
- *  - the total quota and the host's memory (AllocationFailed) likewise,
+ *  - the total quota likewise, the host's memory with -ENOSPC (AllocationFailed),
  *    standalone VM nodes counting against the host;
  *  - the nodes starting now: creating or booting VM nodes only. */
 #include <setjmp.h>
@@ -22,6 +22,7 @@
 
 #include <cmocka.h> /* after the headers it needs */
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -74,7 +75,7 @@ static void test_family_quota(void **state)
     /* 3 x 2 vCPUs = 6: within */
     assert_int_equal(tld_capacity_admit(t, NULL, "Standard_DS2_v2", 3, msg, sizeof(msg)), 0);
     /* 4 x 2 = 8 > 6 */
-    assert_int_equal(tld_capacity_admit(t, NULL, "Standard_DS2_v2", 4, msg, sizeof(msg)), 409);
+    assert_int_equal(tld_capacity_admit(t, NULL, "Standard_DS2_v2", 4, msg, sizeof(msg)), -EDQUOT);
     assert_non_null(strstr(msg, "(QuotaExceeded)"));
     assert_non_null(strstr(msg, "approved standardDSv2Family Cores quota"));
     assert_non_null(strstr(msg, "Current Limit: 6, Current Usage: 0, Additional Required: 8"));
@@ -84,7 +85,7 @@ static void test_family_quota(void **state)
     struct tld_pool other = {.cluster = &cluster, .vm_size = "Standard_DS2_v2", .count = 2};
     test_pools[n_test_pools++] = &other;
     assert_int_equal(tld_capacity_admit(t, NULL, "Standard_DS2_v2", 1, msg, sizeof(msg)), 0);
-    assert_int_equal(tld_capacity_admit(t, NULL, "Standard_DS2_v2", 2, msg, sizeof(msg)), 409);
+    assert_int_equal(tld_capacity_admit(t, NULL, "Standard_DS2_v2", 2, msg, sizeof(msg)), -EDQUOT);
     assert_non_null(strstr(msg, "Current Usage: 4, Additional Required: 4"));
     /* a deleting pool's quota is free already */
     other.prov = TLD_PROV_DELETING;
@@ -93,7 +94,8 @@ static void test_family_quota(void **state)
     /* the pool itself scaling from 2 to 3: its 2 count once */
     other.prov = TLD_PROV_SUCCEEDED;
     assert_int_equal(tld_capacity_admit(t, &other, "Standard_DS2_v2", 3, msg, sizeof(msg)), 0);
-    assert_int_equal(tld_capacity_admit(t, &other, "Standard_DS2_v2", 4, msg, sizeof(msg)), 409);
+    assert_int_equal(tld_capacity_admit(t, &other, "Standard_DS2_v2", 4, msg, sizeof(msg)),
+                     -EDQUOT);
     assert_non_null(strstr(msg, "Location: local, Current Limit: 6, Current Usage: 4"));
     /* a scale-down is free, whatever the quota */
     other.count = 10;
@@ -109,7 +111,7 @@ static void test_total_quota(void **state)
     struct tld *t = new_tld("total=5", "100000", "1000");
     char msg[1024] = "";
     assert_int_equal(tld_capacity_admit(t, NULL, "Standard_DS2_v2", 2, msg, sizeof(msg)), 0);
-    assert_int_equal(tld_capacity_admit(t, NULL, "Standard_DS2_v2", 3, msg, sizeof(msg)), 409);
+    assert_int_equal(tld_capacity_admit(t, NULL, "Standard_DS2_v2", 3, msg, sizeof(msg)), -EDQUOT);
     assert_non_null(strstr(msg, "approved Total Regional Cores quota"));
     assert_non_null(strstr(msg, "\"total=6\""));
     free(t);
@@ -130,7 +132,7 @@ static void test_host(void **state)
     struct tld_node *vms[] = {&standalone};
     t->vms = vms;
     t->n_vms = 1;
-    assert_int_equal(tld_capacity_admit(t, NULL, "Standard_DS2_v2", 3, msg, sizeof(msg)), 409);
+    assert_int_equal(tld_capacity_admit(t, NULL, "Standard_DS2_v2", 3, msg, sizeof(msg)), -ENOSPC);
     assert_non_null(strstr(msg, "(AllocationFailed) The host cannot take 3 more Standard_DS2_v2"));
     assert_non_null(strstr(msg, "3072 MiB of memory and 3 vCPUs; it has 3072 MiB for nodes (512"));
     assert_int_equal(tld_capacity_admit(t, NULL, "Standard_DS2_v2", 2, msg, sizeof(msg)), 0);
