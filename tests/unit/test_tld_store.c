@@ -276,38 +276,43 @@ static int user_version(const char *path)
     return v;
 }
 
+/* A new directory (dir) whose tld.db (path) an earlier or later tld wrote
+ * with sql; a struct tld at home there, its store not opened. */
+static struct tld *written_by(const char *sql, char dir[64], char path[128])
+{
+    snprintf(dir, 64, "/tmp/test_tld_store.XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, 128, "%s/tld.db", dir);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    struct tld *t = calloc(1, sizeof(*t));
+    assert_non_null(t);
+    snprintf(t->home, sizeof(t->home), "%s", dir);
+    return t;
+}
+
 /* A store written by a tld of schema 3: nodes in their own table. */
 static void test_migration_from_3(void **state)
 {
     (void)state;
     char dir[64], path[128];
-    snprintf(dir, sizeof(dir), "/tmp/test_tld_store.XXXXXX");
-    assert_non_null(mkdtemp(dir));
-    snprintf(path, sizeof(path), "%s/tld.db", dir);
-    sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(
-        sqlite3_exec(db,
-                     "CREATE TABLE nodes (name TEXT PRIMARY KEY, doc TEXT NOT NULL, updated "
-                     "INTEGER NOT NULL);"
-                     "CREATE TABLE attestations (id INTEGER PRIMARY KEY AUTOINCREMENT, node TEXT "
-                     "NOT NULL, at INTEGER NOT NULL, verdict TEXT NOT NULL, doc TEXT NOT NULL);"
-                     "CREATE TABLE alerts (id INTEGER PRIMARY KEY AUTOINCREMENT, node TEXT NOT "
-                     "NULL, boot TEXT NOT NULL, at INTEGER NOT NULL, acknowledged INTEGER NOT "
-                     "NULL DEFAULT 0, doc TEXT NOT NULL, UNIQUE (node, boot));"
-                     "CREATE TABLE resources (kind TEXT NOT NULL, id TEXT NOT NULL, doc TEXT NOT "
-                     "NULL, updated INTEGER NOT NULL, PRIMARY KEY (kind, id));"
-                     "INSERT INTO nodes VALUES ('web-2', '{\"name\":\"web-2\",\"boots\":4}', 1);"
-                     "INSERT INTO nodes VALUES ('web-1', '{\"name\":\"web-1\",\"boots\":1}', 1);"
-                     "INSERT INTO resources VALUES ('group', 'g', '{\"name\":\"g\"}', 1);"
-                     "PRAGMA user_version=3;",
-                     NULL, NULL, NULL),
-        SQLITE_OK);
-    sqlite3_close(db);
-
-    struct tld *t = calloc(1, sizeof(*t));
-    assert_non_null(t);
-    snprintf(t->home, sizeof(t->home), "%s", dir);
+    struct tld *t =
+        written_by("CREATE TABLE nodes (name TEXT PRIMARY KEY, doc TEXT NOT NULL, updated "
+                   "INTEGER NOT NULL);"
+                   "CREATE TABLE attestations (id INTEGER PRIMARY KEY AUTOINCREMENT, node TEXT "
+                   "NOT NULL, at INTEGER NOT NULL, verdict TEXT NOT NULL, doc TEXT NOT NULL);"
+                   "CREATE TABLE alerts (id INTEGER PRIMARY KEY AUTOINCREMENT, node TEXT NOT "
+                   "NULL, boot TEXT NOT NULL, at INTEGER NOT NULL, acknowledged INTEGER NOT "
+                   "NULL DEFAULT 0, doc TEXT NOT NULL, UNIQUE (node, boot));"
+                   "CREATE TABLE resources (kind TEXT NOT NULL, id TEXT NOT NULL, doc TEXT NOT "
+                   "NULL, updated INTEGER NOT NULL, PRIMARY KEY (kind, id));"
+                   "INSERT INTO nodes VALUES ('web-2', '{\"name\":\"web-2\",\"boots\":4}', 1);"
+                   "INSERT INTO nodes VALUES ('web-1', '{\"name\":\"web-1\",\"boots\":1}', 1);"
+                   "INSERT INTO resources VALUES ('group', 'g', '{\"name\":\"g\"}', 1);"
+                   "PRAGMA user_version=3;",
+                   dir, path);
     assert_int_equal(tld_store_open(t), 0);
     json_t *nodes = tld_store_resources(t, "node");
     assert_int_equal(json_array_size(nodes), 2);
@@ -329,16 +334,7 @@ static void test_newer_refused(void **state)
 {
     (void)state;
     char dir[64], path[128];
-    snprintf(dir, sizeof(dir), "/tmp/test_tld_store.XXXXXX");
-    assert_non_null(mkdtemp(dir));
-    snprintf(path, sizeof(path), "%s/tld.db", dir);
-    sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db, "PRAGMA user_version=99", NULL, NULL, NULL), SQLITE_OK);
-    sqlite3_close(db);
-    struct tld *t = calloc(1, sizeof(*t));
-    assert_non_null(t);
-    snprintf(t->home, sizeof(t->home), "%s", dir);
+    struct tld *t = written_by("PRAGMA user_version=99", dir, path);
     assert_int_equal(tld_store_open(t), -EPROTO);
     assert_null(t->store);
     free(t);
