@@ -253,7 +253,7 @@ static enum MHD_Result h_node_create(struct call *k)
 
 static enum MHD_Result h_jwks(struct call *k)
 {
-    return send_json(k->c, 200, tld_token_jwks());
+    return send_json(k->c, 200, tld_token_jwks(k->t));
 }
 
 /* Tokens are handed to the node's agent and to an operator who asks for

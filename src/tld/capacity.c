@@ -141,31 +141,35 @@ int tld_capacity_admit(struct tld *t, const struct tld_pool *p, const char *vm_s
         which = family, limit = flimit, used = u.family;
     else if (u.total + add > c->total_limit)
         which = "Total Regional", limit = c->total_limit, used = u.total;
-    if (which)
-        return ERR(409,
-                   "(QuotaExceeded) Operation could not be completed as it results in exceeding "
-                   "approved %s Cores quota. Additional details - Deployment Model: Resource "
-                   "Manager, Location: %s, Current Limit: %lu, Current Usage: %lu, Additional "
-                   "Required: %lu, (Minimum) New Limit Required: %lu. Raise the limit with "
-                   "TL_QUOTA_VCPUS in tld's environment (\"%s=%lu\").",
-                   which, location, limit, used, add, used + add,
-                   strcmp(which, family) == 0 ? family : "total", used + add);
+    if (which) {
+        snprintf(msg, msz,
+                 "(QuotaExceeded) Operation could not be completed as it results in exceeding "
+                 "approved %s Cores quota. Additional details - Deployment Model: Resource "
+                 "Manager, Location: %s, Current Limit: %lu, Current Usage: %lu, Additional "
+                 "Required: %lu, (Minimum) New Limit Required: %lu. Raise the limit with "
+                 "TL_QUOTA_VCPUS in tld's environment (\"%s=%lu\").",
+                 which, location, limit, used, add, used + add,
+                 strcmp(which, family) == 0 ? family : "total", used + add);
+        return -EDQUOT;
+    }
     unsigned long mem = u.memory_mib + (unsigned long)was * s->node_memory_mib;
     unsigned long vcpus = u.node_vcpus + (unsigned long)was * s->node_vcpus;
     unsigned long add_mem = (unsigned long)(count - was) * s->node_memory_mib;
     unsigned long add_vcpus = (unsigned long)(count - was) * s->node_vcpus;
-    if (mem + add_mem > c->host_memory_mib || vcpus + add_vcpus > c->host_vcpus)
-        return ERR(409,
-                   "(AllocationFailed) The host cannot take %ld more %s node(s): they need %lu "
-                   "MiB of memory and %lu vCPUs; it has %u MiB for nodes (%lu in use) and %u "
-                   "vCPUs (%lu in use). Scale down or delete other pools, or raise "
-                   "TL_HOST_NODE_MEMORY_MIB / TL_HOST_VCPUS in tld's environment.",
-                   count - was, s->name, add_mem, add_vcpus, c->host_memory_mib, mem, c->host_vcpus,
-                   vcpus);
+    if (mem + add_mem > c->host_memory_mib || vcpus + add_vcpus > c->host_vcpus) {
+        snprintf(msg, msz,
+                 "(AllocationFailed) The host cannot take %ld more %s node(s): they need %lu "
+                 "MiB of memory and %lu vCPUs; it has %u MiB for nodes (%lu in use) and %u "
+                 "vCPUs (%lu in use). Scale down or delete other pools, or raise "
+                 "TL_HOST_NODE_MEMORY_MIB / TL_HOST_VCPUS in tld's environment.",
+                 count - was, s->name, add_mem, add_vcpus, c->host_memory_mib, mem, c->host_vcpus,
+                 vcpus);
+        return -ENOSPC;
+    }
     return 0;
 }
 
-bool tld_capacity_may_create(const struct tld *t)
+unsigned tld_capacity_starting(const struct tld *t)
 {
     unsigned starting = 0;
     for (size_t i = 0; i < t->n_vms; i++) {
@@ -173,5 +177,5 @@ bool tld_capacity_may_create(const struct tld *t)
         if (!n->spec.external && (n->state == TLD_CREATING || n->state == TLD_BOOTING))
             starting++;
     }
-    return starting < t->capacity.concurrent_creates;
+    return starting;
 }

@@ -22,7 +22,8 @@
  *    reimaging it) is reimaged again, twice at most.
  *
  * A pool is Succeeded when every node is ready; its cluster is Succeeded
- * when every pool is. */
+ * when every pool is. The decisions themselves (how many to delete or
+ * create, which node next, ready or not) are reconcile_plan.c's, pure. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,19 +33,6 @@
 
 #define ATTEST_TIMEOUT 180 /* s from running to attested */
 #define MAX_RETRIES    2
-
-bool tld_pool_node_ready(const struct tld_pool *p, const struct tld_node *n)
-{
-    if (n->state != TLD_RUNNING || n->spec.secure_boot != p->secure_boot || n->spec.vtpm != p->vtpm)
-        return false;
-    return !n->spec.vtpm || (n->attestation.id && n->attestation.pass);
-}
-
-static bool drifted(const struct tld_pool *p, const struct tld_node *n)
-{
-    return n->spec.secure_boot != p->secure_boot || n->spec.vtpm != p->vtpm ||
-           strcmp(n->spec.image, p->image) != 0;
-}
 
 static void set_phase(struct tld_pool *p, const char *node, const char *phase, bool *changed)
 {
@@ -198,8 +186,6 @@ static size_t pool_nodes(struct tld *t, const struct tld_pool *p, struct tld_nod
     return k;
 }
 
-#define MAX_POOL_NODES 1000
-
 static void step(struct tld *t, struct tld_pool *p)
 {
     if (p->prov == TLD_PROV_DELETING) {
@@ -208,28 +194,31 @@ static void step(struct tld *t, struct tld_pool *p)
     }
     if (p->prov == TLD_PROV_FAILED)
         return; /* until the next update */
-    static struct tld_node *nodes[MAX_POOL_NODES];
-    size_t n = pool_nodes(t, p, nodes, MAX_POOL_NODES);
+    struct tld_node **nodes = t->reconcile.nodes;
+    size_t n = pool_nodes(t, p, nodes, TLD_POOL_NODES_MAX);
     bool changed = false;
     char msg[512];
+    struct tld_reconcile_plan plan;
+    tld_reconcile_plan(p->count, n, tld_capacity_starting(t), t->capacity.concurrent_creates,
+                       &plan);
 
     /* scale down: the newest first (each delete lets tld.lock go: the
-     * list is read again after it) */
-    while ((long)n > p->count) {
+     * list is read again after it; a busy node is left to its operation) */
+    for (size_t k = 0; k < plan.deletes && n > 0; k++) {
         struct tld_node *x = nodes[n - 1];
         if (x->busy || tld_node_delete(t, x, msg, sizeof(msg)) != 0)
-            break;
+            break; /* out of this step's list all the same, as before */
         p->op_done++, changed = true;
-        n = pool_nodes(t, p, nodes, MAX_POOL_NODES);
+        n = pool_nodes(t, p, nodes, TLD_POOL_NODES_MAX);
     }
     /* create what is missing, in parallel up to the host's bound
      * (capacity.c); the rest on a later step */
-    while ((long)n < p->count && n < MAX_POOL_NODES && tld_capacity_may_create(t)) {
+    for (size_t k = 0; k < plan.creates; k++) {
         if (create_node(t, p, msg, sizeof(msg))) {
             fail(t, p, "node %s: %s", "(new)", msg);
             return;
         }
-        n = pool_nodes(t, p, nodes, MAX_POOL_NODES);
+        n = pool_nodes(t, p, nodes, TLD_POOL_NODES_MAX);
         changed = true;
     }
 
@@ -245,7 +234,7 @@ static void step(struct tld *t, struct tld_pool *p)
             tld_pool_save(t, p);
         return;
     }
-    if (cur && !drifted(p, cur)) {
+    if (cur && !tld_pool_node_drifted(p, cur)) {
         char phase[64];
         node_phase(cur, phase, sizeof(phase));
         if (tld_pool_node_ready(p, cur)) {
@@ -284,10 +273,9 @@ static void step(struct tld *t, struct tld_pool *p)
     }
     if (!cur) {
         /* the next node to reimage */
-        for (size_t i = 0; i < n; i++) {
-            if (!drifted(p, nodes[i]) || nodes[i]->busy)
-                continue;
-            cur = nodes[i];
+        long next = tld_reconcile_next_drifted(p, nodes, n);
+        if (next >= 0) {
+            cur = nodes[next];
             set_phase(p, cur->name, "reimaging", &changed);
             tld_pool_save(t, p); /* before the reimage: a restart goes on with this node */
             json_t *req = json_pack("{s:b, s:b, s:s}", "secure_boot", p->secure_boot, "vtpm",
@@ -302,7 +290,6 @@ static void step(struct tld *t, struct tld_pool *p)
                     p->cluster->name, p->name, cur->name, p->secure_boot ? "on" : "off",
                     p->vtpm ? "on" : "off");
             set_phase(p, cur->name, "booting", &changed);
-            break;
         }
     }
     if (!cur && p->prov != TLD_PROV_SUCCEEDED) {

@@ -1,7 +1,10 @@
-/* The store: SQLite in WAL mode, one row per node holding the node's whole
- * record as JSON (node.c's tld_node_doc), written before an API call
- * answers. The schema is versioned with PRAGMA user_version; a store from a
- * newer tld is refused rather than misread.
+/* The store: SQLite in WAL mode. It knows documents, not nodes: one JSON
+ * document per (kind, key) in the resources table (nodes, resource groups,
+ * clusters, pools, features, API tokens: each kind's owner builds and reads
+ * its JSON: nodestore.c for nodes), plus the attestations and alerts
+ * tables. Written before an API call answers. The schema is versioned with
+ * PRAGMA user_version; a store from a newer tld is refused rather than
+ * misread.
  *
  * Durability: synchronous=NORMAL. In WAL mode a commit is a write() of its
  * frames to tld.db-wal, in the kernel's page cache before the answer is
@@ -17,6 +20,7 @@
  * prepared once and kept; an attestation, its alert and the node's new
  * state are one transaction (tld_store_begin/commit). */
 #include <errno.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +28,14 @@
 
 #include "tld.h"
 
-#define STORE_SCHEMA 3
+#define STORE_SCHEMA 4
+
+/* The database and the statements of the hot paths, prepared once and
+ * kept: one per struct tld, used under tld.lock. */
+struct tld_store {
+    sqlite3 *db;
+    sqlite3_stmt *put, *attestation, *next_id;
+};
 
 static int exec(sqlite3 *db, const char *sql)
 {
@@ -37,27 +48,26 @@ static int exec(sqlite3 *db, const char *sql)
     return 0;
 }
 
-int tld_store_open(struct tld *t)
+static int store_open(struct tld *t, sqlite3 **dbp)
 {
     char path[PATH_MAX + 16];
     snprintf(path, sizeof(path), "%s/tld.db", t->home);
-    if (sqlite3_open_v2(path, &t->db,
+    if (sqlite3_open_v2(path, dbp,
                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
                         NULL) != SQLITE_OK) {
-        tld_log("%s: %s", path, t->db ? sqlite3_errmsg(t->db) : "cannot open");
-        sqlite3_close(t->db);
-        t->db = NULL;
+        tld_log("%s: %s", path, *dbp ? sqlite3_errmsg(*dbp) : "cannot open");
         return -EIO;
     }
-    sqlite3_busy_timeout(t->db, 5000);
+    sqlite3 *db = *dbp;
+    sqlite3_busy_timeout(db, 5000);
     const char *sync = getenv("TL_STORE_SYNC");
     bool full = sync && strcasecmp(sync, "FULL") == 0;
-    if (exec(t->db, "PRAGMA journal_mode=WAL") < 0 ||
-        exec(t->db, full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL") < 0)
+    if (exec(db, "PRAGMA journal_mode=WAL") < 0 ||
+        exec(db, full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL") < 0)
         return -EIO;
     sqlite3_stmt *st;
     int version = 0;
-    if (sqlite3_prepare_v2(t->db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK) {
+    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK) {
         if (sqlite3_step(st) == SQLITE_ROW)
             version = sqlite3_column_int(st, 0);
         sqlite3_finalize(st);
@@ -67,116 +77,59 @@ int tld_store_open(struct tld *t)
         return -EPROTO;
     }
     if (version == 0) {
-        if (exec(t->db, "BEGIN") < 0 ||
-            exec(t->db, "CREATE TABLE IF NOT EXISTS nodes (name TEXT PRIMARY KEY, doc TEXT NOT "
-                        "NULL, updated INTEGER NOT NULL)") < 0 ||
-            exec(t->db, "PRAGMA user_version=1") < 0 || exec(t->db, "COMMIT") < 0)
+        if (exec(db, "BEGIN") < 0 ||
+            exec(db, "CREATE TABLE IF NOT EXISTS nodes (name TEXT PRIMARY KEY, doc TEXT NOT "
+                     "NULL, updated INTEGER NOT NULL)") < 0 ||
+            exec(db, "PRAGMA user_version=1") < 0 || exec(db, "COMMIT") < 0)
             return -EIO;
         version = 1;
     }
     if (version == 1) { /* schema 2: attestations and alerts */
-        if (exec(t->db, "BEGIN") < 0 ||
-            exec(t->db, "CREATE TABLE attestations (id INTEGER PRIMARY KEY AUTOINCREMENT, node "
-                        "TEXT NOT NULL, at INTEGER NOT NULL, verdict TEXT NOT NULL, doc TEXT NOT "
-                        "NULL)") < 0 ||
-            exec(t->db, "CREATE INDEX attestations_node ON attestations (node, id)") < 0 ||
-            exec(t->db, "CREATE TABLE alerts (id INTEGER PRIMARY KEY AUTOINCREMENT, node TEXT "
-                        "NOT NULL, boot TEXT NOT NULL, at INTEGER NOT NULL, acknowledged INTEGER "
-                        "NOT NULL DEFAULT 0, doc TEXT NOT NULL, UNIQUE (node, boot))") < 0 ||
-            exec(t->db, "PRAGMA user_version=2") < 0 || exec(t->db, "COMMIT") < 0)
+        if (exec(db, "BEGIN") < 0 ||
+            exec(db, "CREATE TABLE attestations (id INTEGER PRIMARY KEY AUTOINCREMENT, node "
+                     "TEXT NOT NULL, at INTEGER NOT NULL, verdict TEXT NOT NULL, doc TEXT NOT "
+                     "NULL)") < 0 ||
+            exec(db, "CREATE INDEX attestations_node ON attestations (node, id)") < 0 ||
+            exec(db, "CREATE TABLE alerts (id INTEGER PRIMARY KEY AUTOINCREMENT, node TEXT "
+                     "NOT NULL, boot TEXT NOT NULL, at INTEGER NOT NULL, acknowledged INTEGER "
+                     "NOT NULL DEFAULT 0, doc TEXT NOT NULL, UNIQUE (node, boot))") < 0 ||
+            exec(db, "PRAGMA user_version=2") < 0 || exec(db, "COMMIT") < 0)
             return -EIO;
         version = 2;
     }
     if (version == 2) { /* schema 3: resource groups, clusters, node pools, features */
-        if (exec(t->db, "BEGIN") < 0 ||
-            exec(t->db, "CREATE TABLE resources (kind TEXT NOT NULL, id TEXT NOT NULL, doc TEXT "
-                        "NOT NULL, updated INTEGER NOT NULL, PRIMARY KEY (kind, id))") < 0 ||
-            exec(t->db, "PRAGMA user_version=3") < 0 || exec(t->db, "COMMIT") < 0)
+        if (exec(db, "BEGIN") < 0 ||
+            exec(db, "CREATE TABLE resources (kind TEXT NOT NULL, id TEXT NOT NULL, doc TEXT "
+                     "NOT NULL, updated INTEGER NOT NULL, PRIMARY KEY (kind, id))") < 0 ||
+            exec(db, "PRAGMA user_version=3") < 0 || exec(db, "COMMIT") < 0)
+            return -EIO;
+        version = 3;
+    }
+    if (version == 3) { /* schema 4: nodes are documents of kind "node" */
+        if (exec(db, "BEGIN") < 0 ||
+            exec(db, "INSERT INTO resources (kind, id, doc, updated) SELECT 'node', name, doc, "
+                     "updated FROM nodes") < 0 ||
+            exec(db, "DROP TABLE nodes") < 0 || exec(db, "PRAGMA user_version=4") < 0 ||
+            exec(db, "COMMIT") < 0)
             return -EIO;
     }
     return 0;
 }
 
-int tld_store_resource_put(struct tld *t, const char *kind, const char *id, const json_t *doc)
+int tld_store_open(struct tld *t)
 {
-    char *text = json_dumps(doc, JSON_COMPACT);
-    if (!text)
+    struct tld_store *s = calloc(1, sizeof(*s));
+    if (!s)
         return -ENOMEM;
-    sqlite3_stmt *st;
-    int r = -EIO;
-    if (sqlite3_prepare_v2(t->db,
-                           "INSERT INTO resources (kind, id, doc, updated) VALUES (?1, ?2, ?3, ?4) "
-                           "ON CONFLICT(kind, id) DO UPDATE SET doc = ?3, updated = ?4",
-                           -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, text, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 4, tld_now());
-        if (sqlite3_step(st) == SQLITE_DONE)
-            r = 0;
-        else
-            tld_log("store: saving %s %s: %s", kind, id, sqlite3_errmsg(t->db));
-        sqlite3_finalize(st);
+    int r = store_open(t, &s->db);
+    if (r < 0) {
+        sqlite3_close(s->db);
+        free(s);
+        return r;
     }
-    free(text);
-    return r;
+    t->store = s;
+    return 0;
 }
-
-int tld_store_resource_delete(struct tld *t, const char *kind, const char *id)
-{
-    sqlite3_stmt *st;
-    int r = -EIO;
-    if (sqlite3_prepare_v2(t->db, "DELETE FROM resources WHERE kind = ?1 AND id = ?2", -1, &st,
-                           NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_DONE)
-            r = 0;
-        sqlite3_finalize(st);
-    }
-    return r;
-}
-
-json_t *tld_store_resources(struct tld *t, const char *kind)
-{
-    json_t *out = json_array();
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(t->db, "SELECT doc FROM resources WHERE kind = ?1 ORDER BY id", -1, &st,
-                           NULL) != SQLITE_OK)
-        return out;
-    sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        json_t *doc = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
-        if (json_is_object(doc))
-            json_array_append(out, doc);
-        else
-            tld_log("store: a %s record is not JSON; skipped", kind);
-        json_decref(doc);
-    }
-    sqlite3_finalize(st);
-    return out;
-}
-
-int tld_store_begin(struct tld *t)
-{
-    return exec(t->db, "BEGIN");
-}
-
-int tld_store_commit(struct tld *t)
-{
-    if (exec(t->db, "COMMIT") == 0)
-        return 0;
-    exec(t->db, "ROLLBACK");
-    return -EIO;
-}
-
-void tld_store_rollback(struct tld *t)
-{
-    exec(t->db, "ROLLBACK");
-}
-
-/* Kept statements: one database per tld, used under tld.lock. */
-static sqlite3_stmt *st_save, *st_attestation, *st_next_id;
 
 /* The kept statement for sql, reset, or NULL. */
 static sqlite3_stmt *kept(struct tld *t, sqlite3_stmt **slot, const char *sql)
@@ -186,8 +139,9 @@ static sqlite3_stmt *kept(struct tld *t, sqlite3_stmt **slot, const char *sql)
         sqlite3_clear_bindings(*slot);
         return *slot;
     }
-    if (sqlite3_prepare_v3(t->db, sql, -1, SQLITE_PREPARE_PERSISTENT, slot, NULL) != SQLITE_OK) {
-        tld_log("store: %s: %s", sql, sqlite3_errmsg(t->db));
+    if (sqlite3_prepare_v3(t->store->db, sql, -1, SQLITE_PREPARE_PERSISTENT, slot, NULL) !=
+        SQLITE_OK) {
+        tld_log("store: %s: %s", sql, sqlite3_errmsg(t->store->db));
         *slot = NULL;
     }
     return *slot;
@@ -195,34 +149,37 @@ static sqlite3_stmt *kept(struct tld *t, sqlite3_stmt **slot, const char *sql)
 
 void tld_store_close(struct tld *t)
 {
-    sqlite3_finalize(st_save);
-    sqlite3_finalize(st_attestation);
-    sqlite3_finalize(st_next_id);
-    st_save = st_attestation = st_next_id = NULL;
-    if (t->db)
-        sqlite3_close(t->db);
-    t->db = NULL;
+    struct tld_store *s = t->store;
+    if (!s)
+        return;
+    sqlite3_finalize(s->put);
+    sqlite3_finalize(s->attestation);
+    sqlite3_finalize(s->next_id);
+    sqlite3_close(s->db);
+    free(s);
+    t->store = NULL;
 }
 
-int tld_store_save(struct tld *t, const struct tld_node *n)
+/* ---- documents ---- */
+
+int tld_store_resource_put(struct tld *t, const char *kind, const char *id, const json_t *doc)
 {
-    json_t *doc = tld_node_doc(n);
-    char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
-    json_decref(doc);
+    char *text = json_dumps(doc, JSON_COMPACT);
     if (!text)
         return -ENOMEM;
     int r = -EIO;
-    sqlite3_stmt *st = kept(t, &st_save,
-                            "INSERT INTO nodes (name, doc, updated) VALUES (?1, ?2, ?3) ON "
-                            "CONFLICT(name) DO UPDATE SET doc = ?2, updated = ?3");
+    sqlite3_stmt *st = kept(t, &t->store->put,
+                            "INSERT INTO resources (kind, id, doc, updated) VALUES (?1, ?2, ?3, "
+                            "?4) ON CONFLICT(kind, id) DO UPDATE SET doc = ?3, updated = ?4");
     if (st) {
-        sqlite3_bind_text(st, 1, n->name, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 3, tld_now());
+        sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, text, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 4, tld_now());
         if (sqlite3_step(st) == SQLITE_DONE)
             r = 0;
         else
-            tld_log("store: saving %s: %s", n->name, sqlite3_errmsg(t->db));
+            tld_log("store: saving %s %s: %s", kind, id, sqlite3_errmsg(t->store->db));
         sqlite3_reset(st);
         sqlite3_clear_bindings(st);
     }
@@ -230,13 +187,14 @@ int tld_store_save(struct tld *t, const struct tld_node *n)
     return r;
 }
 
-int tld_store_delete(struct tld *t, const char *name)
+int tld_store_resource_delete(struct tld *t, const char *kind, const char *id)
 {
     sqlite3_stmt *st;
     int r = -EIO;
-    if (sqlite3_prepare_v2(t->db, "DELETE FROM nodes WHERE name = ?1", -1, &st, NULL) ==
-        SQLITE_OK) {
-        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    if (sqlite3_prepare_v2(t->store->db, "DELETE FROM resources WHERE kind = ?1 AND id = ?2", -1,
+                           &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
         if (sqlite3_step(st) == SQLITE_DONE)
             r = 0;
         sqlite3_finalize(st);
@@ -244,32 +202,71 @@ int tld_store_delete(struct tld *t, const char *name)
     return r;
 }
 
-int tld_store_load(struct tld *t)
+int tld_store_resource_each(struct tld *t, const char *kind,
+                            int (*each)(void *ctx, const char *id, json_t *doc), void *ctx)
 {
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(t->db, "SELECT name, doc FROM nodes ORDER BY name", -1, &st, NULL) !=
-        SQLITE_OK)
+    if (sqlite3_prepare_v2(t->store->db,
+                           "SELECT id, doc FROM resources WHERE kind = ?1 ORDER BY id", -1, &st,
+                           NULL) != SQLITE_OK)
         return -EIO;
+    sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
     int r = 0;
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        const char *name = (const char *)sqlite3_column_text(st, 0);
+    while (r >= 0 && sqlite3_step(st) == SQLITE_ROW) {
+        const char *id = (const char *)sqlite3_column_text(st, 0);
         const char *text = (const char *)sqlite3_column_text(st, 1);
-        json_error_t jerr;
-        json_t *doc = text ? json_loads(text, 0, &jerr) : NULL;
-        struct tld_node *n = NULL;
-        if (!doc || tld_node_from_doc(doc, &n) < 0) {
-            tld_log("store: node %s: unreadable record, skipped", name ? name : "?");
+        json_t *doc = text ? json_loads(text, 0, NULL) : NULL;
+        if (!json_is_object(doc)) {
             json_decref(doc);
-            continue;
+            doc = NULL;
         }
+        r = each(ctx, id ? id : "?", doc);
         json_decref(doc);
-        if ((r = tld_node_add(t, n)) < 0) {
-            tld_node_free(n);
-            break;
-        }
     }
     sqlite3_finalize(st);
-    return r;
+    return r < 0 ? r : 0;
+}
+
+static int append(void *ctx, const char *id, json_t *doc)
+{
+    struct {
+        json_t *out;
+        const char *kind;
+    } *a = ctx;
+    (void)id;
+    if (doc)
+        json_array_append(a->out, doc);
+    else
+        tld_log("store: a %s record is not JSON; skipped", a->kind);
+    return 0;
+}
+
+json_t *tld_store_resources(struct tld *t, const char *kind)
+{
+    struct {
+        json_t *out;
+        const char *kind;
+    } a = {json_array(), kind};
+    tld_store_resource_each(t, kind, append, &a);
+    return a.out;
+}
+
+int tld_store_begin(struct tld *t)
+{
+    return exec(t->store->db, "BEGIN");
+}
+
+int tld_store_commit(struct tld *t)
+{
+    if (exec(t->store->db, "COMMIT") == 0)
+        return 0;
+    exec(t->store->db, "ROLLBACK");
+    return -EIO;
+}
+
+void tld_store_rollback(struct tld *t)
+{
+    exec(t->store->db, "ROLLBACK");
 }
 
 /* ---- attestations and alerts ---- */
@@ -277,7 +274,7 @@ int tld_store_load(struct tld *t)
 int tld_store_attestation_next_id(struct tld *t, long long *id)
 {
     sqlite3_stmt *st =
-        kept(t, &st_next_id, "SELECT seq FROM sqlite_sequence WHERE name = 'attestations'");
+        kept(t, &t->store->next_id, "SELECT seq FROM sqlite_sequence WHERE name = 'attestations'");
     if (!st)
         return -EIO;
     int rc = sqlite3_step(st);
@@ -293,7 +290,7 @@ int tld_store_attestation_add(struct tld *t, const char *node, const char *verdi
     if (!text)
         return -ENOMEM;
     int r = -EIO;
-    sqlite3_stmt *st = kept(t, &st_attestation,
+    sqlite3_stmt *st = kept(t, &t->store->attestation,
                             "INSERT INTO attestations (id, node, at, verdict, doc) VALUES (?5, ?1, "
                             "?2, ?3, ?4)");
     if (st) {
@@ -304,10 +301,10 @@ int tld_store_attestation_add(struct tld *t, const char *node, const char *verdi
         if (*id > 0) /* else NULL: the next one */
             sqlite3_bind_int64(st, 5, *id);
         if (sqlite3_step(st) == SQLITE_DONE) {
-            *id = sqlite3_last_insert_rowid(t->db);
+            *id = sqlite3_last_insert_rowid(t->store->db);
             r = 0;
         } else {
-            tld_log("store: attestation of %s: %s", node, sqlite3_errmsg(t->db));
+            tld_log("store: attestation of %s: %s", node, sqlite3_errmsg(t->store->db));
         }
         sqlite3_reset(st);
         sqlite3_clear_bindings(st);
@@ -322,7 +319,7 @@ static json_t *rows(struct tld *t, const char *sql, const char *node, const char
 {
     sqlite3_stmt *st;
     json_t *out = json_array();
-    if (sqlite3_prepare_v2(t->db, sql, -1, &st, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(t->store->db, sql, -1, &st, NULL) != SQLITE_OK)
         return out;
     int k = sqlite3_bind_parameter_index(st, ":node");
     if (k)
@@ -375,7 +372,7 @@ json_t *tld_store_alert_find(struct tld *t, const char *node, const char *uuid, 
     json_t *doc = NULL;
     *id = 0;
     *acked = false;
-    if (sqlite3_prepare_v2(t->db,
+    if (sqlite3_prepare_v2(t->store->db,
                            "SELECT id, doc, acknowledged FROM alerts WHERE node = ?1 AND boot = ?2 "
                            "AND json_extract(doc, '$.node_uuid') = ?3",
                            -1, &st, NULL) != SQLITE_OK)
@@ -406,7 +403,7 @@ int tld_store_alert_put(struct tld *t, const char *node, const char *boot, const
         *id ? (reopen ? "UPDATE alerts SET doc = ?3, at = ?4, acknowledged = 0 WHERE id = ?5"
                       : "UPDATE alerts SET doc = ?3, at = ?4 WHERE id = ?5")
             : "INSERT INTO alerts (node, boot, doc, at) VALUES (?1, ?2, ?3, ?4)";
-    if (sqlite3_prepare_v2(t->db, sql, -1, &st, NULL) == SQLITE_OK) {
+    if (sqlite3_prepare_v2(t->store->db, sql, -1, &st, NULL) == SQLITE_OK) {
         if (!*id) {
             sqlite3_bind_text(st, 1, node, -1, SQLITE_STATIC);
             sqlite3_bind_text(st, 2, boot, -1, SQLITE_STATIC);
@@ -417,7 +414,7 @@ int tld_store_alert_put(struct tld *t, const char *node, const char *boot, const
             sqlite3_bind_int64(st, 5, *id);
         if (sqlite3_step(st) == SQLITE_DONE) {
             if (!*id)
-                *id = sqlite3_last_insert_rowid(t->db);
+                *id = sqlite3_last_insert_rowid(t->store->db);
             r = 0;
         }
         sqlite3_finalize(st);
@@ -455,11 +452,11 @@ int tld_store_alert_ack(struct tld *t, long long id)
 {
     sqlite3_stmt *st;
     int r = -EIO;
-    if (sqlite3_prepare_v2(t->db, "UPDATE alerts SET acknowledged = 1 WHERE id = ?1", -1, &st,
-                           NULL) == SQLITE_OK) {
+    if (sqlite3_prepare_v2(t->store->db, "UPDATE alerts SET acknowledged = 1 WHERE id = ?1", -1,
+                           &st, NULL) == SQLITE_OK) {
         sqlite3_bind_int64(st, 1, id);
         if (sqlite3_step(st) == SQLITE_DONE)
-            r = sqlite3_changes(t->db) ? 0 : -ENOENT;
+            r = sqlite3_changes(t->store->db) ? 0 : -ENOENT;
         sqlite3_finalize(st);
     }
     return r;

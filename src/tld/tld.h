@@ -2,7 +2,8 @@
  *
  *   main.c     options, the data directory, the lock, the address file,
  *              the HTTP server and the supervision loop
- *   store.c    SQLite (WAL) store of nodes: each node is one row
+ *   store.c    SQLite (WAL) store of documents (kind, key, JSON),
+ *              attestations and alerts; nodestore.c: nodes as documents
  *   node.c     a node's lifecycle: create, start, stop, reimage, delete;
  *              its files under HOME/nodes/NAME
  *   launch.c   spawning swtpm and QEMU detached from tld (they outlive a
@@ -12,8 +13,12 @@
  *   supervise.c the loop: crashes, boot diagnostics, boot timeouts,
  *              re-adopting running nodes after a tld restart
  *   api.c      the REST API (libmicrohttpd), docs/api.md
- *   attest.c   the attestation service (attest_tpm.c, policy.c, token.c,
- *              webhook.c)
+ *   attest.c   the attestation service (attest.h lists its files:
+ *              attest_log.c, attest_codec.c, attest_state.c, enrol.c,
+ *              alert.c, attest_tpm.c; and policy.c, token.c, webhook.c)
+ *   fleet.c    resource groups, clusters, node pools (fleet.h lists its
+ *              files: fleet_request.c, fleet_api.c); reconcile.c and
+ *              reconcile_plan.c drive pools to what they ask for
  *   ekca.c     the platform EK CA certifying an external node's own EK
  *
  * Locking: one mutex (tld.lock) guards the node table and the store; the
@@ -38,7 +43,6 @@
 #include <jansson.h>
 #include <limits.h>
 #include <pthread.h>
-#include <sqlite3.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -179,7 +183,7 @@ struct tld_node_spec {
 #define TLD_NONCE_TTL          120 /* s */
 #define TLD_CHALLENGE_TTL      120 /* s */
 
-/* Who vouches for a node's EK (attest.c, the EK certificate's chain) */
+/* Who vouches for a node's EK (enrol.c, the EK certificate's chain) */
 #define TLD_EK_PLATFORM     "platform-vtpm"    /* a vTPM tld provisioned: HOME/ekca */
 #define TLD_EK_MANUFACTURER "manufacturer-tpm" /* a TPM maker's root in HOME/ekca/roots */
 #define TLD_EK_VOUCHED      "operator-vouched" /* a key an operator handed over: HOME/ekca-vouched */
@@ -264,7 +268,13 @@ struct tld_node {
     json_t *ek_issued; /* the EK certificate tld just issued (base64 DER): for the create's
                         * answer only (api.c takes it) */
     struct tld_node *hash_next; /* the name index's chain (node.c) */
-    struct tld_pool *pool;      /* the node pool it belongs to (cluster.c), NULL: none */
+    struct tld_pool *pool;      /* the node pool it belongs to (fleet.c), NULL: none */
+};
+
+/* reconcile.c: a step's scratch (a pool's nodes, in index order) */
+#define TLD_POOL_NODES_MAX 1000
+struct tld_reconcile {
+    struct tld_node *nodes[TLD_POOL_NODES_MAX];
 };
 
 struct tld {
@@ -275,7 +285,8 @@ struct tld {
     char ovmf_dir[PATH_MAX];
     int port;
     int boot_timeout;
-    sqlite3 *db;
+    struct tld_store *store;   /* store.c: the database, its kept statements */
+    struct tld_tokens *tokens; /* token.c: the token signing key and its JWK */
     pthread_mutex_t lock;
     struct tld_node **nodes; /* n_nodes of them, room for cap */
     size_t n_nodes, cap;
@@ -286,7 +297,7 @@ struct tld {
     size_t n_vms, cap_vms;
     struct tl_ekca *ekca;          /* HOME/ekca, loaded (or created) on first use */
     pthread_mutex_t ekca_lock;     /* ekca: issued from creates, without tld.lock */
-    struct tld_fleet *fleet;       /* resource groups, clusters, node pools (cluster.c) */
+    struct tld_fleet *fleet;       /* resource groups, clusters, node pools (fleet.c) */
     char store_roots[8][PATH_MAX]; /* where images and variable stores may come from (hostpath.c) */
     size_t n_store_roots;
     struct tld_capacity capacity;
@@ -294,6 +305,7 @@ struct tld {
     struct tld_auth auth;
     struct tld_api api;
     struct tld_agentnet agentnet;
+    struct tld_reconcile reconcile;
     volatile int quit;
 };
 
@@ -303,12 +315,13 @@ long long tld_now(void);
 const char *tld_state_name(enum tld_state s);
 int tld_state_parse(const char *s, enum tld_state *out);
 
-/* store.c */
+/* store.c: documents, attestations, alerts; nothing of nodes */
 int tld_store_open(struct tld *t);
 void tld_store_close(struct tld *t);
+/* nodestore.c: a node as its document of kind "node" (node.c's codec) */
 int tld_store_save(struct tld *t, const struct tld_node *n);
 int tld_store_delete(struct tld *t, const char *name);
-int tld_store_load(struct tld *t);
+int tld_store_load(struct tld *t); /* every stored node into the table */
 /* One transaction around several writes (under tld.lock); a failed commit
  * is rolled back (-EIO). */
 int tld_store_begin(struct tld *t);
@@ -333,15 +346,21 @@ int tld_store_alert_put(struct tld *t, const char *node, const char *boot, const
 json_t *tld_store_alerts(struct tld *t, const char *node, const char *uuid, bool all);
 json_t *tld_store_alert_get(struct tld *t, long long id);
 int tld_store_alert_ack(struct tld *t, long long id);
-/* Resources (cluster.c, feature.c): one JSON document per (kind, id). */
+/* Documents: one JSON object per (kind, id) (nodes, fleet.c's groups,
+ * clusters and pools, feature.c, auth.c's tokens). */
 int tld_store_resource_put(struct tld *t, const char *kind, const char *id, const json_t *doc);
 int tld_store_resource_delete(struct tld *t, const char *kind, const char *id);
+/* every document of kind in id order (a NULL doc: not a JSON object);
+ * stops at the first negative return of each, and returns it */
+int tld_store_resource_each(struct tld *t, const char *kind,
+                            int (*each)(void *ctx, const char *id, json_t *doc), void *ctx);
 json_t *tld_store_resources(struct tld *t, const char *kind);
 
 /* token.c: ES256 JWTs and the JWKS */
 int tld_token_init(struct tld *t);
-json_t *tld_token_jwks(void);
-char *tld_token_sign(json_t *claims);
+void tld_token_free(struct tld *t);
+json_t *tld_token_jwks(const struct tld *t);
+char *tld_token_sign(const struct tld *t, json_t *claims);
 
 /* policy.c: findings of a boot against the node's image and policy */
 struct tl_eventlog;
@@ -457,13 +476,14 @@ void tld_attest_prefetch(struct tld *t, struct tld_attest_job *job);
 int tld_attest_finish(struct tld *t, struct tld_attest_job *job, const char *auth, json_t **answer,
                       char *msg, size_t msz);
 void tld_attest_job_free(struct tld_attest_job *job);
+/* attest_state.c */
 json_t *tld_attest_policy(struct tld *t, struct tld_node *n);
 int tld_attest_learn(struct tld *t, struct tld_node *n, char *msg, size_t msz);
 /* A new boot: no attestation proves anything yet (labels off). */
 void tld_attest_reset(struct tld_node *n);
 json_t *tld_attest_labels(const struct tld_node *n);
-/* The node's "attestation" and "baseline" as JSON (null when none), and
- * back from the store's form. */
+/* attest_codec.c: the node's "attestation" and "baseline" as JSON (null
+ * when none), and back from the store's form. */
 json_t *tld_attest_summary_json(const struct tld_node *n);
 void tld_attest_summary_from_json(struct tld_node *n, const json_t *j);
 json_t *tld_baseline_json(const struct tld_baseline *b);
@@ -486,7 +506,7 @@ int tld_ekca_issue(struct tld *t, const char *node, const uint8_t *ek_public, si
                    json_t **ek, uint8_t **der, size_t *der_len, char *msg, size_t msz);
 void tld_ekca_close(struct tld *t);
 
-/* cluster.c: resource groups, managed clusters and their node pools, the
+/* fleet.c: resource groups, managed clusters and their node pools, the
  * AKS model (docs/api.md "Clusters and node pools"); reconcile.c drives
  * each pool's nodes to what the pool asks for. */
 enum tld_prov {
@@ -562,9 +582,25 @@ int tld_feature_route(struct tld *t, const char *method, const char *url, json_t
 
 /* reconcile.c: one step for every pool (every 250 ms, under tld.lock) */
 void tld_reconcile_once(struct tld *t);
-/* Is the node what its pool wants and proven so (running; attested when it
- * has a vTPM)? */
+
+/* reconcile_plan.c: the reconciler's decisions, pure. Is the node what its
+ * pool wants and proven so (running; attested when it has a vTPM)? */
 bool tld_pool_node_ready(const struct tld_pool *p, const struct tld_node *n);
+/* Do its Secure Boot, vTPM or image differ from the pool's (an update)? */
+bool tld_pool_node_drifted(const struct tld_pool *p, const struct tld_node *n);
+struct tld_reconcile_plan {
+    size_t deletes; /* the newest nodes to delete (a scale-down) */
+    size_t creates; /* nodes to create in this step */
+};
+/* A pool asking for count nodes with present of them, starting of the
+ * host's nodes booting and at most bound at once: a scale-down deletes the
+ * excess; missing nodes are created up to the bound and
+ * TLD_POOL_NODES_MAX, the rest on a later step. */
+void tld_reconcile_plan(long count, size_t present, unsigned starting, unsigned bound,
+                        struct tld_reconcile_plan *out);
+/* The index of the first drifted node of nodes (index order) that no
+ * operation holds, -1: none. */
+long tld_reconcile_next_drifted(const struct tld_pool *p, struct tld_node *const *nodes, size_t n);
 
 /* vm.c */
 int tld_image_generation(const struct tld *t, const char *image, int *gen, char *msg, size_t msz);
@@ -617,12 +653,14 @@ int tld_hostpath_open(const struct tld *t, const char *path, off_t max, int *fd,
 
 /* capacity.c */
 void tld_capacity_init(struct tld *t);
-/* May pool p (NULL: a new one) run count nodes of vm_size? 0, or 409 with
- * ARM's QuotaExceeded / AllocationFailed text in msg. */
+/* May pool p (NULL: a new one) run count nodes of vm_size? 0, or
+ * -EDQUOT (a quota; ARM's QuotaExceeded text in msg) or -ENOSPC (the
+ * host; AllocationFailed): the API answers either with 409. */
 int tld_capacity_admit(struct tld *t, const struct tld_pool *p, const char *vm_size, long count,
                        char *msg, size_t msz);
-/* May the reconciler start one more node now (fewer than the bound booting)? */
-bool tld_capacity_may_create(const struct tld *t);
+/* The VM nodes creating or booting now (the reconciler starts more only
+ * below capacity.concurrent_creates: tld_reconcile_plan). */
+unsigned tld_capacity_starting(const struct tld *t);
 
 /* agentnet.c */
 int tld_agentnet_start(struct tld *t);

@@ -4,7 +4,8 @@
  * verifies tokens with an off-the-shelf JWT library.
  *
  * The key is created on first start in HOME/keys/token-signing.pem (0600)
- * and named by its RFC 7638 thumbprint (the "kid"). */
+ * and named by its RFC 7638 thumbprint (the "kid"). The key and its JWK
+ * are the struct tld's (t->tokens), not the process's. */
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/bn.h>
@@ -22,9 +23,11 @@
 
 #include "tld.h"
 
-static EVP_PKEY *signing_key;
-static char kid[44];
-static char jwk_x[44], jwk_y[44];
+struct tld_tokens {
+    EVP_PKEY *key;
+    char kid[44];      /* RFC 7638 thumbprint */
+    char x[44], y[44]; /* the JWK's coordinates */
+};
 
 static void b64url(const uint8_t *in, size_t len, char *out)
 {
@@ -54,23 +57,24 @@ static char *b64url_alloc(const uint8_t *in, size_t len)
     return out;
 }
 
-static int coordinates(EVP_PKEY *k)
+static int coordinates(struct tld_tokens *tk)
 {
+    EVP_PKEY *k = tk->key;
     BIGNUM *x = NULL, *y = NULL;
     uint8_t bx[32], by[32];
     int r = -EINVAL;
     if (EVP_PKEY_get_bn_param(k, OSSL_PKEY_PARAM_EC_PUB_X, &x) == 1 &&
         EVP_PKEY_get_bn_param(k, OSSL_PKEY_PARAM_EC_PUB_Y, &y) == 1 &&
         BN_bn2binpad(x, bx, 32) == 32 && BN_bn2binpad(y, by, 32) == 32) {
-        b64url(bx, 32, jwk_x);
-        b64url(by, 32, jwk_y);
+        b64url(bx, 32, tk->x);
+        b64url(by, 32, tk->y);
         /* RFC 7638: SHA-256 of the required members in lexicographic order */
         char canon[200];
         snprintf(canon, sizeof(canon),
-                 "{\"crv\":\"P-256\",\"kty\":\"EC\",\"x\":\"%s\",\"y\":\"%s\"}", jwk_x, jwk_y);
+                 "{\"crv\":\"P-256\",\"kty\":\"EC\",\"x\":\"%s\",\"y\":\"%s\"}", tk->x, tk->y);
         uint8_t md[32];
         SHA256((const uint8_t *)canon, strlen(canon), md);
-        b64url(md, 32, kid);
+        b64url(md, 32, tk->kid);
         r = 0;
     }
     BN_free(x);
@@ -78,10 +82,17 @@ static int coordinates(EVP_PKEY *k)
     return r;
 }
 
-int tld_token_init(struct tld *t)
+static void tokens_free(struct tld_tokens *tk)
 {
-    char path[PATH_MAX + 32];
-    snprintf(path, sizeof(path), "%s/keys/token-signing.pem", t->home);
+    if (tk) {
+        EVP_PKEY_free(tk->key);
+        free(tk);
+    }
+}
+
+static int load_or_create(const char *path, struct tld_tokens *tk)
+{
+    EVP_PKEY *signing_key = NULL;
     FILE *f = fopen(path, "re");
     if (f) {
         signing_key = PEM_read_PrivateKey(f, NULL, NULL, NULL);
@@ -101,27 +112,53 @@ int tld_token_init(struct tld *t)
             else if (fd >= 0)
                 close(fd);
             unlink(path);
+            EVP_PKEY_free(signing_key);
             tld_log("%s: cannot create the token signing key", path);
             return -EIO;
         }
         fclose(out);
     }
-    if (EVP_PKEY_get_base_id(signing_key) != EVP_PKEY_EC || coordinates(signing_key) < 0) {
+    tk->key = signing_key;
+    if (EVP_PKEY_get_base_id(signing_key) != EVP_PKEY_EC || coordinates(tk) < 0) {
         tld_log("%s: not a P-256 key", path);
         return -EINVAL;
     }
     return 0;
 }
 
-json_t *tld_token_jwks(void)
+int tld_token_init(struct tld *t)
 {
-    return json_pack("{s:[{s:s, s:s, s:s, s:s, s:s, s:s}]}", "keys", "kty", "EC", "crv", "P-256",
-                     "x", jwk_x, "y", jwk_y, "kid", kid, "use", "sig", "alg", "ES256");
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof(path), "%s/keys/token-signing.pem", t->home);
+    struct tld_tokens *tk = calloc(1, sizeof(*tk));
+    if (!tk)
+        return -ENOMEM;
+    int r = load_or_create(path, tk);
+    if (r < 0) {
+        tokens_free(tk);
+        return r;
+    }
+    t->tokens = tk;
+    return 0;
 }
 
-char *tld_token_sign(json_t *claims)
+void tld_token_free(struct tld *t)
 {
-    json_t *header = json_pack("{s:s, s:s, s:s}", "alg", "ES256", "typ", "JWT", "kid", kid);
+    tokens_free(t->tokens);
+    t->tokens = NULL;
+}
+
+json_t *tld_token_jwks(const struct tld *t)
+{
+    const struct tld_tokens *tk = t->tokens;
+    return json_pack("{s:[{s:s, s:s, s:s, s:s, s:s, s:s}]}", "keys", "kty", "EC", "crv", "P-256",
+                     "x", tk->x, "y", tk->y, "kid", tk->kid, "use", "sig", "alg", "ES256");
+}
+
+char *tld_token_sign(const struct tld *t, json_t *claims)
+{
+    const struct tld_tokens *tk = t->tokens;
+    json_t *header = json_pack("{s:s, s:s, s:s}", "alg", "ES256", "typ", "JWT", "kid", tk->kid);
     char *h = json_dumps(header, JSON_COMPACT | JSON_SORT_KEYS);
     char *c = json_dumps(claims, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(header);
@@ -135,7 +172,7 @@ char *tld_token_sign(json_t *claims)
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     uint8_t der[128];
     size_t der_len = sizeof(der);
-    if (!md || EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, signing_key) != 1 ||
+    if (!md || EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, tk->key) != 1 ||
         EVP_DigestSign(md, der, &der_len, (uint8_t *)input, strlen(input)) != 1) {
         EVP_MD_CTX_free(md);
         goto out;

@@ -1,0 +1,85 @@
+/* Integrity alerts: a failed attestation raises (or updates) its node's
+ * alert for that boot, naming the components; the alert is stored in the
+ * attestation's transaction and posted to the webhook after the commit
+ * (attest.c). */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "attest.h"
+#include "tld.h"
+
+/* The finding is in the list already (the same component, PCR, event,
+ * expected and actual)? */
+static bool has_finding(const json_t *list, const json_t *f)
+{
+    size_t i;
+    json_t *g;
+    json_array_foreach(list, i, g) if (json_equal(f, g)) return true;
+    return false;
+}
+
+/* A failure's integrity alert: one per node identity and boot. A later
+ * failure of the same boot adds its findings and components (nothing is
+ * overwritten) and its attestation to the alert's list; an acknowledged
+ * alert is reopened by a new failure. Returns the alert to post to the
+ * webhook (after the commit) when it is new, reopened or has new findings,
+ * else NULL. Under tld.lock, inside the attestation's transaction. */
+json_t *tld_alert_record(struct tld *t, struct tld_node *n, const char *boot, long long att,
+                         const json_t *components, const json_t *findings)
+{
+    long long aid = 0;
+    bool acked = false;
+    json_t *alert = tld_store_alert_find(t, n->name, n->uuid, boot, &aid, &acked);
+    size_t added = 0;
+    if (!alert) {
+        alert = json_pack("{s:s, s:s, s:s, s:I, s:I, s:[I], s:O, s:O, s:i}", "node", n->name,
+                          "node_uuid", n->uuid, "boot", boot, "at", (json_int_t)tld_now(),
+                          "attestation", (json_int_t)att, "attestations", (json_int_t)att,
+                          "components", components, "findings", findings, "reopened", 0);
+        added = json_array_size(findings);
+    } else {
+        json_t *fl = json_object_get(alert, "findings"), *cl = json_object_get(alert, "components");
+        json_t *al = json_object_get(alert, "attestations");
+        if (!json_is_array(fl))
+            json_object_set_new(alert, "findings", fl = json_array());
+        if (!json_is_array(cl))
+            json_object_set_new(alert, "components", cl = json_array());
+        if (!json_is_array(al)) /* an alert of an earlier tld: its one attestation */
+            json_object_set_new(alert, "attestations",
+                                al = json_pack("[O]", json_object_get(alert, "attestation")));
+        size_t i;
+        json_t *v;
+        json_array_foreach(findings, i, v) if (json_array_size(fl) < TLD_MAX_ALERT_FINDINGS &&
+                                               !has_finding(fl, v))
+        {
+            json_array_append(fl, v);
+            added++;
+        }
+        json_array_foreach(components, i, v) if (!has_finding(cl, v)) json_array_append(cl, v);
+        json_array_append_new(al, json_integer(att));
+        json_object_set_new(alert, "attestation", json_integer(att));
+        json_object_set_new(alert, "at", json_integer(tld_now()));
+        if (acked)
+            json_object_set_new(
+                alert, "reopened",
+                json_integer(json_integer_value(json_object_get(alert, "reopened")) + 1));
+    }
+    json_object_del(alert, "id");
+    json_object_del(alert, "acknowledged");
+    if (tld_store_alert_put(t, n->name, boot, alert, &aid, acked) < 0) {
+        json_decref(alert);
+        return NULL;
+    }
+    json_object_set_new(alert, "id", json_integer(aid));
+    json_object_set_new(alert, "type", json_string("integrity-alert"));
+    json_object_set_new(alert, "acknowledged", json_false());
+    char *comps = json_dumps(json_object_get(alert, "components"), JSON_COMPACT);
+    tld_log("node %s: integrity alert %lld%s: %s", n->name, aid,
+            acked ? " reopened" : (added ? "" : " (no new finding)"), comps ? comps : "?");
+    free(comps);
+    if (!acked && !added) {
+        json_decref(alert);
+        return NULL;
+    }
+    return alert;
+}

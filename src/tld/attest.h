@@ -1,0 +1,62 @@
+/* The attestation service's pieces, shared among its files (tld.h has
+ * what the rest of tld calls):
+ *   attest.c        an agent's calls: nonces, attest (begin, work, finish)
+ *   attest_log.c    a quote's event log: parse, replay, record checks (pure)
+ *   attest_codec.c  the AK, baseline and latest attestation to and from JSON
+ *   attest_state.c  what attestation says of a node: labels, the learned
+ *                   baseline, the predicted policy
+ *   enrol.c         enrolment: the EK certificate's chain, credential activation
+ *   alert.c         a failed boot's integrity alert
+ *   attest_tpm.c    TPM structures (attest_tpm.h) */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tl/bootstate.h"
+#include "tl/eventcheck.h"
+#include "tl/eventlog.h"
+#include "tl/replay.h"
+#include "tld.h"
+
+/* attest_codec.c: bytes as a base64 JSON string */
+json_t *tld_b64_json(const uint8_t *in, size_t len);
+
+/* attest_log.c: one finding of an attestation (a new reference); pcr and
+ * event -1: none; expected and actual may be NULL. */
+json_t *tld_finding(const char *component, int pcr, long event, const char *expected,
+                    const char *actual, const char *rule);
+
+/* The event log of an attest call, parsed outside tld.lock (records point
+ * into the caller's buffer, which it keeps) and kept for the policy, which
+ * runs under it. */
+struct tld_parsed_log {
+    bool parsed, ok; /* ok: replayed, checked, boot state extracted */
+    struct tl_eventlog log;
+    struct tl_eventlog_checks checks;
+    struct tl_boot_state bs;
+};
+void tld_parsed_log_done(struct tld_parsed_log *pl);
+/* The log against the quoted PCR values and its record checks (pure: no
+ * node). Appends findings; sets *secure_boot and the components digest.
+ * The policy (needs the node) follows with pl when pl->ok. */
+void tld_attest_evaluate_log(const uint8_t *buf, size_t len, const struct tl_pcr_values *quoted,
+                             struct tld_parsed_log *pl, json_t *findings, bool *secure_boot,
+                             char components_digest[65]);
+
+/* enrol.c: enroll (a challenge for the AK, bound to the EK) and activate
+ * (the secret back: the AK is the node's); req checked by the caller
+ * (agent_checks); 0 with *answer or an HTTP status with msg set. */
+int tld_enrol_request(struct tld *t, struct tld_node *n, json_t *req, json_t **answer, char *msg,
+                      size_t msz);
+int tld_enrol_activate(struct tld *t, struct tld_node *n, json_t *req, json_t **answer, char *msg,
+                       size_t msz);
+
+/* alert.c: a failure's integrity alert (one per node identity and boot),
+ * raised or updated in the store; the alert to post to the webhook when it
+ * is new, reopened or has new findings, else NULL. Under tld.lock, inside
+ * the attestation's transaction. */
+json_t *tld_alert_record(struct tld *t, struct tld_node *n, const char *boot, long long att,
+                         const json_t *components, const json_t *findings);

@@ -1,0 +1,109 @@
+/* What attestation says of a node, beyond one call: its Kubernetes labels
+ * (trusted-launch and secure-boot, only while its latest verified
+ * attestation of this boot passed), a new boot's reset, the baseline
+ * learned from a passing attestation (its pool's, per Secure Boot
+ * setting, for a pool node), and the policy predicted from its image. */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tl/replay.h"
+#include "tld.h"
+
+static const char *const label_tl = "kubernetes.azure.com/trusted-launch";
+static const char *const label_sb = "kubernetes.azure.com/secure-boot";
+
+void tld_attest_reset(struct tld_node *n)
+{
+    n->attestation = (struct tld_attested){0};
+}
+
+json_t *tld_attest_labels(const struct tld_node *n)
+{
+    json_t *labels = json_object();
+    if (n->attestation.id && n->attestation.pass &&
+        (n->state == TLD_RUNNING || n->state == TLD_BOOTING)) {
+        json_object_set_new(labels, label_tl, json_string("true"));
+        if (n->attestation.secure_boot)
+            json_object_set_new(labels, label_sb, json_string("true"));
+    }
+    return labels;
+}
+
+json_t *tld_attest_policy(struct tld *t, struct tld_node *n)
+{
+    (void)t;
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof(path), "%s/manifest.json", n->spec.image);
+    json_t *m = json_load_file(path, 0, NULL);
+    json_t *refs = json_array();
+    size_t i;
+    json_t *c;
+    json_array_foreach(json_object_get(m, "components"), i, c) json_array_append_new(
+        refs, json_pack("{s:O, s:O, s:O}", "component", json_object_get(c, "name"), "path",
+                        json_object_get(c, "path"), "sha256",
+                        json_object_get(json_object_get(c, "digests"), "sha256")));
+    json_t *out = json_pack(
+        "{s:s, s:s, s:o, s:O, s:o, s:{s:b, s:s?}}", "node", n->name, "source",
+        "predicted from the image manifest", "reference", refs, "kernel_cmdline",
+        json_object_get(m, "kernel_cmdline") ? json_object_get(m, "kernel_cmdline") : json_null(),
+        "baseline", tld_baseline_json(*tld_baseline_slot(n)), "rules", "secure_boot",
+        n->spec.secure_boot, "image", n->spec.image);
+    json_decref(m);
+    return out;
+}
+
+int tld_attest_learn(struct tld *t, struct tld_node *n, char *msg, size_t msz)
+{
+    json_t *list = tld_store_attestations(t, n->name, n->uuid, 50);
+    json_t *pcrs = NULL;
+    size_t i;
+    json_t *a;
+    json_array_foreach(list, i, a)
+    {
+        /* the newest attestation whose only findings are baseline ones */
+        size_t j;
+        json_t *f;
+        bool usable = json_object_get(a, "pcrs") != NULL;
+        json_array_foreach(json_object_get(a, "findings"), j, f) usable &=
+            strcmp(json_string_value(json_object_get(f, "rule")) ?: "",
+                   "the pool's learned baseline") == 0;
+        if (usable) {
+            pcrs = json_incref(json_object_get(a, "pcrs"));
+            break;
+        }
+    }
+    json_decref(list);
+    if (!pcrs)
+        return ERR(409, "node %s has no attestation to learn from", n->name);
+    /* the values as the quote check read them (tl_pcr_values_parse) */
+    char *text = json_dumps(pcrs, JSON_COMPACT);
+    json_decref(pcrs);
+    struct tl_pcr_values *v = calloc(1, sizeof(*v));
+    struct tld_baseline *bl = calloc(1, sizeof(*bl));
+    struct tl_error err = {0};
+    const struct tl_pcr_bank *bank = NULL;
+    if (text && v && bl && tl_pcr_values_parse(text, strlen(text), v, &err) == 0)
+        bank = tl_pcr_values_bank_const(v, 0x000b);
+    for (int k = 0; bank && k < 8; k++)
+        if (bank->mask & (1u << k)) {
+            memcpy(bl->sha256[k], bank->value[k], 32);
+            bl->mask |= (uint8_t)(1u << k);
+        }
+    free(text);
+    free(v);
+    if (!bank) {
+        free(bl);
+        return ERR(500, "node %s: the attestation's PCR values do not parse", n->name);
+    }
+    bl->learned = tld_now();
+    struct tld_baseline **slot = tld_baseline_slot(n);
+    free(*slot);
+    *slot = bl;
+    if (n->pool) /* learned for the pool: every node of it is held to it */
+        tld_pool_save(t, n->pool);
+    else
+        tld_store_save(t, n);
+    return 0;
+}

@@ -1,0 +1,266 @@
+/* Enrolment (TCG credential protection, TPM 2.0 Part 1 §24):
+ *  1. enroll: the EK certificate must chain to the platform EK CA (or a
+ *     manufacturer root in HOME/ekca/roots/, or the CA of operator-vouched
+ *     EKs), be one the platform issued to THIS node, and certify the EK
+ *     public area sent; the AK must be a restricted signing key, fixedTPM
+ *     and fixedParent. MakeCredential in software binds a random secret to
+ *     the AK's Name under the EK.
+ *  2. activate: only the TPM holding both the EK's private key and a
+ *     loaded object with that Name can recover the secret
+ *     (ActivateCredential). A right secret binds the AK to the node. */
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/sha.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "attest.h"
+#include "attest_tpm.h"
+#include "tl/util.h"
+#include "tld.h"
+
+/* Does cert chain to ROOT (+ INTERMEDIATE when given), or, for dir, to
+ * any root PEM in it? The store is made per call: enrolment is rare (once
+ * per AK), and a CA replaced on disk is seen at once. */
+static bool chains(X509 *cert, const char *root, const char *dir, const char *inter_path,
+                   int *error)
+{
+    X509_STORE *store = X509_STORE_new();
+    STACK_OF(X509) *untrusted = sk_X509_new_null();
+    bool ok = false, loaded = false;
+    if (!store || !untrusted)
+        goto out;
+    if (root)
+        loaded = X509_STORE_load_file(store, root) == 1;
+    DIR *d = dir ? opendir(dir) : NULL;
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        char f[PATH_MAX + 300];
+        if (!strstr(e->d_name, ".pem"))
+            continue;
+        snprintf(f, sizeof(f), "%s/%s", dir, e->d_name);
+        loaded |= X509_STORE_load_file(store, f) == 1;
+    }
+    if (d)
+        closedir(d);
+    if (!loaded)
+        goto out;
+    FILE *f = inter_path ? fopen(inter_path, "re") : NULL;
+    X509 *inter = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
+    if (f)
+        fclose(f);
+    if (inter)
+        sk_X509_push(untrusted, inter);
+    X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+    if (ctx && X509_STORE_CTX_init(ctx, store, cert, untrusted) == 1) {
+        /* EK certificates carry TCG-specific critical extensions
+         * (subjectAltName of the TPM, key usage for encryption only). */
+        X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_ANY);
+        ok = X509_verify_cert(ctx) == 1;
+        if (!ok && error && !*error)
+            *error = X509_STORE_CTX_get_error(ctx);
+    }
+    X509_STORE_CTX_free(ctx);
+out:
+    sk_X509_pop_free(untrusted, X509_free);
+    X509_STORE_free(store);
+    return ok;
+}
+
+/* Who vouches for this EK: its certificate chains to the platform EK CA
+ * (HOME/ekca: a vTPM tld provisioned), to a manufacturer root in
+ * HOME/ekca/roots/ (a real TPM), or to the CA of operator-vouched EKs
+ * (HOME/ekca-vouched: a key an operator handed over with POST /v1/nodes
+ * ek_public, which no TPM of ours or a manufacturer's is known to hold).
+ * *origin is "platform-vtpm", "manufacturer-tpm" or "operator-vouched"; the
+ * verdicts and tokens carry it. */
+static int ek_cert_verify(struct tld *t, X509 *cert, const char **origin, char *msg, size_t msz)
+{
+    char root[PATH_MAX + 64], inter[PATH_MAX + 64], dir[PATH_MAX + 64];
+    int error = 0;
+    snprintf(root, sizeof(root), "%s/ekca/root.pem", t->home);
+    snprintf(inter, sizeof(inter), "%s/ekca/intermediate.pem", t->home);
+    /* a CA not made yet (no vTPM provisioned, nothing vouched) trusts nothing */
+    if (access(root, R_OK) == 0 && chains(cert, root, NULL, inter, &error)) {
+        *origin = TLD_EK_PLATFORM;
+        return 0;
+    }
+    snprintf(dir, sizeof(dir), "%s/ekca/roots", t->home);
+    if (chains(cert, NULL, dir, NULL, &error)) {
+        *origin = TLD_EK_MANUFACTURER;
+        return 0;
+    }
+    snprintf(root, sizeof(root), "%s/ekca-vouched/root.pem", t->home);
+    snprintf(inter, sizeof(inter), "%s/ekca-vouched/intermediate.pem", t->home);
+    if (access(root, R_OK) == 0 && chains(cert, root, NULL, inter, NULL)) {
+        *origin = TLD_EK_VOUCHED;
+        return 0;
+    }
+    snprintf(msg, msz,
+             "EK certificate: %s (not issued by the platform EK CA, a configured manufacturer "
+             "root or the CA of operator-vouched EKs)",
+             error ? X509_verify_cert_error_string(error) : "no CA trusts it");
+    return -EPERM;
+}
+
+int tld_enrol_request(struct tld *t, struct tld_node *n, json_t *req, json_t **answer, char *msg,
+                      size_t msz)
+{
+    const char *ek_type = json_string_value(json_object_get(req, "ek_type"));
+    uint8_t *cert_der = NULL, *ek_pub = NULL, *ak_pub = NULL;
+    size_t cert_len, ek_len, ak_len;
+    int r;
+    if (!ek_type || (strcmp(ek_type, "rsa2048") && strcmp(ek_type, "ecc-p256")))
+        return ERR(400, "enroll: ek_type must be rsa2048 or ecc-p256");
+    if (tld_b64_decode(json_string_value(json_object_get(req, "ek_cert")), &cert_der, &cert_len) <
+            0 ||
+        tld_b64_decode(json_string_value(json_object_get(req, "ek_public")), &ek_pub, &ek_len) <
+            0 ||
+        tld_b64_decode(json_string_value(json_object_get(req, "ak_public")), &ak_pub, &ak_len) <
+            0) {
+        r = ERR(400, "enroll: ek_cert, ek_public and ak_public must be base64");
+        goto out;
+    }
+    /* 1. this node's EK certificate, from a CA we trust */
+    uint8_t fp[32];
+    char fph[65];
+    SHA256(cert_der, cert_len, fp);
+    tl_hex_encode(fp, 32, fph);
+    bool ours = false;
+    size_t i;
+    json_t *ek, *eks = tld_node_ek(n);
+    json_array_foreach(eks, i, ek)
+    {
+        const char *want =
+            json_string_value(json_object_get(json_object_get(ek, "certificate"), "sha256"));
+        ours |= want && strcmp(want, fph) == 0;
+    }
+    json_decref(eks);
+    const uint8_t *p = cert_der;
+    X509 *cert = d2i_X509(NULL, &p, (long)cert_len);
+    if (!cert || p != cert_der + cert_len) {
+        X509_free(cert);
+        r = ERR(403, "enroll: the EK certificate is not one DER certificate");
+        goto out;
+    }
+    const char *origin = NULL;
+    if ((r = ek_cert_verify(t, cert, &origin, msg, msz)) < 0) {
+        X509_free(cert);
+        r = 403;
+        goto out;
+    }
+    if (!ours) {
+        X509_free(cert);
+        r = ERR(403,
+                "enroll: the EK certificate is not the one issued to node %s (another "
+                "node's TPM?)",
+                n->name);
+        goto out;
+    }
+    /* 2. the EK public area is the certified key, from the EK template */
+    struct tl_error err = {0};
+    EVP_PKEY *cert_key = X509_get0_pubkey(cert);
+    r = tld_attest_ek_check(ek_pub, ek_len, strcmp(ek_type, "rsa2048") == 0, cert_key, msg, msz);
+    X509_free(cert);
+    if (r < 0) {
+        r = 403;
+        goto out;
+    }
+    /* 3. the AK: restricted signing, fixedTPM, fixedParent; its Name */
+    char ak_name[2 * 68 + 1];
+    if (tld_attest_ak_check(ak_pub, ak_len, ak_name, sizeof(ak_name), msg, msz) < 0) {
+        r = 403;
+        goto out;
+    }
+    /* 4. MakeCredential: a secret only that TPM can recover for that Name */
+    struct tld_challenge *ch = calloc(1, sizeof(*ch));
+    uint8_t id[16];
+    if (!ch || getrandom(ch->secret, sizeof(ch->secret), 0) != (ssize_t)sizeof(ch->secret) ||
+        getrandom(id, sizeof(id), 0) != (ssize_t)sizeof(id)) {
+        free(ch);
+        r = ERR(500, "getrandom failed");
+        goto out;
+    }
+    uint8_t *blob = NULL, *secret = NULL;
+    size_t blob_len = 0, secret_len = 0;
+    if (tld_attest_make_credential(ek_pub, ek_len, ak_name, ch->secret, sizeof(ch->secret), &blob,
+                                   &blob_len, &secret, &secret_len, msg, msz) < 0) {
+        free(ch);
+        r = 500;
+        goto out;
+    }
+    (void)err;
+    tl_hex_encode(id, sizeof(id), ch->id);
+    ch->expires = tld_now() + TLD_CHALLENGE_TTL;
+    ch->ak = json_pack("{s:o, s:s, s:s, s:s}", "public", tld_b64_json(ak_pub, ak_len), "name",
+                       ak_name, "ek_type", ek_type, "ek_origin", origin);
+    if (n->challenge) {
+        json_decref(n->challenge->ak);
+        OPENSSL_cleanse(n->challenge, sizeof(*n->challenge));
+        free(n->challenge);
+    }
+    n->challenge = ch;
+    *answer = json_pack("{s:s, s:o, s:o}", "challenge", ch->id, "credential_blob",
+                        tld_b64_json(blob, blob_len), "encrypted_secret",
+                        tld_b64_json(secret, secret_len));
+    free(blob);
+    free(secret);
+    tld_log("node %s: enrolment challenge for AK %.16s", n->name, ak_name);
+    r = 0;
+out:
+    free(cert_der);
+    free(ek_pub);
+    free(ak_pub);
+    return r;
+}
+
+int tld_enrol_activate(struct tld *t, struct tld_node *n, json_t *req, json_t **answer, char *msg,
+                       size_t msz)
+{
+    struct tld_challenge *ch = n->challenge;
+    const char *id = json_string_value(json_object_get(req, "challenge"));
+    uint8_t *secret = NULL;
+    size_t len = 0;
+    if (!ch || !id || strcmp(id, ch->id) != 0)
+        return ERR(403, "activate: no such enrolment challenge for node %s", n->name);
+    n->challenge = NULL; /* one try */
+    int r;
+    if (tld_now() > ch->expires) {
+        r = ERR(403, "activate: the challenge expired");
+    } else if (tld_b64_decode(json_string_value(json_object_get(req, "secret")), &secret, &len) <
+               0) {
+        r = ERR(400, "activate: secret must be base64");
+    } else if (len != sizeof(ch->secret) || CRYPTO_memcmp(secret, ch->secret, len) != 0) {
+        r = ERR(403, "activate: credential activation failed: the secret does not match (the AK "
+                     "is not in the TPM that holds this EK)");
+    } else {
+        json_object_set_new(ch->ak, "enrolled", json_integer(tld_now()));
+        struct tld_ak *ak = tld_ak_from_json(ch->ak);
+        if (!ak) {
+            r = ERR(500, "out of memory");
+        } else {
+            free(n->ak);
+            n->ak = ak;
+            tld_attest_reset(n);
+            tld_store_save(t, n);
+            *answer = json_pack("{s:b, s:s}", "enrolled", 1, "ak_name", n->ak->name);
+            tld_log("node %s: AK %.16s enrolled (credential activated)", n->name, n->ak->name);
+            r = 0;
+        }
+    }
+    free(secret);
+    json_decref(ch->ak);
+    OPENSSL_cleanse(ch, sizeof(*ch));
+    free(ch);
+    return r;
+}

@@ -1,0 +1,74 @@
+/* The fleet's pieces, shared among its files (tld.h has what the rest of
+ * tld calls: pools, clusters, tld_fleet_route):
+ *   fleet.c          the model: groups, clusters, pools; lookups, names,
+ *                    load, save, remove; a pool node's labels
+ *   fleet_request.c  a request's fields and the pool it asks for
+ *   fleet_api.c      the ARM-style routes and their handlers */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "tld.h"
+
+struct tl_pool_spec;
+
+struct tld_group {
+    char name[91], location[64];
+    long long created;
+};
+
+struct tld_fleet {
+    struct tld_group **groups;
+    size_t n_groups;
+    struct tld_cluster **clusters;
+    size_t n_clusters;
+    struct tld_pool **pools;
+    size_t n_pools;
+};
+
+/* fleet.c: ARM's resource group names (1-90 of letters, digits, '-', '_',
+ * '.', '(' and ')', not ending in '.'); AKS's cluster names (1-63 of
+ * letters, digits, '-' and '_', starting and ending with a letter or
+ * digit) */
+bool tld_fleet_group_name_ok(const char *s);
+bool tld_fleet_cluster_name_ok(const char *s);
+/* ARM names are case-insensitive (a pool's name is not) */
+struct tld_group *tld_fleet_group_find(struct tld_fleet *f, const char *name);
+struct tld_cluster *tld_fleet_cluster_find(struct tld_fleet *f, const char *group,
+                                           const char *name);
+struct tld_pool *tld_fleet_pool_find(struct tld_fleet *f, const struct tld_cluster *c,
+                                     const char *name);
+/* into the fleet's arrays (-ENOMEM); a pool also takes its nodes */
+int tld_fleet_add_group(struct tld_fleet *f, struct tld_group *g);
+int tld_fleet_add_cluster(struct tld_fleet *f, struct tld_cluster *c);
+int tld_fleet_add_pool(struct tld *t, struct tld_pool *p);
+/* out of the store and the fleet, freed */
+void tld_fleet_remove_group(struct tld *t, struct tld_group *g);
+int tld_group_save(struct tld *t, const struct tld_group *g);
+void tld_pool_free(struct tld_pool *p);
+void tld_cluster_free(struct tld_cluster *c);
+/* AKS's node resource group: MC_GROUP_CLUSTER_LOCATION */
+void tld_cluster_node_resource_group(const struct tld_cluster *c, char *out, size_t size);
+/* "trustlaunch-gen2TL": the node image a pool runs */
+void tld_pool_node_image_version(const struct tld_pool *p, char *out, size_t size);
+
+/* fleet_request.c: a body's fields, each checked for its type; unknown
+ * ones refused (400 with msg set) */
+struct tld_field {
+    const char *key;
+    int type; /* JSON_STRING, JSON_TRUE (a boolean), JSON_INTEGER, JSON_ARRAY */
+};
+int tld_fleet_check_fields(const json_t *body, const struct tld_field *fields, char *msg,
+                           size_t msz);
+/* body's string member, def when absent or empty */
+const char *tld_fleet_str(const json_t *body, const char *key, const char *def);
+bool tld_fleet_flag(const json_t *body, const char *key);
+/* What libtl's rules check of a pool. */
+void tld_pool_spec(const struct tld_pool *p, struct tl_pool_spec *s);
+/* The pool spec of a create (PUT of a cluster or a pool), defaults
+ * applied, rules checked, the image found: 0 or an HTTP status with msg */
+int tld_pool_from_request(struct tld *t, struct tld_cluster *c, const json_t *body,
+                          const char *name, const char *default_mode, bool for_cluster,
+                          struct tld_pool *p, char *msg, size_t msz);

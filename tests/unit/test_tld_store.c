@@ -1,0 +1,357 @@
+/* Unit tests for src/tld/store.c, tld's store of documents, attestations
+ * and alerts, without a daemon: a store opened in a temporary directory.
+ *
+ * What is asserted:
+ *  - documents: put, get back by kind in key order, overwrite, delete;
+ *    a kind sees only its own; _each stops at the first negative return;
+ *  - a transaction rolled back leaves nothing;
+ *  - attestations: the next id is the AUTOINCREMENT sequence + 1, a
+ *    reserved id is the one written, lists are newest first, narrowed by
+ *    node and node identity (uuid);
+ *  - alerts: one per (node, boot), found back, acknowledged, reopened;
+ *  - a schema-3 store (nodes in their own table) is migrated: its nodes
+ *    become documents of kind "node", the schema is 4;
+ *  - what was written survives a close and a reopen. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h> /* after the headers it needs */
+
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tld.h"
+
+struct fixture {
+    char dir[64];
+    struct tld t;
+};
+
+static void rm_store(const char *dir)
+{
+    const char *files[] = {"tld.db", "tld.db-wal", "tld.db-shm"};
+    char path[128];
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+        unlink(path);
+    }
+    rmdir(dir);
+}
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    if (!f)
+        return -1;
+    snprintf(f->dir, sizeof(f->dir), "/tmp/test_tld_store.XXXXXX");
+    if (!mkdtemp(f->dir)) {
+        free(f);
+        return -1;
+    }
+    snprintf(f->t.home, sizeof(f->t.home), "%s", f->dir);
+    *state = f;
+    return tld_store_open(&f->t);
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    tld_store_close(&f->t);
+    rm_store(f->dir);
+    free(f);
+    return 0;
+}
+
+static json_t *doc(const char *name, int count)
+{
+    return json_pack("{s:s, s:i}", "name", name, "count", count);
+}
+
+static int put(struct tld *t, const char *kind, const char *id, int count)
+{
+    json_t *d = doc(id, count);
+    int r = tld_store_resource_put(t, kind, id, d);
+    json_decref(d);
+    return r;
+}
+
+static void test_documents(void **state)
+{
+    struct tld *t = &((struct fixture *)*state)->t;
+    assert_int_equal(put(t, "pool", "g/c/b", 3), 0);
+    assert_int_equal(put(t, "pool", "g/c/a", 1), 0);
+    assert_int_equal(put(t, "group", "g", 7), 0);
+    json_t *pools = tld_store_resources(t, "pool");
+    assert_int_equal(json_array_size(pools), 2);
+    /* key order, not insertion order */
+    assert_string_equal(json_string_value(json_object_get(json_array_get(pools, 0), "name")),
+                        "g/c/a");
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(pools, 1), "count")), 3);
+    json_decref(pools);
+    /* a put of the same key replaces it */
+    assert_int_equal(put(t, "pool", "g/c/b", 5), 0);
+    pools = tld_store_resources(t, "pool");
+    assert_int_equal(json_array_size(pools), 2);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(pools, 1), "count")), 5);
+    json_decref(pools);
+    assert_int_equal(tld_store_resource_delete(t, "pool", "g/c/a"), 0);
+    pools = tld_store_resources(t, "pool");
+    assert_int_equal(json_array_size(pools), 1);
+    json_decref(pools);
+    json_t *groups = tld_store_resources(t, "group");
+    assert_int_equal(json_array_size(groups), 1);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(groups, 0), "count")), 7);
+    json_decref(groups);
+    json_t *none = tld_store_resources(t, "cluster");
+    assert_int_equal(json_array_size(none), 0);
+    json_decref(none);
+}
+
+struct seen {
+    int calls;
+    char ids[4][16];
+};
+
+static int stop_at_second(void *ctx, const char *id, json_t *d)
+{
+    struct seen *s = ctx;
+    assert_non_null(d);
+    snprintf(s->ids[s->calls], sizeof(s->ids[0]), "%s", id);
+    return ++s->calls == 2 ? -ECANCELED : 0;
+}
+
+static void test_each_stops(void **state)
+{
+    struct tld *t = &((struct fixture *)*state)->t;
+    for (int i = 0; i < 3; i++) {
+        char id[8];
+        snprintf(id, sizeof(id), "n%d", i);
+        assert_int_equal(put(t, "node", id, i), 0);
+    }
+    struct seen s = {0};
+    assert_int_equal(tld_store_resource_each(t, "node", stop_at_second, &s), -ECANCELED);
+    assert_int_equal(s.calls, 2);
+    assert_string_equal(s.ids[0], "n0");
+    assert_string_equal(s.ids[1], "n1");
+}
+
+static void test_rollback(void **state)
+{
+    struct tld *t = &((struct fixture *)*state)->t;
+    assert_int_equal(tld_store_begin(t), 0);
+    assert_int_equal(put(t, "group", "gone", 1), 0);
+    tld_store_rollback(t);
+    json_t *groups = tld_store_resources(t, "group");
+    assert_int_equal(json_array_size(groups), 0);
+    json_decref(groups);
+    assert_int_equal(tld_store_begin(t), 0);
+    assert_int_equal(put(t, "group", "kept", 1), 0);
+    assert_int_equal(tld_store_commit(t), 0);
+    groups = tld_store_resources(t, "group");
+    assert_int_equal(json_array_size(groups), 1);
+    json_decref(groups);
+}
+
+static long long add(struct tld *t, const char *node, const char *uuid, const char *verdict,
+                     long long id)
+{
+    json_t *d = json_pack("{s:s, s:s, s:s}", "node", node, "node_uuid", uuid, "verdict", verdict);
+    assert_int_equal(tld_store_attestation_add(t, node, verdict, d, &id), 0);
+    json_decref(d);
+    return id;
+}
+
+static void test_attestations(void **state)
+{
+    struct tld *t = &((struct fixture *)*state)->t;
+    long long next = 0;
+    assert_int_equal(tld_store_attestation_next_id(t, &next), 0);
+    assert_int_equal(next, 1);
+    /* a reserved id is the one written */
+    assert_int_equal(add(t, "a", "uuid-a1", "pass", next), 1);
+    assert_int_equal(tld_store_attestation_next_id(t, &next), 0);
+    assert_int_equal(next, 2);
+    assert_int_equal(add(t, "a", "uuid-a1", "fail", 0), 2);
+    assert_int_equal(add(t, "b", "uuid-b", "pass", 0), 3);
+    assert_int_equal(add(t, "a", "uuid-a2", "pass", 0), 4); /* a new node of the same name */
+    assert_int_equal(tld_store_attestation_next_id(t, &next), 0);
+    assert_int_equal(next, 5);
+
+    json_t *all = tld_store_attestations(t, NULL, NULL, 10);
+    assert_int_equal(json_array_size(all), 4);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(all, 0), "id")), 4);
+    json_decref(all);
+    json_t *a = tld_store_attestations(t, "a", NULL, 10); /* every record under the name */
+    assert_int_equal(json_array_size(a), 3);
+    json_decref(a);
+    json_t *a1 = tld_store_attestations(t, "a", "uuid-a1", 10); /* one identity */
+    assert_int_equal(json_array_size(a1), 2);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(a1, 0), "id")), 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(a1, 0), "verdict")),
+                        "fail");
+    json_decref(a1);
+    json_t *one = tld_store_attestations(t, "a", NULL, 1);
+    assert_int_equal(json_array_size(one), 1);
+    json_decref(one);
+    json_t *three = tld_store_attestation_get(t, 3);
+    assert_string_equal(json_string_value(json_object_get(three, "node")), "b");
+    assert_int_equal(json_integer_value(json_object_get(three, "id")), 3);
+    json_decref(three);
+    assert_null(tld_store_attestation_get(t, 99));
+}
+
+static void test_alerts(void **state)
+{
+    struct tld *t = &((struct fixture *)*state)->t;
+    long long id = 0, found = 0;
+    bool acked = true;
+    assert_null(tld_store_alert_find(t, "a", "uuid-a", "1:0:0", &found, &acked));
+    assert_int_equal(found, 0);
+    json_t *d =
+        json_pack("{s:s, s:s, s:[s]}", "node", "a", "node_uuid", "uuid-a", "components", "grub");
+    assert_int_equal(tld_store_alert_put(t, "a", "1:0:0", d, &id, false), 0);
+    assert_int_equal(id, 1);
+    json_t *back = tld_store_alert_find(t, "a", "uuid-a", "1:0:0", &found, &acked);
+    assert_non_null(back);
+    assert_int_equal(found, 1);
+    assert_false(acked);
+    assert_string_equal(json_string_value(json_array_get(json_object_get(back, "components"), 0)),
+                        "grub");
+    json_decref(back);
+    /* another identity's boot of the same name is not this alert */
+    assert_null(tld_store_alert_find(t, "a", "uuid-other", "1:0:0", &found, &acked));
+
+    assert_int_equal(tld_store_alert_ack(t, 1), 0);
+    assert_int_equal(tld_store_alert_ack(t, 42), -ENOENT);
+    json_t *open_ = tld_store_alerts(t, "a", "uuid-a", false);
+    assert_int_equal(json_array_size(open_), 0);
+    json_decref(open_);
+    json_t *every = tld_store_alerts(t, "a", "uuid-a", true);
+    assert_int_equal(json_array_size(every), 1);
+    assert_true(json_is_true(json_object_get(json_array_get(every, 0), "acknowledged")));
+    json_decref(every);
+    /* reopened by a new failure */
+    assert_int_equal(tld_store_alert_put(t, "a", "1:0:0", d, &id, true), 0);
+    assert_int_equal(id, 1);
+    json_t *one = tld_store_alert_get(t, 1);
+    assert_false(json_is_true(json_object_get(one, "acknowledged")));
+    json_decref(one);
+    json_decref(d);
+}
+
+static void test_reopen(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(put(&f->t, "node", "kept", 9), 0);
+    add(&f->t, "kept", "u", "pass", 0);
+    tld_store_close(&f->t);
+    assert_null(f->t.store);
+    assert_int_equal(tld_store_open(&f->t), 0);
+    json_t *nodes = tld_store_resources(&f->t, "node");
+    assert_int_equal(json_array_size(nodes), 1);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(nodes, 0), "count")), 9);
+    json_decref(nodes);
+    long long next = 0;
+    assert_int_equal(tld_store_attestation_next_id(&f->t, &next), 0);
+    assert_int_equal(next, 2);
+}
+
+static int user_version(const char *path)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    int v = -1;
+    if (sqlite3_open(path, &db) == SQLITE_OK &&
+        sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
+}
+
+/* A new directory (dir) whose tld.db (path) an earlier or later tld wrote
+ * with sql; a struct tld at home there, its store not opened. */
+static struct tld *written_by(const char *sql, char dir[64], char path[128])
+{
+    snprintf(dir, 64, "/tmp/test_tld_store.XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, 128, "%s/tld.db", dir);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    struct tld *t = calloc(1, sizeof(*t));
+    assert_non_null(t);
+    snprintf(t->home, sizeof(t->home), "%s", dir);
+    return t;
+}
+
+/* A store written by a tld of schema 3: nodes in their own table. */
+static void test_migration_from_3(void **state)
+{
+    (void)state;
+    char dir[64], path[128];
+    struct tld *t =
+        written_by("CREATE TABLE nodes (name TEXT PRIMARY KEY, doc TEXT NOT NULL, updated "
+                   "INTEGER NOT NULL);"
+                   "CREATE TABLE attestations (id INTEGER PRIMARY KEY AUTOINCREMENT, node TEXT "
+                   "NOT NULL, at INTEGER NOT NULL, verdict TEXT NOT NULL, doc TEXT NOT NULL);"
+                   "CREATE TABLE alerts (id INTEGER PRIMARY KEY AUTOINCREMENT, node TEXT NOT "
+                   "NULL, boot TEXT NOT NULL, at INTEGER NOT NULL, acknowledged INTEGER NOT "
+                   "NULL DEFAULT 0, doc TEXT NOT NULL, UNIQUE (node, boot));"
+                   "CREATE TABLE resources (kind TEXT NOT NULL, id TEXT NOT NULL, doc TEXT NOT "
+                   "NULL, updated INTEGER NOT NULL, PRIMARY KEY (kind, id));"
+                   "INSERT INTO nodes VALUES ('web-2', '{\"name\":\"web-2\",\"boots\":4}', 1);"
+                   "INSERT INTO nodes VALUES ('web-1', '{\"name\":\"web-1\",\"boots\":1}', 1);"
+                   "INSERT INTO resources VALUES ('group', 'g', '{\"name\":\"g\"}', 1);"
+                   "PRAGMA user_version=3;",
+                   dir, path);
+    assert_int_equal(tld_store_open(t), 0);
+    json_t *nodes = tld_store_resources(t, "node");
+    assert_int_equal(json_array_size(nodes), 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(nodes, 0), "name")),
+                        "web-1");
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(nodes, 1), "boots")), 4);
+    json_decref(nodes);
+    json_t *groups = tld_store_resources(t, "group");
+    assert_int_equal(json_array_size(groups), 1);
+    json_decref(groups);
+    tld_store_close(t);
+    assert_int_equal(user_version(path), 4);
+    free(t);
+    rm_store(dir);
+}
+
+/* A store from a newer tld is refused, not misread. */
+static void test_newer_refused(void **state)
+{
+    (void)state;
+    char dir[64], path[128];
+    struct tld *t = written_by("PRAGMA user_version=99", dir, path);
+    assert_int_equal(tld_store_open(t), -EPROTO);
+    assert_null(t->store);
+    free(t);
+    rm_store(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_documents, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_each_stops, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rollback, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_attestations, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_alerts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reopen, setup, teardown),
+        cmocka_unit_test(test_migration_from_3),
+        cmocka_unit_test(test_newer_refused),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
