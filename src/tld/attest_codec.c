@@ -126,3 +126,25 @@ struct tld_baseline *tld_baseline_from_json(const json_t *j)
     }
     return b;
 }
+
+/* Its Kubernetes labels: trusted-launch and secure-boot, only while its
+ * latest verified attestation of this boot passed; a new boot resets it. */
+static const char *const label_tl = "kubernetes.azure.com/trusted-launch";
+static const char *const label_sb = "kubernetes.azure.com/secure-boot";
+
+void tld_attest_reset(struct tld_node *n)
+{
+    n->attestation = (struct tld_attested){0};
+}
+
+json_t *tld_attest_labels(const struct tld_node *n)
+{
+    json_t *labels = json_object();
+    if (n->attestation.id && n->attestation.pass &&
+        (n->state == TLD_RUNNING || n->state == TLD_BOOTING)) {
+        json_object_set_new(labels, label_tl, json_string("true"));
+        if (n->attestation.secure_boot)
+            json_object_set_new(labels, label_sb, json_string("true"));
+    }
+    return labels;
+}
