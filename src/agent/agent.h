@@ -209,15 +209,6 @@ struct agent_attest_options {
  * not support attestation), FAIL. */
 int agent_attest_run(const struct agent_config *cfg, const struct agent_attest_options *o);
 
-/* ---- base64.c -------------------------------------------------------------- */
-
-/* A JSON string of standard base64 with padding; NULL when out of memory. */
-json_t *agent_json_base64(const uint8_t *p, size_t n);
-
-/* Strict standard base64 (padding required, no whitespace); *out is
- * malloc'd. Returns 0, -EINVAL, -ENOMEM. */
-int agent_base64_decode(const char *s, size_t len, uint8_t **out, size_t *out_len);
-
 /* ---- report.c -------------------------------------------------------------- */
 
 /* The POST body (docs/image.md, "tl-agent"), compact JSON, malloc'd; NULL

@@ -48,6 +48,7 @@
 #include <unistd.h>
 
 #include "attest_tpm.h"
+#include "tl/base64.h"
 #include "tl/bootstate.h"
 #include "tl/eventcheck.h"
 #include "tl/eventlog.h"
@@ -62,22 +63,6 @@ static const char *const label_tl = "kubernetes.azure.com/trusted-launch";
 static const char *const label_sb = "kubernetes.azure.com/secure-boot";
 
 /* ---- small helpers ---- */
-
-static char *b64_encode(const uint8_t *in, size_t len)
-{
-    char *out = malloc(len / 3 * 4 + 8);
-    if (out)
-        EVP_EncodeBlock((unsigned char *)out, in, (int)len);
-    return out;
-}
-
-static json_t *b64_json(const uint8_t *in, size_t len)
-{
-    char *s = b64_encode(in, len);
-    json_t *j = json_string(s ? s : "");
-    free(s);
-    return j;
-}
 
 static void hex(const uint8_t *in, size_t len, char *out)
 {
@@ -133,9 +118,9 @@ json_t *tld_ak_json(const struct tld_ak *ak)
 {
     if (!ak)
         return json_null();
-    return json_pack("{s:o, s:s, s:s, s:s, s:I}", "public", b64_json(ak->public, ak->public_len),
-                     "name", ak->name, "ek_type", ak->ek_type, "ek_origin", ak->ek_origin,
-                     "enrolled", (json_int_t)ak->enrolled);
+    return json_pack("{s:o, s:s, s:s, s:s, s:I}", "public",
+                     tl_base64_json(ak->public, ak->public_len), "name", ak->name, "ek_type",
+                     ak->ek_type, "ek_origin", ak->ek_origin, "enrolled", (json_int_t)ak->enrolled);
 }
 
 struct tld_ak *tld_ak_from_json(const json_t *j)
@@ -146,7 +131,7 @@ struct tld_ak *tld_ak_from_json(const json_t *j)
     size_t len = 0;
     if (!name || strlen(name) >= sizeof(((struct tld_ak *)0)->name) || !type ||
         strlen(type) >= sizeof(((struct tld_ak *)0)->ek_type) ||
-        tld_b64_decode(json_string_value(json_object_get(j, "public")), &pub, &len) < 0)
+        tl_base64_decode_string(json_string_value(json_object_get(j, "public")), &pub, &len) < 0)
         return NULL;
     struct tld_ak *ak = malloc(sizeof(*ak) + len);
     if (ak) {
@@ -295,12 +280,12 @@ static int enroll(struct tld *t, struct tld_node *n, json_t *req, json_t **answe
     int r;
     if (!ek_type || (strcmp(ek_type, "rsa2048") && strcmp(ek_type, "ecc-p256")))
         return ERR(400, "enroll: ek_type must be rsa2048 or ecc-p256");
-    if (tld_b64_decode(json_string_value(json_object_get(req, "ek_cert")), &cert_der, &cert_len) <
-            0 ||
-        tld_b64_decode(json_string_value(json_object_get(req, "ek_public")), &ek_pub, &ek_len) <
-            0 ||
-        tld_b64_decode(json_string_value(json_object_get(req, "ak_public")), &ak_pub, &ak_len) <
-            0) {
+    if (tl_base64_decode_string(json_string_value(json_object_get(req, "ek_cert")), &cert_der,
+                                &cert_len) < 0 ||
+        tl_base64_decode_string(json_string_value(json_object_get(req, "ek_public")), &ek_pub,
+                                &ek_len) < 0 ||
+        tl_base64_decode_string(json_string_value(json_object_get(req, "ak_public")), &ak_pub,
+                                &ak_len) < 0) {
         r = ERR(400, "enroll: ek_cert, ek_public and ak_public must be base64");
         goto out;
     }
@@ -375,8 +360,8 @@ static int enroll(struct tld *t, struct tld_node *n, json_t *req, json_t **answe
     (void)err;
     hex(id, sizeof(id), ch->id);
     ch->expires = tld_now() + TLD_CHALLENGE_TTL;
-    ch->ak = json_pack("{s:o, s:s, s:s, s:s}", "public", b64_json(ak_pub, ak_len), "name", ak_name,
-                       "ek_type", ek_type, "ek_origin", origin);
+    ch->ak = json_pack("{s:o, s:s, s:s, s:s}", "public", tl_base64_json(ak_pub, ak_len), "name",
+                       ak_name, "ek_type", ek_type, "ek_origin", origin);
     if (n->challenge) {
         json_decref(n->challenge->ak);
         OPENSSL_cleanse(n->challenge, sizeof(*n->challenge));
@@ -384,7 +369,8 @@ static int enroll(struct tld *t, struct tld_node *n, json_t *req, json_t **answe
     }
     n->challenge = ch;
     *answer = json_pack("{s:s, s:o, s:o}", "challenge", ch->id, "credential_blob",
-                        b64_json(blob, blob_len), "encrypted_secret", b64_json(secret, secret_len));
+                        tl_base64_json(blob, blob_len), "encrypted_secret",
+                        tl_base64_json(secret, secret_len));
     free(blob);
     free(secret);
     tld_log("node %s: enrolment challenge for AK %.16s", n->name, ak_name);
@@ -409,8 +395,8 @@ static int activate(struct tld *t, struct tld_node *n, json_t *req, json_t **ans
     int r;
     if (tld_now() > ch->expires) {
         r = ERR(403, "activate: the challenge expired");
-    } else if (tld_b64_decode(json_string_value(json_object_get(req, "secret")), &secret, &len) <
-               0) {
+    } else if (tl_base64_decode_string(json_string_value(json_object_get(req, "secret")), &secret,
+                                       &len) < 0) {
         r = ERR(400, "activate: secret must be base64");
     } else if (len != sizeof(ch->secret) || CRYPTO_memcmp(secret, ch->secret, len) != 0) {
         r = ERR(403, "activate: credential activation failed: the secret does not match (the AK "
@@ -750,12 +736,12 @@ int tld_attest_work(struct tld_attest_job *job, char *msg, size_t msz)
     job->pcrs = json_object_get(req, "pcrs");
     json_t *elog_j = json_object_get(req, "eventlog");
     if (!job->nonce_hex || strlen(job->nonce_hex) > 128 || !json_is_object(job->pcrs) ||
-        tld_b64_decode(json_string_value(json_object_get(req, "quote")), &job->quote,
-                       &job->quote_len) < 0 ||
-        tld_b64_decode(json_string_value(json_object_get(req, "signature")), &job->sig,
-                       &job->sig_len) < 0 ||
+        tl_base64_decode_string(json_string_value(json_object_get(req, "quote")), &job->quote,
+                                &job->quote_len) < 0 ||
+        tl_base64_decode_string(json_string_value(json_object_get(req, "signature")), &job->sig,
+                                &job->sig_len) < 0 ||
         (!json_is_null(elog_j) && elog_j &&
-         tld_b64_decode(json_string_value(elog_j), &job->elog, &job->elog_len) < 0))
+         tl_base64_decode_string(json_string_value(elog_j), &job->elog, &job->elog_len) < 0))
         return ERR(400, "attest: nonce (hex), quote and signature (base64), pcrs (object) and "
                         "eventlog (base64 or null) are required");
     /* what a relying party asked the node to carry (optional): its nonce,

@@ -40,6 +40,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tl/base64.h"
 #include "tl/util.h"
 #include "tld.h"
 
@@ -948,7 +949,7 @@ int tld_node_create(struct tld *t, const json_t *req, struct tld_node **out, cha
     size_t ek_len = 0;
     if (ek_j && !json_is_true(json_object_get(req, "external")))
         return ERR(400, "\"ek_public\" is for an external node (\"external\": true)");
-    if (ek_j && tld_b64_decode(json_string_value(ek_j), &ek_pub, &ek_len) < 0)
+    if (ek_j && tl_base64_decode_string(json_string_value(ek_j), &ek_pub, &ek_len) < 0)
         return ERR(400, "\"ek_public\" must be a base64 TPM2B_PUBLIC");
     struct tld_node *n = calloc(1, sizeof(*n));
     if (!n) {
@@ -983,11 +984,7 @@ int tld_node_create(struct tld *t, const json_t *req, struct tld_node **out, cha
             if (tld_node_set_ek(n, eks) < 0)
                 r = ERR(500, "out of memory");
             json_decref(eks);
-            char *b64 = malloc(der_len / 3 * 4 + 8);
-            if (b64)
-                EVP_EncodeBlock((unsigned char *)b64, der, (int)der_len);
-            n->ek_issued = b64 ? json_string(b64) : NULL;
-            free(b64);
+            n->ek_issued = tl_base64_json(der, der_len);
             if (!r && !n->ek_issued)
                 r = ERR(500, "out of memory");
         }

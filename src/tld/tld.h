@@ -449,8 +449,6 @@ json_t *tld_ak_json(const struct tld_ak *ak);
 struct tld_ak *tld_ak_from_json(const json_t *j);
 struct tld_baseline *tld_baseline_from_json(const json_t *j);
 bool tld_token_ok(const struct tld_node *n, const char *auth);
-/* Strict base64 (padding required); malloc'd bytes. -EINVAL for NULL or bad input. */
-int tld_b64_decode(const char *in, uint8_t **out, size_t *len);
 
 /* ekca.c: the platform EK CA (HOME/ekca, as tl vtpm provision keeps it)
  * certifying an EK that is not in a vTPM of ours: an external node's own
