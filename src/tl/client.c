@@ -11,6 +11,7 @@
 
 #include "client.h"
 #include "tl.h"
+#include "tlhost/proc.h"
 
 struct buf {
     char *p;
@@ -168,36 +169,19 @@ static int start_tld(struct tl_client *c, const char *what)
         tl_report(what, "tld is not running and was not found beside tl (set TL_TLD)");
         return -1;
     }
-    int errp[2];
-    if (pipe2(errp, O_CLOEXEC) < 0)
-        return -1;
-    pid_t pid = fork();
-    if (pid < 0)
-        return -1;
-    if (pid == 0) {
-        int null = open("/dev/null", O_RDWR);
-        dup2(null, 0);
-        dup2(null, 1);
-        dup2(errp[1], 2);
-        execl(tld, tld, "--home", c->home, "--daemon", (char *)NULL);
-        dprintf(2, "cannot run %s: %s\n", tld, strerror(errno));
-        _exit(2);
-    }
-    close(errp[1]);
-    char err[512] = "";
-    size_t len = 0;
-    ssize_t k;
-    while (len < sizeof(err) - 1 && (k = read(errp[0], err + len, sizeof(err) - 1 - len)) > 0)
-        len += (size_t)k;
-    err[len] = 0;
-    close(errp[0]);
-    int st;
-    waitpid(pid, &st, 0);
-    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-        err[strcspn(err, "\n")] = 0;
-        tl_report(what, "cannot start tld: %s", err[0] ? err : "it failed");
+    const char *argv[] = {tld, "--home", c->home, "--daemon", NULL};
+    struct tlh_run_options o = {.argv = argv};
+    struct tlh_run_result res;
+    struct tl_error err = {0};
+    int r = tlh_run(&o, &res, &err);
+    if (r < 0) {
+        if (res.err)
+            res.err[strcspn(res.err, "\n")] = 0;
+        tl_report(what, "cannot start tld: %s", res.err && res.err[0] ? res.err : err.message);
+        tlh_run_result_done(&res);
         return -1;
     }
+    tlh_run_result_done(&res);
     return 0;
 }
 

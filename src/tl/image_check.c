@@ -32,6 +32,7 @@
 #include "tl/pe.h"
 #include "tl/secureboot.h"
 #include "tl/util.h"
+#include "tlhost/proc.h"
 
 #define MANIFEST_FORMAT "trustlaunch-image/1"
 #define ESP_OFFSET      (1u << 20)
@@ -187,34 +188,23 @@ static int esp_extract(const char *disk, const char *esp_path, const char *dest,
     for (char *p = src; *p; p++)
         if (*p == '\\')
             *p = '/';
-    pid_t pid = fork();
-    if (pid < 0) {
-        tl_report("mcopy", "cannot fork: %s", strerror(errno));
-        return -errno;
-    }
-    if (pid == 0) {
-        int devnull = open("/dev/null", O_RDWR);
-        int ef = open(errfile, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        if (devnull < 0 || ef < 0 || dup2(devnull, 0) < 0 || dup2(devnull, 1) < 0 ||
-            dup2(ef, 2) < 0)
-            _exit(126);
-        /* the ESP's geometry is mformat's, not a floppy's */
-        setenv("MTOOLS_SKIP_CHECK", "1", 1);
-        execlp("mcopy", "mcopy", "-n", "-i", image, src, dest, (char *)NULL);
-        _exit(127);
-    }
-    int st;
-    while (waitpid(pid, &st, 0) < 0) {
-        if (errno != EINTR) {
-            tl_report("mcopy", "wait: %s", strerror(errno));
-            return -errno;
-        }
-    }
-    if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+    /* the ESP's geometry is mformat's, not a floppy's */
+    const char *env[] = {"MTOOLS_SKIP_CHECK=1", NULL};
+    const char *argv[] = {"mcopy", "-n", "-i", image, src, dest, NULL};
+    struct tlh_run_options o = {.argv = argv, .env = env, .stderr_log = errfile};
+    struct tlh_run_result res;
+    struct tl_error err = {0};
+    unlink(errfile);
+    int r = tlh_run(&o, &res, &err);
+    tlh_run_result_done(&res);
+    if (r == 0)
         return 0;
-    if (WIFEXITED(st) && WEXITSTATUS(st) == 127) {
-        tl_report("mcopy", "cannot run it (apt-get install mtools)");
-        return -ENOENT;
+    if (r != -EIO) {
+        if (r == -ENOENT)
+            tl_report("mcopy", "cannot run it (apt-get install mtools)");
+        else
+            tl_report("mcopy", "%s", err.message);
+        return r;
     }
     /* mcopy's first line says why ("File ... not found") */
     msg[0] = '\0';
@@ -225,7 +215,7 @@ static int esp_extract(const char *disk, const char *esp_path, const char *dest,
         fclose(f);
     }
     if (!msg[0])
-        snprintf(msg, msg_size, "mcopy failed (status %d)", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+        snprintf(msg, msg_size, "%s", err.message);
     return 1;
 }
 

@@ -44,6 +44,8 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "tlhost/proc.h"
+
 struct tl_ekca;
 struct tld;
 struct MHD_Daemon;
@@ -150,10 +152,9 @@ enum tld_state {
     TLD_CRASHED, /* QEMU or swtpm ended without being asked */
 };
 
-struct tld_proc {
-    pid_t pid;                /* 0: none */
-    unsigned long long start; /* /proc/PID/stat starttime */
-};
+/* A node's QEMU or swtpm: the host library's detached child (proc.h).
+ * The tld_proc names are node.c's until it calls tlh_proc_* itself. */
+#define tld_proc tlh_proc
 
 struct tld_node_spec {
     bool secure_boot;
@@ -384,11 +385,11 @@ int tld_node_path(const struct tld *t, const struct tld_node *n, const char *fil
                   size_t size);
 bool tld_name_ok(const char *s);
 
-/* launch.c */
-int tld_proc_spawn(char *const argv[], const char *log, int keep_fd, struct tld_proc *out);
-bool tld_proc_alive(const struct tld_proc *p, int *wstatus, bool *status_known);
-void tld_proc_kill(struct tld_proc *p, int sig, int wait_ms);
-int tld_proc_starttime(pid_t pid, unsigned long long *out);
+/* Detached children (tlhost/proc.h), under the names node.c still uses. */
+#define tld_proc_spawn(argv, log, keep_fd, out) tlh_proc_start(argv, log, keep_fd, out, NULL)
+#define tld_proc_alive                          tlh_proc_alive
+#define tld_proc_kill                           tlh_proc_kill
+#define tld_proc_starttime                      tlh_proc_starttime
 
 /* vtpmread.c: PCRs 0-23 of every bank of the swtpm behind ctrl, which no
  * QEMU holds any more: {"sha1": {"0": hex...}, "sha256": {...}} */
