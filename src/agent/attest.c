@@ -241,10 +241,10 @@ static int enrol(struct attest_state *st)
 static json_t *pcrs_json(const struct agent_quote *q)
 {
     json_t *values = json_object();
-    for (unsigned i = 0; values && i < AGENT_NUM_PCRS; i++) {
+    for (unsigned i = 0; values && i < TL_PCR_READ_PCRS; i++) {
         if (!(q->pcrs & (1u << i)))
             continue;
-        char key[4], hex[2 * AGENT_DIGEST_MAX + 1];
+        char key[4], hex[2 * TL_PCR_READ_DIGEST + 1];
         snprintf(key, sizeof(key), "%u", i);
         tl_hex_encode(q->bank.value[i], q->bank.size, hex);
         if (json_object_set_new(values, key, json_string(hex)) < 0) {

@@ -23,13 +23,13 @@ static json_t *pcrs(const struct agent_evidence *ev)
     if (!ev->tpm)
         return json_null();
     json_t *all = json_object();
-    for (size_t b = 0; all && b < ev->n_banks; b++) {
-        const struct agent_pcr_bank *bank = &ev->banks[b];
+    for (size_t b = 0; all && b < ev->pcr.count; b++) {
+        const struct tl_pcr_bank *bank = &ev->pcr.bank[b];
         json_t *o = json_object();
-        for (unsigned i = 0; o && i < AGENT_NUM_PCRS; i++) {
+        for (unsigned i = 0; o && i < TL_PCR_READ_PCRS; i++) {
             if (!(bank->read & (1u << i)))
                 continue;
-            char key[4], hex[2 * AGENT_DIGEST_MAX + 1];
+            char key[4], hex[2 * TL_PCR_READ_DIGEST + 1];
             snprintf(key, sizeof(key), "%u", i);
             tl_hex_encode(bank->value[i], bank->size, hex);
             if (json_object_set_new(o, key, json_string(hex)) < 0) {
