@@ -225,8 +225,7 @@ void agent_reply_done(struct agent_reply *reply);
  * when the server answered 2xx, -1 otherwise. */
 int agent_report_send(const struct agent_config *cfg, const char *body, double retry_for);
 
-void agent_sleep(double seconds);
-
-/* ---- main.c: console lines ------------------------------------------------- */
+/* ---- say.c: console lines, waiting (the leaves) ----------------------------- */
 
 __attribute__((format(printf, 1, 2))) void agent_say(const char *fmt, ...);
+void agent_sleep(double seconds);

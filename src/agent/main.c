@@ -28,17 +28,6 @@
 #include "agent.h"
 #include "tlhost/file.h"
 
-void agent_say(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("TL: agent ", stdout);
-    vfprintf(stdout, fmt, ap);
-    fputc('\n', stdout);
-    fflush(stdout);
-    va_end(ap);
-}
-
 __attribute__((format(printf, 1, 2))) static int bad(const char *fmt, ...)
 {
     va_list ap;

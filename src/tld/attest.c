@@ -1095,7 +1095,7 @@ int tld_attest_finish(struct tld *t, struct tld_attest_job *job, const char *aut
         return ERR(500, "cannot store the attestation");
     }
     if (new_alert) {
-        tld_webhook_post(new_alert);
+        tld_webhook_post(&t->webhook, new_alert);
         json_decref(new_alert);
     }
     *answer =

@@ -321,7 +321,7 @@ int main(int argc, char **argv)
         tld_store_close(t);
         return 2;
     }
-    tld_webhook_start();
+    tld_webhook_start(&t->webhook);
     tld_readopt(t);
     /* The nodes' agents were given this tld's port (agent.json): a tld
      * restarted without --listen takes the port of the one before, so that
@@ -358,7 +358,7 @@ int main(int argc, char **argv)
     tld_log("stopping (nodes keep running)");
     tld_agentnet_stop(t);
     tld_api_stop(t);
-    tld_webhook_stop();
+    tld_webhook_stop(&t->webhook);
     pthread_mutex_lock(&t->lock);
     /* tld.addr stays: the next tld takes the same port back (previous_port),
      * where external nodes' agents were told to go; tl finds it not

@@ -127,6 +127,18 @@ struct tld_agentnet {
     volatile int quit;
 };
 
+/* webhook.c: alerts POSTed to $TL_ALERT_WEBHOOK by one background thread */
+#define TLD_WEBHOOK_QUEUE 256
+struct tld_webhook {
+    char url[1024];
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t cv;
+    char *queue[TLD_WEBHOOK_QUEUE]; /* a ring of JSON bodies: count from head */
+    size_t head, count;
+    bool running, stopping;
+};
+
 /* Sets msg (a char buffer with its size msz in scope) and gives status:
  * the "return ERR(404, "no node named %s", name)" of the handlers. */
 #define ERR(status, ...) (snprintf(msg, msz, __VA_ARGS__), (status))
@@ -290,6 +302,7 @@ struct tld {
     struct tld_auth auth;
     struct tld_api api;
     struct tld_agentnet agentnet;
+    struct tld_webhook webhook;
     volatile int quit;
 };
 
@@ -349,9 +362,9 @@ json_t *tld_policy_evaluate(const struct tld_node *n, const json_t *manifest,
                             const struct tl_boot_state *bs);
 
 /* webhook.c: alerts POSTed to $TL_ALERT_WEBHOOK, retried in the background */
-void tld_webhook_start(void);
-void tld_webhook_post(json_t *alert);
-void tld_webhook_stop(void);
+void tld_webhook_start(struct tld_webhook *w);
+void tld_webhook_post(struct tld_webhook *w, json_t *alert);
+void tld_webhook_stop(struct tld_webhook *w);
 
 /* node.c: each returns 0, or an HTTP status (400/404/409/500) with msg set */
 struct tld_node *tld_node_find(struct tld *t, const char *name);
