@@ -34,6 +34,7 @@ enum tl_ek_type {
 /* EK certificate NV indices (EK Credential Profile, "Low Range"). */
 #define TL_NV_EK_CERT_RSA2048  0x01c00002u
 #define TL_NV_EK_CERT_ECC_P256 0x01c0000au
+#define TL_EK_CERT_MAX         (16u << 10) /* an EK certificate is a few KiB; more is not one */
 
 /* The attributes of an EK certificate index: written by the platform
  * hierarchy, write-locked until the index is deleted, readable by the
@@ -93,11 +94,18 @@ int tl_vtpm_get_info(ESYS_CONTEXT *esys, struct tl_vtpm_info *info, struct tl_er
 int tl_vtpm_nv_write_cert(ESYS_CONTEXT *esys, uint32_t index, const uint8_t *der, size_t len,
                           struct tl_error *err);
 
-/* Reads a whole NV index with owner auth (empty), as tpm2_nvread -C o
- * does; *attributes (if not NULL) gets the index's attributes.
- * -ENOENT when the index is not defined or never written. */
-int tl_vtpm_nv_read_cert(ESYS_CONTEXT *esys, uint32_t index, uint8_t **der, size_t *len,
-                         uint32_t *attributes, struct tl_error *err);
+/* Reads a whole written NV index of at most max bytes with the index's own
+ * auth when it has TPMA_NV_AUTHREAD, else the owner's (both empty, as in a
+ * fresh TPM); *attributes (if not NULL) gets the index's attributes. The
+ * index is looked up in the handle list first, so an absent one makes no
+ * TSS error log. -ENOENT when the index is not defined or never written,
+ * -EACCES, -EFBIG, -EIO (the TPM's code in the message). */
+int tl_tpm_nv_read(ESYS_CONTEXT *esys, uint32_t index, size_t max, uint8_t **out, size_t *len,
+                   uint32_t *attributes, struct tl_error *err);
+
+/* "what: <the TSS's decoding> (0xRC)" into err; -EEXIST for NV_DEFINED,
+ * -ENOENT for a handle or index that is not there, -EIO otherwise. */
+int tl_tpm_fail(struct tl_error *err, TSS2_RC rc, const char *what);
 
 /* TPM2_Shutdown(CLEAR): an orderly power-off before the TPM is stopped. */
 int tl_vtpm_shutdown(ESYS_CONTEXT *esys, struct tl_error *err);

@@ -77,7 +77,7 @@ static uint32_t rc_base(TSS2_RC rc)
     return (rc & TPM2_RC_FMT1) ? rc & (TPM2_RC_FMT1 | 0x3f) : rc & 0xfff;
 }
 
-static int tpm_fail(struct tl_error *err, TSS2_RC rc, const char *what)
+int tl_tpm_fail(struct tl_error *err, TSS2_RC rc, const char *what)
 {
     int code = -EIO;
     switch (rc_base(rc)) {
@@ -265,12 +265,12 @@ int tl_vtpm_create_ek(ESYS_CONTEXT *esys, enum tl_ek_type type, struct tl_ek *ek
     char what[48];
     snprintf(what, sizeof(what), "CreatePrimary (%s EK)", ek_types[type].name);
     if (rc != TSS2_RC_SUCCESS)
-        return tpm_fail(err, rc, what);
+        return tl_tpm_fail(err, rc, what);
     ek->public = *out_public;
     Esys_Free(out_public);
     rc = Esys_FlushContext(esys, handle);
     if (rc != TSS2_RC_SUCCESS)
-        return tpm_fail(err, rc, "FlushContext (EK)");
+        return tl_tpm_fail(err, rc, "FlushContext (EK)");
     if (!tl_ek_public_matches_template(&ek->public, type))
         return tl_error_set_nopos(err, -EPROTO, "%s: the TPM returned a key unlike the template",
                                   what);
@@ -298,7 +298,7 @@ static int get_properties(ESYS_CONTEXT *esys, uint32_t first, uint32_t last, uin
             Esys_GetCapability(esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
                                TPM2_CAP_TPM_PROPERTIES, next, last - next + 1, &more, &cap);
         if (rc != TSS2_RC_SUCCESS)
-            return tpm_fail(err, rc, "GetCapability (TPM properties)");
+            return tl_tpm_fail(err, rc, "GetCapability (TPM properties)");
         const TPML_TAGGED_TPM_PROPERTY *l = &cap->data.tpmProperties;
         uint32_t seen = next;
         for (uint32_t i = 0; i < l->count && i < TPM2_MAX_TPM_PROPERTIES; i++) {
@@ -384,7 +384,7 @@ int tl_vtpm_nv_write_cert(ESYS_CONTEXT *esys, uint32_t index, const uint8_t *der
     TSS2_RC rc = Esys_NV_DefineSpace(esys, ESYS_TR_RH_PLATFORM, ESYS_TR_PASSWORD, ESYS_TR_NONE,
                                      ESYS_TR_NONE, &auth, &pub, &nv);
     if (rc != TSS2_RC_SUCCESS)
-        return tpm_fail(err, rc, what);
+        return tl_tpm_fail(err, rc, what);
     uint16_t chunk = nv_chunk(esys);
     int r = 0;
     for (size_t off = 0; off < len && r == 0; off += chunk) {
@@ -394,7 +394,7 @@ int tl_vtpm_nv_write_cert(ESYS_CONTEXT *esys, uint32_t index, const uint8_t *der
                            ESYS_TR_NONE, &data, (uint16_t)off);
         if (rc != TSS2_RC_SUCCESS) {
             snprintf(what, sizeof(what), "NV_Write 0x%08x at %zu", index, off);
-            r = tpm_fail(err, rc, what);
+            r = tl_tpm_fail(err, rc, what);
         }
     }
     if (r == 0) {
@@ -402,67 +402,91 @@ int tl_vtpm_nv_write_cert(ESYS_CONTEXT *esys, uint32_t index, const uint8_t *der
                                ESYS_TR_NONE);
         if (rc != TSS2_RC_SUCCESS) {
             snprintf(what, sizeof(what), "NV_WriteLock 0x%08x", index);
-            r = tpm_fail(err, rc, what);
+            r = tl_tpm_fail(err, rc, what);
         }
     }
     Esys_TR_Close(esys, &nv);
     return r;
 }
 
-int tl_vtpm_nv_read_cert(ESYS_CONTEXT *esys, uint32_t index, uint8_t **der, size_t *len,
-                         uint32_t *attributes, struct tl_error *err)
+/* Is the NV index defined? Listing handles never fails for an absent one,
+ * so an absent index does not make the TSS log an error. */
+static int nv_defined(ESYS_CONTEXT *esys, uint32_t index, struct tl_error *err)
 {
-    *der = NULL;
+    TPMI_YES_NO more;
+    TPMS_CAPABILITY_DATA *cap = NULL;
+    TSS2_RC rc = Esys_GetCapability(esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+                                    TPM2_CAP_HANDLES, index, 1, &more, &cap);
+    if (rc != TSS2_RC_SUCCESS)
+        return tl_tpm_fail(err, rc, "GetCapability(handles)");
+    int defined = cap->data.handles.count >= 1 && cap->data.handles.handle[0] == index;
+    Esys_Free(cap);
+    return defined;
+}
+
+int tl_tpm_nv_read(ESYS_CONTEXT *esys, uint32_t index, size_t max, uint8_t **out, size_t *len,
+                   uint32_t *attributes, struct tl_error *err)
+{
+    *out = NULL;
     *len = 0;
+    if (attributes)
+        *attributes = 0;
     char what[48];
+    int r = nv_defined(esys, index, err);
+    if (r <= 0)
+        return r < 0 ? r : tl_error_set_nopos(err, -ENOENT, "NV 0x%08x: not defined", index);
     ESYS_TR nv = ESYS_TR_NONE;
     TSS2_RC rc = Esys_TR_FromTPMPublic(esys, index, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &nv);
     if (rc != TSS2_RC_SUCCESS) {
         snprintf(what, sizeof(what), "NV 0x%08x", index);
-        return tpm_fail(err, rc, what);
+        return tl_tpm_fail(err, rc, what);
     }
     TPM2B_NV_PUBLIC *pub = NULL;
     rc = Esys_NV_ReadPublic(esys, nv, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &pub, NULL);
     if (rc != TSS2_RC_SUCCESS) {
         Esys_TR_Close(esys, &nv);
         snprintf(what, sizeof(what), "NV_ReadPublic 0x%08x", index);
-        return tpm_fail(err, rc, what);
+        return tl_tpm_fail(err, rc, what);
     }
     uint16_t size = pub->nvPublic.dataSize;
     uint32_t attrs = pub->nvPublic.attributes;
     Esys_Free(pub);
     if (attributes)
         *attributes = attrs;
-    int r = 0;
-    if (!(attrs & TPMA_NV_WRITTEN) || size == 0) {
+    /* The index's own auth when it allows it (EK Credential Profile:
+     * AUTHREAD, empty auth), else the owner's (empty, as tpm2_nvread -C o). */
+    ESYS_TR auth = (attrs & TPMA_NV_AUTHREAD) ? nv : ESYS_TR_RH_OWNER;
+    r = 0;
+    if (!(attrs & TPMA_NV_WRITTEN) || size == 0)
         r = tl_error_set_nopos(err, -ENOENT, "NV 0x%08x: defined but never written", index);
-    } else if (!(attrs & TPMA_NV_OWNERREAD)) {
+    else if (!(attrs & (TPMA_NV_AUTHREAD | TPMA_NV_OWNERREAD)))
         r = tl_error_set_nopos(err, -EACCES, "NV 0x%08x: not readable by the owner", index);
-    } else if (!(*der = malloc(size))) {
+    else if (size > max)
+        r = tl_error_set_nopos(err, -EFBIG, "NV 0x%08x: %u bytes, more than %zu", index, size, max);
+    else if (!(*out = malloc(size)))
         r = tl_error_set_nopos(err, -ENOMEM, "out of memory");
-    }
     uint16_t chunk = r == 0 ? nv_chunk(esys) : 0;
     for (uint16_t off = 0; r == 0 && off < size;) {
         uint16_t n = (uint16_t)(size - off < chunk ? size - off : chunk);
         TPM2B_MAX_NV_BUFFER *data = NULL;
-        rc = Esys_NV_Read(esys, ESYS_TR_RH_OWNER, nv, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
-                          n, off, &data);
+        rc = Esys_NV_Read(esys, auth, nv, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, n, off,
+                          &data);
         if (rc != TSS2_RC_SUCCESS) {
             snprintf(what, sizeof(what), "NV_Read 0x%08x at %u", index, off);
-            r = tpm_fail(err, rc, what);
+            r = tl_tpm_fail(err, rc, what);
         } else if (data->size != n) {
             r = tl_error_set_nopos(err, -EPROTO, "NV_Read 0x%08x at %u: %u bytes for %u", index,
                                    off, data->size, n);
         } else {
-            memcpy(*der + off, data->buffer, n);
+            memcpy(*out + off, data->buffer, n);
             off = (uint16_t)(off + n);
         }
         Esys_Free(data);
     }
     Esys_TR_Close(esys, &nv);
     if (r < 0) {
-        free(*der);
-        *der = NULL;
+        free(*out);
+        *out = NULL;
         return r;
     }
     *len = size;
@@ -472,5 +496,5 @@ int tl_vtpm_nv_read_cert(ESYS_CONTEXT *esys, uint32_t index, uint8_t **der, size
 int tl_vtpm_shutdown(ESYS_CONTEXT *esys, struct tl_error *err)
 {
     TSS2_RC rc = Esys_Shutdown(esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, TPM2_SU_CLEAR);
-    return rc == TSS2_RC_SUCCESS ? 0 : tpm_fail(err, rc, "Shutdown");
+    return rc == TSS2_RC_SUCCESS ? 0 : tl_tpm_fail(err, rc, "Shutdown");
 }

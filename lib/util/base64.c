@@ -1,4 +1,4 @@
-/* Strict base64 decoding (RFC 4648, sections 4 and 5; see tl/base64.h).
+/* Base64 encoding, and strict decoding (RFC 4648, sections 4 and 5; see tl/base64.h).
  * One linear pass; rejects rather than skips anything that is not the
  * canonical encoding (RFC 4648, 3.5: "decoders MAY chose to reject an
  * encoding if the pad bits have not been set to zero" - we do). */
@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 static int b64_value(char c, unsigned flags)
 {
@@ -63,4 +64,63 @@ int tl_base64_decode(const char *s, size_t len, unsigned flags, uint8_t **out, s
     *out = buf;
     *out_len = o;
     return 0;
+}
+
+int tl_base64_encode(const uint8_t *p, size_t len, unsigned flags, char **out, size_t *out_len)
+{
+    static const char std[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    static const char url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    const char *tbl = flags & TL_BASE64_URL ? url : std;
+    *out = NULL;
+    if (out_len)
+        *out_len = 0;
+    if (len > (SIZE_MAX - 1) / 4 * 3 - 3)
+        return -EOVERFLOW;
+    char *s = malloc((len + 2) / 3 * 4 + 1);
+    if (!s)
+        return -ENOMEM;
+    size_t o = 0;
+    for (size_t i = 0; i < len; i += 3) {
+        size_t left = len - i;
+        uint32_t v = (uint32_t)p[i] << 16;
+        if (left > 1)
+            v |= (uint32_t)p[i + 1] << 8;
+        if (left > 2)
+            v |= p[i + 2];
+        s[o++] = tbl[v >> 18 & 63];
+        s[o++] = tbl[v >> 12 & 63];
+        if (left > 1)
+            s[o++] = tbl[v >> 6 & 63];
+        else if (!(flags & TL_BASE64_NO_PAD))
+            s[o++] = '=';
+        if (left > 2)
+            s[o++] = tbl[v & 63];
+        else if (!(flags & TL_BASE64_NO_PAD))
+            s[o++] = '=';
+    }
+    s[o] = 0;
+    *out = s;
+    if (out_len)
+        *out_len = o;
+    return 0;
+}
+
+int tl_base64_decode_string(const char *s, uint8_t **out, size_t *out_len)
+{
+    if (!s) {
+        *out = NULL;
+        *out_len = 0;
+        return -EINVAL;
+    }
+    return tl_base64_decode(s, strlen(s), 0, out, out_len);
+}
+
+json_t *tl_base64_json(const uint8_t *p, size_t len)
+{
+    char *s;
+    if (tl_base64_encode(p, len, 0, &s, NULL) < 0)
+        return NULL;
+    json_t *j = json_string(s);
+    free(s);
+    return j;
 }

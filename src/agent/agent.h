@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <tss2/tss2_esys.h>
 
+#include "tl/pcrread.h"
 #include "tl/vtpm.h"
 
 /* Exit statuses (docs/image.md, "tl-agent"). */
@@ -71,18 +72,7 @@ const char *agent_config_check_node(const char *s);
 
 /* ---- evidence.c, tpm.c ---------------------------------------------------- */
 
-#define AGENT_MAX_BANKS    8
-#define AGENT_NUM_PCRS     24
-#define AGENT_DIGEST_MAX   64
 #define AGENT_EVENTLOG_MAX (16u << 20)
-
-struct agent_pcr_bank {
-    uint16_t alg;
-    const char *name; /* "sha256" */
-    size_t size;      /* digest size */
-    uint32_t read;    /* bit i: PCR i was read */
-    uint8_t value[AGENT_NUM_PCRS][AGENT_DIGEST_MAX];
-};
 
 struct agent_ek_cert {
     const char *name; /* "rsa2048", "ecc-p256" */
@@ -93,8 +83,7 @@ struct agent_ek_cert {
 struct agent_evidence {
     const char *secure_boot; /* "on", "off", "unknown" */
     bool tpm;
-    size_t n_banks;
-    struct agent_pcr_bank banks[AGENT_MAX_BANKS];
+    struct tl_pcr_banks pcr;
     size_t n_ek_certs;
     struct agent_ek_cert ek_certs[2];
     bool has_eventlog;
@@ -139,11 +128,6 @@ struct agent_tpm {
 int agent_tpm_open(const char *tcti, struct agent_tpm *tpm, char *err, size_t err_size);
 void agent_tpm_close(struct agent_tpm *tpm);
 
-/* Reads the PCRs in the mask (bit i = PCR i) of one bank as one snapshot
- * (again if the TPM's pcrUpdateCounter moves between the PCR_Read calls). */
-int agent_tpm_pcr_read(ESYS_CONTEXT *esys, uint16_t alg, uint32_t pcrs, struct agent_pcr_bank *bank,
-                       char *err, size_t err_size);
-
 /* "TPM what: <the TSS's decoding of rc>"; returns -EIO. */
 int agent_tpm_fail(char *err, size_t err_size, const char *what, TSS2_RC rc);
 
@@ -177,8 +161,8 @@ struct agent_quote {
     TPM2B_ATTEST attest;                 /* attestationData: the TPMS_ATTEST as signed */
     uint8_t sig[sizeof(TPMT_SIGNATURE)]; /* the marshalled TPMT_SIGNATURE */
     size_t sig_len;
-    uint32_t pcrs;              /* the selection (sha256) */
-    struct agent_pcr_bank bank; /* the selection's values */
+    uint32_t pcrs;           /* the selection (sha256) */
+    struct tl_pcr_bank bank; /* the selection's values */
 };
 
 /* TPM2_Quote of the sha256 PCRs in the mask with the AK's own scheme and
@@ -208,15 +192,6 @@ struct agent_attest_options {
  * never returns. Returns the exit status: OK (attested, or the service does
  * not support attestation), FAIL. */
 int agent_attest_run(const struct agent_config *cfg, const struct agent_attest_options *o);
-
-/* ---- base64.c -------------------------------------------------------------- */
-
-/* A JSON string of standard base64 with padding; NULL when out of memory. */
-json_t *agent_json_base64(const uint8_t *p, size_t n);
-
-/* Strict standard base64 (padding required, no whitespace); *out is
- * malloc'd. Returns 0, -EINVAL, -ENOMEM. */
-int agent_base64_decode(const char *s, size_t len, uint8_t **out, size_t *out_len);
 
 /* ---- report.c -------------------------------------------------------------- */
 
@@ -250,8 +225,7 @@ void agent_reply_done(struct agent_reply *reply);
  * when the server answered 2xx, -1 otherwise. */
 int agent_report_send(const struct agent_config *cfg, const char *body, double retry_for);
 
-void agent_sleep(double seconds);
-
-/* ---- main.c: console lines ------------------------------------------------- */
+/* ---- say.c: console lines, waiting (the leaves) ----------------------------- */
 
 __attribute__((format(printf, 1, 2))) void agent_say(const char *fmt, ...);
+void agent_sleep(double seconds);

@@ -33,6 +33,7 @@
 #include <tss2/tss2_mu.h>
 
 #include "agent.h"
+#include "tl/base64.h"
 #include "tl/util.h"
 #include "tlhost/file.h"
 
@@ -131,7 +132,7 @@ static json_t *marshal_public(const TPM2B_PUBLIC *pub)
     size_t off = 0;
     if (Tss2_MU_TPM2B_PUBLIC_Marshal(pub, buf, sizeof(buf), &off) != TSS2_RC_SUCCESS)
         return NULL;
-    return agent_json_base64(buf, off);
+    return tl_base64_json(buf, off);
 }
 
 /* A base64 member that must decode to exactly one marshalled TPM2B. */
@@ -140,7 +141,7 @@ static int member_id_object(struct attest_state *st, json_t *o, TPM2B_ID_OBJECT 
     const char *s = member_string(o, "credential_blob", 4096);
     uint8_t *buf = NULL;
     size_t len = 0, off = 0;
-    int ok = s && agent_base64_decode(s, strlen(s), &buf, &len) == 0 &&
+    int ok = s && tl_base64_decode_string(s, &buf, &len) == 0 &&
              Tss2_MU_TPM2B_ID_OBJECT_Unmarshal(buf, len, &off, out) == TSS2_RC_SUCCESS &&
              off == len;
     free(buf);
@@ -152,7 +153,7 @@ static int member_secret(struct attest_state *st, json_t *o, TPM2B_ENCRYPTED_SEC
     const char *s = member_string(o, "encrypted_secret", 4096);
     uint8_t *buf = NULL;
     size_t len = 0, off = 0;
-    int ok = s && agent_base64_decode(s, strlen(s), &buf, &len) == 0 &&
+    int ok = s && tl_base64_decode_string(s, &buf, &len) == 0 &&
              Tss2_MU_TPM2B_ENCRYPTED_SECRET_Unmarshal(buf, len, &off, out) == TSS2_RC_SUCCESS &&
              off == len;
     free(buf);
@@ -191,7 +192,7 @@ static int enrol(struct attest_state *st)
 
     json_t *body = json_pack(
         "{s:s, s:o, s:o, s:o}", "ek_type", tl_ek_type_name(o->ek), "ek_cert",
-        o->ek_cert ? agent_json_base64(o->ek_cert->der, o->ek_cert->len) : json_null(), "ek_public",
+        o->ek_cert ? tl_base64_json(o->ek_cert->der, o->ek_cert->len) : json_null(), "ek_public",
         marshal_public(&ek_public), "ak_public", marshal_public(&st->ak_public));
     json_t *answer;
     r = call(st, "enroll", body, &answer);
@@ -214,7 +215,7 @@ static int enrol(struct attest_state *st)
                               sizeof(st->err));
     agent_tpm_flush(esys, &ek);
     body = r == 0 ? json_pack("{s:s, s:o}", "challenge", challenge, "secret",
-                              agent_json_base64(recovered.buffer, recovered.size))
+                              tl_base64_json(recovered.buffer, recovered.size))
                   : NULL;
     json_decref(answer);
     if (r < 0)
@@ -240,10 +241,10 @@ static int enrol(struct attest_state *st)
 static json_t *pcrs_json(const struct agent_quote *q)
 {
     json_t *values = json_object();
-    for (unsigned i = 0; values && i < AGENT_NUM_PCRS; i++) {
+    for (unsigned i = 0; values && i < TL_PCR_READ_PCRS; i++) {
         if (!(q->pcrs & (1u << i)))
             continue;
-        char key[4], hex[2 * AGENT_DIGEST_MAX + 1];
+        char key[4], hex[2 * TL_PCR_READ_DIGEST + 1];
         snprintf(key, sizeof(key), "%u", i);
         tl_hex_encode(q->bank.value[i], q->bank.size, hex);
         if (json_object_set_new(values, key, json_string(hex)) < 0) {
@@ -291,11 +292,10 @@ static int attest(struct attest_state *st)
         free(nonce_text);
         return r;
     }
-    json_t *body =
-        json_pack("{s:s, s:o, s:o, s:o, s:o}", "nonce", nonce_text, "quote",
-                  agent_json_base64(q.attest.attestationData, q.attest.size), "signature",
-                  agent_json_base64(q.sig, q.sig_len), "pcrs", pcrs_json(&q), "eventlog",
-                  have_log ? agent_json_base64(log, log_len) : json_null());
+    json_t *body = json_pack("{s:s, s:o, s:o, s:o, s:o}", "nonce", nonce_text, "quote",
+                             tl_base64_json(q.attest.attestationData, q.attest.size), "signature",
+                             tl_base64_json(q.sig, q.sig_len), "pcrs", pcrs_json(&q), "eventlog",
+                             have_log ? tl_base64_json(log, log_len) : json_null());
     free(log);
     free(nonce_text);
     if (st->o->rp_nonce)

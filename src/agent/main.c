@@ -28,17 +28,6 @@
 #include "agent.h"
 #include "tlhost/file.h"
 
-void agent_say(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("TL: agent ", stdout);
-    vfprintf(stdout, fmt, ap);
-    fputc('\n', stdout);
-    fflush(stdout);
-    va_end(ap);
-}
-
 __attribute__((format(printf, 1, 2))) static int bad(const char *fmt, ...)
 {
     va_list ap;
@@ -123,7 +112,7 @@ static int parse_pcrs(const char *s, uint32_t *mask)
                 return -EINVAL;
             b = strtoul(p, &end, 10);
         }
-        if (a >= AGENT_NUM_PCRS || b >= AGENT_NUM_PCRS || a > b)
+        if (a >= TL_PCR_READ_PCRS || b >= TL_PCR_READ_PCRS || a > b)
             return -EINVAL;
         for (unsigned long i = a; i <= b; i++)
             *mask |= 1u << i;
@@ -332,10 +321,10 @@ int main(int argc, char **argv)
         agent_evidence_done(&ev);
         return AGENT_EXIT_FAIL;
     }
-    char banks[AGENT_MAX_BANKS * 12] = "", certs[32] = "", log[32];
-    for (size_t i = 0; i < ev.n_banks; i++)
+    char banks[TL_PCR_READ_BANKS * 12] = "", certs[32] = "", log[32];
+    for (size_t i = 0; i < ev.pcr.count; i++)
         snprintf(banks + strlen(banks), sizeof(banks) - strlen(banks), "%s%s", i ? "," : "",
-                 ev.banks[i].name);
+                 ev.pcr.bank[i].name);
     for (size_t i = 0; i < ev.n_ek_certs; i++)
         snprintf(certs + strlen(certs), sizeof(certs) - strlen(certs), "%s%s", i ? "," : "",
                  ev.ek_certs[i].name);

@@ -29,7 +29,7 @@ static TPML_PCR_SELECTION selection(uint32_t pcrs)
     TPML_PCR_SELECTION s = {.count = 1};
     s.pcrSelections[0].hash = TPM2_ALG_SHA256;
     s.pcrSelections[0].sizeofSelect = 3;
-    for (uint32_t i = 0; i < AGENT_NUM_PCRS; i++)
+    for (uint32_t i = 0; i < TL_PCR_READ_PCRS; i++)
         if (pcrs & (1u << i))
             s.pcrSelections[0].pcrSelect[i / 8] |= (uint8_t)(1u << (i % 8));
     return s;
@@ -73,7 +73,7 @@ static int check(const struct agent_quote *q, const uint8_t *nonce, size_t nonce
     uint8_t digest[32];
     unsigned int n = 0;
     int ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL);
-    for (uint32_t i = 0; ok && i < AGENT_NUM_PCRS; i++)
+    for (uint32_t i = 0; ok && i < TL_PCR_READ_PCRS; i++)
         if (q->pcrs & (1u << i))
             ok = EVP_DigestUpdate(md, q->bank.value[i], q->bank.size);
     ok = ok && EVP_DigestFinal_ex(md, digest, &n) && n == sizeof(digest);
@@ -96,7 +96,7 @@ int agent_quote(ESYS_CONTEXT *esys, ESYS_TR ak, const uint8_t *nonce, size_t non
     *q = (struct agent_quote){.pcrs = pcrs};
     TPM2B_DATA qualifying = {0};
     if (nonce_len == 0 || nonce_len > AGENT_NONCE_MAX || nonce_len > sizeof(qualifying.buffer) ||
-        pcrs == 0 || pcrs >= (1u << AGENT_NUM_PCRS)) {
+        pcrs == 0 || pcrs >= (1u << TL_PCR_READ_PCRS)) {
         snprintf(err, err_size, "quote: nonce of %zu bytes or PCR mask 0x%x out of range",
                  nonce_len, pcrs);
         return -EINVAL;
@@ -124,9 +124,12 @@ int agent_quote(ESYS_CONTEXT *esys, ESYS_TR ak, const uint8_t *nonce, size_t non
             return -EPROTO;
         }
         q->sig_len = off;
-        r = agent_tpm_pcr_read(esys, TPM2_ALG_SHA256, pcrs, &q->bank, err, err_size);
-        if (r < 0)
+        struct tl_error e = {0};
+        r = tl_tpm_pcr_read(esys, TPM2_ALG_SHA256, pcrs, &q->bank, &e);
+        if (r < 0) {
+            snprintf(err, err_size, "TPM %s", e.message);
             return r;
+        }
         r = check(q, nonce, nonce_len, err, err_size);
     }
     if (r == -EAGAIN)

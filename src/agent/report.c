@@ -15,6 +15,7 @@
 #include <stdlib.h>
 
 #include "agent.h"
+#include "tl/base64.h"
 #include "tl/util.h"
 
 static json_t *pcrs(const struct agent_evidence *ev)
@@ -22,13 +23,13 @@ static json_t *pcrs(const struct agent_evidence *ev)
     if (!ev->tpm)
         return json_null();
     json_t *all = json_object();
-    for (size_t b = 0; all && b < ev->n_banks; b++) {
-        const struct agent_pcr_bank *bank = &ev->banks[b];
+    for (size_t b = 0; all && b < ev->pcr.count; b++) {
+        const struct tl_pcr_bank *bank = &ev->pcr.bank[b];
         json_t *o = json_object();
-        for (unsigned i = 0; o && i < AGENT_NUM_PCRS; i++) {
+        for (unsigned i = 0; o && i < TL_PCR_READ_PCRS; i++) {
             if (!(bank->read & (1u << i)))
                 continue;
-            char key[4], hex[2 * AGENT_DIGEST_MAX + 1];
+            char key[4], hex[2 * TL_PCR_READ_DIGEST + 1];
             snprintf(key, sizeof(key), "%u", i);
             tl_hex_encode(bank->value[i], bank->size, hex);
             if (json_object_set_new(o, key, json_string(hex)) < 0) {
@@ -49,7 +50,7 @@ static json_t *ek_certs(const struct agent_evidence *ev)
     json_t *o = json_object();
     for (size_t i = 0; o && i < ev->n_ek_certs; i++) {
         if (json_object_set_new(o, ev->ek_certs[i].name,
-                                agent_json_base64(ev->ek_certs[i].der, ev->ek_certs[i].len)) < 0) {
+                                tl_base64_json(ev->ek_certs[i].der, ev->ek_certs[i].len)) < 0) {
             json_decref(o);
             o = NULL;
         }
@@ -59,8 +60,7 @@ static json_t *ek_certs(const struct agent_evidence *ev)
 
 char *agent_report_body(const struct agent_config *cfg, const struct agent_evidence *ev)
 {
-    json_t *log =
-        ev->has_eventlog ? agent_json_base64(ev->eventlog, ev->eventlog_len) : json_null();
+    json_t *log = ev->has_eventlog ? tl_base64_json(ev->eventlog, ev->eventlog_len) : json_null();
     /* "o" takes the reference; pack fails as a whole if one part is NULL. */
     json_t *body =
         json_pack("{s:i, s:s, s:s, s:s, s:b, s:o, s:o, s:o, s:s, s:s, s:f}", "version", 1, "node",

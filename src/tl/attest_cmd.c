@@ -27,6 +27,7 @@
 #include "tl.h"
 #include "tl/akey.h"
 #include "tl/attest.h"
+#include "tl/base64.h"
 #include "tl/credential.h"
 #include "tl/eventlog.h"
 #include "tl/util.h"
@@ -87,22 +88,8 @@ static int parse_hex(const char *what, const char *hex, uint8_t *out, size_t siz
 
 static int b64_decode(const char *in, struct blob *out)
 {
-    size_t n = strlen(in);
     *out = (struct blob){0};
-    if (n % 4)
-        return -1;
-    out->p = malloc(n / 4 * 3 + 1);
-    if (!out->p)
-        return -1;
-    int r = n ? EVP_DecodeBlock(out->p, (const unsigned char *)in, (int)n) : 0;
-    if (r < 0) {
-        blob_free(out);
-        return -1;
-    }
-    out->len = (size_t)r;
-    for (size_t i = n; i > 0 && in[i - 1] == '='; i--)
-        out->len--; /* EVP_DecodeBlock counts the padding */
-    return 0;
+    return tl_base64_decode_string(in, &out->p, &out->len) < 0 ? -1 : 0;
 }
 
 /* Go's crypto.Hash values in go-attestation's PCRs. */

@@ -1,5 +1,4 @@
 /* tl's client of tld: see client.h. */
-#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -11,27 +10,10 @@
 
 #include "client.h"
 #include "tl.h"
+#include "tlhost/http.h"
+#include "tlhost/proc.h"
 
-struct buf {
-    char *p;
-    size_t len;
-};
-
-static size_t on_data(char *ptr, size_t size, size_t n, void *ud)
-{
-    struct buf *b = ud;
-    size_t add = size * n;
-    if (b->len + add > (64u << 20))
-        return 0;
-    char *np = realloc(b->p, b->len + add + 1);
-    if (!np)
-        return 0;
-    memcpy(np + b->len, ptr, add);
-    b->p = np;
-    b->len += add;
-    b->p[b->len] = 0;
-    return add;
-}
+#define BODY_MAX (64u << 20)
 
 static int home_dir(char *out, size_t size)
 {
@@ -94,45 +76,25 @@ static void read_token(struct tl_client *c)
         }
     }
     tok[strcspn(tok, "\r\n")] = 0;
-    c->auth[0] = 0;
-    if (tok[0])
-        snprintf(c->auth, sizeof(c->auth), "Authorization: Bearer %s", tok);
-}
-
-static struct curl_slist *headers(const struct tl_client *c, struct curl_slist *h)
-{
-    return c->auth[0] ? curl_slist_append(h, c->auth) : h;
+    snprintf(c->token, sizeof(c->token), "%s", tok);
 }
 
 static bool healthy(struct tl_client *c)
 {
-    long status = 0;
-    json_t *out = NULL;
-    CURL *h = curl_easy_init();
-    if (!h)
-        return false;
     char url[256];
     snprintf(url, sizeof(url), "%s/v1/health", c->base);
-    struct buf b = {0};
     read_token(c);
-    struct curl_slist *hdrs = headers(c, NULL);
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 3000L);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    bool ok = curl_easy_perform(h) == CURLE_OK &&
-              curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK && status == 200;
+    struct tlh_http_request rq = {
+        .method = "GET", .url = url, .bearer = c->token, .timeout_ms = 3000, .body_max = BODY_MAX};
+    struct tlh_http_response rs = {0};
+    bool ok = tlh_http_send(&rq, &rs, NULL) == 0 && rs.status == 200 && !rs.truncated;
     if (ok) {
-        out = b.p ? json_loads(b.p, 0, NULL) : NULL;
+        json_t *out = rs.body ? json_loads(rs.body, 0, NULL) : NULL;
         const char *home = json_string_value(json_object_get(out, "home"));
         ok = home && strcmp(home, c->home) == 0;
         json_decref(out);
     }
-    free(b.p);
-    curl_slist_free_all(hdrs);
-    curl_easy_cleanup(h);
+    tlh_http_response_done(&rs);
     return ok;
 }
 
@@ -168,36 +130,19 @@ static int start_tld(struct tl_client *c, const char *what)
         tl_report(what, "tld is not running and was not found beside tl (set TL_TLD)");
         return -1;
     }
-    int errp[2];
-    if (pipe2(errp, O_CLOEXEC) < 0)
-        return -1;
-    pid_t pid = fork();
-    if (pid < 0)
-        return -1;
-    if (pid == 0) {
-        int null = open("/dev/null", O_RDWR);
-        dup2(null, 0);
-        dup2(null, 1);
-        dup2(errp[1], 2);
-        execl(tld, tld, "--home", c->home, "--daemon", (char *)NULL);
-        dprintf(2, "cannot run %s: %s\n", tld, strerror(errno));
-        _exit(2);
-    }
-    close(errp[1]);
-    char err[512] = "";
-    size_t len = 0;
-    ssize_t k;
-    while (len < sizeof(err) - 1 && (k = read(errp[0], err + len, sizeof(err) - 1 - len)) > 0)
-        len += (size_t)k;
-    err[len] = 0;
-    close(errp[0]);
-    int st;
-    waitpid(pid, &st, 0);
-    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-        err[strcspn(err, "\n")] = 0;
-        tl_report(what, "cannot start tld: %s", err[0] ? err : "it failed");
+    const char *argv[] = {tld, "--home", c->home, "--daemon", NULL};
+    struct tlh_run_options o = {.argv = argv};
+    struct tlh_run_result res;
+    struct tl_error err = {0};
+    int r = tlh_run(&o, &res, &err);
+    if (r < 0) {
+        if (res.err)
+            res.err[strcspn(res.err, "\n")] = 0;
+        tl_report(what, "cannot start tld: %s", res.err && res.err[0] ? res.err : err.message);
+        tlh_run_result_done(&res);
         return -1;
     }
+    tlh_run_result_done(&res);
     return 0;
 }
 
@@ -208,7 +153,7 @@ int tl_client_open(struct tl_client *c, const char *what)
         tl_report(what, "no data directory: set TL_HOME or HOME");
         return -1;
     }
-    curl_global_init(CURL_GLOBAL_DEFAULT);
+    tlh_http_global_init();
     if (read_addr(c) && healthy(c))
         return 0;
     int r = mkdir_p(c->home);
@@ -227,42 +172,31 @@ int tl_client_open(struct tl_client *c, const char *what)
 int tl_client_call(struct tl_client *c, const char *method, const char *path, json_t *body,
                    long *status, json_t **out, char **raw, size_t *raw_len, const char *what)
 {
-    CURL *h = curl_easy_init();
-    if (!h)
-        return -1;
     char url[PATH_MAX];
     snprintf(url, sizeof(url), "%s%s", c->base, path);
-    struct buf b = {0};
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-    struct curl_slist *hdrs = headers(c, curl_slist_append(NULL, "Content-Type: application/json"));
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-    if (text || strcmp(method, "POST") == 0)
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, text ? text : "");
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT, 600L);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    CURLcode cr = curl_easy_perform(h);
-    curl_slist_free_all(hdrs);
+    struct tlh_http_request rq = {.method = method,
+                                  .url = url,
+                                  .body = text,
+                                  .bearer = c->token,
+                                  .timeout_ms = 600000,
+                                  .body_max = BODY_MAX};
+    struct tlh_http_response rs = {0};
+    struct tl_error err = {0};
+    int r = tlh_http_send(&rq, &rs, &err);
     free(text);
-    if (cr != CURLE_OK) {
-        tl_report(what, "tld at %s: %s", c->base, curl_easy_strerror(cr));
-        curl_easy_cleanup(h);
-        free(b.p);
+    *out = NULL;
+    if (r < 0 || rs.truncated) {
+        tl_report(what, "tld at %s: %s", c->base,
+                  r < 0 ? err.message : "an answer larger than tl takes");
+        tlh_http_response_done(&rs);
         return -1;
     }
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
-    char *ctype = NULL;
-    curl_easy_getinfo(h, CURLINFO_CONTENT_TYPE, &ctype);
-    bool is_json = ctype && strncmp(ctype, "application/json", 16) == 0;
-    curl_easy_cleanup(h);
-    *out = NULL;
-    if (is_json) {
+    *status = rs.status;
+    if (strncmp(rs.content_type, "application/json", 16) == 0) {
         json_error_t jerr;
-        *out = b.p ? json_loads(b.p, 0, &jerr) : NULL;
-        free(b.p);
+        *out = rs.body ? json_loads(rs.body, 0, &jerr) : NULL;
+        tlh_http_response_done(&rs);
         if (!*out) {
             tl_report(what, "tld answered malformed JSON");
             return -1;
@@ -270,10 +204,10 @@ int tl_client_call(struct tl_client *c, const char *method, const char *path, js
         return 0;
     }
     if (raw) {
-        *raw = b.p ? b.p : strdup("");
-        *raw_len = b.len;
-    } else {
-        free(b.p);
+        *raw = rs.body ? rs.body : strdup("");
+        *raw_len = rs.len;
+        rs.body = NULL;
     }
+    tlh_http_response_done(&rs);
     return 0;
 }

@@ -16,8 +16,8 @@
 
 struct tl_client {
     char home[PATH_MAX];
-    char base[128]; /* http://127.0.0.1:PORT */
-    char auth[160]; /* "Authorization: Bearer ...", "" before tld made its token */
+    char base[128];  /* http://127.0.0.1:PORT */
+    char token[130]; /* the bearer token; "" before tld made its token */
 };
 
 /* Finds a running tld or starts one. */

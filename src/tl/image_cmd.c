@@ -16,6 +16,7 @@
 #include "image_check.h"
 #include "tl.h"
 #include "tl/util.h"
+#include "tlhost/proc.h"
 
 static void usage(FILE *f)
 {
@@ -215,25 +216,18 @@ int tl_cmd_image(int argc, char **argv)
     }
     args[n] = NULL;
 
+    /* The recipe's own progress goes to stderr; stdout is ours. It prints
+     * its one-line reason itself. */
     fflush(stdout);
-    pid_t pid = fork();
-    if (pid < 0) {
-        tl_report(out, "cannot start the recipe: %s", strerror(errno));
-        return TL_EXIT_BAD;
-    }
-    if (pid == 0) {
-        /* The recipe's own progress goes to stderr; stdout is ours. */
-        if (json)
-            dup2(STDERR_FILENO, STDOUT_FILENO);
-        execvp("bash", (char *const *)args);
-        _exit(127);
-    }
-    int status;
-    while (waitpid(pid, &status, 0) < 0)
-        if (errno != EINTR)
-            return TL_EXIT_BAD;
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        /* The recipe printed its one-line reason. */
+    struct tlh_run_options o = {
+        .argv = args, .stdout_to_stderr = json, .stdout_inherit = !json, .stderr_inherit = true};
+    struct tlh_run_result res;
+    struct tl_error err = {0};
+    int r = tlh_run(&o, &res, &err);
+    tlh_run_result_done(&res);
+    if (r < 0) {
+        if (r != -EIO)
+            tl_report(out, "cannot start the recipe: %s", err.message);
         return TL_EXIT_BAD;
     }
     if (json) {

@@ -14,6 +14,7 @@
 
 #include "sshkey.h"
 #include "tl.h"
+#include "tl/base64.h"
 
 struct wire {
     unsigned char *p;
@@ -71,14 +72,19 @@ int sshkey_rsa_public_key(EVP_PKEY *pkey, char **out)
     if ((r = wire_string(&w, "ssh-rsa", 7)) < 0 || (r = wire_mpint(&w, e)) < 0 ||
         (r = wire_mpint(&w, n)) < 0)
         goto done;
-    size_t b64 = 4 * ((w.len + 2) / 3);
-    text = malloc(8 + b64 + 1);
+    char *b64 = NULL;
+    size_t b64_len = 0;
+    if ((r = tl_base64_encode(w.p, w.len, 0, &b64, &b64_len)) < 0)
+        goto done;
+    text = malloc(8 + b64_len + 1);
     if (!text) {
+        free(b64);
         r = -ENOMEM;
         goto done;
     }
     memcpy(text, "ssh-rsa ", 8);
-    EVP_EncodeBlock((unsigned char *)text + 8, w.p, (int)w.len);
+    memcpy(text + 8, b64, b64_len + 1);
+    free(b64);
     *out = text;
     text = NULL;
     r = 0;
@@ -109,19 +115,15 @@ int sshkey_public_key_check(const char *line)
         return -EINVAL;
     const char *b = line + tlen + 1;
     size_t blen = strcspn(b, " \r\n");
-    if (blen < 8 || blen % 4 ||
-        strspn(b, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                  "0123456789+/=") < blen)
+    uint8_t *blob = NULL;
+    size_t n = 0;
+    if (blen < 8 || tl_base64_decode(b, blen, 0, &blob, &n) < 0)
         return -EINVAL;
-    unsigned char *blob = malloc(blen);
-    if (!blob)
-        return -ENOMEM;
-    int n = EVP_DecodeBlock(blob, (const unsigned char *)b, (int)blen);
     int r = -EINVAL;
     if (n >= 4) {
         size_t slen =
             (size_t)blob[0] << 24 | (size_t)blob[1] << 16 | (size_t)blob[2] << 8 | blob[3];
-        if (slen == tlen && 4 + slen <= (size_t)n && memcmp(blob + 4, line, tlen) == 0)
+        if (slen == tlen && 4 + slen <= n && memcmp(blob + 4, line, tlen) == 0)
             r = 0;
     }
     free(blob);

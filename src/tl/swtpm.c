@@ -25,6 +25,7 @@
 #include "tl.h"
 #include "tl/util.h"
 #include "tl/vtpm.h"
+#include "tlhost/swtpm.h"
 
 const char *swtpm_interrupt_reason(int sig)
 {
@@ -56,36 +57,9 @@ static long now_ms(void)
     return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
-static int unix_connect(const char *path)
-{
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return -1;
-    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
 bool swtpm_ctrl(const struct swtpm *s, uint32_t cmd, long timeout_ms, uint32_t *result)
 {
-    int fd = unix_connect(s->ctrl);
-    if (fd < 0)
-        return false;
-    uint8_t out[4] = {(uint8_t)(cmd >> 24), (uint8_t)(cmd >> 16), (uint8_t)(cmd >> 8),
-                      (uint8_t)cmd};
-    uint8_t in[16];
-    struct pollfd pfd = {.fd = fd, .events = POLLIN};
-    bool ok = write(fd, out, 4) == 4 &&
-              poll(&pfd, 1, (int)(timeout_ms > 0 ? timeout_ms : 0)) == 1 &&
-              read(fd, in, sizeof(in)) >= 4;
-    close(fd);
-    if (ok && result)
-        *result = (uint32_t)in[0] << 24 | (uint32_t)in[1] << 16 | (uint32_t)in[2] << 8 | in[3];
-    return ok;
+    return tlh_swtpm_ctrl(s->ctrl, cmd, -1, timeout_ms, result, NULL) == 0;
 }
 
 bool swtpm_reap(struct swtpm *s, bool block)
@@ -230,8 +204,8 @@ int swtpm_wait_ready(struct swtpm *s, long timeout_ms, const char *subject)
         }
         /* swtpm opens its sockets before it loads the state, and answers
          * on the control channel only once it has: an answer is ready. */
-        if (swtpm_ctrl(s, SWTPM_CMD_GET_CAPABILITY, deadline - now_ms(), NULL)) {
-            int fd = unix_connect(s->sock);
+        if (swtpm_ctrl(s, TLH_SWTPM_CMD_GET_CAPABILITY, deadline - now_ms(), NULL)) {
+            int fd = tlh_swtpm_socket_connect(s->sock, NULL);
             if (fd >= 0) {
                 close(fd);
                 return 0;
@@ -333,7 +307,7 @@ int swtpm_stop(struct swtpm *s, bool clean, const char *subject)
     swtpm_disconnect(s);
     if (s->pid > 0 && !s->reaped) {
         uint32_t res = 1;
-        if (swtpm_ctrl(s, SWTPM_CMD_SHUTDOWN, SWTPM_STOP_TIMEOUT_MS, &res) && res == 0) {
+        if (swtpm_ctrl(s, TLH_SWTPM_CMD_SHUTDOWN, SWTPM_STOP_TIMEOUT_MS, &res) && res == 0) {
             long deadline = now_ms() + SWTPM_STOP_TIMEOUT_MS;
             while (!swtpm_reap(s, false) && now_ms() < deadline)
                 sleep_ms(2);

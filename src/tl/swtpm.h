@@ -27,7 +27,7 @@
  * sockets or leaves nothing running; swtpm_stop always ends with swtpm reaped
  * and its private directory (sockets, log) removed.
  *
- * The control channel is spoken by hand, two commands of 4 bytes each:
+ * The control channel is the host library's (tlhost/swtpm.h), two commands:
  * CMD_GET_CAPABILITY as the readiness probe (swtpm opens its sockets before it
  * loads the state and answers only once it has) and CMD_SHUTDOWN ("Control
  * Channel Specification", swtpm wiki; swtpm/tpm_ioctl.h); tpm2-tss has no call
@@ -44,11 +44,9 @@
 #include <tss2/tss2_esys.h>
 #include <tss2/tss2_tcti.h>
 
-#define SWTPM_KEY_LEN            32 /* AES-256-CBC, swtpm --key ...,mode=aes-256-cbc */
-#define SWTPM_START_TIMEOUT_MS   5000
-#define SWTPM_STOP_TIMEOUT_MS    5000
-#define SWTPM_CMD_GET_CAPABILITY 0x01
-#define SWTPM_CMD_SHUTDOWN       0x03
+#define SWTPM_KEY_LEN          32 /* AES-256-CBC, swtpm --key ...,mode=aes-256-cbc */
+#define SWTPM_START_TIMEOUT_MS 5000
+#define SWTPM_STOP_TIMEOUT_MS  5000
 
 /* Shared between a caller's signal handler and its swtpm; see above. */
 struct swtpm_interrupt {

@@ -447,8 +447,8 @@ static void check_tpm(ESYS_CONTEXT *esys, const struct tl_ekca *ca, struct ek_re
             snprintf(r->problem, sizeof(r->problem), "%s", err.message);
             continue;
         }
-        if (tl_vtpm_nv_read_cert(esys, tl_ek_cert_nv_index(r->type), &r->cert, &r->cert_len,
-                                 &r->nv_attributes, &err) < 0) {
+        if (tl_tpm_nv_read(esys, tl_ek_cert_nv_index(r->type), TL_EK_CERT_MAX, &r->cert,
+                           &r->cert_len, &r->nv_attributes, &err) < 0) {
             snprintf(r->problem, sizeof(r->problem), "%s", err.message);
             continue;
         }

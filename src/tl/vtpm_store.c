@@ -18,13 +18,7 @@
 
 #include "tl.h"
 #include "tl/util.h"
-
-static const char *const ca_files[TL_EKCA_N_PARTS] = {
-    [TL_EKCA_ROOT_CERT] = "root.pem",
-    [TL_EKCA_ROOT_KEY] = "root.key",
-    [TL_EKCA_INTERMEDIATE_CERT] = "intermediate.pem",
-    [TL_EKCA_INTERMEDIATE_KEY] = "intermediate.key",
-};
+#include "tlhost/ekca.h"
 
 /* ---- files ---- */
 
@@ -188,100 +182,25 @@ int vtpm_key_load_or_create(struct vtpm_key *k)
 
 /* ---- the EK CA directory ---- */
 
-static int ca_path(const char *dir, int part, char out[PATH_MAX])
-{
-    return snprintf(out, PATH_MAX, "%s/%s", dir, ca_files[part]) < PATH_MAX ? 0 : -1;
-}
-
+/* The folder itself is the host library's (tlhost/ekca.h); tl prints. */
 int vtpm_ca_load(const char *dir, struct tl_ekca *ca)
 {
-    char *part[TL_EKCA_N_PARTS] = {0};
-    size_t len[TL_EKCA_N_PARTS] = {0};
-    int r = 0;
-    for (int i = 0; i < TL_EKCA_N_PARTS && r == 0; i++) {
-        char path[PATH_MAX];
-        uint8_t *buf = NULL;
-        if (ca_path(dir, i, path) < 0 || (i % 2 == 1 && check_private_file(path) < 0) ||
-            tl_read_file(path, &buf, &len[i]) < 0)
-            r = -1;
-        part[i] = (char *)buf;
-    }
     struct tl_error err = {0};
-    if (r == 0 && tl_ekca_load_pem(ca, (const char *const *)part, len, &err) < 0) {
-        tl_report(dir, "EK CA: %s", err.message);
-        r = -1;
+    if (tlh_ekca_load(dir, ca, &err) < 0) {
+        fprintf(stderr, "tl: %s\n", err.message);
+        return -1;
     }
-    for (int i = 0; i < TL_EKCA_N_PARTS; i++) {
-        if (part[i])
-            OPENSSL_cleanse(part[i], len[i]);
-        free(part[i]);
-    }
-    return r;
+    return 0;
 }
 
-/* A new CA in dir (made 0700 if missing): all four files or none. */
-static int ca_create(const char *dir, struct tl_ekca *ca)
-{
-    if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
-        tl_report(dir, "cannot create: %s", strerror(errno));
-        return -1;
-    }
-    struct tl_error err = {0};
-    if (tl_ekca_create(ca, time(NULL), &err) < 0) {
-        tl_report(dir, "%s", err.message);
-        return -1;
-    }
-    struct tl_ekca_pem pem;
-    if (tl_ekca_to_pem(ca, &pem, &err) < 0) {
-        tl_report(dir, "%s", err.message);
-        tl_ekca_done(ca);
-        return -1;
-    }
-    int written = 0, r = 0;
-    for (; written < TL_EKCA_N_PARTS && r == 0; written++) {
-        char path[PATH_MAX];
-        if (ca_path(dir, written, path) < 0 ||
-            write_new_file(path, pem.part[written], pem.len[written], written % 2 ? 0600 : 0644) <
-                0)
-            r = -1;
-    }
-    if (r < 0) {
-        for (int i = 0; i < written - 1; i++) {
-            char path[PATH_MAX];
-            if (ca_path(dir, i, path) == 0)
-                unlink(path);
-        }
-        tl_ekca_done(ca);
-    }
-    tl_ekca_pem_done(&pem);
-    return r;
-}
-
-/* Loads the CA in dir, or creates it when none of its files exist yet;
- * refuses a partial one. */
 int vtpm_ca_open(const char *dir, struct tl_ekca *ca, bool *created)
 {
-    int present = 0;
-    const char *missing = NULL;
-    for (int i = 0; i < TL_EKCA_N_PARTS; i++) {
-        char path[PATH_MAX];
-        if (ca_path(dir, i, path) < 0) {
-            tl_report(dir, "path too long");
-            return -1;
-        }
-        if (access(path, F_OK) == 0)
-            present++;
-        else
-            missing = ca_files[i];
-    }
-    *created = present == 0;
-    if (present == 0)
-        return ca_create(dir, ca);
-    if (present < TL_EKCA_N_PARTS) {
-        tl_report(dir, "incomplete EK CA (%s missing); not creating a new one over it", missing);
+    struct tl_error err = {0};
+    if (tlh_ekca_open(dir, ca, created, &err) < 0) {
+        fprintf(stderr, "tl: %s\n", err.message);
         return -1;
     }
-    return vtpm_ca_load(dir, ca);
+    return 0;
 }
 
 /* ---- the state directory ---- */

@@ -35,6 +35,7 @@
 
 #include "attest.h"
 #include "attest_tpm.h"
+#include "tl/base64.h"
 #include "tl/util.h"
 #include "tld.h"
 
@@ -149,7 +150,7 @@ static json_t *components_of(const json_t *findings)
  * and the counters are checked against the node's latest state. */
 struct tld_attest_job {
     char node[TLD_NAME_MAX + 1];
-    char image[PATH_MAX]; /* the node's image at begin ("" external) */
+    char image[PATH_MAX];          /* the node's image at begin ("" external) */
     struct tld_manifest *manifest; /* its manifest (tld_attest_prefetch), NULL: not read */
     char manifest_error[256];
     struct tld_ak *ak; /* the AK at begin */
@@ -239,12 +240,12 @@ int tld_attest_work(struct tld_attest_job *job, char *msg, size_t msz)
     job->pcrs = json_object_get(req, "pcrs");
     json_t *elog_j = json_object_get(req, "eventlog");
     if (!job->nonce_hex || strlen(job->nonce_hex) > 128 || !json_is_object(job->pcrs) ||
-        tld_b64_decode(json_string_value(json_object_get(req, "quote")), &job->quote,
-                       &job->quote_len) < 0 ||
-        tld_b64_decode(json_string_value(json_object_get(req, "signature")), &job->sig,
-                       &job->sig_len) < 0 ||
+        tl_base64_decode_string(json_string_value(json_object_get(req, "quote")), &job->quote,
+                                &job->quote_len) < 0 ||
+        tl_base64_decode_string(json_string_value(json_object_get(req, "signature")), &job->sig,
+                                &job->sig_len) < 0 ||
         (!json_is_null(elog_j) && elog_j &&
-         tld_b64_decode(json_string_value(elog_j), &job->elog, &job->elog_len) < 0))
+         tl_base64_decode_string(json_string_value(elog_j), &job->elog, &job->elog_len) < 0))
         return ERR(400, "attest: nonce (hex), quote and signature (base64), pcrs (object) and "
                         "eventlog (base64 or null) are required");
     /* what a relying party asked the node to carry (optional): its nonce,
@@ -524,7 +525,7 @@ int tld_attest_finish(struct tld *t, struct tld_attest_job *job, const char *aut
         return ERR(500, "cannot store the attestation");
     }
     if (new_alert) {
-        tld_webhook_post(new_alert);
+        tld_webhook_post(&t->webhook, new_alert);
         json_decref(new_alert);
     }
     *answer =

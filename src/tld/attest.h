@@ -21,9 +21,6 @@
 #include "tl/replay.h"
 #include "tld.h"
 
-/* attest_codec.c: bytes as a base64 JSON string */
-json_t *tld_b64_json(const uint8_t *in, size_t len);
-
 /* attest_log.c: one finding of an attestation (a new reference); pcr and
  * event -1: none; expected and actual may be NULL. */
 json_t *tld_finding(const char *component, int pcr, long event, const char *expected,

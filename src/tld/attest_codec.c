@@ -9,24 +9,9 @@
 #include <string.h>
 
 #include "attest.h"
+#include "tl/base64.h"
 #include "tl/util.h"
 #include "tld.h"
-
-static char *b64_encode(const uint8_t *in, size_t len)
-{
-    char *out = malloc(len / 3 * 4 + 8);
-    if (out)
-        EVP_EncodeBlock((unsigned char *)out, in, (int)len);
-    return out;
-}
-
-json_t *tld_b64_json(const uint8_t *in, size_t len)
-{
-    char *s = b64_encode(in, len);
-    json_t *j = json_string(s ? s : "");
-    free(s);
-    return j;
-}
 
 json_t *tld_attest_summary_json(const struct tld_node *n)
 {
@@ -61,7 +46,7 @@ json_t *tld_ak_json(const struct tld_ak *ak)
     if (!ak)
         return json_null();
     return json_pack("{s:o, s:s, s:s, s:s, s:I}", "public",
-                     tld_b64_json(ak->public, ak->public_len), "name", ak->name, "ek_type",
+                     tl_base64_json(ak->public, ak->public_len), "name", ak->name, "ek_type",
                      ak->ek_type, "ek_origin", ak->ek_origin, "enrolled", (json_int_t)ak->enrolled);
 }
 
@@ -73,7 +58,7 @@ struct tld_ak *tld_ak_from_json(const json_t *j)
     size_t len = 0;
     if (!name || strlen(name) >= sizeof(((struct tld_ak *)0)->name) || !type ||
         strlen(type) >= sizeof(((struct tld_ak *)0)->ek_type) ||
-        tld_b64_decode(json_string_value(json_object_get(j, "public")), &pub, &len) < 0)
+        tl_base64_decode_string(json_string_value(json_object_get(j, "public")), &pub, &len) < 0)
         return NULL;
     struct tld_ak *ak = malloc(sizeof(*ak) + len);
     if (ak) {

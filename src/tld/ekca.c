@@ -10,8 +10,9 @@
  * a CA (the same four files: root.pem, root.key, intermediate.pem,
  * intermediate.key; keys 0600): loaded on first use and kept for the life of tld, or created
  * when none of its files exist yet (all four written, or none); a partial
- * one is refused. libtl (lib/tpm/ekca.c) makes, loads and issues; this
- * file only stores.
+ * one is refused. libtl (lib/tpm/ekca.c) makes, loads and issues; the host
+ * library (src/host/ekca.c) keeps the folder; this file decides what is
+ * certified.
  *
  * What is certified: a marshalled TPM2B_PUBLIC from the default RSA-2048
  * (L-1) or ECC P-256 (L-2) EK template (tl_ek_public_matches_template: a
@@ -36,83 +37,7 @@
 #include "tl/vtpm.h"
 #include "tl/x509.h"
 #include "tld.h"
-
-static const char *const ca_files[TL_EKCA_N_PARTS] = {
-    [TL_EKCA_ROOT_CERT] = "root.pem",
-    [TL_EKCA_ROOT_KEY] = "root.key",
-    [TL_EKCA_INTERMEDIATE_CERT] = "intermediate.pem",
-    [TL_EKCA_INTERMEDIATE_KEY] = "intermediate.key",
-};
-
-/* A whole small file; keys must be regular files nobody else can read. */
-static int read_part(const char *path, bool secret, char **out, size_t *len)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    struct stat st;
-    if (fd < 0)
-        return -errno;
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > (1 << 20) ||
-        (secret && (st.st_mode & 077))) {
-        close(fd);
-        return -EPERM;
-    }
-    char *buf = malloc((size_t)st.st_size + 1);
-    ssize_t k = buf ? read(fd, buf, (size_t)st.st_size) : -1;
-    close(fd);
-    if (k != st.st_size) {
-        free(buf);
-        return -EIO;
-    }
-    buf[k] = 0;
-    *out = buf;
-    *len = (size_t)k;
-    return 0;
-}
-
-static int write_part(const char *path, const char *data, size_t len, mode_t mode)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-    if (fd < 0)
-        return -errno;
-    bool ok = write(fd, data, len) == (ssize_t)len && fsync(fd) == 0;
-    close(fd);
-    if (!ok)
-        unlink(path);
-    return ok ? 0 : -EIO;
-}
-
-static int ca_create(struct tld *t, const char *dir, struct tl_ekca *ca, char *msg, size_t msz)
-{
-    struct tl_error err = {0};
-    struct tl_ekca_pem pem;
-    if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-        return ERR(500, "%s: cannot create: %s", dir, strerror(errno));
-    if (tl_ekca_create(ca, time(NULL), &err) < 0)
-        return ERR(500, "EK CA: %s", err.message);
-    if (tl_ekca_to_pem(ca, &pem, &err) < 0) {
-        tl_ekca_done(ca);
-        return ERR(500, "EK CA: %s", err.message);
-    }
-    int written = 0, r = 0;
-    for (; written < TL_EKCA_N_PARTS && r == 0; written++) {
-        char path[PATH_MAX + 32];
-        snprintf(path, sizeof(path), "%s/%s", dir, ca_files[written]);
-        r = write_part(path, pem.part[written], pem.len[written], written % 2 ? 0600 : 0644);
-    }
-    tl_ekca_pem_done(&pem);
-    if (r < 0) {
-        for (int i = 0; i < written - 1; i++) {
-            char path[PATH_MAX + 32];
-            snprintf(path, sizeof(path), "%s/%s", dir, ca_files[i]);
-            unlink(path);
-        }
-        tl_ekca_done(ca);
-        return ERR(500, "%s: cannot write the EK CA: %s", dir, strerror(-r));
-    }
-    tld_log("EK CA created in %s", dir);
-    (void)t;
-    return 0;
-}
+#include "tlhost/ekca.h"
 
 static int ca_open(struct tld *t, char *msg, size_t msz)
 {
@@ -123,39 +48,14 @@ static int ca_open(struct tld *t, char *msg, size_t msz)
     struct tl_ekca *ca = calloc(1, sizeof(*ca));
     if (!ca)
         return ERR(500, "out of memory");
-    char *part[TL_EKCA_N_PARTS] = {0};
-    size_t len[TL_EKCA_N_PARTS] = {0};
-    int present = 0, r = 0;
-    const char *missing = NULL;
-    for (int i = 0; i < TL_EKCA_N_PARTS; i++) {
-        char path[PATH_MAX + 32];
-        snprintf(path, sizeof(path), "%s/%s", dir, ca_files[i]);
-        int e = read_part(path, i % 2 == 1, &part[i], &len[i]);
-        if (e == 0)
-            present++;
-        else if (e == -ENOENT)
-            missing = ca_files[i];
-        else if (!r)
-            r = ERR(500, "%s: %s", path, e == -EPERM ? "not a private regular file" : strerror(-e));
-    }
-    if (!r && present == 0) {
-        r = ca_create(t, dir, ca, msg, msz);
-    } else if (!r && present < TL_EKCA_N_PARTS) {
-        r = ERR(500, "%s: incomplete EK CA (%s missing)", dir, missing);
-    } else if (!r) {
-        struct tl_error err = {0};
-        if (tl_ekca_load_pem(ca, (const char *const *)part, len, &err) < 0)
-            r = ERR(500, "%s: EK CA: %s", dir, err.message);
-    }
-    for (int i = 0; i < TL_EKCA_N_PARTS; i++) {
-        if (part[i])
-            OPENSSL_cleanse(part[i], len[i]);
-        free(part[i]);
-    }
-    if (r) {
+    struct tl_error err = {0};
+    bool created = false;
+    if (tlh_ekca_open(dir, ca, &created, &err) < 0) {
         free(ca);
-        return r;
+        return ERR(500, "%s", err.message);
     }
+    if (created)
+        tld_log("EK CA created in %s", dir);
     t->ekca = ca;
     return 0;
 }

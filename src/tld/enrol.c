@@ -26,6 +26,7 @@
 
 #include "attest.h"
 #include "attest_tpm.h"
+#include "tl/base64.h"
 #include "tl/util.h"
 #include "tld.h"
 
@@ -122,12 +123,12 @@ int tld_enrol_request(struct tld *t, struct tld_node *n, json_t *req, json_t **a
     int r;
     if (!ek_type || (strcmp(ek_type, "rsa2048") && strcmp(ek_type, "ecc-p256")))
         return ERR(400, "enroll: ek_type must be rsa2048 or ecc-p256");
-    if (tld_b64_decode(json_string_value(json_object_get(req, "ek_cert")), &cert_der, &cert_len) <
-            0 ||
-        tld_b64_decode(json_string_value(json_object_get(req, "ek_public")), &ek_pub, &ek_len) <
-            0 ||
-        tld_b64_decode(json_string_value(json_object_get(req, "ak_public")), &ak_pub, &ak_len) <
-            0) {
+    if (tl_base64_decode_string(json_string_value(json_object_get(req, "ek_cert")), &cert_der,
+                                &cert_len) < 0 ||
+        tl_base64_decode_string(json_string_value(json_object_get(req, "ek_public")), &ek_pub,
+                                &ek_len) < 0 ||
+        tl_base64_decode_string(json_string_value(json_object_get(req, "ak_public")), &ak_pub,
+                                &ak_len) < 0) {
         r = ERR(400, "enroll: ek_cert, ek_public and ak_public must be base64");
         goto out;
     }
@@ -202,7 +203,7 @@ int tld_enrol_request(struct tld *t, struct tld_node *n, json_t *req, json_t **a
     (void)err;
     tl_hex_encode(id, sizeof(id), ch->id);
     ch->expires = tld_now() + TLD_CHALLENGE_TTL;
-    ch->ak = json_pack("{s:o, s:s, s:s, s:s}", "public", tld_b64_json(ak_pub, ak_len), "name",
+    ch->ak = json_pack("{s:o, s:s, s:s, s:s}", "public", tl_base64_json(ak_pub, ak_len), "name",
                        ak_name, "ek_type", ek_type, "ek_origin", origin);
     if (n->challenge) {
         json_decref(n->challenge->ak);
@@ -211,8 +212,8 @@ int tld_enrol_request(struct tld *t, struct tld_node *n, json_t *req, json_t **a
     }
     n->challenge = ch;
     *answer = json_pack("{s:s, s:o, s:o}", "challenge", ch->id, "credential_blob",
-                        tld_b64_json(blob, blob_len), "encrypted_secret",
-                        tld_b64_json(secret, secret_len));
+                        tl_base64_json(blob, blob_len), "encrypted_secret",
+                        tl_base64_json(secret, secret_len));
     free(blob);
     free(secret);
     tld_log("node %s: enrolment challenge for AK %.16s", n->name, ak_name);
@@ -237,8 +238,8 @@ int tld_enrol_activate(struct tld *t, struct tld_node *n, json_t *req, json_t **
     int r;
     if (tld_now() > ch->expires) {
         r = ERR(403, "activate: the challenge expired");
-    } else if (tld_b64_decode(json_string_value(json_object_get(req, "secret")), &secret, &len) <
-               0) {
+    } else if (tl_base64_decode_string(json_string_value(json_object_get(req, "secret")), &secret,
+                                       &len) < 0) {
         r = ERR(400, "activate: secret must be base64");
     } else if (len != sizeof(ch->secret) || CRYPTO_memcmp(secret, ch->secret, len) != 0) {
         r = ERR(403, "activate: credential activation failed: the secret does not match (the AK "

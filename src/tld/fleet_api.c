@@ -17,8 +17,8 @@
 #include "fleet.h"
 #include "tl/aks.h"
 #include "tl/util.h"
-#include "tlhost/image.h"
 #include "tld.h"
+#include "tlhost/image.h"
 
 #define SUBSCRIPTION "/subscriptions/local"
 

@@ -22,7 +22,6 @@
  * (and, with a vTPM, a swtpm) recorded by pid + start time; every path out
  * of running (stop, crash, delete) ends with neither process left. */
 #include <errno.h>
-#include <openssl/evp.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +30,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "tl/base64.h"
 #include "tld.h"
 #include "vm.h"
 
@@ -327,7 +327,7 @@ static int create_check(struct tld *t, struct tld_node *n, const json_t *req,
     uint8_t *ek_pub = NULL, *der = NULL;
     size_t ek_len = 0, der_len = 0;
     json_t *ek = NULL;
-    if (tld_b64_decode(json_string_value(ek_j), &ek_pub, &ek_len) < 0)
+    if (tl_base64_decode_string(json_string_value(ek_j), &ek_pub, &ek_len) < 0)
         return ERR(400, "\"ek_public\" must be a base64 TPM2B_PUBLIC");
     pthread_mutex_lock(&t->ekca_lock);
     r = tld_ekca_issue(t, n->name, ek_pub, ek_len, &ek, &der, &der_len, msg, msz);
@@ -335,11 +335,7 @@ static int create_check(struct tld *t, struct tld_node *n, const json_t *req,
     free(ek_pub);
     if (!r) {
         json_t *eks = json_pack("[o]", ek);
-        char *b64 = malloc(der_len / 3 * 4 + 8);
-        if (b64)
-            EVP_EncodeBlock((unsigned char *)b64, der, (int)der_len);
-        n->ek_issued = b64 ? json_string(b64) : NULL;
-        free(b64);
+        n->ek_issued = tl_base64_json(der, der_len);
         if (tld_node_set_ek(n, eks) < 0 || !n->ek_issued)
             r = ERR(500, "out of memory");
         json_decref(eks);

@@ -322,7 +322,7 @@ int main(int argc, char **argv)
         tld_store_close(t);
         return 2;
     }
-    tld_webhook_start();
+    tld_webhook_start(&t->webhook);
     pthread_mutex_lock(&t->lock); /* lifecycle.c lets it go around the nodes' I/O */
     tld_readopt(t);
     pthread_mutex_unlock(&t->lock);
@@ -361,7 +361,7 @@ int main(int argc, char **argv)
     tld_log("stopping (nodes keep running)");
     tld_agentnet_stop(t);
     tld_api_stop(t);
-    tld_webhook_stop();
+    tld_webhook_stop(&t->webhook);
     pthread_mutex_lock(&t->lock);
     /* tld.addr stays: the next tld takes the same port back (previous_port),
      * where external nodes' agents were told to go; tl finds it not

@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tl/base64.h"
 #include "tl/util.h"
 #include "tld.h"
 

@@ -22,35 +22,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tl/base64.h"
 #include "tl/bootstate.h"
 #include "tl/eventcheck.h"
 #include "tl/eventlog.h"
 #include "tl/replay.h"
 #include "tl/util.h"
 #include "tld.h"
-
-int tld_b64_decode(const char *in, uint8_t **out, size_t *len)
-{
-    size_t n = in ? strlen(in) : 0;
-    if (!in || n % 4 || n > TLD_BODY_MAX)
-        return -EINVAL;
-    uint8_t *buf = malloc(n / 4 * 3 + 1);
-    if (!buf)
-        return -ENOMEM;
-    int k = EVP_DecodeBlock(buf, (const unsigned char *)in, (int)n);
-    if (k < 0) {
-        free(buf);
-        return -EINVAL;
-    }
-    size_t pad = 0;
-    if (n >= 1 && in[n - 1] == '=')
-        pad++;
-    if (n >= 2 && in[n - 2] == '=')
-        pad++;
-    *out = buf;
-    *len = (size_t)k - pad;
-    return 0;
-}
 
 /* Replays the log and compares it with pcrs ({"sha256": {"0": hex}}):
  * {"verdict": "match"|"mismatch", "banks": [...], "mismatches": [...]} */
@@ -107,7 +85,7 @@ json_t *tld_report_compare_host(const struct tld_node *n, const json_t *pcrs)
         return json_pack("{s:s}", "verdict", "no-eventlog");
     uint8_t *buf;
     size_t len;
-    if (tld_b64_decode(b64, &buf, &len) < 0)
+    if (tl_base64_decode_string(b64, &buf, &len) < 0)
         return json_pack("{s:s}", "verdict", "error");
     json_t *r = compare(buf, len, pcrs);
     free(buf);
@@ -155,7 +133,7 @@ static json_t *ek_check(const struct tld_node *n, const json_t *certs)
         uint8_t *der;
         size_t len;
         char hex[65] = "";
-        if (b64 && tld_b64_decode(b64, &der, &len) == 0) {
+        if (b64 && tl_base64_decode_string(b64, &der, &len) == 0) {
             uint8_t md[32];
             SHA256(der, len, md);
             tl_hex_encode(md, 32, hex);
@@ -200,7 +178,7 @@ int tld_report_prepare(const char *body, size_t len, struct tld_report_pre *pre,
     if (json_is_string(elog)) {
         uint8_t *buf;
         size_t blen;
-        if (tld_b64_decode(json_string_value(elog), &buf, &blen) == 0) {
+        if (tl_base64_decode_string(json_string_value(elog), &buf, &blen) == 0) {
             pre->eventlog_ok = true;
             pre->eventlog_bytes = blen;
             pre->logged = logged_secure_boot(buf, blen);

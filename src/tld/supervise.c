@@ -30,7 +30,7 @@ void tld_supervise_once(struct tld *t)
             continue; /* a busy node is its operation's (lifecycle.c) */
         int st = 0;
         bool known = false;
-        if (!tld_proc_alive(&n->qemu, &st, &known)) {
+        if (!tlh_proc_alive(&n->qemu, &st, &known)) {
             tld_node_ended(t, n, st, known);
             continue;
         }
@@ -67,7 +67,7 @@ void tld_readopt(struct tld *t)
         struct tld_node *n = t->vms[i];
         if (n->spec.external)
             continue;
-        bool qemu_up = n->qemu.pid > 0 && tld_proc_alive(&n->qemu, NULL, NULL);
+        bool qemu_up = n->qemu.pid > 0 && tlh_proc_alive(&n->qemu, NULL, NULL);
         if ((n->state == TLD_BOOTING || n->state == TLD_RUNNING) && qemu_up) {
             int r = tld_agentnet_open(t, n->name); /* its guest's way back to us */
             if (r < 0)
@@ -81,8 +81,8 @@ void tld_readopt(struct tld *t)
             continue;
         }
         if (qemu_up) /* recorded for a node that is not running: not ours to keep */
-            tld_proc_kill(&n->qemu, SIGKILL, 3000);
-        if (n->swtpm.pid > 0 && tld_proc_alive(&n->swtpm, NULL, NULL)) {
+            tlh_proc_kill(&n->qemu, SIGKILL, 3000);
+        if (n->swtpm.pid > 0 && tlh_proc_alive(&n->swtpm, NULL, NULL)) {
             char m[64];
             enum tld_state keep = n->state;
             char reason[sizeof(n->reason)];

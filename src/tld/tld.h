@@ -48,6 +48,8 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "tlhost/proc.h"
+
 struct tl_ekca;
 struct tld;
 struct MHD_Daemon;
@@ -132,6 +134,18 @@ struct tld_agentnet {
     volatile int quit;
 };
 
+/* webhook.c: alerts POSTed to $TL_ALERT_WEBHOOK by one background thread */
+#define TLD_WEBHOOK_QUEUE 256
+struct tld_webhook {
+    char url[1024];
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t cv;
+    char *queue[TLD_WEBHOOK_QUEUE]; /* a ring of JSON bodies: count from head */
+    size_t head, count;
+    bool running, stopping;
+};
+
 /* Sets msg (a char buffer with its size msz in scope) and gives status:
  * the "return ERR(404, "no node named %s", name)" of the handlers. */
 #define ERR(status, ...) (snprintf(msg, msz, __VA_ARGS__), (status))
@@ -157,10 +171,9 @@ enum tld_state {
     TLD_CRASHED, /* QEMU or swtpm ended without being asked */
 };
 
-struct tld_proc {
-    pid_t pid;                /* 0: none */
-    unsigned long long start; /* /proc/PID/stat starttime */
-};
+/* A node's QEMU or swtpm: the host library's detached child (proc.h).
+ * The tld_proc names are node.c's until it calls tlh_proc_* itself. */
+#define tld_proc tlh_proc
 
 struct tld_node_spec {
     bool secure_boot;
@@ -306,6 +319,7 @@ struct tld {
     struct tld_api api;
     struct tld_agentnet agentnet;
     struct tld_reconcile reconcile;
+    struct tld_webhook webhook;
     volatile int quit;
 };
 
@@ -372,9 +386,9 @@ json_t *tld_policy_evaluate(const struct tld_node *n, const struct tld_manifest 
                             const struct tl_boot_state *bs);
 
 /* webhook.c: alerts POSTed to $TL_ALERT_WEBHOOK, retried in the background */
-void tld_webhook_start(void);
-void tld_webhook_post(json_t *alert);
-void tld_webhook_stop(void);
+void tld_webhook_start(struct tld_webhook *w);
+void tld_webhook_post(struct tld_webhook *w, json_t *alert);
+void tld_webhook_stop(struct tld_webhook *w);
 
 /* node.c: each returns 0, or an HTTP status (400/404/409/500) with msg set */
 struct tld_node *tld_node_find(struct tld *t, const char *name);
@@ -426,11 +440,11 @@ void tld_node_run_path(const struct tld *t, const struct tld_node *n, const char
 void tld_node_key_path(const struct tld *t, const struct tld_node *n, char *out, size_t size);
 bool tld_name_ok(const char *s);
 
-/* launch.c */
-int tld_proc_spawn(char *const argv[], const char *log, int keep_fd, struct tld_proc *out);
-bool tld_proc_alive(const struct tld_proc *p, int *wstatus, bool *status_known);
-void tld_proc_kill(struct tld_proc *p, int sig, int wait_ms);
-int tld_proc_starttime(pid_t pid, unsigned long long *out);
+/* Detached children (tlhost/proc.h), under the names node.c still uses. */
+#define tld_proc_spawn(argv, log, keep_fd, out) tlh_proc_start(argv, log, keep_fd, out, NULL)
+#define tld_proc_alive                          tlh_proc_alive
+#define tld_proc_kill                           tlh_proc_kill
+#define tld_proc_starttime                      tlh_proc_starttime
 
 /* vtpmread.c: PCRs 0-23 of every bank of the swtpm behind ctrl, which no
  * QEMU holds any more: {"sha1": {"0": hex...}, "sha256": {...}} */
@@ -492,8 +506,6 @@ json_t *tld_ak_json(const struct tld_ak *ak);
 struct tld_ak *tld_ak_from_json(const json_t *j);
 struct tld_baseline *tld_baseline_from_json(const json_t *j);
 bool tld_token_ok(const struct tld_node *n, const char *auth);
-/* Strict base64 (padding required); malloc'd bytes. -EINVAL for NULL or bad input. */
-int tld_b64_decode(const char *in, uint8_t **out, size_t *len);
 
 /* ekca.c: the platform EK CA (HOME/ekca, as tl vtpm provision keeps it)
  * certifying an EK that is not in a vTPM of ours: an external node's own

@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "tl/base64.h"
 #include "tld.h"
 
 struct tld_tokens {
@@ -29,32 +30,22 @@ struct tld_tokens {
     char x[44], y[44]; /* the JWK's coordinates */
 };
 
+/* base64url without padding (RFC 7515, 2) into out, which has room for
+ * the encoding of len bytes (fixed-size fields: coordinates, digests). */
 static void b64url(const uint8_t *in, size_t len, char *out)
 {
-    static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    size_t o = 0;
-    for (size_t i = 0; i < len; i += 3) {
-        uint32_t v = (uint32_t)in[i] << 16;
-        if (i + 1 < len)
-            v |= (uint32_t)in[i + 1] << 8;
-        if (i + 2 < len)
-            v |= in[i + 2];
-        out[o++] = tbl[(v >> 18) & 63];
-        out[o++] = tbl[(v >> 12) & 63];
-        if (i + 1 < len)
-            out[o++] = tbl[(v >> 6) & 63];
-        if (i + 2 < len)
-            out[o++] = tbl[v & 63];
-    }
-    out[o] = 0;
+    char *s = NULL;
+    size_t n = 0;
+    out[0] = 0;
+    if (tl_base64_encode(in, len, TL_BASE64_URL | TL_BASE64_NO_PAD, &s, &n) == 0)
+        memcpy(out, s, n + 1);
+    free(s);
 }
 
 static char *b64url_alloc(const uint8_t *in, size_t len)
 {
-    char *out = malloc(len / 3 * 4 + 8);
-    if (out)
-        b64url(in, len, out);
-    return out;
+    char *s = NULL;
+    return tl_base64_encode(in, len, TL_BASE64_URL | TL_BASE64_NO_PAD, &s, NULL) == 0 ? s : NULL;
 }
 
 static int coordinates(struct tld_tokens *tk)
