@@ -181,3 +181,16 @@ json_t *tl_json_event_digests(const struct tl_eventlog *log, const struct tl_eve
     }
     return o;
 }
+
+json_t *tl_json_csv(const char *csv)
+{
+    json_t *a = json_array();
+    for (const char *p = csv; p && *p;) {
+        const char *c = strchr(p, ',');
+        size_t l = c ? (size_t)(c - p) : strlen(p);
+        if (l)
+            json_array_append_new(a, json_stringn(p, l));
+        p = c ? c + 1 : p + l;
+    }
+    return a;
+}

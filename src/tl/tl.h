@@ -42,6 +42,8 @@ void tl_remove_tree(const char *path);
 /* Prints a JSON value as one line on stdout and frees it. */
 void tl_json_print(json_t *v);
 json_t *tl_json_hex(const uint8_t *p, size_t n);
+/* "a,b,c" → ["a","b","c"] (empty items dropped): a comma-separated option */
+json_t *tl_json_csv(const char *csv);
 /* {"sha1": "<hex>", "sha256": ...} of one record. */
 json_t *tl_json_event_digests(const struct tl_eventlog *log, const struct tl_event *ev);
 

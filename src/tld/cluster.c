@@ -218,6 +218,8 @@ static json_t *pool_json(struct tld *t, const struct tld_pool *p)
         json_object_set_new(j, "error", json_string(p->error));
     if (p->skip_gpu)
         json_object_set_new(j, "gpuProfile", json_pack("{s:s}", "driver", "None"));
+    json_object_set_new(j, "enableWorkloadEgress", json_boolean(p->egress));
+    json_object_set_new(j, "workloadEgressAllowedCidrs", tld_egress_allow_json(p->egress_allow));
     json_object_set(j, "policyRules", p->rules ? p->rules : json_null());
     return j;
 }
@@ -290,6 +292,8 @@ int tld_pool_save(struct tld *t, struct tld_pool *p)
                                 tld_baseline_json(p->baseline[i]));
     if (p->rules)
         json_object_set(doc, "rules", p->rules);
+    json_object_set_new(doc, "egress", json_boolean(p->egress));
+    json_object_set_new(doc, "egress_allow", json_string(p->egress_allow ? p->egress_allow : ""));
     int r = tld_store_resource_put(t, "pool", key, doc);
     json_decref(doc);
     return r;
@@ -504,6 +508,8 @@ int tld_fleet_load(struct tld *t)
         p->vtpm = json_is_true(json_object_get(d, "vtpm"));
         p->fips = json_is_true(json_object_get(d, "fips"));
         p->skip_gpu = json_is_true(json_object_get(d, "skip_gpu"));
+        p->egress = json_is_true(json_object_get(d, "egress"));
+        p->egress_allow = tld_intern(json_string_value(json_object_get(d, "egress_allow")));
         p->image_generation = (int)json_integer_value(json_object_get(d, "image_generation"));
         p->prov = prov_parse(json_string_value(json_object_get(d, "prov")));
         p->op_done = (int)json_integer_value(json_object_get(d, "op_done"));
@@ -698,6 +704,10 @@ static int pool_from_request(struct tld *t, struct tld_cluster *c, const json_t 
     p->vtpm = flag(body, "enableVtpm");
     p->fips = flag(body, "enableFipsImage");
     p->skip_gpu = flag(body, "skipGpuDriverInstall");
+    p->egress = flag(body, "enableWorkloadEgress"); /* off unless asked: egress.c */
+    if ((r = tld_egress_allow_parse(json_object_get(body, "workloadEgressAllowedCidrs"),
+                                    "workloadEgressAllowedCidrs", &p->egress_allow, msg, msz)))
+        return r;
     p->image_generation = size ? tl_pool_image_generation(size, flag(body, "useGen1Image")) : 2;
     struct tl_pool_spec spec;
     pool_spec(p, &spec);
@@ -874,6 +884,8 @@ static int cluster_put(struct tld *t, struct tld_group *g, const char *name, con
         {"skipGpuDriverInstall", JSON_TRUE},
         {"useGen1Image", JSON_TRUE},
         {"nodeImage", JSON_STRING},
+        {"enableWorkloadEgress", JSON_TRUE},
+        {"workloadEgressAllowedCidrs", JSON_ARRAY},
         {0},
     };
     int r;
@@ -990,6 +1002,8 @@ static int pool_put(struct tld *t, struct tld_cluster *c, const char *name, cons
         {"skipGpuDriverInstall", JSON_TRUE},
         {"useGen1Image", JSON_TRUE},
         {"nodeImage", JSON_STRING},
+        {"enableWorkloadEgress", JSON_TRUE},
+        {"workloadEgressAllowedCidrs", JSON_ARRAY},
         {0},
     };
     int r;
@@ -1086,8 +1100,12 @@ static int check_image_boots(struct tld *t, const struct tld_pool *p, char *msg,
 static int pool_patch(struct tld *t, struct tld_pool *p, const json_t *body, json_t **answer,
                       char *msg, size_t msz)
 {
-    static const struct field fields[] = {
-        {"enableSecureBoot", JSON_TRUE}, {"enableVtpm", JSON_TRUE}, {"count", JSON_INTEGER}, {0}};
+    static const struct field fields[] = {{"enableSecureBoot", JSON_TRUE},
+                                          {"enableVtpm", JSON_TRUE},
+                                          {"count", JSON_INTEGER},
+                                          {"enableWorkloadEgress", JSON_TRUE},
+                                          {"workloadEgressAllowedCidrs", JSON_ARRAY},
+                                          {0}};
     int r;
     if ((r = check_fields(body, fields, msg, msz)))
         return r;
@@ -1105,6 +1123,11 @@ static int pool_patch(struct tld *t, struct tld_pool *p, const json_t *body, jso
         want.vtpm = json_is_true(v);
     if ((v = json_object_get(body, "count")))
         want.count = (long)json_integer_value(v);
+    if ((v = json_object_get(body, "enableWorkloadEgress")))
+        want.egress = json_is_true(v);
+    if ((v = json_object_get(body, "workloadEgressAllowedCidrs")) &&
+        (r = tld_egress_allow_parse(v, "workloadEgressAllowedCidrs", &want.egress_allow, msg, msz)))
+        return r;
     struct tl_pool_spec from, to;
     pool_spec(p, &from);
     pool_spec(&want, &to);
@@ -1112,7 +1135,8 @@ static int pool_patch(struct tld *t, struct tld_pool *p, const json_t *body, jso
         return 400;
     if ((r = tld_capacity_admit(t, p, p->vm_size, want.count, msg, msz)))
         return r;
-    bool security = want.secure_boot != p->secure_boot || want.vtpm != p->vtpm;
+    bool security = want.secure_boot != p->secure_boot || want.vtpm != p->vtpm ||
+                    want.egress != p->egress || strcmp(want.egress_allow, p->egress_allow) != 0;
     if (security && want.secure_boot && (r = check_image_boots(t, &want, msg, msz)))
         return r;
     int drift = 0;
@@ -1122,6 +1146,8 @@ static int pool_patch(struct tld *t, struct tld_pool *p, const json_t *body, jso
                 drift++;
     p->secure_boot = want.secure_boot;
     p->vtpm = want.vtpm;
+    p->egress = want.egress;
+    p->egress_allow = want.egress_allow;
     long was = p->count;
     p->count = want.count;
     p->error[0] = 0;

@@ -627,18 +627,24 @@ static int start_qemu(struct tld *t, struct tld_node *n, char *msg, size_t msz)
     argv[k++] = "-drive";
     argv[k++] = a_disk;
     /* restrict=on: the guest reaches nothing but the forward to its own
-     * agent channel (agentnet.c); DHCP still answers */
-    char a_net[PATH_MAX + 256], chan[108];
-    if (tld_agentnet_path(t, n->name, chan, sizeof(chan)) < 0)
+     * agent channel (agentnet.c), and with egress the one to its own
+     * CONNECT proxy (egress.c); DHCP still answers */
+    char a_net[2 * PATH_MAX + 512], chan[108], egress[108];
+    if (tld_agentnet_path(t, n->name, chan, sizeof(chan)) < 0 ||
+        tld_agentnet_egress_path(t, n->name, egress, sizeof(egress)) < 0)
         return ERR(400, "%s: data directory path too long for a socket", t->home);
-    snprintf(a_net, sizeof(a_net),
-             "user,id=n0,ipv6=off,restrict=on,guestfwd=tcp:" TLD_AGENT_ADDR "-cmd:%s --relay %s",
-             t->tld_bin, chan);
+    int an = snprintf(a_net, sizeof(a_net),
+                      "user,id=n0,ipv6=off,restrict=on,guestfwd=tcp:" TLD_AGENT_ADDR
+                      "-cmd:%s --relay %s",
+                      t->tld_bin, chan);
+    if (n->spec.egress)
+        snprintf(a_net + an, sizeof(a_net) - (size_t)an,
+                 ",guestfwd=tcp:" TLD_EGRESS_ADDR "-cmd:%s --relay %s", t->tld_bin, egress);
     if (strchr(t->tld_bin, ',') || strchr(t->tld_bin, ' ') || strchr(chan, ',') ||
         strchr(chan, ' '))
         return ERR(400, "%s or %s: a comma or space in the path (QEMU's option syntax)", t->tld_bin,
                    chan);
-    int rc = tld_agentnet_open(t, n->name);
+    int rc = tld_agentnet_open(t, n);
     if (rc < 0)
         return ERR(500, "%s: cannot listen: %s", chan, strerror(-rc));
     argv[k++] = "-netdev";
@@ -838,7 +844,12 @@ static int parse_spec(struct tld *t, const json_t *req, struct tld_node_spec *sp
     int r;
     if ((r = parse_bool(req, "secure_boot", &spec->secure_boot, msg, msz)) ||
         (r = parse_bool(req, "vtpm", &spec->vtpm, msg, msz)) ||
-        (r = parse_bool(req, "vtpm_persist", &spec->vtpm_persist, msg, msz)))
+        (r = parse_bool(req, "vtpm_persist", &spec->vtpm_persist, msg, msz)) ||
+        (r = parse_bool(req, "egress", &spec->egress, msg, msz)))
+        return r;
+    if (json_object_get(req, "egress_allow") &&
+        (r = tld_egress_allow_parse(json_object_get(req, "egress_allow"), "egress_allow",
+                                    &spec->egress_allow, msg, msz)))
         return r;
     json_t *mem = json_object_get(req, "memory_mib");
     if (mem) {
@@ -917,8 +928,9 @@ int tld_node_create(struct tld *t, const json_t *req, struct tld_node **out, cha
 {
     if (!json_is_object(req))
         return ERR(400, "the request body must be a JSON object");
-    const char *known[] = {"name", "secure_boot", "vtpm",     "vtpm_persist", "image",
-                           "vars", "start",       "external", "ek_public",    "memory_mib"};
+    const char *known[] = {"name",      "secure_boot", "vtpm",   "vtpm_persist",
+                           "image",     "vars",        "start",  "external",
+                           "ek_public", "memory_mib",  "egress", "egress_allow"};
     const char *key;
     json_t *v;
     json_object_foreach((json_t *)req, key, v)
@@ -956,17 +968,22 @@ int tld_node_create(struct tld *t, const json_t *req, struct tld_node **out, cha
         return ERR(500, "out of memory");
     }
     snprintf(n->name, sizeof(n->name), "%s", name);
-    n->spec = (struct tld_node_spec){
-        .secure_boot = true, .vtpm = true, .vtpm_persist = true, .image = "", .vars = ""};
+    n->spec = (struct tld_node_spec){.secure_boot = true,
+                                     .vtpm = true,
+                                     .vtpm_persist = true,
+                                     .image = "",
+                                     .vars = "",
+                                     .egress_allow = ""};
     int r = parse_bool(req, "external", &n->spec.external, msg, msz);
     if (!r && n->spec.external) {
         n->spec.secure_boot = false; /* not ours to enforce */
         n->spec.generation = 2;
         if (json_object_get(req, "image") || json_object_get(req, "vars") ||
             json_object_get(req, "secure_boot") || json_is_false(json_object_get(req, "vtpm")) ||
-            json_is_false(json_object_get(req, "vtpm_persist")))
-            r = ERR(400, "an external node takes no image, variable store or Secure Boot, and "
-                         "has a persisted vTPM");
+            json_is_false(json_object_get(req, "vtpm_persist")) || json_object_get(req, "egress") ||
+            json_object_get(req, "egress_allow"))
+            r = ERR(400, "an external node takes no image, variable store, Secure Boot or "
+                         "egress, and has a persisted vTPM");
     } else if (!r) {
         r = parse_spec(t, req, &n->spec, msg, msz);
     }
@@ -1071,7 +1088,8 @@ int tld_node_reimage(struct tld *t, struct tld_node *n, const json_t *req, char 
         json_object_foreach((json_t *)req, key, v)
         {
             if (strcmp(key, "secure_boot") && strcmp(key, "vtpm") && strcmp(key, "image") &&
-                strcmp(key, "vars") && strcmp(key, "vtpm_persist") && strcmp(key, "reset_vtpm"))
+                strcmp(key, "vars") && strcmp(key, "vtpm_persist") && strcmp(key, "reset_vtpm") &&
+                strcmp(key, "egress") && strcmp(key, "egress_allow"))
                 return ERR(400, "unknown field \"%s\"", key);
         }
         if (json_object_get(req, "image"))
@@ -1172,6 +1190,8 @@ json_t *tld_node_json(const struct tld *t, const struct tld_node *n)
     tld_pool_node_labels(n, labels);
     json_object_set_new(j, "labels", labels);
     json_object_set_new(j, "external", json_boolean(n->spec.external));
+    json_object_set_new(j, "egress", json_boolean(n->spec.egress));
+    json_object_set_new(j, "egress_allow", tld_egress_allow_json(n->spec.egress_allow));
     if (n->spec.memory_mib)
         json_object_set_new(j, "memory_mib", json_integer(n->spec.memory_mib));
     if (n->pool)
@@ -1219,6 +1239,9 @@ json_t *tld_node_doc(const struct tld_node *n)
     if (n->baseline)
         json_object_set_new(j, "baseline", tld_baseline_json(n->baseline));
     json_object_set_new(json_object_get(j, "spec"), "external", json_boolean(n->spec.external));
+    json_object_set_new(json_object_get(j, "spec"), "egress", json_boolean(n->spec.egress));
+    json_object_set_new(json_object_get(j, "spec"), "egress_allow",
+                        json_string(n->spec.egress_allow));
     if (n->spec.memory_mib)
         json_object_set_new(json_object_get(j, "spec"), "memory_mib",
                             json_integer(n->spec.memory_mib));
@@ -1250,6 +1273,8 @@ int tld_node_from_doc(const json_t *doc, struct tld_node **out)
     n->spec.vtpm = json_is_true(json_object_get(spec, "vtpm"));
     n->spec.vtpm_persist = json_is_true(json_object_get(spec, "vtpm_persist"));
     n->spec.external = json_is_true(json_object_get(spec, "external"));
+    n->spec.egress = json_is_true(json_object_get(spec, "egress"));
+    n->spec.egress_allow = tld_intern(json_string_value(json_object_get(spec, "egress_allow")));
     n->spec.generation = (int)json_integer_value(json_object_get(spec, "generation"));
     n->spec.memory_mib = (unsigned)json_integer_value(json_object_get(spec, "memory_mib"));
     n->spec.image = tld_intern(json_string_value(json_object_get(spec, "image")));
