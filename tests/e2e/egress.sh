@@ -17,7 +17,10 @@
 #     127.0.0.1:PORT, localhost, [::ffff:127.0.0.1], [::1], the slirp host
 #     alias 10.0.2.2 (a private range not listed), 169.254.169.254 (link
 #     local), and another address of this host when it has one; tld.log
-#     names the node for each refusal.
+#     names the node for each refusal. Then the pool's egress is switched
+#     off: its node is reimaged without it.
+# Also refused (exit 2, the reason): an allow-list entry that is not a CIDR,
+# egress on an external node.
 #
 # Environment: TL_BIN, TL_TLD, TL_FIXTURES; TL_E2E_KEEP=1 keeps the work
 # folder. Exit 0 pass, 1 fail, 77 skip (no QEMU/swtpm).
@@ -142,6 +145,13 @@ tl group create --name egressRG --location local >/dev/null || bail "group creat
 tl aks create --name egressAKS "${G[@]}" --node-count 1 --generate-ssh-keys \
 	>"$W/create.json" 2>"$W/create.err" || bail "aks create: $(tail -1 "$W/create.err")"
 P=(--resource-group egressRG --cluster-name egressAKS)
+out=$(tl aks nodepool add "${P[@]}" --name bad --node-count 1 --enable-workload-egress \
+	--workload-egress-allowed-cidrs "$HOSTIP/32,10.0.0.0/33" 2>&1)
+is "an allow list entry that is not a CIDR: refused naming it, exit 2" "$? $out" \
+	"2 tl: \"workloadEgressAllowedCidrs\"[1]: not an IPv4 or IPv6 CIDR (\"10.1.0.0/16\", \"192.0.2.7/32\")"
+out=$(tl node create ext --external --egress on 2>&1)
+is "egress on an external node: refused, exit 2" "$? $out" \
+	"2 tl: node create: an external node takes no image, variable store, Secure Boot or egress, and has a persisted vTPM"
 tl aks nodepool add "${P[@]}" --name egress --node-count 1 --enable-workload-egress \
 	--workload-egress-allowed-cidrs "$HOSTIP/32" >"$W/add.json" 2>"$W/add.err" ||
 	bail "nodepool add: $(tail -1 "$W/add.err")"
@@ -217,4 +227,11 @@ check "tld.log: the admin API's refusal with its reason" \
 	grep -qF "node $N1: egress to 127.0.0.1:$PORT refused: 127.0.0.1 is a loopback address" "$TL_HOME/tld.log"
 check "the egress channel is a 0600 socket; the default pool's node has none" \
 	test "$(stat -c '%a %F' "$TL_HOME/run/$N1.egress") $(test -e "$TL_HOME/run/$N0.egress" && echo yes || echo no)" = "600 socket no"
+# switching egress off reimages the pool's node: its spec and its channel follow
+tl aks nodepool update "${P[@]}" --name egress --disable-workload-egress >"$W/upd.json" 2>"$W/upd.err" ||
+	bail "nodepool update: $(tail -1 "$W/upd.err")"
+is "after --disable-workload-egress: the pool and its node have no egress, the node was reimaged" \
+	"$(jq -c '[.enableWorkloadEgress, .provisioningState]' "$W/upd.json") $(tl node show "$N1" --json | jq -c '[.egress, .boots, .state]')" \
+	'[false,"Succeeded"] [false,2,"running"]'
+check "... and its egress channel is gone" test ! -e "$TL_HOME/run/$N1.egress"
 finish
