@@ -303,6 +303,8 @@ static bool parse_connect(char *line, char **host, char **port)
         target[l - 1] = 0;
         target++;
     }
+    if (strlen(*port) > 5)
+        return false;
     for (char *q = *port; *q; q++)
         if (*q < '0' || *q > '9')
             return false;
