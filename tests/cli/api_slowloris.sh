@@ -5,17 +5,18 @@
 # and then one header byte every 2 s (inside the 15 s idle timeout, which
 # alone never closes them), never finishing the headers.
 #
-#  1. From another local user (nobody): tld keeps at most 128 of them
-#     (TLD_CLIENT_CONNECTIONS: the rest are closed at once), and those
-#     128 are closed when their headers are not in within 10 s
-#     (TLD_HEADER_DEADLINE). Meanwhile /v1/health answers 200 at once and
+#  1. From another local user (nobody): tld keeps exactly 128 of them
+#     (TLD_CLIENT_CONNECTIONS: the rest are closed at their start), and
+#     those 128 are closed when their headers are not in within 10 s
+#     (TLD_HEADER_DEADLINE, tld.log's count). Meanwhile /v1/health answers
+#     200 before any deadline and
 #     a1's agent route (POST /v1/nodes/a1/report with its token) 200.
 #  2. From tld's own user (not limited: it can stop tld anyway): 1,100
 #     exceed the listener's 1,024 connections (libmicrohttpd refuses the
-#     76 beyond at once). A health checker that retries gets 200 within the
-#     header deadline (10 s: the deadline frees the slots; without it, never),
-#     and the agent route afterwards 200. Every trickling connection is
-#     closed by tld by its deadline and none got an answer.
+#     rest). A health checker that retries gets 200 while every trickler
+#     still trickles (the deadline frees the slots; without it, never), and
+#     the agent route afterwards 200. Every trickling connection is closed
+#     by tld, at least the 1,024 it admitted by the deadline, none answered.
 # Needs: TL_BIN, TL_TLD; swtpm, jq, curl, python3; root for part 1 (it runs
 # the trickler as nobody). KEEP=1 keeps the work folder.
 set -u
@@ -111,9 +112,20 @@ report() {
 is "before: health 200, a1's report route 200" "$(health | cut -d' ' -f1) $(report)" "200 200"
 wait_open() { for _ in $(seq 300); do grep -q '^open' "$1" && return 0; sleep 0.1; done; return 1; }
 
+# How many connections tld's deadline sweeper closed after line $1 of tld.log
+swept() {
+    tail -n +"$(($1 + 1))" "$TL_HOME/tld.log" |
+        sed -n 's/.*api: closed \([0-9]*\) connection(s) without headers.*/\1/p' | awk '{s += $1} END {print s + 0}'
+}
+loglines() { wc -l <"$TL_HOME/tld.log"; }
+
 # ---- 1. another local user ----------------------------------------------------------------------
+# (timings are bounds that hold on a loaded machine under ASan: there tld
+# accepts 1,100 connections in about 10 s, in well under 1 s otherwise)
 if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null 2>&1; then
-    setpriv --reuid=nobody --regid=nogroup --clear-groups env PATH=/usr/local/bin:/usr/bin:/bin python3 "$W/trickle.py" "$URL" 1100 16 >"$W/t1.out" 2>&1 &
+    l0=$(loglines)
+    setpriv --reuid=nobody --regid=nogroup --clear-groups env PATH=/usr/local/bin:/usr/bin:/bin \
+        python3 "$W/trickle.py" "$URL" 1100 40 >"$W/t1.out" 2>&1 &
     t1=$!
     pids+=("$t1")
     wait_open "$W/t1.out" || bail "trickler 1: $(cat "$W/t1.out")"
@@ -121,14 +133,15 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null 2>&1; then
     n=$(report)
     read -r code secs <<<"$h"
     is "nobody's 1,100 trickling connections: health answers 200" "$code" 200
-    check "... within 2 s (took $secs s)" python3 -c "import sys; sys.exit(not float('$secs') < 2)"
+    check "... before the header deadline would have freed anything (took $secs s)" \
+        python3 -c "import sys; sys.exit(not float('$secs') < 10)"
     is "... and a1's agent route (report) answers 200" "$n" 200
     wait "$t1"
-    read -r _ closed _ early _ late _ latest _ answered _ open < <(tail -n1 "$W/t1.out")
-    is "tld closed all 1,100: 972 at once (over nobody's 128), 128 at the header deadline, none answered" \
-        "$closed $early $late $answered $open" "1100 972 128 0 0"
-    check "the 128 held ones closed 10-12 s after their start (latest: $latest s)" \
-        test "$latest" -ge 10 -a "$latest" -le 12
+    read -r _ closed _ _ _ _ _ _ _ answered _ open < <(tail -n1 "$W/t1.out")
+    echo "# trickler 1: $(tail -n1 "$W/t1.out")"
+    is "tld closed all 1,100 of nobody's, none answered" "$closed $answered $open" "1100 0 0"
+    is "tld admitted exactly 128 of them (the rest closed at their start), and the deadline closed those" \
+        "$(swept "$l0")" 128
     check "tld.log: the client limit named the user" \
         grep -q "api: client uid $(id -u nobody) holds 128 connections: more are refused" "$TL_HOME/tld.log"
 else
@@ -136,12 +149,13 @@ else
 fi
 
 # ---- 2. tld's own user, more than the listener takes --------------------------------------------
-python3 "$W/trickle.py" "$URL" 1100 26 >"$W/t2.out" 2>&1 &
+l0=$(loglines)
+python3 "$W/trickle.py" "$URL" 1100 40 >"$W/t2.out" 2>&1 &
 t2=$!
 pids+=("$t2")
 wait_open "$W/t2.out" || bail "trickler 2: $(cat "$W/t2.out")"
-# a health checker that retries: the listener is full, each try is refused
-# at once, until the deadline frees the slots
+# a health checker that retries: while the listener is full each try is
+# refused, until the deadline frees the slots
 t0=$(date +%s.%N)
 tries=0
 code=
@@ -149,21 +163,20 @@ while :; do
     tries=$((tries + 1))
     code=$(curl -s -m 1 -o /dev/null -w '%{http_code}' "$URL/v1/health")
     [ "$code" = 200 ] && break
-    python3 -c "import sys; sys.exit(not $(date +%s.%N) - $t0 > 20)" && break
+    python3 -c "import sys; sys.exit(not $(date +%s.%N) - $t0 > 35)" && break
     sleep 0.2
 done
 secs=$(python3 -c "print('%.1f' % ($(date +%s.%N) - $t0))")
 is "1,100 trickling connections of tld's own user (over the 1,024 it takes): health answers 200" \
     "$code" 200
-check "... within the header deadline: 10 s, the sweep's 0.5 s and a retry's connect ($secs s, $tries tries: refused while the listener was full)" \
-    python3 -c "import sys; sys.exit(not ($tries >= 2 and $secs < 13))"
+check "... after the listener refused it, and while every trickler still trickles ($secs s, $tries tries)" \
+    python3 -c "import sys; sys.exit(not ($tries >= 2 and $secs < 35))"
 is "... and then a1's agent route (report) 200" "$(report)" 200
 wait "$t2"
-read -r _ closed _ early _ late _ latest _ answered _ open < <(tail -n1 "$W/t2.out")
-is "tld closed all 1,100: 76 at once (the listener full), 1,024 at the header deadline, none answered" \
-    "$closed $early $late $answered $open" "1100 76 1024 0 0"
-check "the 1,024 closed 10-12 s after their start (latest: $latest s)" \
-    test "$latest" -ge 10 -a "$latest" -le 12
-check "tld.log: the deadline's closings" grep -q "api: closed [0-9]* connection(s) without headers within 10 s" "$TL_HOME/tld.log"
+read -r _ closed _ _ _ _ _ _ _ answered _ open < <(tail -n1 "$W/t2.out")
+echo "# trickler 2: $(tail -n1 "$W/t2.out")"
+is "tld closed all 1,100, none answered" "$closed $answered $open" "1100 0 0"
+check "the header deadline closed every one tld admitted: at least the listener's 1,024 ($(swept "$l0"))" \
+    test "$(swept "$l0")" -ge 1024
 check "the same tld process throughout" kill -0 "$tld_pid"
 finish
