@@ -185,3 +185,16 @@ int cli_dispatch(const char *cmd, const struct cli_verb *verbs, void (*usage)(FI
     fprintf(stderr, "tl: %s: unknown verb \"%s\" (%s)\n", cmd, argv[1], names);
     return TL_EXIT_BAD;
 }
+
+json_t *tl_json_csv(const char *csv)
+{
+    json_t *a = json_array();
+    for (const char *p = csv; p && *p;) {
+        const char *c = strchr(p, ',');
+        size_t l = c ? (size_t)(c - p) : strlen(p);
+        if (l)
+            json_array_append_new(a, json_stringn(p, l));
+        p = c ? c + 1 : p + l;
+    }
+    return a;
+}

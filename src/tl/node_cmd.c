@@ -23,6 +23,7 @@ static void usage(FILE *f)
 {
     fputs("usage: tl node create NAME [--secure-boot on|off] [--vtpm on|off]\n"
           "                           [--vtpm-persist on|off] [--image DIR] [--vars FILE]\n"
+          "                           [--egress on|off] [--egress-allow CIDR,...]\n"
           "                           [--no-wait] [--timeout SECONDS] [--json]\n"
           "       tl node create NAME --external [--json]\n"
           "       tl node list [-l SELECTOR] [--for-pod POD.yaml] [--json]\n"
@@ -30,6 +31,7 @@ static void usage(FILE *f)
           "       tl node start|stop|delete NAME [--no-wait] [--json]\n"
           "       tl node reimage NAME [--secure-boot on|off] [--vtpm on|off]\n"
           "                            [--vtpm-persist on|off] [--image DIR] [--vars FILE]\n"
+          "                            [--egress on|off] [--egress-allow CIDR,...]\n"
           "                            [--reset-vtpm] [--no-wait] [--json]\n"
           "       tl node wait NAME [--timeout SECONDS] [--json]\n"
           "       tl node console NAME\n"
@@ -43,6 +45,11 @@ static void usage(FILE *f)
           "list -l: only nodes whose labels match a label selector (as kubectl -l);\n"
           "--for-pod: only nodes a manifest's pods would be scheduled on (nodeSelector,\n"
           "required node affinity).\n"
+          "--egress on: the guest's workloads reach the network through an HTTP CONNECT\n"
+          "proxy at 10.0.2.101:3128 (off by default: the guest reaches only its agent\n"
+          "endpoint); never the host's loopback or link-local addresses; private ranges\n"
+          "and the host's own addresses only as listed by --egress-allow (a host\n"
+          "address as ADDRESS/32).\n"
           "Exit status: 0 ok, 1 the node did not boot, 2 bad usage or a refused request.\n",
           f);
 }
@@ -51,6 +58,8 @@ struct opts {
     const char *name;
     int secure_boot, vtpm, vtpm_persist; /* -1 unset */
     const char *image, *vars;
+    int egress;               /* -1 unset */
+    const char *egress_allow; /* "cidr,cidr" */
     bool reset_vtpm, no_wait, json, external;
     long timeout;
     const char *selector, *for_pod;
@@ -80,6 +89,8 @@ static int parse(const char *verb, int argc, char **argv, struct opts *o, const 
         {"vars", required_argument, NULL, 'V'},
         {"reset-vtpm", no_argument, NULL, 'r'},
         {"external", no_argument, NULL, 'x'},
+        {"egress", required_argument, NULL, 'e'},
+        {"egress-allow", required_argument, NULL, 'E'},
         {"no-wait", no_argument, NULL, 'n'},
         {"timeout", required_argument, NULL, 't'},
         {"json", no_argument, NULL, 'j'},
@@ -88,7 +99,8 @@ static int parse(const char *verb, int argc, char **argv, struct opts *o, const 
         {"help", no_argument, NULL, 'h'},
         {0},
     };
-    *o = (struct opts){.secure_boot = -1, .vtpm = -1, .vtpm_persist = -1, .timeout = 300};
+    *o = (struct opts){
+        .secure_boot = -1, .vtpm = -1, .vtpm_persist = -1, .egress = -1, .timeout = 300};
     optind = 1;
     opterr = 0;
     int c, idx;
@@ -123,6 +135,13 @@ static int parse(const char *verb, int argc, char **argv, struct opts *o, const 
         case 'p':
             if (on_off(verb, "--vtpm-persist", optarg, &o->vtpm_persist) < 0)
                 return -1;
+            break;
+        case 'e':
+            if (on_off(verb, "--egress", optarg, &o->egress) < 0)
+                return -1;
+            break;
+        case 'E':
+            o->egress_allow = optarg;
             break;
         case 'i':
             o->image = optarg;
@@ -217,6 +236,12 @@ static void print_node(const json_t *n)
                                                                    : " (not persisted)")
                : "");
     printf("image:        %s\n", str(n, "image"));
+    printf("egress:       %s", yes_no(n, "egress"));
+    size_t ei;
+    json_t *ev;
+    json_array_foreach(json_object_get(n, "egress_allow"), ei, ev)
+        printf("%s%s", ei ? "," : " (allowed: ", json_string_value(ev));
+    printf("%s\n", json_array_size(json_object_get(n, "egress_allow")) ? ")" : "");
     print_diag(n);
     const json_t *r = json_object_get(n, "report");
     if (json_is_object(r)) {
@@ -315,6 +340,10 @@ static json_t *spec_body(const struct opts *o)
         json_object_set_new(b, "vtpm", json_boolean(o->vtpm));
     if (o->vtpm_persist >= 0)
         json_object_set_new(b, "vtpm_persist", json_boolean(o->vtpm_persist));
+    if (o->egress >= 0)
+        json_object_set_new(b, "egress", json_boolean(o->egress));
+    if (o->egress_allow)
+        json_object_set_new(b, "egress_allow", tl_json_csv(o->egress_allow));
     if (o->image) {
         char *real = realpath(o->image, NULL);
         json_object_set_new(b, "image", json_string(real ? real : o->image));
@@ -424,9 +453,9 @@ int tl_cmd_node(int argc, char **argv)
     static const struct {
         const char *verb, *allowed;
     } verbs[] = {
-        {"create", "svpiVntjx"},  {"list", "jlP"}, {"show", "j"},
-        {"start", "ntj"},         {"stop", "j"},   {"delete", "j"},
-        {"reimage", "svpiVrntj"}, {"console", ""}, {"wait", "tj"},
+        {"create", "svpiVntjxeE"},  {"list", "jlP"}, {"show", "j"},
+        {"start", "ntj"},           {"stop", "j"},   {"delete", "j"},
+        {"reimage", "svpiVrntjeE"}, {"console", ""}, {"wait", "tj"},
     };
     const char *allowed = NULL;
     for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)

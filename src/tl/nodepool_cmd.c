@@ -76,6 +76,13 @@ static const struct az_option add_options[] = {
      "OS disk type of the nodes."},
     {"--skip-gpu-driver-install", NULL, AZ_FLAG, NULL, NULL, NULL, false,
      "Do not install the GPU driver on GPU sizes."},
+    {"--enable-workload-egress", NULL, AZ_FLAG, NULL, NULL, NULL, false,
+     "Outbound network for the nodes' workloads, through a proxy at 10.0.2.101:3128 that "
+     "never reaches the host's loopback (off by default: nodes reach only their agent "
+     "endpoint)."},
+    {"--workload-egress-allowed-cidrs", NULL, AZ_STRING, NULL, NULL, NULL, false,
+     "Comma-separated private ranges (and host addresses, as ADDRESS/32) the proxy may "
+     "reach."},
     HEADERS_OPT,
     NO_WAIT_OPT,
     {0},
@@ -98,6 +105,12 @@ static const struct az_option update_options[] = {
     {"--disable-vtpm", NULL, AZ_FLAG, NULL, NULL, NULL, false,
      "Switch the vTPM off (reimages the nodes)."},
     {"--node-count", "-c", AZ_INT, NULL, NULL, NULL, false, "Scale the pool to this many nodes."},
+    {"--enable-workload-egress", NULL, AZ_FLAG, NULL, NULL, "--disable-workload-egress", false,
+     "Switch workload egress on (reimages the nodes)."},
+    {"--disable-workload-egress", NULL, AZ_FLAG, NULL, NULL, NULL, false,
+     "Switch workload egress off (reimages the nodes)."},
+    {"--workload-egress-allowed-cidrs", NULL, AZ_STRING, NULL, NULL, NULL, false,
+     "Replace the ranges the egress proxy may reach (\"\" for none; reimages the nodes)."},
     HEADERS_OPT,
     NO_WAIT_OPT,
     {0},
@@ -174,6 +187,11 @@ static int run_add(int argc, char **argv)
     json_object_set_new(body, "skipGpuDriverInstall",
                         json_boolean(az_flag(&a, "--skip-gpu-driver-install")));
     json_object_set_new(body, "useGen1Image", json_boolean(gen1));
+    if (az_flag(&a, "--enable-workload-egress"))
+        json_object_set_new(body, "enableWorkloadEgress", json_true());
+    if (az_given(&a, "--workload-egress-allowed-cidrs"))
+        json_object_set_new(body, "workloadEgressAllowedCidrs",
+                            tl_json_csv(az_get(&a, "--workload-egress-allowed-cidrs")));
     return arm_write(&a, "PUT", &pool, body);
 }
 
@@ -194,10 +212,17 @@ static int run_update(int argc, char **argv)
         json_object_set_new(body, "enableVtpm", json_boolean(az_flag(&a, "--enable-vtpm")));
     if (az_given(&a, "--node-count"))
         json_object_set_new(body, "count", json_integer(az_get_long(&a, "--node-count")));
+    if (az_flag(&a, "--enable-workload-egress") || az_flag(&a, "--disable-workload-egress"))
+        json_object_set_new(body, "enableWorkloadEgress",
+                            json_boolean(az_flag(&a, "--enable-workload-egress")));
+    if (az_given(&a, "--workload-egress-allowed-cidrs"))
+        json_object_set_new(body, "workloadEgressAllowedCidrs",
+                            tl_json_csv(az_get(&a, "--workload-egress-allowed-cidrs")));
     if (json_object_size(body) == 0) {
         fprintf(stderr,
                 "tl: %s: nothing to update: give --enable-secure-boot, --disable-secure-boot, "
-                "--enable-vtpm, --disable-vtpm or --node-count\n",
+                "--enable-vtpm, --disable-vtpm, --enable-workload-egress, "
+                "--disable-workload-egress, --workload-egress-allowed-cidrs or --node-count\n",
                 a.cmd->name);
         json_decref(body);
         return TL_EXIT_BAD;

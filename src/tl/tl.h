@@ -54,6 +54,8 @@ struct cli_verb {
  * an unknown one is one line "tl: CMD: ... (VERB, VERB...)" and exit 2. */
 int cli_dispatch(const char *cmd, const struct cli_verb *verbs, void (*usage)(FILE *f), int argc,
                  char **argv);
+/* "a,b,c" → ["a","b","c"] (empty items dropped): a comma-separated option */
+json_t *tl_json_csv(const char *csv);
 
 int tl_cmd_eventlog(int argc, char **argv);
 int tl_cmd_secureboot(int argc, char **argv);

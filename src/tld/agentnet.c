@@ -15,6 +15,10 @@
  * TLD_CHANNEL_CONNECTIONS connections at once: a flooding guest is refused
  * on its own channel only.
  *
+ * A node with workload egress (egress.c) has a second channel in this
+ * table, HOME/run/NAME.egress behind 10.0.2.101:3128, served by egress.c's
+ * CONNECT proxy, TLD_EGRESS_CONNECTIONS at once.
+ *
  * One thread accepts on every channel (poll over the listening sockets and
  * a wake-up pipe); the table has its own mutex, never held across I/O
  * other than the non-blocking accept. */
@@ -35,7 +39,16 @@ struct tld_agent_chan {
     char node[TLD_NAME_MAX + 1];
     char path[108];
     int fd;
-    unsigned open; /* connections handed to the daemon, not yet closed */
+    unsigned open;     /* connections handed to the daemon, not yet closed */
+    bool egress;       /* the egress channel, not the agent's */
+    const char *allow; /* egress: the node's allow list (interned) */
+};
+
+/* What the acceptor polls, copied out of the table */
+struct polled {
+    char node[TLD_NAME_MAX + 1];
+    bool egress;
+    const char *allow;
 };
 
 static void wake(struct tld_agentnet *a)
@@ -48,7 +61,7 @@ static void *acceptor(void *arg)
     struct tld *t = arg;
     struct tld_agentnet *a = &t->agentnet;
     struct pollfd *fds = NULL;
-    char(*names)[TLD_NAME_MAX + 1] = NULL;
+    struct polled *names = NULL;
     size_t cap = 0;
     while (!a->quit) {
         pthread_mutex_lock(&a->lock);
@@ -57,7 +70,7 @@ static void *acceptor(void *arg)
             struct pollfd *nf = realloc(fds, n * sizeof(*fds));
             if (nf)
                 fds = nf;
-            char(*nn)[TLD_NAME_MAX + 1] = realloc(names, n * sizeof(*names));
+            struct polled *nn = realloc(names, n * sizeof(*names));
             if (nn)
                 names = nn;
             if (nf && nn)
@@ -68,7 +81,9 @@ static void *acceptor(void *arg)
         fds[0] = (struct pollfd){.fd = a->wake[0], .events = POLLIN};
         for (size_t i = 1; i < n; i++) {
             fds[i] = (struct pollfd){.fd = a->chans[i - 1].fd, .events = POLLIN};
-            memcpy(names[i], a->chans[i - 1].node, sizeof(names[i]));
+            memcpy(names[i].node, a->chans[i - 1].node, sizeof(names[i].node));
+            names[i].egress = a->chans[i - 1].egress;
+            names[i].allow = a->chans[i - 1].allow;
         }
         pthread_mutex_unlock(&a->lock);
         if (poll(fds, n, 1000) <= 0)
@@ -84,11 +99,13 @@ static void *acceptor(void *arg)
             pthread_mutex_lock(&a->lock);
             struct tld_agent_chan *ch = NULL;
             for (size_t j = 0; j < a->n; j++)
-                if (a->chans[j].fd == fds[i].fd && strcmp(a->chans[j].node, names[i]) == 0)
+                if (a->chans[j].fd == fds[i].fd && a->chans[j].egress == names[i].egress &&
+                    strcmp(a->chans[j].node, names[i].node) == 0)
                     ch = &a->chans[j];
             int cfd = ch ? accept4(ch->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK) : -1;
             int (*hand)(struct tld *, int, const char *) = a->hand;
-            bool room = ch && ch->open < TLD_CHANNEL_CONNECTIONS;
+            bool room = ch && ch->open < (names[i].egress ? TLD_EGRESS_CONNECTIONS
+                                                          : TLD_CHANNEL_CONNECTIONS);
             if (cfd >= 0 && room)
                 ch->open++;
             pthread_mutex_unlock(&a->lock);
@@ -98,10 +115,13 @@ static void *acceptor(void *arg)
                 close(cfd); /* this guest has enough connections open */
                 continue;
             }
-            if (!hand || hand(t, cfd, names[i]) < 0) { /* hand closes cfd */
+            if (names[i].egress) {
+                if (tld_egress_serve(t, cfd, names[i].node, names[i].allow) < 0)
+                    tld_agentnet_egress_closed(t, names[i].node);  /* it closed cfd */
+            } else if (!hand || hand(t, cfd, names[i].node) < 0) { /* hand closes cfd */
                 if (!hand)
                     close(cfd);
-                tld_agentnet_closed(t, names[i]);
+                tld_agentnet_closed(t, names[i].node);
             }
         }
     }
@@ -114,6 +134,7 @@ int tld_agentnet_start(struct tld *t)
 {
     struct tld_agentnet *a = &t->agentnet;
     pthread_mutex_init(&a->lock, NULL);
+    tld_egress_init(t);
     if (pipe2(a->wake, O_CLOEXEC | O_NONBLOCK) < 0)
         return -errno;
     if (pthread_create(&a->thread, NULL, acceptor, t) != 0)
@@ -130,6 +151,7 @@ void tld_agentnet_stop(struct tld *t)
     a->quit = 1;
     wake(a);
     pthread_join(a->thread, NULL);
+    tld_egress_wait(t); /* its connections see quit within a second */
     a->running = false;
     for (size_t i = 0; i < a->n; i++)
         close(a->chans[i].fd); /* the sockets stay: a restarted tld binds them again */
@@ -140,23 +162,33 @@ void tld_agentnet_stop(struct tld *t)
     close(a->wake[1]);
 }
 
-int tld_agentnet_path(const struct tld *t, const char *node, char *out, size_t size)
+static int chan_path(const struct tld *t, const char *node, bool egress, char *out, size_t size)
 {
-    int k = snprintf(out, size, "%s/run/%s.agent", t->home, node);
+    int k = snprintf(out, size, "%s/run/%s.%s", t->home, node, egress ? "egress" : "agent");
     return k > 0 && (size_t)k < size && (size_t)k < sizeof(((struct sockaddr_un *)0)->sun_path)
                ? 0
                : -ENAMETOOLONG;
 }
 
-int tld_agentnet_open(struct tld *t, const char *node)
+int tld_agentnet_path(const struct tld *t, const char *node, char *out, size_t size)
+{
+    return chan_path(t, node, false, out, size);
+}
+
+int tld_agentnet_egress_path(const struct tld *t, const char *node, char *out, size_t size)
+{
+    return chan_path(t, node, true, out, size);
+}
+
+static int chan_open(struct tld *t, const char *node, bool egress, const char *allow)
 {
     struct tld_agentnet *a = &t->agentnet;
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    if (tld_agentnet_path(t, node, sa.sun_path, sizeof(sa.sun_path)) < 0)
+    if (chan_path(t, node, egress, sa.sun_path, sizeof(sa.sun_path)) < 0)
         return -ENAMETOOLONG;
     pthread_mutex_lock(&a->lock);
     for (size_t i = 0; i < a->n; i++)
-        if (strcmp(a->chans[i].node, node) == 0) {
+        if (strcmp(a->chans[i].node, node) == 0 && a->chans[i].egress == egress) {
             pthread_mutex_unlock(&a->lock);
             return 0; /* open already (a re-adopted node) */
         }
@@ -187,7 +219,7 @@ int tld_agentnet_open(struct tld *t, const char *node)
         a->cap = cap;
     }
     struct tld_agent_chan *ch = &a->chans[a->n++];
-    *ch = (struct tld_agent_chan){.fd = fd};
+    *ch = (struct tld_agent_chan){.fd = fd, .egress = egress, .allow = allow ? allow : ""};
     snprintf(ch->node, sizeof(ch->node), "%s", node);
     snprintf(ch->path, sizeof(ch->path), "%s", sa.sun_path);
     pthread_mutex_unlock(&a->lock);
@@ -195,29 +227,49 @@ int tld_agentnet_open(struct tld *t, const char *node)
     return 0;
 }
 
+int tld_agentnet_open(struct tld *t, const struct tld_node *n)
+{
+    int r = chan_open(t, n->name, false, NULL);
+    if (r >= 0 && n->spec.egress && (r = chan_open(t, n->name, true, n->spec.egress_allow)) < 0)
+        tld_agentnet_close(t, n->name);
+    return r;
+}
+
 void tld_agentnet_close(struct tld *t, const char *node)
 {
     struct tld_agentnet *a = &t->agentnet;
     pthread_mutex_lock(&a->lock);
-    for (size_t i = 0; i < a->n; i++)
+    for (size_t i = 0; i < a->n;) {
         if (strcmp(a->chans[i].node, node) == 0) {
             close(a->chans[i].fd);
             unlink(a->chans[i].path);
             a->chans[i] = a->chans[--a->n];
-            break;
+            continue;
         }
+        i++;
+    }
     pthread_mutex_unlock(&a->lock);
     wake(a);
 }
 
-void tld_agentnet_closed(struct tld *t, const char *node)
+static void chan_closed(struct tld_agentnet *a, const char *node, bool egress)
 {
-    struct tld_agentnet *a = &t->agentnet;
     pthread_mutex_lock(&a->lock);
     for (size_t i = 0; i < a->n; i++)
-        if (strcmp(a->chans[i].node, node) == 0 && a->chans[i].open > 0)
+        if (strcmp(a->chans[i].node, node) == 0 && a->chans[i].egress == egress &&
+            a->chans[i].open > 0)
             a->chans[i].open--;
     pthread_mutex_unlock(&a->lock);
+}
+
+void tld_agentnet_closed(struct tld *t, const char *node)
+{
+    chan_closed(&t->agentnet, node, false);
+}
+
+void tld_agentnet_egress_closed(struct tld *t, const char *node)
+{
+    chan_closed(&t->agentnet, node, true);
 }
 
 /* `tld --relay SOCKET`: QEMU's guestfwd command for one guest connection.

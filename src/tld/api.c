@@ -744,6 +744,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
     (void)version;
     struct tld *t = cls;
     struct request *rq = *con_cls;
+    tld_deadline_request(t, c, !rq, rq && !*upload_size);
     if (!rq) { /* headers only: route and authenticate before any body is read */
         rq = calloc(1, sizeof(*rq));
         if (!rq)
@@ -815,8 +816,8 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
                       enum MHD_RequestTerminationCode code)
 {
     struct tld *t = cls;
-    (void)c;
     (void)code;
+    tld_deadline_request_done(t, c);
     struct request *rq = *con_cls;
     if (rq) {
         atomic_fetch_sub(&t->api.inflight, rq->cap);
@@ -830,7 +831,7 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
 static void connection_event(void *cls, struct MHD_Connection *c, void **socket_context,
                              enum MHD_ConnectionNotificationCode code)
 {
-    (void)socket_context;
+    tld_deadline_notify(cls, c, socket_context, code); /* deadlines, client limits */
     const char *node = channel_node(c);
     if (node && code == MHD_CONNECTION_NOTIFY_CLOSED)
         tld_agentnet_closed(cls, node);
@@ -859,9 +860,10 @@ int tld_api_start(struct tld *t, const char *listen_addr, int *port)
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL |
             MHD_USE_ERROR_LOG,
         0, NULL, NULL, handler, t, MHD_OPTION_SOCK_ADDR, &sa, MHD_OPTION_NOTIFY_COMPLETED,
-        completed, t, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)TLD_IDLE_TIMEOUT,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)TLD_API_CONNECTIONS, MHD_OPTION_THREAD_STACK_SIZE,
-        (size_t)(256u << 10), MHD_OPTION_END);
+        completed, t, MHD_OPTION_NOTIFY_CONNECTION, connection_event, t,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)TLD_IDLE_TIMEOUT, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)TLD_API_CONNECTIONS, MHD_OPTION_THREAD_STACK_SIZE, (size_t)(256u << 10),
+        MHD_OPTION_END);
     if (!t->api.admin)
         return -EADDRINUSE;
     /* the agent channels' connections arrive by MHD_add_connection */

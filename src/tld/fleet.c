@@ -176,6 +176,8 @@ int tld_pool_save(struct tld *t, struct tld_pool *p)
                                 tld_baseline_json(p->baseline[i]));
     if (p->rules)
         json_object_set(doc, "rules", p->rules);
+    json_object_set_new(doc, "egress", json_boolean(p->egress));
+    json_object_set_new(doc, "egress_allow", json_string(p->egress_allow ? p->egress_allow : ""));
     int r = tld_store_resource_put(t, "pool", key, doc);
     json_decref(doc);
     return r;
@@ -390,6 +392,8 @@ int tld_fleet_load(struct tld *t)
         p->vtpm = json_is_true(json_object_get(d, "vtpm"));
         p->fips = json_is_true(json_object_get(d, "fips"));
         p->skip_gpu = json_is_true(json_object_get(d, "skip_gpu"));
+        p->egress = json_is_true(json_object_get(d, "egress"));
+        p->egress_allow = tld_intern(json_string_value(json_object_get(d, "egress_allow")));
         p->image_generation = (int)json_integer_value(json_object_get(d, "image_generation"));
         p->prov = prov_parse(json_string_value(json_object_get(d, "prov")));
         p->op_done = (int)json_integer_value(json_object_get(d, "op_done"));

@@ -78,6 +78,8 @@ static json_t *pool_json(struct tld *t, const struct tld_pool *p)
         json_object_set_new(j, "error", json_string(p->error));
     if (p->skip_gpu)
         json_object_set_new(j, "gpuProfile", json_pack("{s:s}", "driver", "None"));
+    json_object_set_new(j, "enableWorkloadEgress", json_boolean(p->egress));
+    json_object_set_new(j, "workloadEgressAllowedCidrs", tld_egress_allow_json(p->egress_allow));
     json_object_set(j, "policyRules", p->rules ? p->rules : json_null());
     return j;
 }
@@ -244,6 +246,8 @@ static int cluster_put(struct tld *t, struct tld_group *g, const char *name, con
         {"skipGpuDriverInstall", JSON_TRUE},
         {"useGen1Image", JSON_TRUE},
         {"nodeImage", JSON_STRING},
+        {"enableWorkloadEgress", JSON_TRUE},
+        {"workloadEgressAllowedCidrs", JSON_ARRAY},
         {0},
     };
     int r;
@@ -361,6 +365,8 @@ static int pool_put(struct tld *t, struct tld_cluster *c, const char *name, cons
         {"skipGpuDriverInstall", JSON_TRUE},
         {"useGen1Image", JSON_TRUE},
         {"nodeImage", JSON_STRING},
+        {"enableWorkloadEgress", JSON_TRUE},
+        {"workloadEgressAllowedCidrs", JSON_ARRAY},
         {0},
     };
     int r;
@@ -425,8 +431,12 @@ static int check_image_boots(struct tld *t, const struct tld_pool *p, char *msg,
 static int pool_patch(struct tld *t, struct tld_pool *p, const json_t *body, json_t **answer,
                       char *msg, size_t msz)
 {
-    static const struct tld_field fields[] = {
-        {"enableSecureBoot", JSON_TRUE}, {"enableVtpm", JSON_TRUE}, {"count", JSON_INTEGER}, {0}};
+    static const struct tld_field fields[] = {{"enableSecureBoot", JSON_TRUE},
+                                              {"enableVtpm", JSON_TRUE},
+                                              {"count", JSON_INTEGER},
+                                              {"enableWorkloadEgress", JSON_TRUE},
+                                              {"workloadEgressAllowedCidrs", JSON_ARRAY},
+                                              {0}};
     int r;
     if ((r = tld_fleet_check_fields(body, fields, msg, msz)))
         return r;
@@ -444,6 +454,11 @@ static int pool_patch(struct tld *t, struct tld_pool *p, const json_t *body, jso
         want.vtpm = json_is_true(v);
     if ((v = json_object_get(body, "count")))
         want.count = (long)json_integer_value(v);
+    if ((v = json_object_get(body, "enableWorkloadEgress")))
+        want.egress = json_is_true(v);
+    if ((v = json_object_get(body, "workloadEgressAllowedCidrs")) &&
+        (r = tld_egress_allow_parse(v, "workloadEgressAllowedCidrs", &want.egress_allow, msg, msz)))
+        return r;
     struct tl_pool_spec from, to;
     tld_pool_spec(p, &from);
     tld_pool_spec(&want, &to);
@@ -451,7 +466,8 @@ static int pool_patch(struct tld *t, struct tld_pool *p, const json_t *body, jso
         return 400;
     if (tld_capacity_admit(t, p, p->vm_size, want.count, msg, msz) < 0)
         return 409; /* QuotaExceeded, AllocationFailed */
-    bool security = want.secure_boot != p->secure_boot || want.vtpm != p->vtpm;
+    bool security = want.secure_boot != p->secure_boot || want.vtpm != p->vtpm ||
+                    want.egress != p->egress || strcmp(want.egress_allow, p->egress_allow) != 0;
     if (security && want.secure_boot && (r = check_image_boots(t, &want, msg, msz)))
         return r;
     int drift = 0;
@@ -461,6 +477,8 @@ static int pool_patch(struct tld *t, struct tld_pool *p, const json_t *body, jso
                 drift++;
     p->secure_boot = want.secure_boot;
     p->vtpm = want.vtpm;
+    p->egress = want.egress;
+    p->egress_allow = want.egress_allow;
     long was = p->count;
     p->count = want.count;
     p->error[0] = 0;

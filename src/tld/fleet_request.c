@@ -147,6 +147,11 @@ int tld_pool_from_request(struct tld *t, struct tld_cluster *c, const json_t *bo
     p->vtpm = tld_fleet_flag(body, "enableVtpm");
     p->fips = tld_fleet_flag(body, "enableFipsImage");
     p->skip_gpu = tld_fleet_flag(body, "skipGpuDriverInstall");
+    p->egress = tld_fleet_flag(body, "enableWorkloadEgress"); /* off unless asked: egress.c */
+    int er = tld_egress_allow_parse(json_object_get(body, "workloadEgressAllowedCidrs"),
+                                    "workloadEgressAllowedCidrs", &p->egress_allow, msg, msz);
+    if (er)
+        return er;
     p->image_generation =
         size ? tl_pool_image_generation(size, tld_fleet_flag(body, "useGen1Image")) : 2;
     struct tl_pool_spec spec;

@@ -237,7 +237,12 @@ static int parse_spec(struct tld *t, const json_t *req, struct tld_node_spec *sp
     int r;
     if ((r = parse_bool(req, "secure_boot", &spec->secure_boot, msg, msz)) ||
         (r = parse_bool(req, "vtpm", &spec->vtpm, msg, msz)) ||
-        (r = parse_bool(req, "vtpm_persist", &spec->vtpm_persist, msg, msz)))
+        (r = parse_bool(req, "vtpm_persist", &spec->vtpm_persist, msg, msz)) ||
+        (r = parse_bool(req, "egress", &spec->egress, msg, msz)))
+        return r;
+    if (json_object_get(req, "egress_allow") &&
+        (r = tld_egress_allow_parse(json_object_get(req, "egress_allow"), "egress_allow",
+                                    &spec->egress_allow, msg, msz)))
         return r;
     json_t *mem = json_object_get(req, "memory_mib");
     if (mem) {
@@ -364,8 +369,9 @@ int tld_node_create(struct tld *t, const json_t *req, struct tld_pool *pool, str
 {
     if (!json_is_object(req))
         return ERR(400, "the request body must be a JSON object");
-    const char *known[] = {"name", "secure_boot", "vtpm",     "vtpm_persist", "image",
-                           "vars", "start",       "external", "ek_public",    "memory_mib"};
+    const char *known[] = {"name",      "secure_boot", "vtpm",   "vtpm_persist",
+                           "image",     "vars",        "start",  "external",
+                           "ek_public", "memory_mib",  "egress", "egress_allow"};
     const char *key;
     json_t *v;
     json_object_foreach((json_t *)req, key, v)
@@ -388,8 +394,12 @@ int tld_node_create(struct tld *t, const json_t *req, struct tld_pool *pool, str
         return ERR(409, "node %s exists already", name);
     if (t->n_nodes >= TLD_MAX_NODES)
         return ERR(409, "this tld runs its maximum of %d nodes", TLD_MAX_NODES);
-    struct tld_node_spec spec = {
-        .secure_boot = true, .vtpm = true, .vtpm_persist = true, .image = "", .vars = ""};
+    struct tld_node_spec spec = {.secure_boot = true,
+                                 .vtpm = true,
+                                 .vtpm_persist = true,
+                                 .image = "",
+                                 .vars = "",
+                                 .egress_allow = ""};
     bool start = true;
     int r;
     json_t *ek_j = json_object_get(req, "ek_public");
@@ -405,16 +415,18 @@ int tld_node_create(struct tld *t, const json_t *req, struct tld_pool *pool, str
         spec.generation = 2;
         if (json_object_get(req, "image") || json_object_get(req, "vars") ||
             json_object_get(req, "secure_boot") || json_is_false(json_object_get(req, "vtpm")) ||
-            json_is_false(json_object_get(req, "vtpm_persist")))
-            return ERR(400, "an external node takes no image, variable store or Secure Boot, "
-                            "and has a persisted vTPM");
+            json_is_false(json_object_get(req, "vtpm_persist")) || json_object_get(req, "egress") ||
+            json_object_get(req, "egress_allow"))
+            return ERR(400, "an external node takes no image, variable store, Secure Boot or "
+                            "egress, and has a persisted vTPM");
     }
     /* the name reserved: a node "creating", claimed */
     struct tld_node *n = calloc(1, sizeof(*n));
     if (!n)
         return ERR(500, "out of memory");
     snprintf(n->name, sizeof(n->name), "%s", name);
-    n->spec = (struct tld_node_spec){.external = spec.external, .image = "", .vars = ""};
+    n->spec = (struct tld_node_spec){
+        .external = spec.external, .image = "", .vars = "", .egress_allow = ""};
     n->state = TLD_CREATING;
     n->created = tld_now();
     n->pool = pool;
@@ -496,7 +508,8 @@ int tld_node_reimage(struct tld *t, struct tld_node *n, const json_t *req, char 
         json_object_foreach((json_t *)req, key, v)
         {
             if (strcmp(key, "secure_boot") && strcmp(key, "vtpm") && strcmp(key, "image") &&
-                strcmp(key, "vars") && strcmp(key, "vtpm_persist") && strcmp(key, "reset_vtpm"))
+                strcmp(key, "vars") && strcmp(key, "vtpm_persist") && strcmp(key, "reset_vtpm") &&
+                strcmp(key, "egress") && strcmp(key, "egress_allow"))
                 return ERR(400, "unknown field \"%s\"", key);
         }
         if ((r = parse_bool(req, "reset_vtpm", &reset_vtpm, msg, msz)))

@@ -331,6 +331,11 @@ int main(int argc, char **argv)
      * running nodes reach it again. */
     char previous[64];
     int r_api = -1;
+    if (tld_deadline_start(t) < 0) {
+        tld_log("cannot start the API's deadline sweeper");
+        tld_store_close(t);
+        return 2;
+    }
     if (!listen_given && previous_port(t, previous, sizeof(previous)))
         r_api = tld_api_start(t, previous, &t->port);
     if (r_api < 0 && tld_api_start(t, listen_addr, &t->port) < 0) {
@@ -361,6 +366,7 @@ int main(int argc, char **argv)
     tld_log("stopping (nodes keep running)");
     tld_agentnet_stop(t);
     tld_api_stop(t);
+    tld_deadline_stop(t);
     tld_webhook_stop(&t->webhook);
     pthread_mutex_lock(&t->lock);
     /* tld.addr stays: the next tld takes the same port back (previous_port),

@@ -73,6 +73,8 @@ json_t *tld_node_json(const struct tld *t, const struct tld_node *n)
     tld_pool_node_labels(n, labels);
     json_object_set_new(j, "labels", labels);
     json_object_set_new(j, "external", json_boolean(n->spec.external));
+    json_object_set_new(j, "egress", json_boolean(n->spec.egress));
+    json_object_set_new(j, "egress_allow", tld_egress_allow_json(n->spec.egress_allow));
     if (n->spec.memory_mib)
         json_object_set_new(j, "memory_mib", json_integer(n->spec.memory_mib));
     if (n->pool)
@@ -120,6 +122,9 @@ json_t *tld_node_doc(const struct tld_node *n)
     if (n->baseline)
         json_object_set_new(j, "baseline", tld_baseline_json(n->baseline));
     json_object_set_new(json_object_get(j, "spec"), "external", json_boolean(n->spec.external));
+    json_object_set_new(json_object_get(j, "spec"), "egress", json_boolean(n->spec.egress));
+    json_object_set_new(json_object_get(j, "spec"), "egress_allow",
+                        json_string(n->spec.egress_allow));
     if (n->spec.memory_mib)
         json_object_set_new(json_object_get(j, "spec"), "memory_mib",
                             json_integer(n->spec.memory_mib));
@@ -151,6 +156,8 @@ int tld_node_from_doc(const json_t *doc, struct tld_node **out)
     n->spec.vtpm = json_is_true(json_object_get(spec, "vtpm"));
     n->spec.vtpm_persist = json_is_true(json_object_get(spec, "vtpm_persist"));
     n->spec.external = json_is_true(json_object_get(spec, "external"));
+    n->spec.egress = json_is_true(json_object_get(spec, "egress"));
+    n->spec.egress_allow = tld_intern(json_string_value(json_object_get(spec, "egress_allow")));
     n->spec.generation = (int)json_integer_value(json_object_get(spec, "generation"));
     n->spec.memory_mib = (unsigned)json_integer_value(json_object_get(spec, "memory_mib"));
     n->spec.image = tld_intern(json_string_value(json_object_get(spec, "image")));

@@ -17,7 +17,8 @@ bool tld_pool_node_ready(const struct tld_pool *p, const struct tld_node *n)
 bool tld_pool_node_drifted(const struct tld_pool *p, const struct tld_node *n)
 {
     return n->spec.secure_boot != p->secure_boot || n->spec.vtpm != p->vtpm ||
-           strcmp(n->spec.image, p->image) != 0;
+           strcmp(n->spec.image, p->image) != 0 || n->spec.egress != p->egress ||
+           strcmp(n->spec.egress_allow, p->egress_allow) != 0;
 }
 
 void tld_reconcile_plan(long count, size_t present, unsigned starting, unsigned bound,

@@ -69,7 +69,7 @@ void tld_readopt(struct tld *t)
             continue;
         bool qemu_up = n->qemu.pid > 0 && tlh_proc_alive(&n->qemu, NULL, NULL);
         if ((n->state == TLD_BOOTING || n->state == TLD_RUNNING) && qemu_up) {
-            int r = tld_agentnet_open(t, n->name); /* its guest's way back to us */
+            int r = tld_agentnet_open(t, n); /* its guest's way back to us */
             if (r < 0)
                 tld_log("node %s: agent channel: %s", n->name, strerror(-r));
             tld_log("node %s: re-adopted (%s, qemu %ld, swtpm %ld)", n->name,

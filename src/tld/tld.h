@@ -146,6 +146,26 @@ struct tld_webhook {
     bool running, stopping;
 };
 
+/* deadline.c: the API connections' deadlines and per-client limits */
+struct tld_conn;
+struct tld_client;
+struct tld_deadline {
+    pthread_mutex_t lock; /* also held across shutdown() of a tracked fd */
+    pthread_cond_t wake;
+    struct tld_conn *head; /* every open connection of both daemons */
+    struct tld_client **clients;
+    size_t n_clients, cap_clients;
+    pthread_t thread;
+    bool running, quit;
+};
+
+/* egress.c: the CONNECT proxies of nodes with workload egress */
+struct tld_egress {
+    pthread_mutex_t lock;
+    pthread_cond_t done;
+    unsigned threads; /* connections being served */
+};
+
 /* Sets msg (a char buffer with its size msz in scope) and gives status:
  * the "return ERR(404, "no node named %s", name)" of the handlers. */
 #define ERR(status, ...) (snprintf(msg, msz, __VA_ARGS__), (status))
@@ -161,6 +181,19 @@ struct tld_webhook {
 #define TLD_API_CONNECTIONS     1024 /* the admin listener's connections at once */
 #define TLD_CHANNEL_CONNECTIONS 4    /* one node's agent channel's connections at once */
 #define TLD_BOOT_TIMEOUT        240  /* s, TCG boots take 15-25 s; TL_BOOT_TIMEOUT moves it */
+
+/* deadline.c: the API's connections */
+#define TLD_HEADER_DEADLINE    10  /* s: headers, from the connection's start or last request */
+#define TLD_BODY_DEADLINE      60  /* s: a request's body, from its headers */
+#define TLD_CLIENT_CONNECTIONS 128 /* one client's admin connections at once */
+
+/* egress.c: workload egress */
+#define TLD_EGRESS_ADDR        "10.0.2.101:3128" /* a guest's egress proxy, when it has one */
+#define TLD_EGRESS_CONNECTIONS 16                /* one node's egress connections at once */
+#define TLD_EGRESS_ALLOW_MAX   16                /* entries of an egress allow list */
+#define TLD_EGRESS_HEAD        10                /* s: a CONNECT request's head */
+#define TLD_EGRESS_CONNECT     10                /* s: reaching the target */
+#define TLD_EGRESS_IDLE        300               /* s: a tunnel with no byte either way */
 
 enum tld_state {
     TLD_CREATING,
@@ -187,6 +220,10 @@ struct tld_node_spec {
     const char *image;   /* "" for an external node */
     const char *vars;    /* a prepared variable store, "" for the defaults */
     unsigned memory_mib; /* QEMU -m; 0: TL_NODE_MEMORY, else 1024 */
+    /* workload egress through its CONNECT proxy (egress.c), and the
+     * private ranges it may reach: interned "cidr,cidr", "" none */
+    bool egress;
+    const char *egress_allow;
 };
 
 #define TLD_MAX_FINDINGS       64         /* per attestation: the rest summed up in one */
@@ -320,6 +357,8 @@ struct tld {
     struct tld_agentnet agentnet;
     struct tld_reconcile reconcile;
     struct tld_webhook webhook;
+    struct tld_egress egress;
+    struct tld_deadline deadline;
     volatile int quit;
 };
 
@@ -549,6 +588,8 @@ struct tld_pool {
     const char *image; /* interned directory */
     long count;
     bool secure_boot, vtpm, fips, skip_gpu;
+    bool egress;              /* enableWorkloadEgress: its nodes' spec.egress */
+    const char *egress_allow; /* workloadEgressAllowedCidrs, interned (egress.c) */
     int image_generation;
     /* where it is */
     enum tld_prov prov;
@@ -678,7 +719,36 @@ unsigned tld_capacity_starting(const struct tld *t);
 int tld_agentnet_start(struct tld *t);
 void tld_agentnet_stop(struct tld *t);
 int tld_agentnet_path(const struct tld *t, const char *node, char *out, size_t size);
-int tld_agentnet_open(struct tld *t, const char *node);
-void tld_agentnet_close(struct tld *t, const char *node);
+int tld_agentnet_egress_path(const struct tld *t, const char *node, char *out, size_t size);
+/* n's agent channel, and its egress channel when n->spec.egress */
+int tld_agentnet_open(struct tld *t, const struct tld_node *n);
+void tld_agentnet_close(struct tld *t, const char *node);  /* both channels */
 void tld_agentnet_closed(struct tld *t, const char *node); /* one connection fewer */
+void tld_agentnet_egress_closed(struct tld *t, const char *node);
 int tld_relay_main(const char *path);
+
+/* deadline.c: MHD's connection notifications (code: enum
+ * MHD_ConnectionNotificationCode), the handler's progress (first: its first
+ * call, the headers are in; body_done: a later call with no more data),
+ * NOTIFY_COMPLETED (request_done) */
+struct MHD_Connection;
+int tld_deadline_start(struct tld *t);
+void tld_deadline_stop(struct tld *t);
+void tld_deadline_notify(struct tld *t, struct MHD_Connection *c, void **socket_context, int code);
+void tld_deadline_request(struct tld *t, struct MHD_Connection *c, bool first, bool body_done);
+void tld_deadline_request_done(struct tld *t, struct MHD_Connection *c);
+
+/* egress.c */
+void tld_egress_init(struct tld *t);
+void tld_egress_wait(struct tld *t);
+/* Serves one connection of node's egress channel on a thread of its own;
+ * closes fd on failure. */
+int tld_egress_serve(struct tld *t, int fd, const char *node, const char *allow);
+struct sockaddr;
+/* NULL: sa may be reached by a node with this allow list; else why not. */
+const char *tld_egress_judge(const struct sockaddr *sa, const char *allow);
+/* A JSON array of CIDRs (or null/absent: none) → interned "cidr,cidr";
+ * 400 naming field and the entry. */
+int tld_egress_allow_parse(const json_t *v, const char *field, const char **out, char *msg,
+                           size_t msz);
+json_t *tld_egress_allow_json(const char *allow);

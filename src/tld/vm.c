@@ -423,18 +423,24 @@ static int start_qemu(struct tld *t, struct tld_node *n, char *msg, size_t msz)
     argv[k++] = "-drive";
     argv[k++] = a_disk;
     /* restrict=on: the guest reaches nothing but the forward to its own
-     * agent channel (agentnet.c); DHCP still answers */
-    char a_net[PATH_MAX + 256], chan[108];
-    if (tld_agentnet_path(t, n->name, chan, sizeof(chan)) < 0)
+     * agent channel (agentnet.c), and with egress the one to its own
+     * CONNECT proxy (egress.c); DHCP still answers */
+    char a_net[2 * PATH_MAX + 512], chan[108], egress[108];
+    if (tld_agentnet_path(t, n->name, chan, sizeof(chan)) < 0 ||
+        tld_agentnet_egress_path(t, n->name, egress, sizeof(egress)) < 0)
         return ERR(400, "%s: data directory path too long for a socket", t->home);
-    snprintf(a_net, sizeof(a_net),
-             "user,id=n0,ipv6=off,restrict=on,guestfwd=tcp:" TLD_AGENT_ADDR "-cmd:%s --relay %s",
-             t->tld_bin, chan);
+    int an = snprintf(a_net, sizeof(a_net),
+                      "user,id=n0,ipv6=off,restrict=on,guestfwd=tcp:" TLD_AGENT_ADDR
+                      "-cmd:%s --relay %s",
+                      t->tld_bin, chan);
+    if (n->spec.egress)
+        snprintf(a_net + an, sizeof(a_net) - (size_t)an,
+                 ",guestfwd=tcp:" TLD_EGRESS_ADDR "-cmd:%s --relay %s", t->tld_bin, egress);
     if (strchr(t->tld_bin, ',') || strchr(t->tld_bin, ' ') || strchr(chan, ',') ||
         strchr(chan, ' '))
         return ERR(400, "%s or %s: a comma or space in the path (QEMU's option syntax)", t->tld_bin,
                    chan);
-    int rc = tld_agentnet_open(t, n->name);
+    int rc = tld_agentnet_open(t, n);
     if (rc < 0)
         return ERR(500, "%s: cannot listen: %s", chan, strerror(-rc));
     argv[k++] = "-netdev";

@@ -170,7 +170,7 @@ mistake "enable and disable the vTPM together (add)" \
     "tl: aks nodepool add: cannot specify --enable-vtpm and --disable-vtpm at the same time" \
     aks nodepool add -g g --cluster-name c -n p --enable-vtpm --disable-vtpm
 mistake "an update with nothing to change" \
-    "tl: aks nodepool update: nothing to update: give --enable-secure-boot, --disable-secure-boot, --enable-vtpm, --disable-vtpm or --node-count" \
+    "tl: aks nodepool update: nothing to update: give --enable-secure-boot, --disable-secure-boot, --enable-vtpm, --disable-vtpm, --enable-workload-egress, --disable-workload-egress, --workload-egress-allowed-cidrs or --node-count" \
     aks nodepool update -g g --cluster-name c -n p
 mistake "--aks-custom-headers without KEY=VALUE" \
     "tl: aks nodepool add: --aks-custom-headers takes KEY=VALUE[,KEY=VALUE...], not \"UseGen1Image\"" \
