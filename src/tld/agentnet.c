@@ -116,8 +116,12 @@ static void *acceptor(void *arg)
                 continue;
             }
             if (names[i].egress) {
-                if (tld_egress_serve(t, cfd, names[i].node, names[i].allow) < 0)
-                    tld_agentnet_egress_closed(t, names[i].node);  /* it closed cfd */
+                if (!a->hand_egress) {
+                    close(cfd);
+                    tld_agentnet_egress_closed(t, names[i].node);
+                } else if (a->hand_egress(t, cfd, names[i].node, names[i].allow) < 0) {
+                    tld_agentnet_egress_closed(t, names[i].node); /* it closed cfd */
+                }
             } else if (!hand || hand(t, cfd, names[i].node) < 0) { /* hand closes cfd */
                 if (!hand)
                     close(cfd);
@@ -134,7 +138,6 @@ int tld_agentnet_start(struct tld *t)
 {
     struct tld_agentnet *a = &t->agentnet;
     pthread_mutex_init(&a->lock, NULL);
-    tld_egress_init(t);
     if (pipe2(a->wake, O_CLOEXEC | O_NONBLOCK) < 0)
         return -errno;
     if (pthread_create(&a->thread, NULL, acceptor, t) != 0)
@@ -151,7 +154,8 @@ void tld_agentnet_stop(struct tld *t)
     a->quit = 1;
     wake(a);
     pthread_join(a->thread, NULL);
-    tld_egress_wait(t); /* its connections see quit within a second */
+    if (a->drain_egress)
+        a->drain_egress(t); /* its connections see quit within a second */
     a->running = false;
     for (size_t i = 0; i < a->n; i++)
         close(a->chans[i].fd); /* the sockets stay: a restarted tld binds them again */

@@ -494,18 +494,20 @@ int tld_egress_serve(struct tld *t, int fd, const char *node, const char *allow)
     return 0;
 }
 
-void tld_egress_init(struct tld *t)
-{
-    pthread_mutex_init(&t->egress.lock, NULL);
-    pthread_cond_init(&t->egress.done, NULL);
-}
-
 /* After agentnet's quit is set: each thread sees it within a second. */
-void tld_egress_wait(struct tld *t)
+static void drain(struct tld *t)
 {
     struct tld_egress *e = &t->egress;
     pthread_mutex_lock(&e->lock);
     while (e->threads)
         pthread_cond_wait(&e->done, &e->lock);
     pthread_mutex_unlock(&e->lock);
+}
+
+void tld_egress_init(struct tld *t)
+{
+    pthread_mutex_init(&t->egress.lock, NULL);
+    pthread_cond_init(&t->egress.done, NULL);
+    t->agentnet.hand_egress = tld_egress_serve;
+    t->agentnet.drain_egress = drain;
 }

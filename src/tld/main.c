@@ -317,6 +317,7 @@ int main(int argc, char **argv)
         tld_log("%s: cannot open the store", t->home);
         return 2;
     }
+    tld_egress_init(t); /* before the agent channels: it serves their egress half */
     if (tld_token_init(t) < 0 || tld_auth_init(t) < 0 || tld_agentnet_start(t) < 0) {
         tld_log("%s: cannot set up tokens and credentials", t->home);
         tld_store_close(t);

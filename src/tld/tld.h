@@ -125,6 +125,11 @@ struct tld_agent_chan;
 struct tld_agentnet {
     /* who serves an accepted connection (api.c): closes fd on failure */
     int (*hand)(struct tld *t, int fd, const char *node);
+    /* who serves a guest's egress connection (egress.c registers itself in
+     * tld_egress_init: agentnet.c does not import it): closes fd on
+     * failure; and who waits, once quit is set, for those served to end */
+    int (*hand_egress)(struct tld *t, int fd, const char *node, const char *allow);
+    void (*drain_egress)(struct tld *t);
     pthread_mutex_t lock;
     struct tld_agent_chan *chans;
     size_t n, cap;
@@ -740,7 +745,6 @@ void tld_deadline_request_done(struct tld *t, struct MHD_Connection *c);
 
 /* egress.c */
 void tld_egress_init(struct tld *t);
-void tld_egress_wait(struct tld *t);
 /* Serves one connection of node's egress channel on a thread of its own;
  * closes fd on failure. */
 int tld_egress_serve(struct tld *t, int fd, const char *node, const char *allow);
