@@ -39,6 +39,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "attest.h"
 #include "tld.h"
 
 #define CONSOLE_MAX (4u << 20)
@@ -216,8 +217,29 @@ static enum MHD_Result h_fleet(struct call *k)
     if (!req)
         return send_error(k->c, 400, k->msg);
     json_t *answer = NULL;
-    int status = tld_fleet_route(k->t, k->method, k->url, req, &answer, k->msg, sizeof(k->msg));
+    struct tld *t = k->t;
+    struct tld_image_check *ic = calloc(1, sizeof(*ic));
+    if (!ic) {
+        json_decref(req);
+        return send_error(k->c, 500, "out of memory");
+    }
+    pthread_mutex_lock(&t->lock);
+    int status = tld_fleet_route(t, k->method, k->url, req, ic, &answer, k->msg, sizeof(k->msg));
+    pthread_mutex_unlock(&t->lock);
+    /* an update's image check reads the image: without the lock, then the
+     * request again (it may find the pool changed: once more at most) */
+    for (int i = 0; status == TLD_FLEET_CHECK_IMAGE && i < 2; i++) {
+        json_decref(answer);
+        answer = NULL;
+        tld_fleet_image_check(t, ic);
+        pthread_mutex_lock(&t->lock);
+        status = tld_fleet_route(t, k->method, k->url, req, ic, &answer, k->msg, sizeof(k->msg));
+        pthread_mutex_unlock(&t->lock);
+    }
+    free(ic);
     json_decref(req);
+    if (status == TLD_FLEET_CHECK_IMAGE)
+        status = ERR_(k, 409, "the node pool changed during its image check; try again");
     if (status >= 300 || !answer) {
         json_decref(answer);
         return fail(k, status);
@@ -473,7 +495,7 @@ static const char *authorization(struct call *k)
     return MHD_lookup_connection_value(k->c, MHD_HEADER_KIND, "Authorization");
 }
 
-/* enroll, activate, nonce: the node's token is checked by attest.c */
+/* activate, nonce: the node's token is checked by attest.c */
 static enum MHD_Result h_agent(struct call *k)
 {
     int status;
@@ -483,6 +505,37 @@ static enum MHD_Result h_agent(struct call *k)
     json_t *answer = NULL;
     status = tld_attest_handle(k->t, n, k->rq->rest, authorization(k), k->rq->json, &answer, k->msg,
                                sizeof(k->msg));
+    return status ? fail(k, status) : send_json(k->c, 200, answer);
+}
+
+/* POST /v1/nodes/NAME/enroll: the node's checks under tld.lock, the EK
+ * certificate's chain (the CAs' files), the EK and AK checks and
+ * MakeCredential without it, then the challenge kept under it (the node
+ * found and checked again: it may have gone or restarted meanwhile). */
+static enum MHD_Result h_enroll(struct call *k)
+{
+    struct tld *t = k->t;
+    const char *auth = authorization(k);
+    json_t *answer = NULL;
+    int status;
+    pthread_mutex_lock(&t->lock);
+    struct tld_node *n = call_node_idle(k, &status);
+    if (n)
+        status = tld_attest_agent_checks(n, "enroll", auth, k->rq->json, k->msg, sizeof(k->msg));
+    pthread_mutex_unlock(&t->lock);
+    if (status)
+        return fail(k, status);
+    struct tld_enrol_pre pre;
+    status = tld_enrol_prepare(t, k->rq->json, &pre, k->msg, sizeof(k->msg));
+    if (!status) {
+        pthread_mutex_lock(&t->lock);
+        n = call_node_idle(k, &status);
+        if (n && !(status = tld_attest_agent_checks(n, "enroll", auth, k->rq->json, k->msg,
+                                                    sizeof(k->msg))))
+            status = tld_enrol_accept(n, &pre, &answer, k->msg, sizeof(k->msg));
+        pthread_mutex_unlock(&t->lock);
+    }
+    tld_enrol_pre_done(&pre);
     return status ? fail(k, status) : send_json(k->c, 200, answer);
 }
 
@@ -547,12 +600,12 @@ static enum MHD_Result h_attest(struct call *k)
 
 static const struct route routes[] = {
     {"GET", "/v1/health", R_PUBLIC, 0, h_health},
-    {"GET", "/v1/resourceGroups*", R_READER, 0, h_fleet},
-    {NULL, "/v1/resourceGroups*", R_OPERATOR, 0, h_fleet},
-    {"GET", "/v1/managedClusters*", R_READER, 0, h_fleet},
-    {NULL, "/v1/managedClusters*", R_OPERATOR, 0, h_fleet},
-    {"GET", "/v1/providers/*", R_READER, 0, h_fleet},
-    {NULL, "/v1/providers/*", R_OPERATOR, 0, h_fleet},
+    {"GET", "/v1/resourceGroups*", R_READER, F_UNLOCKED, h_fleet},
+    {NULL, "/v1/resourceGroups*", R_OPERATOR, F_UNLOCKED, h_fleet},
+    {"GET", "/v1/managedClusters*", R_READER, F_UNLOCKED, h_fleet},
+    {NULL, "/v1/managedClusters*", R_OPERATOR, F_UNLOCKED, h_fleet},
+    {"GET", "/v1/providers/*", R_READER, F_UNLOCKED, h_fleet},
+    {NULL, "/v1/providers/*", R_OPERATOR, F_UNLOCKED, h_fleet},
     {"GET", "/v1/nodes", R_READER, 0, h_nodes_list},
     {"POST", "/v1/nodes", R_OPERATOR, 0, h_node_create},
     {"GET", "/v1/jwks", R_RP, 0, h_jwks},
@@ -575,7 +628,8 @@ static const struct route routes[] = {
     {"POST", "/v1/nodes/{node}/reimage", R_OPERATOR, 0, h_node_action},
     {"POST", "/v1/nodes/{node}/policy/learn", R_OPERATOR, 0, h_node_action},
     {"POST", "/v1/nodes/{node}/report", R_AGENT, F_AGENT_BODY | F_UNLOCKED, h_report},
-    {"POST", "/v1/nodes/{node}/enroll", R_AGENT, F_AGENT_BODY | F_JSON_EARLY, h_agent},
+    {"POST", "/v1/nodes/{node}/enroll", R_AGENT, F_AGENT_BODY | F_JSON_EARLY | F_UNLOCKED,
+     h_enroll},
     {"POST", "/v1/nodes/{node}/activate", R_AGENT, F_AGENT_BODY | F_JSON_EARLY, h_agent},
     {"POST", "/v1/nodes/{node}/nonce", R_AGENT, F_AGENT_BODY | F_JSON_EARLY, h_agent},
     {"POST", "/v1/nodes/{node}/attest", R_AGENT, F_AGENT_BODY | F_JSON_EARLY | F_UNLOCKED,

@@ -188,9 +188,8 @@ void tld_attest_job_free(struct tld_attest_job *job)
     free(job);
 }
 
-/* What an agent call needs of the node, whatever the action. */
-static int agent_checks(struct tld_node *n, const char *action, const char *auth, const json_t *req,
-                        char *msg, size_t msz)
+int tld_attest_agent_checks(const struct tld_node *n, const char *action, const char *auth,
+                            const json_t *req, char *msg, size_t msz)
 {
     if (!tld_token_ok(n, auth))
         return ERR(403, "not this node's token");
@@ -207,7 +206,7 @@ int tld_attest_begin(struct tld_node *n, const char *auth, json_t *req, struct t
                      char *msg, size_t msz)
 {
     *out = NULL;
-    int r = agent_checks(n, "attest", auth, req, msg, msz);
+    int r = tld_attest_agent_checks(n, "attest", auth, req, msg, msz);
     if (r)
         return r;
     if (!n->ak)
@@ -308,7 +307,7 @@ int tld_attest_finish(struct tld *t, struct tld_attest_job *job, const char *aut
     struct tld_node *n = tld_node_find(t, job->node);
     if (!n)
         return ERR(404, "no node named %s", job->node);
-    int r = agent_checks(n, "attest", auth, job->req, msg, msz);
+    int r = tld_attest_agent_checks(n, "attest", auth, job->req, msg, msz);
     if (r)
         return r;
     if (!n->ak)
@@ -551,12 +550,16 @@ int tld_attest_handle(struct tld *t, struct tld_node *n, const char *action, con
         tld_attest_job_free(job);
         return r;
     }
-    int r = agent_checks(n, action, auth, req, msg, msz);
+    int r = tld_attest_agent_checks(n, action, auth, req, msg, msz);
     if (r)
         return r;
-    if (strcmp(action, "enroll") == 0)
-        r = tld_enrol_request(t, n, req, answer, msg, msz);
-    else if (strcmp(action, "activate") == 0)
+    if (strcmp(action, "enroll") == 0) { /* both halves under the caller's lock */
+        struct tld_enrol_pre pre;
+        r = tld_enrol_prepare(t, req, &pre, msg, msz);
+        if (!r)
+            r = tld_enrol_accept(n, &pre, answer, msg, msz);
+        tld_enrol_pre_done(&pre);
+    } else if (strcmp(action, "activate") == 0)
         r = tld_enrol_activate(t, n, req, answer, msg, msz);
     else
         r = nonce(n, answer, msg, msz);

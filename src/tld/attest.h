@@ -45,9 +45,29 @@ void tld_attest_evaluate_log(const uint8_t *buf, size_t len, const struct tl_pcr
 
 /* enrol.c: enroll (a challenge for the AK, bound to the EK) and activate
  * (the secret back: the AK is the node's); req checked by the caller
- * (agent_checks); 0 with *answer or an HTTP status with msg set. */
-int tld_enrol_request(struct tld *t, struct tld_node *n, json_t *req, json_t **answer, char *msg,
+ * (tld_attest_agent_checks); 0 with *answer or an HTTP status with msg set.
+ * Enroll is in two halves: prepare without tld.lock (the request alone:
+ * the EK certificate's chain read from the CAs' files, the EK and AK
+ * checked, MakeCredential), accept under it (the certificate is the one
+ * issued to this node; the challenge kept). */
+struct tld_enrol_pre {
+    char ek_type[16];
+    char cert_sha256[65];
+    const char *origin; /* TLD_EK_PLATFORM, _MANUFACTURER, _VOUCHED */
+    uint8_t *ak_pub;
+    size_t ak_len;
+    char ak_name[2 * 68 + 1];
+    uint8_t secret_value[32], id[16];
+    uint8_t *blob, *secret; /* MakeCredential's */
+    size_t blob_len, secret_len;
+    int status; /* a failure after the chain, told after the node's own check */
+    char why[256];
+};
+int tld_enrol_prepare(struct tld *t, const json_t *req, struct tld_enrol_pre *pre, char *msg,
                       size_t msz);
+int tld_enrol_accept(struct tld_node *n, struct tld_enrol_pre *pre, json_t **answer, char *msg,
+                     size_t msz);
+void tld_enrol_pre_done(struct tld_enrol_pre *pre);
 int tld_enrol_activate(struct tld *t, struct tld_node *n, json_t *req, json_t **answer, char *msg,
                        size_t msz);
 

@@ -114,39 +114,44 @@ static int ek_cert_verify(struct tld *t, X509 *cert, const char **origin, char *
     return -EPERM;
 }
 
-int tld_enrol_request(struct tld *t, struct tld_node *n, json_t *req, json_t **answer, char *msg,
+void tld_enrol_pre_done(struct tld_enrol_pre *pre)
+{
+    free(pre->ak_pub);
+    free(pre->blob);
+    free(pre->secret);
+    OPENSSL_cleanse(pre->secret_value, sizeof(pre->secret_value));
+    *pre = (struct tld_enrol_pre){0};
+}
+
+/* Everything an enrolment needs that the node does not hold: the EK
+ * certificate's chain (files of the CAs), the EK public area against it,
+ * the AK, MakeCredential. Run without tld.lock. A failure after the chain
+ * is kept (pre->status) rather than returned: the node's own check (is
+ * it the certificate issued to THIS node?) comes first, as it always has. */
+int tld_enrol_prepare(struct tld *t, const json_t *req, struct tld_enrol_pre *pre, char *msg,
                       size_t msz)
 {
+    *pre = (struct tld_enrol_pre){0};
     const char *ek_type = json_string_value(json_object_get(req, "ek_type"));
-    uint8_t *cert_der = NULL, *ek_pub = NULL, *ak_pub = NULL;
-    size_t cert_len, ek_len, ak_len;
+    uint8_t *cert_der = NULL, *ek_pub = NULL;
+    size_t cert_len, ek_len;
     int r;
     if (!ek_type || (strcmp(ek_type, "rsa2048") && strcmp(ek_type, "ecc-p256")))
         return ERR(400, "enroll: ek_type must be rsa2048 or ecc-p256");
+    snprintf(pre->ek_type, sizeof(pre->ek_type), "%s", ek_type);
     if (tl_base64_decode_string(json_string_value(json_object_get(req, "ek_cert")), &cert_der,
                                 &cert_len) < 0 ||
         tl_base64_decode_string(json_string_value(json_object_get(req, "ek_public")), &ek_pub,
                                 &ek_len) < 0 ||
-        tl_base64_decode_string(json_string_value(json_object_get(req, "ak_public")), &ak_pub,
-                                &ak_len) < 0) {
+        tl_base64_decode_string(json_string_value(json_object_get(req, "ak_public")), &pre->ak_pub,
+                                &pre->ak_len) < 0) {
         r = ERR(400, "enroll: ek_cert, ek_public and ak_public must be base64");
         goto out;
     }
-    /* 1. this node's EK certificate, from a CA we trust */
+    /* 1. an EK certificate from a CA we trust (whose it is: accept) */
     uint8_t fp[32];
-    char fph[65];
     SHA256(cert_der, cert_len, fp);
-    tl_hex_encode(fp, 32, fph);
-    bool ours = false;
-    size_t i;
-    json_t *ek, *eks = tld_node_ek(n);
-    json_array_foreach(eks, i, ek)
-    {
-        const char *want =
-            json_string_value(json_object_get(json_object_get(ek, "certificate"), "sha256"));
-        ours |= want && strcmp(want, fph) == 0;
-    }
-    json_decref(eks);
+    tl_hex_encode(fp, 32, pre->cert_sha256);
     const uint8_t *p = cert_der;
     X509 *cert = d2i_X509(NULL, &p, (long)cert_len);
     if (!cert || p != cert_der + cert_len) {
@@ -154,57 +159,74 @@ int tld_enrol_request(struct tld *t, struct tld_node *n, json_t *req, json_t **a
         r = ERR(403, "enroll: the EK certificate is not one DER certificate");
         goto out;
     }
-    const char *origin = NULL;
-    if ((r = ek_cert_verify(t, cert, &origin, msg, msz)) < 0) {
+    if ((r = ek_cert_verify(t, cert, &pre->origin, msg, msz)) < 0) {
         X509_free(cert);
         r = 403;
         goto out;
     }
-    if (!ours) {
-        X509_free(cert);
-        r = ERR(403,
-                "enroll: the EK certificate is not the one issued to node %s (another "
-                "node's TPM?)",
-                n->name);
-        goto out;
-    }
+    r = 0;
     /* 2. the EK public area is the certified key, from the EK template */
-    struct tl_error err = {0};
     EVP_PKEY *cert_key = X509_get0_pubkey(cert);
-    r = tld_attest_ek_check(ek_pub, ek_len, strcmp(ek_type, "rsa2048") == 0, cert_key, msg, msz);
+    int e = tld_attest_ek_check(ek_pub, ek_len, strcmp(ek_type, "rsa2048") == 0, cert_key, pre->why,
+                                sizeof(pre->why));
     X509_free(cert);
-    if (r < 0) {
-        r = 403;
+    if (e < 0) {
+        pre->status = 403;
         goto out;
     }
     /* 3. the AK: restricted signing, fixedTPM, fixedParent; its Name */
-    char ak_name[2 * 68 + 1];
-    if (tld_attest_ak_check(ak_pub, ak_len, ak_name, sizeof(ak_name), msg, msz) < 0) {
-        r = 403;
+    if (tld_attest_ak_check(pre->ak_pub, pre->ak_len, pre->ak_name, sizeof(pre->ak_name), pre->why,
+                            sizeof(pre->why)) < 0) {
+        pre->status = 403;
         goto out;
     }
     /* 4. MakeCredential: a secret only that TPM can recover for that Name */
+    if (getrandom(pre->secret_value, sizeof(pre->secret_value), 0) !=
+            (ssize_t)sizeof(pre->secret_value) ||
+        getrandom(pre->id, sizeof(pre->id), 0) != (ssize_t)sizeof(pre->id)) {
+        pre->status = 500;
+        snprintf(pre->why, sizeof(pre->why), "getrandom failed");
+        goto out;
+    }
+    if (tld_attest_make_credential(ek_pub, ek_len, pre->ak_name, pre->secret_value,
+                                   sizeof(pre->secret_value), &pre->blob, &pre->blob_len,
+                                   &pre->secret, &pre->secret_len, pre->why, sizeof(pre->why)) < 0)
+        pre->status = 500;
+out:
+    free(cert_der);
+    free(ek_pub);
+    return r;
+}
+
+int tld_enrol_accept(struct tld_node *n, struct tld_enrol_pre *pre, json_t **answer, char *msg,
+                     size_t msz)
+{
+    /* the certificate the platform issued to THIS node, not another's */
+    bool ours = false;
+    size_t i;
+    json_t *ek, *eks = tld_node_ek(n);
+    json_array_foreach(eks, i, ek)
+    {
+        const char *want =
+            json_string_value(json_object_get(json_object_get(ek, "certificate"), "sha256"));
+        ours |= want && strcmp(want, pre->cert_sha256) == 0;
+    }
+    json_decref(eks);
+    if (!ours)
+        return ERR(403,
+                   "enroll: the EK certificate is not the one issued to node %s (another "
+                   "node's TPM?)",
+                   n->name);
+    if (pre->status)
+        return ERR(pre->status, "%s", pre->why);
     struct tld_challenge *ch = calloc(1, sizeof(*ch));
-    uint8_t id[16];
-    if (!ch || getrandom(ch->secret, sizeof(ch->secret), 0) != (ssize_t)sizeof(ch->secret) ||
-        getrandom(id, sizeof(id), 0) != (ssize_t)sizeof(id)) {
-        free(ch);
-        r = ERR(500, "getrandom failed");
-        goto out;
-    }
-    uint8_t *blob = NULL, *secret = NULL;
-    size_t blob_len = 0, secret_len = 0;
-    if (tld_attest_make_credential(ek_pub, ek_len, ak_name, ch->secret, sizeof(ch->secret), &blob,
-                                   &blob_len, &secret, &secret_len, msg, msz) < 0) {
-        free(ch);
-        r = 500;
-        goto out;
-    }
-    (void)err;
-    tl_hex_encode(id, sizeof(id), ch->id);
+    if (!ch)
+        return ERR(500, "out of memory");
+    memcpy(ch->secret, pre->secret_value, sizeof(ch->secret));
+    tl_hex_encode(pre->id, sizeof(pre->id), ch->id);
     ch->expires = tld_now() + TLD_CHALLENGE_TTL;
-    ch->ak = json_pack("{s:o, s:s, s:s, s:s}", "public", tl_base64_json(ak_pub, ak_len), "name",
-                       ak_name, "ek_type", ek_type, "ek_origin", origin);
+    ch->ak = json_pack("{s:o, s:s, s:s, s:s}", "public", tl_base64_json(pre->ak_pub, pre->ak_len),
+                       "name", pre->ak_name, "ek_type", pre->ek_type, "ek_origin", pre->origin);
     if (n->challenge) {
         json_decref(n->challenge->ak);
         OPENSSL_cleanse(n->challenge, sizeof(*n->challenge));
@@ -212,17 +234,10 @@ int tld_enrol_request(struct tld *t, struct tld_node *n, json_t *req, json_t **a
     }
     n->challenge = ch;
     *answer = json_pack("{s:s, s:o, s:o}", "challenge", ch->id, "credential_blob",
-                        tl_base64_json(blob, blob_len), "encrypted_secret",
-                        tl_base64_json(secret, secret_len));
-    free(blob);
-    free(secret);
-    tld_log("node %s: enrolment challenge for AK %.16s", n->name, ak_name);
-    r = 0;
-out:
-    free(cert_der);
-    free(ek_pub);
-    free(ak_pub);
-    return r;
+                        tl_base64_json(pre->blob, pre->blob_len), "encrypted_secret",
+                        tl_base64_json(pre->secret, pre->secret_len));
+    tld_log("node %s: enrolment challenge for AK %.16s", n->name, pre->ak_name);
+    return 0;
 }
 
 int tld_enrol_activate(struct tld *t, struct tld_node *n, json_t *req, json_t **answer, char *msg,

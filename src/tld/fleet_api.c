@@ -405,7 +405,7 @@ static int pool_put(struct tld *t, struct tld_cluster *c, const char *name, cons
  * (OVMF's Microsoft keys)? The host library reads the image's ESP and
  * libtl's Secure Boot engine decides (tlhost/image.h), as `tl image check`
  * does; the verdict names the component that would fail and why. */
-static int check_image_boots(struct tld *t, const struct tld_pool *p, char *msg, size_t msz)
+static int image_boots(struct tld *t, const char *image, const char *pool, char *msg, size_t msz)
 {
     char vars[PATH_MAX + 32];
     snprintf(vars, sizeof(vars), "%s/OVMF_VARS_4M.ms.fd", t->ovmf_dir);
@@ -413,7 +413,7 @@ static int check_image_boots(struct tld *t, const struct tld_pool *p, char *msg,
     if (!v)
         return ERR(500, "out of memory");
     struct tl_error err = {0};
-    int r = tlh_image_check(p->image, NULL, vars, time(NULL), v, &err);
+    int r = tlh_image_check(image, NULL, vars, time(NULL), v, &err);
     if (r == 0 && v->failed < 0) {
         free(v);
         return 0;
@@ -423,13 +423,35 @@ static int check_image_boots(struct tld *t, const struct tld_pool *p, char *msg,
     r = ERR(409,
             "update refused: with Secure Boot on, the nodes of node pool '%s' would not boot: "
             "%s (tl image check %s --vars %s)",
-            p->name, r < 0 ? err.message : v->text, p->image, vars);
+            pool, r < 0 ? err.message : v->text, image, vars);
     free(v);
     return r;
 }
 
-static int pool_patch(struct tld *t, struct tld_pool *p, const json_t *body, json_t **answer,
-                      char *msg, size_t msz)
+void tld_fleet_image_check(struct tld *t, struct tld_image_check *ic)
+{
+    ic->status = image_boots(t, ic->image, ic->pool, ic->msg, sizeof(ic->msg));
+    ic->done = true;
+}
+
+/* The image check of an update: ic's when done for this image (run by the
+ * caller without the lock), else asked for; inline without ic. */
+static int check_image_boots(struct tld *t, const struct tld_pool *p, struct tld_image_check *ic,
+                             char *msg, size_t msz)
+{
+    if (!ic)
+        return image_boots(t, p->image, p->name, msg, msz);
+    if (!ic->done || strcmp(ic->image, p->image) != 0 || strcmp(ic->pool, p->name) != 0) {
+        snprintf(ic->image, sizeof(ic->image), "%s", p->image);
+        snprintf(ic->pool, sizeof(ic->pool), "%s", p->name);
+        ic->done = false;
+        return TLD_FLEET_CHECK_IMAGE;
+    }
+    return ic->status ? ERR(ic->status, "%s", ic->msg) : 0;
+}
+
+static int pool_patch(struct tld *t, struct tld_pool *p, const json_t *body,
+                      struct tld_image_check *ic, json_t **answer, char *msg, size_t msz)
 {
     static const struct tld_field fields[] = {{"enableSecureBoot", JSON_TRUE},
                                               {"enableVtpm", JSON_TRUE},
@@ -468,7 +490,7 @@ static int pool_patch(struct tld *t, struct tld_pool *p, const json_t *body, jso
         return 409; /* QuotaExceeded, AllocationFailed */
     bool security = want.secure_boot != p->secure_boot || want.vtpm != p->vtpm ||
                     want.egress != p->egress || strcmp(want.egress_allow, p->egress_allow) != 0;
-    if (security && want.secure_boot && (r = check_image_boots(t, &want, msg, msz)))
+    if (security && want.secure_boot && (r = check_image_boots(t, &want, ic, msg, msz)))
         return r;
     int drift = 0;
     if (security)
@@ -596,7 +618,7 @@ static int split(const char *url, char *buf, size_t size, const char **seg, int 
 }
 
 int tld_fleet_route(struct tld *t, const char *method, const char *url, const json_t *body,
-                    json_t **answer, char *msg, size_t msz)
+                    struct tld_image_check *ic, json_t **answer, char *msg, size_t msz)
 {
     struct tld_fleet *f = t->fleet;
     char buf[1024];
@@ -712,7 +734,7 @@ int tld_fleet_route(struct tld *t, const char *method, const char *url, const js
     if (strcmp(method, "PATCH") == 0) {
         if (c->prov == TLD_PROV_DELETING || p->prov == TLD_PROV_DELETING)
             return ERR(409, "node pool '%s' is being deleted", p->name);
-        return pool_patch(t, p, body, answer, msg, msz);
+        return pool_patch(t, p, body, ic, answer, msg, msz);
     }
     if (del) {
         int r = pool_delete(t, p, msg, msz);

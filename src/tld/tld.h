@@ -516,6 +516,10 @@ void tld_report_pre_done(struct tld_report_pre *pre);
 /* Does the replay of the last report's event log equal these PCRs? */
 json_t *tld_report_compare_host(const struct tld_node *n, const json_t *pcrs);
 
+/* attest.c: what an agent call needs of the node, whatever the action
+ * (its token, booting or running, a vTPM, a JSON object); 0 or a status */
+int tld_attest_agent_checks(const struct tld_node *n, const char *action, const char *auth,
+                            const json_t *req, char *msg, size_t msz);
 /* attest.c: the attestation service's agent endpoints (enroll, activate,
  * nonce, attest); req is the parsed body (NULL when it is not a JSON
  * object: 400); returns an HTTP status (0 = 200 with *answer) */
@@ -611,9 +615,25 @@ struct tld_pool {
 int tld_fleet_load(struct tld *t); /* after the nodes: links them to their pools */
 void tld_fleet_free(struct tld *t);
 /* /v1/resourceGroups..., /v1/managedClusters, /v1/providers...: an HTTP
- * status (200/201/202 with *answer) or an error status with msg set. */
+ * status (200/201/202 with *answer) or an error status with msg set.
+ * Under tld.lock. A request that needs an image read first (a pool update
+ * turning Secure Boot on: will its image boot under OVMF's Microsoft
+ * keys?) answers TLD_FLEET_CHECK_IMAGE with ic naming the image and the
+ * pool: the caller runs tld_fleet_image_check without the lock and routes
+ * the request again with ic done. ic NULL: the check runs inline. */
+#define TLD_FLEET_CHECK_IMAGE 102 /* not an HTTP answer: check ic's image first */
+struct tld_image_check {
+    char image[PATH_MAX];
+    char pool[TLD_NAME_MAX + 1];
+    bool done;
+    int status; /* 0: it boots; 409 with msg: it would not */
+    char msg[1024];
+};
 int tld_fleet_route(struct tld *t, const char *method, const char *url, const json_t *body,
-                    json_t **answer, char *msg, size_t msz);
+                    struct tld_image_check *ic, json_t **answer, char *msg, size_t msz);
+/* Reads ic->image's ESP and judges it (host library + libtl): without
+ * tld.lock. Sets ic->done, ic->status and ic->msg. */
+void tld_fleet_image_check(struct tld *t, struct tld_image_check *ic);
 int tld_pool_save(struct tld *t, struct tld_pool *p);
 int tld_cluster_save(struct tld *t, struct tld_cluster *c);
 struct tld_pool **tld_fleet_pools(struct tld *t, size_t *n);
