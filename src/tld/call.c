@@ -1,0 +1,132 @@
+/* A call's helpers for the API's handlers (api.h): answers as JSON or
+ * text, the body, the node the path names. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "api.h"
+
+#define CONSOLE_MAX (4u << 20)
+
+enum MHD_Result api_send_text(struct MHD_Connection *c, unsigned status, const char *type,
+                              char *text, size_t len)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+    if (!r) {
+        free(text);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, "Content-Type", type);
+    enum MHD_Result ret = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+enum MHD_Result api_send_json(struct MHD_Connection *c, unsigned status, json_t *j)
+{
+    char *text = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    if (!text)
+        return MHD_NO;
+    size_t len = strlen(text);
+    char *with_nl = realloc(text, len + 2);
+    if (!with_nl) {
+        free(text);
+        return MHD_NO;
+    }
+    with_nl[len] = '\n';
+    with_nl[len + 1] = 0;
+    return api_send_text(c, status, "application/json", with_nl, len + 1);
+}
+
+enum MHD_Result api_send_error(struct MHD_Connection *c, unsigned status, const char *msg)
+{
+    return api_send_json(c, status, json_pack("{s:s}", "error", msg));
+}
+
+/* The console log's tail; read without tld.lock (the caller found the path). */
+enum MHD_Result api_send_console(struct MHD_Connection *c, const char *path)
+{
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return api_send_text(c, 200, "text/plain; charset=utf-8", strdup(""), 0);
+    struct stat st;
+    off_t from = 0;
+    if (fstat(fd, &st) == 0 && st.st_size > (off_t)CONSOLE_MAX)
+        from = st.st_size - (off_t)CONSOLE_MAX; /* the tail: the latest lines */
+    char *buf = malloc(CONSOLE_MAX + 1);
+    ssize_t k = buf ? pread(fd, buf, CONSOLE_MAX, from) : -1;
+    close(fd);
+    if (k < 0) {
+        free(buf);
+        return api_send_error(c, 500, "cannot read the console log");
+    }
+    return api_send_text(c, 200, "text/plain; charset=utf-8", buf, (size_t)k);
+}
+
+json_t *api_parse_body(const struct request *rq, char *msg, size_t msz)
+{
+    if (!rq->len)
+        return json_object();
+    json_error_t jerr;
+    json_t *j = json_loadb(rq->body, rq->len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!j)
+        snprintf(msg, msz, "request body: %s (line %d)", jerr.text, jerr.line);
+    return j;
+}
+
+json_t *api_call_body(struct call *k)
+{
+    return api_parse_body(k->rq, k->msg, sizeof(k->msg));
+}
+
+int api_err(struct call *k, int status, const char *text)
+{
+    snprintf(k->msg, sizeof(k->msg), "%s", text);
+    return status;
+}
+
+enum MHD_Result api_fail(struct call *k, int status)
+{
+    return api_send_error(k->c, (unsigned)(status >= 400 ? status : 500), k->msg);
+}
+
+const char *api_query(struct call *k, const char *key)
+{
+    return MHD_lookup_connection_value(k->c, MHD_GET_ARGUMENT_KIND, key);
+}
+
+/* The node named by the route's {node} (404 when none). */
+struct tld_node *api_call_node(struct call *k)
+{
+    struct tld_node *n = tld_node_find(k->t, k->rq->arg[0]);
+    if (!n)
+        snprintf(k->msg, sizeof(k->msg), "no node named %s", k->rq->arg[0]);
+    return n;
+}
+
+/* The node, when no operation holds it (lifecycle.c lets tld.lock go for
+ * its I/O): else NULL with *status 404, or busy: 409 for the operator, 503
+ * for its agent (temporary: the agent tries again). */
+struct tld_node *api_call_node_idle(struct call *k, int *status)
+{
+    struct tld_node *n = api_call_node(k);
+    *status = n ? 0 : 404;
+    if (n && n->busy) {
+        bool agent = k->rq->caller.role == TLD_ROLE_AGENT;
+        snprintf(k->msg, sizeof(k->msg), "node %s is busy (%s); try again when it is done", n->name,
+                 n->busy);
+        *status = agent ? 503 : 409;
+        n = NULL;
+    }
+    return n;
+}
+
+const char *api_authorization(struct call *k)
+{
+    return MHD_lookup_connection_value(k->c, MHD_HEADER_KIND, "Authorization");
+}
