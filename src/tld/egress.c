@@ -101,8 +101,8 @@ static bool cidr_covers(const struct cidr *c, int family, const uint8_t *addr)
     return (c->addr[full] & mask) == (addr[full] & mask);
 }
 
-int tld_egress_allow_parse(const json_t *v, const char *field, const char **out, char *msg,
-                           size_t msz)
+int tld_egress_allow_parse(struct tld *t, const json_t *v, const char *field, const char **out,
+                           char *msg, size_t msz)
 {
     *out = "";
     if (!v || json_is_null(v))
@@ -128,7 +128,7 @@ int tld_egress_allow_parse(const json_t *v, const char *field, const char **out,
         inet_ntop(c.family, c.addr, a, sizeof(a));
         k += (size_t)snprintf(list + k, sizeof(list) - k, "%s%s/%u", k ? "," : "", a, c.len);
     }
-    if (!(*out = tld_intern(list)))
+    if (!(*out = tld_intern(t, list)))
         return ERR(500, "out of memory");
     return 0;
 }

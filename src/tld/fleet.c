@@ -386,14 +386,14 @@ int tld_fleet_load(struct tld *t)
         copy(p->action, sizeof(p->action), d, "action");
         copy(p->op_node, sizeof(p->op_node), d, "op_node");
         copy(p->op_phase, sizeof(p->op_phase), d, "op_phase");
-        p->image = tld_intern(json_string_value(json_object_get(d, "image")) ?: "");
+        p->image = tld_intern(t, json_string_value(json_object_get(d, "image")) ?: "");
         p->count = (long)json_integer_value(json_object_get(d, "count"));
         p->secure_boot = json_is_true(json_object_get(d, "secure_boot"));
         p->vtpm = json_is_true(json_object_get(d, "vtpm"));
         p->fips = json_is_true(json_object_get(d, "fips"));
         p->skip_gpu = json_is_true(json_object_get(d, "skip_gpu"));
         p->egress = json_is_true(json_object_get(d, "egress"));
-        p->egress_allow = tld_intern(json_string_value(json_object_get(d, "egress_allow")));
+        p->egress_allow = tld_intern(t, json_string_value(json_object_get(d, "egress_allow")));
         p->image_generation = (int)json_integer_value(json_object_get(d, "image_generation"));
         p->prov = prov_parse(json_string_value(json_object_get(d, "prov")));
         p->op_done = (int)json_integer_value(json_object_get(d, "op_done"));

@@ -479,7 +479,8 @@ static int pool_patch(struct tld *t, struct tld_pool *p, const json_t *body,
     if ((v = json_object_get(body, "enableWorkloadEgress")))
         want.egress = json_is_true(v);
     if ((v = json_object_get(body, "workloadEgressAllowedCidrs")) &&
-        (r = tld_egress_allow_parse(v, "workloadEgressAllowedCidrs", &want.egress_allow, msg, msz)))
+        (r = tld_egress_allow_parse(t, v, "workloadEgressAllowedCidrs", &want.egress_allow, msg,
+                                    msz)))
         return r;
     struct tl_pool_spec from, to;
     tld_pool_spec(p, &from);

@@ -148,7 +148,7 @@ int tld_pool_from_request(struct tld *t, struct tld_cluster *c, const json_t *bo
     p->fips = tld_fleet_flag(body, "enableFipsImage");
     p->skip_gpu = tld_fleet_flag(body, "skipGpuDriverInstall");
     p->egress = tld_fleet_flag(body, "enableWorkloadEgress"); /* off unless asked: egress.c */
-    int er = tld_egress_allow_parse(json_object_get(body, "workloadEgressAllowedCidrs"),
+    int er = tld_egress_allow_parse(t, json_object_get(body, "workloadEgressAllowedCidrs"),
                                     "workloadEgressAllowedCidrs", &p->egress_allow, msg, msz);
     if (er)
         return er;
@@ -183,7 +183,7 @@ int tld_pool_from_request(struct tld *t, struct tld_cluster *c, const json_t *bo
     char real[PATH_MAX];
     if ((r = tld_hostpath_resolve(t, "node image", dir, real, sizeof(real), msg, msz)))
         return r;
-    if (!(p->image = tld_intern(real)))
+    if (!(p->image = tld_intern(t, real)))
         return ERR(500, "out of memory");
     uint32_t rnd;
     if (getrandom(&rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))

@@ -241,7 +241,7 @@ static int parse_spec(struct tld *t, const json_t *req, struct tld_node_spec *sp
         (r = parse_bool(req, "egress", &spec->egress, msg, msz)))
         return r;
     if (json_object_get(req, "egress_allow") &&
-        (r = tld_egress_allow_parse(json_object_get(req, "egress_allow"), "egress_allow",
+        (r = tld_egress_allow_parse(t, json_object_get(req, "egress_allow"), "egress_allow",
                                     &spec->egress_allow, msg, msz)))
         return r;
     json_t *mem = json_object_get(req, "memory_mib");
@@ -259,7 +259,7 @@ static int parse_spec(struct tld *t, const json_t *req, struct tld_node_spec *sp
         if ((r = tld_hostpath_resolve(t, "image", json_string_value(img), real, sizeof(real), msg,
                                       msz)))
             return r;
-        if (!(spec->image = tld_intern(real)))
+        if (!(spec->image = tld_intern(t, real)))
             return ERR(500, "out of memory");
     }
     if (!spec->image[0]) {
@@ -271,7 +271,7 @@ static int parse_spec(struct tld *t, const json_t *req, struct tld_node_spec *sp
         char real[PATH_MAX];
         if ((r = tld_hostpath_resolve(t, "image", def, real, sizeof(real), msg, msz)))
             return r;
-        if (!(spec->image = tld_intern(real)))
+        if (!(spec->image = tld_intern(t, real)))
             return ERR(500, "out of memory");
     }
     json_t *vars = json_object_get(req, "vars");
@@ -285,7 +285,7 @@ static int parse_spec(struct tld *t, const json_t *req, struct tld_node_spec *sp
             (r = tld_hostpath_open(t, real, TLD_VARS_MAX, &fd, NULL, msg, msz)))
             return r;
         close(fd);
-        if (!(spec->vars = tld_intern(real)))
+        if (!(spec->vars = tld_intern(t, real)))
             return ERR(500, "out of memory");
     }
     if ((r = tld_image_generation(t, spec->image, &spec->generation, msg, msz)))

@@ -214,6 +214,7 @@ int main(int argc, char **argv)
     struct tld *t = &tld;
     pthread_mutex_init(&t->lock, NULL);
     pthread_mutex_init(&t->ekca_lock, NULL);
+    pthread_mutex_init(&t->intern.lock, NULL);
     int r = home ? (snprintf(t->home, sizeof(t->home), "%s", home) < (int)sizeof(t->home)
                         ? 0
                         : -ENAMETOOLONG)
@@ -375,6 +376,7 @@ int main(int argc, char **argv)
      * answering and starts one */
     tld_fleet_free(t);
     tld_nodes_free(t);
+    tld_intern_free(t);
     tld_ekca_close(t);
     tld_auth_free(t);
     tld_manifests_free(t);

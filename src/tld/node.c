@@ -146,28 +146,36 @@ void tld_nodes_free(struct tld *t)
 
 /* Interned strings: a list; there are as many as distinct image and
  * variable store paths (a handful), each kept once for every node. */
-struct interned {
-    struct interned *next;
+struct tld_interned {
+    struct tld_interned *next;
     char s[];
 };
-static struct interned *interned;
-static pthread_mutex_t intern_lock = PTHREAD_MUTEX_INITIALIZER;
 
-const char *tld_intern(const char *s)
+const char *tld_intern(struct tld *t, const char *s)
 {
     if (!s || !*s)
         return "";
-    pthread_mutex_lock(&intern_lock);
-    struct interned *i;
-    for (i = interned; i && strcmp(i->s, s) != 0; i = i->next)
+    struct tld_intern *in = &t->intern;
+    pthread_mutex_lock(&in->lock);
+    struct tld_interned *i;
+    for (i = in->list; i && strcmp(i->s, s) != 0; i = i->next)
         ;
     if (!i && (i = malloc(sizeof(*i) + strlen(s) + 1))) {
         strcpy(i->s, s);
-        i->next = interned;
-        interned = i;
+        i->next = in->list;
+        in->list = i;
     }
-    pthread_mutex_unlock(&intern_lock);
+    pthread_mutex_unlock(&in->lock);
     return i ? i->s : NULL;
+}
+
+void tld_intern_free(struct tld *t)
+{
+    for (struct tld_interned *i = t->intern.list, *next; i; i = next) {
+        next = i->next;
+        free(i);
+    }
+    t->intern.list = NULL;
 }
 
 void tld_node_free(struct tld_node *n)

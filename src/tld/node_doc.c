@@ -136,7 +136,7 @@ static void copy_str(char *dst, size_t size, const json_t *v)
     snprintf(dst, size, "%s", json_is_string(v) ? json_string_value(v) : "");
 }
 
-int tld_node_from_doc(const json_t *doc, struct tld_node **out)
+int tld_node_from_doc(struct tld *t, const json_t *doc, struct tld_node **out)
 {
     struct tld_node *n = calloc(1, sizeof(*n));
     if (!n)
@@ -157,11 +157,11 @@ int tld_node_from_doc(const json_t *doc, struct tld_node **out)
     n->spec.vtpm_persist = json_is_true(json_object_get(spec, "vtpm_persist"));
     n->spec.external = json_is_true(json_object_get(spec, "external"));
     n->spec.egress = json_is_true(json_object_get(spec, "egress"));
-    n->spec.egress_allow = tld_intern(json_string_value(json_object_get(spec, "egress_allow")));
+    n->spec.egress_allow = tld_intern(t, json_string_value(json_object_get(spec, "egress_allow")));
     n->spec.generation = (int)json_integer_value(json_object_get(spec, "generation"));
     n->spec.memory_mib = (unsigned)json_integer_value(json_object_get(spec, "memory_mib"));
-    n->spec.image = tld_intern(json_string_value(json_object_get(spec, "image")));
-    n->spec.vars = tld_intern(json_string_value(json_object_get(spec, "vars")));
+    n->spec.image = tld_intern(t, json_string_value(json_object_get(spec, "image")));
+    n->spec.vars = tld_intern(t, json_string_value(json_object_get(spec, "vars")));
     n->created = json_integer_value(json_object_get(doc, "created"));
     n->started = json_integer_value(json_object_get(doc, "started"));
     n->stopped = json_integer_value(json_object_get(doc, "stopped"));

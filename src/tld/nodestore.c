@@ -28,7 +28,7 @@ static int load_one(void *ctx, const char *name, json_t *doc)
 {
     struct tld *t = ctx;
     struct tld_node *n = NULL;
-    if (!doc || tld_node_from_doc(doc, &n) < 0) {
+    if (!doc || tld_node_from_doc(t, doc, &n) < 0) {
         tld_log("store: node %s: unreadable record, skipped", name);
         return 0;
     }

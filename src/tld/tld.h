@@ -332,6 +332,13 @@ struct tld_reconcile {
     struct tld_node *nodes[TLD_POOL_NODES_MAX];
 };
 
+/* node.c: interned strings (spec paths), one copy each for tld's life */
+struct tld_interned;
+struct tld_intern {
+    pthread_mutex_t lock;
+    struct tld_interned *list;
+};
+
 struct tld {
     char home[PATH_MAX];
     char tl_bin[PATH_MAX];    /* tl, for vTPM provisioning and image checks */
@@ -352,6 +359,7 @@ struct tld {
     size_t n_vms, cap_vms;
     struct tl_ekca *ekca;          /* HOME/ekca, loaded (or created) on first use */
     pthread_mutex_t ekca_lock;     /* ekca: issued from creates, without tld.lock */
+    struct tld_intern intern;      /* the spec paths, each kept once (node.c) */
     struct tld_fleet *fleet;       /* resource groups, clusters, node pools (fleet.c) */
     char store_roots[8][PATH_MAX]; /* where images and variable stores may come from (hostpath.c) */
     size_t n_store_roots;
@@ -442,7 +450,8 @@ int tld_node_add(struct tld *t, struct tld_node *n);
 void tld_node_remove(struct tld *t, struct tld_node *n);
 void tld_nodes_free(struct tld *t);
 /* One copy of s for the life of tld (spec paths); NULL only when out of memory. */
-const char *tld_intern(const char *s);
+const char *tld_intern(struct tld *t, const char *s);
+void tld_intern_free(struct tld *t); /* at the end: every interned string goes */
 /* lifecycle.c: called with tld.lock held, returned with it held, but the
  * lock is OUT during each operation's I/O while the node is claimed
  * (n->busy): a caller must not hold pointers into the node table or the
@@ -470,7 +479,7 @@ json_t *tld_node_json(const struct tld *t, const struct tld_node *n);
 const char *tld_node_ek_origin(const struct tld_node *n);
 /* The store's form: everything, secrets and pids included. */
 json_t *tld_node_doc(const struct tld_node *n);
-int tld_node_from_doc(const json_t *doc, struct tld_node **out);
+int tld_node_from_doc(struct tld *t, const json_t *doc, struct tld_node **out);
 void tld_node_free(struct tld_node *n);
 /* The node's EK records as JSON (a new reference, NULL: none); set from
  * JSON (NULL clears). */
@@ -773,6 +782,6 @@ struct sockaddr;
 const char *tld_egress_judge(const struct sockaddr *sa, const char *allow);
 /* A JSON array of CIDRs (or null/absent: none) → interned "cidr,cidr";
  * 400 naming field and the entry. */
-int tld_egress_allow_parse(const json_t *v, const char *field, const char **out, char *msg,
-                           size_t msz);
+int tld_egress_allow_parse(struct tld *t, const json_t *v, const char *field, const char **out,
+                           char *msg, size_t msz);
 json_t *tld_egress_allow_json(const char *allow);

@@ -75,13 +75,14 @@ static struct tld_node node(enum tld_state state, bool sb, bool vtpm, const char
     n.spec.secure_boot = sb;
     n.spec.vtpm = vtpm;
     n.spec.image = image;
+    n.spec.egress_allow = ""; /* interned "" when none, never NULL */
     return n;
 }
 
 static void test_ready(void **state)
 {
     (void)state;
-    struct tld_pool p = {.secure_boot = true, .vtpm = true, .image = "/img/a"};
+    struct tld_pool p = {.secure_boot = true, .vtpm = true, .image = "/img/a", .egress_allow = ""};
     struct tld_node n = node(TLD_RUNNING, true, true, "/img/a");
     assert_false(tld_pool_node_ready(&p, &n)); /* not attested yet */
     n.attestation = (struct tld_attested){.id = 7, .pass = false};
@@ -94,7 +95,8 @@ static void test_ready(void **state)
     n.spec.secure_boot = false; /* not what the pool asks for */
     assert_false(tld_pool_node_ready(&p, &n));
     /* without a vTPM, running is enough */
-    struct tld_pool plain = {.secure_boot = false, .vtpm = false, .image = "/img/a"};
+    struct tld_pool plain = {
+        .secure_boot = false, .vtpm = false, .image = "/img/a", .egress_allow = ""};
     struct tld_node m = node(TLD_RUNNING, false, false, "/img/a");
     assert_true(tld_pool_node_ready(&plain, &m));
     m.state = TLD_CRASHED;
@@ -104,7 +106,7 @@ static void test_ready(void **state)
 static void test_drift(void **state)
 {
     (void)state;
-    struct tld_pool p = {.secure_boot = true, .vtpm = true, .image = "/img/a"};
+    struct tld_pool p = {.secure_boot = true, .vtpm = true, .image = "/img/a", .egress_allow = ""};
     struct tld_node same = node(TLD_RUNNING, true, true, "/img/a");
     struct tld_node sb = node(TLD_RUNNING, false, true, "/img/a");
     struct tld_node vtpm = node(TLD_STOPPED, true, false, "/img/a");
@@ -117,6 +119,19 @@ static void test_drift(void **state)
     assert_int_equal(tld_reconcile_next_drifted(&p, nodes, 3), 1);
     assert_int_equal(tld_reconcile_next_drifted(&p, nodes, 1), -1);
     assert_int_equal(tld_reconcile_next_drifted(&p, nodes, 0), -1);
+    /* an operation holds the first drifted node: the next one is chosen */
+    image.busy = "starting";
+    assert_int_equal(tld_reconcile_next_drifted(&p, nodes, 3), 2);
+    image.busy = NULL;
+    /* workload egress, and its allow-list, are the pool's too */
+    struct tld_node egress = node(TLD_RUNNING, true, true, "/img/a");
+    egress.spec.egress = true;
+    assert_true(tld_pool_node_drifted(&p, &egress));
+    struct tld_pool open_ = p;
+    open_.egress = true;
+    assert_false(tld_pool_node_drifted(&open_, &egress));
+    open_.egress_allow = "192.0.2.2/32";
+    assert_true(tld_pool_node_drifted(&open_, &egress));
 }
 
 int main(void)
