@@ -6,30 +6,29 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tl/manifest.h"
 #include "tl/replay.h"
 #include "tld.h"
 
-json_t *tld_attest_policy(struct tld *t, struct tld_node *n)
+static json_t *str_or_null(const char *s)
 {
-    (void)t;
-    char path[PATH_MAX + 32];
-    snprintf(path, sizeof(path), "%s/manifest.json", n->spec.image);
-    json_t *m = json_load_file(path, 0, NULL);
+    return s ? json_string(s) : json_null();
+}
+
+json_t *tld_attest_policy(struct tld_node *n, const struct tl_manifest *m)
+{
     json_t *refs = json_array();
-    size_t i;
-    json_t *c;
-    json_array_foreach(json_object_get(m, "components"), i, c) json_array_append_new(
-        refs, json_pack("{s:O, s:O, s:O}", "component", json_object_get(c, "name"), "path",
-                        json_object_get(c, "path"), "sha256",
-                        json_object_get(json_object_get(c, "digests"), "sha256")));
-    json_t *out = json_pack(
-        "{s:s, s:s, s:o, s:O, s:o, s:{s:b, s:s?}}", "node", n->name, "source",
-        "predicted from the image manifest", "reference", refs, "kernel_cmdline",
-        json_object_get(m, "kernel_cmdline") ? json_object_get(m, "kernel_cmdline") : json_null(),
-        "baseline", tld_baseline_json(*tld_baseline_slot(n)), "rules", "secure_boot",
-        n->spec.secure_boot, "image", n->spec.image);
-    json_decref(m);
-    return out;
+    for (size_t i = 0; m && i < m->n_components; i++) {
+        const struct tl_manifest_component *c = &m->components[i];
+        json_array_append_new(refs, json_pack("{s:o, s:o, s:o}", "component", str_or_null(c->name),
+                                              "path", str_or_null(c->path), "sha256",
+                                              str_or_null(c->sha256)));
+    }
+    return json_pack("{s:s, s:s, s:o, s:o, s:o, s:{s:b, s:s?}}", "node", n->name, "source",
+                     "predicted from the image manifest", "reference", refs, "kernel_cmdline",
+                     str_or_null(m ? m->kernel_cmdline : NULL), "baseline",
+                     tld_baseline_json(*tld_baseline_slot(n)), "rules", "secure_boot",
+                     n->spec.secure_boot, "image", n->spec.image);
 }
 
 int tld_attest_learn(struct tld *t, struct tld_node *n, char *msg, size_t msz)

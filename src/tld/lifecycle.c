@@ -118,7 +118,7 @@ int tld_node_stop(struct tld *t, struct tld_node *n, char *msg, size_t msz)
 void tld_node_ended(struct tld *t, struct tld_node *n, int wstatus, bool status_known)
 {
     n->busy = "ending";
-    n->qemu = (struct tld_proc){0};
+    n->qemu = (struct tlh_proc){0};
     io_begin(t);
     tld_agentnet_close(t, n->name);
     tld_diagnose(t, n);
@@ -157,9 +157,9 @@ void tld_node_fail_boot(struct tld *t, struct tld_node *n, const char *why)
 {
     n->busy = "failing";
     io_begin(t);
-    tld_proc_kill(&n->qemu, SIGKILL, 3000);
+    tlh_proc_kill(&n->qemu, SIGKILL, 3000);
     /* the end of QEMU is ours: it is not a crash */
-    n->qemu = (struct tld_proc){0};
+    n->qemu = (struct tlh_proc){0};
     tld_diagnose(t, n);
     tld_vm_halt(t, n); /* swtpm: read, shut down */
     io_end(t);
@@ -174,9 +174,9 @@ void tld_node_fail_boot(struct tld *t, struct tld_node *n, const char *why)
 void tld_node_lost_vtpm(struct tld *t, struct tld_node *n)
 {
     n->busy = "failing";
-    n->swtpm = (struct tld_proc){0};
+    n->swtpm = (struct tlh_proc){0};
     io_begin(t);
-    tld_proc_kill(&n->qemu, SIGKILL, 3000);
+    tlh_proc_kill(&n->qemu, SIGKILL, 3000);
     tld_diagnose(t, n);
     tld_vm_halt(t, n); /* the agent channel; a non-persisted vTPM's files */
     io_end(t);

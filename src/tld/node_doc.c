@@ -18,7 +18,7 @@
 #include "tl/util.h"
 #include "tld.h"
 
-static json_t *proc_json(const struct tld_proc *p)
+static json_t *proc_json(const struct tlh_proc *p)
 {
     return p->pid > 0 ? json_integer(p->pid) : json_null();
 }

@@ -259,11 +259,31 @@ static enum MHD_Result h_node_delete(struct call *k)
     return api_send_json(k->c, 200, json_pack("{s:s, s:b}", "name", name, "deleted", 1));
 }
 
+/* GET /v1/nodes/NAME/policy: the image's manifest read (and cached)
+ * without tld.lock, the policy built under it (the node found again) */
 static enum MHD_Result h_node_policy(struct call *k)
 {
+    struct tld *t = k->t;
     int status;
+    char image[PATH_MAX] = "";
+    pthread_mutex_lock(&t->lock);
     struct tld_node *n = api_call_node_idle(k, &status);
-    return n ? api_send_json(k->c, 200, tld_attest_policy(k->t, n)) : api_fail(k, status);
+    if (n)
+        snprintf(image, sizeof(image), "%s", n->spec.image);
+    pthread_mutex_unlock(&t->lock);
+    if (!n)
+        return api_fail(k, status);
+    char why[256];
+    struct tld_manifest *m = image[0] ? tld_manifest_get(t, image, why, sizeof(why)) : NULL;
+    json_t *policy = NULL;
+    pthread_mutex_lock(&t->lock);
+    n = api_call_node_idle(k, &status);
+    if (n)
+        policy = tld_attest_policy(
+            n, m && strcmp(n->spec.image, image) == 0 ? tld_manifest_parsed(m) : NULL);
+    pthread_mutex_unlock(&t->lock);
+    tld_manifest_unref(m);
+    return policy ? api_send_json(k->c, 200, policy) : api_fail(k, n ? 500 : status);
 }
 
 static enum MHD_Result h_node_console(struct call *k)
@@ -428,7 +448,7 @@ static const struct route routes[] = {
     {"DELETE", "/v1/tokens/{name}", R_OPERATOR, 0, h_token_delete},
     {"GET", "/v1/nodes/{node}", R_READER, 0, h_node_show},
     {"DELETE", "/v1/nodes/{node}", R_OPERATOR, 0, h_node_delete},
-    {"GET", "/v1/nodes/{node}/policy", R_READER, 0, h_node_policy},
+    {"GET", "/v1/nodes/{node}/policy", R_READER, F_UNLOCKED, h_node_policy},
     {"GET", "/v1/nodes/{node}/console", R_READER, F_UNLOCKED, h_node_console},
     {"POST", "/v1/nodes/{node}/start", R_OPERATOR, 0, h_node_action},
     {"POST", "/v1/nodes/{node}/stop", R_OPERATOR, 0, h_node_action},

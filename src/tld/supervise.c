@@ -34,7 +34,7 @@ void tld_supervise_once(struct tld *t)
             tld_node_ended(t, n, st, known);
             continue;
         }
-        if (n->spec.vtpm && !tld_proc_alive(&n->swtpm, NULL, NULL)) {
+        if (n->spec.vtpm && !tlh_proc_alive(&n->swtpm, NULL, NULL)) {
             tld_node_lost_vtpm(t, n);
             continue;
         }

@@ -1,18 +1,23 @@
 /* tld: the platform daemon. This header is the map of its parts:
  *
- *   main.c     options, the data directory, the lock, the address file,
- *              the HTTP server and the supervision loop
+ *   main.c     options, the data directory, the address file, the loop
  *   store.c    SQLite (WAL) store of documents (kind, key, JSON),
  *              attestations and alerts; nodestore.c: nodes as documents
- *   node.c     a node's lifecycle: create, start, stop, reimage, delete;
- *              its files under HOME/nodes/NAME
- *   launch.c   spawning swtpm and QEMU detached from tld (they outlive a
- *              tld crash), process identity (pid + start time), killing
+ *   node.c     the node table (name index), interned paths, node paths;
+ *              node_doc.c a node as JSON (API view, store document)
+ *   lifecycle.c a node's operations: create, start, stop, reimage,
+ *              delete, and the ends the supervision loop sees; vm.c (vm.h)
+ *              their I/O: files, swtpm and QEMU (the host library's
+ *              detached children, tlhost/proc.h)
  *   vtpmread.c the host's own read of a vTPM's PCRs once QEMU let go of it
  *   report.c   what a node's agent posts: checked and summarised
  *   supervise.c the loop: crashes, boot diagnostics, boot timeouts,
  *              re-adopting running nodes after a tld restart
- *   api.c      the REST API (libmicrohttpd), docs/api.md
+ *   api.c      the REST server (libmicrohttpd); routes.c the routing
+ *              table and handlers; call.c their helpers (api.h); auth.c
+ *              callers and roles; agentnet.c the guests' channels;
+ *              egress.c their CONNECT proxies; deadline.c connections'
+ *              deadlines; docs/api.md
  *   attest.c   the attestation service (attest.h lists its files:
  *              attest_log.c, attest_codec.c, attest_state.c, enrol.c,
  *              alert.c, attest_tpm.c; and policy.c, token.c, webhook.c)
@@ -21,12 +26,13 @@
  *              reconcile_plan.c drive pools to what they ask for
  *   ekca.c     the platform EK CA certifying an external node's own EK
  *
- * Locking: one mutex (tld.lock) guards the node table and the store; the
- * HTTP threads and the supervision loop take it for every operation. The
- * operations are short (a vTPM provision is ~0.1 s) except a stop, which
- * waits for QEMU to go (bounded). An attest call holds it twice, around the
- * pure checks of its quote and event log (attest.c), and agent calls'
- * bodies are parsed before it is taken (api.c).
+ * Locking: one mutex (tld.lock) guards the node table, the fleet and the
+ * nodes' records; the HTTP threads, the supervision loop and the
+ * reconciler take it, and hold it only for short parts: a node operation
+ * lets it go for its I/O with the node claimed (lifecycle.c), and report,
+ * enroll, attest, a pool update's image check and a node's policy do
+ * their slow half between two holds (routes.c). Under it still: SQLite
+ * commits.
  *
  * The node table grows as nodes are created (up to TLD_MAX_NODES) and is
  * indexed by name (a chained hash, node.c): external nodes (an agent
@@ -209,10 +215,6 @@ enum tld_state {
     TLD_CRASHED, /* QEMU or swtpm ended without being asked */
 };
 
-/* A node's QEMU or swtpm: the host library's detached child (proc.h).
- * The tld_proc names are node.c's until it calls tlh_proc_* itself. */
-#define tld_proc tlh_proc
-
 struct tld_node_spec {
     bool secure_boot;
     bool vtpm;
@@ -300,8 +302,8 @@ struct tld_node {
     char uuid[37];
     struct tld_node_spec spec;
     enum tld_state state;
-    uint8_t token_sha256[32]; /* the agent's token's (the token itself is only in agent.json) */
-    struct tld_proc qemu, swtpm;
+    uint8_t token_sha256[32];    /* the agent's token's (the token itself is only in agent.json) */
+    struct tlh_proc qemu, swtpm; /* detached children (tlhost/proc.h) */
     long long created, started, stopped; /* unix seconds, 0 none */
     unsigned boots;
     char ctrl[108];    /* swtpm's control socket while it runs */
@@ -493,12 +495,6 @@ void tld_node_run_path(const struct tld *t, const struct tld_node *n, const char
 void tld_node_key_path(const struct tld *t, const struct tld_node *n, char *out, size_t size);
 bool tld_name_ok(const char *s);
 
-/* Detached children (tlhost/proc.h), under the names node.c still uses. */
-#define tld_proc_spawn(argv, log, keep_fd, out) tlh_proc_start(argv, log, keep_fd, out, NULL)
-#define tld_proc_alive                          tlh_proc_alive
-#define tld_proc_kill                           tlh_proc_kill
-#define tld_proc_starttime                      tlh_proc_starttime
-
 /* vtpmread.c: PCRs 0-23 of every bank of the swtpm behind ctrl, which no
  * QEMU holds any more: {"sha1": {"0": hex...}, "sha256": {...}} */
 int tld_vtpm_read_pcrs(const char *ctrl, json_t **out, char *msg, size_t msz);
@@ -548,7 +544,11 @@ int tld_attest_finish(struct tld *t, struct tld_attest_job *job, const char *aut
                       char *msg, size_t msz);
 void tld_attest_job_free(struct tld_attest_job *job);
 /* attest_state.c */
-json_t *tld_attest_policy(struct tld *t, struct tld_node *n);
+/* The policy a node is held to: its image's reference values (m, parsed
+ * once and cached: tld_manifest_get, without the lock; NULL: none), its
+ * learned baseline, its rules. Pure. */
+struct tl_manifest;
+json_t *tld_attest_policy(struct tld_node *n, const struct tl_manifest *m);
 int tld_attest_learn(struct tld *t, struct tld_node *n, char *msg, size_t msz);
 /* A new boot: no attestation proves anything yet (labels off). */
 void tld_attest_reset(struct tld_node *n);

@@ -18,7 +18,6 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,62 +29,9 @@
 
 #include "tl/util.h"
 #include "tld.h"
+#include "tlhost/proc.h"
 #include "vm.h"
 
-extern char **environ;
-
-/* Runs a helper program to its end; its output goes to log (appended), or
- * is captured in *out (stdout only) when out is given. Returns its exit
- * status, or -errno when it could not run. */
-static int run(char *const argv[], const char *log, char **out)
-{
-    int pipefd[2] = {-1, -1};
-    if (out && pipe2(pipefd, O_CLOEXEC) < 0)
-        return -errno;
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    if (log) {
-        posix_spawn_file_actions_addopen(&fa, 2, log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-        if (!out)
-            posix_spawn_file_actions_adddup2(&fa, 2, 1);
-    }
-    if (out)
-        posix_spawn_file_actions_adddup2(&fa, pipefd[1], 1);
-    pid_t pid;
-    int r = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    if (out)
-        close(pipefd[1]);
-    if (r != 0) {
-        if (out)
-            close(pipefd[0]);
-        return -r;
-    }
-    if (out) {
-        size_t cap = 4096, len = 0;
-        char *buf = malloc(cap);
-        ssize_t k;
-        while (buf && (k = read(pipefd[0], buf + len, cap - len - 1)) > 0) {
-            len += (size_t)k;
-            if (cap - len < 2) {
-                char *nb = cap < (16u << 20) ? realloc(buf, cap * 2) : NULL;
-                if (!nb)
-                    break;
-                buf = nb;
-                cap *= 2;
-            }
-        }
-        close(pipefd[0]);
-        if (buf)
-            buf[len] = 0;
-        *out = buf;
-    }
-    int st;
-    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-        ;
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
-}
 
 static int copy_fd(int in, const char *to)
 {
@@ -126,8 +72,13 @@ static void remove_tree(const char *path)
     struct stat st;
     if (lstat(path, &st) < 0 && errno == ENOENT)
         return; /* nothing to remove: no rm process (a create checks for leftovers) */
-    char *argv[] = {"rm", "-rf", "--one-file-system", (char *)path, NULL};
-    run(argv, NULL, NULL);
+    const char *argv[] = {"rm", "-rf", "--one-file-system", path, NULL};
+    struct tlh_run_options o = {.argv = argv, .stderr_inherit = true}; /* into tld.log */
+    struct tlh_run_result res = {0};
+    struct tl_error err = {0};
+    if (tlh_run(&o, &res, &err) < 0)
+        tld_log("%s: not removed: %s", path, err.message);
+    tlh_run_result_done(&res);
 }
 
 /* ---- the image ---- */
@@ -195,10 +146,15 @@ int tld_vm_make_overlay(struct tld *t, struct tld_node *n, char *msg, size_t msz
     tld_node_path(t, n, "disk.qcow2", disk, sizeof(disk));
     tld_node_path(t, n, "qemu.log", log, sizeof(log));
     unlink(disk);
-    char *argv[] = {"qemu-img", "create", "-q", "-f", "qcow2", "-b", base, "-F", "raw", disk, NULL};
-    int r = run(argv, log, NULL);
-    if (r != 0)
-        return ERR(500, "qemu-img create failed (%d; see %s)", r, log);
+    const char *argv[] = {"qemu-img", "create", "-q",  "-f", "qcow2", "-b",
+                          base,       "-F",     "raw", disk, NULL};
+    struct tlh_run_options o = {.argv = argv, .stdout_to_stderr = true, .stderr_log = log};
+    struct tlh_run_result res = {0};
+    struct tl_error err = {0};
+    int r = tlh_run(&o, &res, &err);
+    tlh_run_result_done(&res);
+    if (r < 0)
+        return ERR(500, "qemu-img create failed (%s; see %s)", err.message, log);
     return 0;
 }
 
@@ -210,17 +166,13 @@ static int provision(struct tld *t, struct tld_node *n, const char *state, const
     char ca[PATH_MAX + 8], log[PATH_MAX];
     snprintf(ca, sizeof(ca), "%s/ekca", t->home);
     tld_node_path(t, n, "provision.log", log, sizeof(log));
-    char *argv[] = {t->tl_bin,    "vtpm",      "provision", "--state", (char *)state, "--ca", ca,
-                    "--key-file", (char *)key, "--name",    n->name,   "--json",      NULL};
-    char *out = NULL;
-    int r = run(argv, log, &out);
-    if (r != 0) {
-        free(out);
-        return ERR(500, "vTPM provisioning failed (%d; see %s)", r, log);
-    }
-    json_error_t jerr;
-    json_t *j = out ? json_loads(out, 0, &jerr) : NULL;
-    free(out);
+    const char *argv[] = {t->tl_bin,    "vtpm", "provision", "--state", state,    "--ca", ca,
+                          "--key-file", key,    "--name",    n->name,   "--json", NULL};
+    struct tlh_run_options o = {.argv = argv, .stdout_max = 1u << 20, .stderr_log = log};
+    struct tl_error err = {0};
+    json_t *j = NULL;
+    if (tlh_run_json(&o, &j, &err) < 0)
+        return ERR(500, "vTPM provisioning failed (%s; see %s)", err.message, log);
     int e = tld_node_set_ek(n, json_object_get(j, "eks"));
     json_decref(j);
     if (e < 0)
@@ -301,7 +253,7 @@ static int start_swtpm(struct tld *t, struct tld_node *n, char *msg, size_t msz)
                     a_key,
                     NULL};
     tld_node_path(t, n, "swtpm.log", log, sizeof(log));
-    int r = tld_proc_spawn(argv, log, kp[0], &n->swtpm);
+    int r = tlh_proc_start(argv, log, kp[0], &n->swtpm, NULL);
     close(kp[0]);
     if (r < 0)
         return ERR(500, "cannot run swtpm: %s", strerror(-r));
@@ -309,12 +261,12 @@ static int start_swtpm(struct tld *t, struct tld_node *n, char *msg, size_t msz)
         struct stat st;
         if (stat(n->ctrl, &st) == 0 && S_ISSOCK(st.st_mode))
             return 0;
-        if (!tld_proc_alive(&n->swtpm, NULL, NULL))
+        if (!tlh_proc_alive(&n->swtpm, NULL, NULL))
             break;
         struct timespec ts = {0, 20 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
-    tld_proc_kill(&n->swtpm, SIGKILL, 1000);
+    tlh_proc_kill(&n->swtpm, SIGKILL, 1000);
     return ERR(500, "swtpm did not start (see %s)", log);
 }
 
@@ -471,7 +423,7 @@ static int start_qemu(struct tld *t, struct tld_node *n, char *msg, size_t msz)
         argv[k++] = "tpm-crb,tpmdev=tpm0";
     }
     argv[k] = NULL;
-    int r = tld_proc_spawn(argv, log, -1, &n->qemu);
+    int r = tlh_proc_start(argv, log, -1, &n->qemu, NULL);
     if (r < 0) {
         tld_agentnet_close(t, n->name);
         return ERR(500, "cannot run qemu-system-x86_64: %s", strerror(-r));
@@ -483,7 +435,7 @@ static int start_qemu(struct tld *t, struct tld_node *n, char *msg, size_t msz)
  * non-persisted state. */
 void tld_vm_stop_vtpm(struct tld *t, struct tld_node *n)
 {
-    if (n->swtpm.pid > 0 && tld_proc_alive(&n->swtpm, NULL, NULL) && n->ctrl[0]) {
+    if (n->swtpm.pid > 0 && tlh_proc_alive(&n->swtpm, NULL, NULL) && n->ctrl[0]) {
         json_t *pcrs = NULL;
         char m[256] = "";
         json_t *host = json_object();
@@ -498,11 +450,11 @@ void tld_vm_stop_vtpm(struct tld *t, struct tld_node *n)
         json_decref(n->host);
         n->host = host;
         tld_vtpm_shutdown(n->ctrl);
-        tld_proc_kill(&n->swtpm, SIGTERM, 3000);
+        tlh_proc_kill(&n->swtpm, SIGTERM, 3000);
     } else if (n->swtpm.pid > 0) {
-        tld_proc_kill(&n->swtpm, SIGKILL, 1000);
+        tlh_proc_kill(&n->swtpm, SIGKILL, 1000);
     }
-    n->swtpm = (struct tld_proc){0};
+    n->swtpm = (struct tlh_proc){0};
     if (n->ctrl[0])
         unlink(n->ctrl);
     n->ctrl[0] = 0;
@@ -512,7 +464,7 @@ void tld_vm_stop_vtpm(struct tld *t, struct tld_node *n)
 
 void tld_vm_halt(struct tld *t, struct tld_node *n)
 {
-    tld_proc_kill(&n->qemu, SIGKILL, 3000);
+    tlh_proc_kill(&n->qemu, SIGKILL, 3000);
     if (!n->spec.external)
         tld_agentnet_close(t, n->name);
     tld_vm_stop_vtpm(t, n);
