@@ -6,19 +6,16 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "tl/manifest.h"
 #include "tl/util.h"
 #include "tlhost/file.h"
-
-extern char **environ;
+#include "tlhost/proc.h"
 
 #define MANIFEST_MAX  (4u << 20)
 #define VARS_MAX      (64u << 20)
@@ -48,85 +45,48 @@ int tlh_image_esp_check(const char *disk, struct tl_error *err)
     return 0;
 }
 
-/* The environment with MTOOLS_SKIP_CHECK=1 (the ESP's geometry is
- * mformat's, not a floppy's), built for the child: the caller may be
- * threaded, so its own environment is not changed. */
-static char **mtools_env(void)
+/* mcopy's first stderr line, or what tlh_run said of it. */
+static void mcopy_problem(const struct tlh_run_result *res, const struct tl_error *e, char *problem,
+                          size_t size)
 {
-    size_t n = 0;
-    while (environ[n])
-        n++;
-    char **env = calloc(n + 2, sizeof(*env));
-    if (!env)
-        return NULL;
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++)
-        if (strncmp(environ[i], "MTOOLS_SKIP_CHECK=", 18) != 0)
-            env[k++] = environ[i];
-    env[k] = (char *)"MTOOLS_SKIP_CHECK=1";
-    return env;
-}
-
-/* mcopy's first stderr line, or its status. */
-static void mcopy_problem(const char *errfile, int st, char *problem, size_t size)
-{
-    problem[0] = '\0';
-    FILE *f = fopen(errfile, "r");
-    if (f) {
-        if (fgets(problem, (int)size, f))
-            problem[strcspn(problem, "\r\n")] = '\0';
-        fclose(f);
-    }
-    if (!problem[0])
-        snprintf(problem, size, "mcopy failed (status %d)", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+    const char *line = res->err && res->err[0] ? res->err : e->message;
+    snprintf(problem, size, "%.*s", (int)strcspn(line, "\r\n"), line);
 }
 
 int tlh_image_esp_read(const char *disk, const char *esp_path, const char *tmpdir, uint8_t **buf,
                        size_t *len, char *problem, size_t problem_size, struct tl_error *err)
 {
-    char image[PATH_MAX + 16], src[300], dest[PATH_MAX], errfile[PATH_MAX];
+    char image[PATH_MAX + 16], src[300], dest[PATH_MAX];
     *buf = NULL;
     *len = 0;
     if ((size_t)snprintf(image, sizeof(image), "%s@@%u", disk, TLH_IMAGE_ESP_OFFSET) >=
             sizeof(image) ||
         (size_t)snprintf(src, sizeof(src), "::%s", esp_path) >= sizeof(src) ||
-        (size_t)snprintf(dest, sizeof(dest), "%s/component.efi", tmpdir) >= sizeof(dest) ||
-        (size_t)snprintf(errfile, sizeof(errfile), "%s/mcopy.err", tmpdir) >= sizeof(errfile))
+        (size_t)snprintf(dest, sizeof(dest), "%s/component.efi", tmpdir) >= sizeof(dest))
         return tl_error_set_nopos(err, -ENAMETOOLONG, "%s: path too long", disk);
     for (char *p = src; *p; p++)
         if (*p == '\\')
             *p = '/';
     unlink(dest);
-    char **env = mtools_env();
-    if (!env)
-        return tl_error_set_nopos(err, -ENOMEM, "out of memory");
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 2, errfile, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    char *argv[] = {(char *)"mcopy", (char *)"-n", (char *)"-i", image, src, dest, NULL};
-    pid_t pid;
-    int r = posix_spawnp(&pid, "mcopy", &fa, NULL, argv, env);
-    posix_spawn_file_actions_destroy(&fa);
-    free(env);
-    if (r == ENOENT)
+    /* MTOOLS_SKIP_CHECK: the ESP's geometry is mformat's, not a floppy's */
+    const char *env[] = {"MTOOLS_SKIP_CHECK=1", NULL};
+    const char *argv[] = {"mcopy", "-n", "-i", image, src, dest, NULL};
+    struct tlh_run_options o = {.argv = argv, .env = env};
+    struct tlh_run_result res = {0};
+    struct tl_error e = {0};
+    int r = tlh_run(&o, &res, &e);
+    if (r == -ENOENT) {
+        tlh_run_result_done(&res);
         return tl_error_set_nopos(err, -ENOENT, "mcopy: cannot run it (apt-get install mtools)");
-    if (r != 0)
-        return tl_error_set_nopos(err, -r, "mcopy: cannot start: %s", strerror(r));
-    int st;
-    while (waitpid(pid, &st, 0) < 0) {
-        if (errno != EINTR) {
-            r = -errno;
-            return tl_error_set_nopos(err, r, "mcopy: wait: %s", strerror(-r));
-        }
     }
-    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-        mcopy_problem(errfile, st, problem, problem_size);
-        unlink(errfile);
+    if (r == -EIO) { /* it ran and said no: the component is not there */
+        mcopy_problem(&res, &e, problem, problem_size);
+        tlh_run_result_done(&res);
         return 1;
     }
-    unlink(errfile);
+    tlh_run_result_done(&res);
+    if (r < 0)
+        return tl_error_set_nopos(err, r, "%s", e.message);
     r = tlh_file_read(dest, COMPONENT_MAX, buf, len, err);
     unlink(dest);
     return r;
