@@ -367,12 +367,12 @@ int tld_attest_finish(struct tld *t, struct tld_attest_job *job, const char *aut
             json_t *f;
             json_array_foreach(job->log_findings, k, f) json_array_append(findings, f);
             if (job->pl.ok) {
-                if (strcmp(job->image, n->spec.image) != 0) { /* reimaged meanwhile */
+                if (strcmp(job->image, n->spec.image) != 0) { /* reimaged meanwhile: rare */
                     tld_manifest_unref(job->manifest);
                     job->manifest = NULL;
                     snprintf(job->image, sizeof(job->image), "%s", n->spec.image);
-                }
-                tld_attest_prefetch(t, job); /* read here only when it was not before */
+                    tld_attest_prefetch(t, job);
+                } /* else the read before the lock stands, or its error does */
                 json_t *policy = tld_policy_evaluate(n, job->manifest, job->manifest_error,
                                                      &job->pl.log, &job->pl.bs);
                 json_array_foreach(policy, k, f) json_array_append(findings, f);

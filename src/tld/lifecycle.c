@@ -57,11 +57,13 @@ static void io_end(struct tld *t)
 /* A claimed node boots: the processes without the lock, the state with it. */
 static int boot(struct tld *t, struct tld_node *n, char *msg, size_t msz)
 {
+    uint8_t token_sha256[32];
     io_begin(t);
-    int r = tld_vm_boot(t, n, msg, msz);
+    int r = tld_vm_boot(t, n, token_sha256, msg, msz);
     io_end(t);
     if (r)
         return r;
+    memcpy(n->token_sha256, token_sha256, sizeof(token_sha256));
     json_decref(n->report);
     n->report = NULL;
     tld_attest_reset(n);    /* a new boot: nothing is proven yet */
@@ -163,6 +165,8 @@ void tld_node_fail_boot(struct tld *t, struct tld_node *n, const char *why)
     tld_diagnose(t, n);
     tld_vm_halt(t, n); /* swtpm: read, shut down */
     io_end(t);
+    if (strncmp(why, "timeout", 7) == 0) /* the console's diagnosis does not know it */
+        json_object_set_new(n->diag, "verdict", json_string("timeout"));
     n->stopped = tld_now();
     n->state = TLD_FAILED;
     snprintf(n->reason, sizeof(n->reason), "%s", why);
@@ -210,7 +214,6 @@ struct tld_node *tld_node_diagnose_boot(struct tld *t, struct tld_node *n)
               n->state != TLD_BOOTING))
         n = NULL; /* another node of that name, another boot, or taken */
     if (n && diag) {
-        /* a verdict set meanwhile (a timeout) stays */
         json_decref(n->diag);
         n->diag = diag;
     } else {
@@ -567,6 +570,11 @@ int tld_node_delete(struct tld *t, struct tld_node *n, char *msg, size_t msz)
     tld_vm_halt(t, n);
     io_end(t);
     if (tld_store_delete(t, n->name) < 0) {
+        /* halted all the same: say so, rather than look as if it ran */
+        n->stopped = tld_now();
+        n->state = TLD_STOPPED;
+        snprintf(n->reason, sizeof(n->reason), "a delete failed: it could not leave the store");
+        tld_store_save(t, n);
         n->busy = NULL;
         return ERR(500, "cannot delete node %s from the store", n->name);
     }

@@ -208,19 +208,27 @@ static void step(struct tld *t, struct tld_pool *p)
      * list is read again after it; a busy node is left to its operation) */
     for (size_t k = 0; k < plan.deletes && n > 0; k++) {
         struct tld_node *x = nodes[n - 1];
-        if (x->busy || tld_node_delete(t, x, msg, sizeof(msg)) != 0)
+        if (x->busy)
+            break;
+        int r = tld_node_delete(t, x, msg, sizeof(msg));
+        n = pool_nodes(t, p, nodes, TLD_POOL_NODES_MAX); /* the lock was out either way */
+        if (p->prov == TLD_PROV_DELETING)
+            return; /* deleted meanwhile: that is the pool's next step */
+        if (r)
             break; /* out of this step's list all the same, as before */
         p->op_done++, changed = true;
-        n = pool_nodes(t, p, nodes, TLD_POOL_NODES_MAX);
     }
     /* create what is missing, in parallel up to the host's bound
      * (capacity.c); the rest on a later step */
     for (size_t k = 0; k < plan.creates; k++) {
-        if (create_node(t, p, msg, sizeof(msg))) {
+        int r = create_node(t, p, msg, sizeof(msg));
+        n = pool_nodes(t, p, nodes, TLD_POOL_NODES_MAX);
+        if (p->prov == TLD_PROV_DELETING)
+            return;
+        if (r) {
             fail(t, p, "node %s: %s", "(new)", msg);
             return;
         }
-        n = pool_nodes(t, p, nodes, TLD_POOL_NODES_MAX);
         changed = true;
     }
 
@@ -264,7 +272,10 @@ static void step(struct tld *t, struct tld_pool *p)
             p->op_retries++;
             tld_log("pool %s/%s/%s: node %s %s (%s); reimaging it again", p->cluster->group,
                     p->cluster->name, p->name, cur->name, tld_state_name(cur->state), cur->reason);
-            if (tld_node_reimage(t, cur, NULL, msg, sizeof(msg))) {
+            int r = tld_node_reimage(t, cur, NULL, msg, sizeof(msg));
+            if (p->prov == TLD_PROV_DELETING)
+                return;
+            if (r) {
                 fail(t, p, "node %s: %s", cur->name, msg);
                 return;
             }
@@ -285,6 +296,8 @@ static void step(struct tld *t, struct tld_pool *p)
                                     "egress_allow", tld_egress_allow_json(p->egress_allow));
             int r = tld_node_reimage(t, cur, req, msg, sizeof(msg));
             json_decref(req);
+            if (p->prov == TLD_PROV_DELETING)
+                return;
             if (r) {
                 fail(t, p, "node %s: reimage failed: %s", cur->name, msg);
                 return;
@@ -302,6 +315,11 @@ static void step(struct tld *t, struct tld_pool *p)
         struct tld_node *wait = NULL;
         for (size_t i = 0; i < n; i++) {
             struct tld_node *x = nodes[i];
+            if (x->busy) { /* judged when its operation is done */
+                if (!wait)
+                    wait = x;
+                continue;
+            }
             if (tld_pool_node_ready(p, x)) {
                 ready++;
                 continue;

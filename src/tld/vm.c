@@ -32,7 +32,6 @@
 #include "tlhost/proc.h"
 #include "vm.h"
 
-
 static int copy_fd(int in, const char *to)
 {
     int o = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -171,7 +170,12 @@ static int provision(struct tld *t, struct tld_node *n, const char *state, const
     struct tlh_run_options o = {.argv = argv, .stdout_max = 1u << 20, .stderr_log = log};
     struct tl_error err = {0};
     json_t *j = NULL;
-    if (tlh_run_json(&o, &j, &err) < 0)
+    /* the first provision makes the platform EK CA (HOME/ekca): one at a
+     * time, or two creates would race to make it */
+    pthread_mutex_lock(&t->ekca_lock);
+    int rr = tlh_run_json(&o, &j, &err);
+    pthread_mutex_unlock(&t->ekca_lock);
+    if (rr < 0)
         return ERR(500, "vTPM provisioning failed (%s; see %s)", err.message, log);
     int e = tld_node_set_ek(n, json_object_get(j, "eks"));
     json_decref(j);
@@ -278,7 +282,8 @@ static int start_swtpm(struct tld *t, struct tld_node *n, char *msg, size_t msz)
  * A VM's agent reaches tld only at 10.0.2.100:80, the forward to its own
  * agent channel (agentnet.c); an external node's agent uses the admin
  * listener with its token. */
-static int write_agent_config(struct tld *t, struct tld_node *n, char *msg, size_t msz)
+static int write_agent_config(struct tld *t, struct tld_node *n, uint8_t token_sha256[32],
+                              char *msg, size_t msz)
 {
     char agent[PATH_MAX], url[256], token[TLD_NAME_MAX + 2 * TLD_TOKEN_LEN + 2];
     tld_node_path(t, n, "agent.json", agent, sizeof(agent));
@@ -302,12 +307,13 @@ static int write_agent_config(struct tld *t, struct tld_node *n, char *msg, size
     if (fd >= 0)
         close(fd);
     if (ok)
-        tld_secret_hash(token, strlen(token), n->token_sha256);
+        tld_secret_hash(token, strlen(token), token_sha256);
     OPENSSL_cleanse(token, sizeof(token));
     return ok ? 0 : ERR(500, "%s: cannot write", agent);
 }
 
-static int start_qemu(struct tld *t, struct tld_node *n, char *msg, size_t msz)
+static int start_qemu(struct tld *t, struct tld_node *n, uint8_t token_sha256[32], char *msg,
+                      size_t msz)
 {
     char disk[PATH_MAX], vars[PATH_MAX], console[PATH_MAX], log[PATH_MAX], agent[PATH_MAX];
     tld_node_path(t, n, "disk.qcow2", disk, sizeof(disk));
@@ -315,7 +321,7 @@ static int start_qemu(struct tld *t, struct tld_node *n, char *msg, size_t msz)
     tld_node_path(t, n, "console.log", console, sizeof(console));
     tld_node_path(t, n, "qemu.log", log, sizeof(log));
     tld_node_path(t, n, "agent.json", agent, sizeof(agent));
-    int r0 = write_agent_config(t, n, msg, msz);
+    int r0 = write_agent_config(t, n, token_sha256, msg, msz);
     if (r0)
         return r0;
     unlink(console);
@@ -458,8 +464,9 @@ void tld_vm_stop_vtpm(struct tld *t, struct tld_node *n)
     if (n->ctrl[0])
         unlink(n->ctrl);
     n->ctrl[0] = 0;
-    if (!n->spec.vtpm_persist)
-        forget_ephemeral(t, n);
+    /* a non-persisted vTPM's state goes; also when a reimage has just
+     * made the node's vTPM persisted (its spec is already the new one) */
+    forget_ephemeral(t, n);
 }
 
 void tld_vm_halt(struct tld *t, struct tld_node *n)
@@ -509,14 +516,14 @@ void tld_vm_forget_vtpm(struct tld *t, struct tld_node *n)
     tld_node_set_ek(n, NULL);
 }
 
-int tld_vm_boot(struct tld *t, struct tld_node *n, char *msg, size_t msz)
+int tld_vm_boot(struct tld *t, struct tld_node *n, uint8_t token_sha256[32], char *msg, size_t msz)
 {
     if (n->spec.external)
-        return write_agent_config(t, n, msg, msz);
+        return write_agent_config(t, n, token_sha256, msg, msz);
     int r;
     if (n->spec.vtpm && (r = start_swtpm(t, n, msg, msz)) != 0)
         return r;
-    if ((r = start_qemu(t, n, msg, msz)) != 0) {
+    if ((r = start_qemu(t, n, token_sha256, msg, msz)) != 0) {
         tld_vm_stop_vtpm(t, n);
         return r;
     }

@@ -2,8 +2,8 @@
  * state), swtpm and QEMU. Slow: files are copied, helpers run, processes
  * are waited for. Called by lifecycle.c WITHOUT tld.lock, on a node it has
  * claimed (n->busy): these functions write the node's process, vTPM and
- * diagnosis fields (qemu, swtpm, ctrl, token_sha256, ek, host, tpm_seen,
- * stopped), which no other thread reads while the node is busy; they never
+ * diagnosis fields (qemu, swtpm, ctrl, ek, host, tpm_seen), which no other
+ * thread reads while the node is busy; they never
  * touch its spec or state. Each returns 0 or an HTTP status with msg set. */
 #pragma once
 
@@ -21,8 +21,10 @@ int tld_vm_provision_persisted(struct tld *t, struct tld_node *n, char *msg, siz
 /* The persisted vTPM's state and key removed (a reimage with a new vTPM) */
 void tld_vm_forget_vtpm(struct tld *t, struct tld_node *n);
 /* A boot: an external node's agent config; a VM's swtpm (with a vTPM) and
- * QEMU. Nothing is left running when it fails. */
-int tld_vm_boot(struct tld *t, struct tld_node *n, char *msg, size_t msz);
+ * QEMU. Nothing is left running when it fails. The new agent token's
+ * SHA-256 goes to token_sha256 (the caller sets it on the node under the
+ * lock: the API reads it to admit the agent). */
+int tld_vm_boot(struct tld *t, struct tld_node *n, uint8_t token_sha256[32], char *msg, size_t msz);
 /* QEMU killed, the agent channel closed, the vTPM read and shut down */
 void tld_vm_halt(struct tld *t, struct tld_node *n);
 /* After QEMU ended: the agent channel closed, the vTPM read and shut down */
