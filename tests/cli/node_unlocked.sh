@@ -33,13 +33,14 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM HUP PIPE
 
 # tl for tld (TL_BIN in tld's environment): node slow's provisioning waits
-# at the gate (60 s at most), every other call is tl's own
+# at the gate (600 s at most: the checks below run meanwhile, slowly on a
+# loaded machine), every other call is tl's own
 cat >"$W/tl-gated" <<EOF
 #!/usr/bin/env bash
 case " \$* " in
 *" provision "*" --name slow "*)
     touch "$W/entered"
-    for _ in \$(seq 1200); do [ -e "$W/gate" ] && break; sleep 0.05; done ;;
+    for _ in \$(seq 12000); do [ -e "$W/gate" ] && break; sleep 0.05; done ;;
 esac
 exec "$REAL_TL" "\$@"
 EOF
@@ -57,7 +58,7 @@ code() {
         -H 'Content-Type: application/json' ${3:+--data-binary "$3"} "$URL$2"
 }
 
-curl -s -m 120 -o "$W/slow.json" -w '%{http_code}' -X POST -H "Authorization: Bearer $OP" \
+curl -s -m 900 -o "$W/slow.json" -w '%{http_code}' -X POST -H "Authorization: Bearer $OP" \
     -H 'Content-Type: application/json' --data-binary '{"name": "slow", "external": true}' \
     "$URL/v1/nodes" >"$W/slow.code" &
 create_pid=$!
