@@ -360,7 +360,9 @@ struct tld {
                             * supervision loop visits every 250 ms */
     size_t n_vms, cap_vms;
     struct tl_ekca *ekca;          /* HOME/ekca, loaded (or created) on first use */
-    pthread_mutex_t ekca_lock;     /* ekca: issued from creates, without tld.lock */
+    pthread_mutex_t ekca_lock;     /* ekca: issued from creates, without tld.lock;
+                                    * provisions one at a time until ekca_made */
+    _Atomic bool ekca_made;        /* a provision made (or found) HOME/ekca */
     struct tld_intern intern;      /* the spec paths, each kept once (node.c) */
     struct tld_fleet *fleet;       /* resource groups, clusters, node pools (fleet.c) */
     char store_roots[8][PATH_MAX]; /* where images and variable stores may come from (hostpath.c) */

@@ -171,10 +171,17 @@ static int provision(struct tld *t, struct tld_node *n, const char *state, const
     struct tl_error err = {0};
     json_t *j = NULL;
     /* the first provision makes the platform EK CA (HOME/ekca): one at a
-     * time, or two creates would race to make it */
-    pthread_mutex_lock(&t->ekca_lock);
+     * time until one has worked, or two creates would race to make it;
+     * then in parallel (a slow one does not hold the others up) */
+    bool first = !t->ekca_made;
+    if (first)
+        pthread_mutex_lock(&t->ekca_lock);
     int rr = tlh_run_json(&o, &j, &err);
-    pthread_mutex_unlock(&t->ekca_lock);
+    if (first) {
+        if (rr == 0)
+            t->ekca_made = true;
+        pthread_mutex_unlock(&t->ekca_lock);
+    }
     if (rr < 0)
         return ERR(500, "vTPM provisioning failed (%s; see %s)", err.message, log);
     int e = tld_node_set_ek(n, json_object_get(j, "eks"));
