@@ -54,6 +54,17 @@ static void io_end(struct tld *t)
     pthread_mutex_lock(&t->lock);
 }
 
+/* The end of an operation that left a claimed node halted: when, its
+ * state and why, saved; the claim let go. */
+static void settle_halted(struct tld *t, struct tld_node *n, enum tld_state state, const char *why)
+{
+    n->stopped = tld_now();
+    n->state = state;
+    snprintf(n->reason, sizeof(n->reason), "%s", why);
+    tld_store_save(t, n);
+    n->busy = NULL;
+}
+
 /* A claimed node boots: the processes without the lock, the state with it. */
 static int boot(struct tld *t, struct tld_node *n, char *msg, size_t msz)
 {
@@ -108,11 +119,7 @@ int tld_node_stop(struct tld *t, struct tld_node *n, char *msg, size_t msz)
     io_begin(t);
     tld_vm_halt(t, n);
     io_end(t);
-    n->stopped = tld_now();
-    n->state = TLD_STOPPED;
-    snprintf(n->reason, sizeof(n->reason), "stopped by request");
-    tld_store_save(t, n);
-    n->busy = NULL;
+    settle_halted(t, n, TLD_STOPPED, "stopped by request");
     tld_log("node %s: stopped", n->name);
     return 0;
 }
@@ -167,11 +174,7 @@ void tld_node_fail_boot(struct tld *t, struct tld_node *n, const char *why)
     io_end(t);
     if (strncmp(why, "timeout", 7) == 0) /* the console's diagnosis does not know it */
         json_object_set_new(n->diag, "verdict", json_string("timeout"));
-    n->stopped = tld_now();
-    n->state = TLD_FAILED;
-    snprintf(n->reason, sizeof(n->reason), "%s", why);
-    tld_store_save(t, n);
-    n->busy = NULL;
+    settle_halted(t, n, TLD_FAILED, why);
     tld_log("node %s: failed to boot: %s", n->name, why);
 }
 
@@ -184,11 +187,7 @@ void tld_node_lost_vtpm(struct tld *t, struct tld_node *n)
     tld_diagnose(t, n);
     tld_vm_halt(t, n); /* the agent channel; a non-persisted vTPM's files */
     io_end(t);
-    n->stopped = tld_now();
-    n->state = TLD_CRASHED;
-    snprintf(n->reason, sizeof(n->reason), "swtpm ended while the node ran");
-    tld_store_save(t, n);
-    n->busy = NULL;
+    settle_halted(t, n, TLD_CRASHED, "swtpm ended while the node ran");
     tld_log("node %s: crashed (swtpm ended)", n->name);
 }
 
@@ -571,11 +570,7 @@ int tld_node_delete(struct tld *t, struct tld_node *n, char *msg, size_t msz)
     io_end(t);
     if (tld_store_delete(t, n->name) < 0) {
         /* halted all the same: say so, rather than look as if it ran */
-        n->stopped = tld_now();
-        n->state = TLD_STOPPED;
-        snprintf(n->reason, sizeof(n->reason), "a delete failed: it could not leave the store");
-        tld_store_save(t, n);
-        n->busy = NULL;
+        settle_halted(t, n, TLD_STOPPED, "a delete failed: it could not leave the store");
         return ERR(500, "cannot delete node %s from the store", n->name);
     }
     /* out of the table only once its files are gone: until then the name
