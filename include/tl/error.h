@@ -11,7 +11,7 @@
 #include <stddef.h>
 
 struct tl_error {
-    char message[240];
+    char message[512]; /* room for a path or two: tld sends it as an HTTP error */
     size_t offset;   /* byte offset in the input the message refers to */
     bool has_offset; /* false when the error is not about a position */
 };

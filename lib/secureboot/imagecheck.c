@@ -165,7 +165,8 @@ int tl_image_check(const struct tl_image_component *chain, const struct tl_image
                      inputs[i].unreadable);
         } else if (tl_pe_parse(inputs[i].buf, inputs[i].len, &pes[n_checked], &e) < 0) {
             res->state = TL_IMAGE_BROKEN;
-            snprintf(res->problem, sizeof(res->problem), "not a valid PE image: %s", e.message);
+            snprintf(res->problem, sizeof(res->problem), "not a valid PE image: %.*s",
+                     (int)(sizeof(res->problem) - sizeof("not a valid PE image: ")), e.message);
         } else {
             images[n_checked] = &pes[n_checked];
             names[n_checked] = res->c.name;

@@ -186,7 +186,7 @@ static int read_sb_variable(struct extractor *x, const struct tl_event *ev,
     if (r == -ENOMEM)
         return r;
     if (r < 0)
-        snprintf(sv->error, sizeof(sv->error), "%s", perr.message);
+        snprintf(sv->error, sizeof(sv->error), "%.*s", (int)sizeof(sv->error) - 1, perr.message);
     return 0;
 }
 

@@ -56,7 +56,8 @@ int agent_post(const char *url, const char *token, const char *body, double retr
     reply->cap = rs.cap;
     reply->truncated = rs.truncated;
     if (r < 0)
-        snprintf(reply->reason, sizeof(reply->reason), "%s", err.message);
+        snprintf(reply->reason, sizeof(reply->reason), "%.*s", (int)sizeof(reply->reason) - 1,
+                 err.message);
     else
         tlh_http_reason(&rs, reply->reason, sizeof(reply->reason));
     return r < 0 ? -1 : 0;

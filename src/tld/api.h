@@ -47,11 +47,13 @@ struct call {
     const char *method, *url;
     struct request *rq;
     char msg[512];
+    struct tl_error err; /* what a domain function that returned -errno said */
 };
 
 /* call.c: answers (each takes j / the text and sends it) and a call's
  * parts; api_err sets k->msg and gives status; api_fail answers status
- * (500 for anything under 400) with k->msg. */
+ * (500 for anything from 0 to 399) with k->msg, or a domain function's
+ * -errno as tld_http_status maps it with k->err's message. */
 enum MHD_Result api_send_text(struct MHD_Connection *c, unsigned status, const char *type,
                               char *text, size_t len);
 enum MHD_Result api_send_json(struct MHD_Connection *c, unsigned status, json_t *j);

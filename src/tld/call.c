@@ -92,7 +92,38 @@ int api_err(struct call *k, int status, const char *text)
 
 enum MHD_Result api_fail(struct call *k, int status)
 {
+    if (status < 0)
+        return api_send_error(k->c, tld_http_status(status),
+                              k->err.message[0] ? k->err.message : k->msg);
     return api_send_error(k->c, (unsigned)(status >= 400 ? status : 500), k->msg);
+}
+
+/* The one place a domain error becomes an HTTP status: tld's domain code
+ * (lifecycle.c, vm.c, attest.c, ...) says what went wrong as -errno and a
+ * message, the API answers with the status below. */
+unsigned tld_http_status(int r)
+{
+    switch (r) {
+    case -EINVAL: /* bad input: a field, a path, an image */
+        return 400;
+    case -ENOKEY: /* no enrolled AK to check the evidence with */
+        return 401;
+    case -EACCES: /* not this caller's: a token, a certificate, a challenge */
+        return 403;
+    case -ENOENT:
+        return 404;
+    case -EOPNOTSUPP: /* the method is not the resource's (the message names the one it takes) */
+        return 405;
+    case -EEXIST: /* exists already */
+    case -EBUSY:  /* another operation holds it, or its state refuses this one */
+    case -EDQUOT: /* a quota (capacity.c) */
+    case -ENOSPC: /* the host's capacity */
+        return 409;
+    case -EAGAIN: /* try again: the agent's answer while its node is busy */
+        return 503;
+    default: /* -ENOMEM, -EIO, a helper that failed */
+        return 500;
+    }
 }
 
 const char *api_query(struct call *k, const char *key)

@@ -102,15 +102,17 @@ static bool cidr_covers(const struct cidr *c, int family, const uint8_t *addr)
 }
 
 int tld_egress_allow_parse(struct tld *t, const json_t *v, const char *field, const char **out,
-                           char *msg, size_t msz)
+                           struct tl_error *err)
 {
     *out = "";
     if (!v || json_is_null(v))
         return 0;
     if (!json_is_array(v))
-        return ERR(400, "\"%s\" must be an array of CIDRs (\"192.168.1.0/24\")", field);
+        return tl_error_set_nopos(err, -EINVAL,
+                                  "\"%s\" must be an array of CIDRs (\"192.168.1.0/24\")", field);
     if (json_array_size(v) > TLD_EGRESS_ALLOW_MAX)
-        return ERR(400, "\"%s\": at most %d entries", field, TLD_EGRESS_ALLOW_MAX);
+        return tl_error_set_nopos(err, -EINVAL, "\"%s\": at most %d entries", field,
+                                  TLD_EGRESS_ALLOW_MAX);
     char list[TLD_EGRESS_ALLOW_MAX * (INET6_ADDRSTRLEN + 5)] = "";
     size_t k = 0;
     size_t i;
@@ -120,16 +122,16 @@ int tld_egress_allow_parse(struct tld *t, const json_t *v, const char *field, co
         const char *s = json_string_value(e);
         struct cidr c;
         if (!s || !cidr_parse(s, &c))
-            return ERR(400,
-                       "\"%s\"[%zu]: not an IPv4 or IPv6 CIDR (\"10.1.0.0/16\", "
-                       "\"192.0.2.7/32\")",
-                       field, i);
+            return tl_error_set_nopos(err, -EINVAL,
+                                      "\"%s\"[%zu]: not an IPv4 or IPv6 CIDR (\"10.1.0.0/16\", "
+                                      "\"192.0.2.7/32\")",
+                                      field, i);
         char a[INET6_ADDRSTRLEN];
         inet_ntop(c.family, c.addr, a, sizeof(a));
         k += (size_t)snprintf(list + k, sizeof(list) - k, "%s%s/%u", k ? "," : "", a, c.len);
     }
     if (!(*out = tld_intern(t, list)))
-        return ERR(500, "out of memory");
+        return tl_error_set_nopos(err, -ENOMEM, "out of memory");
     return 0;
 }
 

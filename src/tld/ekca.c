@@ -39,7 +39,7 @@
 #include "tld.h"
 #include "tlhost/ekca.h"
 
-static int ca_open(struct tld *t, char *msg, size_t msz)
+static int ca_open(struct tld *t, struct tl_error *err)
 {
     if (t->ekca)
         return 0;
@@ -47,12 +47,12 @@ static int ca_open(struct tld *t, char *msg, size_t msz)
     snprintf(dir, sizeof(dir), "%s/ekca-vouched", t->home);
     struct tl_ekca *ca = calloc(1, sizeof(*ca));
     if (!ca)
-        return ERR(500, "out of memory");
-    struct tl_error err = {0};
+        return tl_error_set_nopos(err, -ENOMEM, "out of memory");
+    struct tl_error e = {0};
     bool created = false;
-    if (tlh_ekca_open(dir, ca, &created, &err) < 0) {
+    if (tlh_ekca_open(dir, ca, &created, &e) < 0) {
         free(ca);
-        return ERR(500, "%s", err.message);
+        return tl_error_set_nopos(err, -EIO, "%s", e.message);
     }
     if (created)
         tld_log("EK CA created in %s", dir);
@@ -70,23 +70,25 @@ void tld_ekca_close(struct tld *t)
 }
 
 int tld_ekca_issue(struct tld *t, const char *node, const uint8_t *ek_public, size_t len,
-                   json_t **ek, uint8_t **der, size_t *der_len, char *msg, size_t msz)
+                   json_t **ek, uint8_t **der, size_t *der_len, struct tl_error *err)
 {
     TPM2B_PUBLIC pub;
-    struct tl_error err = {0};
+    struct tl_error e = {0};
     *ek = NULL;
     *der = NULL;
-    if (tl_tpm_public_parse(ek_public, len, &pub, &err) < 0)
-        return ERR(400, "ek_public: %s", err.message);
+    if (tl_tpm_public_parse(ek_public, len, &pub, &e) < 0)
+        return tl_error_set_nopos(err, -EINVAL, "ek_public: %s", e.message);
     enum tl_ek_type type = pub.publicArea.type == TPM2_ALG_RSA ? TL_EK_RSA2048 : TL_EK_ECC_P256;
     if ((pub.publicArea.type != TPM2_ALG_RSA && pub.publicArea.type != TPM2_ALG_ECC) ||
         !tl_ek_public_matches_template(&pub, type))
-        return ERR(400, "ek_public: not from the default RSA-2048 or ECC P-256 EK template "
-                        "(TCG EK Credential Profile, B.3.3 / B.3.4)");
+        return tl_error_set_nopos(
+            err, -EINVAL,
+            "ek_public: not from the default RSA-2048 or ECC P-256 EK template "
+            "(TCG EK Credential Profile, B.3.3 / B.3.4)");
     EVP_PKEY *key = NULL;
-    if (tl_tpm2b_public_to_pkey(&pub, &key, &err) < 0)
-        return ERR(400, "ek_public: %s", err.message);
-    int r = ca_open(t, msg, msz);
+    if (tl_tpm2b_public_to_pkey(&pub, &key, &e) < 0)
+        return tl_error_set_nopos(err, -EINVAL, "ek_public: %s", e.message);
+    int r = ca_open(t, err);
     if (r) {
         EVP_PKEY_free(key);
         return r;
@@ -103,16 +105,17 @@ int tld_ekca_issue(struct tld *t, const char *node, const uint8_t *ek_public, si
     bool spki_ok =
         spki_len > 0 && EVP_Digest(spki, (size_t)spki_len, spki_md, NULL, EVP_sha256(), NULL) == 1;
     OPENSSL_free(spki);
-    if (tl_ekca_issue_ek_cert(t->ekca, &req, der, der_len, &err) < 0) {
+    if (tl_ekca_issue_ek_cert(t->ekca, &req, der, der_len, &e) < 0) {
         EVP_PKEY_free(key);
-        return ERR(500, "EK certificate: %s", err.message);
+        return tl_error_set_nopos(err, -EIO, "EK certificate: %s", e.message);
     }
     EVP_PKEY_free(key);
     struct tl_x509_info xi;
-    if (!spki_ok || tl_x509_describe(*der, *der_len, &xi, &err) < 0) {
+    if (!spki_ok || tl_x509_describe(*der, *der_len, &xi, &e) < 0) {
         free(*der);
         *der = NULL;
-        return ERR(500, "EK certificate: %s", err.message[0] ? err.message : "describe");
+        return tl_error_set_nopos(err, -EIO, "EK certificate: %s",
+                                  e.message[0] ? e.message : "describe");
     }
     char ek_hex[65], cert_hex[65];
     tl_hex_encode(spki_md, 32, ek_hex);
@@ -127,7 +130,7 @@ int tld_ekca_issue(struct tld *t, const char *node, const uint8_t *ek_public, si
     if (!*ek) {
         free(*der);
         *der = NULL;
-        return ERR(500, "out of memory");
+        return tl_error_set_nopos(err, -ENOMEM, "out of memory");
     }
     return 0;
 }

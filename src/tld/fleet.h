@@ -55,20 +55,20 @@ void tld_cluster_node_resource_group(const struct tld_cluster *c, char *out, siz
 void tld_pool_node_image_version(const struct tld_pool *p, char *out, size_t size);
 
 /* fleet_request.c: a body's fields, each checked for its type; unknown
- * ones refused (400 with msg set) */
+ * ones refused (-EINVAL with err set) */
 struct tld_field {
     const char *key;
     int type; /* JSON_STRING, JSON_TRUE (a boolean), JSON_INTEGER, JSON_ARRAY */
 };
-int tld_fleet_check_fields(const json_t *body, const struct tld_field *fields, char *msg,
-                           size_t msz);
+int tld_fleet_check_fields(const json_t *body, const struct tld_field *fields,
+                           struct tl_error *err);
 /* body's string member, def when absent or empty */
 const char *tld_fleet_str(const json_t *body, const char *key, const char *def);
 bool tld_fleet_flag(const json_t *body, const char *key);
 /* What libtl's rules check of a pool. */
 void tld_pool_spec(const struct tld_pool *p, struct tl_pool_spec *s);
 /* The pool spec of a create (PUT of a cluster or a pool), defaults
- * applied, rules checked, the image found: 0 or an HTTP status with msg */
+ * applied, rules checked, the image found: 0 or -errno with err set */
 int tld_pool_from_request(struct tld *t, struct tld_cluster *c, const json_t *body,
                           const char *name, const char *default_mode, bool for_cluster,
-                          struct tld_pool *p, char *msg, size_t msz);
+                          struct tld_pool *p, struct tl_error *err);

@@ -121,6 +121,13 @@ static json_t *cluster_json(struct tld *t, const struct tld_cluster *c)
     return j;
 }
 
+/* A domain function's -errno and message (fleet_request.c, egress.c) as
+ * this file's HTTP status and msg. */
+static int from_err(int r, const struct tl_error *e, char *msg, size_t msz)
+{
+    return r < 0 ? ERR((int)tld_http_status(r), "%s", e->message) : r;
+}
+
 /* "cluster 'x' not found in resource group 'g'; clusters here: a (g), b (h)" */
 static int cluster_not_found(struct tld_fleet *f, const char *group, const char *name, char *msg,
                              size_t msz)
@@ -173,8 +180,9 @@ static int group_put(struct tld *t, const char *name, const json_t *body, json_t
 {
     static const struct tld_field fields[] = {{"location", JSON_STRING}, {0}};
     int r;
-    if ((r = tld_fleet_check_fields(body, fields, msg, msz)))
-        return r;
+    struct tl_error e = {0};
+    if ((r = tld_fleet_check_fields(body, fields, &e)))
+        return from_err(r, &e, msg, msz);
     if (!tld_fleet_group_name_ok(name))
         return ERR(400,
                    "resource group name '%s': 1-90 letters, digits, '-', '_', '.', '(' or ')', "
@@ -251,8 +259,9 @@ static int cluster_put(struct tld *t, struct tld_group *g, const char *name, con
         {0},
     };
     int r;
-    if ((r = tld_fleet_check_fields(body, fields, msg, msz)))
-        return r;
+    struct tl_error e = {0};
+    if ((r = tld_fleet_check_fields(body, fields, &e)))
+        return from_err(r, &e, msg, msz);
     if (!tld_fleet_cluster_name_ok(name))
         return ERR(400,
                    "cluster name '%s': 1-63 letters, digits, '-' or '_', starting and ending "
@@ -316,11 +325,11 @@ static int cluster_put(struct tld *t, struct tld_group *g, const char *name, con
     }
     r = tld_pool_from_request(t, c, body,
                               tld_fleet_str(body, "nodepoolName", TL_AKS_DEFAULT_POOL_NAME),
-                              "System", true, p, msg, msz);
+                              "System", true, p, &e);
     if (r) {
         tld_pool_free(p);
         tld_cluster_free(c);
-        return r;
+        return from_err(r, &e, msg, msz);
     }
     c->prov = p->count ? TLD_PROV_CREATING : TLD_PROV_SUCCEEDED;
     if (tld_fleet_add_cluster(t->fleet, c) < 0) {
@@ -370,8 +379,9 @@ static int pool_put(struct tld *t, struct tld_cluster *c, const char *name, cons
         {0},
     };
     int r;
-    if ((r = tld_fleet_check_fields(body, fields, msg, msz)))
-        return r;
+    struct tl_error e = {0};
+    if ((r = tld_fleet_check_fields(body, fields, &e)))
+        return from_err(r, &e, msg, msz);
     if (c->prov == TLD_PROV_DELETING)
         return ERR(409, "cluster '%s' is being deleted", c->name);
     struct tld_pool *old = tld_fleet_pool_find(t->fleet, c, name);
@@ -383,9 +393,9 @@ static int pool_put(struct tld *t, struct tld_cluster *c, const char *name, cons
     struct tld_pool *p = calloc(1, sizeof(*p));
     if (!p)
         return ERR(500, "out of memory");
-    if ((r = tld_pool_from_request(t, c, body, name, "User", false, p, msg, msz))) {
+    if ((r = tld_pool_from_request(t, c, body, name, "User", false, p, &e))) {
         tld_pool_free(p);
-        return r;
+        return from_err(r, &e, msg, msz);
     }
     if (tld_fleet_add_pool(t, p) < 0) {
         tld_pool_free(p);
@@ -460,8 +470,9 @@ static int pool_patch(struct tld *t, struct tld_pool *p, const json_t *body,
                                               {"workloadEgressAllowedCidrs", JSON_ARRAY},
                                               {0}};
     int r;
-    if ((r = tld_fleet_check_fields(body, fields, msg, msz)))
-        return r;
+    struct tl_error e = {0};
+    if ((r = tld_fleet_check_fields(body, fields, &e)))
+        return from_err(r, &e, msg, msz);
     if (busy(p))
         return ERR(409,
                    "node pool '%s' is %s (%s: node %d of %d); wait for it (tl aks nodepool "
@@ -479,9 +490,8 @@ static int pool_patch(struct tld *t, struct tld_pool *p, const json_t *body,
     if ((v = json_object_get(body, "enableWorkloadEgress")))
         want.egress = json_is_true(v);
     if ((v = json_object_get(body, "workloadEgressAllowedCidrs")) &&
-        (r = tld_egress_allow_parse(t, v, "workloadEgressAllowedCidrs", &want.egress_allow, msg,
-                                    msz)))
-        return r;
+        (r = tld_egress_allow_parse(t, v, "workloadEgressAllowedCidrs", &want.egress_allow, &e)))
+        return from_err(r, &e, msg, msz);
     struct tl_pool_spec from, to;
     tld_pool_spec(p, &from);
     tld_pool_spec(&want, &to);

@@ -16,11 +16,10 @@
 #include "tl/aks.h"
 #include "tld.h"
 
-int tld_fleet_check_fields(const json_t *body, const struct tld_field *fields, char *msg,
-                           size_t msz)
+int tld_fleet_check_fields(const json_t *body, const struct tld_field *fields, struct tl_error *err)
 {
     if (!json_is_object(body))
-        return ERR(400, "the request body must be a JSON object");
+        return tl_error_set_nopos(err, -EINVAL, "the request body must be a JSON object");
     const char *key;
     json_t *v;
     json_object_foreach((json_t *)body, key, v)
@@ -29,17 +28,17 @@ int tld_fleet_check_fields(const json_t *body, const struct tld_field *fields, c
         while (f->key && strcmp(f->key, key) != 0)
             f++;
         if (!f->key)
-            return ERR(400, "unknown field \"%s\"", key);
+            return tl_error_set_nopos(err, -EINVAL, "unknown field \"%s\"", key);
         bool ok = f->type == JSON_TRUE      ? json_is_boolean(v)
                   : f->type == JSON_STRING  ? json_is_string(v)
                   : f->type == JSON_INTEGER ? json_is_integer(v)
                                             : json_is_array(v);
         if (!ok)
-            return ERR(400, "\"%s\" must be %s", key,
-                       f->type == JSON_TRUE      ? "true or false"
-                       : f->type == JSON_STRING  ? "a string"
-                       : f->type == JSON_INTEGER ? "an integer"
-                                                 : "an array");
+            return tl_error_set_nopos(err, -EINVAL, "\"%s\" must be %s", key,
+                                      f->type == JSON_TRUE      ? "true or false"
+                                      : f->type == JSON_STRING  ? "a string"
+                                      : f->type == JSON_INTEGER ? "an integer"
+                                                                : "an array");
     }
     return 0;
 }
@@ -57,7 +56,7 @@ bool tld_fleet_flag(const json_t *body, const char *key)
 
 /* "Linux"/"linux" → "Linux": the canonical spelling of an enum value. */
 static int canon(const char *v, const char *const *allowed, const char **out, const char *what,
-                 char *msg, size_t msz)
+                 struct tl_error *err)
 {
     for (const char *const *a = allowed; *a; a++)
         if (strcasecmp(v, *a) == 0) {
@@ -68,7 +67,7 @@ static int canon(const char *v, const char *const *allowed, const char **out, co
     for (const char *const *a = allowed; *a; a++)
         snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", a == allowed ? "" : ", ",
                  *a);
-    return ERR(400, "%s '%s': not one of %s", what, v, list);
+    return tl_error_set_nopos(err, -EINVAL, "%s '%s': not one of %s", what, v, list);
 }
 
 static const char *const os_types[] = {"Linux", "Windows", NULL};
@@ -112,21 +111,19 @@ void tld_pool_spec(const struct tld_pool *p, struct tl_pool_spec *s)
  * applied, rules checked, the image found. */
 int tld_pool_from_request(struct tld *t, struct tld_cluster *c, const json_t *body,
                           const char *name, const char *default_mode, bool for_cluster,
-                          struct tld_pool *p, char *msg, size_t msz)
+                          struct tld_pool *p, struct tl_error *err)
 {
     int r;
     const char *os_type = "Linux", *os_sku, *mode, *set_type, *disk;
-    if ((r = canon(tld_fleet_str(body, "osType", "Linux"), os_types, &os_type, "--os-type", msg,
-                   msz)))
+    if ((r = canon(tld_fleet_str(body, "osType", "Linux"), os_types, &os_type, "--os-type", err)))
         return r;
     const char *sku_default = strcmp(os_type, "Windows") == 0 ? "Windows2022" : "Ubuntu";
-    if ((r = canon(tld_fleet_str(body, "osSku", sku_default), os_skus, &os_sku, "--os-sku", msg,
-                   msz)) ||
-        (r = canon(tld_fleet_str(body, "mode", default_mode), modes, &mode, "--mode", msg, msz)) ||
+    if ((r = canon(tld_fleet_str(body, "osSku", sku_default), os_skus, &os_sku, "--os-sku", err)) ||
+        (r = canon(tld_fleet_str(body, "mode", default_mode), modes, &mode, "--mode", err)) ||
         (r = canon(tld_fleet_str(body, "vmSetType", "VirtualMachineScaleSets"), set_types,
-                   &set_type, "--vm-set-type", msg, msz)) ||
+                   &set_type, "--vm-set-type", err)) ||
         (r = canon(tld_fleet_str(body, "nodeOsdiskType", "Managed"), disk_types, &disk,
-                   "--node-osdisk-type", msg, msz)))
+                   "--node-osdisk-type", err)))
         return r;
     const char *size_name =
         tld_fleet_str(body, for_cluster ? "nodeVmSize" : "vmSize", TL_AKS_DEFAULT_VM_SIZE);
@@ -149,7 +146,7 @@ int tld_pool_from_request(struct tld *t, struct tld_cluster *c, const json_t *bo
     p->skip_gpu = tld_fleet_flag(body, "skipGpuDriverInstall");
     p->egress = tld_fleet_flag(body, "enableWorkloadEgress"); /* off unless asked: egress.c */
     int er = tld_egress_allow_parse(t, json_object_get(body, "workloadEgressAllowedCidrs"),
-                                    "workloadEgressAllowedCidrs", &p->egress_allow, msg, msz);
+                                    "workloadEgressAllowedCidrs", &p->egress_allow, err);
     if (er)
         return er;
     p->image_generation =
@@ -158,33 +155,38 @@ int tld_pool_from_request(struct tld *t, struct tld_cluster *c, const json_t *bo
     tld_pool_spec(p, &spec);
     spec.name = name;         /* as given: p->name may have been cut */
     spec.vm_size = size_name; /* as given: the rules name an unknown size */
-    if (tl_pool_check(&spec, msg, msz) < 0)
-        return 400;
-    if (tld_capacity_admit(t, NULL, p->vm_size, p->count, msg, msz) < 0)
-        return 409; /* QuotaExceeded, AllocationFailed */
+    if (tl_pool_check(&spec, err->message, sizeof(err->message)) < 0)
+        return -EINVAL;
+    if ((r = tld_capacity_admit(t, NULL, p->vm_size, p->count, err->message,
+                                sizeof(err->message))) < 0)
+        return r; /* QuotaExceeded, AllocationFailed: 409 */
     if (strcmp(p->os_type, "Windows") == 0)
-        return ERR(400, "Windows node pools cannot run here: trustlaunch has a Linux node image "
-                        "only (--os-type Linux)");
+        return tl_error_set_nopos(
+            err, -EINVAL,
+            "Windows node pools cannot run here: trustlaunch has a Linux node image "
+            "only (--os-type Linux)");
     /* the node image */
     char buf[PATH_MAX];
     const char *given = tld_fleet_str(body, "nodeImage", NULL);
     const char *dir = image_dir(t, p->image_generation, given, buf, sizeof(buf));
     int gen = 0;
     if (access(dir, F_OK) < 0)
-        return ERR(400, "no Gen%d node image at %s (build it: tl image build%s -o %s)",
-                   p->image_generation, dir, p->image_generation == 1 ? " --gen1" : "", dir);
+        return tl_error_set_nopos(
+            err, -EINVAL, "no Gen%d node image at %s (build it: tl image build%s -o %s)",
+            p->image_generation, dir, p->image_generation == 1 ? " --gen1" : "", dir);
     char real_[PATH_MAX];
-    if ((r = tld_hostpath_resolve(t, "node image", dir, real_, sizeof(real_), msg, msz)) ||
-        (r = tld_image_generation(t, real_, &gen, msg, msz)))
+    if ((r = tld_hostpath_resolve(t, "node image", dir, real_, sizeof(real_), err)) ||
+        (r = tld_image_generation(t, real_, &gen, err)))
         return r;
     if (gen != p->image_generation)
-        return ERR(400, "node image %s is Gen%d; node pool '%s' needs a Gen%d image", dir, gen,
-                   name, p->image_generation);
+        return tl_error_set_nopos(err, -EINVAL,
+                                  "node image %s is Gen%d; node pool '%s' needs a Gen%d image", dir,
+                                  gen, name, p->image_generation);
     char real[PATH_MAX];
-    if ((r = tld_hostpath_resolve(t, "node image", dir, real, sizeof(real), msg, msz)))
+    if ((r = tld_hostpath_resolve(t, "node image", dir, real, sizeof(real), err)))
         return r;
     if (!(p->image = tld_intern(t, real)))
-        return ERR(500, "out of memory");
+        return tl_error_set_nopos(err, -ENOMEM, "out of memory");
     uint32_t rnd;
     if (getrandom(&rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
         rnd = (uint32_t)tld_now();

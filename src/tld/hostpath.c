@@ -69,22 +69,24 @@ int tld_hostpath_init(struct tld *t)
 }
 
 int tld_hostpath_resolve(const struct tld *t, const char *what, const char *given, char *out,
-                         size_t size, char *msg, size_t msz)
+                         size_t size, struct tl_error *err)
 {
     char *real = realpath(given, NULL);
     if (!real)
-        return ERR(400, "%s %s: %s", what, given, strerror(errno));
-    int status = ERR(400,
-                     "%s %s: not in the platform's stores (TL_HOME/images, TL_HOME/vars or a "
-                     "folder of TL_STORE_DIRS)",
-                     what, given);
+        return tl_error_set_nopos(err, -EINVAL, "%s %s: %s", what, given, strerror(errno));
+    int status =
+        tl_error_set_nopos(err, -EINVAL,
+                           "%s %s: not in the platform's stores (TL_HOME/images, TL_HOME/vars or a "
+                           "folder of TL_STORE_DIRS)",
+                           what, given);
     for (size_t i = 0; i < t->n_store_roots; i++) {
         size_t n = strlen(t->store_roots[i]);
         if (n == 1 && t->store_roots[i][0] == '/')
             n = 0; /* "/": everything is beneath it */
         if (strncmp(real, t->store_roots[i], n) == 0 && (real[n] == '/' || real[n] == 0)) {
-            status =
-                snprintf(out, size, "%s", real) < (int)size ? 0 : ERR(400, "%s: too long", what);
+            status = snprintf(out, size, "%s", real) < (int)size
+                         ? 0
+                         : tl_error_set_nopos(err, -EINVAL, "%s: too long", what);
             break;
         }
     }
@@ -93,28 +95,30 @@ int tld_hostpath_resolve(const struct tld *t, const char *what, const char *give
 }
 
 int tld_hostpath_open(const struct tld *t, const char *path, off_t max, int *fd_out, off_t *size,
-                      char *msg, size_t msz)
+                      struct tl_error *err)
 {
     /* A link inside a store is followed only to a file in a store (an
      * image folder of links to another image's files); then the file
      * itself is opened without following anything. */
     char real[PATH_MAX];
-    int r = tld_hostpath_resolve(t, "file", path, real, sizeof(real), msg, msz);
+    int r = tld_hostpath_resolve(t, "file", path, real, sizeof(real), err);
     if (r)
         return r;
     int fd = open(real, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0)
-        return ERR(400, "%s: %s", path,
-                   errno == ELOOP ? "a symlink (swapped in: refused)" : strerror(errno));
+        return tl_error_set_nopos(err, -EINVAL, "%s: %s", path,
+                                  errno == ELOOP ? "a symlink (swapped in: refused)"
+                                                 : strerror(errno));
     struct stat st;
     if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
         close(fd);
-        return ERR(400, "%s: not a regular file (a FIFO, a device or a folder is refused)", path);
+        return tl_error_set_nopos(
+            err, -EINVAL, "%s: not a regular file (a FIFO, a device or a folder is refused)", path);
     }
     if (st.st_size > max) {
         close(fd);
-        return ERR(400, "%s: %lld bytes, over the cap of %lld", path, (long long)st.st_size,
-                   (long long)max);
+        return tl_error_set_nopos(err, -EINVAL, "%s: %lld bytes, over the cap of %lld", path,
+                                  (long long)st.st_size, (long long)max);
     }
     /* regular: reads do not block; clear O_NONBLOCK for the callers' loops */
     fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);

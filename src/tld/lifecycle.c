@@ -34,11 +34,12 @@
 #include "tld.h"
 #include "vm.h"
 
-/* The node is taken for op: 409 when another operation holds it. */
-static int claim(struct tld_node *n, const char *op, char *msg, size_t msz)
+/* The node is taken for op: -EBUSY when another operation holds it. */
+static int claim(struct tld_node *n, const char *op, struct tl_error *err)
 {
     if (n->busy)
-        return ERR(409, "node %s is busy (%s); try again when it is done", n->name, n->busy);
+        return tl_error_set_nopos(err, -EBUSY, "node %s is busy (%s); try again when it is done",
+                                  n->name, n->busy);
     n->busy = op;
     return 0;
 }
@@ -66,11 +67,11 @@ static void settle_halted(struct tld *t, struct tld_node *n, enum tld_state stat
 }
 
 /* A claimed node boots: the processes without the lock, the state with it. */
-static int boot(struct tld *t, struct tld_node *n, char *msg, size_t msz)
+static int boot(struct tld *t, struct tld_node *n, struct tl_error *err)
 {
     uint8_t token_sha256[32];
     io_begin(t);
-    int r = tld_vm_boot(t, n, token_sha256, msg, msz);
+    int r = tld_vm_boot(t, n, token_sha256, err);
     io_end(t);
     if (r)
         return r;
@@ -93,24 +94,25 @@ static int boot(struct tld *t, struct tld_node *n, char *msg, size_t msz)
     return 0;
 }
 
-int tld_node_start(struct tld *t, struct tld_node *n, char *msg, size_t msz)
+int tld_node_start(struct tld *t, struct tld_node *n, struct tl_error *err)
 {
     if (n->state == TLD_BOOTING || n->state == TLD_RUNNING)
-        return ERR(409, "node %s is already %s", n->name, tld_state_name(n->state));
-    int r = claim(n, "starting", msg, msz);
+        return tl_error_set_nopos(err, -EBUSY, "node %s is already %s", n->name,
+                                  tld_state_name(n->state));
+    int r = claim(n, "starting", err);
     if (r)
         return r;
-    r = boot(t, n, msg, msz);
+    r = boot(t, n, err);
     n->busy = NULL;
     return r;
 }
 
-int tld_node_stop(struct tld *t, struct tld_node *n, char *msg, size_t msz)
+int tld_node_stop(struct tld *t, struct tld_node *n, struct tl_error *err)
 {
     if (n->state == TLD_STOPPED)
-        return ERR(409, "node %s is already stopped", n->name);
+        return tl_error_set_nopos(err, -EBUSY, "node %s is already stopped", n->name);
     /* failed or crashed: make sure nothing is left, then it is stopped */
-    int r = claim(n, "stopping", msg, msz);
+    int r = claim(n, "stopping", err);
     if (r)
         return r;
     /* A power-off: the node runs from its initramfs and keeps nothing on
@@ -222,88 +224,91 @@ struct tld_node *tld_node_diagnose_boot(struct tld *t, struct tld_node *n)
     return n;
 }
 
-static int parse_bool(const json_t *req, const char *key, bool *out, char *msg, size_t msz)
+static int parse_bool(const json_t *req, const char *key, bool *out, struct tl_error *err)
 {
     json_t *v = json_object_get(req, key);
     if (!v)
         return 0;
     if (!json_is_boolean(v))
-        return ERR(400, "\"%s\" must be true or false", key);
+        return tl_error_set_nopos(err, -EINVAL, "\"%s\" must be true or false", key);
     *out = json_is_true(v);
     return 0;
 }
 
-static int parse_spec(struct tld *t, const json_t *req, struct tld_node_spec *spec, char *msg,
-                      size_t msz)
+static int parse_spec(struct tld *t, const json_t *req, struct tld_node_spec *spec,
+                      struct tl_error *err)
 {
     int r;
-    if ((r = parse_bool(req, "secure_boot", &spec->secure_boot, msg, msz)) ||
-        (r = parse_bool(req, "vtpm", &spec->vtpm, msg, msz)) ||
-        (r = parse_bool(req, "vtpm_persist", &spec->vtpm_persist, msg, msz)) ||
-        (r = parse_bool(req, "egress", &spec->egress, msg, msz)))
+    if ((r = parse_bool(req, "secure_boot", &spec->secure_boot, err)) ||
+        (r = parse_bool(req, "vtpm", &spec->vtpm, err)) ||
+        (r = parse_bool(req, "vtpm_persist", &spec->vtpm_persist, err)) ||
+        (r = parse_bool(req, "egress", &spec->egress, err)))
         return r;
     if (json_object_get(req, "egress_allow") &&
         (r = tld_egress_allow_parse(t, json_object_get(req, "egress_allow"), "egress_allow",
-                                    &spec->egress_allow, msg, msz)))
+                                    &spec->egress_allow, err)))
         return r;
     json_t *mem = json_object_get(req, "memory_mib");
     if (mem) {
         if (!json_is_integer(mem) || json_integer_value(mem) < 256 ||
             json_integer_value(mem) > 65536)
-            return ERR(400, "\"memory_mib\" must be an integer from 256 to 65536");
+            return tl_error_set_nopos(err, -EINVAL,
+                                      "\"memory_mib\" must be an integer from 256 to 65536");
         spec->memory_mib = (unsigned)json_integer_value(mem);
     }
     json_t *img = json_object_get(req, "image");
     if (img) {
         if (!json_is_string(img) || !json_string_length(img))
-            return ERR(400, "\"image\" must be a directory path");
+            return tl_error_set_nopos(err, -EINVAL, "\"image\" must be a directory path");
         char real[PATH_MAX];
-        if ((r = tld_hostpath_resolve(t, "image", json_string_value(img), real, sizeof(real), msg,
-                                      msz)))
+        if ((r = tld_hostpath_resolve(t, "image", json_string_value(img), real, sizeof(real), err)))
             return r;
         if (!(spec->image = tld_intern(t, real)))
-            return ERR(500, "out of memory");
+            return tl_error_set_nopos(err, -ENOMEM, "out of memory");
     }
     if (!spec->image[0]) {
         char def[PATH_MAX + 32];
         snprintf(def, sizeof(def), "%s/images/default", t->home);
         if (access(def, F_OK) < 0)
-            return ERR(400, "no image given and no default image at %s (tl image build -o %s)", def,
-                       def);
+            return tl_error_set_nopos(
+                err, -EINVAL, "no image given and no default image at %s (tl image build -o %s)",
+                def, def);
         char real[PATH_MAX];
-        if ((r = tld_hostpath_resolve(t, "image", def, real, sizeof(real), msg, msz)))
+        if ((r = tld_hostpath_resolve(t, "image", def, real, sizeof(real), err)))
             return r;
         if (!(spec->image = tld_intern(t, real)))
-            return ERR(500, "out of memory");
+            return tl_error_set_nopos(err, -ENOMEM, "out of memory");
     }
     json_t *vars = json_object_get(req, "vars");
     if (vars) {
         if (!json_is_string(vars))
-            return ERR(400, "\"vars\" must be a file path");
+            return tl_error_set_nopos(err, -EINVAL, "\"vars\" must be a file path");
         char real[PATH_MAX];
         int fd;
         if ((r = tld_hostpath_resolve(t, "variable store", json_string_value(vars), real,
-                                      sizeof(real), msg, msz)) ||
-            (r = tld_hostpath_open(t, real, TLD_VARS_MAX, &fd, NULL, msg, msz)))
+                                      sizeof(real), err)) ||
+            (r = tld_hostpath_open(t, real, TLD_VARS_MAX, &fd, NULL, err)))
             return r;
         close(fd);
         if (!(spec->vars = tld_intern(t, real)))
-            return ERR(500, "out of memory");
+            return tl_error_set_nopos(err, -ENOMEM, "out of memory");
     }
-    if ((r = tld_image_generation(t, spec->image, &spec->generation, msg, msz)))
+    if ((r = tld_image_generation(t, spec->image, &spec->generation, err)))
         return r;
     if (spec->generation == 1 && spec->secure_boot)
-        return ERR(400,
-                   "Secure Boot needs a Gen2 (UEFI) image; %s is Gen1 (BIOS): use a Gen2 image "
-                   "or --secure-boot off",
-                   spec->image);
+        return tl_error_set_nopos(
+            err, -EINVAL,
+            "Secure Boot needs a Gen2 (UEFI) image; %s is Gen1 (BIOS): use a Gen2 image "
+            "or --secure-boot off",
+            spec->image);
     if (spec->generation == 1 && spec->vtpm)
-        return ERR(400,
-                   "a vTPM needs a Gen2 (UEFI) image (trusted launch); %s is Gen1 (BIOS): use a "
-                   "Gen2 image or --vtpm off",
-                   spec->image);
+        return tl_error_set_nopos(
+            err, -EINVAL,
+            "a vTPM needs a Gen2 (UEFI) image (trusted launch); %s is Gen1 (BIOS): use a "
+            "Gen2 image or --vtpm off",
+            spec->image);
     if (spec->vars[0] && spec->generation == 1)
-        return ERR(400, "a Gen1 (BIOS) node has no UEFI variable store");
+        return tl_error_set_nopos(err, -EINVAL, "a Gen1 (BIOS) node has no UEFI variable store");
     return 0;
 }
 
@@ -323,10 +328,10 @@ static void new_uuid(char out[37])
  * external node's own EK certified (before any file exists: a refused EK
  * leaves nothing). */
 static int create_check(struct tld *t, struct tld_node *n, const json_t *req,
-                        struct tld_node_spec *spec, char *msg, size_t msz)
+                        struct tld_node_spec *spec, struct tl_error *err)
 {
     int r;
-    if (!spec->external && (r = parse_spec(t, req, spec, msg, msz)))
+    if (!spec->external && (r = parse_spec(t, req, spec, err)))
         return r;
     json_t *ek_j = json_object_get(req, "ek_public");
     if (!ek_j)
@@ -335,16 +340,16 @@ static int create_check(struct tld *t, struct tld_node *n, const json_t *req,
     size_t ek_len = 0, der_len = 0;
     json_t *ek = NULL;
     if (tl_base64_decode_string(json_string_value(ek_j), &ek_pub, &ek_len) < 0)
-        return ERR(400, "\"ek_public\" must be a base64 TPM2B_PUBLIC");
+        return tl_error_set_nopos(err, -EINVAL, "\"ek_public\" must be a base64 TPM2B_PUBLIC");
     pthread_mutex_lock(&t->ekca_lock);
-    r = tld_ekca_issue(t, n->name, ek_pub, ek_len, &ek, &der, &der_len, msg, msz);
+    r = tld_ekca_issue(t, n->name, ek_pub, ek_len, &ek, &der, &der_len, err);
     pthread_mutex_unlock(&t->ekca_lock);
     free(ek_pub);
     if (!r) {
         json_t *eks = json_pack("[o]", ek);
         n->ek_issued = tl_base64_json(der, der_len);
         if (tld_node_set_ek(n, eks) < 0 || !n->ek_issued)
-            r = ERR(500, "out of memory");
+            r = tl_error_set_nopos(err, -ENOMEM, "out of memory");
         json_decref(eks);
     }
     free(der);
@@ -353,24 +358,24 @@ static int create_check(struct tld *t, struct tld_node *n, const json_t *req,
 
 /* A create's files, without the lock: the folder, the overlay and the
  * variable store of a VM, a persisted vTPM. */
-static int create_files(struct tld *t, struct tld_node *n, char *msg, size_t msz)
+static int create_files(struct tld *t, struct tld_node *n, struct tl_error *err)
 {
     int r;
-    if ((r = tld_vm_make_dir(t, n, msg, msz)))
+    if ((r = tld_vm_make_dir(t, n, err)))
         return r;
     if (!n->spec.external &&
-        ((r = tld_vm_make_overlay(t, n, msg, msz)) || (r = tld_vm_make_vars(t, n, msg, msz))))
+        ((r = tld_vm_make_overlay(t, n, err)) || (r = tld_vm_make_vars(t, n, err))))
         return r;
     if (n->spec.vtpm && n->spec.vtpm_persist && !n->ek_issued)
-        return tld_vm_provision_persisted(t, n, msg, msz);
+        return tld_vm_provision_persisted(t, n, err);
     return 0;
 }
 
 int tld_node_create(struct tld *t, const json_t *req, struct tld_pool *pool, struct tld_node **out,
-                    char *msg, size_t msz)
+                    struct tl_error *err)
 {
     if (!json_is_object(req))
-        return ERR(400, "the request body must be a JSON object");
+        return tl_error_set_nopos(err, -EINVAL, "the request body must be a JSON object");
     const char *known[] = {"name",      "secure_boot", "vtpm",   "vtpm_persist",
                            "image",     "vars",        "start",  "external",
                            "ek_public", "memory_mib",  "egress", "egress_allow"};
@@ -382,20 +387,22 @@ int tld_node_create(struct tld *t, const json_t *req, struct tld_pool *pool, str
         for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
             ok |= strcmp(key, known[i]) == 0;
         if (!ok)
-            return ERR(400, "unknown field \"%s\"", key);
+            return tl_error_set_nopos(err, -EINVAL, "unknown field \"%s\"", key);
     }
     const char *name = json_string_value(json_object_get(req, "name"));
     if (!name)
-        return ERR(400, "\"name\" is required");
+        return tl_error_set_nopos(err, -EINVAL, "\"name\" is required");
     if (!tld_name_ok(name))
-        return ERR(400,
-                   "node name \"%s\": 1-%d lowercase letters, digits and '-', starting with a "
-                   "letter",
-                   name, TLD_NAME_MAX);
+        return tl_error_set_nopos(
+            err, -EINVAL,
+            "node name \"%s\": 1-%d lowercase letters, digits and '-', starting with a "
+            "letter",
+            name, TLD_NAME_MAX);
     if (tld_node_find(t, name))
-        return ERR(409, "node %s exists already", name);
+        return tl_error_set_nopos(err, -EEXIST, "node %s exists already", name);
     if (t->n_nodes >= TLD_MAX_NODES)
-        return ERR(409, "this tld runs its maximum of %d nodes", TLD_MAX_NODES);
+        return tl_error_set_nopos(err, -EBUSY, "this tld runs its maximum of %d nodes",
+                                  TLD_MAX_NODES);
     struct tld_node_spec spec = {.secure_boot = true,
                                  .vtpm = true,
                                  .vtpm_persist = true,
@@ -405,13 +412,14 @@ int tld_node_create(struct tld *t, const json_t *req, struct tld_pool *pool, str
     bool start = true;
     int r;
     json_t *ek_j = json_object_get(req, "ek_public");
-    if ((r = parse_bool(req, "external", &spec.external, msg, msz)) ||
-        (r = parse_bool(req, "start", &start, msg, msz)))
+    if ((r = parse_bool(req, "external", &spec.external, err)) ||
+        (r = parse_bool(req, "start", &start, err)))
         return r;
     if (ek_j && !spec.external)
-        return ERR(400, "\"ek_public\" is for an external node (\"external\": true)");
+        return tl_error_set_nopos(err, -EINVAL,
+                                  "\"ek_public\" is for an external node (\"external\": true)");
     if (ek_j && !json_is_string(ek_j))
-        return ERR(400, "\"ek_public\" must be a base64 TPM2B_PUBLIC");
+        return tl_error_set_nopos(err, -EINVAL, "\"ek_public\" must be a base64 TPM2B_PUBLIC");
     if (spec.external) {
         spec.secure_boot = false; /* not ours to enforce */
         spec.generation = 2;
@@ -419,13 +427,15 @@ int tld_node_create(struct tld *t, const json_t *req, struct tld_pool *pool, str
             json_object_get(req, "secure_boot") || json_is_false(json_object_get(req, "vtpm")) ||
             json_is_false(json_object_get(req, "vtpm_persist")) || json_object_get(req, "egress") ||
             json_object_get(req, "egress_allow"))
-            return ERR(400, "an external node takes no image, variable store, Secure Boot or "
-                            "egress, and has a persisted vTPM");
+            return tl_error_set_nopos(
+                err, -EINVAL,
+                "an external node takes no image, variable store, Secure Boot or "
+                "egress, and has a persisted vTPM");
     }
     /* the name reserved: a node "creating", claimed */
     struct tld_node *n = calloc(1, sizeof(*n));
     if (!n)
-        return ERR(500, "out of memory");
+        return tl_error_set_nopos(err, -ENOMEM, "out of memory");
     snprintf(n->name, sizeof(n->name), "%s", name);
     n->spec = (struct tld_node_spec){
         .external = spec.external, .image = "", .vars = "", .egress_allow = ""};
@@ -436,20 +446,20 @@ int tld_node_create(struct tld *t, const json_t *req, struct tld_pool *pool, str
     new_uuid(n->uuid);
     if (tld_node_add(t, n) < 0) {
         tld_node_free(n);
-        return ERR(500, "out of memory");
+        return tl_error_set_nopos(err, -ENOMEM, "out of memory");
     }
     io_begin(t);
-    r = create_check(t, n, req, &spec, msg, msz);
+    r = create_check(t, n, req, &spec, err);
     io_end(t);
     if (!r) {
         n->spec = spec; /* under the lock: others read a busy node's spec */
         io_begin(t);
-        r = create_files(t, n, msg, msz);
+        r = create_files(t, n, err);
         io_end(t);
     }
     if (!r && tld_store_save(t, n) < 0)
-        r = ERR(500, "cannot save node %s in the store", n->name);
-    if (!r && start && (r = boot(t, n, msg, msz)))
+        r = tl_error_set_nopos(err, -EIO, "cannot save node %s in the store", n->name);
+    if (!r && start && (r = boot(t, n, err)))
         tld_store_delete(t, n->name);
     if (r) {
         io_begin(t);
@@ -479,11 +489,11 @@ int tld_node_create(struct tld *t, const json_t *req, struct tld_pool *pool, str
 /* The slow half of a reimage: the old boot stopped, the files made anew,
  * the vTPM kept, replaced or dropped. */
 static int reimage_io(struct tld *t, struct tld_node *n, const struct tld_node_spec *old,
-                      bool reset_vtpm, char *msg, size_t msz)
+                      bool reset_vtpm, struct tl_error *err)
 {
     tld_vm_halt(t, n);
     int r;
-    if ((r = tld_vm_make_overlay(t, n, msg, msz)) || (r = tld_vm_make_vars(t, n, msg, msz)))
+    if ((r = tld_vm_make_overlay(t, n, err)) || (r = tld_vm_make_vars(t, n, err)))
         return r;
     bool have = old->vtpm && old->vtpm_persist;
     if (have && (reset_vtpm || !n->spec.vtpm || !n->spec.vtpm_persist)) {
@@ -492,16 +502,17 @@ static int reimage_io(struct tld *t, struct tld_node *n, const struct tld_node_s
         have = false;
     }
     if (n->spec.vtpm && n->spec.vtpm_persist && !have)
-        return tld_vm_provision_persisted(t, n, msg, msz);
+        return tld_vm_provision_persisted(t, n, err);
     return 0;
 }
 
-int tld_node_reimage(struct tld *t, struct tld_node *n, const json_t *req, char *msg, size_t msz)
+int tld_node_reimage(struct tld *t, struct tld_node *n, const json_t *req, struct tl_error *err)
 {
     if (n->spec.external)
-        return ERR(409, "node %s is external: it has no image here", n->name);
+        return tl_error_set_nopos(err, -EBUSY, "node %s is external: it has no image here",
+                                  n->name);
     if (req && !json_is_object(req))
-        return ERR(400, "the request body must be a JSON object");
+        return tl_error_set_nopos(err, -EINVAL, "the request body must be a JSON object");
     bool reset_vtpm = false;
     int r;
     if (req) {
@@ -512,12 +523,12 @@ int tld_node_reimage(struct tld *t, struct tld_node *n, const json_t *req, char 
             if (strcmp(key, "secure_boot") && strcmp(key, "vtpm") && strcmp(key, "image") &&
                 strcmp(key, "vars") && strcmp(key, "vtpm_persist") && strcmp(key, "reset_vtpm") &&
                 strcmp(key, "egress") && strcmp(key, "egress_allow"))
-                return ERR(400, "unknown field \"%s\"", key);
+                return tl_error_set_nopos(err, -EINVAL, "unknown field \"%s\"", key);
         }
-        if ((r = parse_bool(req, "reset_vtpm", &reset_vtpm, msg, msz)))
+        if ((r = parse_bool(req, "reset_vtpm", &reset_vtpm, err)))
             return r;
     }
-    if ((r = claim(n, "reimaging", msg, msz)))
+    if ((r = claim(n, "reimaging", err)))
         return r;
     struct tld_node_spec old = n->spec, spec = n->spec;
     if (req) {
@@ -526,7 +537,7 @@ int tld_node_reimage(struct tld *t, struct tld_node *n, const json_t *req, char 
         if (json_object_get(req, "vars") || json_object_get(req, "secure_boot"))
             spec.vars = "";
         io_begin(t);
-        r = parse_spec(t, req, &spec, msg, msz);
+        r = parse_spec(t, req, &spec, err);
         io_end(t);
         if (r) {
             n->busy = NULL;
@@ -537,12 +548,12 @@ int tld_node_reimage(struct tld *t, struct tld_node *n, const json_t *req, char 
     n->state = TLD_STOPPED; /* on its way: no longer booting or running */
     snprintf(n->reason, sizeof(n->reason), "reimaging");
     io_begin(t);
-    r = reimage_io(t, n, &old, reset_vtpm, msg, msz);
+    r = reimage_io(t, n, &old, reset_vtpm, err);
     io_end(t);
     n->stopped = tld_now();
     if (r) {
         n->state = TLD_FAILED;
-        snprintf(n->reason, sizeof(n->reason), "reimage failed: %s", msg);
+        snprintf(n->reason, sizeof(n->reason), "reimage failed: %s", err->message);
         tld_store_save(t, n);
         n->busy = NULL;
         return r;
@@ -550,19 +561,19 @@ int tld_node_reimage(struct tld *t, struct tld_node *n, const json_t *req, char 
     tld_log("node %s: reimaged (secure boot %s, vTPM %s%s)", n->name,
             spec.secure_boot ? "on" : "off", spec.vtpm ? "on" : "off",
             reset_vtpm ? ", new vTPM" : "");
-    r = boot(t, n, msg, msz);
+    r = boot(t, n, err);
     if (r) {
         n->state = TLD_FAILED;
-        snprintf(n->reason, sizeof(n->reason), "reimage failed: %s", msg);
+        snprintf(n->reason, sizeof(n->reason), "reimage failed: %s", err->message);
         tld_store_save(t, n);
     }
     n->busy = NULL;
     return r;
 }
 
-int tld_node_delete(struct tld *t, struct tld_node *n, char *msg, size_t msz)
+int tld_node_delete(struct tld *t, struct tld_node *n, struct tl_error *err)
 {
-    int r = claim(n, "deleting", msg, msz);
+    int r = claim(n, "deleting", err);
     if (r)
         return r;
     io_begin(t);
@@ -571,7 +582,7 @@ int tld_node_delete(struct tld *t, struct tld_node *n, char *msg, size_t msz)
     if (tld_store_delete(t, n->name) < 0) {
         /* halted all the same: say so, rather than look as if it ran */
         settle_halted(t, n, TLD_STOPPED, "a delete failed: it could not leave the store");
-        return ERR(500, "cannot delete node %s from the store", n->name);
+        return tl_error_set_nopos(err, -EIO, "cannot delete node %s from the store", n->name);
     }
     /* out of the table only once its files are gone: until then the name
      * is taken, and a new node of that name cannot meet them */

@@ -112,8 +112,11 @@ struct tld_manifest *tld_manifest_get(struct tld *t, const char *image, char *ms
     char path[PATH_MAX + 32];
     snprintf(path, sizeof(path), "%s/manifest.json", image);
     int fd;
-    if (tld_hostpath_open(t, path, TLD_MANIFEST_MAX, &fd, NULL, msg, msz))
+    struct tl_error err = {0};
+    if (tld_hostpath_open(t, path, TLD_MANIFEST_MAX, &fd, NULL, &err)) {
+        snprintf(msg, msz, "%s", err.message);
         return NULL;
+    }
     struct stat st;
     if (fstat(fd, &st) < 0) {
         close(fd);

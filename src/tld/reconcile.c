@@ -123,7 +123,7 @@ static bool attestation_late(const struct tld_pool *p, const struct tld_node *n)
 #define XSTR(x) STR(x)
 #define LATE    "not attested within " XSTR(ATTEST_TIMEOUT) " s of running"
 
-static int create_node(struct tld *t, struct tld_pool *p, char *msg, size_t msz)
+static int create_node(struct tld *t, struct tld_pool *p, struct tl_error *err)
 {
     char name[TLD_NAME_MAX + 1];
     tld_pool_node_name(p, p->next_index, name, sizeof(name));
@@ -137,7 +137,7 @@ static int create_node(struct tld *t, struct tld_pool *p, char *msg, size_t msz)
     if (size && size->node_memory_mib)
         json_object_set_new(req, "memory_mib", json_integer(size->node_memory_mib));
     struct tld_node *n = NULL;
-    int r = tld_node_create(t, req, p, &n, msg, msz);
+    int r = tld_node_create(t, req, p, &n, err);
     json_decref(req);
     if (r)
         return r;
@@ -152,10 +152,10 @@ static void step_delete(struct tld *t, struct tld_pool *p)
         struct tld_node *n = t->nodes[i];
         if (n->pool != p)
             continue;
-        char msg[256];
+        struct tl_error err = {0};
         snprintf(p->op_node, sizeof(p->op_node), "%s", n->name);
         snprintf(p->op_phase, sizeof(p->op_phase), "deleting");
-        if (tld_node_delete(t, n, msg, sizeof(msg)) == 0)
+        if (tld_node_delete(t, n, &err) == 0)
             p->op_done++;
         tld_pool_save(t, p);
         return; /* one per step */
@@ -199,7 +199,7 @@ static void step(struct tld *t, struct tld_pool *p)
     struct tld_node **nodes = t->reconcile.nodes;
     size_t n = pool_nodes(t, p, nodes, TLD_POOL_NODES_MAX);
     bool changed = false;
-    char msg[512];
+    struct tl_error err = {0};
     struct tld_reconcile_plan plan;
     tld_reconcile_plan(p->count, n, tld_capacity_starting(t), t->capacity.concurrent_creates,
                        &plan);
@@ -210,7 +210,7 @@ static void step(struct tld *t, struct tld_pool *p)
         struct tld_node *x = nodes[n - 1];
         if (x->busy)
             break;
-        int r = tld_node_delete(t, x, msg, sizeof(msg));
+        int r = tld_node_delete(t, x, &err);
         n = pool_nodes(t, p, nodes, TLD_POOL_NODES_MAX); /* the lock was out either way */
         if (p->prov == TLD_PROV_DELETING)
             return; /* deleted meanwhile: that is the pool's next step */
@@ -221,12 +221,12 @@ static void step(struct tld *t, struct tld_pool *p)
     /* create what is missing, in parallel up to the host's bound
      * (capacity.c); the rest on a later step */
     for (size_t k = 0; k < plan.creates; k++) {
-        int r = create_node(t, p, msg, sizeof(msg));
+        int r = create_node(t, p, &err);
         n = pool_nodes(t, p, nodes, TLD_POOL_NODES_MAX);
         if (p->prov == TLD_PROV_DELETING)
             return;
         if (r) {
-            fail(t, p, "node %s: %s", "(new)", msg);
+            fail(t, p, "node %s: %s", "(new)", err.message);
             return;
         }
         changed = true;
@@ -272,11 +272,11 @@ static void step(struct tld *t, struct tld_pool *p)
             p->op_retries++;
             tld_log("pool %s/%s/%s: node %s %s (%s); reimaging it again", p->cluster->group,
                     p->cluster->name, p->name, cur->name, tld_state_name(cur->state), cur->reason);
-            int r = tld_node_reimage(t, cur, NULL, msg, sizeof(msg));
+            int r = tld_node_reimage(t, cur, NULL, &err);
             if (p->prov == TLD_PROV_DELETING)
                 return;
             if (r) {
-                fail(t, p, "node %s: %s", cur->name, msg);
+                fail(t, p, "node %s: %s", cur->name, err.message);
                 return;
             }
             changed = true;
@@ -294,12 +294,12 @@ static void step(struct tld *t, struct tld_pool *p)
             json_t *req = json_pack("{s:b, s:b, s:s, s:b, s:o}", "secure_boot", p->secure_boot,
                                     "vtpm", p->vtpm, "image", p->image, "egress", p->egress,
                                     "egress_allow", tld_egress_allow_json(p->egress_allow));
-            int r = tld_node_reimage(t, cur, req, msg, sizeof(msg));
+            int r = tld_node_reimage(t, cur, req, &err);
             json_decref(req);
             if (p->prov == TLD_PROV_DELETING)
                 return;
             if (r) {
-                fail(t, p, "node %s: reimage failed: %s", cur->name, msg);
+                fail(t, p, "node %s: reimage failed: %s", cur->name, err.message);
                 return;
             }
             tld_log("pool %s/%s/%s: node %s reimaged (secure boot %s, vTPM %s)", p->cluster->group,

@@ -73,7 +73,7 @@ static enum MHD_Result h_node_create(struct call *k)
     if (!req)
         return api_send_error(k->c, 400, k->msg);
     struct tld_node *n = NULL;
-    int status = tld_node_create(k->t, req, NULL, &n, k->msg, sizeof(k->msg));
+    int status = tld_node_create(k->t, req, NULL, &n, &k->err);
     json_decref(req);
     if (status)
         return api_fail(k, status);
@@ -247,7 +247,7 @@ static enum MHD_Result h_node_delete(struct call *k)
     struct tld_pool *p = n->pool;
     char name[TLD_NAME_MAX + 1];
     snprintf(name, sizeof(name), "%s", n->name);
-    int status = tld_node_delete(t, n, k->msg, sizeof(k->msg));
+    int status = tld_node_delete(t, n, &k->err);
     if (status)
         return api_fail(k, status);
     if (p && p->count > 0) {
@@ -311,11 +311,11 @@ static enum MHD_Result h_node_action(struct call *k)
     char *msg = k->msg;
     size_t msz = sizeof(k->msg);
     if (strcmp(action, "start") == 0)
-        status = tld_node_start(k->t, n, msg, msz);
+        status = tld_node_start(k->t, n, &k->err);
     else if (strcmp(action, "stop") == 0)
-        status = tld_node_stop(k->t, n, msg, msz);
+        status = tld_node_stop(k->t, n, &k->err);
     else if (strcmp(action, "reimage") == 0)
-        status = tld_node_reimage(k->t, n, req, msg, msz);
+        status = tld_node_reimage(k->t, n, req, &k->err);
     else
         status = tld_attest_learn(k->t, n, msg, msz);
     json_decref(req);

@@ -83,11 +83,11 @@ void tld_readopt(struct tld *t)
         if (qemu_up) /* recorded for a node that is not running: not ours to keep */
             tlh_proc_kill(&n->qemu, SIGKILL, 3000);
         if (n->swtpm.pid > 0 && tlh_proc_alive(&n->swtpm, NULL, NULL)) {
-            char m[64];
+            struct tl_error err = {0};
             enum tld_state keep = n->state;
             char reason[sizeof(n->reason)];
             memcpy(reason, n->reason, sizeof(reason));
-            tld_node_stop(t, n, m, sizeof(m));
+            tld_node_stop(t, n, &err);
             n->state = keep;
             memcpy(n->reason, reason, sizeof(reason));
             tld_store_save(t, n);

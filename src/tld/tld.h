@@ -178,8 +178,14 @@ struct tld_egress {
 };
 
 /* Sets msg (a char buffer with its size msz in scope) and gives status:
- * the "return ERR(404, "no node named %s", name)" of the handlers. */
+ * the "return ERR(404, "no node named %s", name)" of the API's handlers.
+ * Domain code (lifecycle.c, vm.c, ...) returns -errno with a struct
+ * tl_error instead: tl_error_set_nopos(err, -EINVAL, ...); the API maps
+ * it to a status with tld_http_status (call.c): -EINVAL 400, -ENOKEY 401,
+ * -EACCES 403, -ENOENT 404, -EOPNOTSUPP 405, -EEXIST/-EBUSY/-EDQUOT/
+ * -ENOSPC 409, -EAGAIN 503, anything else 500. */
 #define ERR(status, ...) (snprintf(msg, msz, __VA_ARGS__), (status))
+unsigned tld_http_status(int r);
 
 #define TLD_NAME_MAX            63
 #define TLD_MAX_NODES           1000000         /* external nodes are cheap; a VM node is not */
@@ -460,13 +466,14 @@ void tld_intern_free(struct tld *t); /* at the end: every interned string goes *
  * lock is OUT during each operation's I/O while the node is claimed
  * (n->busy): a caller must not hold pointers into the node table or the
  * fleet across the call (other threads change them meanwhile), except to
- * this node. A busy node gets 409. A pool's node is created with its pool. */
+ * this node. A busy node gets -EBUSY (409). A pool's node is created with its
+ * pool. Each returns 0 or -errno with err set. */
 int tld_node_create(struct tld *t, const json_t *req, struct tld_pool *pool, struct tld_node **out,
-                    char *msg, size_t msz);
-int tld_node_start(struct tld *t, struct tld_node *n, char *msg, size_t msz);
-int tld_node_stop(struct tld *t, struct tld_node *n, char *msg, size_t msz);
-int tld_node_reimage(struct tld *t, struct tld_node *n, const json_t *req, char *msg, size_t msz);
-int tld_node_delete(struct tld *t, struct tld_node *n, char *msg, size_t msz);
+                    struct tl_error *err);
+int tld_node_start(struct tld *t, struct tld_node *n, struct tl_error *err);
+int tld_node_stop(struct tld *t, struct tld_node *n, struct tl_error *err);
+int tld_node_reimage(struct tld *t, struct tld_node *n, const json_t *req, struct tl_error *err);
+int tld_node_delete(struct tld *t, struct tld_node *n, struct tl_error *err);
 /* After QEMU ended without being asked: reads the vTPM, stops swtpm,
  * sets the state from how QEMU ended and what the console says. */
 void tld_node_ended(struct tld *t, struct tld_node *n, int wstatus, bool status_known);
@@ -572,9 +579,9 @@ bool tld_token_ok(const struct tld_node *n, const char *auth);
  * TPM2B_PUBLIC from the default RSA-2048 or ECC P-256 EK template. On
  * success *ek is the node's EK record ({"type", "ek_sha256", "certificate":
  * {"sha256", "size", ...}}, as provisioning records them) and *der the
- * certificate; returns 0 or an HTTP status with msg set. */
+ * certificate; returns 0 or -errno with err set. */
 int tld_ekca_issue(struct tld *t, const char *node, const uint8_t *ek_public, size_t len,
-                   json_t **ek, uint8_t **der, size_t *der_len, char *msg, size_t msz);
+                   json_t **ek, uint8_t **der, size_t *der_len, struct tl_error *err);
 void tld_ekca_close(struct tld *t);
 
 /* fleet.c: resource groups, managed clusters and their node pools, the
@@ -692,7 +699,7 @@ void tld_reconcile_plan(long count, size_t present, unsigned starting, unsigned 
 long tld_reconcile_next_drifted(const struct tld_pool *p, struct tld_node *const *nodes, size_t n);
 
 /* vm.c */
-int tld_image_generation(const struct tld *t, const char *image, int *gen, char *msg, size_t msz);
+int tld_image_generation(const struct tld *t, const char *image, int *gen, struct tl_error *err);
 
 /* agentbody.c: an agent call's body as a JSON object (NULL: not one);
  * equal to json_loadb(JSON_REJECT_DUPLICATES) of it, faster for a large
@@ -733,12 +740,12 @@ bool tld_bearer_hash(const char *authz, uint8_t out[32]);
 #define TLD_MANIFEST_MAX (4 << 20)
 #define TLD_VARS_MAX     (16 << 20)
 int tld_hostpath_init(struct tld *t);
-/* given → its real path in out, or 400 naming the rule */
+/* given → its real path in out, or -EINVAL naming the rule */
 int tld_hostpath_resolve(const struct tld *t, const char *what, const char *given, char *out,
-                         size_t size, char *msg, size_t msz);
-/* A regular file (no symlink, FIFO or device) of at most max bytes: *fd, or 400. */
+                         size_t size, struct tl_error *err);
+/* A regular file (no symlink, FIFO or device) of at most max bytes: *fd, or -EINVAL. */
 int tld_hostpath_open(const struct tld *t, const char *path, off_t max, int *fd, off_t *size,
-                      char *msg, size_t msz);
+                      struct tl_error *err);
 
 /* capacity.c */
 void tld_capacity_init(struct tld *t);
@@ -783,7 +790,7 @@ struct sockaddr;
 /* NULL: sa may be reached by a node with this allow list; else why not. */
 const char *tld_egress_judge(const struct sockaddr *sa, const char *allow);
 /* A JSON array of CIDRs (or null/absent: none) → interned "cidr,cidr";
- * 400 naming field and the entry. */
+ * -EINVAL naming field and the entry. */
 int tld_egress_allow_parse(struct tld *t, const json_t *v, const char *field, const char **out,
-                           char *msg, size_t msz);
+                           struct tl_error *err);
 json_t *tld_egress_allow_json(const char *allow);

@@ -83,46 +83,47 @@ static void remove_tree(const char *path)
 /* ---- the image ---- */
 
 /* IMAGE/manifest.json: its generation (2 when it does not say). */
-int tld_image_generation(const struct tld *t, const char *image, int *gen, char *msg, size_t msz)
+int tld_image_generation(const struct tld *t, const char *image, int *gen, struct tl_error *err)
 {
     char path[PATH_MAX + 32];
     snprintf(path, sizeof(path), "%s/disk.raw", image);
     int fd, r;
     if (access(path, F_OK) < 0 && errno == ENOENT)
-        return ERR(400, "image %s: no disk.raw (build one with tl image build -o %s)", image,
-                   image);
-    if ((r = tld_hostpath_open(t, path, TLD_DISK_MAX, &fd, NULL, msg, msz)))
+        return tl_error_set_nopos(err, -EINVAL,
+                                  "image %s: no disk.raw (build one with tl image build -o %s)",
+                                  image, image);
+    if ((r = tld_hostpath_open(t, path, TLD_DISK_MAX, &fd, NULL, err)))
         return r;
     close(fd);
     snprintf(path, sizeof(path), "%s/manifest.json", image);
-    if ((r = tld_hostpath_open(t, path, TLD_MANIFEST_MAX, &fd, NULL, msg, msz)))
+    if ((r = tld_hostpath_open(t, path, TLD_MANIFEST_MAX, &fd, NULL, err)))
         return r;
     json_error_t jerr;
     json_t *m = json_loadfd(fd, 0, &jerr);
     close(fd);
     if (!m)
-        return ERR(400, "image %s: manifest.json: %s", image, jerr.text);
+        return tl_error_set_nopos(err, -EINVAL, "image %s: manifest.json: %s", image, jerr.text);
     json_t *g = json_object_get(m, "generation");
     *gen = json_is_integer(g) ? (int)json_integer_value(g) : 2;
     json_decref(m);
     if (*gen != 1 && *gen != 2)
-        return ERR(400, "image %s: generation %d (1 or 2)", image, *gen);
+        return tl_error_set_nopos(err, -EINVAL, "image %s: generation %d (1 or 2)", image, *gen);
     return 0;
 }
 
 /* ---- the firmware variable store ---- */
 
-int tld_vm_make_vars(struct tld *t, struct tld_node *n, char *msg, size_t msz)
+int tld_vm_make_vars(struct tld *t, struct tld_node *n, struct tl_error *err)
 {
     if (n->spec.generation == 1)
         return 0;
     char from[PATH_MAX + 32], to[PATH_MAX];
     if (tld_node_path(t, n, "vars.fd", to, sizeof(to)) < 0)
-        return ERR(500, "node path too long");
+        return tl_error_set_nopos(err, -EIO, "node path too long");
     int r;
     if (n->spec.vars[0]) { /* a store's file: checked again as it is opened */
         int in;
-        if ((r = tld_hostpath_open(t, n->spec.vars, TLD_VARS_MAX, &in, NULL, msg, msz)))
+        if ((r = tld_hostpath_open(t, n->spec.vars, TLD_VARS_MAX, &in, NULL, err)))
             return r;
         r = copy_fd(in, to);
         close(in);
@@ -133,12 +134,12 @@ int tld_vm_make_vars(struct tld *t, struct tld_node *n, char *msg, size_t msz)
         r = copy_file(from, to);
     }
     if (r < 0)
-        return ERR(r == -ENOENT ? 400 : 500, "%s: cannot copy the variable store: %s", from,
-                   strerror(-r));
+        return tl_error_set_nopos(err, r == -ENOENT ? -EINVAL : -EIO,
+                                  "%s: cannot copy the variable store: %s", from, strerror(-r));
     return 0;
 }
 
-int tld_vm_make_overlay(struct tld *t, struct tld_node *n, char *msg, size_t msz)
+int tld_vm_make_overlay(struct tld *t, struct tld_node *n, struct tl_error *err)
 {
     char disk[PATH_MAX], base[PATH_MAX + 16], log[PATH_MAX];
     snprintf(base, sizeof(base), "%s/disk.raw", n->spec.image);
@@ -149,18 +150,19 @@ int tld_vm_make_overlay(struct tld *t, struct tld_node *n, char *msg, size_t msz
                           base,       "-F",     "raw", disk, NULL};
     struct tlh_run_options o = {.argv = argv, .stdout_to_stderr = true, .stderr_log = log};
     struct tlh_run_result res = {0};
-    struct tl_error err = {0};
-    int r = tlh_run(&o, &res, &err);
+    struct tl_error run_err = {0};
+    int r = tlh_run(&o, &res, &run_err);
     tlh_run_result_done(&res);
     if (r < 0)
-        return ERR(500, "qemu-img create failed (%s; see %s)", err.message, log);
+        return tl_error_set_nopos(err, -EIO, "qemu-img create failed (%s; see %s)", run_err.message,
+                                  log);
     return 0;
 }
 
 /* ---- the vTPM ---- */
 
 static int provision(struct tld *t, struct tld_node *n, const char *state, const char *key,
-                     char *msg, size_t msz)
+                     struct tl_error *err)
 {
     char ca[PATH_MAX + 8], log[PATH_MAX];
     snprintf(ca, sizeof(ca), "%s/ekca", t->home);
@@ -168,7 +170,7 @@ static int provision(struct tld *t, struct tld_node *n, const char *state, const
     const char *argv[] = {t->tl_bin,    "vtpm", "provision", "--state", state,    "--ca", ca,
                           "--key-file", key,    "--name",    n->name,   "--json", NULL};
     struct tlh_run_options o = {.argv = argv, .stdout_max = 1u << 20, .stderr_log = log};
-    struct tl_error err = {0};
+    struct tl_error run_err = {0};
     json_t *j = NULL;
     /* the first provision makes the platform EK CA (HOME/ekca): one at a
      * time until one has worked, or two creates would race to make it;
@@ -176,18 +178,19 @@ static int provision(struct tld *t, struct tld_node *n, const char *state, const
     bool first = !t->ekca_made;
     if (first)
         pthread_mutex_lock(&t->ekca_lock);
-    int rr = tlh_run_json(&o, &j, &err);
+    int rr = tlh_run_json(&o, &j, &run_err);
     if (first) {
         if (rr == 0)
             t->ekca_made = true;
         pthread_mutex_unlock(&t->ekca_lock);
     }
     if (rr < 0)
-        return ERR(500, "vTPM provisioning failed (%s; see %s)", err.message, log);
+        return tl_error_set_nopos(err, -EIO, "vTPM provisioning failed (%s; see %s)",
+                                  run_err.message, log);
     int e = tld_node_set_ek(n, json_object_get(j, "eks"));
     json_decref(j);
     if (e < 0)
-        return ERR(500, "out of memory");
+        return tl_error_set_nopos(err, -ENOMEM, "out of memory");
     return 0;
 }
 
@@ -221,28 +224,29 @@ static int read_key(const char *path, uint8_t key[32])
     return k == 32 ? 0 : -EIO;
 }
 
-static int start_swtpm(struct tld *t, struct tld_node *n, char *msg, size_t msz)
+static int start_swtpm(struct tld *t, struct tld_node *n, struct tl_error *err)
 {
     char state[PATH_MAX], key[PATH_MAX], log[PATH_MAX];
     vtpm_paths(t, n, state, key, sizeof(state));
     if (!n->spec.vtpm_persist) {
         forget_ephemeral(t, n);
         n->tpm_seen = (struct tld_tpm_seen){0}; /* a new TPM: its counters start over */
-        int r = provision(t, n, state, key, msg, msz);
+        int r = provision(t, n, state, key, err);
         if (r)
             return r;
     }
     uint8_t k[32];
     if (read_key(key, k) < 0)
-        return ERR(500, "%s: cannot read the vTPM key", key);
+        return tl_error_set_nopos(err, -EIO, "%s: cannot read the vTPM key", key);
     tld_node_run_path(t, n, ".ctrl", n->ctrl, sizeof(n->ctrl));
     if (strlen(n->ctrl) + 1 >= sizeof(n->ctrl) - 1)
-        return ERR(400, "%s: data directory path too long for a socket", t->home);
+        return tl_error_set_nopos(err, -EINVAL, "%s: data directory path too long for a socket",
+                                  t->home);
     unlink(n->ctrl);
     int kp[2];
     if (pipe2(kp, O_CLOEXEC) < 0 || write(kp[1], k, sizeof(k)) != (ssize_t)sizeof(k)) {
         memset(k, 0, sizeof(k));
-        return ERR(500, "key pipe: %s", strerror(errno));
+        return tl_error_set_nopos(err, -EIO, "key pipe: %s", strerror(errno));
     }
     memset(k, 0, sizeof(k));
     close(kp[1]);
@@ -267,7 +271,7 @@ static int start_swtpm(struct tld *t, struct tld_node *n, char *msg, size_t msz)
     int r = tlh_proc_start(argv, log, kp[0], &n->swtpm, NULL);
     close(kp[0]);
     if (r < 0)
-        return ERR(500, "cannot run swtpm: %s", strerror(-r));
+        return tl_error_set_nopos(err, -EIO, "cannot run swtpm: %s", strerror(-r));
     for (int i = 0; i < 250; i++) {
         struct stat st;
         if (stat(n->ctrl, &st) == 0 && S_ISSOCK(st.st_mode))
@@ -278,7 +282,7 @@ static int start_swtpm(struct tld *t, struct tld_node *n, char *msg, size_t msz)
         nanosleep(&ts, NULL);
     }
     tlh_proc_kill(&n->swtpm, SIGKILL, 1000);
-    return ERR(500, "swtpm did not start (see %s)", log);
+    return tl_error_set_nopos(err, -EIO, "swtpm did not start (see %s)", log);
 }
 
 /* ---- QEMU ---- */
@@ -290,7 +294,7 @@ static int start_swtpm(struct tld *t, struct tld_node *n, char *msg, size_t msz)
  * agent channel (agentnet.c); an external node's agent uses the admin
  * listener with its token. */
 static int write_agent_config(struct tld *t, struct tld_node *n, uint8_t token_sha256[32],
-                              char *msg, size_t msz)
+                              struct tl_error *err)
 {
     char agent[PATH_MAX], url[256], token[TLD_NAME_MAX + 2 * TLD_TOKEN_LEN + 2];
     tld_node_path(t, n, "agent.json", agent, sizeof(agent));
@@ -301,7 +305,7 @@ static int write_agent_config(struct tld *t, struct tld_node *n, uint8_t token_s
     /* "NODE.SECRET": the API knows whose token it is without a search */
     char secret[2 * TLD_TOKEN_LEN + 1];
     if (tld_secret_new(secret) < 0)
-        return ERR(500, "getrandom failed");
+        return tl_error_set_nopos(err, -EIO, "getrandom failed");
     snprintf(token, sizeof(token), "%s.%s", n->name, secret);
     OPENSSL_cleanse(secret, sizeof(secret));
     json_t *cfg = json_pack("{s:s, s:s, s:s}", "node", n->name, "token", token, "url", url);
@@ -316,11 +320,11 @@ static int write_agent_config(struct tld *t, struct tld_node *n, uint8_t token_s
     if (ok)
         tld_secret_hash(token, strlen(token), token_sha256);
     OPENSSL_cleanse(token, sizeof(token));
-    return ok ? 0 : ERR(500, "%s: cannot write", agent);
+    return ok ? 0 : tl_error_set_nopos(err, -EIO, "%s: cannot write", agent);
 }
 
-static int start_qemu(struct tld *t, struct tld_node *n, uint8_t token_sha256[32], char *msg,
-                      size_t msz)
+static int start_qemu(struct tld *t, struct tld_node *n, uint8_t token_sha256[32],
+                      struct tl_error *err)
 {
     char disk[PATH_MAX], vars[PATH_MAX], console[PATH_MAX], log[PATH_MAX], agent[PATH_MAX];
     tld_node_path(t, n, "disk.qcow2", disk, sizeof(disk));
@@ -328,7 +332,7 @@ static int start_qemu(struct tld *t, struct tld_node *n, uint8_t token_sha256[32
     tld_node_path(t, n, "console.log", console, sizeof(console));
     tld_node_path(t, n, "qemu.log", log, sizeof(log));
     tld_node_path(t, n, "agent.json", agent, sizeof(agent));
-    int r0 = write_agent_config(t, n, token_sha256, msg, msz);
+    int r0 = write_agent_config(t, n, token_sha256, err);
     if (r0)
         return r0;
     unlink(console);
@@ -393,7 +397,8 @@ static int start_qemu(struct tld *t, struct tld_node *n, uint8_t token_sha256[32
     char a_net[2 * PATH_MAX + 512], chan[108], egress[108];
     if (tld_agentnet_path(t, n->name, chan, sizeof(chan)) < 0 ||
         tld_agentnet_egress_path(t, n->name, egress, sizeof(egress)) < 0)
-        return ERR(400, "%s: data directory path too long for a socket", t->home);
+        return tl_error_set_nopos(err, -EINVAL, "%s: data directory path too long for a socket",
+                                  t->home);
     int an = snprintf(a_net, sizeof(a_net),
                       "user,id=n0,ipv6=off,restrict=on,guestfwd=tcp:" TLD_AGENT_ADDR
                       "-cmd:%s --relay %s",
@@ -403,11 +408,12 @@ static int start_qemu(struct tld *t, struct tld_node *n, uint8_t token_sha256[32
                  ",guestfwd=tcp:" TLD_EGRESS_ADDR "-cmd:%s --relay %s", t->tld_bin, egress);
     if (strchr(t->tld_bin, ',') || strchr(t->tld_bin, ' ') || strchr(chan, ',') ||
         strchr(chan, ' '))
-        return ERR(400, "%s or %s: a comma or space in the path (QEMU's option syntax)", t->tld_bin,
-                   chan);
+        return tl_error_set_nopos(err, -EINVAL,
+                                  "%s or %s: a comma or space in the path (QEMU's option syntax)",
+                                  t->tld_bin, chan);
     int rc = tld_agentnet_open(t, n);
     if (rc < 0)
-        return ERR(500, "%s: cannot listen: %s", chan, strerror(-rc));
+        return tl_error_set_nopos(err, -EIO, "%s: cannot listen: %s", chan, strerror(-rc));
     argv[k++] = "-netdev";
     argv[k++] = a_net;
     argv[k++] = "-device";
@@ -421,7 +427,9 @@ static int start_qemu(struct tld *t, struct tld_node *n, uint8_t token_sha256[32
     if (probe && *probe) {
         if (strchr(probe, ',')) {
             tld_agentnet_close(t, n->name);
-            return ERR(400, "TL_GUEST_PROBE %s: a comma in the path (QEMU's option syntax)", probe);
+            return tl_error_set_nopos(
+                err, -EINVAL, "TL_GUEST_PROBE %s: a comma in the path (QEMU's option syntax)",
+                probe);
         }
         snprintf(a_probe, sizeof(a_probe), "name=opt/trustlaunch/probe,file=%s", probe);
         argv[k++] = "-fw_cfg";
@@ -439,7 +447,7 @@ static int start_qemu(struct tld *t, struct tld_node *n, uint8_t token_sha256[32
     int r = tlh_proc_start(argv, log, -1, &n->qemu, NULL);
     if (r < 0) {
         tld_agentnet_close(t, n->name);
-        return ERR(500, "cannot run qemu-system-x86_64: %s", strerror(-r));
+        return tl_error_set_nopos(err, -EIO, "cannot run qemu-system-x86_64: %s", strerror(-r));
     }
     return 0;
 }
@@ -494,23 +502,23 @@ void tld_vm_remove_files(struct tld *t, struct tld_node *n)
     forget_ephemeral(t, n);
 }
 
-int tld_vm_make_dir(struct tld *t, struct tld_node *n, char *msg, size_t msz)
+int tld_vm_make_dir(struct tld *t, struct tld_node *n, struct tl_error *err)
 {
     char dir[PATH_MAX];
     if (tld_node_path(t, n, NULL, dir, sizeof(dir)) < 0)
-        return ERR(400, "data directory path too long");
+        return tl_error_set_nopos(err, -EINVAL, "data directory path too long");
     tld_vm_remove_files(t, n); /* leftovers of a create that tld did not finish */
     if (mkdir(dir, 0700) < 0)
-        return ERR(500, "%s: cannot create: %s", dir, strerror(errno));
+        return tl_error_set_nopos(err, -EIO, "%s: cannot create: %s", dir, strerror(errno));
     return 0;
 }
 
-int tld_vm_provision_persisted(struct tld *t, struct tld_node *n, char *msg, size_t msz)
+int tld_vm_provision_persisted(struct tld *t, struct tld_node *n, struct tl_error *err)
 {
     char state[PATH_MAX], keyf[PATH_MAX];
     tld_node_path(t, n, "vtpm", state, sizeof(state));
     tld_node_key_path(t, n, keyf, sizeof(keyf));
-    return provision(t, n, state, keyf, msg, msz);
+    return provision(t, n, state, keyf, err);
 }
 
 void tld_vm_forget_vtpm(struct tld *t, struct tld_node *n)
@@ -523,14 +531,14 @@ void tld_vm_forget_vtpm(struct tld *t, struct tld_node *n)
     tld_node_set_ek(n, NULL);
 }
 
-int tld_vm_boot(struct tld *t, struct tld_node *n, uint8_t token_sha256[32], char *msg, size_t msz)
+int tld_vm_boot(struct tld *t, struct tld_node *n, uint8_t token_sha256[32], struct tl_error *err)
 {
     if (n->spec.external)
-        return write_agent_config(t, n, token_sha256, msg, msz);
+        return write_agent_config(t, n, token_sha256, err);
     int r;
-    if (n->spec.vtpm && (r = start_swtpm(t, n, msg, msz)) != 0)
+    if (n->spec.vtpm && (r = start_swtpm(t, n, err)) != 0)
         return r;
-    if ((r = start_qemu(t, n, token_sha256, msg, msz)) != 0) {
+    if ((r = start_qemu(t, n, token_sha256, err)) != 0) {
         tld_vm_stop_vtpm(t, n);
         return r;
     }
