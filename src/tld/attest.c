@@ -43,12 +43,13 @@
 
 /* ---- nonces ---- */
 
-static int nonce(struct tld_node *n, json_t **answer, char *msg, size_t msz)
+static int nonce(struct tld_node *n, json_t **answer, struct tl_error *err)
 {
     if (!n->ak)
-        return ERR(401, "nonce: node %s has no enrolled AK (enrol first)", n->name);
+        return tl_error_set_nopos(err, -ENOKEY, "nonce: node %s has no enrolled AK (enrol first)",
+                                  n->name);
     if (!n->nonces && !(n->nonces = calloc(TLD_NONCES, sizeof(*n->nonces))))
-        return ERR(500, "out of memory");
+        return tl_error_set_nopos(err, -ENOMEM, "out of memory");
     long long now = tld_now();
     size_t slot = 0;
     for (size_t i = 0; i < TLD_NONCES; i++) {
@@ -61,7 +62,7 @@ static int nonce(struct tld_node *n, json_t **answer, char *msg, size_t msz)
     }
     struct tld_nonce *nn = &n->nonces[slot];
     if (getrandom(nn->value, sizeof(nn->value), 0) != (ssize_t)sizeof(nn->value))
-        return ERR(500, "getrandom failed");
+        return tl_error_set_nopos(err, -EIO, "getrandom failed");
     nn->expires = now + TLD_NONCE_TTL;
     char h[65];
     tl_hex_encode(nn->value, sizeof(nn->value), h);
@@ -189,33 +190,34 @@ void tld_attest_job_free(struct tld_attest_job *job)
 }
 
 int tld_attest_agent_checks(const struct tld_node *n, const char *action, const char *auth,
-                            const json_t *req, char *msg, size_t msz)
+                            const json_t *req, struct tl_error *err)
 {
     if (!tld_token_ok(n, auth))
-        return ERR(403, "not this node's token");
+        return tl_error_set_nopos(err, -EACCES, "not this node's token");
     if (n->state != TLD_BOOTING && n->state != TLD_RUNNING)
-        return ERR(409, "node %s is %s", n->name, tld_state_name(n->state));
+        return tl_error_set_nopos(err, -EBUSY, "node %s is %s", n->name, tld_state_name(n->state));
     if (!n->spec.vtpm)
-        return ERR(409, "node %s has no vTPM to attest", n->name);
+        return tl_error_set_nopos(err, -EBUSY, "node %s has no vTPM to attest", n->name);
     if (!json_is_object(req))
-        return ERR(400, "%s: the body must be a JSON object", action);
+        return tl_error_set_nopos(err, -EINVAL, "%s: the body must be a JSON object", action);
     return 0;
 }
 
 int tld_attest_begin(struct tld_node *n, const char *auth, json_t *req, struct tld_attest_job **out,
-                     char *msg, size_t msz)
+                     struct tl_error *err)
 {
     *out = NULL;
-    int r = tld_attest_agent_checks(n, "attest", auth, req, msg, msz);
+    int r = tld_attest_agent_checks(n, "attest", auth, req, err);
     if (r)
         return r;
     if (!n->ak)
-        return ERR(401, "attest: node %s has no enrolled AK (enrol first)", n->name);
+        return tl_error_set_nopos(err, -ENOKEY, "attest: node %s has no enrolled AK (enrol first)",
+                                  n->name);
     struct tld_attest_job *job = calloc(1, sizeof(*job));
     size_t ak_size = sizeof(*n->ak) + n->ak->public_len;
     if (!job || !(job->ak = malloc(ak_size))) {
         free(job);
-        return ERR(500, "out of memory");
+        return tl_error_set_nopos(err, -ENOMEM, "out of memory");
     }
     memcpy(job->ak, n->ak, ak_size);
     snprintf(job->node, sizeof(job->node), "%s", n->name);
@@ -232,7 +234,7 @@ void tld_attest_prefetch(struct tld *t, struct tld_attest_job *job)
             tld_manifest_get(t, job->image, job->manifest_error, sizeof(job->manifest_error));
 }
 
-int tld_attest_work(struct tld_attest_job *job, char *msg, size_t msz)
+int tld_attest_work(struct tld_attest_job *job, struct tl_error *err)
 {
     json_t *req = job->req;
     job->nonce_hex = json_string_value(json_object_get(req, "nonce"));
@@ -245,8 +247,10 @@ int tld_attest_work(struct tld_attest_job *job, char *msg, size_t msz)
                                 &job->sig_len) < 0 ||
         (!json_is_null(elog_j) && elog_j &&
          tl_base64_decode_string(json_string_value(elog_j), &job->elog, &job->elog_len) < 0))
-        return ERR(400, "attest: nonce (hex), quote and signature (base64), pcrs (object) and "
-                        "eventlog (base64 or null) are required");
+        return tl_error_set_nopos(
+            err, -EINVAL,
+            "attest: nonce (hex), quote and signature (base64), pcrs (object) and "
+            "eventlog (base64 or null) are required");
     /* what a relying party asked the node to carry (optional): its nonce,
      * its key (a JWK: the token's "cnf", RFC 7800), the audience */
     json_t *rpn = json_object_get(req, "rp_nonce"), *rpk = json_object_get(req, "rp_key"),
@@ -255,21 +259,23 @@ int tld_attest_work(struct tld_attest_job *job, char *msg, size_t msz)
     if (rpn &&
         (!json_is_string(rpn) || json_string_length(rpn) > 128 ||
          tl_hex_decode(json_string_value(rpn), json_string_length(rpn), tmp, sizeof(tmp)) <= 0))
-        return ERR(400, "attest: rp_nonce: 1-64 bytes in hex");
+        return tl_error_set_nopos(err, -EINVAL, "attest: rp_nonce: 1-64 bytes in hex");
     if (rpk) {
         char *text = json_is_object(rpk) ? json_dumps(rpk, JSON_COMPACT) : NULL;
         size_t len = text ? strlen(text) : 0;
         free(text);
         if (!len || len > 4096 || !json_is_string(json_object_get(rpk, "kty")))
-            return ERR(400, "attest: rp_key: a JWK object (with \"kty\") of at most 4 KiB");
+            return tl_error_set_nopos(
+                err, -EINVAL, "attest: rp_key: a JWK object (with \"kty\") of at most 4 KiB");
         const char *priv[] = {"d", "p", "q", "dp", "dq", "qi", "k", "oth"};
         for (size_t i = 0; i < sizeof(priv) / sizeof(priv[0]); i++)
             if (json_object_get(rpk, priv[i])) /* it would be in a token anyone reads */
-                return ERR(400, "attest: rp_key: a public key only (\"%s\" is a private member)",
-                           priv[i]);
+                return tl_error_set_nopos(
+                    err, -EINVAL, "attest: rp_key: a public key only (\"%s\" is a private member)",
+                    priv[i]);
     }
     if (aud && (!json_is_string(aud) || !json_string_length(aud) || json_string_length(aud) > 256))
-        return ERR(400, "attest: audience: a string of 1-256 characters");
+        return tl_error_set_nopos(err, -EINVAL, "attest: audience: a string of 1-256 characters");
     size_t hl = strlen(job->nonce_hex);
     job->nv = malloc(hl / 2 + 1);
     int k = job->nv ? tl_hex_decode(job->nonce_hex, hl, job->nv, hl / 2 + 1) : -1;
@@ -302,18 +308,20 @@ int tld_attest_work(struct tld_attest_job *job, char *msg, size_t msz)
 }
 
 int tld_attest_finish(struct tld *t, struct tld_attest_job *job, const char *auth, json_t **answer,
-                      char *msg, size_t msz)
+                      struct tl_error *err)
 {
     struct tld_node *n = tld_node_find(t, job->node);
     if (!n)
-        return ERR(404, "no node named %s", job->node);
-    int r = tld_attest_agent_checks(n, "attest", auth, job->req, msg, msz);
+        return tl_error_set_nopos(err, -ENOENT, "no node named %s", job->node);
+    int r = tld_attest_agent_checks(n, "attest", auth, job->req, err);
     if (r)
         return r;
     if (!n->ak)
-        return ERR(401, "attest: node %s has no enrolled AK (enrol first)", n->name);
+        return tl_error_set_nopos(err, -ENOKEY, "attest: node %s has no enrolled AK (enrol first)",
+                                  n->name);
     if (strcmp(n->ak->name, job->ak->name) != 0)
-        return ERR(409, "attest: node %s enrolled another AK meanwhile", n->name);
+        return tl_error_set_nopos(err, -EBUSY, "attest: node %s enrolled another AK meanwhile",
+                                  n->name);
     const char *nonce_hex = job->nonce_hex;
     json_t *pcrs = job->pcrs;
     json_t *findings = json_array();
@@ -458,7 +466,7 @@ int tld_attest_finish(struct tld *t, struct tld_attest_job *job, const char *aut
             tld_store_rollback(t);
         json_decref(doc);
         json_decref(findings);
-        return ERR(500, "cannot store the attestation");
+        return tl_error_set_nopos(err, -EIO, "cannot store the attestation");
     }
     if (strcmp(verdict, "pass") == 0) {
         long long now = tld_now();
@@ -498,7 +506,7 @@ int tld_attest_finish(struct tld *t, struct tld_attest_job *job, const char *aut
         json_decref(token);
         json_decref(doc);
         json_decref(findings);
-        return ERR(500, "cannot store the attestation");
+        return tl_error_set_nopos(err, -EIO, "cannot store the attestation");
     }
     json_object_set_new(doc, "id", json_integer(id));
     if (quote_ok) /* only a verified quote speaks for the node's state */
@@ -512,16 +520,16 @@ int tld_attest_finish(struct tld *t, struct tld_attest_job *job, const char *aut
                                                .secure_boot = secure_boot};
     if (strcmp(verdict, "fail") == 0)
         new_alert = tld_alert_record(t, n, boot, id, json_object_get(doc, "components"), findings);
-    char lm[64];
+    struct tl_error lm = {0};
     if (strcmp(verdict, "pass") == 0 && !*tld_baseline_slot(n))
-        tld_attest_learn(t, n, lm, sizeof(lm)); /* the first passing boot is the baseline */
+        tld_attest_learn(t, n, &lm); /* the first passing boot is the baseline */
     tld_store_save(t, n);
     if (in_tx && tld_store_commit(t) < 0) {
         json_decref(new_alert);
         json_decref(token);
         json_decref(doc);
         json_decref(findings);
-        return ERR(500, "cannot store the attestation");
+        return tl_error_set_nopos(err, -EIO, "cannot store the attestation");
     }
     if (new_alert) {
         tld_webhook_post(&t->webhook, new_alert);
@@ -538,30 +546,30 @@ int tld_attest_finish(struct tld *t, struct tld_attest_job *job, const char *aut
 }
 
 int tld_attest_handle(struct tld *t, struct tld_node *n, const char *action, const char *auth,
-                      json_t *req, json_t **answer, char *msg, size_t msz)
+                      json_t *req, json_t **answer, struct tl_error *err)
 {
     if (strcmp(action, "attest") == 0) { /* all three steps under the caller's lock */
         struct tld_attest_job *job = NULL;
-        int r = tld_attest_begin(n, auth, req, &job, msg, msz);
+        int r = tld_attest_begin(n, auth, req, &job, err);
         if (!r)
-            r = tld_attest_work(job, msg, msz);
+            r = tld_attest_work(job, err);
         if (!r)
-            r = tld_attest_finish(t, job, auth, answer, msg, msz);
+            r = tld_attest_finish(t, job, auth, answer, err);
         tld_attest_job_free(job);
         return r;
     }
-    int r = tld_attest_agent_checks(n, action, auth, req, msg, msz);
+    int r = tld_attest_agent_checks(n, action, auth, req, err);
     if (r)
         return r;
     if (strcmp(action, "enroll") == 0) { /* both halves under the caller's lock */
         struct tld_enrol_pre pre;
-        r = tld_enrol_prepare(t, req, &pre, msg, msz);
+        r = tld_enrol_prepare(t, req, &pre, err);
         if (!r)
-            r = tld_enrol_accept(n, &pre, answer, msg, msz);
+            r = tld_enrol_accept(n, &pre, answer, err);
         tld_enrol_pre_done(&pre);
     } else if (strcmp(action, "activate") == 0)
-        r = tld_enrol_activate(t, n, req, answer, msg, msz);
+        r = tld_enrol_activate(t, n, req, answer, err);
     else
-        r = nonce(n, answer, msg, msz);
+        r = nonce(n, answer, err);
     return r;
 }

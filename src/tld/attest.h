@@ -45,7 +45,7 @@ void tld_attest_evaluate_log(const uint8_t *buf, size_t len, const struct tl_pcr
 
 /* enrol.c: enroll (a challenge for the AK, bound to the EK) and activate
  * (the secret back: the AK is the node's); req checked by the caller
- * (tld_attest_agent_checks); 0 with *answer or an HTTP status with msg set.
+ * (tld_attest_agent_checks); 0 with *answer or -errno with err set.
  * Enroll is in two halves: prepare without tld.lock (the request alone:
  * the EK certificate's chain read from the CAs' files, the EK and AK
  * checked, MakeCredential), accept under it (the certificate is the one
@@ -60,16 +60,16 @@ struct tld_enrol_pre {
     uint8_t secret_value[32], id[16];
     uint8_t *blob, *secret; /* MakeCredential's */
     size_t blob_len, secret_len;
-    int status; /* a failure after the chain, told after the node's own check */
+    int status; /* -errno: a failure after the chain, told after the node's own check */
     char why[256];
 };
-int tld_enrol_prepare(struct tld *t, const json_t *req, struct tld_enrol_pre *pre, char *msg,
-                      size_t msz);
-int tld_enrol_accept(struct tld_node *n, struct tld_enrol_pre *pre, json_t **answer, char *msg,
-                     size_t msz);
+int tld_enrol_prepare(struct tld *t, const json_t *req, struct tld_enrol_pre *pre,
+                      struct tl_error *err);
+int tld_enrol_accept(struct tld_node *n, struct tld_enrol_pre *pre, json_t **answer,
+                     struct tl_error *err);
 void tld_enrol_pre_done(struct tld_enrol_pre *pre);
-int tld_enrol_activate(struct tld *t, struct tld_node *n, json_t *req, json_t **answer, char *msg,
-                       size_t msz);
+int tld_enrol_activate(struct tld *t, struct tld_node *n, json_t *req, json_t **answer,
+                       struct tl_error *err);
 
 /* alert.c: a failure's integrity alert (one per node identity and boot),
  * raised or updated in the store; the alert to post to the webhook when it

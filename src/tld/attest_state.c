@@ -1,6 +1,7 @@
 /* What attestation says of a node, beyond one call: the baseline
  * learned from a passing attestation (its pool's, per Secure Boot
  * setting, for a pool node), and the policy predicted from its image. */
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,7 +32,7 @@ json_t *tld_attest_policy(struct tld_node *n, const struct tl_manifest *m)
                      n->spec.secure_boot, "image", n->spec.image);
 }
 
-int tld_attest_learn(struct tld *t, struct tld_node *n, char *msg, size_t msz)
+int tld_attest_learn(struct tld *t, struct tld_node *n, struct tl_error *err)
 {
     json_t *list = tld_store_attestations(t, n->name, n->uuid, 50);
     json_t *pcrs = NULL;
@@ -53,15 +54,15 @@ int tld_attest_learn(struct tld *t, struct tld_node *n, char *msg, size_t msz)
     }
     json_decref(list);
     if (!pcrs)
-        return ERR(409, "node %s has no attestation to learn from", n->name);
+        return tl_error_set_nopos(err, -EBUSY, "node %s has no attestation to learn from", n->name);
     /* the values as the quote check read them (tl_pcr_values_parse) */
     char *text = json_dumps(pcrs, JSON_COMPACT);
     json_decref(pcrs);
     struct tl_pcr_values *v = calloc(1, sizeof(*v));
     struct tld_baseline *bl = calloc(1, sizeof(*bl));
-    struct tl_error err = {0};
+    struct tl_error perr = {0};
     const struct tl_pcr_bank *bank = NULL;
-    if (text && v && bl && tl_pcr_values_parse(text, strlen(text), v, &err) == 0)
+    if (text && v && bl && tl_pcr_values_parse(text, strlen(text), v, &perr) == 0)
         bank = tl_pcr_values_bank_const(v, 0x000b);
     for (int k = 0; bank && k < 8; k++)
         if (bank->mask & (1u << k)) {
@@ -72,7 +73,8 @@ int tld_attest_learn(struct tld *t, struct tld_node *n, char *msg, size_t msz)
     free(v);
     if (!bank) {
         free(bl);
-        return ERR(500, "node %s: the attestation's PCR values do not parse", n->name);
+        return tl_error_set_nopos(err, -EIO, "node %s: the attestation's PCR values do not parse",
+                                  n->name);
     }
     bl->learned = tld_now();
     struct tld_baseline **slot = tld_baseline_slot(n);

@@ -85,7 +85,7 @@ out:
  * ek_public, which no TPM of ours or a manufacturer's is known to hold).
  * *origin is "platform-vtpm", "manufacturer-tpm" or "operator-vouched"; the
  * verdicts and tokens carry it. */
-static int ek_cert_verify(struct tld *t, X509 *cert, const char **origin, char *msg, size_t msz)
+static int ek_cert_verify(struct tld *t, X509 *cert, const char **origin, struct tl_error *err)
 {
     char root[PATH_MAX + 64], inter[PATH_MAX + 64], dir[PATH_MAX + 64];
     int error = 0;
@@ -107,11 +107,10 @@ static int ek_cert_verify(struct tld *t, X509 *cert, const char **origin, char *
         *origin = TLD_EK_VOUCHED;
         return 0;
     }
-    snprintf(msg, msz,
-             "EK certificate: %s (not issued by the platform EK CA, a configured manufacturer "
-             "root or the CA of operator-vouched EKs)",
-             error ? X509_verify_cert_error_string(error) : "no CA trusts it");
-    return -EPERM;
+    return tl_error_set_nopos(err, -EACCES,
+                              "EK certificate: %s (not issued by the platform EK CA, a configured "
+                              "manufacturer root or the CA of operator-vouched EKs)",
+                              error ? X509_verify_cert_error_string(error) : "no CA trusts it");
 }
 
 void tld_enrol_pre_done(struct tld_enrol_pre *pre)
@@ -128,8 +127,8 @@ void tld_enrol_pre_done(struct tld_enrol_pre *pre)
  * the AK, MakeCredential. Run without tld.lock. A failure after the chain
  * is kept (pre->status) rather than returned: the node's own check (is
  * it the certificate issued to THIS node?) comes first, as it always has. */
-int tld_enrol_prepare(struct tld *t, const json_t *req, struct tld_enrol_pre *pre, char *msg,
-                      size_t msz)
+int tld_enrol_prepare(struct tld *t, const json_t *req, struct tld_enrol_pre *pre,
+                      struct tl_error *err)
 {
     *pre = (struct tld_enrol_pre){0};
     const char *ek_type = json_string_value(json_object_get(req, "ek_type"));
@@ -137,7 +136,7 @@ int tld_enrol_prepare(struct tld *t, const json_t *req, struct tld_enrol_pre *pr
     size_t cert_len, ek_len;
     int r;
     if (!ek_type || (strcmp(ek_type, "rsa2048") && strcmp(ek_type, "ecc-p256")))
-        return ERR(400, "enroll: ek_type must be rsa2048 or ecc-p256");
+        return tl_error_set_nopos(err, -EINVAL, "enroll: ek_type must be rsa2048 or ecc-p256");
     snprintf(pre->ek_type, sizeof(pre->ek_type), "%s", ek_type);
     if (tl_base64_decode_string(json_string_value(json_object_get(req, "ek_cert")), &cert_der,
                                 &cert_len) < 0 ||
@@ -145,7 +144,8 @@ int tld_enrol_prepare(struct tld *t, const json_t *req, struct tld_enrol_pre *pr
                                 &ek_len) < 0 ||
         tl_base64_decode_string(json_string_value(json_object_get(req, "ak_public")), &pre->ak_pub,
                                 &pre->ak_len) < 0) {
-        r = ERR(400, "enroll: ek_cert, ek_public and ak_public must be base64");
+        r = tl_error_set_nopos(err, -EINVAL,
+                               "enroll: ek_cert, ek_public and ak_public must be base64");
         goto out;
     }
     /* 1. an EK certificate from a CA we trust (whose it is: accept) */
@@ -156,12 +156,12 @@ int tld_enrol_prepare(struct tld *t, const json_t *req, struct tld_enrol_pre *pr
     X509 *cert = d2i_X509(NULL, &p, (long)cert_len);
     if (!cert || p != cert_der + cert_len) {
         X509_free(cert);
-        r = ERR(403, "enroll: the EK certificate is not one DER certificate");
+        r = tl_error_set_nopos(err, -EACCES,
+                               "enroll: the EK certificate is not one DER certificate");
         goto out;
     }
-    if ((r = ek_cert_verify(t, cert, &pre->origin, msg, msz)) < 0) {
+    if ((r = ek_cert_verify(t, cert, &pre->origin, err)) < 0) {
         X509_free(cert);
-        r = 403;
         goto out;
     }
     r = 0;
@@ -171,35 +171,35 @@ int tld_enrol_prepare(struct tld *t, const json_t *req, struct tld_enrol_pre *pr
                                 sizeof(pre->why));
     X509_free(cert);
     if (e < 0) {
-        pre->status = 403;
+        pre->status = -EACCES;
         goto out;
     }
     /* 3. the AK: restricted signing, fixedTPM, fixedParent; its Name */
     if (tld_attest_ak_check(pre->ak_pub, pre->ak_len, pre->ak_name, sizeof(pre->ak_name), pre->why,
                             sizeof(pre->why)) < 0) {
-        pre->status = 403;
+        pre->status = -EACCES;
         goto out;
     }
     /* 4. MakeCredential: a secret only that TPM can recover for that Name */
     if (getrandom(pre->secret_value, sizeof(pre->secret_value), 0) !=
             (ssize_t)sizeof(pre->secret_value) ||
         getrandom(pre->id, sizeof(pre->id), 0) != (ssize_t)sizeof(pre->id)) {
-        pre->status = 500;
+        pre->status = -EIO;
         snprintf(pre->why, sizeof(pre->why), "getrandom failed");
         goto out;
     }
     if (tld_attest_make_credential(ek_pub, ek_len, pre->ak_name, pre->secret_value,
                                    sizeof(pre->secret_value), &pre->blob, &pre->blob_len,
                                    &pre->secret, &pre->secret_len, pre->why, sizeof(pre->why)) < 0)
-        pre->status = 500;
+        pre->status = -EIO;
 out:
     free(cert_der);
     free(ek_pub);
     return r;
 }
 
-int tld_enrol_accept(struct tld_node *n, struct tld_enrol_pre *pre, json_t **answer, char *msg,
-                     size_t msz)
+int tld_enrol_accept(struct tld_node *n, struct tld_enrol_pre *pre, json_t **answer,
+                     struct tl_error *err)
 {
     /* the certificate the platform issued to THIS node, not another's */
     bool ours = false;
@@ -213,15 +213,16 @@ int tld_enrol_accept(struct tld_node *n, struct tld_enrol_pre *pre, json_t **ans
     }
     json_decref(eks);
     if (!ours)
-        return ERR(403,
-                   "enroll: the EK certificate is not the one issued to node %s (another "
-                   "node's TPM?)",
-                   n->name);
+        return tl_error_set_nopos(
+            err, -EACCES,
+            "enroll: the EK certificate is not the one issued to node %s (another "
+            "node's TPM?)",
+            n->name);
     if (pre->status)
-        return ERR(pre->status, "%s", pre->why);
+        return tl_error_set_nopos(err, pre->status, "%s", pre->why);
     struct tld_challenge *ch = calloc(1, sizeof(*ch));
     if (!ch)
-        return ERR(500, "out of memory");
+        return tl_error_set_nopos(err, -ENOMEM, "out of memory");
     memcpy(ch->secret, pre->secret_value, sizeof(ch->secret));
     tl_hex_encode(pre->id, sizeof(pre->id), ch->id);
     ch->expires = tld_now() + TLD_CHALLENGE_TTL;
@@ -240,30 +241,33 @@ int tld_enrol_accept(struct tld_node *n, struct tld_enrol_pre *pre, json_t **ans
     return 0;
 }
 
-int tld_enrol_activate(struct tld *t, struct tld_node *n, json_t *req, json_t **answer, char *msg,
-                       size_t msz)
+int tld_enrol_activate(struct tld *t, struct tld_node *n, json_t *req, json_t **answer,
+                       struct tl_error *err)
 {
     struct tld_challenge *ch = n->challenge;
     const char *id = json_string_value(json_object_get(req, "challenge"));
     uint8_t *secret = NULL;
     size_t len = 0;
     if (!ch || !id || strcmp(id, ch->id) != 0)
-        return ERR(403, "activate: no such enrolment challenge for node %s", n->name);
+        return tl_error_set_nopos(err, -EACCES, "activate: no such enrolment challenge for node %s",
+                                  n->name);
     n->challenge = NULL; /* one try */
     int r;
     if (tld_now() > ch->expires) {
-        r = ERR(403, "activate: the challenge expired");
+        r = tl_error_set_nopos(err, -EACCES, "activate: the challenge expired");
     } else if (tl_base64_decode_string(json_string_value(json_object_get(req, "secret")), &secret,
                                        &len) < 0) {
-        r = ERR(400, "activate: secret must be base64");
+        r = tl_error_set_nopos(err, -EINVAL, "activate: secret must be base64");
     } else if (len != sizeof(ch->secret) || CRYPTO_memcmp(secret, ch->secret, len) != 0) {
-        r = ERR(403, "activate: credential activation failed: the secret does not match (the AK "
-                     "is not in the TPM that holds this EK)");
+        r = tl_error_set_nopos(
+            err, -EACCES,
+            "activate: credential activation failed: the secret does not match (the AK "
+            "is not in the TPM that holds this EK)");
     } else {
         json_object_set_new(ch->ak, "enrolled", json_integer(tld_now()));
         struct tld_ak *ak = tld_ak_from_json(ch->ak);
         if (!ak) {
-            r = ERR(500, "out of memory");
+            r = tl_error_set_nopos(err, -ENOMEM, "out of memory");
         } else {
             free(n->ak);
             n->ak = ak;

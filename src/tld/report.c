@@ -151,15 +151,15 @@ static json_t *ek_check(const struct tld_node *n, const json_t *certs)
 
 /* The pure half: the body parsed and checked, the event log decoded,
  * replayed and its Secure Boot read, without tld.lock (api.c). */
-int tld_report_prepare(const char *body, size_t len, struct tld_report_pre *pre, char *msg,
-                       size_t msz)
+int tld_report_prepare(const char *body, size_t len, struct tld_report_pre *pre,
+                       struct tl_error *err)
 {
     *pre = (struct tld_report_pre){.logged = -1};
     json_error_t jerr;
     json_t *r = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!json_is_object(r)) {
         json_decref(r);
-        return ERR(400, "report: not a JSON object (%s)", jerr.text);
+        return tl_error_set_nopos(err, -EINVAL, "report: not a JSON object (%s)", jerr.text);
     }
     const char *sb = json_string_value(json_object_get(r, "secure_boot"));
     json_t *tpm = json_object_get(r, "tpm");
@@ -171,8 +171,10 @@ int tld_report_prepare(const char *body, size_t len, struct tld_report_pre *pre,
         !(json_is_null(elog) || json_is_string(elog)) ||
         !(certs == NULL || json_is_object(certs)) || !json_is_string(json_object_get(r, "node"))) {
         json_decref(r);
-        return ERR(400, "report: missing or malformed fields (version 1, node, secure_boot, tpm, "
-                        "pcrs, eventlog)");
+        return tl_error_set_nopos(
+            err, -EINVAL,
+            "report: missing or malformed fields (version 1, node, secure_boot, tpm, "
+            "pcrs, eventlog)");
     }
     pre->r = r;
     if (json_is_string(elog)) {
@@ -198,16 +200,17 @@ void tld_report_pre_done(struct tld_report_pre *pre)
 }
 
 int tld_report_accept(struct tld *t, struct tld_node *n, const char *auth,
-                      const struct tld_report_pre *pre, char *msg, size_t msz)
+                      const struct tld_report_pre *pre, struct tl_error *err)
 {
     if (!tld_token_ok(n, auth))
-        return ERR(403, "not this node's token");
+        return tl_error_set_nopos(err, -EACCES, "not this node's token");
     if (n->state != TLD_BOOTING && n->state != TLD_RUNNING)
-        return ERR(409, "node %s is %s, not booting", n->name, tld_state_name(n->state));
+        return tl_error_set_nopos(err, -EBUSY, "node %s is %s, not booting", n->name,
+                                  tld_state_name(n->state));
     json_t *r = pre->r;
     if (strcmp(json_string_value(json_object_get(r, "node")), n->name) != 0)
-        return ERR(400, "report: node is %s, not %s", json_string_value(json_object_get(r, "node")),
-                   n->name);
+        return tl_error_set_nopos(err, -EINVAL, "report: node is %s, not %s",
+                                  json_string_value(json_object_get(r, "node")), n->name);
     int status = 0;
     const char *sb = json_string_value(json_object_get(r, "secure_boot"));
     json_t *tpm = json_object_get(r, "tpm");
@@ -288,7 +291,7 @@ int tld_report_accept(struct tld *t, struct tld_node *n, const char *auth,
     json_decref(n->diag);
     n->diag = json_pack("{s:s, s:s}", "verdict", "reported", "phase", "agent");
     if (tld_store_save(t, n) < 0)
-        status = ERR(500, "cannot store the report");
+        status = tl_error_set_nopos(err, -EIO, "cannot store the report");
     tld_log("node %s: reported in (secure boot %s, tpm %s, %s)", n->name, sb,
             json_is_true(tpm) ? "yes" : "no",
             json_array_size(findings) ? "with findings" : "consistent");

@@ -308,8 +308,6 @@ static enum MHD_Result h_node_action(struct call *k)
     if (!req)
         return api_send_error(k->c, 400, k->msg);
     const char *action = k->rq->rest;
-    char *msg = k->msg;
-    size_t msz = sizeof(k->msg);
     if (strcmp(action, "start") == 0)
         status = tld_node_start(k->t, n, &k->err);
     else if (strcmp(action, "stop") == 0)
@@ -317,7 +315,7 @@ static enum MHD_Result h_node_action(struct call *k)
     else if (strcmp(action, "reimage") == 0)
         status = tld_node_reimage(k->t, n, req, &k->err);
     else
-        status = tld_attest_learn(k->t, n, msg, msz);
+        status = tld_attest_learn(k->t, n, &k->err);
     json_decref(req);
     return status ? api_fail(k, status) : api_send_json(k->c, 200, tld_node_json(k->t, n));
 }
@@ -331,7 +329,7 @@ static enum MHD_Result h_agent(struct call *k)
         return api_fail(k, status);
     json_t *answer = NULL;
     status = tld_attest_handle(k->t, n, k->rq->rest, api_authorization(k), k->rq->json, &answer,
-                               k->msg, sizeof(k->msg));
+                               &k->err);
     return status ? api_fail(k, status) : api_send_json(k->c, 200, answer);
 }
 
@@ -348,18 +346,17 @@ static enum MHD_Result h_enroll(struct call *k)
     pthread_mutex_lock(&t->lock);
     struct tld_node *n = api_call_node_idle(k, &status);
     if (n)
-        status = tld_attest_agent_checks(n, "enroll", auth, k->rq->json, k->msg, sizeof(k->msg));
+        status = tld_attest_agent_checks(n, "enroll", auth, k->rq->json, &k->err);
     pthread_mutex_unlock(&t->lock);
     if (status)
         return api_fail(k, status);
     struct tld_enrol_pre pre;
-    status = tld_enrol_prepare(t, k->rq->json, &pre, k->msg, sizeof(k->msg));
+    status = tld_enrol_prepare(t, k->rq->json, &pre, &k->err);
     if (!status) {
         pthread_mutex_lock(&t->lock);
         n = api_call_node_idle(k, &status);
-        if (n && !(status = tld_attest_agent_checks(n, "enroll", auth, k->rq->json, k->msg,
-                                                    sizeof(k->msg))))
-            status = tld_enrol_accept(n, &pre, &answer, k->msg, sizeof(k->msg));
+        if (n && !(status = tld_attest_agent_checks(n, "enroll", auth, k->rq->json, &k->err)))
+            status = tld_enrol_accept(n, &pre, &answer, &k->err);
         pthread_mutex_unlock(&t->lock);
     }
     tld_enrol_pre_done(&pre);
@@ -380,13 +377,12 @@ static enum MHD_Result h_report(struct call *k)
     if (status)
         return api_fail(k, status);
     struct tld_report_pre pre;
-    status = tld_report_prepare(k->rq->body ? k->rq->body : "", k->rq->len, &pre, k->msg,
-                                sizeof(k->msg));
+    status = tld_report_prepare(k->rq->body ? k->rq->body : "", k->rq->len, &pre, &k->err);
     if (!status) {
         pthread_mutex_lock(&t->lock);
         n = api_call_node_idle(k, &status);
         if (n)
-            status = tld_report_accept(t, n, auth, &pre, k->msg, sizeof(k->msg));
+            status = tld_report_accept(t, n, auth, &pre, &k->err);
         pthread_mutex_unlock(&t->lock);
     }
     tld_report_pre_done(&pre);
@@ -407,16 +403,16 @@ static enum MHD_Result h_attest(struct call *k)
     pthread_mutex_lock(&t->lock);
     struct tld_node *n = api_call_node_idle(k, &status);
     if (n)
-        status = tld_attest_begin(n, auth, k->rq->json, &job, k->msg, sizeof(k->msg));
+        status = tld_attest_begin(n, auth, k->rq->json, &job, &k->err);
     pthread_mutex_unlock(&t->lock);
     if (!status) {
         tld_attest_prefetch(t, job); /* file I/O: without the lock */
-        status = tld_attest_work(job, k->msg, sizeof(k->msg));
+        status = tld_attest_work(job, &k->err);
     }
     if (!status) {
         pthread_mutex_lock(&t->lock);
         if (api_call_node_idle(k, &status)) /* found again: it may have gone or been taken */
-            status = tld_attest_finish(t, job, auth, &answer, k->msg, sizeof(k->msg));
+            status = tld_attest_finish(t, job, auth, &answer, &k->err);
         pthread_mutex_unlock(&t->lock);
     }
     tld_attest_job_free(job);

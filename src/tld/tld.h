@@ -513,8 +513,8 @@ int tld_vtpm_shutdown(const char *ctrl);
 /* report.c: the agent's POST, in two halves: prepare (pure: the body
  * parsed, the event log decoded, replayed and its Secure Boot read;
  * without tld.lock) and accept (under it: the node's token, state and
- * policy against what was prepared); each returns 0 or an HTTP status
- * with msg set. */
+ * policy against what was prepared); each returns 0 or -errno with err
+ * set. */
 struct tld_report_pre {
     json_t *r;        /* the body */
     bool eventlog_ok; /* present and base64 */
@@ -522,10 +522,10 @@ struct tld_report_pre {
     int logged;     /* Secure Boot as the log measured it: 1, 0, -1 unknown */
     json_t *replay; /* the log replayed against the PCRs sent, NULL: none sent */
 };
-int tld_report_prepare(const char *body, size_t len, struct tld_report_pre *pre, char *msg,
-                       size_t msz);
+int tld_report_prepare(const char *body, size_t len, struct tld_report_pre *pre,
+                       struct tl_error *err);
 int tld_report_accept(struct tld *t, struct tld_node *n, const char *auth,
-                      const struct tld_report_pre *pre, char *msg, size_t msz);
+                      const struct tld_report_pre *pre, struct tl_error *err);
 void tld_report_pre_done(struct tld_report_pre *pre);
 /* Does the replay of the last report's event log equal these PCRs? */
 json_t *tld_report_compare_host(const struct tld_node *n, const json_t *pcrs);
@@ -533,24 +533,24 @@ json_t *tld_report_compare_host(const struct tld_node *n, const json_t *pcrs);
 /* attest.c: what an agent call needs of the node, whatever the action
  * (its token, booting or running, a vTPM, a JSON object); 0 or a status */
 int tld_attest_agent_checks(const struct tld_node *n, const char *action, const char *auth,
-                            const json_t *req, char *msg, size_t msz);
+                            const json_t *req, struct tl_error *err);
 /* attest.c: the attestation service's agent endpoints (enroll, activate,
  * nonce, attest); req is the parsed body (NULL when it is not a JSON
- * object: 400); returns an HTTP status (0 = 200 with *answer) */
+ * object: -EINVAL); returns 0 (200 with *answer) or -errno with err set */
 int tld_attest_handle(struct tld *t, struct tld_node *n, const char *action, const char *auth,
-                      json_t *req, json_t **answer, char *msg, size_t msz);
+                      json_t *req, json_t **answer, struct tl_error *err);
 /* attest, split so that its pure work runs outside tld.lock (api.c):
- * begin and finish under the lock, work without; each returns 0 or an
- * HTTP status with msg set; the job is freed by tld_attest_job_free. */
+ * begin and finish under the lock, work without; each returns 0 or
+ * -errno with err set; the job is freed by tld_attest_job_free. */
 struct tld_attest_job;
 int tld_attest_begin(struct tld_node *n, const char *auth, json_t *req, struct tld_attest_job **job,
-                     char *msg, size_t msz);
-int tld_attest_work(struct tld_attest_job *job, char *msg, size_t msz);
+                     struct tl_error *err);
+int tld_attest_work(struct tld_attest_job *job, struct tl_error *err);
 /* Without tld.lock, before finish: what the policy needs from files (the
  * image's manifest). */
 void tld_attest_prefetch(struct tld *t, struct tld_attest_job *job);
 int tld_attest_finish(struct tld *t, struct tld_attest_job *job, const char *auth, json_t **answer,
-                      char *msg, size_t msz);
+                      struct tl_error *err);
 void tld_attest_job_free(struct tld_attest_job *job);
 /* attest_state.c */
 /* The policy a node is held to: its image's reference values (m, parsed
@@ -558,7 +558,7 @@ void tld_attest_job_free(struct tld_attest_job *job);
  * learned baseline, its rules. Pure. */
 struct tl_manifest;
 json_t *tld_attest_policy(struct tld_node *n, const struct tl_manifest *m);
-int tld_attest_learn(struct tld *t, struct tld_node *n, char *msg, size_t msz);
+int tld_attest_learn(struct tld *t, struct tld_node *n, struct tl_error *err);
 /* A new boot: no attestation proves anything yet (labels off). */
 void tld_attest_reset(struct tld_node *n);
 json_t *tld_attest_labels(const struct tld_node *n);
