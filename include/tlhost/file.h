@@ -3,11 +3,13 @@
  * HTTP. It may do I/O; it never prints and never exits: a failing function
  * returns a negative errno value and fills a tl_error, as libtl does.
  *
- * file.h: whole-file reads. */
+ * file.h: whole-file reads, private files, new files, trees removed. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "tl/error.h"
 
@@ -16,3 +18,14 @@
  * stat: sysfs and securityfs files report 0 or a page. -ENOENT, -EISDIR,
  * -EFBIG beyond max bytes, or the open or read error. */
 int tlh_file_read(const char *path, size_t max, uint8_t **out, size_t *len, struct tl_error *err);
+/* A secret (a key) must be a regular file nobody else can read: 0, or
+ * -errno of stat, -EPERM ("PATH: not a regular file", "PATH: readable by
+ * group or others (mode 0644); chmod 600 it"). */
+int tlh_file_check_private(const char *path, struct tl_error *err);
+/* A new file (O_EXCL: never over an existing one) with mode, synced; on a
+ * failed write it is removed again. */
+int tlh_file_write_new(const char *path, const void *data, size_t len, mode_t mode,
+                       struct tl_error *err);
+/* Removes a directory tree without following links (keep_top: empties it,
+ * keeping the directory itself); what cannot be removed is left. */
+void tlh_file_remove_tree(const char *path, bool keep_top);

@@ -36,47 +36,6 @@ static int part_path(const char *dir, int part, char out[PATH_MAX], struct tl_er
     return 0;
 }
 
-/* A key must be a regular file nobody else can read. */
-static int check_private_file(const char *path, struct tl_error *err)
-{
-    struct stat st;
-    if (stat(path, &st) < 0)
-        return tl_error_set_nopos(err, -errno, "%s: cannot open: %s", path, strerror(errno));
-    if (!S_ISREG(st.st_mode))
-        return tl_error_set_nopos(err, -EPERM, "%s: not a regular file", path);
-    if (st.st_mode & 077)
-        return tl_error_set_nopos(err, -EPERM,
-                                  "%s: readable by group or others (mode %04o); chmod 600 it", path,
-                                  st.st_mode & 07777);
-    return 0;
-}
-
-/* A new file (never over an existing one) with mode, synced. */
-static int write_new_file(const char *path, const void *data, size_t len, mode_t mode,
-                          struct tl_error *err)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-    if (fd < 0)
-        return tl_error_set_nopos(err, -errno, "%s: cannot create: %s", path, strerror(errno));
-    const uint8_t *p = data;
-    int r = 0;
-    while (len > 0 && r == 0) {
-        ssize_t k = write(fd, p, len);
-        if (k < 0 && errno != EINTR)
-            r = -errno;
-        else if (k > 0)
-            p += k, len -= (size_t)k;
-    }
-    if (r == 0 && fsync(fd) < 0)
-        r = -errno;
-    close(fd);
-    if (r < 0) {
-        unlink(path);
-        return tl_error_set_nopos(err, r, "%s: cannot write: %s", path, strerror(-r));
-    }
-    return 0;
-}
-
 int tlh_ekca_load(const char *dir, struct tl_ekca *ca, struct tl_error *err)
 {
     char *part[TL_EKCA_N_PARTS] = {0};
@@ -86,7 +45,7 @@ int tlh_ekca_load(const char *dir, struct tl_ekca *ca, struct tl_error *err)
         char path[PATH_MAX];
         uint8_t *buf = NULL;
         if ((r = part_path(dir, i, path, err)) < 0 ||
-            (is_key(i) && (r = check_private_file(path, err)) < 0))
+            (is_key(i) && (r = tlh_file_check_private(path, err)) < 0))
             break;
         r = tlh_file_read(path, PART_MAX, &buf, &len[i], err);
         if (r == -ENOENT)
@@ -121,8 +80,8 @@ static int ca_create(const char *dir, struct tl_ekca *ca, struct tl_error *err)
     for (; written < TL_EKCA_N_PARTS && r == 0; written++) {
         char path[PATH_MAX];
         if ((r = part_path(dir, written, path, err)) == 0)
-            r = write_new_file(path, pem.part[written], pem.len[written],
-                               is_key(written) ? 0600 : 0644, err);
+            r = tlh_file_write_new(path, pem.part[written], pem.len[written],
+                                   is_key(written) ? 0600 : 0644, err);
     }
     if (r < 0) {
         for (int i = 0; i < written - 1; i++) {

@@ -1,6 +1,8 @@
-/* Whole-file reads (file.h). */
+/* Whole-file reads, private files, new files, trees removed (file.h). */
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -61,4 +63,65 @@ int tlh_file_read(const char *path, size_t max, uint8_t **out, size_t *len, stru
     *out = buf;
     *len = n;
     return 0;
+}
+
+/* A key must be a regular file nobody else can read. */
+int tlh_file_check_private(const char *path, struct tl_error *err)
+{
+    struct stat st;
+    if (stat(path, &st) < 0)
+        return tl_error_set_nopos(err, -errno, "%s: cannot open: %s", path, strerror(errno));
+    if (!S_ISREG(st.st_mode))
+        return tl_error_set_nopos(err, -EPERM, "%s: not a regular file", path);
+    if (st.st_mode & 077)
+        return tl_error_set_nopos(err, -EPERM,
+                                  "%s: readable by group or others (mode %04o); chmod 600 it", path,
+                                  st.st_mode & 07777);
+    return 0;
+}
+
+/* A new file (never over an existing one) with mode, synced. */
+int tlh_file_write_new(const char *path, const void *data, size_t len, mode_t mode,
+                       struct tl_error *err)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+    if (fd < 0)
+        return tl_error_set_nopos(err, -errno, "%s: cannot create: %s", path, strerror(errno));
+    const uint8_t *p = data;
+    int r = 0;
+    while (len > 0 && r == 0) {
+        ssize_t k = write(fd, p, len);
+        if (k < 0 && errno != EINTR)
+            r = -errno;
+        else if (k > 0)
+            p += k, len -= (size_t)k;
+    }
+    if (r == 0 && fsync(fd) < 0)
+        r = -errno;
+    close(fd);
+    if (r < 0) {
+        unlink(path);
+        return tl_error_set_nopos(err, r, "%s: cannot write: %s", path, strerror(-r));
+    }
+    return 0;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st, (void)flag, (void)ftw;
+    remove(path);
+    return 0;
+}
+
+static int remove_below(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st, (void)flag;
+    if (ftw->level > 0)
+        remove(path);
+    return 0;
+}
+
+void tlh_file_remove_tree(const char *path, bool keep_top)
+{
+    nftw(path, keep_top ? remove_below : remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }

@@ -1,7 +1,6 @@
 /* Error lines, file input and JSON helpers for the tl command line. */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -108,18 +107,6 @@ fail:
     close(fd);
     free(buf);
     return r;
-}
-
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st, (void)flag, (void)ftw;
-    remove(path);
-    return 0;
-}
-
-void tl_remove_tree(const char *path)
-{
-    nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 int tl_write_fd(int fd, const char *path, const void *data, size_t len)

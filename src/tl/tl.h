@@ -36,10 +36,6 @@ int tl_read_file(const char *path, uint8_t **buf, size_t *len);
  * caller's choice. */
 int tl_write_fd(int fd, const char *path, const void *data, size_t len);
 
-/* Removes a file or a directory tree (without following links); what
- * cannot be removed is left. */
-void tl_remove_tree(const char *path);
-
 /* Prints a JSON value as one line on stdout and frees it. */
 void tl_json_print(json_t *v);
 json_t *tl_json_hex(const uint8_t *p, size_t n);

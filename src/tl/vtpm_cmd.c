@@ -1,7 +1,8 @@
 /* `tl vtpm provision|show|run`: a node's vTPM, one swtpm process per node.
  * This file holds the verbs, their options and their text/JSON output; the
- * swtpm process is swtpm.c's, the vTPM's files (state directory, key file,
- * EK CA directory) vtpm_store.c's. libtl's vtpm module sends the TPM
+ * swtpm process, the vTPM's files (state directory, key file) and
+ * provisioning are the host library's (tlhost/swtpm.h, tlhost/vtpm.h; the
+ * EK CA folder tlhost/ekca.h), which tld calls too. libtl's vtpm module sends the TPM
  * commands through the ESYS context opened on swtpm (TCTI
  * "swtpm:path=<socket>"); its ekca module makes the certificates.
  *
@@ -9,10 +10,10 @@
  *  - every swtpm started here is stopped (control channel CMD_SHUTDOWN,
  *    then SIGKILL after a timeout) and reaped before we return; a signal or
  *    the watchdog (SIGALRM, WATCHDOG_SECONDS) while provisioning kills it at
- *    once (struct swtpm_interrupt), which fails the TPM I/O under way and
+ *    once (struct tlh_swtpm_interrupt), which fails the TPM I/O under way and
  *    takes the normal cleanup path;
  *  - provisioning is all or nothing: what was created for it is rolled back
- *    when any step fails (vtpm_store_rollback), so a state on disk always
+ *    when any step fails (tlh_vtpm_rollback), so a state on disk always
  *    holds both EK certificates;
  *  - `show` and `run` never create a state: a directory without
  *    tpm2-00.permall is refused. */
@@ -28,13 +29,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "swtpm.h"
 #include "tl.h"
 #include "tl/ekca.h"
 #include "tl/util.h"
 #include "tl/vtpm.h"
 #include "tl/x509.h"
-#include "vtpm_store.h"
+#include "tlhost/ekca.h"
+#include "tlhost/file.h"
+#include "tlhost/swtpm.h"
+#include "tlhost/vtpm.h"
 
 #define WATCHDOG_SECONDS 60
 
@@ -62,7 +65,7 @@ static void usage(FILE *f)
 
 /* The handler's: the signal that arrived, and the swtpm to kill on one
  * (while provisioning). */
-static struct swtpm_interrupt intr;
+static struct tlh_swtpm_interrupt intr;
 
 static void on_signal(int sig)
 {
@@ -92,7 +95,7 @@ static void signals_install(void)
 
 static const char *signal_reason(void)
 {
-    return swtpm_interrupt_reason(intr.signal);
+    return tlh_swtpm_interrupt_reason(intr.signal);
 }
 
 /* ---- EK reports ---- */
@@ -122,15 +125,6 @@ static bool report_pass(const struct ek_report *r)
     return r->cert && r->matches == 1 && r->chain != 1 && !r->problem[0];
 }
 
-static bool spki_sha256(EVP_PKEY *k, uint8_t out[32])
-{
-    unsigned char *der = NULL;
-    int n = k ? i2d_PUBKEY(k, &der) : -1;
-    bool ok = n > 0 && EVP_Digest(der, (size_t)n, out, NULL, EVP_sha256(), NULL);
-    OPENSSL_free(der);
-    return ok;
-}
-
 static EVP_PKEY *cert_pubkey(const uint8_t *der, size_t len)
 {
     const unsigned char *p = der;
@@ -148,22 +142,10 @@ static json_t *info_json(const struct tl_vtpm_info *info)
 
 static json_t *report_json(const struct ek_report *r, bool verdicts)
 {
+    struct tlh_vtpm_ek view = {
+        .type = r->type, .ek = r->ek, .cert = r->cert, .cert_len = r->cert_len};
+    json_t *o = tlh_vtpm_ek_json(&view);
     char idx[16];
-    snprintf(idx, sizeof(idx), "0x%08x", tl_ek_cert_nv_index(r->type));
-    json_t *o = json_pack("{s:s, s:s}", "type", tl_ek_type_name(r->type), "nv_index", idx);
-    uint8_t h[32];
-    json_object_set_new(o, "ek_sha256",
-                        spki_sha256(r->ek.key, h) ? tl_json_hex(h, 32) : json_null());
-    struct tl_x509_info xi;
-    if (r->cert && tl_x509_describe(r->cert, r->cert_len, &xi, NULL) == 0) {
-        json_object_set_new(o, "certificate",
-                            json_pack("{s:s, s:s, s:o, s:s, s:I}", "subject", xi.subject, "issuer",
-                                      xi.issuer, "sha256", tl_json_hex(xi.sha256, 32), "not_after",
-                                      xi.not_after, "size", (json_int_t)r->cert_len));
-        tl_x509_info_done(&xi);
-    } else {
-        json_object_set_new(o, "certificate", json_null());
-    }
     if (verdicts) {
         snprintf(idx, sizeof(idx), "0x%08x", r->nv_attributes);
         json_object_set_new(o, "nv_attributes", json_string(idx));
@@ -186,7 +168,7 @@ static void report_print(const struct ek_report *r, bool verdicts)
     if (verdicts)
         printf("  attributes 0x%08x", r->nv_attributes);
     putchar('\n');
-    if (spki_sha256(r->ek.key, h))
+    if (tlh_vtpm_spki_sha256(r->ek.key, h))
         tl_hex_encode(h, 32, hex);
     printf("  EK           sha256:%s (SubjectPublicKeyInfo)\n", hex);
     struct tl_x509_info xi;
@@ -211,40 +193,24 @@ static void report_print(const struct ek_report *r, bool verdicts)
 
 /* ---- provisioning ---- */
 
-/* Both EKs, their certificates, written to NV. */
-static int provision_tpm(ESYS_CONTEXT *esys, const struct tl_ekca *ca, const char *name,
-                         struct tl_vtpm_info *info, struct ek_report *out, const char *subject)
+/* The host library's error: one line, "tl: PATH: what". */
+static void say(const struct tl_error *err)
 {
-    struct tl_error err = {0};
-    if (tl_vtpm_get_info(esys, info, &err) < 0) {
-        tl_report(subject, "%s", err.message);
-        return -1;
-    }
+    fprintf(stderr, "tl: %s\n", err->message);
+}
+
+/* The provisioned EKs into the reports printed (their keys and
+ * certificates moved over). */
+static void take_eks(struct tlh_vtpm_ek from[TL_EK_N_TYPES], struct ek_report *to)
+{
     for (int t = 0; t < TL_EK_N_TYPES; t++) {
-        struct ek_report *r = &out[t];
-        r->type = (enum tl_ek_type)t;
-        r->matches = r->chain = -1;
-        struct tl_ek_cert_request req = {.manufacturer = info->manufacturer,
-                                         .model = info->model,
-                                         .version = info->version,
-                                         .subject_cn = name,
-                                         .now = time(NULL)};
-        int e = tl_vtpm_create_ek(esys, r->type, &r->ek, &err);
-        req.ek = r->ek.key;
-        if (e == 0)
-            e = tl_ekca_issue_ek_cert(ca, &req, &r->cert, &r->cert_len, &err);
-        if (e == 0)
-            e = tl_vtpm_nv_write_cert(esys, tl_ek_cert_nv_index(r->type), r->cert, r->cert_len,
-                                      &err);
-        if (e < 0) {
-            if (intr.signal)
-                tl_report(subject, "provisioning: %s", signal_reason());
-            else
-                tl_report(subject, "%s", err.message);
-            return -1;
-        }
+        to[t].type = from[t].type;
+        to[t].ek = from[t].ek;
+        to[t].cert = from[t].cert;
+        to[t].cert_len = from[t].cert_len;
+        to[t].matches = to[t].chain = -1;
+        from[t] = (struct tlh_vtpm_ek){0};
     }
-    return 0;
 }
 
 struct common_opts {
@@ -328,7 +294,7 @@ static int require(const char *verb, const char *value, const char *option)
 
 static void print_provisioned(const struct common_opts *o, const char *key_file, bool ca_created,
                               const struct tl_vtpm_info *info, const struct ek_report *eks,
-                              const struct swtpm *running)
+                              const struct tlh_swtpm *running)
 {
     if (o->json) {
         json_t *j = json_object();
@@ -383,47 +349,23 @@ static int cmd_provision(int argc, char **argv)
         fprintf(stderr, "tl: %s: --ephemeral is for tl vtpm run\n", verb);
         return TL_EXIT_BAD;
     }
-    struct vtpm_key key = {0};
-    if (vtpm_key_path(o.state, o.key_file, &key) < 0)
-        return TL_EXIT_BAD;
-    struct tl_ekca ca = {0};
-    bool ca_created = false, state_created = false, state_prepared = false;
-    if (vtpm_ca_open(o.ca, &ca, &ca_created) < 0)
-        return TL_EXIT_BAD;
-    int status = TL_EXIT_BAD;
-    struct swtpm s = {.pid = -1};
-    struct tl_vtpm_info info;
-    struct ek_report eks[TL_EK_N_TYPES] = {0};
-    if (vtpm_state_prepare(o.state, &state_created) < 0)
-        goto out;
-    state_prepared = true;
-    if (vtpm_key_load_or_create(&key) < 0)
-        goto out;
     signals_install();
     alarm(WATCHDOG_SECONDS);
-    if (swtpm_start(&s, o.state, key.key, &intr, o.state) < 0)
-        goto out;
-    if (swtpm_connect(&s, o.state) < 0 ||
-        provision_tpm(s.esys, &ca, o.name, &info, eks, o.state) < 0) {
-        swtpm_stop(&s, false, o.state);
-        goto out;
-    }
-    if (swtpm_stop(&s, true, o.state) < 0)
-        goto out;
-    if (intr.signal) {
-        tl_report(o.state, "provisioning: %s", signal_reason());
-        goto out;
-    }
-    status = TL_EXIT_OK;
-    print_provisioned(&o, key.path, ca_created, &info, eks, NULL);
-out:
+    struct tlh_vtpm_provision_options po = {
+        .state = o.state, .key_file = o.key_file, .ca = o.ca, .name = o.name, .intr = &intr};
+    struct tlh_vtpm_provision_result res;
+    struct tl_error err = {0};
+    int r2 = tlh_vtpm_provision(&po, &res, &err);
     alarm(0);
-    if (status != TL_EXIT_OK)
-        vtpm_store_rollback(o.state, state_created, state_prepared, &key);
-    OPENSSL_cleanse(key.key, sizeof(key.key));
+    if (r2 < 0) {
+        say(&err);
+        return TL_EXIT_BAD;
+    }
+    struct ek_report eks[TL_EK_N_TYPES] = {0};
+    take_eks(res.eks, eks);
+    print_provisioned(&o, res.key.path, res.ca_created, &res.info, eks, NULL);
     reports_done(eks);
-    tl_ekca_done(&ca);
-    return status;
+    return TL_EXIT_OK;
 }
 
 /* ---- show ---- */
@@ -491,37 +433,45 @@ static int cmd_show(int argc, char **argv)
         fprintf(stderr, "tl: %s: --ephemeral and --name are not for show\n", verb);
         return TL_EXIT_BAD;
     }
-    struct vtpm_key key = {0};
-    if (vtpm_key_path(o.state, o.key_file, &key) < 0 || vtpm_state_require(o.state) < 0 ||
-        vtpm_key_load(&key) < 0)
+    struct tlh_vtpm_key key = {0};
+    struct tl_error err = {0}, quiet = {0};
+    if (tlh_vtpm_key_path(o.state, o.key_file, &key, &err) < 0 ||
+        tlh_vtpm_state_require(o.state, &err) < 0 || tlh_vtpm_key_load(&key, &err) < 0) {
+        say(&err);
         return TL_EXIT_BAD;
+    }
     struct tl_ekca ca = {0};
-    if (o.ca && vtpm_ca_load(o.ca, &ca) < 0) {
+    if (o.ca && tlh_ekca_load(o.ca, &ca, &err) < 0) {
+        say(&err);
         OPENSSL_cleanse(key.key, sizeof(key.key));
         return TL_EXIT_BAD;
     }
     int status = TL_EXIT_BAD;
-    struct swtpm s = {.pid = -1};
+    struct tlh_swtpm s = {.pid = -1};
     struct tl_vtpm_info info;
-    struct tl_error err = {0};
     struct ek_report eks[TL_EK_N_TYPES] = {0};
     signals_install();
     alarm(WATCHDOG_SECONDS);
-    if (swtpm_start(&s, o.state, key.key, &intr, o.state) < 0)
+    if (tlh_swtpm_start(&s, o.state, key.key, &intr, o.state, &err) < 0) {
+        say(&err);
         goto out;
-    if (swtpm_connect(&s, o.state) < 0) {
-        swtpm_stop(&s, false, o.state);
+    }
+    if (tlh_swtpm_connect(&s, o.state, &err) < 0) {
+        say(&err);
+        tlh_swtpm_stop(&s, false, o.state, &quiet);
         goto out;
     }
     if (tl_vtpm_get_info(s.esys, &info, &err) < 0) {
         tl_report(o.state, "%s", err.message);
-        swtpm_stop(&s, false, o.state);
+        tlh_swtpm_stop(&s, false, o.state, &quiet);
         goto out;
     }
     check_tpm(s.esys, o.ca ? &ca : NULL, eks);
-    if (swtpm_stop(&s, true, o.state) < 0 || intr.signal) {
+    if (tlh_swtpm_stop(&s, true, o.state, &err) < 0 || intr.signal) {
         if (intr.signal)
             tl_report(o.state, "%s", signal_reason());
+        else
+            say(&err);
         goto out;
     }
     bool pass = report_pass(&eks[0]) && report_pass(&eks[1]);
@@ -552,7 +502,7 @@ out:
 /* ---- run ---- */
 
 /* Waits for SIGTERM/SIGINT/SIGHUP or swtpm's exit. */
-static void serve(struct swtpm *s)
+static void serve(struct tlh_swtpm *s)
 {
     sigset_t block, old;
     sigemptyset(&block);
@@ -561,7 +511,7 @@ static void serve(struct swtpm *s)
     sigaddset(&block, SIGHUP);
     sigaddset(&block, SIGCHLD);
     sigprocmask(SIG_BLOCK, &block, &old);
-    while (!intr.signal && !swtpm_reap(s, false))
+    while (!intr.signal && !tlh_swtpm_reap(s, false))
         sigsuspend(&old);
     sigprocmask(SIG_SETMASK, &old, NULL);
 }
@@ -589,53 +539,66 @@ static int cmd_run(int argc, char **argv)
                 verb);
         return TL_EXIT_BAD;
     }
-    struct vtpm_key key = {0};
+    struct tlh_vtpm_key key = {0};
     struct tl_ekca ca = {0};
+    struct tl_error err = {0}, quiet = {0};
     bool ca_created = false;
     char state[PATH_MAX] = "";
     if (o.ephemeral) {
-        if (vtpm_ca_open(o.ca, &ca, &ca_created) < 0)
+        if (tlh_ekca_open(o.ca, &ca, &ca_created, &err) < 0) {
+            say(&err);
             return TL_EXIT_BAD;
+        }
         /* A key that lives only in this process and swtpm's memory. */
-        if (vtpm_key_random(key.key) < 0 || vtpm_state_ephemeral(state) < 0) {
+        if (tlh_vtpm_key_random(key.key, &err) < 0 || tlh_vtpm_state_ephemeral(state, &err) < 0) {
+            say(&err);
             tl_ekca_done(&ca);
             return TL_EXIT_BAD;
         }
         o.state = state;
-    } else if (vtpm_key_path(o.state, o.key_file, &key) < 0 || vtpm_state_require(o.state) < 0 ||
-               vtpm_key_load(&key) < 0) {
+    } else if (tlh_vtpm_key_path(o.state, o.key_file, &key, &err) < 0 ||
+               tlh_vtpm_state_require(o.state, &err) < 0 || tlh_vtpm_key_load(&key, &err) < 0) {
+        say(&err);
         return TL_EXIT_BAD;
     }
     int status = TL_EXIT_BAD;
-    struct swtpm s = {.pid = -1};
+    struct tlh_swtpm s = {.pid = -1};
     struct tl_vtpm_info info;
-    struct tl_error err = {0};
     struct ek_report eks[TL_EK_N_TYPES] = {0};
+    struct tlh_vtpm_ek made[TL_EK_N_TYPES] = {0};
     signals_install();
     alarm(WATCHDOG_SECONDS);
-    if (swtpm_start(&s, o.state, key.key, &intr, o.state) < 0)
+    if (tlh_swtpm_start(&s, o.state, key.key, &intr, o.state, &err) < 0) {
+        say(&err);
         goto out;
+    }
     OPENSSL_cleanse(key.key, sizeof(key.key));
-    if (swtpm_connect(&s, o.state) < 0) {
-        swtpm_stop(&s, false, o.state);
+    if (tlh_swtpm_connect(&s, o.state, &err) < 0) {
+        say(&err);
+        tlh_swtpm_stop(&s, false, o.state, &quiet);
         goto out;
     }
-    if (o.ephemeral ? provision_tpm(s.esys, &ca, o.name, &info, eks, o.state) < 0
-                    : tl_vtpm_get_info(s.esys, &info, &err) < 0) {
-        if (err.message[0])
+    if (o.ephemeral
+            ? tlh_vtpm_provision_tpm(s.esys, &ca, o.name, &intr, &info, made, o.state, &err) < 0
+            : tl_vtpm_get_info(s.esys, &info, &err) < 0) {
+        if (o.ephemeral)
+            say(&err);
+        else
             tl_report(o.state, "%s", err.message);
-        swtpm_stop(&s, false, o.state);
+        tlh_swtpm_stop(&s, false, o.state, &quiet);
         goto out;
     }
-    if (!o.ephemeral)
+    if (o.ephemeral)
+        take_eks(made, eks);
+    else
         check_tpm(s.esys, NULL, eks);
     /* The TPM is the node's from here: no ESYS context of ours stays open. */
-    swtpm_disconnect(&s);
+    tlh_swtpm_disconnect(&s);
     alarm(0);
     intr.kill_pid = 0; /* from now on a signal asks for an orderly stop */
     if (intr.signal) {
         tl_report(o.state, "%s", signal_reason());
-        swtpm_stop(&s, false, o.state);
+        tlh_swtpm_stop(&s, false, o.state, &quiet);
         goto out;
     }
     print_provisioned(&o, o.ephemeral ? NULL : key.path, ca_created, &info, eks, &s);
@@ -644,17 +607,24 @@ static int cmd_run(int argc, char **argv)
         /* QEMU shuts swtpm down (CMD_SHUTDOWN) when the VM ends: exit 0
          * is a normal end, anything else is not. */
         bool clean = WIFEXITED(s.status) && WEXITSTATUS(s.status) == 0;
-        if (!clean)
-            swtpm_report(&s, "swtpm exited while serving", o.state);
-        swtpm_stop(&s, false, o.state);
+        if (!clean) {
+            tlh_swtpm_report(&s, "swtpm exited while serving", o.state, &err);
+            say(&err);
+        }
+        tlh_swtpm_stop(&s, false, o.state, &quiet);
         status = clean ? TL_EXIT_OK : TL_EXIT_BAD;
         goto out;
     }
-    status = swtpm_stop(&s, true, o.state) < 0 ? TL_EXIT_BAD : TL_EXIT_OK;
+    status = TL_EXIT_OK;
+    if (tlh_swtpm_stop(&s, true, o.state, &err) < 0) {
+        say(&err);
+        status = TL_EXIT_BAD;
+    }
 out:
     alarm(0);
     if (o.ephemeral && state[0])
-        vtpm_state_remove(state);
+        tlh_file_remove_tree(state, false);
+    tlh_vtpm_eks_done(made);
     OPENSSL_cleanse(key.key, sizeof(key.key));
     reports_done(eks);
     tl_ekca_done(&ca);

@@ -11,6 +11,7 @@
  *   GET  /v1/providers/NS/features/NAME           feature
  *   POST /v1/providers/NS/features/NAME/register  feature */
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -97,7 +98,7 @@ static json_t *feature_json(struct tld *t, const struct known_feature *f)
 }
 
 int tld_feature_route(struct tld *t, const char *method, const char *url, json_t **answer,
-                      char *msg, size_t msz)
+                      struct tl_error *err)
 {
     /* /v1/providers/NS[/register | /features[/NAME[/register]]] */
     char ns[80] = "", a[32] = "", name[80] = "", b[32] = "";
@@ -105,61 +106,64 @@ int tld_feature_route(struct tld *t, const char *method, const char *url, json_t
     const char *p = url + strlen("/v1/providers/");
     if (strncmp(url, "/v1/providers/", 14) != 0 ||
         (n = sscanf(p, "%79[^/]/%31[^/]/%79[^/]/%31[^/]", ns, a, name, b)) < 1)
-        return ERR(404, "no such resource: %s", url);
+        return tl_error_set_nopos(err, -ENOENT, "no such resource: %s", url);
     bool get = strcmp(method, "GET") == 0, post = strcmp(method, "POST") == 0;
     if (!namespace_ok(ns))
-        return ERR(404, "resource provider namespace '%s' is not valid (Company.Service)", ns);
+        return tl_error_set_nopos(
+            err, -ENOENT, "resource provider namespace '%s' is not valid (Company.Service)", ns);
     if (n == 1) {
         if (!get)
-            return ERR(405, "GET");
+            return tl_error_set_nopos(err, -EOPNOTSUPP, "GET");
         *answer = json_pack("{s:s, s:s}", "namespace", ns, "registrationState",
                             state(registered_at(t, "provider", ns)));
-        return 200;
+        return 0;
     }
     if (n == 2 && strcmp(a, "register") == 0) {
         if (!post)
-            return ERR(405, "POST");
+            return tl_error_set_nopos(err, -EOPNOTSUPP, "POST");
         if (record(t, "provider", ns) < 0)
-            return ERR(500, "cannot save the registration");
+            return tl_error_set_nopos(err, -EIO, "cannot save the registration");
         *answer = json_pack("{s:s, s:s}", "namespace", ns, "registrationState",
                             state(registered_at(t, "provider", ns)));
-        return 200;
+        return 0;
     }
     if (strcmp(a, "features") != 0)
-        return ERR(404, "no such resource: %s", url);
+        return tl_error_set_nopos(err, -ENOENT, "no such resource: %s", url);
     if (n == 2) {
         if (!get)
-            return ERR(405, "GET");
+            return tl_error_set_nopos(err, -EOPNOTSUPP, "GET");
         json_t *all = json_array();
         for (size_t i = 0; i < sizeof(features) / sizeof(features[0]); i++)
             if (strcasecmp(features[i].ns, ns) == 0)
                 json_array_append_new(all, feature_json(t, &features[i]));
         *answer = json_pack("{s:o}", "value", all);
-        return 200;
+        return 0;
     }
     const struct known_feature *f = feature_find(ns, name);
     if (!f) {
+        char *msg = err->message;
+        size_t msz = sizeof(err->message);
         int k = snprintf(msg, msz, "feature '%s' not found in namespace '%s'; known:", name, ns);
         for (size_t i = 0; i < sizeof(features) / sizeof(features[0]); i++)
             k += snprintf(msg + k, msz > (size_t)k ? msz - (size_t)k : 0, " %s/%s", features[i].ns,
                           features[i].name);
-        return 404;
+        return -ENOENT;
     }
     if (n == 3) {
         if (!get)
-            return ERR(405, "GET");
+            return tl_error_set_nopos(err, -EOPNOTSUPP, "GET");
         *answer = feature_json(t, f);
-        return 200;
+        return 0;
     }
     if (n == 4 && strcmp(b, "register") == 0) {
         if (!post)
-            return ERR(405, "POST");
+            return tl_error_set_nopos(err, -EOPNOTSUPP, "POST");
         char full[128];
         snprintf(full, sizeof(full), "%s/%s", f->ns, f->name);
         if (record(t, "feature", full) < 0)
-            return ERR(500, "cannot save the registration");
+            return tl_error_set_nopos(err, -EIO, "cannot save the registration");
         *answer = feature_json(t, f);
-        return 200;
+        return 0;
     }
-    return ERR(404, "no such resource: %s", url);
+    return tl_error_set_nopos(err, -ENOENT, "no such resource: %s", url);
 }

@@ -639,8 +639,11 @@ int tld_fleet_route(struct tld *t, const char *method, const char *url, const js
          del = strcmp(method, "DELETE") == 0;
     if (n < 2)
         return ERR(404, "no such resource: %s", url);
-    if (strcmp(s[1], "providers") == 0)
-        return tld_feature_route(t, method, url, answer, msg, msz);
+    if (strcmp(s[1], "providers") == 0) {
+        struct tl_error e = {0};
+        int r = tld_feature_route(t, method, url, answer, &e);
+        return r < 0 ? from_err(r, &e, msg, msz) : 200;
+    }
     if (n == 2 && strcmp(s[1], "managedClusters") == 0) {
         if (!get)
             return ERR(405, "GET");

@@ -8,7 +8,8 @@
  *   lifecycle.c a node's operations: create, start, stop, reimage,
  *              delete, and the ends the supervision loop sees; vm.c (vm.h)
  *              their I/O: files, swtpm and QEMU (the host library's
- *              detached children, tlhost/proc.h)
+ *              detached children, tlhost/proc.h), vTPMs provisioned by
+ *              the host library (tlh_vtpm_provision, tlhost/vtpm.h)
  *   vtpmread.c the host's own read of a vTPM's PCRs once QEMU let go of it
  *   report.c   what a node's agent posts: checked and summarised
  *   supervise.c the loop: crashes, boot diagnostics, boot timeouts,
@@ -25,6 +26,12 @@
  *              files: fleet_request.c, fleet_api.c); reconcile.c and
  *              reconcile_plan.c drive pools to what they ask for
  *   ekca.c     the platform EK CA certifying an external node's own EK
+ *
+ * Errors: domain code (lifecycle, vm, attest, enrol, report, attest_state,
+ * ekca, hostpath, egress, feature, fleet_request) returns -errno with a
+ * struct tl_error (capacity.c: -errno and a message buffer); only the API
+ * layer (api.c, routes.c, call.c, fleet_api.c, auth.c) speaks HTTP,
+ * tld_http_status (call.c) mapping one to a status (below, at ERR).
  *
  * Locking: one mutex (tld.lock) guards the node table, the fleet and the
  * nodes' records; the HTTP threads, the supervision loop and the
@@ -349,7 +356,7 @@ struct tld_intern {
 
 struct tld {
     char home[PATH_MAX];
-    char tl_bin[PATH_MAX];    /* tl, for vTPM provisioning and image checks */
+    char tl_bin[PATH_MAX];    /* tl (--tl, TL_BIN): found at start; nothing runs it now */
     char tld_bin[PATH_MAX];   /* this tld: QEMU runs `tld --relay` per guest connection */
     char token_audience[128]; /* tokens' "aud" unless the request names one: TL_TOKEN_AUDIENCE */
     char ovmf_dir[PATH_MAX];
@@ -672,9 +679,11 @@ bool tld_pool_owns(const struct tld_pool *p, const char *node);
  * 0 or 400 with msg set. */
 int tld_policy_rules_parse(const json_t *req, json_t **rules, char *msg, size_t msz);
 
-/* feature.c: feature flags and resource providers (recorded and shown). */
+/* feature.c: feature flags and resource providers (recorded and shown):
+ * 0 with *answer (200), or -errno with err set (-EOPNOTSUPP: the method is
+ * not the resource's, err names the one it takes). */
 int tld_feature_route(struct tld *t, const char *method, const char *url, json_t **answer,
-                      char *msg, size_t msz);
+                      struct tl_error *err);
 
 /* reconcile.c: one step for every pool (every 250 ms, under tld.lock) */
 void tld_reconcile_once(struct tld *t);

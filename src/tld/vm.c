@@ -5,12 +5,12 @@
  *   HOME/nodes/NAME/vtpm/        its persisted vTPM state (encrypted)
  *   HOME/nodes/NAME/agent.json   the agent's config (QEMU fw_cfg)
  *   HOME/nodes/NAME/console.log  the serial console of the current boot
- *   HOME/nodes/NAME/{qemu,swtpm,provision}.log
+ *   HOME/nodes/NAME/{qemu,swtpm}.log
  *   HOME/keys/NAME.vtpm.key      the vTPM state key: the platform's, kept
  *                                apart from the state it protects
  *   HOME/run/NAME.vtpm/ + .key   a non-persisted vTPM, only while it runs
  *   HOME/run/NAME.ctrl           swtpm's control socket
- *   HOME/ekca/                   the platform's EK CA (tl vtpm provision)
+ *   HOME/ekca/                   the platform's EK CA (tlh_vtpm_provision)
  *
  * Everything here runs without tld.lock, on a node lifecycle.c claimed. */
 #include <errno.h>
@@ -30,6 +30,7 @@
 #include "tl/util.h"
 #include "tld.h"
 #include "tlhost/proc.h"
+#include "tlhost/vtpm.h"
 #include "vm.h"
 
 static int copy_fd(int in, const char *to)
@@ -161,34 +162,41 @@ int tld_vm_make_overlay(struct tld *t, struct tld_node *n, struct tl_error *err)
 
 /* ---- the vTPM ---- */
 
+/* A new vTPM in state (key file key), its EKs certified by the platform EK
+ * CA (HOME/ekca): the host library's tlh_vtpm_provision, as `tl vtpm
+ * provision` runs it; n->ek set from what it made. */
 static int provision(struct tld *t, struct tld_node *n, const char *state, const char *key,
                      struct tl_error *err)
 {
-    char ca[PATH_MAX + 8], log[PATH_MAX];
+    char ca[PATH_MAX + 8];
     snprintf(ca, sizeof(ca), "%s/ekca", t->home);
-    tld_node_path(t, n, "provision.log", log, sizeof(log));
-    const char *argv[] = {t->tl_bin,    "vtpm", "provision", "--state", state,    "--ca", ca,
-                          "--key-file", key,    "--name",    n->name,   "--json", NULL};
-    struct tlh_run_options o = {.argv = argv, .stdout_max = 1u << 20, .stderr_log = log};
-    struct tl_error run_err = {0};
-    json_t *j = NULL;
+    struct tlh_vtpm_provision_options o = {
+        .state = state, .key_file = key, .ca = ca, .name = n->name};
+    struct tlh_vtpm_provision_result res;
+    struct tl_error perr = {0};
     /* the first provision makes the platform EK CA (HOME/ekca): one at a
      * time until one has worked, or two creates would race to make it;
      * then in parallel (a slow one does not hold the others up) */
     bool first = !t->ekca_made;
     if (first)
         pthread_mutex_lock(&t->ekca_lock);
-    int rr = tlh_run_json(&o, &j, &run_err);
+    int rr = tlh_vtpm_provision(&o, &res, &perr);
     if (first) {
         if (rr == 0)
             t->ekca_made = true;
         pthread_mutex_unlock(&t->ekca_lock);
     }
     if (rr < 0)
-        return tl_error_set_nopos(err, -EIO, "vTPM provisioning failed (%s; see %s)",
-                                  run_err.message, log);
-    int e = tld_node_set_ek(n, json_object_get(j, "eks"));
-    json_decref(j);
+        return tl_error_set_nopos(err, -EIO, "vTPM provisioning failed (%s)", perr.message);
+    json_t *eks = json_array();
+    for (int i = 0; eks && i < TL_EK_N_TYPES; i++)
+        if (json_array_append_new(eks, tlh_vtpm_ek_json(&res.eks[i])) < 0) {
+            json_decref(eks);
+            eks = NULL;
+        }
+    tlh_vtpm_eks_done(res.eks);
+    int e = eks ? tld_node_set_ek(n, eks) : -ENOMEM;
+    json_decref(eks);
     if (e < 0)
         return tl_error_set_nopos(err, -ENOMEM, "out of memory");
     return 0;

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A node operation's I/O runs without tld's global lock (issue 11: "no file
 # or process I/O while tld's global lock is held"): a real tld whose vTPM
-# provisioning (tl vtpm provision, run by tld for every create) is held at
+# provisioning (tlh_vtpm_provision, called by tld for every create) is held at
 # a gate for node "slow" only. While slow's create waits there:
 #   - health answers at once, and so do a list and slow's own record
 #     (state creating, operation creating, no process ids);
@@ -10,7 +10,7 @@
 #   - another node is created, started and listed: nothing waits on slow.
 # The gate opened, slow's create answers 201 with its EKs, and slow is an
 # ordinary node again (booting, no operation), deleted like any other.
-# Needs: TL_BIN, TL_TLD; swtpm, jq, curl. KEEP=1 keeps the work folder.
+# Needs: TL_BIN, TL_TLD; swtpm, python3, jq, curl. KEEP=1 keeps the work folder.
 set -u
 # shellcheck source=tests/lib/tap.sh
 . "$(dirname "$0")/../lib/tap.sh"
@@ -32,22 +32,62 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP PIPE
 
-# tl for tld (TL_BIN in tld's environment): node slow's provisioning waits
-# at the gate (600 s at most: the checks below run meanwhile, slowly on a
-# loaded machine), every other call is tl's own
-cat >"$W/tl-gated" <<EOF
+# swtpm for tld (TL_SWTPM in tld's environment; tld provisions through the
+# host library, tlhost/vtpm.h): node slow's provisioning waits at the gate
+# (600 s at most: the checks below run meanwhile, slowly on a loaded
+# machine). swtpm itself starts at once (its control channel answers: the
+# start does not time out); its TPM socket is a relay that passes nothing
+# on until the gate opens. Every other node gets swtpm as it is.
+REAL_SWTPM=$(command -v "${TL_SWTPM:-swtpm}") || bail "no swtpm"
+cat >"$W/swtpm-gated" <<EOF
 #!/usr/bin/env bash
 case " \$* " in
-*" provision "*" --name slow "*)
-    touch "$W/entered"
-    for _ in \$(seq 12000); do [ -e "$W/gate" ] && break; sleep 0.05; done ;;
+*"/nodes/slow/"*) exec python3 "$W/swtpm-relay" "\$@" ;;
 esac
-exec "$REAL_TL" "\$@"
+exec "$REAL_SWTPM" "\$@"
 EOF
-chmod +x "$W/tl-gated"
+cat >"$W/swtpm-relay" <<EOF
+import os, socket, subprocess, sys, threading, time
+args = sys.argv[1:]
+i = args.index("--server") + 1
+sock = [kv[5:] for kv in args[i].split(",") if kv.startswith("path=")][0]
+args[i] = args[i].replace("path=" + sock, "path=" + sock + ".real")
+key = [kv[3:] for kv in args[args.index("--key") + 1].split(",") if kv.startswith("fd=")]
+child = subprocess.Popen(["$REAL_SWTPM"] + args, pass_fds=[int(k) for k in key])
+listener = socket.socket(socket.AF_UNIX)
+listener.bind(sock)
+listener.listen(8)
+open("$W/entered", "w").close()
+def pump(a, b):
+    while True:
+        d = a.recv(65536)
+        if not d:
+            break
+        b.sendall(d)
+    b.shutdown(socket.SHUT_WR)
+def relay(c):
+    for _ in range(12000):
+        if os.path.exists("$W/gate"):
+            break
+        time.sleep(0.05)
+    r = socket.socket(socket.AF_UNIX)
+    r.connect(sock + ".real")
+    threading.Thread(target=pump, args=(r, c), daemon=True).start()
+    try:
+        pump(c, r)
+    except OSError:
+        pass
+def serve():
+    while True:
+        c, _ = listener.accept()
+        threading.Thread(target=relay, args=(c,), daemon=True).start()
+threading.Thread(target=serve, daemon=True).start()
+os._exit(child.wait())
+EOF
+chmod +x "$W/swtpm-gated"
 
-# the first node starts tld, with the gated tl as its TL_BIN
-TL_BIN=$W/tl-gated "$REAL_TL" node create first --external --json >"$W/first.json" 2>"$W/first.err" ||
+# the first node starts tld, with the gated swtpm as its TL_SWTPM
+TL_SWTPM=$W/swtpm-gated "$REAL_TL" node create first --external --json >"$W/first.json" 2>"$W/first.err" ||
     bail "tl node create first: $(head -c 300 "$W/first.err")"
 read -r URL tld_pid <"$TL_HOME/tld.addr" || bail "no tld.addr"
 OP=$(cat "$TL_HOME/operator.token")

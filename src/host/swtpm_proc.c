@@ -1,11 +1,12 @@
 /* One swtpm process: start with the state key on a pipe, readiness through
  * the control channel, control channel commands, the ESYS connection, a
  * clean stop, and SIGKILL plus reaping on every failure. The API, the
- * caller's duties and the invariants kept are described in swtpm.h.
+ * caller's duties and the invariants kept are described in tlhost/swtpm.h.
  *
- * No global state: everything lives in the caller's struct swtpm, and the
- * only link to signal handling is the caller's struct swtpm_interrupt. */
-#include "swtpm.h"
+ * No global state: everything lives in the caller's struct tlh_swtpm, and
+ * the only link to signal handling is the caller's struct
+ * tlh_swtpm_interrupt. Errors name the caller's subject (tl vtpm's: the
+ * state directory): "SUBJECT: what". */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -22,23 +23,23 @@
 #include <tss2/tss2_tctildr.h>
 #include <unistd.h>
 
-#include "tl.h"
 #include "tl/util.h"
 #include "tl/vtpm.h"
+#include "tlhost/file.h"
 #include "tlhost/swtpm.h"
 
-const char *swtpm_interrupt_reason(int sig)
+const char *tlh_swtpm_interrupt_reason(int sig)
 {
     return sig == SIGALRM ? "timed out" : "interrupted";
 }
 
 /* The signal that arrived since the caller's interrupt was last cleared. */
-static int interrupted(const struct swtpm *s)
+static int interrupted(const struct tlh_swtpm *s)
 {
     return s->intr ? s->intr->signal : 0;
 }
 
-static void set_kill_pid(struct swtpm *s, pid_t pid)
+static void set_kill_pid(struct tlh_swtpm *s, pid_t pid)
 {
     if (s->intr)
         s->intr->kill_pid = pid;
@@ -57,12 +58,12 @@ static long now_ms(void)
     return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
-bool swtpm_ctrl(const struct swtpm *s, uint32_t cmd, long timeout_ms, uint32_t *result)
+static bool ctrl(const struct tlh_swtpm *s, uint32_t cmd, long timeout_ms, uint32_t *result)
 {
     return tlh_swtpm_ctrl(s->ctrl, cmd, -1, timeout_ms, result, NULL) == 0;
 }
 
-bool swtpm_reap(struct swtpm *s, bool block)
+bool tlh_swtpm_reap(struct tlh_swtpm *s, bool block)
 {
     if (s->pid <= 0 || s->reaped)
         return true;
@@ -79,7 +80,7 @@ bool swtpm_reap(struct swtpm *s, bool block)
 }
 
 /* Why swtpm failed, from its output: the line that says most. */
-static void swtpm_why(const struct swtpm *s, char *out, size_t size)
+static void swtpm_why(const struct tlh_swtpm *s, char *out, size_t size)
 {
     _cleanup_free_ uint8_t *buf = NULL;
     size_t len = 0;
@@ -106,46 +107,50 @@ static void swtpm_why(const struct swtpm *s, char *out, size_t size)
         snprintf(out, size, "%s", last);
 }
 
-void swtpm_report(const struct swtpm *s, const char *what, const char *subject)
+int tlh_swtpm_report(const struct tlh_swtpm *s, const char *what, const char *subject,
+                     struct tl_error *err)
 {
     char why[240];
     swtpm_why(s, why, sizeof(why));
     if (s->reaped && WIFEXITED(s->status))
-        tl_report(subject, "%s (exit status %d): %s", what, WEXITSTATUS(s->status), why);
-    else if (s->reaped && WIFSIGNALED(s->status) && !interrupted(s))
-        tl_report(subject, "%s (killed by signal %d)", what, WTERMSIG(s->status));
-    else
-        tl_report(subject, "%s: %s", what, why);
+        return tl_error_set_nopos(err, -EIO, "%s: %s (exit status %d): %s", subject, what,
+                                  WEXITSTATUS(s->status), why);
+    if (s->reaped && WIFSIGNALED(s->status) && !interrupted(s))
+        return tl_error_set_nopos(err, -EIO, "%s: %s (killed by signal %d)", subject, what,
+                                  WTERMSIG(s->status));
+    return tl_error_set_nopos(err, -EIO, "%s: %s: %s", subject, what, why);
 }
 
-static int make_run_dir(struct swtpm *s)
+static int make_run_dir(struct tlh_swtpm *s, struct tl_error *err)
 {
     const char *tmp = getenv("TMPDIR");
     if (!tmp || !*tmp)
         tmp = "/tmp";
     if (snprintf(s->dir, sizeof(s->dir), "%s/tl-vtpm.XXXXXX", tmp) >= (int)sizeof(s->dir) ||
         !mkdtemp(s->dir)) {
-        tl_report(tmp, "cannot create a private directory: %s", strerror(errno));
+        int e = -errno;
         s->dir[0] = 0;
-        return -1;
+        return tl_error_set_nopos(err, e, "%s: cannot create a private directory: %s", tmp,
+                                  strerror(-e));
     }
     if (snprintf(s->sock, sizeof(s->sock), "%s/swtpm.sock", s->dir) >= (int)sizeof(s->sock) ||
         snprintf(s->ctrl, sizeof(s->ctrl), "%s.ctrl", s->sock) >= (int)sizeof(s->ctrl) ||
         strchr(s->dir, ',')) {
-        tl_report(s->dir, "unusable for sockets (too long or has a comma); set TMPDIR");
+        tl_error_set_nopos(
+            err, -EINVAL, "%s: unusable for sockets (too long or has a comma); set TMPDIR", s->dir);
         rmdir(s->dir);
         s->dir[0] = 0;
-        return -1;
+        return -EINVAL;
     }
     if (snprintf(s->log, sizeof(s->log), "%s/swtpm.log", s->dir) >= (int)sizeof(s->log)) {
         rmdir(s->dir);
         s->dir[0] = 0;
-        return -1;
+        return tl_error_set_nopos(err, -ENAMETOOLONG, "%s: path too long", tmp);
     }
     return 0;
 }
 
-static void child_exec(struct swtpm *s, const char *state, int key_fd, int log_fd, pid_t parent)
+static void child_exec(struct tlh_swtpm *s, const char *state, int key_fd, int log_fd, pid_t parent)
 {
     setpgid(0, 0); /* the terminal's ^C goes to the caller, which stops swtpm */
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
@@ -190,57 +195,54 @@ static void child_exec(struct swtpm *s, const char *state, int key_fd, int log_f
     _exit(127);
 }
 
-int swtpm_wait_ready(struct swtpm *s, long timeout_ms, const char *subject)
+int tlh_swtpm_wait_ready(struct tlh_swtpm *s, long timeout_ms, const char *subject,
+                         struct tl_error *err)
 {
     long deadline = now_ms() + timeout_ms;
     for (;;) {
-        if (interrupted(s)) {
-            tl_report(subject, "starting swtpm: %s", swtpm_interrupt_reason(interrupted(s)));
-            return -1;
-        }
-        if (swtpm_reap(s, false)) {
-            swtpm_report(s, "swtpm refused to start", subject);
-            return -1;
-        }
+        if (interrupted(s))
+            return tl_error_set_nopos(err, -EINTR, "%s: starting swtpm: %s", subject,
+                                      tlh_swtpm_interrupt_reason(interrupted(s)));
+        if (tlh_swtpm_reap(s, false))
+            return tlh_swtpm_report(s, "swtpm refused to start", subject, err);
         /* swtpm opens its sockets before it loads the state, and answers
          * on the control channel only once it has: an answer is ready. */
-        if (swtpm_ctrl(s, TLH_SWTPM_CMD_GET_CAPABILITY, deadline - now_ms(), NULL)) {
+        if (ctrl(s, TLH_SWTPM_CMD_GET_CAPABILITY, deadline - now_ms(), NULL)) {
             int fd = tlh_swtpm_socket_connect(s->sock, NULL);
             if (fd >= 0) {
                 close(fd);
                 return 0;
             }
         }
-        if (now_ms() > deadline) {
-            tl_report(subject, "swtpm did not answer within %ld ms", timeout_ms);
-            return -1;
-        }
+        if (now_ms() > deadline)
+            return tl_error_set_nopos(err, -ETIMEDOUT, "%s: swtpm did not answer within %ld ms",
+                                      subject, timeout_ms);
         sleep_ms(5);
     }
 }
 
-int swtpm_start(struct swtpm *s, const char *state, const uint8_t key[SWTPM_KEY_LEN],
-                struct swtpm_interrupt *intr, const char *subject)
+int tlh_swtpm_start(struct tlh_swtpm *s, const char *state, const uint8_t key[TLH_SWTPM_KEY_LEN],
+                    struct tlh_swtpm_interrupt *intr, const char *subject, struct tl_error *err)
 {
-    *s = (struct swtpm){.pid = -1, .intr = intr};
-    if (strchr(state, ',')) {
-        tl_report(state, "swtpm cannot take a state path with a comma");
-        return -1;
-    }
-    if (make_run_dir(s) < 0)
-        return -1;
+    *s = (struct tlh_swtpm){.pid = -1, .intr = intr};
+    if (strchr(state, ','))
+        return tl_error_set_nopos(err, -EINVAL, "%s: swtpm cannot take a state path with a comma",
+                                  state);
+    int r = make_run_dir(s, err);
+    if (r < 0)
+        return r;
     int kp[2];
     int log_fd = open(s->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (log_fd < 0 || pipe2(kp, O_CLOEXEC) < 0) {
-        tl_report(s->dir, "cannot set up swtpm: %s", strerror(errno));
+        r = tl_error_set_nopos(err, -errno, "%s: cannot set up swtpm: %s", s->dir, strerror(errno));
         if (log_fd >= 0)
             close(log_fd);
-        tl_remove_tree(s->dir);
-        return -1;
+        tlh_file_remove_tree(s->dir, false);
+        return r;
     }
     /* 32 bytes fit in any pipe: written before fork, so swtpm reads the
      * key and then end-of-file. */
-    bool key_ok = write(kp[1], key, SWTPM_KEY_LEN) == SWTPM_KEY_LEN;
+    bool key_ok = write(kp[1], key, TLH_SWTPM_KEY_LEN) == TLH_SWTPM_KEY_LEN;
     close(kp[1]);
     pid_t parent = getpid();
     s->pid = key_ok ? fork() : -1;
@@ -249,22 +251,22 @@ int swtpm_start(struct swtpm *s, const char *state, const uint8_t key[SWTPM_KEY_
     close(kp[0]);
     close(log_fd);
     if (s->pid < 0) {
-        tl_report(subject, "cannot start swtpm: %s", strerror(errno));
-        tl_remove_tree(s->dir);
-        return -1;
+        r = tl_error_set_nopos(err, -errno, "%s: cannot start swtpm: %s", subject, strerror(errno));
+        tlh_file_remove_tree(s->dir, false);
+        return r;
     }
     set_kill_pid(s, s->pid);
-    if (swtpm_wait_ready(s, SWTPM_START_TIMEOUT_MS, subject) == 0)
+    if ((r = tlh_swtpm_wait_ready(s, TLH_SWTPM_START_TIMEOUT_MS, subject, err)) == 0)
         return 0;
     if (!s->reaped)
         kill(s->pid, SIGKILL);
-    swtpm_reap(s, true);
+    tlh_swtpm_reap(s, true);
     set_kill_pid(s, 0);
-    tl_remove_tree(s->dir);
-    return -1;
+    tlh_file_remove_tree(s->dir, false);
+    return r;
 }
 
-int swtpm_connect(struct swtpm *s, const char *subject)
+int tlh_swtpm_connect(struct tlh_swtpm *s, const char *subject, struct tl_error *err)
 {
     char conf[sizeof(s->sock) + 16];
     snprintf(conf, sizeof(conf), "swtpm:path=%s", s->sock);
@@ -275,18 +277,17 @@ int swtpm_connect(struct swtpm *s, const char *subject)
         /* swtpm opens its sockets before it loads the state: a state it
          * refuses shows here, as its exit. */
         long deadline = now_ms() + 500;
-        while (!swtpm_reap(s, false) && now_ms() < deadline && !interrupted(s))
+        while (!tlh_swtpm_reap(s, false) && now_ms() < deadline && !interrupted(s))
             sleep_ms(5);
         if (s->reaped)
-            swtpm_report(s, "swtpm refused to start", subject);
-        else
-            tl_report(subject, "cannot talk to swtpm (TCTI \"%s\"): %s", conf, Tss2_RC_Decode(rc));
-        return -1;
+            return tlh_swtpm_report(s, "swtpm refused to start", subject, err);
+        return tl_error_set_nopos(err, -EIO, "%s: cannot talk to swtpm (TCTI \"%s\"): %s", subject,
+                                  conf, Tss2_RC_Decode(rc));
     }
     return 0;
 }
 
-void swtpm_disconnect(struct swtpm *s)
+void tlh_swtpm_disconnect(struct tlh_swtpm *s)
 {
     if (s->esys)
         Esys_Finalize(&s->esys);
@@ -294,39 +295,35 @@ void swtpm_disconnect(struct swtpm *s)
         Tss2_TctiLdr_Finalize(&s->tcti);
 }
 
-int swtpm_stop(struct swtpm *s, bool clean, const char *subject)
+int tlh_swtpm_stop(struct tlh_swtpm *s, bool clean, const char *subject, struct tl_error *err)
 {
     int r = 0;
     if (s->esys) {
-        struct tl_error err = {0};
-        if (clean && tl_vtpm_shutdown(s->esys, &err) < 0) {
-            tl_report(subject, "%s", err.message);
-            r = -1;
-        }
+        struct tl_error e = {0};
+        if (clean && tl_vtpm_shutdown(s->esys, &e) < 0)
+            r = tl_error_set_nopos(err, -EIO, "%s: %s", subject, e.message);
     }
-    swtpm_disconnect(s);
+    tlh_swtpm_disconnect(s);
     if (s->pid > 0 && !s->reaped) {
         uint32_t res = 1;
-        if (swtpm_ctrl(s, TLH_SWTPM_CMD_SHUTDOWN, SWTPM_STOP_TIMEOUT_MS, &res) && res == 0) {
-            long deadline = now_ms() + SWTPM_STOP_TIMEOUT_MS;
-            while (!swtpm_reap(s, false) && now_ms() < deadline)
+        if (ctrl(s, TLH_SWTPM_CMD_SHUTDOWN, TLH_SWTPM_STOP_TIMEOUT_MS, &res) && res == 0) {
+            long deadline = now_ms() + TLH_SWTPM_STOP_TIMEOUT_MS;
+            while (!tlh_swtpm_reap(s, false) && now_ms() < deadline)
                 sleep_ms(2);
         }
         if (!s->reaped) {
-            if (clean) {
-                tl_report(subject, "swtpm did not stop on request; killed");
-                r = -1;
-            }
+            if (clean && r == 0)
+                r = tl_error_set_nopos(err, -ETIMEDOUT, "%s: swtpm did not stop on request; killed",
+                                       subject);
             kill(s->pid, SIGKILL);
-            swtpm_reap(s, true);
-        } else if (clean && !(WIFEXITED(s->status) && WEXITSTATUS(s->status) == 0)) {
-            swtpm_report(s, "stopping swtpm", subject);
-            r = -1;
+            tlh_swtpm_reap(s, true);
+        } else if (clean && !(WIFEXITED(s->status) && WEXITSTATUS(s->status) == 0) && r == 0) {
+            r = tlh_swtpm_report(s, "stopping swtpm", subject, err);
         }
     }
     set_kill_pid(s, 0);
     if (s->dir[0])
-        tl_remove_tree(s->dir);
+        tlh_file_remove_tree(s->dir, false);
     s->dir[0] = 0;
     return r;
 }
