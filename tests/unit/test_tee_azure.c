@@ -24,7 +24,8 @@
  *    one's TD quote with libtl's TDX verifier and dcap-rs's collateral at
  *    2025-03-01, OutOfDate accepted); v2 with the nonce fails `user-data`
  *    (its user-data is zeros); version 3, unknown members, a missing
- *    member are refused;
+ *    member are refused; azure.c's one-pass reader of the v1/v2 shape and
+ *    its jansson reader (escapes, v0) decode the same evidence alike;
  *  - the Azure policy keys: user-data pinned right passes and wrong fails
  *    `user-data`; require-secure-boot / require-tpm-enabled / allow-console;
  *    tpm-enabled false fails `tpm-disabled`;
@@ -512,6 +513,38 @@ static void test_forms(void **state)
             free(texts[f]);
         }
         tl_az_evidence_done(&v1);
+    }
+    /* The one-pass reader (v1/v2's shape, no escapes) and jansson's (any
+     * JSON) agree: the same v1 evidence, its HCL report's first character
+     * written as a \u escape (jansson's reader), reindented (one-pass). */
+    for (size_t k = 0; k < 2; k++) {
+        struct tl_az_evidence fast, slow, spaced;
+        load(kinds[k].rel, &fast);
+        size_t n;
+        char *text = (char *)vector_read(kinds[k].rel, &n);
+        char *at = strstr(text, "\"hcl_report\"");
+        assert_non_null(at);
+        at = strchr(at + strlen("\"hcl_report\""), '"') + 1; /* the value's first character */
+        char *esc = malloc(n + 8);
+        size_t pre = (size_t)(at - text);
+        memcpy(esc, text, pre);
+        int w = sprintf(esc + pre, "\\u%04x", (unsigned char)*at);
+        memcpy(esc + pre + (size_t)w, at + 1, n - pre - 1);
+        assert_int_equal(tl_az_evidence_parse((uint8_t *)esc, n - 1 + (size_t)w, &slow, NULL), 0);
+        same_evidence(&fast, &slow);
+        json_t *root = json_loadb(text, n, 0, NULL);
+        char *pretty = json_dumps(root, JSON_INDENT(3) | JSON_SORT_KEYS);
+        assert_int_equal(tl_az_evidence_parse((uint8_t *)pretty, strlen(pretty), &spaced, NULL), 0);
+        same_evidence(&fast, &spaced);
+        assert_int_equal(fast.version, slow.version);
+        assert_int_equal(fast.vcek_len, slow.vcek_len);
+        tl_az_evidence_done(&fast);
+        tl_az_evidence_done(&slow);
+        tl_az_evidence_done(&spaced);
+        json_decref(root);
+        free(pretty);
+        free(esc);
+        free(text);
     }
     /* what no form is: a version 3, an unknown member, v1 without one */
     const char *bad[] = {
