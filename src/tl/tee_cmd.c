@@ -228,14 +228,17 @@ static int input_recognise(const char *path, struct input *in)
     if (tl_read_file(path, &in->raw, &in->raw_len) < 0)
         return -1;
     struct tl_error err = {0};
+    /* The TDX header first: read as an SEV-SNP VERSION word it is 0x2000x,
+     * never a report's, while a TDX quote cut to 1184 bytes is a bad quote
+     * (bad input), not a report of an unknown version. */
+    if (is_tdx_quote(in->raw, in->raw_len)) {
+        in->kind = FILE_TDX;
+        return 0;
+    }
     if (in->raw_len == TL_SNP_REPORT_SIZE && !is_text_hex(in->raw, in->raw_len)) {
         in->kind = FILE_SNP;
         in->report = in->raw;
         in->report_len = in->raw_len;
-        return 0;
-    }
-    if (is_tdx_quote(in->raw, in->raw_len)) {
-        in->kind = FILE_TDX;
         return 0;
     }
     if (is_json(in->raw, in->raw_len)) {
