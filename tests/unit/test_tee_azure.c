@@ -550,8 +550,8 @@ static void test_forms(void **state)
     const char *bad[] = {
         "{\"version\":3,\"tpm_quote\":{},\"hcl_report\":\"\",\"vcek\":\"\"}",
         "{\"version\":1,\"tpm_quote\":{},\"hcl_report\":\"\",\"vcek\":\"\",\"extra\":1}",
-        "{\"version\":1,\"tpm_quote\":{\"signature\":\"\",\"message\":\"\",\"pcrs\":[]},"
-        "\"hcl_report\":\"\"}",
+        ("{\"version\":1,\"tpm_quote\":{\"signature\":\"\",\"message\":\"\",\"pcrs\":[]},"
+         "\"hcl_report\":\"\"}"),
         "{\"quote\":{},\"report\":[],\"vcek\":\"\",\"td_quote\":[]}",
         "{\"tpm_quote\":{},\"hcl_report\":[256],\"td_quote\":[]}",
     };
