@@ -174,18 +174,16 @@ hcl_lie "HCL report: variable data size one long" $((IGVM + 16)) "$(le32 $((var 
 hcl_lie "HCL report: IGVM data size that disagrees" $IGVM "$(le32 7)"
 hcl_lie "HCL report: not HCLA" 0 "58434c41"
 hcl_lie "HCL report: report type 3" $((IGVM + 8)) "$(le32 3)"
-jq -c '.tpm_quote.message |= .[0:40]' "$EV" >"$W/ev.json"
-w=$(why "$W/ev.json")
-[ -z "$w" ] && ok "vTPM quote message cut to 20 bytes: exit 2, one line" || not_ok "vTPM quote cut" "$w"
-jq -c '.tpm_quote.pcrs[3] |= .[0:62]' "$EV" >"$W/ev.json"
-w=$(why "$W/ev.json")
-[ -z "$w" ] && ok "a PCR of 31 bytes: exit 2, one line" || not_ok "a PCR of 31 bytes" "$w"
-jq -c '.version = 3' "$EV" >"$W/ev.json"
-w=$(why "$W/ev.json")
-[ -z "$w" ] && ok "evidence version 3: exit 2, one line" || not_ok "evidence version 3" "$w"
-jq -c '.hcl_report += "!"' "$EV" >"$W/ev.json"
-w=$(why "$W/ev.json")
-[ -z "$w" ] && ok "hcl_report not base64url: exit 2, one line" || not_ok "hcl_report not base64url" "$w"
+ev_bad() { # ev_bad NAME JQ: the SNP evidence changed by JQ, still JSON
+    jq -c "$2" "$EV" >"$W/ev.json"
+    local w
+    w=$(why "$W/ev.json")
+    [ -z "$w" ] && ok "$1: exit 2, one line" || not_ok "$1: exit 2, one line" "$w"
+}
+ev_bad "vTPM quote message cut to 20 bytes" '.tpm_quote.message |= .[0:40]'
+ev_bad "a PCR of 31 bytes" '.tpm_quote.pcrs[3] |= .[0:62]'
+ev_bad "evidence version 3" '.version = 3'
+ev_bad "hcl_report not base64url" '.hcl_report += "!"'
 
 # (c) random bytes
 bad=""
