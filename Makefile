@@ -1,5 +1,6 @@
 # trustlaunch: a thin wrapper over Meson + Ninja.
-#   make deps   install build and test dependencies (apt-get; sudo when not root)
+#   make deps   install build and test dependencies (apt-get, sudo when not root; npm ci of
+#               tests/node, the independent TDX verifier tests/cli/tdx_dcapqvl.sh runs)
 #   make        build (build/)
 #   make test   unit + CLI suites, in the gcc build, then the same under ASan+UBSan;
 #               ends "N passed, N failed, N skipped" (a skip fails unless tests/skips.allowed names it)
@@ -32,14 +33,19 @@ all: build
 
 deps: $(BUILD)/.deps-stamp
 
-$(BUILD)/.deps-stamp: Makefile
+$(BUILD)/.deps-stamp: Makefile tests/node/package-lock.json
 	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done; \
-		command -v kubectl >/dev/null || echo kubernetes-client); \
+		command -v kubectl >/dev/null || echo kubernetes-client; \
+		command -v npm >/dev/null || echo npm); \
 	if [ -n "$$missing" ]; then \
 		echo "installing:" $$missing; \
 		$(SUDO) apt-get update -q && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q $$missing; \
 	fi
+	@want=$$(node -p "require('./tests/node/package.json').dependencies['@phala/dcap-qvl']"); \
+	have=$$(node -p "require('./tests/node/node_modules/@phala/dcap-qvl/package.json').version" 2>/dev/null); \
+	[ "$$have" = "$$want" ] || { echo "npm ci in tests/node (@phala/dcap-qvl $$want, the TDX cross-check's verifier)"; \
+		npm ci --prefix tests/node --no-audit --no-fund --loglevel=error; }
 	@mkdir -p $(BUILD) && touch $@
 
 # The shim, grub and kernel OVMF measured in the vectors (from ../shared, or

@@ -16,8 +16,8 @@
 #   full        5: + the CA's by the root and the PCK CRL's by the quote's CA
 # (the TCB info, QE identity, TCB signing certificate and root CRL are
 # verified when the collateral is loaded, in every configuration).
-# dcap-qvl is installed into $TL_NPM_DIR (default: a temp folder) unless
-# there; BENCH_DCAPQVL=0 skips it.
+# dcap-qvl is the one `make deps` installs into tests/node ($TL_NPM_DIR
+# overrides); BENCH_DCAPQVL=0 leaves it out.
 set -euo pipefail
 if [ $# -lt 2 ] || [ $# -gt 3 ]; then
     echo "usage: bash bench/tee_tdx.sh BUILD_DIR VECTORS [SECONDS]" >&2
@@ -48,23 +48,23 @@ echo
 echo "== openssl speed ecdsap256: $speed verifications per CPU second"
 
 qvl=""
-if [ "${BENCH_DCAPQVL:-1}" != 0 ] && command -v node >/dev/null; then
-    npm_dir=${TL_NPM_DIR:-$tmp/npm}
-    if [ -d "$npm_dir/node_modules/@phala/dcap-qvl" ] ||
-        npm install --prefix "$npm_dir" --no-audit --no-fund --no-save @phala/dcap-qvl@0.3.9 \
-            >/dev/null 2>&1; then
-        n=$(calc "printf \"%d\", 64 * $secs")
-        node "$here/tests/cli/tdx_dcapqvl.js" "$npm_dir" "$Q" "$T/dcap-rs/tcbinfov3_00806f050000.json" \
-            "$T/dcap-rs/qeidentityv2_apiv4.json" "$T/intel-tcb-signing-2018.pem" \
-            "$T/intel-sgx-root-ca.pem" "$T/dcap-rs/pck_platform_crl.der" \
-            "$T/dcap-rs/intel_root_ca_crl.der" "$(date -u -d "$AT" +%s)" "$n" 2>"$tmp/qvl" >/dev/null || true
-        qvl=$(sed -n 's/^DCAPQVL .*cpu_per_s=\([^ ]*\).*/\1/p' "$tmp/qvl")
-        qvl_wall=$(sed -n 's/^DCAPQVL per_s=\([^ ]*\).*/\1/p' "$tmp/qvl")
-        echo "== @phala/dcap-qvl 0.3.9 (Node $(node --version)), same quote and time:" \
-            "${qvl:-?} verifications per CPU second (${qvl_wall:-?}/s wall clock)"
-    else
-        echo "== @phala/dcap-qvl: npm install failed, skipped"
+npm_dir=${TL_NPM_DIR:-$here/tests/node}
+if [ "${BENCH_DCAPQVL:-1}" != 0 ]; then
+    if ! command -v node >/dev/null || [ ! -d "$npm_dir/node_modules/@phala/dcap-qvl" ]; then
+        echo "bench/tee_tdx.sh: node or @phala/dcap-qvl missing in $npm_dir: run make deps" \
+            "(or BENCH_DCAPQVL=0)" >&2
+        exit 1
     fi
+    qvl_version=$(node -p "require('$npm_dir/node_modules/@phala/dcap-qvl/package.json').version")
+    n=$(calc "printf \"%d\", 64 * $secs")
+    node "$here/tests/cli/tdx_dcapqvl.js" "$npm_dir" "$Q" "$T/dcap-rs/tcbinfov3_00806f050000.json" \
+        "$T/dcap-rs/qeidentityv2_apiv4.json" "$T/intel-tcb-signing-2018.pem" \
+        "$T/intel-sgx-root-ca.pem" "$T/dcap-rs/pck_platform_crl.der" \
+        "$T/dcap-rs/intel_root_ca_crl.der" "$(date -u -d "$AT" +%s)" "$n" 2>"$tmp/qvl" >/dev/null || true
+    qvl=$(sed -n 's/^DCAPQVL .*cpu_per_s=\([^ ]*\).*/\1/p' "$tmp/qvl")
+    qvl_wall=$(sed -n 's/^DCAPQVL per_s=\([^ ]*\).*/\1/p' "$tmp/qvl")
+    echo "== @phala/dcap-qvl $qvl_version (Node $(node --version)), same quote and time:" \
+        "${qvl:-?} verifications per CPU second (${qvl_wall:-?}/s wall clock)"
 fi
 
 echo

@@ -59,15 +59,18 @@ static int bytes_array(json_t *j, const char *what, uint8_t **out, size_t *len,
     return 0;
 }
 
-static int bytes_hex(json_t *j, const char *what, uint8_t **out, size_t *len, struct tl_error *err)
+/* The string decoders take the text itself (s, n), NULL when the member
+ * is not a string: the jansson reader and the one-pass reader below share
+ * them. */
+static int hex_text(const char *s, size_t n, const char *what, uint8_t **out, size_t *len,
+                    struct tl_error *err)
 {
-    size_t n = json_is_string(j) ? json_string_length(j) : 0;
-    if (!json_is_string(j) || n % 2 || n / 2 > FIELD_MAX)
+    if (!s || n % 2 || n / 2 > FIELD_MAX)
         return tl_error_set_nopos(err, -EBADMSG, "evidence: %s: expected a hex string", what);
     uint8_t *buf = malloc(n / 2 + 1);
     if (!buf)
         return -ENOMEM;
-    if (tl_hex_decode(json_string_value(j), n, buf, n / 2 + 1) != (int)(n / 2)) {
+    if (tl_hex_decode(s, n, buf, n / 2 + 1) != (int)(n / 2)) {
         free(buf);
         return tl_error_set_nopos(err, -EBADMSG, "evidence: %s: not hex", what);
     }
@@ -76,16 +79,28 @@ static int bytes_hex(json_t *j, const char *what, uint8_t **out, size_t *len, st
     return 0;
 }
 
-static int bytes_b64url(json_t *j, const char *what, uint8_t **out, size_t *len,
-                        struct tl_error *err)
+static int b64url_text(const char *s, size_t n, const char *what, uint8_t **out, size_t *len,
+                       struct tl_error *err)
 {
-    if (!json_is_string(j) || json_string_length(j) > FIELD_MAX * 2)
+    if (!s || n > FIELD_MAX * 2)
         return tl_error_set_nopos(err, -EBADMSG, "evidence: %s: expected base64url", what);
-    int r = tl_base64_decode(json_string_value(j), json_string_length(j),
-                             TL_BASE64_URL | TL_BASE64_PAD_OPTIONAL, out, len);
+    int r = tl_base64_decode(s, n, TL_BASE64_URL | TL_BASE64_PAD_OPTIONAL, out, len);
     if (r == -EINVAL)
         return tl_error_set_nopos(err, -EBADMSG, "evidence: %s: not base64url", what);
     return r;
+}
+
+static int bytes_hex(json_t *j, const char *what, uint8_t **out, size_t *len, struct tl_error *err)
+{
+    return hex_text(json_string_value(j), json_is_string(j) ? json_string_length(j) : 0, what, out,
+                    len, err);
+}
+
+static int bytes_b64url(json_t *j, const char *what, uint8_t **out, size_t *len,
+                        struct tl_error *err)
+{
+    return b64url_text(json_string_value(j), json_is_string(j) ? json_string_length(j) : 0, what,
+                       out, len, err);
 }
 
 typedef int (*bytes_fn)(json_t *, const char *, uint8_t **, size_t *, struct tl_error *);
@@ -212,6 +227,188 @@ static int evidence_decode(json_t *root, struct tl_az_evidence *ev, struct tl_er
     return r < 0 ? r : tpm_quote_parse(json_object_get(root, "tpm_quote"), bytes_array, ev, err);
 }
 
+/* ---- the evidence JSON in one pass (v1, v2) ----
+ *
+ * A verifying service reads one evidence JSON per verification; jansson's
+ * reader spends ~150 instructions a byte on it (8 KB, most of it the
+ * base64url of the HCL report and VCEK), more than a tenth of a whole
+ * verification. v1 and v2 have one shape: {"version":1|2, "tpm_quote":
+ * {"signature":hex, "message":hex, "pcrs":[hex, ...]}, "hcl_report":b64url,
+ * "vcek"|"td_quote":b64url}, members in any order. This reader takes that
+ * shape and nothing else: strings of printable ASCII without escapes,
+ * each member once, no other member, "version" the digit 1 or 2, nothing
+ * but whitespace after the object. Anything else (escapes, v0's byte
+ * arrays, a member twice or unknown, a decoding error) returns 0 and the
+ * jansson reader above judges it, with its message: the two agree on
+ * everything this one takes (test_tee_azure compares them on every form). */
+
+struct scan {
+    const uint8_t *b;
+    size_t n, i;
+};
+
+struct text {
+    const char *s; /* NULL: absent */
+    size_t n;
+};
+
+static void scan_ws(struct scan *sc)
+{
+    while (sc->i < sc->n && (sc->b[sc->i] == ' ' || sc->b[sc->i] == '\n' || sc->b[sc->i] == '\r' ||
+                             sc->b[sc->i] == '\t'))
+        sc->i++;
+}
+
+static bool scan_char(struct scan *sc, char c)
+{
+    scan_ws(sc);
+    if (sc->i < sc->n && sc->b[sc->i] == (uint8_t)c) {
+        sc->i++;
+        return true;
+    }
+    return false;
+}
+
+/* A string of printable ASCII, no escapes; into *t (which must be unset:
+ * a member seen twice is not this reader's). */
+static bool scan_string(struct scan *sc, struct text *t)
+{
+    if (!scan_char(sc, '"') || t->s)
+        return false;
+    size_t start = sc->i;
+    const uint8_t *q = memchr(sc->b + start, '"', sc->n - start);
+    if (!q)
+        return false;
+    size_t end = (size_t)(q - sc->b);
+    for (size_t k = start; k < end; k++)
+        if (sc->b[k] < 0x20 || sc->b[k] > 0x7e || sc->b[k] == '\\')
+            return false;
+    *t = (struct text){(const char *)sc->b + start, end - start};
+    sc->i = end + 1;
+    return true;
+}
+
+/* A member name, matched against names[]: its index, or -1. */
+static int scan_name(struct scan *sc, const char *const *names, size_t n_names)
+{
+    struct text t = {0};
+    if (!scan_string(sc, &t) || !scan_char(sc, ':'))
+        return -1;
+    for (size_t k = 0; k < n_names; k++)
+        if (strlen(names[k]) == t.n && memcmp(names[k], t.s, t.n) == 0)
+            return (int)k;
+    return -1;
+}
+
+enum { M_VERSION, M_TPM_QUOTE, M_HCL, M_VCEK, M_TD_QUOTE, M_COUNT };
+enum { Q_SIGNATURE, Q_MESSAGE, Q_PCRS, Q_COUNT };
+
+struct fast_members {
+    int version;
+    struct text m[M_COUNT]; /* M_VERSION and M_TPM_QUOTE unused */
+    bool has_quote;
+    struct text q[Q_COUNT]; /* Q_PCRS unused */
+    size_t n_pcrs;
+    struct text pcrs[24];
+};
+
+static bool scan_quote(struct scan *sc, struct fast_members *f)
+{
+    static const char *const names[Q_COUNT] = {"signature", "message", "pcrs"};
+    bool seen_pcrs = false;
+    if (f->has_quote || !scan_char(sc, '{'))
+        return false;
+    f->has_quote = true;
+    do {
+        int k = scan_name(sc, names, Q_COUNT);
+        if (k < 0)
+            return false;
+        if (k != Q_PCRS) {
+            if (!scan_string(sc, &f->q[k]))
+                return false;
+            continue;
+        }
+        if (seen_pcrs || !scan_char(sc, '['))
+            return false;
+        seen_pcrs = true;
+        if (scan_char(sc, ']'))
+            continue;
+        do {
+            if (f->n_pcrs == 24 || !scan_string(sc, &f->pcrs[f->n_pcrs++]))
+                return false;
+        } while (scan_char(sc, ','));
+        if (!scan_char(sc, ']'))
+            return false;
+    } while (scan_char(sc, ','));
+    return scan_char(sc, '}') && f->q[Q_SIGNATURE].s && f->q[Q_MESSAGE].s && seen_pcrs;
+}
+
+static bool scan_evidence(const uint8_t *json, size_t len, struct fast_members *f)
+{
+    static const char *const names[M_COUNT] = {"version", "tpm_quote", "hcl_report", "vcek",
+                                               "td_quote"};
+    struct scan sc = {.b = json, .n = len};
+    if (!scan_char(&sc, '{'))
+        return false;
+    do {
+        int k = scan_name(&sc, names, M_COUNT);
+        if (k < 0)
+            return false;
+        if (k == M_VERSION) {
+            scan_ws(&sc);
+            if (f->version || sc.i + 1 >= sc.n || (sc.b[sc.i] != '1' && sc.b[sc.i] != '2') ||
+                (sc.b[sc.i + 1] >= '0' && sc.b[sc.i + 1] <= '9') || sc.b[sc.i + 1] == '.' ||
+                sc.b[sc.i + 1] == 'e' || sc.b[sc.i + 1] == 'E')
+                return false;
+            f->version = sc.b[sc.i++] - '0';
+        } else if (k == M_TPM_QUOTE) {
+            if (!scan_quote(&sc, f))
+                return false;
+        } else if (!scan_string(&sc, &f->m[k])) {
+            return false;
+        }
+    } while (scan_char(&sc, ','));
+    if (!scan_char(&sc, '}'))
+        return false;
+    scan_ws(&sc);
+    return sc.i == sc.n && f->version && f->has_quote && f->m[M_HCL].s &&
+           !f->m[M_VCEK].s != !f->m[M_TD_QUOTE].s;
+}
+
+/* 1: decoded into ev; 0: not this reader's input (ev untouched); -ENOMEM. */
+static int evidence_fast(const uint8_t *json, size_t len, struct tl_az_evidence *ev)
+{
+    struct fast_members f = {0};
+    if (!scan_evidence(json, len, &f))
+        return 0;
+    struct tl_az_evidence e = {.version = f.version};
+    bool snp = f.m[M_VCEK].s != NULL;
+    e.kind = snp ? TL_TEE_KIND_AZ_SNP_VTPM : TL_TEE_KIND_AZ_TDX_VTPM;
+    const struct text *hw = &f.m[snp ? M_VCEK : M_TD_QUOTE];
+    int r = b64url_text(f.m[M_HCL].s, f.m[M_HCL].n, "hcl_report", &e.hcl_report, &e.hcl_len, NULL);
+    if (r >= 0)
+        r = snp ? b64url_text(hw->s, hw->n, "vcek", &e.vcek, &e.vcek_len, NULL)
+                : b64url_text(hw->s, hw->n, "td_quote", &e.td_quote, &e.td_quote_len, NULL);
+    if (r >= 0)
+        r = hex_text(f.q[Q_SIGNATURE].s, f.q[Q_SIGNATURE].n, "tpm_quote.signature",
+                     &e.tpm_signature, &e.tpm_signature_len, NULL);
+    if (r >= 0)
+        r = hex_text(f.q[Q_MESSAGE].s, f.q[Q_MESSAGE].n, "tpm_quote.message", &e.tpm_message,
+                     &e.tpm_message_len, NULL);
+    for (size_t i = 0; r >= 0 && i < f.n_pcrs; i++) {
+        /* 64 hex digits, else the jansson reader says what is wrong */
+        if (f.pcrs[i].n != 64 || tl_hex_decode(f.pcrs[i].s, 64, e.pcrs[i], 32) != 32)
+            r = -EBADMSG;
+    }
+    e.n_pcrs = f.n_pcrs;
+    if (r < 0) {
+        tl_az_evidence_done(&e);
+        return r == -ENOMEM ? r : 0;
+    }
+    *ev = e;
+    return 1;
+}
+
 int tl_az_evidence_parse(const uint8_t *json, size_t len, struct tl_az_evidence *ev,
                          struct tl_error *err)
 {
@@ -219,6 +416,9 @@ int tl_az_evidence_parse(const uint8_t *json, size_t len, struct tl_az_evidence 
     if (len > EVIDENCE_MAX)
         return tl_error_set_nopos(err, -EBADMSG, "evidence: %zu bytes exceeds the %d cap", len,
                                   EVIDENCE_MAX);
+    int fast = evidence_fast(json, len, ev);
+    if (fast != 0)
+        return fast < 0 ? tl_error_set_nopos(err, fast, "out of memory") : 0;
     json_error_t je;
     json_t *root = json_loadb((const char *)json, len, JSON_REJECT_DUPLICATES, &je);
     if (!root)

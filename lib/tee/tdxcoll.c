@@ -9,6 +9,7 @@
  * is remembered; the verifier then checks that certificate's chain to the
  * pinned root at the verification time. Nothing here decides trust. */
 #include <errno.h>
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/sha.h>
@@ -307,6 +308,21 @@ static int paths_build(struct tl_tdx_collateral *c)
     return 0;
 }
 
+/* The P-256 group as an EVP_PKEY of parameters only. */
+static EVP_PKEY *p256_params(void)
+{
+    EVP_PKEY *key = NULL;
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)"prime256v1", 0),
+        OSSL_PARAM_END,
+    };
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+    if (ctx && EVP_PKEY_fromdata_init(ctx) == 1)
+        EVP_PKEY_fromdata(ctx, &key, EVP_PKEY_KEY_PARAMETERS, params);
+    EVP_PKEY_CTX_free(ctx);
+    return key;
+}
+
 int tl_tdx_collateral_new(const struct tl_tee_blob *items, size_t n, struct tl_tdx_collateral **out,
                           struct tl_error *err)
 {
@@ -318,7 +334,8 @@ int tl_tdx_collateral_new(const struct tl_tee_blob *items, size_t n, struct tl_t
     c->root = root_load();
     c->certs = sk_X509_new_null();
     c->crls = sk_X509_CRL_new_null();
-    if (!c->root || !c->certs || !c->crls) {
+    c->p256 = p256_params();
+    if (!c->root || !c->certs || !c->crls || !c->p256) {
         r = tl_error_set_nopos(err, -ENOMEM, "cannot load the built-in Intel SGX Root CA");
         goto fail;
     }
@@ -360,6 +377,7 @@ void tl_tdx_collateral_free(struct tl_tdx_collateral *c)
             OPENSSL_free(c->cert_der[i]);
     }
     X509_free(c->root);
+    EVP_PKEY_free(c->p256);
     sk_X509_pop_free(c->certs, X509_free);
     sk_X509_CRL_pop_free(c->crls, X509_CRL_free);
     for (size_t i = 0; i < c->n_tcbinfos; i++)

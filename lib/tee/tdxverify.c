@@ -36,20 +36,19 @@
 #include "tdx-internal.h"
 #include "tl/util.h"
 
-static EVP_PKEY *p256_key(const uint8_t xy[64])
+/* The attestation key (x || y) as a P-256 public key on a copy of the
+ * collateral's group parameters; NULL when the point is not on the curve. */
+static EVP_PKEY *p256_key(const struct tl_tdx_collateral *c, const uint8_t xy[64])
 {
     uint8_t pub[65] = {0x04};
     memcpy(pub + 1, xy, 64);
-    EVP_PKEY *key = NULL;
-    OSSL_PARAM params[] = {
-        OSSL_PARAM_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)"prime256v1", 0),
-        OSSL_PARAM_octet_string(OSSL_PKEY_PARAM_PUB_KEY, pub, sizeof(pub)),
-        OSSL_PARAM_END,
-    };
-    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
-    if (ctx && EVP_PKEY_fromdata_init(ctx) == 1)
-        EVP_PKEY_fromdata(ctx, &key, EVP_PKEY_PUBLIC_KEY, params);
-    EVP_PKEY_CTX_free(ctx);
+    EVP_PKEY *key = EVP_PKEY_new();
+    if (!key || EVP_PKEY_copy_parameters(key, c->p256) != 1 ||
+        EVP_PKEY_set1_encoded_public_key(key, pub, sizeof(pub)) != 1) {
+        EVP_PKEY_free(key);
+        ERR_clear_error();
+        return NULL;
+    }
     return key;
 }
 
@@ -420,7 +419,7 @@ int tl_tdx_verify(const uint8_t *quote, size_t len, const struct tl_tdx_collater
     }
 
     /* 1. the quote signature */
-    EVP_PKEY *ak = p256_key(q.attest_key);
+    EVP_PKEY *ak = p256_key(col, q.attest_key);
     if (!ak || !tl_tdx_ecdsa_verify(ak, q.signed_data, q.signed_len, q.signature))
         tl_tee_fail(v, TL_TEE_SIGNATURE,
                     ak ? "quote signature does not verify with its attestation key"

@@ -228,14 +228,17 @@ static int input_recognise(const char *path, struct input *in)
     if (tl_read_file(path, &in->raw, &in->raw_len) < 0)
         return -1;
     struct tl_error err = {0};
+    /* The TDX header first: read as an SEV-SNP VERSION word it is 0x2000x,
+     * never a report's, while a TDX quote cut to 1184 bytes is a bad quote
+     * (bad input), not a report of an unknown version. */
+    if (is_tdx_quote(in->raw, in->raw_len)) {
+        in->kind = FILE_TDX;
+        return 0;
+    }
     if (in->raw_len == TL_SNP_REPORT_SIZE && !is_text_hex(in->raw, in->raw_len)) {
         in->kind = FILE_SNP;
         in->report = in->raw;
         in->report_len = in->raw_len;
-        return 0;
-    }
-    if (is_tdx_quote(in->raw, in->raw_len)) {
-        in->kind = FILE_TDX;
         return 0;
     }
     if (is_json(in->raw, in->raw_len)) {
@@ -554,8 +557,15 @@ out:
 
 /* ---- show ---- */
 
-static json_t *show_json(const struct input *in)
+/* NULL with err set (a TDX quote that does not parse: bad input) or, err
+ * untouched, out of memory. */
+static json_t *show_json(const struct input *in, struct tl_error *err)
 {
+#if HAVE_TDX
+    struct tl_tdx_quote q;
+    if (in->kind == FILE_TDX && tl_tdx_quote_parse(in->raw, in->raw_len, &q, err) < 0)
+        return NULL;
+#endif
     json_t *o = json_object();
     if (!o)
         return NULL;
@@ -569,9 +579,7 @@ static json_t *show_json(const struct input *in)
         tl_tee_claim_str(o, "kind", "tdx");
         tl_tee_claim_int(o, "version", tl_le16(in->raw));
 #if HAVE_TDX
-        struct tl_tdx_quote q;
-        if (tl_tdx_quote_parse(in->raw, in->raw_len, &q, NULL) == 0)
-            tl_tdx_claims(o, &q);
+        tl_tdx_claims(o, &q);
 #else
         tl_tee_claim_str(o, "note", "TDX quotes: no TDX decoder in this build");
 #endif
@@ -598,11 +606,21 @@ static json_t *show_json(const struct input *in)
                 tl_snp_report_claims(&r, tee);
                 json_object_set_new(o, "x-ms-isolation-tee", tee);
             }
+#if HAVE_TDX
+            /* Azure TDX: the TD quote's fields (tl_az_verify names them so) */
+            struct tl_tdx_quote tq;
+            if (h.report_type == TL_HCL_REPORT_TDX &&
+                tl_tdx_quote_parse(ev->td_quote, ev->td_quote_len, &tq, NULL) == 0) {
+                json_t *tee = json_object();
+                tl_tdx_claims(tee, &tq);
+                json_object_set_new(o, "x-ms-isolation-tee", tee);
+            }
+#endif
         }
-        struct tl_quote q;
-        if (tl_quote_parse(ev->tpm_message, ev->tpm_message_len, &q, NULL) == 0) {
-            tl_tee_claim_hex(o, "tpm-nonce", q.extra_data.buffer, q.extra_data.size);
-            tl_tee_claim_hex(o, "tpm-pcr-digest", q.pcr_digest.buffer, q.pcr_digest.size);
+        struct tl_quote vq;
+        if (tl_quote_parse(ev->tpm_message, ev->tpm_message_len, &vq, NULL) == 0) {
+            tl_tee_claim_hex(o, "tpm-nonce", vq.extra_data.buffer, vq.extra_data.size);
+            tl_tee_claim_hex(o, "tpm-pcr-digest", vq.pcr_digest.buffer, vq.pcr_digest.size);
         }
         tl_tee_claim_int(o, "tpm-pcrs-sent", (long long)ev->n_pcrs);
     }
@@ -637,10 +655,14 @@ static int cmd_show(int argc, char **argv)
     struct input in;
     if (input_load(argv[optind], &in) < 0)
         return TL_EXIT_BAD;
-    json_t *o = show_json(&in);
+    struct tl_error err = {0};
+    json_t *o = show_json(&in, &err);
     input_done(&in);
     if (!o) {
-        tl_report(argv[optind], "out of memory");
+        if (err.message[0])
+            tl_report_error(argv[optind], &err);
+        else
+            tl_report(argv[optind], "out of memory");
         return TL_EXIT_BAD;
     }
     if (json) {

@@ -1,38 +1,38 @@
 #!/usr/bin/env bash
 # Cross-check of libtl's TDX verifier with an independent one:
 # @phala/dcap-qvl (Intel DCAP quote verification in pure JavaScript, from
-# the npm registry), installed here into a test-local folder and run
+# the npm registry), installed by `make deps` into tests/node and run
 # offline under Node with the same quote, the same collateral and the same
 # time. For dcap-rs's set (the one where a single instant fits every
 # artifact) the TCB status and advisory IDs must be equal, at several
 # times inside its window; outside it, and for the sets no instant fits
 # (go-tdx-guest's v5 sample, trustee's), both must refuse, dcap-qvl with
 # an error and libtl with stale-collateral reasons, never a signature one.
-# Needs: TL_TDX_VERIFY, TL_VECTORS (TL_BIN: tl tee verify checked too);
-# node and npm (Node >= 18), jq; the npm
-# registry once (the install is cached in $TL_NPM_DIR when it is set).
+# Needs: TL_TDX_VERIFY, TL_VECTORS, TL_NPM_DIR (tests/node, where `make
+# deps` runs npm ci: tests/node/package.json pins the version) (TL_BIN:
+# tl tee verify checked too); node (>= 14) and jq. Nothing is skipped: a
+# missing node or package is a failure that says to run `make deps`.
 set -u
-: "${TL_TDX_VERIFY:?}" "${TL_VECTORS:?}"
-DCAP_QVL_VERSION=0.3.9
-for t in node npm jq; do
-    command -v "$t" >/dev/null || { echo "1..0 # SKIP $t not installed (make deps installs nodejs)"; exit 77; }
-done
+: "${TL_TDX_VERIFY:?}" "${TL_VECTORS:?}" "${TL_NPM_DIR:?}"
 HERE=$(cd "$(dirname "$0")" && pwd)
-W=$(mktemp -d /tmp/tl-tdx-dcapqvl.XXXXXX)
-trap 'rm -rf "$W"' EXIT
-NPM_DIR=${TL_NPM_DIR:-$W/npm}
-T=$TL_VECTORS/tee/tdx
 # shellcheck source=tests/lib/tap.sh
 . "$(dirname "$0")/../lib/tap.sh"
-
-if [ ! -d "$NPM_DIR/node_modules/@phala/dcap-qvl" ]; then
-    mkdir -p "$NPM_DIR"
-    if ! npm install --prefix "$NPM_DIR" --no-audit --no-fund --no-save \
-        "@phala/dcap-qvl@$DCAP_QVL_VERSION" >"$W/npm.log" 2>&1; then
-        skip_all "npm registry unreachable: $(tail -1 "$W/npm.log")"
-    fi
+NPM_DIR=$TL_NPM_DIR
+for t in node jq; do
+    command -v "$t" >/dev/null || { not_ok "$t is installed" "make deps installs it"; finish; }
+done
+want_version=$(node -p "require('$NPM_DIR/package.json').dependencies['@phala/dcap-qvl']")
+if [ ! -f "$NPM_DIR/node_modules/@phala/dcap-qvl/package.json" ]; then
+    not_ok "@phala/dcap-qvl $want_version is installed in $NPM_DIR" "run make deps (npm ci --prefix tests/node)"
+    finish
 fi
+W=$(mktemp -d /tmp/tl-tdx-dcapqvl.XXXXXX)
+trap 'rm -rf "$W"' EXIT
+T=$TL_VECTORS/tee/tdx
+
 got_version=$(jq -r .version "$NPM_DIR/node_modules/@phala/dcap-qvl/package.json")
+[ "$got_version" = "$want_version" ] && ok "@phala/dcap-qvl $got_version installed (tests/node pins $want_version)" ||
+    not_ok "@phala/dcap-qvl $want_version installed" "found $got_version: run make deps"
 
 # collateral folders as `--collateral DIR` takes them (links, no copies)
 mkdir -p "$W/dcap-rs" "$W/v5" "$W/trustee"

@@ -13,7 +13,11 @@
 #  4. exit 2 with one "tl: " line: truncated reports (several lengths), a
 #     truncated evidence JSON, random bytes, an unknown policy key, a bad
 #     --at, a bad --nonce, a missing file;
-#  5. tl tee show decodes a report and Azure evidence.
+#  5. tl tee show decodes a report and Azure evidence;
+#  6. tl tee show on every kind of file: a report raw and hex, TDX v4 and
+#     v5 quotes, Azure SNP and TDX evidence (the hardware report / TD quote
+#     inside decoded), trustee's v2 form (and verify on it); a cut quote is
+#     exit 2 (bad input: tee_badinput.sh cuts everything everywhere).
 # Needs: TL_BIN, TL_VECTORS; jq, head, dd.
 set -u
 : "${TL_BIN:?}" "${TL_VECTORS:?}"
@@ -101,7 +105,7 @@ if [ $rc = 0 ] && jq -e 'has("tdx_mrtd")' "$W/out" >/dev/null; then
         --policy "$W/ood.json" "$A/az-tdx-vtpm-evidence-v1.json"; rc=$?
     expect "... and fails with another nonce" 1 "^  nonce: "
 else
-    skip "Azure TDX evidence end to end" "no TDX verifier in this build"
+    not_ok "tl tee show --json decodes dcap-rs's TDX quote" "exit $rc" "$(head -c 300 "$W/stderr")"
 fi
 
 # 3. --json
@@ -156,5 +160,36 @@ tl tee show --json "$A/az-snp-vtpm-evidence-v1.json"; rc=$?
 if [ $rc = 0 ] && jq -e '.kind == "az-snp-vtpm" and .hcl["report-type"] == 2 and .["tpm-nonce"] == "6368616c6c656e6765"
     and .["x-ms-runtime"]["vm-configuration"]["secure-boot"] == true' "$W/out" >/dev/null; then
     ok "show --json: Azure evidence decoded"; else not_ok "show --json" "$(head -c 300 "$W/out")"; fi
+
+# 6. show, every kind of file tl tee reads
+showj() { # showj DESCRIPTION FILE JQ: exit 0 and JQ true of show --json
+    tl tee show --json "$2"; rc=$?
+    if [ $rc = 0 ] && jq -e "$3" "$W/out" >/dev/null; then ok "$1"; else
+        not_ok "$1" "exit $rc" "$(head -c 300 "$W/out")" "$(head -c 200 "$W/stderr")"; fi
+}
+T=$TL_VECTORS/tee/tdx
+showj "show: a v2 report as hex (virtee)" "$S/virtee-report_milan.hex" \
+    '.kind == "snp" and .["x-ms-sevsnpvm-report-version"] == 2 and .["x-ms-sevsnpvm-firmware-version"] == "1.52.4"'
+showj "show: a raw v3 report (msft Milan)" "$S/msft-milan-v3-report.bin" \
+    '.kind == "snp" and .["x-ms-sevsnpvm-product"] == "Milan" and .["x-ms-sevsnpvm-vmpl"] == 0'
+showj "show: a TDX v5 quote (TD report 1.5)" "$T/quote_v5_sample.dat" \
+    '.kind == "tdx" and .version == 5 and .tdx_tee_tcb_svn == "0b010400000000000000000000000000" and (.tdx_mrservicetd | length) == 96'
+showj "show: a TDX v4 quote (dcap-rs)" "$T/dcap-rs/quote_tdx_00806f050000.dat" \
+    '.kind == "tdx" and .version == 4 and .tdx_mrtd == "935be7742dd89c6a4df6dba8353d89041ae0f052beef993b1e7f4524d3bc57650df20e5582158352e1240b3f1fed55d8"'
+showj "show: Azure TDX evidence, the TD quote decoded" "$A/az-tdx-vtpm-evidence-v1.json" \
+    '.kind == "az-tdx-vtpm" and .hcl["report-type"] == 4 and .["x-ms-isolation-tee"]["x-ms-attestation-type"] == "tdxvm"
+     and .["x-ms-isolation-tee"].tdx_mrtd == "024a32b070383331181619fa387cb4d55d1e38879f989933055ccad5bc2db795d1737b66205949d15469dc8c1ba7ab7b"
+     and .["tpm-nonce"] == "6368616c6c656e6765"'
+showj "show: Azure SNP evidence, the SEV-SNP report decoded" "$A/az-snp-vtpm-evidence-v1.json" \
+    '.["x-ms-isolation-tee"]["x-ms-sevsnpvm-report-version"] == 3 and .["tpm-pcrs-sent"] == 24'
+jq -c '.version = 2' "$A/az-snp-vtpm-evidence-v1.json" >"$W/v2.json"
+showj "show: trustee's v2 form" "$W/v2.json" '.kind == "az-snp-vtpm" and .["evidence-version"] == 2'
+tl tee verify --at $AT --nonce $NONCE "$W/v2.json"; rc=$?
+expect "verify: v2 form with the nonce: user-data must start with it (zeros here)" 1 "^  user-data: "
+tl tee verify --at $AT "$W/v2.json"; rc=$?
+expect "verify: v2 form without a nonce passes" 0 ": pass (az-snp-vtpm"
+head -c 1000 "$T/quote_v5_sample.dat" >"$W/cut.dat"
+tl tee show "$W/cut.dat"; rc=$?
+bad "show: a cut TDX quote: exit 2, one line" "quote: "
 
 finish

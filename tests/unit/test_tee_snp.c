@@ -22,7 +22,13 @@
  *  - a CRL in ARK-Milan's name not signed by it fails `chain`; one of
  *    another ARK is not this chain's and is ignored;
  *  - version 1, 4 and 6 fail `version`; the policy file parser refuses
- *    unknown keys and reads every key. */
+ *    unknown keys and reads every key;
+ *  - every policy key that applies to a report, from a policy file: at the
+ *    report's value it passes, one step off it fails with exactly its code
+ *    (measurement, report-data, host-data, id-key-digest,
+ *    author-key-digest, min-tcb per component, min-guest-svn, min-abi,
+ *    vmpl, allow-smt, allow-migration-agent, allow-provisional-firmware,
+ *    allow-debug; tcb-status is TDX's and leaves a report's verdict). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -423,6 +429,142 @@ static void test_policy_pins(void **state)
     vec_free(&x);
 }
 
+/* Every policy key that applies to an SEV-SNP report, through the policy
+ * file parser (tl_tee_policy_parse), on msft's Milan v3 report: the key set
+ * to the report's own value passes; set one step off it fails with exactly
+ * that key's reason code and nothing else. Keys whose condition a real
+ * report cannot show (a migration agent, provisional firmware) are shown on
+ * a report changed here: with the key the change leaves only `signature`,
+ * without it the key's own reason as well. */
+static void verify_text(void **state, const struct vec *x, const char *text,
+                        struct tl_tee_verdict *v)
+{
+    struct tl_tee_policy pol;
+    tl_tee_policy_init(&pol);
+    struct tl_error err = {0};
+    if (tl_tee_policy_parse(text, strlen(text), &pol, &err) < 0)
+        fail_msg("policy %s: %s", text, err.message);
+    verify(*state, x->report, x->report_len, x->cert, x->cert_len, NULL, &pol, when("2026-06-01"),
+           v);
+}
+
+/* The verdict's reasons are all `code` (at least one), or none when code is -1. */
+static void expect_only(const struct tl_tee_verdict *v, int code, const char *text)
+{
+    if (code < 0 && v->pass)
+        return;
+    bool good = !v->pass && v->n_reasons > 0;
+    for (unsigned k = 0; good && k < v->n_reasons; k++)
+        good = (int)v->reasons[k].code == code;
+    if (!good) {
+        print_reasons(v);
+        fail_msg("policy %s: want %s", text, code < 0 ? "pass" : tl_tee_code_name(code));
+    }
+}
+
+static void test_every_policy_key(void **state)
+{
+    struct vec x = load(SNP "msft-milan-v3-report.bin", SNP "msft-milan-v3-vcek.pem");
+    struct tl_snp_report r;
+    assert_int_equal(tl_snp_report_parse(x.report, x.report_len, &r, NULL), 0);
+    struct tl_snp_tcb t = tl_snp_tcb_decode(r.reported_tcb, TL_SNP_PRODUCT_MILAN);
+    struct {
+        const char *key;
+        const uint8_t *value;
+        size_t len;
+        enum tl_tee_code code;
+    } pins[] = {
+        {"measurement", r.measurement, 48, TL_TEE_MEASUREMENT},
+        {"report-data", r.report_data, 64, TL_TEE_REPORT_DATA},
+        {"host-data", r.host_data, 32, TL_TEE_HOST_DATA},
+        {"id-key-digest", r.id_key_digest, 48, TL_TEE_ID_KEY},
+        {"author-key-digest", r.author_key_digest, 48, TL_TEE_AUTHOR_KEY},
+    };
+    char text[512], hex[129];
+    struct tl_tee_verdict v;
+    for (size_t i = 0; i < TL_ARRAY_SIZE(pins); i++) {
+        tl_hex_encode(pins[i].value, pins[i].len, hex);
+        snprintf(text, sizeof(text), "{\"%s\":\"%s\"}", pins[i].key, hex);
+        verify_text(state, &x, text, &v);
+        expect_only(&v, -1, text);
+        tl_tee_verdict_done(&v);
+        hex[2 * pins[i].len - 1] = hex[2 * pins[i].len - 1] == '0' ? '1' : '0';
+        snprintf(text, sizeof(text), "{\"%s\":\"%s\"}", pins[i].key, hex);
+        verify_text(state, &x, text, &v);
+        expect_only(&v, (int)pins[i].code, text);
+        tl_tee_verdict_done(&v);
+    }
+    /* minimums: at the report's value, then one above (TCB: per component) */
+    const struct {
+        const char *fmt;
+        int at, code;
+    } mins[] = {
+        {"{\"min-tcb\":{\"bootloader\":%d}}", t.bootloader, TL_TEE_TCB_LEVEL},
+        {"{\"min-tcb\":{\"tee\":%d}}", t.tee, TL_TEE_TCB_LEVEL},
+        {"{\"min-tcb\":{\"snp\":%d}}", t.snp, TL_TEE_TCB_LEVEL},
+        {"{\"min-tcb\":{\"microcode\":%d}}", t.microcode, TL_TEE_TCB_LEVEL},
+        {"{\"min-guest-svn\":%d}", (int)r.guest_svn, TL_TEE_SVN},
+        {"{\"min-abi\":\"1.%d\"}", r.current_minor, TL_TEE_ABI},
+    };
+    for (size_t i = 0; i < TL_ARRAY_SIZE(mins); i++) {
+        assert_true(r.current_major == 1);
+        snprintf(text, sizeof(text), mins[i].fmt, mins[i].at);
+        verify_text(state, &x, text, &v);
+        expect_only(&v, -1, text);
+        tl_tee_verdict_done(&v);
+        snprintf(text, sizeof(text), mins[i].fmt, mins[i].at + 1);
+        verify_text(state, &x, text, &v);
+        expect_only(&v, mins[i].code, text);
+        tl_tee_verdict_done(&v);
+    }
+    /* the allowed VMPLs (this report is VMPL 0) and SMT (its policy allows it) */
+    const struct {
+        const char *text;
+        int code;
+    } sets[] = {
+        {"{\"vmpl\":[0]}", -1},
+        {"{\"vmpl\":[0,1,2,3]}", -1},
+        {"{\"vmpl\":[1,2,3]}", TL_TEE_VMPL},
+        {"{\"allow-smt\":true}", -1},
+        {"{\"allow-smt\":false}", TL_TEE_SMT},
+        /* statuses are Intel's (TDX); an SEV-SNP verdict does not read them */
+        {"{\"tcb-status\":[\"OutOfDate\"]}", -1},
+    };
+    for (size_t i = 0; i < TL_ARRAY_SIZE(sets); i++) {
+        verify_text(state, &x, sets[i].text, &v);
+        expect_only(&v, sets[i].code, sets[i].text);
+        tl_tee_verdict_done(&v);
+    }
+    /* a migration agent allowed by the guest policy (bit 18) */
+    x.report[0x08 + 2] |= 0x04;
+    verify_text(state, &x, "{}", &v);
+    assert_true(tl_tee_verdict_has(&v, TL_TEE_MIGRATION_AGENT));
+    tl_tee_verdict_done(&v);
+    verify_text(state, &x, "{\"allow-migration-agent\":true}", &v);
+    expect_only(&v, TL_TEE_SIGNATURE, "allow-migration-agent");
+    tl_tee_verdict_done(&v);
+    x.report[0x08 + 2] &= (uint8_t)~0x04;
+    /* provisional firmware: COMMITTED_TCB one microcode SVN below CURRENT */
+    x.report[0x1e0 + 7]--;
+    verify_text(state, &x, "{}", &v);
+    assert_true(tl_tee_verdict_has(&v, TL_TEE_TCB_LEVEL));
+    tl_tee_verdict_done(&v);
+    verify_text(state, &x, "{\"allow-provisional-firmware\":true}", &v);
+    expect_only(&v, TL_TEE_SIGNATURE, "allow-provisional-firmware");
+    tl_tee_verdict_done(&v);
+    x.report[0x1e0 + 7]++;
+    /* debug: go-sev-guest's report (test_go_sev_guest_debug), here by file */
+    struct vec d = load(SNP "go-sev-guest-attestation.bin", SNP "go-sev-guest-vcek.der");
+    verify_text(state, &d, "{\"allow-debug\":false}", &v);
+    expect_only(&v, TL_TEE_DEBUG, "allow-debug false");
+    tl_tee_verdict_done(&v);
+    verify_text(state, &d, "{\"allow-debug\":true}", &v);
+    expect_only(&v, -1, "allow-debug true");
+    tl_tee_verdict_done(&v);
+    vec_free(&d);
+    vec_free(&x);
+}
+
 /* Turin: no real Turin report is public here, so a Milan v3 report is made
  * to say Turin (CPUID family 1Ah) with the Turin VCEK's TCB (Turin layout:
  * FMC byte 0, microcode byte 7) and 8-byte hwID as CHIP_ID. Everything but
@@ -607,6 +749,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_truncations, setup, teardown),
         cmocka_unit_test_setup_teardown(test_versions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_policy_pins, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_every_policy_key, setup, teardown),
         cmocka_unit_test_setup_teardown(test_turin_layout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_crl, setup, teardown),
     };

@@ -25,7 +25,11 @@
  *  - every truncation of the quotes and of the TCB info: a clean error;
  *  - the PCK's SGX extension and the TCB info fields read as they are;
  *  - the CCEL log replays to the quote's RTMR0-3 exactly, and one record
- *    changed names RTMR and record. */
+ *    changed names RTMR and record;
+ *  - every policy key that applies to a quote, from a policy file: at the
+ *    quote's value it passes, one step off it fails with exactly its code
+ *    (mrtd/measurement, rtmr[0-3], mrconfigid, mrowner, mrownerconfig,
+ *    report-data, min-tee-tcb-svn, tcb-status, allow-debug). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -601,6 +605,97 @@ static void test_policy_pins(void **state)
     tl_tdx_collateral_free(c);
 }
 
+/* Every policy key that applies to a TD quote, through the policy file
+ * parser, on dcap-rs's quote at 2025-03-01 (with "tcb-status" accepting
+ * its OutOfDate): the key at the quote's own value passes; one step off it
+ * fails with exactly that key's reason. */
+static void tdx_policy_run(const uint8_t *q, size_t len, const struct tl_tdx_collateral *c,
+                           const char *text, int code)
+{
+    struct tl_tee_policy p;
+    tl_tee_policy_init(&p);
+    struct tl_error err = {0};
+    if (tl_tee_policy_parse(text, strlen(text), &p, &err) < 0)
+        fail_msg("policy %s: %s", text, err.message);
+    struct tl_tee_verdict v;
+    assert_int_equal(tl_tdx_verify(q, len, c, &p, at("2025-03-01T00:00:00Z"), &v, NULL, NULL), 0);
+    bool good = code < 0 ? v.pass : !v.pass && v.n_reasons > 0;
+    for (unsigned k = 0; code >= 0 && good && k < v.n_reasons; k++)
+        good = (int)v.reasons[k].code == code;
+    if (!good) {
+        dump(&v);
+        fail_msg("policy %s: want %s", text, code < 0 ? "pass" : tl_tee_code_name(code));
+    }
+    tl_tee_verdict_done(&v);
+}
+
+static void test_every_policy_key(void **state)
+{
+    (void)state;
+    struct tl_tdx_collateral *c = dcap_rs();
+    size_t len;
+    uint8_t *q = vector_read(TDX "dcap-rs/quote_tdx_00806f050000.dat", &len);
+    struct tl_tdx_quote parsed;
+    assert_int_equal(tl_tdx_quote_parse(q, len, &parsed, NULL), 0);
+    const struct tl_tdx_td_report *td = &parsed.td;
+    static const char ood[] = "\"tcb-status\":[\"UpToDate\",\"OutOfDate\"]";
+    struct {
+        const char *key;
+        const uint8_t *value;
+        size_t len;
+        enum tl_tee_code code;
+    } pins[] = {
+        {"mrtd", td->mrtd, 48, TL_TEE_MEASUREMENT},
+        {"measurement", td->mrtd, 48, TL_TEE_MEASUREMENT},
+        {"mrconfigid", td->mrconfigid, 48, TL_TEE_POLICY},
+        {"mrowner", td->mrowner, 48, TL_TEE_POLICY},
+        {"mrownerconfig", td->mrownerconfig, 48, TL_TEE_POLICY},
+        {"report-data", td->report_data, 64, TL_TEE_REPORT_DATA},
+        {"rtmr0", td->rtmr[0], 48, TL_TEE_MEASUREMENT},
+        {"rtmr1", td->rtmr[1], 48, TL_TEE_MEASUREMENT},
+        {"rtmr2", td->rtmr[2], 48, TL_TEE_MEASUREMENT},
+        {"rtmr3", td->rtmr[3], 48, TL_TEE_MEASUREMENT},
+        {"min-tee-tcb-svn", td->tee_tcb_svn, 16, TL_TEE_SVN},
+    };
+    char text[1024], hex[129];
+    for (size_t i = 0; i < TL_ARRAY_SIZE(pins); i++) {
+        for (int off = 0; off < 2; off++) {
+            tl_hex_encode(pins[i].value, pins[i].len, hex);
+            if (off) {
+                /* one step off: a pin's last digit, a minimum SVN's first
+                 * byte one above the quote's */
+                size_t d = strcmp(pins[i].key, "min-tee-tcb-svn") == 0 ? 1 : 2 * pins[i].len - 1;
+                hex[d] = hex[d] == 'f' ? '0' : hex[d] == '9' ? 'a' : (char)(hex[d] + 1);
+            }
+            if (strncmp(pins[i].key, "rtmr", 4) == 0) {
+                int n = pins[i].key[4] - '0';
+                snprintf(text, sizeof(text), "{%s,\"rtmr\":[%s\"%s\"%s]}", ood,
+                         n == 0   ? ""
+                         : n == 1 ? "null,"
+                         : n == 2 ? "null,null,"
+                                  : "null,null,null,",
+                         hex,
+                         n == 3   ? ""
+                         : n == 2 ? ",null"
+                         : n == 1 ? ",null,null"
+                                  : ",null,null,null");
+            } else {
+                snprintf(text, sizeof(text), "{%s,\"%s\":\"%s\"}", ood, pins[i].key, hex);
+            }
+            tdx_policy_run(q, len, c, text, off ? (int)pins[i].code : -1);
+        }
+    }
+    /* the accepted statuses (this platform is OutOfDate), debug (the TD is
+     * not debuggable: allowing it changes nothing) */
+    tdx_policy_run(q, len, c, "{\"tcb-status\":[\"UpToDate\"]}", TL_TEE_TCB_STATUS);
+    tdx_policy_run(q, len, c, "{\"tcb-status\":[\"OutOfDate\"]}", -1);
+    tdx_policy_run(q, len, c, "{\"tcb-status\":[\"UpToDate\",\"OutOfDateConfigurationNeeded\"]}",
+                   TL_TEE_TCB_STATUS);
+    tdx_policy_run(q, len, c, "{\"tcb-status\":[\"OutOfDate\"],\"allow-debug\":true}", -1);
+    free(q);
+    tl_tdx_collateral_free(c);
+}
+
 #define CCEL TDX "ccel/"
 
 struct ccel_run {
@@ -954,6 +1049,7 @@ int main(void)
         cmocka_unit_test(test_pck_info),
         cmocka_unit_test(test_tcbinfo_parse),
         cmocka_unit_test(test_policy_pins),
+        cmocka_unit_test(test_every_policy_key),
         cmocka_unit_test(test_ccel),
         cmocka_unit_test(test_cached_ca),
         cmocka_unit_test(test_pck_bad_key),
