@@ -84,14 +84,15 @@ static const char *str(const json_t *j, const char *k)
 static int get(const char *what, const char *method, const char *path, json_t **out)
 {
     struct tl_client c;
-    if (tl_client_open(&c, what) < 0)
-        return -1;
+    struct tl_error err = {0};
+    if (tl_client_open(&c, what, &err) < 0)
+        return tl_report_error(NULL, &err), -1;
     long status = 0;
     json_t *body = strcmp(method, "POST") == 0 ? json_object() : NULL;
-    int r = tl_client_call(&c, method, path, body, &status, out, NULL, NULL, what);
+    int r = tl_client_call(&c, method, path, body, &status, out, NULL, NULL, what, &err);
     json_decref(body);
     if (r < 0)
-        return -1;
+        return tl_report_error(NULL, &err), -1;
     if (status >= 300 || !*out) {
         fprintf(stderr, "tl: %s: %s\n", what, *out ? str(*out, "error") : "refused");
         json_decref(*out);

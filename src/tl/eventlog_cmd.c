@@ -115,7 +115,12 @@ int tl_cmd_eventlog(int argc, char **argv)
     int n_files = argc - optind;
     for (int i = optind; i < argc; i++) {
         struct analysis a = {.file = argv[i]};
-        int r = analysis_run(&a, verb != VERB_REPLAY, expect, h);
+        struct tl_error err = {0};
+        int r = analysis_run(&a, verb != VERB_REPLAY, expect, h, &err);
+        if (r < 0)
+            r = tlc_fail(TL_EXIT_BAD, &err);
+        else
+            r = analysis_failed(&a) ? TL_EXIT_FAIL : TL_EXIT_OK;
         if (r != TL_EXIT_BAD) {
             if (a.expect)
                 a.expect->file = expect_file;

@@ -267,10 +267,11 @@ static int call(struct tl_client *c, const char *verb, const char *method, const
                 json_t *body, json_t **out)
 {
     long status = 0;
-    int r = tl_client_call(c, method, path, body, &status, out, NULL, NULL, "node");
+    struct tl_error err = {0};
+    int r = tl_client_call(c, method, path, body, &status, out, NULL, NULL, "node", &err);
     json_decref(body);
     if (r < 0)
-        return -1;
+        return tl_report_error(NULL, &err), -1;
     if (status >= 300) {
         fprintf(stderr, "tl: node %s: %s\n", verb,
                 *out ? str(*out, "error") : "the platform refused the request");
@@ -481,8 +482,9 @@ int tl_cmd_node(int argc, char **argv)
     if (filter_load(&o, &filter) < 0)
         return TL_EXIT_BAD;
     struct tl_client c;
-    if (tl_client_open(&c, "node") < 0)
-        return TL_EXIT_BAD;
+    struct tl_error err = {0};
+    if (tl_client_open(&c, "node", &err) < 0)
+        return tlc_fail(TL_EXIT_BAD, &err);
     char path[160];
     json_t *out = NULL;
     if (strcmp(verb, "list") == 0)
@@ -493,8 +495,8 @@ int tl_cmd_node(int argc, char **argv)
         char *raw = NULL;
         size_t len = 0;
         snprintf(path, sizeof(path), "/v1/nodes/%s/console", o.name);
-        if (tl_client_call(&c, "GET", path, NULL, &status, &out, &raw, &len, "node") < 0)
-            return TL_EXIT_BAD;
+        if (tl_client_call(&c, "GET", path, NULL, &status, &out, &raw, &len, "node", &err) < 0)
+            return tlc_fail(TL_EXIT_BAD, &err);
         if (status != 200) {
             fprintf(stderr, "tl: node console: %s\n", out ? str(out, "error") : "refused");
             json_decref(out);

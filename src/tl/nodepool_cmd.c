@@ -164,7 +164,7 @@ int aks_custom_headers(const struct az_args *a, bool *gen1)
 static int run_add(int argc, char **argv)
 {
     struct az_args a;
-    int r = az_parse(&add_cmd, argc, argv, &a);
+    int r = arm_parse(&add_cmd, argc, argv, &a);
     if (r)
         return r > 0 ? TL_EXIT_OK : TL_EXIT_BAD;
     bool gen1;
@@ -198,7 +198,7 @@ static int run_add(int argc, char **argv)
 static int run_update(int argc, char **argv)
 {
     struct az_args a;
-    int r = az_parse(&update_cmd, argc, argv, &a);
+    int r = arm_parse(&update_cmd, argc, argv, &a);
     if (r)
         return r > 0 ? TL_EXIT_OK : TL_EXIT_BAD;
     bool gen1;

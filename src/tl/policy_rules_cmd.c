@@ -139,13 +139,18 @@ int tl_cmd_policy_rules(int argc, char **argv)
     snprintf(path, sizeof(path), "/v1/resourceGroups/%s/managedClusters/%s/agentPools/%s/policy",
              group, cluster, pool);
     struct tl_client cl;
-    if (tl_client_open(&cl, "policy rules") < 0)
+    struct tl_error err = {0};
+    if (tl_client_open(&cl, "policy rules", &err) < 0) {
+        tl_report_error(NULL, &err);
         goto out;
+    }
     long status = 0;
     json_t *answer = NULL;
     if (tl_client_call(&cl, set || clear ? "PUT" : "GET", path, set || clear ? rules : NULL,
-                       &status, &answer, NULL, NULL, "policy rules") < 0)
+                       &status, &answer, NULL, NULL, "policy rules", &err) < 0) {
+        tl_report_error(NULL, &err);
         goto out;
+    }
     if (status >= 300 || !answer) {
         const char *e = json_string_value(json_object_get(answer, "error"));
         fprintf(stderr, "tl: policy rules: %s\n", e ? e : "refused");

@@ -224,7 +224,9 @@ static int verify_chain(const struct verify_opts *o, char **files, int n_files)
                                          .sbat_level = o->sbat_level};
     struct sb_chain_keys k;
     json_t *applied = json_array();
-    int status = sb_chain_keys_load(&src, &k, applied);
+    struct tl_error err = {0};
+    int status =
+        sb_chain_keys_load(&src, &k, applied, &err) < 0 ? tlc_fail(TL_EXIT_BAD, &err) : TL_EXIT_OK;
     struct pe_file *pes = calloc((size_t)n_files, sizeof(*pes));
     const struct tl_pe **images = calloc((size_t)n_files, sizeof(*images));
     struct tl_sb_verdict *verdicts = calloc((size_t)n_files, sizeof(*verdicts));
@@ -243,7 +245,6 @@ static int verify_chain(const struct verify_opts *o, char **files, int n_files)
         images[i] = &pes[i].pe;
     }
 
-    struct tl_error err = {0};
     int denied = tl_secureboot_check_chain(images, NULL, (size_t)n_files, &k.keys, time(NULL), NULL,
                                            verdicts, &err);
     if (denied < 0) {

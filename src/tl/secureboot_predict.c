@@ -45,8 +45,9 @@ int secureboot_predict_cmd(int argc, char **argv)
         return TL_EXIT_BAD;
     }
     struct store_file s;
-    if (store_load(vars, &s) < 0)
-        return TL_EXIT_BAD;
+    struct tl_error err = {0};
+    if (store_load(vars, &s, &err) < 0)
+        return tlc_fail(TL_EXIT_BAD, &err);
 
     int status = TL_EXIT_BAD;
     uint8_t *bufs[8] = {0};
@@ -56,7 +57,6 @@ int secureboot_predict_cmd(int argc, char **argv)
     struct tl_sig_db db = {0}, dbx = {0};
     struct tl_sb_verdict verdicts[8];
     struct tl_prediction p = {0};
-    struct tl_error err = {0};
     static const uint16_t algs[] = {TL_ALG_SHA1, TL_ALG_SHA256, TL_ALG_SHA384, TL_ALG_SHA512};
 
     for (; loaded < n; loaded++) {
@@ -72,9 +72,11 @@ int secureboot_predict_cmd(int argc, char **argv)
         }
         images[loaded] = &pes[loaded];
     }
-    if (store_sig_db(&s, "db", &db, NULL, NULL) < 0 ||
-        store_sig_db(&s, "dbx", &dbx, NULL, NULL) < 0)
+    if (store_sig_db(&s, "db", &db, NULL, NULL, &err) < 0 ||
+        store_sig_db(&s, "dbx", &dbx, NULL, NULL, &err) < 0) {
+        tl_report_error(NULL, &err);
         goto out;
+    }
     struct tl_sb_keys keys = {
         .db = &db,
         .dbx = &dbx,

@@ -147,16 +147,18 @@ struct vars_opts {
     bool microsoft, json;
 };
 
-static int append_certs(const char *const *paths, size_t n, uint8_t **buf, size_t *len)
+static int append_certs(const char *const *paths, size_t n, uint8_t **buf, size_t *len,
+                        struct tl_error *err)
 {
     for (size_t i = 0; i < n; i++) {
         _cleanup_free_ uint8_t *lists = NULL;
         size_t lists_len;
-        if (siglist_file_load(paths[i], &lists, &lists_len) < 0)
-            return -1;
+        int r = siglist_file_load(paths[i], &lists, &lists_len, err);
+        if (r < 0)
+            return r;
         uint8_t *nb = realloc(*buf, *len + lists_len);
         if (!nb)
-            return -1;
+            return tl_error_set_nopos(err, -ENOMEM, "%s: out of memory", paths[i]);
         memcpy(nb + *len, lists, lists_len);
         *buf = nb;
         *len += lists_len;
@@ -190,8 +192,9 @@ static struct tl_varstore_change change(const char *name, const tl_guid *vendor,
 static int enroll(const struct vars_opts *o)
 {
     struct store_file tpl, ms = {0};
-    if (store_load(o->template_path, &tpl) < 0)
-        return TL_EXIT_BAD;
+    struct tl_error err = {0};
+    if (store_load(o->template_path, &tpl, &err) < 0)
+        return tlc_fail(TL_EXIT_BAD, &err);
     int status = TL_EXIT_BAD;
     _cleanup_free_ uint8_t *pk = NULL, *kek = NULL, *db = NULL, *dbx = NULL;
     size_t pk_len = 0, kek_len = 0, db_len = 0, dbx_len = 0;
@@ -201,13 +204,17 @@ static int enroll(const struct vars_opts *o)
         static const char *const names[] = {"PK", "KEK", "db", "dbx"};
         uint8_t **bufs[] = {&pk, &kek, &db, &dbx};
         size_t *lens[] = {&pk_len, &kek_len, &db_len, &dbx_len};
-        if (store_load(TL_MICROSOFT_VARS, &ms) < 0)
+        if (store_load(TL_MICROSOFT_VARS, &ms, &err) < 0) {
+            tl_report_error(NULL, &err);
             goto out;
+        }
         for (size_t i = 0; i < 4; i++) {
             struct tl_sig_db parsed;
             const uint8_t *data;
-            if (store_sig_db(&ms, names[i], &parsed, &data, lens[i]) < 0)
+            if (store_sig_db(&ms, names[i], &parsed, &data, lens[i], &err) < 0) {
+                tl_report_error(NULL, &err);
                 goto out;
+            }
             tl_sig_db_done(&parsed);
             if (!data && i < 3) {
                 tl_report(TL_MICROSOFT_VARS, "has no %s", names[i]);
@@ -221,16 +228,21 @@ static int enroll(const struct vars_opts *o)
         }
     } else {
         const char *pk_path[] = {o->pk};
-        if (append_certs(pk_path, 1, &pk, &pk_len) < 0 ||
-            append_certs(o->kek, o->n_kek, &kek, &kek_len) < 0 ||
-            append_certs(o->db, o->n_db, &db, &db_len) < 0)
+        if (append_certs(pk_path, 1, &pk, &pk_len, &err) < 0 ||
+            append_certs(o->kek, o->n_kek, &kek, &kek_len, &err) < 0 ||
+            append_certs(o->db, o->n_db, &db, &db_len, &err) < 0) {
+            if (*err.message) /* out of memory was silent */
+                tl_report_error(NULL, &err);
             goto out;
+        }
     }
     if (o->dbx) {
         free(dbx);
         dbx = NULL;
-        if (siglist_file_load(o->dbx, &dbx, &dbx_len) < 0)
+        if (siglist_file_load(o->dbx, &dbx, &dbx_len, &err) < 0) {
+            tl_report_error(NULL, &err);
             goto out;
+        }
     }
     struct tl_varstore_change changes[] = {
         change("PK", &TL_EFI_GLOBAL_VARIABLE_GUID, AUTH_ATTRS, pk, pk_len),
@@ -260,8 +272,9 @@ out:
 static int clear(const struct vars_opts *o)
 {
     struct store_file tpl;
-    if (store_load(o->template_path, &tpl) < 0)
-        return TL_EXIT_BAD;
+    struct tl_error err = {0};
+    if (store_load(o->template_path, &tpl, &err) < 0)
+        return tlc_fail(TL_EXIT_BAD, &err);
     static const uint8_t zero = 0;
     struct tl_varstore_change changes[] = {
         change("PK", &TL_EFI_GLOBAL_VARIABLE_GUID, 0, NULL, 0),
@@ -282,8 +295,9 @@ static int clear(const struct vars_opts *o)
 static int apply_update(const struct vars_opts *o, char **updates, int n)
 {
     struct store_file s;
-    if (store_load(o->vars, &s) < 0)
-        return TL_EXIT_BAD;
+    struct tl_error err = {0};
+    if (store_load(o->vars, &s, &err) < 0)
+        return tlc_fail(TL_EXIT_BAD, &err);
     const char *var = o->variable ? o->variable : "dbx";
     int status = TL_EXIT_OK;
     struct tl_sig_db kek = {0};
@@ -294,9 +308,9 @@ static int apply_update(const struct vars_opts *o, char **updates, int n)
     json_t *applied = json_array();
     struct tl_sig_db current;
 
-    if (store_sig_db(&s, "KEK", &kek, NULL, NULL) < 0 ||
-        store_sig_db(&s, var, &current, &cur, &cur_len) < 0) {
-        status = TL_EXIT_BAD;
+    if (store_sig_db(&s, "KEK", &kek, NULL, NULL, &err) < 0 ||
+        store_sig_db(&s, var, &current, &cur, &cur_len, &err) < 0) {
+        status = tlc_fail(TL_EXIT_BAD, &err);
         goto out;
     }
     tl_sig_db_done(&current);
@@ -309,7 +323,7 @@ static int apply_update(const struct vars_opts *o, char **updates, int n)
         size_t len;
         struct tl_auth2 a;
         struct tl_auth2_verdict v;
-        struct tl_error err = {0};
+        err = (struct tl_error){0};
         if (tl_read_file(updates[i], &buf, &len) < 0) {
             status = TL_EXIT_BAD;
             goto out;

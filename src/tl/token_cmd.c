@@ -84,8 +84,9 @@ int tl_cmd_token(int argc, char **argv)
     snprintf(what, sizeof(what), "token %s", verb);
     snprintf(path, sizeof(path), "/v1/tokens%s%s", del ? "/" : "", del ? name : "");
     struct tl_client cl;
-    if (tl_client_open(&cl, what) < 0)
-        return TL_EXIT_BAD;
+    struct tl_error err = {0};
+    if (tl_client_open(&cl, what, &err) < 0)
+        return tlc_fail(TL_EXIT_BAD, &err);
     json_t *body = create ? json_pack("{s:s, s:s}", "name", name, "role", role) : NULL;
     json_t *out = NULL;
     long status = 0;
@@ -93,10 +94,10 @@ int tl_cmd_token(int argc, char **argv)
                            create ? "POST"
                            : del  ? "DELETE"
                                   : "GET",
-                           path, body, &status, &out, NULL, NULL, what);
+                           path, body, &status, &out, NULL, NULL, what, &err);
     json_decref(body);
     if (r < 0)
-        return TL_EXIT_BAD;
+        return tlc_fail(TL_EXIT_BAD, &err);
     if (status >= 300 || !out) {
         const char *e = json_string_value(json_object_get(out, "error"));
         fprintf(stderr, "tl: %s: %s\n", what, e ? e : "refused");
