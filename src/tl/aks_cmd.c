@@ -214,8 +214,7 @@ static int run_get_credentials(int argc, char **argv)
     }
     bool to_stdout = opt && strcmp(opt, "-") == 0;
     if (!to_stdout && kubeconfig_path(opt, file, sizeof(file)) < 0) {
-        fprintf(stderr, "tl: %s: no kubeconfig file: set HOME or KUBECONFIG, or give --file\n",
-                a.cmd->name);
+        tl_report(a.cmd->name, "no kubeconfig file: set HOME or KUBECONFIG, or give --file");
         return TL_EXIT_BAD;
     }
     struct tl_client c;
@@ -240,8 +239,7 @@ static int run_get_credentials(int argc, char **argv)
         .token = json_string_value(json_object_get(out, "token")),
     };
     if (!cred.cluster || !cred.server || !cred.user || !cred.token) {
-        fprintf(stderr, "tl: %s: tld's credentials lack cluster, server, user or token\n",
-                a.cmd->name);
+        tl_report(a.cmd->name, "tld's credentials lack cluster, server, user or token");
         json_decref(out);
         return TL_EXIT_BAD;
     }

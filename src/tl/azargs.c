@@ -443,8 +443,7 @@ int az_dispatch(const char *group, const char *summary, const struct az_entry *e
     if (is_pasted_continuation(verb))
         return report_continuation(group, verb, &err), tlc_fail(2, &err);
     if (verb[0] == '-') {
-        fprintf(stderr, "tl: %s: a command is required before %s (try tl %s --help)\n", group, verb,
-                group);
+        tl_report(group, "a command is required before %s (try tl %s --help)", verb, group);
         return 2;
     }
     const char *best = NULL;
@@ -457,10 +456,8 @@ int az_dispatch(const char *group, const char *summary, const struct az_entry *e
         }
     }
     if (best)
-        fprintf(stderr, "tl: %s: '%s' is not a tl %s command; did you mean '%s'?\n", group, verb,
-                group, best);
+        tl_report(group, "'%s' is not a tl %s command; did you mean '%s'?", verb, group, best);
     else
-        fprintf(stderr, "tl: %s: '%s' is not a tl %s command (try tl %s --help)\n", group, verb,
-                group, group);
+        tl_report(group, "'%s' is not a tl %s command (try tl %s --help)", verb, group, group);
     return 2;
 }

@@ -239,8 +239,8 @@ int arm_wait(struct tl_client *c, const char *path, json_t **res, bool gone)
                 break;
             }
             if (status >= 300) {
-                fprintf(stderr, "tl: %s\n",
-                        *str(next, "error") ? str(next, "error") : "tld refused the request");
+                tl_report(NULL, "%s",
+                          *str(next, "error") ? str(next, "error") : "tld refused the request");
                 json_decref(next);
                 rc = 2;
                 break;
@@ -269,8 +269,8 @@ int arm_wait(struct tl_client *c, const char *path, json_t **res, bool gone)
         return 0;
     if (strcmp(state, "Succeeded") == 0)
         return 0;
-    fprintf(stderr, "tl: %s: %s\n", *str(*res, "name") ? str(*res, "name") : path,
-            strcmp(state, "Failed") == 0 ? error_of(*res) : state);
+    tl_report(*str(*res, "name") ? str(*res, "name") : path, "%s",
+              strcmp(state, "Failed") == 0 ? error_of(*res) : state);
     return 1;
 }
 
@@ -312,10 +312,8 @@ bool arm_confirm(const struct az_args *a, int *rc)
     if (az_flag(a, "--yes"))
         return true;
     if (!isatty(STDIN_FILENO) || !isatty(STDERR_FILENO)) {
-        fprintf(stderr,
-                "tl: %s: unable to prompt for confirmation as no tty available; use "
-                "--yes\n",
-                a->cmd->name);
+        tl_report(a->cmd->name, "unable to prompt for confirmation as no tty available; use "
+                                "--yes");
         *rc = 2;
         return false;
     }

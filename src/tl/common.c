@@ -182,7 +182,7 @@ int cli_dispatch(const char *cmd, const struct cli_verb *verbs, void (*usage)(FI
         snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s",
                  v == verbs ? "" : ", ", v->name);
     if (argc < 2) {
-        fprintf(stderr, "tl: %s: no verb given (%s; try --help)\n", cmd, names);
+        tl_report(cmd, "no verb given (%s; try --help)", names);
         return TL_EXIT_BAD;
     }
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
@@ -192,7 +192,7 @@ int cli_dispatch(const char *cmd, const struct cli_verb *verbs, void (*usage)(FI
     for (const struct cli_verb *v = verbs; v->name; v++)
         if (strcmp(argv[1], v->name) == 0)
             return v->run(argc - 1, argv + 1);
-    fprintf(stderr, "tl: %s: unknown verb \"%s\" (%s)\n", cmd, argv[1], names);
+    tl_report(cmd, "unknown verb \"%s\" (%s)", argv[1], names);
     return TL_EXIT_BAD;
 }
 

@@ -118,13 +118,12 @@ static int provider_register(int argc, char **argv)
     json_t *out = NULL;
     int rc = TL_EXIT_BAD;
     struct tl_error err = {0};
-    if (!path || !show)
-        goto done;
-    if (tl_client_open(&c, a.cmd->name, &err) < 0 ||
-        arm_request(&c, "POST", path, NULL, NULL, &out, &err) < 0) {
+    if (path && show &&
+        (tl_client_open(&c, a.cmd->name, &err) < 0 ||
+         arm_request(&c, "POST", path, NULL, NULL, &out, &err) < 0))
         arm_report(out, &err);
+    if (!path || !show || *err.message)
         goto done;
-    }
     /* az prints nothing; with --wait it returns once registered. */
     while (az_flag(&a, "--wait")) {
         const char *state = json_string_value(json_object_get(out, "registrationState"));
@@ -162,10 +161,10 @@ static int extension(const struct az_command *cmd, int argc, char **argv)
     int r = arm_parse(cmd, argc, argv, &a);
     if (r)
         return r > 0 ? TL_EXIT_OK : TL_EXIT_BAD;
-    fprintf(stderr,
-            "tl: %s: trustlaunch needs no extension; what '%s' adds to az is built into tl "
-            "(nothing to do)\n",
-            cmd->name, az_get(&a, "--name"));
+    tl_report(cmd->name,
+              "trustlaunch needs no extension; what '%s' adds to az is built into tl "
+              "(nothing to do)",
+              az_get(&a, "--name"));
     return TL_EXIT_OK;
 }
 

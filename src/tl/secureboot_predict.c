@@ -37,11 +37,11 @@ int secureboot_predict_cmd(int argc, char **argv)
     }
     int n = argc - optind;
     if (!vars || n <= 0) {
-        fprintf(stderr, "tl: secureboot predict: needs --vars VARS.fd and CHAIN_FILE...\n");
+        tl_report("secureboot predict", "needs --vars VARS.fd and CHAIN_FILE...");
         return TL_EXIT_BAD;
     }
     if (n > 8) {
-        fprintf(stderr, "tl: secureboot predict: at most 8 images\n");
+        tl_report("secureboot predict", "at most 8 images");
         return TL_EXIT_BAD;
     }
     struct store_file s;
@@ -90,8 +90,8 @@ int secureboot_predict_cmd(int argc, char **argv)
     if (denied > 0) {
         for (int i = 0; i < n; i++)
             if (!verdicts[i].allowed)
-                fprintf(stderr, "tl: %s: %s would not boot: %s\n", argv[optind + i],
-                        verdicts[i].component, verdicts[i].reason);
+                tl_report(argv[optind + i], "%s would not boot: %s", verdicts[i].component,
+                          verdicts[i].reason);
         status = TL_EXIT_FAIL;
         goto out;
     }

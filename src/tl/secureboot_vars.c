@@ -341,7 +341,7 @@ static int apply_update(const struct vars_opts *o, char **updates, int n)
             goto out;
         }
         if (r == 1) {
-            fprintf(stderr, "tl: %s: rejected, as the firmware would: %s\n", updates[i], v.reason);
+            tl_report(updates[i], "rejected, as the firmware would: %s", v.reason);
             status = TL_EXIT_FAIL;
             goto out;
         }
@@ -393,7 +393,7 @@ int secureboot_vars_cmd(int argc, char **argv)
         {0},
     };
     if (argc < 2) {
-        fprintf(stderr, "tl: secureboot vars: show, enroll, clear or apply-update\n");
+        tl_report("secureboot vars", "show, enroll, clear or apply-update");
         return TL_EXIT_BAD;
     }
     const char *verb = argv[1];
@@ -456,7 +456,7 @@ int secureboot_vars_cmd(int argc, char **argv)
     }
     if (strcmp(verb, "show") == 0) {
         if (optind >= argc) {
-            fprintf(stderr, "tl: secureboot vars show: no FILE given\n");
+            tl_report("secureboot vars show", "no FILE given");
             return TL_EXIT_BAD;
         }
         int status = TL_EXIT_OK;
@@ -469,31 +469,31 @@ int secureboot_vars_cmd(int argc, char **argv)
     }
     if (strcmp(verb, "enroll") == 0 || strcmp(verb, "clear") == 0) {
         if (!o.template_path || !o.out || optind < argc) {
-            fprintf(stderr, "tl: secureboot vars %s: needs --template F and -o OUT\n", verb);
+            tl_report(NULL, "secureboot vars %s: needs --template F and -o OUT", verb);
             return TL_EXIT_BAD;
         }
         if (strcmp(verb, "clear") == 0)
             return clear(&o);
         if (o.microsoft == (o.pk || o.n_kek || o.n_db) ||
             (!o.microsoft && (!o.pk || !o.n_kek || !o.n_db))) {
-            fprintf(stderr, "tl: secureboot vars enroll: give --microsoft, or --pk, --kek and "
-                            "--db\n");
+            tl_report("secureboot vars enroll", "give --microsoft, or --pk, --kek and "
+                                                "--db");
             return TL_EXIT_BAD;
         }
         return enroll(&o);
     }
     if (strcmp(verb, "apply-update") == 0) {
         if (!o.vars || !o.out || optind >= argc) {
-            fprintf(stderr, "tl: secureboot vars apply-update: needs --vars F, UPDATE... and "
-                            "-o OUT\n");
+            tl_report("secureboot vars apply-update", "needs --vars F, UPDATE... and "
+                                                      "-o OUT");
             return TL_EXIT_BAD;
         }
         if (o.variable && strcmp(o.variable, "db") != 0 && strcmp(o.variable, "dbx") != 0) {
-            fprintf(stderr, "tl: secureboot vars apply-update: --variable is db or dbx\n");
+            tl_report("secureboot vars apply-update", "--variable is db or dbx");
             return TL_EXIT_BAD;
         }
         return apply_update(&o, argv + optind, argc - optind);
     }
-    fprintf(stderr, "tl: secureboot vars: unknown verb \"%s\"\n", verb);
+    tl_report("secureboot vars", "unknown verb \"%s\"", verb);
     return TL_EXIT_BAD;
 }
