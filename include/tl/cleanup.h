@@ -14,36 +14,24 @@
 
 #include "tl/util.h"
 
-static inline void tl_json_decrefp(json_t **p)
-{
-    json_decref(*p);
-}
-#define _cleanup_json_ _cleanup_(tl_json_decrefp)
+/* tl_FNp(&ptr) calls FN(ptr) unless ptr is NULL: the cleanup of a `type *`. */
+#define TL_DEFINE_CLEANUP(type, fn)                                                                \
+    static inline void tl_##fn##p(type **p)                                                        \
+    {                                                                                              \
+        if (*p)                                                                                    \
+            fn(*p);                                                                                \
+    }
 
-static inline void tl_x509_freep(X509 **p)
-{
-    X509_free(*p);
-}
-#define _cleanup_x509_ _cleanup_(tl_x509_freep)
-
-static inline void tl_evp_pkey_freep(EVP_PKEY **p)
-{
-    EVP_PKEY_free(*p);
-}
-#define _cleanup_evp_pkey_ _cleanup_(tl_evp_pkey_freep)
-
-static inline void tl_bio_freep(BIO **p)
-{
-    BIO_free(*p);
-}
-#define _cleanup_bio_ _cleanup_(tl_bio_freep)
-
-static inline void tl_fclosep(FILE **p)
-{
-    if (*p)
-        fclose(*p);
-}
-#define _cleanup_fclose_ _cleanup_(tl_fclosep)
+TL_DEFINE_CLEANUP(json_t, json_decref)
+TL_DEFINE_CLEANUP(X509, X509_free)
+TL_DEFINE_CLEANUP(EVP_PKEY, EVP_PKEY_free)
+TL_DEFINE_CLEANUP(BIO, BIO_free)
+TL_DEFINE_CLEANUP(FILE, fclose)
+#define _cleanup_json_     _cleanup_(tl_json_decrefp)
+#define _cleanup_x509_     _cleanup_(tl_X509_freep)
+#define _cleanup_evp_pkey_ _cleanup_(tl_EVP_PKEY_freep)
+#define _cleanup_bio_      _cleanup_(tl_BIO_freep)
+#define _cleanup_fclose_   _cleanup_(tl_fclosep)
 
 /* A file descriptor; -1 is none. */
 static inline void tl_closep(int *fd)
