@@ -132,7 +132,7 @@ static json_t *addons(const char *list)
 static int run_create(int argc, char **argv)
 {
     struct az_args a;
-    int r = az_parse(&create_cmd, argc, argv, &a);
+    int r = arm_parse(&create_cmd, argc, argv, &a);
     if (r)
         return r > 0 ? TL_EXIT_OK : TL_EXIT_BAD;
     bool gen1;
@@ -141,8 +141,10 @@ static int run_create(int argc, char **argv)
     char *pub = NULL;
     if (!az_flag(&a, "--no-ssh-key")) {
         const char *key = az_given(&a, "--ssh-key-value") ? az_get(&a, "--ssh-key-value") : NULL;
-        if (sshkey_for_cluster(a.cmd->name, key, az_flag(&a, "--generate-ssh-keys"), &pub) < 0)
-            return TL_EXIT_BAD;
+        struct tl_error err = {0};
+        if (sshkey_for_cluster(a.cmd->name, key, az_flag(&a, "--generate-ssh-keys"), &pub, &err) <
+            0)
+            return tlc_fail(TL_EXIT_BAD, &err);
     }
     json_t *body = json_object();
     arm_body_set_given(body, &a, "location", "--location");
@@ -186,7 +188,7 @@ static int run_delete(int argc, char **argv)
 static int run_list(int argc, char **argv)
 {
     struct az_args a;
-    int r = az_parse(&list_cmd, argc, argv, &a);
+    int r = arm_parse(&list_cmd, argc, argv, &a);
     if (r)
         return r > 0 ? TL_EXIT_OK : TL_EXIT_BAD;
     const char *group = az_get(&a, "--resource-group");
@@ -200,7 +202,7 @@ static int run_list(int argc, char **argv)
 static int run_get_credentials(int argc, char **argv)
 {
     struct az_args a;
-    int r = az_parse(&credentials_cmd, argc, argv, &a);
+    int r = arm_parse(&credentials_cmd, argc, argv, &a);
     if (r)
         return r > 0 ? TL_EXIT_OK : TL_EXIT_BAD;
     char file[PATH_MAX];
@@ -212,20 +214,24 @@ static int run_get_credentials(int argc, char **argv)
     }
     bool to_stdout = opt && strcmp(opt, "-") == 0;
     if (!to_stdout && kubeconfig_path(opt, file, sizeof(file)) < 0) {
-        fprintf(stderr, "tl: %s: no kubeconfig file: set HOME or KUBECONFIG, or give --file\n",
-                a.cmd->name);
+        tl_report(a.cmd->name, "no kubeconfig file: set HOME or KUBECONFIG, or give --file");
         return TL_EXIT_BAD;
     }
     struct tl_client c;
-    if (tl_client_open(&c, a.cmd->name) < 0)
-        return TL_EXIT_BAD;
+    struct tl_error err = {0};
+    if (tl_client_open(&c, a.cmd->name, &err) < 0)
+        return tlc_fail(TL_EXIT_BAD, &err);
     char *path = arm_path("/v1/resourceGroups/%s/managedClusters/%s/credentials",
                           az_get(&a, "--resource-group"), az_get(&a, "--name"));
     json_t *out = NULL;
-    r = path ? arm_request(&c, "POST", path, NULL, NULL, &out) : -ENOMEM;
+    r = path ? arm_request(&c, "POST", path, NULL, NULL, &out, &err) : -ENOMEM;
     free(path);
-    if (r < 0)
+    if (r < 0 && r != -ENOMEM)
+        arm_report(out, &err);
+    if (r < 0) {
+        json_decref(out);
         return TL_EXIT_BAD;
+    }
     struct kube_credentials cred = {
         .cluster = json_string_value(json_object_get(out, "cluster")),
         .server = json_string_value(json_object_get(out, "server")),
@@ -233,21 +239,22 @@ static int run_get_credentials(int argc, char **argv)
         .token = json_string_value(json_object_get(out, "token")),
     };
     if (!cred.cluster || !cred.server || !cred.user || !cred.token) {
-        fprintf(stderr, "tl: %s: tld's credentials lack cluster, server, user or token\n",
-                a.cmd->name);
+        tl_report(a.cmd->name, "tld's credentials lack cluster, server, user or token");
         json_decref(out);
         return TL_EXIT_BAD;
     }
     if (to_stdout) {
-        char msg[256], *text = NULL;
+        char *text = NULL;
         size_t len;
-        r = kubeconfig_merge(NULL, 0, &cred, false, &text, &len, msg, sizeof(msg));
+        r = kubeconfig_merge(NULL, 0, &cred, false, &text, &len, &err);
         if (r == 0)
             fwrite(text, 1, len, stdout);
         free(text);
     } else {
-        r = kubeconfig_write(file, &cred, az_flag(&a, "--overwrite-existing"));
-        if (r == 0)
+        r = kubeconfig_write(file, &cred, az_flag(&a, "--overwrite-existing"), &err);
+        if (r < 0)
+            tl_report_error(NULL, &err);
+        else
             fprintf(stderr, "Merged \"%s\" as current context in %s\n", cred.cluster, file);
     }
     json_decref(out);
@@ -280,7 +287,7 @@ static const struct az_column vm_size_columns[] = {
 static int run_vm_sizes(int argc, char **argv)
 {
     struct az_args a;
-    int r = az_parse(&vm_sizes_cmd, argc, argv, &a);
+    int r = arm_parse(&vm_sizes_cmd, argc, argv, &a);
     if (r)
         return r > 0 ? TL_EXIT_OK : TL_EXIT_BAD;
     size_t n;

@@ -78,8 +78,7 @@ static int parse_hex(const char *what, const char *hex, uint8_t *out, size_t siz
 {
     int n = tl_hex_decode(hex, strlen(hex), out, size);
     if (n < 0) {
-        fprintf(stderr, "tl: attest: %s: %s\n", what,
-                n == -ENOBUFS ? "too long" : "not a hex string");
+        tl_report("attest", "%s: %s", what, n == -ENOBUFS ? "too long" : "not a hex string");
         return -1;
     }
     *len = (size_t)n;
@@ -507,17 +506,18 @@ static int cmd_verify(int argc, char **argv)
         }
     }
     if (optind < argc) {
-        fprintf(stderr, "tl: attest verify: unexpected argument \"%s\"\n", argv[optind]);
+        tl_report("attest verify", "unexpected argument \"%s\"", argv[optind]);
         return TL_EXIT_BAD;
     }
     if (go && (ak || quote || sig || pcrs || log)) {
-        fprintf(stderr, "tl: attest verify: --go-attestation carries the AK, quote, signature, "
-                        "PCRs and log: give none of --ak --quote --signature --pcrs --eventlog\n");
+        tl_report("attest verify",
+                  "--go-attestation carries the AK, quote, signature, "
+                  "PCRs and log: give none of --ak --quote --signature --pcrs --eventlog");
         return TL_EXIT_BAD;
     }
     if (!go && (!ak || !quote || !sig)) {
-        fprintf(stderr, "tl: attest verify: --ak, --quote and --signature are required (or "
-                        "--go-attestation)\n");
+        tl_report("attest verify", "--ak, --quote and --signature are required (or "
+                                   "--go-attestation)");
         return TL_EXIT_BAD;
     }
 
@@ -552,7 +552,7 @@ static int cmd_verify(int argc, char **argv)
                                  .flags = flags};
     struct tl_attest_verdict v;
     if (tl_attest_verify(&ev, e.have_log ? e.log.p : NULL, e.log.len, &ex, &v) < 0) {
-        fprintf(stderr, "tl: attest verify: out of memory\n");
+        tl_report("attest verify", "out of memory");
         goto out;
     }
     /* The AK again, for what the output says about it (the verdict keeps
@@ -633,8 +633,8 @@ static int cmd_make_credential(int argc, char **argv)
         }
     }
     if (optind < argc || !ek_file || !name_hex || !secret_hex || !(out[0] || out[1] || out[2])) {
-        fprintf(stderr, "tl: attest make-credential: --ek-public, --name, --secret and one of "
-                        "-o, --secret-out, --tpm2-tools are required\n");
+        tl_report("attest make-credential", "--ek-public, --name, --secret and one of "
+                                            "-o, --secret-out, --tpm2-tools are required");
         return TL_EXIT_BAD;
     }
     uint8_t name[sizeof(TPMU_NAME)], secret[TL_DIGEST_MAX];

@@ -39,7 +39,7 @@ static int parse(const char *what, int argc, char **argv, struct opts *o, bool n
             return -1;
         }
         if (!strchr(allowed, c)) {
-            fprintf(stderr, "tl: %s: --%s does not apply here\n", what, options[idx].name);
+            tl_report(what, "--%s does not apply here", options[idx].name);
             return -1;
         }
         switch (c) {
@@ -59,17 +59,17 @@ static int parse(const char *what, int argc, char **argv, struct opts *o, bool n
     }
     if (needs_arg) {
         if (optind >= argc) {
-            fprintf(stderr, "tl: %s: an argument is required (try --help)\n", what);
+            tl_report(what, "an argument is required (try --help)");
             return -1;
         }
         o->arg = argv[optind++];
     }
     if (optind < argc) {
-        fprintf(stderr, "tl: %s: unexpected argument \"%s\"\n", what, argv[optind]);
+        tl_report(what, "unexpected argument \"%s\"", argv[optind]);
         return -1;
     }
     if (o->limit <= 0 || o->limit > 10000) {
-        fprintf(stderr, "tl: %s: --limit takes 1-10000\n", what);
+        tl_report(what, "--limit takes 1-10000");
         return -1;
     }
     return 0;
@@ -84,16 +84,17 @@ static const char *str(const json_t *j, const char *k)
 static int get(const char *what, const char *method, const char *path, json_t **out)
 {
     struct tl_client c;
-    if (tl_client_open(&c, what) < 0)
-        return -1;
+    struct tl_error err = {0};
+    if (tl_client_open(&c, what, &err) < 0)
+        return tl_report_error(NULL, &err), -1;
     long status = 0;
     json_t *body = strcmp(method, "POST") == 0 ? json_object() : NULL;
-    int r = tl_client_call(&c, method, path, body, &status, out, NULL, NULL, what);
+    int r = tl_client_call(&c, method, path, body, &status, out, NULL, NULL, what, &err);
     json_decref(body);
     if (r < 0)
-        return -1;
+        return tl_report_error(NULL, &err), -1;
     if (status >= 300 || !*out) {
-        fprintf(stderr, "tl: %s: %s\n", what, *out ? str(*out, "error") : "refused");
+        tl_report(what, "%s", *out ? str(*out, "error") : "refused");
         json_decref(*out);
         return -1;
     }
@@ -105,7 +106,7 @@ static bool id_ok(const char *what, const char *s)
     char *end;
     long long v = strtoll(s, &end, 10);
     if (*end || v <= 0) {
-        fprintf(stderr, "tl: %s: \"%s\" is not an id\n", what, s);
+        tl_report(what, "\"%s\" is not an id", s);
         return false;
     }
     return true;
@@ -191,8 +192,7 @@ int tl_cmd_attestation(int argc, char **argv)
     const char *verb = argc > 1 ? argv[1] : "";
     bool list = strcmp(verb, "list") == 0, show = strcmp(verb, "show") == 0;
     if (!list && !show) {
-        fprintf(stderr, "tl: attestation: %s verb \"%s\" (list, show)\n", *verb ? "unknown" : "no",
-                verb);
+        tl_report("attestation", "%s verb \"%s\" (list, show)", *verb ? "unknown" : "no", verb);
         return TL_EXIT_BAD;
     }
     int r = parse(list ? "attestation list" : "attestation show", argc - 1, argv + 1, &o, show,
@@ -236,8 +236,7 @@ int tl_cmd_alert(int argc, char **argv)
     bool list = strcmp(verb, "list") == 0, show = strcmp(verb, "show") == 0,
          ack = strcmp(verb, "ack") == 0;
     if (!list && !show && !ack) {
-        fprintf(stderr, "tl: alert: %s verb \"%s\" (list, show, ack)\n", *verb ? "unknown" : "no",
-                verb);
+        tl_report("alert", "%s verb \"%s\" (list, show, ack)", *verb ? "unknown" : "no", verb);
         return TL_EXIT_BAD;
     }
     char what[32];
@@ -283,8 +282,7 @@ int tl_cmd_policy(int argc, char **argv)
     if (strcmp(verb, "rules") == 0)
         return tl_cmd_policy_rules(argc - 1, argv + 1);
     if (!show && !learn) {
-        fprintf(stderr, "tl: policy: %s verb \"%s\" (show, learn, rules)\n",
-                *verb ? "unknown" : "no", verb);
+        tl_report("policy", "%s verb \"%s\" (show, learn, rules)", *verb ? "unknown" : "no", verb);
         return TL_EXIT_BAD;
     }
     char what[32];
@@ -295,7 +293,7 @@ int tl_cmd_policy(int argc, char **argv)
                    ? (puts("usage: tl policy show NODE [--json] | learn NODE [--json]"), TL_EXIT_OK)
                    : TL_EXIT_BAD;
     if (strpbrk(o.arg, "/?#% ")) {
-        fprintf(stderr, "tl: %s: \"%s\" is not a node name\n", what, o.arg);
+        tl_report(what, "\"%s\" is not a node name", o.arg);
         return TL_EXIT_BAD;
     }
     char path[256];

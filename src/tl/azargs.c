@@ -15,6 +15,7 @@
 #include <strings.h>
 
 #include "azargs.h"
+#include "tl.h"
 
 static const char *const output_choices[] = {"json", "jsonc", "table", "tsv", "none", NULL};
 
@@ -139,16 +140,17 @@ static unsigned leading_unicode_dash(const char *s, const char **rest)
     return found;
 }
 
-static void report_continuation(const struct az_command *cmd, const char *arg)
+static int report_continuation(const char *name, const char *arg, struct tl_error *err)
 {
-    fprintf(stderr,
-            "tl: %s: argument \"%s\" comes from a \\ line continuation pasted onto one line; "
-            "remove the \\ or keep the line breaks\n",
-            cmd->name, arg);
+    return tl_error_set_nopos(
+        err, -EINVAL,
+        "%s: argument \"%s\" comes from a \\ line continuation pasted onto one line; "
+        "remove the \\ or keep the line breaks",
+        name, arg);
 }
 
-static void report_dash(const struct az_command *cmd, const char *arg, unsigned dash,
-                        const char *rest)
+static int report_dash(const struct az_command *cmd, const char *arg, unsigned dash,
+                       const char *rest, struct tl_error *err)
 {
     char fixed[128];
     snprintf(fixed, sizeof(fixed), "--%.*s", (int)strcspn(rest, "="), rest);
@@ -158,10 +160,11 @@ static void report_dash(const struct az_command *cmd, const char *arg, unsigned 
         if (c)
             suggest = c;
     }
-    fprintf(stderr,
-            "tl: %s: argument \"%s\" contains an %s (U+%04X) where -- belongs (typically "
-            "copied from a web page); did you mean %s?\n",
-            cmd->name, arg, dash == 0x2013 ? "en dash" : "em dash", dash, suggest);
+    return tl_error_set_nopos(err, -EINVAL,
+                              "%s: argument \"%s\" contains an %s (U+%04X) where -- belongs "
+                              "(typically copied from a web page); did you mean %s?",
+                              cmd->name, arg, dash == 0x2013 ? "en dash" : "em dash", dash,
+                              suggest);
 }
 
 static void option_label(const struct az_option *o, char *out, size_t len)
@@ -172,9 +175,9 @@ static void option_label(const struct az_option *o, char *out, size_t len)
         snprintf(out, len, "%s", o->name);
 }
 
-/* Checks and canonicalises a value; NULL after printing the error. */
+/* Checks and canonicalises a value; NULL with err set. */
 static const char *check_value(const struct az_command *cmd, const struct az_option *o,
-                               const char *v)
+                               const char *v, struct tl_error *err)
 {
     char label[96];
     option_label(o, label, sizeof(label));
@@ -183,7 +186,8 @@ static const char *check_value(const struct az_command *cmd, const struct az_opt
         char *end;
         long n = strtol(v, &end, 10);
         if (!isdigit((unsigned char)v[0]) || *end || errno || n > INT_MAX) {
-            fprintf(stderr, "tl: %s: argument %s: invalid int value: '%s'\n", cmd->name, label, v);
+            tl_error_set_nopos(err, -EINVAL, "%s: argument %s: invalid int value: '%s'", cmd->name,
+                               label, v);
             return NULL;
         }
         return v;
@@ -192,11 +196,13 @@ static const char *check_value(const struct az_command *cmd, const struct az_opt
         for (const char *const *c = o->choices; *c; c++)
             if (strcasecmp(*c, v) == 0)
                 return *c;
-        fprintf(stderr, "tl: %s: '%s' is not a valid value for '%s'. Allowed values: ", cmd->name,
-                v, o->name);
+        char allowed[256] = "";
         for (const char *const *c = o->choices; *c; c++)
-            fprintf(stderr, "%s%s", c == o->choices ? "" : ", ", *c);
-        fputs(".\n", stderr);
+            snprintf(allowed + strlen(allowed), sizeof(allowed) - strlen(allowed), "%s%s",
+                     c == o->choices ? "" : ", ", *c);
+        tl_error_set_nopos(err, -EINVAL,
+                           "%s: '%s' is not a valid value for '%s'. Allowed values: %s.", cmd->name,
+                           v, o->name, allowed);
         return NULL;
     }
     return v;
@@ -210,7 +216,8 @@ static bool wants_help(int argc, char **argv)
     return false;
 }
 
-int az_parse(const struct az_command *cmd, int argc, char **argv, struct az_args *a)
+int az_parse(const struct az_command *cmd, int argc, char **argv, struct az_args *a,
+             struct tl_error *err)
 {
     size_t n = count_options(cmd);
     const char *global_value[N_GLOBAL] = {0};
@@ -225,15 +232,11 @@ int az_parse(const struct az_command *cmd, int argc, char **argv, struct az_args
     size_t n_unknown = 0;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i], *rest;
-        if (is_pasted_continuation(arg)) {
-            report_continuation(cmd, arg);
-            return -EINVAL;
-        }
+        if (is_pasted_continuation(arg))
+            return report_continuation(cmd->name, arg, err);
         unsigned dash = leading_unicode_dash(arg, &rest);
-        if (dash) {
-            report_dash(cmd, arg, dash, rest);
-            return -EINVAL;
-        }
+        if (dash)
+            return report_dash(cmd, arg, dash, rest, err);
         if (arg[0] != '-' || arg[1] == 0) {
             if (n_unknown < 64)
                 unknown[n_unknown++] = arg;
@@ -246,11 +249,10 @@ int az_parse(const struct az_command *cmd, int argc, char **argv, struct az_args
             char name[128];
             snprintf(name, sizeof(name), "%.*s", (int)len, arg);
             const char *c = strncmp(arg, "--", 2) == 0 ? closest_option(cmd, name) : NULL;
-            if (c) {
-                fprintf(stderr, "tl: %s: unrecognized argument %s; did you mean %s?\n", cmd->name,
-                        name, c);
-                return -EINVAL;
-            }
+            if (c)
+                return tl_error_set_nopos(err, -EINVAL,
+                                          "%s: unrecognized argument %s; did you mean %s?",
+                                          cmd->name, name, c);
             if (n_unknown < 64)
                 unknown[n_unknown++] = arg;
             continue;
@@ -259,16 +261,14 @@ int az_parse(const struct az_command *cmd, int argc, char **argv, struct az_args
         const char **slot = (size_t)idx < n ? &a->value[idx] : &global_value[idx - (int)n];
         char label[96];
         option_label(o, label, sizeof(label));
-        if (*slot) {
-            fprintf(stderr, "tl: %s: argument %s: given more than once\n", cmd->name, label);
-            return -EINVAL;
-        }
+        if (*slot)
+            return tl_error_set_nopos(err, -EINVAL, "%s: argument %s: given more than once",
+                                      cmd->name, label);
         if (o->kind == AZ_FLAG) {
-            if (eq) {
-                fprintf(stderr, "tl: %s: argument %s: ignored explicit argument '%s'\n", cmd->name,
-                        label, eq + 1);
-                return -EINVAL;
-            }
+            if (eq)
+                return tl_error_set_nopos(err, -EINVAL,
+                                          "%s: argument %s: ignored explicit argument '%s'",
+                                          cmd->name, label, eq + 1);
             *slot = "true";
             continue;
         }
@@ -276,59 +276,44 @@ int az_parse(const struct az_command *cmd, int argc, char **argv, struct az_args
         if (eq) {
             v = eq + 1;
         } else {
-            if (i + 1 >= argc) {
-                fprintf(stderr, "tl: %s: argument %s: expected one argument\n", cmd->name, label);
-                return -EINVAL;
-            }
+            if (i + 1 >= argc)
+                return tl_error_set_nopos(err, -EINVAL, "%s: argument %s: expected one argument",
+                                          cmd->name, label);
             v = argv[i + 1];
-            if (strcmp(v, "\\") == 0 || v[0] == ' ' || v[0] == '\t') {
-                report_continuation(cmd, v);
-                return -EINVAL;
-            }
+            if (strcmp(v, "\\") == 0 || v[0] == ' ' || v[0] == '\t')
+                return report_continuation(cmd->name, v, err);
             dash = leading_unicode_dash(v, &rest);
-            if (dash && rest != v) {
-                report_dash(cmd, v, dash, rest);
-                return -EINVAL;
-            }
-            if (v[0] == '-' && v[1] && !isdigit((unsigned char)v[1])) {
-                fprintf(stderr, "tl: %s: argument %s: expected one argument\n", cmd->name, label);
-                return -EINVAL;
-            }
+            if (dash && rest != v)
+                return report_dash(cmd, v, dash, rest, err);
+            if (v[0] == '-' && v[1] && !isdigit((unsigned char)v[1]))
+                return tl_error_set_nopos(err, -EINVAL, "%s: argument %s: expected one argument",
+                                          cmd->name, label);
             i++;
         }
-        if (is_pasted_continuation(v)) {
-            report_continuation(cmd, v);
-            return -EINVAL;
-        }
-        v = check_value(cmd, o, v);
+        if (is_pasted_continuation(v))
+            return report_continuation(cmd->name, v, err);
+        v = check_value(cmd, o, v, err);
         if (!v)
             return -EINVAL;
         *slot = v;
     }
-    if (n_unknown) {
-        fprintf(stderr, "tl: %s: unrecognized arguments:", cmd->name);
-        for (size_t i = 0; i < n_unknown; i++)
-            fprintf(stderr, " %s", unknown[i]);
-        fputc('\n', stderr);
-        return -EINVAL;
-    }
-    bool missing = false;
+    char list[512] = "";
+    for (size_t i = 0; i < n_unknown; i++)
+        snprintf(list + strlen(list), sizeof(list) - strlen(list), " %s", unknown[i]);
+    if (n_unknown)
+        return tl_error_set_nopos(err, -EINVAL, "%s: unrecognized arguments:%s", cmd->name, list);
     for (size_t i = 0; i < n; i++) {
         const struct az_option *o = &cmd->options[i];
         if (!o->required || a->value[i])
             continue;
         char label[96];
         option_label(o, label, sizeof(label));
-        fprintf(stderr, "%s%s", missing ? ", " : "tl: ", missing ? "" : cmd->name);
-        if (!missing)
-            fputs(": the following arguments are required: ", stderr);
-        fputs(label, stderr);
-        missing = true;
+        snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", *list ? ", " : "",
+                 label);
     }
-    if (missing) {
-        fputc('\n', stderr);
-        return -EINVAL;
-    }
+    if (*list)
+        return tl_error_set_nopos(err, -EINVAL, "%s: the following arguments are required: %s",
+                                  cmd->name, list);
     for (size_t i = 0; i < n; i++) {
         const struct az_option *o = &cmd->options[i];
         if (!o->conflicts || !a->value[i])
@@ -336,11 +321,9 @@ int az_parse(const struct az_command *cmd, int argc, char **argv, struct az_args
         int j = find_option(cmd, o->conflicts, strlen(o->conflicts));
         if (j < 0)
             abort(); /* a table naming an option it does not have: a bug */
-        if ((size_t)j < n && a->value[j]) {
-            fprintf(stderr, "tl: %s: cannot specify %s and %s at the same time\n", cmd->name,
-                    o->name, o->conflicts);
-            return -EINVAL;
-        }
+        if ((size_t)j < n && a->value[j])
+            return tl_error_set_nopos(err, -EINVAL, "%s: cannot specify %s and %s at the same time",
+                                      cmd->name, o->name, o->conflicts);
     }
     for (size_t i = 0; i < N_GLOBAL; i++)
         if (strcmp(global_options[i].name, "--output") == 0 && global_value[i])
@@ -456,16 +439,11 @@ int az_dispatch(const char *group, const char *summary, const struct az_entry *e
     for (const struct az_entry *e = entries; e->name; e++)
         if (strcmp(e->name, verb) == 0)
             return e->run(argc - 1, argv + 1);
-    if (is_pasted_continuation(verb)) {
-        fprintf(stderr,
-                "tl: %s: argument \"%s\" comes from a \\ line continuation pasted onto one "
-                "line; remove the \\ or keep the line breaks\n",
-                group, verb);
-        return 2;
-    }
+    struct tl_error err = {0};
+    if (is_pasted_continuation(verb))
+        return report_continuation(group, verb, &err), tlc_fail(2, &err);
     if (verb[0] == '-') {
-        fprintf(stderr, "tl: %s: a command is required before %s (try tl %s --help)\n", group, verb,
-                group);
+        tl_report(group, "a command is required before %s (try tl %s --help)", verb, group);
         return 2;
     }
     const char *best = NULL;
@@ -478,10 +456,8 @@ int az_dispatch(const char *group, const char *summary, const struct az_entry *e
         }
     }
     if (best)
-        fprintf(stderr, "tl: %s: '%s' is not a tl %s command; did you mean '%s'?\n", group, verb,
-                group, best);
+        tl_report(group, "'%s' is not a tl %s command; did you mean '%s'?", verb, group, best);
     else
-        fprintf(stderr, "tl: %s: '%s' is not a tl %s command (try tl %s --help)\n", group, verb,
-                group, group);
+        tl_report(group, "'%s' is not a tl %s command (try tl %s --help)", verb, group, group);
     return 2;
 }

@@ -8,12 +8,16 @@
  * and --help/-h. It also recognises the mistakes people make when they
  * paste commands from a web page: en and em dashes where "--" belongs, a
  * "\" line continuation pasted onto one line, near-misses of an option's
- * spelling. Every error is one line on stderr ("tl: CMD: ..."), and the
- * texts are part of the interface (docs/cli.md, tests/cli/aks_cli.sh). */
+ * spelling. Every error is one line, "CMD: ..." in a tl_error (printed
+ * "tl: CMD: ..." by the verb), and the texts are part of the interface
+ * (docs/cli.md, tests/cli/aks_cli.sh). az_dispatch and the help are the
+ * command layer: they print. */
 #pragma once
 
 #include <stdbool.h>
 #include <stdio.h>
+
+#include "tl/error.h"
 
 enum az_kind {
     AZ_FLAG,   /* present or not */
@@ -50,8 +54,9 @@ struct az_args {
 };
 
 /* argv[0] is the verb; options follow. Returns 0 when parsed, 1 when
- * --help was printed (stdout), -EINVAL after printing the one error line. */
-int az_parse(const struct az_command *cmd, int argc, char **argv, struct az_args *a);
+ * --help was printed (stdout), -EINVAL with err "CMD: ..." for a mistake. */
+int az_parse(const struct az_command *cmd, int argc, char **argv, struct az_args *a,
+             struct tl_error *err);
 
 /* The value given, else the option's default, else NULL. The name must be
  * in the command's table (a typo in a verb's code aborts). */

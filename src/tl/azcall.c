@@ -73,14 +73,14 @@ char *arm_path(const char *fmt, ...)
 }
 
 int arm_request(struct tl_client *c, const char *method, const char *path, json_t *body,
-                long *status, json_t **out)
+                long *status, json_t **out, struct tl_error *err)
 {
     long st = 0;
     json_t *answer = NULL;
     char *raw = NULL;
     size_t raw_len = 0;
     *out = NULL;
-    int r = tl_client_call(c, method, path, body, &st, &answer, &raw, &raw_len, "tld");
+    int r = tl_client_call(c, method, path, body, &st, &answer, &raw, &raw_len, "tld", err);
     json_decref(body);
     if (status)
         *status = st;
@@ -91,15 +91,25 @@ int arm_request(struct tl_client *c, const char *method, const char *path, json_
         *out = answer;
         return 0;
     }
-    const char *err = json_string_value(json_object_get(answer, "error"));
-    if (err)
-        fprintf(stderr, "tl: %s\n", err);
+    const char *why = json_string_value(json_object_get(answer, "error"));
+    if (why)
+        tl_error_set_nopos(err, -EINVAL, "%s", why);
     else
-        fprintf(stderr, "tl: %s %s: tld answered HTTP %ld%s%.*s\n", method, path, st,
-                raw && raw_len ? ": " : "", (int)(raw_len > 200 ? 200 : raw_len), raw ? raw : "");
+        tl_error_set_nopos(err, -EINVAL, "%s %s: tld answered HTTP %ld%s%.*s", method, path, st,
+                           raw && raw_len ? ": " : "", (int)(raw_len > 200 ? 200 : raw_len),
+                           raw ? raw : "");
     free(raw);
-    json_decref(answer);
+    *out = answer;
     return -EINVAL;
+}
+
+void arm_report(const json_t *answer, const struct tl_error *err)
+{
+    const char *why = json_string_value(json_object_get(answer, "error"));
+    if (why)
+        tl_report(NULL, "%s", why);
+    else
+        tl_report_error(NULL, err);
 }
 
 static const char *str(const json_t *j, const char *key)
@@ -192,6 +202,7 @@ static const char *error_of(const json_t *res)
 int arm_wait(struct tl_client *c, const char *path, json_t **res, bool gone)
 {
     bool tty = isatty(STDERR_FILENO);
+    struct tl_error err = {0};
     char last[512] = "", line[512];
     bool shown = false;
     int rc = 0;
@@ -216,7 +227,9 @@ int arm_wait(struct tl_client *c, const char *path, json_t **res, bool gone)
             /* 404 is the answer waited for: ask without printing it. */
             char *raw = NULL;
             size_t raw_len = 0;
-            if (tl_client_call(c, "GET", path, NULL, &status, &next, &raw, &raw_len, "tld") < 0) {
+            if (tl_client_call(c, "GET", path, NULL, &status, &next, &raw, &raw_len, "tld", &err) <
+                0) {
+                tl_report_error(NULL, &err);
                 rc = 2;
                 break;
             }
@@ -226,8 +239,8 @@ int arm_wait(struct tl_client *c, const char *path, json_t **res, bool gone)
                 break;
             }
             if (status >= 300) {
-                fprintf(stderr, "tl: %s\n",
-                        *str(next, "error") ? str(next, "error") : "tld refused the request");
+                tl_report(NULL, "%s",
+                          *str(next, "error") ? str(next, "error") : "tld refused the request");
                 json_decref(next);
                 rc = 2;
                 break;
@@ -238,7 +251,9 @@ int arm_wait(struct tl_client *c, const char *path, json_t **res, bool gone)
                 *res = next;
                 break;
             }
-        } else if (arm_request(c, "GET", path, NULL, &status, &next) < 0) {
+        } else if (arm_request(c, "GET", path, NULL, &status, &next, &err) < 0) {
+            arm_report(next, &err);
+            json_decref(next);
             rc = 2;
             break;
         }
@@ -254,8 +269,8 @@ int arm_wait(struct tl_client *c, const char *path, json_t **res, bool gone)
         return 0;
     if (strcmp(state, "Succeeded") == 0)
         return 0;
-    fprintf(stderr, "tl: %s: %s\n", *str(*res, "name") ? str(*res, "name") : path,
-            strcmp(state, "Failed") == 0 ? error_of(*res) : state);
+    tl_report(*str(*res, "name") ? str(*res, "name") : path, "%s",
+              strcmp(state, "Failed") == 0 ? error_of(*res) : state);
     return 1;
 }
 
@@ -264,12 +279,18 @@ int arm_run(const struct az_args *a, const char *method, const char *path, json_
 {
     struct tl_client c;
     json_t *res = NULL;
-    if (!path || tl_client_open(&c, a->cmd->name) < 0) {
+    struct tl_error err = {0};
+    if (!path || tl_client_open(&c, a->cmd->name, &err) < 0) {
         json_decref(body);
+        if (path)
+            tl_report_error(NULL, &err);
         return 2;
     }
-    if (arm_request(&c, method, path, body, NULL, &res) < 0)
+    if (arm_request(&c, method, path, body, NULL, &res, &err) < 0) {
+        arm_report(res, &err);
+        json_decref(res);
         return 2;
+    }
     int rc = 0;
     if (mode == ARM_WAIT || mode == ARM_WAIT_GONE)
         rc = arm_wait(&c, path, &res, mode == ARM_WAIT_GONE);
@@ -291,10 +312,8 @@ bool arm_confirm(const struct az_args *a, int *rc)
     if (az_flag(a, "--yes"))
         return true;
     if (!isatty(STDIN_FILENO) || !isatty(STDERR_FILENO)) {
-        fprintf(stderr,
-                "tl: %s: unable to prompt for confirmation as no tty available; use "
-                "--yes\n",
-                a->cmd->name);
+        tl_report(a->cmd->name, "unable to prompt for confirmation as no tty available; use "
+                                "--yes");
         *rc = 2;
         return false;
     }
@@ -330,11 +349,20 @@ int arm_write(const struct az_args *a, const char *method, const struct arm_reso
     return arm_resource_run(a, method, res, body, az_flag(a, "--no-wait") ? ARM_NO_WAIT : ARM_WAIT);
 }
 
+int arm_parse(const struct az_command *cmd, int argc, char **argv, struct az_args *a)
+{
+    struct tl_error err = {0};
+    int r = az_parse(cmd, argc, argv, a, &err);
+    if (r < 0)
+        tl_report_error(NULL, &err);
+    return r;
+}
+
 int arm_get(const struct az_command *cmd, const struct arm_resource *res, enum arm_mode mode,
             int argc, char **argv)
 {
     struct az_args a;
-    int r = az_parse(cmd, argc, argv, &a);
+    int r = arm_parse(cmd, argc, argv, &a);
     if (r)
         return r > 0 ? TL_EXIT_OK : TL_EXIT_BAD;
     return arm_resource_run(&a, "GET", res, NULL, mode);
@@ -344,7 +372,7 @@ int arm_delete(const struct az_command *cmd, const struct arm_resource *res, boo
                char **argv)
 {
     struct az_args a;
-    int r = az_parse(cmd, argc, argv, &a);
+    int r = arm_parse(cmd, argc, argv, &a);
     if (r)
         return r > 0 ? TL_EXIT_OK : TL_EXIT_BAD;
     int rc;

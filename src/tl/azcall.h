@@ -3,8 +3,10 @@
  * and the wait for a long-running operation.
  *
  * Errors: tld answers a refusal with a non-2xx status and {"error": "one
- * line", "code": "..."}; it is printed as "tl: <error>" and the verb exits
- * 2. The rules (trusted launch on Windows, names, counts) live in tld
+ * line", "code": "..."}; arm_request returns it in a tl_error, and the verb
+ * runners below (arm_run, arm_wait, arm_get, ...: the az verbs' shared
+ * command layer, returning exit statuses) print it as "tl: <error>" and
+ * exit 2. The rules (trusted launch on Windows, names, counts) live in tld
  * (include/tl/aks.h); the CLI does not repeat them. */
 #pragma once
 
@@ -17,11 +19,15 @@
 __attribute__((format(printf, 1, 2))) char *arm_path(const char *fmt, ...);
 
 /* method path with body (stolen; may be NULL). 0 with *out (a JSON value,
- * or NULL when the answer had none) on 2xx; -EINVAL after printing
- * "tl: <error>" on a refusal, -EIO after printing why tld could not be
- * reached. *status (when given) receives the HTTP status either way. */
+ * or NULL when the answer had none) on 2xx; -EINVAL on a refusal (err: tld's
+ * error line, *out: tld's answer, whose "error" may be longer than a
+ * tl_error holds), -EIO when tld could not be reached (err: why). *status
+ * (when given) receives the HTTP status either way. Prints nothing. */
 int arm_request(struct tl_client *c, const char *method, const char *path, json_t *body,
-                long *status, json_t **out);
+                long *status, json_t **out, struct tl_error *err);
+/* A failed arm_request's line: "tl: <tld's error>" whole from answer when
+ * it has one, else err's. */
+void arm_report(const json_t *answer, const struct tl_error *err);
 
 /* Waits while (*res)'s provisioningState is Creating, Updating, Scaling or
  * Deleting, polling GET path every 0.5 s, with progress on stderr from the
@@ -78,6 +84,10 @@ int arm_resource_run(const struct az_args *a, const char *method, const struct a
  * wait, unless --no-wait. */
 int arm_write(const struct az_args *a, const char *method, const struct arm_resource *res,
               json_t *body);
+
+/* az_parse, its error line printed: a verb's first step. 0 parsed, 1 the
+ * help was printed, -EINVAL the error was. */
+int arm_parse(const struct az_command *cmd, int argc, char **argv, struct az_args *a);
 
 /* The verbs that only name a resource: parse argv per cmd, then GET it
  * (mode ARM_SHOW, or ARM_LIST for a collection), or DELETE it and

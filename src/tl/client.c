@@ -123,54 +123,55 @@ static int find_tld(char *out, size_t size)
 
 /* Runs `tld --home HOME --daemon`, which returns once it serves; its one
  * error line, if any, becomes ours. */
-static int start_tld(struct tl_client *c, const char *what)
+static int start_tld(struct tl_client *c, const char *what, struct tl_error *err)
 {
     char tld[PATH_MAX];
-    if (find_tld(tld, sizeof(tld)) < 0) {
-        tl_report(what, "tld is not running and was not found beside tl (set TL_TLD)");
-        return -1;
-    }
+    if (find_tld(tld, sizeof(tld)) < 0)
+        return tl_error_set_nopos(
+            err, -ENOENT, "%s: tld is not running and was not found beside tl (set TL_TLD)", what);
     const char *argv[] = {tld, "--home", c->home, "--daemon", NULL};
     struct tlh_run_options o = {.argv = argv};
     struct tlh_run_result res;
-    struct tl_error err = {0};
-    int r = tlh_run(&o, &res, &err);
+    struct tl_error run_err = {0};
+    int r = tlh_run(&o, &res, &run_err);
     if (r < 0) {
         if (res.err)
             res.err[strcspn(res.err, "\n")] = 0;
-        tl_report(what, "cannot start tld: %s", res.err && res.err[0] ? res.err : err.message);
+        r = tl_error_set_nopos(err, r, "%s: cannot start tld: %s", what,
+                               res.err && res.err[0] ? res.err : run_err.message);
         tlh_run_result_done(&res);
-        return -1;
+        return r;
     }
     tlh_run_result_done(&res);
     return 0;
 }
 
-int tl_client_open(struct tl_client *c, const char *what)
+int tl_client_open(struct tl_client *c, const char *what, struct tl_error *err)
 {
     memset(c, 0, sizeof(*c));
-    if (home_dir(c->home, sizeof(c->home)) < 0) {
-        tl_report(what, "no data directory: set TL_HOME or HOME");
-        return -1;
-    }
+    if (home_dir(c->home, sizeof(c->home)) < 0)
+        return tl_error_set_nopos(err, -ENOENT, "%s: no data directory: set TL_HOME or HOME", what);
     tlh_http_global_init();
     if (read_addr(c) && healthy(c))
         return 0;
     int r = mkdir_p(c->home);
     if (r < 0 || access(c->home, W_OK) < 0) {
-        tl_report(c->home, "data directory not writable: %s", strerror(r < 0 ? -r : errno));
-        return -1;
+        r = r < 0 ? r : -errno;
+        return tl_error_set_nopos(err, r, "%s: data directory not writable: %s", c->home,
+                                  strerror(-r));
     }
-    if (start_tld(c, what) < 0)
-        return -1;
+    r = start_tld(c, what, err);
+    if (r < 0)
+        return r;
     if (read_addr(c) && healthy(c))
         return 0;
-    tl_report(what, "tld started but does not answer (see %s/tld.log)", c->home);
-    return -1;
+    return tl_error_set_nopos(
+        err, -ECONNREFUSED, "%s: tld started but does not answer (see %s/tld.log)", what, c->home);
 }
 
 int tl_client_call(struct tl_client *c, const char *method, const char *path, json_t *body,
-                   long *status, json_t **out, char **raw, size_t *raw_len, const char *what)
+                   long *status, json_t **out, char **raw, size_t *raw_len, const char *what,
+                   struct tl_error *err)
 {
     char url[PATH_MAX];
     snprintf(url, sizeof(url), "%s%s", c->base, path);
@@ -182,25 +183,23 @@ int tl_client_call(struct tl_client *c, const char *method, const char *path, js
                                   .timeout_ms = 600000,
                                   .body_max = BODY_MAX};
     struct tlh_http_response rs = {0};
-    struct tl_error err = {0};
-    int r = tlh_http_send(&rq, &rs, &err);
+    struct tl_error http_err = {0};
+    int r = tlh_http_send(&rq, &rs, &http_err);
     free(text);
     *out = NULL;
     if (r < 0 || rs.truncated) {
-        tl_report(what, "tld at %s: %s", c->base,
-                  r < 0 ? err.message : "an answer larger than tl takes");
+        r = tl_error_set_nopos(err, r < 0 ? r : -EFBIG, "%s: tld at %s: %s", what, c->base,
+                               r < 0 ? http_err.message : "an answer larger than tl takes");
         tlh_http_response_done(&rs);
-        return -1;
+        return r;
     }
     *status = rs.status;
     if (strncmp(rs.content_type, "application/json", 16) == 0) {
         json_error_t jerr;
         *out = rs.body ? json_loads(rs.body, 0, &jerr) : NULL;
         tlh_http_response_done(&rs);
-        if (!*out) {
-            tl_report(what, "tld answered malformed JSON");
-            return -1;
-        }
+        if (!*out)
+            return tl_error_set_nopos(err, -EBADMSG, "%s: tld answered malformed JSON", what);
         return 0;
     }
     if (raw) {

@@ -6,13 +6,15 @@
  * build/src/tl/tl), or $TL_TLD. tl authenticates as the operator with
  * HOME/operator.token, the owner-only file tld writes at its first start
  * ($TL_TOKEN, when set, is sent instead: another role, or a token made
- * with `tl token create`). Errors are printed (one line) by these
- * functions; they return -1. */
+ * with `tl token create`). These functions never print: they return -errno
+ * with err's message naming `what` ("WHAT: tld at URL: ..."). */
 #pragma once
 
 #include <jansson.h>
 #include <limits.h>
 #include <stdbool.h>
+
+#include "tl/error.h"
 
 struct tl_client {
     char home[PATH_MAX];
@@ -21,10 +23,11 @@ struct tl_client {
 };
 
 /* Finds a running tld or starts one. */
-int tl_client_open(struct tl_client *c, const char *what);
+int tl_client_open(struct tl_client *c, const char *what, struct tl_error *err);
 
 /* method on base + path with body (may be NULL). *status the HTTP status,
  * *out the parsed JSON answer (an object; {"error"} for failures) or NULL
  * for a non-JSON answer, whose bytes are then in *raw (when raw is given). */
 int tl_client_call(struct tl_client *c, const char *method, const char *path, json_t *body,
-                   long *status, json_t **out, char **raw, size_t *raw_len, const char *what);
+                   long *status, json_t **out, char **raw, size_t *raw_len, const char *what,
+                   struct tl_error *err);

@@ -10,106 +10,111 @@
 #include <unistd.h>
 
 #include "tl.h"
+#include "tl/cleanup.h"
 #include "tl/digest.h"
-#include "tl/util.h"
+
+static void report_line(const char *file, const char *message, const struct tl_error *err)
+{
+    fprintf(stderr, "tl: %s%s%s", file ? file : "", file ? ": " : "", message);
+    if (err && err->has_offset)
+        fprintf(stderr, " (offset %zu)", err->offset);
+    fputc('\n', stderr);
+}
 
 void tl_report_error(const char *file, const struct tl_error *err)
 {
-    if (err->has_offset)
-        fprintf(stderr, "tl: %s: %s (offset %zu)\n", file, err->message, err->offset);
-    else
-        fprintf(stderr, "tl: %s: %s\n", file, err->message);
+    report_line(file, err->message, err);
 }
 
 void tl_report(const char *file, const char *fmt, ...)
 {
+    char message[4096];
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "tl: %s: ", file);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    vsnprintf(message, sizeof(message), fmt, ap);
     va_end(ap);
+    report_line(file, message, NULL);
+}
+
+int tlc_fail(int status, const struct tl_error *err)
+{
+    tl_report_error(NULL, err);
+    return status;
 }
 
 void tl_report_option_error(const char *verb, char **argv)
 {
     /* getopt_long leaves optind past the offending argument. */
     const char *arg = optind > 0 ? argv[optind - 1] : "?";
-    fprintf(stderr, "tl: %s: option %s is unknown or needs a value\n", verb, arg);
+    tl_report(verb, "option %s is unknown or needs a value", arg);
 }
 
-int tl_read_file(const char *path, uint8_t **out, size_t *out_len)
+int tlc_file_load(const char *path, uint8_t **out, size_t *out_len, struct tl_error *err)
 {
-    int fd = strcmp(path, "-") == 0 ? dup(STDIN_FILENO) : open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        int r = -errno;
-        tl_report(path, "cannot open: %s", strerror(errno));
-        return r;
-    }
+    _cleanup_close_ int fd =
+        strcmp(path, "-") == 0 ? dup(STDIN_FILENO) : open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return tl_error_set_nopos(err, -errno, "%s: cannot open: %s", path, strerror(errno));
     struct stat st;
-    if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-        close(fd);
-        tl_report(path, "is a directory");
-        return -EISDIR;
-    }
+    if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode))
+        return tl_error_set_nopos(err, -EISDIR, "%s: is a directory", path);
     size_t cap = 64 << 10, len = 0;
-    uint8_t *buf = malloc(cap);
-    int r = 0;
-    if (!buf) {
-        r = -ENOMEM;
-        goto fail;
-    }
+    _cleanup_free_ uint8_t *buf = malloc(cap);
+    if (!buf)
+        return tl_error_set_nopos(err, -ENOMEM, "%s: out of memory", path);
     for (;;) {
         if (len == cap) {
-            if (cap >= TL_MAX_INPUT) {
-                tl_report(path, "larger than %u MiB", TL_MAX_INPUT >> 20);
-                r = -EFBIG;
-                goto fail;
-            }
+            if (cap >= TL_MAX_INPUT)
+                return tl_error_set_nopos(err, -EFBIG, "%s: larger than %u MiB", path,
+                                          TL_MAX_INPUT >> 20);
             uint8_t *n = realloc(buf, cap * 2);
-            if (!n) {
-                r = -ENOMEM;
-                goto fail;
-            }
+            if (!n)
+                return tl_error_set_nopos(err, -ENOMEM, "%s: out of memory", path);
             buf = n;
             cap *= 2;
         }
         ssize_t n = read(fd, buf + len, cap - len);
         if (n < 0 && errno == EINTR)
             continue;
-        if (n < 0) {
-            r = -errno;
-            tl_report(path, "cannot read: %s", strerror(errno));
-            goto fail;
-        }
+        if (n < 0)
+            return tl_error_set_nopos(err, -errno, "%s: cannot read: %s", path, strerror(errno));
         if (n == 0)
             break;
         len += (size_t)n;
     }
-    close(fd);
     /* NUL-terminated past len, so text inputs can never be over-read. */
     if (len == cap) {
         uint8_t *n = realloc(buf, cap + 1);
-        if (!n) {
-            free(buf);
-            tl_report(path, "out of memory");
-            return -ENOMEM;
-        }
+        if (!n)
+            return tl_error_set_nopos(err, -ENOMEM, "%s: out of memory", path);
         buf = n;
     }
     buf[len] = 0;
-    *out = buf;
+    *out = TL_TAKE_PTR(buf);
     *out_len = len;
     return 0;
-fail:
-    if (r == -ENOMEM)
-        tl_report(path, "out of memory");
-    close(fd);
-    free(buf);
+}
+
+int tlc_error_prefix(struct tl_error *err, int code, const char *what)
+{
+    if (err) {
+        char message[sizeof(err->message)];
+        snprintf(message, sizeof(message), "%s", err->message);
+        snprintf(err->message, sizeof(err->message), "%s: %s", what, message);
+    }
+    return code;
+}
+
+int tl_read_file(const char *path, uint8_t **out, size_t *out_len)
+{
+    struct tl_error err = {0};
+    int r = tlc_file_load(path, out, out_len, &err);
+    if (r < 0)
+        tl_report_error(NULL, &err);
     return r;
 }
 
-int tl_write_fd(int fd, const char *path, const void *data, size_t len)
+int tlc_fd_write_all(int fd, const char *path, const void *data, size_t len, struct tl_error *err)
 {
     const uint8_t *p = data;
     size_t done = 0;
@@ -118,19 +123,24 @@ int tl_write_fd(int fd, const char *path, const void *data, size_t len)
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
-            int r = -errno;
-            tl_report(path, "cannot write: %s", strerror(errno));
+            int r = tl_error_set_nopos(err, -errno, "%s: cannot write: %s", path, strerror(errno));
             close(fd);
             return r;
         }
         done += (size_t)n;
     }
-    if (fsync(fd) < 0 || close(fd) < 0) {
-        int r = -errno;
-        tl_report(path, "cannot write: %s", strerror(errno));
-        return r;
-    }
+    if (fsync(fd) < 0 || close(fd) < 0)
+        return tl_error_set_nopos(err, -errno, "%s: cannot write: %s", path, strerror(errno));
     return 0;
+}
+
+int tl_write_fd(int fd, const char *path, const void *data, size_t len)
+{
+    struct tl_error err = {0};
+    int r = tlc_fd_write_all(fd, path, data, len, &err);
+    if (r < 0)
+        tl_report_error(NULL, &err);
+    return r;
 }
 
 void tl_json_print(json_t *v)
@@ -159,7 +169,7 @@ int cli_dispatch(const char *cmd, const struct cli_verb *verbs, void (*usage)(FI
         snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s",
                  v == verbs ? "" : ", ", v->name);
     if (argc < 2) {
-        fprintf(stderr, "tl: %s: no verb given (%s; try --help)\n", cmd, names);
+        tl_report(cmd, "no verb given (%s; try --help)", names);
         return TL_EXIT_BAD;
     }
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
@@ -169,7 +179,7 @@ int cli_dispatch(const char *cmd, const struct cli_verb *verbs, void (*usage)(FI
     for (const struct cli_verb *v = verbs; v->name; v++)
         if (strcmp(argv[1], v->name) == 0)
             return v->run(argc - 1, argv + 1);
-    fprintf(stderr, "tl: %s: unknown verb \"%s\" (%s)\n", cmd, argv[1], names);
+    tl_report(cmd, "unknown verb \"%s\" (%s)", argv[1], names);
     return TL_EXIT_BAD;
 }
 

@@ -2,6 +2,7 @@
  * its boot state read (when asked) and compared with expected PCR values
  * (when given). `tl eventlog` renders the result as text or JSON
  * (eventlog_text.c, eventlog_json.c); the verdict is analysis_failed's. */
+#include <errno.h>
 #include <stdlib.h>
 
 #include "eventlog_analysis.h"
@@ -13,37 +14,31 @@ bool analysis_failed(const struct analysis *a)
 }
 
 int analysis_run(struct analysis *a, bool want_state, const struct tl_pcr_values *expect,
-                 struct tl_hasher *h)
+                 struct tl_hasher *h, struct tl_error *err)
 {
-    struct tl_error err = {0};
-    if (tl_read_file(a->file, &a->buf, &a->len) < 0)
-        return TL_EXIT_BAD;
-    if (tl_eventlog_parse(a->buf, a->len, &a->log, &err) < 0 ||
-        tl_eventlog_check(&a->log, h, &a->checks, &err) < 0 ||
-        tl_replay(&a->log, h, &a->pcrs, &err) < 0) {
-        tl_report_error(a->file, &err);
-        return TL_EXIT_BAD;
-    }
+    int r = tlc_file_load(a->file, &a->buf, &a->len, err);
+    if (r < 0)
+        return r;
+    if ((r = tl_eventlog_parse(a->buf, a->len, &a->log, err)) < 0 ||
+        (r = tl_eventlog_check(&a->log, h, &a->checks, err)) < 0 ||
+        (r = tl_replay(&a->log, h, &a->pcrs, err)) < 0)
+        return tlc_error_prefix(err, r, a->file);
     if (want_state) {
-        if (tl_boot_state_extract(&a->log, &a->checks, &a->state, &err) < 0) {
-            tl_report_error(a->file, &err);
-            return TL_EXIT_BAD;
-        }
+        if ((r = tl_boot_state_extract(&a->log, &a->checks, &a->state, err)) < 0)
+            return tlc_error_prefix(err, r, a->file);
         a->have_state = true;
     }
     if (expect) {
         a->expect = calloc(1, sizeof(*a->expect));
-        if (!a->expect) {
-            tl_report(a->file, "out of memory");
-            return TL_EXIT_BAD;
-        }
+        if (!a->expect)
+            return tl_error_set_nopos(err, -ENOMEM, "%s: out of memory", a->file);
         a->expect->n_mismatches =
             tl_replay_compare(&a->pcrs, expect, a->expect->mismatches,
                               TL_ARRAY_SIZE(a->expect->mismatches), &a->expect->not_covered);
         if (a->expect->n_mismatches > TL_ARRAY_SIZE(a->expect->mismatches))
             a->expect->n_mismatches = TL_ARRAY_SIZE(a->expect->mismatches);
     }
-    return analysis_failed(a) ? TL_EXIT_FAIL : TL_EXIT_OK;
+    return 0;
 }
 
 void analysis_done(struct analysis *a)

@@ -30,9 +30,9 @@ struct analysis {
 bool analysis_failed(const struct analysis *a);
 
 /* Reads a->file and analyses it: the boot state too when want_state, the
- * comparison with expect when not NULL. Returns TL_EXIT_OK, TL_EXIT_FAIL
- * (analysis_failed) or TL_EXIT_BAD (the error line printed). Call
- * analysis_done whatever the result. */
+ * comparison with expect when not NULL. 0 (the verdict is analysis_failed's)
+ * or -errno with err "FILE: what (offset N)". Call analysis_done whatever
+ * the result. */
 int analysis_run(struct analysis *a, bool want_state, const struct tl_pcr_values *expect,
-                 struct tl_hasher *h);
+                 struct tl_hasher *h, struct tl_error *err);
 void analysis_done(struct analysis *a);

@@ -52,7 +52,7 @@ int tl_cmd_eventlog(int argc, char **argv)
     int c;
 
     if (argc < 2) {
-        fprintf(stderr, "tl: eventlog: no verb given (show, replay, state; try --help)\n");
+        tl_report("eventlog", "no verb given (show, replay, state; try --help)");
         return TL_EXIT_BAD;
     }
     const char *verb_name = argv[1];
@@ -67,7 +67,7 @@ int tl_cmd_eventlog(int argc, char **argv)
         usage(stdout);
         return TL_EXIT_OK;
     } else {
-        fprintf(stderr, "tl: eventlog: unknown verb \"%s\" (show, replay, state)\n", verb_name);
+        tl_report("eventlog", "unknown verb \"%s\" (show, replay, state)", verb_name);
         return TL_EXIT_BAD;
     }
 
@@ -82,7 +82,7 @@ int tl_cmd_eventlog(int argc, char **argv)
             break;
         case 'e':
             if (verb != VERB_REPLAY) {
-                fprintf(stderr, "tl: eventlog %s: --expect belongs to replay\n", verb_name);
+                tl_report(NULL, "eventlog %s: --expect belongs to replay", verb_name);
                 return TL_EXIT_BAD;
             }
             expect_file = optarg;
@@ -96,7 +96,7 @@ int tl_cmd_eventlog(int argc, char **argv)
         }
     }
     if (optind >= argc) {
-        fprintf(stderr, "tl: eventlog %s: no FILE given\n", verb_name);
+        tl_report(NULL, "eventlog %s: no FILE given", verb_name);
         return TL_EXIT_BAD;
     }
 
@@ -115,7 +115,12 @@ int tl_cmd_eventlog(int argc, char **argv)
     int n_files = argc - optind;
     for (int i = optind; i < argc; i++) {
         struct analysis a = {.file = argv[i]};
-        int r = analysis_run(&a, verb != VERB_REPLAY, expect, h);
+        struct tl_error err = {0};
+        int r = analysis_run(&a, verb != VERB_REPLAY, expect, h, &err);
+        if (r < 0)
+            r = tlc_fail(TL_EXIT_BAD, &err);
+        else
+            r = analysis_failed(&a) ? TL_EXIT_FAIL : TL_EXIT_OK;
         if (r != TL_EXIT_BAD) {
             if (a.expect)
                 a.expect->file = expect_file;

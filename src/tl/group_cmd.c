@@ -46,7 +46,7 @@ static const struct arm_resource groups = {"/v1/resourceGroups", {NULL}, az_grou
 static int run_create(int argc, char **argv)
 {
     struct az_args a;
-    int r = az_parse(&create_cmd, argc, argv, &a);
+    int r = arm_parse(&create_cmd, argc, argv, &a);
     if (r)
         return r > 0 ? TL_EXIT_OK : TL_EXIT_BAD;
     json_t *body = json_pack("{s:s}", "location", az_get(&a, "--location"));

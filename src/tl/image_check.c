@@ -79,7 +79,7 @@ static int check(const char *dir, const char *disk_opt, const char *vars, bool j
         return TL_EXIT_BAD;
     const char *disk = disk_opt ? disk_opt : disk_default;
     if (tlh_image_check(dir, disk_opt, vars, time(NULL), v, &err) < 0) {
-        fprintf(stderr, "tl: %s\n", err.message);
+        tl_report(NULL, "%s", err.message);
         return TL_EXIT_BAD;
     }
     if (json)
@@ -123,15 +123,15 @@ int tl_cmd_image_check(int argc, char **argv)
         }
     }
     if (optind >= argc) {
-        fprintf(stderr, "tl: image check: no DIR given (the image folder)\n");
+        tl_report("image check", "no DIR given (the image folder)");
         return TL_EXIT_BAD;
     }
     if (argc - optind > 1) {
-        fprintf(stderr, "tl: image check: one DIR only (\"%s\" is extra)\n", argv[optind + 1]);
+        tl_report("image check", "one DIR only (\"%s\" is extra)", argv[optind + 1]);
         return TL_EXIT_BAD;
     }
     if (!vars) {
-        fprintf(stderr, "tl: image check: --vars VARS.fd is required (the node's OVMF store)\n");
+        tl_report("image check", "--vars VARS.fd is required (the node's OVMF store)");
         return TL_EXIT_BAD;
     }
     return check(argv[optind], disk, vars, json);

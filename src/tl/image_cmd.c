@@ -100,10 +100,10 @@ static char *default_agent(const char *self)
         if (r == 0)
             return realpath(cand[i], NULL);
     }
-    fprintf(stderr,
-            "tl: image build: no tl-agent to put in the image: looked for %s, %s and %s%s; "
-            "build it (ninja -C build) or give --agent FILE|none\n",
-            cand[0], cand[1], cand[2], asan ? " (the ones there are ASan builds)" : "");
+    tl_report("image build",
+              "no tl-agent to put in the image: looked for %s, %s and %s%s; "
+              "build it (ninja -C build) or give --agent FILE|none",
+              cand[0], cand[1], cand[2], asan ? " (the ones there are ASan builds)" : "");
     return NULL;
 }
 
@@ -126,7 +126,7 @@ int tl_cmd_image(int argc, char **argv)
     int c;
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         if (argc < 2) {
-            fprintf(stderr, "tl: image: no verb given (build, check; try --help)\n");
+            tl_report("image", "no verb given (build, check; try --help)");
             return TL_EXIT_BAD;
         }
         usage(stdout);
@@ -135,7 +135,7 @@ int tl_cmd_image(int argc, char **argv)
     if (strcmp(argv[1], "check") == 0)
         return tl_cmd_image_check(argc - 1, argv + 1);
     if (strcmp(argv[1], "build") != 0) {
-        fprintf(stderr, "tl: image: unknown verb \"%s\" (build, check)\n", argv[1]);
+        tl_report("image", "unknown verb \"%s\" (build, check)", argv[1]);
         return TL_EXIT_BAD;
     }
     argc--;
@@ -161,7 +161,7 @@ int tl_cmd_image(int argc, char **argv)
             break;
         case 'g':
             if (strcmp(optarg, "1") != 0 && strcmp(optarg, "2") != 0) {
-                fprintf(stderr, "tl: image build: --generation: 1 or 2\n");
+                tl_report("image build", "--generation: 1 or 2");
                 return TL_EXIT_BAD;
             }
             generation = optarg[0] - '0';
@@ -178,7 +178,7 @@ int tl_cmd_image(int argc, char **argv)
         }
     }
     if (!out || optind < argc) {
-        fprintf(stderr, "tl: image build: needs -o DIR and nothing else\n");
+        tl_report("image build", "needs -o DIR and nothing else");
         return TL_EXIT_BAD;
     }
     const char *datadir = getenv("TL_DATADIR");

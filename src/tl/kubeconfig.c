@@ -19,6 +19,7 @@
 
 #include "kubeconfig.h"
 #include "tl.h"
+#include "tl/cleanup.h"
 
 struct out {
     char *p;
@@ -309,7 +310,7 @@ static bool blank(const char *s, size_t len)
 }
 
 int kubeconfig_merge(const char *old, size_t old_len, const struct kube_credentials *cred,
-                     bool overwrite, char **out, size_t *out_len, char *msg, size_t msg_len)
+                     bool overwrite, char **out, size_t *out_len, struct tl_error *err)
 {
     yaml_parser_t parser;
     yaml_document_t doc;
@@ -325,17 +326,17 @@ int kubeconfig_merge(const char *old, size_t old_len, const struct kube_credenti
         yaml_parser_set_input_string(&parser, (const unsigned char *)old, old_len);
         have_doc = yaml_parser_load(&parser, &doc);
         if (!have_doc) {
-            snprintf(msg, msg_len, "not YAML (%s at line %zu)",
-                     parser.problem ? parser.problem : "parse error", parser.problem_mark.line + 1);
-            r = -EINVAL;
+            r = tl_error_set_nopos(err, -EINVAL, "not YAML (%s at line %zu)",
+                                   parser.problem ? parser.problem : "parse error",
+                                   parser.problem_mark.line + 1);
         } else {
             root = yaml_document_get_root_node(&doc);
             const char *kind = scalar(get(&doc, root, "kind"));
             if (root && (root->type != YAML_MAPPING_NODE || (kind && strcmp(kind, "Config")))) {
-                snprintf(msg, msg_len, "not a kubeconfig (%s)",
-                         root->type != YAML_MAPPING_NODE ? "its top level is not a mapping"
-                                                         : "its kind is not Config");
-                r = -EINVAL;
+                r = tl_error_set_nopos(err, -EINVAL, "not a kubeconfig (%s)",
+                                       root->type != YAML_MAPPING_NODE
+                                           ? "its top level is not a mapping"
+                                           : "its kind is not Config");
             }
         }
         if (r == -EINVAL && overwrite) {
@@ -346,18 +347,15 @@ int kubeconfig_merge(const char *old, size_t old_len, const struct kube_credenti
     for (size_t i = 0; r == 0 && root && !overwrite && i < 3; i++) {
         const char *kind = conflict(&doc, root, lists[i], cred);
         if (kind) {
-            snprintf(msg, msg_len,
-                     "a different %s named \"%s\" is already there; use --overwrite-existing "
-                     "to replace it",
-                     kind, our_name(lists[i], cred));
-            r = -EEXIST;
+            r = tl_error_set_nopos(err, -EEXIST,
+                                   "a different %s named \"%s\" is already there; use "
+                                   "--overwrite-existing to replace it",
+                                   kind, our_name(lists[i], cred));
         }
     }
-    if (r == 0) {
-        if (!yaml_emitter_initialize(&e)) {
-            r = -ENOMEM;
-            goto done;
-        }
+    if (r == 0 && !yaml_emitter_initialize(&e))
+        r = tl_error_set_nopos(err, -ENOMEM, "out of memory");
+    else if (r == 0) {
         yaml_emitter_set_output(&e, on_output, &o);
         yaml_emitter_set_unicode(&e, 1);
         yaml_emitter_set_width(&e, -1);
@@ -381,17 +379,17 @@ int kubeconfig_merge(const char *old, size_t old_len, const struct kube_credenti
         if (r == 0 && !yaml_emitter_flush(&e))
             r = -EIO;
         if (r < 0)
-            snprintf(msg, msg_len, "cannot write YAML: %s", e.problem ? e.problem : strerror(-r));
+            tl_error_set_nopos(err, r, "cannot write YAML: %s",
+                               e.problem ? e.problem : strerror(-r));
         yaml_emitter_delete(&e);
     }
-done:
     if (have_doc)
         yaml_document_delete(&doc);
     if (parser_ok)
         yaml_parser_delete(&parser);
     if (r < 0 || !o.p) {
         free(o.p);
-        return r < 0 ? r : -EIO;
+        return r < 0 ? r : tl_error_set_nopos(err, -EIO, "cannot write YAML: no output");
     }
     *out = o.p;
     *out_len = o.len;
@@ -439,52 +437,42 @@ static int mkdir_parents(const char *path)
     return 0;
 }
 
-int kubeconfig_write(const char *path, const struct kube_credentials *cred, bool overwrite)
+int kubeconfig_write(const char *path, const struct kube_credentials *cred, bool overwrite,
+                     struct tl_error *err)
 {
-    uint8_t *old = NULL;
+    _cleanup_free_ uint8_t *old = NULL;
     size_t old_len = 0;
     int r;
     if (access(path, F_OK) == 0) {
-        if ((r = tl_read_file(path, &old, &old_len)) < 0)
+        if ((r = tlc_file_load(path, &old, &old_len, err)) < 0)
             return r;
     } else if (errno != ENOENT) {
-        r = -errno;
-        tl_report(path, "%s", strerror(errno));
-        return r;
+        return tl_error_set_nopos(err, -errno, "%s: %s", path, strerror(errno));
     }
-    char msg[256] = "", *text = NULL;
+    _cleanup_free_ char *text = NULL;
     size_t len = 0;
-    r = kubeconfig_merge((const char *)old, old_len, cred, overwrite, &text, &len, msg,
-                         sizeof(msg));
-    free(old);
-    if (r < 0) {
-        if (r == -EINVAL)
-            tl_report(path, "%s; not overwritten (use --overwrite-existing, or --file)", msg);
-        else
-            tl_report(path, "%s", *msg ? msg : strerror(-r));
-        return r;
-    }
-    if ((r = mkdir_parents(path)) < 0) {
-        tl_report(path, "cannot create its directory: %s", strerror(-r));
-        free(text);
-        return r;
-    }
+    struct tl_error merge_err = {0};
+    r = kubeconfig_merge((const char *)old, old_len, cred, overwrite, &text, &len, &merge_err);
+    if (r == -EINVAL)
+        return tl_error_set_nopos(err, r,
+                                  "%s: %s; not overwritten (use --overwrite-existing, or --file)",
+                                  path, merge_err.message);
+    if (r < 0)
+        return tl_error_set_nopos(err, r, "%s: %s", path,
+                                  *merge_err.message ? merge_err.message : strerror(-r));
+    if ((r = mkdir_parents(path)) < 0)
+        return tl_error_set_nopos(err, r, "%s: cannot create its directory: %s", path,
+                                  strerror(-r));
     char tmp[PATH_MAX];
     snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path);
     int fd = mkstemp(tmp);
-    if (fd < 0) {
-        r = -errno;
-        tl_report(path, "cannot create a file beside it: %s", strerror(errno));
-        free(text);
-        return r;
-    }
+    if (fd < 0)
+        return tl_error_set_nopos(err, -errno, "%s: cannot create a file beside it: %s", path,
+                                  strerror(errno));
     fchmod(fd, 0600);
-    r = tl_write_fd(fd, tmp, text, len);
-    free(text);
-    if (r == 0 && rename(tmp, path) < 0) {
-        r = -errno;
-        tl_report(path, "cannot replace: %s", strerror(errno));
-    }
+    r = tlc_fd_write_all(fd, tmp, text, len, err);
+    if (r == 0 && rename(tmp, path) < 0)
+        r = tl_error_set_nopos(err, -errno, "%s: cannot replace: %s", path, strerror(errno));
     if (r < 0)
         unlink(tmp);
     return r;

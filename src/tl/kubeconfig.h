@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "tl/error.h"
+
 struct kube_credentials {
     const char *cluster; /* cluster and context name */
     const char *server;  /* https://... */
@@ -19,16 +21,16 @@ struct kube_credentials {
 /* The merge of cred into the kubeconfig text old (NULL or empty: none).
  * 0 with *out (malloc'd, NUL-terminated); -EINVAL when old is not a
  * kubeconfig, -EEXIST when it holds a different entry of one of our names,
- * both with msg set (and neither when overwrite: old is then replaced, or
+ * both with err set (and neither when overwrite: old is then replaced, or
  * the entry). */
 int kubeconfig_merge(const char *old, size_t old_len, const struct kube_credentials *cred,
-                     bool overwrite, char **out, size_t *out_len, char *msg, size_t msg_len);
+                     bool overwrite, char **out, size_t *out_len, struct tl_error *err);
 
 /* The file: file when given, else $KUBECONFIG's first path, else
  * ~/.kube/config. -ENOENT when none can be named (no HOME). */
 int kubeconfig_path(const char *file, char *out, size_t len);
 
 /* Reads path (when it exists), merges, writes it back atomically with mode
- * 0600 (creating its directory, 0700). Errors are printed ("tl: PATH: ...");
- * returns -errno. */
-int kubeconfig_write(const char *path, const struct kube_credentials *cred, bool overwrite);
+ * 0600 (creating its directory, 0700). -errno with err "PATH: ...". */
+int kubeconfig_write(const char *path, const struct kube_credentials *cred, bool overwrite,
+                     struct tl_error *err);

@@ -40,7 +40,7 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "tl: no command given (try tl --help)\n");
+        tl_report(NULL, "no command given (try tl --help)");
         return TL_EXIT_BAD;
     }
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
@@ -83,6 +83,6 @@ int main(int argc, char **argv)
         return tl_cmd_provider(argc - 1, argv + 1);
     if (strcmp(argv[1], "extension") == 0)
         return tl_cmd_extension(argc - 1, argv + 1);
-    fprintf(stderr, "tl: unknown command \"%s\" (try tl --help)\n", argv[1]);
+    tl_report(NULL, "unknown command \"%s\" (try tl --help)", argv[1]);
     return TL_EXIT_BAD;
 }

@@ -72,7 +72,7 @@ static int on_off(const char *verb, const char *opt, const char *v, int *out)
     else if (strcmp(v, "off") == 0)
         *out = 0;
     else {
-        fprintf(stderr, "tl: node %s: %s takes on or off, not \"%s\"\n", verb, opt, v);
+        tl_report(NULL, "node %s: %s takes on or off, not \"%s\"", verb, opt, v);
         return -1;
     }
     return 0;
@@ -117,10 +117,10 @@ static int parse(const char *verb, int argc, char **argv, struct opts *o, const 
         }
         if (!strchr(allowed, c)) {
             if (c == 'l')
-                fprintf(stderr, "tl: node %s: -l does not apply here (try --help)\n", verb);
+                tl_report(NULL, "node %s: -l does not apply here (try --help)", verb);
             else
-                fprintf(stderr, "tl: node %s: --%s does not apply here (try --help)\n", verb,
-                        options[idx].name);
+                tl_report(NULL, "node %s: --%s does not apply here (try --help)", verb,
+                          options[idx].name);
             return -1;
         }
         switch (c) {
@@ -171,7 +171,7 @@ static int parse(const char *verb, int argc, char **argv, struct opts *o, const 
             char *end;
             o->timeout = strtol(optarg, &end, 10);
             if (*end || o->timeout <= 0) {
-                fprintf(stderr, "tl: node %s: --timeout takes seconds, not \"%s\"\n", verb, optarg);
+                tl_report(NULL, "node %s: --timeout takes seconds, not \"%s\"", verb, optarg);
                 return -1;
             }
             break;
@@ -181,17 +181,17 @@ static int parse(const char *verb, int argc, char **argv, struct opts *o, const 
     bool needs_name = strcmp(verb, "list") != 0;
     if (needs_name) {
         if (optind >= argc) {
-            fprintf(stderr, "tl: node %s: a node name is required (try --help)\n", verb);
+            tl_report(NULL, "node %s: a node name is required (try --help)", verb);
             return -1;
         }
         o->name = argv[optind++];
     }
     if (optind < argc) {
-        fprintf(stderr, "tl: node %s: unexpected argument \"%s\"\n", verb, argv[optind]);
+        tl_report(NULL, "node %s: unexpected argument \"%s\"", verb, argv[optind]);
         return -1;
     }
     if (o->name && (strlen(o->name) > 63 || strpbrk(o->name, "/?#% "))) {
-        fprintf(stderr, "tl: node %s: \"%s\" is not a node name\n", verb, o->name);
+        tl_report(NULL, "node %s: \"%s\" is not a node name", verb, o->name);
         return -1;
     }
     return 0;
@@ -267,13 +267,14 @@ static int call(struct tl_client *c, const char *verb, const char *method, const
                 json_t *body, json_t **out)
 {
     long status = 0;
-    int r = tl_client_call(c, method, path, body, &status, out, NULL, NULL, "node");
+    struct tl_error err = {0};
+    int r = tl_client_call(c, method, path, body, &status, out, NULL, NULL, "node", &err);
     json_decref(body);
     if (r < 0)
-        return -1;
+        return tl_report_error(NULL, &err), -1;
     if (status >= 300) {
-        fprintf(stderr, "tl: node %s: %s\n", verb,
-                *out ? str(*out, "error") : "the platform refused the request");
+        tl_report(NULL, "node %s: %s", verb,
+                  *out ? str(*out, "error") : "the platform refused the request");
         json_decref(*out);
         *out = NULL;
         return -1;
@@ -296,8 +297,8 @@ static int wait_boot(struct tl_client *c, const char *verb, const char *name, lo
         if (strcmp(state, "booting") != 0 && strcmp(state, "creating") != 0)
             break;
         if (time(NULL) > end) {
-            fprintf(stderr, "tl: node %s: %s still booting after %ld s (see tl node console %s)\n",
-                    verb, name, timeout, name);
+            tl_report(NULL, "node %s: %s still booting after %ld s (see tl node console %s)", verb,
+                      name, timeout, name);
             return -1;
         }
         const char *phase = str(json_object_get(*node, "diagnosis"), "phase");
@@ -376,7 +377,7 @@ static int filter_load(const struct opts *o, struct filter *f)
     struct tl_error err = {0};
     if (o->selector) {
         if (tl_selector_parse(o->selector, &f->selector, &err) < 0) {
-            fprintf(stderr, "tl: node list: %s\n", err.message);
+            tl_report("node list", "%s", err.message);
             return -1;
         }
         f->has_selector = true;
@@ -442,8 +443,8 @@ int tl_cmd_node(int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         if (argc < 2) {
-            fprintf(stderr, "tl: node: no verb given (create, list, show, start, stop, "
-                            "reimage, delete, console; try --help)\n");
+            tl_report("node", "no verb given (create, list, show, start, stop, "
+                              "reimage, delete, console; try --help)");
             return TL_EXIT_BAD;
         }
         usage(stdout);
@@ -462,10 +463,10 @@ int tl_cmd_node(int argc, char **argv)
         if (strcmp(verbs[i].verb, verb) == 0)
             allowed = verbs[i].allowed;
     if (!allowed) {
-        fprintf(stderr,
-                "tl: node: unknown verb \"%s\" (create, list, show, start, stop, reimage, "
-                "delete, wait, console)\n",
-                verb);
+        tl_report("node",
+                  "unknown verb \"%s\" (create, list, show, start, stop, reimage, "
+                  "delete, wait, console)",
+                  verb);
         return TL_EXIT_BAD;
     }
     struct opts o;
@@ -473,7 +474,7 @@ int tl_cmd_node(int argc, char **argv)
     if (r)
         return r > 0 ? TL_EXIT_OK : TL_EXIT_BAD;
     if (strcmp(verb, "create") == 0 && o.image && access(o.image, F_OK) < 0) {
-        fprintf(stderr, "tl: %s: image not found: %s\n", o.image, strerror(errno));
+        tl_report(o.image, "image not found: %s", strerror(errno));
         return TL_EXIT_BAD;
     }
     /* the filters are checked before tld is asked anything */
@@ -481,8 +482,9 @@ int tl_cmd_node(int argc, char **argv)
     if (filter_load(&o, &filter) < 0)
         return TL_EXIT_BAD;
     struct tl_client c;
-    if (tl_client_open(&c, "node") < 0)
-        return TL_EXIT_BAD;
+    struct tl_error err = {0};
+    if (tl_client_open(&c, "node", &err) < 0)
+        return tlc_fail(TL_EXIT_BAD, &err);
     char path[160];
     json_t *out = NULL;
     if (strcmp(verb, "list") == 0)
@@ -493,10 +495,10 @@ int tl_cmd_node(int argc, char **argv)
         char *raw = NULL;
         size_t len = 0;
         snprintf(path, sizeof(path), "/v1/nodes/%s/console", o.name);
-        if (tl_client_call(&c, "GET", path, NULL, &status, &out, &raw, &len, "node") < 0)
-            return TL_EXIT_BAD;
+        if (tl_client_call(&c, "GET", path, NULL, &status, &out, &raw, &len, "node", &err) < 0)
+            return tlc_fail(TL_EXIT_BAD, &err);
         if (status != 200) {
-            fprintf(stderr, "tl: node console: %s\n", out ? str(out, "error") : "refused");
+            tl_report("node console", "%s", out ? str(out, "error") : "refused");
             json_decref(out);
             free(raw);
             return TL_EXIT_BAD;

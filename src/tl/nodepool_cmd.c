@@ -149,9 +149,8 @@ int aks_custom_headers(const struct az_args *a, bool *gen1)
     for (const char *p = h; p && *p;) {
         size_t n = strcspn(p, ","), k = strcspn(p, "=");
         if (k >= n || k == 0) {
-            fprintf(stderr,
-                    "tl: %s: --aks-custom-headers takes KEY=VALUE[,KEY=VALUE...], not \"%s\"\n",
-                    a->cmd->name, h);
+            tl_report(a->cmd->name,
+                      "--aks-custom-headers takes KEY=VALUE[,KEY=VALUE...], not \"%s\"", h);
             return -EINVAL;
         }
         if (k == strlen("UseGen1Image") && strncasecmp(p, "UseGen1Image", k) == 0)
@@ -164,7 +163,7 @@ int aks_custom_headers(const struct az_args *a, bool *gen1)
 static int run_add(int argc, char **argv)
 {
     struct az_args a;
-    int r = az_parse(&add_cmd, argc, argv, &a);
+    int r = arm_parse(&add_cmd, argc, argv, &a);
     if (r)
         return r > 0 ? TL_EXIT_OK : TL_EXIT_BAD;
     bool gen1;
@@ -198,7 +197,7 @@ static int run_add(int argc, char **argv)
 static int run_update(int argc, char **argv)
 {
     struct az_args a;
-    int r = az_parse(&update_cmd, argc, argv, &a);
+    int r = arm_parse(&update_cmd, argc, argv, &a);
     if (r)
         return r > 0 ? TL_EXIT_OK : TL_EXIT_BAD;
     bool gen1;
@@ -219,11 +218,10 @@ static int run_update(int argc, char **argv)
         json_object_set_new(body, "workloadEgressAllowedCidrs",
                             tl_json_csv(az_get(&a, "--workload-egress-allowed-cidrs")));
     if (json_object_size(body) == 0) {
-        fprintf(stderr,
-                "tl: %s: nothing to update: give --enable-secure-boot, --disable-secure-boot, "
-                "--enable-vtpm, --disable-vtpm, --enable-workload-egress, "
-                "--disable-workload-egress, --workload-egress-allowed-cidrs or --node-count\n",
-                a.cmd->name);
+        tl_report(a.cmd->name,
+                  "nothing to update: give --enable-secure-boot, --disable-secure-boot, "
+                  "--enable-vtpm, --disable-vtpm, --enable-workload-egress, "
+                  "--disable-workload-egress, --workload-egress-allowed-cidrs or --node-count");
         json_decref(body);
         return TL_EXIT_BAD;
     }

@@ -16,6 +16,7 @@
 
 #include "client.h"
 #include "tl.h"
+#include "tl/cleanup.h"
 
 static void usage(FILE *f)
 {
@@ -64,8 +65,8 @@ int tl_cmd_policy_rules(int argc, char **argv)
     };
     const char *group = NULL, *cluster = NULL, *pool = NULL;
     bool json = false, clear = false, set = false;
-    json_t *rules = json_object(), *kernels = json_array(), *dbx = json_array();
-    int c, rc = TL_EXIT_BAD;
+    _cleanup_json_ json_t *rules = json_object(), *kernels = json_array(), *dbx = json_array();
+    int c;
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "g:c:p:h", options, NULL)) != -1) {
@@ -107,29 +108,28 @@ int tl_cmd_policy_rules(int argc, char **argv)
             break;
         case 'h':
             usage(stdout);
-            rc = TL_EXIT_OK;
-            goto out;
+            return TL_EXIT_OK;
         default:
             tl_report_option_error("policy rules", argv);
-            goto out;
+            return TL_EXIT_BAD;
         }
     }
     if (optind < argc) {
-        fprintf(stderr, "tl: policy rules: unexpected argument \"%s\"\n", argv[optind]);
-        goto out;
+        tl_report("policy rules", "unexpected argument \"%s\"", argv[optind]);
+        return TL_EXIT_BAD;
     }
     if (!group || !cluster || !pool) {
-        fprintf(stderr, "tl: policy rules: --resource-group, --cluster-name and --nodepool-name "
-                        "are required\n");
-        goto out;
+        tl_report("policy rules", "--resource-group, --cluster-name and --nodepool-name "
+                                  "are required");
+        return TL_EXIT_BAD;
     }
     if (clear && set) {
-        fprintf(stderr, "tl: policy rules: --clear takes no rule options\n");
-        goto out;
+        tl_report("policy rules", "--clear takes no rule options");
+        return TL_EXIT_BAD;
     }
     if (strpbrk(group, "/?#% ") || strpbrk(cluster, "/?#% ") || strpbrk(pool, "/?#% ")) {
-        fprintf(stderr, "tl: policy rules: a name holds '/', '?', '#', '%%' or a space\n");
-        goto out;
+        tl_report("policy rules", "a name holds '/', '?', '#', '%%' or a space");
+        return TL_EXIT_BAD;
     }
     if (json_array_size(kernels))
         json_object_set(rules, "allowedKernels", kernels);
@@ -139,23 +139,27 @@ int tl_cmd_policy_rules(int argc, char **argv)
     snprintf(path, sizeof(path), "/v1/resourceGroups/%s/managedClusters/%s/agentPools/%s/policy",
              group, cluster, pool);
     struct tl_client cl;
-    if (tl_client_open(&cl, "policy rules") < 0)
-        goto out;
+    struct tl_error err = {0};
+    if (tl_client_open(&cl, "policy rules", &err) < 0) {
+        tl_report_error(NULL, &err);
+        return TL_EXIT_BAD;
+    }
     long status = 0;
     json_t *answer = NULL;
     if (tl_client_call(&cl, set || clear ? "PUT" : "GET", path, set || clear ? rules : NULL,
-                       &status, &answer, NULL, NULL, "policy rules") < 0)
-        goto out;
+                       &status, &answer, NULL, NULL, "policy rules", &err) < 0) {
+        tl_report_error(NULL, &err);
+        return TL_EXIT_BAD;
+    }
     if (status >= 300 || !answer) {
         const char *e = json_string_value(json_object_get(answer, "error"));
-        fprintf(stderr, "tl: policy rules: %s\n", e ? e : "refused");
+        tl_report("policy rules", "%s", e ? e : "refused");
         json_decref(answer);
-        goto out;
+        return TL_EXIT_BAD;
     }
-    rc = TL_EXIT_OK;
     if (json) {
         tl_json_print(answer);
-        goto out;
+        return TL_EXIT_OK;
     }
     const json_t *r = json_object_get(answer, "rules");
     printf("node pool %s/%s/%s: explicit rules%s\n", group, cluster, pool,
@@ -173,9 +177,5 @@ int tl_cmd_policy_rules(int argc, char **argv)
            json_is_null(json_object_get(answer, "baselineSecureBootOff")) ? "no" : "yes",
            json_is_null(json_object_get(answer, "baselineSecureBootOn")) ? "no" : "yes");
     json_decref(answer);
-out:
-    json_decref(rules);
-    json_decref(kernels);
-    json_decref(dbx);
-    return rc;
+    return TL_EXIT_OK;
 }

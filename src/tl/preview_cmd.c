@@ -70,7 +70,7 @@ static const struct az_command extension_update_cmd = {
 
 #define PARSE(cmd)                                                                                 \
     struct az_args a;                                                                              \
-    int r = az_parse(&(cmd), argc, argv, &a);                                                      \
+    int r = arm_parse(&(cmd), argc, argv, &a);                                                     \
     if (r)                                                                                         \
         return r > 0 ? TL_EXIT_OK : TL_EXIT_BAD;
 
@@ -117,8 +117,12 @@ static int provider_register(int argc, char **argv)
     struct tl_client c;
     json_t *out = NULL;
     int rc = TL_EXIT_BAD;
-    if (!path || !show || tl_client_open(&c, a.cmd->name) < 0 ||
-        arm_request(&c, "POST", path, NULL, NULL, &out) < 0)
+    struct tl_error err = {0};
+    if (path && show &&
+        (tl_client_open(&c, a.cmd->name, &err) < 0 ||
+         arm_request(&c, "POST", path, NULL, NULL, &out, &err) < 0))
+        arm_report(out, &err);
+    if (!path || !show || *err.message)
         goto done;
     /* az prints nothing; with --wait it returns once registered. */
     while (az_flag(&a, "--wait")) {
@@ -129,8 +133,10 @@ static int provider_register(int argc, char **argv)
         nanosleep(&ts, NULL);
         json_decref(out);
         out = NULL;
-        if (arm_request(&c, "GET", show, NULL, NULL, &out) < 0)
+        if (arm_request(&c, "GET", show, NULL, NULL, &out, &err) < 0) {
+            arm_report(out, &err);
             goto done;
+        }
     }
     rc = TL_EXIT_OK;
 done:
@@ -152,13 +158,13 @@ static int provider_show(int argc, char **argv)
 static int extension(const struct az_command *cmd, int argc, char **argv)
 {
     struct az_args a;
-    int r = az_parse(cmd, argc, argv, &a);
+    int r = arm_parse(cmd, argc, argv, &a);
     if (r)
         return r > 0 ? TL_EXIT_OK : TL_EXIT_BAD;
-    fprintf(stderr,
-            "tl: %s: trustlaunch needs no extension; what '%s' adds to az is built into tl "
-            "(nothing to do)\n",
-            cmd->name, az_get(&a, "--name"));
+    tl_report(cmd->name,
+              "trustlaunch needs no extension; what '%s' adds to az is built into tl "
+              "(nothing to do)",
+              az_get(&a, "--name"));
     return TL_EXIT_OK;
 }
 

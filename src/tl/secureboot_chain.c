@@ -2,6 +2,7 @@
  * `tl secureboot verify` and `tl image check`. */
 #include "secureboot_chain.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,46 +13,41 @@
 
 /* Verifies signed dbx updates against the store's KEK and appends them. */
 static int apply_dbx_updates(const struct sb_chain_sources *src, struct sb_chain_keys *k,
-                             json_t *applied)
+                             json_t *applied, struct tl_error *err)
 {
     struct tl_sig_db kek;
-    if (store_sig_db(&k->store, "KEK", &kek, NULL, NULL) < 0)
-        return TL_EXIT_BAD;
-    int status = TL_EXIT_OK;
-    for (size_t i = 0; i < src->n_dbx_updates && status == TL_EXIT_OK; i++) {
+    int r = store_sig_db(&k->store, "KEK", &kek, NULL, NULL, err);
+    if (r < 0)
+        return r;
+    for (size_t i = 0; i < src->n_dbx_updates && r >= 0; i++) {
         _cleanup_free_ uint8_t *buf = NULL;
         size_t len;
         struct tl_auth2 a;
         struct tl_auth2_verdict v;
-        struct tl_error err = {0};
         const char *path = src->dbx_updates[i];
-        if (tl_read_file(path, &buf, &len) < 0) {
-            status = TL_EXIT_BAD;
+        if ((r = tlc_file_load(path, &buf, &len, err)) < 0)
+            break;
+        if ((r = tl_auth2_parse(buf, len, &a, err)) < 0) {
+            tlc_error_prefix(err, r, path);
             break;
         }
-        if (tl_auth2_parse(buf, len, &a, &err) < 0) {
-            tl_report_error(path, &err);
-            status = TL_EXIT_BAD;
-            break;
-        }
-        int r = tl_auth2_verify(&a, "dbx", &TL_EFI_IMAGE_SECURITY_DB_GUID,
-                                0x27 | TL_EFI_VARIABLE_APPEND_WRITE, &kek, &v, &err);
+        r = tl_auth2_verify(&a, "dbx", &TL_EFI_IMAGE_SECURITY_DB_GUID,
+                            0x27 | TL_EFI_VARIABLE_APPEND_WRITE, &kek, &v, err);
         if (r < 0) {
-            tl_report_error(path, &err);
-            status = TL_EXIT_BAD;
+            tlc_error_prefix(err, r, path);
             break;
         }
         if (r == 1) {
-            tl_report(path, "dbx update does not verify against the store's KEK: %s", v.reason);
-            status = TL_EXIT_BAD;
+            r = tl_error_set_nopos(err, -EPERM,
+                                   "%s: dbx update does not verify against the store's KEK: %s",
+                                   path, v.reason);
             break;
         }
         uint8_t *merged;
         size_t merged_len;
-        if (tl_sig_db_append(k->dbx_buf, k->dbx_len, a.data, a.data_len, &merged, &merged_len,
-                             &err) < 0) {
-            tl_report_error(path, &err);
-            status = TL_EXIT_BAD;
+        if ((r = tl_sig_db_append(k->dbx_buf, k->dbx_len, a.data, a.data_len, &merged, &merged_len,
+                                  err)) < 0) {
+            tlc_error_prefix(err, r, path);
             break;
         }
         free(k->dbx_buf);
@@ -62,22 +58,20 @@ static int apply_dbx_updates(const struct sb_chain_sources *src, struct sb_chain
                                                      v.signer_subject, "anchor", v.anchor_subject));
     }
     tl_sig_db_done(&kek);
-    return status;
+    return r < 0 ? r : 0;
 }
 
-static int load_optional_list(const char *path, uint8_t **buf, size_t *len, struct tl_sig_db *db)
+static int load_optional_list(const char *path, uint8_t **buf, size_t *len, struct tl_sig_db *db,
+                              struct tl_error *err)
 {
     *db = (struct tl_sig_db){0};
     if (!path)
         return 0;
-    struct tl_error err = {0};
-    if (siglist_file_load(path, buf, len) < 0)
-        return -1;
-    if (tl_sig_db_parse(*buf, *len, db, &err) < 0) {
-        tl_report_error(path, &err);
-        return -1;
-    }
-    return 0;
+    int r = siglist_file_load(path, buf, len, err);
+    if (r < 0)
+        return r;
+    r = tl_sig_db_parse(*buf, *len, db, err);
+    return r < 0 ? tlc_error_prefix(err, r, path) : 0;
 }
 
 /* Secure Boot on or off: libtl's reading of the store (imagecheck.h), the
@@ -89,45 +83,40 @@ static void secure_boot_state(struct sb_chain_keys *k)
 }
 
 int sb_chain_keys_load(const struct sb_chain_sources *src, struct sb_chain_keys *k,
-                       json_t *dbx_applied)
+                       json_t *dbx_applied, struct tl_error *err)
 {
     *k = (struct sb_chain_keys){0};
-    if (store_load(src->vars, &k->store) < 0)
-        return TL_EXIT_BAD;
+    int r = store_load(src->vars, &k->store, err);
+    if (r < 0)
+        return r;
     const uint8_t *dbx_data;
-    if (store_sig_db(&k->store, "db", &k->db, NULL, NULL) < 0 ||
-        store_sig_db(&k->store, "dbx", &k->dbx, &dbx_data, &k->dbx_len) < 0)
-        return TL_EXIT_BAD;
+    if ((r = store_sig_db(&k->store, "db", &k->db, NULL, NULL, err)) < 0 ||
+        (r = store_sig_db(&k->store, "dbx", &k->dbx, &dbx_data, &k->dbx_len, err)) < 0)
+        return r;
     if (k->dbx_len) {
         k->dbx_buf = malloc(k->dbx_len);
-        if (!k->dbx_buf) {
-            tl_report(src->vars, "out of memory");
-            return TL_EXIT_BAD;
-        }
+        if (!k->dbx_buf)
+            return tl_error_set_nopos(err, -ENOMEM, "%s: out of memory", src->vars);
         memcpy(k->dbx_buf, dbx_data, k->dbx_len);
     }
     if (src->n_dbx_updates) {
-        int status = apply_dbx_updates(src, k, dbx_applied);
-        if (status != TL_EXIT_OK)
-            return status;
+        if ((r = apply_dbx_updates(src, k, dbx_applied, err)) < 0)
+            return r;
         tl_sig_db_done(&k->dbx);
         tl_sig_db_parse(k->dbx_buf, k->dbx_len, &k->dbx, NULL);
     }
-    if (load_optional_list(src->mok, &k->mok_buf, &k->mok_len, &k->mok) < 0 ||
-        load_optional_list(src->mokx, &k->mokx_buf, &k->mokx_len, &k->mokx) < 0)
-        return TL_EXIT_BAD;
+    if ((r = load_optional_list(src->mok, &k->mok_buf, &k->mok_len, &k->mok, err)) < 0 ||
+        (r = load_optional_list(src->mokx, &k->mokx_buf, &k->mokx_len, &k->mokx, err)) < 0)
+        return r;
     if (src->sbat_level) {
         _cleanup_free_ uint8_t *buf = NULL;
         size_t len;
-        struct tl_error err = {0};
-        if (tl_read_file(src->sbat_level, &buf, &len) < 0)
-            return TL_EXIT_BAD;
+        if ((r = tlc_file_load(src->sbat_level, &buf, &len, err)) < 0)
+            return r;
         /* An efivarfs dump carries 4 bytes of attributes first. */
         size_t skip = len > 4 && memcmp(buf, "sbat", 4) != 0 ? 4 : 0;
-        if (tl_sbat_parse(buf + skip, len - skip, TL_SBAT_LEVEL, &k->level, &err) < 0) {
-            tl_report_error(src->sbat_level, &err);
-            return TL_EXIT_BAD;
-        }
+        if ((r = tl_sbat_parse(buf + skip, len - skip, TL_SBAT_LEVEL, &k->level, err)) < 0)
+            return tlc_error_prefix(err, r, src->sbat_level);
     }
     secure_boot_state(k);
     k->keys = (struct tl_sb_keys){
@@ -138,7 +127,7 @@ int sb_chain_keys_load(const struct sb_chain_sources *src, struct sb_chain_keys 
         .sbat_level = src->sbat_level ? &k->level : NULL,
         .secure_boot_off = k->secure_boot_off_why[0] != '\0',
     };
-    return TL_EXIT_OK;
+    return 0;
 }
 
 void sb_chain_keys_done(struct sb_chain_keys *k)

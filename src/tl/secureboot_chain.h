@@ -36,11 +36,11 @@ struct sb_chain_keys {
     struct tl_sb_keys keys;
 };
 
-/* Loads the keys. Errors are reported (one line "tl: FILE: what") and
- * returned as TL_EXIT_BAD; a dbx update that does not verify against the
- * store's KEK is bad input too. `dbx_applied` (may be NULL) receives
+/* Loads the keys: 0, or -errno with err "FILE: what" (the verbs print it
+ * and exit 2); a dbx update that does not verify against the store's KEK
+ * is bad input too (-EPERM). `dbx_applied` (may be NULL) receives
  * {"file","signer","anchor"} per update applied. Call sb_chain_keys_done
  * whatever the result. */
 int sb_chain_keys_load(const struct sb_chain_sources *src, struct sb_chain_keys *k,
-                       json_t *dbx_applied);
+                       json_t *dbx_applied, struct tl_error *err);
 void sb_chain_keys_done(struct sb_chain_keys *k);

@@ -224,7 +224,9 @@ static int verify_chain(const struct verify_opts *o, char **files, int n_files)
                                          .sbat_level = o->sbat_level};
     struct sb_chain_keys k;
     json_t *applied = json_array();
-    int status = sb_chain_keys_load(&src, &k, applied);
+    struct tl_error err = {0};
+    int status =
+        sb_chain_keys_load(&src, &k, applied, &err) < 0 ? tlc_fail(TL_EXIT_BAD, &err) : TL_EXIT_OK;
     struct pe_file *pes = calloc((size_t)n_files, sizeof(*pes));
     const struct tl_pe **images = calloc((size_t)n_files, sizeof(*images));
     struct tl_sb_verdict *verdicts = calloc((size_t)n_files, sizeof(*verdicts));
@@ -243,7 +245,6 @@ static int verify_chain(const struct verify_opts *o, char **files, int n_files)
         images[i] = &pes[i].pe;
     }
 
-    struct tl_error err = {0};
     int denied = tl_secureboot_check_chain(images, NULL, (size_t)n_files, &k.keys, time(NULL), NULL,
                                            verdicts, &err);
     if (denied < 0) {
@@ -326,7 +327,7 @@ static int digest_or_verify(int argc, char **argv)
             break;
         case 'u':
             if (o.n_dbx_updates == TL_ARRAY_SIZE(o.dbx_updates)) {
-                fprintf(stderr, "tl: secureboot: too many --dbx-update\n");
+                tl_report("secureboot", "too many --dbx-update");
                 return TL_EXIT_BAD;
             }
             o.dbx_updates[o.n_dbx_updates++] = optarg;
@@ -342,14 +343,14 @@ static int digest_or_verify(int argc, char **argv)
             break;
         case 'M':
             if (o.n_modules == TL_ARRAY_SIZE(o.modules)) {
-                fprintf(stderr, "tl: secureboot: too many --modules\n");
+                tl_report("secureboot", "too many --modules");
                 return TL_EXIT_BAD;
             }
             o.modules[o.n_modules++] = optarg;
             break;
         case 'C':
             if (o.n_module_certs == TL_ARRAY_SIZE(o.module_certs)) {
-                fprintf(stderr, "tl: secureboot: too many --module-cert\n");
+                tl_report("secureboot", "too many --module-cert");
                 return TL_EXIT_BAD;
             }
             o.module_certs[o.n_module_certs++] = optarg;
@@ -363,13 +364,13 @@ static int digest_or_verify(int argc, char **argv)
         }
     }
     if (optind >= argc) {
-        fprintf(stderr, "tl: secureboot %s: no FILE given\n", verb);
+        tl_report(NULL, "secureboot %s: no FILE given", verb);
         return TL_EXIT_BAD;
     }
     if (strcmp(verb, "digest") == 0) {
         if (o.vars || o.n_dbx_updates || o.mok || o.mokx || o.sbat_level || o.n_modules ||
             o.n_module_certs) {
-            fprintf(stderr, "tl: secureboot digest: takes only FILE... and --json\n");
+            tl_report("secureboot digest", "takes only FILE... and --json");
             return TL_EXIT_BAD;
         }
         struct tl_hasher *h = tl_hasher_new();
@@ -383,7 +384,7 @@ static int digest_or_verify(int argc, char **argv)
         return status;
     }
     if (!o.vars) {
-        fprintf(stderr, "tl: secureboot verify: --vars VARS.fd is required\n");
+        tl_report("secureboot verify", "--vars VARS.fd is required");
         return TL_EXIT_BAD;
     }
     return verify_chain(&o, argv + optind, argc - optind);

@@ -37,16 +37,17 @@ int secureboot_predict_cmd(int argc, char **argv)
     }
     int n = argc - optind;
     if (!vars || n <= 0) {
-        fprintf(stderr, "tl: secureboot predict: needs --vars VARS.fd and CHAIN_FILE...\n");
+        tl_report("secureboot predict", "needs --vars VARS.fd and CHAIN_FILE...");
         return TL_EXIT_BAD;
     }
     if (n > 8) {
-        fprintf(stderr, "tl: secureboot predict: at most 8 images\n");
+        tl_report("secureboot predict", "at most 8 images");
         return TL_EXIT_BAD;
     }
     struct store_file s;
-    if (store_load(vars, &s) < 0)
-        return TL_EXIT_BAD;
+    struct tl_error err = {0};
+    if (store_load(vars, &s, &err) < 0)
+        return tlc_fail(TL_EXIT_BAD, &err);
 
     int status = TL_EXIT_BAD;
     uint8_t *bufs[8] = {0};
@@ -56,7 +57,6 @@ int secureboot_predict_cmd(int argc, char **argv)
     struct tl_sig_db db = {0}, dbx = {0};
     struct tl_sb_verdict verdicts[8];
     struct tl_prediction p = {0};
-    struct tl_error err = {0};
     static const uint16_t algs[] = {TL_ALG_SHA1, TL_ALG_SHA256, TL_ALG_SHA384, TL_ALG_SHA512};
 
     for (; loaded < n; loaded++) {
@@ -72,9 +72,11 @@ int secureboot_predict_cmd(int argc, char **argv)
         }
         images[loaded] = &pes[loaded];
     }
-    if (store_sig_db(&s, "db", &db, NULL, NULL) < 0 ||
-        store_sig_db(&s, "dbx", &dbx, NULL, NULL) < 0)
+    if (store_sig_db(&s, "db", &db, NULL, NULL, &err) < 0 ||
+        store_sig_db(&s, "dbx", &dbx, NULL, NULL, &err) < 0) {
+        tl_report_error(NULL, &err);
         goto out;
+    }
     struct tl_sb_keys keys = {
         .db = &db,
         .dbx = &dbx,
@@ -88,8 +90,8 @@ int secureboot_predict_cmd(int argc, char **argv)
     if (denied > 0) {
         for (int i = 0; i < n; i++)
             if (!verdicts[i].allowed)
-                fprintf(stderr, "tl: %s: %s would not boot: %s\n", argv[optind + i],
-                        verdicts[i].component, verdicts[i].reason);
+                tl_report(argv[optind + i], "%s would not boot: %s", verdicts[i].component,
+                          verdicts[i].reason);
         status = TL_EXIT_FAIL;
         goto out;
     }

@@ -147,16 +147,18 @@ struct vars_opts {
     bool microsoft, json;
 };
 
-static int append_certs(const char *const *paths, size_t n, uint8_t **buf, size_t *len)
+static int append_certs(const char *const *paths, size_t n, uint8_t **buf, size_t *len,
+                        struct tl_error *err)
 {
     for (size_t i = 0; i < n; i++) {
         _cleanup_free_ uint8_t *lists = NULL;
         size_t lists_len;
-        if (siglist_file_load(paths[i], &lists, &lists_len) < 0)
-            return -1;
+        int r = siglist_file_load(paths[i], &lists, &lists_len, err);
+        if (r < 0)
+            return r;
         uint8_t *nb = realloc(*buf, *len + lists_len);
         if (!nb)
-            return -1;
+            return tl_error_set_nopos(err, -ENOMEM, "%s: out of memory", paths[i]);
         memcpy(nb + *len, lists, lists_len);
         *buf = nb;
         *len += lists_len;
@@ -190,8 +192,9 @@ static struct tl_varstore_change change(const char *name, const tl_guid *vendor,
 static int enroll(const struct vars_opts *o)
 {
     struct store_file tpl, ms = {0};
-    if (store_load(o->template_path, &tpl) < 0)
-        return TL_EXIT_BAD;
+    struct tl_error err = {0};
+    if (store_load(o->template_path, &tpl, &err) < 0)
+        return tlc_fail(TL_EXIT_BAD, &err);
     int status = TL_EXIT_BAD;
     _cleanup_free_ uint8_t *pk = NULL, *kek = NULL, *db = NULL, *dbx = NULL;
     size_t pk_len = 0, kek_len = 0, db_len = 0, dbx_len = 0;
@@ -201,13 +204,17 @@ static int enroll(const struct vars_opts *o)
         static const char *const names[] = {"PK", "KEK", "db", "dbx"};
         uint8_t **bufs[] = {&pk, &kek, &db, &dbx};
         size_t *lens[] = {&pk_len, &kek_len, &db_len, &dbx_len};
-        if (store_load(TL_MICROSOFT_VARS, &ms) < 0)
+        if (store_load(TL_MICROSOFT_VARS, &ms, &err) < 0) {
+            tl_report_error(NULL, &err);
             goto out;
+        }
         for (size_t i = 0; i < 4; i++) {
             struct tl_sig_db parsed;
             const uint8_t *data;
-            if (store_sig_db(&ms, names[i], &parsed, &data, lens[i]) < 0)
+            if (store_sig_db(&ms, names[i], &parsed, &data, lens[i], &err) < 0) {
+                tl_report_error(NULL, &err);
                 goto out;
+            }
             tl_sig_db_done(&parsed);
             if (!data && i < 3) {
                 tl_report(TL_MICROSOFT_VARS, "has no %s", names[i]);
@@ -221,16 +228,21 @@ static int enroll(const struct vars_opts *o)
         }
     } else {
         const char *pk_path[] = {o->pk};
-        if (append_certs(pk_path, 1, &pk, &pk_len) < 0 ||
-            append_certs(o->kek, o->n_kek, &kek, &kek_len) < 0 ||
-            append_certs(o->db, o->n_db, &db, &db_len) < 0)
+        if (append_certs(pk_path, 1, &pk, &pk_len, &err) < 0 ||
+            append_certs(o->kek, o->n_kek, &kek, &kek_len, &err) < 0 ||
+            append_certs(o->db, o->n_db, &db, &db_len, &err) < 0) {
+            if (*err.message) /* out of memory was silent */
+                tl_report_error(NULL, &err);
             goto out;
+        }
     }
     if (o->dbx) {
         free(dbx);
         dbx = NULL;
-        if (siglist_file_load(o->dbx, &dbx, &dbx_len) < 0)
+        if (siglist_file_load(o->dbx, &dbx, &dbx_len, &err) < 0) {
+            tl_report_error(NULL, &err);
             goto out;
+        }
     }
     struct tl_varstore_change changes[] = {
         change("PK", &TL_EFI_GLOBAL_VARIABLE_GUID, AUTH_ATTRS, pk, pk_len),
@@ -260,8 +272,9 @@ out:
 static int clear(const struct vars_opts *o)
 {
     struct store_file tpl;
-    if (store_load(o->template_path, &tpl) < 0)
-        return TL_EXIT_BAD;
+    struct tl_error err = {0};
+    if (store_load(o->template_path, &tpl, &err) < 0)
+        return tlc_fail(TL_EXIT_BAD, &err);
     static const uint8_t zero = 0;
     struct tl_varstore_change changes[] = {
         change("PK", &TL_EFI_GLOBAL_VARIABLE_GUID, 0, NULL, 0),
@@ -282,8 +295,9 @@ static int clear(const struct vars_opts *o)
 static int apply_update(const struct vars_opts *o, char **updates, int n)
 {
     struct store_file s;
-    if (store_load(o->vars, &s) < 0)
-        return TL_EXIT_BAD;
+    struct tl_error err = {0};
+    if (store_load(o->vars, &s, &err) < 0)
+        return tlc_fail(TL_EXIT_BAD, &err);
     const char *var = o->variable ? o->variable : "dbx";
     int status = TL_EXIT_OK;
     struct tl_sig_db kek = {0};
@@ -294,9 +308,9 @@ static int apply_update(const struct vars_opts *o, char **updates, int n)
     json_t *applied = json_array();
     struct tl_sig_db current;
 
-    if (store_sig_db(&s, "KEK", &kek, NULL, NULL) < 0 ||
-        store_sig_db(&s, var, &current, &cur, &cur_len) < 0) {
-        status = TL_EXIT_BAD;
+    if (store_sig_db(&s, "KEK", &kek, NULL, NULL, &err) < 0 ||
+        store_sig_db(&s, var, &current, &cur, &cur_len, &err) < 0) {
+        status = tlc_fail(TL_EXIT_BAD, &err);
         goto out;
     }
     tl_sig_db_done(&current);
@@ -309,7 +323,7 @@ static int apply_update(const struct vars_opts *o, char **updates, int n)
         size_t len;
         struct tl_auth2 a;
         struct tl_auth2_verdict v;
-        struct tl_error err = {0};
+        err = (struct tl_error){0};
         if (tl_read_file(updates[i], &buf, &len) < 0) {
             status = TL_EXIT_BAD;
             goto out;
@@ -327,7 +341,7 @@ static int apply_update(const struct vars_opts *o, char **updates, int n)
             goto out;
         }
         if (r == 1) {
-            fprintf(stderr, "tl: %s: rejected, as the firmware would: %s\n", updates[i], v.reason);
+            tl_report(updates[i], "rejected, as the firmware would: %s", v.reason);
             status = TL_EXIT_FAIL;
             goto out;
         }
@@ -379,7 +393,7 @@ int secureboot_vars_cmd(int argc, char **argv)
         {0},
     };
     if (argc < 2) {
-        fprintf(stderr, "tl: secureboot vars: show, enroll, clear or apply-update\n");
+        tl_report("secureboot vars", "show, enroll, clear or apply-update");
         return TL_EXIT_BAD;
     }
     const char *verb = argv[1];
@@ -442,7 +456,7 @@ int secureboot_vars_cmd(int argc, char **argv)
     }
     if (strcmp(verb, "show") == 0) {
         if (optind >= argc) {
-            fprintf(stderr, "tl: secureboot vars show: no FILE given\n");
+            tl_report("secureboot vars show", "no FILE given");
             return TL_EXIT_BAD;
         }
         int status = TL_EXIT_OK;
@@ -455,31 +469,31 @@ int secureboot_vars_cmd(int argc, char **argv)
     }
     if (strcmp(verb, "enroll") == 0 || strcmp(verb, "clear") == 0) {
         if (!o.template_path || !o.out || optind < argc) {
-            fprintf(stderr, "tl: secureboot vars %s: needs --template F and -o OUT\n", verb);
+            tl_report(NULL, "secureboot vars %s: needs --template F and -o OUT", verb);
             return TL_EXIT_BAD;
         }
         if (strcmp(verb, "clear") == 0)
             return clear(&o);
         if (o.microsoft == (o.pk || o.n_kek || o.n_db) ||
             (!o.microsoft && (!o.pk || !o.n_kek || !o.n_db))) {
-            fprintf(stderr, "tl: secureboot vars enroll: give --microsoft, or --pk, --kek and "
-                            "--db\n");
+            tl_report("secureboot vars enroll", "give --microsoft, or --pk, --kek and "
+                                                "--db");
             return TL_EXIT_BAD;
         }
         return enroll(&o);
     }
     if (strcmp(verb, "apply-update") == 0) {
         if (!o.vars || !o.out || optind >= argc) {
-            fprintf(stderr, "tl: secureboot vars apply-update: needs --vars F, UPDATE... and "
-                            "-o OUT\n");
+            tl_report("secureboot vars apply-update", "needs --vars F, UPDATE... and "
+                                                      "-o OUT");
             return TL_EXIT_BAD;
         }
         if (o.variable && strcmp(o.variable, "db") != 0 && strcmp(o.variable, "dbx") != 0) {
-            fprintf(stderr, "tl: secureboot vars apply-update: --variable is db or dbx\n");
+            tl_report("secureboot vars apply-update", "--variable is db or dbx");
             return TL_EXIT_BAD;
         }
         return apply_update(&o, argv + optind, argc - optind);
     }
-    fprintf(stderr, "tl: secureboot vars: unknown verb \"%s\"\n", verb);
+    tl_report("secureboot vars", "unknown verb \"%s\"", verb);
     return TL_EXIT_BAD;
 }

@@ -15,11 +15,17 @@
 #include "sshkey.h"
 #include "tl.h"
 #include "tl/base64.h"
+#include "tl/cleanup.h"
 
 struct wire {
     unsigned char *p;
     size_t len, cap;
 };
+
+static void wire_done(struct wire *w)
+{
+    free(w->p);
+}
 
 static int wire_put(struct wire *w, const void *data, size_t len)
 {
@@ -60,40 +66,33 @@ static int wire_mpint(struct wire *w, const BIGNUM *bn)
     return r;
 }
 
+static void bn_freep(BIGNUM **p)
+{
+    BN_free(*p);
+}
+
 int sshkey_rsa_public_key(EVP_PKEY *pkey, char **out)
 {
-    BIGNUM *n = NULL, *e = NULL;
-    struct wire w = {0};
-    char *text = NULL;
-    int r = -EINVAL;
+    _cleanup_(bn_freep) BIGNUM *n = NULL, *e = NULL;
+    _cleanup_(wire_done) struct wire w = {0};
+    int r;
     if (!EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_N, &n) ||
         !EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_E, &e))
-        goto done;
+        return -EINVAL;
     if ((r = wire_string(&w, "ssh-rsa", 7)) < 0 || (r = wire_mpint(&w, e)) < 0 ||
         (r = wire_mpint(&w, n)) < 0)
-        goto done;
-    char *b64 = NULL;
+        return r;
+    _cleanup_free_ char *b64 = NULL;
     size_t b64_len = 0;
     if ((r = tl_base64_encode(w.p, w.len, 0, &b64, &b64_len)) < 0)
-        goto done;
-    text = malloc(8 + b64_len + 1);
-    if (!text) {
-        free(b64);
-        r = -ENOMEM;
-        goto done;
-    }
+        return r;
+    char *text = malloc(8 + b64_len + 1);
+    if (!text)
+        return -ENOMEM;
     memcpy(text, "ssh-rsa ", 8);
     memcpy(text + 8, b64, b64_len + 1);
-    free(b64);
     *out = text;
-    text = NULL;
-    r = 0;
-done:
-    BN_free(n);
-    BN_free(e);
-    free(w.p);
-    free(text);
-    return r;
+    return 0;
 }
 
 int sshkey_public_key_check(const char *line)
@@ -130,67 +129,57 @@ int sshkey_public_key_check(const char *line)
     return r;
 }
 
-static int write_new(const char *path, mode_t mode, const void *data, size_t len)
+static int write_new(const char *path, mode_t mode, const void *data, size_t len,
+                     struct tl_error *err)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-    if (fd < 0) {
-        int r = -errno;
-        tl_report(path, "cannot create: %s", strerror(errno));
-        return r;
-    }
-    return tl_write_fd(fd, path, data, len);
+    if (fd < 0)
+        return tl_error_set_nopos(err, -errno, "%s: cannot create: %s", path, strerror(errno));
+    return tlc_fd_write_all(fd, path, data, len, err);
 }
 
-int sshkey_generate(const char *private_path, const char *public_path, char **pub)
+int sshkey_generate(const char *private_path, const char *public_path, char **pub,
+                    struct tl_error *err)
 {
-    EVP_PKEY *pkey = EVP_RSA_gen(2048);
-    BIO *bio = BIO_new(BIO_s_mem());
-    char *line = NULL;
-    int r = -ENOMEM;
-    if (!pkey || !bio)
-        goto done;
+    _cleanup_evp_pkey_ EVP_PKEY *pkey = EVP_RSA_gen(2048);
+    _cleanup_bio_ BIO *bio = BIO_new(BIO_s_mem());
     /* "BEGIN RSA PRIVATE KEY", as az (paramiko) writes it; ssh reads it. */
-    if (!PEM_write_bio_PrivateKey_traditional(bio, pkey, NULL, NULL, 0, NULL, NULL))
-        goto done;
+    if (!pkey || !bio ||
+        !PEM_write_bio_PrivateKey_traditional(bio, pkey, NULL, NULL, 0, NULL, NULL))
+        return tl_error_set_nopos(err, -ENOMEM, "%s: cannot make an RSA key", private_path);
     char *pem;
     long pem_len = BIO_get_mem_data(bio, &pem);
-    if ((r = sshkey_rsa_public_key(pkey, &line)) < 0)
-        goto done;
-    if ((r = write_new(private_path, 0600, pem, (size_t)pem_len)) < 0)
-        goto done;
+    _cleanup_free_ char *line = NULL;
+    int r = sshkey_rsa_public_key(pkey, &line);
+    if (r == -ENOMEM)
+        return tl_error_set_nopos(err, r, "%s: cannot make an RSA key", private_path);
+    if (r < 0)
+        return tl_error_set_nopos(err, r, "%s: %s", private_path, strerror(-r));
+    if ((r = write_new(private_path, 0600, pem, (size_t)pem_len, err)) < 0)
+        return r;
     size_t len = strlen(line);
     line[len] = '\n'; /* written with a newline, returned without */
-    r = write_new(public_path, 0644, line, len + 1);
+    r = write_new(public_path, 0644, line, len + 1, err);
     line[len] = 0;
     if (r < 0) {
         unlink(private_path);
-        goto done;
+        return r;
     }
-    *pub = line;
-    line = NULL;
-done:
-    if (r == -ENOMEM)
-        tl_report(private_path, "cannot make an RSA key");
-    free(line);
-    BIO_free(bio);
-    EVP_PKEY_free(pkey);
-    return r;
+    *pub = TL_TAKE_PTR(line);
+    return 0;
 }
 
 /* The first line of a key file, checked. */
-static int read_key_file(const char *what, const char *path, char **pub)
+static int read_key_file(const char *what, const char *path, char **pub, struct tl_error *err)
 {
-    FILE *f = fopen(path, "re");
+    _cleanup_fclose_ FILE *f = fopen(path, "re");
     if (!f)
         return -errno;
     char buf[16384];
     bool ok = fgets(buf, sizeof(buf), f) != NULL;
-    fclose(f);
     buf[strcspn(buf, "\r\n")] = 0;
-    if (!ok || sshkey_public_key_check(buf) < 0) {
-        fprintf(stderr, "tl: %s: %s is not an SSH public key file\n", what, path);
-        return -EINVAL;
-    }
+    if (!ok || sshkey_public_key_check(buf) < 0)
+        return tl_error_set_nopos(err, -EINVAL, "%s: %s is not an SSH public key file", what, path);
     *pub = strdup(buf);
     return *pub ? 0 : -ENOMEM;
 }
@@ -208,14 +197,15 @@ static int mkdir_for(const char *path)
     return 0;
 }
 
-int sshkey_for_cluster(const char *what, const char *key_value, bool generate, char **pub)
+int sshkey_for_cluster(const char *what, const char *key_value, bool generate, char **pub,
+                       struct tl_error *err)
 {
     *pub = NULL;
     char path[PATH_MAX];
     const char *home = getenv("HOME");
     if (key_value && (sshkey_public_key_check(key_value) == 0)) {
         *pub = strdup(key_value);
-        return *pub ? 0 : -ENOMEM;
+        return *pub ? 0 : tl_error_set_nopos(err, -ENOMEM, "%s: out of memory", what);
     }
     if (key_value && strncmp(key_value, "~/", 2) == 0 && home)
         snprintf(path, sizeof(path), "%s/%s", home, key_value + 2);
@@ -225,21 +215,18 @@ int sshkey_for_cluster(const char *what, const char *key_value, bool generate, c
         snprintf(path, sizeof(path), "%s/.ssh/id_rsa.pub", home);
     else
         return 0; /* no HOME, no key asked for: none */
-    int r = read_key_file(what, path, pub);
+    int r = read_key_file(what, path, pub, err);
     if (r == 0 || r == -EINVAL)
         return r;
-    if (r != -ENOENT) {
-        fprintf(stderr, "tl: %s: %s: %s\n", what, path, strerror(-r));
-        return r;
-    }
+    if (r != -ENOENT)
+        return tl_error_set_nopos(err, r, "%s: %s: %s", what, path, strerror(-r));
     if (!generate) {
         if (!key_value)
             return 0;
-        fprintf(stderr,
-                "tl: %s: --ssh-key-value: %s is neither a public key nor a file (add "
-                "--generate-ssh-keys to make one there)\n",
-                what, key_value);
-        return -ENOENT;
+        return tl_error_set_nopos(err, -ENOENT,
+                                  "%s: --ssh-key-value: %s is neither a public key nor a file "
+                                  "(add --generate-ssh-keys to make one there)",
+                                  what, key_value);
     }
     char private_path[PATH_MAX];
     size_t len = strlen(path);
@@ -248,14 +235,12 @@ int sshkey_for_cluster(const char *what, const char *key_value, bool generate, c
     else {
         snprintf(private_path, sizeof(private_path), "%s", path);
         if (snprintf(path, sizeof(path), "%s.pub", private_path) >= (int)sizeof(path))
-            return -ENAMETOOLONG;
+            return tl_error_set_nopos(err, -ENAMETOOLONG, "%s: %s: name too long", what, path);
     }
-    if ((r = mkdir_for(path)) < 0) {
-        fprintf(stderr, "tl: %s: cannot create the directory of %s: %s\n", what, path,
-                strerror(-r));
-        return r;
-    }
-    r = sshkey_generate(private_path, path, pub);
+    if ((r = mkdir_for(path)) < 0)
+        return tl_error_set_nopos(err, r, "%s: cannot create the directory of %s: %s", what, path,
+                                  strerror(-r));
+    r = sshkey_generate(private_path, path, pub, err);
     if (r == 0)
         fprintf(stderr,
                 "SSH key files '%s' and '%s' have been generated to allow SSH access to the "

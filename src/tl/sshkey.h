@@ -10,6 +10,8 @@
 #include <openssl/evp.h>
 #include <stdbool.h>
 
+#include "tl/error.h"
+
 /* "ssh-rsa AAAA..." (no comment, no newline) of an RSA key; malloc'd. */
 int sshkey_rsa_public_key(EVP_PKEY *pkey, char **out);
 
@@ -18,8 +20,11 @@ int sshkey_public_key_check(const char *line);
 
 /* Writes a new RSA-2048 pair to private_path (0600, refused when it
  * exists) and public_path (0644); *pub the public key line, malloc'd. */
-int sshkey_generate(const char *private_path, const char *public_path, char **pub);
+int sshkey_generate(const char *private_path, const char *public_path, char **pub,
+                    struct tl_error *err);
 
 /* az's choice of key (see above): *pub the key line (malloc'd) or NULL for
- * none. Errors are printed as "tl: WHAT: ..."; returns -errno. */
-int sshkey_for_cluster(const char *what, const char *key_value, bool generate, char **pub);
+ * none. -errno with err "WHAT: ..." (or "PATH: ..."). A key made is told
+ * on stderr, as az does: that line is output, not an error. */
+int sshkey_for_cluster(const char *what, const char *key_value, bool generate, char **pub,
+                       struct tl_error *err);

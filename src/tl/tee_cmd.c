@@ -322,8 +322,7 @@ static int tdx_collateral(const struct collateral *c, struct tl_tdx_collateral *
 #if HAVE_TDX
     struct tl_error err = {0};
     if (tl_tdx_collateral_new(c->items, c->n, out, &err) < 0) {
-        fprintf(stderr, "tl: tee verify: collateral: %s\n",
-                err.message[0] ? err.message : "out of memory");
+        tl_report("tee verify", "collateral: %s", err.message[0] ? err.message : "out of memory");
         return -1;
     }
 #else
@@ -454,10 +453,10 @@ static int cmd_verify(int argc, char **argv)
             break;
         case 'a':
             if (tl_tee_time_parse(optarg, &o.at) < 0) {
-                fprintf(stderr,
-                        "tl: tee verify: --at \"%s\" is not RFC 3339 UTC "
-                        "(2026-02-03T00:00:00Z) or @UNIX\n",
-                        optarg);
+                tl_report("tee verify",
+                          "--at \"%s\" is not RFC 3339 UTC "
+                          "(2026-02-03T00:00:00Z) or @UNIX",
+                          optarg);
                 return TL_EXIT_BAD;
             }
             break;
@@ -479,7 +478,7 @@ static int cmd_verify(int argc, char **argv)
         }
     }
     if (optind >= argc) {
-        fprintf(stderr, "tl: tee verify: no FILE given (try --help)\n");
+        tl_report("tee verify", "no FILE given (try --help)");
         return TL_EXIT_BAD;
     }
     int ret = TL_EXIT_BAD;
@@ -498,8 +497,8 @@ static int cmd_verify(int argc, char **argv)
     if (nonce) {
         int n = tl_hex_decode(nonce, strlen(nonce), o.policy.nonce.v, sizeof(o.policy.nonce.v));
         if (n < 0) {
-            fprintf(stderr, "tl: tee verify: --nonce: %s\n",
-                    n == -ENOBUFS ? "longer than 64 bytes" : "not a hex string");
+            tl_report("tee verify", "--nonce: %s",
+                      n == -ENOBUFS ? "longer than 64 bytes" : "not a hex string");
             goto out;
         }
         o.policy.nonce.set = true;
@@ -523,7 +522,7 @@ static int cmd_verify(int argc, char **argv)
         goto out;
     struct tl_error err = {0};
     if (tl_snp_ctx_new(&snp, &err) < 0) {
-        fprintf(stderr, "tl: tee verify: %s\n", err.message[0] ? err.message : "out of memory");
+        tl_report("tee verify", "%s", err.message[0] ? err.message : "out of memory");
         goto out;
     }
     bool bad = false, failed = false;
@@ -649,7 +648,7 @@ static int cmd_show(int argc, char **argv)
         json = true;
     }
     if (optind != argc - 1) {
-        fprintf(stderr, "tl: tee show: expected one FILE (try --help)\n");
+        tl_report("tee show", "expected one FILE (try --help)");
         return TL_EXIT_BAD;
     }
     struct input in;

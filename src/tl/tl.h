@@ -19,21 +19,35 @@
 /* Largest input file read (a firmware log is tens of KiB; a kernel tens of MiB). */
 #define TL_MAX_INPUT (256u << 20)
 
-/* "tl: FILE: message (offset N)" on stderr. */
+/* The one error line of tl, on stderr: "tl: FILE: message (offset N)"; without
+ * FILE (NULL) the message names what it is about itself, as the messages of
+ * tl's modules do ("PATH: cannot open: ..."). Only the command layer
+ * (main.c, *_cmd.c, the verbs) prints errors; the modules below it return
+ * -errno and fill a tl_error. */
 void tl_report_error(const char *file, const struct tl_error *err);
 __attribute__((format(printf, 2, 3))) void tl_report(const char *file, const char *fmt, ...);
+/* err's line (tl_report_error), then status: `return tlc_fail(TL_EXIT_BAD, &err);` */
+int tlc_fail(int status, const struct tl_error *err);
 
 /* After getopt_long returned '?' or ':' (with opterr = 0): one line naming
  * the option. */
 void tl_report_option_error(const char *verb, char **argv);
 
-/* Reads a whole file (or stdin for "-"), NUL-terminated past *len.
- * Returns 0 or -errno; on failure prints the error line itself. */
+/* Reads a whole file (or stdin for "-"), NUL-terminated past *len. Returns
+ * 0 or -errno with err "PATH: cannot open: ...", "PATH: is a directory",
+ * "PATH: larger than 256 MiB", ... */
+int tlc_file_load(const char *path, uint8_t **buf, size_t *len, struct tl_error *err);
+/* Prefixes err's message (a libtl error) with "WHAT: ", the file it is
+ * about, keeping its offset; returns code. err may be NULL. */
+int tlc_error_prefix(struct tl_error *err, int code, const char *what);
+
+/* The same for the command layer: the error line printed. */
 int tl_read_file(const char *path, uint8_t **buf, size_t *len);
 
-/* Writes all of data to fd, syncs and closes it (always). On failure prints
- * "tl: PATH: cannot write: ..." and returns -errno; removing the file is the
- * caller's choice. */
+/* Writes all of data to fd, syncs and closes it (always). -errno with err
+ * "PATH: cannot write: ..."; removing the file is the caller's choice. */
+int tlc_fd_write_all(int fd, const char *path, const void *data, size_t len, struct tl_error *err);
+/* The same for the command layer: the error line printed. */
 int tl_write_fd(int fd, const char *path, const void *data, size_t len);
 
 /* Prints a JSON value as one line on stdout and frees it. */

@@ -40,8 +40,7 @@ int tl_cmd_token(int argc, char **argv)
     bool create = strcmp(verb, "create") == 0, list = strcmp(verb, "list") == 0,
          del = strcmp(verb, "delete") == 0;
     if (!create && !list && !del) {
-        fprintf(stderr, "tl: token: %s verb \"%s\" (create, list, delete)\n",
-                *verb ? "unknown" : "no", verb);
+        tl_report("token", "%s verb \"%s\" (create, list, delete)", *verb ? "unknown" : "no", verb);
         return TL_EXIT_BAD;
     }
     const char *role = NULL;
@@ -63,29 +62,30 @@ int tl_cmd_token(int argc, char **argv)
     }
     const char *name = optind < argc - 1 ? argv[1 + optind++] : NULL;
     if (optind < argc - 1) {
-        fprintf(stderr, "tl: token %s: unexpected argument \"%s\"\n", verb, argv[1 + optind]);
+        tl_report(NULL, "token %s: unexpected argument \"%s\"", verb, argv[1 + optind]);
         return TL_EXIT_BAD;
     }
     if ((create || del) && !name) {
-        fprintf(stderr, "tl: token %s: a NAME is required (try --help)\n", verb);
+        tl_report(NULL, "token %s: a NAME is required (try --help)", verb);
         return TL_EXIT_BAD;
     }
     if (list && name) {
-        fprintf(stderr, "tl: token list: unexpected argument \"%s\"\n", name);
+        tl_report("token list", "unexpected argument \"%s\"", name);
         return TL_EXIT_BAD;
     }
     if (create != (role != NULL)) {
-        fprintf(stderr, "tl: token %s: %s\n", verb,
-                create ? "--role is required (reader, operator, relying-party)"
-                       : "--role applies to create only");
+        tl_report(NULL, "token %s: %s", verb,
+                  create ? "--role is required (reader, operator, relying-party)"
+                         : "--role applies to create only");
         return TL_EXIT_BAD;
     }
     char what[32], path[128];
     snprintf(what, sizeof(what), "token %s", verb);
     snprintf(path, sizeof(path), "/v1/tokens%s%s", del ? "/" : "", del ? name : "");
     struct tl_client cl;
-    if (tl_client_open(&cl, what) < 0)
-        return TL_EXIT_BAD;
+    struct tl_error err = {0};
+    if (tl_client_open(&cl, what, &err) < 0)
+        return tlc_fail(TL_EXIT_BAD, &err);
     json_t *body = create ? json_pack("{s:s, s:s}", "name", name, "role", role) : NULL;
     json_t *out = NULL;
     long status = 0;
@@ -93,13 +93,13 @@ int tl_cmd_token(int argc, char **argv)
                            create ? "POST"
                            : del  ? "DELETE"
                                   : "GET",
-                           path, body, &status, &out, NULL, NULL, what);
+                           path, body, &status, &out, NULL, NULL, what, &err);
     json_decref(body);
     if (r < 0)
-        return TL_EXIT_BAD;
+        return tlc_fail(TL_EXIT_BAD, &err);
     if (status >= 300 || !out) {
         const char *e = json_string_value(json_object_get(out, "error"));
-        fprintf(stderr, "tl: %s: %s\n", what, e ? e : "refused");
+        tl_report(what, "%s", e ? e : "refused");
         json_decref(out);
         return TL_EXIT_BAD;
     }

@@ -64,7 +64,7 @@ static int parse(struct az_args *a, ...)
     FILE *null = fopen("/dev/null", "w");
     dup2(fileno(null), 1);
     dup2(fileno(null), 2);
-    int r = az_parse(&test_cmd, argc, argv, a);
+    int r = az_parse(&test_cmd, argc, argv, a, NULL);
     fflush(stdout);
     fflush(stderr);
     dup2(saved_out, 1);
@@ -287,9 +287,10 @@ static void assert_lookup(const char *text, const char *want, const char *const 
 static void test_kubeconfig(void **state)
 {
     (void)state;
-    char msg[256], *out = NULL;
+    char *out = NULL;
+    struct tl_error err = {0};
     size_t len;
-    assert_int_equal(kubeconfig_merge(NULL, 0, &cred, false, &out, &len, msg, sizeof(msg)), 0);
+    assert_int_equal(kubeconfig_merge(NULL, 0, &cred, false, &out, &len, &err), 0);
     assert_string_equal(out, "apiVersion: v1\n"
                              "kind: Config\n"
                              "clusters:\n"
@@ -330,8 +331,7 @@ static void test_kubeconfig(void **state)
                       "users:\n"
                       "- name: kind-dev\n"
                       "  user: {token: \"abc\"}\n";
-    assert_int_equal(kubeconfig_merge(old, strlen(old), &cred, false, &out, &len, msg, sizeof(msg)),
-                     0);
+    assert_int_equal(kubeconfig_merge(old, strlen(old), &cred, false, &out, &len, &err), 0);
     assert_lookup(out, "myAKSCluster", (const char *const[]){"current-context", NULL});
     assert_lookup(out, "https://127.0.0.1:6443",
                   (const char *const[]){"clusters", "[kind-dev]", "cluster", "server", NULL});
@@ -349,19 +349,19 @@ static void test_kubeconfig(void **state)
     assert_null(strstr(strstr(out, "myAKSCluster") + 1, "- name: myAKSCluster")); /* once */
     /* Merging again changes nothing. */
     char *again = NULL;
-    assert_int_equal(kubeconfig_merge(out, len, &cred, false, &again, &len, msg, sizeof(msg)), 0);
+    assert_int_equal(kubeconfig_merge(out, len, &cred, false, &again, &len, &err), 0);
     assert_string_equal(again, out);
     free(again);
 
     /* A different entry of our name: refused, unless overwrite. */
     struct kube_credentials other = cred;
     other.token = "new-token";
-    assert_int_equal(
-        kubeconfig_merge(out, strlen(out), &other, false, &again, &len, msg, sizeof(msg)), -EEXIST);
-    assert_string_equal(msg, "a different user named \"clusterUser_g_myAKSCluster\" is already "
-                             "there; use --overwrite-existing to replace it");
-    assert_int_equal(
-        kubeconfig_merge(out, strlen(out), &other, true, &again, &len, msg, sizeof(msg)), 0);
+    assert_int_equal(kubeconfig_merge(out, strlen(out), &other, false, &again, &len, &err),
+                     -EEXIST);
+    assert_string_equal(err.message,
+                        "a different user named \"clusterUser_g_myAKSCluster\" is already "
+                        "there; use --overwrite-existing to replace it");
+    assert_int_equal(kubeconfig_merge(out, strlen(out), &other, true, &again, &len, &err), 0);
     assert_lookup(
         again, "new-token",
         (const char *const[]){"users", "[clusterUser_g_myAKSCluster]", "user", "token", NULL});
@@ -374,20 +374,18 @@ static void test_kubeconfig(void **state)
     const char *foreign[] = {"- a\n- b\n", "kind: Pod\napiVersion: v1\n", "{{{ not yaml\n"};
     for (size_t i = 0; i < 3; i++) {
         out = NULL;
-        assert_int_equal(kubeconfig_merge(foreign[i], strlen(foreign[i]), &cred, false, &out, &len,
-                                          msg, sizeof(msg)),
-                         -EINVAL);
+        assert_int_equal(
+            kubeconfig_merge(foreign[i], strlen(foreign[i]), &cred, false, &out, &len, &err),
+            -EINVAL);
         assert_null(out);
-        assert_int_equal(kubeconfig_merge(foreign[i], strlen(foreign[i]), &cred, true, &out, &len,
-                                          msg, sizeof(msg)),
-                         0);
+        assert_int_equal(
+            kubeconfig_merge(foreign[i], strlen(foreign[i]), &cred, true, &out, &len, &err), 0);
         assert_non_null(strstr(out, "current-context: myAKSCluster\n"));
         free(out);
     }
     /* Blank or comments only: as no file. */
     const char *blank = "# nothing yet\n\n";
-    assert_int_equal(
-        kubeconfig_merge(blank, strlen(blank), &cred, false, &out, &len, msg, sizeof(msg)), 0);
+    assert_int_equal(kubeconfig_merge(blank, strlen(blank), &cred, false, &out, &len, &err), 0);
     free(out);
 
     /* Paths: --file, then $KUBECONFIG's first, then ~/.kube/config. */
@@ -419,9 +417,9 @@ static void test_sshkey(void **state)
     setenv("HOME", dir, 1);
     char *line = NULL;
     /* No key file and no --generate-ssh-keys: no key. */
-    assert_int_equal(sshkey_for_cluster("t", NULL, false, &line), 0);
+    assert_int_equal(sshkey_for_cluster("t", NULL, false, &line, NULL), 0);
     assert_null(line);
-    assert_int_equal(sshkey_for_cluster("t", NULL, true, &line), 0);
+    assert_int_equal(sshkey_for_cluster("t", NULL, true, &line, NULL), 0);
     assert_non_null(line);
     assert_int_equal(sshkey_public_key_check(line), 0);
     struct stat st;
@@ -471,14 +469,14 @@ static void test_sshkey(void **state)
 
     /* Again: the existing key is used, nothing is regenerated. */
     char *again = NULL;
-    assert_int_equal(sshkey_for_cluster("t", NULL, true, &again), 0);
+    assert_int_equal(sshkey_for_cluster("t", NULL, true, &again, NULL), 0);
     assert_string_equal(again, line);
     free(again);
     /* --ssh-key-value as a key, and as a file. */
-    assert_int_equal(sshkey_for_cluster("t", line, false, &again), 0);
+    assert_int_equal(sshkey_for_cluster("t", line, false, &again, NULL), 0);
     assert_string_equal(again, line);
     free(again);
-    assert_int_equal(sshkey_for_cluster("t", "~/.ssh/id_rsa.pub", false, &again), 0);
+    assert_int_equal(sshkey_for_cluster("t", "~/.ssh/id_rsa.pub", false, &again, NULL), 0);
     assert_string_equal(again, line);
     free(again);
     assert_int_equal(sshkey_public_key_check("ssh-rsa AAAAB3NzaC1lZDI1NTE5"), -EINVAL);
