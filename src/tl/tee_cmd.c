@@ -235,12 +235,9 @@ static int input_recognise(const char *path, struct input *in)
         in->kind = FILE_TDX;
         return 0;
     }
-    if (in->raw_len == TL_SNP_REPORT_SIZE && !is_text_hex(in->raw, in->raw_len)) {
-        in->kind = FILE_SNP;
-        in->report = in->raw;
-        in->report_len = in->raw_len;
-        return 0;
-    }
+    /* JSON next: a report starts with its VERSION's low byte (2, 3 or 5),
+     * never whitespace or "{", while evidence cut to 1184 bytes is bad
+     * JSON, not a report */
     if (is_json(in->raw, in->raw_len)) {
         if (tl_az_evidence_parse(in->raw, in->raw_len, &in->az, &err) < 0) {
             tl_report_error(path, &err);
@@ -255,6 +252,12 @@ static int input_recognise(const char *path, struct input *in)
             return -1;
         }
         in->kind = FILE_AZURE;
+        return 0;
+    }
+    if (in->raw_len == TL_SNP_REPORT_SIZE && !is_text_hex(in->raw, in->raw_len)) {
+        in->kind = FILE_SNP;
+        in->report = in->raw;
+        in->report_len = in->raw_len;
         return 0;
     }
     if (is_text_hex(in->raw, in->raw_len)) {

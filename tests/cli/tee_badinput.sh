@@ -150,7 +150,13 @@ CD5=$((AUTH + 2 + auth))
 cd5=$(rd32 "$Q5" $((CD5 + 2)))
 lie "v5 quote: type-5 (PCK chain) size one long" "$Q5" $((CD5 + 2)) "$(le32 $((cd5 + 1)))"
 lie "v5 quote: type-5 size one short" "$Q5" $((CD5 + 2)) "$(le32 $((cd5 - 1)))"
-lie "v5 quote: certification data type 7" "$Q5" "$CD" "$(le16 7)"
+# a certification data type this code does not verify is a well-formed
+# quote: judged, `version`, exit 1 (not bad input)
+cp "$Q5" "$W/lie" && put "$W/lie" "$CD" "$(le16 7)"
+timeout 10 "$TL_BIN" tee verify --at $AT "$W/lie" >"$W/out" 2>"$W/err"
+rc=$?
+[ $rc = 1 ] && grep -q "^  version: " "$W/out" && ok "v5 quote: certification data type 7: exit 1, version" ||
+    not_ok "v5 quote: certification data type 7: exit 1, version" "exit $rc" "$(head -c 300 "$W/out")"
 lie "v4 quote: signature data length 0xffffffff" "$Q4" $((48 + 584)) ffffffff
 
 # Azure evidence whose HCL report lies (re-encoded into valid JSON)
