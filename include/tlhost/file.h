@@ -3,11 +3,12 @@
  * HTTP. It may do I/O; it never prints and never exits: a failing function
  * returns a negative errno value and fills a tl_error, as libtl does.
  *
- * file.h: whole-file reads. */
+ * file.h: whole-file reads and writes. */
 #pragma once
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "tl/error.h"
 
@@ -16,3 +17,8 @@
  * stat: sysfs and securityfs files report 0 or a page. -ENOENT, -EISDIR,
  * -EFBIG beyond max bytes, or the open or read error. */
 int tlh_file_read(const char *path, size_t max, uint8_t **out, size_t *len, struct tl_error *err);
+
+/* Writes data to a new file at path (never over an existing one: -EEXIST)
+ * with mode, synced and closed; on a write error the file is removed. */
+int tlh_file_write_new(const char *path, const void *data, size_t len, mode_t mode,
+                       struct tl_error *err);

@@ -162,69 +162,52 @@ int tl_tdx_emul_quote(const struct tl_tdx_td_report *td, const struct tl_sgx_rep
         "CN", cn, "O", EMUL_ORG, "L", "Santa Clara", "ST", "CA", "C", "US", NULL                   \
     }
 
-static int cert_make(struct emul_cert_spec *s, const uint8_t *issuer_der, size_t issuer_len,
-                     const struct tl_tdx_pck_info *sgx, uint8_t **der, size_t *len,
-                     struct tl_error *err);
+/* The four certificates of Intel's shape this emulator issues. */
+enum tdx_role { ROLE_ROOT, ROLE_PCK_CA, ROLE_PCK, ROLE_TCB_SIGNER };
+
+static const struct {
+    const char *cn;
+    bool ca;
+    int pathlen;
+    const char *usage;
+} roles[] = {
+    [ROLE_ROOT] = {"Emulated SGX Root CA", true, 1, "critical,keyCertSign,cRLSign"},
+    [ROLE_PCK_CA] = {"Emulated SGX PCK Platform CA", true, 0, "critical,keyCertSign,cRLSign"},
+    [ROLE_PCK] = {"Emulated SGX PCK Certificate", false, -1,
+                  "critical,digitalSignature,nonRepudiation"},
+    [ROLE_TCB_SIGNER] = {"Emulated SGX TCB Signing", false, -1,
+                         "critical,digitalSignature,nonRepudiation"},
+};
+
+static int cert_make(enum tdx_role role, EVP_PKEY *key, EVP_PKEY *signer, const uint8_t *issuer_der,
+                     size_t issuer_len, const struct tl_tdx_pck_info *sgx,
+                     struct tl_tee_emul_window w, uint8_t **der, size_t *len, struct tl_error *err);
 
 int tl_tdx_emul_root(EVP_PKEY *root, struct tl_tee_emul_window w, uint8_t **der, size_t *len,
                      struct tl_error *err)
 {
-    struct emul_cert_spec s = {.subject = SUBJECT("Emulated SGX Root CA"),
-                               .key = root,
-                               .signer = root,
-                               .serial = 1,
-                               .ca = true,
-                               .pathlen = 1,
-                               .usage = "critical,keyCertSign,cRLSign"};
-    s.not_before = w.not_before;
-    s.not_after = w.not_after;
-    return cert_make(&s, NULL, 0, NULL, der, len, err);
+    return cert_make(ROLE_ROOT, root, root, NULL, 0, NULL, w, der, len, err);
 }
 
 int tl_tdx_emul_pck_ca(EVP_PKEY *ca, EVP_PKEY *root_key, const uint8_t *root_der, size_t root_len,
                        struct tl_tee_emul_window w, uint8_t **der, size_t *len,
                        struct tl_error *err)
 {
-    struct emul_cert_spec s = {.subject = SUBJECT("Emulated SGX PCK Platform CA"),
-                               .key = ca,
-                               .signer = root_key,
-                               .serial = 2,
-                               .ca = true,
-                               .pathlen = 0,
-                               .usage = "critical,keyCertSign,cRLSign"};
-    s.not_before = w.not_before;
-    s.not_after = w.not_after;
-    return cert_make(&s, root_der, root_len, NULL, der, len, err);
+    return cert_make(ROLE_PCK_CA, ca, root_key, root_der, root_len, NULL, w, der, len, err);
 }
 
 int tl_tdx_emul_pck(EVP_PKEY *pck, EVP_PKEY *ca_key, const uint8_t *ca_der, size_t ca_len,
                     const struct tl_tdx_pck_info *platform, struct tl_tee_emul_window w,
                     uint8_t **der, size_t *len, struct tl_error *err)
 {
-    struct emul_cert_spec s = {.subject = SUBJECT("Emulated SGX PCK Certificate"),
-                               .key = pck,
-                               .signer = ca_key,
-                               .serial = 3,
-                               .pathlen = -1,
-                               .usage = "critical,digitalSignature,nonRepudiation"};
-    s.not_before = w.not_before;
-    s.not_after = w.not_after;
-    return cert_make(&s, ca_der, ca_len, platform, der, len, err);
+    return cert_make(ROLE_PCK, pck, ca_key, ca_der, ca_len, platform, w, der, len, err);
 }
 
 int tl_tdx_emul_tcb_signer(EVP_PKEY *signer, EVP_PKEY *root_key, const uint8_t *root_der,
                            size_t root_len, struct tl_tee_emul_window w, uint8_t **der, size_t *len,
                            struct tl_error *err)
 {
-    struct emul_cert_spec s = {.subject = SUBJECT("Emulated SGX TCB Signing"),
-                               .key = signer,
-                               .signer = root_key,
-                               .serial = 4,
-                               .pathlen = -1,
-                               .usage = "critical,digitalSignature,nonRepudiation"};
-    s.not_before = w.not_before;
-    s.not_after = w.not_after;
-    return cert_make(&s, root_der, root_len, NULL, der, len, err);
+    return cert_make(ROLE_TCB_SIGNER, signer, root_key, root_der, root_len, NULL, w, der, len, err);
 }
 
 int tl_tdx_emul_crl(EVP_PKEY *issuer_key, const uint8_t *issuer_der, size_t issuer_len,
@@ -338,12 +321,22 @@ static int sgx_extension(const struct tl_tdx_pck_info *p, struct der_buf *out)
     return out->overflow || top.overflow || tcb.overflow ? -EOVERFLOW : 0;
 }
 
-static int cert_make(struct emul_cert_spec *s, const uint8_t *issuer_der, size_t issuer_len,
-                     const struct tl_tdx_pck_info *sgx, uint8_t **der, size_t *len,
-                     struct tl_error *err)
+static int cert_make(enum tdx_role role, EVP_PKEY *key, EVP_PKEY *signer, const uint8_t *issuer_der,
+                     size_t issuer_len, const struct tl_tdx_pck_info *sgx,
+                     struct tl_tee_emul_window w, uint8_t **der, size_t *len, struct tl_error *err)
 {
-    s->sig = EMUL_SIG_ECDSA_SHA256;
-    s->key_ids = true;
+    struct emul_cert_spec spec = {.subject = SUBJECT(roles[role].cn),
+                                  .key = key,
+                                  .signer = signer,
+                                  .sig = EMUL_SIG_ECDSA_SHA256,
+                                  .serial = (uint64_t)role + 1,
+                                  .not_before = w.not_before,
+                                  .not_after = w.not_after,
+                                  .ca = roles[role].ca,
+                                  .pathlen = roles[role].pathlen,
+                                  .key_ids = true,
+                                  .usage = roles[role].usage};
+    struct emul_cert_spec *s = &spec;
     X509 *issuer = NULL;
     if (issuer_der && !(issuer = emul_parse(issuer_der, issuer_len, "issuer", err)))
         return -EINVAL;

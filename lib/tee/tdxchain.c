@@ -174,11 +174,9 @@ int tdx_path_build(const struct tl_tdx_collateral *c, X509 *leaf, STACK_OF(X509)
         out->rooted = anchor_path->rooted;
         out->builtin_root = anchor_path->builtin_root;
         memcpy(out->root_sha256, anchor_path->root_sha256, 32);
-    } else if (top && !anchor && X509_cmp(top, c->root) == 0) {
-        out->rooted = out->builtin_root = true;
-        memcpy(out->root_sha256, tl_tdx_intel_root_sha256, 32);
-    } else if (top && !anchor && self_signed_ca(top)) {
+    } else if (top && !anchor && (X509_cmp(top, c->root) == 0 || self_signed_ca(top))) {
         unsigned n_md = 32;
+        out->builtin_root = X509_cmp(top, c->root) == 0;
         out->rooted = X509_digest(top, EVP_sha256(), out->root_sha256, &n_md) == 1;
     }
     if (!out->rooted) {

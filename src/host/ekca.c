@@ -51,32 +51,6 @@ static int check_private_file(const char *path, struct tl_error *err)
     return 0;
 }
 
-/* A new file (never over an existing one) with mode, synced. */
-static int write_new_file(const char *path, const void *data, size_t len, mode_t mode,
-                          struct tl_error *err)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-    if (fd < 0)
-        return tl_error_set_nopos(err, -errno, "%s: cannot create: %s", path, strerror(errno));
-    const uint8_t *p = data;
-    int r = 0;
-    while (len > 0 && r == 0) {
-        ssize_t k = write(fd, p, len);
-        if (k < 0 && errno != EINTR)
-            r = -errno;
-        else if (k > 0)
-            p += k, len -= (size_t)k;
-    }
-    if (r == 0 && fsync(fd) < 0)
-        r = -errno;
-    close(fd);
-    if (r < 0) {
-        unlink(path);
-        return tl_error_set_nopos(err, r, "%s: cannot write: %s", path, strerror(-r));
-    }
-    return 0;
-}
-
 int tlh_ekca_load(const char *dir, struct tl_ekca *ca, struct tl_error *err)
 {
     char *part[TL_EKCA_N_PARTS] = {0};
@@ -121,8 +95,8 @@ static int ca_create(const char *dir, struct tl_ekca *ca, struct tl_error *err)
     for (; written < TL_EKCA_N_PARTS && r == 0; written++) {
         char path[PATH_MAX];
         if ((r = part_path(dir, written, path, err)) == 0)
-            r = write_new_file(path, pem.part[written], pem.len[written],
-                               is_key(written) ? 0600 : 0644, err);
+            r = tlh_file_write_new(path, pem.part[written], pem.len[written],
+                                   is_key(written) ? 0600 : 0644, err);
     }
     if (r < 0) {
         for (int i = 0; i < written - 1; i++) {

@@ -1,6 +1,7 @@
-/* Whole-file reads (file.h). */
+/* Whole-file reads and new-file writes (file.h). */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -60,5 +61,30 @@ int tlh_file_read(const char *path, size_t max, uint8_t **out, size_t *len, stru
     buf[n] = 0;
     *out = buf;
     *len = n;
+    return 0;
+}
+
+int tlh_file_write_new(const char *path, const void *data, size_t len, mode_t mode,
+                       struct tl_error *err)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+    if (fd < 0)
+        return tl_error_set_nopos(err, -errno, "%s: cannot create: %s", path, strerror(errno));
+    const uint8_t *p = data;
+    int r = 0;
+    while (len > 0 && r == 0) {
+        ssize_t k = write(fd, p, len);
+        if (k < 0 && errno != EINTR)
+            r = -errno;
+        else if (k > 0)
+            p += k, len -= (size_t)k;
+    }
+    if (r == 0 && fsync(fd) < 0)
+        r = -errno;
+    close(fd);
+    if (r < 0) {
+        unlink(path);
+        return tl_error_set_nopos(err, r, "%s: cannot write: %s", path, strerror(-r));
+    }
     return 0;
 }

@@ -82,29 +82,8 @@ static int write_tmp(const char *path, const void *data, size_t len, mode_t mode
 {
     if (snprintf(tmp, PATH_MAX, "%s.tmp.%ld", path, (long)getpid()) >= PATH_MAX)
         return tl_error_set_nopos(err, -ENAMETOOLONG, "%s: path too long", path);
-    unlink(tmp);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-    if (fd < 0)
-        return tl_error_set_nopos(err, -errno, "%s: cannot create: %s", tmp, strerror(errno));
-    const uint8_t *p = data;
-    size_t off = 0;
-    while (off < len) {
-        ssize_t n = write(fd, p + off, len - off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            int r = -errno;
-            close(fd);
-            unlink(tmp);
-            return tl_error_set_nopos(err, r ? r : -EIO, "%s: write failed", tmp);
-        }
-        off += (size_t)n;
-    }
-    if (fsync(fd) < 0 || close(fd) < 0) {
-        unlink(tmp);
-        return tl_error_set_nopos(err, -EIO, "%s: cannot write", tmp);
-    }
-    return 0;
+    unlink(tmp); /* a crashed run's */
+    return tlh_file_write_new(tmp, data, len, mode, err);
 }
 
 /* A new file; an existing one is kept (returns 0 either way). */

@@ -7,6 +7,7 @@
  * --collateral DIR FILE` passes with it and fails `root-untrusted`
  * without. Exit status: 0 written, 2 bad usage or input. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,12 +47,12 @@ static int hex_arg(const char *opt, const char *s, uint8_t *out, size_t size, bo
 
 static int write_out(const char *path, const uint8_t *p, size_t n)
 {
-    FILE *f = fopen(path, "wb");
-    if (!f || fwrite(p, 1, n, f) != n || fclose(f) != 0) {
-        tl_report(path, "cannot write: %s", strerror(errno));
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        tl_report(path, "cannot create: %s", strerror(errno));
         return -1;
     }
-    return 0;
+    return tl_write_fd(fd, path, p, n) < 0 ? -1 : 0;
 }
 
 static int cmd_emulate(int argc, char **argv)
