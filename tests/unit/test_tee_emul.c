@@ -24,6 +24,11 @@
  *  - the HCL report builder round-trips through hcl.c's parsers (SNP and
  *    TDX): the same header, types, hardware report, runtime bytes, AK,
  *    user-data and vm-configuration, and REPORT_DATA = SHA-256(runtime);
+ *  - Azure SNP evidence end to end (the HCL report built here, a vTPM
+ *    quote signed by the runtime JSON's HCLAkPub): `root-untrusted` under
+ *    the default policy; pass, emulated, x-ms-isolation-tee sevsnpvm under
+ *    the naming one; one byte of the runtime JSON changed: `binding`; a
+ *    quote signed by another key: `tpm-signature`;
  *  - the policy key trusted-roots: read, and refused when malformed. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -610,6 +615,137 @@ static void test_hcl_roundtrip(void **state)
     EVP_PKEY_free(ek);
 }
 
+/* ---- Azure evidence end to end: HCL report + vTPM quote ---- */
+
+static size_t put_be(uint8_t *p, uint64_t v, int n)
+{
+    for (int i = 0; i < n; i++)
+        p[i] = (uint8_t)(v >> (8 * (n - 1 - i)));
+    return (size_t)n;
+}
+
+/* A TPMS_ATTEST quote (TPM 2.0 Part 2, 10.12.12) over PCRs 0-7 of SHA-256
+ * (all zero) with extraData nonce, signed RSASSA-PKCS1-v1_5 SHA-256 by ak,
+ * as the vTPM's AK at 0x81000003 signs it. */
+static void vtpm_quote(EVP_PKEY *ak, const uint8_t *nonce, size_t nonce_len,
+                       struct tl_az_evidence *ev)
+{
+    uint8_t m[256], zero[8 * 32] = {0}, digest[32];
+    size_t o = 0;
+    o += put_be(m + o, 0xff544347, 4); /* TPM_GENERATED_VALUE */
+    o += put_be(m + o, 0x8018, 2);     /* TPM_ST_ATTEST_QUOTE */
+    o += put_be(m + o, 0, 2);          /* qualifiedSigner: empty */
+    o += put_be(m + o, nonce_len, 2);
+    memcpy(m + o, nonce, nonce_len);
+    o += nonce_len;
+    o += put_be(m + o, 1000, 8); /* clock */
+    o += put_be(m + o, 1, 4);    /* resetCount */
+    o += put_be(m + o, 0, 4);    /* restartCount */
+    m[o++] = 1;                  /* safe */
+    o += put_be(m + o, 0x2000100, 8);
+    o += put_be(m + o, 1, 4);      /* TPML_PCR_SELECTION count */
+    o += put_be(m + o, 0x000b, 2); /* SHA-256 */
+    m[o++] = 3;
+    m[o++] = 0xff;
+    m[o++] = 0;
+    m[o++] = 0;
+    sha256(zero, sizeof(zero), digest);
+    o += put_be(m + o, 32, 2);
+    memcpy(m + o, digest, 32);
+    o += 32;
+    ev->tpm_message = malloc(o);
+    memcpy(ev->tpm_message, m, o);
+    ev->tpm_message_len = o;
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    size_t sl = (size_t)EVP_PKEY_get_size(ak);
+    ev->tpm_signature = malloc(sl);
+    assert_int_equal(EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, ak), 1);
+    assert_int_equal(EVP_DigestSign(md, ev->tpm_signature, &sl, m, o), 1);
+    ev->tpm_signature_len = sl;
+    EVP_MD_CTX_free(md);
+    ev->n_pcrs = 24;
+}
+
+static void test_azure_snp(void **state)
+{
+    (void)state;
+    struct tl_error err = {0};
+    EVP_PKEY *ak = keygen("RSA", NULL), *ek = keygen("RSA", NULL);
+    struct tl_az_runtime_spec spec = {
+        .ak = ak, .ek = ek, .secure_boot = true, .tpm_enabled = true, .vm_unique_id = "n1"};
+    char *json;
+    size_t len;
+    assert_int_equal(tl_az_runtime_build(&spec, &json, &len, &err), 0);
+    uint8_t rd[64], zero[48] = {0}, rep[TL_SNP_REPORT_SIZE];
+    assert_int_equal(tl_az_runtime_report_data((const uint8_t *)json, len, rd, &err), 0);
+    struct snp_world w;
+    snp_world_init(&w, TL_SNP_PRODUCT_MILAN);
+    snp_report(&w, 3, 0, rd, zero, rep);
+    struct tl_hcl_build b = {TL_HCL_REPORT_SNP, rep, sizeof(rep), (const uint8_t *)json, len, 2600};
+    struct tl_az_evidence ev = {.version = 1, .kind = TL_TEE_KIND_AZ_SNP_VTPM};
+    assert_int_equal(tl_hcl_report_build(&b, &ev.hcl_report, &ev.hcl_len, &err), 0);
+    ev.vcek = malloc(w.vcek_len);
+    memcpy(ev.vcek, w.vcek_der, w.vcek_len);
+    ev.vcek_len = w.vcek_len;
+    const uint8_t nonce[] = "fresh-nonce";
+    vtpm_quote(ak, nonce, sizeof(nonce) - 1, &ev);
+
+    struct tl_tee_blob blobs[2] = {{"ark", w.ark_der, w.ark_len}, {"ask", w.ask_der, w.ask_len}};
+    struct tl_tee_collateral col = {2, blobs};
+    struct tl_az_verifier az = {.snp = w.ctx};
+    struct tl_tee_policy def, named;
+    tl_tee_policy_init(&def);
+    def.nonce = (struct tl_tee_pin){.set = true, .len = sizeof(nonce) - 1};
+    memcpy(def.nonce.v, nonce, sizeof(nonce) - 1);
+    named = def;
+    named.n_trusted_roots = 1;
+    named.trusted_roots[0].kind = TL_TEE_ROOT_SNP_ARK;
+    memcpy(named.trusted_roots[0].sha256, w.ark_sha, 32);
+    struct tl_tee_verdict v;
+
+    assert_int_equal(tl_tee_verdict_init(&v, TL_TEE_KIND_AZ_SNP_VTPM, AT), 0);
+    assert_int_equal(tl_az_verify(&az, &ev, &col, &def, &v), 0);
+    only_reason(&v, TL_TEE_ROOT_UNTRUSTED);
+    tl_tee_verdict_done(&v);
+
+    assert_int_equal(tl_tee_verdict_init(&v, TL_TEE_KIND_AZ_SNP_VTPM, AT), 0);
+    assert_int_equal(tl_az_verify(&az, &ev, &col, &named, &v), 0);
+    passes(&v);
+    assert_true(v.emulated);
+    json_t *tee = json_object_get(v.claims, "x-ms-isolation-tee");
+    assert_string_equal(json_string_value(json_object_get(tee, "x-ms-attestation-type")),
+                        "sevsnpvm");
+    assert_string_equal(json_string_value(json_object_get(v.claims, "x-ms-azurevm-vmid")), "n1");
+    tl_tee_verdict_done(&v);
+
+    /* the runtime JSON changed by one byte after the report: binding */
+    uint8_t *p = memmem(ev.hcl_report, ev.hcl_len, "\"n1\"", 4);
+    assert_non_null(p);
+    p[1] = 'm';
+    assert_int_equal(tl_tee_verdict_init(&v, TL_TEE_KIND_AZ_SNP_VTPM, AT), 0);
+    assert_int_equal(tl_az_verify(&az, &ev, &col, &named, &v), 0);
+    only_reason(&v, TL_TEE_BINDING);
+    tl_tee_verdict_done(&v);
+    p[1] = 'n';
+
+    /* a quote signed by another key */
+    EVP_PKEY *other = keygen("RSA", NULL);
+    free(ev.tpm_message);
+    free(ev.tpm_signature);
+    vtpm_quote(other, nonce, sizeof(nonce) - 1, &ev);
+    assert_int_equal(tl_tee_verdict_init(&v, TL_TEE_KIND_AZ_SNP_VTPM, AT), 0);
+    assert_int_equal(tl_az_verify(&az, &ev, &col, &named, &v), 0);
+    only_reason(&v, TL_TEE_TPM_SIGNATURE);
+    tl_tee_verdict_done(&v);
+
+    EVP_PKEY_free(other);
+    tl_az_evidence_done(&ev);
+    snp_world_done(&w);
+    free(json);
+    EVP_PKEY_free(ak);
+    EVP_PKEY_free(ek);
+}
+
 /* ---- policy ---- */
 
 static void test_policy_roots(void **state)
@@ -653,6 +789,7 @@ int main(void)
         cmocka_unit_test(test_measurements), cmocka_unit_test(test_policy_roots),
         cmocka_unit_test(test_snp_v3_milan), cmocka_unit_test(test_snp_v5_genoa),
         cmocka_unit_test(test_tdx_v4),       cmocka_unit_test(test_hcl_roundtrip),
+        cmocka_unit_test(test_azure_snp),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
