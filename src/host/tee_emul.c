@@ -514,8 +514,12 @@ int tlh_tee_emul_report(const struct tlh_tee_emul *e, const struct tlh_tee_emul_
         memcpy(r.report_data, req->report_data, 64);
         memcpy(r.measurement, req->measurement, 48);
         memcpy(r.chip_id, c->chip_id, 64);
-        if (RAND_bytes(r.report_id, sizeof(r.report_id)) != 1)
-            return tl_error_set_nopos(err, -EIO, "no random bytes for a REPORT_ID");
+        /* REPORT_ID names the guest for its life, not the report: here
+         * SHA-256(CHIP_ID || MEASUREMENT), one per launched image on a chip */
+        uint8_t idm[64 + 48];
+        memcpy(idm, c->chip_id, 64);
+        memcpy(idm + 64, req->measurement, 48);
+        sha256(idm, sizeof(idm), r.report_id);
         uint8_t *buf = malloc(TL_SNP_REPORT_SIZE);
         if (!buf)
             return tl_error_set_nopos(err, -ENOMEM, "out of memory");

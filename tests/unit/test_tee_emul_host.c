@@ -7,7 +7,8 @@
  *    SEV-SNP report of a chip verifies with the chip's vcek.pem and snp/
  *    under a policy naming the ARK printed by tlh_tee_emul_info (pass,
  *    emulated), carries the REPORT_DATA, MEASUREMENT and CHIP_ID given, and
- *    fails root-untrusted under the default policy;
+ *    fails root-untrusted under the default policy; REPORT_ID is the same
+ *    in two reports of the same launch;
  *  - a TD quote verifies with tdx/ under a policy naming the root, and the
  *    TDREPORT asked for carries the same REPORT_DATA and MRTD;
  *  - reopening keeps the ARK, the root and the CHIP_ID (created once);
@@ -150,6 +151,13 @@ static void test_store(void **state)
     assert_memory_equal(r.measurement, req.measurement, 48);
     assert_memory_equal(r.chip_id, id, 64);
     assert_int_equal(r.version, 3);
+    uint8_t *again;
+    size_t again_len;
+    struct tl_snp_report r2;
+    assert_int_equal(tlh_tee_emul_report(e, c, &req, &again, &again_len, &err), 0);
+    assert_int_equal(tl_snp_report_parse(again, again_len, &r2, &err), 0);
+    assert_memory_equal(r2.report_id, r.report_id, 32); /* the guest's, not the report's */
+    free(again);
     assert_int_equal(tlh_file_read(tlh_tee_emul_chip_vcek_path(c), 1 << 20, &vcek, &vcek_len, &err),
                      0);
     struct blobs snp;
