@@ -17,7 +17,10 @@
  * early records why; a check that could not run is a reason, not a pass.
  *
  * Policy defaults are strict (tl_tee_policy_init): debug refused, VMPL 0
- * only, TCB status UpToDate only, migration agent refused. A policy file
+ * only, TCB status UpToDate only, migration agent refused, and only AMD's
+ * and Intel's built-in roots trusted: a policy's trusted-roots adds others
+ * (an emulated secure processor's, tl/tee_emul.h), and a verdict that
+ * relies on one says so (emulated); any other root is `root-untrusted`. A policy file
  * (JSON, tl_tee_policy_parse) pins values and relaxes those defaults; its
  * keys are listed in docs/cli.md ("tl tee").
  *
