@@ -17,7 +17,10 @@
  * early records why; a check that could not run is a reason, not a pass.
  *
  * Policy defaults are strict (tl_tee_policy_init): debug refused, VMPL 0
- * only, TCB status UpToDate only, migration agent refused. A policy file
+ * only, TCB status UpToDate only, migration agent refused, and only AMD's
+ * and Intel's built-in roots trusted: a policy's trusted-roots adds others
+ * (an emulated secure processor's, tl/tee_emul.h), and a verdict that
+ * relies on one says so (emulated); any other root is `root-untrusted`. A policy file
  * (JSON, tl_tee_policy_parse) pins values and relaxes those defaults; its
  * keys are listed in docs/cli.md ("tl tee").
  *
@@ -76,6 +79,8 @@ enum tl_tee_code {
     TL_TEE_SVN,             /* "svn": a security version below the policy's minimum */
     TL_TEE_TPM_DISABLED,    /* "tpm-disabled": the CVM's vTPM is not enabled */
     TL_TEE_VM_CONFIG,       /* "vm-config": a vm-configuration claim refused by policy */
+    TL_TEE_ROOT_UNTRUSTED,  /* "root-untrusted": the chain ends at a root that is neither a
+                               built-in (AMD/Intel) one nor named by the policy's trusted-roots */
     TL_TEE_CODE_COUNT,
 };
 
@@ -111,6 +116,11 @@ struct tl_tee_verdict {
     unsigned n_dropped; /* reasons past TL_TEE_MAX_REASONS (still a fail) */
     struct tl_tee_reason reasons[TL_TEE_MAX_REASONS];
     json_t *claims; /* object, owned; MAA claim names */
+    /* The evidence chained to a root the policy's trusted-roots named and
+     * that is not one of the built-in AMD/Intel roots (an emulated secure
+     * processor's). Said in the JSON form ("emulated": true) and carried
+     * by tl_tee_verdict_merge. */
+    bool emulated;
 };
 
 /* Starts a verdict as fail with an empty claims object. -ENOMEM. */
@@ -127,13 +137,14 @@ bool tl_tee_verdict_finish(struct tl_tee_verdict *v);
 /* Was a reason with this code recorded? */
 bool tl_tee_verdict_has(const struct tl_tee_verdict *v, enum tl_tee_code code);
 
-/* Copies every reason of src into dst (a nested verification: the TD quote
+/* Copies every reason of src (and its emulated flag) into dst (a nested verification: the TD quote
  * inside Azure evidence) with prefix ("td quote: ") before each detail. */
 void tl_tee_verdict_merge(struct tl_tee_verdict *dst, const struct tl_tee_verdict *src,
                           const char *prefix);
 
 /* {"verdict":"pass"|"fail","kind":...,"at":"2026-02-03T00:00:00Z",
- *  "reasons":[{"code":...,"detail":...}],"claims":{...}}; NULL on ENOMEM. */
+ *  "reasons":[{"code":...,"detail":...}],"claims":{...}}, plus
+ *  "emulated":true when v->emulated; NULL on ENOMEM. */
 json_t *tl_tee_verdict_json(const struct tl_tee_verdict *v);
 
 /* Claim setters into obj (v->claims or a nested object). They ignore
@@ -186,8 +197,26 @@ struct tl_tee_snp_tcb_min {
     uint8_t bootloader, tee, snp, microcode, fmc;
 };
 
+/* A root a policy trusts beside the built-in ones: an emulated secure
+ * processor's ARK (SEV-SNP) or root CA (TDX), by the SHA-256 of its DER. */
+enum tl_tee_root_kind {
+    TL_TEE_ROOT_SNP_ARK,  /* "snp-ark" */
+    TL_TEE_ROOT_TDX_ROOT, /* "tdx-root" */
+};
+
+#define TL_TEE_MAX_TRUSTED_ROOTS 8
+
+struct tl_tee_trusted_root {
+    enum tl_tee_root_kind kind;
+    uint8_t sha256[32];
+};
+
 struct tl_tee_policy {
     /* common */
+    /* Extra roots (policy key "trusted-roots"); none by default: only
+     * AMD's and Intel's pinned roots are trusted. */
+    unsigned n_trusted_roots;
+    struct tl_tee_trusted_root trusted_roots[TL_TEE_MAX_TRUSTED_ROOTS];
     bool allow_debug;              /* default false */
     uint32_t tcb_status_mask;      /* bit (1 << enum tl_tee_tcb_status); default UpToDate */
     struct tl_tee_pin measurement; /* SNP MEASUREMENT (48) or TDX MRTD (48) */
@@ -237,9 +266,14 @@ void tl_tee_policy_init(struct tl_tee_policy *p);
  * min-tcb {bootloader, tee, snp, microcode, fmc}, min-abi "1.55",
  * min-guest-svn, allow-provisional-firmware, rtmr [4 x hex or null], mrconfigid, mrowner,
  * mrownerconfig, min-tee-tcb-svn, require-secure-boot, require-tpm-enabled,
- * allow-console, user-data. */
+ * allow-console, user-data, trusted-roots [{"kind": "snp-ark"|"tdx-root",
+ * "sha256": hex of the root certificate's DER}] (at most 8). */
 int tl_tee_policy_parse(const char *text, size_t len, struct tl_tee_policy *p,
                         struct tl_error *err);
+
+/* Does the policy name this root (kind and SHA-256 of its DER)? */
+bool tl_tee_policy_trusts_root(const struct tl_tee_policy *p, enum tl_tee_root_kind kind,
+                               const uint8_t sha256[32]);
 
 /* Compares value with a pin; true when the pin is unset or equal. */
 bool tl_tee_pin_matches(const struct tl_tee_pin *pin, const uint8_t *value, size_t len);

@@ -171,6 +171,53 @@ static int rtmr_parse(json_t *val, struct tl_tee_policy *p, struct tl_error *err
     return 0;
 }
 
+bool tl_tee_policy_trusts_root(const struct tl_tee_policy *p, enum tl_tee_root_kind kind,
+                               const uint8_t sha256[32])
+{
+    for (unsigned i = 0; i < p->n_trusted_roots; i++)
+        if (p->trusted_roots[i].kind == kind && memcmp(p->trusted_roots[i].sha256, sha256, 32) == 0)
+            return true;
+    return false;
+}
+
+/* [{"kind": "snp-ark"|"tdx-root", "sha256": "64 hex digits"}]: replaces
+ * any earlier list (a policy file states the whole set). */
+static int roots_parse(json_t *val, struct tl_tee_policy *p, struct tl_error *err)
+{
+    if (!json_is_array(val) || json_array_size(val) > TL_TEE_MAX_TRUSTED_ROOTS)
+        return tl_error_set_nopos(err, -EINVAL,
+                                  "policy: trusted-roots: expected an array of at most %d",
+                                  TL_TEE_MAX_TRUSTED_ROOTS);
+    p->n_trusted_roots = 0;
+    size_t i;
+    json_t *v;
+    json_array_foreach(val, i, v)
+    {
+        const char *kind = json_string_value(json_object_get(v, "kind"));
+        const char *hex = json_string_value(json_object_get(v, "sha256"));
+        struct tl_tee_trusted_root *t = &p->trusted_roots[p->n_trusted_roots];
+        if (!json_is_object(v) || json_object_size(v) != 2 || !kind || !hex)
+            return tl_error_set_nopos(err, -EINVAL,
+                                      "policy: trusted-roots[%zu]: expected {\"kind\", "
+                                      "\"sha256\"} only",
+                                      i);
+        if (strcmp(kind, "snp-ark") == 0)
+            t->kind = TL_TEE_ROOT_SNP_ARK;
+        else if (strcmp(kind, "tdx-root") == 0)
+            t->kind = TL_TEE_ROOT_TDX_ROOT;
+        else
+            return tl_error_set_nopos(err, -EINVAL,
+                                      "policy: trusted-roots[%zu]: kind \"%s\" is not snp-ark or "
+                                      "tdx-root",
+                                      i, kind);
+        if (strlen(hex) != 64 || tl_hex_decode(hex, 64, t->sha256, 32) != 32)
+            return tl_error_set_nopos(err, -EINVAL,
+                                      "policy: trusted-roots[%zu]: sha256 is not 64 hex digits", i);
+        p->n_trusted_roots++;
+    }
+    return 0;
+}
+
 static int key_parse(const char *k, json_t *v, struct tl_tee_policy *p, struct tl_error *err)
 {
     long long n;
@@ -225,6 +272,8 @@ static int key_parse(const char *k, json_t *v, struct tl_tee_policy *p, struct t
         return pin_parse(k, v, 16, &p->min_tee_tcb_svn, err);
     if (strcmp(k, "user-data") == 0)
         return pin_parse(k, v, 64, &p->user_data, err);
+    if (strcmp(k, "trusted-roots") == 0)
+        return roots_parse(v, p, err);
     return tl_error_set_nopos(err, -EINVAL, "policy: unknown key \"%s\"", k);
 }
 

@@ -180,11 +180,46 @@ static int supplied_signer(struct tl_snp_ctx *ctx, const struct tl_tee_collatera
     return found;
 }
 
+/* The certificate chains to no AMD root: an ARK/ASK of the collateral
+ * that is not AMD's and that the policy trusts (an emulated secure
+ * processor's) makes the chain good and the verdict "emulated"; one the
+ * policy does not name is `root-untrusted`. true when such a chain was
+ * found (the reason, if any, recorded). */
+static bool foreign_chain(struct tl_snp_ctx *ctx, const struct tl_snp_evidence *ev,
+                          const struct snp_cert *cert, const struct tl_tee_policy *pol,
+                          struct tl_tee_verdict *v)
+{
+    struct snp_foreign_chain fc;
+    const char *kind = cert->is_vlek ? "VLEK" : "VCEK";
+    if (!snp_cert_foreign_chain(ctx, ev->collateral, cert, &fc))
+        return false;
+    if (tl_tee_policy_trusts_root(pol, TL_TEE_ROOT_SNP_ARK, fc.ark_sha256)) {
+        v->emulated = true;
+    } else {
+        char hex[65];
+        tl_hex_encode(fc.ark_sha256, 32, hex);
+        tl_tee_fail(v, TL_TEE_ROOT_UNTRUSTED,
+                    "%s chains to ARK \"%s\" (sha256 %s), which is not AMD's and which the "
+                    "policy's trusted-roots do not name",
+                    kind, fc.ark_cn, hex);
+    }
+    window(v, "ARK (not AMD's)", fc.ark_not_before, fc.ark_not_after);
+    window(v, "ASK (not AMD's)", fc.ask_not_before, fc.ask_not_after);
+    window(v, kind, cert->not_before, cert->not_after);
+    return true;
+}
+
 static void check_chain(struct tl_snp_ctx *ctx, const struct tl_snp_evidence *ev,
                         struct snp_cert *cert, enum tl_snp_product product,
-                        struct tl_tee_verdict *v)
+                        const struct tl_tee_policy *pol, struct tl_tee_verdict *v)
 {
     const char *kind = cert->is_vlek ? "VLEK" : "VCEK";
+    const char *d;
+    if (product != TL_SNP_PRODUCT_UNKNOWN &&
+        !snp_cert_chains(ctx, cert, (int)product - 1, cert->is_vlek ? SNP_ROLE_ASVK : SNP_ROLE_ASK,
+                         &d) &&
+        foreign_chain(ctx, ev, cert, pol, v))
+        return;
     if (product == TL_SNP_PRODUCT_UNKNOWN) {
         tl_tee_fail(v, TL_TEE_CHAIN, "%s: product unknown (productName \"%s\"): no AMD root", kind,
                     cert->product_name);
@@ -371,7 +406,7 @@ int tl_snp_check(struct tl_snp_ctx *ctx, const struct tl_snp_evidence *ev,
                         tl_snp_product_name(cert->product));
         if (product == TL_SNP_PRODUCT_UNKNOWN)
             product = cert->product;
-        check_chain(ctx, ev, cert, product, v);
+        check_chain(ctx, ev, cert, product, pol, v);
         if (!report_signature_ok(ctx, ev->report, &r, cert))
             tl_tee_fail(v, TL_TEE_SIGNATURE,
                         "the report's ECDSA P-384 signature does not verify with the %s",

@@ -404,6 +404,65 @@ bool snp_cert_chains(struct tl_snp_ctx *ctx, struct snp_cert *cert, int root, en
     return *link == SNP_LINK_OK;
 }
 
+/* Is x one of the built-in AMD certificates? */
+static bool is_amd(struct tl_snp_ctx *ctx, X509 *x)
+{
+    for (int i = 0; i < TL_AMD_ROOT_COUNT; i++) {
+        if (X509_cmp(x, ctx->roots[i].ark) == 0)
+            return true;
+        for (int k = 0; k < SNP_ROLE_COUNT; k++)
+            if (X509_cmp(x, ctx->roots[i].signer[k]) == 0)
+                return true;
+    }
+    return false;
+}
+
+/* issuer signed x: names, RSASSA-PSS SHA-384, signature. */
+static bool signed_by(X509 *x, X509 *issuer)
+{
+    return X509_NAME_cmp(X509_get_issuer_name(x), X509_get_subject_name(issuer)) == 0 &&
+           sig_alg_ok(x) && X509_verify(x, X509_get0_pubkey(issuer)) == 1;
+}
+
+bool snp_cert_foreign_chain(struct tl_snp_ctx *ctx, const struct tl_tee_collateral *col,
+                            const struct snp_cert *cert, struct snp_foreign_chain *out)
+{
+    X509 *ask = NULL, *ark = NULL;
+    for (size_t i = 0; col && i < col->n && !ask; i++) {
+        X509 *x = cert_parse(col->items[i].data, col->items[i].len);
+        if (x && !is_amd(ctx, x) && signed_by(cert->x509, x))
+            ask = x;
+        else
+            X509_free(x);
+    }
+    for (size_t i = 0; ask && col && i < col->n && !ark; i++) {
+        X509 *x = cert_parse(col->items[i].data, col->items[i].len);
+        if (x && !is_amd(ctx, x) && X509_cmp(x, ask) != 0 && signed_by(ask, x) && signed_by(x, x))
+            ark = x;
+        else
+            X509_free(x);
+    }
+    bool ok = ark != NULL;
+    if (ok) {
+        unsigned char *der = NULL;
+        int n = i2d_X509(ark, &der);
+        ok = n > 0;
+        if (ok)
+            sha256(der, (size_t)n, out->ark_sha256);
+        OPENSSL_free(der);
+        if (!name_cn(X509_get_subject_name(ark), out->ark_cn, sizeof(out->ark_cn)))
+            snprintf(out->ark_cn, sizeof(out->ark_cn), "(no CN)");
+        out->ark_not_before = snp_asn1_time(X509_get0_notBefore(ark));
+        out->ark_not_after = snp_asn1_time(X509_get0_notAfter(ark));
+        out->ask_not_before = snp_asn1_time(X509_get0_notBefore(ask));
+        out->ask_not_after = snp_asn1_time(X509_get0_notAfter(ask));
+    }
+    X509_free(ark);
+    X509_free(ask);
+    ERR_clear_error();
+    return ok;
+}
+
 static X509_CRL *crl_parse(const uint8_t *data, size_t len)
 {
     if (len == 0 || len > 1024 * 1024)

@@ -76,6 +76,20 @@ bool snp_cert_classify(struct tl_snp_ctx *ctx, const uint8_t *data, size_t len,
 bool snp_cert_chains(struct tl_snp_ctx *ctx, struct snp_cert *cert, int root, enum snp_role role,
                      const char **detail);
 
+/* A chain of cert to a root that is not AMD's, from the collateral: an
+ * ASK (its subject the cert's issuer, its RSASSA-PSS SHA-384 signature on
+ * the cert verifying) under a self-signed ARK (same checks, and its own
+ * signature). Whether the ARK is trusted is the policy's (trusted-roots),
+ * by ark_sha256. */
+struct snp_foreign_chain {
+    uint8_t ark_sha256[32];
+    char ark_cn[64];
+    time_t ark_not_before, ark_not_after, ask_not_before, ask_not_after;
+};
+
+bool snp_cert_foreign_chain(struct tl_snp_ctx *ctx, const struct tl_tee_collateral *col,
+                            const struct snp_cert *cert, struct snp_foreign_chain *out);
+
 /* The time of an ASN1_TIME, -1 when it does not convert. */
 time_t snp_asn1_time(const ASN1_TIME *t);
 

@@ -34,6 +34,13 @@ struct tdx_link {
  * freshness) and revocation are judged per verification by
  * tdx_path_judge. A path holds no pointers: it can be kept. */
 struct tdx_path {
+    /* Where the path ends: Intel's pinned root (builtin), or another
+     * self-signed CA handed in with the collateral or the quote, which only
+     * a policy's trusted-roots can make trusted (root_sha256, its DER's
+     * SHA-256; tdx_path_judge decides). rooted false: it ends at neither
+     * (a "chain" problem in statics). */
+    bool rooted, builtin_root;
+    uint8_t root_sha256[32];
     unsigned n_links;
     struct tdx_link links[TDX_PATH_MAX];
     unsigned n_static;
@@ -84,11 +91,13 @@ struct tl_tdx_collateral {
 int tdx_path_build(const struct tl_tdx_collateral *c, X509 *leaf, STACK_OF(X509) * untrusted,
                    X509 *anchor, const struct tdx_path *anchor_path, struct tdx_path *out);
 
-/* Judges a path at `at`: its static problems, every certificate's window
- * ("expired"), its issuer's CRL (missing: "collateral"; stale:
- * "collateral-expired"; revoked: "revoked"). what prefixes messages. */
+/* Judges a path at `at`: its static problems, its root (not Intel's and
+ * not named by pol's trusted-roots: "root-untrusted"; named: the verdict
+ * is "emulated"), every certificate's window ("expired"), its issuer's
+ * CRL (missing: "collateral"; stale: "collateral-expired"; revoked:
+ * "revoked"). what prefixes messages. */
 void tdx_path_judge(const struct tl_tdx_collateral *c, const struct tdx_path *p, const char *what,
-                    time_t at, struct tl_tee_verdict *v);
+                    const struct tl_tee_policy *pol, time_t at, struct tl_tee_verdict *v);
 
 /* A reason once (paths share CAs and CRLs). */
 void tdx_fail_once(struct tl_tee_verdict *v, enum tl_tee_code code, const char *fmt, ...)

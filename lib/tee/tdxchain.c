@@ -24,7 +24,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+
 #include "tdx-internal.h"
+#include "tl/util.h"
 
 void tdx_fail_once(struct tl_tee_verdict *v, enum tl_tee_code code, const char *fmt, ...)
 {
@@ -51,6 +55,15 @@ static void name_cn(const X509_NAME *n, char *buf, size_t size)
 {
     if (!n || X509_NAME_get_text_by_NID((X509_NAME *)n, NID_commonName, buf, (int)size) < 0)
         snprintf(buf, size, "(no CN)");
+}
+
+/* A CA certificate that is its own issuer (names and signature). */
+static bool self_signed_ca(X509 *x)
+{
+    bool ok = X509_check_issued(x, x) == X509_V_OK && X509_check_ca(x) > 0 &&
+              X509_verify(x, X509_get0_pubkey(x)) == 1;
+    ERR_clear_error();
+    return ok;
 }
 
 struct build_ctx {
@@ -136,8 +149,17 @@ int tdx_path_build(const struct tl_tdx_collateral *c, X509 *leaf, STACK_OF(X509)
     X509_STORE_CTX *ctx = X509_STORE_CTX_new();
     struct build_ctx bc = {.p = out};
     int r = -ENOMEM;
-    if (!store || !ctx || X509_STORE_add_cert(store, anchor ? anchor : c->root) != 1 ||
-        X509_STORE_CTX_init(ctx, store, leaf, untrusted) != 1)
+    if (!store || !ctx || X509_STORE_add_cert(store, anchor ? anchor : c->root) != 1)
+        goto done;
+    /* Self-signed CAs handed in are candidate roots too: the path may end
+     * at one, and the policy judges it by fingerprint (tdx_path_judge). */
+    for (int i = 0; !anchor && i < sk_X509_num(untrusted); i++) {
+        X509 *x = sk_X509_value(untrusted, i);
+        if (X509_cmp(x, c->root) != 0 && self_signed_ca(x))
+            X509_STORE_add_cert(store, x);
+    }
+    ERR_clear_error();
+    if (X509_STORE_CTX_init(ctx, store, leaf, untrusted) != 1)
         goto done;
     X509_STORE_CTX_set_app_data(ctx, &bc);
     X509_STORE_CTX_set_verify_cb(ctx, build_cb);
@@ -148,7 +170,16 @@ int tdx_path_build(const struct tl_tdx_collateral *c, X509 *leaf, STACK_OF(X509)
     STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(ctx);
     int n = chain ? sk_X509_num(chain) : 0;
     X509 *top = n ? sk_X509_value(chain, n - 1) : NULL;
-    if (!top || X509_cmp(top, anchor ? anchor : c->root) != 0) {
+    if (top && anchor && X509_cmp(top, anchor) == 0) {
+        out->rooted = anchor_path->rooted;
+        out->builtin_root = anchor_path->builtin_root;
+        memcpy(out->root_sha256, anchor_path->root_sha256, 32);
+    } else if (top && !anchor && (X509_cmp(top, c->root) == 0 || self_signed_ca(top))) {
+        unsigned n_md = 32;
+        out->builtin_root = X509_cmp(top, c->root) == 0;
+        out->rooted = X509_digest(top, EVP_sha256(), out->root_sha256, &n_md) == 1;
+    }
+    if (!out->rooted) {
         add_static(out, TL_TEE_CHAIN, "does not lead to the Intel SGX Root CA");
     } else if (ok != 1 && out->n_static == 0) {
         add_static(out, TL_TEE_CHAIN, "%s",
@@ -182,11 +213,23 @@ static void stamp(time_t t, char *buf, size_t size)
 }
 
 void tdx_path_judge(const struct tl_tdx_collateral *c, const struct tdx_path *p, const char *what,
-                    time_t at, struct tl_tee_verdict *v)
+                    const struct tl_tee_policy *pol, time_t at, struct tl_tee_verdict *v)
 {
     char when[32];
     for (unsigned i = 0; i < p->n_static; i++)
         tdx_fail_once(v, p->statics[i].code, "%s: %s", what, p->statics[i].detail);
+    if (p->rooted && !p->builtin_root) {
+        if (tl_tee_policy_trusts_root(pol, TL_TEE_ROOT_TDX_ROOT, p->root_sha256)) {
+            v->emulated = true;
+        } else {
+            char hex[65];
+            tl_hex_encode(p->root_sha256, 32, hex);
+            tdx_fail_once(v, TL_TEE_ROOT_UNTRUSTED,
+                          "%s: ends at root \"%s\" (sha256 %s), which is not Intel's and which "
+                          "the policy's trusted-roots do not name",
+                          what, p->n_links ? p->links[p->n_links - 1].cn : "?", hex);
+        }
+    }
     for (unsigned i = 0; i < p->n_links; i++) {
         const struct tdx_link *l = &p->links[i];
         if (at > l->not_after) {

@@ -142,7 +142,8 @@ static int known_ca(const struct tl_tdx_collateral *c, const struct der_cert *d)
  * issuer chain) and the pinned root: only the PCK is checked, against
  * that CA; otherwise the whole chain is validated. */
 static X509 *pck_chain_judge(const struct tl_tdx_collateral *c, const struct tl_tdx_quote *q,
-                             time_t at, struct tl_tee_verdict *v, int *enomem)
+                             const struct tl_tee_policy *pol, time_t at, struct tl_tee_verdict *v,
+                             int *enomem)
 {
     struct der_cert d[PCK_CHAIN_MAX] = {0};
     char why[160] = "";
@@ -161,7 +162,7 @@ static X509 *pck_chain_judge(const struct tl_tdx_collateral *c, const struct tl_
     if (held >= 0 && c->cert_path[held]->n_static == 0) {
         leaf = sk_X509_value(c->certs, held);
         X509_up_ref(leaf);
-        tdx_path_judge(c, c->cert_path[held], "PCK chain", at, v);
+        tdx_path_judge(c, c->cert_path[held], "PCK chain", pol, at, v);
         goto out;
     }
     const uint8_t *p = d[0].der;
@@ -206,7 +207,7 @@ static X509 *pck_chain_judge(const struct tl_tdx_collateral *c, const struct tl_
         }
     }
     if (!*enomem)
-        tdx_path_judge(c, &path, "PCK chain", at, v);
+        tdx_path_judge(c, &path, "PCK chain", pol, at, v);
 out:
     sk_X509_pop_free(untrusted, X509_free);
     for (int i = 0; i < PCK_CHAIN_MAX; i++)
@@ -285,8 +286,8 @@ static void tcb_claims(json_t *obj, const struct tl_tdx_tcb_result *t)
 
 /* The collateral part: TCB info, TDX module, QE identity. */
 static void judge_tcb(const struct tl_tdx_collateral *c, const struct tl_tdx_quote *q,
-                      const struct tl_tdx_pck_info *pck, time_t at, struct tl_tee_verdict *v,
-                      struct tl_tdx_tcb_result *tcb)
+                      const struct tl_tdx_pck_info *pck, const struct tl_tee_policy *pol, time_t at,
+                      struct tl_tee_verdict *v, struct tl_tdx_tcb_result *tcb)
 {
     struct tl_error e = {0};
     char hex[16];
@@ -305,7 +306,7 @@ static void judge_tcb(const struct tl_tdx_collateral *c, const struct tl_tdx_quo
                       "certificate given",
                       hex);
     else
-        tdx_path_judge(c, c->cert_path[signer], "TCB signing chain", at, v);
+        tdx_path_judge(c, c->cert_path[signer], "TCB signing chain", pol, at, v);
     window(v, "TCB info", ti->issue_date, ti->next_update, at);
 
     if (tl_tdx_tcb_match_platform(ti, pck, &q->td, tcb, &e) < 0) {
@@ -328,7 +329,7 @@ static void judge_tcb(const struct tl_tdx_collateral *c, const struct tl_tdx_quo
                       "QE identity: signature verifies with no certificate "
                       "given");
     else
-        tdx_path_judge(c, c->cert_path[signer], "TCB signing chain", at, v);
+        tdx_path_judge(c, c->cert_path[signer], "TCB signing chain", pol, at, v);
     window(v, "QE identity", qe->issue_date, qe->next_update, at);
     r = tl_tdx_tcb_match_qe(qe, &q->qe, tcb, &e);
     if (r < 0)
@@ -443,7 +444,7 @@ int tl_tdx_verify(const uint8_t *quote, size_t len, const struct tl_tdx_collater
     int enomem = 0;
     struct tl_tdx_pck_info pck;
     bool pck_ok = false;
-    X509 *leaf = pck_chain_judge(col, &q, at, v, &enomem);
+    X509 *leaf = pck_chain_judge(col, &q, policy, at, v, &enomem);
     if (enomem) {
         X509_free(leaf);
         return tl_error_set_nopos(err, -ENOMEM, "out of memory");
@@ -462,7 +463,7 @@ int tl_tdx_verify(const uint8_t *quote, size_t len, const struct tl_tdx_collater
 
     /* 4-5. TCB info, TDX module, QE identity */
     if (pck_ok)
-        judge_tcb(col, &q, &pck, at, v, &tcb);
+        judge_tcb(col, &q, &pck, policy, at, v, &tcb);
     if (tcb.evaluated)
         tcb_claims(v->claims, &tcb);
 

@@ -49,6 +49,7 @@ static const char *const code_names[TL_TEE_CODE_COUNT] = {
     [TL_TEE_SVN] = "svn",
     [TL_TEE_TPM_DISABLED] = "tpm-disabled",
     [TL_TEE_VM_CONFIG] = "vm-config",
+    [TL_TEE_ROOT_UNTRUSTED] = "root-untrusted",
 };
 
 const char *tl_tee_code_name(enum tl_tee_code code)
@@ -153,6 +154,7 @@ void tl_tee_verdict_merge(struct tl_tee_verdict *dst, const struct tl_tee_verdic
         tl_tee_fail(dst, src->reasons[i].code, "%s%s", prefix ? prefix : "",
                     src->reasons[i].detail);
     dst->n_dropped += src->n_dropped;
+    dst->emulated = dst->emulated || src->emulated;
     if (src->n_dropped)
         dst->pass = false;
 }
@@ -239,6 +241,8 @@ json_t *tl_tee_verdict_json(const struct tl_tee_verdict *v)
     json_t *o = json_pack("{s:s,s:s,s:s,s:o,s:O}", "verdict", v->pass ? "pass" : "fail", "kind",
                           tl_tee_kind_name(v->kind), "at", at, "reasons", reasons, "claims",
                           v->claims ? v->claims : json_null());
+    if (o && v->emulated)
+        json_object_set_new(o, "emulated", json_true());
     if (o && v->n_dropped)
         json_object_set_new(o, "reasons_dropped", json_integer(v->n_dropped));
     return o;

@@ -49,11 +49,13 @@ static void usage(FILE *f)
     fputs("usage: tl tee verify [--json] [--at TIME] [--nonce HEX] [--vcek FILE]\n"
           "                     [--collateral DIR] [--policy FILE] FILE...\n"
           "       tl tee show [--json] FILE\n"
+          "       tl tee emulate snp|tdx --dir DIR --out FILE [...] (tl tee emulate --help)\n"
           "\n"
           "verify: judges each FILE (an SEV-SNP report, raw or hex; a TDX quote; Azure CVM\n"
           "  evidence as trustee's JSON) at TIME (RFC 3339 UTC or @UNIX; default now)\n"
           "  against AMD's and Intel's built-in roots, the collateral in DIR, and the\n"
-          "  policy FILE (JSON; strict defaults: no debug, VMPL 0, TCB UpToDate).\n"
+          "  policy FILE (JSON; strict defaults: no debug, VMPL 0, TCB UpToDate; other\n"
+          "  roots only as its trusted-roots name them: the verdict then says emulated).\n"
           "  --nonce: the vTPM quote's extraData (Azure), or REPORT_DATA's start.\n"
           "  --vcek: the VCEK or VLEK of a bare SEV-SNP report (PEM or DER).\n"
           "show: decodes FILE's fields (MAA claim names).\n"
@@ -349,7 +351,8 @@ static void print_verdict(const char *path, const struct tl_tee_verdict *v)
 {
     char at[40];
     tl_tee_time_format(v->at, at, sizeof(at));
-    printf("%s: %s (%s, at %s)\n", path, v->pass ? "pass" : "fail", tl_tee_kind_name(v->kind), at);
+    printf("%s: %s (%s%s, at %s)\n", path, v->pass ? "pass" : "fail", tl_tee_kind_name(v->kind),
+           v->emulated ? ", emulated" : "", at);
     for (unsigned i = 0; i < v->n_reasons; i++)
         printf("  %s: %s\n", tl_tee_code_name(v->reasons[i].code), v->reasons[i].detail);
     if (v->n_dropped)
@@ -681,6 +684,7 @@ int tl_cmd_tee(int argc, char **argv)
     static const struct cli_verb verbs[] = {
         {"verify", cmd_verify},
         {"show", cmd_show},
+        {"emulate", tl_cmd_tee_emulate},
         {NULL, NULL},
     };
     return cli_dispatch("tee", verbs, usage, argc, argv);

@@ -74,6 +74,8 @@ int tl_cmd_vtpm(int argc, char **argv);
 int tl_cmd_node(int argc, char **argv);
 int tl_cmd_attest(int argc, char **argv);
 int tl_cmd_tee(int argc, char **argv);
+/* `tl tee emulate` (tee_emulate_cmd.c), a verb of tl_cmd_tee. */
+int tl_cmd_tee_emulate(int argc, char **argv);
 int tl_cmd_attestation(int argc, char **argv);
 int tl_cmd_token(int argc, char **argv);
 int tl_cmd_alert(int argc, char **argv);
