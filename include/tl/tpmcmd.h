@@ -23,10 +23,10 @@
 
 #include "tl/error.h"
 
-#define TL_TPM_HEADER_SIZE   10u
-#define TL_TPM_MAX_HANDLES   3u
-#define TL_TPM_MAX_SESSIONS  3u
-#define TL_TPM_NAME_SHA256   34u /* nameAlg (2) + SHA-256 */
+#define TL_TPM_HEADER_SIZE  10u
+#define TL_TPM_MAX_HANDLES  3u
+#define TL_TPM_MAX_SESSIONS 3u
+#define TL_TPM_NAME_SHA256  34u /* nameAlg (2) + SHA-256 */
 
 struct tl_tpm_header {
     uint16_t tag;  /* TPM2_ST_NO_SESSIONS or TPM2_ST_SESSIONS */

@@ -76,10 +76,10 @@ struct tlh_paravisor_config {
 
 /* What happened, for logs and tests. */
 struct tlh_paravisor_stats {
-    unsigned long forwarded;   /* commands relayed to swtpm */
-    unsigned long served;      /* answered by the relay (0x01400001) */
-    unsigned long refused;     /* answered with an error by the relay */
-    unsigned long refreshes;   /* reports obtained after an NV_Write to 0x01400002 */
+    unsigned long forwarded; /* commands relayed to swtpm */
+    unsigned long served;    /* answered by the relay (0x01400001) */
+    unsigned long refused;   /* answered with an error by the relay */
+    unsigned long refreshes; /* reports obtained after an NV_Write to 0x01400002 */
     unsigned long refresh_failures;
     unsigned long data_channels; /* CMD_SET_DATAFD relayed */
 };
@@ -94,7 +94,7 @@ struct tlh_paravisor {
     /* the command being read from QEMU, or waiting for swtpm's answer */
     uint8_t cmd[TLH_PARAVISOR_MSG_MAX];
     size_t cmd_have;
-    bool in_flight; /* cmd went to swtpm, its answer is awaited */
+    bool in_flight;        /* cmd went to swtpm, its answer is awaited */
     long long deadline_ms; /* of the partial command, or of swtpm's answer */
     struct tlh_paravisor_stats stats;
     struct tl_error last_error; /* the last refresh or channel failure */
@@ -116,9 +116,9 @@ void tlh_paravisor_close(struct tlh_paravisor *pv);
 void tlh_paravisor_report_public(size_t len, TPMS_NV_PUBLIC *out);
 
 enum tlh_paravisor_verdict {
-    TLH_PV_FORWARD,      /* not ours: relay to swtpm */
-    TLH_PV_ANSWERED,     /* the relay answered (success or a TPM error) */
-    TLH_PV_USER_DATA,    /* an NV_Write to 0x01400002: relay, refresh on success */
+    TLH_PV_FORWARD,   /* not ours: relay to swtpm */
+    TLH_PV_ANSWERED,  /* the relay answered (success or a TPM error) */
+    TLH_PV_USER_DATA, /* an NV_Write to 0x01400002: relay, refresh on success */
 };
 
 /* Looks at one whole command from the guest: a well-formed NV_ReadPublic or

@@ -409,8 +409,8 @@ int tl_vtpm_nv_write_cert(ESYS_CONTEXT *esys, uint32_t index, const uint8_t *der
     return r;
 }
 
-/* Is the handle (an NV index, a persistent object) there? Listing handles never fails for an absent one,
- * so an absent index does not make the TSS log an error. */
+/* Is the handle (an NV index, a persistent object) there? Listing handles never fails for an absent
+ * one, so an absent index does not make the TSS log an error. */
 int tl_tpm_handle_present(ESYS_CONTEXT *esys, uint32_t index, struct tl_error *err)
 {
     TPMI_YES_NO more;

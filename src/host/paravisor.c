@@ -39,7 +39,7 @@
 #include "tlhost/paravisor.h"
 #include "tlhost/swtpm.h"
 
-#define CTRL_CHUNK 4096
+#define CTRL_CHUNK     4096
 #define MAX_PASSED_FDS 4
 
 static long long now_ms(void)
@@ -250,8 +250,9 @@ static int ctrl_send(struct tlh_paravisor *pv, const uint8_t *buf, size_t len, i
     ssize_t n = sendmsg(pv->swtpm_ctrl, &mh, MSG_NOSIGNAL);
     if (n < 0)
         return -errno;
-    return (size_t)n == len ? 0 : write_all(pv->swtpm_ctrl, buf + n, len - (size_t)n,
-                                            pv->cfg.io_timeout_ms);
+    return (size_t)n == len
+               ? 0
+               : write_all(pv->swtpm_ctrl, buf + n, len - (size_t)n, pv->cfg.io_timeout_ms);
 }
 
 /* QEMU's descriptor with CMD_SET_DATAFD becomes the guest side; swtpm gets
@@ -414,9 +415,8 @@ static void command(struct tlh_paravisor *pv, bool *user_data)
 {
     uint8_t rsp[TLH_PARAVISOR_MSG_MAX];
     size_t rsp_len = 0;
-    enum tlh_paravisor_verdict v = tlh_paravisor_classify(pv->cmd, pv->cmd_have, pv->report,
-                                                          pv->report_len, rsp, sizeof(rsp),
-                                                          &rsp_len);
+    enum tlh_paravisor_verdict v = tlh_paravisor_classify(
+        pv->cmd, pv->cmd_have, pv->report, pv->report_len, rsp, sizeof(rsp), &rsp_len);
     if (v == TLH_PV_ANSWERED) {
         uint32_t rc = rsp_len >= TL_TPM_HEADER_SIZE ? be32(rsp + 6) : TPM2_RC_FAILURE;
         if (rc == TPM2_RC_SUCCESS)

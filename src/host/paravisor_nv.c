@@ -35,8 +35,7 @@ void tlh_paravisor_report_public(size_t len, TPMS_NV_PUBLIC *out)
                             .dataSize = (uint16_t)len};
 }
 
-static enum tlh_paravisor_verdict answer_rc(uint32_t rc, uint8_t *rsp, size_t cap,
-                                            size_t *rsp_len)
+static enum tlh_paravisor_verdict answer_rc(uint32_t rc, uint8_t *rsp, size_t cap, size_t *rsp_len)
 {
     int n = tl_tpm_rsp_error(rc, rsp, cap);
     *rsp_len = n > 0 ? (size_t)n : 0;

@@ -89,8 +89,8 @@ static int create_ak(ESYS_CONTEXT *esys, TPM2B_PUBLIC *out, struct tl_error *err
     TPM2B_DIGEST *creation_hash = NULL;
     TPMT_TK_CREATION *ticket = NULL;
     TSS2_RC rc = Esys_CreatePrimary(esys, ESYS_TR_RH_ENDORSEMENT, ESYS_TR_PASSWORD, ESYS_TR_NONE,
-                                    ESYS_TR_NONE, &sensitive, &template, &outside_info, &pcrs,
-                                    &obj, &pub, &creation_data, &creation_hash, &ticket);
+                                    ESYS_TR_NONE, &sensitive, &template, &outside_info, &pcrs, &obj,
+                                    &pub, &creation_data, &creation_hash, &ticket);
     Esys_Free(creation_data);
     Esys_Free(creation_hash);
     Esys_Free(ticket);
