@@ -28,6 +28,7 @@
 #include <tss2/tss2_esys.h>
 
 #include "tl/error.h"
+#include "tl/tpmcmd.h"
 
 #define TLH_PARAVISOR_NV_REPORT    0x01400001u /* the HCL report (served by the relay) */
 #define TLH_PARAVISOR_NV_USER_DATA 0x01400002u /* 64 bytes of user-data (in swtpm) */
@@ -84,6 +85,36 @@ struct tlh_paravisor_stats {
     unsigned long data_channels; /* CMD_SET_DATAFD relayed */
 };
 
+/* The guest's auth sessions, as far as the relay can follow them
+ * (paravisor_session.c): an unbound, unsalted HMAC session with SHA-256
+ * ("plain": its sessionKey is empty) and its last nonceTPM, learnt from
+ * swtpm's answers, so that the relay can answer an NV_Read of 0x01400001
+ * under it (tpm2-tools' default) and hand back the same nonceTPM, which
+ * keeps swtpm's view of the session valid. */
+#define TLH_PV_MAX_SESSIONS 16
+struct tlh_pv_session {
+    uint32_t handle;
+    bool plain;
+    uint16_t nonce_size;
+    uint8_t nonce[64];
+};
+struct tlh_pv_sessions {
+    struct tlh_pv_session s[TLH_PV_MAX_SESSIONS];
+    size_t n;
+    /* the command relayed to swtpm, whose answer is awaited */
+    uint32_t cc;
+    uint32_t used[TL_TPM_MAX_SESSIONS];
+    uint8_t used_attrs[TL_TPM_MAX_SESSIONS];
+    size_t n_used;
+    bool start_plain; /* a StartAuthSession of a plain session */
+    uint32_t flush;   /* a FlushContext's handle */
+};
+/* Before a command goes to swtpm / once swtpm answered it. */
+void tlh_pv_sessions_command(struct tlh_pv_sessions *t, const uint8_t *cmd, size_t len);
+void tlh_pv_sessions_response(struct tlh_pv_sessions *t, const uint8_t *rsp, size_t len);
+const struct tlh_pv_session *tlh_pv_sessions_find(const struct tlh_pv_sessions *t, uint32_t handle);
+void tlh_pv_sessions_forget(struct tlh_pv_sessions *t, uint32_t handle);
+
 struct tlh_paravisor {
     struct tlh_paravisor_config cfg;
     int listen_fd;
@@ -96,6 +127,7 @@ struct tlh_paravisor {
     size_t cmd_have;
     bool in_flight;        /* cmd went to swtpm, its answer is awaited */
     long long deadline_ms; /* of the partial command, or of swtpm's answer */
+    struct tlh_pv_sessions sessions;
     struct tlh_paravisor_stats stats;
     struct tl_error last_error; /* the last refresh or channel failure */
 };
@@ -121,13 +153,23 @@ enum tlh_paravisor_verdict {
     TLH_PV_USER_DATA, /* an NV_Write to 0x01400002: relay, refresh on success */
 };
 
+/* The relay's answer to a command. */
+struct tlh_pv_answer {
+    uint8_t *rsp; /* the caller's buffer */
+    size_t cap;
+    size_t len;
+    uint32_t flush; /* a session the guest ended with this command (0: none) */
+};
+
 /* Looks at one whole command from the guest: a well-formed NV_ReadPublic or
- * NV_Read of 0x01400001 is answered into rsp (*rsp_len bytes) from report;
- * a well-formed NV_Write to 0x01400002 is flagged. Anything else, malformed
- * commands included, goes to swtpm, which refuses what is wrong. */
+ * NV_Read of 0x01400001 is answered into a from report (sessions: the ones
+ * the relay follows, NULL for none); a well-formed NV_Write to 0x01400002
+ * is flagged. Anything else, malformed commands included, goes to swtpm,
+ * which refuses what is wrong. */
 enum tlh_paravisor_verdict tlh_paravisor_classify(const uint8_t *cmd, size_t len,
                                                   const uint8_t *report, size_t report_len,
-                                                  uint8_t *rsp, size_t cap, size_t *rsp_len);
+                                                  const struct tlh_pv_sessions *sessions,
+                                                  struct tlh_pv_answer *a);
 
 /* ---- provisioning (paravisor_provision.c), before QEMU starts ---- */
 

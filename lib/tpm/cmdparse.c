@@ -122,8 +122,7 @@ int tl_tpm_cmd_parse(const uint8_t *buf, size_t len, size_t n_handles, struct tl
                 return tl_error_set(err, -EBADMSG, s.at, "command: more than %u sessions",
                                     TL_TPM_MAX_SESSIONS);
             struct tl_tpm_session *ss = &cmd->sessions[cmd->n_sessions];
-            const uint8_t *nonce;
-            if (rd_u32(&s, &ss->handle) < 0 || rd_2b(&s, &nonce, &ss->nonce_size) < 0 ||
+            if (rd_u32(&s, &ss->handle) < 0 || rd_2b(&s, &ss->nonce, &ss->nonce_size) < 0 ||
                 rd_u8(&s, &ss->attributes) < 0 || rd_2b(&s, &ss->hmac, &ss->hmac_size) < 0)
                 return tl_error_set(err, -EBADMSG, s.at,
                                     "command: session %zu overruns authorizationSize",
@@ -136,6 +135,91 @@ int tl_tpm_cmd_parse(const uint8_t *buf, size_t len, size_t n_handles, struct tl
     }
     cmd->params = buf + rd.at;
     cmd->params_len = len - rd.at;
+    return 0;
+}
+
+size_t tl_tpm_rsp_handles(uint32_t cc)
+{
+    switch (cc) {
+    case TPM2_CC_CreatePrimary:
+    case TPM2_CC_Load:
+    case TPM2_CC_LoadExternal:
+    case TPM2_CC_CreateLoaded:
+    case TPM2_CC_ContextLoad:
+    case TPM2_CC_StartAuthSession:
+    case TPM2_CC_HMAC_Start:
+    case TPM2_CC_HashSequenceStart:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+int tl_tpm_rsp_parse(const uint8_t *buf, size_t len, size_t n_handles, struct tl_tpm_rsp *rsp,
+                     struct tl_error *err)
+{
+    *rsp = (struct tl_tpm_rsp){0};
+    int r = tl_tpm_header_parse(buf, len, &rsp->hdr, err);
+    if (r < 0)
+        return r;
+    if (rsp->hdr.size != len)
+        return tl_error_set(err, -EBADMSG, 2, "response: responseSize %u, %zu bytes given",
+                            rsp->hdr.size, len);
+    if (rsp->hdr.code != TPM2_RC_SUCCESS)
+        return len == TL_TPM_HEADER_SIZE
+                   ? 0
+                   : tl_error_set(err, -EBADMSG, 10, "response: an error with a body");
+    if (n_handles > 1)
+        return tl_error_set_nopos(err, -EINVAL, "response: %zu handles", n_handles);
+    struct rd rd = {buf, len, TL_TPM_HEADER_SIZE};
+    if (n_handles && rd_u32(&rd, &rsp->handles[0]) < 0)
+        return tl_error_set(err, -EBADMSG, rd.at, "response: handle missing");
+    rsp->n_handles = n_handles;
+    if (rsp->hdr.tag == TPM2_ST_NO_SESSIONS) {
+        rsp->params = buf + rd.at;
+        rsp->params_len = len - rd.at;
+        return 0;
+    }
+    if (rsp->hdr.tag != TPM2_ST_SESSIONS)
+        return tl_error_set(err, -EBADMSG, 0, "response: tag 0x%04x", rsp->hdr.tag);
+    uint32_t psize;
+    if (rd_u32(&rd, &psize) < 0 || psize > rd.len - rd.at)
+        return tl_error_set(err, -EBADMSG, rd.at, "response: parameterSize past the end");
+    rsp->params = buf + rd.at;
+    rsp->params_len = psize;
+    rd.at += psize;
+    while (rd.at < rd.len) {
+        if (rsp->n_sessions == TL_TPM_MAX_SESSIONS)
+            return tl_error_set(err, -EBADMSG, rd.at, "response: more than %u sessions",
+                                TL_TPM_MAX_SESSIONS);
+        struct tl_tpm_session *ss = &rsp->sessions[rsp->n_sessions];
+        if (rd_2b(&rd, &ss->nonce, &ss->nonce_size) < 0 || rd_u8(&rd, &ss->attributes) < 0 ||
+            rd_2b(&rd, &ss->hmac, &ss->hmac_size) < 0)
+            return tl_error_set(err, -EBADMSG, rd.at, "response: session %zu truncated",
+                                rsp->n_sessions + 1);
+        rsp->n_sessions++;
+    }
+    return 0;
+}
+
+int tl_tpm_start_session_params(const struct tl_tpm_cmd *cmd, struct tl_tpm_start_session *out,
+                                struct tl_error *err)
+{
+    struct rd r = {cmd->params, cmd->params_len, 0};
+    const uint8_t *nonce, *salt;
+    uint16_t nonce_size, salt_size, bits, mode;
+    *out = (struct tl_tpm_start_session){0};
+    if (rd_2b(&r, &nonce, &nonce_size) < 0 || rd_2b(&r, &salt, &salt_size) < 0 ||
+        rd_u8(&r, &out->session_type) < 0 || rd_u16(&r, &out->symmetric) < 0)
+        return tl_error_set_nopos(err, -EBADMSG, "StartAuthSession: parameters truncated");
+    /* TPMT_SYM_DEF: keyBits and mode for a block cipher, a hash for XOR */
+    if (out->symmetric == TPM2_ALG_XOR    ? rd_u16(&r, &bits) < 0
+        : out->symmetric != TPM2_ALG_NULL ? rd_u16(&r, &bits) < 0 || rd_u16(&r, &mode) < 0
+                                          : false)
+        return tl_error_set_nopos(err, -EBADMSG, "StartAuthSession: symmetric truncated");
+    if (rd_u16(&r, &out->auth_hash) < 0 || r.at != r.len)
+        return tl_error_set_nopos(err, -EBADMSG, "StartAuthSession: parameters malformed");
+    out->salted = salt_size != 0;
     return 0;
 }
 
@@ -214,10 +298,15 @@ int tl_tpm_rsp_nv_read_public(const TPMS_NV_PUBLIC *pub, uint8_t *out, size_t ca
     return (int)off;
 }
 
-int tl_tpm_rsp_nv_read(const uint8_t *data, uint16_t len, uint8_t *out, size_t cap)
+int tl_tpm_rsp_nv_read(const uint8_t *data, uint16_t len, const struct tl_tpm_session *s,
+                       uint8_t *out, size_t cap)
 {
-    /* header, parameterSize, TPM2B data, nonce (2), attributes (1), hmac (2) */
-    size_t total = TL_TPM_HEADER_SIZE + 4 + 2 + (size_t)len + 5;
+    static const struct tl_tpm_session pw = {.attributes = TPMA_SESSION_CONTINUESESSION};
+    if (!s)
+        s = &pw;
+    /* header, parameterSize, TPM2B data, nonce, attributes (1), hmac */
+    size_t total =
+        TL_TPM_HEADER_SIZE + 4 + 2 + (size_t)len + 2 + s->nonce_size + 1 + 2 + s->hmac_size;
     if (cap < total)
         return -ENOSPC;
     put_header(out, TPM2_ST_SESSIONS, total, TPM2_RC_SUCCESS);
@@ -225,11 +314,25 @@ int tl_tpm_rsp_nv_read(const uint8_t *data, uint16_t len, uint8_t *out, size_t c
     put_u16(out + 14, len);
     if (len)
         memcpy(out + 16, data, len);
-    uint8_t *s = out + 16 + len;
-    put_u16(s, 0);
-    s[2] = TPMA_SESSION_CONTINUESESSION;
-    put_u16(s + 3, 0);
+    uint8_t *p = out + 16 + len;
+    put_u16(p, s->nonce_size);
+    if (s->nonce_size)
+        memcpy(p + 2, s->nonce, s->nonce_size);
+    p += 2 + s->nonce_size;
+    *p++ = s->attributes;
+    put_u16(p, s->hmac_size);
+    if (s->hmac_size)
+        memcpy(p + 2, s->hmac, s->hmac_size);
     return (int)total;
+}
+
+int tl_tpm_cmd_flush(uint32_t handle, uint8_t *out, size_t cap)
+{
+    if (cap < TL_TPM_HEADER_SIZE + 4)
+        return -ENOSPC;
+    put_header(out, TPM2_ST_NO_SESSIONS, TL_TPM_HEADER_SIZE + 4, TPM2_CC_FlushContext);
+    put_u32(out + 10, handle);
+    return TL_TPM_HEADER_SIZE + 4;
 }
 
 int tl_tpm_cmd_nv_read(uint32_t auth_handle, uint32_t index, uint16_t size, uint16_t offset,

@@ -275,6 +275,7 @@ static int set_datafd(struct tlh_paravisor *pv, const uint8_t *buf, size_t len, 
     }
     pv->guest_data = qemu_fd;
     pv->tpm_data = sv[0];
+    pv->sessions = (struct tlh_pv_sessions){0};
     pv->cmd_have = 0;
     pv->in_flight = false;
     pv->stats.data_channels++;
@@ -386,6 +387,19 @@ static void user_data_of(struct tlh_paravisor *pv, const uint8_t *write_cmd, siz
                wlen < TLH_PARAVISOR_USER_DATA - off ? wlen : TLH_PARAVISOR_USER_DATA - off);
 }
 
+/* The guest ended a session with a command the relay answered: swtpm
+ * still holds it, and is told to let it go on the relay's channel. */
+static void flush_session(struct tlh_paravisor *pv, uint32_t handle)
+{
+    uint8_t buf[TLH_PARAVISOR_MSG_MAX];
+    size_t len;
+    int n = tl_tpm_cmd_flush(handle, buf, sizeof(buf));
+    tlh_pv_sessions_forget(&pv->sessions, handle);
+    if (n < 0 || write_all(pv->tpm_data, buf, (size_t)n, pv->cfg.io_timeout_ms) < 0 ||
+        tpm_response(pv, buf, &len) < 0)
+        data_end(pv, "swtpm did not answer the relay's FlushContext");
+}
+
 /* swtpm answered the command in flight. */
 static void data_from_swtpm(struct tlh_paravisor *pv, bool user_data)
 {
@@ -397,6 +411,7 @@ static void data_from_swtpm(struct tlh_paravisor *pv, bool user_data)
         return;
     }
     pv->in_flight = false;
+    tlh_pv_sessions_response(&pv->sessions, rsp, len);
     if (user_data && be32(rsp + 6) == TPM2_RC_SUCCESS) {
         uint8_t ud[TLH_PARAVISOR_USER_DATA];
         user_data_of(pv, pv->cmd, pv->cmd_have, ud);
@@ -414,20 +429,24 @@ static void data_from_swtpm(struct tlh_paravisor *pv, bool user_data)
 static void command(struct tlh_paravisor *pv, bool *user_data)
 {
     uint8_t rsp[TLH_PARAVISOR_MSG_MAX];
-    size_t rsp_len = 0;
-    enum tlh_paravisor_verdict v = tlh_paravisor_classify(
-        pv->cmd, pv->cmd_have, pv->report, pv->report_len, rsp, sizeof(rsp), &rsp_len);
+    struct tlh_pv_answer a = {.rsp = rsp, .cap = sizeof(rsp)};
+    enum tlh_paravisor_verdict v = tlh_paravisor_classify(pv->cmd, pv->cmd_have, pv->report,
+                                                          pv->report_len, &pv->sessions, &a);
     if (v == TLH_PV_ANSWERED) {
-        uint32_t rc = rsp_len >= TL_TPM_HEADER_SIZE ? be32(rsp + 6) : TPM2_RC_FAILURE;
+        uint32_t rc = a.len >= TL_TPM_HEADER_SIZE ? be32(rsp + 6) : TPM2_RC_FAILURE;
         if (rc == TPM2_RC_SUCCESS)
             pv->stats.served++;
         else
             pv->stats.refused++;
         pv->cmd_have = 0;
-        answer_guest(pv, rsp, rsp_len);
+        if (a.flush)
+            flush_session(pv, a.flush);
+        if (pv->guest_data >= 0)
+            answer_guest(pv, rsp, a.len);
         return;
     }
     *user_data = v == TLH_PV_USER_DATA;
+    tlh_pv_sessions_command(&pv->sessions, pv->cmd, pv->cmd_have);
     if (write_all(pv->tpm_data, pv->cmd, pv->cmd_have, pv->cfg.io_timeout_ms) < 0) {
         data_end(pv, "swtpm does not take the command");
         return;

@@ -39,11 +39,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (tl_tpm_rsp_nv_read_parse(data, size, &d, &dlen, NULL) == 0 &&
         (d < data || d + dlen > data + size))
         abort();
+    /* one followed HMAC session, so that the HMAC path is reached too */
+    static struct tlh_pv_sessions ts = {
+        .s = {{.handle = 0x02000000, .plain = true, .nonce_size = 32}}, .n = 1};
     uint8_t rsp[TLH_PARAVISOR_MSG_MAX];
-    size_t rsp_len = 0;
-    if (tlh_paravisor_classify(data, size, report, sizeof(report), rsp, sizeof(rsp), &rsp_len) !=
-        TLH_PV_ANSWERED)
+    struct tlh_pv_answer a = {.rsp = rsp, .cap = sizeof(rsp)};
+    if (tlh_paravisor_classify(data, size, report, sizeof(report), &ts, &a) != TLH_PV_ANSWERED)
         return 0;
+    size_t rsp_len = a.len;
     struct tl_tpm_header r;
     if (rsp_len > sizeof(rsp) || tl_tpm_header_parse(rsp, rsp_len, &r, NULL) < 0 ||
         r.size != rsp_len)

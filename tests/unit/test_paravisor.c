@@ -295,11 +295,18 @@ static void test_report_refusals(void **state)
     assert_int_equal(nv_read_rc(f, ESYS_TR_PASSWORD, 1025, 0),
                      TPM2_RC_VALUE | TPM2_RC_P | TPM2_RC_1);
     assert_int_equal(nv_read_rc(f, ESYS_TR_PASSWORD, 0, REPORT_BASE), TSS2_RC_SUCCESS);
-    /* an HMAC session: the relay cannot check it */
+    /* a bound HMAC session: the relay cannot follow it */
     ESYS_TR s = ESYS_TR_NONE;
     TPMT_SYM_DEF sym = {.algorithm = TPM2_ALG_NULL};
-    assert_int_equal(Esys_StartAuthSession(f->g.esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+    assert_int_equal(Esys_StartAuthSession(f->g.esys, ESYS_TR_NONE, ESYS_TR_RH_OWNER, ESYS_TR_NONE,
                                            ESYS_TR_NONE, ESYS_TR_NONE, NULL, TPM2_SE_HMAC, &sym,
+                                           TPM2_ALG_SHA256, &s),
+                     TSS2_RC_SUCCESS);
+    assert_int_equal(nv_read_rc(f, s, 16, 0), TPM2_RC_AUTH_UNAVAILABLE);
+    Esys_FlushContext(f->g.esys, s);
+    /* a policy session neither */
+    assert_int_equal(Esys_StartAuthSession(f->g.esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+                                           ESYS_TR_NONE, ESYS_TR_NONE, NULL, TPM2_SE_POLICY, &sym,
                                            TPM2_ALG_SHA256, &s),
                      TSS2_RC_SUCCESS);
     assert_int_equal(nv_read_rc(f, s, 16, 0), TPM2_RC_AUTH_UNAVAILABLE);
@@ -314,6 +321,71 @@ static void test_report_refusals(void **state)
         TPM2_RC_AUTH_FAIL | TPM2_RC_S | TPM2_RC_1);
     Esys_TR_Close(f->g.esys, &nv);
     assert_true(f->pv.stats.refused >= 4);
+}
+
+/* An unbound, unsalted HMAC session (what tpm2_nvread starts): the relay
+ * checks its HMAC, answers with one ESAPI verifies, and the session stays
+ * usable in swtpm afterwards. */
+static void test_report_hmac_session(void **state)
+{
+    struct fixture *f = *state;
+    ESYS_TR s = ESYS_TR_NONE;
+    TPMT_SYM_DEF sym = {.algorithm = TPM2_ALG_NULL};
+    assert_int_equal(Esys_StartAuthSession(f->g.esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+                                           ESYS_TR_NONE, ESYS_TR_NONE, NULL, TPM2_SE_HMAC, &sym,
+                                           TPM2_ALG_SHA256, &s),
+                     TSS2_RC_SUCCESS);
+    assert_int_equal(Esys_TRSess_SetAttributes(f->g.esys, s, TPMA_SESSION_CONTINUESESSION, 0xff),
+                     TSS2_RC_SUCCESS);
+    uint8_t want[4096];
+    size_t want_len;
+    expected_report(f, f->refreshes - 1, want, &want_len);
+    ESYS_TR nv = nv_tr(f, TLH_PARAVISOR_NV_REPORT);
+    unsigned long served = f->pv.stats.served;
+    for (int i = 0; i < 3; i++) {
+        TPM2B_MAX_NV_BUFFER *data = NULL;
+        ESYS_TR auth = i == 1 ? ESYS_TR_RH_OWNER : nv;
+        TSS2_RC rc = Esys_NV_Read(f->g.esys, auth, nv, s, ESYS_TR_NONE, ESYS_TR_NONE, 1024,
+                                  (uint16_t)(i * 512), &data);
+        assert_int_equal(rc, TSS2_RC_SUCCESS); /* ESAPI checked the response HMAC */
+        assert_int_equal(data->size, 1024);
+        assert_memory_equal(data->buffer, want + i * 512, 1024);
+        Esys_Free(data);
+    }
+    assert_int_equal(f->pv.stats.served, served + 3);
+    /* the same session on a command swtpm answers: its nonce is still right */
+    ESYS_TR ud = nv_tr(f, TLH_PARAVISOR_NV_USER_DATA);
+    TPM2B_MAX_NV_BUFFER *data = NULL;
+    TSS2_RC rc = Esys_NV_Read(f->g.esys, ud, ud, s, ESYS_TR_NONE, ESYS_TR_NONE, 64, 0, &data);
+    assert_true(rc == TSS2_RC_SUCCESS || rc == TPM2_RC_NV_UNINITIALIZED);
+    Esys_Free(data);
+    /* and back on the relay's index */
+    assert_int_equal(Esys_NV_Read(f->g.esys, nv, nv, s, ESYS_TR_NONE, ESYS_TR_NONE, 16, 0, &data),
+                     TSS2_RC_SUCCESS);
+    assert_memory_equal(data->buffer, want, 16);
+    Esys_Free(data);
+    /* a wrong auth value makes a wrong HMAC: TPM_RC_AUTH_FAIL, session 1 */
+    TPM2B_AUTH pw = {.size = 3, .buffer = "abc"};
+    Esys_TR_SetAuth(f->g.esys, nv, &pw);
+    assert_int_equal(Esys_NV_Read(f->g.esys, nv, nv, s, ESYS_TR_NONE, ESYS_TR_NONE, 16, 0, &data),
+                     TPM2_RC_AUTH_FAIL | TPM2_RC_S | TPM2_RC_1);
+    /* the last use ends the session: the relay flushes it from swtpm */
+    TPM2B_AUTH none = {0};
+    Esys_TR_SetAuth(f->g.esys, nv, &none);
+    assert_int_equal(Esys_TRSess_SetAttributes(f->g.esys, s, 0, TPMA_SESSION_CONTINUESESSION),
+                     TSS2_RC_SUCCESS);
+    assert_int_equal(Esys_NV_Read(f->g.esys, nv, nv, s, ESYS_TR_NONE, ESYS_TR_NONE, 16, 0, &data),
+                     TSS2_RC_SUCCESS);
+    Esys_Free(data);
+    TPMI_YES_NO more;
+    TPMS_CAPABILITY_DATA *cap = NULL;
+    assert_int_equal(Esys_GetCapability(f->g.esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+                                        TPM2_CAP_HANDLES, TPM2_HMAC_SESSION_FIRST, 16, &more, &cap),
+                     TSS2_RC_SUCCESS);
+    assert_int_equal(cap->data.handles.count, 0); /* no session left in swtpm */
+    Esys_Free(cap);
+    Esys_TR_Close(f->g.esys, &nv);
+    Esys_TR_Close(f->g.esys, &ud);
 }
 
 static void test_user_data_refresh(void **state)
@@ -540,7 +612,7 @@ static void test_reconnect(void **state)
 
 /* tpm2-tools through the relay: its "cmd" TCTI runs tests/tools/tpm-fdpipe,
  * which takes a data channel from the relay as QEMU does. */
-__attribute__((unused)) static void test_tpm2_tools(void **state)
+static void test_tpm2_tools(void **state)
 {
     struct fixture *f = *state;
     const char *pipe_tool = getenv("TL_TPM_FDPIPE");
@@ -613,33 +685,28 @@ static void test_cmdparse(void **state)
     /* the relay's verdicts on an NV_Read out of range and an NV_Write */
     c[21] = 9;
     uint8_t report[100] = "HCLA", rsp[256];
-    size_t rsp_len;
-    assert_int_equal(
-        tlh_paravisor_classify(c, (size_t)n, report, sizeof(report), rsp, sizeof(rsp), &rsp_len),
-        TLH_PV_ANSWERED);
-    assert_int_equal(rsp_len, 10);
+    struct tlh_pv_answer a = {.rsp = rsp, .cap = sizeof(rsp)};
+    assert_int_equal(tlh_paravisor_classify(c, (size_t)n, report, sizeof(report), NULL, &a),
+                     TLH_PV_ANSWERED);
+    assert_int_equal(a.len, 10);
     assert_int_equal(rsp[8] << 8 | rsp[9], TPM2_RC_NV_RANGE); /* 1024 + 512 > 100 */
     n = tl_tpm_cmd_nv_read(TPM2_RH_OWNER, TLH_PARAVISOR_NV_REPORT, 4, 96, c, sizeof(c));
-    assert_int_equal(
-        tlh_paravisor_classify(c, (size_t)n, report, sizeof(report), rsp, sizeof(rsp), &rsp_len),
-        TLH_PV_ANSWERED);
+    assert_int_equal(tlh_paravisor_classify(c, (size_t)n, report, sizeof(report), NULL, &a),
+                     TLH_PV_ANSWERED);
     const uint8_t *data;
     uint16_t dlen;
-    assert_int_equal(tl_tpm_rsp_nv_read_parse(rsp, rsp_len, &data, &dlen, NULL), 0);
+    assert_int_equal(tl_tpm_rsp_nv_read_parse(rsp, a.len, &data, &dlen, NULL), 0);
     assert_int_equal(dlen, 4);
     /* no report yet (refresh never succeeded): swtpm answers */
-    assert_int_equal(tlh_paravisor_classify(c, (size_t)n, NULL, 0, rsp, sizeof(rsp), &rsp_len),
-                     TLH_PV_FORWARD);
+    assert_int_equal(tlh_paravisor_classify(c, (size_t)n, NULL, 0, NULL, &a), TLH_PV_FORWARD);
     c[17] = 0x02; /* nvIndex 0x01400002: an NV_Read of the user-data is swtpm's */
-    assert_int_equal(
-        tlh_paravisor_classify(c, (size_t)n, report, sizeof(report), rsp, sizeof(rsp), &rsp_len),
-        TLH_PV_FORWARD);
+    assert_int_equal(tlh_paravisor_classify(c, (size_t)n, report, sizeof(report), NULL, &a),
+                     TLH_PV_FORWARD);
     /* now an NV_Write of 0x01400002 (with malformed parameters): relayed,
      * and swtpm's answer decides whether the report is refreshed */
     c[9] = (uint8_t)TPM2_CC_NV_Write;
-    assert_int_equal(
-        tlh_paravisor_classify(c, (size_t)n, report, sizeof(report), rsp, sizeof(rsp), &rsp_len),
-        TLH_PV_USER_DATA);
+    assert_int_equal(tlh_paravisor_classify(c, (size_t)n, report, sizeof(report), NULL, &a),
+                     TLH_PV_USER_DATA);
 }
 
 int main(void)
@@ -649,9 +716,10 @@ int main(void)
     };
     const struct CMUnitTest relay[] = {
         cmocka_unit_test(test_report_read),       cmocka_unit_test(test_report_refusals),
-        cmocka_unit_test(test_user_data_refresh), cmocka_unit_test(test_ak_quote),
-        cmocka_unit_test(test_passthrough),       cmocka_unit_test(test_bad_commands),
-        cmocka_unit_test(test_reconnect),
+        cmocka_unit_test(test_user_data_refresh), cmocka_unit_test(test_report_hmac_session),
+        cmocka_unit_test(test_ak_quote),          cmocka_unit_test(test_passthrough),
+        cmocka_unit_test(test_bad_commands),      cmocka_unit_test(test_reconnect),
+        cmocka_unit_test(test_tpm2_tools),
     };
     int failed = cmocka_run_group_tests_name("cmdparse", pure, NULL, NULL);
     return failed + cmocka_run_group_tests_name("paravisor relay + swtpm", relay, setup, teardown);
