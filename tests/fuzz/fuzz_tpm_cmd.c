@@ -1,6 +1,7 @@
 /* libFuzzer target: a guest's TPM command as the paravisor relay sees it
  * (lib/tpm/cmdparse.c, src/host/paravisor_nv.c). Any bytes: parsed with
- * each handle count, and classified against a 2,400-byte report; an answer
+ * each handle count, followed as a command and a response by the session
+ * tracker, and classified against a 2,400-byte report; an answer
  * the relay would send must be a whole response (its responseSize equal to
  * the bytes written, within the buffer), and an NV_Read answer must carry
  * the report's own bytes. Seeds: commands ESAPI sent through the relay in
@@ -34,6 +35,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (tl_tpm_nv_write_params(&c, &d, &a, &b, NULL) == 0 && (d < data || d + a > data + size))
             abort();
     }
+    /* the session follower, the bytes as a command and as its answer */
+    struct tlh_pv_sessions follow = {0};
+    tlh_pv_sessions_command(&follow, data, size);
+    tlh_pv_sessions_response(&follow, data, size);
+    if (follow.n > TLH_PV_MAX_SESSIONS || follow.n_used > TL_TPM_MAX_SESSIONS)
+        abort();
     const uint8_t *d;
     uint16_t dlen;
     if (tl_tpm_rsp_nv_read_parse(data, size, &d, &dlen, NULL) == 0 &&
