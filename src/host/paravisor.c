@@ -72,14 +72,17 @@ static int wait_fd(int fd, short events, long long deadline)
     }
 }
 
-static int write_all(int fd, const void *buf, size_t len, long timeout_ms)
+/* Sends (out) or receives len bytes of buf by deadline: 0, -ETIMEDOUT,
+ * -ECONNRESET when the peer closed, or the socket's error. */
+static int transfer(int fd, uint8_t *buf, size_t len, long long deadline, bool out)
 {
-    const uint8_t *p = buf;
-    long long deadline = now_ms() + timeout_ms;
     while (len) {
-        ssize_t n = send(fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+        ssize_t n = out ? send(fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT)
+                        : recv(fd, buf, len, MSG_DONTWAIT);
+        if (n == 0 && !out)
+            return -ECONNRESET;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            int r = wait_fd(fd, POLLOUT, deadline);
+            int r = wait_fd(fd, out ? POLLOUT : POLLIN, deadline);
             if (r < 0)
                 return r;
             continue;
@@ -88,33 +91,20 @@ static int write_all(int fd, const void *buf, size_t len, long timeout_ms)
             continue;
         if (n < 0)
             return -errno;
-        p += n;
+        buf += n;
         len -= (size_t)n;
     }
     return 0;
 }
 
+static int write_all(int fd, const void *buf, size_t len, long timeout_ms)
+{
+    return transfer(fd, (uint8_t *)buf, len, now_ms() + timeout_ms, true);
+}
+
 static int read_all(int fd, void *buf, size_t len, long long deadline)
 {
-    uint8_t *p = buf;
-    while (len) {
-        ssize_t n = recv(fd, p, len, MSG_DONTWAIT);
-        if (n == 0)
-            return -ECONNRESET;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            int r = wait_fd(fd, POLLIN, deadline);
-            if (r < 0)
-                return r;
-            continue;
-        }
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -errno;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
+    return transfer(fd, buf, len, deadline, false);
 }
 
 static uint32_t be32(const uint8_t *b)
