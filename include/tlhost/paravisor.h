@@ -132,7 +132,8 @@ struct tlh_paravisor {
     struct tl_error last_error; /* the last refresh or channel failure */
 };
 
-/* Binds cfg->listen_path (a stale socket file there is replaced) and gets
+/* Listens on cfg->listen_path (the file appears only once it accepts; a
+ * stale socket there is replaced) and gets
  * the first report from cfg->refresh with zero user-data. */
 int tlh_paravisor_open(struct tlh_paravisor *pv, const struct tlh_paravisor_config *cfg,
                        struct tl_error *err);

@@ -27,6 +27,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -151,22 +152,30 @@ int tlh_paravisor_open(struct tlh_paravisor *pv, const struct tlh_paravisor_conf
         pv->cfg.tpm_timeout_ms = 60000;
     if (!cfg->refresh)
         return tl_error_set_nopos(err, -EINVAL, "paravisor: no refresh callback");
+    /* bound and listening under a temporary name, then renamed: whoever
+     * waits for the socket file (the launch, then QEMU) never finds one
+     * that refuses connections */
     struct sockaddr_un a = {.sun_family = AF_UNIX};
-    if (strlen(cfg->listen_path) >= sizeof(a.sun_path))
+    if (strlen(cfg->listen_path) + 4 >= sizeof(a.sun_path))
         return tl_error_set_nopos(err, -ENAMETOOLONG, "%s: too long for a socket",
                                   cfg->listen_path);
-    strcpy(a.sun_path, cfg->listen_path);
+    snprintf(a.sun_path, sizeof(a.sun_path), "%s.new", cfg->listen_path);
+    struct stat st;
+    if (lstat(cfg->listen_path, &st) == 0 && !S_ISSOCK(st.st_mode))
+        return tl_error_set_nopos(err, -EEXIST, "%s: exists and is not a socket", cfg->listen_path);
     const uint8_t zero[TLH_PARAVISOR_USER_DATA] = {0};
     int r = replace_report(pv, zero, err);
     if (r < 0)
         return r;
-    struct stat st;
-    if (lstat(cfg->listen_path, &st) == 0 && S_ISSOCK(st.st_mode))
-        unlink(cfg->listen_path);
+    if (lstat(a.sun_path, &st) == 0 && S_ISSOCK(st.st_mode))
+        unlink(a.sun_path);
     pv->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (pv->listen_fd < 0 || bind(pv->listen_fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
-        chmod(cfg->listen_path, 0600) < 0 || listen(pv->listen_fd, 4) < 0) {
+    bool bound = pv->listen_fd >= 0 && bind(pv->listen_fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+    if (!bound || chmod(a.sun_path, 0600) < 0 || listen(pv->listen_fd, 4) < 0 ||
+        rename(a.sun_path, cfg->listen_path) < 0) {
         r = -errno;
+        if (bound)
+            unlink(a.sun_path);
         tlh_paravisor_close(pv);
         return tl_error_set_nopos(err, r, "%s: %s", cfg->listen_path, strerror(-r));
     }

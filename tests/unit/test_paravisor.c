@@ -43,6 +43,7 @@ struct fixture {
     pthread_t thread;
     int stop[2];
     int run_rc;
+    bool running;       /* the relay's thread */
     unsigned refreshes; /* calls of the callback */
     uint8_t last_user_data[64];
     struct tlh_swtpm_data g; /* "QEMU" */
@@ -125,10 +126,29 @@ static void startup(ESYS_CONTEXT *esys)
     assert_true(rc == TSS2_RC_SUCCESS || rc == TPM2_RC_INITIALIZE);
 }
 
+/* A data channel by CMD_SET_DATAFD on the control socket ctrl. swtpm binds
+ * its socket before it listens, and takes a new channel only once the last
+ * one is closed: both are retried for a second. */
+static void open_data(const char *ctrl, struct tlh_swtpm_data *d)
+{
+    struct tl_error err = {0};
+    int r = -1;
+    for (int i = 0; i < 50 && r < 0; i++) {
+        r = tlh_swtpm_data_open(ctrl, d, &err);
+        if (r < 0) {
+            struct timespec ts = {0, 20 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+    }
+    if (r < 0)
+        fail_msg("%s: no data channel: %s", ctrl, err.message);
+}
+
 static int setup(void **state)
 {
     static struct fixture f;
-    f = (struct fixture){.stop = {-1, -1}};
+    f = (struct fixture){.stop = {-1, -1}, .g = {.fd = -1}};
+    *state = &f; /* teardown undoes what was done */
     strcpy(f.dir, "/tmp/tl-paravisor-XXXXXX");
     assert_non_null(mkdtemp(f.dir));
     snprintf(f.ctrl, sizeof(f.ctrl), "%s/swtpm.ctrl", f.dir);
@@ -154,7 +174,7 @@ static int setup(void **state)
 
     /* the platform's provisioning, before QEMU */
     struct tlh_swtpm_data d;
-    assert_int_equal(tlh_swtpm_data_open(f.ctrl, &d, &err), 0);
+    open_data(f.ctrl, &d);
     startup(d.esys);
     int r = tlh_paravisor_provision(d.esys, &f.keys, &err);
     if (r < 0)
@@ -178,11 +198,10 @@ static int setup(void **state)
         fail_msg("open: %s", err.message);
     assert_int_equal(f.refreshes, 1); /* the report at start, zero user-data */
     assert_int_equal(pthread_create(&f.thread, NULL, relay_thread, &f), 0);
+    f.running = true;
 
     /* QEMU: CMD_SET_DATAFD with a socket pair, through the relay */
-    r = tlh_swtpm_data_open(f.relay, &f.g, &err);
-    if (r < 0)
-        fail_msg("data channel through the relay: %s", err.message);
+    open_data(f.relay, &f.g);
     f.capture = getenv("TL_PARAVISOR_CAPTURE");
     if (f.capture && *f.capture) {
         fx_of_tcti = &f;
@@ -190,20 +209,25 @@ static int setup(void **state)
         f.g.tcti.transmit = capture_transmit;
     }
     startup(f.g.esys);
-    *state = &f;
     return 0;
 }
 
 static int teardown(void **state)
 {
     struct fixture *f = *state;
+    if (!f)
+        return 0;
     tlh_swtpm_data_close(&f->g);
-    assert_int_equal(write(f->stop[1], "x", 1), 1);
-    pthread_join(f->thread, NULL);
-    assert_int_equal(f->run_rc, 0);
-    tlh_paravisor_close(&f->pv);
-    close(f->stop[0]);
-    close(f->stop[1]);
+    if (f->running) {
+        assert_int_equal(write(f->stop[1], "x", 1), 1);
+        pthread_join(f->thread, NULL);
+        assert_int_equal(f->run_rc, 0);
+        tlh_paravisor_close(&f->pv);
+    }
+    if (f->stop[0] >= 0) {
+        close(f->stop[0]);
+        close(f->stop[1]);
+    }
     tlh_swtpm_shutdown(f->ctrl, 3000, NULL);
     tlh_proc_kill(&f->swtpm, SIGTERM, 3000);
     char cmd[128];
@@ -584,17 +608,7 @@ static void test_bad_commands(void **state)
  * relays the next CMD_SET_DATAFD (swtpm takes one once the last is closed). */
 static void reopen(struct fixture *f)
 {
-    struct tl_error err = {0};
-    int r = -1;
-    for (int i = 0; i < 50 && r < 0; i++) {
-        r = tlh_swtpm_data_open(f->relay, &f->g, &err);
-        if (r < 0) {
-            struct timespec ts = {0, 20 * 1000 * 1000};
-            nanosleep(&ts, NULL);
-        }
-    }
-    if (r < 0)
-        fail_msg("reconnect: %s", err.message);
+    open_data(f->relay, &f->g);
     startup(f->g.esys);
 }
 
