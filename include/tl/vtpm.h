@@ -103,6 +103,10 @@ int tl_vtpm_nv_write_cert(ESYS_CONTEXT *esys, uint32_t index, const uint8_t *der
 int tl_tpm_nv_read(ESYS_CONTEXT *esys, uint32_t index, size_t max, uint8_t **out, size_t *len,
                    uint32_t *attributes, struct tl_error *err);
 
+/* Is handle (an NV index, a persistent object) there: 1, 0, or -errno.
+ * Asks GetCapability(TPM_CAP_HANDLES), so an absent one logs no TSS error. */
+int tl_tpm_handle_present(ESYS_CONTEXT *esys, uint32_t handle, struct tl_error *err);
+
 /* "what: <the TSS's decoding> (0xRC)" into err; -EEXIST for NV_DEFINED,
  * -ENOENT for a handle or index that is not there, -EIO otherwise. */
 int tl_tpm_fail(struct tl_error *err, TSS2_RC rc, const char *what);

@@ -409,9 +409,9 @@ int tl_vtpm_nv_write_cert(ESYS_CONTEXT *esys, uint32_t index, const uint8_t *der
     return r;
 }
 
-/* Is the NV index defined? Listing handles never fails for an absent one,
- * so an absent index does not make the TSS log an error. */
-static int nv_defined(ESYS_CONTEXT *esys, uint32_t index, struct tl_error *err)
+/* Is the handle (an NV index, a persistent object) there? Listing handles never fails for an absent
+ * one, so an absent index does not make the TSS log an error. */
+int tl_tpm_handle_present(ESYS_CONTEXT *esys, uint32_t index, struct tl_error *err)
 {
     TPMI_YES_NO more;
     TPMS_CAPABILITY_DATA *cap = NULL;
@@ -432,7 +432,7 @@ int tl_tpm_nv_read(ESYS_CONTEXT *esys, uint32_t index, size_t max, uint8_t **out
     if (attributes)
         *attributes = 0;
     char what[48];
-    int r = nv_defined(esys, index, err);
+    int r = tl_tpm_handle_present(esys, index, err);
     if (r <= 0)
         return r < 0 ? r : tl_error_set_nopos(err, -ENOENT, "NV 0x%08x: not defined", index);
     ESYS_TR nv = ESYS_TR_NONE;

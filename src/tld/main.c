@@ -166,6 +166,8 @@ int main(int argc, char **argv)
     }
     if (argc == 3 && strcmp(argv[1], "--relay") == 0)
         return tld_relay_main(argv[2]); /* QEMU's guestfwd command (agentnet.c) */
+    if (argc >= 2 && strcmp(argv[1], "--paravisor") == 0)
+        return tld_paravisor_main(argc, argv); /* a confidential node's vTPM relay */
     umask(077);
     /* connections are file descriptors: TLD_API_CONNECTIONS of them, the
      * channels', the store's and the nodes' above the usual 1,024 */

@@ -778,6 +778,8 @@ void tld_agentnet_close(struct tld *t, const char *node);  /* both channels */
 void tld_agentnet_closed(struct tld *t, const char *node); /* one connection fewer */
 void tld_agentnet_egress_closed(struct tld *t, const char *node);
 int tld_relay_main(const char *path);
+/* `tld --paravisor LISTEN SWTPM_CTRL NODE_DIR` (paravisor.c) */
+int tld_paravisor_main(int argc, char **argv);
 
 /* deadline.c: MHD's connection notifications (code: enum
  * MHD_ConnectionNotificationCode), the handler's progress (first: its first

@@ -46,6 +46,8 @@
 #   fuzz_tdx_quote the TDX quotes of VECTORS/tee/tdx; fuzz_tcbinfo its TCB
 #                  infos, QE identities, CRLs and certificates; fuzz_ccel
 #                  the CCEL table followed by the written part of its log
+#   fuzz_tpm_cmd   tests/data/tpmcmd: the TPM commands ESAPI sent through the
+#                  paravisor relay in test_paravisor (TL_PARAVISOR_CAPTURE)
 #   fuzz_efi       secureboot/efivars-shim-test/*, secureboot/dbx/*, and the
 #                  UEFI_VARIABLE_DATA, device paths and load options of the
 #                  OVMF log's records (via BUILD_DIR's tl, when built)
@@ -67,7 +69,7 @@ case $timeout_s$rss_mb in *[!0-9]*) echo "$prog: FUZZ_TIMEOUT and FUZZ_RSS_MB mu
 [ -d "$vectors/eventlog" ] || { echo "$prog: $vectors/eventlog not found" >&2; exit 2; }
 command -v python3 >/dev/null || { echo "$prog: python3 not found" >&2; exit 2; }
 
-targets=${FUZZ_TARGETS:-fuzz_eventlog fuzz_pcrset fuzz_efi fuzz_pe fuzz_varstore fuzz_authvar fuzz_modsig fuzz_ekcert fuzz_bootdiag fuzz_manifest fuzz_agent_config fuzz_report fuzz_agentbody fuzz_quote fuzz_podspec fuzz_selector fuzz_snp_report fuzz_hcl_report fuzz_tdx_quote fuzz_tcbinfo fuzz_ccel}
+targets=${FUZZ_TARGETS:-fuzz_eventlog fuzz_pcrset fuzz_efi fuzz_pe fuzz_varstore fuzz_authvar fuzz_modsig fuzz_ekcert fuzz_bootdiag fuzz_manifest fuzz_agent_config fuzz_report fuzz_agentbody fuzz_quote fuzz_podspec fuzz_selector fuzz_snp_report fuzz_hcl_report fuzz_tdx_quote fuzz_tcbinfo fuzz_ccel fuzz_tpm_cmd}
 fixtures=${TL_FIXTURES:-$(cd "$(dirname "$0")/../.." && pwd)/fixtures}
 ovmf_dir=${TL_OVMF_DIR:-/usr/share/OVMF}
 for t in $targets; do
@@ -81,7 +83,7 @@ jobs=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 2)}
 work=$(mktemp -d "${TMPDIR:-/tmp}/tl-fuzz.XXXXXX")
 keep=0
 trap '[ $keep = 1 ] || rm -rf "$work"' EXIT
-mkdir -p "$work"/corpus/{fuzz_eventlog,fuzz_pcrset,fuzz_efi,fuzz_pe,fuzz_varstore,fuzz_authvar,fuzz_modsig,fuzz_ekcert,fuzz_bootdiag,fuzz_manifest,fuzz_agent_config,fuzz_report,fuzz_agentbody,fuzz_quote,fuzz_podspec,fuzz_selector,fuzz_snp_report,fuzz_hcl_report,fuzz_tdx_quote,fuzz_tcbinfo,fuzz_ccel} "$work/artifacts"
+mkdir -p "$work"/corpus/{fuzz_eventlog,fuzz_pcrset,fuzz_efi,fuzz_pe,fuzz_varstore,fuzz_authvar,fuzz_modsig,fuzz_ekcert,fuzz_bootdiag,fuzz_manifest,fuzz_agent_config,fuzz_report,fuzz_agentbody,fuzz_quote,fuzz_podspec,fuzz_selector,fuzz_snp_report,fuzz_hcl_report,fuzz_tdx_quote,fuzz_tcbinfo,fuzz_ccel,fuzz_tpm_cmd} "$work/artifacts"
 for t in $targets; do mkdir -p "$work/corpus/$t" "$work/regress/$t"; done # other targets: no seeds
 
 # ---- seeds ----
@@ -299,6 +301,9 @@ for f in sorted(os.listdir(az)) if os.path.isdir(az) else []:
     h = json.loads(data).get('hcl_report', '')
     seed('fuzz_hcl_report', base64.urlsafe_b64decode(h + '=' * (-len(h) % 4)))
 EOF
+
+# TPM commands ESAPI sent through the paravisor relay (test_paravisor).
+cp "$(dirname "$0")"/../data/tpmcmd/*.bin "$work/corpus/fuzz_tpm_cmd/"
 
 for t in $targets; do
     echo "$prog: $t: $(ls "$work/corpus/$t" | wc -l) seeds"
