@@ -16,6 +16,10 @@
  * you will not be able to update the node pool to enable secure boot or
  * vTPM"; here that is a pool created on the Gen1 image.
  *
+ * A confidential size (DCasv5 ... ECedsv5) makes a pool of confidential
+ * nodes (tld gives them the size's TEE); the size must be offered in the
+ * cluster's location (lib/aks/confidential.c).
+ *
  * Every refusal is one line naming the rule and the option that breaks it.
  * The first broken rule wins, in the order above after the name, count,
  * size and version checks. Pure: no I/O, no state. */
@@ -175,6 +179,9 @@ static int check_basics(const struct tl_pool_spec *s, const struct tl_vm_size **
                       "VM size '%s': not in the catalog (tl aks vm-sizes lists them)%s%s%s",
                       s->vm_size, near ? "; did you mean " : "", near ? near : "", near ? "?" : "");
     }
+    int r = tl_vm_size_check_offered(*size, s->location, msg, len);
+    if (r < 0)
+        return r;
     if (s->vm_set_type && strcasecmp(s->vm_set_type, "VirtualMachineScaleSets") != 0 &&
         strcasecmp(s->vm_set_type, "AvailabilitySet") != 0)
         return refuse(msg, len,

@@ -78,6 +78,8 @@ static json_t *pool_json(struct tld *t, const struct tld_pool *p)
         json_object_set_new(j, "error", json_string(p->error));
     if (p->skip_gpu)
         json_object_set_new(j, "gpuProfile", json_pack("{s:s}", "driver", "None"));
+    const struct tl_vm_size *size = tl_vm_size_find(p->vm_size);
+    json_object_set_new(j, "tee", json_string(tl_tee_name(size ? size->tee : TL_TEE_NONE)));
     json_object_set_new(j, "enableWorkloadEgress", json_boolean(p->egress));
     json_object_set_new(j, "workloadEgressAllowedCidrs", tld_egress_allow_json(p->egress_allow));
     json_object_set(j, "policyRules", p->rules ? p->rules : json_null());
@@ -221,6 +223,12 @@ static int group_delete(struct tld *t, struct tld_group *g, char *msg, size_t ms
                    "--resource-group %s --name ...)",
                    g->name, held > 1 ? "clusters" : "cluster", names, held > 1 ? "them" : "it",
                    g->name);
+    held = tld_vmres_in_group(t, g->name, names, sizeof(names));
+    if (held)
+        return ERR(409,
+                   "resource group '%s' still holds %s '%s' (delete %s first: tl vm delete "
+                   "--resource-group %s --name ...)",
+                   g->name, held > 1 ? "VMs" : "VM", names, held > 1 ? "them" : "it", g->name);
     tld_fleet_remove_group(t, g);
     return 0;
 }
@@ -640,6 +648,11 @@ int tld_fleet_route(struct tld *t, const char *method, const char *url, const js
         *answer = json_pack("{s:o}", "value", all);
         return 200;
     }
+    if (n == 2 && strcmp(s[1], "virtualMachines") == 0) {
+        if (!get)
+            return ERR(405, "GET");
+        return tld_vmres_list_all(t, answer);
+    }
     if (strcmp(s[1], "resourceGroups") != 0)
         return ERR(404, "no such resource: %s", url);
     if (n == 2) {
@@ -670,6 +683,8 @@ int tld_fleet_route(struct tld *t, const char *method, const char *url, const js
         }
         return ERR(405, "GET, PUT or DELETE");
     }
+    if (strcmp(s[3], "virtualMachines") == 0)
+        return tld_vmres_route(t, g, method, s + 4, n - 4, body, answer, msg, msz);
     if (strcmp(s[3], "managedClusters") != 0)
         return ERR(404, "no such resource: %s", url);
     if (n == 4) {
