@@ -372,9 +372,9 @@ int tld_node_create(struct tld *t, const json_t *req, struct tld_pool *pool, str
 {
     if (!json_is_object(req))
         return ERR(400, "the request body must be a JSON object");
-    const char *known[] = {"name",          "secure_boot", "vtpm",         "vtpm_persist",
-                           "image",         "vars",        "start",        "external",
-                           "ek_public",     "memory_mib",  "egress",       "egress_allow",
+    const char *known[] = {"name",          "secure_boot", "vtpm",          "vtpm_persist",
+                           "image",         "vars",        "start",         "external",
+                           "ek_public",     "memory_mib",  "egress",        "egress_allow",
                            "security_type", "tee",         "disk_security", "guest_state"};
     const char *key;
     json_t *v;
