@@ -146,6 +146,13 @@ int tl_vm_spec_resolve(struct tl_vm_spec *s, char *msg, size_t len);
 int tl_vm_check_change(const struct tl_vm_spec *from, const struct tl_vm_spec *to, char *msg,
                        size_t len);
 
+/* A node pool's VM size changed from from_size to to_size (case-
+ * insensitive): 0 when it is the same size; else -EINVAL with msg: across
+ * the confidential line the FAQ's conversion rule, otherwise that tld does
+ * not resize a pool (add one of the new size). */
+int tl_pool_check_resize(const char *pool, const char *from_size, const char *to_size, char *msg,
+                         size_t len);
+
 /* The FAQ's "Can I generate a host memory dump from within my confidential
  * VM? No": what (e.g. "the serial console") refused for a confidential
  * node, -EPERM with msg; 0 for any other security type. */

@@ -28,22 +28,13 @@
  * Pure: no I/O, no state. */
 #include "tl/aks.h"
 
+#include "refuse.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
-
-__attribute__((format(printf, 3, 4))) static int refuse(char *msg, size_t len, const char *fmt, ...)
-{
-    if (msg && len) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(msg, len, fmt, ap);
-        va_end(ap);
-    }
-    return -EINVAL;
-}
 
 static const char *canonical(const char *s, const char *const *choices)
 {
@@ -257,6 +248,29 @@ int tl_vm_check_change(const struct tl_vm_spec *from, const struct tl_vm_spec *t
                       "(confidential VM FAQ)",
                       from->disk_security, to->disk_security);
     return 0;
+}
+
+int tl_pool_check_resize(const char *pool, const char *from_size, const char *to_size, char *msg,
+                         size_t len)
+{
+    const struct tl_vm_size *from = tl_vm_size_find(from_size), *to = tl_vm_size_find(to_size);
+    if (!to)
+        return refuse(msg, len, "VM size '%s': not in the catalog (tl aks vm-sizes lists them)",
+                      to_size ? to_size : "");
+    if (from == to)
+        return 0;
+    bool was = from && from->tee != TL_TEE_NONE, will = to->tee != TL_TEE_NONE;
+    if (was != will)
+        return refuse(msg, len,
+                      "cannot change node pool '%s' from %s (%s) to %s (%s): a node pool cannot "
+                      "be converted to or from confidential nodes; add a node pool of the new "
+                      "size instead (confidential VM FAQ)",
+                      pool, from_size, was ? "confidential" : "not confidential", to->name,
+                      will ? "confidential" : "not confidential");
+    return refuse(msg, len,
+                  "node pool '%s': its VM size is not changed here (%s to %s); add a node pool "
+                  "of the new size (tl aks nodepool add --node-vm-size %s)",
+                  pool, from_size, to->name, to->name);
 }
 
 int tl_confidential_debug_check(const char *security_type, const char *what, char *msg, size_t len)

@@ -25,6 +25,8 @@
  * size and version checks. Pure: no I/O, no state. */
 #include "tl/aks.h"
 
+#include "refuse.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -42,16 +44,6 @@
 /* Version components above this are refused (no real version is near). */
 #define VERSION_PART_MAX 1000000L
 
-__attribute__((format(printf, 3, 4))) static int refuse(char *msg, size_t len, const char *fmt, ...)
-{
-    if (msg && len) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(msg, len, fmt, ap);
-        va_end(ap);
-    }
-    return -EINVAL;
-}
 
 static bool is_windows(const struct tl_pool_spec *s)
 {

@@ -105,6 +105,8 @@ static const struct az_option update_options[] = {
     {"--disable-vtpm", NULL, AZ_FLAG, NULL, NULL, NULL, false,
      "Switch the vTPM off (reimages the nodes)."},
     {"--node-count", "-c", AZ_INT, NULL, NULL, NULL, false, "Scale the pool to this many nodes."},
+    {"--node-vm-size", "-s", AZ_STRING, NULL, NULL, NULL, false,
+     "A new VM size: refused (never to or from a confidential size; add a pool instead)."},
     {"--enable-workload-egress", NULL, AZ_FLAG, NULL, NULL, "--disable-workload-egress", false,
      "Switch workload egress on (reimages the nodes)."},
     {"--disable-workload-egress", NULL, AZ_FLAG, NULL, NULL, NULL, false,
@@ -173,6 +175,7 @@ static int run_add(int argc, char **argv)
     json_t *body = json_object();
     if (az_given(&a, "--node-count"))
         json_object_set_new(body, "count", json_integer(az_get_long(&a, "--node-count")));
+    arm_body_set_given(body, &a, "vmSize", "--node-vm-size");
     arm_body_set_given(body, &a, "vmSize", "--node-vm-size");
     arm_body_set_given(body, &a, "osType", "--os-type");
     arm_body_set_given(body, &a, "osSku", "--os-sku");

@@ -466,10 +466,14 @@ static int pool_patch(struct tld *t, struct tld_pool *p, const json_t *body,
                                               {"count", JSON_INTEGER},
                                               {"enableWorkloadEgress", JSON_TRUE},
                                               {"workloadEgressAllowedCidrs", JSON_ARRAY},
+                                              {"vmSize", JSON_STRING},
                                               {0}};
     int r;
     if ((r = tld_fleet_check_fields(body, fields, msg, msz)))
         return r;
+    const char *size = tld_fleet_str(body, "vmSize", NULL);
+    if (size && tl_pool_check_resize(p->name, p->vm_size, size, msg, msz) < 0)
+        return 409; /* the FAQ: no conversion to or from confidential; no resize here */
     if (busy(p))
         return ERR(409,
                    "node pool '%s' is %s (%s: node %d of %d); wait for it (tl aks nodepool "

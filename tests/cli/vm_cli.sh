@@ -215,6 +215,11 @@ is "after a restart: NonPersistedTPM's node" "$(jq -c '[.security_type, .tee, .d
 tl aks create --resource-group rg --name cc --node-count 0 --node-vm-size Standard_DC2as_v5 --no-ssh-key
 is "a cluster whose pool has a confidential size: the pool's TEE" \
     "$RC $(jq -c '.agentPoolProfiles[0] | [.vmSize, .tee]' <<<"$OUT")" '0 ["Standard_DC2as_v5","snp"]'
+refused "a confidential pool resized to a size that is not confidential" \
+    "cannot change node pool 'nodepool1' from Standard_DC2as_v5 (confidential) to Standard_DS2_v2 (not confidential): a node pool cannot be converted to or from confidential nodes; add a node pool of the new size instead (confidential VM FAQ)" \
+    aks nodepool update --resource-group rg --cluster-name cc --name nodepool1 --node-vm-size Standard_DS2_v2
+tl aks nodepool show --resource-group rg --cluster-name cc --name nodepool1
+is "the pool is as it was" "$RC $(jq -c '[.vmSize, .tee, .provisioningState]' <<<"$OUT")" '0 ["Standard_DC2as_v5","snp","Succeeded"]'
 refused "a pool of a TDX size where it is not offered" \
     "(SkuNotAvailable) The requested VM size for resource 'Following SKUs have failed for Capacity Restrictions: Standard_DC2es_v5' is currently not available in location 'westus'. Please try another size or deploy to a different location or different zone. See https://aka.ms/azureskunotavailable for details." \
     aks create --resource-group west --name cw --node-count 0 --node-vm-size Standard_DC2es_v5 --no-ssh-key

@@ -238,6 +238,26 @@ static void test_change_rules(void **state)
     assert_int_equal(tl_vm_check_change(&tl, &tl, msg, sizeof(msg)), 0);
 }
 
+static void test_pool_resize(void **state)
+{
+    (void)state;
+    assert_int_equal(
+        tl_pool_check_resize("p", "Standard_DS2_v2", "standard_ds2_V2", msg, sizeof(msg)), 0);
+    assert_int_equal(
+        tl_pool_check_resize("p", "Standard_DS2_v2", "Standard_DC2es_v5", msg, sizeof(msg)),
+        -EINVAL);
+    assert_string_equal(msg, "cannot change node pool 'p' from Standard_DS2_v2 (not "
+                             "confidential) to Standard_DC2es_v5 (confidential): a node pool "
+                             "cannot be converted to or from confidential nodes; add a node pool "
+                             "of the new size instead (confidential VM FAQ)");
+    assert_int_equal(
+        tl_pool_check_resize("p", "Standard_DC2as_v5", "Standard_DC2es_v5", msg, sizeof(msg)),
+        -EINVAL);
+    assert_string_equal(msg, "node pool 'p': its VM size is not changed here (Standard_DC2as_v5 "
+                             "to Standard_DC2es_v5); add a node pool of the new size (tl aks "
+                             "nodepool add --node-vm-size Standard_DC2es_v5)");
+}
+
 static void test_debug(void **state)
 {
     (void)state;
@@ -257,6 +277,7 @@ int main(void)
         cmocka_unit_test(test_catalog),      cmocka_unit_test(test_offered),
         cmocka_unit_test(test_defaults),     cmocka_unit_test(test_create_rules),
         cmocka_unit_test(test_change_rules), cmocka_unit_test(test_debug),
+        cmocka_unit_test(test_pool_resize),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
