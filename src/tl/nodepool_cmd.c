@@ -176,7 +176,6 @@ static int run_add(int argc, char **argv)
     if (az_given(&a, "--node-count"))
         json_object_set_new(body, "count", json_integer(az_get_long(&a, "--node-count")));
     arm_body_set_given(body, &a, "vmSize", "--node-vm-size");
-    arm_body_set_given(body, &a, "vmSize", "--node-vm-size");
     arm_body_set_given(body, &a, "osType", "--os-type");
     arm_body_set_given(body, &a, "osSku", "--os-sku");
     arm_body_set_given(body, &a, "mode", "--mode");
@@ -215,6 +214,7 @@ static int run_update(int argc, char **argv)
         json_object_set_new(body, "enableVtpm", json_boolean(az_flag(&a, "--enable-vtpm")));
     if (az_given(&a, "--node-count"))
         json_object_set_new(body, "count", json_integer(az_get_long(&a, "--node-count")));
+    arm_body_set_given(body, &a, "vmSize", "--node-vm-size");
     if (az_flag(&a, "--enable-workload-egress") || az_flag(&a, "--disable-workload-egress"))
         json_object_set_new(body, "enableWorkloadEgress",
                             json_boolean(az_flag(&a, "--enable-workload-egress")));
