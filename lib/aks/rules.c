@@ -16,10 +16,16 @@
  * you will not be able to update the node pool to enable secure boot or
  * vTPM"; here that is a pool created on the Gen1 image.
  *
+ * A confidential size (DCasv5 ... ECedsv5) makes a pool of confidential
+ * nodes (tld gives them the size's TEE); the size must be offered in the
+ * cluster's location (lib/aks/confidential.c).
+ *
  * Every refusal is one line naming the rule and the option that breaks it.
  * The first broken rule wins, in the order above after the name, count,
  * size and version checks. Pure: no I/O, no state. */
 #include "tl/aks.h"
+
+#include "refuse.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -38,16 +44,6 @@
 /* Version components above this are refused (no real version is near). */
 #define VERSION_PART_MAX 1000000L
 
-__attribute__((format(printf, 3, 4))) static int refuse(char *msg, size_t len, const char *fmt, ...)
-{
-    if (msg && len) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(msg, len, fmt, ap);
-        va_end(ap);
-    }
-    return -EINVAL;
-}
 
 static bool is_windows(const struct tl_pool_spec *s)
 {
@@ -175,6 +171,9 @@ static int check_basics(const struct tl_pool_spec *s, const struct tl_vm_size **
                       "VM size '%s': not in the catalog (tl aks vm-sizes lists them)%s%s%s",
                       s->vm_size, near ? "; did you mean " : "", near ? near : "", near ? "?" : "");
     }
+    int r = tl_vm_size_check_offered(*size, s->location, msg, len);
+    if (r < 0)
+        return r;
     if (s->vm_set_type && strcasecmp(s->vm_set_type, "VirtualMachineScaleSets") != 0 &&
         strcasecmp(s->vm_set_type, "AvailabilitySet") != 0)
         return refuse(msg, len,

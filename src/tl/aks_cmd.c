@@ -267,7 +267,8 @@ static const struct az_command vm_sizes_cmd = {
     vm_sizes_options,
     "For each size: its vCPUs and memory in the cloud, architecture, hypervisor generations,\n"
     "GPU, whether it supports trusted launch and an ephemeral OS disk with it, and what a\n"
-    "node of that size gets here (QEMU under TCG).\n"};
+    "node of that size gets here (QEMU under TCG); its quota family; for the confidential\n"
+    "sizes their TEE (snp, tdx), and where they are offered (regions; null: everywhere).\n"};
 
 static const struct az_column vm_size_columns[] = {
     {"Name", "name"},
@@ -279,6 +280,7 @@ static const struct az_column vm_size_columns[] = {
     {"Gpu", "gpu"},
     {"TrustedLaunch", "trustedLaunch"},
     {"EphemeralOsTL", "ephemeralOsDiskWithTrustedLaunch"},
+    {"Tee", "tee"},
     {"NodeMemoryMiB", "node.memoryMiB"},
     {NULL, NULL},
 };
@@ -301,6 +303,14 @@ static int run_vm_sizes(int argc, char **argv)
                            s[i].gen2, "gpu", s[i].gpu, "trustedLaunch", s[i].trusted_launch,
                            "ephemeralOsDiskWithTrustedLaunch", s[i].ephemeral_os, "node", "vcpus",
                            (int)s[i].node_vcpus, "memoryMiB", (int)s[i].node_memory_mib));
+    for (size_t i = 0; i < n; i++) { /* the confidential VM facts (issue 14) */
+        json_t *e = json_array_get(all, i);
+        json_object_set_new(e, "family", json_string(s[i].family));
+        json_object_set_new(e, "tee", json_string(tl_tee_name(s[i].tee)));
+        json_object_set_new(e, "acceleratedNetworking", json_boolean(s[i].accelerated_networking));
+        json_object_set_new(e, "nestedVirtualization", json_boolean(s[i].nested_virtualization));
+        json_object_set_new(e, "regions", s[i].regions ? json_string(s[i].regions) : json_null());
+    }
     r = az_output(stdout, all, a.output, vm_size_columns);
     json_decref(all);
     return r < 0 ? TL_EXIT_BAD : TL_EXIT_OK;

@@ -25,6 +25,9 @@ static void usage(FILE *f)
           "\n"
           "az-compatible (the AKS documentation's commands, az replaced by tl):\n"
           "  group create|show|delete|list        resource groups\n"
+          "  vm create|show|list|start|stop|delete|resize|update\n"
+          "                                       standalone VMs: Standard, TrustedLaunch,\n"
+          "                                       ConfidentialVM (SEV-SNP, TDX sizes)\n"
           "  aks create|show|delete|list|get-credentials\n"
           "                                       clusters (nodes run by tld)\n"
           "  aks nodepool add|update|show|list|delete\n"
@@ -75,6 +78,8 @@ int main(int argc, char **argv)
         return tl_cmd_token(argc - 1, argv + 1);
     if (strcmp(argv[1], "group") == 0)
         return tl_cmd_group(argc - 1, argv + 1);
+    if (strcmp(argv[1], "vm") == 0)
+        return tl_cmd_vm(argc - 1, argv + 1);
     if (strcmp(argv[1], "aks") == 0)
         return tl_cmd_aks(argc - 1, argv + 1);
     if (strcmp(argv[1], "feature") == 0)

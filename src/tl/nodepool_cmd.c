@@ -105,6 +105,8 @@ static const struct az_option update_options[] = {
     {"--disable-vtpm", NULL, AZ_FLAG, NULL, NULL, NULL, false,
      "Switch the vTPM off (reimages the nodes)."},
     {"--node-count", "-c", AZ_INT, NULL, NULL, NULL, false, "Scale the pool to this many nodes."},
+    {"--node-vm-size", "-s", AZ_STRING, NULL, NULL, NULL, false,
+     "A new VM size: refused (never to or from a confidential size; add a pool instead)."},
     {"--enable-workload-egress", NULL, AZ_FLAG, NULL, NULL, "--disable-workload-egress", false,
      "Switch workload egress on (reimages the nodes)."},
     {"--disable-workload-egress", NULL, AZ_FLAG, NULL, NULL, NULL, false,
@@ -211,6 +213,7 @@ static int run_update(int argc, char **argv)
         json_object_set_new(body, "enableVtpm", json_boolean(az_flag(&a, "--enable-vtpm")));
     if (az_given(&a, "--node-count"))
         json_object_set_new(body, "count", json_integer(az_get_long(&a, "--node-count")));
+    arm_body_set_given(body, &a, "vmSize", "--node-vm-size");
     if (az_flag(&a, "--enable-workload-egress") || az_flag(&a, "--disable-workload-egress"))
         json_object_set_new(body, "enableWorkloadEgress",
                             json_boolean(az_flag(&a, "--enable-workload-egress")));

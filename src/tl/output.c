@@ -41,6 +41,17 @@ const struct az_column az_group_columns[] = {
     {0},
 };
 
+const struct az_column az_vm_columns[] = {
+    {"Name", "name"},
+    {"ResourceGroup", "resourceGroup"},
+    {"Location", "location"},
+    {"VmSize", "hardwareProfile.vmSize"},
+    {"SecurityType", "securityProfile.securityType"},
+    {"Tee", "tee"},
+    {"PowerState", "powerState"},
+    {0},
+};
+
 const struct az_column az_feature_columns[] = {
     {"Name", "name"},
     {"RegistrationState", "properties.state"},

@@ -22,6 +22,7 @@ struct az_column {
 extern const struct az_column az_cluster_columns[];
 extern const struct az_column az_pool_columns[];
 extern const struct az_column az_group_columns[];
+extern const struct az_column az_vm_columns[];
 extern const struct az_column az_feature_columns[];
 extern const struct az_column az_provider_columns[];
 extern const struct az_column az_credentials_columns[];

@@ -84,6 +84,7 @@ int tl_cmd_policy_rules(int argc, char **argv);
 
 /* The az-compatible verbs (docs/cli.md: tl group, tl aks, tl feature, ...). */
 int tl_cmd_group(int argc, char **argv);
+int tl_cmd_vm(int argc, char **argv);
 int tl_cmd_aks(int argc, char **argv);
 int tl_cmd_aks_nodepool(int argc, char **argv);
 int tl_cmd_feature(int argc, char **argv);

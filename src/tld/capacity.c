@@ -92,9 +92,10 @@ struct usage {
     unsigned long total, family, memory_mib, node_vcpus;
 };
 
-/* What is asked for now, skipping pool `except` (being changed). */
-static void usage_of(struct tld *t, const struct tld_pool *except, const char *family,
-                     struct usage *u)
+/* What is asked for now, skipping pool `except` and VM node `except_vm`
+ * (being changed). */
+static void usage_of(struct tld *t, const struct tld_pool *except, const struct tld_node *except_vm,
+                     const char *family, struct usage *u)
 {
     *u = (struct usage){0};
     size_t np = 0;
@@ -112,17 +113,27 @@ static void usage_of(struct tld *t, const struct tld_pool *except, const char *f
     }
     for (size_t i = 0; i < t->n_vms; i++) { /* standalone VM nodes */
         const struct tld_node *n = t->vms[i];
-        if (n->pool || n->spec.external)
+        if (n->pool || n->spec.external || n == except_vm)
             continue;
         u->memory_mib += n->spec.memory_mib ? n->spec.memory_mib : 1024;
         u->node_vcpus += 1;
+        /* a virtual machine (vmres.c) counts against its size's quotas */
+        const struct tl_vm_size *s =
+            n->vm ? tl_vm_size_find(json_string_value(json_object_get(n->vm, "vmSize"))) : NULL;
+        if (s) {
+            u->total += s->vcpus;
+            if (s->family && strcmp(s->family, family) == 0)
+                u->family += s->vcpus;
+        }
     }
 }
+
+static int admit(struct tld *t, const struct tl_vm_size *s, const char *location, struct usage *up,
+                 long was, long count, char *msg, size_t msz);
 
 int tld_capacity_admit(struct tld *t, const struct tld_pool *p, const char *vm_size, long count,
                        char *msg, size_t msz)
 {
-    const struct tld_capacity *c = &t->capacity;
     const struct tl_vm_size *s = tl_vm_size_find(vm_size);
     long was = p && p->count > 0 ? p->count : 0;
     if (!s || count <= was) /* an unknown size is the rules' to refuse; a scale-down is free */
@@ -130,7 +141,28 @@ int tld_capacity_admit(struct tld *t, const struct tld_pool *p, const char *vm_s
     const char *family = s->family ? s->family : s->name;
     const char *location = p ? p->cluster->location : "local";
     struct usage u;
-    usage_of(t, p, family, &u);
+    usage_of(t, p, NULL, family, &u);
+    return admit(t, s, location, &u, was, count, msg, msz);
+}
+
+int tld_capacity_admit_vm(struct tld *t, const struct tld_node *except, const char *vm_size,
+                          const char *location, char *msg, size_t msz)
+{
+    const struct tl_vm_size *s = tl_vm_size_find(vm_size);
+    if (!s)
+        return 0;
+    struct usage u;
+    usage_of(t, NULL, except, s->family ? s->family : s->name, &u);
+    return admit(t, s, location, &u, 0, 1, msg, msz);
+}
+
+/* u: what is in use besides the `was` nodes of s being changed to count. */
+static int admit(struct tld *t, const struct tl_vm_size *s, const char *location, struct usage *up,
+                 long was, long count, char *msg, size_t msz)
+{
+    const struct tld_capacity *c = &t->capacity;
+    const char *family = s->family ? s->family : s->name;
+    struct usage u = *up;
     u.total += (unsigned long)was * s->vcpus; /* the pool's current nodes are in use */
     u.family += (unsigned long)was * s->vcpus;
     unsigned long add = (unsigned long)(count - was) * s->vcpus;

@@ -72,3 +72,18 @@ void tld_pool_spec(const struct tld_pool *p, struct tl_pool_spec *s);
 int tld_pool_from_request(struct tld *t, struct tld_cluster *c, const json_t *body,
                           const char *name, const char *default_mode, bool for_cluster,
                           struct tld_pool *p, struct tl_error *err);
+
+/* -errno + err (the domain's) as the API's status and message; r >= 0
+ * passes through */
+int tld_fleet_err(int r, const struct tl_error *e, char *msg, size_t msz);
+
+/* vmres.c: Microsoft.Compute/virtualMachines under a resource group; s
+ * are the path's segments after ".../virtualMachines" (n_seg of them: 0
+ * the group's list, 1 a VM, 2 an action: start, powerOff). As
+ * tld_fleet_route. */
+int tld_vmres_route(struct tld *t, struct tld_group *g, const char *method, const char *const *s,
+                    int n_seg, const json_t *body, json_t **answer, char *msg, size_t msz);
+/* GET /v1/virtualMachines: every VM */
+int tld_vmres_list_all(struct tld *t, json_t **answer);
+/* How many VMs group holds; their names in names ("a', 'b") */
+int tld_vmres_in_group(struct tld *t, const char *group, char *names, size_t size);

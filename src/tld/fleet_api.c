@@ -78,6 +78,8 @@ static json_t *pool_json(struct tld *t, const struct tld_pool *p)
         json_object_set_new(j, "error", json_string(p->error));
     if (p->skip_gpu)
         json_object_set_new(j, "gpuProfile", json_pack("{s:s}", "driver", "None"));
+    const struct tl_vm_size *size = tl_vm_size_find(p->vm_size);
+    json_object_set_new(j, "tee", json_string(tl_tee_name(size ? size->tee : TL_TEE_NONE)));
     json_object_set_new(j, "enableWorkloadEgress", json_boolean(p->egress));
     json_object_set_new(j, "workloadEgressAllowedCidrs", tld_egress_allow_json(p->egress_allow));
     json_object_set(j, "policyRules", p->rules ? p->rules : json_null());
@@ -123,7 +125,7 @@ static json_t *cluster_json(struct tld *t, const struct tld_cluster *c)
 
 /* A domain function's -errno and message (fleet_request.c, egress.c) as
  * this file's HTTP status and msg. */
-static int from_err(int r, const struct tl_error *e, char *msg, size_t msz)
+int tld_fleet_err(int r, const struct tl_error *e, char *msg, size_t msz)
 {
     return r < 0 ? ERR((int)tld_http_status(r), "%s", e->message) : r;
 }
@@ -182,7 +184,7 @@ static int group_put(struct tld *t, const char *name, const json_t *body, json_t
     int r;
     struct tl_error e = {0};
     if ((r = tld_fleet_check_fields(body, fields, &e)))
-        return from_err(r, &e, msg, msz);
+        return tld_fleet_err(r, &e, msg, msz);
     if (!tld_fleet_group_name_ok(name))
         return ERR(400,
                    "resource group name '%s': 1-90 letters, digits, '-', '_', '.', '(' or ')', "
@@ -229,6 +231,12 @@ static int group_delete(struct tld *t, struct tld_group *g, char *msg, size_t ms
                    "--resource-group %s --name ...)",
                    g->name, held > 1 ? "clusters" : "cluster", names, held > 1 ? "them" : "it",
                    g->name);
+    held = tld_vmres_in_group(t, g->name, names, sizeof(names));
+    if (held)
+        return ERR(409,
+                   "resource group '%s' still holds %s '%s' (delete %s first: tl vm delete "
+                   "--resource-group %s --name ...)",
+                   g->name, held > 1 ? "VMs" : "VM", names, held > 1 ? "them" : "it", g->name);
     tld_fleet_remove_group(t, g);
     return 0;
 }
@@ -261,7 +269,7 @@ static int cluster_put(struct tld *t, struct tld_group *g, const char *name, con
     int r;
     struct tl_error e = {0};
     if ((r = tld_fleet_check_fields(body, fields, &e)))
-        return from_err(r, &e, msg, msz);
+        return tld_fleet_err(r, &e, msg, msz);
     if (!tld_fleet_cluster_name_ok(name))
         return ERR(400,
                    "cluster name '%s': 1-63 letters, digits, '-' or '_', starting and ending "
@@ -329,7 +337,7 @@ static int cluster_put(struct tld *t, struct tld_group *g, const char *name, con
     if (r) {
         tld_pool_free(p);
         tld_cluster_free(c);
-        return from_err(r, &e, msg, msz);
+        return tld_fleet_err(r, &e, msg, msz);
     }
     c->prov = p->count ? TLD_PROV_CREATING : TLD_PROV_SUCCEEDED;
     if (tld_fleet_add_cluster(t->fleet, c) < 0) {
@@ -381,7 +389,7 @@ static int pool_put(struct tld *t, struct tld_cluster *c, const char *name, cons
     int r;
     struct tl_error e = {0};
     if ((r = tld_fleet_check_fields(body, fields, &e)))
-        return from_err(r, &e, msg, msz);
+        return tld_fleet_err(r, &e, msg, msz);
     if (c->prov == TLD_PROV_DELETING)
         return ERR(409, "cluster '%s' is being deleted", c->name);
     struct tld_pool *old = tld_fleet_pool_find(t->fleet, c, name);
@@ -395,7 +403,7 @@ static int pool_put(struct tld *t, struct tld_cluster *c, const char *name, cons
         return ERR(500, "out of memory");
     if ((r = tld_pool_from_request(t, c, body, name, "User", false, p, &e))) {
         tld_pool_free(p);
-        return from_err(r, &e, msg, msz);
+        return tld_fleet_err(r, &e, msg, msz);
     }
     if (tld_fleet_add_pool(t, p) < 0) {
         tld_pool_free(p);
@@ -468,11 +476,15 @@ static int pool_patch(struct tld *t, struct tld_pool *p, const json_t *body,
                                               {"count", JSON_INTEGER},
                                               {"enableWorkloadEgress", JSON_TRUE},
                                               {"workloadEgressAllowedCidrs", JSON_ARRAY},
+                                              {"vmSize", JSON_STRING},
                                               {0}};
     int r;
     struct tl_error e = {0};
     if ((r = tld_fleet_check_fields(body, fields, &e)))
-        return from_err(r, &e, msg, msz);
+        return tld_fleet_err(r, &e, msg, msz);
+    const char *size = tld_fleet_str(body, "vmSize", NULL);
+    if (size && tl_pool_check_resize(p->name, p->vm_size, size, msg, msz) < 0)
+        return 409; /* the FAQ: no conversion to or from confidential; no resize here */
     if (busy(p))
         return ERR(409,
                    "node pool '%s' is %s (%s: node %d of %d); wait for it (tl aks nodepool "
@@ -491,7 +503,7 @@ static int pool_patch(struct tld *t, struct tld_pool *p, const json_t *body,
         want.egress = json_is_true(v);
     if ((v = json_object_get(body, "workloadEgressAllowedCidrs")) &&
         (r = tld_egress_allow_parse(t, v, "workloadEgressAllowedCidrs", &want.egress_allow, &e)))
-        return from_err(r, &e, msg, msz);
+        return tld_fleet_err(r, &e, msg, msz);
     struct tl_pool_spec from, to;
     tld_pool_spec(p, &from);
     tld_pool_spec(&want, &to);
@@ -642,7 +654,7 @@ int tld_fleet_route(struct tld *t, const char *method, const char *url, const js
     if (strcmp(s[1], "providers") == 0) {
         struct tl_error e = {0};
         int r = tld_feature_route(t, method, url, answer, &e);
-        return r < 0 ? from_err(r, &e, msg, msz) : 200;
+        return r < 0 ? tld_fleet_err(r, &e, msg, msz) : 200;
     }
     if (n == 2 && strcmp(s[1], "managedClusters") == 0) {
         if (!get)
@@ -652,6 +664,11 @@ int tld_fleet_route(struct tld *t, const char *method, const char *url, const js
             json_array_append_new(all, cluster_json(t, f->clusters[i]));
         *answer = json_pack("{s:o}", "value", all);
         return 200;
+    }
+    if (n == 2 && strcmp(s[1], "virtualMachines") == 0) {
+        if (!get)
+            return ERR(405, "GET");
+        return tld_vmres_list_all(t, answer);
     }
     if (strcmp(s[1], "resourceGroups") != 0)
         return ERR(404, "no such resource: %s", url);
@@ -683,6 +700,8 @@ int tld_fleet_route(struct tld *t, const char *method, const char *url, const js
         }
         return ERR(405, "GET, PUT or DELETE");
     }
+    if (strcmp(s[3], "virtualMachines") == 0)
+        return tld_vmres_route(t, g, method, s + 4, n - 4, body, answer, msg, msz);
     if (strcmp(s[3], "managedClusters") != 0)
         return ERR(404, "no such resource: %s", url);
     if (n == 4) {

@@ -104,6 +104,7 @@ void tld_pool_spec(const struct tld_pool *p, struct tl_pool_spec *s)
         .skip_gpu_driver_install = p->skip_gpu,
         .virtual_node = p->cluster->virtual_node,
         .image_generation = p->image_generation,
+        .location = p->cluster->location,
     };
 }
 

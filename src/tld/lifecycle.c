@@ -331,7 +331,8 @@ static int create_check(struct tld *t, struct tld_node *n, const json_t *req,
                         struct tld_node_spec *spec, struct tl_error *err)
 {
     int r;
-    if (!spec->external && (r = parse_spec(t, req, spec, err)))
+    if ((!spec->external && (r = parse_spec(t, req, spec, err))) ||
+        (r = tld_node_security_parse(req, spec, err)))
         return r;
     json_t *ek_j = json_object_get(req, "ek_public");
     if (!ek_j)
@@ -376,9 +377,10 @@ int tld_node_create(struct tld *t, const json_t *req, struct tld_pool *pool, str
 {
     if (!json_is_object(req))
         return tl_error_set_nopos(err, -EINVAL, "the request body must be a JSON object");
-    const char *known[] = {"name",      "secure_boot", "vtpm",   "vtpm_persist",
-                           "image",     "vars",        "start",  "external",
-                           "ek_public", "memory_mib",  "egress", "egress_allow"};
+    const char *known[] = {"name",          "secure_boot", "vtpm",          "vtpm_persist",
+                           "image",         "vars",        "start",         "external",
+                           "ek_public",     "memory_mib",  "egress",        "egress_allow",
+                           "security_type", "tee",         "disk_security", "guest_state"};
     const char *key;
     json_t *v;
     json_object_foreach((json_t *)req, key, v)
@@ -569,6 +571,34 @@ int tld_node_reimage(struct tld *t, struct tld_node *n, const json_t *req, struc
     }
     n->busy = NULL;
     return r;
+}
+
+/* A halted node made anew with spec, not booted (vmres.c: a VM resized
+ * into the other TEE, or its Secure Boot / vTPM changed): its overlay and
+ * variable store re-created, its vTPM replaced. */
+int tld_node_respec(struct tld *t, struct tld_node *n, const struct tld_node_spec *spec,
+                    struct tl_error *err)
+{
+    if (n->spec.external || (n->state != TLD_STOPPED && n->state != TLD_FAILED))
+        return tl_error_set_nopos(err, -EBUSY, "node %s must be stopped first", n->name);
+    int r = claim(n, "reimaging", err);
+    if (r)
+        return r;
+    struct tld_node_spec old = n->spec;
+    n->spec = *spec;
+    io_begin(t);
+    r = reimage_io(t, n, &old, true, err);
+    io_end(t);
+    if (r) {
+        settle_halted(t, n, TLD_FAILED, err->message);
+        return r;
+    }
+    tld_store_save(t, n);
+    n->busy = NULL;
+    tld_log("node %s: made anew (%s, tee %s, secure boot %s, vTPM %s)", n->name,
+            spec->security_type, spec->tee, spec->secure_boot ? "on" : "off",
+            spec->vtpm ? "on" : "off");
+    return 0;
 }
 
 int tld_node_delete(struct tld *t, struct tld_node *n, struct tl_error *err)

@@ -185,6 +185,7 @@ void tld_node_free(struct tld_node *n)
     json_decref(n->diag);
     json_decref(n->report);
     json_decref(n->host);
+    json_decref(n->vm);
     free(n->ek);
     free(n->ak);
     free(n->baseline);

@@ -51,6 +51,8 @@ json_t *tld_node_json(const struct tld *t, const struct tld_node *n)
         (json_int_t)n->started, "stopped", (json_int_t)n->stopped, "boots", (int)n->boots, "pids",
         "qemu", n->busy ? json_null() : proc_json(&n->qemu), "swtpm",
         n->busy ? json_null() : proc_json(&n->swtpm), "dir", dir, "console", console);
+    if (n->spec.security_type) /* not yet while a create checks its request */
+        tld_node_security_json(&n->spec, j);
     if (n->busy) {
         /* its operation is changing its processes, vTPM and diagnosis
          * without tld.lock (lifecycle.c): shown when it is done */
@@ -77,6 +79,11 @@ json_t *tld_node_json(const struct tld *t, const struct tld_node *n)
     json_object_set_new(j, "egress_allow", tld_egress_allow_json(n->spec.egress_allow));
     if (n->spec.memory_mib)
         json_object_set_new(j, "memory_mib", json_integer(n->spec.memory_mib));
+    if (n->vm)
+        json_object_set_new(j, "vm",
+                            json_pack("{s:O, s:O}", "resourceGroup",
+                                      json_object_get(n->vm, "resourceGroup"), "name",
+                                      json_object_get(n->vm, "name")));
     if (n->pool)
         json_object_set_new(j, "pool",
                             json_pack("{s:s, s:s, s:s}", "resourceGroup", n->pool->cluster->group,
@@ -128,6 +135,10 @@ json_t *tld_node_doc(const struct tld_node *n)
     if (n->spec.memory_mib)
         json_object_set_new(json_object_get(j, "spec"), "memory_mib",
                             json_integer(n->spec.memory_mib));
+    if (n->spec.security_type)
+        tld_node_security_json(&n->spec, json_object_get(j, "spec"));
+    if (n->vm)
+        json_object_set(j, "vm", n->vm);
     return j;
 }
 
@@ -162,6 +173,9 @@ int tld_node_from_doc(struct tld *t, const json_t *doc, struct tld_node **out)
     n->spec.memory_mib = (unsigned)json_integer_value(json_object_get(spec, "memory_mib"));
     n->spec.image = tld_intern(t, json_string_value(json_object_get(spec, "image")));
     n->spec.vars = tld_intern(t, json_string_value(json_object_get(spec, "vars")));
+    tld_node_security_from_json(spec, &n->spec);
+    json_t *vm = json_object_get(doc, "vm");
+    n->vm = json_is_object(vm) ? json_deep_copy(vm) : NULL;
     n->created = json_integer_value(json_object_get(doc, "created"));
     n->started = json_integer_value(json_object_get(doc, "started"));
     n->stopped = json_integer_value(json_object_get(doc, "stopped"));

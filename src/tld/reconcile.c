@@ -129,13 +129,18 @@ static int create_node(struct tld *t, struct tld_pool *p, struct tl_error *err)
     tld_pool_node_name(p, p->next_index, name, sizeof(name));
     p->next_index++;
     tld_pool_save(t, p); /* the index is never reused, even if tld stops right here */
-    json_t *req =
-        json_pack("{s:s, s:b, s:b, s:b, s:s, s:b, s:o}", "name", name, "secure_boot",
-                  p->secure_boot, "vtpm", p->vtpm, "vtpm_persist", 1, "image", p->image, "egress",
-                  p->egress, "egress_allow", tld_egress_allow_json(p->egress_allow));
+    json_t *req = json_pack("{s:s, s:b, s:b, s:b, s:s, s:b, s:o}", "name", name, "secure_boot",
+                            p->secure_boot, "vtpm", tld_pool_node_vtpm(p), "vtpm_persist", 1,
+                            "image", p->image, "egress", p->egress, "egress_allow",
+                            tld_egress_allow_json(p->egress_allow));
     const struct tl_vm_size *size = tl_vm_size_find(p->vm_size);
     if (size && size->node_memory_mib)
         json_object_set_new(req, "memory_mib", json_integer(size->node_memory_mib));
+    if (size && size->tee != TL_TEE_NONE) { /* a confidential size: confidential nodes, as AKS */
+        json_object_set_new(req, "security_type", json_string(TL_SECURITY_CONFIDENTIAL));
+        json_object_set_new(req, "tee", json_string(tl_tee_name(size->tee)));
+        json_object_set_new(req, "disk_security", json_string(TL_DISK_SECURITY_VMGS));
+    }
     struct tld_node *n = NULL;
     int r = tld_node_create(t, req, p, &n, err);
     json_decref(req);
@@ -291,9 +296,10 @@ static void step(struct tld *t, struct tld_pool *p)
             cur = nodes[next];
             set_phase(p, cur->name, "reimaging", &changed);
             tld_pool_save(t, p); /* before the reimage: a restart goes on with this node */
-            json_t *req = json_pack("{s:b, s:b, s:s, s:b, s:o}", "secure_boot", p->secure_boot,
-                                    "vtpm", p->vtpm, "image", p->image, "egress", p->egress,
-                                    "egress_allow", tld_egress_allow_json(p->egress_allow));
+            json_t *req =
+                json_pack("{s:b, s:b, s:s, s:b, s:o}", "secure_boot", p->secure_boot, "vtpm",
+                          tld_pool_node_vtpm(p), "image", p->image, "egress", p->egress,
+                          "egress_allow", tld_egress_allow_json(p->egress_allow));
             int r = tld_node_reimage(t, cur, req, &err);
             json_decref(req);
             if (p->prov == TLD_PROV_DELETING)

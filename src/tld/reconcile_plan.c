@@ -5,18 +5,26 @@
  * tests/unit/test_tld_reconcile.c checks them without a daemon. */
 #include <string.h>
 
+#include "tl/aks.h"
 #include "tld.h"
+
+bool tld_pool_node_vtpm(const struct tld_pool *p)
+{
+    const struct tl_vm_size *size = tl_vm_size_find(p->vm_size);
+    return p->vtpm || (size && size->tee != TL_TEE_NONE); /* a confidential VM has one */
+}
 
 bool tld_pool_node_ready(const struct tld_pool *p, const struct tld_node *n)
 {
-    if (n->state != TLD_RUNNING || n->spec.secure_boot != p->secure_boot || n->spec.vtpm != p->vtpm)
+    if (n->state != TLD_RUNNING || n->spec.secure_boot != p->secure_boot ||
+        n->spec.vtpm != tld_pool_node_vtpm(p))
         return false;
     return !n->spec.vtpm || (n->attestation.id && n->attestation.pass);
 }
 
 bool tld_pool_node_drifted(const struct tld_pool *p, const struct tld_node *n)
 {
-    return n->spec.secure_boot != p->secure_boot || n->spec.vtpm != p->vtpm ||
+    return n->spec.secure_boot != p->secure_boot || n->spec.vtpm != tld_pool_node_vtpm(p) ||
            strcmp(n->spec.image, p->image) != 0 || n->spec.egress != p->egress ||
            strcmp(n->spec.egress_allow, p->egress_allow) != 0;
 }

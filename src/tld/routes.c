@@ -9,6 +9,7 @@
 
 #include "api.h"
 #include "attest.h"
+#include "tl/aks.h"
 
 /* ---- handlers ---- */
 
@@ -289,11 +290,17 @@ static enum MHD_Result h_node_policy(struct call *k)
 static enum MHD_Result h_node_console(struct call *k)
 {
     char path[PATH_MAX];
+    int refused = 0;
     pthread_mutex_lock(&k->t->lock);
     struct tld_node *n = api_call_node(k);
-    if (n)
+    if (n && tl_confidential_debug_check(n->spec.security_type, "the serial console", k->msg,
+                                         sizeof(k->msg)) < 0)
+        refused = 403; /* the FAQ: no host access to a confidential VM's state */
+    else if (n)
         tld_node_path(k->t, n, "console.log", path, sizeof(path));
     pthread_mutex_unlock(&k->t->lock);
+    if (refused)
+        return api_send_error(k->c, refused, k->msg);
     return n ? api_send_console(k->c, path) : api_send_error(k->c, 404, k->msg);
 }
 
@@ -423,8 +430,11 @@ static enum MHD_Result h_attest(struct call *k)
 
 static const struct route routes[] = {
     {"GET", "/v1/health", R_PUBLIC, 0, h_health},
+    /* .../virtualMachines (vmres.c) are fleet routes too: reader to read,
+     * operator to create, change, start, stop and delete */
     {"GET", "/v1/resourceGroups*", R_READER, F_UNLOCKED, h_fleet},
     {NULL, "/v1/resourceGroups*", R_OPERATOR, F_UNLOCKED, h_fleet},
+    {"GET", "/v1/virtualMachines", R_READER, F_UNLOCKED, h_fleet},
     {"GET", "/v1/managedClusters*", R_READER, F_UNLOCKED, h_fleet},
     {NULL, "/v1/managedClusters*", R_OPERATOR, F_UNLOCKED, h_fleet},
     {"GET", "/v1/providers/*", R_READER, F_UNLOCKED, h_fleet},

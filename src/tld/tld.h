@@ -244,6 +244,17 @@ struct tld_node_spec {
      * private ranges it may reach: interned "cidr,cidr", "" none */
     bool egress;
     const char *egress_allow;
+    /* confidential VMs (node_security.c; issue 14): static strings, never
+     * NULL. security_type "Standard" | "TrustedLaunch" | "ConfidentialVM";
+     * tee "none" | "snp" | "tdx" (a confidential size's); disk_security
+     * "none" | "VMGuestStateOnly" | "DiskWithVMGuestState" |
+     * "NonPersistedTPM" (vtpm_persist false: a fresh vTPM at every boot);
+     * guest_state: the encrypted guest-state file (vm.c), on for every
+     * ConfidentialVM */
+    const char *security_type;
+    const char *tee;
+    const char *disk_security;
+    bool guest_state;
 };
 
 #define TLD_MAX_FINDINGS       64         /* per attestation: the rest summed up in one */
@@ -339,6 +350,8 @@ struct tld_node {
                         * answer only (api.c takes it) */
     struct tld_node *hash_next; /* the name index's chain (node.c) */
     struct tld_pool *pool;      /* the node pool it belongs to (fleet.c), NULL: none */
+    json_t *vm; /* the Microsoft.Compute/virtualMachines resource it backs (vmres.c):
+                 * {"resourceGroup", "name", "location", "vmSize", ...}, NULL: none */
 };
 
 /* reconcile.c: a step's scratch (a pool's nodes, in index order) */
@@ -481,6 +494,9 @@ int tld_node_start(struct tld *t, struct tld_node *n, struct tl_error *err);
 int tld_node_stop(struct tld *t, struct tld_node *n, struct tl_error *err);
 int tld_node_reimage(struct tld *t, struct tld_node *n, const json_t *req, struct tl_error *err);
 int tld_node_delete(struct tld *t, struct tld_node *n, struct tl_error *err);
+/* a stopped (or failed) node's files and vTPM made anew for spec, not booted */
+int tld_node_respec(struct tld *t, struct tld_node *n, const struct tld_node_spec *spec,
+                    struct tl_error *err);
 /* After QEMU ended without being asked: reads the vTPM, stops swtpm,
  * sets the state from how QEMU ended and what the console says. */
 void tld_node_ended(struct tld *t, struct tld_node *n, int wstatus, bool status_known);
@@ -493,6 +509,14 @@ void tld_node_fail_boot(struct tld *t, struct tld_node *n, const char *why);
 void tld_node_lost_vtpm(struct tld *t, struct tld_node *n);
 struct tld_node *tld_node_diagnose_boot(struct tld *t, struct tld_node *n);
 json_t *tld_node_json(const struct tld *t, const struct tld_node *n);
+/* node_security.c: a node's security type, TEE, disk security and guest
+ * state (struct tld_node_spec); parse after secure_boot / vtpm /
+ * vtpm_persist (400 with msg); the four keys into obj; read back from a
+ * store document's spec (absent keys: derived as an earlier tld had them) */
+int tld_node_security_parse(const json_t *req, struct tld_node_spec *spec, struct tl_error *err);
+void tld_node_security_json(const struct tld_node_spec *spec, json_t *obj);
+void tld_node_security_from_json(const json_t *obj, struct tld_node_spec *spec);
+bool tld_node_confidential(const struct tld_node *n);
 /* Who vouches for its EK: TLD_EK_PLATFORM, _MANUFACTURER, _VOUCHED, "none" */
 const char *tld_node_ek_origin(const struct tld_node *n);
 /* The store's form: everything, secrets and pids included. */
@@ -690,6 +714,8 @@ void tld_reconcile_once(struct tld *t);
 
 /* reconcile_plan.c: the reconciler's decisions, pure. Is the node what its
  * pool wants and proven so (running; attested when it has a vTPM)? */
+/* the vTPM a pool's nodes get: the pool's, and always on a confidential size */
+bool tld_pool_node_vtpm(const struct tld_pool *p);
 bool tld_pool_node_ready(const struct tld_pool *p, const struct tld_node *n);
 /* Do its Secure Boot, vTPM or image differ from the pool's (an update)? */
 bool tld_pool_node_drifted(const struct tld_pool *p, const struct tld_node *n);
@@ -763,6 +789,10 @@ void tld_capacity_init(struct tld *t);
  * host; AllocationFailed): the API answers either with 409. */
 int tld_capacity_admit(struct tld *t, const struct tld_pool *p, const char *vm_size, long count,
                        char *msg, size_t msz);
+/* May one VM of vm_size (in location) be added, the VM node except (a
+ * resize: its old size) not counted? As tld_capacity_admit. */
+int tld_capacity_admit_vm(struct tld *t, const struct tld_node *except, const char *vm_size,
+                          const char *location, char *msg, size_t msz);
 /* The VM nodes creating or booting now (the reconciler starts more only
  * below capacity.concurrent_creates: tld_reconcile_plan). */
 unsigned tld_capacity_starting(const struct tld *t);

@@ -14,6 +14,8 @@
  *    nodes count once; a scale-down is always admitted;
  *  - the total quota likewise, the host's memory with -ENOSPC (AllocationFailed),
  *    standalone VM nodes counting against the host;
+ *  - a virtual machine counts its size's vCPUs in its family (and not its
+ *    old size in its own resize);
  *  - the nodes starting now: creating or booting VM nodes only. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -144,6 +146,44 @@ static void test_host(void **state)
     free(t);
 }
 
+/* A virtual machine (vmres.c) counts its size's vCPUs in its family; a
+ * resize does not count the VM's old size. */
+static void test_vm_quota(void **state)
+{
+    (void)state;
+    struct tld *t = new_tld("standardDCASv5Family=4", "100000", "1000");
+    char msg[1024] = "";
+    assert_int_equal(
+        tld_capacity_admit_vm(t, NULL, "Standard_DC4as_v5", "westeurope", msg, sizeof(msg)), 0);
+    struct tld_node vm;
+    memset(&vm, 0, sizeof(vm));
+    vm.state = TLD_STOPPED;
+    vm.vm = json_pack("{s:s}", "vmSize", "Standard_DC2as_v5");
+    struct tld_node *vms[] = {&vm};
+    t->vms = vms;
+    t->n_vms = 1;
+    assert_int_equal(
+        tld_capacity_admit_vm(t, NULL, "Standard_DC4as_v5", "westeurope", msg, sizeof(msg)),
+        -EDQUOT);
+    assert_string_equal(msg,
+                        "(QuotaExceeded) Operation could not be completed as it results in "
+                        "exceeding approved standardDCASv5Family Cores quota. Additional details - "
+                        "Deployment Model: Resource Manager, Location: westeurope, Current Limit: "
+                        "4, Current Usage: 2, Additional Required: 4, (Minimum) New Limit "
+                        "Required: 6. Raise the limit with TL_QUOTA_VCPUS in tld's environment "
+                        "(\"standardDCASv5Family=6\").");
+    /* a resize of that VM: its own 2 vCPUs are not in use any more */
+    assert_int_equal(
+        tld_capacity_admit_vm(t, &vm, "Standard_DC4as_v5", "westeurope", msg, sizeof(msg)), 0);
+    /* another family is not this one's */
+    assert_int_equal(
+        tld_capacity_admit_vm(t, NULL, "Standard_DC4es_v5", "westeurope", msg, sizeof(msg)), 0);
+    json_decref(vm.vm);
+    t->vms = NULL;
+    t->n_vms = 0;
+    free(t);
+}
+
 static void test_starting(void **state)
 {
     (void)state;
@@ -171,7 +211,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_init),        cmocka_unit_test(test_family_quota),
         cmocka_unit_test(test_total_quota), cmocka_unit_test(test_host),
-        cmocka_unit_test(test_starting),
+        cmocka_unit_test(test_starting),    cmocka_unit_test(test_vm_quota),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
