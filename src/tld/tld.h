@@ -738,8 +738,8 @@ void tld_auth_free(struct tld *t);
  * -ENOENT no header, -EINVAL not a bearer credential, -EACCES unknown. */
 int tld_auth_caller(struct tld *t, const char *authz, struct tld_caller *out);
 json_t *tld_auth_tokens(struct tld *t);
-int tld_auth_token_create(struct tld *t, const json_t *req, json_t **answer, char *msg, size_t msz);
-int tld_auth_token_delete(struct tld *t, const char *name, char *msg, size_t msz);
+int tld_auth_token_create(struct tld *t, const json_t *req, json_t **answer, struct tl_error *err);
+int tld_auth_token_delete(struct tld *t, const char *name, struct tl_error *err);
 void tld_secret_hash(const char *secret, size_t len, uint8_t out[32]);
 int tld_secret_new(char out[2 * TLD_TOKEN_LEN + 1]);
 bool tld_bearer_hash(const char *authz, uint8_t out[32]);
