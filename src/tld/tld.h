@@ -28,9 +28,9 @@
  *   ekca.c     the platform EK CA certifying an external node's own EK
  *
  * Errors: domain code (lifecycle, vm, attest, enrol, report, attest_state,
- * ekca, hostpath, egress, feature, fleet_request) returns -errno with a
- * struct tl_error (capacity.c: -errno and a message buffer); only the API
- * layer (api.c, routes.c, call.c, fleet_api.c, auth.c) speaks HTTP,
+ * ekca, hostpath, egress, feature, fleet_request, auth's API tokens)
+ * returns -errno with a struct tl_error (capacity.c: -errno and a message
+ * buffer); only the API layer (api.c, routes.c, call.c, fleet_api.c) speaks HTTP,
  * tld_http_status (call.c) mapping one to a status (below, at ERR).
  *
  * Locking: one mutex (tld.lock) guards the node table, the fleet and the
