@@ -241,28 +241,30 @@ json_t *tld_auth_tokens(struct tld *t)
     return json_pack("{s:o}", "tokens", list);
 }
 
-int tld_auth_token_create(struct tld *t, const json_t *req, json_t **answer, char *msg, size_t msz)
+int tld_auth_token_create(struct tld *t, const json_t *req, json_t **answer, struct tl_error *err)
 {
     if (!json_is_object(req))
-        return ERR(400, "the request body must be a JSON object");
+        return tl_error_set_nopos(err, -EINVAL, "the request body must be a JSON object");
     const char *name = json_string_value(json_object_get(req, "name"));
     const char *role_s = json_string_value(json_object_get(req, "role"));
     const char *k;
     json_t *v;
-    json_object_foreach((json_t *)req, k,
-                        v) if (strcmp(k, "name") != 0 &&
-                               strcmp(k, "role") !=
-                                   0) return ERR(400, "%s: unknown field (name, role)", k);
+    json_object_foreach(
+        (json_t *)req, k,
+        v) if (strcmp(k, "name") != 0 &&
+               strcmp(k, "role") !=
+                   0) return tl_error_set_nopos(err, -EINVAL, "%s: unknown field (name, role)", k);
     if (!name || !tld_name_ok(name))
-        return ERR(400, "name: required, 1-63 of [a-z0-9-], starting with a letter");
+        return tl_error_set_nopos(err, -EINVAL,
+                                  "name: required, 1-63 of [a-z0-9-], starting with a letter");
     enum tld_role role;
     if (role_parse(role_s, &role) < 0)
-        return ERR(400, "role: one of reader, operator, relying-party");
+        return tl_error_set_nopos(err, -EINVAL, "role: one of reader, operator, relying-party");
     struct tld_auth *a = &t->auth;
     char secret[2 * TLD_TOKEN_LEN + 1];
     uint8_t h[32];
     if (tld_secret_new(secret) < 0)
-        return ERR(500, "getrandom failed");
+        return tl_error_set_nopos(err, -EIO, "getrandom failed");
     tld_secret_hash(secret, strlen(secret), h);
     long long now = tld_now();
     char hex[65];
@@ -271,7 +273,7 @@ int tld_auth_token_create(struct tld *t, const json_t *req, json_t **answer, cha
     pthread_mutex_lock(&a->lock);
     for (size_t i = 0; i < a->n_tokens && !status; i++)
         if (strcmp(a->tokens[i].name, name) == 0)
-            status = ERR(409, "an API token named %s exists", name);
+            status = tl_error_set_nopos(err, -EEXIST, "an API token named %s exists", name);
     pthread_mutex_unlock(&a->lock);
     if (status)
         return status;
@@ -280,12 +282,12 @@ int tld_auth_token_create(struct tld *t, const json_t *req, json_t **answer, cha
     int r = tld_store_resource_put(t, TOKEN_KIND, name, doc);
     json_decref(doc);
     if (r < 0)
-        return ERR(500, "cannot store the token");
+        return tl_error_set_nopos(err, -EIO, "cannot store the token");
     pthread_mutex_lock(&a->lock);
     r = token_add(a, name, role, h, now);
     pthread_mutex_unlock(&a->lock);
     if (r < 0)
-        return ERR(500, "out of memory");
+        return tl_error_set_nopos(err, -ENOMEM, "out of memory");
     tld_log("API token %s created (role %s)", name, role_names[role]);
     *answer = json_pack("{s:s, s:s, s:I, s:s}", "name", name, "role", role_names[role], "created",
                         (json_int_t)now, "token", secret);
@@ -293,7 +295,7 @@ int tld_auth_token_create(struct tld *t, const json_t *req, json_t **answer, cha
     return 0;
 }
 
-int tld_auth_token_delete(struct tld *t, const char *name, char *msg, size_t msz)
+int tld_auth_token_delete(struct tld *t, const char *name, struct tl_error *err)
 {
     struct tld_auth *a = &t->auth;
     bool found = false;
@@ -306,9 +308,9 @@ int tld_auth_token_delete(struct tld *t, const char *name, char *msg, size_t msz
         }
     pthread_mutex_unlock(&a->lock);
     if (!found)
-        return ERR(404, "no API token named %s", name);
+        return tl_error_set_nopos(err, -ENOENT, "no API token named %s", name);
     if (tld_store_resource_delete(t, TOKEN_KIND, name) < 0)
-        return ERR(500, "cannot delete the token from the store");
+        return tl_error_set_nopos(err, -EIO, "cannot delete the token from the store");
     tld_log("API token %s deleted", name);
     return 0;
 }

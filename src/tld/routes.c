@@ -217,14 +217,14 @@ static enum MHD_Result h_token_create(struct call *k)
     json_t *req = api_call_body(k), *answer = NULL;
     if (!req)
         return api_send_error(k->c, 400, k->msg);
-    int status = tld_auth_token_create(k->t, req, &answer, k->msg, sizeof(k->msg));
+    int status = tld_auth_token_create(k->t, req, &answer, &k->err);
     json_decref(req);
     return status ? api_fail(k, status) : api_send_json(k->c, 201, answer);
 }
 
 static enum MHD_Result h_token_delete(struct call *k)
 {
-    int status = tld_auth_token_delete(k->t, k->rq->arg[0], k->msg, sizeof(k->msg));
+    int status = tld_auth_token_delete(k->t, k->rq->arg[0], &k->err);
     if (status)
         return api_fail(k, status);
     return api_send_json(k->c, 200, json_pack("{s:s, s:b}", "name", k->rq->arg[0], "deleted", 1));

@@ -28,9 +28,9 @@
  *   ekca.c     the platform EK CA certifying an external node's own EK
  *
  * Errors: domain code (lifecycle, vm, attest, enrol, report, attest_state,
- * ekca, hostpath, egress, feature, fleet_request) returns -errno with a
- * struct tl_error (capacity.c: -errno and a message buffer); only the API
- * layer (api.c, routes.c, call.c, fleet_api.c, auth.c) speaks HTTP,
+ * ekca, hostpath, egress, feature, fleet_request, auth's API tokens)
+ * returns -errno with a struct tl_error (capacity.c: -errno and a message
+ * buffer); only the API layer (api.c, routes.c, call.c, fleet_api.c) speaks HTTP,
  * tld_http_status (call.c) mapping one to a status (below, at ERR).
  *
  * Locking: one mutex (tld.lock) guards the node table, the fleet and the
@@ -764,8 +764,8 @@ void tld_auth_free(struct tld *t);
  * -ENOENT no header, -EINVAL not a bearer credential, -EACCES unknown. */
 int tld_auth_caller(struct tld *t, const char *authz, struct tld_caller *out);
 json_t *tld_auth_tokens(struct tld *t);
-int tld_auth_token_create(struct tld *t, const json_t *req, json_t **answer, char *msg, size_t msz);
-int tld_auth_token_delete(struct tld *t, const char *name, char *msg, size_t msz);
+int tld_auth_token_create(struct tld *t, const json_t *req, json_t **answer, struct tl_error *err);
+int tld_auth_token_delete(struct tld *t, const char *name, struct tl_error *err);
 void tld_secret_hash(const char *secret, size_t len, uint8_t out[32]);
 int tld_secret_new(char out[2 * TLD_TOKEN_LEN + 1]);
 bool tld_bearer_hash(const char *authz, uint8_t out[32]);

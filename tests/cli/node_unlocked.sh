@@ -42,7 +42,7 @@ REAL_SWTPM=$(command -v "${TL_SWTPM:-swtpm}") || bail "no swtpm"
 cat >"$W/swtpm-gated" <<EOF
 #!/usr/bin/env bash
 case " \$* " in
-*"/nodes/slow/"*) exec python3 "$W/swtpm-relay" "\$@" ;;
+*"/nodes/slow/"*) exec python3 -S "$W/swtpm-relay" "\$@" ;; # -S: it starts within swtpm's 5 s
 esac
 exec "$REAL_SWTPM" "\$@"
 EOF
