@@ -111,11 +111,11 @@ void swtpm_report(const struct swtpm *s, const char *what, const char *subject)
     char why[240];
     swtpm_why(s, why, sizeof(why));
     if (s->reaped && WIFEXITED(s->status))
-        tl_report(subject, "%s (exit status %d): %s", what, WEXITSTATUS(s->status), why);
+        tlc_report(subject, "%s (exit status %d): %s", what, WEXITSTATUS(s->status), why);
     else if (s->reaped && WIFSIGNALED(s->status) && !interrupted(s))
-        tl_report(subject, "%s (killed by signal %d)", what, WTERMSIG(s->status));
+        tlc_report(subject, "%s (killed by signal %d)", what, WTERMSIG(s->status));
     else
-        tl_report(subject, "%s: %s", what, why);
+        tlc_report(subject, "%s: %s", what, why);
 }
 
 static int make_run_dir(struct swtpm *s)
@@ -125,14 +125,14 @@ static int make_run_dir(struct swtpm *s)
         tmp = "/tmp";
     if (snprintf(s->dir, sizeof(s->dir), "%s/tl-vtpm.XXXXXX", tmp) >= (int)sizeof(s->dir) ||
         !mkdtemp(s->dir)) {
-        tl_report(tmp, "cannot create a private directory: %s", strerror(errno));
+        tlc_report(tmp, "cannot create a private directory: %s", strerror(errno));
         s->dir[0] = 0;
         return -1;
     }
     if (snprintf(s->sock, sizeof(s->sock), "%s/swtpm.sock", s->dir) >= (int)sizeof(s->sock) ||
         snprintf(s->ctrl, sizeof(s->ctrl), "%s.ctrl", s->sock) >= (int)sizeof(s->ctrl) ||
         strchr(s->dir, ',')) {
-        tl_report(s->dir, "unusable for sockets (too long or has a comma); set TMPDIR");
+        tlc_report(s->dir, "unusable for sockets (too long or has a comma); set TMPDIR");
         rmdir(s->dir);
         s->dir[0] = 0;
         return -1;
@@ -195,7 +195,7 @@ int swtpm_wait_ready(struct swtpm *s, long timeout_ms, const char *subject)
     long deadline = now_ms() + timeout_ms;
     for (;;) {
         if (interrupted(s)) {
-            tl_report(subject, "starting swtpm: %s", swtpm_interrupt_reason(interrupted(s)));
+            tlc_report(subject, "starting swtpm: %s", swtpm_interrupt_reason(interrupted(s)));
             return -1;
         }
         if (swtpm_reap(s, false)) {
@@ -212,7 +212,7 @@ int swtpm_wait_ready(struct swtpm *s, long timeout_ms, const char *subject)
             }
         }
         if (now_ms() > deadline) {
-            tl_report(subject, "swtpm did not answer within %ld ms", timeout_ms);
+            tlc_report(subject, "swtpm did not answer within %ld ms", timeout_ms);
             return -1;
         }
         sleep_ms(5);
@@ -224,7 +224,7 @@ int swtpm_start(struct swtpm *s, const char *state, const uint8_t key[SWTPM_KEY_
 {
     *s = (struct swtpm){.pid = -1, .intr = intr};
     if (strchr(state, ',')) {
-        tl_report(state, "swtpm cannot take a state path with a comma");
+        tlc_report(state, "swtpm cannot take a state path with a comma");
         return -1;
     }
     if (make_run_dir(s) < 0)
@@ -232,10 +232,10 @@ int swtpm_start(struct swtpm *s, const char *state, const uint8_t key[SWTPM_KEY_
     int kp[2];
     int log_fd = open(s->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (log_fd < 0 || pipe2(kp, O_CLOEXEC) < 0) {
-        tl_report(s->dir, "cannot set up swtpm: %s", strerror(errno));
+        tlc_report(s->dir, "cannot set up swtpm: %s", strerror(errno));
         if (log_fd >= 0)
             close(log_fd);
-        tl_remove_tree(s->dir);
+        tlc_remove_tree(s->dir);
         return -1;
     }
     /* 32 bytes fit in any pipe: written before fork, so swtpm reads the
@@ -249,8 +249,8 @@ int swtpm_start(struct swtpm *s, const char *state, const uint8_t key[SWTPM_KEY_
     close(kp[0]);
     close(log_fd);
     if (s->pid < 0) {
-        tl_report(subject, "cannot start swtpm: %s", strerror(errno));
-        tl_remove_tree(s->dir);
+        tlc_report(subject, "cannot start swtpm: %s", strerror(errno));
+        tlc_remove_tree(s->dir);
         return -1;
     }
     set_kill_pid(s, s->pid);
@@ -260,7 +260,7 @@ int swtpm_start(struct swtpm *s, const char *state, const uint8_t key[SWTPM_KEY_
         kill(s->pid, SIGKILL);
     swtpm_reap(s, true);
     set_kill_pid(s, 0);
-    tl_remove_tree(s->dir);
+    tlc_remove_tree(s->dir);
     return -1;
 }
 
@@ -280,7 +280,7 @@ int swtpm_connect(struct swtpm *s, const char *subject)
         if (s->reaped)
             swtpm_report(s, "swtpm refused to start", subject);
         else
-            tl_report(subject, "cannot talk to swtpm (TCTI \"%s\"): %s", conf, Tss2_RC_Decode(rc));
+            tlc_report(subject, "cannot talk to swtpm (TCTI \"%s\"): %s", conf, Tss2_RC_Decode(rc));
         return -1;
     }
     return 0;
@@ -300,7 +300,7 @@ int swtpm_stop(struct swtpm *s, bool clean, const char *subject)
     if (s->esys) {
         struct tl_error err = {0};
         if (clean && tl_vtpm_shutdown(s->esys, &err) < 0) {
-            tl_report(subject, "%s", err.message);
+            tlc_report(subject, "%s", err.message);
             r = -1;
         }
     }
@@ -314,7 +314,7 @@ int swtpm_stop(struct swtpm *s, bool clean, const char *subject)
         }
         if (!s->reaped) {
             if (clean) {
-                tl_report(subject, "swtpm did not stop on request; killed");
+                tlc_report(subject, "swtpm did not stop on request; killed");
                 r = -1;
             }
             kill(s->pid, SIGKILL);
@@ -326,7 +326,7 @@ int swtpm_stop(struct swtpm *s, bool clean, const char *subject)
     }
     set_kill_pid(s, 0);
     if (s->dir[0])
-        tl_remove_tree(s->dir);
+        tlc_remove_tree(s->dir);
     s->dir[0] = 0;
     return r;
 }

@@ -31,7 +31,7 @@
  * CMD_GET_CAPABILITY as the readiness probe (swtpm opens its sockets before it
  * loads the state and answers only once it has) and CMD_SHUTDOWN ("Control
  * Channel Specification", swtpm wiki; swtpm/tpm_ioctl.h); tpm2-tss has no call
- * for either. Errors are printed with tl_report, naming the caller's subject
+ * for either. Errors are printed with tlc_report, naming the caller's subject
  * (for `tl vtpm`, the state directory). */
 #pragma once
 

@@ -153,12 +153,12 @@ static json_t *report_json(const struct ek_report *r, bool verdicts)
     json_t *o = json_pack("{s:s, s:s}", "type", tl_ek_type_name(r->type), "nv_index", idx);
     uint8_t h[32];
     json_object_set_new(o, "ek_sha256",
-                        spki_sha256(r->ek.key, h) ? tl_json_hex(h, 32) : json_null());
+                        spki_sha256(r->ek.key, h) ? tlc_json_hex(h, 32) : json_null());
     struct tl_x509_info xi;
     if (r->cert && tl_x509_describe(r->cert, r->cert_len, &xi, NULL) == 0) {
         json_object_set_new(o, "certificate",
                             json_pack("{s:s, s:s, s:o, s:s, s:I}", "subject", xi.subject, "issuer",
-                                      xi.issuer, "sha256", tl_json_hex(xi.sha256, 32), "not_after",
+                                      xi.issuer, "sha256", tlc_json_hex(xi.sha256, 32), "not_after",
                                       xi.not_after, "size", (json_int_t)r->cert_len));
         tl_x509_info_done(&xi);
     } else {
@@ -217,7 +217,7 @@ static int provision_tpm(ESYS_CONTEXT *esys, const struct tl_ekca *ca, const cha
 {
     struct tl_error err = {0};
     if (tl_vtpm_get_info(esys, info, &err) < 0) {
-        tl_report(subject, "%s", err.message);
+        tlc_report(subject, "%s", err.message);
         return -1;
     }
     for (int t = 0; t < TL_EK_N_TYPES; t++) {
@@ -238,9 +238,9 @@ static int provision_tpm(ESYS_CONTEXT *esys, const struct tl_ekca *ca, const cha
                                       &err);
         if (e < 0) {
             if (intr.signal)
-                tl_report(subject, "provisioning: %s", signal_reason());
+                tlc_report(subject, "provisioning: %s", signal_reason());
             else
-                tl_report(subject, "%s", err.message);
+                tlc_report(subject, "%s", err.message);
             return -1;
         }
     }
@@ -303,7 +303,7 @@ static int parse_opts(const char *verb, int argc, char **argv, struct common_opt
             usage(stdout);
             return 1;
         default:
-            tl_report_option_error(verb, argv);
+            tlc_report_option_error(verb, argv);
             return -1;
         }
     }
@@ -351,7 +351,7 @@ static void print_provisioned(const struct common_opts *o, const char *key_file,
             json_object_set_new(j, "ctrl_socket", json_string(running->ctrl));
             json_object_set_new(j, "pid", json_integer(running->pid));
         }
-        tl_json_print(j);
+        tlc_json_print(j);
     } else {
         if (running)
             printf("vTPM running: socket %s, control %s, swtpm pid %d\n", running->sock,
@@ -376,21 +376,21 @@ static int cmd_provision(int argc, char **argv)
     struct common_opts o;
     int r = parse_opts(verb, argc, argv, &o);
     if (r != 0)
-        return r > 0 ? TL_EXIT_OK : TL_EXIT_BAD;
+        return r > 0 ? TLC_EXIT_OK : TLC_EXIT_BAD;
     if (require(verb, o.state, "--state") < 0 || require(verb, o.ca, "--ca") < 0)
-        return TL_EXIT_BAD;
+        return TLC_EXIT_BAD;
     if (o.ephemeral) {
         fprintf(stderr, "tl: %s: --ephemeral is for tl vtpm run\n", verb);
-        return TL_EXIT_BAD;
+        return TLC_EXIT_BAD;
     }
     struct vtpm_key key = {0};
     if (vtpm_key_path(o.state, o.key_file, &key) < 0)
-        return TL_EXIT_BAD;
+        return TLC_EXIT_BAD;
     struct tl_ekca ca = {0};
     bool ca_created = false, state_created = false, state_prepared = false;
     if (vtpm_ca_open(o.ca, &ca, &ca_created) < 0)
-        return TL_EXIT_BAD;
-    int status = TL_EXIT_BAD;
+        return TLC_EXIT_BAD;
+    int status = TLC_EXIT_BAD;
     struct swtpm s = {.pid = -1};
     struct tl_vtpm_info info;
     struct ek_report eks[TL_EK_N_TYPES] = {0};
@@ -411,14 +411,14 @@ static int cmd_provision(int argc, char **argv)
     if (swtpm_stop(&s, true, o.state) < 0)
         goto out;
     if (intr.signal) {
-        tl_report(o.state, "provisioning: %s", signal_reason());
+        tlc_report(o.state, "provisioning: %s", signal_reason());
         goto out;
     }
-    status = TL_EXIT_OK;
+    status = TLC_EXIT_OK;
     print_provisioned(&o, key.path, ca_created, &info, eks, NULL);
 out:
     alarm(0);
-    if (status != TL_EXIT_OK)
+    if (status != TLC_EXIT_OK)
         vtpm_store_rollback(o.state, state_created, state_prepared, &key);
     OPENSSL_cleanse(key.key, sizeof(key.key));
     reports_done(eks);
@@ -484,23 +484,23 @@ static int cmd_show(int argc, char **argv)
     struct common_opts o;
     int r = parse_opts(verb, argc, argv, &o);
     if (r != 0)
-        return r > 0 ? TL_EXIT_OK : TL_EXIT_BAD;
+        return r > 0 ? TLC_EXIT_OK : TLC_EXIT_BAD;
     if (require(verb, o.state, "--state") < 0)
-        return TL_EXIT_BAD;
+        return TLC_EXIT_BAD;
     if (o.ephemeral || o.name) {
         fprintf(stderr, "tl: %s: --ephemeral and --name are not for show\n", verb);
-        return TL_EXIT_BAD;
+        return TLC_EXIT_BAD;
     }
     struct vtpm_key key = {0};
     if (vtpm_key_path(o.state, o.key_file, &key) < 0 || vtpm_state_require(o.state) < 0 ||
         vtpm_key_load(&key) < 0)
-        return TL_EXIT_BAD;
+        return TLC_EXIT_BAD;
     struct tl_ekca ca = {0};
     if (o.ca && vtpm_ca_load(o.ca, &ca) < 0) {
         OPENSSL_cleanse(key.key, sizeof(key.key));
-        return TL_EXIT_BAD;
+        return TLC_EXIT_BAD;
     }
-    int status = TL_EXIT_BAD;
+    int status = TLC_EXIT_BAD;
     struct swtpm s = {.pid = -1};
     struct tl_vtpm_info info;
     struct tl_error err = {0};
@@ -514,18 +514,18 @@ static int cmd_show(int argc, char **argv)
         goto out;
     }
     if (tl_vtpm_get_info(s.esys, &info, &err) < 0) {
-        tl_report(o.state, "%s", err.message);
+        tlc_report(o.state, "%s", err.message);
         swtpm_stop(&s, false, o.state);
         goto out;
     }
     check_tpm(s.esys, o.ca ? &ca : NULL, eks);
     if (swtpm_stop(&s, true, o.state) < 0 || intr.signal) {
         if (intr.signal)
-            tl_report(o.state, "%s", signal_reason());
+            tlc_report(o.state, "%s", signal_reason());
         goto out;
     }
     bool pass = report_pass(&eks[0]) && report_pass(&eks[1]);
-    status = pass ? TL_EXIT_OK : TL_EXIT_FAIL;
+    status = pass ? TLC_EXIT_OK : TLC_EXIT_FAIL;
     if (o.json) {
         json_t *j = json_pack("{s:s, s:o}", "state", o.state, "tpm", info_json(&info));
         json_t *arr = json_array();
@@ -533,7 +533,7 @@ static int cmd_show(int argc, char **argv)
             json_array_append_new(arr, report_json(&eks[t], true));
         json_object_set_new(j, "eks", arr);
         json_object_set_new(j, "verdict", json_string(pass ? "pass" : "fail"));
-        tl_json_print(j);
+        tlc_json_print(j);
     } else {
         printf("state %s\nTPM   %s \"%s\" %s\n", o.state, info.manufacturer, info.model,
                info.version);
@@ -572,22 +572,22 @@ static int cmd_run(int argc, char **argv)
     struct common_opts o;
     int r = parse_opts(verb, argc, argv, &o);
     if (r != 0)
-        return r > 0 ? TL_EXIT_OK : TL_EXIT_BAD;
+        return r > 0 ? TLC_EXIT_OK : TLC_EXIT_BAD;
     if (o.ephemeral) {
         if (o.state || o.key_file) {
             fprintf(stderr, "tl: %s: --ephemeral takes no --state or --key-file\n", verb);
-            return TL_EXIT_BAD;
+            return TLC_EXIT_BAD;
         }
         if (require(verb, o.ca, "--ca") < 0)
-            return TL_EXIT_BAD;
+            return TLC_EXIT_BAD;
     } else if (require(verb, o.state, "--state") < 0) {
-        return TL_EXIT_BAD;
+        return TLC_EXIT_BAD;
     } else if (o.ca || o.name) {
         fprintf(stderr,
                 "tl: %s: --ca and --name are for --ephemeral (a persisted state is "
                 "provisioned with tl vtpm provision)\n",
                 verb);
-        return TL_EXIT_BAD;
+        return TLC_EXIT_BAD;
     }
     struct vtpm_key key = {0};
     struct tl_ekca ca = {0};
@@ -595,18 +595,18 @@ static int cmd_run(int argc, char **argv)
     char state[PATH_MAX] = "";
     if (o.ephemeral) {
         if (vtpm_ca_open(o.ca, &ca, &ca_created) < 0)
-            return TL_EXIT_BAD;
+            return TLC_EXIT_BAD;
         /* A key that lives only in this process and swtpm's memory. */
         if (vtpm_key_random(key.key) < 0 || vtpm_state_ephemeral(state) < 0) {
             tl_ekca_done(&ca);
-            return TL_EXIT_BAD;
+            return TLC_EXIT_BAD;
         }
         o.state = state;
     } else if (vtpm_key_path(o.state, o.key_file, &key) < 0 || vtpm_state_require(o.state) < 0 ||
                vtpm_key_load(&key) < 0) {
-        return TL_EXIT_BAD;
+        return TLC_EXIT_BAD;
     }
-    int status = TL_EXIT_BAD;
+    int status = TLC_EXIT_BAD;
     struct swtpm s = {.pid = -1};
     struct tl_vtpm_info info;
     struct tl_error err = {0};
@@ -623,7 +623,7 @@ static int cmd_run(int argc, char **argv)
     if (o.ephemeral ? provision_tpm(s.esys, &ca, o.name, &info, eks, o.state) < 0
                     : tl_vtpm_get_info(s.esys, &info, &err) < 0) {
         if (err.message[0])
-            tl_report(o.state, "%s", err.message);
+            tlc_report(o.state, "%s", err.message);
         swtpm_stop(&s, false, o.state);
         goto out;
     }
@@ -634,7 +634,7 @@ static int cmd_run(int argc, char **argv)
     alarm(0);
     intr.kill_pid = 0; /* from now on a signal asks for an orderly stop */
     if (intr.signal) {
-        tl_report(o.state, "%s", signal_reason());
+        tlc_report(o.state, "%s", signal_reason());
         swtpm_stop(&s, false, o.state);
         goto out;
     }
@@ -647,10 +647,10 @@ static int cmd_run(int argc, char **argv)
         if (!clean)
             swtpm_report(&s, "swtpm exited while serving", o.state);
         swtpm_stop(&s, false, o.state);
-        status = clean ? TL_EXIT_OK : TL_EXIT_BAD;
+        status = clean ? TLC_EXIT_OK : TLC_EXIT_BAD;
         goto out;
     }
-    status = swtpm_stop(&s, true, o.state) < 0 ? TL_EXIT_BAD : TL_EXIT_OK;
+    status = swtpm_stop(&s, true, o.state) < 0 ? TLC_EXIT_BAD : TLC_EXIT_OK;
 out:
     alarm(0);
     if (o.ephemeral && state[0])
@@ -661,16 +661,16 @@ out:
     return status;
 }
 
-int tl_cmd_vtpm(int argc, char **argv)
+int tlc_cmd_vtpm(int argc, char **argv)
 {
     if (argc < 2) {
         fprintf(stderr, "tl: vtpm: no verb given (provision, show, run)\n");
-        return TL_EXIT_BAD;
+        return TLC_EXIT_BAD;
     }
     const char *verb = argv[1];
     if (strcmp(verb, "--help") == 0 || strcmp(verb, "-h") == 0) {
         usage(stdout);
-        return TL_EXIT_OK;
+        return TLC_EXIT_OK;
     }
     /* tpm2-tss logs to stderr by default; our errors are one line each. */
     setenv("TSS2_LOG", "all+none", 0);
@@ -681,5 +681,5 @@ int tl_cmd_vtpm(int argc, char **argv)
     if (strcmp(verb, "run") == 0)
         return cmd_run(argc - 1, argv + 1);
     fprintf(stderr, "tl: vtpm: unknown verb \"%s\" (provision, show, run)\n", verb);
-    return TL_EXIT_BAD;
+    return TLC_EXIT_BAD;
 }

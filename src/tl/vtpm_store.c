@@ -41,10 +41,10 @@ static int write_new_file(const char *path, const void *data, size_t len, mode_t
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
     if (fd < 0) {
-        tl_report(path, "cannot create: %s", strerror(errno));
+        tlc_report(path, "cannot create: %s", strerror(errno));
         return -1;
     }
-    if (tl_write_fd(fd, path, data, len) < 0) {
+    if (tlc_write_fd(fd, path, data, len) < 0) {
         unlink(path);
         return -1;
     }
@@ -56,16 +56,16 @@ static int check_private_file(const char *path)
 {
     struct stat st;
     if (stat(path, &st) < 0) {
-        tl_report(path, "cannot open: %s", strerror(errno));
+        tlc_report(path, "cannot open: %s", strerror(errno));
         return -1;
     }
     if (!S_ISREG(st.st_mode)) {
-        tl_report(path, "not a regular file");
+        tlc_report(path, "not a regular file");
         return -1;
     }
     if (st.st_mode & 077) {
-        tl_report(path, "readable by group or others (mode %04o); chmod 600 it",
-                  st.st_mode & 07777);
+        tlc_report(path, "readable by group or others (mode %04o); chmod 600 it",
+                   st.st_mode & 07777);
         return -1;
     }
     return 0;
@@ -110,7 +110,7 @@ int vtpm_key_path(const char *state, const char *given, struct vtpm_key *k)
         while (n > 1 && state[n - 1] == '/')
             n--;
         if (snprintf(def, sizeof(def), "%.*s.key", (int)n, state) >= (int)sizeof(def)) {
-            tl_report(state, "path too long");
+            tlc_report(state, "path too long");
             return -1;
         }
         given = def;
@@ -119,12 +119,12 @@ int vtpm_key_path(const char *state, const char *given, struct vtpm_key *k)
     if (r == 0)
         r = abs_path(given, abs_key);
     if (r < 0) {
-        tl_report(r == -ENAMETOOLONG ? state : given, "cannot resolve: %s", strerror(-r));
+        tlc_report(r == -ENAMETOOLONG ? state : given, "cannot resolve: %s", strerror(-r));
         return -1;
     }
     size_t n = strlen(abs_state);
     if (strncmp(abs_key, abs_state, n) == 0 && (abs_key[n] == '/' || abs_key[n] == 0)) {
-        tl_report(given, "the key file must not be inside the state directory %s", state);
+        tlc_report(given, "the key file must not be inside the state directory %s", state);
         return -1;
     }
     snprintf(k->path, sizeof(k->path), "%s", given);
@@ -137,11 +137,11 @@ int vtpm_key_load(struct vtpm_key *k)
         return -1;
     _cleanup_free_ uint8_t *buf = NULL;
     size_t len;
-    if (tl_read_file(k->path, &buf, &len) < 0)
+    if (tlc_read_file(k->path, &buf, &len) < 0)
         return -1;
     if (len != SWTPM_KEY_LEN) {
         OPENSSL_cleanse(buf, len);
-        tl_report(k->path, "a state key is %d bytes, this file has %zu", SWTPM_KEY_LEN, len);
+        tlc_report(k->path, "a state key is %d bytes, this file has %zu", SWTPM_KEY_LEN, len);
         return -1;
     }
     memcpy(k->key, buf, SWTPM_KEY_LEN);
@@ -171,7 +171,7 @@ int vtpm_key_load_or_create(struct vtpm_key *k)
     if (errno != ENOENT)
         return vtpm_key_load(k); /* reports why */
     if (vtpm_key_random(k->key) < 0) {
-        tl_report(k->path, "no random bytes: %s", strerror(errno));
+        tlc_report(k->path, "no random bytes: %s", strerror(errno));
         return -1;
     }
     if (write_new_file(k->path, k->key, SWTPM_KEY_LEN, 0600) < 0)
@@ -228,23 +228,23 @@ int vtpm_state_prepare(const char *state, bool *created)
         return 0;
     }
     if (errno != EEXIST) {
-        tl_report(state, "cannot create: %s", strerror(errno));
+        tlc_report(state, "cannot create: %s", strerror(errno));
         return -1;
     }
     struct stat st;
     if (stat(state, &st) < 0 || !S_ISDIR(st.st_mode)) {
-        tl_report(state, "not a directory");
+        tlc_report(state, "not a directory");
         return -1;
     }
     char path[PATH_MAX];
     snprintf(path, sizeof(path), "%s/%s", state, VTPM_STATE_FILE);
     if (access(path, F_OK) == 0) {
-        tl_report(state, "already holds a vTPM state (%s); not provisioning over it",
-                  VTPM_STATE_FILE);
+        tlc_report(state, "already holds a vTPM state (%s); not provisioning over it",
+                   VTPM_STATE_FILE);
         return -1;
     }
     if (!dir_is_empty(state)) {
-        tl_report(state, "not empty; provisioning needs a new or empty directory");
+        tlc_report(state, "not empty; provisioning needs a new or empty directory");
         return -1;
     }
     return 0;
@@ -254,11 +254,11 @@ int vtpm_state_require(const char *state)
 {
     char path[PATH_MAX];
     if (snprintf(path, sizeof(path), "%s/%s", state, VTPM_STATE_FILE) >= (int)sizeof(path)) {
-        tl_report(state, "path too long");
+        tlc_report(state, "path too long");
         return -1;
     }
     if (access(path, F_OK) < 0) {
-        tl_report(state, "not a provisioned vTPM state (no %s)", VTPM_STATE_FILE);
+        tlc_report(state, "not a provisioned vTPM state (no %s)", VTPM_STATE_FILE);
         return -1;
     }
     return 0;
@@ -272,7 +272,7 @@ int vtpm_state_ephemeral(char out[PATH_MAX])
         base = "/tmp";
     snprintf(out, PATH_MAX, "%s/tl-vtpm-state.XXXXXX", base);
     if (!mkdtemp(out)) {
-        tl_report(base, "cannot create an ephemeral state directory: %s", strerror(errno));
+        tlc_report(base, "cannot create an ephemeral state directory: %s", strerror(errno));
         return -1;
     }
     return 0;
@@ -280,14 +280,14 @@ int vtpm_state_ephemeral(char out[PATH_MAX])
 
 void vtpm_state_remove(const char *state)
 {
-    tl_remove_tree(state);
+    tlc_remove_tree(state);
 }
 
 void vtpm_store_rollback(const char *state, bool state_created, bool state_prepared,
                          const struct vtpm_key *key)
 {
     if (state_created)
-        tl_remove_tree(state);
+        tlc_remove_tree(state);
     else if (state_prepared)
         rm_contents(state);
     if (key->created)

@@ -15,7 +15,7 @@
  *    itself;
  *  - a state directory is provisioned when it holds VTPM_STATE_FILE.
  *
- * Errors are printed with tl_report, naming the file or directory. */
+ * Errors are printed with tlc_report, naming the file or directory. */
 #pragma once
 
 #include <limits.h>
