@@ -134,17 +134,17 @@ static int run_create(int argc, char **argv)
     struct az_args a;
     int r = arm_parse(&create_cmd, argc, argv, &a);
     if (r)
-        return r > 0 ? TL_EXIT_OK : TL_EXIT_BAD;
+        return r > 0 ? TLC_EXIT_OK : TLC_EXIT_BAD;
     bool gen1;
     if (aks_custom_headers(&a, &gen1) < 0)
-        return TL_EXIT_BAD;
+        return TLC_EXIT_BAD;
     char *pub = NULL;
     if (!az_flag(&a, "--no-ssh-key")) {
         const char *key = az_given(&a, "--ssh-key-value") ? az_get(&a, "--ssh-key-value") : NULL;
         struct tl_error err = {0};
         if (sshkey_for_cluster(a.cmd->name, key, az_flag(&a, "--generate-ssh-keys"), &pub, &err) <
             0)
-            return tlc_fail(TL_EXIT_BAD, &err);
+            return tlc_fail(TLC_EXIT_BAD, &err);
     }
     json_t *body = json_object();
     arm_body_set_given(body, &a, "location", "--location");
@@ -190,7 +190,7 @@ static int run_list(int argc, char **argv)
     struct az_args a;
     int r = arm_parse(&list_cmd, argc, argv, &a);
     if (r)
-        return r > 0 ? TL_EXIT_OK : TL_EXIT_BAD;
+        return r > 0 ? TLC_EXIT_OK : TLC_EXIT_BAD;
     const char *group = az_get(&a, "--resource-group");
     char *path = group ? arm_path("/v1/resourceGroups/%s/managedClusters", group)
                        : strdup("/v1/managedClusters");
@@ -204,7 +204,7 @@ static int run_get_credentials(int argc, char **argv)
     struct az_args a;
     int r = arm_parse(&credentials_cmd, argc, argv, &a);
     if (r)
-        return r > 0 ? TL_EXIT_OK : TL_EXIT_BAD;
+        return r > 0 ? TLC_EXIT_OK : TLC_EXIT_BAD;
     char file[PATH_MAX];
     const char *opt = az_given(&a, "--file") ? az_get(&a, "--file") : NULL;
     const char *home = getenv("HOME");
@@ -214,13 +214,13 @@ static int run_get_credentials(int argc, char **argv)
     }
     bool to_stdout = opt && strcmp(opt, "-") == 0;
     if (!to_stdout && kubeconfig_path(opt, file, sizeof(file)) < 0) {
-        tl_report(a.cmd->name, "no kubeconfig file: set HOME or KUBECONFIG, or give --file");
-        return TL_EXIT_BAD;
+        tlc_report(a.cmd->name, "no kubeconfig file: set HOME or KUBECONFIG, or give --file");
+        return TLC_EXIT_BAD;
     }
-    struct tl_client c;
+    struct tlc_client c;
     struct tl_error err = {0};
-    if (tl_client_open(&c, a.cmd->name, &err) < 0)
-        return tlc_fail(TL_EXIT_BAD, &err);
+    if (tlc_client_open(&c, a.cmd->name, &err) < 0)
+        return tlc_fail(TLC_EXIT_BAD, &err);
     char *path = arm_path("/v1/resourceGroups/%s/managedClusters/%s/credentials",
                           az_get(&a, "--resource-group"), az_get(&a, "--name"));
     json_t *out = NULL;
@@ -230,7 +230,7 @@ static int run_get_credentials(int argc, char **argv)
         arm_report(out, &err);
     if (r < 0) {
         json_decref(out);
-        return TL_EXIT_BAD;
+        return TLC_EXIT_BAD;
     }
     struct kube_credentials cred = {
         .cluster = json_string_value(json_object_get(out, "cluster")),
@@ -239,9 +239,9 @@ static int run_get_credentials(int argc, char **argv)
         .token = json_string_value(json_object_get(out, "token")),
     };
     if (!cred.cluster || !cred.server || !cred.user || !cred.token) {
-        tl_report(a.cmd->name, "tld's credentials lack cluster, server, user or token");
+        tlc_report(a.cmd->name, "tld's credentials lack cluster, server, user or token");
         json_decref(out);
-        return TL_EXIT_BAD;
+        return TLC_EXIT_BAD;
     }
     if (to_stdout) {
         char *text = NULL;
@@ -253,12 +253,12 @@ static int run_get_credentials(int argc, char **argv)
     } else {
         r = kubeconfig_write(file, &cred, az_flag(&a, "--overwrite-existing"), &err);
         if (r < 0)
-            tl_report_error(NULL, &err);
+            tlc_report_error(NULL, &err);
         else
             fprintf(stderr, "Merged \"%s\" as current context in %s\n", cred.cluster, file);
     }
     json_decref(out);
-    return r < 0 ? TL_EXIT_BAD : TL_EXIT_OK;
+    return r < 0 ? TLC_EXIT_BAD : TLC_EXIT_OK;
 }
 
 static const struct az_option vm_sizes_options[] = {{0}};
@@ -291,7 +291,7 @@ static int run_vm_sizes(int argc, char **argv)
     struct az_args a;
     int r = arm_parse(&vm_sizes_cmd, argc, argv, &a);
     if (r)
-        return r > 0 ? TL_EXIT_OK : TL_EXIT_BAD;
+        return r > 0 ? TLC_EXIT_OK : TLC_EXIT_BAD;
     size_t n;
     const struct tl_vm_size *s = tl_vm_sizes(&n);
     json_t *all = json_array();
@@ -313,14 +313,14 @@ static int run_vm_sizes(int argc, char **argv)
     }
     r = az_output(stdout, all, a.output, vm_size_columns);
     json_decref(all);
-    return r < 0 ? TL_EXIT_BAD : TL_EXIT_OK;
+    return r < 0 ? TLC_EXIT_BAD : TLC_EXIT_OK;
 }
 
-int tl_cmd_aks(int argc, char **argv)
+int tlc_cmd_aks(int argc, char **argv)
 {
     static const struct az_entry entries[] = {
         {"nodepool", "Manage node pools in a managed Kubernetes cluster.", true,
-         tl_cmd_aks_nodepool},
+         tlc_cmd_aks_nodepool},
         {"create", "Create a new managed Kubernetes cluster.", false, run_create},
         {"delete", "Delete a managed Kubernetes cluster.", false, run_delete},
         {"get-credentials", "Get access credentials for a managed Kubernetes cluster.", false,

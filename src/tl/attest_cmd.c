@@ -71,14 +71,14 @@ static void blob_free(struct blob *b)
 
 static int read_blob(const char *path, struct blob *b)
 {
-    return tl_read_file(path, &b->p, &b->len) < 0 ? -1 : 0;
+    return tlc_read_file(path, &b->p, &b->len) < 0 ? -1 : 0;
 }
 
 static int parse_hex(const char *what, const char *hex, uint8_t *out, size_t size, size_t *len)
 {
     int n = tl_hex_decode(hex, strlen(hex), out, size);
     if (n < 0) {
-        tl_report("attest", "%s: %s", what, n == -ENOBUFS ? "too long" : "not a hex string");
+        tlc_report("attest", "%s: %s", what, n == -ENOBUFS ? "too long" : "not a hex string");
         return -1;
     }
     *len = (size_t)n;
@@ -132,7 +132,7 @@ static int json_b64(const char *file, json_t *root, const char *obj, const char 
 {
     json_t *v = json_object_get(json_object_get(root, obj), key);
     if (!json_is_string(v) || b64_decode(json_string_value(v), out) < 0) {
-        tl_report(file, "%s.%s: missing or not base64", obj, key);
+        tlc_report(file, "%s.%s: missing or not base64", obj, key);
         return -1;
     }
     return 0;
@@ -150,7 +150,7 @@ static int load_go_attestation(const char *file, struct evidence *e, bool nonce_
     json_t *root = json_loadb((const char *)text.p, text.len, 0, &je);
     blob_free(&text);
     if (!json_is_object(root)) {
-        tl_report(file, "not JSON: %s (line %d)", je.text, je.line);
+        tlc_report(file, "not JSON: %s (line %d)", je.text, je.line);
         json_decref(root);
         return -1;
     }
@@ -166,7 +166,7 @@ static int load_go_attestation(const char *file, struct evidence *e, bool nonce_
         if (json_b64(file, root, "Quote", "Nonce", &nonce) < 0)
             goto out;
         if (nonce.len > sizeof(e->nonce)) {
-            tl_report(file, "Quote.Nonce: %zu bytes, too long", nonce.len);
+            tlc_report(file, "Quote.Nonce: %zu bytes, too long", nonce.len);
             goto out;
         }
         memcpy(e->nonce, nonce.p, nonce.len);
@@ -175,7 +175,7 @@ static int load_go_attestation(const char *file, struct evidence *e, bool nonce_
     }
     json_t *pcrs = json_object_get(json_object_get(root, "Log"), "PCRs");
     if (!json_is_array(pcrs)) {
-        tl_report(file, "Log.PCRs: missing");
+        tlc_report(file, "Log.PCRs: missing");
         goto out;
     }
     e->pcrs = calloc(1, sizeof(*e->pcrs));
@@ -193,10 +193,10 @@ static int load_go_attestation(const char *file, struct evidence *e, bool nonce_
         if (!alg || index < 0 || index >= TL_PCR_COUNT || !s || b64_decode(s, &d) < 0 ||
             d.len != tl_alg_digest_size(alg)) {
             blob_free(&d);
-            tl_report(file,
-                      "Log.PCRs[%zu]: not an Index 0-23, a DigestAlg 3/5/6/7 and a digest "
-                      "of its size",
-                      i);
+            tlc_report(file,
+                       "Log.PCRs[%zu]: not an Index 0-23, a DigestAlg 3/5/6/7 and a digest "
+                       "of its size",
+                       i);
             goto out;
         }
         struct tl_pcr_bank *b = tl_pcr_values_bank(e->pcrs, alg);
@@ -210,7 +210,7 @@ static int load_go_attestation(const char *file, struct evidence *e, bool nonce_
         }
         if (b->mask & (1u << index)) {
             blob_free(&d);
-            tl_report(file, "Log.PCRs[%zu]: %s PCR %d twice", i, tl_alg_name(alg), (int)index);
+            tlc_report(file, "Log.PCRs[%zu]: %s PCR %d twice", i, tl_alg_name(alg), (int)index);
             goto out;
         }
         memcpy(b->value[index], d.p, d.len);
@@ -235,9 +235,9 @@ static int load_pcrs(const char *path, struct evidence *e)
     blob_free(&text);
     if (r < 0) {
         if (r == -ENOMEM)
-            tl_report(path, "out of memory");
+            tlc_report(path, "out of memory");
         else
-            tl_report_error(path, &err);
+            tlc_report_error(path, &err);
         return -1;
     }
     e->pcrs_source = path;
@@ -306,7 +306,7 @@ static json_t *verdict_json(const struct tl_attest_verdict *v, const struct tl_a
         const TPMT_PUBLIC *p = &ak->public.publicArea;
         char attrs[16];
         snprintf(attrs, sizeof(attrs), "0x%08x", p->objectAttributes);
-        akj = json_pack("{s:o, s:s, s:i, s:s, s:s}", "name", tl_json_hex(ak->name, ak->name_len),
+        akj = json_pack("{s:o, s:s, s:i, s:s, s:s}", "name", tlc_json_hex(ak->name, ak->name_len),
                         "type", p->type == TPM2_ALG_RSA ? "rsa" : "ecc", "bits",
                         EVP_PKEY_get_bits(ak->key), "name_alg", alg_or_hex(p->nameAlg, b),
                         "attributes", attrs);
@@ -322,12 +322,12 @@ static json_t *verdict_json(const struct tl_attest_verdict *v, const struct tl_a
         char fw[24];
         snprintf(fw, sizeof(fw), "0x%016llx", (unsigned long long)q->firmware_version);
         qj = json_pack("{s:o, s:o, s:I, s:I, s:I, s:b, s:s, s:o, s:o}", "signer",
-                       tl_json_hex(q->qualified_signer.name, q->qualified_signer.size), "nonce",
-                       tl_json_hex(q->extra_data.buffer, q->extra_data.size), "clock",
+                       tlc_json_hex(q->qualified_signer.name, q->qualified_signer.size), "nonce",
+                       tlc_json_hex(q->extra_data.buffer, q->extra_data.size), "clock",
                        (json_int_t)q->clock, "reset_count", (json_int_t)q->reset_count,
                        "restart_count", (json_int_t)q->restart_count, "safe", q->safe,
                        "firmware_version", fw, "pcr_digest",
-                       tl_json_hex(q->pcr_digest.buffer, q->pcr_digest.size), "banks", banks);
+                       tlc_json_hex(q->pcr_digest.buffer, q->pcr_digest.size), "banks", banks);
     }
     json_t *sj = json_null();
     if (qv->sig_scheme)
@@ -341,7 +341,7 @@ static json_t *verdict_json(const struct tl_attest_verdict *v, const struct tl_a
                            : v->pcrs_from_log ? json_string("eventlog")
                                               : json_string(e->pcrs_source),
                            "digest",
-                           qv->pcr_digest_len ? tl_json_hex(qv->pcr_digest, qv->pcr_digest_len)
+                           qv->pcr_digest_len ? tlc_json_hex(qv->pcr_digest, qv->pcr_digest_len)
                                               : json_null());
     json_t *lj = json_null();
     if (v->log_given) {
@@ -499,30 +499,30 @@ static int cmd_verify(int argc, char **argv)
             break;
         case 'h':
             usage(stdout);
-            return TL_EXIT_OK;
+            return TLC_EXIT_OK;
         default:
-            tl_report_option_error("attest verify", argv);
-            return TL_EXIT_BAD;
+            tlc_report_option_error("attest verify", argv);
+            return TLC_EXIT_BAD;
         }
     }
     if (optind < argc) {
-        tl_report("attest verify", "unexpected argument \"%s\"", argv[optind]);
-        return TL_EXIT_BAD;
+        tlc_report("attest verify", "unexpected argument \"%s\"", argv[optind]);
+        return TLC_EXIT_BAD;
     }
     if (go && (ak || quote || sig || pcrs || log)) {
-        tl_report("attest verify",
-                  "--go-attestation carries the AK, quote, signature, "
-                  "PCRs and log: give none of --ak --quote --signature --pcrs --eventlog");
-        return TL_EXIT_BAD;
+        tlc_report("attest verify",
+                   "--go-attestation carries the AK, quote, signature, "
+                   "PCRs and log: give none of --ak --quote --signature --pcrs --eventlog");
+        return TLC_EXIT_BAD;
     }
     if (!go && (!ak || !quote || !sig)) {
-        tl_report("attest verify", "--ak, --quote and --signature are required (or "
-                                   "--go-attestation)");
-        return TL_EXIT_BAD;
+        tlc_report("attest verify", "--ak, --quote and --signature are required (or "
+                                    "--go-attestation)");
+        return TLC_EXIT_BAD;
     }
 
     struct evidence e = {0};
-    int status = TL_EXIT_BAD;
+    int status = TLC_EXIT_BAD;
     if (nonce) {
         if (parse_hex("--nonce", nonce, e.nonce, sizeof(e.nonce), &e.nonce_len) < 0)
             goto out;
@@ -552,7 +552,7 @@ static int cmd_verify(int argc, char **argv)
                                  .flags = flags};
     struct tl_attest_verdict v;
     if (tl_attest_verify(&ev, e.have_log ? e.log.p : NULL, e.log.len, &ex, &v) < 0) {
-        tl_report("attest verify", "out of memory");
+        tlc_report("attest verify", "out of memory");
         goto out;
     }
     /* The AK again, for what the output says about it (the verdict keeps
@@ -560,12 +560,12 @@ static int cmd_verify(int argc, char **argv)
     struct tl_akey key;
     bool have_key = tl_akey_load(e.ak.p, e.ak.len, flags | TL_ATTEST_ALLOW_SHA1, &key, NULL) == 0;
     if (json)
-        tl_json_print(verdict_json(&v, have_key ? &key : NULL, &e));
+        tlc_json_print(verdict_json(&v, have_key ? &key : NULL, &e));
     else
         verdict_text(&v, have_key ? &key : NULL);
     if (have_key)
         tl_akey_done(&key);
-    status = v.pass ? TL_EXIT_OK : TL_EXIT_FAIL;
+    status = v.pass ? TLC_EXIT_OK : TLC_EXIT_FAIL;
     tl_attest_verdict_done(&v);
 out:
     evidence_done(&e);
@@ -576,10 +576,10 @@ static int write_file(const char *path, const uint8_t *data, size_t len)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) {
-        tl_report(path, "cannot create: %s", strerror(errno));
+        tlc_report(path, "cannot create: %s", strerror(errno));
         return -1;
     }
-    return tl_write_fd(fd, path, data, len) < 0 ? -1 : 0;
+    return tlc_write_fd(fd, path, data, len) < 0 ? -1 : 0;
 }
 
 static int cmd_make_credential(int argc, char **argv)
@@ -626,41 +626,41 @@ static int cmd_make_credential(int argc, char **argv)
             break;
         case 'h':
             usage(stdout);
-            return TL_EXIT_OK;
+            return TLC_EXIT_OK;
         default:
-            tl_report_option_error("attest make-credential", argv);
-            return TL_EXIT_BAD;
+            tlc_report_option_error("attest make-credential", argv);
+            return TLC_EXIT_BAD;
         }
     }
     if (optind < argc || !ek_file || !name_hex || !secret_hex || !(out[0] || out[1] || out[2])) {
-        tl_report("attest make-credential", "--ek-public, --name, --secret and one of "
-                                            "-o, --secret-out, --tpm2-tools are required");
-        return TL_EXIT_BAD;
+        tlc_report("attest make-credential", "--ek-public, --name, --secret and one of "
+                                             "-o, --secret-out, --tpm2-tools are required");
+        return TLC_EXIT_BAD;
     }
     uint8_t name[sizeof(TPMU_NAME)], secret[TL_DIGEST_MAX];
     size_t name_len, secret_len;
     if (parse_hex("--name", name_hex, name, sizeof(name), &name_len) < 0 ||
         parse_hex("--secret", secret_hex, secret, sizeof(secret), &secret_len) < 0)
-        return TL_EXIT_BAD;
+        return TLC_EXIT_BAD;
 
     struct blob ekb = {0};
     if (read_blob(ek_file, &ekb) < 0)
-        return TL_EXIT_BAD;
+        return TLC_EXIT_BAD;
     TPM2B_PUBLIC ek;
     struct tl_error err = {0};
     int r = tl_tpm_public_parse(ekb.p, ekb.len, &ek, &err);
     blob_free(&ekb);
     if (r < 0) {
-        tl_report_error(ek_file, &err);
-        return TL_EXIT_BAD;
+        tlc_report_error(ek_file, &err);
+        return TLC_EXIT_BAD;
     }
     struct tl_credential cred;
     r = tl_credential_make(&ek, name, name_len, secret, secret_len, &cred, &err);
     OPENSSL_cleanse(secret, sizeof(secret));
     if (r < 0) {
-        tl_report_error(r == -EINVAL || r == -EOPNOTSUPP ? ek_file : "attest make-credential",
-                        &err);
-        return TL_EXIT_BAD;
+        tlc_report_error(r == -EINVAL || r == -EOPNOTSUPP ? ek_file : "attest make-credential",
+                         &err);
+        return TLC_EXIT_BAD;
     }
     for (int f = 0; f < 3; f++) {
         if (!out[f])
@@ -669,27 +669,27 @@ static int cmd_make_credential(int argc, char **argv)
         size_t len = 0;
         if (tl_credential_marshal(&cred, (enum tl_credential_form)f, buf, sizeof(buf), &len, &err) <
             0) {
-            tl_report_error(out[f], &err);
-            return TL_EXIT_BAD;
+            tlc_report_error(out[f], &err);
+            return TLC_EXIT_BAD;
         }
         if (write_file(out[f], buf, len) < 0)
-            return TL_EXIT_BAD;
+            return TLC_EXIT_BAD;
     }
     if (json) {
         char ek_type[16];
         snprintf(ek_type, sizeof(ek_type), "%s",
                  ek.publicArea.type == TPM2_ALG_RSA ? "rsa" : "ecc");
-        tl_json_print(json_pack(
+        tlc_json_print(json_pack(
             "{s:s, s:o, s:I, s:I, s:o, s:o, s:o}", "ek_type", ek_type, "name",
-            tl_json_hex(name, name_len), "blob_size", (json_int_t)cred.blob.size, "secret_size",
+            tlc_json_hex(name, name_len), "blob_size", (json_int_t)cred.blob.size, "secret_size",
             (json_int_t)cred.secret.size, "output", out[0] ? json_string(out[0]) : json_null(),
             "secret_out", out[1] ? json_string(out[1]) : json_null(), "tpm2_tools",
             out[2] ? json_string(out[2]) : json_null()));
     }
-    return TL_EXIT_OK;
+    return TLC_EXIT_OK;
 }
 
-int tl_cmd_attest(int argc, char **argv)
+int tlc_cmd_attest(int argc, char **argv)
 {
     static const struct cli_verb verbs[] = {
         {"verify", cmd_verify},

@@ -35,11 +35,11 @@ static int parse(const char *what, int argc, char **argv, struct opts *o, bool n
         if (c == 'h')
             return 1;
         if (c == '?' || c == ':') {
-            tl_report_option_error(what, argv);
+            tlc_report_option_error(what, argv);
             return -1;
         }
         if (!strchr(allowed, c)) {
-            tl_report(what, "--%s does not apply here", options[idx].name);
+            tlc_report(what, "--%s does not apply here", options[idx].name);
             return -1;
         }
         switch (c) {
@@ -59,17 +59,17 @@ static int parse(const char *what, int argc, char **argv, struct opts *o, bool n
     }
     if (needs_arg) {
         if (optind >= argc) {
-            tl_report(what, "an argument is required (try --help)");
+            tlc_report(what, "an argument is required (try --help)");
             return -1;
         }
         o->arg = argv[optind++];
     }
     if (optind < argc) {
-        tl_report(what, "unexpected argument \"%s\"", argv[optind]);
+        tlc_report(what, "unexpected argument \"%s\"", argv[optind]);
         return -1;
     }
     if (o->limit <= 0 || o->limit > 10000) {
-        tl_report(what, "--limit takes 1-10000");
+        tlc_report(what, "--limit takes 1-10000");
         return -1;
     }
     return 0;
@@ -83,18 +83,18 @@ static const char *str(const json_t *j, const char *k)
 
 static int get(const char *what, const char *method, const char *path, json_t **out)
 {
-    struct tl_client c;
+    struct tlc_client c;
     struct tl_error err = {0};
-    if (tl_client_open(&c, what, &err) < 0)
-        return tl_report_error(NULL, &err), -1;
+    if (tlc_client_open(&c, what, &err) < 0)
+        return tlc_report_error(NULL, &err), -1;
     long status = 0;
     json_t *body = strcmp(method, "POST") == 0 ? json_object() : NULL;
-    int r = tl_client_call(&c, method, path, body, &status, out, NULL, NULL, what, &err);
+    int r = tlc_client_call(&c, method, path, body, &status, out, NULL, NULL, what, &err);
     json_decref(body);
     if (r < 0)
-        return tl_report_error(NULL, &err), -1;
+        return tlc_report_error(NULL, &err), -1;
     if (status >= 300 || !*out) {
-        tl_report(what, "%s", *out ? str(*out, "error") : "refused");
+        tlc_report(what, "%s", *out ? str(*out, "error") : "refused");
         json_decref(*out);
         return -1;
     }
@@ -106,7 +106,7 @@ static bool id_ok(const char *what, const char *s)
     char *end;
     long long v = strtoll(s, &end, 10);
     if (*end || v <= 0) {
-        tl_report(what, "\"%s\" is not an id", s);
+        tlc_report(what, "\"%s\" is not an id", s);
         return false;
     }
     return true;
@@ -152,10 +152,10 @@ static int list_records(const char *what, const char *path, bool json, const str
 {
     json_t *out;
     if (get(what, "GET", path, &out) < 0)
-        return TL_EXIT_BAD;
+        return TLC_EXIT_BAD;
     if (json) {
-        tl_json_print(out);
-        return TL_EXIT_OK;
+        tlc_json_print(out);
+        return TLC_EXIT_OK;
     }
     t->header();
     size_t i;
@@ -167,7 +167,7 @@ static int list_records(const char *what, const char *path, bool json, const str
         free(comps);
     }
     json_decref(out);
-    return TL_EXIT_OK;
+    return TLC_EXIT_OK;
 }
 
 static void print_findings(const json_t *findings)
@@ -186,22 +186,22 @@ static void print_findings(const json_t *findings)
     }
 }
 
-int tl_cmd_attestation(int argc, char **argv)
+int tlc_cmd_attestation(int argc, char **argv)
 {
     struct opts o;
     const char *verb = argc > 1 ? argv[1] : "";
     bool list = strcmp(verb, "list") == 0, show = strcmp(verb, "show") == 0;
     if (!list && !show) {
-        tl_report("attestation", "%s verb \"%s\" (list, show)", *verb ? "unknown" : "no", verb);
-        return TL_EXIT_BAD;
+        tlc_report("attestation", "%s verb \"%s\" (list, show)", *verb ? "unknown" : "no", verb);
+        return TLC_EXIT_BAD;
     }
     int r = parse(list ? "attestation list" : "attestation show", argc - 1, argv + 1, &o, show,
                   list ? "nlj" : "j");
     if (r)
         return r > 0 ? (puts("usage: tl attestation list [--node N] [--limit K] [--json] | show "
                              "ID [--json]"),
-                        TL_EXIT_OK)
-                     : TL_EXIT_BAD;
+                        TLC_EXIT_OK)
+                     : TLC_EXIT_BAD;
     char path[256];
     json_t *out;
     if (list) {
@@ -210,13 +210,13 @@ int tl_cmd_attestation(int argc, char **argv)
         return list_records("attestation list", path, o.json, &attestation_table);
     }
     if (!id_ok("attestation show", o.arg))
-        return TL_EXIT_BAD;
+        return TLC_EXIT_BAD;
     snprintf(path, sizeof(path), "/v1/attestations/%s", o.arg);
     if (get("attestation show", "GET", path, &out) < 0)
-        return TL_EXIT_BAD;
+        return TLC_EXIT_BAD;
     bool pass = strcmp(str(out, "verdict"), "pass") == 0;
     if (o.json) {
-        tl_json_print(out);
+        tlc_json_print(out);
     } else {
         printf("attestation %s: node %s, verdict %s, boot %s, secure boot %s\n", o.arg,
                str(out, "node"), str(out, "verdict"), str(out, "boot"),
@@ -226,18 +226,18 @@ int tl_cmd_attestation(int argc, char **argv)
         print_findings(json_object_get(out, "findings"));
         json_decref(out);
     }
-    return pass ? TL_EXIT_OK : TL_EXIT_FAIL;
+    return pass ? TLC_EXIT_OK : TLC_EXIT_FAIL;
 }
 
-int tl_cmd_alert(int argc, char **argv)
+int tlc_cmd_alert(int argc, char **argv)
 {
     struct opts o;
     const char *verb = argc > 1 ? argv[1] : "";
     bool list = strcmp(verb, "list") == 0, show = strcmp(verb, "show") == 0,
          ack = strcmp(verb, "ack") == 0;
     if (!list && !show && !ack) {
-        tl_report("alert", "%s verb \"%s\" (list, show, ack)", *verb ? "unknown" : "no", verb);
-        return TL_EXIT_BAD;
+        tlc_report("alert", "%s verb \"%s\" (list, show, ack)", *verb ? "unknown" : "no", verb);
+        return TLC_EXIT_BAD;
     }
     char what[32];
     snprintf(what, sizeof(what), "alert %s", verb);
@@ -245,8 +245,8 @@ int tl_cmd_alert(int argc, char **argv)
     if (r)
         return r > 0 ? (puts("usage: tl alert list [--node N] [--all] [--json] | show ID [--json] "
                              "| ack ID [--json]"),
-                        TL_EXIT_OK)
-                     : TL_EXIT_BAD;
+                        TLC_EXIT_OK)
+                     : TLC_EXIT_BAD;
     char path[256];
     json_t *out;
     if (list) {
@@ -255,13 +255,13 @@ int tl_cmd_alert(int argc, char **argv)
         return list_records(what, path, o.json, &alert_table);
     }
     if (!id_ok(what, o.arg))
-        return TL_EXIT_BAD;
+        return TLC_EXIT_BAD;
     snprintf(path, sizeof(path), ack ? "/v1/alerts/%s/ack" : "/v1/alerts/%s", o.arg);
     if (get(what, ack ? "POST" : "GET", path, &out) < 0)
-        return TL_EXIT_BAD;
+        return TLC_EXIT_BAD;
     if (o.json) {
-        tl_json_print(out);
-        return TL_EXIT_OK;
+        tlc_json_print(out);
+        return TLC_EXIT_OK;
     }
     char *comps = json_dumps(json_object_get(out, "components"), JSON_COMPACT);
     printf("alert %s: node %s, boot %s, %s; components %s\n", o.arg, str(out, "node"),
@@ -271,45 +271,45 @@ int tl_cmd_alert(int argc, char **argv)
     free(comps);
     print_findings(json_object_get(out, "findings"));
     json_decref(out);
-    return TL_EXIT_OK;
+    return TLC_EXIT_OK;
 }
 
-int tl_cmd_policy(int argc, char **argv)
+int tlc_cmd_policy(int argc, char **argv)
 {
     struct opts o;
     const char *verb = argc > 1 ? argv[1] : "";
     bool show = strcmp(verb, "show") == 0, learn = strcmp(verb, "learn") == 0;
     if (strcmp(verb, "rules") == 0)
-        return tl_cmd_policy_rules(argc - 1, argv + 1);
+        return tlc_cmd_policy_rules(argc - 1, argv + 1);
     if (!show && !learn) {
-        tl_report("policy", "%s verb \"%s\" (show, learn, rules)", *verb ? "unknown" : "no", verb);
-        return TL_EXIT_BAD;
+        tlc_report("policy", "%s verb \"%s\" (show, learn, rules)", *verb ? "unknown" : "no", verb);
+        return TLC_EXIT_BAD;
     }
     char what[32];
     snprintf(what, sizeof(what), "policy %s", verb);
     int r = parse(what, argc - 1, argv + 1, &o, true, "j");
     if (r)
-        return r > 0
-                   ? (puts("usage: tl policy show NODE [--json] | learn NODE [--json]"), TL_EXIT_OK)
-                   : TL_EXIT_BAD;
+        return r > 0 ? (puts("usage: tl policy show NODE [--json] | learn NODE [--json]"),
+                        TLC_EXIT_OK)
+                     : TLC_EXIT_BAD;
     if (strpbrk(o.arg, "/?#% ")) {
-        tl_report(what, "\"%s\" is not a node name", o.arg);
-        return TL_EXIT_BAD;
+        tlc_report(what, "\"%s\" is not a node name", o.arg);
+        return TLC_EXIT_BAD;
     }
     char path[256];
     json_t *out;
     snprintf(path, sizeof(path), "/v1/nodes/%s/policy%s", o.arg, learn ? "/learn" : "");
     if (get(what, learn ? "POST" : "GET", path, &out) < 0)
-        return TL_EXIT_BAD;
+        return TLC_EXIT_BAD;
     if (learn) {
         json_decref(out);
         snprintf(path, sizeof(path), "/v1/nodes/%s/policy", o.arg);
         if (get(what, "GET", path, &out) < 0)
-            return TL_EXIT_BAD;
+            return TLC_EXIT_BAD;
     }
     if (o.json) {
-        tl_json_print(out);
-        return TL_EXIT_OK;
+        tlc_json_print(out);
+        return TLC_EXIT_OK;
     }
     printf("node %s: reference values %s (%s)\n", o.arg, str(out, "source"),
            str(json_object_get(out, "rules"), "image"));
@@ -327,5 +327,5 @@ int tl_cmd_policy(int argc, char **argv)
     json_t *v;
     json_object_foreach((json_t *)bl, k, v) printf("    PCR %s %s\n", k, json_string_value(v));
     json_decref(out);
-    return TL_EXIT_OK;
+    return TLC_EXIT_OK;
 }

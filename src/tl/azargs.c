@@ -443,7 +443,7 @@ int az_dispatch(const char *group, const char *summary, const struct az_entry *e
     if (is_pasted_continuation(verb))
         return report_continuation(group, verb, &err), tlc_fail(2, &err);
     if (verb[0] == '-') {
-        tl_report(group, "a command is required before %s (try tl %s --help)", verb, group);
+        tlc_report(group, "a command is required before %s (try tl %s --help)", verb, group);
         return 2;
     }
     const char *best = NULL;
@@ -456,8 +456,8 @@ int az_dispatch(const char *group, const char *summary, const struct az_entry *e
         }
     }
     if (best)
-        tl_report(group, "'%s' is not a tl %s command; did you mean '%s'?", verb, group, best);
+        tlc_report(group, "'%s' is not a tl %s command; did you mean '%s'?", verb, group, best);
     else
-        tl_report(group, "'%s' is not a tl %s command (try tl %s --help)", verb, group, group);
+        tlc_report(group, "'%s' is not a tl %s command (try tl %s --help)", verb, group, group);
     return 2;
 }

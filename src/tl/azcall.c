@@ -72,7 +72,7 @@ char *arm_path(const char *fmt, ...)
     return path_fill(fmt, vals, n);
 }
 
-int arm_request(struct tl_client *c, const char *method, const char *path, json_t *body,
+int arm_request(struct tlc_client *c, const char *method, const char *path, json_t *body,
                 long *status, json_t **out, struct tl_error *err)
 {
     long st = 0;
@@ -80,7 +80,7 @@ int arm_request(struct tl_client *c, const char *method, const char *path, json_
     char *raw = NULL;
     size_t raw_len = 0;
     *out = NULL;
-    int r = tl_client_call(c, method, path, body, &st, &answer, &raw, &raw_len, "tld", err);
+    int r = tlc_client_call(c, method, path, body, &st, &answer, &raw, &raw_len, "tld", err);
     json_decref(body);
     if (status)
         *status = st;
@@ -107,9 +107,9 @@ void arm_report(const json_t *answer, const struct tl_error *err)
 {
     const char *why = json_string_value(json_object_get(answer, "error"));
     if (why)
-        tl_report(NULL, "%s", why);
+        tlc_report(NULL, "%s", why);
     else
-        tl_report_error(NULL, err);
+        tlc_report_error(NULL, err);
 }
 
 static const char *str(const json_t *j, const char *key)
@@ -199,7 +199,7 @@ static const char *error_of(const json_t *res)
     return "provisioning failed";
 }
 
-int arm_wait(struct tl_client *c, const char *path, json_t **res, bool gone)
+int arm_wait(struct tlc_client *c, const char *path, json_t **res, bool gone)
 {
     bool tty = isatty(STDERR_FILENO);
     struct tl_error err = {0};
@@ -227,9 +227,9 @@ int arm_wait(struct tl_client *c, const char *path, json_t **res, bool gone)
             /* 404 is the answer waited for: ask without printing it. */
             char *raw = NULL;
             size_t raw_len = 0;
-            if (tl_client_call(c, "GET", path, NULL, &status, &next, &raw, &raw_len, "tld", &err) <
+            if (tlc_client_call(c, "GET", path, NULL, &status, &next, &raw, &raw_len, "tld", &err) <
                 0) {
-                tl_report_error(NULL, &err);
+                tlc_report_error(NULL, &err);
                 rc = 2;
                 break;
             }
@@ -239,8 +239,8 @@ int arm_wait(struct tl_client *c, const char *path, json_t **res, bool gone)
                 break;
             }
             if (status >= 300) {
-                tl_report(NULL, "%s",
-                          *str(next, "error") ? str(next, "error") : "tld refused the request");
+                tlc_report(NULL, "%s",
+                           *str(next, "error") ? str(next, "error") : "tld refused the request");
                 json_decref(next);
                 rc = 2;
                 break;
@@ -269,21 +269,21 @@ int arm_wait(struct tl_client *c, const char *path, json_t **res, bool gone)
         return 0;
     if (strcmp(state, "Succeeded") == 0)
         return 0;
-    tl_report(*str(*res, "name") ? str(*res, "name") : path, "%s",
-              strcmp(state, "Failed") == 0 ? error_of(*res) : state);
+    tlc_report(*str(*res, "name") ? str(*res, "name") : path, "%s",
+               strcmp(state, "Failed") == 0 ? error_of(*res) : state);
     return 1;
 }
 
 int arm_run(const struct az_args *a, const char *method, const char *path, json_t *body,
             const struct az_column *columns, enum arm_mode mode)
 {
-    struct tl_client c;
+    struct tlc_client c;
     json_t *res = NULL;
     struct tl_error err = {0};
-    if (!path || tl_client_open(&c, a->cmd->name, &err) < 0) {
+    if (!path || tlc_client_open(&c, a->cmd->name, &err) < 0) {
         json_decref(body);
         if (path)
-            tl_report_error(NULL, &err);
+            tlc_report_error(NULL, &err);
         return 2;
     }
     if (arm_request(&c, method, path, body, NULL, &res, &err) < 0) {
@@ -312,8 +312,8 @@ bool arm_confirm(const struct az_args *a, int *rc)
     if (az_flag(a, "--yes"))
         return true;
     if (!isatty(STDIN_FILENO) || !isatty(STDERR_FILENO)) {
-        tl_report(a->cmd->name, "unable to prompt for confirmation as no tty available; use "
-                                "--yes");
+        tlc_report(a->cmd->name, "unable to prompt for confirmation as no tty available; use "
+                                 "--yes");
         *rc = 2;
         return false;
     }
@@ -354,7 +354,7 @@ int arm_parse(const struct az_command *cmd, int argc, char **argv, struct az_arg
     struct tl_error err = {0};
     int r = az_parse(cmd, argc, argv, a, &err);
     if (r < 0)
-        tl_report_error(NULL, &err);
+        tlc_report_error(NULL, &err);
     return r;
 }
 
@@ -364,7 +364,7 @@ int arm_get(const struct az_command *cmd, const struct arm_resource *res, enum a
     struct az_args a;
     int r = arm_parse(cmd, argc, argv, &a);
     if (r)
-        return r > 0 ? TL_EXIT_OK : TL_EXIT_BAD;
+        return r > 0 ? TLC_EXIT_OK : TLC_EXIT_BAD;
     return arm_resource_run(&a, "GET", res, NULL, mode);
 }
 
@@ -374,7 +374,7 @@ int arm_delete(const struct az_command *cmd, const struct arm_resource *res, boo
     struct az_args a;
     int r = arm_parse(cmd, argc, argv, &a);
     if (r)
-        return r > 0 ? TL_EXIT_OK : TL_EXIT_BAD;
+        return r > 0 ? TLC_EXIT_OK : TLC_EXIT_BAD;
     int rc;
     if (confirm && !arm_confirm(&a, &rc))
         return rc;

@@ -23,7 +23,7 @@ __attribute__((format(printf, 1, 2))) char *arm_path(const char *fmt, ...);
  * error line, *out: tld's answer, whose "error" may be longer than a
  * tl_error holds), -EIO when tld could not be reached (err: why). *status
  * (when given) receives the HTTP status either way. Prints nothing. */
-int arm_request(struct tl_client *c, const char *method, const char *path, json_t *body,
+int arm_request(struct tlc_client *c, const char *method, const char *path, json_t *body,
                 long *status, json_t **out, struct tl_error *err);
 /* A failed arm_request's line: "tl: <tld's error>" whole from answer when
  * it has one, else err's. */
@@ -35,7 +35,7 @@ void arm_report(const json_t *answer, const struct tl_error *err);
  * change). Returns an exit status: 0 Succeeded (*res is the final
  * resource), 1 Failed ("tl: NAME: <its error>" printed), 2 tld refused or
  * could not be reached. With gone, waits until GET answers 404 (0). */
-int arm_wait(struct tl_client *c, const char *path, json_t **res, bool gone);
+int arm_wait(struct tlc_client *c, const char *path, json_t **res, bool gone);
 
 /* "Creating mynodepool: node 2 of 3: aks-mynodepool-1234-vmss000001: booting",
  * or "" when res has no operation in progress. */

@@ -43,7 +43,7 @@ static int mkdir_p(const char *path)
     return 0;
 }
 
-static bool read_addr(struct tl_client *c)
+static bool read_addr(struct tlc_client *c)
 {
     char path[PATH_MAX + 16];
     snprintf(path, sizeof(path), "%s/tld.addr", c->home);
@@ -59,7 +59,7 @@ static bool read_addr(struct tl_client *c)
 
 /* The credential: $TL_TOKEN, else HOME/operator.token (tld makes it at its
  * first start; unreadable for anyone but the home's owner). */
-static void read_token(struct tl_client *c)
+static void read_token(struct tlc_client *c)
 {
     const char *env = getenv("TL_TOKEN");
     char tok[130] = "";
@@ -79,7 +79,7 @@ static void read_token(struct tl_client *c)
     snprintf(c->token, sizeof(c->token), "%s", tok);
 }
 
-static bool healthy(struct tl_client *c)
+static bool healthy(struct tlc_client *c)
 {
     char url[256];
     snprintf(url, sizeof(url), "%s/v1/health", c->base);
@@ -123,7 +123,7 @@ static int find_tld(char *out, size_t size)
 
 /* Runs `tld --home HOME --daemon`, which returns once it serves; its one
  * error line, if any, becomes ours. */
-static int start_tld(struct tl_client *c, const char *what, struct tl_error *err)
+static int start_tld(struct tlc_client *c, const char *what, struct tl_error *err)
 {
     char tld[PATH_MAX];
     if (find_tld(tld, sizeof(tld)) < 0)
@@ -146,7 +146,7 @@ static int start_tld(struct tl_client *c, const char *what, struct tl_error *err
     return 0;
 }
 
-int tl_client_open(struct tl_client *c, const char *what, struct tl_error *err)
+int tlc_client_open(struct tlc_client *c, const char *what, struct tl_error *err)
 {
     memset(c, 0, sizeof(*c));
     if (home_dir(c->home, sizeof(c->home)) < 0)
@@ -169,9 +169,9 @@ int tl_client_open(struct tl_client *c, const char *what, struct tl_error *err)
         err, -ECONNREFUSED, "%s: tld started but does not answer (see %s/tld.log)", what, c->home);
 }
 
-int tl_client_call(struct tl_client *c, const char *method, const char *path, json_t *body,
-                   long *status, json_t **out, char **raw, size_t *raw_len, const char *what,
-                   struct tl_error *err)
+int tlc_client_call(struct tlc_client *c, const char *method, const char *path, json_t *body,
+                    long *status, json_t **out, char **raw, size_t *raw_len, const char *what,
+                    struct tl_error *err)
 {
     char url[PATH_MAX];
     snprintf(url, sizeof(url), "%s%s", c->base, path);

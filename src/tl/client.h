@@ -16,18 +16,18 @@
 
 #include "tl/error.h"
 
-struct tl_client {
+struct tlc_client {
     char home[PATH_MAX];
     char base[128];  /* http://127.0.0.1:PORT */
     char token[130]; /* the bearer token; "" before tld made its token */
 };
 
 /* Finds a running tld or starts one. */
-int tl_client_open(struct tl_client *c, const char *what, struct tl_error *err);
+int tlc_client_open(struct tlc_client *c, const char *what, struct tl_error *err);
 
 /* method on base + path with body (may be NULL). *status the HTTP status,
  * *out the parsed JSON answer (an object; {"error"} for failures) or NULL
  * for a non-JSON answer, whose bytes are then in *raw (when raw is given). */
-int tl_client_call(struct tl_client *c, const char *method, const char *path, json_t *body,
-                   long *status, json_t **out, char **raw, size_t *raw_len, const char *what,
-                   struct tl_error *err);
+int tlc_client_call(struct tlc_client *c, const char *method, const char *path, json_t *body,
+                    long *status, json_t **out, char **raw, size_t *raw_len, const char *what,
+                    struct tl_error *err);

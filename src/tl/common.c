@@ -21,12 +21,12 @@ static void report_line(const char *file, const char *message, const struct tl_e
     fputc('\n', stderr);
 }
 
-void tl_report_error(const char *file, const struct tl_error *err)
+void tlc_report_error(const char *file, const struct tl_error *err)
 {
     report_line(file, err->message, err);
 }
 
-void tl_report(const char *file, const char *fmt, ...)
+void tlc_report(const char *file, const char *fmt, ...)
 {
     char message[4096];
     va_list ap;
@@ -38,15 +38,15 @@ void tl_report(const char *file, const char *fmt, ...)
 
 int tlc_fail(int status, const struct tl_error *err)
 {
-    tl_report_error(NULL, err);
+    tlc_report_error(NULL, err);
     return status;
 }
 
-void tl_report_option_error(const char *verb, char **argv)
+void tlc_report_option_error(const char *verb, char **argv)
 {
     /* getopt_long leaves optind past the offending argument. */
     const char *arg = optind > 0 ? argv[optind - 1] : "?";
-    tl_report(verb, "option %s is unknown or needs a value", arg);
+    tlc_report(verb, "option %s is unknown or needs a value", arg);
 }
 
 int tlc_file_load(const char *path, uint8_t **out, size_t *out_len, struct tl_error *err)
@@ -64,9 +64,9 @@ int tlc_file_load(const char *path, uint8_t **out, size_t *out_len, struct tl_er
         return tl_error_set_nopos(err, -ENOMEM, "%s: out of memory", path);
     for (;;) {
         if (len == cap) {
-            if (cap >= TL_MAX_INPUT)
+            if (cap >= TLC_MAX_INPUT)
                 return tl_error_set_nopos(err, -EFBIG, "%s: larger than %u MiB", path,
-                                          TL_MAX_INPUT >> 20);
+                                          TLC_MAX_INPUT >> 20);
             uint8_t *n = realloc(buf, cap * 2);
             if (!n)
                 return tl_error_set_nopos(err, -ENOMEM, "%s: out of memory", path);
@@ -105,12 +105,12 @@ int tlc_error_prefix(struct tl_error *err, int code, const char *what)
     return code;
 }
 
-int tl_read_file(const char *path, uint8_t **out, size_t *out_len)
+int tlc_read_file(const char *path, uint8_t **out, size_t *out_len)
 {
     struct tl_error err = {0};
     int r = tlc_file_load(path, out, out_len, &err);
     if (r < 0)
-        tl_report_error(NULL, &err);
+        tlc_report_error(NULL, &err);
     return r;
 }
 
@@ -134,23 +134,23 @@ int tlc_fd_write_all(int fd, const char *path, const void *data, size_t len, str
     return 0;
 }
 
-int tl_write_fd(int fd, const char *path, const void *data, size_t len)
+int tlc_write_fd(int fd, const char *path, const void *data, size_t len)
 {
     struct tl_error err = {0};
     int r = tlc_fd_write_all(fd, path, data, len, &err);
     if (r < 0)
-        tl_report_error(NULL, &err);
+        tlc_report_error(NULL, &err);
     return r;
 }
 
-void tl_json_print(json_t *v)
+void tlc_json_print(json_t *v)
 {
     json_dumpf(v, stdout, JSON_COMPACT | JSON_ENSURE_ASCII);
     fputc('\n', stdout);
     json_decref(v);
 }
 
-json_t *tl_json_hex(const uint8_t *p, size_t n)
+json_t *tlc_json_hex(const uint8_t *p, size_t n)
 {
     char *s = malloc(2 * n + 1);
     if (!s)
@@ -169,21 +169,21 @@ int cli_dispatch(const char *cmd, const struct cli_verb *verbs, void (*usage)(FI
         snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s",
                  v == verbs ? "" : ", ", v->name);
     if (argc < 2) {
-        tl_report(cmd, "no verb given (%s; try --help)", names);
-        return TL_EXIT_BAD;
+        tlc_report(cmd, "no verb given (%s; try --help)", names);
+        return TLC_EXIT_BAD;
     }
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         usage(stdout);
-        return TL_EXIT_OK;
+        return TLC_EXIT_OK;
     }
     for (const struct cli_verb *v = verbs; v->name; v++)
         if (strcmp(argv[1], v->name) == 0)
             return v->run(argc - 1, argv + 1);
-    tl_report(cmd, "unknown verb \"%s\" (%s)", argv[1], names);
-    return TL_EXIT_BAD;
+    tlc_report(cmd, "unknown verb \"%s\" (%s)", argv[1], names);
+    return TLC_EXIT_BAD;
 }
 
-json_t *tl_json_csv(const char *csv)
+json_t *tlc_json_csv(const char *csv)
 {
     json_t *a = json_array();
     for (const char *p = csv; p && *p;) {

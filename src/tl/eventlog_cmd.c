@@ -30,16 +30,16 @@ static int load_expect(const char *path, struct tl_pcr_values *out)
     _cleanup_free_ uint8_t *buf = NULL;
     size_t len;
     struct tl_error err = {0};
-    if (tl_read_file(path, &buf, &len) < 0)
+    if (tlc_read_file(path, &buf, &len) < 0)
         return -1;
     if (tl_pcr_values_parse((const char *)buf, len, out, &err) < 0) {
-        tl_report_error(path, &err);
+        tlc_report_error(path, &err);
         return -1;
     }
     return 0;
 }
 
-int tl_cmd_eventlog(int argc, char **argv)
+int tlc_cmd_eventlog(int argc, char **argv)
 {
     static const struct option options[] = {
         {"json", no_argument, NULL, 'j'},
@@ -52,8 +52,8 @@ int tl_cmd_eventlog(int argc, char **argv)
     int c;
 
     if (argc < 2) {
-        tl_report("eventlog", "no verb given (show, replay, state; try --help)");
-        return TL_EXIT_BAD;
+        tlc_report("eventlog", "no verb given (show, replay, state; try --help)");
+        return TLC_EXIT_BAD;
     }
     const char *verb_name = argv[1];
     enum verb verb;
@@ -65,10 +65,10 @@ int tl_cmd_eventlog(int argc, char **argv)
         verb = VERB_STATE;
     else if (strcmp(verb_name, "--help") == 0 || strcmp(verb_name, "-h") == 0) {
         usage(stdout);
-        return TL_EXIT_OK;
+        return TLC_EXIT_OK;
     } else {
-        tl_report("eventlog", "unknown verb \"%s\" (show, replay, state)", verb_name);
-        return TL_EXIT_BAD;
+        tlc_report("eventlog", "unknown verb \"%s\" (show, replay, state)", verb_name);
+        return TLC_EXIT_BAD;
     }
 
     argc--;
@@ -82,22 +82,22 @@ int tl_cmd_eventlog(int argc, char **argv)
             break;
         case 'e':
             if (verb != VERB_REPLAY) {
-                tl_report(NULL, "eventlog %s: --expect belongs to replay", verb_name);
-                return TL_EXIT_BAD;
+                tlc_report(NULL, "eventlog %s: --expect belongs to replay", verb_name);
+                return TLC_EXIT_BAD;
             }
             expect_file = optarg;
             break;
         case 'h':
             usage(stdout);
-            return TL_EXIT_OK;
+            return TLC_EXIT_OK;
         default:
-            tl_report_option_error("eventlog", argv);
-            return TL_EXIT_BAD;
+            tlc_report_option_error("eventlog", argv);
+            return TLC_EXIT_BAD;
         }
     }
     if (optind >= argc) {
-        tl_report(NULL, "eventlog %s: no FILE given", verb_name);
-        return TL_EXIT_BAD;
+        tlc_report(NULL, "eventlog %s: no FILE given", verb_name);
+        return TLC_EXIT_BAD;
     }
 
     struct tl_pcr_values *expect = NULL;
@@ -105,36 +105,36 @@ int tl_cmd_eventlog(int argc, char **argv)
         expect = malloc(sizeof(*expect));
         if (!expect || load_expect(expect_file, expect) < 0) {
             free(expect);
-            return TL_EXIT_BAD;
+            return TLC_EXIT_BAD;
         }
         /* The expected-values file may be given under any name; remember it. */
     }
 
     struct tl_hasher *h = tl_hasher_new();
-    int status = TL_EXIT_OK;
+    int status = TLC_EXIT_OK;
     int n_files = argc - optind;
     for (int i = optind; i < argc; i++) {
         struct analysis a = {.file = argv[i]};
         struct tl_error err = {0};
         int r = analysis_run(&a, verb != VERB_REPLAY, expect, h, &err);
         if (r < 0)
-            r = tlc_fail(TL_EXIT_BAD, &err);
+            r = tlc_fail(TLC_EXIT_BAD, &err);
         else
-            r = analysis_failed(&a) ? TL_EXIT_FAIL : TL_EXIT_OK;
-        if (r != TL_EXIT_BAD) {
+            r = analysis_failed(&a) ? TLC_EXIT_FAIL : TLC_EXIT_OK;
+        if (r != TLC_EXIT_BAD) {
             if (a.expect)
                 a.expect->file = expect_file;
             if (!json && n_files > 1)
                 printf("%s== %s ==\n", i > optind ? "\n" : "", a.file);
             switch (verb) {
             case VERB_SHOW:
-                json ? tl_json_print(eventlog_json_show(&a)) : eventlog_text_show(&a);
+                json ? tlc_json_print(eventlog_json_show(&a)) : eventlog_text_show(&a);
                 break;
             case VERB_REPLAY:
-                json ? tl_json_print(eventlog_json_replay(&a)) : eventlog_text_replay(&a);
+                json ? tlc_json_print(eventlog_json_replay(&a)) : eventlog_text_replay(&a);
                 break;
             case VERB_STATE:
-                json ? tl_json_print(eventlog_json_state(&a)) : eventlog_text_state(&a);
+                json ? tlc_json_print(eventlog_json_state(&a)) : eventlog_text_state(&a);
                 break;
             }
         }

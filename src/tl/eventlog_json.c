@@ -38,7 +38,7 @@ static json_t *event_digests(const struct tl_eventlog *log, const struct tl_even
             snprintf(name, sizeof(name), "0x%04x", log->banks[b].alg);
             n = name;
         }
-        json_object_set_new(o, n, tl_json_hex(d, log->banks[b].size));
+        json_object_set_new(o, n, tlc_json_hex(d, log->banks[b].size));
     }
     return o;
 }
@@ -89,7 +89,7 @@ json_t *eventlog_json_show(const struct analysis *a)
                       (json_int_t)s->platform_class, "version_major", s->version_major,
                       "version_minor", s->version_minor, "errata", s->errata, "uintn_size",
                       s->uintn_size, "vendor_info",
-                      tl_json_hex(log->buf + s->vendor_info_offset, s->vendor_info_size)));
+                      tlc_json_hex(log->buf + s->vendor_info_offset, s->vendor_info_size)));
         json_object_set_new(json_object_get(o, "spec_id"), "vendor_info_outside_event",
                             json_boolean(s->vendor_info_outside_event));
     } else {
@@ -109,7 +109,7 @@ json_t *eventlog_json_show(const struct analysis *a)
                               (json_int_t)ev->pcr, "type", event_type_json(ev->type), "type_value",
                               (json_int_t)ev->type, "digests", event_digests(log, ev), "data_size",
                               (json_int_t)ev->data_size, "data",
-                              tl_json_hex(tl_event_data(log, ev), ev->data_size), "status",
+                              tlc_json_hex(tl_event_data(log, ev), ev->data_size), "status",
                               tl_record_status_name(a->checks.status[i]), "description", desc);
         free(desc);
         int32_t c = a->have_state ? a->state.component_of_event[i] : -1;
@@ -149,8 +149,8 @@ json_t *eventlog_json_replay(const struct analysis *a)
             }
             json_array_append_new(
                 mm, json_pack("{s:o, s:i, s:o, s:o, s:b}", "bank", bank_name(m->alg), "pcr", m->pcr,
-                              "replayed", tl_json_hex(m->replayed, size), "expected",
-                              tl_json_hex(m->expected, size), "log_extends", !m->uncovered));
+                              "replayed", tlc_json_hex(m->replayed, size), "expected",
+                              tlc_json_hex(m->expected, size), "log_extends", !m->uncovered));
         }
         for (int i = 0; i < TL_PCR_COUNT; i++)
             if (a->expect->not_covered & (1u << i))
@@ -174,7 +174,7 @@ static json_t *cert_json(const uint8_t *der, size_t len)
         return json_pack("{s:s}", "error", "not a DER X.509 certificate");
     json_t *o = json_pack("{s:s, s:s?, s:s, s:o, s:s}", "subject", info.subject, "common_name",
                           info.common_name, "issuer", info.issuer, "sha256",
-                          tl_json_hex(info.sha256, 32), "not_after", info.not_after);
+                          tlc_json_hex(info.sha256, 32), "not_after", info.not_after);
     tl_x509_info_done(&info);
     return o;
 }
@@ -187,7 +187,7 @@ static json_t *sig_entry_json(const struct tl_sig_entry *e)
     if (e->kind == TL_SIG_X509)
         json_object_set_new(o, "certificate", cert_json(e->data, e->data_len));
     else
-        json_object_set_new(o, "hash", tl_json_hex(e->data, e->data_len));
+        json_object_set_new(o, "hash", tlc_json_hex(e->data, e->data_len));
     return o;
 }
 
@@ -222,9 +222,9 @@ static json_t *authority_json(const struct tl_authority *au, json_t *verifies)
     if (au->cert)
         json_object_set_new(o, "certificate", cert_json(au->cert, au->cert_len));
     else if (au->is_signature_data)
-        json_object_set_new(o, "hash", tl_json_hex(au->data + 16, au->data_len - 16));
+        json_object_set_new(o, "hash", tlc_json_hex(au->data + 16, au->data_len - 16));
     else
-        json_object_set_new(o, "data", tl_json_hex(au->data, au->data_len));
+        json_object_set_new(o, "data", tlc_json_hex(au->data, au->data_len));
     json_object_set_new(o, "verifies", verifies);
     return o;
 }
@@ -286,7 +286,7 @@ json_t *eventlog_json_state(const struct analysis *a)
                     json_object_set_new(jau, "common_name",
                                         info.common_name ? json_string(info.common_name)
                                                          : json_null());
-                    json_object_set_new(jau, "sha256", tl_json_hex(info.sha256, 32));
+                    json_object_set_new(jau, "sha256", tlc_json_hex(info.sha256, 32));
                     tl_x509_info_done(&info);
                 }
             }

@@ -48,7 +48,7 @@ static int run_create(int argc, char **argv)
     struct az_args a;
     int r = arm_parse(&create_cmd, argc, argv, &a);
     if (r)
-        return r > 0 ? TL_EXIT_OK : TL_EXIT_BAD;
+        return r > 0 ? TLC_EXIT_OK : TLC_EXIT_BAD;
     json_t *body = json_pack("{s:s}", "location", az_get(&a, "--location"));
     /* Groups are made at once: provisioningState lives in properties. */
     return arm_resource_run(&a, "PUT", &group, body, ARM_SHOW);
@@ -69,7 +69,7 @@ static int run_list(int argc, char **argv)
     return arm_get(&list_cmd, &groups, ARM_LIST, argc, argv);
 }
 
-int tl_cmd_group(int argc, char **argv)
+int tlc_cmd_group(int argc, char **argv)
 {
     static const struct az_entry entries[] = {
         {"create", "Create a new resource group.", false, run_create},

@@ -76,20 +76,20 @@ static int check(const char *dir, const char *disk_opt, const char *vars, bool j
     _cleanup_free_ char *disk_default = NULL;
     struct tl_error err = {0};
     if (!v || (!disk_opt && asprintf(&disk_default, "%s/disk.raw", dir) < 0))
-        return TL_EXIT_BAD;
+        return TLC_EXIT_BAD;
     const char *disk = disk_opt ? disk_opt : disk_default;
     if (tlh_image_check(dir, disk_opt, vars, time(NULL), v, &err) < 0) {
-        tl_report(NULL, "%s", err.message);
-        return TL_EXIT_BAD;
+        tlc_report(NULL, "%s", err.message);
+        return TLC_EXIT_BAD;
     }
     if (json)
-        tl_json_print(tl_image_verdict_json(v, dir, disk, vars));
+        tlc_json_print(tl_image_verdict_json(v, dir, disk, vars));
     else
         print_text(dir, disk, vars, v);
-    return v->failed >= 0 ? TL_EXIT_FAIL : TL_EXIT_OK;
+    return v->failed >= 0 ? TLC_EXIT_FAIL : TLC_EXIT_OK;
 }
 
-int tl_cmd_image_check(int argc, char **argv)
+int tlc_cmd_image_check(int argc, char **argv)
 {
     static const struct option options[] = {
         {"vars", required_argument, NULL, 'v'},
@@ -116,23 +116,23 @@ int tl_cmd_image_check(int argc, char **argv)
             break;
         case 'h':
             usage(stdout);
-            return TL_EXIT_OK;
+            return TLC_EXIT_OK;
         default:
-            tl_report_option_error("image check", argv);
-            return TL_EXIT_BAD;
+            tlc_report_option_error("image check", argv);
+            return TLC_EXIT_BAD;
         }
     }
     if (optind >= argc) {
-        tl_report("image check", "no DIR given (the image folder)");
-        return TL_EXIT_BAD;
+        tlc_report("image check", "no DIR given (the image folder)");
+        return TLC_EXIT_BAD;
     }
     if (argc - optind > 1) {
-        tl_report("image check", "one DIR only (\"%s\" is extra)", argv[optind + 1]);
-        return TL_EXIT_BAD;
+        tlc_report("image check", "one DIR only (\"%s\" is extra)", argv[optind + 1]);
+        return TLC_EXIT_BAD;
     }
     if (!vars) {
-        tl_report("image check", "--vars VARS.fd is required (the node's OVMF store)");
-        return TL_EXIT_BAD;
+        tlc_report("image check", "--vars VARS.fd is required (the node's OVMF store)");
+        return TLC_EXIT_BAD;
     }
     return check(argv[optind], disk, vars, json);
 }

@@ -2,4 +2,4 @@
  * firmware and shim with these keys start the image's boot chain? */
 #pragma once
 
-int tl_cmd_image_check(int argc, char **argv);
+int tlc_cmd_image_check(int argc, char **argv);

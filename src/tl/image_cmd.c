@@ -44,7 +44,7 @@ static int elf_has_asan(const char *path)
 {
     _cleanup_free_ uint8_t *buf = NULL;
     size_t len;
-    if (tl_read_file(path, &buf, &len) < 0)
+    if (tlc_read_file(path, &buf, &len) < 0)
         return -EIO;
     if (len < sizeof(Elf64_Ehdr) || memcmp(buf, ELFMAG, SELFMAG) != 0 ||
         buf[EI_CLASS] != ELFCLASS64)
@@ -100,14 +100,14 @@ static char *default_agent(const char *self)
         if (r == 0)
             return realpath(cand[i], NULL);
     }
-    tl_report("image build",
-              "no tl-agent to put in the image: looked for %s, %s and %s%s; "
-              "build it (ninja -C build) or give --agent FILE|none",
-              cand[0], cand[1], cand[2], asan ? " (the ones there are ASan builds)" : "");
+    tlc_report("image build",
+               "no tl-agent to put in the image: looked for %s, %s and %s%s; "
+               "build it (ninja -C build) or give --agent FILE|none",
+               cand[0], cand[1], cand[2], asan ? " (the ones there are ASan builds)" : "");
     return NULL;
 }
 
-int tl_cmd_image(int argc, char **argv)
+int tlc_cmd_image(int argc, char **argv)
 {
     static const struct option options[] = {
         {"output", required_argument, NULL, 'o'},
@@ -126,17 +126,17 @@ int tl_cmd_image(int argc, char **argv)
     int c;
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         if (argc < 2) {
-            tl_report("image", "no verb given (build, check; try --help)");
-            return TL_EXIT_BAD;
+            tlc_report("image", "no verb given (build, check; try --help)");
+            return TLC_EXIT_BAD;
         }
         usage(stdout);
-        return TL_EXIT_OK;
+        return TLC_EXIT_OK;
     }
     if (strcmp(argv[1], "check") == 0)
-        return tl_cmd_image_check(argc - 1, argv + 1);
+        return tlc_cmd_image_check(argc - 1, argv + 1);
     if (strcmp(argv[1], "build") != 0) {
-        tl_report("image", "unknown verb \"%s\" (build, check)", argv[1]);
-        return TL_EXIT_BAD;
+        tlc_report("image", "unknown verb \"%s\" (build, check)", argv[1]);
+        return TLC_EXIT_BAD;
     }
     argc--;
     argv++;
@@ -161,8 +161,8 @@ int tl_cmd_image(int argc, char **argv)
             break;
         case 'g':
             if (strcmp(optarg, "1") != 0 && strcmp(optarg, "2") != 0) {
-                tl_report("image build", "--generation: 1 or 2");
-                return TL_EXIT_BAD;
+                tlc_report("image build", "--generation: 1 or 2");
+                return TLC_EXIT_BAD;
             }
             generation = optarg[0] - '0';
             break;
@@ -171,30 +171,30 @@ int tl_cmd_image(int argc, char **argv)
             break;
         case 'h':
             usage(stdout);
-            return TL_EXIT_OK;
+            return TLC_EXIT_OK;
         default:
-            tl_report_option_error("image build", argv);
-            return TL_EXIT_BAD;
+            tlc_report_option_error("image build", argv);
+            return TLC_EXIT_BAD;
         }
     }
     if (!out || optind < argc) {
-        tl_report("image build", "needs -o DIR and nothing else");
-        return TL_EXIT_BAD;
+        tlc_report("image build", "needs -o DIR and nothing else");
+        return TLC_EXIT_BAD;
     }
     const char *datadir = getenv("TL_DATADIR");
     _cleanup_free_ char *script = NULL, *self = realpath("/proc/self/exe", NULL);
     if (asprintf(&script, "%s/%s", datadir ? datadir : TL_SOURCE_DIR,
                  generation == 1 ? "scripts/image-build-gen1.sh" : "scripts/image-build.sh") < 0 ||
         !self)
-        return TL_EXIT_BAD;
+        return TLC_EXIT_BAD;
     if (access(script, R_OK) < 0) {
-        tl_report(script, "the image recipe is not there (set TL_DATADIR)");
-        return TL_EXIT_BAD;
+        tlc_report(script, "the image recipe is not there (set TL_DATADIR)");
+        return TLC_EXIT_BAD;
     }
     _cleanup_free_ char *found_agent = NULL;
     if (!agent) {
         if (!(found_agent = default_agent(self)))
-            return TL_EXIT_BAD;
+            return TLC_EXIT_BAD;
         agent = found_agent;
     }
     const char *args[16];
@@ -227,27 +227,27 @@ int tl_cmd_image(int argc, char **argv)
     tlh_run_result_done(&res);
     if (r < 0) {
         if (r != -EIO)
-            tl_report(out, "cannot start the recipe: %s", err.message);
-        return TL_EXIT_BAD;
+            tlc_report(out, "cannot start the recipe: %s", err.message);
+        return TLC_EXIT_BAD;
     }
     if (json) {
         _cleanup_free_ char *manifest = NULL;
         if (asprintf(&manifest, "%s/manifest.json", out) < 0)
-            return TL_EXIT_BAD;
+            return TLC_EXIT_BAD;
         json_error_t jerr;
         json_t *m = json_load_file(manifest, 0, &jerr);
         if (!m) {
-            tl_report(manifest, "%s (line %d)", jerr.text, jerr.line);
-            return TL_EXIT_BAD;
+            tlc_report(manifest, "%s (line %d)", jerr.text, jerr.line);
+            return TLC_EXIT_BAD;
         }
         json_t *image = json_object_get(m, "image");
         json_t *gen = json_object_get(m, "generation");
-        tl_json_print(json_pack("{s:s, s:s, s:O, s:O, s:O, s:I}", "dir", out, "manifest", manifest,
-                                "sha256", json_object_get(image, "sha256"), "size",
-                                json_object_get(image, "size"), "components",
-                                json_object_get(m, "components"), "generation",
-                                gen ? json_integer_value(gen) : (json_int_t)2));
+        tlc_json_print(json_pack("{s:s, s:s, s:O, s:O, s:O, s:I}", "dir", out, "manifest", manifest,
+                                 "sha256", json_object_get(image, "sha256"), "size",
+                                 json_object_get(image, "size"), "components",
+                                 json_object_get(m, "components"), "generation",
+                                 gen ? json_integer_value(gen) : (json_int_t)2));
         json_decref(m);
     }
-    return TL_EXIT_OK;
+    return TLC_EXIT_OK;
 }

@@ -43,51 +43,51 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        tl_report(NULL, "no command given (try tl --help)");
-        return TL_EXIT_BAD;
+        tlc_report(NULL, "no command given (try tl --help)");
+        return TLC_EXIT_BAD;
     }
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         usage(stdout);
-        return TL_EXIT_OK;
+        return TLC_EXIT_OK;
     }
     if (strcmp(argv[1], "--version") == 0) {
         puts("tl " TL_VERSION);
-        return TL_EXIT_OK;
+        return TLC_EXIT_OK;
     }
     if (strcmp(argv[1], "eventlog") == 0)
-        return tl_cmd_eventlog(argc - 1, argv + 1);
+        return tlc_cmd_eventlog(argc - 1, argv + 1);
     if (strcmp(argv[1], "secureboot") == 0)
-        return tl_cmd_secureboot(argc - 1, argv + 1);
+        return tlc_cmd_secureboot(argc - 1, argv + 1);
     if (strcmp(argv[1], "image") == 0)
-        return tl_cmd_image(argc - 1, argv + 1);
+        return tlc_cmd_image(argc - 1, argv + 1);
     if (strcmp(argv[1], "vtpm") == 0)
-        return tl_cmd_vtpm(argc - 1, argv + 1);
+        return tlc_cmd_vtpm(argc - 1, argv + 1);
     if (strcmp(argv[1], "node") == 0)
-        return tl_cmd_node(argc - 1, argv + 1);
+        return tlc_cmd_node(argc - 1, argv + 1);
     if (strcmp(argv[1], "attest") == 0)
-        return tl_cmd_attest(argc - 1, argv + 1);
+        return tlc_cmd_attest(argc - 1, argv + 1);
     if (strcmp(argv[1], "tee") == 0)
-        return tl_cmd_tee(argc - 1, argv + 1);
+        return tlc_cmd_tee(argc - 1, argv + 1);
     if (strcmp(argv[1], "attestation") == 0)
-        return tl_cmd_attestation(argc - 1, argv + 1);
+        return tlc_cmd_attestation(argc - 1, argv + 1);
     if (strcmp(argv[1], "alert") == 0)
-        return tl_cmd_alert(argc - 1, argv + 1);
+        return tlc_cmd_alert(argc - 1, argv + 1);
     if (strcmp(argv[1], "policy") == 0)
-        return tl_cmd_policy(argc - 1, argv + 1);
+        return tlc_cmd_policy(argc - 1, argv + 1);
     if (strcmp(argv[1], "token") == 0)
-        return tl_cmd_token(argc - 1, argv + 1);
+        return tlc_cmd_token(argc - 1, argv + 1);
     if (strcmp(argv[1], "group") == 0)
-        return tl_cmd_group(argc - 1, argv + 1);
+        return tlc_cmd_group(argc - 1, argv + 1);
     if (strcmp(argv[1], "vm") == 0)
-        return tl_cmd_vm(argc - 1, argv + 1);
+        return tlc_cmd_vm(argc - 1, argv + 1);
     if (strcmp(argv[1], "aks") == 0)
-        return tl_cmd_aks(argc - 1, argv + 1);
+        return tlc_cmd_aks(argc - 1, argv + 1);
     if (strcmp(argv[1], "feature") == 0)
-        return tl_cmd_feature(argc - 1, argv + 1);
+        return tlc_cmd_feature(argc - 1, argv + 1);
     if (strcmp(argv[1], "provider") == 0)
-        return tl_cmd_provider(argc - 1, argv + 1);
+        return tlc_cmd_provider(argc - 1, argv + 1);
     if (strcmp(argv[1], "extension") == 0)
-        return tl_cmd_extension(argc - 1, argv + 1);
-    tl_report(NULL, "unknown command \"%s\" (try tl --help)", argv[1]);
-    return TL_EXIT_BAD;
+        return tlc_cmd_extension(argc - 1, argv + 1);
+    tlc_report(NULL, "unknown command \"%s\" (try tl --help)", argv[1]);
+    return TLC_EXIT_BAD;
 }

@@ -72,7 +72,7 @@ static int on_off(const char *verb, const char *opt, const char *v, int *out)
     else if (strcmp(v, "off") == 0)
         *out = 0;
     else {
-        tl_report(NULL, "node %s: %s takes on or off, not \"%s\"", verb, opt, v);
+        tlc_report(NULL, "node %s: %s takes on or off, not \"%s\"", verb, opt, v);
         return -1;
     }
     return 0;
@@ -112,15 +112,15 @@ static int parse(const char *verb, int argc, char **argv, struct opts *o, const 
         if (c == '?' || c == ':') {
             char what[32];
             snprintf(what, sizeof(what), "node %s", verb);
-            tl_report_option_error(what, argv);
+            tlc_report_option_error(what, argv);
             return -1;
         }
         if (!strchr(allowed, c)) {
             if (c == 'l')
-                tl_report(NULL, "node %s: -l does not apply here (try --help)", verb);
+                tlc_report(NULL, "node %s: -l does not apply here (try --help)", verb);
             else
-                tl_report(NULL, "node %s: --%s does not apply here (try --help)", verb,
-                          options[idx].name);
+                tlc_report(NULL, "node %s: --%s does not apply here (try --help)", verb,
+                           options[idx].name);
             return -1;
         }
         switch (c) {
@@ -171,7 +171,7 @@ static int parse(const char *verb, int argc, char **argv, struct opts *o, const 
             char *end;
             o->timeout = strtol(optarg, &end, 10);
             if (*end || o->timeout <= 0) {
-                tl_report(NULL, "node %s: --timeout takes seconds, not \"%s\"", verb, optarg);
+                tlc_report(NULL, "node %s: --timeout takes seconds, not \"%s\"", verb, optarg);
                 return -1;
             }
             break;
@@ -181,17 +181,17 @@ static int parse(const char *verb, int argc, char **argv, struct opts *o, const 
     bool needs_name = strcmp(verb, "list") != 0;
     if (needs_name) {
         if (optind >= argc) {
-            tl_report(NULL, "node %s: a node name is required (try --help)", verb);
+            tlc_report(NULL, "node %s: a node name is required (try --help)", verb);
             return -1;
         }
         o->name = argv[optind++];
     }
     if (optind < argc) {
-        tl_report(NULL, "node %s: unexpected argument \"%s\"", verb, argv[optind]);
+        tlc_report(NULL, "node %s: unexpected argument \"%s\"", verb, argv[optind]);
         return -1;
     }
     if (o->name && (strlen(o->name) > 63 || strpbrk(o->name, "/?#% "))) {
-        tl_report(NULL, "node %s: \"%s\" is not a node name", verb, o->name);
+        tlc_report(NULL, "node %s: \"%s\" is not a node name", verb, o->name);
         return -1;
     }
     return 0;
@@ -263,18 +263,18 @@ static void print_node(const json_t *n)
     printf("console:      %s\n", str(n, "console"));
 }
 
-static int call(struct tl_client *c, const char *verb, const char *method, const char *path,
+static int call(struct tlc_client *c, const char *verb, const char *method, const char *path,
                 json_t *body, json_t **out)
 {
     long status = 0;
     struct tl_error err = {0};
-    int r = tl_client_call(c, method, path, body, &status, out, NULL, NULL, "node", &err);
+    int r = tlc_client_call(c, method, path, body, &status, out, NULL, NULL, "node", &err);
     json_decref(body);
     if (r < 0)
-        return tl_report_error(NULL, &err), -1;
+        return tlc_report_error(NULL, &err), -1;
     if (status >= 300) {
-        tl_report(NULL, "node %s: %s", verb,
-                  *out ? str(*out, "error") : "the platform refused the request");
+        tlc_report(NULL, "node %s: %s", verb,
+                   *out ? str(*out, "error") : "the platform refused the request");
         json_decref(*out);
         *out = NULL;
         return -1;
@@ -283,7 +283,7 @@ static int call(struct tl_client *c, const char *verb, const char *method, const
 }
 
 /* Waits until the node leaves "booting"; prints progress on a terminal. */
-static int wait_boot(struct tl_client *c, const char *verb, const char *name, long timeout,
+static int wait_boot(struct tlc_client *c, const char *verb, const char *name, long timeout,
                      json_t **node)
 {
     char path[128];
@@ -297,8 +297,8 @@ static int wait_boot(struct tl_client *c, const char *verb, const char *name, lo
         if (strcmp(state, "booting") != 0 && strcmp(state, "creating") != 0)
             break;
         if (time(NULL) > end) {
-            tl_report(NULL, "node %s: %s still booting after %ld s (see tl node console %s)", verb,
-                      name, timeout, name);
+            tlc_report(NULL, "node %s: %s still booting after %ld s (see tl node console %s)", verb,
+                       name, timeout, name);
             return -1;
         }
         const char *phase = str(json_object_get(*node, "diagnosis"), "phase");
@@ -321,13 +321,13 @@ static int wait_boot(struct tl_client *c, const char *verb, const char *name, lo
 static int finish(const struct opts *o, json_t *node, bool waited)
 {
     if (o->json)
-        tl_json_print(json_incref(node));
+        tlc_json_print(json_incref(node));
     else
         print_node(node);
     const char *state = str(node, "state");
-    int rc = TL_EXIT_OK;
+    int rc = TLC_EXIT_OK;
     if (waited && strcmp(state, "running") != 0)
-        rc = TL_EXIT_FAIL;
+        rc = TLC_EXIT_FAIL;
     json_decref(node);
     return rc;
 }
@@ -344,7 +344,7 @@ static json_t *spec_body(const struct opts *o)
     if (o->egress >= 0)
         json_object_set_new(b, "egress", json_boolean(o->egress));
     if (o->egress_allow)
-        json_object_set_new(b, "egress_allow", tl_json_csv(o->egress_allow));
+        json_object_set_new(b, "egress_allow", tlc_json_csv(o->egress_allow));
     if (o->image) {
         char *real = realpath(o->image, NULL);
         json_object_set_new(b, "image", json_string(real ? real : o->image));
@@ -377,7 +377,7 @@ static int filter_load(const struct opts *o, struct filter *f)
     struct tl_error err = {0};
     if (o->selector) {
         if (tl_selector_parse(o->selector, &f->selector, &err) < 0) {
-            tl_report("node list", "%s", err.message);
+            tlc_report("node list", "%s", err.message);
             return -1;
         }
         f->has_selector = true;
@@ -385,10 +385,10 @@ static int filter_load(const struct opts *o, struct filter *f)
     if (o->for_pod) {
         _cleanup_free_ uint8_t *buf = NULL;
         size_t len;
-        if (tl_read_file(o->for_pod, &buf, &len) < 0)
+        if (tlc_read_file(o->for_pod, &buf, &len) < 0)
             return -1;
         if (tl_podspec_parse(buf, len, &f->pods, &err) < 0) {
-            tl_report_error(o->for_pod, &err);
+            tlc_report_error(o->for_pod, &err);
             return -1;
         }
     }
@@ -416,18 +416,18 @@ static bool filter_admits(const struct filter *f, const json_t *node)
     return true;
 }
 
-static int list(struct tl_client *c, const struct opts *o, const struct filter *f)
+static int list(struct tlc_client *c, const struct opts *o, const struct filter *f)
 {
     json_t *out = NULL;
     if (call(c, "list", "GET", "/v1/nodes", NULL, &out) < 0)
-        return TL_EXIT_BAD;
+        return TLC_EXIT_BAD;
     json_t *all = json_object_get(out, "nodes"), *kept = json_array(), *n;
     size_t i;
     json_array_foreach(all, i, n) if (filter_admits(f, n)) json_array_append(kept, n);
     json_decref(out);
     if (o->json) {
-        tl_json_print(json_pack("{s:o}", "nodes", kept));
-        return TL_EXIT_OK;
+        tlc_json_print(json_pack("{s:o}", "nodes", kept));
+        return TLC_EXIT_OK;
     }
     printf("%-16s %-9s %-11s %-5s %-22s %s\n", "NAME", "STATE", "SECURE-BOOT", "VTPM", "BOOT",
            "REASON");
@@ -436,19 +436,19 @@ static int list(struct tl_client *c, const struct opts *o, const struct filter *
                yes_no(n, "secure_boot"), yes_no(n, "vtpm"),
                str(json_object_get(n, "diagnosis"), "verdict"), str(n, "reason"));
     json_decref(kept);
-    return TL_EXIT_OK;
+    return TLC_EXIT_OK;
 }
 
-int tl_cmd_node(int argc, char **argv)
+int tlc_cmd_node(int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         if (argc < 2) {
-            tl_report("node", "no verb given (create, list, show, start, stop, "
-                              "reimage, delete, console; try --help)");
-            return TL_EXIT_BAD;
+            tlc_report("node", "no verb given (create, list, show, start, stop, "
+                               "reimage, delete, console; try --help)");
+            return TLC_EXIT_BAD;
         }
         usage(stdout);
-        return TL_EXIT_OK;
+        return TLC_EXIT_OK;
     }
     const char *verb = argv[1];
     static const struct {
@@ -463,28 +463,28 @@ int tl_cmd_node(int argc, char **argv)
         if (strcmp(verbs[i].verb, verb) == 0)
             allowed = verbs[i].allowed;
     if (!allowed) {
-        tl_report("node",
-                  "unknown verb \"%s\" (create, list, show, start, stop, reimage, "
-                  "delete, wait, console)",
-                  verb);
-        return TL_EXIT_BAD;
+        tlc_report("node",
+                   "unknown verb \"%s\" (create, list, show, start, stop, reimage, "
+                   "delete, wait, console)",
+                   verb);
+        return TLC_EXIT_BAD;
     }
     struct opts o;
     int r = parse(verb, argc - 1, argv + 1, &o, allowed);
     if (r)
-        return r > 0 ? TL_EXIT_OK : TL_EXIT_BAD;
+        return r > 0 ? TLC_EXIT_OK : TLC_EXIT_BAD;
     if (strcmp(verb, "create") == 0 && o.image && access(o.image, F_OK) < 0) {
-        tl_report(o.image, "image not found: %s", strerror(errno));
-        return TL_EXIT_BAD;
+        tlc_report(o.image, "image not found: %s", strerror(errno));
+        return TLC_EXIT_BAD;
     }
     /* the filters are checked before tld is asked anything */
     _cleanup_(filter_free) struct filter filter = {0};
     if (filter_load(&o, &filter) < 0)
-        return TL_EXIT_BAD;
-    struct tl_client c;
+        return TLC_EXIT_BAD;
+    struct tlc_client c;
     struct tl_error err = {0};
-    if (tl_client_open(&c, "node", &err) < 0)
-        return tlc_fail(TL_EXIT_BAD, &err);
+    if (tlc_client_open(&c, "node", &err) < 0)
+        return tlc_fail(TLC_EXIT_BAD, &err);
     char path[160];
     json_t *out = NULL;
     if (strcmp(verb, "list") == 0)
@@ -495,38 +495,38 @@ int tl_cmd_node(int argc, char **argv)
         char *raw = NULL;
         size_t len = 0;
         snprintf(path, sizeof(path), "/v1/nodes/%s/console", o.name);
-        if (tl_client_call(&c, "GET", path, NULL, &status, &out, &raw, &len, "node", &err) < 0)
-            return tlc_fail(TL_EXIT_BAD, &err);
+        if (tlc_client_call(&c, "GET", path, NULL, &status, &out, &raw, &len, "node", &err) < 0)
+            return tlc_fail(TLC_EXIT_BAD, &err);
         if (status != 200) {
-            tl_report("node console", "%s", out ? str(out, "error") : "refused");
+            tlc_report("node console", "%s", out ? str(out, "error") : "refused");
             json_decref(out);
             free(raw);
-            return TL_EXIT_BAD;
+            return TLC_EXIT_BAD;
         }
         fwrite(raw, 1, len, stdout);
         free(raw);
-        return TL_EXIT_OK;
+        return TLC_EXIT_OK;
     }
     if (strcmp(verb, "show") == 0 || strcmp(verb, "wait") == 0) {
         if (call(&c, verb, "GET", path, NULL, &out) < 0)
-            return TL_EXIT_BAD;
+            return TLC_EXIT_BAD;
         bool wait = strcmp(verb, "wait") == 0;
         if (wait && wait_boot(&c, verb, o.name, o.timeout, &out) < 0) {
             json_decref(out);
-            return TL_EXIT_BAD;
+            return TLC_EXIT_BAD;
         }
         return finish(&o, out, wait);
     }
     if (strcmp(verb, "delete") == 0) {
         if (call(&c, verb, "DELETE", path, NULL, &out) < 0)
-            return TL_EXIT_BAD;
+            return TLC_EXIT_BAD;
         if (o.json)
-            tl_json_print(out);
+            tlc_json_print(out);
         else {
             printf("deleted %s\n", o.name);
             json_decref(out);
         }
-        return TL_EXIT_OK;
+        return TLC_EXIT_OK;
     }
     json_t *body;
     if (strcmp(verb, "create") == 0) {
@@ -537,19 +537,19 @@ int tl_cmd_node(int argc, char **argv)
             o.no_wait = true; /* its agent runs elsewhere, whenever it likes */
         }
         if (call(&c, verb, "POST", "/v1/nodes", body, &out) < 0)
-            return TL_EXIT_BAD;
+            return TLC_EXIT_BAD;
     } else {
         body = strcmp(verb, "reimage") == 0 ? spec_body(&o) : NULL;
         if (body && o.reset_vtpm)
             json_object_set_new(body, "reset_vtpm", json_true());
         snprintf(path, sizeof(path), "/v1/nodes/%s/%s", o.name, verb);
         if (call(&c, verb, "POST", path, body, &out) < 0)
-            return TL_EXIT_BAD;
+            return TLC_EXIT_BAD;
     }
     bool wait = strcmp(verb, "stop") != 0 && !o.no_wait;
     if (wait && wait_boot(&c, verb, o.name, o.timeout, &out) < 0) {
         json_decref(out);
-        return TL_EXIT_BAD;
+        return TLC_EXIT_BAD;
     }
     return finish(&o, out, wait);
 }

@@ -151,8 +151,8 @@ int aks_custom_headers(const struct az_args *a, bool *gen1)
     for (const char *p = h; p && *p;) {
         size_t n = strcspn(p, ","), k = strcspn(p, "=");
         if (k >= n || k == 0) {
-            tl_report(a->cmd->name,
-                      "--aks-custom-headers takes KEY=VALUE[,KEY=VALUE...], not \"%s\"", h);
+            tlc_report(a->cmd->name,
+                       "--aks-custom-headers takes KEY=VALUE[,KEY=VALUE...], not \"%s\"", h);
             return -EINVAL;
         }
         if (k == strlen("UseGen1Image") && strncasecmp(p, "UseGen1Image", k) == 0)
@@ -167,10 +167,10 @@ static int run_add(int argc, char **argv)
     struct az_args a;
     int r = arm_parse(&add_cmd, argc, argv, &a);
     if (r)
-        return r > 0 ? TL_EXIT_OK : TL_EXIT_BAD;
+        return r > 0 ? TLC_EXIT_OK : TLC_EXIT_BAD;
     bool gen1;
     if (aks_custom_headers(&a, &gen1) < 0)
-        return TL_EXIT_BAD;
+        return TLC_EXIT_BAD;
     json_t *body = json_object();
     if (az_given(&a, "--node-count"))
         json_object_set_new(body, "count", json_integer(az_get_long(&a, "--node-count")));
@@ -192,7 +192,7 @@ static int run_add(int argc, char **argv)
         json_object_set_new(body, "enableWorkloadEgress", json_true());
     if (az_given(&a, "--workload-egress-allowed-cidrs"))
         json_object_set_new(body, "workloadEgressAllowedCidrs",
-                            tl_json_csv(az_get(&a, "--workload-egress-allowed-cidrs")));
+                            tlc_json_csv(az_get(&a, "--workload-egress-allowed-cidrs")));
     return arm_write(&a, "PUT", &pool, body);
 }
 
@@ -201,10 +201,10 @@ static int run_update(int argc, char **argv)
     struct az_args a;
     int r = arm_parse(&update_cmd, argc, argv, &a);
     if (r)
-        return r > 0 ? TL_EXIT_OK : TL_EXIT_BAD;
+        return r > 0 ? TLC_EXIT_OK : TLC_EXIT_BAD;
     bool gen1;
     if (aks_custom_headers(&a, &gen1) < 0)
-        return TL_EXIT_BAD;
+        return TLC_EXIT_BAD;
     json_t *body = json_object();
     if (az_flag(&a, "--enable-secure-boot") || az_flag(&a, "--disable-secure-boot"))
         json_object_set_new(body, "enableSecureBoot",
@@ -219,14 +219,14 @@ static int run_update(int argc, char **argv)
                             json_boolean(az_flag(&a, "--enable-workload-egress")));
     if (az_given(&a, "--workload-egress-allowed-cidrs"))
         json_object_set_new(body, "workloadEgressAllowedCidrs",
-                            tl_json_csv(az_get(&a, "--workload-egress-allowed-cidrs")));
+                            tlc_json_csv(az_get(&a, "--workload-egress-allowed-cidrs")));
     if (json_object_size(body) == 0) {
-        tl_report(a.cmd->name,
-                  "nothing to update: give --enable-secure-boot, --disable-secure-boot, "
-                  "--enable-vtpm, --disable-vtpm, --enable-workload-egress, "
-                  "--disable-workload-egress, --workload-egress-allowed-cidrs or --node-count");
+        tlc_report(a.cmd->name,
+                   "nothing to update: give --enable-secure-boot, --disable-secure-boot, "
+                   "--enable-vtpm, --disable-vtpm, --enable-workload-egress, "
+                   "--disable-workload-egress, --workload-egress-allowed-cidrs or --node-count");
         json_decref(body);
-        return TL_EXIT_BAD;
+        return TLC_EXIT_BAD;
     }
     return arm_write(&a, "PATCH", &pool, body);
 }
@@ -246,7 +246,7 @@ static int run_list(int argc, char **argv)
     return arm_get(&list_cmd, &pools, ARM_LIST, argc, argv);
 }
 
-int tl_cmd_aks_nodepool(int argc, char **argv)
+int tlc_cmd_aks_nodepool(int argc, char **argv)
 {
     static const struct az_entry entries[] = {
         {"add", "Add a node pool to the managed Kubernetes cluster.", false, run_add},

@@ -47,7 +47,7 @@ static void print_list(const char *title, const json_t *list)
     json_array_foreach(list, i, e) printf("    %s\n", json_string_value(e));
 }
 
-int tl_cmd_policy_rules(int argc, char **argv)
+int tlc_cmd_policy_rules(int argc, char **argv)
 {
     static const struct option options[] = {
         {"resource-group", required_argument, NULL, 'g'},
@@ -108,28 +108,28 @@ int tl_cmd_policy_rules(int argc, char **argv)
             break;
         case 'h':
             usage(stdout);
-            return TL_EXIT_OK;
+            return TLC_EXIT_OK;
         default:
-            tl_report_option_error("policy rules", argv);
-            return TL_EXIT_BAD;
+            tlc_report_option_error("policy rules", argv);
+            return TLC_EXIT_BAD;
         }
     }
     if (optind < argc) {
-        tl_report("policy rules", "unexpected argument \"%s\"", argv[optind]);
-        return TL_EXIT_BAD;
+        tlc_report("policy rules", "unexpected argument \"%s\"", argv[optind]);
+        return TLC_EXIT_BAD;
     }
     if (!group || !cluster || !pool) {
-        tl_report("policy rules", "--resource-group, --cluster-name and --nodepool-name "
-                                  "are required");
-        return TL_EXIT_BAD;
+        tlc_report("policy rules", "--resource-group, --cluster-name and --nodepool-name "
+                                   "are required");
+        return TLC_EXIT_BAD;
     }
     if (clear && set) {
-        tl_report("policy rules", "--clear takes no rule options");
-        return TL_EXIT_BAD;
+        tlc_report("policy rules", "--clear takes no rule options");
+        return TLC_EXIT_BAD;
     }
     if (strpbrk(group, "/?#% ") || strpbrk(cluster, "/?#% ") || strpbrk(pool, "/?#% ")) {
-        tl_report("policy rules", "a name holds '/', '?', '#', '%%' or a space");
-        return TL_EXIT_BAD;
+        tlc_report("policy rules", "a name holds '/', '?', '#', '%%' or a space");
+        return TLC_EXIT_BAD;
     }
     if (json_array_size(kernels))
         json_object_set(rules, "allowedKernels", kernels);
@@ -138,28 +138,28 @@ int tl_cmd_policy_rules(int argc, char **argv)
     char path[512];
     snprintf(path, sizeof(path), "/v1/resourceGroups/%s/managedClusters/%s/agentPools/%s/policy",
              group, cluster, pool);
-    struct tl_client cl;
+    struct tlc_client cl;
     struct tl_error err = {0};
-    if (tl_client_open(&cl, "policy rules", &err) < 0) {
-        tl_report_error(NULL, &err);
-        return TL_EXIT_BAD;
+    if (tlc_client_open(&cl, "policy rules", &err) < 0) {
+        tlc_report_error(NULL, &err);
+        return TLC_EXIT_BAD;
     }
     long status = 0;
     json_t *answer = NULL;
-    if (tl_client_call(&cl, set || clear ? "PUT" : "GET", path, set || clear ? rules : NULL,
-                       &status, &answer, NULL, NULL, "policy rules", &err) < 0) {
-        tl_report_error(NULL, &err);
-        return TL_EXIT_BAD;
+    if (tlc_client_call(&cl, set || clear ? "PUT" : "GET", path, set || clear ? rules : NULL,
+                        &status, &answer, NULL, NULL, "policy rules", &err) < 0) {
+        tlc_report_error(NULL, &err);
+        return TLC_EXIT_BAD;
     }
     if (status >= 300 || !answer) {
         const char *e = json_string_value(json_object_get(answer, "error"));
-        tl_report("policy rules", "%s", e ? e : "refused");
+        tlc_report("policy rules", "%s", e ? e : "refused");
         json_decref(answer);
-        return TL_EXIT_BAD;
+        return TLC_EXIT_BAD;
     }
     if (json) {
-        tl_json_print(answer);
-        return TL_EXIT_OK;
+        tlc_json_print(answer);
+        return TLC_EXIT_OK;
     }
     const json_t *r = json_object_get(answer, "rules");
     printf("node pool %s/%s/%s: explicit rules%s\n", group, cluster, pool,
@@ -177,5 +177,5 @@ int tl_cmd_policy_rules(int argc, char **argv)
            json_is_null(json_object_get(answer, "baselineSecureBootOff")) ? "no" : "yes",
            json_is_null(json_object_get(answer, "baselineSecureBootOn")) ? "no" : "yes");
     json_decref(answer);
-    return TL_EXIT_OK;
+    return TLC_EXIT_OK;
 }

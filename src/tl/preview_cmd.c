@@ -72,7 +72,7 @@ static const struct az_command extension_update_cmd = {
     struct az_args a;                                                                              \
     int r = arm_parse(&(cmd), argc, argv, &a);                                                     \
     if (r)                                                                                         \
-        return r > 0 ? TL_EXIT_OK : TL_EXIT_BAD;
+        return r > 0 ? TLC_EXIT_OK : TLC_EXIT_BAD;
 
 static int feature_register(int argc, char **argv)
 {
@@ -114,12 +114,12 @@ static int provider_register(int argc, char **argv)
     const char *ns = az_get(&a, "--namespace");
     char *path = arm_path("/v1/providers/%s/register", ns);
     char *show = arm_path("/v1/providers/%s", ns);
-    struct tl_client c;
+    struct tlc_client c;
     json_t *out = NULL;
-    int rc = TL_EXIT_BAD;
+    int rc = TLC_EXIT_BAD;
     struct tl_error err = {0};
     if (path && show &&
-        (tl_client_open(&c, a.cmd->name, &err) < 0 ||
+        (tlc_client_open(&c, a.cmd->name, &err) < 0 ||
          arm_request(&c, "POST", path, NULL, NULL, &out, &err) < 0))
         arm_report(out, &err);
     if (!path || !show || *err.message)
@@ -138,7 +138,7 @@ static int provider_register(int argc, char **argv)
             goto done;
         }
     }
-    rc = TL_EXIT_OK;
+    rc = TLC_EXIT_OK;
 done:
     json_decref(out);
     free(path);
@@ -160,12 +160,12 @@ static int extension(const struct az_command *cmd, int argc, char **argv)
     struct az_args a;
     int r = arm_parse(cmd, argc, argv, &a);
     if (r)
-        return r > 0 ? TL_EXIT_OK : TL_EXIT_BAD;
-    tl_report(cmd->name,
-              "trustlaunch needs no extension; what '%s' adds to az is built into tl "
-              "(nothing to do)",
-              az_get(&a, "--name"));
-    return TL_EXIT_OK;
+        return r > 0 ? TLC_EXIT_OK : TLC_EXIT_BAD;
+    tlc_report(cmd->name,
+               "trustlaunch needs no extension; what '%s' adds to az is built into tl "
+               "(nothing to do)",
+               az_get(&a, "--name"));
+    return TLC_EXIT_OK;
 }
 
 static int extension_add(int argc, char **argv)
@@ -178,7 +178,7 @@ static int extension_update(int argc, char **argv)
     return extension(&extension_update_cmd, argc, argv);
 }
 
-int tl_cmd_feature(int argc, char **argv)
+int tlc_cmd_feature(int argc, char **argv)
 {
     static const struct az_entry entries[] = {
         {"list", "List preview features.", false, feature_list},
@@ -190,7 +190,7 @@ int tl_cmd_feature(int argc, char **argv)
                        argc, argv);
 }
 
-int tl_cmd_provider(int argc, char **argv)
+int tlc_cmd_provider(int argc, char **argv)
 {
     static const struct az_entry entries[] = {
         {"register", "Register a resource provider.", false, provider_register},
@@ -200,7 +200,7 @@ int tl_cmd_provider(int argc, char **argv)
     return az_dispatch("provider", "Manage resource providers.", entries, argc, argv);
 }
 
-int tl_cmd_extension(int argc, char **argv)
+int tlc_cmd_extension(int argc, char **argv)
 {
     static const struct az_entry entries[] = {
         {"add", "Accepted: tl needs no extension.", false, extension_add},

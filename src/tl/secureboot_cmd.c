@@ -47,10 +47,10 @@ static int pe_load(const char *path, struct pe_file *f)
 {
     *f = (struct pe_file){.path = path};
     struct tl_error err = {0};
-    if (tl_read_file(path, &f->buf, &f->len) < 0)
+    if (tlc_read_file(path, &f->buf, &f->len) < 0)
         return -1;
     if (tl_pe_parse(f->buf, f->len, &f->pe, &err) < 0) {
-        tl_report_error(path, &err);
+        tlc_report_error(path, &err);
         free(f->buf);
         f->buf = NULL;
         return -1;
@@ -75,7 +75,7 @@ static int digest_one(const char *path, bool json, struct tl_hasher *h)
 {
     struct pe_file f;
     if (pe_load(path, &f) < 0)
-        return TL_EXIT_BAD;
+        return TLC_EXIT_BAD;
     static const uint16_t algs[] = {TL_ALG_SHA1, TL_ALG_SHA256, TL_ALG_SHA384, TL_ALG_SHA512};
     json_t *o = json_object(), *digests = json_object(), *sigs = json_array();
     const char *component = tl_secureboot_component_name(&f.pe);
@@ -91,12 +91,12 @@ static int digest_one(const char *path, bool json, struct tl_hasher *h)
         struct tl_error err = {0};
         int n = tl_pe_authenticode_digest(&f.pe, h, algs[i], d, &err);
         if (n < 0) {
-            tl_report_error(path, &err);
+            tlc_report_error(path, &err);
             json_decref(o);
             json_decref(digests);
             json_decref(sigs);
             pe_file_done(&f);
-            return TL_EXIT_BAD;
+            return TLC_EXIT_BAD;
         }
         tl_hex_encode(d, (size_t)n, hex);
         json_object_set_new(digests, tl_alg_name(algs[i]), json_string(hex));
@@ -122,11 +122,11 @@ static int digest_one(const char *path, bool json, struct tl_hasher *h)
     if (!json && f.pe.sbat)
         printf("  .sbat:\n    %.*s\n", (int)f.pe.sbat_len, f.pe.sbat);
     if (json)
-        tl_json_print(o);
+        tlc_json_print(o);
     else
         json_decref(o);
     pe_file_done(&f);
-    return TL_EXIT_OK;
+    return TLC_EXIT_OK;
 }
 
 /* ---- verify ---- */
@@ -147,14 +147,14 @@ static json_t *verdict_json(const struct tl_sb_verdict *v, const char *file)
     json_t *o = json_pack("{s:s, s:s, s:s, s:b, s:s, s:s, s:o, s:I}", "component", v->component,
                           "file", file, "verifier", tl_verifier_name(v->verifier), "allowed",
                           v->allowed, "reason", v->reason, "source", v->source, "sha256",
-                          tl_json_hex(v->sha256, 32), "signatures", (json_int_t)v->n_signatures);
+                          tlc_json_hex(v->sha256, 32), "signatures", (json_int_t)v->n_signatures);
     json_object_set_new(o, "certificate",
                         v->by_certificate ? json_pack("{s:s, s:o}", "subject", v->cert_subject,
-                                                      "sha256", tl_json_hex(v->cert_sha256, 32))
+                                                      "sha256", tlc_json_hex(v->cert_sha256, 32))
                                           : json_null());
     json_object_set_new(o, "hash",
                         v->by_hash ? json_pack("{s:s, s:o}", "kind", tl_sig_kind_name(v->hash_kind),
-                                               "value", tl_json_hex(v->hash, v->hash_len))
+                                               "value", tlc_json_hex(v->hash, v->hash_len))
                                    : json_null());
     json_object_set_new(o, "signer",
                         v->signer_subject[0] ? json_string(v->signer_subject) : json_null());
@@ -169,18 +169,18 @@ static int verify_modules(const struct verify_opts *o, json_t *out, int *denied)
     struct tl_cert_ref certs[8];
     uint8_t *ders[8] = {0};
     size_t n = 0;
-    int status = TL_EXIT_OK;
+    int status = TLC_EXIT_OK;
     for (size_t i = 0; i < o->n_module_certs; i++) {
         _cleanup_free_ uint8_t *buf = NULL;
         size_t len;
         struct tl_error err = {0};
-        if (tl_read_file(o->module_certs[i], &buf, &len) < 0) {
-            status = TL_EXIT_BAD;
+        if (tlc_read_file(o->module_certs[i], &buf, &len) < 0) {
+            status = TLC_EXIT_BAD;
             goto out;
         }
         if (tl_x509_to_der(buf, len, &ders[n], &certs[n].len, &err) < 0) {
-            tl_report_error(o->module_certs[i], &err);
-            status = TL_EXIT_BAD;
+            tlc_report_error(o->module_certs[i], &err);
+            status = TLC_EXIT_BAD;
             goto out;
         }
         certs[n].der = ders[n];
@@ -191,13 +191,13 @@ static int verify_modules(const struct verify_opts *o, json_t *out, int *denied)
         size_t len;
         struct tl_modsig_result res;
         struct tl_error err = {0};
-        if (tl_read_file(o->modules[i], &buf, &len) < 0) {
-            status = TL_EXIT_BAD;
+        if (tlc_read_file(o->modules[i], &buf, &len) < 0) {
+            status = TLC_EXIT_BAD;
             goto out;
         }
         if (tl_modsig_verify(buf, len, certs, n, &res, &err) < 0) {
-            tl_report_error(o->modules[i], &err);
-            status = TL_EXIT_BAD;
+            tlc_report_error(o->modules[i], &err);
+            status = TLC_EXIT_BAD;
             goto out;
         }
         bool loads = tl_modsig_loads(&res, true);
@@ -225,21 +225,21 @@ static int verify_chain(const struct verify_opts *o, char **files, int n_files)
     struct sb_chain_keys k;
     json_t *applied = json_array();
     struct tl_error err = {0};
-    int status =
-        sb_chain_keys_load(&src, &k, applied, &err) < 0 ? tlc_fail(TL_EXIT_BAD, &err) : TL_EXIT_OK;
+    int status = sb_chain_keys_load(&src, &k, applied, &err) < 0 ? tlc_fail(TLC_EXIT_BAD, &err)
+                                                                 : TLC_EXIT_OK;
     struct pe_file *pes = calloc((size_t)n_files, sizeof(*pes));
     const struct tl_pe **images = calloc((size_t)n_files, sizeof(*images));
     struct tl_sb_verdict *verdicts = calloc((size_t)n_files, sizeof(*verdicts));
 
-    if (status != TL_EXIT_OK)
+    if (status != TLC_EXIT_OK)
         goto out;
     if (!pes || !images || !verdicts) {
-        status = TL_EXIT_BAD;
+        status = TLC_EXIT_BAD;
         goto out;
     }
     for (int i = 0; i < n_files; i++) {
         if (pe_load(files[i], &pes[i]) < 0) {
-            status = TL_EXIT_BAD;
+            status = TLC_EXIT_BAD;
             goto out;
         }
         images[i] = &pes[i].pe;
@@ -248,24 +248,24 @@ static int verify_chain(const struct verify_opts *o, char **files, int n_files)
     int denied = tl_secureboot_check_chain(images, NULL, (size_t)n_files, &k.keys, time(NULL), NULL,
                                            verdicts, &err);
     if (denied < 0) {
-        tl_report_error(files[0], &err);
-        status = TL_EXIT_BAD;
+        tlc_report_error(files[0], &err);
+        status = TLC_EXIT_BAD;
         goto out;
     }
     json_t *modules = json_array();
     status = verify_modules(o, modules, &denied);
-    if (status != TL_EXIT_OK) {
+    if (status != TLC_EXIT_OK) {
         json_decref(modules);
         goto out;
     }
-    status = denied ? TL_EXIT_FAIL : TL_EXIT_OK;
+    status = denied ? TLC_EXIT_FAIL : TLC_EXIT_OK;
     if (o->json) {
         json_t *arr = json_array();
         for (int i = 0; i < n_files; i++)
             json_array_append_new(arr, verdict_json(&verdicts[i], files[i]));
-        tl_json_print(json_pack("{s:s, s:o, s:o, s:O, s:s}", "vars", o->vars, "components", arr,
-                                "modules", modules, "dbx_updates", applied, "verdict",
-                                denied ? "fail" : "pass"));
+        tlc_json_print(json_pack("{s:s, s:o, s:o, s:O, s:s}", "vars", o->vars, "components", arr,
+                                 "modules", modules, "dbx_updates", applied, "verdict",
+                                 denied ? "fail" : "pass"));
     } else {
         json_decref(modules);
         for (int i = 0; i < n_files; i++) {
@@ -327,8 +327,8 @@ static int digest_or_verify(int argc, char **argv)
             break;
         case 'u':
             if (o.n_dbx_updates == TL_ARRAY_SIZE(o.dbx_updates)) {
-                tl_report("secureboot", "too many --dbx-update");
-                return TL_EXIT_BAD;
+                tlc_report("secureboot", "too many --dbx-update");
+                return TLC_EXIT_BAD;
             }
             o.dbx_updates[o.n_dbx_updates++] = optarg;
             break;
@@ -343,38 +343,38 @@ static int digest_or_verify(int argc, char **argv)
             break;
         case 'M':
             if (o.n_modules == TL_ARRAY_SIZE(o.modules)) {
-                tl_report("secureboot", "too many --modules");
-                return TL_EXIT_BAD;
+                tlc_report("secureboot", "too many --modules");
+                return TLC_EXIT_BAD;
             }
             o.modules[o.n_modules++] = optarg;
             break;
         case 'C':
             if (o.n_module_certs == TL_ARRAY_SIZE(o.module_certs)) {
-                tl_report("secureboot", "too many --module-cert");
-                return TL_EXIT_BAD;
+                tlc_report("secureboot", "too many --module-cert");
+                return TLC_EXIT_BAD;
             }
             o.module_certs[o.n_module_certs++] = optarg;
             break;
         case 'h':
             usage(stdout);
-            return TL_EXIT_OK;
+            return TLC_EXIT_OK;
         default:
-            tl_report_option_error("secureboot", argv);
-            return TL_EXIT_BAD;
+            tlc_report_option_error("secureboot", argv);
+            return TLC_EXIT_BAD;
         }
     }
     if (optind >= argc) {
-        tl_report(NULL, "secureboot %s: no FILE given", verb);
-        return TL_EXIT_BAD;
+        tlc_report(NULL, "secureboot %s: no FILE given", verb);
+        return TLC_EXIT_BAD;
     }
     if (strcmp(verb, "digest") == 0) {
         if (o.vars || o.n_dbx_updates || o.mok || o.mokx || o.sbat_level || o.n_modules ||
             o.n_module_certs) {
-            tl_report("secureboot digest", "takes only FILE... and --json");
-            return TL_EXIT_BAD;
+            tlc_report("secureboot digest", "takes only FILE... and --json");
+            return TLC_EXIT_BAD;
         }
         struct tl_hasher *h = tl_hasher_new();
-        int status = TL_EXIT_OK;
+        int status = TLC_EXIT_OK;
         for (int i = optind; i < argc; i++) {
             int r = digest_one(argv[i], o.json, h);
             if (r > status)
@@ -384,13 +384,13 @@ static int digest_or_verify(int argc, char **argv)
         return status;
     }
     if (!o.vars) {
-        tl_report("secureboot verify", "--vars VARS.fd is required");
-        return TL_EXIT_BAD;
+        tlc_report("secureboot verify", "--vars VARS.fd is required");
+        return TLC_EXIT_BAD;
     }
     return verify_chain(&o, argv + optind, argc - optind);
 }
 
-int tl_cmd_secureboot(int argc, char **argv)
+int tlc_cmd_secureboot(int argc, char **argv)
 {
     static const struct cli_verb verbs[] = {
         {"digest", digest_or_verify},

@@ -10,7 +10,7 @@
 
 /* The default source of the Microsoft key set: Debian's OVMF store with
  * Microsoft's KEK and db (and Debian's PK) enrolled. */
-#define TL_MICROSOFT_VARS "/usr/share/OVMF/OVMF_VARS_4M.ms.fd"
+#define TLC_MICROSOFT_VARS "/usr/share/OVMF/OVMF_VARS_4M.ms.fd"
 
 /* The verbs under `tl secureboot` beside digest and verify. */
 int secureboot_vars_cmd(int argc, char **argv);

@@ -31,25 +31,25 @@ int secureboot_predict_cmd(int argc, char **argv)
         else if (c == 'v')
             vars = optarg;
         else {
-            tl_report_option_error("secureboot predict", argv);
-            return TL_EXIT_BAD;
+            tlc_report_option_error("secureboot predict", argv);
+            return TLC_EXIT_BAD;
         }
     }
     int n = argc - optind;
     if (!vars || n <= 0) {
-        tl_report("secureboot predict", "needs --vars VARS.fd and CHAIN_FILE...");
-        return TL_EXIT_BAD;
+        tlc_report("secureboot predict", "needs --vars VARS.fd and CHAIN_FILE...");
+        return TLC_EXIT_BAD;
     }
     if (n > 8) {
-        tl_report("secureboot predict", "at most 8 images");
-        return TL_EXIT_BAD;
+        tlc_report("secureboot predict", "at most 8 images");
+        return TLC_EXIT_BAD;
     }
     struct store_file s;
     struct tl_error err = {0};
     if (store_load(vars, &s, &err) < 0)
-        return tlc_fail(TL_EXIT_BAD, &err);
+        return tlc_fail(TLC_EXIT_BAD, &err);
 
-    int status = TL_EXIT_BAD;
+    int status = TLC_EXIT_BAD;
     uint8_t *bufs[8] = {0};
     struct tl_pe pes[8];
     const struct tl_pe *images[8];
@@ -62,10 +62,10 @@ int secureboot_predict_cmd(int argc, char **argv)
     for (; loaded < n; loaded++) {
         size_t len;
         const char *path = argv[optind + loaded];
-        if (tl_read_file(path, &bufs[loaded], &len) < 0)
+        if (tlc_read_file(path, &bufs[loaded], &len) < 0)
             goto out;
         if (tl_pe_parse(bufs[loaded], len, &pes[loaded], &err) < 0) {
-            tl_report_error(path, &err);
+            tlc_report_error(path, &err);
             free(bufs[loaded]);
             bufs[loaded] = NULL;
             goto out;
@@ -74,7 +74,7 @@ int secureboot_predict_cmd(int argc, char **argv)
     }
     if (store_sig_db(&s, "db", &db, NULL, NULL, &err) < 0 ||
         store_sig_db(&s, "dbx", &dbx, NULL, NULL, &err) < 0) {
-        tl_report_error(NULL, &err);
+        tlc_report_error(NULL, &err);
         goto out;
     }
     struct tl_sb_keys keys = {
@@ -84,20 +84,20 @@ int secureboot_predict_cmd(int argc, char **argv)
     };
     int denied = tl_secureboot_check_chain(images, NULL, (size_t)n, &keys, 0, NULL, verdicts, &err);
     if (denied < 0) {
-        tl_report_error(argv[optind], &err);
+        tlc_report_error(argv[optind], &err);
         goto out;
     }
     if (denied > 0) {
         for (int i = 0; i < n; i++)
             if (!verdicts[i].allowed)
-                tl_report(argv[optind + i], "%s would not boot: %s", verdicts[i].component,
-                          verdicts[i].reason);
-        status = TL_EXIT_FAIL;
+                tlc_report(argv[optind + i], "%s would not boot: %s", verdicts[i].component,
+                           verdicts[i].reason);
+        status = TLC_EXIT_FAIL;
         goto out;
     }
     if (tl_predict(&s.vs, images, verdicts, (size_t)n, algs, TL_ARRAY_SIZE(algs), NULL, &p, &err) <
         0) {
-        tl_report_error(vars, &err);
+        tlc_report_error(vars, &err);
         goto out;
     }
     json_t *events = json_array(), *pcr7 = json_object(), *apps = json_array();
@@ -112,7 +112,7 @@ int secureboot_predict_cmd(int argc, char **argv)
                 h ? tl_hasher_digest(h, p.algs[b], p.events[i].data, p.events[i].data_len, d) : -1;
             tl_hasher_free(h);
             if (k > 0)
-                json_object_set_new(dg, tl_alg_name(p.algs[b]), tl_json_hex(d, (size_t)k));
+                json_object_set_new(dg, tl_alg_name(p.algs[b]), tlc_json_hex(d, (size_t)k));
         }
         if (!json)
             printf("  %-32s %s %s\n", tl_event_type_name(p.events[i].type), p.events[i].what,
@@ -121,11 +121,11 @@ int secureboot_predict_cmd(int argc, char **argv)
             events,
             json_pack("{s:I, s:s, s:s, s:o, s:o}", "pcr", (json_int_t)p.events[i].pcr, "type",
                       tl_event_type_name(p.events[i].type), "what", p.events[i].what, "data",
-                      tl_json_hex(p.events[i].data, p.events[i].data_len), "digests", dg));
+                      tlc_json_hex(p.events[i].data, p.events[i].data_len), "digests", dg));
     }
     for (unsigned b = 0; b < p.n_banks; b++) {
         size_t size = tl_alg_digest_size(p.algs[b]);
-        json_object_set_new(pcr7, tl_alg_name(p.algs[b]), tl_json_hex(p.pcr7[b], size));
+        json_object_set_new(pcr7, tl_alg_name(p.algs[b]), tlc_json_hex(p.pcr7[b], size));
         if (!json) {
             char hex[2 * TL_DIGEST_MAX + 1];
             tl_hex_encode(p.pcr7[b], size, hex);
@@ -138,7 +138,7 @@ int secureboot_predict_cmd(int argc, char **argv)
         json_t *dg = json_object();
         for (unsigned b = 0; b < p.n_banks; b++)
             json_object_set_new(dg, tl_alg_name(p.algs[b]),
-                                tl_json_hex(p.apps[i].digest[b], tl_alg_digest_size(p.algs[b])));
+                                tlc_json_hex(p.apps[i].digest[b], tl_alg_digest_size(p.algs[b])));
         if (!json)
             printf("  %-8s sha256 %s\n", p.apps[i].component,
                    json_string_value(json_object_get(dg, "sha256")));
@@ -146,14 +146,14 @@ int secureboot_predict_cmd(int argc, char **argv)
                                               "file", argv[optind + (int)i], "digests", dg));
     }
     if (json)
-        tl_json_print(json_pack("{s:s, s:o, s:o, s:o}", "vars", vars, "pcr7_events", events, "pcr7",
-                                pcr7, "applications", apps));
+        tlc_json_print(json_pack("{s:s, s:o, s:o, s:o}", "vars", vars, "pcr7_events", events,
+                                 "pcr7", pcr7, "applications", apps));
     else {
         json_decref(events);
         json_decref(pcr7);
         json_decref(apps);
     }
-    status = TL_EXIT_OK;
+    status = TLC_EXIT_OK;
 out:
     tl_prediction_done(&p);
     tl_sig_db_done(&db);

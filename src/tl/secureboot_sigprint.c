@@ -16,14 +16,14 @@ json_t *sig_entry_json(const struct tl_sig_entry *e)
         struct tl_x509_info info;
         if (tl_x509_describe(e->data, e->data_len, &info, NULL) == 0) {
             json_object_set_new(o, "subject", json_string(info.subject));
-            json_object_set_new(o, "sha256", tl_json_hex(info.sha256, 32));
+            json_object_set_new(o, "sha256", tlc_json_hex(info.sha256, 32));
             json_object_set_new(o, "not_after", json_string(info.not_after));
             tl_x509_info_done(&info);
         } else {
             json_object_set_new(o, "error", json_string("not a DER X.509 certificate"));
         }
     } else {
-        json_object_set_new(o, "hash", tl_json_hex(e->data, e->data_len));
+        json_object_set_new(o, "hash", tlc_json_hex(e->data, e->data_len));
     }
     return o;
 }

@@ -27,14 +27,14 @@ static int write_file(const char *path, const uint8_t *buf, size_t len)
         return -ENOMEM;
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) {
-        tl_report(path, "cannot create: %s", strerror(errno));
+        tlc_report(path, "cannot create: %s", strerror(errno));
         return -errno;
     }
-    int r = tl_write_fd(fd, path, buf, len);
+    int r = tlc_write_fd(fd, path, buf, len);
     if (r < 0 || rename(tmp, path) < 0) {
         if (r == 0) {
             r = -errno;
-            tl_report(path, "cannot write: %s", strerror(errno));
+            tlc_report(path, "cannot write: %s", strerror(errno));
         }
         unlink(tmp);
         return r;
@@ -49,7 +49,7 @@ static json_t *siglist_show(const char *path, const uint8_t *data, size_t len, b
     struct tl_sig_db db;
     struct tl_error err = {0};
     if (tl_sig_db_parse(data, len, &db, &err) < 0) {
-        tl_report_error(path, &err);
+        tlc_report_error(path, &err);
         return NULL;
     }
     json_t *entries = sig_db_json(&db);
@@ -63,8 +63,8 @@ static int show_one(const char *path, bool json)
 {
     _cleanup_free_ uint8_t *buf = NULL;
     size_t len;
-    if (tl_read_file(path, &buf, &len) < 0)
-        return TL_EXIT_BAD;
+    if (tlc_read_file(path, &buf, &len) < 0)
+        return TLC_EXIT_BAD;
     json_t *o = json_pack("{s:s}", "file", path);
     struct tl_varstore vs;
     struct tl_auth2 a;
@@ -112,7 +112,7 @@ static int show_one(const char *path, bool json)
         json_t *entries = siglist_show(path, a.data, a.data_len, json);
         if (!entries) {
             json_decref(o);
-            return TL_EXIT_BAD;
+            return TLC_EXIT_BAD;
         }
         json_object_set_new(o, "entries", entries);
     } else if (len > 0 && (tl_sig_db_parse(buf, len, &probe, NULL) == 0 ||
@@ -126,15 +126,15 @@ static int show_one(const char *path, bool json)
             printf("%s: signature lists%s\n", path, skip ? " (efivarfs dump)" : "");
         json_object_set_new(o, "entries", siglist_show(path, buf + skip, len - skip, json));
     } else {
-        tl_report(path, "neither a variable store, a signed update nor signature lists");
+        tlc_report(path, "neither a variable store, a signed update nor signature lists");
         json_decref(o);
-        return TL_EXIT_BAD;
+        return TLC_EXIT_BAD;
     }
     if (json)
-        tl_json_print(o);
+        tlc_json_print(o);
     else
         json_decref(o);
-    return TL_EXIT_OK;
+    return TLC_EXIT_OK;
 }
 
 /* ---- enroll / clear / apply-update ---- */
@@ -173,12 +173,12 @@ static int write_store(const struct store_file *tpl, const struct tl_varstore_ch
     size_t img_len;
     struct tl_error err = {0};
     if (tl_varstore_write(&tpl->vs, changes, n, &img, &img_len, &err) < 0) {
-        tl_report_error(out, &err);
-        return TL_EXIT_BAD;
+        tlc_report_error(out, &err);
+        return TLC_EXIT_BAD;
     }
     int r = write_file(out, img, img_len);
     free(img);
-    return r < 0 ? TL_EXIT_BAD : TL_EXIT_OK;
+    return r < 0 ? TLC_EXIT_BAD : TLC_EXIT_OK;
 }
 
 static struct tl_varstore_change change(const char *name, const tl_guid *vendor, uint32_t attrs,
@@ -194,8 +194,8 @@ static int enroll(const struct vars_opts *o)
     struct store_file tpl, ms = {0};
     struct tl_error err = {0};
     if (store_load(o->template_path, &tpl, &err) < 0)
-        return tlc_fail(TL_EXIT_BAD, &err);
-    int status = TL_EXIT_BAD;
+        return tlc_fail(TLC_EXIT_BAD, &err);
+    int status = TLC_EXIT_BAD;
     _cleanup_free_ uint8_t *pk = NULL, *kek = NULL, *db = NULL, *dbx = NULL;
     size_t pk_len = 0, kek_len = 0, db_len = 0, dbx_len = 0;
     static const uint8_t one = 1, zero = 0;
@@ -204,20 +204,20 @@ static int enroll(const struct vars_opts *o)
         static const char *const names[] = {"PK", "KEK", "db", "dbx"};
         uint8_t **bufs[] = {&pk, &kek, &db, &dbx};
         size_t *lens[] = {&pk_len, &kek_len, &db_len, &dbx_len};
-        if (store_load(TL_MICROSOFT_VARS, &ms, &err) < 0) {
-            tl_report_error(NULL, &err);
+        if (store_load(TLC_MICROSOFT_VARS, &ms, &err) < 0) {
+            tlc_report_error(NULL, &err);
             goto out;
         }
         for (size_t i = 0; i < 4; i++) {
             struct tl_sig_db parsed;
             const uint8_t *data;
             if (store_sig_db(&ms, names[i], &parsed, &data, lens[i], &err) < 0) {
-                tl_report_error(NULL, &err);
+                tlc_report_error(NULL, &err);
                 goto out;
             }
             tl_sig_db_done(&parsed);
             if (!data && i < 3) {
-                tl_report(TL_MICROSOFT_VARS, "has no %s", names[i]);
+                tlc_report(TLC_MICROSOFT_VARS, "has no %s", names[i]);
                 goto out;
             }
             *bufs[i] = *lens[i] ? malloc(*lens[i]) : NULL;
@@ -232,7 +232,7 @@ static int enroll(const struct vars_opts *o)
             append_certs(o->kek, o->n_kek, &kek, &kek_len, &err) < 0 ||
             append_certs(o->db, o->n_db, &db, &db_len, &err) < 0) {
             if (*err.message) /* out of memory was silent */
-                tl_report_error(NULL, &err);
+                tlc_report_error(NULL, &err);
             goto out;
         }
     }
@@ -240,7 +240,7 @@ static int enroll(const struct vars_opts *o)
         free(dbx);
         dbx = NULL;
         if (siglist_file_load(o->dbx, &dbx, &dbx_len, &err) < 0) {
-            tl_report_error(NULL, &err);
+            tlc_report_error(NULL, &err);
             goto out;
         }
     }
@@ -256,13 +256,13 @@ static int enroll(const struct vars_opts *o)
     if (!dbx_len)
         changes[3].data = NULL;
     status = write_store(&tpl, changes, TL_ARRAY_SIZE(changes), o->out);
-    if (status == TL_EXIT_OK && !o->json)
+    if (status == TLC_EXIT_OK && !o->json)
         printf("%s: PK, KEK, db%s enrolled (Secure Boot on)\n", o->out, dbx_len ? ", dbx" : "");
-    if (status == TL_EXIT_OK && o->json)
-        tl_json_print(json_pack("{s:s, s:s, s:b, s:I, s:I, s:I, s:I}", "file", o->out, "template",
-                                o->template_path, "secure_boot", 1, "pk_size", (json_int_t)pk_len,
-                                "kek_size", (json_int_t)kek_len, "db_size", (json_int_t)db_len,
-                                "dbx_size", (json_int_t)dbx_len));
+    if (status == TLC_EXIT_OK && o->json)
+        tlc_json_print(json_pack("{s:s, s:s, s:b, s:I, s:I, s:I, s:I}", "file", o->out, "template",
+                                 o->template_path, "secure_boot", 1, "pk_size", (json_int_t)pk_len,
+                                 "kek_size", (json_int_t)kek_len, "db_size", (json_int_t)db_len,
+                                 "dbx_size", (json_int_t)dbx_len));
 out:
     store_done(&ms);
     store_done(&tpl);
@@ -274,7 +274,7 @@ static int clear(const struct vars_opts *o)
     struct store_file tpl;
     struct tl_error err = {0};
     if (store_load(o->template_path, &tpl, &err) < 0)
-        return tlc_fail(TL_EXIT_BAD, &err);
+        return tlc_fail(TLC_EXIT_BAD, &err);
     static const uint8_t zero = 0;
     struct tl_varstore_change changes[] = {
         change("PK", &TL_EFI_GLOBAL_VARIABLE_GUID, 0, NULL, 0),
@@ -284,9 +284,9 @@ static int clear(const struct vars_opts *o)
         change("SecureBootEnable", &secure_boot_enable_guid, NV_BS, &zero, 1),
     };
     int status = write_store(&tpl, changes, TL_ARRAY_SIZE(changes), o->out);
-    if (status == TL_EXIT_OK)
-        o->json ? tl_json_print(json_pack("{s:s, s:s, s:b}", "file", o->out, "template",
-                                          o->template_path, "secure_boot", 0))
+    if (status == TLC_EXIT_OK)
+        o->json ? tlc_json_print(json_pack("{s:s, s:s, s:b}", "file", o->out, "template",
+                                           o->template_path, "secure_boot", 0))
                 : (void)printf("%s: keys cleared (no PK: Secure Boot off)\n", o->out);
     store_done(&tpl);
     return status;
@@ -297,9 +297,9 @@ static int apply_update(const struct vars_opts *o, char **updates, int n)
     struct store_file s;
     struct tl_error err = {0};
     if (store_load(o->vars, &s, &err) < 0)
-        return tlc_fail(TL_EXIT_BAD, &err);
+        return tlc_fail(TLC_EXIT_BAD, &err);
     const char *var = o->variable ? o->variable : "dbx";
-    int status = TL_EXIT_OK;
+    int status = TLC_EXIT_OK;
     struct tl_sig_db kek = {0};
     const uint8_t *cur;
     size_t cur_len;
@@ -310,7 +310,7 @@ static int apply_update(const struct vars_opts *o, char **updates, int n)
 
     if (store_sig_db(&s, "KEK", &kek, NULL, NULL, &err) < 0 ||
         store_sig_db(&s, var, &current, &cur, &cur_len, &err) < 0) {
-        status = tlc_fail(TL_EXIT_BAD, &err);
+        status = tlc_fail(TLC_EXIT_BAD, &err);
         goto out;
     }
     tl_sig_db_done(&current);
@@ -324,33 +324,33 @@ static int apply_update(const struct vars_opts *o, char **updates, int n)
         struct tl_auth2 a;
         struct tl_auth2_verdict v;
         err = (struct tl_error){0};
-        if (tl_read_file(updates[i], &buf, &len) < 0) {
-            status = TL_EXIT_BAD;
+        if (tlc_read_file(updates[i], &buf, &len) < 0) {
+            status = TLC_EXIT_BAD;
             goto out;
         }
         if (tl_auth2_parse(buf, len, &a, &err) < 0) {
-            tl_report_error(updates[i], &err);
-            status = TL_EXIT_BAD;
+            tlc_report_error(updates[i], &err);
+            status = TLC_EXIT_BAD;
             goto out;
         }
         int r = tl_auth2_verify(&a, var, &TL_EFI_IMAGE_SECURITY_DB_GUID,
                                 AUTH_ATTRS | TL_EFI_VARIABLE_APPEND_WRITE, &kek, &v, &err);
         if (r < 0) {
-            tl_report_error(updates[i], &err);
-            status = TL_EXIT_BAD;
+            tlc_report_error(updates[i], &err);
+            status = TLC_EXIT_BAD;
             goto out;
         }
         if (r == 1) {
-            tl_report(updates[i], "rejected, as the firmware would: %s", v.reason);
-            status = TL_EXIT_FAIL;
+            tlc_report(updates[i], "rejected, as the firmware would: %s", v.reason);
+            status = TLC_EXIT_FAIL;
             goto out;
         }
         uint8_t *merged;
         size_t merged_len;
         if (tl_sig_db_append(value, value_len, a.data, a.data_len, &merged, &merged_len, &err) <
             0) {
-            tl_report_error(updates[i], &err);
-            status = TL_EXIT_BAD;
+            tlc_report_error(updates[i], &err);
+            status = TLC_EXIT_BAD;
             goto out;
         }
         json_array_append_new(applied,
@@ -367,9 +367,9 @@ static int apply_update(const struct vars_opts *o, char **updates, int n)
     struct tl_varstore_change c =
         change(var, &TL_EFI_IMAGE_SECURITY_DB_GUID, AUTH_ATTRS, value, value_len);
     status = write_store(&s, &c, 1, o->out);
-    if (status == TL_EXIT_OK && o->json)
-        tl_json_print(json_pack("{s:s, s:s, s:O, s:I}", "file", o->out, "variable", var, "updates",
-                                applied, "size", (json_int_t)value_len));
+    if (status == TLC_EXIT_OK && o->json)
+        tlc_json_print(json_pack("{s:s, s:s, s:O, s:I}", "file", o->out, "variable", var, "updates",
+                                 applied, "size", (json_int_t)value_len));
 out:
     json_decref(applied);
     tl_sig_db_done(&kek);
@@ -393,8 +393,8 @@ int secureboot_vars_cmd(int argc, char **argv)
         {0},
     };
     if (argc < 2) {
-        tl_report("secureboot vars", "show, enroll, clear or apply-update");
-        return TL_EXIT_BAD;
+        tlc_report("secureboot vars", "show, enroll, clear or apply-update");
+        return TLC_EXIT_BAD;
     }
     const char *verb = argv[1];
     if (strcmp(verb, "--help") == 0 || strcmp(verb, "-h") == 0) {
@@ -405,7 +405,7 @@ int secureboot_vars_cmd(int argc, char **argv)
               "       tl secureboot vars apply-update --vars F UPDATE... [--variable db|dbx] "
               "-o OUT [--json]\n",
               stdout);
-        return TL_EXIT_OK;
+        return TLC_EXIT_OK;
     }
     struct vars_opts o = {0};
     int c;
@@ -435,12 +435,12 @@ int secureboot_vars_cmd(int argc, char **argv)
             break;
         case 'k':
             if (o.n_kek == TL_ARRAY_SIZE(o.kek))
-                return TL_EXIT_BAD;
+                return TLC_EXIT_BAD;
             o.kek[o.n_kek++] = optarg;
             break;
         case 'd':
             if (o.n_db == TL_ARRAY_SIZE(o.db))
-                return TL_EXIT_BAD;
+                return TLC_EXIT_BAD;
             o.db[o.n_db++] = optarg;
             break;
         case 'x':
@@ -450,16 +450,16 @@ int secureboot_vars_cmd(int argc, char **argv)
             o.variable = optarg;
             break;
         default:
-            tl_report_option_error("secureboot vars", argv);
-            return TL_EXIT_BAD;
+            tlc_report_option_error("secureboot vars", argv);
+            return TLC_EXIT_BAD;
         }
     }
     if (strcmp(verb, "show") == 0) {
         if (optind >= argc) {
-            tl_report("secureboot vars show", "no FILE given");
-            return TL_EXIT_BAD;
+            tlc_report("secureboot vars show", "no FILE given");
+            return TLC_EXIT_BAD;
         }
-        int status = TL_EXIT_OK;
+        int status = TLC_EXIT_OK;
         for (int i = optind; i < argc; i++) {
             int r = show_one(argv[i], o.json);
             if (r > status)
@@ -469,31 +469,31 @@ int secureboot_vars_cmd(int argc, char **argv)
     }
     if (strcmp(verb, "enroll") == 0 || strcmp(verb, "clear") == 0) {
         if (!o.template_path || !o.out || optind < argc) {
-            tl_report(NULL, "secureboot vars %s: needs --template F and -o OUT", verb);
-            return TL_EXIT_BAD;
+            tlc_report(NULL, "secureboot vars %s: needs --template F and -o OUT", verb);
+            return TLC_EXIT_BAD;
         }
         if (strcmp(verb, "clear") == 0)
             return clear(&o);
         if (o.microsoft == (o.pk || o.n_kek || o.n_db) ||
             (!o.microsoft && (!o.pk || !o.n_kek || !o.n_db))) {
-            tl_report("secureboot vars enroll", "give --microsoft, or --pk, --kek and "
-                                                "--db");
-            return TL_EXIT_BAD;
+            tlc_report("secureboot vars enroll", "give --microsoft, or --pk, --kek and "
+                                                 "--db");
+            return TLC_EXIT_BAD;
         }
         return enroll(&o);
     }
     if (strcmp(verb, "apply-update") == 0) {
         if (!o.vars || !o.out || optind >= argc) {
-            tl_report("secureboot vars apply-update", "needs --vars F, UPDATE... and "
-                                                      "-o OUT");
-            return TL_EXIT_BAD;
+            tlc_report("secureboot vars apply-update", "needs --vars F, UPDATE... and "
+                                                       "-o OUT");
+            return TLC_EXIT_BAD;
         }
         if (o.variable && strcmp(o.variable, "db") != 0 && strcmp(o.variable, "dbx") != 0) {
-            tl_report("secureboot vars apply-update", "--variable is db or dbx");
-            return TL_EXIT_BAD;
+            tlc_report("secureboot vars apply-update", "--variable is db or dbx");
+            return TLC_EXIT_BAD;
         }
         return apply_update(&o, argv + optind, argc - optind);
     }
-    tl_report("secureboot vars", "unknown verb \"%s\"", verb);
-    return TL_EXIT_BAD;
+    tlc_report("secureboot vars", "unknown verb \"%s\"", verb);
+    return TLC_EXIT_BAD;
 }

@@ -85,16 +85,16 @@ static void collateral_done(struct collateral *c)
 static int collateral_add(struct collateral *c, const char *path)
 {
     if (c->n >= COLLATERAL_MAX_FILES) {
-        tl_report(path, "more than %d collateral files", COLLATERAL_MAX_FILES);
+        tlc_report(path, "more than %d collateral files", COLLATERAL_MAX_FILES);
         return -E2BIG;
     }
     uint8_t *buf;
     size_t len;
-    if (tl_read_file(path, &buf, &len) < 0)
+    if (tlc_read_file(path, &buf, &len) < 0)
         return -EIO;
     if (len > COLLATERAL_MAX_BYTES) {
         free(buf);
-        tl_report(path, "larger than %u MiB", COLLATERAL_MAX_BYTES >> 20);
+        tlc_report(path, "larger than %u MiB", COLLATERAL_MAX_BYTES >> 20);
         return -EFBIG;
     }
     struct tl_tee_blob *items = realloc(c->items, (c->n + 1) * sizeof(*items));
@@ -106,7 +106,7 @@ static int collateral_add(struct collateral *c, const char *path)
     char *name = names ? strdup(path) : NULL;
     if (!name) {
         free(buf);
-        tl_report(path, "out of memory");
+        tlc_report(path, "out of memory");
         return -ENOMEM;
     }
     c->names[c->n] = name;
@@ -125,7 +125,7 @@ static int collateral_read_dir(struct collateral *c, const char *dir)
 {
     DIR *d = opendir(dir);
     if (!d) {
-        tl_report(dir, "cannot open: %s", strerror(errno));
+        tlc_report(dir, "cannot open: %s", strerror(errno));
         return -errno;
     }
     char *names[COLLATERAL_MAX_FILES + 1];
@@ -136,7 +136,7 @@ static int collateral_read_dir(struct collateral *c, const char *dir)
         if (de->d_name[0] == '.')
             continue;
         if (n > COLLATERAL_MAX_FILES) {
-            tl_report(dir, "more than %d files", COLLATERAL_MAX_FILES);
+            tlc_report(dir, "more than %d files", COLLATERAL_MAX_FILES);
             r = -E2BIG;
             break;
         }
@@ -227,7 +227,7 @@ static int input_load(const char *path, struct input *in)
 static int input_recognise(const char *path, struct input *in)
 {
     *in = (struct input){0};
-    if (tl_read_file(path, &in->raw, &in->raw_len) < 0)
+    if (tlc_read_file(path, &in->raw, &in->raw_len) < 0)
         return -1;
     struct tl_error err = {0};
     /* The TDX header first: read as an SEV-SNP VERSION word it is 0x2000x,
@@ -242,7 +242,7 @@ static int input_recognise(const char *path, struct input *in)
      * JSON, not a report */
     if (is_json(in->raw, in->raw_len)) {
         if (tl_az_evidence_parse(in->raw, in->raw_len, &in->az, &err) < 0) {
-            tl_report_error(path, &err);
+            tlc_report_error(path, &err);
             return -1;
         }
         /* structure errors are bad input; only judged parts make a verdict */
@@ -250,7 +250,7 @@ static int input_recognise(const char *path, struct input *in)
         struct tl_quote q;
         if (tl_hcl_report_parse(in->az.hcl_report, in->az.hcl_len, &hcl, &err) < 0 ||
             tl_quote_parse(in->az.tpm_message, in->az.tpm_message_len, &q, &err) < 0) {
-            tl_report_error(path, &err);
+            tlc_report_error(path, &err);
             return -1;
         }
         in->kind = FILE_AZURE;
@@ -265,7 +265,7 @@ static int input_recognise(const char *path, struct input *in)
     if (is_text_hex(in->raw, in->raw_len)) {
         if (tl_snp_report_from_hex((const char *)in->raw, in->raw_len, &in->report, &in->report_len,
                                    &err) < 0) {
-            tl_report_error(path, &err);
+            tlc_report_error(path, &err);
             return -1;
         }
         in->kind = FILE_SNP;
@@ -273,12 +273,12 @@ static int input_recognise(const char *path, struct input *in)
     }
     if (in->raw_len < TL_SNP_REPORT_SIZE + 64 && in->raw_len > 0 && tl_le32(in->raw) >= 2 &&
         tl_le32(in->raw) <= 5)
-        tl_report(path,
-                  "%zu bytes: not an SEV-SNP report (%d bytes), a TDX quote or Azure "
-                  "evidence JSON",
-                  in->raw_len, TL_SNP_REPORT_SIZE);
+        tlc_report(path,
+                   "%zu bytes: not an SEV-SNP report (%d bytes), a TDX quote or Azure "
+                   "evidence JSON",
+                   in->raw_len, TL_SNP_REPORT_SIZE);
     else
-        tl_report(path, "not an SEV-SNP report, a TDX quote or Azure evidence JSON");
+        tlc_report(path, "not an SEV-SNP report, a TDX quote or Azure evidence JSON");
     return -1;
 }
 
@@ -327,7 +327,7 @@ static int tdx_collateral(const struct collateral *c, struct tl_tdx_collateral *
 #if HAVE_TDX
     struct tl_error err = {0};
     if (tl_tdx_collateral_new(c->items, c->n, out, &err) < 0) {
-        tl_report("tee verify", "collateral: %s", err.message[0] ? err.message : "out of memory");
+        tlc_report("tee verify", "collateral: %s", err.message[0] ? err.message : "out of memory");
         return -1;
     }
 #else
@@ -407,9 +407,9 @@ static int verify_one(struct tl_snp_ctx *snp, const struct verify_opts *o, const
         input_done(&in);
         if (r < 0) {
             if (r == -ENOMEM)
-                tl_report(path, "out of memory");
+                tlc_report(path, "out of memory");
             else
-                tl_report_error(path, &err);
+                tlc_report_error(path, &err);
             tl_tee_verdict_done(v);
             return -1;
         }
@@ -429,7 +429,7 @@ static int verify_one(struct tl_snp_ctx *snp, const struct verify_opts *o, const
     }
     input_done(&in);
     if (r < 0) {
-        tl_report(path, "out of memory");
+        tlc_report(path, "out of memory");
         tl_tee_verdict_done(v);
         return -1;
     }
@@ -453,17 +453,17 @@ static int cmd_verify(int argc, char **argv)
         switch (c) {
         case 'h':
             usage(stdout);
-            return TL_EXIT_OK;
+            return TLC_EXIT_OK;
         case 'j':
             o.json = true;
             break;
         case 'a':
             if (tl_tee_time_parse(optarg, &o.at) < 0) {
-                tl_report("tee verify",
-                          "--at \"%s\" is not RFC 3339 UTC "
-                          "(2026-02-03T00:00:00Z) or @UNIX",
-                          optarg);
-                return TL_EXIT_BAD;
+                tlc_report("tee verify",
+                           "--at \"%s\" is not RFC 3339 UTC "
+                           "(2026-02-03T00:00:00Z) or @UNIX",
+                           optarg);
+                return TLC_EXIT_BAD;
             }
             break;
         case 'n':
@@ -479,32 +479,32 @@ static int cmd_verify(int argc, char **argv)
             policy = optarg;
             break;
         default:
-            tl_report_option_error("tee verify", argv);
-            return TL_EXIT_BAD;
+            tlc_report_option_error("tee verify", argv);
+            return TLC_EXIT_BAD;
         }
     }
     if (optind >= argc) {
-        tl_report("tee verify", "no FILE given (try --help)");
-        return TL_EXIT_BAD;
+        tlc_report("tee verify", "no FILE given (try --help)");
+        return TLC_EXIT_BAD;
     }
-    int ret = TL_EXIT_BAD;
+    int ret = TLC_EXIT_BAD;
     struct tl_snp_ctx *snp = NULL;
     uint8_t *text = NULL;
     size_t text_len;
     if (policy) {
         struct tl_error err = {0};
-        if (tl_read_file(policy, &text, &text_len) < 0)
+        if (tlc_read_file(policy, &text, &text_len) < 0)
             goto out;
         if (tl_tee_policy_parse((const char *)text, text_len, &o.policy, &err) < 0) {
-            tl_report(policy, "%s", err.message);
+            tlc_report(policy, "%s", err.message);
             goto out;
         }
     }
     if (nonce) {
         int n = tl_hex_decode(nonce, strlen(nonce), o.policy.nonce.v, sizeof(o.policy.nonce.v));
         if (n < 0) {
-            tl_report("tee verify", "--nonce: %s",
-                      n == -ENOBUFS ? "longer than 64 bytes" : "not a hex string");
+            tlc_report("tee verify", "--nonce: %s",
+                       n == -ENOBUFS ? "longer than 64 bytes" : "not a hex string");
             goto out;
         }
         o.policy.nonce.set = true;
@@ -514,10 +514,10 @@ static int cmd_verify(int argc, char **argv)
         uint8_t *der = NULL;
         size_t der_len;
         struct tl_error e = {0};
-        if (tl_read_file(vcek, &o.vcek, &o.vcek_len) < 0)
+        if (tlc_read_file(vcek, &o.vcek, &o.vcek_len) < 0)
             goto out;
         if (tl_x509_to_der(o.vcek, o.vcek_len, &der, &der_len, &e) < 0) {
-            tl_report(vcek, "not a certificate (PEM or DER): %s", e.message);
+            tlc_report(vcek, "not a certificate (PEM or DER): %s", e.message);
             goto out;
         }
         free(der);
@@ -528,7 +528,7 @@ static int cmd_verify(int argc, char **argv)
         goto out;
     struct tl_error err = {0};
     if (tl_snp_ctx_new(&snp, &err) < 0) {
-        tl_report("tee verify", "%s", err.message[0] ? err.message : "out of memory");
+        tlc_report("tee verify", "%s", err.message[0] ? err.message : "out of memory");
         goto out;
     }
     bool bad = false, failed = false;
@@ -543,14 +543,14 @@ static int cmd_verify(int argc, char **argv)
             json_t *j = tl_tee_verdict_json(&v);
             if (j) {
                 json_object_set_new(j, "file", json_string(argv[i]));
-                tl_json_print(j);
+                tlc_json_print(j);
             }
         } else {
             print_verdict(argv[i], &v);
         }
         tl_tee_verdict_done(&v);
     }
-    ret = bad ? TL_EXIT_BAD : failed ? TL_EXIT_FAIL : TL_EXIT_OK;
+    ret = bad ? TLC_EXIT_BAD : failed ? TLC_EXIT_FAIL : TLC_EXIT_OK;
 out:
     tl_snp_ctx_free(snp);
     tdx_collateral_free(o.tdx_col);
@@ -645,46 +645,46 @@ static int cmd_show(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
         if (c == 'h') {
             usage(stdout);
-            return TL_EXIT_OK;
+            return TLC_EXIT_OK;
         }
         if (c != 'j') {
-            tl_report_option_error("tee show", argv);
-            return TL_EXIT_BAD;
+            tlc_report_option_error("tee show", argv);
+            return TLC_EXIT_BAD;
         }
         json = true;
     }
     if (optind != argc - 1) {
-        tl_report("tee show", "expected one FILE (try --help)");
-        return TL_EXIT_BAD;
+        tlc_report("tee show", "expected one FILE (try --help)");
+        return TLC_EXIT_BAD;
     }
     struct input in;
     if (input_load(argv[optind], &in) < 0)
-        return TL_EXIT_BAD;
+        return TLC_EXIT_BAD;
     struct tl_error err = {0};
     json_t *o = show_json(&in, &err);
     input_done(&in);
     if (!o) {
         if (err.message[0])
-            tl_report_error(argv[optind], &err);
+            tlc_report_error(argv[optind], &err);
         else
-            tl_report(argv[optind], "out of memory");
-        return TL_EXIT_BAD;
+            tlc_report(argv[optind], "out of memory");
+        return TLC_EXIT_BAD;
     }
     if (json) {
-        tl_json_print(o);
+        tlc_json_print(o);
     } else {
         print_claims("", o);
         json_decref(o);
     }
-    return TL_EXIT_OK;
+    return TLC_EXIT_OK;
 }
 
-int tl_cmd_tee(int argc, char **argv)
+int tlc_cmd_tee(int argc, char **argv)
 {
     static const struct cli_verb verbs[] = {
         {"verify", cmd_verify},
         {"show", cmd_show},
-        {"emulate", tl_cmd_tee_emulate},
+        {"emulate", tlc_cmd_tee_emulate},
         {NULL, NULL},
     };
     return cli_dispatch("tee", verbs, usage, argc, argv);

@@ -49,10 +49,10 @@ static int write_out(const char *path, const uint8_t *p, size_t n)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) {
-        tl_report(path, "cannot create: %s", strerror(errno));
+        tlc_report(path, "cannot create: %s", strerror(errno));
         return -1;
     }
-    return tl_write_fd(fd, path, p, n) < 0 ? -1 : 0;
+    return tlc_write_fd(fd, path, p, n) < 0 ? -1 : 0;
 }
 
 static int cmd_emulate(int argc, char **argv)
@@ -84,7 +84,7 @@ static int cmd_emulate(int argc, char **argv)
         switch (c) {
         case 'h':
             usage(stdout);
-            return TL_EXIT_OK;
+            return TLC_EXIT_OK;
         case 'j':
             json = true;
             break;
@@ -99,12 +99,12 @@ static int cmd_emulate(int argc, char **argv)
             break;
         case 'i':
             if (hex_arg("--chip-id", optarg, chip_id, 64, true) < 0)
-                return TL_EXIT_BAD;
+                return TLC_EXIT_BAD;
             have_chip_id = true;
             break;
         case 'r':
             if (hex_arg("--report-data", optarg, req.report_data, 64, false) < 0)
-                return TL_EXIT_BAD;
+                return TLC_EXIT_BAD;
             break;
         case 'f':
             fw = optarg;
@@ -113,35 +113,35 @@ static int cmd_emulate(int argc, char **argv)
             vcpus = strtoul(optarg, &end, 10);
             if (*end || vcpus < 1 || vcpus > 512) {
                 fprintf(stderr, "tl: tee emulate: --vcpus \"%s\": 1 to 512\n", optarg);
-                return TL_EXIT_BAD;
+                return TLC_EXIT_BAD;
             }
             break;
         case 'g':
             features = strtoull(optarg, &end, 0);
             if (*end || !optarg[0]) {
                 fprintf(stderr, "tl: tee emulate: --guest-features \"%s\": not a number\n", optarg);
-                return TL_EXIT_BAD;
+                return TLC_EXIT_BAD;
             }
             break;
         case 's':
             if (strcmp(optarg, "3") && strcmp(optarg, "5")) {
                 fprintf(stderr, "tl: tee emulate: --snp-version \"%s\": 3 or 5\n", optarg);
-                return TL_EXIT_BAD;
+                return TLC_EXIT_BAD;
             }
             req.snp_version = (uint32_t)atoi(optarg);
             break;
         default:
-            tl_report_option_error("tee emulate", argv);
-            return TL_EXIT_BAD;
+            tlc_report_option_error("tee emulate", argv);
+            return TLC_EXIT_BAD;
         }
     }
     if (optind != argc - 1 || (strcmp(argv[optind], "snp") && strcmp(argv[optind], "tdx"))) {
         fprintf(stderr, "tl: tee emulate: expected snp or tdx (try --help)\n");
-        return TL_EXIT_BAD;
+        return TLC_EXIT_BAD;
     }
     if (!dir || !out) {
         fprintf(stderr, "tl: tee emulate: --%s is required\n", dir ? "out" : "dir");
-        return TL_EXIT_BAD;
+        return TLC_EXIT_BAD;
     }
     req.kind = strcmp(argv[optind], "snp") == 0 ? TLH_TEE_EMUL_SNP : TLH_TEE_EMUL_TDX;
     struct tl_error err = {0};
@@ -149,16 +149,16 @@ static int cmd_emulate(int argc, char **argv)
     struct tlh_tee_emul_chip *ch = NULL;
     uint8_t *report = NULL;
     size_t len = 0;
-    int ret = TL_EXIT_BAD;
+    int ret = TLC_EXIT_BAD;
     if (fw &&
         tlh_tee_emul_measure(req.kind, fw, (unsigned)vcpus, features, req.measurement, &err) < 0) {
-        tl_report_error(fw, &err);
+        tlc_report_error(fw, &err);
         goto out;
     }
     if (tlh_tee_emul_open(dir, time(NULL), &e, &err) < 0 ||
         tlh_tee_emul_chip_open(e, chip, have_chip_id ? chip_id : NULL, &ch, &err) < 0 ||
         tlh_tee_emul_report(e, ch, &req, &report, &len, &err) < 0) {
-        tl_report_error(dir, &err);
+        tlc_report_error(dir, &err);
         goto out;
     }
     if (write_out(out, report, len) < 0)
@@ -177,7 +177,7 @@ static int cmd_emulate(int argc, char **argv)
                               "sha256", root_sha, "measurement", m);
         if (o && snp)
             json_object_set_new(o, "vcek", json_string(tlh_tee_emul_chip_vcek_path(ch)));
-        tl_json_print(o);
+        tlc_json_print(o);
     } else {
         printf("%s: emulated %s (chip %s)\n", out, snp ? "SEV-SNP report" : "TD quote v4", chip);
         if (snp)
@@ -187,7 +187,7 @@ static int cmd_emulate(int argc, char **argv)
         printf("  policy: {\"trusted-roots\": [{\"kind\": \"%s\", \"sha256\": \"%s\"}]}\n",
                root_kind, root_sha);
     }
-    ret = TL_EXIT_OK;
+    ret = TLC_EXIT_OK;
 out:
     free(report);
     tlh_tee_emul_chip_free(ch);
@@ -195,11 +195,11 @@ out:
     return ret;
 }
 
-int tl_cmd_tee_emulate(int argc, char **argv)
+int tlc_cmd_tee_emulate(int argc, char **argv)
 {
     if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
         usage(stdout);
-        return TL_EXIT_OK;
+        return TLC_EXIT_OK;
     }
     return cmd_emulate(argc, argv);
 }

@@ -12,26 +12,26 @@
 #include "tl/eventlog.h"
 
 /* Exit statuses (docs/cli.md). */
-#define TL_EXIT_OK   0
-#define TL_EXIT_FAIL 1 /* a verification verdict of fail */
-#define TL_EXIT_BAD  2 /* bad usage or unreadable input */
+#define TLC_EXIT_OK   0
+#define TLC_EXIT_FAIL 1 /* a verification verdict of fail */
+#define TLC_EXIT_BAD  2 /* bad usage or unreadable input */
 
 /* Largest input file read (a firmware log is tens of KiB; a kernel tens of MiB). */
-#define TL_MAX_INPUT (256u << 20)
+#define TLC_MAX_INPUT (256u << 20)
 
 /* The one error line of tl, on stderr: "tl: FILE: message (offset N)"; without
  * FILE (NULL) the message names what it is about itself, as the messages of
  * tl's modules do ("PATH: cannot open: ..."). Only the command layer
  * (main.c, *_cmd.c, the verbs) prints errors; the modules below it return
  * -errno and fill a tl_error. */
-void tl_report_error(const char *file, const struct tl_error *err);
-__attribute__((format(printf, 2, 3))) void tl_report(const char *file, const char *fmt, ...);
-/* err's line (tl_report_error), then status: `return tlc_fail(TL_EXIT_BAD, &err);` */
+void tlc_report_error(const char *file, const struct tl_error *err);
+__attribute__((format(printf, 2, 3))) void tlc_report(const char *file, const char *fmt, ...);
+/* err's line (tlc_report_error), then status: `return tlc_fail(TLC_EXIT_BAD, &err);` */
 int tlc_fail(int status, const struct tl_error *err);
 
 /* After getopt_long returned '?' or ':' (with opterr = 0): one line naming
  * the option. */
-void tl_report_option_error(const char *verb, char **argv);
+void tlc_report_option_error(const char *verb, char **argv);
 
 /* Reads a whole file (or stdin for "-"), NUL-terminated past *len. Returns
  * 0 or -errno with err "PATH: cannot open: ...", "PATH: is a directory",
@@ -42,17 +42,17 @@ int tlc_file_load(const char *path, uint8_t **buf, size_t *len, struct tl_error 
 int tlc_error_prefix(struct tl_error *err, int code, const char *what);
 
 /* The same for the command layer: the error line printed. */
-int tl_read_file(const char *path, uint8_t **buf, size_t *len);
+int tlc_read_file(const char *path, uint8_t **buf, size_t *len);
 
 /* Writes all of data to fd, syncs and closes it (always). -errno with err
  * "PATH: cannot write: ..."; removing the file is the caller's choice. */
 int tlc_fd_write_all(int fd, const char *path, const void *data, size_t len, struct tl_error *err);
 /* The same for the command layer: the error line printed. */
-int tl_write_fd(int fd, const char *path, const void *data, size_t len);
+int tlc_write_fd(int fd, const char *path, const void *data, size_t len);
 
 /* Prints a JSON value as one line on stdout and frees it. */
-void tl_json_print(json_t *v);
-json_t *tl_json_hex(const uint8_t *p, size_t n);
+void tlc_json_print(json_t *v);
+json_t *tlc_json_hex(const uint8_t *p, size_t n);
 
 /* A command's verbs, ended by {NULL}: each runs with argv from its name on. */
 struct cli_verb {
@@ -65,28 +65,28 @@ struct cli_verb {
 int cli_dispatch(const char *cmd, const struct cli_verb *verbs, void (*usage)(FILE *f), int argc,
                  char **argv);
 /* "a,b,c" → ["a","b","c"] (empty items dropped): a comma-separated option */
-json_t *tl_json_csv(const char *csv);
+json_t *tlc_json_csv(const char *csv);
 
-int tl_cmd_eventlog(int argc, char **argv);
-int tl_cmd_secureboot(int argc, char **argv);
-int tl_cmd_image(int argc, char **argv);
-int tl_cmd_vtpm(int argc, char **argv);
-int tl_cmd_node(int argc, char **argv);
-int tl_cmd_attest(int argc, char **argv);
-int tl_cmd_tee(int argc, char **argv);
-/* `tl tee emulate` (tee_emulate_cmd.c), a verb of tl_cmd_tee. */
-int tl_cmd_tee_emulate(int argc, char **argv);
-int tl_cmd_attestation(int argc, char **argv);
-int tl_cmd_token(int argc, char **argv);
-int tl_cmd_alert(int argc, char **argv);
-int tl_cmd_policy(int argc, char **argv);
-int tl_cmd_policy_rules(int argc, char **argv);
+int tlc_cmd_eventlog(int argc, char **argv);
+int tlc_cmd_secureboot(int argc, char **argv);
+int tlc_cmd_image(int argc, char **argv);
+int tlc_cmd_vtpm(int argc, char **argv);
+int tlc_cmd_node(int argc, char **argv);
+int tlc_cmd_attest(int argc, char **argv);
+int tlc_cmd_tee(int argc, char **argv);
+/* `tl tee emulate` (tee_emulate_cmd.c), a verb of tlc_cmd_tee. */
+int tlc_cmd_tee_emulate(int argc, char **argv);
+int tlc_cmd_attestation(int argc, char **argv);
+int tlc_cmd_token(int argc, char **argv);
+int tlc_cmd_alert(int argc, char **argv);
+int tlc_cmd_policy(int argc, char **argv);
+int tlc_cmd_policy_rules(int argc, char **argv);
 
 /* The az-compatible verbs (docs/cli.md: tl group, tl aks, tl feature, ...). */
-int tl_cmd_group(int argc, char **argv);
-int tl_cmd_vm(int argc, char **argv);
-int tl_cmd_aks(int argc, char **argv);
-int tl_cmd_aks_nodepool(int argc, char **argv);
-int tl_cmd_feature(int argc, char **argv);
-int tl_cmd_provider(int argc, char **argv);
-int tl_cmd_extension(int argc, char **argv);
+int tlc_cmd_group(int argc, char **argv);
+int tlc_cmd_vm(int argc, char **argv);
+int tlc_cmd_aks(int argc, char **argv);
+int tlc_cmd_aks_nodepool(int argc, char **argv);
+int tlc_cmd_feature(int argc, char **argv);
+int tlc_cmd_provider(int argc, char **argv);
+int tlc_cmd_extension(int argc, char **argv);

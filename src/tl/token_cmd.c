@@ -26,7 +26,7 @@ static int usage(FILE *f, int status)
     return status;
 }
 
-int tl_cmd_token(int argc, char **argv)
+int tlc_cmd_token(int argc, char **argv)
 {
     static const struct option options[] = {
         {"role", required_argument, NULL, 'r'},
@@ -36,12 +36,13 @@ int tl_cmd_token(int argc, char **argv)
     };
     const char *verb = argc > 1 ? argv[1] : "";
     if (strcmp(verb, "--help") == 0 || strcmp(verb, "-h") == 0)
-        return usage(stdout, TL_EXIT_OK);
+        return usage(stdout, TLC_EXIT_OK);
     bool create = strcmp(verb, "create") == 0, list = strcmp(verb, "list") == 0,
          del = strcmp(verb, "delete") == 0;
     if (!create && !list && !del) {
-        tl_report("token", "%s verb \"%s\" (create, list, delete)", *verb ? "unknown" : "no", verb);
-        return TL_EXIT_BAD;
+        tlc_report("token", "%s verb \"%s\" (create, list, delete)", *verb ? "unknown" : "no",
+                   verb);
+        return TLC_EXIT_BAD;
     }
     const char *role = NULL;
     bool json = false;
@@ -50,10 +51,10 @@ int tl_cmd_token(int argc, char **argv)
     int c;
     while ((c = getopt_long(argc - 1, argv + 1, "h", options, NULL)) != -1) {
         if (c == 'h')
-            return usage(stdout, TL_EXIT_OK);
+            return usage(stdout, TLC_EXIT_OK);
         if (c == '?' || c == ':') {
-            tl_report_option_error("token", argv + 1);
-            return TL_EXIT_BAD;
+            tlc_report_option_error("token", argv + 1);
+            return TLC_EXIT_BAD;
         }
         if (c == 'r')
             role = optarg;
@@ -62,46 +63,46 @@ int tl_cmd_token(int argc, char **argv)
     }
     const char *name = optind < argc - 1 ? argv[1 + optind++] : NULL;
     if (optind < argc - 1) {
-        tl_report(NULL, "token %s: unexpected argument \"%s\"", verb, argv[1 + optind]);
-        return TL_EXIT_BAD;
+        tlc_report(NULL, "token %s: unexpected argument \"%s\"", verb, argv[1 + optind]);
+        return TLC_EXIT_BAD;
     }
     if ((create || del) && !name) {
-        tl_report(NULL, "token %s: a NAME is required (try --help)", verb);
-        return TL_EXIT_BAD;
+        tlc_report(NULL, "token %s: a NAME is required (try --help)", verb);
+        return TLC_EXIT_BAD;
     }
     if (list && name) {
-        tl_report("token list", "unexpected argument \"%s\"", name);
-        return TL_EXIT_BAD;
+        tlc_report("token list", "unexpected argument \"%s\"", name);
+        return TLC_EXIT_BAD;
     }
     if (create != (role != NULL)) {
-        tl_report(NULL, "token %s: %s", verb,
-                  create ? "--role is required (reader, operator, relying-party)"
-                         : "--role applies to create only");
-        return TL_EXIT_BAD;
+        tlc_report(NULL, "token %s: %s", verb,
+                   create ? "--role is required (reader, operator, relying-party)"
+                          : "--role applies to create only");
+        return TLC_EXIT_BAD;
     }
     char what[32], path[128];
     snprintf(what, sizeof(what), "token %s", verb);
     snprintf(path, sizeof(path), "/v1/tokens%s%s", del ? "/" : "", del ? name : "");
-    struct tl_client cl;
+    struct tlc_client cl;
     struct tl_error err = {0};
-    if (tl_client_open(&cl, what, &err) < 0)
-        return tlc_fail(TL_EXIT_BAD, &err);
+    if (tlc_client_open(&cl, what, &err) < 0)
+        return tlc_fail(TLC_EXIT_BAD, &err);
     json_t *body = create ? json_pack("{s:s, s:s}", "name", name, "role", role) : NULL;
     json_t *out = NULL;
     long status = 0;
-    int r = tl_client_call(&cl,
-                           create ? "POST"
-                           : del  ? "DELETE"
-                                  : "GET",
-                           path, body, &status, &out, NULL, NULL, what, &err);
+    int r = tlc_client_call(&cl,
+                            create ? "POST"
+                            : del  ? "DELETE"
+                                   : "GET",
+                            path, body, &status, &out, NULL, NULL, what, &err);
     json_decref(body);
     if (r < 0)
-        return tlc_fail(TL_EXIT_BAD, &err);
+        return tlc_fail(TLC_EXIT_BAD, &err);
     if (status >= 300 || !out) {
         const char *e = json_string_value(json_object_get(out, "error"));
-        tl_report(what, "%s", e ? e : "refused");
+        tlc_report(what, "%s", e ? e : "refused");
         json_decref(out);
-        return TL_EXIT_BAD;
+        return TLC_EXIT_BAD;
     }
     if (json) {
         char *text = json_dumps(out, JSON_COMPACT);
@@ -122,5 +123,5 @@ int tl_cmd_token(int argc, char **argv)
                    (long long)json_integer_value(json_object_get(k, "created")));
     }
     json_decref(out);
-    return TL_EXIT_OK;
+    return TLC_EXIT_OK;
 }

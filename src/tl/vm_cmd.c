@@ -148,7 +148,7 @@ static int run_create(int argc, char **argv)
     struct az_args a;
     int r = arm_parse(&create_cmd, argc, argv, &a);
     if (r)
-        return r > 0 ? TL_EXIT_OK : TL_EXIT_BAD;
+        return r > 0 ? TLC_EXIT_OK : TLC_EXIT_BAD;
     json_t *body = json_object();
     const char *image = az_get(&a, "--image");
     if (image && strchr(image, '/')) /* a directory; an az alias means the default image */
@@ -215,11 +215,11 @@ static int run_update(int argc, char **argv)
     struct az_args a;
     int r = arm_parse(&update_cmd, argc, argv, &a);
     if (r)
-        return r > 0 ? TL_EXIT_OK : TL_EXIT_BAD;
+        return r > 0 ? TLC_EXIT_OK : TLC_EXIT_BAD;
     json_t *body = json_object();
     if (az_given(&a, "--set") && set_property(body, a.cmd->name, az_get(&a, "--set")) < 0) {
         json_decref(body);
-        return TL_EXIT_BAD;
+        return TLC_EXIT_BAD;
     }
     arm_body_set_given(body, &a, "securityType", "--security-type");
     set_bool(body, &a, "enableSecureBoot", "--enable-secure-boot");
@@ -232,7 +232,7 @@ static int run_resize(int argc, char **argv)
     struct az_args a;
     int r = arm_parse(&resize_cmd, argc, argv, &a);
     if (r)
-        return r > 0 ? TL_EXIT_OK : TL_EXIT_BAD;
+        return r > 0 ? TLC_EXIT_OK : TLC_EXIT_BAD;
     return arm_write(&a, "PATCH", &vm, json_pack("{s:s}", "vmSize", az_get(&a, "--size")));
 }
 
@@ -242,7 +242,7 @@ static int run_action(const struct az_command *cmd, const struct arm_resource *r
     struct az_args a;
     int r = arm_parse(cmd, argc, argv, &a);
     if (r)
-        return r > 0 ? TL_EXIT_OK : TL_EXIT_BAD;
+        return r > 0 ? TLC_EXIT_OK : TLC_EXIT_BAD;
     return arm_resource_run(&a, "POST", res, json_object(), ARM_SHOW);
 }
 
@@ -271,7 +271,7 @@ static int run_list(int argc, char **argv)
     struct az_args a;
     int r = arm_parse(&list_cmd, argc, argv, &a);
     if (r)
-        return r > 0 ? TL_EXIT_OK : TL_EXIT_BAD;
+        return r > 0 ? TLC_EXIT_OK : TLC_EXIT_BAD;
     const char *group = az_get(&a, "--resource-group");
     char *path = group ? arm_path("/v1/resourceGroups/%s/virtualMachines", group)
                        : strdup("/v1/virtualMachines");
@@ -280,7 +280,7 @@ static int run_list(int argc, char **argv)
     return rc;
 }
 
-int tl_cmd_vm(int argc, char **argv)
+int tlc_cmd_vm(int argc, char **argv)
 {
     static const struct az_entry entries[] = {
         {"create", "Create an Azure Virtual Machine.", false, run_create},

@@ -269,7 +269,7 @@ static int parse_opts(const char *verb, int argc, char **argv, struct common_opt
             usage(stdout);
             return 1;
         default:
-            tl_report_option_error(verb, argv);
+            tlc_report_option_error(verb, argv);
             return -1;
         }
     }
@@ -317,7 +317,7 @@ static void print_provisioned(const struct common_opts *o, const char *key_file,
             json_object_set_new(j, "ctrl_socket", json_string(running->ctrl));
             json_object_set_new(j, "pid", json_integer(running->pid));
         }
-        tl_json_print(j);
+        tlc_json_print(j);
     } else {
         if (running)
             printf("vTPM running: socket %s, control %s, swtpm pid %d\n", running->sock,
@@ -342,12 +342,12 @@ static int cmd_provision(int argc, char **argv)
     struct common_opts o;
     int r = parse_opts(verb, argc, argv, &o);
     if (r != 0)
-        return r > 0 ? TL_EXIT_OK : TL_EXIT_BAD;
+        return r > 0 ? TLC_EXIT_OK : TLC_EXIT_BAD;
     if (require(verb, o.state, "--state") < 0 || require(verb, o.ca, "--ca") < 0)
-        return TL_EXIT_BAD;
+        return TLC_EXIT_BAD;
     if (o.ephemeral) {
         fprintf(stderr, "tl: %s: --ephemeral is for tl vtpm run\n", verb);
-        return TL_EXIT_BAD;
+        return TLC_EXIT_BAD;
     }
     signals_install();
     alarm(WATCHDOG_SECONDS);
@@ -359,13 +359,13 @@ static int cmd_provision(int argc, char **argv)
     alarm(0);
     if (r2 < 0) {
         say(&err);
-        return TL_EXIT_BAD;
+        return TLC_EXIT_BAD;
     }
     struct ek_report eks[TL_EK_N_TYPES] = {0};
     take_eks(res.eks, eks);
     print_provisioned(&o, res.key.path, res.ca_created, &res.info, eks, NULL);
     reports_done(eks);
-    return TL_EXIT_OK;
+    return TLC_EXIT_OK;
 }
 
 /* ---- show ---- */
@@ -426,27 +426,27 @@ static int cmd_show(int argc, char **argv)
     struct common_opts o;
     int r = parse_opts(verb, argc, argv, &o);
     if (r != 0)
-        return r > 0 ? TL_EXIT_OK : TL_EXIT_BAD;
+        return r > 0 ? TLC_EXIT_OK : TLC_EXIT_BAD;
     if (require(verb, o.state, "--state") < 0)
-        return TL_EXIT_BAD;
+        return TLC_EXIT_BAD;
     if (o.ephemeral || o.name) {
         fprintf(stderr, "tl: %s: --ephemeral and --name are not for show\n", verb);
-        return TL_EXIT_BAD;
+        return TLC_EXIT_BAD;
     }
     struct tlh_vtpm_key key = {0};
     struct tl_error err = {0}, quiet = {0};
     if (tlh_vtpm_key_path(o.state, o.key_file, &key, &err) < 0 ||
         tlh_vtpm_state_require(o.state, &err) < 0 || tlh_vtpm_key_load(&key, &err) < 0) {
         say(&err);
-        return TL_EXIT_BAD;
+        return TLC_EXIT_BAD;
     }
     struct tl_ekca ca = {0};
     if (o.ca && tlh_ekca_load(o.ca, &ca, &err) < 0) {
         say(&err);
         OPENSSL_cleanse(key.key, sizeof(key.key));
-        return TL_EXIT_BAD;
+        return TLC_EXIT_BAD;
     }
-    int status = TL_EXIT_BAD;
+    int status = TLC_EXIT_BAD;
     struct tlh_swtpm s = {.pid = -1};
     struct tl_vtpm_info info;
     struct ek_report eks[TL_EK_N_TYPES] = {0};
@@ -462,20 +462,20 @@ static int cmd_show(int argc, char **argv)
         goto out;
     }
     if (tl_vtpm_get_info(s.esys, &info, &err) < 0) {
-        tl_report(o.state, "%s", err.message);
+        tlc_report(o.state, "%s", err.message);
         tlh_swtpm_stop(&s, false, o.state, &quiet);
         goto out;
     }
     check_tpm(s.esys, o.ca ? &ca : NULL, eks);
     if (tlh_swtpm_stop(&s, true, o.state, &err) < 0 || intr.signal) {
         if (intr.signal)
-            tl_report(o.state, "%s", signal_reason());
+            tlc_report(o.state, "%s", signal_reason());
         else
             say(&err);
         goto out;
     }
     bool pass = report_pass(&eks[0]) && report_pass(&eks[1]);
-    status = pass ? TL_EXIT_OK : TL_EXIT_FAIL;
+    status = pass ? TLC_EXIT_OK : TLC_EXIT_FAIL;
     if (o.json) {
         json_t *j = json_pack("{s:s, s:o}", "state", o.state, "tpm", info_json(&info));
         json_t *arr = json_array();
@@ -483,7 +483,7 @@ static int cmd_show(int argc, char **argv)
             json_array_append_new(arr, report_json(&eks[t], true));
         json_object_set_new(j, "eks", arr);
         json_object_set_new(j, "verdict", json_string(pass ? "pass" : "fail"));
-        tl_json_print(j);
+        tlc_json_print(j);
     } else {
         printf("state %s\nTPM   %s \"%s\" %s\n", o.state, info.manufacturer, info.model,
                info.version);
@@ -522,22 +522,22 @@ static int cmd_run(int argc, char **argv)
     struct common_opts o;
     int r = parse_opts(verb, argc, argv, &o);
     if (r != 0)
-        return r > 0 ? TL_EXIT_OK : TL_EXIT_BAD;
+        return r > 0 ? TLC_EXIT_OK : TLC_EXIT_BAD;
     if (o.ephemeral) {
         if (o.state || o.key_file) {
             fprintf(stderr, "tl: %s: --ephemeral takes no --state or --key-file\n", verb);
-            return TL_EXIT_BAD;
+            return TLC_EXIT_BAD;
         }
         if (require(verb, o.ca, "--ca") < 0)
-            return TL_EXIT_BAD;
+            return TLC_EXIT_BAD;
     } else if (require(verb, o.state, "--state") < 0) {
-        return TL_EXIT_BAD;
+        return TLC_EXIT_BAD;
     } else if (o.ca || o.name) {
         fprintf(stderr,
                 "tl: %s: --ca and --name are for --ephemeral (a persisted state is "
                 "provisioned with tl vtpm provision)\n",
                 verb);
-        return TL_EXIT_BAD;
+        return TLC_EXIT_BAD;
     }
     struct tlh_vtpm_key key = {0};
     struct tl_ekca ca = {0};
@@ -547,21 +547,21 @@ static int cmd_run(int argc, char **argv)
     if (o.ephemeral) {
         if (tlh_ekca_open(o.ca, &ca, &ca_created, &err) < 0) {
             say(&err);
-            return TL_EXIT_BAD;
+            return TLC_EXIT_BAD;
         }
         /* A key that lives only in this process and swtpm's memory. */
         if (tlh_vtpm_key_random(key.key, &err) < 0 || tlh_vtpm_state_ephemeral(state, &err) < 0) {
             say(&err);
             tl_ekca_done(&ca);
-            return TL_EXIT_BAD;
+            return TLC_EXIT_BAD;
         }
         o.state = state;
     } else if (tlh_vtpm_key_path(o.state, o.key_file, &key, &err) < 0 ||
                tlh_vtpm_state_require(o.state, &err) < 0 || tlh_vtpm_key_load(&key, &err) < 0) {
         say(&err);
-        return TL_EXIT_BAD;
+        return TLC_EXIT_BAD;
     }
-    int status = TL_EXIT_BAD;
+    int status = TLC_EXIT_BAD;
     struct tlh_swtpm s = {.pid = -1};
     struct tl_vtpm_info info;
     struct ek_report eks[TL_EK_N_TYPES] = {0};
@@ -584,7 +584,7 @@ static int cmd_run(int argc, char **argv)
         if (o.ephemeral)
             say(&err);
         else
-            tl_report(o.state, "%s", err.message);
+            tlc_report(o.state, "%s", err.message);
         tlh_swtpm_stop(&s, false, o.state, &quiet);
         goto out;
     }
@@ -597,7 +597,7 @@ static int cmd_run(int argc, char **argv)
     alarm(0);
     intr.kill_pid = 0; /* from now on a signal asks for an orderly stop */
     if (intr.signal) {
-        tl_report(o.state, "%s", signal_reason());
+        tlc_report(o.state, "%s", signal_reason());
         tlh_swtpm_stop(&s, false, o.state, &quiet);
         goto out;
     }
@@ -612,13 +612,13 @@ static int cmd_run(int argc, char **argv)
             say(&err);
         }
         tlh_swtpm_stop(&s, false, o.state, &quiet);
-        status = clean ? TL_EXIT_OK : TL_EXIT_BAD;
+        status = clean ? TLC_EXIT_OK : TLC_EXIT_BAD;
         goto out;
     }
-    status = TL_EXIT_OK;
+    status = TLC_EXIT_OK;
     if (tlh_swtpm_stop(&s, true, o.state, &err) < 0) {
         say(&err);
-        status = TL_EXIT_BAD;
+        status = TLC_EXIT_BAD;
     }
 out:
     alarm(0);
@@ -631,16 +631,16 @@ out:
     return status;
 }
 
-int tl_cmd_vtpm(int argc, char **argv)
+int tlc_cmd_vtpm(int argc, char **argv)
 {
     if (argc < 2) {
         fprintf(stderr, "tl: vtpm: no verb given (provision, show, run)\n");
-        return TL_EXIT_BAD;
+        return TLC_EXIT_BAD;
     }
     const char *verb = argv[1];
     if (strcmp(verb, "--help") == 0 || strcmp(verb, "-h") == 0) {
         usage(stdout);
-        return TL_EXIT_OK;
+        return TLC_EXIT_OK;
     }
     /* tpm2-tss logs to stderr by default; our errors are one line each. */
     setenv("TSS2_LOG", "all+none", 0);
@@ -651,5 +651,5 @@ int tl_cmd_vtpm(int argc, char **argv)
     if (strcmp(verb, "run") == 0)
         return cmd_run(argc - 1, argv + 1);
     fprintf(stderr, "tl: vtpm: unknown verb \"%s\" (provision, show, run)\n", verb);
-    return TL_EXIT_BAD;
+    return TLC_EXIT_BAD;
 }
