@@ -231,6 +231,9 @@ struct tld_node_spec {
      * private ranges it may reach: interned "cidr,cidr", "" none */
     bool egress;
     const char *egress_allow;
+    /* its vTPM state and UEFI variable store sealed in one guest-state
+     * file, opened only while it runs (gueststate.c) */
+    bool guest_state;
 };
 
 #define TLD_MAX_FINDINGS       64         /* per attestation: the rest summed up in one */
@@ -477,6 +480,9 @@ void tld_node_ended(struct tld *t, struct tld_node *n, int wstatus, bool status_
  * no longer this boot. */
 void tld_node_fail_boot(struct tld *t, struct tld_node *n, const char *why);
 void tld_node_lost_vtpm(struct tld *t, struct tld_node *n);
+/* A stopped node's guest state left open by a tld that ended while the
+ * node ran (kill -9): sealed back (tld_readopt). */
+void tld_node_reseal(struct tld *t, struct tld_node *n);
 struct tld_node *tld_node_diagnose_boot(struct tld *t, struct tld_node *n);
 json_t *tld_node_json(const struct tld *t, const struct tld_node *n);
 /* Who vouches for its EK: TLD_EK_PLATFORM, _MANUFACTURER, _VOUCHED, "none" */
