@@ -6,6 +6,7 @@
  *    the header as AAD equal to the archive, the files back byte for byte,
  *    and none of the store's known bytes (the KEK CA certificate, the
  *    UTF-16 name "KEK") in the sealed file;
+ *  - a known answer from another implementation (Python's AESGCM);
  *  - refusals: every byte of a sealed file flipped, every truncation, one
  *    byte appended, a wrong key (each of its bits), another node's uuid, a
  *    header moved to another node's uuid (the tag fails);
@@ -169,6 +170,38 @@ static void test_round_trip_real_store(void **state)
         assert_int_equal(pl, 0);
         sealed[i] ^= 0x20;
     }
+}
+
+/* A known answer computed by another implementation (Python's
+ * cryptography AESGCM, tests/fuzz/run.sh's seed "sealed-small"): the
+ * archive of vars.fd (64 zero bytes) and vtpm/tpm2-00.permall (32 bytes
+ * 0x01), sealed with the all-zero key and nonce for uuid 00 01 .. 0f. */
+static void test_known_answer(void **state)
+{
+    (void)state;
+    uint8_t a[64] = {0}, b[32], key[32] = {0}, nonce[12] = {0}, uuid[16];
+    memset(b, 1, sizeof(b));
+    for (int i = 0; i < 16; i++)
+        uuid[i] = (uint8_t)i;
+    struct tl_gueststate_file files[2] = {{.name = "vars.fd", .data = a, .len = 64},
+                                          {.name = "vtpm/tpm2-00.permall", .data = b, .len = 32}};
+    _cleanup_free_ uint8_t *plain = NULL, *sealed = NULL;
+    size_t plain_len, sealed_len;
+    assert_int_equal(tl_gueststate_archive_build(files, 2, &plain, &plain_len, NULL), 0);
+    assert_int_equal(
+        tl_gueststate_seal(key, uuid, nonce, plain, plain_len, &sealed, &sealed_len, NULL), 0);
+    assert_int_equal(sealed_len, 227);
+    uint8_t want[32], md[32];
+    assert_int_equal(tl_hex_decode("9aeb076e0c322826054ec5d3bdf3eb79", 32, want, 16), 16);
+    assert_memory_equal(sealed + 56, want, 16); /* the first ciphertext block */
+    assert_int_equal(tl_hex_decode("5de25f703021575533645b46fabc01b6", 32, want, 16), 16);
+    assert_memory_equal(sealed + 211, want, 16); /* the tag */
+    assert_int_equal(
+        tl_hex_decode("3e0a951369b8218171b32f313142d46981005ec2c751142311c44adb477c2f05", 64, want,
+                      32),
+        32);
+    assert_int_equal(EVP_Digest(sealed, sealed_len, md, NULL, EVP_sha256(), NULL), 1);
+    assert_memory_equal(md, want, 32);
 }
 
 static void test_every_byte_flipped(void **state)
@@ -438,10 +471,15 @@ static void test_host_seal_open(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_uuid_parse),         cmocka_unit_test(test_round_trip_real_store),
-        cmocka_unit_test(test_every_byte_flipped), cmocka_unit_test(test_truncated_and_extended),
-        cmocka_unit_test(test_wrong_key_and_uuid), cmocka_unit_test(test_header_refusals),
-        cmocka_unit_test(test_archive_parser),     cmocka_unit_test(test_host_seal_open),
+        cmocka_unit_test(test_uuid_parse),
+        cmocka_unit_test(test_round_trip_real_store),
+        cmocka_unit_test(test_known_answer),
+        cmocka_unit_test(test_every_byte_flipped),
+        cmocka_unit_test(test_truncated_and_extended),
+        cmocka_unit_test(test_wrong_key_and_uuid),
+        cmocka_unit_test(test_header_refusals),
+        cmocka_unit_test(test_archive_parser),
+        cmocka_unit_test(test_host_seal_open),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
