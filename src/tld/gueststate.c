@@ -41,25 +41,32 @@ static bool is_tmpfs(const char *path)
     return statfs(path, &s) == 0 && s.f_type == TMPFS_MAGIC;
 }
 
-/* OPEN (see the top), made when make is set */
-static int open_root(const struct tld *t, bool make, char *out, size_t size)
+void tld_gueststate_init(struct tld *t)
 {
     char run[PATH_MAX];
     snprintf(run, sizeof(run), "%s/run", t->home);
-    if (is_tmpfs(run))
-        return snprintf(out, size, "%s", run) < (int)size ? 0 : -ENAMETOOLONG;
     uint8_t d[32];
     char hex[65];
-    if (!EVP_Digest(t->home, strlen(t->home), d, NULL, EVP_sha256(), NULL))
-        return -EIO;
-    tl_hex_encode(d, sizeof(d), hex);
     const char *xdg = getenv("XDG_RUNTIME_DIR");
+    if (is_tmpfs(run) || !EVP_Digest(t->home, strlen(t->home), d, NULL, EVP_sha256(), NULL)) {
+        snprintf(t->gueststate_open, sizeof(t->gueststate_open), "%s", run);
+        return;
+    }
+    tl_hex_encode(d, sizeof(d), hex);
     if (xdg && *xdg == '/' && is_tmpfs(xdg))
-        snprintf(out, size, "%s/trustlaunch-%.16s", xdg, hex);
+        snprintf(t->gueststate_open, sizeof(t->gueststate_open), "%s/trustlaunch-%.16s", xdg, hex);
     else if (is_tmpfs("/dev/shm"))
-        snprintf(out, size, "/dev/shm/tld-%u-%.16s", (unsigned)geteuid(), hex);
+        snprintf(t->gueststate_open, sizeof(t->gueststate_open), "/dev/shm/tld-%u-%.16s",
+                 (unsigned)geteuid(), hex);
     else
-        snprintf(out, size, "%s", run);
+        snprintf(t->gueststate_open, sizeof(t->gueststate_open), "%s", run);
+}
+
+/* OPEN (see the top), made when make is set */
+static int open_root(const struct tld *t, bool make, char *out, size_t size)
+{
+    if (snprintf(out, size, "%s", t->gueststate_open) >= (int)size)
+        return -ENAMETOOLONG;
     if (!make)
         return 0;
     if (mkdir(out, 0700) < 0 && errno != EEXIST)

@@ -9,6 +9,8 @@
 
 #include "tld.h"
 
+/* t->gueststate_open chosen (at start, before any node is read) */
+void tld_gueststate_init(struct tld *t);
 /* Where the node's FILE ("vars.fd", "vtpm") is while it is in use: the
  * open folder with guest_state, else HOME/nodes/NAME/FILE. -ENAMETOOLONG. */
 int tld_gueststate_path(const struct tld *t, const struct tld_node *n, const char *file, char *out,

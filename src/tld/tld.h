@@ -350,6 +350,7 @@ struct tld {
     char tld_bin[PATH_MAX];   /* this tld: QEMU runs `tld --relay` per guest connection */
     char token_audience[128]; /* tokens' "aud" unless the request names one: TL_TOKEN_AUDIENCE */
     char ovmf_dir[PATH_MAX];
+    char gueststate_open[PATH_MAX]; /* where guest states are opened (gueststate.c) */
     int port;
     int boot_timeout;
     struct tld_store *store;   /* store.c: the database, its kept statements */

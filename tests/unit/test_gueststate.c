@@ -61,10 +61,12 @@ static bool contains(const uint8_t *hay, size_t n, const uint8_t *needle, size_t
     return memmem(hay, n, needle, k) != NULL;
 }
 
-/* A small sealed file: two files, 319 bytes of archive. */
-static uint8_t *small_sealed(const uint8_t key[32], size_t *len)
+/* A small sealed file: two files, 319 bytes of archive, under the key
+ * it sets. */
+static uint8_t *small_sealed(uint8_t key[32], size_t *len)
 {
     uint8_t a[200], b[60], nonce[12];
+    fill(key, 32, 5);
     fill(a, sizeof(a), 1);
     fill(b, sizeof(b), 9);
     fill(nonce, sizeof(nonce), 77);
@@ -208,7 +210,6 @@ static void test_every_byte_flipped(void **state)
 {
     (void)state;
     uint8_t key[32];
-    fill(key, sizeof(key), 5);
     size_t len;
     _cleanup_free_ uint8_t *s = small_sealed(key, &len);
     assert_int_equal(len, 56 + 319 + 16);
@@ -233,7 +234,6 @@ static void test_truncated_and_extended(void **state)
 {
     (void)state;
     uint8_t key[32];
-    fill(key, sizeof(key), 5);
     size_t len;
     _cleanup_free_ uint8_t *s = small_sealed(key, &len);
     for (size_t k = 0; k < len; k++) {
@@ -260,7 +260,6 @@ static void test_wrong_key_and_uuid(void **state)
 {
     (void)state;
     uint8_t key[32];
-    fill(key, sizeof(key), 5);
     size_t len;
     _cleanup_free_ uint8_t *s = small_sealed(key, &len);
     uint8_t *p;
@@ -289,7 +288,6 @@ static void test_header_refusals(void **state)
 {
     (void)state;
     uint8_t key[32];
-    fill(key, sizeof(key), 5);
     size_t len;
     _cleanup_free_ uint8_t *s = small_sealed(key, &len);
     struct tl_gueststate_header h;
