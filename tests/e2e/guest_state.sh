@@ -125,7 +125,8 @@ check "the key is apart from the state: HOME/keys/gs.gueststate.key, 32 bytes, 0
 	sh -c "[ \"\$(stat -c '%s %a' '$TL_HOME/keys/gs.gueststate.key')\" = '32 600' ]"
 
 # 64 bytes of the vTPM state as it was sealed (before a swtpm here changes the copy)
-dd if="$W/vtpm-plain/tpm2-00.permall" of="$W/permall.slice" bs=64 skip=4 count=1 status=none
+cp "$W/vtpm-plain/tpm2-00.permall" "$W/permall-sealed"
+dd if="$W/permall-sealed" of="$W/permall.slice" bs=64 skip=4 count=1 status=none
 # the EK certificate from the vTPM's NV (a swtpm here on the plaintext copy)
 swtpm socket --tpm2 --tpmstate dir="$W/vtpm-plain" --ctrl type=unixio,path="$W/sw.sock.ctrl" \
 	--server type=unixio,path="$W/sw.sock" --flags not-need-init,startup-clear \
@@ -163,7 +164,7 @@ known() {
 known "the EK certificate's DER" "$W/ek-rsa.der" # in NV: swtpm encrypts its own state too
 known "the PK certificate (Debian's)" "$W/pk.der" "$W/vars-plain.fd"
 known "the UTF-16 name BootOrder" "$W/bootorder.utf16" "$W/vars-plain.fd"
-known "64 bytes of the vTPM state file" "$W/permall.slice" "$W/vtpm-plain/tpm2-00.permall"
+known "64 bytes of the vTPM state file" "$W/permall.slice" "$W/permall-sealed"
 
 # ---- 3. started again: the same vTPM ---------------------------------------------------------
 cp "$GS" "$W/gs-sealed-1"
