@@ -37,7 +37,10 @@ set -u
 : "${TL_TLD:?TL_TLD must point to the tld binary}"
 : "${TL_FIXTURES:?TL_FIXTURES must point to the fixtures folder}"
 OVMF=${TL_OVMF_DIR:-/usr/share/OVMF}
-NODE_TIMEOUT=${TL_E2E_NODE_TIMEOUT:-240}
+# seconds a node may take to boot: five boots here, 2-8 minutes each on a
+# loaded 2-core machine under TCG; tld's own boot timeout follows it
+NODE_TIMEOUT=${TL_E2E_NODE_TIMEOUT:-600}
+export TL_BOOT_TIMEOUT=$NODE_TIMEOUT
 for t in qemu-system-x86_64 swtpm; do
 	command -v "$t" >/dev/null 2>&1 || skip_all "$t not installed"
 done
