@@ -30,6 +30,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "gueststate.h"
 #include "tl/base64.h"
 #include "tld.h"
 #include "vm.h"
@@ -71,8 +72,17 @@ static int boot(struct tld *t, struct tld_node *n, struct tl_error *err)
 {
     uint8_t token_sha256[32];
     io_begin(t);
-    int r = tld_vm_boot(t, n, token_sha256, err);
+    int r = tld_gueststate_open(t, n, err);
+    bool refused = r != 0;
+    if (!r && (r = tld_vm_boot(t, n, token_sha256, err)))
+        tld_gueststate_close(t, n); /* sealed already, unless swtpm never started */
     io_end(t);
+    if (refused) { /* its guest state is not to be trusted: said on the node */
+        n->state = TLD_FAILED;
+        n->stopped = tld_now();
+        snprintf(n->reason, sizeof(n->reason), "%s", err->message);
+        tld_store_save(t, n);
+    }
     if (r)
         return r;
     memcpy(n->token_sha256, token_sha256, sizeof(token_sha256));
@@ -193,6 +203,17 @@ void tld_node_lost_vtpm(struct tld *t, struct tld_node *n)
     tld_log("node %s: crashed (swtpm ended)", n->name);
 }
 
+void tld_node_reseal(struct tld *t, struct tld_node *n)
+{
+    if (!n->spec.guest_state || n->busy)
+        return;
+    n->busy = "sealing";
+    io_begin(t);
+    tld_gueststate_close(t, n); /* nothing when it is not open */
+    io_end(t);
+    n->busy = NULL;
+}
+
 struct tld_node *tld_node_diagnose_boot(struct tld *t, struct tld_node *n)
 {
     /* what the read needs, copied: the node may be deleted meanwhile */
@@ -242,7 +263,8 @@ static int parse_spec(struct tld *t, const json_t *req, struct tld_node_spec *sp
     if ((r = parse_bool(req, "secure_boot", &spec->secure_boot, err)) ||
         (r = parse_bool(req, "vtpm", &spec->vtpm, err)) ||
         (r = parse_bool(req, "vtpm_persist", &spec->vtpm_persist, err)) ||
-        (r = parse_bool(req, "egress", &spec->egress, err)))
+        (r = parse_bool(req, "egress", &spec->egress, err)) ||
+        (r = parse_bool(req, "guest_state", &spec->guest_state, err)))
         return r;
     if (json_object_get(req, "egress_allow") &&
         (r = tld_egress_allow_parse(t, json_object_get(req, "egress_allow"), "egress_allow",
@@ -309,6 +331,11 @@ static int parse_spec(struct tld *t, const json_t *req, struct tld_node_spec *sp
             spec->image);
     if (spec->vars[0] && spec->generation == 1)
         return tl_error_set_nopos(err, -EINVAL, "a Gen1 (BIOS) node has no UEFI variable store");
+    if (spec->guest_state && spec->generation == 1)
+        return tl_error_set_nopos(err, -EINVAL,
+                                  "\"guest_state\" holds a UEFI variable store: it needs a Gen2 "
+                                  "(UEFI) image; %s is Gen1 (BIOS)",
+                                  spec->image);
     return 0;
 }
 
@@ -362,14 +389,15 @@ static int create_check(struct tld *t, struct tld_node *n, const json_t *req,
 static int create_files(struct tld *t, struct tld_node *n, struct tl_error *err)
 {
     int r;
-    if ((r = tld_vm_make_dir(t, n, err)))
+    if ((r = tld_vm_make_dir(t, n, err)) || (r = tld_gueststate_prepare(t, n, err)))
         return r;
     if (!n->spec.external &&
         ((r = tld_vm_make_overlay(t, n, err)) || (r = tld_vm_make_vars(t, n, err))))
         return r;
-    if (n->spec.vtpm && n->spec.vtpm_persist && !n->ek_issued)
-        return tld_vm_provision_persisted(t, n, err);
-    return 0;
+    if (n->spec.vtpm && n->spec.vtpm_persist && !n->ek_issued &&
+        (r = tld_vm_provision_persisted(t, n, err)))
+        return r;
+    return tld_gueststate_seal(t, n, err); /* its first guest state */
 }
 
 int tld_node_create(struct tld *t, const json_t *req, struct tld_pool *pool, struct tld_node **out,
@@ -428,11 +456,11 @@ int tld_node_create(struct tld *t, const json_t *req, struct tld_pool *pool, str
         if (json_object_get(req, "image") || json_object_get(req, "vars") ||
             json_object_get(req, "secure_boot") || json_is_false(json_object_get(req, "vtpm")) ||
             json_is_false(json_object_get(req, "vtpm_persist")) || json_object_get(req, "egress") ||
-            json_object_get(req, "egress_allow"))
+            json_object_get(req, "egress_allow") || json_object_get(req, "guest_state"))
             return tl_error_set_nopos(
                 err, -EINVAL,
-                "an external node takes no image, variable store, Secure Boot or "
-                "egress, and has a persisted vTPM");
+                "an external node takes no image, variable store, Secure Boot, "
+                "egress or guest state, and has a persisted vTPM");
     }
     /* the name reserved: a node "creating", claimed */
     struct tld_node *n = calloc(1, sizeof(*n));
@@ -490,10 +518,9 @@ int tld_node_create(struct tld *t, const json_t *req, struct tld_pool *pool, str
 
 /* The slow half of a reimage: the old boot stopped, the files made anew,
  * the vTPM kept, replaced or dropped. */
-static int reimage_io(struct tld *t, struct tld_node *n, const struct tld_node_spec *old,
-                      bool reset_vtpm, struct tl_error *err)
+static int reimage_files(struct tld *t, struct tld_node *n, const struct tld_node_spec *old,
+                         bool reset_vtpm, struct tl_error *err)
 {
-    tld_vm_halt(t, n);
     int r;
     if ((r = tld_vm_make_overlay(t, n, err)) || (r = tld_vm_make_vars(t, n, err)))
         return r;
@@ -506,6 +533,19 @@ static int reimage_io(struct tld *t, struct tld_node *n, const struct tld_node_s
     if (n->spec.vtpm && n->spec.vtpm_persist && !have)
         return tld_vm_provision_persisted(t, n, err);
     return 0;
+}
+
+/* The slow half of a reimage (a guest state opened around its files). */
+static int reimage_io(struct tld *t, struct tld_node *n, const struct tld_node_spec *old,
+                      bool reset_vtpm, struct tl_error *err)
+{
+    tld_vm_halt(t, n);
+    int r = tld_gueststate_open(t, n, err);
+    if (r)
+        return r;
+    r = reimage_files(t, n, old, reset_vtpm, err);
+    int s = r ? (tld_gueststate_close(t, n), 0) : tld_gueststate_seal(t, n, err);
+    return r ? r : s;
 }
 
 int tld_node_reimage(struct tld *t, struct tld_node *n, const json_t *req, struct tl_error *err)

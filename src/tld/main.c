@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "gueststate.h"
 #include "tld.h"
 
 static struct tld tld;
@@ -268,6 +269,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "tld: %s: %s\n", t->home, strerror(-r));
         return 2;
     }
+    tld_gueststate_init(t);
     snprintf(sub, sizeof(sub), "%s/tld.lock", t->home);
     int lock_fd = open(sub, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (lock_fd < 0) {

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "gueststate.h"
 #include "tl/util.h"
 #include "tld.h"
 
@@ -84,6 +85,14 @@ json_t *tld_node_json(const struct tld *t, const struct tld_node *n)
                             json_pack("{s:O, s:O}", "resourceGroup",
                                       json_object_get(n->vm, "resourceGroup"), "name",
                                       json_object_get(n->vm, "name")));
+    if (n->spec.guest_state) {
+        char gs[PATH_MAX], open[PATH_MAX];
+        tld_node_path(t, n, "guest-state.vmgs", gs, sizeof(gs));
+        tld_gueststate_path(t, n, ".", open, sizeof(open));
+        open[strlen(open) > 2 ? strlen(open) - 2 : 0] = 0; /* "DIR/." */
+        json_object_set_new(j, "guest_state_file", json_string(gs));
+        json_object_set_new(j, "guest_state_open", json_string(open)); /* while it runs */
+    }
     if (n->pool)
         json_object_set_new(j, "pool",
                             json_pack("{s:s, s:s, s:s}", "resourceGroup", n->pool->cluster->group,
@@ -130,6 +139,8 @@ json_t *tld_node_doc(const struct tld_node *n)
         json_object_set_new(j, "baseline", tld_baseline_json(n->baseline));
     json_object_set_new(json_object_get(j, "spec"), "external", json_boolean(n->spec.external));
     json_object_set_new(json_object_get(j, "spec"), "egress", json_boolean(n->spec.egress));
+    json_object_set_new(json_object_get(j, "spec"), "guest_state",
+                        json_boolean(n->spec.guest_state));
     json_object_set_new(json_object_get(j, "spec"), "egress_allow",
                         json_string(n->spec.egress_allow));
     if (n->spec.memory_mib)
@@ -168,6 +179,7 @@ int tld_node_from_doc(struct tld *t, const json_t *doc, struct tld_node **out)
     n->spec.vtpm_persist = json_is_true(json_object_get(spec, "vtpm_persist"));
     n->spec.external = json_is_true(json_object_get(spec, "external"));
     n->spec.egress = json_is_true(json_object_get(spec, "egress"));
+    n->spec.guest_state = json_is_true(json_object_get(spec, "guest_state"));
     n->spec.egress_allow = tld_intern(t, json_string_value(json_object_get(spec, "egress_allow")));
     n->spec.generation = (int)json_integer_value(json_object_get(spec, "generation"));
     n->spec.memory_mib = (unsigned)json_integer_value(json_object_get(spec, "memory_mib"));

@@ -92,6 +92,7 @@ void tld_readopt(struct tld *t)
             memcpy(n->reason, reason, sizeof(reason));
             tld_store_save(t, n);
         }
+        tld_node_reseal(t, n); /* a guest state a killed tld left open */
         if (n->state == TLD_CREATING) {
             n->state = TLD_FAILED;
             snprintf(n->reason, sizeof(n->reason), "tld stopped while creating the node");

@@ -373,6 +373,7 @@ struct tld {
     char tld_bin[PATH_MAX];   /* this tld: QEMU runs `tld --relay` per guest connection */
     char token_audience[128]; /* tokens' "aud" unless the request names one: TL_TOKEN_AUDIENCE */
     char ovmf_dir[PATH_MAX];
+    char gueststate_open[PATH_MAX]; /* where guest states are opened (gueststate.c) */
     int port;
     int boot_timeout;
     struct tld_store *store;   /* store.c: the database, its kept statements */
@@ -507,6 +508,9 @@ void tld_node_ended(struct tld *t, struct tld_node *n, int wstatus, bool status_
  * no longer this boot. */
 void tld_node_fail_boot(struct tld *t, struct tld_node *n, const char *why);
 void tld_node_lost_vtpm(struct tld *t, struct tld_node *n);
+/* A stopped node's guest state left open by a tld that ended while the
+ * node ran (kill -9): sealed back (tld_readopt). */
+void tld_node_reseal(struct tld *t, struct tld_node *n);
 struct tld_node *tld_node_diagnose_boot(struct tld *t, struct tld_node *n);
 json_t *tld_node_json(const struct tld *t, const struct tld_node *n);
 /* node_security.c: a node's security type, TEE, disk security and guest

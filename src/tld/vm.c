@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "gueststate.h"
 #include "tl/util.h"
 #include "tld.h"
 #include "tlhost/proc.h"
@@ -119,7 +120,7 @@ int tld_vm_make_vars(struct tld *t, struct tld_node *n, struct tl_error *err)
     if (n->spec.generation == 1)
         return 0;
     char from[PATH_MAX + 32], to[PATH_MAX];
-    if (tld_node_path(t, n, "vars.fd", to, sizeof(to)) < 0)
+    if (tld_gueststate_path(t, n, "vars.fd", to, sizeof(to)) < 0)
         return tl_error_set_nopos(err, -EIO, "node path too long");
     int r;
     if (n->spec.vars[0]) { /* a store's file: checked again as it is opened */
@@ -205,7 +206,7 @@ static int provision(struct tld *t, struct tld_node *n, const char *state, const
 static void vtpm_paths(struct tld *t, struct tld_node *n, char *state, char *key, size_t size)
 {
     if (n->spec.vtpm_persist) {
-        tld_node_path(t, n, "vtpm", state, size);
+        tld_gueststate_path(t, n, "vtpm", state, size);
         tld_node_key_path(t, n, key, size);
     } else {
         tld_node_run_path(t, n, ".vtpm", state, size);
@@ -336,7 +337,7 @@ static int start_qemu(struct tld *t, struct tld_node *n, uint8_t token_sha256[32
 {
     char disk[PATH_MAX], vars[PATH_MAX], console[PATH_MAX], log[PATH_MAX], agent[PATH_MAX];
     tld_node_path(t, n, "disk.qcow2", disk, sizeof(disk));
-    tld_node_path(t, n, "vars.fd", vars, sizeof(vars));
+    tld_gueststate_path(t, n, "vars.fd", vars, sizeof(vars));
     tld_node_path(t, n, "console.log", console, sizeof(console));
     tld_node_path(t, n, "qemu.log", log, sizeof(log));
     tld_node_path(t, n, "agent.json", agent, sizeof(agent));
@@ -490,6 +491,7 @@ void tld_vm_stop_vtpm(struct tld *t, struct tld_node *n)
     /* a non-persisted vTPM's state goes; also when a reimage has just
      * made the node's vTPM persisted (its spec is already the new one) */
     forget_ephemeral(t, n);
+    tld_gueststate_close(t, n); /* QEMU and swtpm gone: their files sealed */
 }
 
 void tld_vm_halt(struct tld *t, struct tld_node *n)
@@ -508,6 +510,7 @@ void tld_vm_remove_files(struct tld *t, struct tld_node *n)
     tld_node_key_path(t, n, p, sizeof(p));
     unlink(p);
     forget_ephemeral(t, n);
+    tld_gueststate_remove(t, n);
 }
 
 int tld_vm_make_dir(struct tld *t, struct tld_node *n, struct tl_error *err)
@@ -524,7 +527,7 @@ int tld_vm_make_dir(struct tld *t, struct tld_node *n, struct tl_error *err)
 int tld_vm_provision_persisted(struct tld *t, struct tld_node *n, struct tl_error *err)
 {
     char state[PATH_MAX], keyf[PATH_MAX];
-    tld_node_path(t, n, "vtpm", state, sizeof(state));
+    tld_gueststate_path(t, n, "vtpm", state, sizeof(state));
     tld_node_key_path(t, n, keyf, sizeof(keyf));
     return provision(t, n, state, keyf, err);
 }
@@ -532,7 +535,7 @@ int tld_vm_provision_persisted(struct tld *t, struct tld_node *n, struct tl_erro
 void tld_vm_forget_vtpm(struct tld *t, struct tld_node *n)
 {
     char state[PATH_MAX], keyf[PATH_MAX];
-    tld_node_path(t, n, "vtpm", state, sizeof(state));
+    tld_gueststate_path(t, n, "vtpm", state, sizeof(state));
     tld_node_key_path(t, n, keyf, sizeof(keyf));
     remove_tree(state);
     unlink(keyf);

@@ -48,6 +48,10 @@
 #                  the CCEL table followed by the written part of its log
 #   fuzz_tpm_cmd   tests/data/tpmcmd: the TPM commands ESAPI sent through the
 #                  paravisor relay in test_paravisor (TL_PARAVISOR_CAPTURE)
+#   fuzz_gueststate a real node's guest state (OVMF's Microsoft store and
+#                  tests/data/gueststate's vTPM state file) and a small one,
+#                  as archives and sealed with the all-zero key (Python's
+#                  AESGCM, when installed)
 #   fuzz_efi       secureboot/efivars-shim-test/*, secureboot/dbx/*, and the
 #                  UEFI_VARIABLE_DATA, device paths and load options of the
 #                  OVMF log's records (via BUILD_DIR's tl, when built)
@@ -69,7 +73,7 @@ case $timeout_s$rss_mb in *[!0-9]*) echo "$prog: FUZZ_TIMEOUT and FUZZ_RSS_MB mu
 [ -d "$vectors/eventlog" ] || { echo "$prog: $vectors/eventlog not found" >&2; exit 2; }
 command -v python3 >/dev/null || { echo "$prog: python3 not found" >&2; exit 2; }
 
-targets=${FUZZ_TARGETS:-fuzz_eventlog fuzz_pcrset fuzz_efi fuzz_pe fuzz_varstore fuzz_authvar fuzz_modsig fuzz_ekcert fuzz_bootdiag fuzz_manifest fuzz_agent_config fuzz_report fuzz_agentbody fuzz_quote fuzz_podspec fuzz_selector fuzz_snp_report fuzz_hcl_report fuzz_tdx_quote fuzz_tcbinfo fuzz_ccel fuzz_tpm_cmd}
+targets=${FUZZ_TARGETS:-fuzz_eventlog fuzz_pcrset fuzz_efi fuzz_pe fuzz_varstore fuzz_authvar fuzz_modsig fuzz_ekcert fuzz_bootdiag fuzz_manifest fuzz_agent_config fuzz_report fuzz_agentbody fuzz_quote fuzz_podspec fuzz_selector fuzz_snp_report fuzz_hcl_report fuzz_tdx_quote fuzz_tcbinfo fuzz_ccel fuzz_tpm_cmd fuzz_gueststate}
 fixtures=${TL_FIXTURES:-$(cd "$(dirname "$0")/../.." && pwd)/fixtures}
 ovmf_dir=${TL_OVMF_DIR:-/usr/share/OVMF}
 for t in $targets; do
@@ -83,7 +87,7 @@ jobs=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 2)}
 work=$(mktemp -d "${TMPDIR:-/tmp}/tl-fuzz.XXXXXX")
 keep=0
 trap '[ $keep = 1 ] || rm -rf "$work"' EXIT
-mkdir -p "$work"/corpus/{fuzz_eventlog,fuzz_pcrset,fuzz_efi,fuzz_pe,fuzz_varstore,fuzz_authvar,fuzz_modsig,fuzz_ekcert,fuzz_bootdiag,fuzz_manifest,fuzz_agent_config,fuzz_report,fuzz_agentbody,fuzz_quote,fuzz_podspec,fuzz_selector,fuzz_snp_report,fuzz_hcl_report,fuzz_tdx_quote,fuzz_tcbinfo,fuzz_ccel,fuzz_tpm_cmd} "$work/artifacts"
+mkdir -p "$work"/corpus/{fuzz_eventlog,fuzz_pcrset,fuzz_efi,fuzz_pe,fuzz_varstore,fuzz_authvar,fuzz_modsig,fuzz_ekcert,fuzz_bootdiag,fuzz_manifest,fuzz_agent_config,fuzz_report,fuzz_agentbody,fuzz_quote,fuzz_podspec,fuzz_selector,fuzz_snp_report,fuzz_hcl_report,fuzz_tdx_quote,fuzz_tcbinfo,fuzz_ccel,fuzz_tpm_cmd fuzz_gueststate} "$work/artifacts"
 for t in $targets; do mkdir -p "$work/corpus/$t" "$work/regress/$t"; done # other targets: no seeds
 
 # ---- seeds ----
@@ -198,6 +202,29 @@ done
 for f in "$src"/tests/data/pods/*.yaml; do
     [ -f "$f" ] && cp "$f" "$work/corpus/fuzz_podspec/"
 done
+python3 - "$ovmf_dir/OVMF_VARS_4M.ms.fd" "$src/tests/data/gueststate/tpm2-00.permall" \
+    "$work/corpus/fuzz_gueststate" <<'EOF'
+import os, struct, sys
+try:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+except ImportError:
+    AESGCM = None
+node = [(n, open(p, 'rb').read()) for n, p in (('vars.fd', sys.argv[1]),
+        ('vtpm/tpm2-00.permall', sys.argv[2])) if os.path.isfile(p)]
+small = [('vars.fd', b'\x00' * 64), ('vtpm/tpm2-00.permall', b'\x01' * 32)]
+def archive(fs):
+    return b'TLGSARCH' + struct.pack('<I', len(fs)) + b''.join(
+        struct.pack('<H', len(n)) + n.encode() + struct.pack('<Q', len(d)) + d for n, d in fs)
+def seal(plain):  # tl/gueststate.h: the 56-byte header is the AAD
+    head = (b'TLGUESTS' + struct.pack('<II', 1, 0) + bytes(range(16)) + bytes(12) + bytes(4) +
+            struct.pack('<Q', len(plain)))
+    return head + AESGCM(bytes(32)).encrypt(bytes(12), plain, head)
+for name, fs in (('archive-small', small), ('archive-node', node)):
+    a = archive(fs)
+    open(os.path.join(sys.argv[3], name), 'wb').write(a)
+    if AESGCM:
+        open(os.path.join(sys.argv[3], name.replace('archive', 'sealed')), 'wb').write(seal(a))
+EOF
 for sel in 'kubernetes.azure.com/trusted-launch=true' 'a in (b,c),!d' 'x notin (y),z!=w' 'n>1,m<2'; do
     printf '%s' "$sel" >"$work/corpus/fuzz_selector/$(printf '%s' "$sel" | sha1sum | cut -c1-40)"
 done
