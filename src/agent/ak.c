@@ -174,8 +174,7 @@ int agent_ak_persistent(ESYS_CONTEXT *esys, uint32_t handle, ESYS_TR *ak, TPM2B_
 {
     char what[48];
     snprintf(what, sizeof(what), "the AK at 0x%08x", handle);
-    TSS2_RC rc =
-        Esys_TR_FromTPMPublic(esys, handle, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, ak);
+    TSS2_RC rc = Esys_TR_FromTPMPublic(esys, handle, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, ak);
     if (rc != TSS2_RC_SUCCESS)
         return agent_tpm_fail(err, err_size, what, rc);
     TPM2B_PUBLIC *out = NULL;

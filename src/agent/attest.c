@@ -202,10 +202,10 @@ static int enrol(struct attest_state *st)
         return r;
     if (st->ak == ESYS_TR_NONE) {
         TPM2B_NAME name;
-        r = st->hcl == 1 ? agent_ak_persistent(esys, AGENT_HCL_AK_HANDLE, &st->ak,
-                                               &st->ak_public, &name, st->err, sizeof(st->err))
-                         : agent_ak_create(esys, ek, o->ak, &st->ak, &st->ak_public, &name,
-                                           st->err, sizeof(st->err));
+        r = st->hcl == 1 ? agent_ak_persistent(esys, AGENT_HCL_AK_HANDLE, &st->ak, &st->ak_public,
+                                               &name, st->err, sizeof(st->err))
+                         : agent_ak_create(esys, ek, o->ak, &st->ak, &st->ak_public, &name, st->err,
+                                           sizeof(st->err));
         if (r < 0) {
             agent_tpm_flush(esys, &ek);
             return r;
@@ -302,8 +302,8 @@ static json_t *hex_json(const uint8_t *p, size_t len)
 
 /* A member of a platform answer that must be base64url (the VCEK, the TD
  * quote), decoded into *out. */
-static int answer_b64url(struct attest_state *st, json_t *answer, const char *path,
-                         const char *key, uint8_t **out, size_t *len)
+static int answer_b64url(struct attest_state *st, json_t *answer, const char *path, const char *key,
+                         uint8_t **out, size_t *len)
 {
     const char *s = member_string(answer, key, 1u << 20);
     if (!s || tl_base64_decode(s, strlen(s), TL_BASE64_URL | TL_BASE64_PAD_OPTIONAL, out, len) < 0)
@@ -358,11 +358,10 @@ static int tee_evidence(struct attest_state *st, const uint8_t *nonce, size_t n,
         free(hcl);
         return fail(st, "the HCL AK's quote is not an RSASSA signature");
     }
-    json_t *ev = json_pack(
-        "{s:i, s:{s:o, s:o, s:o}, s:o}", "version", 2, "tpm_quote", "signature",
-        hex_json(sig.signature.rsassa.sig.buffer, sig.signature.rsassa.sig.size), "message",
-        hex_json(q->attest.attestationData, q->attest.size), "pcrs", quote_pcr_list(q),
-        "hcl_report", b64url(hcl, hcl_len));
+    json_t *ev = json_pack("{s:i, s:{s:o, s:o, s:o}, s:o}", "version", 2, "tpm_quote", "signature",
+                           hex_json(sig.signature.rsassa.sig.buffer, sig.signature.rsassa.sig.size),
+                           "message", hex_json(q->attest.attestationData, q->attest.size), "pcrs",
+                           quote_pcr_list(q), "hcl_report", b64url(hcl, hcl_len));
     json_t *answer = NULL;
     uint8_t *bytes = NULL;
     size_t len = 0;

@@ -28,13 +28,16 @@
 
 int agent_hcl_present(ESYS_CONTEXT *esys)
 {
-    ESYS_TR nv = ESYS_TR_NONE;
-    TSS2_RC rc = Esys_TR_FromTPMPublic(esys, AGENT_HCL_REPORT_NV, ESYS_TR_NONE, ESYS_TR_NONE,
-                                       ESYS_TR_NONE, &nv);
-    if (rc != TSS2_RC_SUCCESS)
-        return 0; /* not defined (TPM_RC_HANDLE): not a confidential VM */
-    Esys_TR_Close(esys, &nv);
-    return 1;
+    /* asked as a capability, not by opening the index: a TPM without it
+     * answers without an error (tpm2-tss logs every failed command) */
+    TPMI_YES_NO more;
+    TPMS_CAPABILITY_DATA *data = NULL;
+    TSS2_RC rc = Esys_GetCapability(esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+                                    TPM2_CAP_HANDLES, AGENT_HCL_REPORT_NV, 1, &more, &data);
+    int present = rc == TSS2_RC_SUCCESS && data->data.handles.count >= 1 &&
+                  data->data.handles.handle[0] == AGENT_HCL_REPORT_NV;
+    Esys_Free(data);
+    return present;
 }
 
 int agent_hcl_report(ESYS_CONTEXT *esys, const uint8_t *user_data, size_t n, uint8_t **report,
@@ -43,8 +46,7 @@ int agent_hcl_report(ESYS_CONTEXT *esys, const uint8_t *user_data, size_t n, uin
     *report = NULL;
     *len = 0;
     if (n > AGENT_HCL_USER_DATA_MAX) {
-        snprintf(err, err_size, "HCL user data: %zu bytes, at most %d", n,
-                 AGENT_HCL_USER_DATA_MAX);
+        snprintf(err, err_size, "HCL user data: %zu bytes, at most %d", n, AGENT_HCL_USER_DATA_MAX);
         return -EINVAL;
     }
     ESYS_TR nv = ESYS_TR_NONE;

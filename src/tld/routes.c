@@ -411,7 +411,7 @@ static enum MHD_Result h_attest(struct call *k)
     pthread_mutex_unlock(&t->lock);
     if (!status) {
         tld_attest_prefetch(t, job); /* file I/O: without the lock */
-        status = tld_attest_work(job, k->msg, sizeof(k->msg));
+        status = tld_attest_work(t, job, k->msg, sizeof(k->msg));
     }
     if (!status) {
         pthread_mutex_lock(&t->lock);

@@ -215,6 +215,8 @@ enum tld_state {
     TLD_CRASHED, /* QEMU or swtpm ended without being asked */
 };
 
+enum tld_tee_type { TLD_TEE_NONE, TLD_TEE_SNP, TLD_TEE_TDX };
+
 struct tld_node_spec {
     bool secure_boot;
     bool vtpm;
@@ -231,6 +233,7 @@ struct tld_node_spec {
      * private ranges it may reach: interned "cidr,cidr", "" none */
     bool egress;
     const char *egress_allow;
+    enum tld_tee_type tee; /* a confidential node's TEE (from its size), TLD_TEE_NONE: none */
 };
 
 #define TLD_MAX_FINDINGS       64         /* per attestation: the rest summed up in one */
@@ -341,6 +344,25 @@ struct tld_intern {
     struct tld_interned *list;
 };
 
+/* attest_tee.c: the hardware evidence verifiers, built once at start;
+ * libtl's SNP context is one per thread, so lock serialises its use (CPU
+ * only, never with tld.lock held). items: the platform's collateral (the
+ * emulated secure processor's roots, its TDX collateral), trusted only by a
+ * policy that names them. */
+struct tl_snp_ctx;
+struct tl_tdx_collateral;
+struct tl_tee_blob;
+struct tld_tee {
+    pthread_mutex_t lock;
+    struct tl_snp_ctx *snp;
+    struct tl_tdx_collateral *tdx;
+    const struct tl_tee_blob *items;
+    size_t n_items;
+};
+int tld_tee_open(struct tld_tee *tee, const struct tl_tee_blob *items, size_t n,
+                 struct tl_error *err);
+void tld_tee_close(struct tld_tee *tee);
+
 struct tld {
     char home[PATH_MAX];
     char tl_bin[PATH_MAX];    /* tl, for vTPM provisioning and image checks */
@@ -376,6 +398,7 @@ struct tld {
     struct tld_webhook webhook;
     struct tld_egress egress;
     struct tld_deadline deadline;
+    struct tld_tee tee;
     volatile int quit;
 };
 
@@ -538,7 +561,7 @@ int tld_attest_handle(struct tld *t, struct tld_node *n, const char *action, con
 struct tld_attest_job;
 int tld_attest_begin(struct tld_node *n, const char *auth, json_t *req, struct tld_attest_job **job,
                      char *msg, size_t msz);
-int tld_attest_work(struct tld_attest_job *job, char *msg, size_t msz);
+int tld_attest_work(struct tld *t, struct tld_attest_job *job, char *msg, size_t msz);
 /* Without tld.lock, before finish: what the policy needs from files (the
  * image's manifest). */
 void tld_attest_prefetch(struct tld *t, struct tld_attest_job *job);
