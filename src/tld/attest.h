@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "tl/bootstate.h"
 #include "tl/eventcheck.h"
@@ -86,6 +87,7 @@ struct tld_tee_expect {
     enum tl_tee_kind kind; /* TL_TEE_KIND_AZ_SNP_VTPM, _AZ_TDX_VTPM; _UNKNOWN: not confidential */
     bool secure_boot;      /* the vm-configuration's secure-boot must be on */
     bool tpm_persisted;    /* ... and its tpm-persisted must say this */
+    time_t at;             /* the verification time; 0: now */
     char *policy;          /* the node's TEE policy (JSON text, tl_tee_policy_parse), NULL: the
                             * strict defaults, which trust only AMD's and Intel's roots */
 };

@@ -165,7 +165,7 @@ int tld_tee_check(struct tld_tee *tee, const struct tld_tee_expect *x, const jso
     pol.require_secure_boot = x->secure_boot;
 
     struct tl_tee_verdict v;
-    if (tl_tee_verdict_init(&v, ev.kind, time(NULL)) < 0) {
+    if (tl_tee_verdict_init(&v, ev.kind, x->at ? x->at : time(NULL)) < 0) {
         tl_az_evidence_done(&ev);
         return -ENOMEM;
     }
@@ -189,7 +189,10 @@ int tld_tee_check(struct tld_tee *tee, const struct tld_tee_expect *x, const jso
     }
     /* the vm-configuration the node was created with */
     json_t *persisted = json_object_get(v.claims, "x-ms-azurevm-tpm-persisted");
-    if (!json_is_boolean(persisted) || json_is_true(persisted) != x->tpm_persisted)
+    /* absent is what Azure's older HCL says of a persisted vTPM; a node
+     * created without one must say false */
+    if (json_is_boolean(persisted) ? json_is_true(persisted) != x->tpm_persisted
+                                   : !x->tpm_persisted)
         add(findings, "vm-config",
             x->tpm_persisted ? "tpm-persisted: true" : "tpm-persisted: false",
             !json_is_boolean(persisted) ? "tpm-persisted absent"
