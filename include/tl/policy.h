@@ -68,7 +68,11 @@ struct tl_policy_rules {
     bool has_required_dbx;
     int require_secure_boot; /* -1 unset, 0 false, 1 true */
     int refuse_vouched_ek;   /* -1 unset, 0, 1 (checked where the EK's origin is known) */
+    char *tee_policy;        /* a confidential pool's hardware evidence policy: compact JSON that
+                              * tl_tee_policy_parse accepts (tl tee's policy file); NULL: the
+                              * strict defaults */
 };
+#define TL_POLICY_TEE_MAX (16 << 10)
 
 /* Checks and normalises rules from a request's JSON object (NULL: none).
  * -EINVAL with err naming the field; hex values come out lowercase. */

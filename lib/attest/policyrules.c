@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "tl/policy.h"
+#include "tl/tee.h"
 #include "tl/util.h"
 
 static int hex_list(const json_t *v, const char *key, char (**out)[65], size_t *n, bool *has,
@@ -60,10 +61,10 @@ static int parse(const json_t *req, struct tl_policy_rules *rules, struct tl_err
     {
         if (strcmp(key, "kernelCmdline") && strcmp(key, "allowedKernels") &&
             strcmp(key, "requiredDbx") && strcmp(key, "requireSecureBoot") &&
-            strcmp(key, "refuseVouchedEk"))
+            strcmp(key, "refuseVouchedEk") && strcmp(key, "teePolicy"))
             return tl_error_set_nopos(err, -EINVAL,
                                       "unknown field \"%s\" (kernelCmdline, allowedKernels, "
-                                      "requiredDbx, requireSecureBoot, refuseVouchedEk)",
+                                      "requiredDbx, requireSecureBoot, refuseVouchedEk, teePolicy)",
                                       key);
     }
     int r;
@@ -88,6 +89,28 @@ static int parse(const json_t *req, struct tl_policy_rules *rules, struct tl_err
     if ((r = tristate(req, "requireSecureBoot", &rules->require_secure_boot, err)) < 0 ||
         (r = tristate(req, "refuseVouchedEk", &rules->refuse_vouched_ek, err)) < 0)
         return r;
+    /* a confidential pool's hardware evidence policy: tl tee's policy file,
+     * checked here so that a pool never holds one the verifier refuses */
+    const json_t *tee = json_object_get(req, "teePolicy");
+    if (tee && !json_is_null(tee)) {
+        char *text = json_is_object(tee) ? json_dumps(tee, JSON_COMPACT) : NULL;
+        struct tl_tee_policy pol;
+        struct tl_error e = {0};
+        if (!json_is_object(tee))
+            return tl_error_set_nopos(err, -EINVAL, "\"teePolicy\" must be a JSON object");
+        if (!text)
+            return tl_error_set_nopos(err, -ENOMEM, "out of memory");
+        if (strlen(text) > TL_POLICY_TEE_MAX) {
+            free(text);
+            return tl_error_set_nopos(err, -EINVAL, "\"teePolicy\" is larger than %d bytes",
+                                      TL_POLICY_TEE_MAX);
+        }
+        if (tl_tee_policy_parse(text, strlen(text), &pol, &e) < 0) {
+            free(text);
+            return tl_error_set_nopos(err, -EINVAL, "\"teePolicy\": %s", e.message);
+        }
+        rules->tee_policy = text;
+    }
     return 0;
 }
 
@@ -124,6 +147,8 @@ json_t *tl_policy_rules_to_json(const struct tl_policy_rules *rules)
         json_object_set_new(o, "requireSecureBoot", json_boolean(rules->require_secure_boot));
     if (rules->refuse_vouched_ek >= 0)
         json_object_set_new(o, "refuseVouchedEk", json_boolean(rules->refuse_vouched_ek));
+    if (rules->tee_policy)
+        json_object_set_new(o, "teePolicy", json_loads(rules->tee_policy, 0, NULL));
     return o;
 }
 
@@ -132,5 +157,6 @@ void tl_policy_rules_done(struct tl_policy_rules *rules)
     free(rules->kernel_cmdline);
     free(rules->allowed_kernels);
     free(rules->required_dbx);
+    free(rules->tee_policy);
     *rules = (struct tl_policy_rules){.require_secure_boot = -1, .refuse_vouched_ek = -1};
 }

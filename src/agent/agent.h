@@ -145,6 +145,13 @@ int agent_ek_create(ESYS_CONTEXT *esys, enum tl_ek_type type, ESYS_TR *ek, TPM2B
 int agent_ak_create(ESYS_CONTEXT *esys, ESYS_TR ek, enum agent_ak_type type, ESYS_TR *ak,
                     TPM2B_PUBLIC *pub, TPM2B_NAME *name, char *err, size_t err_size);
 
+/* The platform's AK at a persistent handle (an Azure CVM's 0x81000003):
+ * *ak (an ESYS resource: Esys_TR_Close it, never flush it), its public
+ * area and name. Refused unless it is a restricted signing key with
+ * fixedTPM and sensitiveDataOrigin. */
+int agent_ak_persistent(ESYS_CONTEXT *esys, uint32_t handle, ESYS_TR *ak, TPM2B_PUBLIC *pub,
+                        TPM2B_NAME *name, char *err, size_t err_size);
+
 /* TPM2_ActivateCredential: the secret the service sealed to (EK, AK name). */
 int agent_ak_activate(ESYS_CONTEXT *esys, ESYS_TR ak, ESYS_TR ek, const TPM2B_ID_OBJECT *blob,
                       const TPM2B_ENCRYPTED_SECRET *secret, TPM2B_DIGEST *out, char *err,
@@ -171,6 +178,21 @@ struct agent_quote {
  * read hash to its pcrDigest (quotes again when a PCR moved in between). */
 int agent_quote(ESYS_CONTEXT *esys, ESYS_TR ak, const uint8_t *nonce, size_t nonce_len,
                 uint32_t pcrs, struct agent_quote *q, char *err, size_t err_size);
+
+/* ---- hcl.c: Azure's vTPM-bound CVM evidence ------------------------------ */
+
+#define AGENT_HCL_REPORT_NV      0x01400001u
+#define AGENT_HCL_USER_DATA_NV   0x01400002u
+#define AGENT_HCL_AK_HANDLE      0x81000003u
+#define AGENT_HCL_USER_DATA_MAX  64
+#define AGENT_HCL_REPORT_MAX     (64u << 10)
+
+/* 1 when the TPM has the HCL report index (a confidential VM), else 0. */
+int agent_hcl_present(ESYS_CONTEXT *esys);
+/* Writes user_data (n <= 64, zero-padded to 64) to NV 0x01400002 and reads
+ * the fresh HCL report from NV 0x01400001 (*report malloc'd). */
+int agent_hcl_report(ESYS_CONTEXT *esys, const uint8_t *user_data, size_t n, uint8_t **report,
+                     size_t *len, char *err, size_t err_size);
 
 /* ---- attest.c: enrolment and attestation with tld ------------------------ */
 

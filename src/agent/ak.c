@@ -169,6 +169,37 @@ int agent_ak_create(ESYS_CONTEXT *esys, ESYS_TR ek, enum agent_ak_type type, ESY
     return r;
 }
 
+int agent_ak_persistent(ESYS_CONTEXT *esys, uint32_t handle, ESYS_TR *ak, TPM2B_PUBLIC *pub,
+                        TPM2B_NAME *name, char *err, size_t err_size)
+{
+    char what[48];
+    snprintf(what, sizeof(what), "the AK at 0x%08x", handle);
+    TSS2_RC rc = Esys_TR_FromTPMPublic(esys, handle, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, ak);
+    if (rc != TSS2_RC_SUCCESS)
+        return agent_tpm_fail(err, err_size, what, rc);
+    TPM2B_PUBLIC *out = NULL;
+    TPM2B_NAME *n = NULL;
+    rc = Esys_ReadPublic(esys, *ak, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &out, &n, NULL);
+    int r = 0;
+    if (rc != TSS2_RC_SUCCESS) {
+        r = agent_tpm_fail(err, err_size, what, rc);
+    } else if ((out->publicArea.objectAttributes & AK_ATTRIBUTES & ~TPMA_OBJECT_FIXEDPARENT) !=
+               (AK_ATTRIBUTES & ~TPMA_OBJECT_FIXEDPARENT)) {
+        /* a key that is not restricted to signing what the TPM made could
+         * sign a forged quote: refuse it as the service would */
+        snprintf(err, err_size, "%s is not a restricted signing key of this TPM", what);
+        r = -EPROTO;
+    } else {
+        *pub = *out;
+        *name = *n;
+    }
+    Esys_Free(out);
+    Esys_Free(n);
+    if (r < 0)
+        Esys_TR_Close(esys, ak);
+    return r;
+}
+
 int agent_ak_activate(ESYS_CONTEXT *esys, ESYS_TR ak, ESYS_TR ek, const TPM2B_ID_OBJECT *blob,
                       const TPM2B_ENCRYPTED_SECRET *secret, TPM2B_DIGEST *out, char *err,
                       size_t err_size)

@@ -22,7 +22,22 @@
  * failure resets the state (the AK is flushed, the TPM closed), so the next
  * period starts from a new enrolment; with --once it is the exit status.
  * The TPM connection stays open between periods, holding the AK (a node's
- * /dev/tpmrm0 keeps it for this connection alone). */
+ * /dev/tpmrm0 keeps it for this connection alone).
+ *
+ * On a confidential VM (the TPM has the HCL report index, hcl.c) the AK is
+ * the platform's, at 0x81000003, the one the HCL report's runtime JSON
+ * names (HCLAkPub); it is enrolled the same way. Each attestation writes
+ * the service's nonce to the HCL user-data index, reads the fresh HCL
+ * report and sends, beside the usual fields, "tee_evidence": the evidence
+ * in trustee's az-snp-vtpm / az-tdx-vtpm form, version 2 (the nonce at the
+ * start of user-data), over the same quote:
+ *   {"version": 2, "tpm_quote": {"signature", "message", "pcrs": [hex]},
+ *    "hcl_report": b64url, "vcek": b64url DER | "td_quote": b64url}
+ * The VCEK (SEV-SNP) comes from the platform as Azure's THIM hands it out
+ * (POST BASE/tee/certification {} <- {"vcek": b64url DER}), the TD quote
+ * (TDX) from its quoting service as Azure's IMDS acc/tdquote does it from
+ * the TDREPORT (POST BASE/tee/tdquote {"report": b64url} <- {"quote":
+ * b64url}). */
 #include <errno.h>
 #include <jansson.h>
 #include <stdarg.h>
@@ -33,6 +48,7 @@
 #include <tss2/tss2_mu.h>
 
 #include "agent.h"
+#include "tl/azure.h"
 #include "tl/base64.h"
 #include "tl/util.h"
 #include "tlhost/file.h"
@@ -54,6 +70,7 @@ struct attest_state {
     TPM2B_PUBLIC ak_public;
     char ak_name[2 * sizeof(TPMU_NAME) + 1]; /* hex of the TPM2B_NAME's bytes */
     bool enrolled;
+    int hcl; /* -1 not looked at yet, 0 no, 1 a confidential VM (hcl.c) */
     char err[768];
 };
 
@@ -68,6 +85,8 @@ __attribute__((format(printf, 2, 3))) static int fail(struct attest_state *st, c
 
 static void reset(struct attest_state *st)
 {
+    if (st->tpm.esys && st->hcl == 1 && st->ak != ESYS_TR_NONE)
+        Esys_TR_Close(st->tpm.esys, &st->ak); /* the platform's: persistent */
     if (st->tpm.esys)
         agent_tpm_flush(st->tpm.esys, &st->ak);
     agent_tpm_close(&st->tpm);
@@ -174,6 +193,8 @@ static int enrol(struct attest_state *st)
             return r;
     }
     ESYS_CONTEXT *esys = st->tpm.esys;
+    if (st->hcl < 0)
+        st->hcl = agent_hcl_present(esys);
     ESYS_TR ek;
     TPM2B_PUBLIC ek_public;
     r = agent_ek_create(esys, o->ek, &ek, &ek_public, st->err, sizeof(st->err));
@@ -181,8 +202,10 @@ static int enrol(struct attest_state *st)
         return r;
     if (st->ak == ESYS_TR_NONE) {
         TPM2B_NAME name;
-        r = agent_ak_create(esys, ek, o->ak, &st->ak, &st->ak_public, &name, st->err,
-                            sizeof(st->err));
+        r = st->hcl == 1 ? agent_ak_persistent(esys, AGENT_HCL_AK_HANDLE, &st->ak, &st->ak_public,
+                                               &name, st->err, sizeof(st->err))
+                         : agent_ak_create(esys, ek, o->ak, &st->ak, &st->ak_public, &name, st->err,
+                                           sizeof(st->err));
         if (r < 0) {
             agent_tpm_flush(esys, &ek);
             return r;
@@ -255,6 +278,119 @@ static json_t *pcrs_json(const struct agent_quote *q)
     return values ? json_pack("{s:o}", q->bank.name, values) : NULL;
 }
 
+static json_t *b64url(const uint8_t *p, size_t len)
+{
+    char *s = NULL;
+    size_t n;
+    if (tl_base64_encode(p, len, TL_BASE64_URL | TL_BASE64_NO_PAD, &s, &n) < 0)
+        return NULL;
+    json_t *j = json_stringn(s, n);
+    free(s);
+    return j;
+}
+
+static json_t *hex_json(const uint8_t *p, size_t len)
+{
+    char *s = malloc(2 * len + 1);
+    if (!s)
+        return NULL;
+    tl_hex_encode(p, len, s);
+    json_t *j = json_string(s);
+    free(s);
+    return j;
+}
+
+/* A member of a platform answer that must be base64url (the VCEK, the TD
+ * quote), decoded into *out. */
+static int answer_b64url(struct attest_state *st, json_t *answer, const char *path, const char *key,
+                         uint8_t **out, size_t *len)
+{
+    const char *s = member_string(answer, key, 1u << 20);
+    if (!s || tl_base64_decode(s, strlen(s), TL_BASE64_URL | TL_BASE64_PAD_OPTIONAL, out, len) < 0)
+        return fail(st, "%s: no base64url \"%s\"", path, key);
+    return 0;
+}
+
+/* The quote's PCR values as trustee's list: PCR i at index i, from 0 to the
+ * highest quoted; a PCR between them that was not quoted is zeros (the
+ * verifier hashes only the quoted ones). */
+static json_t *quote_pcr_list(const struct agent_quote *q)
+{
+    json_t *list = json_array();
+    static const uint8_t zero[TL_PCR_READ_DIGEST];
+    unsigned top = 0;
+    for (unsigned i = 0; i < TL_PCR_READ_PCRS; i++)
+        if (q->pcrs & (1u << i))
+            top = i + 1;
+    for (unsigned i = 0; list && i < top; i++) {
+        json_t *v = hex_json(q->pcrs & (1u << i) ? q->bank.value[i] : zero, q->bank.size);
+        if (!v || json_array_append_new(list, v) < 0) {
+            json_decref(list);
+            list = NULL;
+        }
+    }
+    return list;
+}
+
+/* The confidential VM's evidence (see the top): the HCL report carrying
+ * the nonce, the quote made with the same nonce, and the hardware
+ * collateral the platform hands out. */
+static int tee_evidence(struct attest_state *st, const uint8_t *nonce, size_t n,
+                        const struct agent_quote *q, json_t **out)
+{
+    *out = NULL;
+    uint8_t *hcl = NULL;
+    size_t hcl_len = 0;
+    int r = agent_hcl_report(st->tpm.esys, nonce, n, &hcl, &hcl_len, st->err, sizeof(st->err));
+    if (r < 0)
+        return r;
+    struct tl_hcl_report rep;
+    struct tl_error e = {0};
+    if (tl_hcl_report_parse(hcl, hcl_len, &rep, &e) < 0) {
+        free(hcl);
+        return fail(st, "HCL report: %s", e.message);
+    }
+    /* the raw RSASSA signature, as trustee carries it */
+    TPMT_SIGNATURE sig;
+    size_t off = 0;
+    if (Tss2_MU_TPMT_SIGNATURE_Unmarshal(q->sig, q->sig_len, &off, &sig) != TSS2_RC_SUCCESS ||
+        sig.sigAlg != TPM2_ALG_RSASSA) {
+        free(hcl);
+        return fail(st, "the HCL AK's quote is not an RSASSA signature");
+    }
+    json_t *ev = json_pack("{s:i, s:{s:o, s:o, s:o}, s:o}", "version", 2, "tpm_quote", "signature",
+                           hex_json(sig.signature.rsassa.sig.buffer, sig.signature.rsassa.sig.size),
+                           "message", hex_json(q->attest.attestationData, q->attest.size), "pcrs",
+                           quote_pcr_list(q), "hcl_report", b64url(hcl, hcl_len));
+    json_t *answer = NULL;
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    const char *key = rep.report_type == TL_HCL_REPORT_SNP ? "vcek" : "td_quote";
+    if (!ev) {
+        r = fail(st, "out of memory");
+    } else if (rep.report_type == TL_HCL_REPORT_SNP) {
+        r = call(st, "tee/certification", json_object(), &answer);
+        if (r == STEP_OK)
+            r = answer_b64url(st, answer, "tee/certification", "vcek", &bytes, &len);
+    } else {
+        r = call(st, "tee/tdquote", json_pack("{s:o}", "report", b64url(rep.hw_report, rep.hw_len)),
+                 &answer);
+        if (r == STEP_OK)
+            r = answer_b64url(st, answer, "tee/tdquote", "quote", &bytes, &len);
+    }
+    json_decref(answer);
+    free(hcl);
+    if (r == STEP_OK && json_object_set_new(ev, key, b64url(bytes, len)) < 0)
+        r = fail(st, "out of memory");
+    free(bytes);
+    if (r != STEP_OK) {
+        json_decref(ev);
+        return r > 0 ? -EACCES : r;
+    }
+    *out = ev;
+    return 0;
+}
+
 static int attest(struct attest_state *st)
 {
     json_t *answer;
@@ -298,6 +434,15 @@ static int attest(struct attest_state *st)
                              have_log ? tl_base64_json(log, log_len) : json_null());
     free(log);
     free(nonce_text);
+    if (st->hcl == 1) {
+        json_t *tee = NULL;
+        r = tee_evidence(st, nonce, (size_t)n, &q, &tee);
+        if (r < 0) {
+            json_decref(body);
+            return r;
+        }
+        json_object_set_new(body, "tee_evidence", tee);
+    }
     if (st->o->rp_nonce)
         json_object_set_new(body, "rp_nonce", json_string(st->o->rp_nonce));
     if (st->o->audience)
@@ -347,7 +492,7 @@ static int cycle(struct attest_state *st)
 
 int agent_attest_run(const struct agent_config *cfg, const struct agent_attest_options *o)
 {
-    struct attest_state st = {.cfg = cfg, .o = o, .ak = ESYS_TR_NONE};
+    struct attest_state st = {.cfg = cfg, .o = o, .ak = ESYS_TR_NONE, .hcl = -1};
     static const char suffix[] = "/report";
     size_t n = strlen(cfg->url), k = sizeof(suffix) - 1;
     if (n <= k || strcmp(cfg->url + n - k, suffix) != 0) {

@@ -4,7 +4,7 @@
  *
  *   tl policy rules --resource-group G --cluster-name C --nodepool-name P
  *       [--kernel-cmdline TEXT] [--allow-kernel SHA256]... [--require-dbx SHA256]...
- *       [--require-secure-boot] [--refuse-vouched-ek] [--clear] [--json]
+ *       [--require-secure-boot] [--refuse-vouched-ek] [--tee-policy FILE] [--clear] [--json]
  *
  * Without a rule option it shows the rules (and the pool's baselines);
  * with any it replaces them all; --clear removes them. They hold from each
@@ -23,13 +23,16 @@ static void usage(FILE *f)
     fputs(
         "usage: tl policy rules --resource-group G --cluster-name C --nodepool-name P\n"
         "           [--kernel-cmdline TEXT] [--allow-kernel SHA256]... [--require-dbx SHA256]...\n"
-        "           [--require-secure-boot] [--refuse-vouched-ek] [--clear] [--json]\n"
+        "           [--require-secure-boot] [--refuse-vouched-ek] [--tee-policy FILE]\n"
+        "           [--clear] [--json]\n"
         "\n"
         "A node pool's explicit attestation rules, each a further constraint on its\n"
         "nodes: the kernel command line as measured, the kernels allowed (their\n"
         "Authenticode SHA-256, as PCR 4 records it), SHA-256 values the measured dbx\n"
         "must hold (hash entries, or a certificate's SHA-256), Secure Boot on, no EK\n"
-        "that only an operator vouched for (POST /v1/nodes ek_public). Given\n"
+        "that only an operator vouched for (POST /v1/nodes ek_public), and for a\n"
+        "confidential pool the hardware evidence policy (tl tee verify's --policy\n"
+        "file: e.g. the roots it trusts beside AMD's and Intel's). Given\n"
         "rule options replace the pool's rules; none shows them; --clear removes them.\n",
         f);
 }
@@ -58,6 +61,7 @@ int tlc_cmd_policy_rules(int argc, char **argv)
         {"require-dbx", required_argument, NULL, 'd'},
         {"require-secure-boot", no_argument, NULL, 's'},
         {"refuse-vouched-ek", no_argument, NULL, 'v'},
+        {"tee-policy", required_argument, NULL, 't'},
         {"clear", no_argument, NULL, 'x'},
         {"json", no_argument, NULL, 'j'},
         {"help", no_argument, NULL, 'h'},
@@ -100,6 +104,19 @@ int tlc_cmd_policy_rules(int argc, char **argv)
             json_object_set_new(rules, "refuseVouchedEk", json_true());
             set = true;
             break;
+        case 't': {
+            json_error_t jerr;
+            json_t *tee = json_load_file(optarg, JSON_REJECT_DUPLICATES, &jerr);
+            if (!json_is_object(tee)) {
+                tlc_report("policy rules", "--tee-policy %s: %s", optarg,
+                           tee ? "not a JSON object" : jerr.text);
+                json_decref(tee);
+                return TLC_EXIT_BAD;
+            }
+            json_object_set_new(rules, "teePolicy", tee);
+            set = true;
+            break;
+        }
         case 'x':
             clear = true;
             break;
@@ -173,6 +190,10 @@ int tlc_cmd_policy_rules(int argc, char **argv)
            json_is_true(json_object_get(r, "requireSecureBoot")) ? "yes" : "no");
     printf("  operator-vouched EKs refused: %s\n",
            json_is_true(json_object_get(r, "refuseVouchedEk")) ? "yes" : "no");
+    json_t *tee = json_object_get(r, "teePolicy");
+    char *tee_text = tee ? json_dumps(tee, JSON_COMPACT) : NULL;
+    printf("  hardware evidence policy: %s\n", tee_text ? tee_text : "the strict defaults");
+    free(tee_text);
     printf("  baselines learned: secure boot off %s, on %s\n",
            json_is_null(json_object_get(answer, "baselineSecureBootOff")) ? "no" : "yes",
            json_is_null(json_object_get(answer, "baselineSecureBootOn")) ? "no" : "yes");

@@ -169,6 +169,9 @@ struct tld_attest_job {
     struct tld_parsed_log pl;
     bool secure_boot;
     char comp_digest[65];
+    /* a confidential node's hardware evidence (attest_tee.c) */
+    struct tld_tee_expect tee_x; /* kind TL_TEE_KIND_UNKNOWN: not a confidential node */
+    json_t *tee_findings, *tee_claims;
 };
 
 void tld_attest_job_free(struct tld_attest_job *job)
@@ -186,6 +189,9 @@ void tld_attest_job_free(struct tld_attest_job *job)
     free(job->sig);
     free(job->elog);
     free(job->quoted);
+    free(job->tee_x.policy);
+    json_decref(job->tee_findings);
+    json_decref(job->tee_claims);
     free(job);
 }
 
@@ -223,6 +229,10 @@ int tld_attest_begin(struct tld_node *n, const char *auth, json_t *req, struct t
     snprintf(job->node, sizeof(job->node), "%s", n->name);
     snprintf(job->image, sizeof(job->image), "%s", n->spec.image);
     job->req = json_incref(req);
+    if (tld_tee_expect_of(n, &job->tee_x) < 0) {
+        tld_attest_job_free(job);
+        return tl_error_set_nopos(err, -ENOMEM, "out of memory");
+    }
     *out = job;
     return 0;
 }
@@ -234,7 +244,7 @@ void tld_attest_prefetch(struct tld *t, struct tld_attest_job *job)
             tld_manifest_get(t, job->image, job->manifest_error, sizeof(job->manifest_error));
 }
 
-int tld_attest_work(struct tld_attest_job *job, struct tl_error *err)
+int tld_attest_work(struct tld *t, struct tld_attest_job *job, struct tl_error *err)
 {
     json_t *req = job->req;
     job->nonce_hex = json_string_value(json_object_get(req, "nonce"));
@@ -304,6 +314,13 @@ int tld_attest_work(struct tld_attest_job *job, struct tl_error *err)
     if (job->quote_ok && job->elog)
         tld_attest_evaluate_log(job->elog, job->elog_len, job->quoted, &job->pl, job->log_findings,
                                 &job->secure_boot, job->comp_digest);
+    if (job->quote_ok && job->tee_x.kind != TL_TEE_KIND_UNKNOWN) {
+        if (!(job->tee_findings = json_array()) ||
+            tld_tee_check(&t->tee, &job->tee_x, json_object_get(req, "tee_evidence"), job->nv,
+                          job->nv_len, job->quote, job->quote_len, job->ak->public,
+                          job->ak->public_len, job->tee_findings, &job->tee_claims) < 0)
+            return tl_error_set_nopos(err, -ENOMEM, "out of memory");
+    }
     return 0;
 }
 
@@ -390,6 +407,9 @@ int tld_attest_finish(struct tld *t, struct tld_attest_job *job, const char *aut
             comp_digest = job->comp_digest;
         }
         check_baseline(n, job->quoted, findings);
+        size_t k;
+        json_t *f;
+        json_array_foreach(job->tee_findings, k, f) json_array_append(findings, f);
     }
     if (n->pool && json_is_true(json_object_get(n->pool->rules, "refuseVouchedEk")) &&
         strcmp(n->ak->ek_origin, TLD_EK_PLATFORM) != 0 &&
@@ -431,6 +451,8 @@ int tld_attest_finish(struct tld *t, struct tld_attest_job *job, const char *aut
     json_object_set_new(doc, "pool", n->pool ? json_string(pool) : json_null());
     if (quote_ok)
         json_object_set(doc, "pcrs", pcrs);
+    if (quote_ok && job->tee_claims)
+        json_object_set(doc, "tee", job->tee_claims);
     /* A failure keeps what it was judged on, when its quote is the TPM's
      * (anything else is the sender's word, and would let a token holder
      * fill the store): the quote, signature and PCRs, and the event log up
@@ -479,11 +501,15 @@ int tld_attest_finish(struct tld *t, struct tld_attest_job *job, const char *aut
             "iss", "trustlaunch", "aud", aud ? json_string_value(aud) : t->token_audience, "sub",
             n->name, "node", n->name, "node_uuid", n->uuid, "jti", jti, "attestation",
             (json_int_t)id, "ek_origin", n->ak->ek_origin, "security_type",
-            n->spec.vtpm ? "TrustedLaunch" : "Standard", "secure_boot", secure_boot, "vtpm", 1,
-            "verdict", verdict, "pcr_digest", pcr_digest, "components_digest", comp_digest, "nonce",
-            nonce_hex, "iat", (json_int_t)now, "exp", (json_int_t)(now + TOKEN_TTL), "boot", boot,
-            "ak_name", n->ak->name);
+            job->tee_x.kind != TL_TEE_KIND_UNKNOWN ? "ConfidentialVM"
+            : n->spec.vtpm                         ? "TrustedLaunch"
+                                                   : "Standard",
+            "secure_boot", secure_boot, "vtpm", 1, "verdict", verdict, "pcr_digest", pcr_digest,
+            "components_digest", comp_digest, "nonce", nonce_hex, "iat", (json_int_t)now, "exp",
+            (json_int_t)(now + TOKEN_TTL), "boot", boot, "ak_name", n->ak->name);
         json_object_set_new(claims, "pool", n->pool ? json_string(pool) : json_null());
+        if (job->tee_claims) /* Microsoft Azure Attestation's names (x-ms-*) */
+            json_object_update(claims, job->tee_claims);
         json_t *rpn = json_object_get(job->req, "rp_nonce"),
                *rpk = json_object_get(job->req, "rp_key");
         if (rpn)
@@ -552,7 +578,7 @@ int tld_attest_handle(struct tld *t, struct tld_node *n, const char *action, con
         struct tld_attest_job *job = NULL;
         int r = tld_attest_begin(n, auth, req, &job, err);
         if (!r)
-            r = tld_attest_work(job, err);
+            r = tld_attest_work(t, job, err);
         if (!r)
             r = tld_attest_finish(t, job, auth, answer, err);
         tld_attest_job_free(job);

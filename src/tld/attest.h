@@ -7,6 +7,7 @@
  *                   baseline, the predicted policy
  *   enrol.c         enrolment: the EK certificate's chain, credential activation
  *   alert.c         a failed boot's integrity alert
+ *   attest_tee.c    a confidential node's hardware evidence (Azure's vTPM-bound form)
  *   attest_tpm.c    TPM structures (attest_tpm.h) */
 #pragma once
 
@@ -14,11 +15,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "tl/bootstate.h"
 #include "tl/eventcheck.h"
 #include "tl/eventlog.h"
 #include "tl/replay.h"
+#include "tl/tee.h"
 #include "tld.h"
 
 /* attest_log.c: one finding of an attestation (a new reference); pcr and
@@ -77,3 +80,25 @@ int tld_enrol_activate(struct tld *t, struct tld_node *n, json_t *req, json_t **
  * the attestation's transaction. */
 json_t *tld_alert_record(struct tld *t, struct tld_node *n, const char *boot, long long att,
                          const json_t *components, const json_t *findings);
+
+/* attest_tee.c: what a confidential node's evidence must show, taken from
+ * the node under tld.lock (tld_attest_begin). */
+struct tld_tee_expect {
+    enum tl_tee_kind kind; /* TL_TEE_KIND_AZ_SNP_VTPM, _AZ_TDX_VTPM; _UNKNOWN: not confidential */
+    bool secure_boot;      /* the vm-configuration's secure-boot must be on */
+    bool tpm_persisted;    /* ... and its tpm-persisted must say this */
+    time_t at;             /* the verification time; 0: now */
+    char *policy;          /* the node's TEE policy (JSON text, tl_tee_policy_parse), NULL: the
+                            * strict defaults, which trust only AMD's and Intel's roots */
+};
+/* Fills x from the node (its size's TEE, its security settings, its
+ * pool's "teePolicy"); -ENOMEM. */
+int tld_tee_expect_of(const struct tld_node *n, struct tld_tee_expect *x);
+/* Judges the agent's "tee_evidence" (NULL: none) against this
+ * attestation's nonce, quote and the node's enrolled AK (a marshalled
+ * TPM2B_PUBLIC); appends a finding per reason (component "tee", rule the
+ * reason code) and sets *claims (the verifier's, MAA names; NULL when the
+ * evidence did not parse). Without tld.lock. 0, or -ENOMEM. */
+int tld_tee_check(struct tld_tee *tee, const struct tld_tee_expect *x, const json_t *evidence,
+                  const uint8_t *nonce, size_t nonce_len, const uint8_t *quote, size_t quote_len,
+                  const uint8_t *ak_public, size_t ak_len, json_t *findings, json_t **claims);

@@ -323,6 +323,12 @@ int main(int argc, char **argv)
         return 2;
     }
     tld_egress_init(t); /* before the agent channels: it serves their egress half */
+    struct tl_error terr = {0};
+    if (tld_tee_open(&t->tee, NULL, 0, &terr) < 0) {
+        tld_log("cannot set up the hardware evidence verifiers: %s", terr.message);
+        tld_store_close(t);
+        return 2;
+    }
     if (tld_token_init(t) < 0 || tld_auth_init(t) < 0 || tld_agentnet_start(t) < 0) {
         tld_log("%s: cannot set up tokens and credentials", t->home);
         tld_store_close(t);
@@ -384,6 +390,7 @@ int main(int argc, char **argv)
     tld_ekca_close(t);
     tld_auth_free(t);
     tld_manifests_free(t);
+    tld_tee_close(&t->tee);
     tld_store_close(t);
     pthread_mutex_unlock(&t->lock);
     return 0;

@@ -414,7 +414,7 @@ static enum MHD_Result h_attest(struct call *k)
     pthread_mutex_unlock(&t->lock);
     if (!status) {
         tld_attest_prefetch(t, job); /* file I/O: without the lock */
-        status = tld_attest_work(job, &k->err);
+        status = tld_attest_work(t, job, &k->err);
     }
     if (!status) {
         pthread_mutex_lock(&t->lock);

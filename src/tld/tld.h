@@ -367,6 +367,25 @@ struct tld_intern {
     struct tld_interned *list;
 };
 
+/* attest_tee.c: the hardware evidence verifiers, built once at start;
+ * libtl's SNP context is one per thread, so lock serialises its use (CPU
+ * only, never with tld.lock held). items: the platform's collateral (the
+ * emulated secure processor's roots, its TDX collateral), trusted only by a
+ * policy that names them. */
+struct tl_snp_ctx;
+struct tl_tdx_collateral;
+struct tl_tee_blob;
+struct tld_tee {
+    pthread_mutex_t lock;
+    struct tl_snp_ctx *snp;
+    struct tl_tdx_collateral *tdx;
+    const struct tl_tee_blob *items;
+    size_t n_items;
+};
+int tld_tee_open(struct tld_tee *tee, const struct tl_tee_blob *items, size_t n,
+                 struct tl_error *err);
+void tld_tee_close(struct tld_tee *tee);
+
 struct tld {
     char home[PATH_MAX];
     char tl_bin[PATH_MAX];    /* tl (--tl, TL_BIN): found at start; nothing runs it now */
@@ -403,6 +422,7 @@ struct tld {
     struct tld_webhook webhook;
     struct tld_egress egress;
     struct tld_deadline deadline;
+    struct tld_tee tee;
     volatile int quit;
 };
 
@@ -580,7 +600,7 @@ int tld_attest_handle(struct tld *t, struct tld_node *n, const char *action, con
 struct tld_attest_job;
 int tld_attest_begin(struct tld_node *n, const char *auth, json_t *req, struct tld_attest_job **job,
                      struct tl_error *err);
-int tld_attest_work(struct tld_attest_job *job, struct tl_error *err);
+int tld_attest_work(struct tld *t, struct tld_attest_job *job, struct tl_error *err);
 /* Without tld.lock, before finish: what the policy needs from files (the
  * image's manifest). */
 void tld_attest_prefetch(struct tld *t, struct tld_attest_job *job);

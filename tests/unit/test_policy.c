@@ -401,7 +401,7 @@ static void test_policy_rules_json(void **state)
     } bad[] = {
         {"[]", "the request body must be a JSON object"},
         {"{\"kernels\": []}", "unknown field \"kernels\" (kernelCmdline, allowedKernels, "
-                              "requiredDbx, requireSecureBoot, refuseVouchedEk)"},
+                              "requiredDbx, requireSecureBoot, refuseVouchedEk, teePolicy)"},
         {"{\"allowedKernels\": \"ab\"}",
          "\"allowedKernels\" must be an array of at most 256 SHA-256 values (hex)"},
         {"{\"requiredDbx\": [\"" EMPTY_SHA256 "\", \"xyz\"]}",
@@ -409,6 +409,7 @@ static void test_policy_rules_json(void **state)
         {"{\"kernelCmdline\": \"a\\nb\"}",
          "\"kernelCmdline\" must be printable text of at most 1024 bytes"},
         {"{\"refuseVouchedEk\": 1}", "\"refuseVouchedEk\" must be true, false or null"},
+        {"{\"teePolicy\": true}", "\"teePolicy\" must be a JSON object"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         json_t *req = json_loads(bad[i].req, JSON_DECODE_ANY, NULL);
@@ -428,6 +429,22 @@ static void test_policy_rules_json(void **state)
     assert_string_equal(
         text, "{\"allowedKernels\": [], \"kernelCmdline\": \"quiet\", \"refuseVouchedEk\": "
               "true}");
+    free(text);
+    json_decref(back);
+    tl_policy_rules_done(&rules);
+
+    /* teePolicy: libtl's TEE policy parser judges it, its words in the error */
+    json_t *req = json_loads("{\"teePolicy\": {\"allow-debug\": \"yes\"}}", 0, NULL);
+    struct tl_error err = {0};
+    assert_int_equal(tl_policy_rules_from_json(req, &rules, &err), -EINVAL);
+    assert_non_null(strstr(err.message, "\"teePolicy\": "));
+    assert_non_null(strstr(err.message, "allow-debug"));
+    json_decref(req);
+    rules_from("{\"teePolicy\": {\"allow-debug\": true}}", &rules);
+    assert_string_equal(rules.tee_policy, "{\"allow-debug\":true}");
+    back = tl_policy_rules_to_json(&rules);
+    text = json_dumps(back, JSON_SORT_KEYS | JSON_COMPACT);
+    assert_string_equal(text, "{\"teePolicy\":{\"allow-debug\":true}}");
     free(text);
     json_decref(back);
     tl_policy_rules_done(&rules);
