@@ -101,6 +101,11 @@ enum MHD_Result api_fail(struct call *k, int status)
 /* The one place a domain error becomes an HTTP status: tld's domain code
  * (lifecycle.c, vm.c, attest.c, ...) says what went wrong as -errno and a
  * message, the API answers with the status below. */
+int tld_http_err(int r, const struct tl_error *e, char *msg, size_t msz)
+{
+    return r < 0 ? ERR((int)tld_http_status(r), "%s", e->message) : r;
+}
+
 unsigned tld_http_status(int r)
 {
     switch (r) {

@@ -73,10 +73,6 @@ int tld_pool_from_request(struct tld *t, struct tld_cluster *c, const json_t *bo
                           const char *name, const char *default_mode, bool for_cluster,
                           struct tld_pool *p, struct tl_error *err);
 
-/* -errno + err (the domain's) as the API's status and message; r >= 0
- * passes through */
-int tld_fleet_err(int r, const struct tl_error *e, char *msg, size_t msz);
-
 /* vmres.c: Microsoft.Compute/virtualMachines under a resource group; s
  * are the path's segments after ".../virtualMachines" (n_seg of them: 0
  * the group's list, 1 a VM, 2 an action: start, powerOff). As

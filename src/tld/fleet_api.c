@@ -125,11 +125,6 @@ static json_t *cluster_json(struct tld *t, const struct tld_cluster *c)
 
 /* A domain function's -errno and message (fleet_request.c, egress.c) as
  * this file's HTTP status and msg. */
-int tld_fleet_err(int r, const struct tl_error *e, char *msg, size_t msz)
-{
-    return r < 0 ? ERR((int)tld_http_status(r), "%s", e->message) : r;
-}
-
 /* "cluster 'x' not found in resource group 'g'; clusters here: a (g), b (h)" */
 static int cluster_not_found(struct tld_fleet *f, const char *group, const char *name, char *msg,
                              size_t msz)
@@ -184,7 +179,7 @@ static int group_put(struct tld *t, const char *name, const json_t *body, json_t
     int r;
     struct tl_error e = {0};
     if ((r = tld_fleet_check_fields(body, fields, &e)))
-        return tld_fleet_err(r, &e, msg, msz);
+        return tld_http_err(r, &e, msg, msz);
     if (!tld_fleet_group_name_ok(name))
         return ERR(400,
                    "resource group name '%s': 1-90 letters, digits, '-', '_', '.', '(' or ')', "
@@ -269,7 +264,7 @@ static int cluster_put(struct tld *t, struct tld_group *g, const char *name, con
     int r;
     struct tl_error e = {0};
     if ((r = tld_fleet_check_fields(body, fields, &e)))
-        return tld_fleet_err(r, &e, msg, msz);
+        return tld_http_err(r, &e, msg, msz);
     if (!tld_fleet_cluster_name_ok(name))
         return ERR(400,
                    "cluster name '%s': 1-63 letters, digits, '-' or '_', starting and ending "
@@ -337,7 +332,7 @@ static int cluster_put(struct tld *t, struct tld_group *g, const char *name, con
     if (r) {
         tld_pool_free(p);
         tld_cluster_free(c);
-        return tld_fleet_err(r, &e, msg, msz);
+        return tld_http_err(r, &e, msg, msz);
     }
     c->prov = p->count ? TLD_PROV_CREATING : TLD_PROV_SUCCEEDED;
     if (tld_fleet_add_cluster(t->fleet, c) < 0) {
@@ -389,7 +384,7 @@ static int pool_put(struct tld *t, struct tld_cluster *c, const char *name, cons
     int r;
     struct tl_error e = {0};
     if ((r = tld_fleet_check_fields(body, fields, &e)))
-        return tld_fleet_err(r, &e, msg, msz);
+        return tld_http_err(r, &e, msg, msz);
     if (c->prov == TLD_PROV_DELETING)
         return ERR(409, "cluster '%s' is being deleted", c->name);
     struct tld_pool *old = tld_fleet_pool_find(t->fleet, c, name);
@@ -403,7 +398,7 @@ static int pool_put(struct tld *t, struct tld_cluster *c, const char *name, cons
         return ERR(500, "out of memory");
     if ((r = tld_pool_from_request(t, c, body, name, "User", false, p, &e))) {
         tld_pool_free(p);
-        return tld_fleet_err(r, &e, msg, msz);
+        return tld_http_err(r, &e, msg, msz);
     }
     if (tld_fleet_add_pool(t, p) < 0) {
         tld_pool_free(p);
@@ -481,7 +476,7 @@ static int pool_patch(struct tld *t, struct tld_pool *p, const json_t *body,
     int r;
     struct tl_error e = {0};
     if ((r = tld_fleet_check_fields(body, fields, &e)))
-        return tld_fleet_err(r, &e, msg, msz);
+        return tld_http_err(r, &e, msg, msz);
     const char *size = tld_fleet_str(body, "vmSize", NULL);
     if (size && tl_pool_check_resize(p->name, p->vm_size, size, msg, msz) < 0)
         return 409; /* the FAQ: no conversion to or from confidential; no resize here */
@@ -503,7 +498,7 @@ static int pool_patch(struct tld *t, struct tld_pool *p, const json_t *body,
         want.egress = json_is_true(v);
     if ((v = json_object_get(body, "workloadEgressAllowedCidrs")) &&
         (r = tld_egress_allow_parse(t, v, "workloadEgressAllowedCidrs", &want.egress_allow, &e)))
-        return tld_fleet_err(r, &e, msg, msz);
+        return tld_http_err(r, &e, msg, msz);
     struct tl_pool_spec from, to;
     tld_pool_spec(p, &from);
     tld_pool_spec(&want, &to);
@@ -654,7 +649,7 @@ int tld_fleet_route(struct tld *t, const char *method, const char *url, const js
     if (strcmp(s[1], "providers") == 0) {
         struct tl_error e = {0};
         int r = tld_feature_route(t, method, url, answer, &e);
-        return r < 0 ? tld_fleet_err(r, &e, msg, msz) : 200;
+        return r < 0 ? tld_http_err(r, &e, msg, msz) : 200;
     }
     if (n == 2 && strcmp(s[1], "managedClusters") == 0) {
         if (!get)

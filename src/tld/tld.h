@@ -193,6 +193,10 @@ struct tld_egress {
  * -ENOSPC 409, -EAGAIN 503, anything else 500. */
 #define ERR(status, ...) (snprintf(msg, msz, __VA_ARGS__), (status))
 unsigned tld_http_status(int r);
+/* For handlers that answer with a status and msg (fleet_api.c, vmres.c):
+ * a domain call's -errno + e as that status and e's message; r >= 0
+ * passes through. */
+int tld_http_err(int r, const struct tl_error *e, char *msg, size_t msz);
 
 #define TLD_NAME_MAX            63
 #define TLD_MAX_NODES           1000000         /* external nodes are cheap; a VM node is not */

@@ -153,7 +153,7 @@ static int vm_put(struct tld *t, struct tld_group *g, const char *name, const js
     int r;
     struct tl_error fe = {0};
     if ((r = tld_fleet_check_fields(body, fields, &fe)))
-        return tld_fleet_err(r, &fe, msg, msz);
+        return tld_http_err(r, &fe, msg, msz);
     char node[TLD_NAME_MAX + 2];
     size_t len = strlen(name);
     for (size_t i = 0; i <= len && i < sizeof(node); i++)
@@ -201,8 +201,8 @@ static int vm_put(struct tld *t, struct tld_group *g, const char *name, const js
                   "location", s.location, "vmSize", s.vm_size, "acceleratedNetworking",
                   s.accelerated_networking, "nestedVirtualization", s.nested_virtualization);
     struct tld_node *n = NULL;
-    r = tld_fleet_err(tld_node_create(t, req, NULL, &n, &ne), &ne, msg,
-                      msz); /* lets tld.lock go for its I/O */
+    r = tld_http_err(tld_node_create(t, req, NULL, &n, &ne), &ne, msg,
+                     msz); /* lets tld.lock go for its I/O */
     json_decref(req);
     if (r) {
         json_decref(vm);
@@ -227,19 +227,19 @@ static int vm_apply(struct tld *t, struct tld_node *n, const struct tld_node_spe
     snprintf(name, sizeof(name), "%s", n->name);
     bool ran = n->state == TLD_RUNNING || n->state == TLD_BOOTING;
     int r;
-    if (ran && (r = tld_fleet_err(tld_node_stop(t, n, &ne), &ne, msg, msz)))
+    if (ran && (r = tld_http_err(tld_node_stop(t, n, &ne), &ne, msg, msz)))
         return status_of(r);
     if (!(n = tld_node_find(t, name)))
         return ERR(409, "node %s went away during the change", name);
     if (remake) {
-        if ((r = tld_fleet_err(tld_node_respec(t, n, spec, &ne), &ne, msg, msz)))
+        if ((r = tld_http_err(tld_node_respec(t, n, spec, &ne), &ne, msg, msz)))
             return status_of(r);
     } else {
         n->spec = *spec;
         tld_store_save(t, n);
     }
     if (ran && (n = tld_node_find(t, name)) &&
-        (r = tld_fleet_err(tld_node_start(t, n, &ne), &ne, msg, msz)))
+        (r = tld_http_err(tld_node_start(t, n, &ne), &ne, msg, msz)))
         return status_of(r);
     return 0;
 }
@@ -260,7 +260,7 @@ static int vm_patch(struct tld *t, struct tld_node *n, const json_t *body, json_
     int r;
     struct tl_error fe = {0};
     if ((r = tld_fleet_check_fields(body, fields, &fe)))
-        return tld_fleet_err(r, &fe, msg, msz);
+        return tld_http_err(r, &fe, msg, msz);
     if (n->busy)
         return ERR(409, "VM '%s' is busy (%s); try again when it is done", vm_str(n, "name"),
                    n->busy);
@@ -375,9 +375,9 @@ int tld_vmres_route(struct tld *t, struct tld_group *g, const char *method, cons
         char name[TLD_NAME_MAX + 1];
         snprintf(name, sizeof(name), "%s", n->name);
         if (strcmp(s[1], "start") == 0)
-            r = tld_fleet_err(tld_node_start(t, n, &ne), &ne, msg, msz);
+            r = tld_http_err(tld_node_start(t, n, &ne), &ne, msg, msz);
         else if (strcmp(s[1], "powerOff") == 0)
-            r = tld_fleet_err(tld_node_stop(t, n, &ne), &ne, msg, msz);
+            r = tld_http_err(tld_node_stop(t, n, &ne), &ne, msg, msz);
         else
             return ERR(404, "no such action: %s (start, powerOff)", s[1]);
         if (r)
@@ -398,7 +398,7 @@ int tld_vmres_route(struct tld *t, struct tld_group *g, const char *method, cons
     if (strcmp(method, "DELETE") == 0) {
         char group[91];
         snprintf(group, sizeof(group), "%s", vm_str(n, "resourceGroup"));
-        if ((r = tld_fleet_err(tld_node_delete(t, n, &ne), &ne, msg, msz)))
+        if ((r = tld_http_err(tld_node_delete(t, n, &ne), &ne, msg, msz)))
             return status_of(r);
         tld_log("vm %s/%s: deleted", group, s[0]);
         *answer = json_object();
