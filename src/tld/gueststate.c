@@ -118,8 +118,9 @@ int tld_gueststate_prepare(struct tld *t, struct tld_node *n, struct tl_error *e
         return tl_error_set_nopos(err, -EIO, "guest state of node %s: no private tmpfs folder: %s",
                                   n->name, strerror(-r));
     unlink(key);
-    if ((r = tlh_gueststate_key_new(key, err)) < 0 || (r = tlh_gueststate_remove_dir(dir, err)) < 0)
-        return tl_error_set_nopos(err, r == -ENOMEM ? r : -EIO, "guest state: %s", err->message);
+    struct tl_error e = {0};
+    if ((r = tlh_gueststate_key_new(key, &e)) < 0 || (r = tlh_gueststate_remove_dir(dir, &e)) < 0)
+        return tl_error_set_nopos(err, r == -ENOMEM ? r : -EIO, "guest state: %s", e.message);
     if (mkdir(dir, 0700) < 0)
         return tl_error_set_nopos(err, -EIO, "guest state: %s: %s", dir, strerror(errno));
     return 0;
