@@ -56,11 +56,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char ek[] = "[{\"type\": \"rsa2048\", \"certificate\": {\"sha256\": "
                 "\"0000000000000000000000000000000000000000000000000000000000000000\"}}]";
     n.ek = ek;
-    char msg[256];
+    struct tl_error err = {0};
+    char *msg = err.message;
     struct tld_report_pre pre;
-    int status = tld_report_prepare((const char *)data, size, &pre, msg, sizeof(msg));
+    int status = tld_report_prepare((const char *)data, size, &pre, &err);
     if (status == 0)
-        status = tld_report_accept(&t, &n, "Bearer n1.00112233", &pre, msg, sizeof(msg));
+        status = tld_report_accept(&t, &n, "Bearer n1.00112233", &pre, &err);
     tld_report_pre_done(&pre);
     if (status == 0) {
         if (n.state != TLD_RUNNING || !json_is_boolean(json_object_get(n.report, "consistent")))
@@ -68,7 +69,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         json_t *pcrs = json_object_get(n.report, "pcrs");
         if (pcrs)
             json_decref(tld_report_compare_host(&n, pcrs));
-    } else if (!memchr(msg, 0, sizeof(msg)) || !msg[0]) {
+    } else if (status > 0 || !memchr(msg, 0, sizeof(err.message)) || !msg[0]) {
         __builtin_trap();
     }
     json_decref(n.report);
