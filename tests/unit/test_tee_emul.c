@@ -20,7 +20,8 @@
  *    (for the PCK chain and the TCB signing chain);
  *    naming the root: pass, emulated, UpToDate, the MRTD given; a flipped
  *    body byte `signature`; TDATTRIBUTES.DEBUG `debug`; another nonce
- *    `nonce`; collateral outside its window `collateral-expired`;
+ *    `nonce`; the PCK on its CA's CRL `revoked`; collateral outside its
+ *    window `collateral-expired`;
  *  - the HCL report builder round-trips through hcl.c's parsers (SNP and
  *    TDX): the same header, types, hardware report, runtime bytes, AK,
  *    user-data and vm-configuration, and REPORT_DATA = SHA-256(runtime);
@@ -40,6 +41,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <openssl/evp.h>
+#include <openssl/x509.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -495,6 +497,22 @@ static void test_tdx_v4(void **state)
     nonce.nonce.v[0] ^= 1;
     tdx_judge(&w, q, n, &nonce, &v);
     only_reason(&v, TL_TEE_NONCE);
+    tl_tee_verdict_done(&v);
+
+    /* the PCK on its CA's CRL: revoked (a CRL re-issued with its serial) */
+    const uint8_t *pp = w.der[2];
+    X509 *pck = d2i_X509(NULL, &pp, (long)w.len[2]);
+    uint64_t serial = 0;
+    assert_non_null(pck);
+    assert_int_equal(ASN1_INTEGER_get_uint64(&serial, X509_get0_serialNumber(pck)), 1);
+    X509_free(pck);
+    free(w.crl[1]);
+    assert_int_equal(tl_tdx_emul_crl(w.ca, w.der[1], w.len[1],
+                                     (struct tl_tee_emul_window){T0, T0 + 30 * 86400}, &serial, 1,
+                                     &w.crl[1], &w.crl_len[1], &err),
+                     0);
+    tdx_judge(&w, q, n, &named, &v);
+    only_reason(&v, TL_TEE_REVOKED);
     tl_tee_verdict_done(&v);
 
     free(q);
