@@ -9,7 +9,12 @@
  *              delete, and the ends the supervision loop sees; vm.c (vm.h)
  *              their I/O: files, swtpm and QEMU (the host library's
  *              detached children, tlhost/proc.h), vTPMs provisioned by
- *              the host library (tlh_vtpm_provision, tlhost/vtpm.h)
+ *              the host library (tlh_vtpm_provision, tlhost/vtpm.h);
+ *              node_security.c a node's security type, TEE and disk
+ *              security (confidential VMs); gueststate.c (gueststate.h)
+ *              its vTPM state and variable store sealed in one file;
+ *              paravisor.c `tld --paravisor`, a confidential node's vTPM
+ *              relay serving the HCL report (tlhost/paravisor.h)
  *   vtpmread.c the host's own read of a vTPM's PCRs once QEMU let go of it
  *   report.c   what a node's agent posts: checked and summarised
  *   supervise.c the loop: crashes, boot diagnostics, boot timeouts,
@@ -21,16 +26,18 @@
  *              deadlines; docs/api.md
  *   attest.c   the attestation service (attest.h lists its files:
  *              attest_log.c, attest_codec.c, attest_state.c, enrol.c,
- *              alert.c, attest_tpm.c; and policy.c, token.c, webhook.c)
+ *              alert.c, attest_tpm.c, attest_tee.c; and policy.c,
+ *              token.c, webhook.c)
  *   fleet.c    resource groups, clusters, node pools (fleet.h lists its
- *              files: fleet_request.c, fleet_api.c); reconcile.c and
+ *              files: fleet_request.c, fleet_api.c; vmres.c the virtual
+ *              machines); reconcile.c and
  *              reconcile_plan.c drive pools to what they ask for
  *   ekca.c     the platform EK CA certifying an external node's own EK
  *
  * Errors: domain code (lifecycle, vm, attest, enrol, report, attest_state,
  * ekca, hostpath, egress, feature, fleet_request, auth's API tokens)
  * returns -errno with a struct tl_error (capacity.c: -errno and a message
- * buffer); only the API layer (api.c, routes.c, call.c, fleet_api.c) speaks HTTP,
+ * buffer); only the API layer (api.c, routes.c, call.c, fleet_api.c, vmres.c) speaks HTTP,
  * tld_http_status (call.c) mapping one to a status (below, at ERR).
  *
  * Locking: one mutex (tld.lock) guards the node table, the fleet and the
