@@ -94,8 +94,10 @@ check "both nodes: running, Secure Boot on, attested, each reimaged once (2 boot
 	= '[["running",true,"pass",true,2],["running",true,"pass",true,2]]'
 check "both nodes labelled trusted-launch=true and secure-boot=true" \
 	test "$(nodes | jq -c '[.[] | .labels["kubernetes.azure.com/trusted-launch"], .labels["kubernetes.azure.com/secure-boot"]] | unique')" = '["true"]'
+# whichever node the update began with (a fast first node may be ready
+# before check 3 looks): one node reimaged and ready, then the other
 check "one at a time: the first node reimaged and ready, then the second (tld.log)" \
-	test "$(grep -E 'nodepool1: node .* (reimaged \(|ready \()' "$TL_HOME/tld.log" | grep -v 'reimaged (secure boot off' | tail -4 | awk '{print $6 == "'"$first"'" ? "first" : "second", $7}' | tr '\n' ' ')" = "first reimaged first ready second reimaged second ready "
+	test "$(grep -E 'nodepool1: node .* (reimaged \(|ready \()' "$TL_HOME/tld.log" | grep -v 'reimaged (secure boot off' | tail -4 | awk 'NR == 1 {a = $6} NR == 3 {b = $6} {print ($6 == a ? "first" : $6 == b ? "second" : "other"), $7}' | tr '\n' ' ')" = "first reimaged first ready second reimaged second ready "
 
 # ---- 3. explicit per-pool rules --------------------------------------------------------
 R=(--resource-group myResourceGroup --cluster-name myAKSCluster --nodepool-name nodepool1)
