@@ -187,16 +187,7 @@ static int run_delete(int argc, char **argv)
 
 static int run_list(int argc, char **argv)
 {
-    struct az_args a;
-    int r = arm_parse(&list_cmd, argc, argv, &a);
-    if (r)
-        return r > 0 ? TLC_EXIT_OK : TLC_EXIT_BAD;
-    const char *group = az_get(&a, "--resource-group");
-    char *path = group ? arm_path("/v1/resourceGroups/%s/managedClusters", group)
-                       : strdup("/v1/managedClusters");
-    int rc = arm_run(&a, "GET", path, NULL, az_cluster_columns, ARM_LIST);
-    free(path);
-    return rc;
+    return arm_list(&list_cmd, "managedClusters", az_cluster_columns, argc, argv);
 }
 
 static int run_get_credentials(int argc, char **argv)

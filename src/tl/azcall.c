@@ -387,3 +387,18 @@ void arm_body_set_given(json_t *body, const struct az_args *a, const char *key, 
     if (az_given(a, option))
         json_object_set_new(body, key, json_string(az_get(a, option)));
 }
+
+int arm_list(const struct az_command *cmd, const char *kind, const struct az_column *columns,
+             int argc, char **argv)
+{
+    struct az_args a;
+    int r = arm_parse(cmd, argc, argv, &a);
+    if (r)
+        return r > 0 ? TLC_EXIT_OK : TLC_EXIT_BAD;
+    const char *group = az_get(&a, "--resource-group");
+    char *path =
+        group ? arm_path("/v1/resourceGroups/%s/%s", group, kind) : arm_path("/v1/%s", kind);
+    int rc = arm_run(&a, "GET", path, NULL, columns, ARM_LIST);
+    free(path);
+    return rc;
+}

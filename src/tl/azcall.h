@@ -88,6 +88,10 @@ int arm_write(const struct az_args *a, const char *method, const struct arm_reso
 /* az_parse, its error line printed: a verb's first step. 0 parsed, 1 the
  * help was printed, -EINVAL the error was. */
 int arm_parse(const struct az_command *cmd, int argc, char **argv, struct az_args *a);
+/* A resource kind's list verb: GET /v1/resourceGroups/G/KIND with
+ * --resource-group, else /v1/KIND (every group). */
+int arm_list(const struct az_command *cmd, const char *kind, const struct az_column *columns,
+             int argc, char **argv);
 
 /* The verbs that only name a resource: parse argv per cmd, then GET it
  * (mode ARM_SHOW, or ARM_LIST for a collection), or DELETE it and

@@ -268,16 +268,7 @@ static int run_delete(int argc, char **argv)
 
 static int run_list(int argc, char **argv)
 {
-    struct az_args a;
-    int r = arm_parse(&list_cmd, argc, argv, &a);
-    if (r)
-        return r > 0 ? TLC_EXIT_OK : TLC_EXIT_BAD;
-    const char *group = az_get(&a, "--resource-group");
-    char *path = group ? arm_path("/v1/resourceGroups/%s/virtualMachines", group)
-                       : strdup("/v1/virtualMachines");
-    int rc = arm_run(&a, "GET", path, NULL, az_vm_columns, ARM_LIST);
-    free(path);
-    return rc;
+    return arm_list(&list_cmd, "virtualMachines", az_vm_columns, argc, argv);
 }
 
 int tlc_cmd_vm(int argc, char **argv)
