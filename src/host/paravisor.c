@@ -258,6 +258,14 @@ static int ctrl_send(struct tlh_paravisor *pv, const uint8_t *buf, size_t len, i
  * the other end of a pair whose first end the relay keeps. */
 static int set_datafd(struct tlh_paravisor *pv, const uint8_t *buf, size_t len, int qemu_fd)
 {
+    /* a channel whose other end is gone but whose hang-up the loop has not
+     * seen yet (it was closed a moment before this connection) is over: it
+     * does not make the new one "a second channel" */
+    if (pv->guest_data >= 0) {
+        struct pollfd p = {.fd = pv->guest_data, .events = POLLRDHUP};
+        if (poll(&p, 1, 0) == 1 && p.revents & (POLLHUP | POLLRDHUP | POLLERR))
+            data_end(pv, NULL);
+    }
     int sv[2];
     if (pv->guest_data >= 0 || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
         /* a second channel: swtpm refuses it without a descriptor, as it

@@ -37,9 +37,19 @@ int main(int argc, char **argv)
         return 1;
     uint32_t res = 1;
     struct tl_error err = {0};
-    if (tlh_swtpm_ctrl(argv[1], TLH_SWTPM_CMD_SET_DATAFD, sv[1], TLH_SWTPM_IO_TIMEOUT_MS, &res,
-                       &err) < 0 ||
-        res != 0) {
+    /* a vTPM holds one data channel: the previous command's tpm-fdpipe may
+     * still be exiting (the cmd TCTI does not wait for it), so a refusal is
+     * retried for up to two seconds before it is final */
+    int r = -1;
+    for (int tries = 0; tries < 40; tries++) {
+        err = (struct tl_error){0};
+        r = tlh_swtpm_ctrl(argv[1], TLH_SWTPM_CMD_SET_DATAFD, sv[1], TLH_SWTPM_IO_TIMEOUT_MS,
+                           &res, &err);
+        if (r < 0 || res == 0)
+            break;
+        usleep(50000);
+    }
+    if (r < 0 || res != 0) {
         fprintf(stderr, "tpm-fdpipe: %s: no data channel (%s)\n", argv[1],
                 err.message[0] ? err.message : "refused");
         return 1;
