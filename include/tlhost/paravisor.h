@@ -187,7 +187,10 @@ void tlh_paravisor_ak_template(TPM2B_PUBLIC *out);
 /* Creates the attestation key (a primary in the endorsement hierarchy from
  * the template) and makes it persistent at 0x81000003, defines 0x01400002
  * (64 bytes, owner auth, empty index auth), and returns the AK's and the
- * RSA EK's public areas for the runtime JSON. Idempotent: an AK already at
+ * RSA EK's public areas for the runtime JSON; defines 0x01400001 too, a
+ * 16-byte placeholder in the platform hierarchy with the report's
+ * attributes, so that GetCapability(TPM2_CAP_HANDLES) names it (the
+ * relay serves its reads). Idempotent: an AK already at
  * 0x81000003 is kept when it matches the template (-EEXIST otherwise) and
  * an index already defined is left as it is. Empty hierarchy auths, as a
  * freshly manufactured swtpm has. */

@@ -107,23 +107,48 @@ static int create_ak(ESYS_CONTEXT *esys, TPM2B_PUBLIC *out, struct tl_error *err
     return 0;
 }
 
-static int define_user_data(ESYS_CONTEXT *esys, struct tl_error *err)
+static int define_index(ESYS_CONTEXT *esys, ESYS_TR hierarchy, TPM2_HANDLE index,
+                        TPMA_NV attributes, uint16_t size, const char *what, struct tl_error *err)
 {
-    int r = tl_tpm_handle_present(esys, TLH_PARAVISOR_NV_USER_DATA, err);
+    int r = tl_tpm_handle_present(esys, index, err);
     if (r != 0)
         return r < 0 ? r : 0;
     TPM2B_AUTH auth = {0};
-    TPM2B_NV_PUBLIC pub = {.nvPublic = {.nvIndex = TLH_PARAVISOR_NV_USER_DATA,
+    TPM2B_NV_PUBLIC pub = {.nvPublic = {.nvIndex = index,
                                         .nameAlg = TPM2_ALG_SHA256,
-                                        .attributes = TLH_PARAVISOR_USER_DATA_ATTRIBUTES,
-                                        .dataSize = TLH_PARAVISOR_USER_DATA}};
+                                        .attributes = attributes,
+                                        .dataSize = size}};
     ESYS_TR nv = ESYS_TR_NONE;
-    TSS2_RC rc = Esys_NV_DefineSpace(esys, ESYS_TR_RH_OWNER, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+    TSS2_RC rc = Esys_NV_DefineSpace(esys, hierarchy, ESYS_TR_PASSWORD, ESYS_TR_NONE,
                                      ESYS_TR_NONE, &auth, &pub, &nv);
     if (rc != TSS2_RC_SUCCESS)
-        return tl_tpm_fail(err, rc, "NV_DefineSpace(0x01400002)");
+        return tl_tpm_fail(err, rc, what);
+    if (attributes & TPMA_NV_PPWRITE) { /* written once, as the platform's index is */
+        TPM2B_MAX_NV_BUFFER zero = {.size = size};
+        rc = Esys_NV_Write(esys, ESYS_TR_RH_PLATFORM, nv, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+                           ESYS_TR_NONE, &zero, 0);
+    }
     Esys_TR_Close(esys, &nv);
-    return 0;
+    return rc == TSS2_RC_SUCCESS ? 0 : tl_tpm_fail(err, rc, what);
+}
+
+/* The user-data index (the owner's, as Microsoft's tooling defines it);
+ * and the report index, the platform's (its platform hierarchy is open
+ * before the firmware runs), as a placeholder of 16 bytes:
+ * the relay answers every NV_ReadPublic and NV_Read of it with the HCL
+ * report (larger than swtpm's indexes may be), but a guest asking which
+ * indexes exist (GetCapability TPM2_CAP_HANDLES, as the agent and Azure's
+ * tooling do) gets swtpm's list, which must name it. */
+static int define_indexes(ESYS_CONTEXT *esys, struct tl_error *err)
+{
+    int r = define_index(esys, ESYS_TR_RH_OWNER, TLH_PARAVISOR_NV_USER_DATA,
+                         TLH_PARAVISOR_USER_DATA_ATTRIBUTES, TLH_PARAVISOR_USER_DATA,
+                         "NV_DefineSpace(0x01400002)", err);
+    if (r == 0)
+        r = define_index(esys, ESYS_TR_RH_PLATFORM, TLH_PARAVISOR_NV_REPORT,
+                         TLH_PARAVISOR_REPORT_ATTRIBUTES & ~TPMA_NV_WRITTEN, 16,
+                         "NV_DefineSpace(0x01400001, the report's placeholder)", err);
+    return r;
 }
 
 int tlh_paravisor_provision(ESYS_CONTEXT *esys, struct tlh_paravisor_keys *keys,
@@ -145,5 +170,5 @@ int tlh_paravisor_provision(ESYS_CONTEXT *esys, struct tlh_paravisor_keys *keys,
         return r;
     keys->ek = ek.public;
     tl_ek_done(&ek);
-    return define_user_data(esys, err);
+    return define_indexes(esys, err);
 }

@@ -40,6 +40,7 @@
 #include "tl/tee.h"
 #include "tl/vtpm.h"
 #include "tld.h"
+#include "tlhost/file.h"
 
 #define TEE_EVIDENCE_MAX (1u << 20)
 
@@ -59,8 +60,63 @@ int tld_tee_open(struct tld_tee *tee, const struct tl_tee_blob *items, size_t n,
     return 0;
 }
 
+void tld_tee_set_platform(struct tld_tee *tee, const char *dir)
+{
+    snprintf(tee->platform_dir, sizeof(tee->platform_dir), "%s", dir);
+}
+
+static void blobs_free(struct tl_tee_blob *b, size_t from, size_t n)
+{
+    for (size_t i = from; b && i < n; i++) {
+        free((char *)b[i].name);
+        free((uint8_t *)b[i].data);
+    }
+    free(b);
+}
+
+/* Under tee->lock, without tld.lock: the emulator's collateral files, once
+ * they exist (a paravisor makes them at the first confidential launch). */
+static void platform_load(struct tld_tee *tee)
+{
+    static const char *const files[] = {
+        "snp/ark.pem", "snp/ask.pem",  "tdx/root.pem",       "tdx/pck-ca.pem",
+        "tdx/tcb-signing.pem", "tdx/root.crl", "tdx/pck.crl", "tdx/tcbinfo.json",
+        "tdx/qe_identity.json"};
+    const size_t nf = sizeof(files) / sizeof(files[0]);
+    if (tee->platform_loaded || !tee->platform_dir[0])
+        return;
+    struct tl_tee_blob *all = calloc(tee->n_items + nf, sizeof(*all));
+    if (!all)
+        return;
+    if (tee->n_items)
+        memcpy(all, tee->items, tee->n_items * sizeof(*all));
+    size_t n = tee->n_items;
+    for (size_t i = 0; i < nf; i++) {
+        char path[512];
+        snprintf(path, sizeof(path), "%s/%s", tee->platform_dir, files[i]);
+        uint8_t *data = NULL;
+        size_t len = 0;
+        if (tlh_file_read(path, 1u << 20, &data, &len, NULL) < 0) {
+            blobs_free(all, tee->n_items, n);
+            return; /* not made yet (or partly): tried again next time */
+        }
+        all[n++] = (struct tl_tee_blob){.name = strdup(path), .data = data, .len = len};
+    }
+    struct tl_tdx_collateral *tdx = NULL;
+    struct tl_error e = {0};
+    if (tl_tdx_collateral_new(all, n, &tdx, &e) < 0)
+        tdx = NULL; /* TD quotes fail `collateral`, with the reason */
+    tl_tdx_collateral_free(tee->tdx);
+    tee->tdx = tdx;
+    tee->all = all;
+    tee->n_all = n;
+    tee->platform_loaded = true;
+}
+
 void tld_tee_close(struct tld_tee *tee)
 {
+    blobs_free(tee->all, tee->n_items, tee->n_all);
+    tee->all = NULL;
     tl_snp_ctx_free(tee->snp);
     tl_tdx_collateral_free(tee->tdx);
     tee->snp = NULL;
@@ -169,8 +225,10 @@ int tld_tee_check(struct tld_tee *tee, const struct tld_tee_expect *x, const jso
         tl_az_evidence_done(&ev);
         return -ENOMEM;
     }
-    struct tl_tee_collateral col = {.n = tee->n_items, .items = tee->items};
     pthread_mutex_lock(&tee->lock);
+    platform_load(tee);
+    struct tl_tee_collateral col = {.n = tee->all ? tee->n_all : tee->n_items,
+                                    .items = tee->all ? tee->all : tee->items};
     struct tl_az_verifier az = {.snp = tee->snp, .td_verify = td_verify, .td_opaque = tee->tdx};
     r = tl_az_verify(&az, &ev, &col, &pol, &v);
     pthread_mutex_unlock(&tee->lock);

@@ -193,14 +193,20 @@ void tld_node_fail_boot(struct tld *t, struct tld_node *n, const char *why)
 void tld_node_lost_vtpm(struct tld *t, struct tld_node *n)
 {
     n->busy = "failing";
-    n->swtpm = (struct tlh_proc){0};
+    /* swtpm, or a confidential node's paravisor relay in front of it */
+    bool swtpm_gone = !tlh_proc_alive(&n->swtpm, NULL, NULL);
+    if (swtpm_gone)
+        n->swtpm = (struct tlh_proc){0};
+    const char *what = swtpm_gone ? "swtpm" : "the paravisor (the vTPM's relay)";
     io_begin(t);
     tlh_proc_kill(&n->qemu, SIGKILL, 3000);
     tld_diagnose(t, n);
     tld_vm_halt(t, n); /* the agent channel; a non-persisted vTPM's files */
     io_end(t);
-    settle_halted(t, n, TLD_CRASHED, "swtpm ended while the node ran");
-    tld_log("node %s: crashed (swtpm ended)", n->name);
+    char why[96];
+    snprintf(why, sizeof(why), "%s ended while the node ran", what);
+    settle_halted(t, n, TLD_CRASHED, why);
+    tld_log("node %s: crashed (%s ended)", n->name, what);
 }
 
 void tld_node_reseal(struct tld *t, struct tld_node *n)

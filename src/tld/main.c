@@ -329,6 +329,9 @@ int main(int argc, char **argv)
         tld_store_close(t);
         return 2;
     }
+    char emul[PATH_MAX];
+    snprintf(emul, sizeof(emul), "%s/tee-emul", t->home);
+    tld_tee_set_platform(&t->tee, emul);
     if (tld_token_init(t) < 0 || tld_auth_init(t) < 0 || tld_agentnet_start(t) < 0) {
         tld_log("%s: cannot set up tokens and credentials", t->home);
         tld_store_close(t);

@@ -116,6 +116,10 @@ json_t *tld_node_doc(const struct tld_node *n)
         (json_int_t)n->swtpm.pid, "start", (json_int_t)n->swtpm.start, "ctrl", n->ctrl);
     if (!j)
         return NULL;
+    if (n->paravisor.pid > 0)
+        json_object_set_new(j, "paravisor",
+                            json_pack("{s:I, s:I}", "pid", (json_int_t)n->paravisor.pid, "start",
+                                      (json_int_t)n->paravisor.start));
     if (n->diag)
         json_object_set(j, "diag", n->diag);
     if (n->report)
@@ -198,6 +202,9 @@ int tld_node_from_doc(struct tld *t, const json_t *doc, struct tld_node **out)
     n->swtpm.pid = (pid_t)json_integer_value(json_object_get(json_object_get(doc, "swtpm"), "pid"));
     n->swtpm.start = (unsigned long long)json_integer_value(
         json_object_get(json_object_get(doc, "swtpm"), "start"));
+    json_t *pv = json_object_get(doc, "paravisor");
+    n->paravisor.pid = (pid_t)json_integer_value(json_object_get(pv, "pid"));
+    n->paravisor.start = (unsigned long long)json_integer_value(json_object_get(pv, "start"));
     n->diag = json_incref(json_object_get(doc, "diag"));
     n->report = json_incref(json_object_get(doc, "report"));
     n->host = json_incref(json_object_get(doc, "host"));

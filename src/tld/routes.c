@@ -10,6 +10,7 @@
 #include "api.h"
 #include "attest.h"
 #include "tl/aks.h"
+#include "tl/base64.h"
 
 /* ---- handlers ---- */
 
@@ -426,6 +427,55 @@ static enum MHD_Result h_attest(struct call *k)
     return status ? api_fail(k, status) : api_send_json(k->c, 200, answer);
 }
 
+/* POST /v1/nodes/NAME/tee/certification {} -> {"vcek": b64url DER} and
+ * POST /v1/nodes/NAME/tee/tdquote {"report": b64url TDREPORT} ->
+ * {"quote": b64url}: the node's own token, a confidential node of the
+ * kind; the files read without the lock (tee_service.c). */
+static enum MHD_Result h_tee(struct call *k)
+{
+    struct tld *t = k->t;
+    const char *auth = api_authorization(k);
+    bool tdquote = strcmp(k->rq->rest, "tee/tdquote") == 0;
+    char dir[PATH_MAX] = "";
+    pthread_mutex_lock(&t->lock);
+    struct tld_node *n = api_call_node(k);
+    int status = !n                     ? 404
+                 : !tld_token_ok(n, auth) ? api_err(k, 403, "not this node's token")
+                 : strcmp(n->spec.tee, tdquote ? "tdx" : "snp") != 0
+                     ? api_err(k, 409, tdquote ? "not a TDX confidential node"
+                                               : "not an SEV-SNP confidential node")
+                     : 0;
+    if (!status)
+        tld_node_path(t, n, NULL, dir, sizeof(dir));
+    pthread_mutex_unlock(&t->lock);
+    if (status)
+        return api_fail(k, status);
+    uint8_t *out = NULL, *report = NULL;
+    size_t out_len = 0, report_len = 0;
+    int r;
+    if (!tdquote) {
+        r = tld_tee_certification(t, k->rq->arg[0], &out, &out_len, &k->err);
+    } else {
+        const char *b = json_string_value(json_object_get(k->rq->json, "report"));
+        if (!b || tl_base64_decode(b, strlen(b), TL_BASE64_URL | TL_BASE64_PAD_OPTIONAL, &report,
+                                   &report_len) < 0)
+            return api_send_error(k->c, 400, "\"report\": not base64url");
+        r = tld_tee_tdquote(dir, report, report_len, &out, &out_len, &k->err);
+        free(report);
+    }
+    if (r < 0)
+        return api_fail(k, r);
+    char *text = NULL;
+    size_t text_len = 0;
+    r = tl_base64_encode(out, out_len, TL_BASE64_URL | TL_BASE64_NO_PAD, &text, &text_len);
+    free(out);
+    if (r < 0)
+        return api_send_error(k->c, 500, "out of memory");
+    json_t *answer = json_pack("{s:s}", tdquote ? "quote" : "vcek", text);
+    free(text);
+    return api_send_json(k->c, 200, answer);
+}
+
 /* ---- the routing table (docs/api.md lists it with the same roles) ---- */
 
 static const struct route routes[] = {
@@ -467,6 +517,9 @@ static const struct route routes[] = {
     {"POST", "/v1/nodes/{node}/nonce", R_AGENT, F_AGENT_BODY | F_JSON_EARLY, h_agent},
     {"POST", "/v1/nodes/{node}/attest", R_AGENT, F_AGENT_BODY | F_JSON_EARLY | F_UNLOCKED,
      h_attest},
+    {"POST", "/v1/nodes/{node}/tee/certification", R_AGENT, F_JSON_EARLY | F_UNLOCKED, h_tee},
+    {"POST", "/v1/nodes/{node}/tee/tdquote", R_AGENT, F_AGENT_BODY | F_JSON_EARLY | F_UNLOCKED,
+     h_tee},
 };
 
 /* Does url match pattern? Fills rq's {x} arguments and rest: for a final

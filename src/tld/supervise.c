@@ -34,7 +34,8 @@ void tld_supervise_once(struct tld *t)
             tld_node_ended(t, n, st, known);
             continue;
         }
-        if (n->spec.vtpm && !tlh_proc_alive(&n->swtpm, NULL, NULL)) {
+        if (n->spec.vtpm && (!tlh_proc_alive(&n->swtpm, NULL, NULL) ||
+                             (n->paravisor.pid > 0 && !tlh_proc_alive(&n->paravisor, NULL, NULL)))) {
             tld_node_lost_vtpm(t, n);
             continue;
         }
@@ -82,6 +83,9 @@ void tld_readopt(struct tld *t)
         }
         if (qemu_up) /* recorded for a node that is not running: not ours to keep */
             tlh_proc_kill(&n->qemu, SIGKILL, 3000);
+        if (n->paravisor.pid > 0 && tlh_proc_alive(&n->paravisor, NULL, NULL))
+            tlh_proc_kill(&n->paravisor, SIGKILL, 3000);
+        n->paravisor = (struct tlh_proc){0};
         if (n->swtpm.pid > 0 && tlh_proc_alive(&n->swtpm, NULL, NULL)) {
             struct tl_error err = {0};
             enum tld_state keep = n->state;

@@ -339,6 +339,7 @@ struct tld_node {
     enum tld_state state;
     uint8_t token_sha256[32];    /* the agent's token's (the token itself is only in agent.json) */
     struct tlh_proc qemu, swtpm; /* detached children (tlhost/proc.h) */
+    struct tlh_proc paravisor;   /* a confidential node's vTPM relay (vm.c) */
     long long created, started, stopped; /* unix seconds, 0 none */
     unsigned boots;
     char ctrl[108];    /* swtpm's control socket while it runs */
@@ -392,7 +393,25 @@ struct tld_tee {
     struct tl_tdx_collateral *tdx;
     const struct tl_tee_blob *items;
     size_t n_items;
+    /* the platform's emulated secure processor (HOME/tee-emul): its
+     * collateral (ARK/ASK, the TDX root's chain, CRLs, TCB info, QE
+     * identity) read at the first confidential attestation after a node's
+     * paravisor made it; trusted only where a policy names its roots */
+    char platform_dir[256];
+    bool platform_loaded;
+    struct tl_tee_blob *all; /* items + the platform's, owned */
+    size_t n_all;
 };
+/* The platform's services to a confidential guest (tee_service.c), without
+ * tld.lock: the DER VCEK of node's chip; the TD quote of report (a
+ * TDREPORT) when it is the one the node's TDX module made last (-EACCES
+ * otherwise). *der, *quote malloc'd. */
+int tld_tee_certification(const struct tld *t, const char *node, uint8_t **der, size_t *len,
+                          struct tl_error *err);
+int tld_tee_tdquote(const char *node_dir, const uint8_t *report, size_t report_len,
+                    uint8_t **quote, size_t *quote_len, struct tl_error *err);
+/* Where the platform's emulator keeps its collateral (tld: HOME/tee-emul). */
+void tld_tee_set_platform(struct tld_tee *tee, const char *dir);
 int tld_tee_open(struct tld_tee *tee, const struct tl_tee_blob *items, size_t n,
                  struct tl_error *err);
 void tld_tee_close(struct tld_tee *tee);

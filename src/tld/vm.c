@@ -30,6 +30,7 @@
 #include "gueststate.h"
 #include "tl/util.h"
 #include "tld.h"
+#include "tlhost/file.h"
 #include "tlhost/proc.h"
 #include "tlhost/vtpm.h"
 #include "vm.h"
@@ -294,6 +295,61 @@ static int start_swtpm(struct tld *t, struct tld_node *n, struct tl_error *err)
     return tl_error_set_nopos(err, -EIO, "swtpm did not start (see %s)", log);
 }
 
+/* ---- the paravisor (confidential nodes) ---- */
+
+/* A confidential node's vTPM is reached through its paravisor relay
+ * (`tld --paravisor`, paravisor.c), which serves Azure's HCL report from
+ * the emulated secure processor (HOME/tee-emul): its settings in
+ * NODE_DIR/paravisor.json, its socket RUN/NAME.pv (QEMU's chardev), its
+ * output in NODE_DIR/paravisor.log. Up once its socket is there: it
+ * provisions the vTPM first (and, the first time on this host, makes the
+ * emulator's keys: RSA-4096 ARK and ASK, seconds). */
+static int start_paravisor(struct tld *t, struct tld_node *n, struct tl_error *err)
+{
+    char dir[PATH_MAX], sock[108], log[PATH_MAX], emul[PATH_MAX], fw[PATH_MAX];
+    tld_node_path(t, n, NULL, dir, sizeof(dir));
+    tld_node_path(t, n, "paravisor.log", log, sizeof(log));
+    tld_node_run_path(t, n, ".pv", sock, sizeof(sock));
+    snprintf(emul, sizeof(emul), "%s/tee-emul", t->home);
+    snprintf(fw, sizeof(fw), "%s/OVMF_CODE_4M.secboot.fd", t->ovmf_dir);
+    json_t *cfg = json_pack("{s:s, s:s, s:s, s:s, s:b, s:b, s:s}", "tee", n->spec.tee, "emulator",
+                            emul, "chip", n->name, "firmware", fw, "secure_boot",
+                            n->spec.secure_boot, "tpm_persisted", n->spec.vtpm_persist,
+                            "vm_unique_id", n->uuid);
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof(path), "%s/paravisor.json", dir);
+    char *text = cfg ? json_dumps(cfg, JSON_COMPACT) : NULL;
+    json_decref(cfg);
+    if (!text)
+        return tl_error_set_nopos(err, -ENOMEM, "out of memory");
+    unlink(path);
+    int r = tlh_file_write_new(path, text, strlen(text), 0600, err);
+    free(text);
+    if (r < 0)
+        return r;
+    unlink(sock);
+    char *argv[] = {t->tld_bin, "--paravisor", sock, n->ctrl, dir, NULL};
+    r = tlh_proc_start(argv, log, -1, &n->paravisor, NULL);
+    if (r < 0)
+        return tl_error_set_nopos(err, -EIO, "cannot run tld --paravisor: %s", strerror(-r));
+    for (int i = 0; i < 3000; i++) { /* 60 s: the first launch makes RSA-4096 keys */
+        struct stat st;
+        if (stat(sock, &st) == 0 && S_ISSOCK(st.st_mode))
+            return 0;
+        if (!tlh_proc_alive(&n->paravisor, NULL, NULL))
+            break;
+        struct timespec ts = {0, 20 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    tlh_proc_kill(&n->paravisor, SIGKILL, 1000);
+    return tl_error_set_nopos(err, -EIO, "the paravisor did not start (see %s)", log);
+}
+
+static bool confidential(const struct tld_node *n)
+{
+    return strcmp(n->spec.tee, "none") != 0;
+}
+
 /* ---- QEMU ---- */
 
 /* The agent's config (docs/image.md): QEMU hands it over as fw_cfg; an
@@ -354,7 +410,9 @@ static int start_qemu(struct tld *t, struct tld_node *n, uint8_t token_sha256[32
     snprintf(a_con, sizeof(a_con), "file,id=con0,path=%s", console);
     snprintf(a_cfg, sizeof(a_cfg), "name=opt/trustlaunch/agent.json,file=%s", agent);
     snprintf(a_name, sizeof(a_name), "%s,process=tl-%s", n->name, n->name);
-    snprintf(a_tpm, sizeof(a_tpm), "socket,id=chrtpm,path=%s", n->ctrl);
+    char pv_sock[108];
+    tld_node_run_path(t, n, ".pv", pv_sock, sizeof(pv_sock));
+    snprintf(a_tpm, sizeof(a_tpm), "socket,id=chrtpm,path=%s", confidential(n) ? pv_sock : n->ctrl);
     const char *accel = getenv("TL_ACCEL");
     const char *mem = getenv("TL_NODE_MEMORY");
     char a_mem[16];
@@ -465,6 +523,13 @@ static int start_qemu(struct tld *t, struct tld_node *n, uint8_t token_sha256[32
  * non-persisted state. */
 void tld_vm_stop_vtpm(struct tld *t, struct tld_node *n)
 {
+    if (n->paravisor.pid > 0) { /* QEMU gone: its relay ends, freeing swtpm's control socket */
+        tlh_proc_kill(&n->paravisor, SIGTERM, 3000);
+        n->paravisor = (struct tlh_proc){0};
+        char sock[108];
+        tld_node_run_path(t, n, ".pv", sock, sizeof(sock));
+        unlink(sock);
+    }
     if (n->swtpm.pid > 0 && tlh_proc_alive(&n->swtpm, NULL, NULL) && n->ctrl[0]) {
         json_t *pcrs = NULL;
         char m[256] = "";
@@ -549,6 +614,10 @@ int tld_vm_boot(struct tld *t, struct tld_node *n, uint8_t token_sha256[32], str
     int r;
     if (n->spec.vtpm && (r = start_swtpm(t, n, err)) != 0)
         return r;
+    if (n->spec.vtpm && confidential(n) && (r = start_paravisor(t, n, err)) != 0) {
+        tld_vm_stop_vtpm(t, n);
+        return r;
+    }
     if ((r = start_qemu(t, n, token_sha256, err)) != 0) {
         tld_vm_stop_vtpm(t, n);
         return r;
