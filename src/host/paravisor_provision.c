@@ -119,8 +119,8 @@ static int define_index(ESYS_CONTEXT *esys, ESYS_TR hierarchy, TPM2_HANDLE index
                                         .attributes = attributes,
                                         .dataSize = size}};
     ESYS_TR nv = ESYS_TR_NONE;
-    TSS2_RC rc = Esys_NV_DefineSpace(esys, hierarchy, ESYS_TR_PASSWORD, ESYS_TR_NONE,
-                                     ESYS_TR_NONE, &auth, &pub, &nv);
+    TSS2_RC rc = Esys_NV_DefineSpace(esys, hierarchy, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
+                                     &auth, &pub, &nv);
     if (rc != TSS2_RC_SUCCESS)
         return tl_tpm_fail(err, rc, what);
     if (attributes & TPMA_NV_PPWRITE) { /* written once, as the platform's index is */

@@ -79,9 +79,9 @@ static void blobs_free(struct tl_tee_blob *b, size_t from, size_t n)
 static void platform_load(struct tld_tee *tee)
 {
     static const char *const files[] = {
-        "snp/ark.pem", "snp/ask.pem",  "tdx/root.pem",       "tdx/pck-ca.pem",
-        "tdx/tcb-signing.pem", "tdx/root.crl", "tdx/pck.crl", "tdx/tcbinfo.json",
-        "tdx/qe_identity.json"};
+        "snp/ark.pem",    "snp/ask.pem",         "tdx/root.pem",
+        "tdx/pck-ca.pem", "tdx/tcb-signing.pem", "tdx/root.crl",
+        "tdx/pck.crl",    "tdx/tcbinfo.json",    "tdx/qe_identity.json"};
     const size_t nf = sizeof(files) / sizeof(files[0]);
     if (tee->platform_loaded || !tee->platform_dir[0])
         return;

@@ -435,8 +435,14 @@ void tld_pool_node_labels(const struct tld_node *n, json_t *labels)
     json_object_set_new(labels, "kubernetes.azure.com/os-sku", json_string(p->os_sku));
     json_object_set_new(labels, "kubernetes.azure.com/node-image-version", json_string(image));
     /* the pool's configuration, as AKS labels it (not an attested fact:
-     * trusted-launch and secure-boot are those) */
-    if (p->secure_boot || p->vtpm)
+     * trusted-launch and secure-boot are those): "ConfidentialVM" for a
+     * pool of a confidential size (Azure's THIM doc selects CVM nodes with
+     * nodeSelector kubernetes.azure.com/security-type: ConfidentialVM),
+     * "TrustedLaunch" for trusted launch (AKS's Trusted Launch doc) */
+    if (size && size->tee != TL_TEE_NONE)
+        json_object_set_new(labels, "kubernetes.azure.com/security-type",
+                            json_string("ConfidentialVM"));
+    else if (p->secure_boot || p->vtpm)
         json_object_set_new(labels, "kubernetes.azure.com/security-type",
                             json_string("TrustedLaunch"));
     json_object_set_new(labels, "kubernetes.io/os",

@@ -179,10 +179,10 @@ static int platform_open(struct pv_platform *p, const char *node_dir, const char
     json_t *cfg = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
     const char *tee = NULL, *emul = NULL, *chip = NULL, *fw = NULL, *uuid = "";
     int sb = 0, persisted = 0;
-    if (!cfg || json_unpack_ex(cfg, &je, JSON_STRICT, "{s:s, s:s, s:s, s:s, s:b, s:b, s?s}", "tee",
-                               &tee, "emulator", &emul, "chip", &chip, "firmware", &fw,
-                               "secure_boot", &sb, "tpm_persisted", &persisted, "vm_unique_id",
-                               &uuid) < 0 ||
+    if (!cfg ||
+        json_unpack_ex(cfg, &je, JSON_STRICT, "{s:s, s:s, s:s, s:s, s:b, s:b, s?s}", "tee", &tee,
+                       "emulator", &emul, "chip", &chip, "firmware", &fw, "secure_boot", &sb,
+                       "tpm_persisted", &persisted, "vm_unique_id", &uuid) < 0 ||
         (strcmp(tee, "snp") != 0 && strcmp(tee, "tdx") != 0)) {
         json_decref(cfg);
         return tl_error_set_nopos(err, -EINVAL, "%s: %s", path,

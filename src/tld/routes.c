@@ -439,12 +439,13 @@ static enum MHD_Result h_tee(struct call *k)
     char dir[PATH_MAX] = "";
     pthread_mutex_lock(&t->lock);
     struct tld_node *n = api_call_node(k);
-    int status = !n                     ? 404
-                 : !tld_token_ok(n, auth) ? api_err(k, 403, "not this node's token")
-                 : strcmp(n->spec.tee, tdquote ? "tdx" : "snp") != 0
-                     ? api_err(k, 409, tdquote ? "not a TDX confidential node"
-                                               : "not an SEV-SNP confidential node")
-                     : 0;
+    int status =
+        !n                       ? 404
+        : !tld_token_ok(n, auth) ? api_err(k, 403, "not this node's token")
+        : strcmp(n->spec.tee, tdquote ? "tdx" : "snp") != 0
+            ? api_err(k, 409,
+                      tdquote ? "not a TDX confidential node" : "not an SEV-SNP confidential node")
+            : 0;
     if (!status)
         tld_node_path(t, n, NULL, dir, sizeof(dir));
     pthread_mutex_unlock(&t->lock);

@@ -34,8 +34,9 @@ void tld_supervise_once(struct tld *t)
             tld_node_ended(t, n, st, known);
             continue;
         }
-        if (n->spec.vtpm && (!tlh_proc_alive(&n->swtpm, NULL, NULL) ||
-                             (n->paravisor.pid > 0 && !tlh_proc_alive(&n->paravisor, NULL, NULL)))) {
+        if (n->spec.vtpm &&
+            (!tlh_proc_alive(&n->swtpm, NULL, NULL) ||
+             (n->paravisor.pid > 0 && !tlh_proc_alive(&n->paravisor, NULL, NULL)))) {
             tld_node_lost_vtpm(t, n);
             continue;
         }

@@ -43,8 +43,7 @@ int tld_tee_certification(const struct tld *t, const char *node, uint8_t **der, 
     int r = tlh_file_read(path, 1u << 16, &pem, &pem_len, NULL);
     if (r < 0)
         return tl_error_set_nopos(err, r == -ENOENT ? -ENOENT : r,
-                                  "node %s: no certificate: its paravisor has made no chip",
-                                  node);
+                                  "node %s: no certificate: its paravisor has made no chip", node);
     BIO *bio = BIO_new_mem_buf(pem, (int)pem_len);
     X509 *x = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
     BIO_free(bio);
@@ -57,14 +56,14 @@ int tld_tee_certification(const struct tld *t, const char *node, uint8_t **der, 
     return 0;
 }
 
-int tld_tee_tdquote(const char *node_dir, const uint8_t *report, size_t report_len,
-                    uint8_t **quote, size_t *quote_len, struct tl_error *err)
+int tld_tee_tdquote(const char *node_dir, const uint8_t *report, size_t report_len, uint8_t **quote,
+                    size_t *quote_len, struct tl_error *err)
 {
     *quote = NULL;
     *quote_len = 0;
     if (report_len != TDREPORT_SIZE)
-        return tl_error_set_nopos(err, -EINVAL, "report: %zu bytes, a TDREPORT is %d",
-                                  report_len, TDREPORT_SIZE);
+        return tl_error_set_nopos(err, -EINVAL, "report: %zu bytes, a TDREPORT is %d", report_len,
+                                  TDREPORT_SIZE);
     char path[PATH_MAX];
     uint8_t *mine = NULL, *q = NULL;
     size_t mine_len = 0, q_len = 0;

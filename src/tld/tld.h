@@ -408,8 +408,8 @@ struct tld_tee {
  * otherwise). *der, *quote malloc'd. */
 int tld_tee_certification(const struct tld *t, const char *node, uint8_t **der, size_t *len,
                           struct tl_error *err);
-int tld_tee_tdquote(const char *node_dir, const uint8_t *report, size_t report_len,
-                    uint8_t **quote, size_t *quote_len, struct tl_error *err);
+int tld_tee_tdquote(const char *node_dir, const uint8_t *report, size_t report_len, uint8_t **quote,
+                    size_t *quote_len, struct tl_error *err);
 /* Where the platform's emulator keeps its collateral (tld: HOME/tee-emul). */
 void tld_tee_set_platform(struct tld_tee *tee, const char *dir);
 int tld_tee_open(struct tld_tee *tee, const struct tl_tee_blob *items, size_t n,

@@ -234,6 +234,22 @@ static int read_key(const char *path, uint8_t key[32])
     return k == 32 ? 0 : -EIO;
 }
 
+/* Until the process p has made its socket at path (true), or has ended or
+ * ms have passed (false). */
+static bool wait_socket(const char *path, const struct tlh_proc *p, int ms)
+{
+    for (int i = 0; i < ms / 20; i++) {
+        struct stat st;
+        if (stat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+            return true;
+        if (!tlh_proc_alive(p, NULL, NULL))
+            return false;
+        struct timespec ts = {0, 20 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    return false;
+}
+
 static int start_swtpm(struct tld *t, struct tld_node *n, struct tl_error *err)
 {
     char state[PATH_MAX], key[PATH_MAX], log[PATH_MAX];
@@ -282,15 +298,8 @@ static int start_swtpm(struct tld *t, struct tld_node *n, struct tl_error *err)
     close(kp[0]);
     if (r < 0)
         return tl_error_set_nopos(err, -EIO, "cannot run swtpm: %s", strerror(-r));
-    for (int i = 0; i < 250; i++) {
-        struct stat st;
-        if (stat(n->ctrl, &st) == 0 && S_ISSOCK(st.st_mode))
-            return 0;
-        if (!tlh_proc_alive(&n->swtpm, NULL, NULL))
-            break;
-        struct timespec ts = {0, 20 * 1000 * 1000};
-        nanosleep(&ts, NULL);
-    }
+    if (wait_socket(n->ctrl, &n->swtpm, 5000))
+        return 0;
     tlh_proc_kill(&n->swtpm, SIGKILL, 1000);
     return tl_error_set_nopos(err, -EIO, "swtpm did not start (see %s)", log);
 }
@@ -312,10 +321,10 @@ static int start_paravisor(struct tld *t, struct tld_node *n, struct tl_error *e
     tld_node_run_path(t, n, ".pv", sock, sizeof(sock));
     snprintf(emul, sizeof(emul), "%s/tee-emul", t->home);
     snprintf(fw, sizeof(fw), "%s/OVMF_CODE_4M.secboot.fd", t->ovmf_dir);
-    json_t *cfg = json_pack("{s:s, s:s, s:s, s:s, s:b, s:b, s:s}", "tee", n->spec.tee, "emulator",
-                            emul, "chip", n->name, "firmware", fw, "secure_boot",
-                            n->spec.secure_boot, "tpm_persisted", n->spec.vtpm_persist,
-                            "vm_unique_id", n->uuid);
+    json_t *cfg =
+        json_pack("{s:s, s:s, s:s, s:s, s:b, s:b, s:s}", "tee", n->spec.tee, "emulator", emul,
+                  "chip", n->name, "firmware", fw, "secure_boot", n->spec.secure_boot,
+                  "tpm_persisted", n->spec.vtpm_persist, "vm_unique_id", n->uuid);
     char path[PATH_MAX + 32];
     snprintf(path, sizeof(path), "%s/paravisor.json", dir);
     char *text = cfg ? json_dumps(cfg, JSON_COMPACT) : NULL;
@@ -332,15 +341,8 @@ static int start_paravisor(struct tld *t, struct tld_node *n, struct tl_error *e
     r = tlh_proc_start(argv, log, -1, &n->paravisor, NULL);
     if (r < 0)
         return tl_error_set_nopos(err, -EIO, "cannot run tld --paravisor: %s", strerror(-r));
-    for (int i = 0; i < 3000; i++) { /* 60 s: the first launch makes RSA-4096 keys */
-        struct stat st;
-        if (stat(sock, &st) == 0 && S_ISSOCK(st.st_mode))
-            return 0;
-        if (!tlh_proc_alive(&n->paravisor, NULL, NULL))
-            break;
-        struct timespec ts = {0, 20 * 1000 * 1000};
-        nanosleep(&ts, NULL);
-    }
+    if (wait_socket(sock, &n->paravisor, 60000)) /* the first launch makes RSA-4096 keys */
+        return 0;
     tlh_proc_kill(&n->paravisor, SIGKILL, 1000);
     return tl_error_set_nopos(err, -EIO, "the paravisor did not start (see %s)", log);
 }

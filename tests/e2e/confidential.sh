@@ -18,6 +18,11 @@
 #     on an agent route (403), tee/certification of a TDX node (409).
 #  5. The SNP pool's policy then names its root; the node restarted is
 #     attested pass, claims sevsnpvm.
+#  6. Standalone VMs (booted beside step 5): a DC2as_v5 VM resized to
+#     DC2es_v5 before its first start attests as tdxvm; a DC2es_v5
+#     NonPersistedTPM VM says tpm-persisted false in its runtime claims and
+#     gets another EK certificate (the platform's still) after a restart,
+#     and enrols and attests again.
 #
 # Environment: TL_BIN, TL_TLD, TL_FIXTURES; TL_E2E_KEEP=1 keeps the work
 # folder. Exit 0 pass, 1 fail, 77 skip (no QEMU/OVMF/swtpm).
@@ -89,8 +94,8 @@ for _ in $(seq 120); do SNP=$(node_of nodepool1); [ -n "$SNP" ] && break; sleep 
 [ -n "$SNP" ] || bail "no node in nodepool1"
 wait_attested "$SNP" || bail "$SNP: not attested (state $(tl node show "$SNP" --json | jq -r .state))"
 tl node show "$SNP" --json >"$W/snp1.json"
-is "$SNP: a confidential node, tee snp, its vTPM behind the paravisor" \
-	"$(jq -c '[.security_type, .tee, .state]' "$W/snp1.json")" '["ConfidentialVM","snp","running"]'
+is "$SNP: a confidential node, tee snp, labelled as AKS labels CVM nodes" \
+	"$(jq -c '[.security_type, .tee, .state, .labels."kubernetes.azure.com/security-type"]' "$W/snp1.json")" '["ConfidentialVM","snp","running","ConfidentialVM"]'
 tl attestation show "$(jq -r .attestation.id "$W/snp1.json")" --json >"$W/snp-att1.json"
 is "SNP, no policy naming the emulator: verdict fail, one finding: tee root-untrusted" \
 	"$(jq -c '[.verdict, [.findings[] | [.component, .rule]]]' "$W/snp-att1.json")" '["fail",[["tee","root-untrusted"]]]'
@@ -137,10 +142,40 @@ is "tee/certification of a TDX node: 409" "$code $(jq -r .error "$W/resp")" "409
 tl policy rules -g rg --cluster-name c1 --nodepool-name nodepool1 --tee-policy "$W/snp-policy.json" >/dev/null
 old=$(jq -r .attestation.id "$W/snp1.json")
 tl node stop "$SNP" >/dev/null 2>&1
-tl node start "$SNP" >/dev/null 2>&1
+tl aks nodepool update -g rg --cluster-name c1 -n tdxpool -c 0 --no-wait >/dev/null 2>&1 # done with: its CPU to the VMs below
+tl node start "$SNP" >/dev/null 2>&1 &
+# 6. the VMs boot meanwhile
+tl vm create -g rg -n resized --size Standard_DC2as_v5 --security-type ConfidentialVM \
+	--os-disk-security-encryption-type VMGuestStateOnly --no-start >/dev/null 2>&1 || not_ok "vm create resized"
+tl vm resize -g rg -n resized --size Standard_DC2es_v5 >"$W/resize.json" 2>&1
+is "a DC2as_v5 VM resized to DC2es_v5: allowed, its TEE now tdx" "$(jq -c '[.hardwareProfile.vmSize, .tee]' "$W/resize.json")" '["Standard_DC2es_v5","tdx"]'
+tl vm start -g rg -n resized >/dev/null 2>&1 || not_ok "vm start resized"
+tl vm create -g rg -n ephemeral --size Standard_DC2es_v5 --security-type ConfidentialVM \
+	--os-disk-security-encryption-type NonPersistedTPM >/dev/null 2>&1 || not_ok "vm create ephemeral"
+wait
 wait_attested "$SNP" "$old" || bail "$SNP: not attested after its restart"
 tl attestation show "$(tl node show "$SNP" --json | jq -r .attestation.id)" --json >"$W/snp-att2.json"
 is "SNP under its pool's policy: verdict pass, no findings, sevsnpvm" \
 	"$(jq -c '[.verdict, (.findings | length), .tee."x-ms-isolation-tee"."x-ms-attestation-type"]' "$W/snp-att2.json")" '["pass",0,"sevsnpvm"]'
+
+# ---- 6. the VMs ---------------------------------------------------------------------------
+att() { tl attestation show "$(tl node show "$1" --json | jq -r .attestation.id)" --json; }
+wait_attested resized || bail "resized: not attested"
+att resized >"$W/resized.json"
+is "the resized VM attests as tdxvm (no policy of a VM names the emulator: root-untrusted)" \
+	"$(jq -c '[.tee."x-ms-isolation-tee"."x-ms-attestation-type", [.findings[].rule] | unique]' "$W/resized.json")" '["tdxvm",["root-untrusted"]]'
+wait_attested ephemeral || bail "ephemeral: not attested"
+tl node show ephemeral --json >"$W/eph1.json"
+att ephemeral >"$W/eph-att1.json"
+is "NonPersistedTPM: tpm-persisted false in the runtime claims" \
+	"$(jq -c '[.tee."x-ms-azurevm-tpm-persisted", .tee."x-ms-isolation-tee"."x-ms-attestation-type"]' "$W/eph-att1.json")" '[false,"tdxvm"]'
+ek1=$(jq -r .report.ek_certs.rsa2048.sha256 "$W/eph1.json")
+old=$(jq -r .attestation.id "$W/eph1.json")
+tl vm stop -g rg -n ephemeral >/dev/null 2>&1
+tl vm start -g rg -n ephemeral >/dev/null 2>&1
+wait_attested ephemeral "$old" || bail "ephemeral: not attested after its restart"
+tl node show ephemeral --json >"$W/eph2.json"
+check "NonPersistedTPM restarted: another EK certificate, the platform's, and attested again" \
+	test "$(jq -r '[.report.ek_certs.rsa2048.verdict, (.report.ek_certs.rsa2048.sha256 != "'"$ek1"'"), (.attestation.id != '"$old"')] | join(" ")' "$W/eph2.json")" = "issued-by-platform true true"
 
 finish
