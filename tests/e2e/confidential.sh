@@ -163,7 +163,7 @@ att() { tl attestation show "$(tl node show "$1" --json | jq -r .attestation.id)
 wait_attested resized || bail "resized: not attested"
 att resized >"$W/resized.json"
 is "the resized VM attests as tdxvm (no policy of a VM names the emulator: root-untrusted)" \
-	"$(jq -c '[.tee."x-ms-isolation-tee"."x-ms-attestation-type", [.findings[].rule] | unique]' "$W/resized.json")" '["tdxvm",["root-untrusted"]]'
+	"$(jq -c '[.tee."x-ms-isolation-tee"."x-ms-attestation-type", ([.findings[].rule] | unique)]' "$W/resized.json")" '["tdxvm",["root-untrusted"]]'
 wait_attested ephemeral || bail "ephemeral: not attested"
 tl node show ephemeral --json >"$W/eph1.json"
 att ephemeral >"$W/eph-att1.json"
