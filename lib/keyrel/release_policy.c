@@ -96,7 +96,8 @@ static void path_pop(struct path *p, size_t old)
 
 /* Writes s (len bytes) quoted, control characters, quotes and backslashes
  * escaped, cut after 64 bytes with "...": claims come from the node and the
- * line goes to a log. */
+ * line goes to a log. s is UTF-8 (jansson checks what it loads); the cut
+ * falls between characters. */
 static void quote(char *out, size_t size, const char *s, size_t len)
 {
     size_t o = 0;
@@ -110,6 +111,10 @@ static void quote(char *out, size_t size, const char *s, size_t len)
     size_t i = 0;
     for (; i < len && i < cut && o + 8 < size; i++) {
         unsigned char c = (unsigned char)s[i];
+        /* never cut inside a UTF-8 sequence: the line may go into JSON */
+        size_t seq = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
+        if (seq > 1 && (i + seq > cut || o + seq + 8 >= size))
+            break;
         if (c == '"' || c == '\\') {
             out[o++] = '\\';
             out[o++] = (char)c;
@@ -541,6 +546,23 @@ static bool same_type(const json_t *a, const json_t *b)
            (json_is_boolean(a) && json_is_boolean(b));
 }
 
+/* Drops an incomplete UTF-8 sequence a cut left at the end of s. */
+static void utf8_trim(char *s)
+{
+    size_t len = strlen(s);
+    for (size_t back = 1; back <= 4 && back <= len; back++) {
+        unsigned char c = (unsigned char)s[len - back];
+        if (c < 0x80)
+            return;
+        if (c >= 0xc0) {
+            size_t seq = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+            if (seq > back)
+                s[len - back] = '\0';
+            return;
+        }
+    }
+}
+
 /* snprintf whose cut is intended: reasons are one bounded line. */
 __attribute__((format(printf, 3, 4))) static void line(char *out, size_t size, const char *fmt, ...)
 {
@@ -548,6 +570,7 @@ __attribute__((format(printf, 3, 4))) static void line(char *out, size_t size, c
     va_start(ap, fmt);
     vsnprintf(out, size, fmt, ap);
     va_end(ap);
+    utf8_trim(out);
 }
 
 /* Writes the failure of claim condition n (the claim's value is v, NULL when
@@ -683,6 +706,7 @@ static void decide(struct tl_release_decision *d, bool granted, const char *clau
     va_start(ap, fmt);
     vsnprintf(d->reason, sizeof(d->reason), fmt, ap);
     va_end(ap);
+    utf8_trim(d->reason);
 }
 
 int tl_release_policy_eval(const struct tl_release_policy *p, const char *authority,

@@ -185,6 +185,12 @@ static const struct eval_case eval_cases[] = {
      "{'name':'0123456789012345678901234567890123456789012345678901234567890123456789'}",
      NOT("claim \"name\" is \"0123456789012345678901234567890123456789012345678901234567890123...\""
          ", want equals \"x\"")},
+    {"cut between UTF-8 characters", C("name", "equals':'x'}"), NULL,
+     "{'name':'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\u00e9\u00e9'}",
+     NOT("claim \"name\" is \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...\""
+         ", want equals \"x\"")},
+    {"UTF-8 kept whole", C("name", "equals':'x'}"), NULL, "{'name':'\u00e9t\u00e9'}",
+     NOT("claim \"name\" is \"\xc3\xa9t\xc3\xa9\", want equals \"x\"")},
     /* allOf: the first condition not met decides */
     {"allOf, all met",
      C("secureboot", "equals':true},") C("svn", "greaterOrEquals':2},") C("name", "exists':true}"),
