@@ -232,6 +232,28 @@ static long reserve(struct parser *ps, size_t count)
     return first;
 }
 
+/* Member k of an object: when it is "anyOf" or "allOf", takes it as the
+ * object's one list (1), or refuses a second (the grammar's "both aren't
+ * allowed together"); 0 for any other name. */
+static int take_list(struct parser *ps, const char *k, const json_t *v, const char **list,
+                     const json_t **list_v)
+{
+    if (strcmp(k, "anyOf") != 0 && strcmp(k, "allOf") != 0)
+        return 0;
+    if (*list)
+        return fail(ps, -EINVAL, NULL, "\"%s\" and \"%s\" both given", *list, k);
+    *list = k;
+    *list_v = v;
+    return 1;
+}
+
+static int unknown_member(struct parser *ps, const char *k, const char *expected)
+{
+    char q[96];
+    quote(q, sizeof(q), k, strlen(k));
+    return fail(ps, -EINVAL, NULL, "unknown member %s (%s)", q, expected);
+}
+
 enum list_level { LEVEL_ROOT, LEVEL_ENTRY, LEVEL_CONDITION };
 
 static int parse_condition(struct parser *ps, size_t idx, const json_t *obj, unsigned depth);
@@ -293,21 +315,15 @@ static int parse_entry(struct parser *ps, size_t idx, const json_t *obj)
     const json_t *v, *list_v = NULL, *auth_v = NULL;
     json_object_foreach((json_t *)obj, k, v)
     {
-        if (strcmp(k, "authority") == 0) {
+        int r = take_list(ps, k, v, &list, &list_v);
+        if (r < 0)
+            return r;
+        if (r == 0 && strcmp(k, "authority") == 0)
             auth_v = v;
-        } else if (strcmp(k, "anyOf") == 0 || strcmp(k, "allOf") == 0) {
-            if (list) /* "However, both aren't allowed together." */
-                return fail(ps, -EINVAL, NULL, "\"%s\" and \"%s\" both given", list, k);
-            list = k;
-            list_v = v;
-        } else {
-            char q[96];
-            quote(q, sizeof(q), k, strlen(k));
-            return fail(ps, -EINVAL, NULL,
-                        "unknown member %s (an authority entry has "
-                        "\"authority\" and \"allOf\" or \"anyOf\")",
-                        q);
-        }
+        else if (r == 0)
+            return unknown_member(ps, k,
+                                  "an authority entry has \"authority\" and \"allOf\" or "
+                                  "\"anyOf\"");
     }
     if (!auth_v)
         return fail(ps, -EINVAL, NULL, "\"authority\" missing");
@@ -362,13 +378,13 @@ static int parse_condition(struct parser *ps, size_t idx, const json_t *obj, uns
     json_object_foreach((json_t *)obj, k, v)
     {
         enum tl_release_op this_op;
-        if (strcmp(k, "claim") == 0) {
+        int r = take_list(ps, k, v, &list, &list_v);
+        if (r < 0)
+            return r;
+        if (r == 1) {
+            continue;
+        } else if (strcmp(k, "claim") == 0) {
             claim_v = v;
-        } else if (strcmp(k, "anyOf") == 0 || strcmp(k, "allOf") == 0) {
-            if (list)
-                return fail(ps, -EINVAL, NULL, "\"%s\" and \"%s\" both given", list, k);
-            list = k;
-            list_v = v;
         } else if (op_from_name(k, &this_op) == 0) {
             if (op_name)
                 return fail(ps, -EINVAL, NULL, "\"%s\" and \"%s\" both given", op_name, k);
@@ -376,13 +392,10 @@ static int parse_condition(struct parser *ps, size_t idx, const json_t *obj, uns
             op = this_op;
             value = v;
         } else {
-            char q[96];
-            quote(q, sizeof(q), k, strlen(k));
-            return fail(ps, -EINVAL, NULL,
-                        "unknown member %s (a condition has \"claim\" and one of equals, "
-                        "notEquals, less, lessOrEquals, greater, greaterOrEquals, exists; or "
-                        "\"allOf\" or \"anyOf\")",
-                        q);
+            return unknown_member(ps, k,
+                                  "a condition has \"claim\" and one of equals, notEquals, "
+                                  "less, lessOrEquals, greater, greaterOrEquals, exists; or "
+                                  "\"allOf\" or \"anyOf\"");
         }
     }
     if (list) {
@@ -425,6 +438,11 @@ static int parse_root(struct parser *ps, const json_t *root)
     const json_t *v, *list_v = NULL;
     json_object_foreach((json_t *)root, k, v)
     {
+        int r = take_list(ps, k, v, &list, &list_v);
+        if (r < 0)
+            return r;
+        if (r == 1)
+            continue;
         if (strcmp(k, "version") == 0) {
             if (!json_is_string(v))
                 return fail(ps, -EINVAL, "version", "expected a string, not %s", type_name(v));
@@ -436,16 +454,8 @@ static int parse_root(struct parser *ps, const json_t *root)
                             "(1.0.0)",
                             q);
             }
-        } else if (strcmp(k, "anyOf") == 0 || strcmp(k, "allOf") == 0) {
-            if (list)
-                return fail(ps, -EINVAL, NULL, "\"%s\" and \"%s\" both given", list, k);
-            list = k;
-            list_v = v;
         } else {
-            char q[96];
-            quote(q, sizeof(q), k, strlen(k));
-            return fail(ps, -EINVAL, NULL,
-                        "unknown member %s (a policy has \"version\" and \"anyOf\")", q);
+            return unknown_member(ps, k, "a policy has \"version\" and \"anyOf\"");
         }
     }
     if (!list)
