@@ -132,6 +132,22 @@ static void quote(char *out, size_t size, const char *s, size_t len)
     out[o] = '\0';
 }
 
+/* jansson's error text quotes the input near the error, raw: control
+ * characters and bytes of broken UTF-8 included. Escapes every byte outside
+ * printable ASCII as \xNN so the message stays one clean line. */
+static void escape_bytes(char *out, size_t size, const char *s)
+{
+    size_t o = 0;
+    for (; *s && o + 5 < size; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c < 0x20 || c >= 0x7f)
+            o += (size_t)snprintf(out + o, size - o, "\\x%02x", c);
+        else
+            out[o++] = (char)c;
+    }
+    out[o] = '\0';
+}
+
 static void render(char *out, size_t size, const json_t *v)
 {
     if (json_is_string(v))
@@ -475,9 +491,12 @@ int tl_release_policy_parse(const char *text, size_t len, struct tl_release_poli
                                   TL_RELEASE_POLICY_MAX_BYTES);
     json_error_t je;
     _cleanup_json_ json_t *doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
-    if (!doc)
-        return tl_error_set(err, -EINVAL, (size_t)je.position, "policy: %s (line %d)", je.text,
+    if (!doc) {
+        char what[4 * JSON_ERROR_TEXT_LENGTH];
+        escape_bytes(what, sizeof(what), je.text);
+        return tl_error_set(err, -EINVAL, (size_t)je.position, "policy: %s (line %d)", what,
                             je.line);
+    }
     struct parser ps = {.err = err};
     int r = parse_root(&ps, doc);
     if (r < 0) {

@@ -90,7 +90,7 @@ jobs=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 2)}
 work=$(mktemp -d "${TMPDIR:-/tmp}/tl-fuzz.XXXXXX")
 keep=0
 trap '[ $keep = 1 ] || rm -rf "$work"' EXIT
-mkdir -p "$work"/corpus/{fuzz_eventlog,fuzz_pcrset,fuzz_efi,fuzz_pe,fuzz_varstore,fuzz_authvar,fuzz_modsig,fuzz_ekcert,fuzz_bootdiag,fuzz_manifest,fuzz_agent_config,fuzz_report,fuzz_agentbody,fuzz_quote,fuzz_podspec,fuzz_selector,fuzz_snp_report,fuzz_hcl_report,fuzz_tdx_quote,fuzz_tcbinfo,fuzz_ccel,fuzz_tpm_cmd fuzz_gueststate} "$work/artifacts"
+mkdir -p "$work"/corpus/{fuzz_eventlog,fuzz_pcrset,fuzz_efi,fuzz_pe,fuzz_varstore,fuzz_authvar,fuzz_modsig,fuzz_ekcert,fuzz_bootdiag,fuzz_manifest,fuzz_agent_config,fuzz_report,fuzz_agentbody,fuzz_quote,fuzz_podspec,fuzz_selector,fuzz_snp_report,fuzz_hcl_report,fuzz_tdx_quote,fuzz_tcbinfo,fuzz_ccel,fuzz_tpm_cmd,fuzz_gueststate,fuzz_release_policy} "$work/artifacts"
 for t in $targets; do mkdir -p "$work/corpus/$t" "$work/regress/$t"; done # other targets: no seeds
 
 # ---- seeds ----

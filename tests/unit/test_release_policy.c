@@ -505,6 +505,11 @@ static void test_parse_json_errors(void **state)
     parse_bad("", 0, -EINVAL, "policy: '[' or '{' expected near end of file (line 1)");
     parse_bad("{\"anyOf\":[", 10, -EINVAL, "policy: ']' expected near end of file (line 1)");
     parse_bad("{} x", 4, -EINVAL, "policy: end of file expected near 'x' (line 1)");
+    /* the input jansson quotes is escaped: one line, valid UTF-8 (fuzz_release_policy) */
+    parse_bad("{\"anyOf\": [\x06\xbc]}", 14, -EINVAL,
+              "policy: invalid token near '\\x06' (line 1)");
+    parse_bad("{\"a\xbc\": 1}", 10, -EINVAL,
+              "policy: unable to decode byte 0xbc near '\"a' (line 1)");
 }
 
 /* ---- caps ---- */
