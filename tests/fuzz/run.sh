@@ -52,6 +52,9 @@
 #                  tests/data/gueststate's vTPM state file) and a small one,
 #                  as archives and sealed with the all-zero key (Python's
 #                  AESGCM, when installed)
+#   fuzz_release_policy key release policies in Azure's grammar (each
+#                  operator, nested anyOf/allOf, a top-level allOf, the CVM
+#                  policy's shape), some followed by a NUL and node claims
 #   fuzz_efi       secureboot/efivars-shim-test/*, secureboot/dbx/*, and the
 #                  UEFI_VARIABLE_DATA, device paths and load options of the
 #                  OVMF log's records (via BUILD_DIR's tl, when built)
@@ -73,7 +76,7 @@ case $timeout_s$rss_mb in *[!0-9]*) echo "$prog: FUZZ_TIMEOUT and FUZZ_RSS_MB mu
 [ -d "$vectors/eventlog" ] || { echo "$prog: $vectors/eventlog not found" >&2; exit 2; }
 command -v python3 >/dev/null || { echo "$prog: python3 not found" >&2; exit 2; }
 
-targets=${FUZZ_TARGETS:-fuzz_eventlog fuzz_pcrset fuzz_efi fuzz_pe fuzz_varstore fuzz_authvar fuzz_modsig fuzz_ekcert fuzz_bootdiag fuzz_manifest fuzz_agent_config fuzz_report fuzz_agentbody fuzz_quote fuzz_podspec fuzz_selector fuzz_snp_report fuzz_hcl_report fuzz_tdx_quote fuzz_tcbinfo fuzz_ccel fuzz_tpm_cmd fuzz_gueststate}
+targets=${FUZZ_TARGETS:-fuzz_eventlog fuzz_pcrset fuzz_efi fuzz_pe fuzz_varstore fuzz_authvar fuzz_modsig fuzz_ekcert fuzz_bootdiag fuzz_manifest fuzz_agent_config fuzz_report fuzz_agentbody fuzz_quote fuzz_podspec fuzz_selector fuzz_snp_report fuzz_hcl_report fuzz_tdx_quote fuzz_tcbinfo fuzz_ccel fuzz_tpm_cmd fuzz_gueststate fuzz_release_policy}
 fixtures=${TL_FIXTURES:-$(cd "$(dirname "$0")/../.." && pwd)/fixtures}
 ovmf_dir=${TL_OVMF_DIR:-/usr/share/OVMF}
 for t in $targets; do
@@ -87,7 +90,7 @@ jobs=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 2)}
 work=$(mktemp -d "${TMPDIR:-/tmp}/tl-fuzz.XXXXXX")
 keep=0
 trap '[ $keep = 1 ] || rm -rf "$work"' EXIT
-mkdir -p "$work"/corpus/{fuzz_eventlog,fuzz_pcrset,fuzz_efi,fuzz_pe,fuzz_varstore,fuzz_authvar,fuzz_modsig,fuzz_ekcert,fuzz_bootdiag,fuzz_manifest,fuzz_agent_config,fuzz_report,fuzz_agentbody,fuzz_quote,fuzz_podspec,fuzz_selector,fuzz_snp_report,fuzz_hcl_report,fuzz_tdx_quote,fuzz_tcbinfo,fuzz_ccel,fuzz_tpm_cmd fuzz_gueststate} "$work/artifacts"
+mkdir -p "$work"/corpus/{fuzz_eventlog,fuzz_pcrset,fuzz_efi,fuzz_pe,fuzz_varstore,fuzz_authvar,fuzz_modsig,fuzz_ekcert,fuzz_bootdiag,fuzz_manifest,fuzz_agent_config,fuzz_report,fuzz_agentbody,fuzz_quote,fuzz_podspec,fuzz_selector,fuzz_snp_report,fuzz_hcl_report,fuzz_tdx_quote,fuzz_tcbinfo,fuzz_ccel,fuzz_tpm_cmd,fuzz_gueststate,fuzz_release_policy} "$work/artifacts"
 for t in $targets; do mkdir -p "$work/corpus/$t" "$work/regress/$t"; done # other targets: no seeds
 
 # ---- seeds ----
@@ -327,6 +330,35 @@ for f in sorted(os.listdir(az)) if os.path.isdir(az) else []:
     seed('fuzz_hcl_report', data)
     h = json.loads(data).get('hcl_report', '')
     seed('fuzz_hcl_report', base64.urlsafe_b64decode(h + '=' * (-len(h) % 4)))
+EOF
+
+# Key release policies (lib/keyrel/release_policy.c): POLICY [NUL CLAIMS].
+python3 - "$work/corpus/fuzz_release_policy" <<'EOF'
+import json, os, sys
+out = sys.argv[1]
+maa = 'https://sharedweu.weu.attest.azure.net'
+def c(claim, op, v):
+    return {'claim': claim, op: v}
+tee = 'x-ms-isolation-tee.'
+cvm = {'version': '1.0.0', 'anyOf': [{'authority': maa + '/', 'allOf': [
+    c(tee + 'x-ms-compliance-status', 'equals', 'azure-compliant-cvm'),
+    {'anyOf': [c(tee + 'x-ms-attestation-type', 'equals', 'tdxvm'),
+               c(tee + 'x-ms-attestation-type', 'equals', 'sevsnpvm')]}]}]}
+ops = {'version': '1.0.0', 'anyOf': [{'authority': maa, 'anyOf': [
+    c('secureboot', 'equals', True), c('x-ms-attestation-type', 'notEquals', 'azurevm'),
+    c('svn', 'less', 4), c('svn', 'lessOrEquals', 3.5), c('name', 'greater', 'alpha'),
+    c('svn', 'greaterOrEquals', -1), c('tpm', 'exists', False),
+    {'allOf': [c('a.b.c', 'exists', True), {'anyOf': [c('x', 'equals', 'y')]}]}]}]}
+top_all = {'version': '1.0.0', 'allOf': [{'authority': maa, 'allOf': [c('svn', 'equals', 3)]}]}
+claims = {'secureboot': True, 'x-ms-attestation-type': 'azurevm', 'svn': 3, 'name': 'beta',
+          'a': {'b': {'c': None}}, 'x-ms-isolation-tee': {
+              'x-ms-attestation-type': 'sevsnpvm', 'x-ms-compliance-status': 'azure-compliant-cvm'}}
+for name, pol in (('cvm', cvm), ('ops', ops), ('top-allof', top_all)):
+    text = json.dumps(pol, indent=1).encode()
+    open(os.path.join(out, name), 'wb').write(text)
+    open(os.path.join(out, name + '-claims'), 'wb').write(text + b'\0' + json.dumps(claims).encode())
+open(os.path.join(out, 'both-ops'), 'wb').write(
+    b'{"anyOf":[{"authority":"a","allOf":[{"claim":"x","equals":1,"exists":true}]}]}')
 EOF
 
 # TPM commands ESAPI sent through the paravisor relay (test_paravisor).
