@@ -50,8 +50,9 @@ struct tlh_keystore_mechs {
 };
 
 /* An open token session, logged in as the user. One thread at a time: a
- * PKCS#11 session is not for concurrent calls (tld takes a lock around it). Fields are the PKCS#11
- * handles (pkcs11.h types, kept opaque here so callers need not include it). */
+ * PKCS#11 session is not for concurrent calls, so a threaded caller holds a
+ * lock around the context. Fields are PKCS#11 handles (pkcs11.h types, kept
+ * opaque here so callers need not include it). */
 struct tlh_keystore {
     void *dl;              /* dlopen handle */
     void *p11;             /* CK_FUNCTION_LIST_PTR */
@@ -74,7 +75,8 @@ struct tlh_key {
     char version[TLH_KEYSTORE_VERSION_LEN + 1];
     enum tlh_key_type kty;
     unsigned bits;
-    bool exportable;      /* CKA_EXTRACTABLE */
+    bool exportable; /* CKA_EXTRACTABLE */
+    /* object handles: valid in the context that found or created the key */
     unsigned long handle; /* the private or secret key object */
     unsigned long pub;    /* RSA: the public key object; 0 for oct */
 };
