@@ -38,6 +38,7 @@
 #include <string.h>
 #include <tss2/tss2_mu.h>
 
+#include "gcp.h"
 #include "tl/akey.h"
 #include "tl/attest.h"
 #include "tl/quote.h"
@@ -45,71 +46,28 @@
 #include "tl/vtpm.h"
 #include "vectors.h"
 
-#define GCP "eventlog/go-attestation/windows_gcp_shielded_vm.json"
-
 #define AK_ATTRS                                                                                   \
     (TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN |            \
      TPMA_OBJECT_USERWITHAUTH | TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_SIGN_ENCRYPT)
 
-struct buf {
-    uint8_t *p;
-    size_t len;
-};
-
 struct fixture {
+    struct gcp_attestation gcp; /* its fields under the names below */
     struct buf ak, quote, sig, create_attest, log;
     struct tl_pcr_values pcrs; /* the JSON's SHA-1 PCR values */
     EVP_PKEY *rsa, *rsa2, *ecc;
 };
 
-static struct buf b64(json_t *v)
-{
-    const char *s = json_string_value(v);
-    assert_non_null(s);
-    size_t n = strlen(s);
-    struct buf b = {.p = malloc(n / 4 * 3 + 1)};
-    assert_non_null(b.p);
-    int r = EVP_DecodeBlock(b.p, (const unsigned char *)s, (int)n);
-    assert_true(r >= 0);
-    b.len = (size_t)r;
-    while (n > 0 && s[n - 1] == '=') { /* DecodeBlock counts padding as zeros */
-        n--;
-        b.len--;
-    }
-    return b;
-}
-
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
     assert_non_null(f);
-    json_error_t je;
-    json_t *j = json_load_file(vector_path(GCP), 0, &je);
-    assert_non_null(j);
-    f->ak = b64(json_object_get(json_object_get(j, "AK"), "Public"));
-    f->create_attest = b64(json_object_get(json_object_get(j, "AK"), "CreateAttestation"));
-    f->quote = b64(json_object_get(json_object_get(j, "Quote"), "Quote"));
-    f->sig = b64(json_object_get(json_object_get(j, "Quote"), "Signature"));
-    f->log = b64(json_object_get(json_object_get(j, "Log"), "Raw"));
-    json_t *pcrs = json_object_get(json_object_get(j, "Log"), "PCRs");
-    f->pcrs.n_banks = 1;
-    struct tl_pcr_bank *bank = &f->pcrs.banks[0];
-    bank->alg = TL_ALG_SHA1;
-    bank->size = 20;
-    size_t i;
-    json_t *pcr;
-    json_array_foreach(pcrs, i, pcr)
-    {
-        int index = (int)json_integer_value(json_object_get(pcr, "Index"));
-        struct buf d = b64(json_object_get(pcr, "Digest"));
-        assert_int_equal(d.len, 20);
-        assert_int_equal(json_integer_value(json_object_get(pcr, "DigestAlg")), 3); /* SHA1 */
-        memcpy(bank->value[index], d.p, 20);
-        bank->mask |= 1u << index;
-        free(d.p);
-    }
-    assert_int_equal(bank->mask, 0xffffff);
-    json_decref(j);
+    gcp_load(&f->gcp);
+    f->ak = f->gcp.ak;
+    f->create_attest = f->gcp.create_attest;
+    f->quote = f->gcp.quote;
+    f->sig = f->gcp.sig;
+    f->log = f->gcp.log;
+    f->pcrs = f->gcp.pcrs;
     f->rsa = EVP_RSA_gen(2048);
     f->rsa2 = EVP_RSA_gen(2048);
     f->ecc = EVP_EC_gen("P-256");
@@ -123,11 +81,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fixture *f = *state;
-    free(f->ak.p);
-    free(f->quote.p);
-    free(f->sig.p);
-    free(f->create_attest.p);
-    free(f->log.p);
+    gcp_free(&f->gcp);
     EVP_PKEY_free(f->rsa);
     EVP_PKEY_free(f->rsa2);
     EVP_PKEY_free(f->ecc);
