@@ -91,6 +91,7 @@
 #include "tl/replay.h"
 #include "tl/util.h"
 #include "tl/vtpm.h"
+#include "tlhost/paravisor.h"
 #include "tlhost/tee_emul.h"
 
 const char bench_prog[] = "bench-attest";
@@ -403,7 +404,7 @@ static void ak_make(struct node *n)
     n->ak_public_b64 = marshal_public_b64(&pub);
 }
 
-/* An RSA-2048 AK in the paravisor's template (src/host/paravisor_provision.c:
+/* An RSA-2048 AK in the paravisor's template (tlh_paravisor_ak_template:
  * restricted signing, RSASSA-SHA256, the TCG AK attributes), and its Name:
  * a confidential node's AK at 0x81000003. */
 static void ak_make_rsa(struct node *n, EVP_PKEY *key)
@@ -411,16 +412,9 @@ static void ak_make_rsa(struct node *n, EVP_PKEY *key)
     n->ak = key;
     if (EVP_PKEY_up_ref(key) != 1)
         die("EVP_PKEY_up_ref failed");
-    TPM2B_PUBLIC pub = {0};
+    TPM2B_PUBLIC pub;
+    tlh_paravisor_ak_template(&pub);
     TPMT_PUBLIC *p = &pub.publicArea;
-    p->type = TPM2_ALG_RSA;
-    p->nameAlg = TPM2_ALG_SHA256;
-    p->objectAttributes = AK_ATTRIBUTES;
-    p->parameters.rsaDetail = (TPMS_RSA_PARMS){
-        .symmetric = {.algorithm = TPM2_ALG_NULL},
-        .scheme = {.scheme = TPM2_ALG_RSASSA, .details.rsassa.hashAlg = TPM2_ALG_SHA256},
-        .keyBits = 2048,
-        .exponent = 0};
     p->unique.rsa.size = 256;
     bn_param(key, OSSL_PKEY_PARAM_RSA_N, p->unique.rsa.buffer, 256);
     struct tl_error err = {0};

@@ -70,6 +70,8 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
+# result FILE KEY: the integer KEY= of FILE's RESULT line
+result() { sed -n "s/^RESULT.* $2=\([0-9]*\).*/\1/p" "$1"; }
 
 echo "== attestation service benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs" \
     "($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)), build '${buildtype:-?}'," \
@@ -116,10 +118,8 @@ else
         gs_dir=$(curl -s -H "Authorization: Bearer $(cat "$home/operator.token")" "$url/v1/nodes/cvm-000000" |
             sed -n 's/.*"guest_state_open": *"\([^"]*\)".*/\1/p')
         gs_dir=${gs_dir%/*}
-        t=$(sed -n 's/^RESULT mode=tl.* per_s=\([0-9]*\).*/\1/p' "$W/ours.out")
-        c=$(sed -n 's/^RESULT mode=snp.* per_s=\([0-9]*\).*/\1/p' "$W/cvm.out")
-        tu=$(sed -n 's/^RESULT mode=tl.* tld_us_per=\([0-9]*\).*/\1/p' "$W/ours.out")
-        cu=$(sed -n 's/^RESULT mode=snp.* tld_us_per=\([0-9]*\).*/\1/p' "$W/cvm.out")
+        t=$(result "$W/ours.out" per_s) c=$(result "$W/cvm.out" per_s)
+        tu=$(result "$W/ours.out" tld_us_per) cu=$(result "$W/cvm.out" tld_us_per)
         if [ -n "$t" ] && [ -n "$c" ] && [ "$t" -gt 0 ]; then
             echo "confidential: $c/s with SEV-SNP evidence, $t/s trusted launch: ratio $(awk -v a="$c" -v b="$t" 'BEGIN { printf "%.3f", a / b }')"
             echo "confidential: tld CPU ${cu} us per attestation with SEV-SNP evidence, ${tu} us trusted launch: ratio $(awk -v a="$cu" -v b="$tu" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')"
@@ -150,10 +150,8 @@ if [ "$peer" != none ] && [ -r "$W/ours.out" ]; then
         pargs[3]=$phome
         # that tld takes no credentials: the token bench-attest sends is ignored
         TL_TOKEN=unused "$bench" "${pargs[@]}" | tee "$W/peer.out" | grep -E '^(attest|RESULT)'
-        o=$(sed -n 's/^RESULT.* per_s=\([0-9]*\).*/\1/p' "$W/ours.out")
-        p=$(sed -n 's/^RESULT.* per_s=\([0-9]*\).*/\1/p' "$W/peer.out")
-        ou=$(sed -n 's/^RESULT.* tld_us_per=\([0-9]*\).*/\1/p' "$W/ours.out")
-        pu=$(sed -n 's/^RESULT.* tld_us_per=\([0-9]*\).*/\1/p' "$W/peer.out")
+        o=$(result "$W/ours.out" per_s) p=$(result "$W/peer.out" per_s)
+        ou=$(result "$W/ours.out" tld_us_per) pu=$(result "$W/peer.out" tld_us_per)
         if [ -n "$o" ] && [ -n "$p" ] && [ "$p" -gt 0 ]; then
             echo "authentication: $o/s with it, $p/s without (tld $peer): ratio $(awk -v a="$o" -v b="$p" 'BEGIN { printf "%.3f", a / b }') (goal >= 0.95)"
             # throughput follows the machine's load; tld's CPU per attestation much less so
