@@ -193,7 +193,7 @@ for which in first rest; do
 	csplit "$which" | awk '$7 > 0 && $6 > 0 { print $7 - $6 }' | stats "    kernel (grub to initramfs)" s
 	csplit "$which" | awk '$8 > 0 && $7 > 0 { print $8 - $7 }' | stats "    initramfs+agent (to reported)" s
 	csplit "$which" | awk '$9 > 0 && $8 > 0 { print ($9 < $10 ? $9 : $10) - $8 }' | stats "  attestation (reported to attested: enrol + attest)" s
-	csplit "$which" | awk '$9 > 0 { print $10 > $9 ? $10 - $9 : 0 }' | stats "  bench noticing (poll)" s
+	csplit "$which" | awk '$9 > 0 { print ($10 > $9 ? $10 - $9 : 0) }' | stats "  bench noticing (poll)" s
 	csplit "$which" | awk '$9 > 0 { print $4 - $1 + ($10 > $9 ? $10 - $9 : 0) }' | stats "  platform (create -> QEMU start, + noticing)" s
 	pct=$(csplit "$which" | awk '$9 > 0 { printf "%.2f\n", 100 * ($4 - $1 + ($10 > $9 ? $10 - $9 : 0)) / ($10 - $1) }' | sort -n | awk '{ a[NR] = $1 } END { print NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }')
 	echo "platform_pct confidential-$which median=$pct (trusted-launch $tl_pct in this run; goal <= 5)"
