@@ -39,7 +39,26 @@
  * the window, per attestation; then `openssl speed -seconds S ecdsap256`
  * (one core): the ceiling of one AK verify + one ES256 sign per second per
  * core, and our rate against it. The last line is machine-readable
- * (RESULT ...). */
+ * (RESULT ...).
+ *
+ * --confidential snp: every simulated node is an SEV-SNP confidential
+ * node, as an Azure CVM's agent attests (docs/api.md "Confidential
+ * nodes"). Created external with "security_type": "ConfidentialVM",
+ * "tee": "snp" and its own "tee_policy" naming the emulated ARK (an
+ * external node has no pool whose teePolicy could); its AK is RSA-2048 in
+ * the TCG AK template, as the paravisor's at 0x81000003, and its quotes
+ * RSASSA-SHA256. The emulated secure processor is HOME/tee-emul, opened
+ * here with tlh_tee_emul_open (it creates the RSA-4096 ARK/ASK and the
+ * collateral tld loads once) before any node exists; --chips K chips
+ * ("hosts", default 4), node i on chip i mod K. Per attestation this
+ * program plays the paravisor: the runtime JSON (HCLAkPub = the node's AK,
+ * HCLEkPub = its EK, vm-configuration, vmUniqueId = the node's uuid,
+ * user-data = the nonce zero-padded to 64), REPORT_DATA = its SHA-256, an
+ * SNP report v3 signed by the chip's VCEK (ECDSA P-384), the HCL report
+ * padded to 2600 bytes, then "tee_evidence" (trustee's v2 form) with the
+ * chip's VCEK, beside the usual quote, PCRs and event log. RSA keys take
+ * long to make: node i's AK is key i mod --ek-keys (K more RSA keys). Every
+ * verdict must be "pass" and each node's first token must say sevsnpvm. */
 #include <curl/curl.h>
 #include <errno.h>
 #include <getopt.h>
@@ -49,7 +68,9 @@
 #include <openssl/ecdsa.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/pem.h>
 #include <openssl/rsa.h>
+#include <openssl/x509.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -64,10 +85,14 @@
 
 #include "bench.h"
 #include "tl/akey.h"
+#include "tl/base64.h"
 #include "tl/eventlog.h"
+#include "tl/hcl_build.h"
 #include "tl/replay.h"
 #include "tl/util.h"
 #include "tl/vtpm.h"
+#include "tlhost/paravisor.h"
+#include "tlhost/tee_emul.h"
 
 const char bench_prog[] = "bench-attest";
 
@@ -89,6 +114,8 @@ struct opts {
     long ek_keys;
     int speed_seconds; /* 0: no openssl speed */
     bool warmup_pass;  /* every node attested once before the window */
+    bool confidential; /* --confidential snp */
+    long chips;        /* emulated SEV-SNP chips ("hosts") */
 };
 
 struct ek_key {
@@ -105,6 +132,7 @@ struct node {
     char *ak_public_b64;
     char *ek_cert_b64;
     uint64_t clock; /* the quote's clockInfo.clock: only forward */
+    char uuid[40];  /* tld's, the runtime JSON's vmUniqueId (confidential) */
     bool attested;  /* at least once (the first one learns the baseline) */
 };
 
@@ -113,7 +141,17 @@ static struct {
     char *pcrs_json;    /* {"sha256":{"0":"..",...}} */
     char *eventlog;     /* base64 */
     uint8_t digest[32]; /* the PCR digest of QUOTE_PCRS */
+    char *tee_pcrs;     /* trustee's list: ["hex" x 15], PCR 0-14, zeros for 10-13 */
 } evidence;
+
+/* --confidential snp: the emulated secure processor and its chips. */
+static struct {
+    struct tlh_tee_emul *emul;
+    struct tlh_tee_emul_chip **chips;
+    char **vcek_b64url; /* each chip's VCEK, DER, base64url */
+    json_t *policy;     /* {"trusted-roots": [{"kind": "snp-ark", "sha256": ...}]} */
+    EVP_PKEY **aks;     /* RSA-2048 AKs, --ek-keys of them */
+} cvm;
 
 static struct opts o = {.prefix = "bench",
                         .nodes = 1000,
@@ -122,7 +160,8 @@ static struct opts o = {.prefix = "bench",
                         .threads = 4,
                         .ek_keys = 32,
                         .speed_seconds = 3,
-                        .warmup_pass = true};
+                        .warmup_pass = true,
+                        .chips = 4};
 static struct node *nodes;
 static struct ek_key *eks;
 static atomic_long next_item;
@@ -365,6 +404,25 @@ static void ak_make(struct node *n)
     n->ak_public_b64 = marshal_public_b64(&pub);
 }
 
+/* An RSA-2048 AK in the paravisor's template (tlh_paravisor_ak_template:
+ * restricted signing, RSASSA-SHA256, the TCG AK attributes), and its Name:
+ * a confidential node's AK at 0x81000003. */
+static void ak_make_rsa(struct node *n, EVP_PKEY *key)
+{
+    n->ak = key;
+    if (EVP_PKEY_up_ref(key) != 1)
+        die("EVP_PKEY_up_ref failed");
+    TPM2B_PUBLIC pub;
+    tlh_paravisor_ak_template(&pub);
+    TPMT_PUBLIC *p = &pub.publicArea;
+    p->unique.rsa.size = 256;
+    bn_param(key, OSSL_PKEY_PARAM_RSA_N, p->unique.rsa.buffer, 256);
+    struct tl_error err = {0};
+    if (tl_tpm_public_name(&pub, n->ak_name, &n->ak_name_len, &err) < 0)
+        bench_die("AK Name", &err);
+    n->ak_public_b64 = marshal_public_b64(&pub);
+}
+
 /* ---- ActivateCredential in software (tests/unit/test_credential.c) ---- */
 
 static void be32(uint8_t *p, uint32_t v)
@@ -478,9 +536,19 @@ static int activate(const uint8_t seed[32], const uint8_t *blob_m, size_t blob_l
 
 /* ---- the quote ---- */
 
-/* TPMS_ATTEST of a quote, signed ECDSA-SHA256 by the AK: the marshalled
- * attest and TPMT_SIGNATURE, base64. */
-static void make_quote(struct node *n, const uint8_t nonce[32], char *quote_b64, char *sig_b64)
+/* The raw quote and signature, for a confidential node's tee_evidence. */
+struct quote_raw {
+    uint8_t attest[sizeof(TPMS_ATTEST)];
+    size_t attest_len;
+    uint8_t sig[512]; /* RSASSA-PKCS1-v1_5, big-endian */
+    size_t sig_len;
+};
+
+/* TPMS_ATTEST of a quote, signed by the AK (ECDSA-SHA256; RSASSA-SHA256 for
+ * an RSA AK, keeping the bytes in *raw): the marshalled attest and
+ * TPMT_SIGNATURE, base64. */
+static void make_quote(struct node *n, const uint8_t nonce[32], char *quote_b64, char *sig_b64,
+                       struct quote_raw *raw)
 {
     TPMS_ATTEST a = {0};
     a.magic = TPM2_GENERATED_VALUE;
@@ -506,23 +574,37 @@ static void make_quote(struct node *n, const uint8_t nonce[32], char *quote_b64,
     if (Tss2_MU_TPMS_ATTEST_Marshal(&a, buf, sizeof(buf), &len) != TSS2_RC_SUCCESS)
         die("marshalling the quote failed");
 
-    uint8_t der[80];
+    uint8_t der[512];
     size_t der_len = sizeof(der);
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     if (!md || EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, n->ak) != 1 ||
         EVP_DigestSign(md, der, &der_len, buf, len) != 1)
-        die("ECDSA signing failed");
+        die("AK signing failed");
     EVP_MD_CTX_free(md);
-    const uint8_t *p = der;
-    ECDSA_SIG *es = d2i_ECDSA_SIG(NULL, &p, (long)der_len);
-    TPMT_SIGNATURE sig = {.sigAlg = TPM2_ALG_ECDSA};
-    sig.signature.ecdsa.hash = TPM2_ALG_SHA256;
-    sig.signature.ecdsa.signatureR.size = sig.signature.ecdsa.signatureS.size = 32;
-    if (!es ||
-        BN_bn2binpad(ECDSA_SIG_get0_r(es), sig.signature.ecdsa.signatureR.buffer, 32) != 32 ||
-        BN_bn2binpad(ECDSA_SIG_get0_s(es), sig.signature.ecdsa.signatureS.buffer, 32) != 32)
-        die("ECDSA signature");
-    ECDSA_SIG_free(es);
+    TPMT_SIGNATURE sig = {0};
+    if (EVP_PKEY_is_a(n->ak, "RSA")) { /* PKCS#1 v1.5, the EVP default */
+        if (der_len > sizeof(sig.signature.rsassa.sig.buffer) || !raw)
+            die("RSA signature");
+        sig.sigAlg = TPM2_ALG_RSASSA;
+        sig.signature.rsassa.hash = TPM2_ALG_SHA256;
+        sig.signature.rsassa.sig.size = (UINT16)der_len;
+        memcpy(sig.signature.rsassa.sig.buffer, der, der_len);
+        memcpy(raw->attest, buf, len);
+        raw->attest_len = len;
+        memcpy(raw->sig, der, der_len);
+        raw->sig_len = der_len;
+    } else {
+        const uint8_t *p = der;
+        ECDSA_SIG *es = d2i_ECDSA_SIG(NULL, &p, (long)der_len);
+        sig.sigAlg = TPM2_ALG_ECDSA;
+        sig.signature.ecdsa.hash = TPM2_ALG_SHA256;
+        sig.signature.ecdsa.signatureR.size = sig.signature.ecdsa.signatureS.size = 32;
+        if (!es ||
+            BN_bn2binpad(ECDSA_SIG_get0_r(es), sig.signature.ecdsa.signatureR.buffer, 32) != 32 ||
+            BN_bn2binpad(ECDSA_SIG_get0_s(es), sig.signature.ecdsa.signatureS.buffer, 32) != 32)
+            die("ECDSA signature");
+        ECDSA_SIG_free(es);
+    }
     uint8_t sbuf[sizeof(TPMT_SIGNATURE)];
     size_t slen = 0;
     if (Tss2_MU_TPMT_SIGNATURE_Marshal(&sig, sbuf, sizeof(sbuf), &slen) != TSS2_RC_SUCCESS)
@@ -547,7 +629,7 @@ static void evidence_load(const char *path)
     const struct tl_pcr_bank *b = tl_pcr_values_bank_const(v, TPM2_ALG_SHA256);
     if (!b)
         die("%s: no sha256 bank", path);
-    json_t *bank = json_object();
+    json_t *bank = json_object(), *list = json_array();
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     EVP_DigestInit_ex(md, EVP_sha256(), NULL);
     for (unsigned i = 0; i < 24; i++) {
@@ -561,6 +643,14 @@ static void evidence_load(const char *path)
         json_object_set_new(bank, key, json_string(hex));
         EVP_DigestUpdate(md, val, 32);
     }
+    for (unsigned i = 0; i <= 14; i++) { /* 0 to the highest quoted, as tl-agent sends them */
+        uint8_t zero[32] = {0};
+        char hex[65];
+        tl_hex_encode(QUOTE_PCRS & (1u << i) && b->mask & (1u << i) ? b->value[i] : zero, 32, hex);
+        json_array_append_new(list, json_string(hex));
+    }
+    evidence.tee_pcrs = json_dumps(list, JSON_COMPACT);
+    json_decref(list);
     EVP_DigestFinal_ex(md, evidence.digest, NULL);
     EVP_MD_CTX_free(md);
     json_t *pcrs = json_pack("{s:o}", "sha256", bank);
@@ -570,6 +660,132 @@ static void evidence_load(const char *path)
     tl_eventlog_done(&log);
     free(v);
     free(buf);
+}
+
+/* ---- the emulated platform (--confidential snp) ---- */
+
+static char *b64url(const uint8_t *p, size_t len)
+{
+    char *out = NULL;
+    size_t n = 0;
+    if (tl_base64_encode(p, len, TL_BASE64_URL | TL_BASE64_NO_PAD, &out, &n) < 0)
+        die("out of memory");
+    return out;
+}
+
+/* HOME/tee-emul (created when missing, as the first confidential launch
+ * does), its chips, their VCEKs, and the policy naming its ARK. */
+static void cvm_open(void)
+{
+    char dir[4096];
+    snprintf(dir, sizeof(dir), "%s/tee-emul", o.home);
+    struct tl_error err = {0};
+    if (tlh_tee_emul_open(dir, time(NULL), &cvm.emul, &err) < 0)
+        bench_die(dir, &err);
+    struct tlh_tee_emul_info info;
+    tlh_tee_emul_info(cvm.emul, &info);
+    cvm.policy = json_pack("{s:[{s:s, s:s}]}", "trusted-roots", "kind", "snp-ark", "sha256",
+                           info.snp_ark_sha256);
+    cvm.chips = calloc((size_t)o.chips, sizeof(*cvm.chips));
+    cvm.vcek_b64url = calloc((size_t)o.chips, sizeof(*cvm.vcek_b64url));
+    if (!cvm.policy || !cvm.chips || !cvm.vcek_b64url)
+        die("out of memory");
+    for (long i = 0; i < o.chips; i++) {
+        char name[32];
+        snprintf(name, sizeof(name), "%s-host-%ld", o.prefix, i);
+        if (tlh_tee_emul_chip_open(cvm.emul, name, NULL, &cvm.chips[i], &err) < 0)
+            bench_die(name, &err);
+        const char *pem = tlh_tee_emul_chip_vcek_path(cvm.chips[i]);
+        FILE *f = fopen(pem, "re");
+        X509 *x = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
+        if (f)
+            fclose(f);
+        uint8_t *der = NULL;
+        int len = x ? i2d_X509(x, &der) : -1;
+        if (len <= 0)
+            die("%s: not a PEM certificate", pem);
+        cvm.vcek_b64url[i] = b64url(der, (size_t)len);
+        OPENSSL_free(der);
+        X509_free(x);
+    }
+}
+
+static void hex_into(char **p, const uint8_t *b, size_t len)
+{
+    tl_hex_encode(b, len, *p);
+    *p += 2 * len;
+}
+
+/* What the node's paravisor and agent make for one attestation (see the
+ * top): "tee_evidence":{...} written at out (at most cap bytes), its
+ * length. */
+static size_t tee_evidence(const struct node *n, long i, const uint8_t nonce[32],
+                           const struct quote_raw *q, char *out, size_t cap)
+{
+    struct tl_az_runtime_spec rs = {.ak = n->ak,
+                                    .ek = eks[i % o.ek_keys].key,
+                                    .secure_boot = true,
+                                    .tpm_enabled = true,
+                                    .tpm_persisted = true,
+                                    .vm_unique_id = n->uuid,
+                                    .has_user_data = true};
+    memcpy(rs.user_data, nonce, 32);
+    char *json = NULL;
+    size_t json_len = 0;
+    struct tl_error err = {0};
+    struct tlh_tee_emul_request req = {.kind = TLH_TEE_EMUL_SNP, .snp_version = 3};
+    uint8_t *hw = NULL, *hcl = NULL;
+    size_t hw_len = 0, hcl_len = 0;
+    if (tl_az_runtime_build(&rs, &json, &json_len, &err) < 0 ||
+        tl_az_runtime_report_data((const uint8_t *)json, json_len, req.report_data, &err) < 0 ||
+        tlh_tee_emul_report(cvm.emul, cvm.chips[i % o.chips], &req, &hw, &hw_len, &err) < 0)
+        bench_die("the emulated SNP report", &err);
+    struct tl_hcl_build b = {.report_type = TL_HCL_REPORT_SNP,
+                             .hw_report = hw,
+                             .hw_len = hw_len,
+                             .runtime = (const uint8_t *)json,
+                             .runtime_len = json_len,
+                             .pad_to = 2600};
+    if (tl_hcl_report_build(&b, &hcl, &hcl_len, &err) < 0)
+        bench_die("the HCL report", &err);
+    char *hcl_b64 = b64url(hcl, hcl_len);
+    const char *vcek = cvm.vcek_b64url[i % o.chips];
+    size_t need = 2 * (q->sig_len + q->attest_len) + strlen(evidence.tee_pcrs) + strlen(hcl_b64) +
+                  strlen(vcek) + 160;
+    if (need > cap)
+        die("tee_evidence: %zu bytes, room for %zu", need, cap);
+    char *p = out;
+    p += sprintf(p, "\"tee_evidence\":{\"version\":2,\"tpm_quote\":{\"signature\":\"");
+    hex_into(&p, q->sig, q->sig_len);
+    p += sprintf(p, "\",\"message\":\"");
+    hex_into(&p, q->attest, q->attest_len);
+    p += sprintf(p, "\",\"pcrs\":%s},\"hcl_report\":\"%s\",\"vcek\":\"%s\"},", evidence.tee_pcrs,
+                 hcl_b64, vcek);
+    free(hcl_b64);
+    free(hcl);
+    free(hw);
+    free(json);
+    return (size_t)(p - out);
+}
+
+/* A node's first token says what the evidence was: sevsnpvm, the
+ * emulator's verdict passed (the payload of the ES256 JWT, not checked
+ * here: tld signed it on this host). */
+static bool token_says_sevsnpvm(const char *jwt)
+{
+    const char *a = jwt ? strchr(jwt, '.') : NULL, *z = a ? strchr(a + 1, '.') : NULL;
+    uint8_t *payload = NULL;
+    size_t len = 0;
+    if (!z || tl_base64_decode(a + 1, (size_t)(z - a - 1), TL_BASE64_URL | TL_BASE64_PAD_OPTIONAL,
+                               &payload, &len) < 0)
+        return false;
+    json_t *c = json_loadb((const char *)payload, len, 0, NULL);
+    free(payload);
+    const char *type = json_string_value(
+        json_object_get(json_object_get(c, "x-ms-isolation-tee"), "x-ms-attestation-type"));
+    bool ok = type && strcmp(type, "sevsnpvm") == 0;
+    json_decref(c);
+    return ok;
 }
 
 /* ---- phases ---- */
@@ -614,15 +830,25 @@ static void make_ek(struct http *h, long i)
 {
     (void)h;
     ek_make(&eks[i]);
+    if (o.confidential && !(cvm.aks[i] = EVP_RSA_gen(2048)))
+        die("RSA key generation failed");
 }
 
 static void create_node(struct http *h, long i)
 {
     struct node *n = &nodes[i];
     snprintf(n->name, sizeof(n->name), "%s-%06ld", o.prefix, i);
-    ak_make(n);
+    if (o.confidential)
+        ak_make_rsa(n, cvm.aks[i % o.ek_keys]);
+    else
+        ak_make(n);
     json_t *req = json_pack("{s:s, s:b, s:s}", "name", n->name, "external", 1, "ek_public",
                             eks[i % o.ek_keys].public_b64);
+    if (o.confidential) {
+        json_object_set_new(req, "security_type", json_string("ConfidentialVM"));
+        json_object_set_new(req, "tee", json_string("snp"));
+        json_object_set(req, "tee_policy", cvm.policy);
+    }
     char *body = json_dumps(req, JSON_COMPACT);
     json_decref(req);
     json_t *ans = NULL;
@@ -637,6 +863,11 @@ static void create_node(struct http *h, long i)
         return;
     }
     n->ek_cert_b64 = strdup(cert);
+    snprintf(n->uuid, sizeof(n->uuid), "%s", json_string_value(json_object_get(ans, "uuid")) ?: "");
+    if (o.confidential && strcmp(json_string_value(json_object_get(ans, "tee")) ?: "", "snp")) {
+        fprintf(stderr, "%s: create %s: not an SEV-SNP node: %s\n", bench_prog, n->name, h->buf);
+        atomic_store(&failed, 1);
+    }
     json_decref(ans);
     char path[4096];
     snprintf(path, sizeof(path), "%s/nodes/%s/agent.json", o.home, n->name);
@@ -742,7 +973,7 @@ static void *attest_thread(void *p)
     struct http h;
     http_init(&h);
     size_t log_len = strlen(evidence.eventlog), pcrs_len = strlen(evidence.pcrs_json);
-    size_t cap = log_len + pcrs_len + 4096;
+    size_t cap = log_len + pcrs_len + 4096 + (o.confidential ? 16384 : 0);
     char *body = malloc(cap);
     char quote_b64[sizeof(TPMS_ATTEST) * 4 / 3 + 8], sig_b64[sizeof(TPMT_SIGNATURE) * 4 / 3 + 8];
     char path[128];
@@ -764,11 +995,14 @@ static void *attest_thread(void *p)
             json_decref(ans);
             break;
         }
-        make_quote(n, nonce, quote_b64, sig_b64);
-        int k = snprintf(
-            body, cap,
-            "{\"nonce\":\"%s\",\"quote\":\"%s\",\"signature\":\"%s\",\"pcrs\":%s,\"eventlog\":\"",
-            nonce_hex, quote_b64, sig_b64, evidence.pcrs_json);
+        struct quote_raw raw;
+        make_quote(n, nonce, quote_b64, sig_b64, &raw);
+        int k = snprintf(body, cap,
+                         "{\"nonce\":\"%s\",\"quote\":\"%s\",\"signature\":\"%s\",\"pcrs\":%s,",
+                         nonce_hex, quote_b64, sig_b64, evidence.pcrs_json);
+        if (o.confidential)
+            k += (int)tee_evidence(n, i, nonce, &raw, body + k, cap - (size_t)k - log_len - 32);
+        k += snprintf(body + k, cap - (size_t)k, "\"eventlog\":\"");
         json_decref(ans);
         memcpy(body + k, evidence.eventlog, log_len);
         memcpy(body + k + log_len, "\"}", 3);
@@ -780,6 +1014,14 @@ static void *attest_thread(void *p)
         if (st != 200 || !verdict || strcmp(verdict, "pass") != 0) {
             fprintf(stderr, "%s: attest %s: HTTP %ld, verdict %s: %.600s\n", bench_prog, n->name,
                     st, verdict ? verdict : "none", h.buf ? h.buf : "");
+            atomic_store(&failed, 1);
+            json_decref(ans);
+            break;
+        }
+        if (o.confidential && !n->attested &&
+            !token_says_sevsnpvm(json_string_value(json_object_get(ans, "token")))) {
+            fprintf(stderr, "%s: attest %s: passed, but its token does not say sevsnpvm\n",
+                    bench_prog, n->name);
             atomic_store(&failed, 1);
             json_decref(ans);
             break;
@@ -841,11 +1083,13 @@ static void usage(FILE *f)
 {
     fputs("usage: bench-attest --url URL --eventlog FILE [--home DIR] [--nodes N]\n"
           "       [--seconds S] [--warmup S] [--threads T] [--ek-keys K] [--prefix P]\n"
-          "       [--speed-seconds S] [--no-warmup-pass]\n"
+          "       [--speed-seconds S] [--no-warmup-pass] [--confidential snp [--chips K]]\n"
           "\n"
           "Drives a running tld's attestation service over HTTP with N simulated nodes\n"
           "(software EKs and AKs, enrolled through the real protocol), then T threads\n"
-          "attest them round robin for S seconds. See bench/README.md.\n",
+          "attest them round robin for S seconds. --confidential snp: SEV-SNP confidential\n"
+          "nodes, their evidence from the emulated secure processor in HOME/tee-emul\n"
+          "(K chips, default 4). See bench/README.md.\n",
           f);
 }
 
@@ -863,6 +1107,8 @@ int main(int argc, char **argv)
         {"prefix", required_argument, NULL, 'p'},
         {"speed-seconds", required_argument, NULL, 'S'},
         {"no-warmup-pass", no_argument, NULL, 'P'},
+        {"confidential", required_argument, NULL, 'C'},
+        {"chips", required_argument, NULL, 'K'},
         {"help", no_argument, NULL, 'h'},
         {0},
     };
@@ -902,6 +1148,17 @@ int main(int argc, char **argv)
         case 'P':
             o.warmup_pass = false;
             break;
+        case 'C':
+            if (strcmp(optarg, "snp") != 0) {
+                fprintf(stderr, "%s: --confidential: only snp (TDX evidence is not simulated)\n",
+                        bench_prog);
+                return 2;
+            }
+            o.confidential = true;
+            break;
+        case 'K':
+            o.chips = atol(optarg);
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -911,7 +1168,7 @@ int main(int argc, char **argv)
         }
     }
     if (!o.url || !o.log || o.nodes < 1 || o.seconds <= 0 || o.warmup < 0 || o.threads < 1 ||
-        o.threads > 256 || o.ek_keys < 1) {
+        o.threads > 256 || o.ek_keys < 1 || o.chips < 1 || o.chips > 1000) {
         usage(stderr);
         return 2;
     }
@@ -943,9 +1200,14 @@ int main(int argc, char **argv)
     if (lf)
         fclose(lf);
     printf("== bench-attest: %s, tld pid %d, %ld CPUs, load %s\n", o.url, (int)pid, cpus, load);
-    printf("   %ld nodes (EK RSA-2048 x %ld distinct keys, AK ECC P-256 each), %d threads,"
-           " %.0f s (+ %.0f s warm-up)\n",
-           o.nodes, o.ek_keys, o.threads, o.seconds, o.warmup);
+    if (o.confidential)
+        printf("   %ld SEV-SNP confidential nodes (EK RSA-2048 x %ld, AK RSA-2048 x %ld: key i mod"
+               " %ld; %ld emulated chips), %d threads, %.0f s (+ %.0f s warm-up)\n",
+               o.nodes, o.ek_keys, o.ek_keys, o.ek_keys, o.chips, o.threads, o.seconds, o.warmup);
+    else
+        printf("   %ld nodes (EK RSA-2048 x %ld distinct keys, AK ECC P-256 each), %d threads,"
+               " %.0f s (+ %.0f s warm-up)\n",
+               o.nodes, o.ek_keys, o.threads, o.seconds, o.warmup);
     printf("   event log %s (%zu bytes base64), PCRs sha256 0-9,14\n", bench_base_name(o.log),
            strlen(evidence.eventlog));
     fflush(stdout);
@@ -954,9 +1216,22 @@ int main(int argc, char **argv)
     eks = calloc((size_t)o.ek_keys, sizeof(*eks));
     if (!nodes || !eks)
         die("out of memory");
+    if (o.confidential) {
+        double c0 = bench_clock(CLOCK_MONOTONIC);
+        cvm.aks = calloc((size_t)o.ek_keys, sizeof(*cvm.aks));
+        if (!cvm.aks)
+            die("out of memory");
+        cvm_open();
+        printf("tee:     the emulated secure processor %s/tee-emul and %ld chips in %.1f s (ARK"
+               " %.16s...)\n",
+               o.home, o.chips, bench_clock(CLOCK_MONOTONIC) - c0,
+               json_string_value(json_object_get(
+                   json_array_get(json_object_get(cvm.policy, "trusted-roots"), 0), "sha256")));
+    }
     long rss0 = rss_kib(pid);
     double dt = run_pool(make_ek, o.ek_keys);
-    printf("keys:    %ld RSA-2048 EKs in %.1f s\n", o.ek_keys, dt);
+    printf("keys:    %ld RSA-2048 EKs%s in %.1f s\n", o.ek_keys, o.confidential ? " and AKs" : "",
+           dt);
     fflush(stdout);
 
     dt = run_pool(create_node, o.nodes);
@@ -1019,9 +1294,10 @@ int main(int argc, char **argv)
     qsort(attest.v, attest.n, sizeof(double), cmp_double);
     qsort(round.v, round.n, sizeof(double), cmp_double);
     double rate = (double)done / window;
-    printf("attest:  %ld attestations in %.2f s: %.0f/s sustained, all pass (%ld were a node's"
+    printf("attest:  %ld attestations in %.2f s: %.0f/s sustained, all pass%s (%ld were a node's"
            " first; %ld in all with the warm-up)\n",
-           done, window, rate, first, all);
+           done, window, rate, o.confidential ? " with SEV-SNP evidence (sevsnpvm)" : "", first,
+           all);
     printf("         attest call  p50 %.2f ms  p99 %.2f ms  max %.2f ms\n", pct(&attest, 0.5),
            pct(&attest, 0.99), pct(&attest, 1.0));
     printf("         nonce+attest p50 %.2f ms  p99 %.2f ms  max %.2f ms\n", pct(&round, 0.5),
@@ -1051,15 +1327,16 @@ int main(int argc, char **argv)
     } else if (o.speed_seconds > 0) {
         printf("ceiling: openssl speed ecdsap256 gave no figures\n");
     }
-    printf("RESULT nodes=%ld threads=%d seconds=%.2f attestations=%ld per_s=%.0f p50_ms=%.2f"
-           " p99_ms=%.2f max_ms=%.2f round_p50_ms=%.2f round_p99_ms=%.2f tld_cores=%.2f"
-           " bench_cores=%.2f tld_us_per=%.0f rss0_kib=%ld rss_enrolled_kib=%ld rss_after_kib=%ld"
-           " bytes_per_enrolled_node=%.0f bytes_per_attested_node=%.0f ecdsa_sign_per_s=%.0f"
-           " ecdsa_verify_per_s=%.0f ceiling_per_core=%.0f ratio_per_core=%.3f\n",
-           o.nodes, o.threads, window, done, rate, pct(&attest, 0.5), pct(&attest, 0.99),
-           pct(&attest, 1.0), pct(&round, 0.5), pct(&round, 0.99), c_tld / window, c_self / window,
-           done ? c_tld / (double)done * 1e6 : 0, rss0, rss2, rss3, per_enrolled, per_attested,
-           sign, verify, ceiling, ceiling > 0 ? rate / ceiling : 0);
+    printf(
+        "RESULT mode=%s nodes=%ld threads=%d seconds=%.2f attestations=%ld per_s=%.0f p50_ms=%.2f"
+        " p99_ms=%.2f max_ms=%.2f round_p50_ms=%.2f round_p99_ms=%.2f tld_cores=%.2f"
+        " bench_cores=%.2f tld_us_per=%.0f rss0_kib=%ld rss_enrolled_kib=%ld rss_after_kib=%ld"
+        " bytes_per_enrolled_node=%.0f bytes_per_attested_node=%.0f ecdsa_sign_per_s=%.0f"
+        " ecdsa_verify_per_s=%.0f ceiling_per_core=%.0f ratio_per_core=%.3f\n",
+        o.confidential ? "snp" : "tl", o.nodes, o.threads, window, done, rate, pct(&attest, 0.5),
+        pct(&attest, 0.99), pct(&attest, 1.0), pct(&round, 0.5), pct(&round, 0.99), c_tld / window,
+        c_self / window, done ? c_tld / (double)done * 1e6 : 0, rss0, rss2, rss3, per_enrolled,
+        per_attested, sign, verify, ceiling, ceiling > 0 ? rate / ceiling : 0);
     free(attest.v);
     free(round.v);
     curl_global_cleanup();

@@ -11,7 +11,11 @@
 # BENCH_WARMUP (s, default 2), BENCH_SPEED_SECONDS (openssl speed, default
 # 3; 0 skips it), TL_VECTORS (default ../shared/vectors), BENCH_PERF=1
 # (perf record --call-graph dwarf of tld during the measured window, then
-# the top functions), KEEP=1 (keep the directory: tld.db, tld.log).
+# the top functions), KEEP=1 (keep the directory: tld.db, tld.log),
+# BENCH_CONFIDENTIAL (snp, the default: after the trusted-launch run, the
+# same run with NODES SEV-SNP confidential nodes on the same tld,
+# bench-attest --confidential snp, and the ratio of the two rates; none
+# skips it), BENCH_CHIPS (emulated SNP chips, default 4).
 set -euo pipefail
 
 usage() {
@@ -52,16 +56,22 @@ W=$(mktemp -d "${TMPDIR:-/tmp}/tl-bench-attest.XXXXXX")
 home=$W/home
 tld_pid=
 perf_pid=
+gs_dir=
 cleanup() {
     [ -n "$perf_pid" ] && kill -INT "$perf_pid" 2>/dev/null && wait "$perf_pid" 2>/dev/null
     if [ -n "$tld_pid" ] && kill -0 "$tld_pid" 2>/dev/null; then
         kill -TERM "$tld_pid"
         for _ in $(seq 300); do kill -0 "$tld_pid" 2>/dev/null || break; sleep 0.05; done
     fi
+    # the confidential nodes' guest-state folder (tmpfs), which tld leaves
+    # open for nodes it would adopt
+    case $gs_dir in /dev/shm/tld-*) rm -rf "$gs_dir" ;; esac
     if [ -n "${KEEP:-}" ]; then echo "# kept: $W"; else rm -rf "$W"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
+# result FILE KEY: the integer KEY= of FILE's RESULT line
+result() { sed -n "s/^RESULT.* $2=\([0-9]*\).*/\1/p" "$1"; }
 
 echo "== attestation service benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs" \
     "($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)), build '${buildtype:-?}'," \
@@ -100,6 +110,21 @@ if [ "${BENCH_PERF:-0}" = 1 ] && command -v perf >/dev/null; then
         grep -v '^#' | grep '%' | head -12
 else
     "$bench" "${args[@]}" | tee "$W/ours.out"
+    if [ "${BENCH_CONFIDENTIAL:-snp}" != none ]; then
+        echo
+        echo "== the same run, SEV-SNP confidential nodes (--confidential ${BENCH_CONFIDENTIAL:-snp}), same tld"
+        "$bench" "${args[@]}" --confidential "${BENCH_CONFIDENTIAL:-snp}" --prefix cvm \
+            --chips "${BENCH_CHIPS:-4}" --speed-seconds 0 | tee "$W/cvm.out"
+        gs_dir=$(curl -s -H "Authorization: Bearer $(cat "$home/operator.token")" "$url/v1/nodes/cvm-000000" |
+            sed -n 's/.*"guest_state_open": *"\([^"]*\)".*/\1/p')
+        gs_dir=${gs_dir%/*}
+        t=$(result "$W/ours.out" per_s) c=$(result "$W/cvm.out" per_s)
+        tu=$(result "$W/ours.out" tld_us_per) cu=$(result "$W/cvm.out" tld_us_per)
+        if [ -n "$t" ] && [ -n "$c" ] && [ "$t" -gt 0 ]; then
+            echo "confidential: $c/s with SEV-SNP evidence, $t/s trusted launch: ratio $(awk -v a="$c" -v b="$t" 'BEGIN { printf "%.3f", a / b }')"
+            echo "confidential: tld CPU ${cu} us per attestation with SEV-SNP evidence, ${tu} us trusted launch: ratio $(awk -v a="$cu" -v b="$tu" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')"
+        fi
+    fi
 fi
 echo "   store: $(du -sh "$home/tld.db" | cut -f1) tld.db, $(du -sh "$home/tld.db-wal" 2>/dev/null | cut -f1 || echo 0) WAL"
 
@@ -125,10 +150,8 @@ if [ "$peer" != none ] && [ -r "$W/ours.out" ]; then
         pargs[3]=$phome
         # that tld takes no credentials: the token bench-attest sends is ignored
         TL_TOKEN=unused "$bench" "${pargs[@]}" | tee "$W/peer.out" | grep -E '^(attest|RESULT)'
-        o=$(sed -n 's/^RESULT.* per_s=\([0-9]*\).*/\1/p' "$W/ours.out")
-        p=$(sed -n 's/^RESULT.* per_s=\([0-9]*\).*/\1/p' "$W/peer.out")
-        ou=$(sed -n 's/^RESULT.* tld_us_per=\([0-9]*\).*/\1/p' "$W/ours.out")
-        pu=$(sed -n 's/^RESULT.* tld_us_per=\([0-9]*\).*/\1/p' "$W/peer.out")
+        o=$(result "$W/ours.out" per_s) p=$(result "$W/peer.out" per_s)
+        ou=$(result "$W/ours.out" tld_us_per) pu=$(result "$W/peer.out" tld_us_per)
         if [ -n "$o" ] && [ -n "$p" ] && [ "$p" -gt 0 ]; then
             echo "authentication: $o/s with it, $p/s without (tld $peer): ratio $(awk -v a="$o" -v b="$p" 'BEGIN { printf "%.3f", a / b }') (goal >= 0.95)"
             # throughput follows the machine's load; tld's CPU per attestation much less so

@@ -19,7 +19,8 @@
  *    (secure boot, a persisted TPM or not);
  *  - the roots: AMD's and Intel's built in; the platform's emulated secure
  *    processor's only under a policy that names them (the node's pool or
- *    VM policy, tl_tee_policy_parse keys).
+ *    VM policy, tl_tee_policy_parse keys; a node without a pool's may carry
+ *    its own, POST /v1/nodes "tee_policy").
  * Every reason becomes a finding (component "tee", rule the reason code);
  * the claims go into the token.
  *
@@ -270,6 +271,8 @@ int tld_tee_expect_of(const struct tld_node *n, struct tld_tee_expect *x)
                                  .secure_boot = n->spec.secure_boot,
                                  .tpm_persisted = n->spec.vtpm_persist};
     json_t *pol = n->pool ? json_object_get(n->pool->rules, "teePolicy") : NULL;
+    if (!json_is_object(pol))
+        pol = n->tee_policy; /* a node's own (an external or standalone confidential node) */
     if (x->kind != TL_TEE_KIND_UNKNOWN && json_is_object(pol) &&
         !(x->policy = json_dumps(pol, JSON_COMPACT)))
         return -ENOMEM;

@@ -361,11 +361,12 @@ static void new_uuid(char out[37])
  * external node's own EK certified (before any file exists: a refused EK
  * leaves nothing). */
 static int create_check(struct tld *t, struct tld_node *n, const json_t *req,
-                        struct tld_node_spec *spec, struct tl_error *err)
+                        struct tld_node_spec *spec, json_t **tee_policy, struct tl_error *err)
 {
     int r;
     if ((!spec->external && (r = parse_spec(t, req, spec, err))) ||
-        (r = tld_node_security_parse(req, spec, err)))
+        (r = tld_node_security_parse(req, spec, err)) ||
+        (r = tld_node_tee_policy_parse(req, spec, tee_policy, err)))
         return r;
     json_t *ek_j = json_object_get(req, "ek_public");
     if (!ek_j)
@@ -414,7 +415,8 @@ int tld_node_create(struct tld *t, const json_t *req, struct tld_pool *pool, str
     const char *known[] = {"name",          "secure_boot", "vtpm",          "vtpm_persist",
                            "image",         "vars",        "start",         "external",
                            "ek_public",     "memory_mib",  "egress",        "egress_allow",
-                           "security_type", "tee",         "disk_security", "guest_state"};
+                           "security_type", "tee",         "disk_security", "guest_state",
+                           "tee_policy"};
     const char *key;
     json_t *v;
     json_object_foreach((json_t *)req, key, v)
@@ -484,11 +486,13 @@ int tld_node_create(struct tld *t, const json_t *req, struct tld_pool *pool, str
         tld_node_free(n);
         return tl_error_set_nopos(err, -ENOMEM, "out of memory");
     }
+    json_t *tee_policy = NULL;
     io_begin(t);
-    r = create_check(t, n, req, &spec, err);
+    r = create_check(t, n, req, &spec, &tee_policy, err);
     io_end(t);
     if (!r) {
         n->spec = spec; /* under the lock: others read a busy node's spec */
+        n->tee_policy = tee_policy;
         io_begin(t);
         r = create_files(t, n, err);
         io_end(t);

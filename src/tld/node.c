@@ -186,6 +186,7 @@ void tld_node_free(struct tld_node *n)
     json_decref(n->report);
     json_decref(n->host);
     json_decref(n->vm);
+    json_decref(n->tee_policy);
     free(n->ek);
     free(n->ak);
     free(n->baseline);

@@ -93,6 +93,8 @@ json_t *tld_node_json(const struct tld *t, const struct tld_node *n)
         json_object_set_new(j, "guest_state_file", json_string(gs));
         json_object_set_new(j, "guest_state_open", json_string(open)); /* while it runs */
     }
+    if (n->tee_policy)
+        json_object_set(j, "tee_policy", n->tee_policy);
     if (n->pool)
         json_object_set_new(j, "pool",
                             json_pack("{s:s, s:s, s:s}", "resourceGroup", n->pool->cluster->group,
@@ -154,6 +156,8 @@ json_t *tld_node_doc(const struct tld_node *n)
         tld_node_security_json(&n->spec, json_object_get(j, "spec"));
     if (n->vm)
         json_object_set(j, "vm", n->vm);
+    if (n->tee_policy)
+        json_object_set(j, "tee_policy", n->tee_policy);
     return j;
 }
 
@@ -192,6 +196,8 @@ int tld_node_from_doc(struct tld *t, const json_t *doc, struct tld_node **out)
     tld_node_security_from_json(spec, &n->spec);
     json_t *vm = json_object_get(doc, "vm");
     n->vm = json_is_object(vm) ? json_deep_copy(vm) : NULL;
+    json_t *tp = json_object_get(doc, "tee_policy");
+    n->tee_policy = json_is_object(tp) ? json_deep_copy(tp) : NULL;
     n->created = json_integer_value(json_object_get(doc, "created"));
     n->started = json_integer_value(json_object_get(doc, "started"));
     n->stopped = json_integer_value(json_object_get(doc, "stopped"));

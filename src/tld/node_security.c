@@ -9,12 +9,16 @@
  * a disk security other than none and the guest-state file; any other node
  * has tee "none" and disk security "none"; NonPersistedTPM is a TDX node's
  * only, and its vTPM is not persisted (vtpm_persist false: a fresh vTPM at
- * every boot). A document from an earlier tld (no such keys) reads as
+ * every boot). A confidential node may carry its own TEE policy
+ * ("tee_policy", checked here; attest_tee.c uses it when no pool names
+ * one). A document from an earlier tld (no such keys) reads as
  * TrustedLaunch when it has Secure Boot or a vTPM, else Standard. */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "tl/aks.h"
+#include "tl/tee.h"
 #include "tld.h"
 
 static const char *default_type(const struct tld_node_spec *spec)
@@ -103,6 +107,33 @@ int tld_node_security_parse(const json_t *req, struct tld_node_spec *spec, struc
     spec->tee = tl_tee_name(tee);
     spec->disk_security = ds;
     spec->guest_state = cvm || json_is_true(gs);
+    return 0;
+}
+
+int tld_node_tee_policy_parse(const json_t *req, const struct tld_node_spec *spec, json_t **out,
+                              struct tl_error *err)
+{
+    json_t *v = json_object_get(req, "tee_policy");
+    *out = NULL;
+    if (!v)
+        return 0;
+    if (!json_is_object(v))
+        return tl_error_set_nopos(err, -EINVAL, "\"tee_policy\" must be a TEE policy object");
+    if (!spec->tee || strcmp(spec->tee, "none") == 0)
+        return tl_error_set_nopos(
+            err, -EINVAL,
+            "\"tee_policy\" is for a confidential node (\"security_type\" ConfidentialVM)");
+    char *text = json_dumps(v, JSON_COMPACT);
+    if (!text)
+        return tl_error_set_nopos(err, -ENOMEM, "out of memory");
+    struct tl_tee_policy pol;
+    struct tl_error e = {0};
+    tl_tee_policy_init(&pol);
+    int r = tl_tee_policy_parse(text, strlen(text), &pol, &e);
+    free(text);
+    if (r < 0)
+        return tl_error_set_nopos(err, r == -ENOMEM ? r : -EINVAL, "\"tee_policy\": %s", e.message);
+    *out = json_incref(v);
     return 0;
 }
 

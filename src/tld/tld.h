@@ -364,6 +364,8 @@ struct tld_node {
     struct tld_pool *pool;      /* the node pool it belongs to (fleet.c), NULL: none */
     json_t *vm; /* the Microsoft.Compute/virtualMachines resource it backs (vmres.c):
                  * {"resourceGroup", "name", "location", "vmSize", ...}, NULL: none */
+    json_t *tee_policy; /* a confidential node's own TEE policy (POST /v1/nodes "tee_policy";
+                         * a pool's teePolicy wins), NULL: none */
 };
 
 /* reconcile.c: a step's scratch (a pool's nodes, in index order) */
@@ -568,6 +570,10 @@ json_t *tld_node_json(const struct tld *t, const struct tld_node *n);
  * vtpm_persist (400 with msg); the four keys into obj; read back from a
  * store document's spec (absent keys: derived as an earlier tld had them) */
 int tld_node_security_parse(const json_t *req, struct tld_node_spec *spec, struct tl_error *err);
+/* The request's "tee_policy" (a tl_tee_policy_parse object; a confidential
+ * spec's only): *out a new reference, NULL when absent; 400 with msg. */
+int tld_node_tee_policy_parse(const json_t *req, const struct tld_node_spec *spec, json_t **out,
+                              struct tl_error *err);
 void tld_node_security_json(const struct tld_node_spec *spec, json_t *obj);
 void tld_node_security_from_json(const json_t *obj, struct tld_node_spec *spec);
 bool tld_node_confidential(const struct tld_node *n);

@@ -18,6 +18,9 @@
 #  - an SNP -> TDX resize is allowed and records the new TEE;
 #  - a node pool of a confidential size: the pool's TEE; a TDX size where it
 #    is not offered refused;
+#  - a confidential node's own "tee_policy" (POST /v1/nodes, an external
+#    node): refused on a node that is not confidential and when it does not
+#    parse, kept and shown otherwise;
 #  - what tld stored survives a restart of tld; delete; a group that holds
 #    VMs is not deleted.
 # Needs: TL_BIN, TL_TLD, TL_FIXTURES; jq.
@@ -26,6 +29,7 @@ set -u
 . "$(dirname "$0")/../lib/tap.sh"
 : "${TL_BIN:?}" "${TL_TLD:?}" "${TL_FIXTURES:?}"
 command -v jq >/dev/null || bail "jq missing (apt-get install jq)"
+command -v curl >/dev/null || bail "curl missing (apt-get install curl)"
 W=$(mktemp -d "${TMPDIR:-/tmp}/tl-vm-test.XXXXXX")
 cleanup() {
     [ -r "$W/home/tld.addr" ] && kill "$(awk '{print $2}' "$W/home/tld.addr")" 2>/dev/null
@@ -199,6 +203,26 @@ tl vm update "${G[@]}" --name tl1 --enable-secure-boot false
 is "update --enable-secure-boot false of a trusted launch VM" \
     "$RC $(jq -c .securityProfile.uefiSettings <<<"$OUT")" '0 {"secureBootEnabled":false,"vTpmEnabled":true}'
 
+# ---- a confidential node's own TEE policy (POST /v1/nodes "tee_policy") --------
+read -r URL _ <"$TL_HOME/tld.addr"
+ROOT=$(printf '%064d' 7)
+post_node() { # post_node BODY: "STATUS BODY"
+    curl -s -o "$W/resp" -w '%{http_code}' -X POST -H "Authorization: Bearer $(cat "$TL_HOME/operator.token")" \
+        -H 'Content-Type: application/json' --data-binary "$1" "$URL/v1/nodes"
+    printf ' %s' "$(jq -r '.error // .tee_policy."trusted-roots"[0].sha256' "$W/resp")"
+}
+is "tee_policy on a node that is not confidential: 400" \
+    "$(post_node '{"name":"ext1","external":true,"tee_policy":{}}')" \
+    '400 "tee_policy" is for a confidential node ("security_type" ConfidentialVM)'
+is "a tee_policy that does not parse: 400 naming the field" \
+    "$(post_node '{"name":"ext1","external":true,"security_type":"ConfidentialVM","tee":"snp","tee_policy":{"trusted-roots":"x"}}' | cut -c1-18)" \
+    '400 "tee_policy": '
+tl node show ext1 --json
+is "a refused create leaves no node" "$RC" 2
+is "an external SEV-SNP node with its own policy naming a root: 201, shown" \
+    "$(post_node '{"name":"ext1","external":true,"security_type":"ConfidentialVM","tee":"snp","tee_policy":{"trusted-roots":[{"kind":"snp-ark","sha256":"'"$ROOT"'"}]}}')" \
+    "201 $ROOT"
+
 # ---- what tld stored survives its restart -----------------------------------
 read -r _ TLD_PID <"$TL_HOME/tld.addr"
 kill "$TLD_PID"
@@ -210,6 +234,9 @@ is "after a restart of tld: the VM as it was" \
 tl node show tdx1 --json
 is "after a restart: NonPersistedTPM's node" "$(jq -c '[.security_type, .tee, .disk_security, .vtpm_persist]' <<<"$OUT")" \
     '["ConfidentialVM","tdx","NonPersistedTPM",false]'
+tl node show ext1 --json
+is "after a restart: the external node's own TEE policy" "$(jq -r '.tee_policy."trusted-roots"[0].sha256' <<<"$OUT")" "$ROOT"
+tl node delete ext1
 
 # ---- node pools of a confidential size ---------------------------------------
 tl aks create --resource-group rg --name cc --node-count 0 --node-vm-size Standard_DC2as_v5 --no-ssh-key
