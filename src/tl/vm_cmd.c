@@ -68,6 +68,10 @@ static const struct az_option create_options[] = {
      "Accepted for az compatibility."},
     {"--no-start", NULL, AZ_FLAG, NULL, NULL, NULL, false,
      "Create the VM stopped (tl vm start boots it; a tl option, not az's)."},
+    {"--tee-policy", NULL, AZ_STRING, NULL, NULL, NULL, false,
+     "A confidential VM's hardware evidence policy, the JSON file `tl tee verify --policy` "
+     "takes (e.g. the trusted-roots naming the platform's emulated secure processor; a tl "
+     "option, not az's)."},
     NO_WAIT_OPT,
     {0},
 };
@@ -166,6 +170,19 @@ static int run_create(int argc, char **argv)
         json_object_set_new(body, "nestedVirtualization", json_true());
     if (az_flag(&a, "--no-start"))
         json_object_set_new(body, "start", json_false());
+    const char *tee_file = az_get(&a, "--tee-policy");
+    if (tee_file) {
+        json_error_t jerr;
+        json_t *tee = json_load_file(tee_file, JSON_REJECT_DUPLICATES, &jerr);
+        if (!json_is_object(tee)) {
+            tlc_report("vm create", "--tee-policy %s: %s", tee_file,
+                       tee ? "not a JSON object" : jerr.text);
+            json_decref(tee);
+            json_decref(body);
+            return TLC_EXIT_BAD;
+        }
+        json_object_set_new(body, "teePolicy", tee);
+    }
     return arm_write(&a, "PUT", &vm, body);
 }
 

@@ -32,12 +32,14 @@ int tld_fleet_check_fields(const json_t *body, const struct tld_field *fields, s
         bool ok = f->type == JSON_TRUE      ? json_is_boolean(v)
                   : f->type == JSON_STRING  ? json_is_string(v)
                   : f->type == JSON_INTEGER ? json_is_integer(v)
+                  : f->type == JSON_OBJECT  ? json_is_object(v)
                                             : json_is_array(v);
         if (!ok)
             return tl_error_set_nopos(err, -EINVAL, "\"%s\" must be %s", key,
                                       f->type == JSON_TRUE      ? "true or false"
                                       : f->type == JSON_STRING  ? "a string"
                                       : f->type == JSON_INTEGER ? "an integer"
+                                      : f->type == JSON_OBJECT  ? "an object"
                                                                 : "an array");
     }
     return 0;

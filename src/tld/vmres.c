@@ -148,6 +148,7 @@ static int vm_put(struct tld *t, struct tld_group *g, const char *name, const js
         {"nestedVirtualization", JSON_TRUE},
         {"image", JSON_STRING},
         {"start", JSON_TRUE},
+        {"teePolicy", JSON_OBJECT},
         {0},
     };
     int r;
@@ -196,6 +197,8 @@ static int vm_put(struct tld *t, struct tld_group *g, const char *name, const js
         json_object_set_new(req, "guest_state", json_true());
     if (json_object_get(body, "image"))
         json_object_set(req, "image", json_object_get(body, "image"));
+    if (json_object_get(body, "teePolicy")) /* the node's own (node_security.c checks it) */
+        json_object_set(req, "tee_policy", json_object_get(body, "teePolicy"));
     json_t *vm =
         json_pack("{s:s, s:s, s:s, s:s, s:b, s:b}", "resourceGroup", g->name, "name", name,
                   "location", s.location, "vmSize", s.vm_size, "acceleratedNetworking",

@@ -223,6 +223,22 @@ is "an external SEV-SNP node with its own policy naming a root: 201, shown" \
     "$(post_node '{"name":"ext1","external":true,"security_type":"ConfidentialVM","tee":"snp","tee_policy":{"trusted-roots":[{"kind":"snp-ark","sha256":"'"$ROOT"'"}]}}')" \
     "201 $ROOT"
 
+# tl vm create --tee-policy FILE: the VM's node gets it as its own
+printf '{"trusted-roots":[{"kind":"snp-ark","sha256":"%s"}]}' "$ROOT" >"$W/tee-policy.json"
+tl vm create "${G[@]}" --name teep --size Standard_DC2ads_v5 --security-type ConfidentialVM \
+    --os-disk-security-encryption-type VMGuestStateOnly --tee-policy "$W/tee-policy.json" --no-start
+tl node show teep --json
+is "vm create --tee-policy: the VM's node carries the policy naming the root" \
+    "$RC $(jq -r '.tee_policy."trusted-roots"[0].sha256' <<<"$OUT")" "0 $ROOT"
+tl vm delete "${G[@]}" --name teep --yes
+printf '[1]' >"$W/not-object.json"
+refused "vm create --tee-policy with a JSON array" "vm create: --tee-policy $W/not-object.json: not a JSON object" \
+    vm create "${G[@]}" --name teep2 --size Standard_DC2as_v5 --security-type ConfidentialVM \
+    --os-disk-security-encryption-type VMGuestStateOnly --tee-policy "$W/not-object.json" --no-start
+refused "vm create --tee-policy on a trusted launch VM: 400, tld's reason" \
+    '"tee_policy" is for a confidential node ("security_type" ConfidentialVM)' \
+    vm create "${G[@]}" --name teep3 --tee-policy "$W/tee-policy.json" --no-start
+
 # ---- what tld stored survives its restart -----------------------------------
 read -r _ TLD_PID <"$TL_HOME/tld.addr"
 kill "$TLD_PID"
