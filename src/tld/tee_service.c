@@ -41,9 +41,11 @@ int tld_tee_certification(const struct tld *t, const char *node, uint8_t **der, 
     uint8_t *pem = NULL;
     size_t pem_len = 0;
     int r = tlh_file_read(path, 1u << 16, &pem, &pem_len, NULL);
+    if (r == -ENOENT)
+        return tl_error_set_nopos(err, r, "node %s: no certificate: its paravisor has made no chip",
+                                  node);
     if (r < 0)
-        return tl_error_set_nopos(err, r == -ENOENT ? -ENOENT : r,
-                                  "node %s: no certificate: its paravisor has made no chip", node);
+        return tl_error_set_nopos(err, r, "%s: %s", path, strerror(-r));
     BIO *bio = BIO_new_mem_buf(pem, (int)pem_len);
     X509 *x = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
     BIO_free(bio);
