@@ -48,6 +48,14 @@ void tlh_run_result_done(struct tlh_run_result *res);
 /* tlh_run, then stdout parsed as one JSON value into *out. */
 int tlh_run_json(const struct tlh_run_options *o, json_t **out, struct tl_error *err);
 
+/* In a child between fork and exec: closes every descriptor but 0-2 and
+ * the n in keep (negative ones ignored; at most TLH_CHILD_KEEP_MAX), so a
+ * descriptor another thread or a library opened without O_CLOEXEC never
+ * reaches the program. Async-signal-safe (close_range, or close one by one
+ * where the kernel lacks it). */
+#define TLH_CHILD_KEEP_MAX 8
+void tlh_child_close_fds(const int *keep, size_t n);
+
 /* A detached child: its pid and its start time (/proc/PID/stat field 22;
  * 0 when it had exited before it was read). */
 struct tlh_proc {
@@ -56,8 +64,8 @@ struct tlh_proc {
 };
 
 /* Starts argv detached with stdout and stderr truncated into log (0600);
- * keep_fd >= 0 is inherited (everything else the caller opened must be
- * O_CLOEXEC). The exec's failure is reported here, not by the child. */
+ * keep_fd >= 0 is inherited, every other descriptor but 0-2 closed. The exec's failure is reported
+ * here, not by the child. */
 int tlh_proc_start(char *const argv[], const char *log, int keep_fd, struct tlh_proc *out,
                    struct tl_error *err);
 /* Whether p still runs (and is p, not a reused pid); the wait status of our

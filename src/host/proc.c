@@ -2,9 +2,15 @@
  * their output captured and bounded, and detached long-lived children.
  *
  * Every child gets /dev/null as stdin, the default signal dispositions and
- * mask, and only the descriptors it is given (callers open everything
- * O_CLOEXEC). An exec that fails is reported through a close-on-exec pipe
- * with its errno, so "not installed" is told apart from "exited 127". */
+ * mask, and only the descriptors it is given: every other one is closed in
+ * the child (tlh_child_close_fds), as O_CLOEXEC is not enough in a threaded
+ * caller. Our own opens are O_CLOEXEC, but libraries' are not all (tpm2-tss's
+ * swtpm TCTI socket is not): a QEMU started while another thread talked to
+ * a provisioning swtpm kept that connection open for its life, and swtpm,
+ * which serves one connection at a time, never answered the provisioning
+ * again (tld hung in Esys_FlushContext). An exec that fails is reported
+ * through a close-on-exec pipe with its errno, so "not installed" is told
+ * apart from "exited 127". */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -12,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -41,6 +48,35 @@ static void child_defaults(void)
     signal(SIGPIPE, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
     signal(SIGINT, SIG_DFL);
+}
+
+void tlh_child_close_fds(const int *keep, size_t n)
+{
+    int k[TLH_CHILD_KEEP_MAX];
+    size_t m = 0;
+    for (size_t i = 0; i < n && m < TLH_CHILD_KEEP_MAX; i++) { /* ascending, >= 3 */
+        if (keep[i] < 3)
+            continue;
+        size_t j = m++;
+        for (; j > 0 && k[j - 1] > keep[i]; j--)
+            k[j] = k[j - 1];
+        k[j] = keep[i];
+    }
+    unsigned lo = 3;
+    for (size_t i = 0; i <= m; i++) {
+        unsigned hi = i < m ? (unsigned)k[i] : ~0u; /* the gap [lo, hi) */
+        if (hi > lo && close_range(lo, i < m ? hi - 1 : ~0u, 0) < 0) {
+            /* no close_range (a kernel before 5.9): one by one to the limit */
+            struct rlimit rl;
+            unsigned max = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 65536
+                               ? (unsigned)rl.rlim_cur
+                               : 65536;
+            for (unsigned fd = lo; fd < hi && fd < max; fd++)
+                close((int)fd);
+        }
+        if (i < m)
+            lo = (unsigned)k[i] + 1;
+    }
 }
 
 /* In the child after a failed exec: its errno to the parent. */
@@ -140,6 +176,7 @@ int tlh_run(const struct tlh_run_options *o, struct tlh_run_result *res, struct 
         int so = o->stdout_max ? out_p[1] : o->stdout_to_stderr ? e : o->stdout_inherit ? 1 : null;
         if (null < 0 || dup2(null, 0) < 0 || dup2(so, 1) < 0 || (e != 2 && dup2(e, 2) < 0))
             child_exec_failed(exec_p[1]);
+        tlh_child_close_fds(&exec_p[1], 1);
         for (const char *const *v = o->env; v && *v; v++)
             putenv((char *)*v);
         execvp(name, (char *const *)o->argv);
@@ -318,6 +355,7 @@ int tlh_proc_start(char *const argv[], const char *log, int keep_fd, struct tlh_
             child_exec_failed(exec_p[1]);
         if (keep_fd >= 0 && fcntl(keep_fd, F_SETFD, 0) < 0)
             child_exec_failed(exec_p[1]);
+        tlh_child_close_fds((int[]){exec_p[1], keep_fd}, 2);
         execvp(argv[0], argv);
         child_exec_failed(exec_p[1]);
     }

@@ -26,6 +26,7 @@
 #include "tl/util.h"
 #include "tl/vtpm.h"
 #include "tlhost/file.h"
+#include "tlhost/proc.h"
 #include "tlhost/swtpm.h"
 
 const char *tlh_swtpm_interrupt_reason(int sig)
@@ -164,6 +165,7 @@ static void child_exec(struct tlh_swtpm *s, const char *state, int key_fd, int l
         _exit(127);
     if (fcntl(key_fd, F_SETFD, 0) < 0)
         _exit(127);
+    tlh_child_close_fds(&key_fd, 1);
     char tpmstate[PATH_MAX + 32], ctrl[PATH_MAX], server[PATH_MAX], key[64], log[PATH_MAX + 32];
     snprintf(tpmstate, sizeof(tpmstate), "dir=%s,mode=0600", state);
     snprintf(ctrl, sizeof(ctrl), "type=unixio,path=%s,mode=0600", s->ctrl);

@@ -10,6 +10,7 @@
 #include <cmocka.h> /* after the headers it needs */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -129,6 +130,48 @@ static void test_detached(void **state)
     unlink(log);
 }
 
+/* A descriptor another thread (or a library: tpm2-tss's swtpm TCTI) opened
+ * without O_CLOEXEC reaches no child; the one a detached child is given
+ * does. The children list their descriptors (sh's own, 0-2 and 10 for the
+ * script: a dash reading -c uses none). */
+static void test_descriptors_not_leaked(void **state)
+{
+    (void)state;
+    int leak = dup2(open("/dev/null", O_RDONLY), 100); /* no O_CLOEXEC: as a library's */
+    assert_int_equal(leak, 100);
+    int kept = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    assert_true(kept >= 3 && kept != 100);
+    struct tlh_run_result res;
+    struct tl_error err = {0};
+    assert_int_equal(sh("ls /proc/$$/fd | sort -n | tr '\\n' ' '", 200, 0, &res, &err), 0);
+    assert_string_equal(res.out, "0 1 2 ");
+    tlh_run_result_done(&res);
+
+    char log[] = "/tmp/test_proc.XXXXXX";
+    int fd = mkstemp(log);
+    assert_true(fd >= 0);
+    close(fd);
+    char script[128];
+    snprintf(script, sizeof(script), "ls /proc/$$/fd | sort -n | tr '\\n' ' '; exec sleep 30");
+    char *argv[] = {"sh", "-c", script, NULL};
+    struct tlh_proc p = {0};
+    assert_int_equal(tlh_proc_start(argv, log, kept, &p, &err), 0);
+    struct stat st = {0};
+    for (int i = 0; i < 400 && (stat(log, &st) < 0 || st.st_size == 0); i++)
+        usleep(5000);
+    tlh_proc_kill(&p, SIGTERM, 2000);
+    FILE *f = fopen(log, "r");
+    assert_non_null(f);
+    char line[64] = "", want[64];
+    assert_ptr_equal(fgets(line, sizeof(line), f), line);
+    snprintf(want, sizeof(want), "0 1 2 %d ", kept);
+    assert_string_equal(line, want);
+    fclose(f);
+    unlink(log);
+    close(kept);
+    close(leak);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -136,6 +179,7 @@ int main(void)
         cmocka_unit_test(test_not_found_and_timeout),
         cmocka_unit_test(test_json),
         cmocka_unit_test(test_detached),
+        cmocka_unit_test(test_descriptors_not_leaked),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
