@@ -122,10 +122,10 @@ static int tld_agent_caller(struct tld *t, const char *authz, struct tld_caller 
     char name[TLD_NAME_MAX + 1];
     memcpy(name, tok, (size_t)(dot - tok));
     name[dot - tok] = 0;
-    pthread_mutex_lock(&t->lock);
+    tld_lock(t);
     struct tld_node *n = tld_node_find(t, name);
     bool ok = n && tld_token_ok(n, authz);
-    pthread_mutex_unlock(&t->lock);
+    tld_unlock(t);
     if (!ok)
         return -EACCES;
     *out = (struct tld_caller){.role = TLD_ROLE_AGENT};
@@ -178,10 +178,10 @@ static unsigned admit(struct tld *t, struct MHD_Connection *c, const struct rout
          * the handler, which may run much later) */
         if (a == 0)
             return (unsigned)ERR(403, "%s may not call a node's agent routes", rq->caller.who);
-        pthread_mutex_lock(&t->lock);
+        tld_lock(t);
         struct tld_node *n = tld_node_find(t, rq->arg[0]);
         bool ok = n && tld_token_ok(n, authz);
-        pthread_mutex_unlock(&t->lock);
+        tld_unlock(t);
         if (!ok) /* the same answer whether the node exists or not: no names are told */
             return (unsigned)ERR(403, "not this node's token");
         rq->caller = (struct tld_caller){.role = TLD_ROLE_AGENT};
@@ -268,9 +268,9 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         rq->json = tld_agent_body_parse(rq->body, rq->len);
     if (rq->route->flags & F_UNLOCKED)
         return rq->route->fn(&k);
-    pthread_mutex_lock(&t->lock);
+    tld_lock_at(t, rq->route->pattern);
     enum MHD_Result r = rq->route->fn(&k);
-    pthread_mutex_unlock(&t->lock);
+    tld_unlock(t);
     return r;
 }
 

@@ -48,12 +48,12 @@ static int claim(struct tld_node *n, const char *op, struct tl_error *err)
 /* tld.lock out and back, around a claimed node's I/O */
 static void io_begin(struct tld *t)
 {
-    pthread_mutex_unlock(&t->lock);
+    tld_unlock(t);
 }
 
 static void io_end(struct tld *t)
 {
-    pthread_mutex_lock(&t->lock);
+    tld_lock_at(t, "a node operation, after its I/O (lifecycle.c)");
 }
 
 /* The end of an operation that left a claimed node halted: when, its

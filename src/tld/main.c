@@ -338,9 +338,9 @@ int main(int argc, char **argv)
         return 2;
     }
     tld_webhook_start(&t->webhook);
-    pthread_mutex_lock(&t->lock); /* lifecycle.c lets it go around the nodes' I/O */
+    tld_lock(t); /* lifecycle.c lets it go around the nodes' I/O */
     tld_readopt(t);
-    pthread_mutex_unlock(&t->lock);
+    tld_unlock(t);
     /* The nodes' agents were given this tld's port (agent.json): a tld
      * restarted without --listen takes the port of the one before, so that
      * running nodes reach it again. */
@@ -371,10 +371,10 @@ int main(int argc, char **argv)
         close(ready[1]);
     }
     while (!t->quit) {
-        pthread_mutex_lock(&t->lock);
+        tld_lock_at(t, "the supervision and reconcile loop");
         tld_supervise_once(t);
         tld_reconcile_once(t);
-        pthread_mutex_unlock(&t->lock);
+        tld_unlock(t);
         struct timespec ts = {0, 250 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
@@ -383,7 +383,7 @@ int main(int argc, char **argv)
     tld_api_stop(t);
     tld_deadline_stop(t);
     tld_webhook_stop(&t->webhook);
-    pthread_mutex_lock(&t->lock);
+    tld_lock(t);
     /* tld.addr stays: the next tld takes the same port back (previous_port),
      * where external nodes' agents were told to go; tl finds it not
      * answering and starts one */
@@ -395,6 +395,6 @@ int main(int argc, char **argv)
     tld_manifests_free(t);
     tld_tee_close(&t->tee);
     tld_store_close(t);
-    pthread_mutex_unlock(&t->lock);
+    tld_unlock(t);
     return 0;
 }

@@ -37,18 +37,18 @@ static enum MHD_Result h_fleet(struct call *k)
         json_decref(req);
         return api_send_error(k->c, 500, "out of memory");
     }
-    pthread_mutex_lock(&t->lock);
+    tld_lock(t);
     int status = tld_fleet_route(t, k->method, k->url, req, ic, &answer, k->msg, sizeof(k->msg));
-    pthread_mutex_unlock(&t->lock);
+    tld_unlock(t);
     /* an update's image check reads the image: without the lock, then the
      * request again (it may find the pool changed: once more at most) */
     for (int i = 0; status == TLD_FLEET_CHECK_IMAGE && i < 2; i++) {
         json_decref(answer);
         answer = NULL;
         tld_fleet_image_check(t, ic);
-        pthread_mutex_lock(&t->lock);
+        tld_lock(t);
         status = tld_fleet_route(t, k->method, k->url, req, ic, &answer, k->msg, sizeof(k->msg));
-        pthread_mutex_unlock(&t->lock);
+        tld_unlock(t);
     }
     free(ic);
     json_decref(req);
@@ -268,22 +268,22 @@ static enum MHD_Result h_node_policy(struct call *k)
     struct tld *t = k->t;
     int status;
     char image[PATH_MAX] = "";
-    pthread_mutex_lock(&t->lock);
+    tld_lock(t);
     struct tld_node *n = api_call_node_idle(k, &status);
     if (n)
         snprintf(image, sizeof(image), "%s", n->spec.image);
-    pthread_mutex_unlock(&t->lock);
+    tld_unlock(t);
     if (!n)
         return api_fail(k, status);
     char why[256];
     struct tld_manifest *m = image[0] ? tld_manifest_get(t, image, why, sizeof(why)) : NULL;
     json_t *policy = NULL;
-    pthread_mutex_lock(&t->lock);
+    tld_lock(t);
     n = api_call_node_idle(k, &status);
     if (n)
         policy = tld_attest_policy(
             n, m && strcmp(n->spec.image, image) == 0 ? tld_manifest_parsed(m) : NULL);
-    pthread_mutex_unlock(&t->lock);
+    tld_unlock(t);
     tld_manifest_unref(m);
     return policy ? api_send_json(k->c, 200, policy) : api_fail(k, n ? 500 : status);
 }
@@ -292,14 +292,14 @@ static enum MHD_Result h_node_console(struct call *k)
 {
     char path[PATH_MAX];
     int refused = 0;
-    pthread_mutex_lock(&k->t->lock);
+    tld_lock(k->t);
     struct tld_node *n = api_call_node(k);
     if (n && tl_confidential_debug_check(n->spec.security_type, "the serial console", k->msg,
                                          sizeof(k->msg)) < 0)
         refused = 403; /* the FAQ: no host access to a confidential VM's state */
     else if (n)
         tld_node_path(k->t, n, "console.log", path, sizeof(path));
-    pthread_mutex_unlock(&k->t->lock);
+    tld_unlock(k->t);
     if (refused)
         return api_send_error(k->c, refused, k->msg);
     return n ? api_send_console(k->c, path) : api_send_error(k->c, 404, k->msg);
@@ -351,21 +351,21 @@ static enum MHD_Result h_enroll(struct call *k)
     const char *auth = api_authorization(k);
     json_t *answer = NULL;
     int status;
-    pthread_mutex_lock(&t->lock);
+    tld_lock(t);
     struct tld_node *n = api_call_node_idle(k, &status);
     if (n)
         status = tld_attest_agent_checks(n, "enroll", auth, k->rq->json, &k->err);
-    pthread_mutex_unlock(&t->lock);
+    tld_unlock(t);
     if (status)
         return api_fail(k, status);
     struct tld_enrol_pre pre;
     status = tld_enrol_prepare(t, k->rq->json, &pre, &k->err);
     if (!status) {
-        pthread_mutex_lock(&t->lock);
+        tld_lock(t);
         n = api_call_node_idle(k, &status);
         if (n && !(status = tld_attest_agent_checks(n, "enroll", auth, k->rq->json, &k->err)))
             status = tld_enrol_accept(n, &pre, &answer, &k->err);
-        pthread_mutex_unlock(&t->lock);
+        tld_unlock(t);
     }
     tld_enrol_pre_done(&pre);
     return status ? api_fail(k, status) : api_send_json(k->c, 200, answer);
@@ -378,20 +378,20 @@ static enum MHD_Result h_report(struct call *k)
 {
     struct tld *t = k->t;
     const char *auth = api_authorization(k);
-    pthread_mutex_lock(&t->lock);
+    tld_lock(t);
     struct tld_node *n = api_call_node(k);
     int status = !n ? 404 : !tld_token_ok(n, auth) ? api_err(k, 403, "not this node's token") : 0;
-    pthread_mutex_unlock(&t->lock);
+    tld_unlock(t);
     if (status)
         return api_fail(k, status);
     struct tld_report_pre pre;
     status = tld_report_prepare(k->rq->body ? k->rq->body : "", k->rq->len, &pre, &k->err);
     if (!status) {
-        pthread_mutex_lock(&t->lock);
+        tld_lock(t);
         n = api_call_node_idle(k, &status);
         if (n)
             status = tld_report_accept(t, n, auth, &pre, &k->err);
-        pthread_mutex_unlock(&t->lock);
+        tld_unlock(t);
     }
     tld_report_pre_done(&pre);
     if (status)
@@ -408,20 +408,20 @@ static enum MHD_Result h_attest(struct call *k)
     struct tld_attest_job *job = NULL;
     json_t *answer = NULL;
     int status;
-    pthread_mutex_lock(&t->lock);
+    tld_lock(t);
     struct tld_node *n = api_call_node_idle(k, &status);
     if (n)
         status = tld_attest_begin(n, auth, k->rq->json, &job, &k->err);
-    pthread_mutex_unlock(&t->lock);
+    tld_unlock(t);
     if (!status) {
         tld_attest_prefetch(t, job); /* file I/O: without the lock */
         status = tld_attest_work(t, job, &k->err);
     }
     if (!status) {
-        pthread_mutex_lock(&t->lock);
+        tld_lock(t);
         if (api_call_node_idle(k, &status)) /* found again: it may have gone or been taken */
             status = tld_attest_finish(t, job, auth, &answer, &k->err);
-        pthread_mutex_unlock(&t->lock);
+        tld_unlock(t);
     }
     tld_attest_job_free(job);
     return status ? api_fail(k, status) : api_send_json(k->c, 200, answer);
@@ -437,7 +437,7 @@ static enum MHD_Result h_tee(struct call *k)
     const char *auth = api_authorization(k);
     bool tdquote = strcmp(k->rq->rest, "tee/tdquote") == 0;
     char dir[PATH_MAX] = "";
-    pthread_mutex_lock(&t->lock);
+    tld_lock(t);
     struct tld_node *n = api_call_node(k);
     int status =
         !n                       ? 404
@@ -448,7 +448,7 @@ static enum MHD_Result h_tee(struct call *k)
             : 0;
     if (!status)
         tld_node_path(t, n, NULL, dir, sizeof(dir));
-    pthread_mutex_unlock(&t->lock);
+    tld_unlock(t);
     if (status)
         return api_fail(k, status);
     uint8_t *out = NULL, *report = NULL;
@@ -480,7 +480,7 @@ static enum MHD_Result h_tee(struct call *k)
 /* ---- the routing table (docs/api.md lists it with the same roles) ---- */
 
 static const struct route routes[] = {
-    {"GET", "/v1/health", R_PUBLIC, 0, h_health},
+    {"GET", "/v1/health", R_PUBLIC, F_UNLOCKED, h_health},
     /* .../virtualMachines (vmres.c) are fleet routes too: reader to read,
      * operator to create, change, start, stop and delete */
     {"GET", "/v1/resourceGroups*", R_READER, F_UNLOCKED, h_fleet},

@@ -362,8 +362,8 @@ struct tld_node {
                         * answer only (api.c takes it) */
     struct tld_node *hash_next; /* the name index's chain (node.c) */
     struct tld_pool *pool;      /* the node pool it belongs to (fleet.c), NULL: none */
-    json_t *vm; /* the Microsoft.Compute/virtualMachines resource it backs (vmres.c):
-                 * {"resourceGroup", "name", "location", "vmSize", ...}, NULL: none */
+    json_t *vm;         /* the Microsoft.Compute/virtualMachines resource it backs (vmres.c):
+                         * {"resourceGroup", "name", "location", "vmSize", ...}, NULL: none */
     json_t *tee_policy; /* a confidential node's own TEE policy (POST /v1/nodes "tee_policy";
                          * a pool's teePolicy wins), NULL: none */
 };
@@ -429,7 +429,12 @@ struct tld {
     int boot_timeout;
     struct tld_store *store;   /* store.c: the database, its kept statements */
     struct tld_tokens *tokens; /* token.c: the token signing key and its JWK */
-    pthread_mutex_t lock;
+    pthread_mutex_t lock;      /* taken with tld_lock, let go with tld_unlock (lock.c) */
+    struct {
+        long long since_ms;   /* CLOCK_MONOTONIC, when the holder took it */
+        const char *who;      /* the holder: a function or a route's pattern */
+        unsigned long n_long; /* holds of TLD_LOCK_WARN_MS or more, since start */
+    } lock_held;
     struct tld_node **nodes; /* n_nodes of them, room for cap */
     size_t n_nodes, cap;
     struct tld_node **index; /* by name: n_index chains (a power of 2) */
@@ -460,6 +465,14 @@ struct tld {
 
 /* log.c: logging to tld.log (stderr before the daemon detaches), the clock, state names */
 __attribute__((format(printf, 1, 2))) void tld_log(const char *fmt, ...);
+
+/* lock.c: tld.lock with its holder named and its holds timed; one of
+ * TLD_LOCK_WARN_MS or more is logged ("tld.lock held N ms by WHO") once
+ * let go. */
+#define TLD_LOCK_WARN_MS 1000
+void tld_lock_at(struct tld *t, const char *who);
+void tld_unlock(struct tld *t);
+#define tld_lock(t) tld_lock_at((t), __func__)
 long long tld_now(void);
 const char *tld_state_name(enum tld_state s);
 int tld_state_parse(const char *s, enum tld_state *out);

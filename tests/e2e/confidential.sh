@@ -43,6 +43,8 @@ export TL_STORE_DIRS=$W
 unset TL_TOKEN
 # shellcheck disable=SC2317
 cleanup() {
+	# tld's own account of long holds of its lock (lock.c), for a failure's reader
+	grep -h "tld.lock held" "$TL_HOME/tld.log" 2>/dev/null | tail -5 | sed 's/^/# /'
 	if [ -r "$TL_HOME/tld.addr" ]; then
 		for n in $("$TL_BIN" node list --json 2>/dev/null | jq -r '.nodes[].name'); do
 			"$TL_BIN" node delete "$n" >/dev/null 2>&1
@@ -87,7 +89,7 @@ TDX_ROOT=$(jq -r '."trusted-root".sha256' "$W/tdx-root.json")
 SNP_ROOT=$(jq -r '."trusted-root".sha256' "$W/snp-root.json")
 tl policy rules -g rg --cluster-name c1 --nodepool-name tdxpool --tee-policy "$W/tdx-policy.json" --json >"$W/rules.json"
 is "tdxpool's rules name the emulated TDX root" "$(jq -r '.rules.teePolicy."trusted-roots"[0].sha256' "$W/rules.json")" "$TDX_ROOT"
-tl aks nodepool update -g rg --cluster-name c1 -n tdxpool -c 1 --no-wait >/dev/null 2>&1 || not_ok "scale tdxpool to 1"
+check "scale tdxpool to 1" tl aks nodepool update -g rg --cluster-name c1 -n tdxpool -c 1 --no-wait
 
 # ---- 2. the SNP node: the emulator's root is nobody's by default -------------------------------
 for _ in $(seq 120); do SNP=$(node_of nodepool1); [ -n "$SNP" ] && break; sleep 0.5; done
@@ -145,13 +147,13 @@ tl node stop "$SNP" >/dev/null 2>&1
 tl aks nodepool update -g rg --cluster-name c1 -n tdxpool -c 0 --no-wait >/dev/null 2>&1 # done with: its CPU to the VMs below
 tl node start "$SNP" >/dev/null 2>&1 &
 # 6. the VMs boot meanwhile
-tl vm create -g rg -n resized --size Standard_DC2as_v5 --security-type ConfidentialVM \
-	--os-disk-security-encryption-type VMGuestStateOnly --no-start >/dev/null 2>&1 || not_ok "vm create resized"
+check "vm create resized" tl vm create -g rg -n resized --size Standard_DC2as_v5 --security-type ConfidentialVM \
+	--os-disk-security-encryption-type VMGuestStateOnly --no-start
 tl vm resize -g rg -n resized --size Standard_DC2es_v5 >"$W/resize.json" 2>&1
 is "a DC2as_v5 VM resized to DC2es_v5: allowed, its TEE now tdx" "$(jq -c '[.hardwareProfile.vmSize, .tee]' "$W/resize.json")" '["Standard_DC2es_v5","tdx"]'
-tl vm start -g rg -n resized >/dev/null 2>&1 || not_ok "vm start resized"
-tl vm create -g rg -n ephemeral --size Standard_DC2es_v5 --security-type ConfidentialVM \
-	--os-disk-security-encryption-type NonPersistedTPM >/dev/null 2>&1 || not_ok "vm create ephemeral"
+check "vm start resized" tl vm start -g rg -n resized
+check "vm create ephemeral" tl vm create -g rg -n ephemeral --size Standard_DC2es_v5 --security-type ConfidentialVM \
+	--os-disk-security-encryption-type NonPersistedTPM
 wait
 wait_attested "$SNP" "$old" || bail "$SNP: not attested after its restart"
 tl attestation show "$(tl node show "$SNP" --json | jq -r .attestation.id)" --json >"$W/snp-att2.json"
