@@ -465,7 +465,7 @@ t0=$(date +%s%N)
 "$TL_AGENT" "${ATT[@]}" --url "$URL" --interval 1 >"$W/att8.out" 2>&1 &
 p=$!
 pids+=("$p")
-for _ in $(seq 1000); do grep -q 'attestation=3' "$W/att8.out" && break; sleep 0.01; done
+for _ in $(seq 6000); do grep -q 'attestation=3' "$W/att8.out" && break; sleep 0.01; done
 t1=$(date +%s%N)
 kill -TERM "$p"
 wait "$p" 2>/dev/null
@@ -481,8 +481,10 @@ TL: agent attested verdict=pass attestation=2
 TL: agent attested verdict=pass attestation=3"
 is "periodic: the requests" "$(paths "$W/s8")" \
     "report enroll activate nonce attest nonce enroll activate nonce nonce attest nonce attest"
-check "periodic: two intervals and a retry took 2.5-6 s ($(((t1 - t0) / 1000000)) ms)" \
-    sh -c "[ $((t1 - t0)) -ge 2500000000 ] && [ $((t1 - t0)) -lt 6000000000 ]"
+# the floor only: the agent waited its intervals and its retry (a loaded
+# host may take any time longer; an upper bound would be a timed test)
+check "periodic: two intervals and a retry took at least 2.5 s ($(((t1 - t0) / 1000000)) ms)" \
+    sh -c "[ $((t1 - t0)) -ge 2500000000 ]"
 
 # ---- 4. Secure Boot states, no TPM ------------------------------------------------
 receiver r2 200
