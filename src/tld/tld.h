@@ -216,6 +216,10 @@ int tld_http_err(int r, const struct tl_error *e, char *msg, size_t msz);
 #define TLD_API_CONNECTIONS     1024 /* the admin listener's connections at once */
 #define TLD_CHANNEL_CONNECTIONS 4    /* one node's agent channel's connections at once */
 #define TLD_BOOT_TIMEOUT        240  /* s, TCG boots take 15-25 s; TL_BOOT_TIMEOUT moves it */
+/* ms: a vTPM's provisioning (EK keys, certificates, NV) takes a few seconds,
+ * a minute on a host loaded with TCG vCPUs; past this its swtpm is killed
+ * (vm.c, watchdog.h) and the create fails "timed out" */
+#define TLD_PROVISION_TIMEOUT_MS (300 * 1000)
 
 /* deadline.c: the API's connections */
 #define TLD_HEADER_DEADLINE    10  /* s: headers, from the connection's start or last request */

@@ -33,6 +33,7 @@
 #include "tlhost/file.h"
 #include "tlhost/proc.h"
 #include "tlhost/vtpm.h"
+#include "tlhost/watchdog.h"
 #include "vm.h"
 
 static int copy_fd(int in, const char *to)
@@ -172,10 +173,18 @@ static int provision(struct tld *t, struct tld_node *n, const char *state, const
 {
     char ca[PATH_MAX + 8];
     snprintf(ca, sizeof(ca), "%s/ekca", t->home);
+    /* a deadline (watchdog.h): a swtpm that never answers must not hold
+     * this node, and the EK CA's lock below, forever */
+    struct tlh_swtpm_interrupt intr = {0};
     struct tlh_vtpm_provision_options o = {
-        .state = state, .key_file = key, .ca = ca, .name = n->name};
+        .state = state, .key_file = key, .ca = ca, .name = n->name, .intr = &intr};
     struct tlh_vtpm_provision_result res;
     struct tl_error perr = {0};
+    struct tlh_watchdog dog;
+    int wr = tlh_watchdog_start(&dog, &intr, TLD_PROVISION_TIMEOUT_MS);
+    if (wr < 0)
+        return tl_error_set_nopos(err, wr, "vTPM provisioning: no watchdog thread: %s",
+                                  strerror(-wr));
     /* the first provision makes the platform EK CA (HOME/ekca): one at a
      * time until one has worked, or two creates would race to make it;
      * then in parallel (a slow one does not hold the others up) */
@@ -183,6 +192,9 @@ static int provision(struct tld *t, struct tld_node *n, const char *state, const
     if (first)
         pthread_mutex_lock(&t->ekca_lock);
     int rr = tlh_vtpm_provision(&o, &res, &perr);
+    if (tlh_watchdog_stop(&dog) && rr < 0)
+        tld_log("node %s: vTPM provisioning still unanswered after %d s: swtpm killed", n->name,
+                TLD_PROVISION_TIMEOUT_MS / 1000);
     if (first) {
         if (rr == 0)
             t->ekca_made = true;
