@@ -24,7 +24,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEB_PACKAGES := build-essential meson ninja-build pkg-config clang llvm libclang-rt-14-dev \
 	libssl-dev openssl libjansson-dev libyaml-dev libcmocka-dev libtss2-dev \
 	tpm2-tools pesign sbsigntool osslsigncode ovmf efitools qemu-system-x86 qemu-utils mtools dosfstools fdisk cpio swtpm swtpm-tools \
-	softhsm2 libp11-kit-dev \
+	softhsm2 libp11-kit-dev cryptsetup-bin \
 	libmicrohttpd-dev libcurl4-openssl-dev libsqlite3-dev grub-pc-bin seabios \
 	python3 jq xz-utils zstd curl nodejs openssh-client
 

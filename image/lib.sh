@@ -44,7 +44,8 @@ image_busybox() {
 # image_initramfs_inputs: checks what the initramfs is made of and sets
 # moddir (the kernel's modules: FIXTURES/modules, scripts/fixtures.sh's link
 # to the lib/modules/VERSION of FIXTURES/vmlinuz; else the first
-# linux-image-*/lib/modules/VERSION), busybox and busybox_version.
+# linux-image-*/lib/modules/VERSION), busybox and busybox_version, and
+# cryptsetup (this host's: the guest opens its encrypted data disk with it).
 image_initramfs_inputs() {
 	if [ -d "$fixtures/modules" ]; then
 		moddir=$(cd "$fixtures/modules" && pwd -P) # VERSION is the folder's name
@@ -61,5 +62,7 @@ image_initramfs_inputs() {
 	fi
 	image_busybox
 	[ -x "$busybox" ] || bad "$busybox: not an executable"
+	cryptsetup=$(PATH=$PATH:/usr/sbin:/sbin command -v cryptsetup) ||
+		bad "cryptsetup not found (apt-get install cryptsetup-bin, or make deps): a node opens its encrypted data disk with it"
 	busybox_version=$(cat "$(dirname "$busybox")/../VERSION" 2>/dev/null || true)
 }

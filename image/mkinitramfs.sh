@@ -3,7 +3,7 @@
 #
 # Usage: image/mkinitramfs.sh OUT.img --busybox BUSYBOX --moddir DIR
 #            [--modules-list FILE] [--agent FILE|none] [--agent-lib FILE]...
-#            [--epoch SECONDS] [--contents OUT.json]
+#            [--tool FILE]... [--epoch SECONDS] [--contents OUT.json]
 #
 #   --busybox   a static busybox (Debian's busybox-static: /bin/busybox)
 #   --moddir    the kernel's /lib/modules/VERSION folder (signed .ko files)
@@ -16,6 +16,9 @@
 #               (libtss2-tcti-device.so.0, beside libtss2-tctildr) without
 #               asking: tctildr dlopen()s it for "device:/dev/tpmrm0".
 #               An agent built with AddressSanitizer is refused.
+#   --tool      a program the guest runs (cryptsetup: the encrypted data
+#               disk), installed as /sbin/NAME with its libraries (ldd);
+#               repeatable
 #   --epoch     mtime of every entry (default $SOURCE_DATE_EPOCH, else 1704067200)
 #   --contents  write a JSON description (files, modules, agent) for the manifest
 #
@@ -42,6 +45,7 @@ shift
 busybox='' moddir='' modlist=$here/modules.list agent=none contents=''
 epoch=${SOURCE_DATE_EPOCH:-1704067200}
 agent_libs=()
+tools=()
 while [ $# -gt 0 ]; do
 	case $1 in
 	--busybox) busybox=$2 ;;
@@ -49,6 +53,7 @@ while [ $# -gt 0 ]; do
 	--modules-list) modlist=$2 ;;
 	--agent) agent=$2 ;;
 	--agent-lib) agent_libs+=("$2") ;;
+	--tool) tools+=("$2") ;;
 	--epoch) epoch=$2 ;;
 	--contents) contents=$2 ;;
 	*) usage ;;
@@ -96,6 +101,17 @@ modinfo_field() { # modinfo_field FILE FIELD: a .modinfo value
 	sed -n "s/^$2=//p" <<<"$sec" | head -n1
 }
 
+# built into this kernel (the cloud kernel has ext4 and virtio-blk so):
+# a listed name found there is already present, not missing
+declare -A builtin=()
+if [ -r "$moddir/modules.builtin" ]; then
+	while read -r f; do
+		n=${f##*/}
+		n=${n%.ko}
+		builtin[${n//-/_}]=1
+	done <"$moddir/modules.builtin"
+fi
+
 declare -A state=() # name -> visiting | done
 order=()
 declare -A deps_of=()
@@ -105,6 +121,10 @@ visit() {
 	'done') return 0 ;;
 	visiting) die "module dependency cycle at $name" ;;
 	esac
+	if [ -z "${modpath[$name]:-}" ] && [ -n "${builtin[$name]:-}" ]; then
+		state[$name]='done'
+		return 0
+	fi
 	[ -n "${modpath[$name]:-}" ] || die "module $name not found under $moddir/kernel"
 	state[$name]=visiting
 	local deps
@@ -176,6 +196,17 @@ if [ "$agent" != none ]; then
 	libs=$(printf '%s\n%s' "$libs" "$extra" | grep -v '^$' | LC_ALL=C sort -u)
 fi
 
+# ---- the guest's tools and their libraries -------------------------------------
+if [ ${#tools[@]} -gt 0 ]; then
+	for t in "${tools[@]}"; do
+		[ -x "$t" ] || die "--tool $t: not an executable"
+		install -m 0755 "$(readlink -f "$t")" "$root/sbin/${t##*/}"
+	done
+	tlibs=$(bash "$here/copy-elf-deps.sh" "$root" "${tools[@]}") ||
+		die "copying the tools' libraries failed"
+	libs=$(printf '%s\n%s' "$libs" "$tlibs" | grep -v '^$' | LC_ALL=C sort -u)
+fi
+
 # ---- the archive ------------------------------------------------------------
 # Normalise what the host's umask and clock put there.
 find "$root" -type d -exec chmod 0755 {} +
@@ -212,12 +243,13 @@ if [ -n "$contents" ]; then
 			printf '%s\t%s\t%s\n' module "$name" "/lib/modules/$kver/$rel"
 		done
 		printf '%s\t%s\t%s\n' busybox busybox /bin/busybox
-		if [ "$agent" != none ]; then
-			printf '%s\t%s\t%s\n' agent tl-agent /bin/tl-agent
-			while read -r l; do
-				[ -n "$l" ] && printf '%s\t%s\t%s\n' library "${l##*/}" "$l"
-			done <<<"$libs"
-		fi
+		[ "$agent" = none ] || printf '%s\t%s\t%s\n' agent tl-agent /bin/tl-agent
+		for t in "${tools[@]}"; do
+			printf '%s\t%s\t%s\n' tool "${t##*/}" "/sbin/${t##*/}"
+		done
+		while read -r l; do
+			[ -n "$l" ] && printf '%s\t%s\t%s\n' library "${l##*/}" "$l"
+		done <<<"$libs"
 	} | while IFS=$'\t' read -r kind name path; do
 		jq -cn --arg k "$kind" --arg n "$name" --arg p "$path" \
 			--arg s "$(sha256sum <"$root$path" | cut -d' ' -f1)" \

@@ -126,7 +126,7 @@ export TZ=UTC SOURCE_DATE_EPOCH=$epoch LC_ALL=C MTOOLS_SKIP_CHECK=1
 
 # ---- initramfs: the same recipe as Gen2 ----------------------------------------
 bash "$image_dir/mkinitramfs.sh" "$work/initrd.img" --busybox "$busybox" --moddir "$moddir" \
-	--agent "$agent" "${agent_libs[@]}" --epoch "$epoch" --contents "$work/initramfs.json" ||
+	--agent "$agent" "${agent_libs[@]}" --tool "$cryptsetup" --epoch "$epoch" --contents "$work/initramfs.json" ||
 	die "initramfs failed"
 
 # ---- grub.cfg and core.img -------------------------------------------------------

@@ -571,6 +571,13 @@ if [ -r "${TL_FIXTURES:-/nonexistent}/vmlinuz" ]; then
         "$(jq -r '[.components[] | select(.name == "initramfs") | .contents.files[] | select(.kind == "library") | .name |
             select(test("^(libcurl|libtss2-tctildr|libtss2-tcti-device|libjansson|libtss2-esys)\\.so\\.[0-9]+$") or test("asan|ubsan"))] | sort | join(" ")' "$M")" \
         "libcurl.so.4 libjansson.so.4 libtss2-esys.so.0 libtss2-tcti-device.so.0 libtss2-tctildr.so.0"
+    CS=$(PATH=$PATH:/usr/sbin:/sbin command -v cryptsetup)
+    is "the encrypted data disk's kit: this host's cryptsetup as /sbin/cryptsetup, libcryptsetup, the dm-crypt, XTS, AF_ALG, virtio-blk and ext4 modules" \
+        "$(jq -r '[.components[] | select(.name == "initramfs") | .contents.files[] |
+            select(.kind == "tool" or (.kind == "library" and (.name | startswith("libcryptsetup"))) or
+                   (.kind == "module" and (.name | test("^(dm_mod|dm_crypt|xts|af_alg|algif_skcipher|virtio_blk|ext4)$")))) |
+            .kind + ":" + .name + (if .kind == "tool" then ":" + .path + ":" + .sha256 else "" end)] | sort | join(" ")' "$M")" \
+        "library:libcryptsetup.so.12 module:af_alg module:algif_skcipher module:dm_crypt module:dm_mod module:ext4 module:virtio_blk module:xts tool:cryptsetup:/sbin/cryptsetup:$(sha256sum <"$CS" | cut -d' ' -f1)"
     asan=$repo/build-asan/src/agent/tl-agent
     is_asan "$TL_AGENT" && asan=$TL_AGENT
     if [ -x "$asan" ] && is_asan "$asan"; then
