@@ -181,7 +181,9 @@ int tld_vault_create(struct tld *t, const json_t *req, json_t **answer, struct t
         return r;
     }
     tld_log("vault %s created", name);
-    *answer = doc;
+    *answer = json_deep_copy(doc);
+    json_object_set_new(*answer, "keys", json_integer(0));
+    json_decref(doc);
     return 0;
 }
 
