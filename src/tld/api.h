@@ -82,3 +82,5 @@ enum MHD_Result api_vault_create(struct call *k);
 enum MHD_Result api_vault(struct call *k);
 enum MHD_Result api_keys(struct call *k);
 enum MHD_Result api_key(struct call *k);
+/* POST /v1/nodes/{node}/keys/release (the node's agent) */
+enum MHD_Result api_key_release(struct call *k);

@@ -259,7 +259,9 @@ static json_t *key_json(struct tld *t, const struct tlh_key *key, const json_t *
                   (int)key->bits, "exportable", key->exportable);
     if (rec) {
         json_object_set(j, "created", json_object_get(rec, "created"));
-        json_object_set(j, "release_policy", json_object_get(rec, "release_policy"));
+        json_t *policy = json_object_get(rec, "release_policy");
+        if (json_is_object(policy))
+            json_object_set(j, "release_policy", policy);
     }
     if (key->kty == TLH_KEY_RSA_HSM) {
         uint8_t *spki = NULL;
@@ -372,8 +374,10 @@ int tld_vault_key_create(struct tld *t, const char *vault, const json_t *req, js
         return r;
     char id[TLH_KEYSTORE_VAULT_MAX + TLH_KEYSTORE_NAME_MAX + 2];
     key_id(vault, kr.name, id, sizeof(id));
-    json_t *rec = json_pack("{s:s, s:s, s:I, s:O?}", "vault", vault, "name", kr.name, "created",
-                            (json_int_t)tld_now(), "release_policy", policy);
+    json_t *rec = json_pack("{s:s, s:s, s:I}", "vault", vault, "name", kr.name, "created",
+                            (json_int_t)tld_now());
+    if (rec && policy)
+        json_object_set(rec, "release_policy", policy);
     pthread_mutex_lock(&t->lock);
     if (!rec)
         r = tl_error_set_nopos(err, -ENOMEM, "out of memory");
@@ -527,6 +531,22 @@ int tld_vault_key_download(struct tld *t, const char *vault, const char *name, s
         return tl_error_set_nopos(
             err, -EPERM, "key %s/%s is not exportable: it never leaves the key store", vault, name);
     return tlh_keystore_key_download(&key, err);
+}
+
+/* The newest version of a key wrapped to an RSA SPKI (keyrelease.c):
+ * -EPERM for a key that is not exportable. */
+int tld_vault_key_wrap(struct tld *t, const char *vault, const char *name, const uint8_t *spki,
+                       size_t spki_len, struct tlh_key *key, uint8_t **out, size_t *out_len,
+                       struct tl_error *err)
+{
+    int r = ks_lock(t, err);
+    if (r < 0)
+        return r;
+    r = tlh_keystore_key_find(&t->keyvault.ks, vault, name, NULL, key, err);
+    if (r == 0)
+        r = tlh_keystore_wrap(&t->keyvault.ks, key, spki, spki_len, out, out_len, err);
+    ks_unlock(t);
+    return r < 0 ? r : 0;
 }
 
 /* ---- the release log ---- */

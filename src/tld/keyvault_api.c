@@ -87,3 +87,13 @@ enum MHD_Result api_key(struct call *k)
         r = tld_vault_key_show(k->t, vault, name, api_query(k, "version"), &answer, &k->err);
     return kv_answer(k, r, strcmp(action, "rotate") == 0 ? 201 : 200, answer);
 }
+
+/* POST /v1/nodes/{node}/keys/release: the node's agent (keyrelease.c) */
+enum MHD_Result api_key_release(struct call *k)
+{
+    json_t *answer = NULL;
+    int r = k->rq->json ? tld_key_release(k->t, k->rq->arg[0], api_authorization(k), k->rq->json,
+                                          &answer, &k->err)
+                        : tl_error_set_nopos(&k->err, -EINVAL, "request body: not a JSON object");
+    return kv_answer(k, r, 200, answer);
+}

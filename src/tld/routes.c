@@ -533,6 +533,7 @@ static const struct route routes[] = {
     {"POST", "/v1/vaults/{vault}/keys/{key}/rotate", R_OPERATOR, F_UNLOCKED, api_key},
     {"POST", "/v1/vaults/{vault}/keys/{key}/download", R_OPERATOR, F_UNLOCKED, api_key},
     {"GET", "/v1/vaults/{vault}/keys/{key}/releases", R_READER, F_UNLOCKED, api_key},
+    {"POST", "/v1/nodes/{node}/keys/release", R_AGENT, F_JSON_EARLY | F_UNLOCKED, api_key_release},
     {"POST", "/v1/nodes/{node}/tee/tdquote", R_AGENT, F_AGENT_BODY | F_JSON_EARLY | F_UNLOCKED,
      h_tee},
 };

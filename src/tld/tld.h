@@ -34,7 +34,8 @@
  *              reconcile_plan.c drive pools to what they ask for
  *   ekca.c     the platform EK CA certifying an external node's own EK
  *   keyvault.c vaults and HSM keys (tlhost/keystore.h); keyvault_api.c
- *              their routes
+ *              their routes; keyrelease.c a key released to an attested
+ *              node's TPM key
  *
  * Errors: domain code (lifecycle, vm, attest, enrol, report, attest_state,
  * ekca, hostpath, egress, feature, fleet_request, auth's API tokens)
@@ -454,6 +455,18 @@ int tld_vault_key_delete(struct tld *t, const char *vault, const char *name, jso
                          struct tl_error *err);
 int tld_vault_key_download(struct tld *t, const char *vault, const char *name,
                            struct tl_error *err);
+/* The newest version of VAULT/NAME wrapped (tlh_keystore_wrap) to an RSA
+ * SPKI; *key the version wrapped. -EPERM: not exportable. */
+int tld_vault_key_wrap(struct tld *t, const char *vault, const char *name, const uint8_t *spki,
+                       size_t spki_len, struct tlh_key *key, uint8_t **out, size_t *out_len,
+                       struct tl_error *err);
+/* keyrelease.c: POST /v1/nodes/NODE/keys/release (its header says how it
+ * decides): 0 with *answer, -EINVAL a field, -ENOENT no such key, -ENOKEY
+ * no enrolled AK, -EACCES refused (err: "release refused: CLAUSE: why").
+ * Without tld.lock. */
+#define TLD_RELEASE_FRESH 300 /* s: the attestation a release follows */
+int tld_key_release(struct tld *t, const char *node, const char *auth, const json_t *req,
+                    json_t **answer, struct tl_error *err);
 /* The release log: one entry ({"vault", "key", ...}) added; a key's entries. */
 int tld_vault_release_record(struct tld *t, const json_t *entry);
 int tld_vault_key_releases(struct tld *t, const char *vault, const char *name, json_t **answer,
