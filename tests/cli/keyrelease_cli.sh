@@ -13,7 +13,9 @@
 #  4. a2's certified key (a2's AK) sent on a1's route with a fresh a1 nonce:
 #     403, the certification (the signature is not a1's AK's);
 #  5. a2's token on a1's release route: 403, not this node's token;
-#  6. a non-exportable key: refused at its clause;
+#  6. a non-exportable key: refused at its clause; a node whose attestation
+#     just failed (its event log does not replay to its PCRs): refused at
+#     "attestation", though its certification is good;
 #  7. the release log: every one of these, granted or refused, with its
 #     clause; a reader sees it.
 # Needs: TL_BIN, TL_TLD, TL_AGENT, TL_KEYSTORE_WRAP, TL_VECTORS; SoftHSM2,
@@ -77,8 +79,10 @@ done
 mkdir -p "$W/efivars"
 printf '\006\000\000\000\001' >"$W/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c"
 # agent NODE KEY OUT [DUMP]: tl-agent --once with a release; output in W/NODE.agent.out
+# (AGENT_LOG: another event log to send)
 agent() {
-    "$TL_AGENT" --config "$TL_HOME/nodes/$1/agent.json" --tcti "swtpm:path=$W/$1/S" --eventlog "$LOG" \
+    "$TL_AGENT" --config "$TL_HOME/nodes/$1/agent.json" --tcti "swtpm:path=$W/$1/S" \
+        --eventlog "${AGENT_LOG:-$LOG}" \
         --efivars "$W/efivars" --once --release "$2" --release-out "$3" ${4:+--release-dump "$4"} \
         >"$W/$1.agent.out" 2>"$W/$1.agent.err"
 }
@@ -169,13 +173,19 @@ is "a non-exportable key: refused (exit 1) at its clause, nothing written" \
     "$? $(grep -cF 'HTTP 403: release refused: exportable: the key is not exportable' "$W/a1.agent.out") $(test -e "$W/a1.sealed.key" && echo written)" \
     "1 1 "
 
+printf 'not an event log' >"$W/bad.eventlog"
+AGENT_LOG=$W/bad.eventlog agent a2 vault1/disk "$W/a2.failed.key"
+is "a2 after a failing attestation: refused (exit 1) at the attestation, nothing written" \
+    "$? $(grep -c 'TL: agent attested verdict=fail' "$W/a2.agent.out") $(grep -cE 'HTTP 403: release refused: attestation: the node.s latest attestation \([0-9]+\) failed' "$W/a2.agent.out") $(test -e "$W/a2.failed.key" && echo written)" \
+    "1 1 1 "
+
 # ---- 7. the release log ---------------------------------------------------------------
 READER=$(tl token create ro --role reader --json | jq -r .token)
 TL_TOKEN=$READER tl keyvault key release-log --vault-name vault1 --name disk >"$W/log-disk.json" ||
     bail "release-log: $(cat "$W/stderr")"
-is "release-log of disk (a reader): granted a1, refused the replay (nonce), refused the cross-node AK (certify), granted a2" \
+is "release-log of disk (a reader): granted a1, refused the replay (nonce), granted a2, refused the cross-node AK (certify), refused a2 failing (attestation)" \
     "$(jq -c '[.[] | [.node, .granted, .clause]]' "$W/log-disk.json")" \
-    '[["a1",true,"anyOf[0]"],["a1",false,"nonce"],["a2",true,"anyOf[0]"],["a1",false,"certify"]]'
+    '[["a1",true,"anyOf[0]"],["a1",false,"nonce"],["a2",true,"anyOf[0]"],["a1",false,"certify"],["a2",false,"attestation"]]'
 tl keyvault key release-log --vault-name vault1 --name cvm >"$W/log-cvm.json"
 is "release-log of cvm: refused at the clause, with the claim" \
     "$(jq -c '[.[] | [.node, .granted, .clause, (.reason | startswith("claim \"security_type\""))]]' "$W/log-cvm.json")" \
