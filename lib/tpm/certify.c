@@ -13,45 +13,30 @@
 #include "tl/akey.h"
 #include "tl/cleanup.h"
 #include "tl/vtpm.h"
-
-static int field_fail(struct tl_error *err, TSS2_RC rc, const char *field, size_t off, size_t len)
-{
-    if (rc == TSS2_MU_RC_INSUFFICIENT_BUFFER)
-        return tl_error_set(err, -EBADMSG, off, "certify: %s runs past the end (%zu bytes)", field,
-                            len);
-    return tl_error_set(err, -EBADMSG, off, "certify: %s is malformed (libtss2-mu 0x%x)", field,
-                        rc);
-}
-
-#define FIELD(fn, name, dest)                                                                      \
-    do {                                                                                           \
-        size_t at_ = off;                                                                          \
-        TSS2_RC rc_ = fn(buf, len, &off, dest);                                                    \
-        if (rc_ != TSS2_RC_SUCCESS)                                                                \
-            return field_fail(err, rc_, name, at_, len);                                           \
-    } while (0)
+#include "tpms_attest.h"
 
 static int parse_fields(const uint8_t *buf, size_t len, struct tl_certify *c, struct tl_error *err)
 {
+    const char *what = "certify";
     size_t off = 0;
     uint32_t magic = 0;
     uint16_t type = 0;
-    FIELD(Tss2_MU_UINT32_Unmarshal, "magic", &magic);
+    TL_TPMS_FIELD(Tss2_MU_UINT32_Unmarshal, "magic", &magic);
     if (magic != TPM2_GENERATED_VALUE)
         return tl_error_set(err, -EBADMSG, 0,
                             "certify: magic 0x%08x is not TPM_GENERATED_VALUE: the TPM did not "
                             "produce these bytes",
                             magic);
-    FIELD(Tss2_MU_TPM2_ST_Unmarshal, "type", &type);
+    TL_TPMS_FIELD(Tss2_MU_TPM2_ST_Unmarshal, "type", &type);
     if (type != TPM2_ST_ATTEST_CERTIFY)
         return tl_error_set(err, -EBADMSG, 4,
                             "certify: type 0x%04x is not TPM_ST_ATTEST_CERTIFY (0x%04x)", type,
                             TPM2_ST_ATTEST_CERTIFY);
-    FIELD(Tss2_MU_TPM2B_NAME_Unmarshal, "qualifiedSigner", &c->qualified_signer);
-    FIELD(Tss2_MU_TPM2B_DATA_Unmarshal, "extraData", &c->extra_data);
+    TL_TPMS_FIELD(Tss2_MU_TPM2B_NAME_Unmarshal, "qualifiedSigner", &c->qualified_signer);
+    TL_TPMS_FIELD(Tss2_MU_TPM2B_DATA_Unmarshal, "extraData", &c->extra_data);
     TPMS_CLOCK_INFO clock = {0};
     size_t clock_at = off;
-    FIELD(Tss2_MU_TPMS_CLOCK_INFO_Unmarshal, "clockInfo", &clock);
+    TL_TPMS_FIELD(Tss2_MU_TPMS_CLOCK_INFO_Unmarshal, "clockInfo", &clock);
     if (clock.safe != TPM2_YES && clock.safe != TPM2_NO)
         return tl_error_set(err, -EBADMSG, clock_at + 16,
                             "certify: clockInfo.safe is %u, not YES or NO", clock.safe);
@@ -59,9 +44,9 @@ static int parse_fields(const uint8_t *buf, size_t len, struct tl_certify *c, st
     c->reset_count = clock.resetCount;
     c->restart_count = clock.restartCount;
     c->safe = clock.safe == TPM2_YES;
-    FIELD(Tss2_MU_UINT64_Unmarshal, "firmwareVersion", &c->firmware_version);
-    FIELD(Tss2_MU_TPM2B_NAME_Unmarshal, "certifyInfo.name", &c->name);
-    FIELD(Tss2_MU_TPM2B_NAME_Unmarshal, "certifyInfo.qualifiedName", &c->qualified_name);
+    TL_TPMS_FIELD(Tss2_MU_UINT64_Unmarshal, "firmwareVersion", &c->firmware_version);
+    TL_TPMS_FIELD(Tss2_MU_TPM2B_NAME_Unmarshal, "certifyInfo.name", &c->name);
+    TL_TPMS_FIELD(Tss2_MU_TPM2B_NAME_Unmarshal, "certifyInfo.qualifiedName", &c->qualified_name);
     if (off != len)
         return tl_error_set(err, -EBADMSG, off, "certify: %zu trailing bytes after the TPMS_ATTEST",
                             len - off);
@@ -77,12 +62,7 @@ int tl_certify_parse(const uint8_t *buf, size_t len, struct tl_certify *out, str
         return r;
     }
     /* what is signed is the bytes, what is read the structure: one encoding */
-    TPMS_ATTEST a = {0};
-    uint8_t again[sizeof(TPMS_ATTEST)];
-    size_t off = 0, n = 0;
-    if (Tss2_MU_TPMS_ATTEST_Unmarshal(buf, len, &off, &a) != TSS2_RC_SUCCESS || off != len ||
-        Tss2_MU_TPMS_ATTEST_Marshal(&a, again, sizeof(again), &n) != TSS2_RC_SUCCESS || n != len ||
-        memcmp(again, buf, len) != 0) {
+    if (!tl_tpms_attest_canonical(buf, len)) {
         *out = (struct tl_certify){0};
         return tl_error_set_nopos(err, -EBADMSG, "certify: not canonically encoded");
     }

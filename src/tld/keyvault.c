@@ -406,15 +406,28 @@ int tld_vault_key_create(struct tld *t, const char *vault, const json_t *req, js
     return r;
 }
 
+/* The names checked, the key's record (*rec, a new reference), and the
+ * key store locked (ks_unlock after); or -errno with nothing held. */
+static int key_lock(struct tld *t, const char *vault, const char *name, const char *version,
+                    json_t **rec, struct tl_error *err)
+{
+    int r = tlh_keystore_names_check(vault, name, version, err);
+    if (r < 0 || (r = record_get(t, vault, name, rec, err)) < 0)
+        return r;
+    if ((r = ks_lock(t, err)) < 0) {
+        json_decref(*rec);
+        *rec = NULL;
+    }
+    return r;
+}
+
 /* One version (version NULL: the newest) of a key. */
 int tld_vault_key_show(struct tld *t, const char *vault, const char *name, const char *version,
                        json_t **answer, struct tl_error *err)
 {
-    int r = tlh_keystore_names_check(vault, name, version, err);
     _cleanup_json_ json_t *rec = NULL;
-    if (r < 0 || (r = record_get(t, vault, name, &rec, err)) < 0)
-        return r;
-    if ((r = ks_lock(t, err)) < 0)
+    int r = key_lock(t, vault, name, version, &rec, err);
+    if (r < 0)
         return r;
     struct tlh_key key;
     r = tlh_keystore_key_find(&t->keyvault.ks, vault, name, version, &key, err);
@@ -467,11 +480,9 @@ int tld_vault_key_list(struct tld *t, const char *vault, const char *name, json_
 int tld_vault_key_rotate(struct tld *t, const char *vault, const char *name, json_t **answer,
                          struct tl_error *err)
 {
-    int r = tlh_keystore_names_check(vault, name, NULL, err);
     _cleanup_json_ json_t *rec = NULL;
-    if (r < 0 || (r = record_get(t, vault, name, &rec, err)) < 0)
-        return r;
-    if ((r = ks_lock(t, err)) < 0)
+    int r = key_lock(t, vault, name, NULL, &rec, err);
+    if (r < 0)
         return r;
     struct tlh_key key;
     r = tlh_keystore_key_rotate(&t->keyvault.ks, vault, name, &key, err);
@@ -486,11 +497,9 @@ int tld_vault_key_rotate(struct tld *t, const char *vault, const char *name, jso
 int tld_vault_key_delete(struct tld *t, const char *vault, const char *name, json_t **answer,
                          struct tl_error *err)
 {
-    int r = tlh_keystore_names_check(vault, name, NULL, err);
     _cleanup_json_ json_t *rec = NULL;
-    if (r < 0 || (r = record_get(t, vault, name, &rec, err)) < 0)
-        return r;
-    if ((r = ks_lock(t, err)) < 0)
+    int r = key_lock(t, vault, name, NULL, &rec, err);
+    if (r < 0)
         return r;
     int versions = tlh_keystore_key_delete(&t->keyvault.ks, vault, name, NULL, err);
     ks_unlock(t);
@@ -516,11 +525,9 @@ int tld_vault_key_delete(struct tld *t, const char *vault, const char *name, jso
  * non-exportable key's own, else the key store's). */
 int tld_vault_key_download(struct tld *t, const char *vault, const char *name, struct tl_error *err)
 {
-    int r = tlh_keystore_names_check(vault, name, NULL, err);
     _cleanup_json_ json_t *rec = NULL;
-    if (r < 0 || (r = record_get(t, vault, name, &rec, err)) < 0)
-        return r;
-    if ((r = ks_lock(t, err)) < 0)
+    int r = key_lock(t, vault, name, NULL, &rec, err);
+    if (r < 0)
         return r;
     struct tlh_key key;
     r = tlh_keystore_key_find(&t->keyvault.ks, vault, name, NULL, &key, err);
