@@ -119,18 +119,18 @@ is "a1's agent: exit 0, attested pass, released the newest version (32 bytes)" \
 [ -s "$W/a1.agent.err" ] && diag "agent stderr: $(head -c 300 "$W/a1.agent.err")"
 is "the key file is new and private (0600)" "$(stat -c %a "$W/a1.disk.key" 2>/dev/null)" 600
 # the same key taken out of the token independently (tld stopped: one process per token)
-openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$W/target.pem" 2>/dev/null &&
-    openssl pkey -in "$W/target.pem" -pubout -outform DER -out "$W/target.spki" || bail "openssl genpkey"
+{ openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$W/target.pem" 2>/dev/null &&
+    openssl pkey -in "$W/target.pem" -pubout -outform DER -out "$W/target.spki"; } || bail "openssl genpkey"
 kill -TERM "$(awk '{print $2}' "$TL_HOME/tld.addr")"
 wait_for 20 eval "! curl -s -o /dev/null $URL/v1/health" || bail "tld did not stop"
 "$TL_KEYSTORE_WRAP" "$TL_HOME" vault1 disk "$W/target.spki" >"$W/indep.wrap" 2>"$W/wrap.err" ||
     bail "keystore-wrap: $(cat "$W/wrap.err")"
 head -c 256 "$W/indep.wrap" >"$W/eph.enc"
 tail -c +257 "$W/indep.wrap" >"$W/kwp.bin"
-openssl pkeyutl -decrypt -inkey "$W/target.pem" -in "$W/eph.enc" -out "$W/eph.key" \
+{ openssl pkeyutl -decrypt -inkey "$W/target.pem" -in "$W/eph.enc" -out "$W/eph.key" \
     -pkeyopt rsa_padding_mode:oaep -pkeyopt rsa_oaep_md:sha256 -pkeyopt rsa_mgf1_md:sha256 &&
     openssl enc -d -id-aes256-wrap-pad -iv A65959A6 -K "$(xxd -p -c 64 "$W/eph.key")" \
-        -in "$W/kwp.bin" -out "$W/indep.key" || bail "the independent unwrap"
+        -in "$W/kwp.bin" -out "$W/indep.key"; } || bail "the independent unwrap"
 is "what a1's TPM opened is the key: the same 32 bytes as the independent unwrap" \
     "$(xxd -p -c 64 "$W/a1.disk.key")" "$(xxd -p -c 64 "$W/indep.key")"
 tl keyvault list >/dev/null || bail "tld again: $(cat "$W/stderr")"

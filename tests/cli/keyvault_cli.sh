@@ -165,8 +165,8 @@ is "tld restarted: the key, its newest version and its policy are there" \
     "[\"$V2\",true]"
 
 # ---- 6. no key in clear -------------------------------------------------------------------------
-openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$W/target.pem" 2>/dev/null &&
-    openssl pkey -in "$W/target.pem" -pubout -outform DER -out "$W/target.spki" || bail "openssl genpkey"
+{ openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$W/target.pem" 2>/dev/null &&
+    openssl pkey -in "$W/target.pem" -pubout -outform DER -out "$W/target.spki"; } || bail "openssl genpkey"
 tld_stop || bail "tld did not stop"
 # unwrap FILE OUT: OAEP-SHA-256 of the ephemeral AES-256 key (256 bytes), then RFC 5649
 unwrap() {
