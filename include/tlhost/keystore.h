@@ -92,6 +92,12 @@ int tlh_keystore_open(struct tlh_keystore *ks, const struct tlh_keystore_config 
  * already closed context. */
 void tlh_keystore_close(struct tlh_keystore *ks);
 
+/* Checks the names given (NULL: not checked) as the key store does: a vault
+ * name 3-24 letters, digits and hyphens, a key name 1-127, a version 32
+ * lowercase hex digits. 0 or -EINVAL naming the one refused. */
+int tlh_keystore_names_check(const char *vault, const char *name, const char *version,
+                             struct tl_error *err);
+
 /* "RSA-HSM" / "oct-HSM" (az's spelling, case-insensitive) to a type: 0 or
  * -EINVAL. */
 int tlh_key_type_parse(const char *s, enum tlh_key_type *out, struct tl_error *err);

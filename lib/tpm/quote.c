@@ -26,6 +26,7 @@
 
 #include "tl/digest.h"
 #include "tl/util.h"
+#include "tpms_attest.h"
 
 const char *tl_quote_part_name(enum tl_quote_part part)
 {
@@ -66,43 +67,26 @@ static const char *attest_type_name(uint16_t type)
 
 /* ---- parse ---- */
 
-static int field_fail(struct tl_error *err, TSS2_RC rc, const char *field, size_t off, size_t len)
-{
-    if (rc == TSS2_MU_RC_INSUFFICIENT_BUFFER)
-        return tl_error_set(err, -EBADMSG, off, "quote: %s runs past the end (%zu bytes)", field,
-                            len);
-    return tl_error_set(err, -EBADMSG, off, "quote: %s is malformed (libtss2-mu 0x%x)", field, rc);
-}
-
-/* Unmarshals one field: MU(buf, len, &off, dest), with the field's name
- * and start offset in the error. */
-#define FIELD(fn, name, dest)                                                                      \
-    do {                                                                                           \
-        size_t at_ = off;                                                                          \
-        TSS2_RC rc_ = fn(buf, len, &off, dest);                                                    \
-        if (rc_ != TSS2_RC_SUCCESS)                                                                \
-            return field_fail(err, rc_, name, at_, len);                                           \
-    } while (0)
-
 static int parse_fields(const uint8_t *buf, size_t len, struct tl_quote *q, struct tl_error *err)
 {
+    const char *what = "quote";
     size_t off = 0;
-    FIELD(Tss2_MU_UINT32_Unmarshal, "magic", &q->magic);
+    TL_TPMS_FIELD(Tss2_MU_UINT32_Unmarshal, "magic", &q->magic);
     if (q->magic != TPM2_GENERATED_VALUE)
         return tl_error_set(err, -EBADMSG, 0,
                             "quote: magic 0x%08x is not TPM_GENERATED_VALUE (0x%08x): the TPM "
                             "did not produce these bytes",
                             q->magic, TPM2_GENERATED_VALUE);
-    FIELD(Tss2_MU_TPM2_ST_Unmarshal, "type", &q->type);
+    TL_TPMS_FIELD(Tss2_MU_TPM2_ST_Unmarshal, "type", &q->type);
     if (q->type != TPM2_ST_ATTEST_QUOTE)
         return tl_error_set(err, -EBADMSG, 4,
                             "quote: type 0x%04x (%s) is not TPM_ST_ATTEST_QUOTE (0x%04x)", q->type,
                             attest_type_name(q->type), TPM2_ST_ATTEST_QUOTE);
-    FIELD(Tss2_MU_TPM2B_NAME_Unmarshal, "qualifiedSigner", &q->qualified_signer);
-    FIELD(Tss2_MU_TPM2B_DATA_Unmarshal, "extraData", &q->extra_data);
+    TL_TPMS_FIELD(Tss2_MU_TPM2B_NAME_Unmarshal, "qualifiedSigner", &q->qualified_signer);
+    TL_TPMS_FIELD(Tss2_MU_TPM2B_DATA_Unmarshal, "extraData", &q->extra_data);
     TPMS_CLOCK_INFO clock = {0};
     size_t clock_at = off;
-    FIELD(Tss2_MU_TPMS_CLOCK_INFO_Unmarshal, "clockInfo", &clock);
+    TL_TPMS_FIELD(Tss2_MU_TPMS_CLOCK_INFO_Unmarshal, "clockInfo", &clock);
     if (clock.safe != TPM2_YES && clock.safe != TPM2_NO)
         return tl_error_set(err, -EBADMSG, clock_at + 16,
                             "quote: clockInfo.safe is %u, not YES or NO", clock.safe);
@@ -110,10 +94,10 @@ static int parse_fields(const uint8_t *buf, size_t len, struct tl_quote *q, stru
     q->reset_count = clock.resetCount;
     q->restart_count = clock.restartCount;
     q->safe = clock.safe == TPM2_YES;
-    FIELD(Tss2_MU_UINT64_Unmarshal, "firmwareVersion", &q->firmware_version);
+    TL_TPMS_FIELD(Tss2_MU_UINT64_Unmarshal, "firmwareVersion", &q->firmware_version);
     size_t sel_at = off;
-    FIELD(Tss2_MU_TPML_PCR_SELECTION_Unmarshal, "pcrSelect", &q->pcr_select);
-    FIELD(Tss2_MU_TPM2B_DIGEST_Unmarshal, "pcrDigest", &q->pcr_digest);
+    TL_TPMS_FIELD(Tss2_MU_TPML_PCR_SELECTION_Unmarshal, "pcrSelect", &q->pcr_select);
+    TL_TPMS_FIELD(Tss2_MU_TPM2B_DIGEST_Unmarshal, "pcrDigest", &q->pcr_digest);
     if (off != len)
         return tl_error_set(err, -EBADMSG, off, "quote: %zu trailing bytes after the TPMS_ATTEST",
                             len - off);
@@ -150,12 +134,7 @@ int tl_quote_parse(const uint8_t *buf, size_t len, struct tl_quote *q, struct tl
         return r;
     }
     /* Cross-check with libtss2-mu's own TPMS_ATTEST, both ways. */
-    TPMS_ATTEST a = {0};
-    uint8_t again[sizeof(TPMS_ATTEST)];
-    size_t off = 0, n = 0;
-    if (Tss2_MU_TPMS_ATTEST_Unmarshal(buf, len, &off, &a) != TSS2_RC_SUCCESS || off != len ||
-        Tss2_MU_TPMS_ATTEST_Marshal(&a, again, sizeof(again), &n) != TSS2_RC_SUCCESS || n != len ||
-        memcmp(again, buf, len) != 0) {
+    if (!tl_tpms_attest_canonical(buf, len)) {
         *q = (struct tl_quote){0};
         return tl_error_set_nopos(err, -EBADMSG, "quote: not canonically encoded");
     }

@@ -179,13 +179,38 @@ struct agent_quote {
 int agent_quote(ESYS_CONTEXT *esys, ESYS_TR ak, const uint8_t *nonce, size_t nonce_len,
                 uint32_t pcrs, struct agent_quote *q, char *err, size_t err_size);
 
+/* ---- release.c: the TPM side of a key release (issue 15) ----------------- */
+
+/* A decryption key in the NULL hierarchy, certified by the AK over tld's
+ * nonce: its TPM2B_PUBLIC, its parent's, the TPMS_ATTEST and the
+ * TPMT_SIGNATURE, all marshalled as tld takes them. */
+struct agent_release_key {
+    ESYS_TR primary, key;
+    uint8_t parent_public[sizeof(TPM2B_PUBLIC)], key_public[sizeof(TPM2B_PUBLIC)];
+    size_t parent_len, key_len;
+    uint8_t certify[sizeof(TPMS_ATTEST)];
+    size_t certify_len;
+    uint8_t sig[sizeof(TPMT_SIGNATURE)];
+    size_t sig_len;
+};
+int agent_release_key_create(ESYS_CONTEXT *esys, ESYS_TR ak, const uint8_t *nonce, size_t nonce_len,
+                             struct agent_release_key *k, char *err, size_t err_size);
+/* tld's answer opened: RSA_Decrypt (OAEP SHA-256) of the ephemeral AES key
+ * in the TPM, then RFC 5649 unwrap; *out malloc'd (the key's bytes: an oct
+ * key's value, an RSA key's PKCS#8, possibly followed by zero padding). */
+int agent_release_unwrap(ESYS_CONTEXT *esys, const struct agent_release_key *k,
+                         const uint8_t *wrapped, size_t len, uint8_t **out, size_t *out_len,
+                         char *err, size_t err_size);
+/* Flushes both objects. */
+void agent_release_key_done(ESYS_CONTEXT *esys, struct agent_release_key *k);
+
 /* ---- hcl.c: Azure's vTPM-bound CVM evidence ------------------------------ */
 
-#define AGENT_HCL_REPORT_NV      0x01400001u
-#define AGENT_HCL_USER_DATA_NV   0x01400002u
-#define AGENT_HCL_AK_HANDLE      0x81000003u
-#define AGENT_HCL_USER_DATA_MAX  64
-#define AGENT_HCL_REPORT_MAX     (64u << 10)
+#define AGENT_HCL_REPORT_NV     0x01400001u
+#define AGENT_HCL_USER_DATA_NV  0x01400002u
+#define AGENT_HCL_AK_HANDLE     0x81000003u
+#define AGENT_HCL_USER_DATA_MAX 64
+#define AGENT_HCL_REPORT_MAX    (64u << 10)
 
 /* 1 when the TPM has the HCL report index (a confidential VM), else 0. */
 int agent_hcl_present(ESYS_CONTEXT *esys);
@@ -208,6 +233,11 @@ struct agent_attest_options {
     const struct agent_ek_cert *ek_cert; /* from the evidence; NULL: none in NV */
     const char *rp_nonce;                /* a relying party's nonce (hex) for the token */
     const char *audience;                /* the token's "aud"; NULL: the platform's */
+    /* after a passing attestation (with once): release the key VAULT/KEY
+     * to this TPM and write its bytes to release_out (0600) */
+    const char *release;
+    const char *release_out;
+    const char *release_dump; /* the release request written here too (tests) */
 };
 
 /* Enrols and attests; without once, attests every interval seconds and

@@ -40,6 +40,7 @@
  * b64url}). */
 #include <errno.h>
 #include <jansson.h>
+#include <openssl/crypto.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -469,6 +470,74 @@ static int attest(struct attest_state *st)
     return r;
 }
 
+/* The release (release.c has the TPM side): a nonce, a key of this TPM
+ * certified by the AK over it, the key wrapped to it in the answer, its
+ * bytes written to o->release_out (new, 0600).
+ *   POST BASE/nonce {} <- {"nonce"}
+ *   POST BASE/keys/release {"vault", "key", "nonce", "key_public",
+ *        "parent_public", "certify", "signature"} <- {"kid", "wrapped", ...}
+ * o->release_dump (when given): the request written there too (public
+ * values and a used nonce: what a test replays). */
+static int release(struct attest_state *st)
+{
+    json_t *answer;
+    int r = call(st, "nonce", json_object(), &answer);
+    if (r != STEP_OK)
+        return r > 0 ? -EACCES : r;
+    uint8_t nonce[32];
+    const char *hex = member_string(answer, "nonce", 64);
+    char nonce_text[65] = "";
+    bool ok = hex && strlen(hex) == 64 && tl_hex_decode(hex, 64, nonce, sizeof(nonce)) == 32;
+    if (ok)
+        memcpy(nonce_text, hex, 65);
+    json_decref(answer);
+    if (!ok)
+        return fail(st, "nonce: no \"nonce\" of 32 bytes in hex");
+    struct agent_release_key k;
+    if ((r = agent_release_key_create(st->tpm.esys, st->ak, nonce, sizeof(nonce), &k, st->err,
+                                      sizeof(st->err))) < 0)
+        return r;
+    char vault[64] = "";
+    const char *slash = strchr(st->o->release, '/');
+    snprintf(vault, sizeof(vault), "%.*s", (int)(slash - st->o->release), st->o->release);
+    json_t *body = json_pack(
+        "{s:s, s:s, s:s, s:o, s:o, s:o, s:o}", "vault", vault, "key", slash + 1, "nonce",
+        nonce_text, "key_public", tl_base64_json(k.key_public, k.key_len), "parent_public",
+        tl_base64_json(k.parent_public, k.parent_len), "certify",
+        tl_base64_json(k.certify, k.certify_len), "signature", tl_base64_json(k.sig, k.sig_len));
+    if (body && st->o->release_dump) {
+        char *text = json_dumps(body, JSON_COMPACT);
+        if (!text || tlh_file_write_new(st->o->release_dump, text, strlen(text), 0600, NULL) < 0)
+            agent_say("release: cannot write %s", st->o->release_dump);
+        free(text);
+    }
+    r = call(st, "keys/release", body, &answer);
+    if (r != STEP_OK) {
+        agent_release_key_done(st->tpm.esys, &k);
+        return r > 0 ? -EACCES : r;
+    }
+    const char *wrapped = member_string(answer, "wrapped", 1 << 16);
+    const char *kid = member_string(answer, "kid", 256);
+    uint8_t *w = NULL, *key = NULL;
+    size_t w_len = 0, key_len = 0;
+    if (!wrapped || !kid || tl_base64_decode(wrapped, strlen(wrapped), 0, &w, &w_len) < 0)
+        r = fail(st, "keys/release: no \"kid\" and base64 \"wrapped\" in the answer");
+    else
+        r = agent_release_unwrap(st->tpm.esys, &k, w, w_len, &key, &key_len, st->err,
+                                 sizeof(st->err));
+    agent_release_key_done(st->tpm.esys, &k);
+    free(w);
+    if (r == 0 && tlh_file_write_new(st->o->release_out, key, key_len, 0600, NULL) < 0)
+        r = fail(st, "release: cannot write %s (it must not exist yet)", st->o->release_out);
+    if (r == 0)
+        agent_say("released %s (%zu bytes)", kid, key_len);
+    if (key)
+        OPENSSL_cleanse(key, key_len);
+    free(key);
+    json_decref(answer);
+    return r;
+}
+
 /* One period: enrol if needed, attest; enrol again once when the service
  * lost the AK. */
 static int cycle(struct attest_state *st)
@@ -487,6 +556,8 @@ static int cycle(struct attest_state *st)
         if (r == STEP_LOST)
             r = -EACCES; /* st->err says why */
     }
+    if (r == STEP_OK && st->o->release)
+        r = release(st);
     return r;
 }
 

@@ -46,6 +46,7 @@ static void usage(void)
           "                [--once] [--retry-for SECONDS] [--no-attest] [--ek rsa|ecc]\n"
           "                [--ak ecc|rsa] [--pcrs LIST] [--interval SECONDS]\n"
           "                [--rp-nonce HEX] [--audience AUD]\n"
+          "                [--release VAULT/KEY --release-out FILE]\n"
           "\n"
           "Reads the platform's config (QEMU fw_cfg opt/trustlaunch/agent.json), the\n"
           "node's boot evidence (Secure Boot, TPM PCRs and EK certificates, the firmware\n"
@@ -69,6 +70,11 @@ static void usage(void)
           "  --rp-nonce HEX     a relying party's nonce (1-64 bytes), carried into the\n"
           "                     token (its \"rp_nonce\" claim)\n"
           "  --audience AUD     the token's \"aud\" (default the platform's)\n"
+          "  --release VAULT/KEY  with --once, after a passing attestation: the key\n"
+          "                     released to a key of this TPM, its bytes written to\n"
+          "  --release-out FILE (new, 0600)\n"
+          "  --release-dump FILE  the release request written there too (its public\n"
+          "                     values and its nonce: for tests)\n"
           "\n"
           "Exit status: 0 reported and attested (--once), 1 failed, 2 bad usage or config,\n"
           "3 no platform config.\n",
@@ -154,6 +160,9 @@ int main(int argc, char **argv)
         {"interval", required_argument, NULL, 'I'},
         {"rp-nonce", required_argument, NULL, 'R'},
         {"audience", required_argument, NULL, 'D'},
+        {"release", required_argument, NULL, 'K'},
+        {"release-out", required_argument, NULL, 'O'},
+        {"release-dump", required_argument, NULL, 'Q'},
         {"help", no_argument, NULL, 'h'},
         {0},
     };
@@ -266,6 +275,19 @@ int main(int argc, char **argv)
                 return bad("--audience: 1-256 characters");
             ao.audience = optarg;
             break;
+        case 'K': {
+            const char *slash = strchr(optarg, '/');
+            if (!slash || slash == optarg || !slash[1] || strchr(slash + 1, '/'))
+                return bad("--release: VAULT/KEY, not \"%s\"", optarg);
+            ao.release = optarg;
+            break;
+        }
+        case 'O':
+            ao.release_out = optarg;
+            break;
+        case 'Q':
+            ao.release_dump = optarg;
+            break;
         case 'h':
             usage();
             return AGENT_EXIT_OK;
@@ -276,6 +298,8 @@ int main(int argc, char **argv)
     }
     if (optind < argc)
         return bad("unexpected argument \"%s\" (try --help)", argv[optind]);
+    if (!ao.release != !ao.release_out || (ao.release && (!once || !attest)))
+        return bad("--release VAULT/KEY goes with --release-out FILE and --once");
 
     /* ---- config: --config FILE, else fw_cfg; options override ---------- */
     struct agent_config cfg = {0};

@@ -47,8 +47,8 @@ static bool version_ok(const char *s)
     return true;
 }
 
-static int names_check(const char *vault, const char *name, const char *version,
-                       struct tl_error *err)
+int tlh_keystore_names_check(const char *vault, const char *name, const char *version,
+                             struct tl_error *err)
 {
     if (vault && !name_chars_ok(vault, 3, TLH_KEYSTORE_VAULT_MAX))
         return tl_error_set_nopos(err, -EINVAL,
@@ -69,7 +69,7 @@ static int names_required(const char *vault, const char *name, const char *versi
 {
     if (!vault || !name)
         return tl_error_set_nopos(err, -EINVAL, "a key needs a vault name and a key name");
-    return names_check(vault, name, version, err);
+    return tlh_keystore_names_check(vault, name, version, err);
 }
 
 /* "vault/name/version" into key's names: false for a label of another form. */
@@ -84,7 +84,7 @@ static bool label_parse(const char *label, size_t len, struct tlh_key *key)
     if (!s2)
         return false;
     *s1 = *s2 = 0;
-    if (names_check(buf, s1 + 1, s2 + 1, NULL) < 0)
+    if (tlh_keystore_names_check(buf, s1 + 1, s2 + 1, NULL) < 0)
         return false;
     strcpy(key->vault, buf);
     strcpy(key->name, s1 + 1);
@@ -196,7 +196,7 @@ int tlh_keystore_key_list(struct tlh_keystore *ks, const char *vault, const char
 {
     *out = NULL;
     *n = 0;
-    int r = names_check(vault, name, NULL, err);
+    int r = tlh_keystore_names_check(vault, name, NULL, err);
     if (r < 0)
         return r;
     const CK_OBJECT_CLASS classes[] = {CKO_PRIVATE_KEY, CKO_SECRET_KEY};

@@ -7,37 +7,41 @@
 
 static void usage(FILE *f)
 {
-    fputs("usage: tl <command> [args]\n"
-          "\n"
-          "commands:\n"
-          "  eventlog show|replay|state FILE...   TCG event logs (see tl eventlog --help)\n"
-          "  secureboot digest|verify|predict|vars  Secure Boot chains and key stores\n"
-          "  image build -o DIR                   the node image (disk.raw + manifest.json)\n"
-          "  vtpm provision|show|run              a node's vTPM (swtpm), EKs and EK certificates\n"
-          "  node create|list|show|start|stop|reimage|delete|console\n"
-          "                                       nodes (QEMU + OVMF + swtpm) run by tld\n"
-          "  attest verify|make-credential        TPM quotes, event logs, credentials (offline)\n"
-          "  tee verify|show                      confidential-VM evidence: SEV-SNP, TDX, Azure\n"
-          "  attestation list|show                the attestation service's verdicts\n"
-          "  alert list|show|ack                  integrity alerts, naming the components\n"
-          "  policy show|learn                    a node's reference values and baseline\n"
-          "  token create|list|delete             API tokens for other callers (roles)\n"
-          "\n"
-          "az-compatible (the AKS documentation's commands, az replaced by tl):\n"
-          "  group create|show|delete|list        resource groups\n"
-          "  vm create|show|list|start|stop|delete|resize|update\n"
-          "                                       standalone VMs: Standard, TrustedLaunch,\n"
-          "                                       ConfidentialVM (SEV-SNP, TDX sizes)\n"
-          "  aks create|show|delete|list|get-credentials\n"
-          "                                       clusters (nodes run by tld)\n"
-          "  aks nodepool add|update|show|list|delete\n"
-          "                                       node pools; trusted launch per pool\n"
-          "  feature register|show|list           preview features (TrustedLaunchPreview)\n"
-          "  provider register|show               resource providers\n"
-          "  extension add|update                 accepted; tl needs no extension\n"
-          "\n"
-          "Exit status: 0 ok, 1 a verification verdict of fail, 2 bad usage or input.\n",
-          f);
+    fputs(
+        "usage: tl <command> [args]\n"
+        "\n"
+        "commands:\n"
+        "  eventlog show|replay|state FILE...   TCG event logs (see tl eventlog --help)\n"
+        "  secureboot digest|verify|predict|vars  Secure Boot chains and key stores\n"
+        "  image build -o DIR                   the node image (disk.raw + manifest.json)\n"
+        "  vtpm provision|show|run              a node's vTPM (swtpm), EKs and EK certificates\n"
+        "  node create|list|show|start|stop|reimage|delete|console\n"
+        "                                       nodes (QEMU + OVMF + swtpm) run by tld\n"
+        "  attest verify|make-credential        TPM quotes, event logs, credentials (offline)\n"
+        "  tee verify|show                      confidential-VM evidence: SEV-SNP, TDX, Azure\n"
+        "  attestation list|show                the attestation service's verdicts\n"
+        "  alert list|show|ack                  integrity alerts, naming the components\n"
+        "  policy show|learn                    a node's reference values and baseline\n"
+        "  token create|list|delete             API tokens for other callers (roles)\n"
+        "\n"
+        "az-compatible (the AKS documentation's commands, az replaced by tl):\n"
+        "  group create|show|delete|list        resource groups\n"
+        "  vm create|show|list|start|stop|delete|resize|update\n"
+        "                                       standalone VMs: Standard, TrustedLaunch,\n"
+        "                                       ConfidentialVM (SEV-SNP, TDX sizes)\n"
+        "  aks create|show|delete|list|get-credentials\n"
+        "                                       clusters (nodes run by tld)\n"
+        "  aks nodepool add|update|show|list|delete\n"
+        "                                       node pools; trusted launch per pool\n"
+        "  feature register|show|list           preview features (TrustedLaunchPreview)\n"
+        "  provider register|show               resource providers\n"
+        "  extension add|update                 accepted; tl needs no extension\n"
+        "  keyvault create|show|list|delete     key vaults; keyvault key create|show|list|\n"
+        "                                       list-versions|rotate|delete|download|release-log:\n"
+        "                                       HSM keys (PKCS#11) with release policies\n"
+        "\n"
+        "Exit status: 0 ok, 1 a verification verdict of fail, 2 bad usage or input.\n",
+        f);
 }
 
 int main(int argc, char **argv)
@@ -86,6 +90,8 @@ int main(int argc, char **argv)
         return tlc_cmd_feature(argc - 1, argv + 1);
     if (strcmp(argv[1], "provider") == 0)
         return tlc_cmd_provider(argc - 1, argv + 1);
+    if (strcmp(argv[1], "keyvault") == 0)
+        return tlc_cmd_keyvault(argc - 1, argv + 1);
     if (strcmp(argv[1], "extension") == 0)
         return tlc_cmd_extension(argc - 1, argv + 1);
     tlc_report(NULL, "unknown command \"%s\" (try tl --help)", argv[1]);

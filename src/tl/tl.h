@@ -90,3 +90,4 @@ int tlc_cmd_aks_nodepool(int argc, char **argv);
 int tlc_cmd_feature(int argc, char **argv);
 int tlc_cmd_provider(int argc, char **argv);
 int tlc_cmd_extension(int argc, char **argv);
+int tlc_cmd_keyvault(int argc, char **argv);

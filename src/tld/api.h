@@ -72,3 +72,15 @@ struct tld_node *api_call_node_idle(struct call *k, int *status);
 
 /* routes.c: the routing table (docs/api.md lists it with the same roles) */
 const struct route *api_routes(size_t *n);
+
+/* keyvault_api.c: the key vault's handlers (routes.c's table names them):
+ * the vault list and create, one vault (GET, DELETE), its keys (GET list,
+ * POST create), one key (GET, DELETE, and the action after it: versions,
+ * rotate, download, releases). */
+enum MHD_Result api_vaults(struct call *k);
+enum MHD_Result api_vault_create(struct call *k);
+enum MHD_Result api_vault(struct call *k);
+enum MHD_Result api_keys(struct call *k);
+enum MHD_Result api_key(struct call *k);
+/* POST /v1/nodes/{node}/keys/release (the node's agent) */
+enum MHD_Result api_key_release(struct call *k);

@@ -71,8 +71,9 @@ static int nonce(struct tld_node *n, json_t **answer, struct tl_error *err)
 }
 
 /* Consumes the nonce: true when this service issued it to this node, it
- * has not been used and has not expired. */
-static bool nonce_take(struct tld_node *n, const uint8_t *v, size_t len)
+ * has not been used and has not expired (attest.h: a key release takes
+ * one too). */
+bool tld_attest_nonce_take(struct tld_node *n, const uint8_t *v, size_t len)
 {
     if (!n->nonces || len != 32)
         return false;
@@ -342,7 +343,7 @@ int tld_attest_finish(struct tld *t, struct tld_attest_job *job, const char *aut
     const char *nonce_hex = job->nonce_hex;
     json_t *pcrs = job->pcrs;
     json_t *findings = json_array();
-    bool fresh = nonce_take(n, job->nv, job->nv_len);
+    bool fresh = tld_attest_nonce_take(n, job->nv, job->nv_len);
     bool quote_ok = fresh && job->quote_ok;
     struct tld_quote_result q = job->q;
     if (!fresh) {

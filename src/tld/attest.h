@@ -24,6 +24,10 @@
 #include "tl/tee.h"
 #include "tld.h"
 
+/* attest.c: consumes a nonce this service issued to n (single use, within
+ * TLD_NONCE_TTL): true when it was one; under tld.lock. */
+bool tld_attest_nonce_take(struct tld_node *n, const uint8_t *v, size_t len);
+
 /* attest_log.c: one finding of an attestation (a new reference); pcr and
  * event -1: none; expected and actual may be NULL. */
 json_t *tld_finding(const char *component, int pcr, long event, const char *expected,

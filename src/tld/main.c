@@ -218,6 +218,7 @@ int main(int argc, char **argv)
     pthread_mutex_init(&t->lock, NULL);
     pthread_mutex_init(&t->ekca_lock, NULL);
     pthread_mutex_init(&t->intern.lock, NULL);
+    pthread_mutex_init(&t->keyvault.lock, NULL);
     int r = home ? (snprintf(t->home, sizeof(t->home), "%s", home) < (int)sizeof(t->home)
                         ? 0
                         : -ENAMETOOLONG)
@@ -318,7 +319,8 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
 
-    if (tld_store_open(t) < 0 || tld_store_load(t) < 0 || tld_fleet_load(t) < 0) {
+    if (tld_store_open(t) < 0 || tld_store_load(t) < 0 || tld_fleet_load(t) < 0 ||
+        tld_keyvault_load(t) < 0) {
         tld_log("%s: cannot open the store", t->home);
         return 2;
     }
@@ -396,5 +398,6 @@ int main(int argc, char **argv)
     tld_tee_close(&t->tee);
     tld_store_close(t);
     tld_unlock(t);
+    tld_keyvault_free(t); /* its own lock: never under tld.lock */
     return 0;
 }

@@ -519,6 +519,21 @@ static const struct route routes[] = {
     {"POST", "/v1/nodes/{node}/attest", R_AGENT, F_AGENT_BODY | F_JSON_EARLY | F_UNLOCKED,
      h_attest},
     {"POST", "/v1/nodes/{node}/tee/certification", R_AGENT, F_JSON_EARLY | F_UNLOCKED, h_tee},
+    /* key vaults (keyvault_api.c): readers see, operators manage; no
+     * route hands out a key in clear (download: 403 with the reason) */
+    {"GET", "/v1/vaults", R_READER, F_UNLOCKED, api_vaults},
+    {"POST", "/v1/vaults", R_OPERATOR, F_UNLOCKED, api_vault_create},
+    {"GET", "/v1/vaults/{vault}", R_READER, F_UNLOCKED, api_vault},
+    {"DELETE", "/v1/vaults/{vault}", R_OPERATOR, F_UNLOCKED, api_vault},
+    {"GET", "/v1/vaults/{vault}/keys", R_READER, F_UNLOCKED, api_keys},
+    {"POST", "/v1/vaults/{vault}/keys", R_OPERATOR, F_UNLOCKED, api_keys},
+    {"GET", "/v1/vaults/{vault}/keys/{key}", R_READER, F_UNLOCKED, api_key},
+    {"DELETE", "/v1/vaults/{vault}/keys/{key}", R_OPERATOR, F_UNLOCKED, api_key},
+    {"GET", "/v1/vaults/{vault}/keys/{key}/versions", R_READER, F_UNLOCKED, api_key},
+    {"POST", "/v1/vaults/{vault}/keys/{key}/rotate", R_OPERATOR, F_UNLOCKED, api_key},
+    {"POST", "/v1/vaults/{vault}/keys/{key}/download", R_OPERATOR, F_UNLOCKED, api_key},
+    {"GET", "/v1/vaults/{vault}/keys/{key}/releases", R_READER, F_UNLOCKED, api_key},
+    {"POST", "/v1/nodes/{node}/keys/release", R_AGENT, F_JSON_EARLY | F_UNLOCKED, api_key_release},
     {"POST", "/v1/nodes/{node}/tee/tdquote", R_AGENT, F_AGENT_BODY | F_JSON_EARLY | F_UNLOCKED,
      h_tee},
 };

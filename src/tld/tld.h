@@ -33,6 +33,9 @@
  *              machines); reconcile.c and
  *              reconcile_plan.c drive pools to what they ask for
  *   ekca.c     the platform EK CA certifying an external node's own EK
+ *   keyvault.c vaults and HSM keys (tlhost/keystore.h); keyvault_api.c
+ *              their routes; keyrelease.c a key released to an attested
+ *              node's TPM key
  *
  * Errors: domain code (lifecycle, vm, attest, enrol, report, attest_state,
  * ekca, hostpath, egress, feature, fleet_request, auth's API tokens)
@@ -68,6 +71,7 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "tlhost/keystore.h"
 #include "tlhost/proc.h"
 
 struct tl_ekca;
@@ -422,6 +426,56 @@ int tld_tee_open(struct tld_tee *tee, const struct tl_tee_blob *items, size_t n,
                  struct tl_error *err);
 void tld_tee_close(struct tld_tee *tee);
 
+/* keyvault.c: vaults and their keys (issue 15). lock guards ks, the key
+ * store's one PKCS#11 session (opened at first use); vaults and keys (the
+ * records: {"name", "created"} by vault name, {"vault", "name", "created",
+ * "release_policy"} by "VAULT/KEY") are tld's memory, under tld.lock; the
+ * two locks are never held together. */
+struct tld_keyvault {
+    pthread_mutex_t lock;
+    struct tlh_keystore ks;
+    bool open;
+    json_t *vaults, *keys;  /* under tld.lock */
+    long long last_release; /* the release log's last id (ns), under tld.lock */
+};
+int tld_keyvault_load(struct tld *t); /* after the store opened */
+void tld_keyvault_free(struct tld *t);
+/* Each returns 0 (with *answer where there is one) or -errno with err set:
+ * -EINVAL a field (named), -ENOENT no such vault or key, -EEXIST, -EBUSY a
+ * vault with keys, -EPERM a download, -EAGAIN no key store. */
+int tld_vault_create(struct tld *t, const json_t *req, json_t **answer, struct tl_error *err);
+json_t *tld_vault_list(struct tld *t);
+int tld_vault_show(struct tld *t, const char *vault, json_t **answer, struct tl_error *err);
+int tld_vault_delete(struct tld *t, const char *vault, struct tl_error *err);
+int tld_vault_key_create(struct tld *t, const char *vault, const json_t *req, json_t **answer,
+                         struct tl_error *err);
+int tld_vault_key_show(struct tld *t, const char *vault, const char *name, const char *version,
+                       json_t **answer, struct tl_error *err);
+int tld_vault_key_list(struct tld *t, const char *vault, const char *name, json_t **answer,
+                       struct tl_error *err);
+int tld_vault_key_rotate(struct tld *t, const char *vault, const char *name, json_t **answer,
+                         struct tl_error *err);
+int tld_vault_key_delete(struct tld *t, const char *vault, const char *name, json_t **answer,
+                         struct tl_error *err);
+int tld_vault_key_download(struct tld *t, const char *vault, const char *name,
+                           struct tl_error *err);
+/* The newest version of VAULT/NAME wrapped (tlh_keystore_wrap) to an RSA
+ * SPKI; *key the version wrapped. -EPERM: not exportable. */
+int tld_vault_key_wrap(struct tld *t, const char *vault, const char *name, const uint8_t *spki,
+                       size_t spki_len, struct tlh_key *key, uint8_t **out, size_t *out_len,
+                       struct tl_error *err);
+/* keyrelease.c: POST /v1/nodes/NODE/keys/release (its header says how it
+ * decides): 0 with *answer, -EINVAL a field, -ENOENT no such key, -ENOKEY
+ * no enrolled AK, -EACCES refused (err: "release refused: CLAUSE: why").
+ * Without tld.lock. */
+#define TLD_RELEASE_FRESH 300 /* s: the attestation a release follows */
+int tld_key_release(struct tld *t, const char *node, const char *auth, const json_t *req,
+                    json_t **answer, struct tl_error *err);
+/* The release log: one entry ({"vault", "key", ...}) added; a key's entries. */
+int tld_vault_release_record(struct tld *t, const json_t *entry);
+int tld_vault_key_releases(struct tld *t, const char *vault, const char *name, json_t **answer,
+                           struct tl_error *err);
+
 struct tld {
     char home[PATH_MAX];
     char tl_bin[PATH_MAX];    /* tl (--tl, TL_BIN): found at start; nothing runs it now */
@@ -464,6 +518,7 @@ struct tld {
     struct tld_egress egress;
     struct tld_deadline deadline;
     struct tld_tee tee;
+    struct tld_keyvault keyvault;
     volatile int quit;
 };
 

@@ -55,6 +55,9 @@
 #   fuzz_release_policy key release policies in Azure's grammar (each
 #                  operator, nested anyOf/allOf, a top-level allOf, the CVM
 #                  policy's shape), some followed by a NUL and node claims
+#   fuzz_certify   tests/data/certify: a real key release request (the key,
+#                  its NULL-hierarchy parent, TPM2_Certify and its signature,
+#                  the nonce) with its AK, and with the other node's AK
 #   fuzz_efi       secureboot/efivars-shim-test/*, secureboot/dbx/*, and the
 #                  UEFI_VARIABLE_DATA, device paths and load options of the
 #                  OVMF log's records (via BUILD_DIR's tl, when built)
@@ -76,7 +79,7 @@ case $timeout_s$rss_mb in *[!0-9]*) echo "$prog: FUZZ_TIMEOUT and FUZZ_RSS_MB mu
 [ -d "$vectors/eventlog" ] || { echo "$prog: $vectors/eventlog not found" >&2; exit 2; }
 command -v python3 >/dev/null || { echo "$prog: python3 not found" >&2; exit 2; }
 
-targets=${FUZZ_TARGETS:-fuzz_eventlog fuzz_pcrset fuzz_efi fuzz_pe fuzz_varstore fuzz_authvar fuzz_modsig fuzz_ekcert fuzz_bootdiag fuzz_manifest fuzz_agent_config fuzz_report fuzz_agentbody fuzz_quote fuzz_podspec fuzz_selector fuzz_snp_report fuzz_hcl_report fuzz_tdx_quote fuzz_tcbinfo fuzz_ccel fuzz_tpm_cmd fuzz_gueststate fuzz_release_policy}
+targets=${FUZZ_TARGETS:-fuzz_eventlog fuzz_pcrset fuzz_efi fuzz_pe fuzz_varstore fuzz_authvar fuzz_modsig fuzz_ekcert fuzz_bootdiag fuzz_manifest fuzz_agent_config fuzz_report fuzz_agentbody fuzz_quote fuzz_podspec fuzz_selector fuzz_snp_report fuzz_hcl_report fuzz_tdx_quote fuzz_tcbinfo fuzz_ccel fuzz_tpm_cmd fuzz_gueststate fuzz_release_policy fuzz_certify}
 fixtures=${TL_FIXTURES:-$(cd "$(dirname "$0")/../.." && pwd)/fixtures}
 ovmf_dir=${TL_OVMF_DIR:-/usr/share/OVMF}
 for t in $targets; do
@@ -90,7 +93,7 @@ jobs=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 2)}
 work=$(mktemp -d "${TMPDIR:-/tmp}/tl-fuzz.XXXXXX")
 keep=0
 trap '[ $keep = 1 ] || rm -rf "$work"' EXIT
-mkdir -p "$work"/corpus/{fuzz_eventlog,fuzz_pcrset,fuzz_efi,fuzz_pe,fuzz_varstore,fuzz_authvar,fuzz_modsig,fuzz_ekcert,fuzz_bootdiag,fuzz_manifest,fuzz_agent_config,fuzz_report,fuzz_agentbody,fuzz_quote,fuzz_podspec,fuzz_selector,fuzz_snp_report,fuzz_hcl_report,fuzz_tdx_quote,fuzz_tcbinfo,fuzz_ccel,fuzz_tpm_cmd,fuzz_gueststate,fuzz_release_policy} "$work/artifacts"
+mkdir -p "$work"/corpus/{fuzz_eventlog,fuzz_pcrset,fuzz_efi,fuzz_pe,fuzz_varstore,fuzz_authvar,fuzz_modsig,fuzz_ekcert,fuzz_bootdiag,fuzz_manifest,fuzz_agent_config,fuzz_report,fuzz_agentbody,fuzz_quote,fuzz_podspec,fuzz_selector,fuzz_snp_report,fuzz_hcl_report,fuzz_tdx_quote,fuzz_tcbinfo,fuzz_ccel,fuzz_tpm_cmd,fuzz_gueststate,fuzz_release_policy,fuzz_certify} "$work/artifacts"
 for t in $targets; do mkdir -p "$work/corpus/$t" "$work/regress/$t"; done # other targets: no seeds
 
 # ---- seeds ----
@@ -202,6 +205,15 @@ src=$(cd "$(dirname "$0")/../.." && pwd)
 for f in "$src"/tests/data/console/*.log; do
     [ -f "$f" ] && cp "$f" "$work/corpus/fuzz_bootdiag/"
 done
+python3 - "$src/tests/data/certify" "$work/corpus/fuzz_certify" <<'EOF'
+import os, sys
+d, out = sys.argv[1], sys.argv[2]
+part = lambda b: len(b).to_bytes(2, 'big') + b
+rd = lambda n: open(os.path.join(d, n), 'rb').read()
+rest = b''.join(part(rd(n)) for n in ('key.pub', 'parent.pub', 'certify.bin', 'signature.bin'))
+for i, ak in enumerate(('ak.pub', 'other-ak.pub')):
+    open(os.path.join(out, 'release-%d' % i), 'wb').write(part(rd(ak)) + rest + rd('nonce.bin'))
+EOF
 for f in "$src"/tests/data/pods/*.yaml; do
     [ -f "$f" ] && cp "$f" "$work/corpus/fuzz_podspec/"
 done
