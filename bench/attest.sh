@@ -15,7 +15,8 @@
 # BENCH_CONFIDENTIAL (snp, the default: after the trusted-launch run, the
 # same run with NODES SEV-SNP confidential nodes on the same tld,
 # bench-attest --confidential snp, and the ratio of the two rates; none
-# skips it), BENCH_CHIPS (emulated SNP chips, default 4).
+# skips it), BENCH_CHIPS (emulated SNP chips, default 4), BENCH_TLD (the tld
+# binary to run, default BUILD_DIR/src/tld/tld: an older build to compare).
 set -euo pipefail
 
 usage() {
@@ -29,7 +30,7 @@ secs=${3:-${BENCH_SECONDS:-20}}
 here=$(cd "$(dirname "$0")" && pwd)
 vectors=${TL_VECTORS:-$here/../../shared/vectors}
 log=$vectors/eventlog/ovmf-debian12/secureboot-on.eventlog.bin
-tld=$build/src/tld/tld
+tld=${BENCH_TLD:-$build/src/tld/tld}
 bench=$build/bench/bench-attest
 
 if [ ! -x "$bench" ]; then
@@ -87,7 +88,7 @@ if [ "${BENCH_PERF:-0}" = 1 ] && command -v perf >/dev/null; then
     # perf records tld for the measured window: bench-attest prints
     # "warm-up:" when every node has been attested once, then waits
     # BENCH_WARMUP seconds and measures SECONDS.
-    "$bench" "${args[@]}" | while IFS= read -r line; do
+    "$bench" "${args[@]}" | tee "$W/ours.out" | while IFS= read -r line; do
         printf '%s\n' "$line"
         case $line in
         warm-up:*)
@@ -102,12 +103,22 @@ if [ "${BENCH_PERF:-0}" = 1 ] && command -v perf >/dev/null; then
     while [ -n "$perf_pid" ] && kill -0 "$perf_pid" 2>/dev/null; do sleep 0.2; done
     perf_pid=
     echo
+    # The reports go to files first, then the top lines: "| head" would
+    # close the pipe under perf report, whose SIGPIPE is the pipeline's
+    # status under pipefail, and set -e would end the script there.
+    perf report -i "$W/perf.data" --children --sort symbol --stdio -g none \
+        >"$W/perf.children" 2>/dev/null || true
+    perf report -i "$W/perf.data" --no-children --sort symbol --stdio -g none \
+        >"$W/perf.self" 2>/dev/null || true
+    perf report -i "$W/perf.data" --no-children --sort dso --stdio -g none \
+        >"$W/perf.dso" 2>/dev/null || true
+    top() { awk -v max="$2" '!/^#/ && /%/ && !/\] 0x0000/ && n++ < max' "$1"; }
     echo "== perf: tld, inclusive time by function (top 50)"
-    perf report -i "$W/perf.data" --children --sort symbol --stdio -g none 2>/dev/null |
-        grep -v '^#' | grep '%' | grep -v '\] 0x0000' | head -50
+    top "$W/perf.children" 50
+    echo "== perf: tld, self time by function (top 30)"
+    top "$W/perf.self" 30
     echo "== perf: tld, self time by library"
-    perf report -i "$W/perf.data" --no-children --sort dso --stdio -g none 2>/dev/null |
-        grep -v '^#' | grep '%' | head -12
+    top "$W/perf.dso" 12
 else
     "$bench" "${args[@]}" | tee "$W/ours.out"
     if [ "${BENCH_CONFIDENTIAL:-snp}" != none ]; then

@@ -100,6 +100,14 @@ struct tl_akey {
  * OpenSSL key. On failure ak holds nothing to free. */
 int tl_akey_load(const uint8_t *buf, size_t len, unsigned flags, struct tl_akey *ak,
                  struct tl_error *err);
+/* As tl_akey_load, with the OpenSSL key given instead of built from the
+ * bytes: key must be the ak.key a tl_akey_load of the same bytes made (a
+ * verifier that holds an enrolled AK builds its key once; EVP_PKEY_fromdata
+ * per quote was ~5% of an attestation in tld). The public area is still
+ * parsed and checked and its Name computed; ak takes a reference on key.
+ * key NULL: tl_akey_load. */
+int tl_akey_load_keyed(const uint8_t *buf, size_t len, unsigned flags, EVP_PKEY *key,
+                       struct tl_akey *ak, struct tl_error *err);
 void tl_akey_done(struct tl_akey *ak);
 
 /* A marshalled TPMT_SIGNATURE, exact length. Only the signing schemes

@@ -18,6 +18,11 @@
  * NUL-terminated past *out_len). -EINVAL for bad input, -ENOMEM. */
 int tl_base64_decode(const char *s, size_t len, unsigned flags, uint8_t **out, size_t *out_len);
 
+/* How many of the first len characters of s are in the alphabet flags
+ * picks, or '=': where a base64 string ends in a text that holds one (a
+ * JSON member). A span says nothing about its validity: decode it. */
+size_t tl_base64_span(const char *s, size_t len, unsigned flags);
+
 /* Encodes len bytes into a malloc'd NUL-terminated *out (*out_len excludes
  * the NUL): TL_BASE64_URL picks the alphabet, TL_BASE64_NO_PAD leaves the
  * "=" out. -ENOMEM, -EOVERFLOW for a length whose encoding cannot be sized. */

@@ -43,5 +43,18 @@ struct tl_eventlog_checks {
  * h may be NULL. */
 int tl_eventlog_check(const struct tl_eventlog *log, struct tl_hasher *h,
                       struct tl_eventlog_checks *out, struct tl_error *err);
+/* As tl_eventlog_check, but a record's digests are recomputed from its
+ * data only in the banks whose algorithm is one of algs[0..n_algs): a
+ * verifier's quoted banks, the only ones the quote binds (a record whose
+ * unquoted digests disagree with its data extends nothing the verdict
+ * reads). Every other check still covers every bank: each record carries
+ * a digest for every bank the header declares, EV_NO_ACTION digests are
+ * zero (the parser has checked every digest's algorithm and size).
+ * TL_RECORD_VERIFIED then means "in the selected banks"; a log holding
+ * none of them has nothing hashed (a verifier finds the missing quoted
+ * bank in the replay). algs NULL: every bank. */
+int tl_eventlog_check_banks(const struct tl_eventlog *log, struct tl_hasher *h,
+                            const uint16_t *algs, size_t n_algs, struct tl_eventlog_checks *out,
+                            struct tl_error *err);
 void tl_eventlog_checks_done(struct tl_eventlog_checks *c);
 const char *tl_record_status_name(enum tl_record_status s);

@@ -82,6 +82,9 @@ struct tl_quote_evidence {
     size_t attest_len;
     const uint8_t *signature; /* TPMT_SIGNATURE */
     size_t signature_len;
+    /* optional: the AK's OpenSSL key, made once from ak_public by
+     * tl_akey_load (tl_akey_load_keyed: the public area is still checked) */
+    EVP_PKEY *ak_key;
 };
 
 /* What the verifier expects. */

@@ -35,6 +35,11 @@ struct tl_pcr_values {
  * it). h may be NULL (one is made for the call). */
 int tl_replay(const struct tl_eventlog *log, struct tl_hasher *h, struct tl_pcr_values *out,
               struct tl_error *err);
+/* Replays only the log's banks whose algorithm is one of algs[0..n_algs)
+ * (a verifier's quoted banks: nothing else is compared), in log order;
+ * out holds those banks alone. algs NULL: every bank (tl_replay). */
+int tl_replay_banks(const struct tl_eventlog *log, struct tl_hasher *h, const uint16_t *algs,
+                    size_t n_algs, struct tl_pcr_values *out, struct tl_error *err);
 
 struct tl_pcr_bank *tl_pcr_values_bank(struct tl_pcr_values *v, uint16_t alg);
 const struct tl_pcr_bank *tl_pcr_values_bank_const(const struct tl_pcr_values *v, uint16_t alg);

@@ -14,6 +14,7 @@ struct checker {
     const struct tl_eventlog *log;
     struct tl_hasher *h;
     struct tl_eventlog_checks *out;
+    uint64_t hashed; /* bit b: bank b's digests are recomputed from the data */
     size_t capacity;
     bool uefi;           /* the log holds EV_EFI_* records: a UEFI boot */
     bool pcr7_separated; /* the PCR 7 separator has been seen */
@@ -42,8 +43,9 @@ add_finding(struct checker *c, const struct tl_event *ev, const char *fmt, ...)
     return 0;
 }
 
-/* Does every bank's digest equal H(a || b)? Sets *bad_alg to the first bank
- * that differs. Banks we cannot hash are skipped (replay reports them). */
+/* Does every hashed bank's digest equal H(a)? Sets *bad_alg to the first
+ * bank that differs. Banks we cannot hash are skipped (replay reports
+ * them), and so are the banks the caller did not select (c->hashed). */
 static int digests_match(struct checker *c, const struct tl_event *ev, const uint8_t *a,
                          size_t a_len, bool *match, uint16_t *bad_alg)
 {
@@ -52,7 +54,7 @@ static int digests_match(struct checker *c, const struct tl_event *ev, const uin
     for (unsigned b = 0; b < log->n_banks; b++) {
         const uint8_t *digest = tl_event_digest(log, ev, b);
         uint8_t want[TL_DIGEST_MAX];
-        if (!digest)
+        if (!digest || !(c->hashed & (1ull << b)))
             continue;
         int r = tl_hasher_digest(c->h, log->banks[b].alg, a, a_len, want);
         if (r == -EOPNOTSUPP)
@@ -346,6 +348,13 @@ static int check_record(struct checker *c, const struct tl_event *ev)
 int tl_eventlog_check(const struct tl_eventlog *log, struct tl_hasher *h,
                       struct tl_eventlog_checks *out, struct tl_error *err)
 {
+    return tl_eventlog_check_banks(log, h, NULL, 0, out, err);
+}
+
+int tl_eventlog_check_banks(const struct tl_eventlog *log, struct tl_hasher *h,
+                            const uint16_t *algs, size_t n_algs, struct tl_eventlog_checks *out,
+                            struct tl_error *err)
+{
     struct tl_hasher *own = NULL;
     int r = 0;
 
@@ -358,6 +367,13 @@ int tl_eventlog_check(const struct tl_eventlog *log, struct tl_hasher *h,
         goto out;
     }
     struct checker c = {.log = log, .h = h, .out = out};
+    for (unsigned b = 0; b < log->n_banks && b < 64; b++) {
+        bool want = !algs;
+        for (size_t i = 0; i < n_algs && !want; i++)
+            want = algs[i] == log->banks[b].alg;
+        if (want)
+            c.hashed |= 1ull << b;
+    }
     for (size_t i = 0; i < log->n_events && !c.uefi; i++)
         c.uefi = log->events[i].type >= TL_EV_EFI_EVENT_BASE &&
                  tl_event_type_name(log->events[i].type) != NULL;

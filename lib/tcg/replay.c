@@ -22,6 +22,20 @@ static void bank_reset(struct tl_pcr_bank *b, uint16_t alg, uint16_t size, int l
 int tl_replay(const struct tl_eventlog *log, struct tl_hasher *h, struct tl_pcr_values *out,
               struct tl_error *err)
 {
+    return tl_replay_banks(log, h, NULL, 0, out, err);
+}
+
+static bool selected(uint16_t alg, const uint16_t *algs, size_t n_algs)
+{
+    for (size_t i = 0; i < n_algs; i++)
+        if (algs[i] == alg)
+            return true;
+    return !algs;
+}
+
+int tl_replay_banks(const struct tl_eventlog *log, struct tl_hasher *h, const uint16_t *algs,
+                    size_t n_algs, struct tl_pcr_values *out, struct tl_error *err)
+{
     struct tl_hasher *own = NULL;
     int r = 0;
 
@@ -30,9 +44,11 @@ int tl_replay(const struct tl_eventlog *log, struct tl_hasher *h, struct tl_pcr_
         if (!h)
             return tl_error_set_nopos(err, -ENOMEM, "out of memory");
     }
-    out->n_banks = log->n_banks;
+    out->n_banks = 0;
     for (unsigned b = 0; b < log->n_banks; b++) {
-        struct tl_pcr_bank *bank = &out->banks[b];
+        if (!selected(log->banks[b].alg, algs, n_algs))
+            continue;
+        struct tl_pcr_bank *bank = &out->banks[out->n_banks++];
         bank_reset(bank, log->banks[b].alg, log->banks[b].size, log->startup_locality);
         if (!tl_alg_digest_size(bank->alg)) {
             bank->unsupported = true;

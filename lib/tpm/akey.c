@@ -259,6 +259,12 @@ void tl_akey_done(struct tl_akey *ak)
 int tl_akey_load(const uint8_t *buf, size_t len, unsigned flags, struct tl_akey *ak,
                  struct tl_error *err)
 {
+    return tl_akey_load_keyed(buf, len, flags, NULL, ak, err);
+}
+
+int tl_akey_load_keyed(const uint8_t *buf, size_t len, unsigned flags, EVP_PKEY *key,
+                       struct tl_akey *ak, struct tl_error *err)
+{
     *ak = (struct tl_akey){0};
     uint16_t size = 0;
     size_t off = 0;
@@ -274,7 +280,12 @@ int tl_akey_load(const uint8_t *buf, size_t len, unsigned flags, struct tl_akey 
         r = tl_akey_check(&ak->public, flags, err);
     if (r >= 0)
         r = tl_tpm_public_name(&ak->public, ak->name, &ak->name_len, err);
-    if (r >= 0) {
+    if (r >= 0 && key) {
+        if (EVP_PKEY_up_ref(key) != 1)
+            r = tl_error_set_nopos(err, -ENOMEM, "out of memory");
+        else
+            ak->key = key;
+    } else if (r >= 0) {
         r = tl_tpm2b_public_to_pkey(&ak->public, &ak->key, err);
         if (r < 0 && err) {
             char m[sizeof(err->message)];

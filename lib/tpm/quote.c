@@ -276,7 +276,7 @@ int tl_quote_verify(const struct tl_quote_evidence *ev, const struct tl_quote_ex
     int r;
 
     struct tl_akey ak;
-    r = tl_akey_load(ev->ak_public, ev->ak_public_len, flags, &ak, &e);
+    r = tl_akey_load_keyed(ev->ak_public, ev->ak_public_len, flags, ev->ak_key, &ak, &e);
     if (r == -ENOMEM)
         return r;
     if (r < 0) {

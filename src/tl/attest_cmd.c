@@ -544,7 +544,8 @@ static int cmd_verify(int argc, char **argv)
             goto out;
     }
 
-    struct tl_quote_evidence ev = {e.ak.p, e.ak.len, e.quote.p, e.quote.len, e.sig.p, e.sig.len};
+    struct tl_quote_evidence ev = {e.ak.p,  e.ak.len,  e.quote.p, e.quote.len,
+                                   e.sig.p, e.sig.len, NULL};
     struct tl_quote_expect ex = {.check_nonce = e.have_nonce,
                                  .nonce = e.nonce,
                                  .nonce_len = e.nonce_len,

@@ -10,17 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tl/base64.h"
 #include "tld.h"
 
 static bool is_ws(char c)
 {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
-static bool is_b64(char c)
-{
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
-           c == '/' || c == '=';
 }
 
 /* Finds the top-level member `key` of the JSON object in b when its value
@@ -66,8 +61,7 @@ static bool find_b64_member(const char *b, size_t len, const char *key, size_t *
             if (k == len || b[k] != '"')
                 return false;
             size_t v = ++k;
-            while (k < len && is_b64(b[k]))
-                k++;
+            k += tl_base64_span(b + k, len - k, 0);
             if (k == len || b[k] != '"')
                 return false;
             *vs = v;

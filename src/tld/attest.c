@@ -181,7 +181,7 @@ void tld_attest_job_free(struct tld_attest_job *job)
         return;
     tld_parsed_log_done(&job->pl);
     tld_manifest_unref(job->manifest);
-    free(job->ak);
+    tld_ak_free(job->ak);
     json_decref(job->req);
     json_decref(job->first);
     json_decref(job->log_findings);
@@ -221,12 +221,10 @@ int tld_attest_begin(struct tld_node *n, const char *auth, json_t *req, struct t
         return tl_error_set_nopos(err, -ENOKEY, "attest: node %s has no enrolled AK (enrol first)",
                                   n->name);
     struct tld_attest_job *job = calloc(1, sizeof(*job));
-    size_t ak_size = sizeof(*n->ak) + n->ak->public_len;
-    if (!job || !(job->ak = malloc(ak_size))) {
+    if (!job || !(job->ak = tld_ak_dup(n->ak))) {
         free(job);
         return tl_error_set_nopos(err, -ENOMEM, "out of memory");
     }
-    memcpy(job->ak, n->ak, ak_size);
     snprintf(job->node, sizeof(job->node), "%s", n->name);
     snprintf(job->image, sizeof(job->image), "%s", n->spec.image);
     job->req = json_incref(req);
@@ -300,7 +298,7 @@ int tld_attest_work(struct tld *t, struct tld_attest_job *job, struct tl_error *
         tl_pcr_values_parse(pcr_text, strlen(pcr_text), sent, &perr) < 0)
         job->first =
             tld_finding("pcrs", -1, -1, "PCR values", perr.message, "the PCR values must parse");
-    else if (tld_attest_quote_verify(job->ak->public, job->ak->public_len, job->quote,
+    else if (tld_attest_quote_verify(job->ak->public, job->ak->public_len, job->ak->key, job->quote,
                                      job->quote_len, job->sig, job->sig_len, job->nv, job->nv_len,
                                      sent, job->quoted, &job->q) < 0)
         job->first = tld_finding("quote", -1, -1, "a quote by the node's AK", job->q.reason,

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "attest.h"
+#include "tl/akey.h"
 #include "tl/base64.h"
 #include "tl/util.h"
 #include "tld.h"
@@ -72,9 +73,39 @@ struct tld_ak *tld_ak_from_json(const json_t *j)
         snprintf(ak->name, sizeof(ak->name), "%s", name);
         ak->public_len = len;
         memcpy(ak->public, pub, len);
+        /* the quote's verifying key, once (an AK was checked at enrolment;
+         * one that fails here leaves key NULL and every quote refused) */
+        struct tl_akey loaded;
+        struct tl_error err = {0};
+        ak->key = NULL;
+        if (tl_akey_load(pub, len, 0, &loaded, &err) == 0) {
+            ak->key = loaded.key;
+            loaded.key = NULL;
+            tl_akey_done(&loaded);
+        }
     }
     free(pub);
     return ak;
+}
+
+struct tld_ak *tld_ak_dup(const struct tld_ak *ak)
+{
+    size_t size = sizeof(*ak) + ak->public_len;
+    struct tld_ak *c = malloc(size);
+    if (!c)
+        return NULL;
+    memcpy(c, ak, size);
+    if (c->key && EVP_PKEY_up_ref(c->key) != 1)
+        c->key = NULL; /* the quote builds its own */
+    return c;
+}
+
+void tld_ak_free(struct tld_ak *ak)
+{
+    if (!ak)
+        return;
+    EVP_PKEY_free(ak->key);
+    free(ak);
 }
 
 json_t *tld_baseline_json(const struct tld_baseline *b)

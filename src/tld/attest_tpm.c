@@ -92,9 +92,9 @@ int tld_attest_make_credential(const uint8_t *ek_pub, size_t ek_len, const char 
     return 0;
 }
 
-int tld_attest_quote_verify(const uint8_t *ak_pub, size_t ak_len, const uint8_t *quote,
-                            size_t quote_len, const uint8_t *sig, size_t sig_len,
-                            const uint8_t *nonce, size_t nonce_len,
+int tld_attest_quote_verify(const uint8_t *ak_pub, size_t ak_len, EVP_PKEY *ak_key,
+                            const uint8_t *quote, size_t quote_len, const uint8_t *sig,
+                            size_t sig_len, const uint8_t *nonce, size_t nonce_len,
                             const struct tl_pcr_values *pcrs, struct tl_pcr_values *selected,
                             struct tld_quote_result *out)
 {
@@ -108,7 +108,8 @@ int tld_attest_quote_verify(const uint8_t *ak_pub, size_t ak_len, const uint8_t 
                                    .attest = quote,
                                    .attest_len = quote_len,
                                    .signature = sig,
-                                   .signature_len = sig_len};
+                                   .signature_len = sig_len,
+                                   .ak_key = ak_key};
     struct tl_quote_expect ex = {
         .check_nonce = true, .nonce = nonce, .nonce_len = nonce_len, .pcrs = pcrs, .flags = 0};
     /* The bank first: a quote of the wrong bank is refused for that, whatever

@@ -37,9 +37,10 @@ int tld_attest_make_credential(const uint8_t *ek_pub, size_t ek_len, const char 
  * signatures only; the quote's extraData must equal nonce and its PCR
  * digest the digest of pcrs over the quote's selection, which must cover
  * PCRs 0-9 of the sha256 bank. *selected: the values the quote covers
- * (only those are bound to the TPM). */
-int tld_attest_quote_verify(const uint8_t *ak_pub, size_t ak_len, const uint8_t *quote,
-                            size_t quote_len, const uint8_t *sig, size_t sig_len,
-                            const uint8_t *nonce, size_t nonce_len,
+ * (only those are bound to the TPM). ak_key: the AK's key built once from
+ * ak_pub (struct tld_ak), or NULL: built here. */
+int tld_attest_quote_verify(const uint8_t *ak_pub, size_t ak_len, EVP_PKEY *ak_key,
+                            const uint8_t *quote, size_t quote_len, const uint8_t *sig,
+                            size_t sig_len, const uint8_t *nonce, size_t nonce_len,
                             const struct tl_pcr_values *pcrs, struct tl_pcr_values *selected,
                             struct tld_quote_result *out);

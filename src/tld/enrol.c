@@ -269,7 +269,7 @@ int tld_enrol_activate(struct tld *t, struct tld_node *n, json_t *req, json_t **
         if (!ak) {
             r = tl_error_set_nopos(err, -ENOMEM, "out of memory");
         } else {
-            free(n->ak);
+            tld_ak_free(n->ak);
             n->ak = ak;
             tld_attest_reset(n);
             tld_store_save(t, n);

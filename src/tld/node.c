@@ -188,7 +188,7 @@ void tld_node_free(struct tld_node *n)
     json_decref(n->vm);
     json_decref(n->tee_policy);
     free(n->ek);
-    free(n->ak);
+    tld_ak_free(n->ak);
     free(n->baseline);
     json_decref(n->ek_issued);
     if (n->challenge) {

@@ -65,6 +65,7 @@
 
 #include <jansson.h>
 #include <limits.h>
+#include <openssl/evp.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -328,6 +329,12 @@ struct tld_ak {
     char ek_origin[20];    /* TLD_EK_PLATFORM, _MANUFACTURER, _VOUCHED ("unknown": enrolled
                             * before origins were recorded) */
     char name[2 * 68 + 1]; /* hex of its Name */
+    /* its OpenSSL key, built once from public when the AK is enrolled or
+     * loaded (tld_ak_from_json) and used for every quote; NULL when it
+     * could not be built (each quote then builds it, and is refused for
+     * what fails). Shared by reference with attestations in flight
+     * (tld_ak_dup); freed by tld_ak_free. */
+    EVP_PKEY *key;
     size_t public_len;
     uint8_t public[]; /* its marshalled TPM2B_PUBLIC */
 };
@@ -733,6 +740,9 @@ json_t *tld_baseline_json(const struct tld_baseline *b);
 /* {"public", "name", "ek_type", "enrolled"} (null when none), and back. */
 json_t *tld_ak_json(const struct tld_ak *ak);
 struct tld_ak *tld_ak_from_json(const json_t *j);
+/* A copy that shares the key (a reference), and the free of either. */
+struct tld_ak *tld_ak_dup(const struct tld_ak *ak);
+void tld_ak_free(struct tld_ak *ak);
 struct tld_baseline *tld_baseline_from_json(const json_t *j);
 bool tld_token_ok(const struct tld_node *n, const char *auth);
 

@@ -82,7 +82,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct tl_error err = {0};
     bool have_pcrs = pcrs && left && tl_pcr_values_parse((const char *)p, left, pcrs, &err) == 0;
 
-    struct tl_quote_evidence ev = {akc, ak_len, qc, quote_len, sc, sig_len};
+    struct tl_quote_evidence ev = {akc, ak_len, qc, quote_len, sc, sig_len, NULL};
     struct tl_quote_expect ex = {.check_nonce = true,
                                  .nonce = (const uint8_t *)"",
                                  .nonce_len = 0,

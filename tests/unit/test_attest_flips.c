@@ -63,7 +63,7 @@ static struct tl_attest_verdict verify_flipped(const struct gcp_attestation *g, 
     const uint8_t *q = part == PART_QUOTE ? c : g->quote.p;
     const uint8_t *s = part == PART_SIG ? c : g->sig.p;
     const uint8_t *l = part == PART_LOG ? c : g->log.p;
-    struct tl_quote_evidence ev = {g->ak.p, g->ak.len, q, g->quote.len, s, g->sig.len};
+    struct tl_quote_evidence ev = {g->ak.p, g->ak.len, q, g->quote.len, s, g->sig.len, NULL};
     struct tl_quote_expect ex = {.check_nonce = true,
                                  .nonce = (const uint8_t *)"",
                                  .nonce_len = 0,
@@ -229,8 +229,8 @@ static int setup(void **state)
     assert_non_null(g);
     gcp_load(g);
     /* The unchanged evidence passes: each flip is what makes it fail. */
-    struct tl_quote_evidence ev = {g->ak.p,      g->ak.len, g->quote.p,
-                                   g->quote.len, g->sig.p,  g->sig.len};
+    struct tl_quote_evidence ev = {g->ak.p,  g->ak.len,  g->quote.p, g->quote.len,
+                                   g->sig.p, g->sig.len, NULL};
     struct tl_quote_expect ex = {.check_nonce = true,
                                  .nonce = (const uint8_t *)"",
                                  .pcrs = &g->pcrs,

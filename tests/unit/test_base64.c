@@ -9,6 +9,7 @@
 
 #include <cmocka.h> /* after the headers it needs */
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -79,12 +80,86 @@ static void test_strict_refusals(void **state)
     }
 }
 
+/* The decoder reads four characters at a time through a table: against a
+ * character-at-a-time reference (the alphabet by strchr), every byte value
+ * in every position of 8- to 12-character inputs, both alphabets, decodes
+ * or is refused alike; and tl_base64_span stops at the first non-alphabet
+ * character. */
+static int ref_decode(const char *s, size_t len, bool url, uint8_t *out, size_t *out_len)
+{
+    const char *alpha = url ? "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+                            : "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t pad = 0;
+    while (pad < 2 && len > pad && s[len - 1 - pad] == '=')
+        pad++;
+    size_t n = len - pad;
+    if ((pad && len % 4) || n % 4 == 1 || (pad && n % 4 + pad != 4))
+        return -1;
+    uint32_t acc = 0;
+    unsigned bits = 0;
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *p = s[i] ? strchr(alpha, s[i]) : NULL;
+        if (!p)
+            return -1;
+        acc = acc << 6 | (uint32_t)(p - alpha);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out[o++] = (uint8_t)(acc >> bits);
+            acc &= (1u << bits) - 1;
+        }
+    }
+    *out_len = o;
+    return acc ? -1 : 0;
+}
+
+static void test_table_decoder_matches_reference(void **state)
+{
+    (void)state;
+    const char *base[] = {"QUJDREVGR0hJ", "QUJDREVGR0g=", "QUJDREVGRw==", "QUJDREVGR0g",
+                          "QUJDREVGRw",   "QUJDREVG",     "-_-_QUJD_w"};
+    size_t tried = 0, accepted = 0;
+    for (size_t k = 0; k < sizeof(base) / sizeof(base[0]); k++) {
+        size_t len = strlen(base[k]);
+        for (size_t pos = 0; pos < len; pos++)
+            for (int c = 0; c < 256; c++)
+                for (int url = 0; url < 2; url++) {
+                    char s[16];
+                    memcpy(s, base[k], len);
+                    s[pos] = (char)c;
+                    uint8_t want[16], *got = NULL;
+                    size_t want_len = 0, got_len = 0;
+                    int rr = ref_decode(s, len, url, want, &want_len);
+                    int r = tl_base64_decode(
+                        s, len, TL_BASE64_PAD_OPTIONAL | (url ? TL_BASE64_URL : 0), &got, &got_len);
+                    if ((rr == 0) != (r == 0))
+                        fail_msg("base %zu pos %zu char %d url %d: reference %d, decoder %d", k,
+                                 pos, c, url, rr, r);
+                    if (r == 0) {
+                        assert_int_equal(got_len, want_len);
+                        assert_memory_equal(got, want, want_len);
+                        accepted++;
+                    }
+                    free(got);
+                    tried++;
+                }
+    }
+    assert_int_equal(tried, 2u * 256 * (12 + 12 + 12 + 11 + 10 + 8 + 10));
+    assert_true(accepted > 1000);
+    assert_int_equal(tl_base64_span("QUJD+/==\"x", 10, 0), 8);
+    assert_int_equal(tl_base64_span("QUJD-_==", 8, 0), 4);
+    assert_int_equal(tl_base64_span("QUJD-_==", 8, TL_BASE64_URL), 8);
+    assert_int_equal(tl_base64_span("", 0, 0), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rfc4648_vectors),
         cmocka_unit_test(test_url_unpadded),
         cmocka_unit_test(test_strict_refusals),
+        cmocka_unit_test(test_table_decoder_matches_reference),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,6 +13,7 @@
 
 #include "logedit.h"
 #include "tl/eventcheck.h"
+#include "tl/replay.h"
 #include "vectors.h"
 
 #define OVMF_LOG "eventlog/ovmf-debian12/secureboot-on.eventlog.bin"
@@ -225,6 +226,60 @@ static void test_separator_and_no_action(void **state)
     checked_done(&c);
 }
 
+/* A verifier's quoted banks only (tl_eventlog_check_banks,
+ * tl_replay_banks): a record whose SHA-384 digest is not the hash of its
+ * data is a finding when that bank is checked and none when only SHA-256
+ * is (the quote binds SHA-256 alone); the checks that need no hash still
+ * cover every bank; the SHA-256 replay is the full replay's. */
+static void test_quoted_banks_only(void **state)
+{
+    (void)state;
+    const uint16_t sha256[] = {0x000b}, sha384[] = {0x000c};
+    struct checked c = {0};
+    check_vector(OVMF_LOG, &c);
+    assert_int_equal(c.log.n_banks, 4);
+    int b384 = tl_eventlog_bank_index(&c.log, 0x000c);
+    assert_true(b384 >= 0);
+    size_t at = (size_t)(tl_event_digest(&c.log, &c.log.events[4], (unsigned)b384) - c.buf);
+    assert_true(at < c.len);
+    struct tl_pcr_values all, one;
+    struct tl_error err = {0};
+    assert_int_equal(tl_replay(&c.log, NULL, &all, &err), 0);
+    assert_int_equal(tl_replay_banks(&c.log, NULL, sha256, 1, &one, &err), 0);
+    assert_int_equal(all.n_banks, 4);
+    assert_int_equal(one.n_banks, 1);
+    assert_int_equal(one.banks[0].alg, 0x000b);
+    const struct tl_pcr_bank *full = tl_pcr_values_bank_const(&all, 0x000b);
+    assert_non_null(full);
+    assert_int_equal(one.banks[0].mask, full->mask);
+    assert_memory_equal(one.banks[0].value, full->value, sizeof(full->value));
+    tl_eventlog_checks_done(&c.checks);
+    tl_eventlog_done(&c.log);
+
+    c.buf[at] ^= 1; /* SecureBoot's SHA-384 digest */
+    check_buf(&c);
+    assert_one_finding(&c, 4, "sha384 digest is not the hash of its UEFI_VARIABLE_DATA");
+    tl_eventlog_checks_done(&c.checks);
+    assert_int_equal(tl_eventlog_check_banks(&c.log, NULL, sha256, 1, &c.checks, &err), 0);
+    assert_int_equal(c.checks.n_findings, 0);
+    assert_int_equal(c.checks.status[4], TL_RECORD_VERIFIED);
+    tl_eventlog_checks_done(&c.checks);
+    assert_int_equal(tl_eventlog_check_banks(&c.log, NULL, sha384, 1, &c.checks, &err), 0);
+    assert_one_finding(&c, 4, "sha384 digest is not the hash of its UEFI_VARIABLE_DATA");
+    checked_done(&c);
+
+    /* shim's record made EV_NO_ACTION: its non-zero digests are refused in
+     * every bank, checked or not (sha1, the first, is not selected) */
+    c = (struct checked){0};
+    c.buf = vector_read(OVMF_LOG, &c.len);
+    put32(c.buf + logedit_event_offset(c.buf, c.len, 26) + 4, 3);
+    if (tl_eventlog_parse(c.buf, c.len, &c.log, &err) < 0)
+        fail_msg("parse: %s", err.message);
+    assert_int_equal(tl_eventlog_check_banks(&c.log, NULL, sha256, 1, &c.checks, &err), 0);
+    assert_one_finding(&c, 26, "EV_NO_ACTION with a non-zero sha1 digest");
+    checked_done(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -235,6 +290,7 @@ int main(void)
         cmocka_unit_test(test_relabelled_pcr4_and_pcr7),
         cmocka_unit_test(test_forged_variable),
         cmocka_unit_test(test_separator_and_no_action),
+        cmocka_unit_test(test_quoted_banks_only),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -255,7 +255,7 @@ static struct tl_quote_verdict verify(const struct buf *ak, const struct buf *qu
                                       const struct buf *sig, const uint8_t *nonce, size_t nonce_len,
                                       const struct tl_pcr_values *pcrs, unsigned flags)
 {
-    struct tl_quote_evidence ev = {ak->p, ak->len, quote->p, quote->len, sig->p, sig->len};
+    struct tl_quote_evidence ev = {ak->p, ak->len, quote->p, quote->len, sig->p, sig->len, NULL};
     struct tl_quote_expect ex = {.check_nonce = nonce != NULL,
                                  .nonce = nonce,
                                  .nonce_len = nonce_len,
@@ -267,6 +267,49 @@ static struct tl_quote_verdict verify(const struct buf *ak, const struct buf *qu
 }
 
 /* ---- the GCP vector ---- */
+
+/* The AK's key built once and given with the evidence (ev.ak_key, as tld
+ * holds an enrolled AK's): the same verdicts as building it per quote, and
+ * the public area is still checked (SHA-1 refused without the flag). */
+static void test_gcp_verify_keyed(void **state)
+{
+    struct fixture *f = *state;
+    struct tl_akey ak;
+    struct tl_error err = {0};
+    assert_int_equal(tl_akey_load(f->ak.p, f->ak.len, TL_ATTEST_ALLOW_SHA1, &ak, &err), 0);
+    struct tl_quote_evidence ev = {.ak_public = f->ak.p,
+                                   .ak_public_len = f->ak.len,
+                                   .attest = f->quote.p,
+                                   .attest_len = f->quote.len,
+                                   .signature = f->sig.p,
+                                   .signature_len = f->sig.len,
+                                   .ak_key = ak.key};
+    struct tl_quote_expect ex = {.check_nonce = true,
+                                 .nonce = (const uint8_t *)"",
+                                 .pcrs = &f->pcrs,
+                                 .flags = TL_ATTEST_ALLOW_SHA1};
+    struct tl_quote_verdict v;
+    for (int i = 0; i < 2; i++) { /* the key is referenced, not consumed */
+        assert_int_equal(tl_quote_verify(&ev, &ex, &v), 0);
+        assert_true(v.pass && v.signature_ok && v.pcrs_ok);
+        hex_eq(v.ak_name, v.ak_name_len,
+               "000b4ce9b151f75089d74c15dabe9d520cffafbcafd5d43be0aad2e2d88d54717e2e");
+    }
+    ex.flags = 0;
+    assert_int_equal(tl_quote_verify(&ev, &ex, &v), 0);
+    assert_false(v.pass);
+    assert_true(has_reason(&v, TL_QUOTE_PART_AK, "AK: scheme hash sha1 refused"));
+    ex.flags = TL_ATTEST_ALLOW_SHA1;
+    uint8_t *q = malloc(f->quote.len);
+    memcpy(q, f->quote.p, f->quote.len);
+    q[f->quote.len - 1] ^= 1; /* a flipped quote byte: the held key refuses the signature */
+    ev.attest = q;
+    assert_int_equal(tl_quote_verify(&ev, &ex, &v), 0);
+    assert_false(v.pass || v.signature_ok);
+    free(q);
+    assert_int_equal(EVP_PKEY_get_bits(ak.key), 2048);
+    tl_akey_done(&ak);
+}
 
 static void test_gcp_ak(void **state)
 {
@@ -495,7 +538,8 @@ static void test_gcp_every_byte(void **state)
 static struct tl_attest_verdict attest(const struct fixture *f, const struct buf *quote,
                                        const struct buf *log, const struct tl_pcr_values *pcrs)
 {
-    struct tl_quote_evidence ev = {f->ak.p, f->ak.len, quote->p, quote->len, f->sig.p, f->sig.len};
+    struct tl_quote_evidence ev = {f->ak.p,  f->ak.len,  quote->p, quote->len,
+                                   f->sig.p, f->sig.len, NULL};
     struct tl_quote_expect ex = {.check_nonce = true,
                                  .nonce = (const uint8_t *)"",
                                  .pcrs = pcrs,
@@ -566,8 +610,8 @@ static void test_gcp_attest(void **state)
                         "hash of its data, so its data is unverified (allow with "
                         "TL_ATTEST_ALLOW_UNBOUND_DATA when the platform measures something else)");
     tl_attest_verdict_done(&v);
-    struct tl_quote_evidence ev = {f->ak.p,      f->ak.len, f->quote.p,
-                                   f->quote.len, f->sig.p,  f->sig.len};
+    struct tl_quote_evidence ev = {f->ak.p,  f->ak.len,  f->quote.p, f->quote.len,
+                                   f->sig.p, f->sig.len, NULL};
     struct tl_quote_expect ex = {.pcrs = &f->pcrs,
                                  .flags = TL_ATTEST_ALLOW_SHA1 | TL_ATTEST_ALLOW_UNBOUND_DATA};
     assert_int_equal(tl_attest_verify(&ev, l2.p, l2.len, &ex, &v), 0);
@@ -1011,6 +1055,7 @@ int main(void)
         cmocka_unit_test(test_gcp_ak),
         cmocka_unit_test(test_gcp_quote_parse),
         cmocka_unit_test(test_gcp_verify),
+        cmocka_unit_test(test_gcp_verify_keyed),
         cmocka_unit_test(test_gcp_every_byte),
         cmocka_unit_test(test_gcp_attest),
         cmocka_unit_test(test_gcp_log_every_byte),
