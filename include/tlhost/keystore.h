@@ -85,7 +85,11 @@ struct tlh_key {
  * initialises the token (label, fresh random PINs kept in HOME/keys/token.json)
  * on first use, opens a session and logs in. -ENOENT "PKCS#11 module PATH: No
  * such file or directory" when the module is not there; -ELIBBAD when it is
- * not a PKCS#11 module; -EIO with the module's CKR_ name otherwise. */
+ * not a PKCS#11 module; -EIO with the module's CKR_ name otherwise.
+ * SoftHSM2 finds its configuration through SOFTHSM2_CONF, which this sets
+ * to HOME/keys/softhsm2.conf unless it is that already: a threaded caller
+ * sets it itself before its threads start (setenv beside another thread's
+ * getenv is a race), as tld's main does. */
 int tlh_keystore_open(struct tlh_keystore *ks, const struct tlh_keystore_config *cfg,
                       struct tl_error *err);
 /* Logs out, closes the session, finalises and unloads; safe on a zeroed or

@@ -351,7 +351,10 @@ static int keystore_open(struct tlh_keystore *ks, const struct tlh_keystore_conf
     if (r < 0)
         return r;
     snprintf(pins_path, sizeof(pins_path), "%s/keys/token.json", cfg->home);
-    if (setenv("SOFTHSM2_CONF", conf, 1) < 0)
+    /* a threaded caller set it before its threads (keystore.h): then no
+     * setenv here, which would race with another thread's getenv */
+    const char *cur = getenv("SOFTHSM2_CONF");
+    if ((!cur || strcmp(cur, conf) != 0) && setenv("SOFTHSM2_CONF", conf, 1) < 0)
         return tl_error_set_nopos(err, -errno, "setenv SOFTHSM2_CONF: %s", strerror(errno));
     if ((r = module_load(ks, err)) < 0)
         return r;

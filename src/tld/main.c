@@ -315,6 +315,10 @@ int main(int argc, char **argv)
     /* tpm2-tss logs what it refuses to stderr: every bad agent request would
      * land in tld.log; the reasons go back to the agent instead. */
     setenv("TSS2_LOG", "all+none", 0);
+    /* the key store's module configuration (keystore.h), before any thread */
+    char softhsm_conf[PATH_MAX + 32];
+    snprintf(softhsm_conf, sizeof(softhsm_conf), "%s/keys/softhsm2.conf", t->home);
+    setenv("SOFTHSM2_CONF", softhsm_conf, 1);
     struct sigaction sa = {.sa_handler = on_signal};
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
