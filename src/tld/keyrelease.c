@@ -152,14 +152,10 @@ static json_t *attestation_claims(struct tld *t, long long id)
     return claims;
 }
 
-struct decision {
-    bool granted;
-    char clause[192];
-    char reason[512];
-};
-
-__attribute__((format(printf, 3, 4))) static void refuse(struct decision *d, const char *clause,
-                                                         const char *fmt, ...)
+/* the decision is libtl's (tl_release_decision): the policy's own verdict,
+ * or one of the checks before it refusing */
+__attribute__((format(printf, 3, 4))) static void refuse(struct tl_release_decision *d,
+                                                         const char *clause, const char *fmt, ...)
 {
     d->granted = false;
     snprintf(d->clause, sizeof(d->clause), "%s", clause);
@@ -172,7 +168,7 @@ __attribute__((format(printf, 3, 4))) static void refuse(struct decision *d, con
 /* nonce, certify, attestation, policy: the decision, and the SPKI to wrap
  * to when granted */
 static void decide(struct tld *t, const struct release_req *rq, const struct node_facts *f,
-                   struct decision *d, uint8_t **spki, size_t *spki_len)
+                   struct tl_release_decision *d, uint8_t **spki, size_t *spki_len)
 {
     if (!f->nonce_ok)
         return refuse(d, "nonce",
@@ -218,12 +214,8 @@ static void decide(struct tld *t, const struct release_req *rq, const struct nod
     struct tl_release_policy *p = NULL;
     if (!text || tl_release_policy_parse(text, strlen(text), &p, &e) < 0)
         return refuse(d, "release_policy", "the key's policy does not parse: %s", e.message);
-    struct tl_release_decision rd;
-    tl_release_policy_eval(p, AUTHORITY, claims, &rd);
+    tl_release_policy_eval(p, AUTHORITY, claims, d);
     tl_release_policy_free(p);
-    d->granted = rd.granted;
-    snprintf(d->clause, sizeof(d->clause), "%s", rd.clause);
-    snprintf(d->reason, sizeof(d->reason), "%s", rd.reason);
 }
 
 int tld_key_release(struct tld *t, const char *node, const char *auth, const json_t *req,
@@ -240,7 +232,7 @@ int tld_key_release(struct tld *t, const char *node, const char *auth, const jso
         json_decref(f.policy);
         return r;
     }
-    struct decision d = {0};
+    struct tl_release_decision d = {0};
     _cleanup_free_ uint8_t *spki = NULL;
     size_t spki_len = 0;
     decide(t, &rq, &f, &d, &spki, &spki_len);
