@@ -54,6 +54,11 @@ static const struct az_option create_options[] = {
      "Comma-separated add-ons, e.g. virtual-node."},
     {"--skip-gpu-driver-install", NULL, AZ_FLAG, NULL, NULL, NULL, false,
      "Do not install the GPU driver on GPU sizes."},
+    {"--data-disk-size-gb", NULL, AZ_INT, NULL, NULL, NULL, false,
+     "A data disk of this many GiB on each node of the first pool (trustlaunch)."},
+    {"--data-disk-encryption-key", NULL, AZ_STRING, NULL, NULL, NULL, false,
+     "VAULT/KEY: the data disk is LUKS2 under this key vault key, released to a node only "
+     "when its attestation meets the key's release policy (trustlaunch; needs the vTPM)."},
     {"--aks-custom-headers", NULL, AZ_STRING, NULL, NULL, NULL, false,
      "KEY=VALUE[,KEY=VALUE...]; UseGen1Image=true gives the first pool the Gen1 (BIOS) image."},
     {"--ssh-key-value", NULL, AZ_STRING, NULL, "~/.ssh/id_rsa.pub", NULL, false,
@@ -170,6 +175,10 @@ static int run_create(int argc, char **argv)
     arm_body_set_given(body, &a, "nodeOsdiskType", "--node-osdisk-type");
     if (az_flag(&a, "--skip-gpu-driver-install"))
         json_object_set_new(body, "skipGpuDriverInstall", json_true());
+    if (az_given(&a, "--data-disk-size-gb"))
+        json_object_set_new(body, "dataDiskSizeGB",
+                            json_integer(az_get_long(&a, "--data-disk-size-gb")));
+    arm_body_set_given(body, &a, "dataDiskEncryptionKey", "--data-disk-encryption-key");
     if (gen1)
         json_object_set_new(body, "useGen1Image", json_true());
     return arm_write(&a, "PUT", &cluster, body);

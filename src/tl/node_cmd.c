@@ -24,6 +24,8 @@ static void usage(FILE *f)
     fputs("usage: tl node create NAME [--secure-boot on|off] [--vtpm on|off]\n"
           "                           [--vtpm-persist on|off] [--image DIR] [--vars FILE]\n"
           "                           [--egress on|off] [--egress-allow CIDR,...]\n"
+          "                           [--data-disk-size-gb N\n"
+          "                            [--data-disk-encryption-key VAULT/KEY]]\n"
           "                           [--no-wait] [--timeout SECONDS] [--json]\n"
           "       tl node create NAME --external [--json]\n"
           "       tl node list [-l SELECTOR] [--for-pod POD.yaml] [--json]\n"
@@ -50,6 +52,10 @@ static void usage(FILE *f)
           "endpoint); never the host's loopback or link-local addresses; private ranges\n"
           "and the host's own addresses only as listed by --egress-allow (a host\n"
           "address as ADDRESS/32).\n"
+          "--data-disk-size-gb N: a data disk of N GiB (sparse; kept by reimage), formatted\n"
+          "by the guest; with --data-disk-encryption-key VAULT/KEY it is LUKS2 under a\n"
+          "key vault key the guest gets only through a key release (its attestation must\n"
+          "meet the key's release policy): the host only ever has ciphertext.\n"
           "Exit status: 0 ok, 1 the node did not boot, 2 bad usage or a refused request.\n",
           f);
 }
@@ -63,6 +69,8 @@ struct opts {
     bool reset_vtpm, no_wait, json, external;
     long timeout;
     const char *selector, *for_pod;
+    long data_disk_gb; /* 0 unset */
+    const char *data_disk_key;
 };
 
 static int on_off(const char *verb, const char *opt, const char *v, int *out)
@@ -96,6 +104,8 @@ static int parse(const char *verb, int argc, char **argv, struct opts *o, const 
         {"json", no_argument, NULL, 'j'},
         {"selector", required_argument, NULL, 'l'},
         {"for-pod", required_argument, NULL, 'P'},
+        {"data-disk-size-gb", required_argument, NULL, 'D'},
+        {"data-disk-encryption-key", required_argument, NULL, 'K'},
         {"help", no_argument, NULL, 'h'},
         {0},
     };
@@ -166,6 +176,19 @@ static int parse(const char *verb, int argc, char **argv, struct opts *o, const 
             break;
         case 'P':
             o->for_pod = optarg;
+            break;
+        case 'D': {
+            char *end;
+            o->data_disk_gb = strtol(optarg, &end, 10);
+            if (*end || o->data_disk_gb <= 0 || o->data_disk_gb > 4096) {
+                tlc_report(NULL, "node %s: --data-disk-size-gb takes 1-4096 (GiB), not \"%s\"",
+                           verb, optarg);
+                return -1;
+            }
+            break;
+        }
+        case 'K':
+            o->data_disk_key = optarg;
             break;
         case 't': {
             char *end;
@@ -355,6 +378,10 @@ static json_t *spec_body(const struct opts *o)
         json_object_set_new(b, "vars", json_string(real ? real : o->vars));
         free(real);
     }
+    if (o->data_disk_gb)
+        json_object_set_new(b, "data_disk_size_gb", json_integer(o->data_disk_gb));
+    if (o->data_disk_key)
+        json_object_set_new(b, "data_disk_encryption_key", json_string(o->data_disk_key));
     return b;
 }
 
@@ -454,9 +481,15 @@ int tlc_cmd_node(int argc, char **argv)
     static const struct {
         const char *verb, *allowed;
     } verbs[] = {
-        {"create", "svpiVntjxeE"},  {"list", "jlP"}, {"show", "j"},
-        {"start", "ntj"},           {"stop", "j"},   {"delete", "j"},
-        {"reimage", "svpiVrntjeE"}, {"console", ""}, {"wait", "tj"},
+        {"create", "svpiVntjxeEDK"},
+        {"list", "jlP"},
+        {"show", "j"},
+        {"start", "ntj"},
+        {"stop", "j"},
+        {"delete", "j"},
+        {"reimage", "svpiVrntjeE"},
+        {"console", ""},
+        {"wait", "tj"},
     };
     const char *allowed = NULL;
     for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)

@@ -83,6 +83,11 @@ static const struct az_option add_options[] = {
     {"--workload-egress-allowed-cidrs", NULL, AZ_STRING, NULL, NULL, NULL, false,
      "Comma-separated private ranges (and host addresses, as ADDRESS/32) the proxy may "
      "reach."},
+    {"--data-disk-size-gb", NULL, AZ_INT, NULL, NULL, NULL, false,
+     "A data disk of this many GiB on each node (trustlaunch; kept by reimage)."},
+    {"--data-disk-encryption-key", NULL, AZ_STRING, NULL, NULL, NULL, false,
+     "VAULT/KEY: the data disk is LUKS2 under this key vault key, released to a node only "
+     "when its attestation meets the key's release policy (trustlaunch; needs the vTPM)."},
     HEADERS_OPT,
     NO_WAIT_OPT,
     {0},
@@ -193,6 +198,10 @@ static int run_add(int argc, char **argv)
     if (az_given(&a, "--workload-egress-allowed-cidrs"))
         json_object_set_new(body, "workloadEgressAllowedCidrs",
                             tlc_json_csv(az_get(&a, "--workload-egress-allowed-cidrs")));
+    if (az_given(&a, "--data-disk-size-gb"))
+        json_object_set_new(body, "dataDiskSizeGB",
+                            json_integer(az_get_long(&a, "--data-disk-size-gb")));
+    arm_body_set_given(body, &a, "dataDiskEncryptionKey", "--data-disk-encryption-key");
     return arm_write(&a, "PUT", &pool, body);
 }
 

@@ -178,6 +178,10 @@ int tld_pool_save(struct tld *t, struct tld_pool *p)
         json_object_set(doc, "rules", p->rules);
     json_object_set_new(doc, "egress", json_boolean(p->egress));
     json_object_set_new(doc, "egress_allow", json_string(p->egress_allow ? p->egress_allow : ""));
+    if (p->data_disk_gb) {
+        json_object_set_new(doc, "data_disk_gb", json_integer(p->data_disk_gb));
+        json_object_set_new(doc, "data_disk_key", json_string(p->data_disk_key));
+    }
     int r = tld_store_resource_put(t, "pool", key, doc);
     json_decref(doc);
     return r;
@@ -394,6 +398,9 @@ int tld_fleet_load(struct tld *t)
         p->skip_gpu = json_is_true(json_object_get(d, "skip_gpu"));
         p->egress = json_is_true(json_object_get(d, "egress"));
         p->egress_allow = tld_intern(t, json_string_value(json_object_get(d, "egress_allow")));
+        json_int_t gb = json_integer_value(json_object_get(d, "data_disk_gb"));
+        p->data_disk_gb = gb > 0 && gb <= TLD_DATADISK_MAX_GB ? (unsigned)gb : 0;
+        p->data_disk_key = tld_intern(t, json_string_value(json_object_get(d, "data_disk_key")));
         p->image_generation = (int)json_integer_value(json_object_get(d, "image_generation"));
         p->prov = prov_parse(json_string_value(json_object_get(d, "prov")));
         p->op_done = (int)json_integer_value(json_object_get(d, "op_done"));

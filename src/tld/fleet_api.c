@@ -82,6 +82,12 @@ static json_t *pool_json(struct tld *t, const struct tld_pool *p)
     json_object_set_new(j, "tee", json_string(tl_tee_name(size ? size->tee : TL_TEE_NONE)));
     json_object_set_new(j, "enableWorkloadEgress", json_boolean(p->egress));
     json_object_set_new(j, "workloadEgressAllowedCidrs", tld_egress_allow_json(p->egress_allow));
+    if (p->data_disk_gb) {
+        json_object_set_new(j, "dataDiskSizeGB", json_integer(p->data_disk_gb));
+        json_object_set_new(j, "dataDiskEncryptionKey",
+                            p->data_disk_key && p->data_disk_key[0] ? json_string(p->data_disk_key)
+                                                                    : json_null());
+    }
     json_object_set(j, "policyRules", p->rules ? p->rules : json_null());
     return j;
 }
@@ -259,6 +265,8 @@ static int cluster_put(struct tld *t, struct tld_group *g, const char *name, con
         {"nodeImage", JSON_STRING},
         {"enableWorkloadEgress", JSON_TRUE},
         {"workloadEgressAllowedCidrs", JSON_ARRAY},
+        {"dataDiskSizeGB", JSON_INTEGER},
+        {"dataDiskEncryptionKey", JSON_STRING},
         {0},
     };
     int r;
@@ -379,6 +387,8 @@ static int pool_put(struct tld *t, struct tld_cluster *c, const char *name, cons
         {"nodeImage", JSON_STRING},
         {"enableWorkloadEgress", JSON_TRUE},
         {"workloadEgressAllowedCidrs", JSON_ARRAY},
+        {"dataDiskSizeGB", JSON_INTEGER},
+        {"dataDiskEncryptionKey", JSON_STRING},
         {0},
     };
     int r;

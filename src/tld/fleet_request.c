@@ -152,6 +152,13 @@ int tld_pool_from_request(struct tld *t, struct tld_cluster *c, const json_t *bo
                                     "workloadEgressAllowedCidrs", &p->egress_allow, err);
     if (er)
         return er;
+    /* the nodes' data disk, checked as a node create checks it */
+    struct tld_node_spec ds = {.vtpm = tld_pool_node_vtpm(p)};
+    if ((er = tld_datadisk_parse(t, body, "dataDiskSizeGB", "dataDiskEncryptionKey", &ds, err)) ||
+        (er = tld_datadisk_check_key(t, &ds, err)))
+        return er;
+    p->data_disk_gb = ds.data_disk_gb;
+    p->data_disk_key = ds.data_disk_key;
     p->image_generation =
         size ? tl_pool_image_generation(size, tld_fleet_flag(body, "useGen1Image")) : 2;
     struct tl_pool_spec spec;

@@ -366,7 +366,9 @@ static int create_check(struct tld *t, struct tld_node *n, const json_t *req,
     int r;
     if ((!spec->external && (r = parse_spec(t, req, spec, err))) ||
         (r = tld_node_security_parse(req, spec, err)) ||
-        (r = tld_node_tee_policy_parse(req, spec, tee_policy, err)))
+        (r = tld_node_tee_policy_parse(req, spec, tee_policy, err)) ||
+        (!spec->external && (r = tld_datadisk_parse(t, req, "data_disk_size_gb",
+                                                    "data_disk_encryption_key", spec, err))))
         return r;
     json_t *ek_j = json_object_get(req, "ek_public");
     if (!ek_j)
@@ -399,7 +401,8 @@ static int create_files(struct tld *t, struct tld_node *n, struct tl_error *err)
     if ((r = tld_vm_make_dir(t, n, err)) || (r = tld_gueststate_prepare(t, n, err)))
         return r;
     if (!n->spec.external &&
-        ((r = tld_vm_make_overlay(t, n, err)) || (r = tld_vm_make_vars(t, n, err))))
+        ((r = tld_vm_make_overlay(t, n, err)) || (r = tld_vm_make_vars(t, n, err)) ||
+         (r = tld_datadisk_make(t, n, err))))
         return r;
     if (n->spec.vtpm && n->spec.vtpm_persist && !n->ek_issued &&
         (r = tld_vm_provision_persisted(t, n, err)))
@@ -412,11 +415,25 @@ int tld_node_create(struct tld *t, const json_t *req, struct tld_pool *pool, str
 {
     if (!json_is_object(req))
         return tl_error_set_nopos(err, -EINVAL, "the request body must be a JSON object");
-    const char *known[] = {"name",          "secure_boot", "vtpm",          "vtpm_persist",
-                           "image",         "vars",        "start",         "external",
-                           "ek_public",     "memory_mib",  "egress",        "egress_allow",
-                           "security_type", "tee",         "disk_security", "guest_state",
-                           "tee_policy"};
+    const char *known[] = {"name",
+                           "secure_boot",
+                           "vtpm",
+                           "vtpm_persist",
+                           "image",
+                           "vars",
+                           "start",
+                           "external",
+                           "ek_public",
+                           "memory_mib",
+                           "egress",
+                           "egress_allow",
+                           "security_type",
+                           "tee",
+                           "disk_security",
+                           "guest_state",
+                           "tee_policy",
+                           "data_disk_size_gb",
+                           "data_disk_encryption_key"};
     const char *key;
     json_t *v;
     json_object_foreach((json_t *)req, key, v)
@@ -464,11 +481,13 @@ int tld_node_create(struct tld *t, const json_t *req, struct tld_pool *pool, str
         if (json_object_get(req, "image") || json_object_get(req, "vars") ||
             json_object_get(req, "secure_boot") || json_is_false(json_object_get(req, "vtpm")) ||
             json_is_false(json_object_get(req, "vtpm_persist")) || json_object_get(req, "egress") ||
-            json_object_get(req, "egress_allow") || json_object_get(req, "guest_state"))
+            json_object_get(req, "egress_allow") || json_object_get(req, "guest_state") ||
+            json_object_get(req, "data_disk_size_gb") ||
+            json_object_get(req, "data_disk_encryption_key"))
             return tl_error_set_nopos(
                 err, -EINVAL,
                 "an external node takes no image, variable store, Secure Boot, "
-                "egress or guest state, and has a persisted vTPM");
+                "egress, guest state or data disk, and has a persisted vTPM");
     }
     /* the name reserved: a node "creating", claimed */
     struct tld_node *n = calloc(1, sizeof(*n));
@@ -490,6 +509,8 @@ int tld_node_create(struct tld *t, const json_t *req, struct tld_pool *pool, str
     io_begin(t);
     r = create_check(t, n, req, &spec, &tee_policy, err);
     io_end(t);
+    if (!r && (r = tld_datadisk_check_key(t, &spec, err)))
+        json_decref(tee_policy);
     if (!r) {
         n->spec = spec; /* under the lock: others read a busy node's spec */
         n->tee_policy = tee_policy;

@@ -80,6 +80,14 @@ json_t *tld_node_json(const struct tld *t, const struct tld_node *n)
     json_object_set_new(j, "egress_allow", tld_egress_allow_json(n->spec.egress_allow));
     if (n->spec.memory_mib)
         json_object_set_new(j, "memory_mib", json_integer(n->spec.memory_mib));
+    if (n->spec.data_disk_gb) {
+        char dd[PATH_MAX];
+        tld_datadisk_path(t, n, dd, sizeof(dd));
+        json_object_set_new(j, "data_disk",
+                            json_pack("{s:i, s:s, s:b, s:s}", "size_gb", (int)n->spec.data_disk_gb,
+                                      "encryption_key", n->spec.data_disk_key, "encrypted",
+                                      n->spec.data_disk_key[0] != 0, "file", dd));
+    }
     if (n->vm)
         json_object_set_new(j, "vm",
                             json_pack("{s:O, s:O}", "resourceGroup",
@@ -154,6 +162,7 @@ json_t *tld_node_doc(const struct tld_node *n)
                             json_integer(n->spec.memory_mib));
     if (n->spec.security_type)
         tld_node_security_json(&n->spec, json_object_get(j, "spec"));
+    tld_datadisk_json(&n->spec, json_object_get(j, "spec"));
     if (n->vm)
         json_object_set(j, "vm", n->vm);
     if (n->tee_policy)
@@ -194,6 +203,7 @@ int tld_node_from_doc(struct tld *t, const json_t *doc, struct tld_node **out)
     n->spec.image = tld_intern(t, json_string_value(json_object_get(spec, "image")));
     n->spec.vars = tld_intern(t, json_string_value(json_object_get(spec, "vars")));
     tld_node_security_from_json(spec, &n->spec);
+    tld_datadisk_from_json(t, spec, &n->spec);
     json_t *vm = json_object_get(doc, "vm");
     n->vm = json_is_object(vm) ? json_deep_copy(vm) : NULL;
     json_t *tp = json_object_get(doc, "tee_policy");

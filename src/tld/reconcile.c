@@ -136,6 +136,11 @@ static int create_node(struct tld *t, struct tld_pool *p, struct tl_error *err)
     const struct tl_vm_size *size = tl_vm_size_find(p->vm_size);
     if (size && size->node_memory_mib)
         json_object_set_new(req, "memory_mib", json_integer(size->node_memory_mib));
+    if (p->data_disk_gb) {
+        json_object_set_new(req, "data_disk_size_gb", json_integer(p->data_disk_gb));
+        if (p->data_disk_key && p->data_disk_key[0])
+            json_object_set_new(req, "data_disk_encryption_key", json_string(p->data_disk_key));
+    }
     if (size && size->tee != TL_TEE_NONE) { /* a confidential size: confidential nodes, as AKS */
         json_object_set_new(req, "security_type", json_string(TL_SECURITY_CONFIDENTIAL));
         json_object_set_new(req, "tee", json_string(tl_tee_name(size->tee)));

@@ -275,7 +275,12 @@ struct tld_node_spec {
     const char *tee;
     const char *disk_security;
     bool guest_state;
+    /* a data disk (datadisk.c): its size in GiB (0: none) and the key vault
+     * key the guest encrypts it with, interned "VAULT/KEY" ("" a plain disk) */
+    unsigned data_disk_gb;
+    const char *data_disk_key;
 };
+#define TLD_DATADISK_MAX_GB 4096
 
 #define TLD_MAX_FINDINGS       64         /* per attestation: the rest summed up in one */
 #define TLD_MAX_ALERT_FINDINGS 512        /* per alert, over its boot's failures */
@@ -656,6 +661,23 @@ int tld_node_tee_policy_parse(const json_t *req, const struct tld_node_spec *spe
 void tld_node_security_json(const struct tld_node_spec *spec, json_t *obj);
 void tld_node_security_from_json(const json_t *obj, struct tld_node_spec *spec);
 bool tld_node_confidential(const struct tld_node *n);
+/* datadisk.c: a node's data disk. parse: "data_disk_size_gb" and
+ * "data_disk_encryption_key" of a create request (400 with msg; the
+ * syntax, no lock needed); check_key (under tld.lock): the key exists;
+ * json / from_json:
+ * the two keys of a spec; make: the sparse file (without the lock, kept
+ * when there); qemu_args: -drive, -device and -fw_cfg values, empty when
+ * the node has none (-ENAMETOOLONG, -EINVAL a comma in a path) */
+int tld_datadisk_parse(struct tld *t, const json_t *req, const char *size_key, const char *key_key,
+                       struct tld_node_spec *spec, struct tl_error *err);
+int tld_datadisk_check_key(struct tld *t, const struct tld_node_spec *spec, struct tl_error *err);
+void tld_datadisk_json(const struct tld_node_spec *spec, json_t *obj);
+void tld_datadisk_from_json(struct tld *t, const json_t *obj, struct tld_node_spec *spec);
+int tld_datadisk_path(const struct tld *t, const struct tld_node *n, char *out, size_t size);
+int tld_datadisk_make(struct tld *t, struct tld_node *n, struct tl_error *err);
+int tld_datadisk_qemu_args(const struct tld *t, const struct tld_node *n, char *drive,
+                           size_t drive_size, char *device, size_t device_size, char *cfg,
+                           size_t cfg_size);
 /* Who vouches for its EK: TLD_EK_PLATFORM, _MANUFACTURER, _VOUCHED, "none" */
 const char *tld_node_ek_origin(const struct tld_node *n);
 /* The store's form: everything, secrets and pids included. */
@@ -790,6 +812,9 @@ struct tld_pool {
     bool secure_boot, vtpm, fips, skip_gpu;
     bool egress;              /* enableWorkloadEgress: its nodes' spec.egress */
     const char *egress_allow; /* workloadEgressAllowedCidrs, interned (egress.c) */
+    /* dataDiskSizeGB / dataDiskEncryptionKey: its nodes' data disk (datadisk.c) */
+    unsigned data_disk_gb;
+    const char *data_disk_key; /* interned "VAULT/KEY", "" none */
     int image_generation;
     /* where it is */
     enum tld_prov prov;

@@ -472,6 +472,21 @@ static int start_qemu(struct tld *t, struct tld_node *n, uint8_t token_sha256[32
     }
     argv[k++] = "-drive";
     argv[k++] = a_disk;
+    char dd_drive[PATH_MAX + 96], dd_dev[96], dd_cfg[160];
+    int ddr = tld_datadisk_qemu_args(t, n, dd_drive, sizeof(dd_drive), dd_dev, sizeof(dd_dev),
+                                     dd_cfg, sizeof(dd_cfg));
+    if (ddr < 0)
+        return tl_error_set_nopos(err, ddr, "node %s: its data disk: %s", n->name,
+                                  ddr == -EINVAL ? "a comma in its path (QEMU's option syntax)"
+                                                 : "path too long");
+    if (dd_drive[0]) {
+        argv[k++] = "-drive";
+        argv[k++] = dd_drive;
+        argv[k++] = "-device";
+        argv[k++] = dd_dev;
+        argv[k++] = "-fw_cfg";
+        argv[k++] = dd_cfg;
+    }
     /* restrict=on: the guest reaches nothing but the forward to its own
      * agent channel (agentnet.c), and with egress the one to its own
      * CONNECT proxy (egress.c); DHCP still answers */
