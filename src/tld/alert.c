@@ -4,6 +4,7 @@
  * (attest.c). */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "attest.h"
 #include "tld.h"
@@ -81,5 +82,57 @@ json_t *tld_alert_record(struct tld *t, struct tld_node *n, const char *boot, lo
         json_decref(alert);
         return NULL;
     }
+    return alert;
+}
+
+/* A key release refused to n (keyrelease.c): the alert of the node's
+ * current boot (the one its latest attestation saw; made when there is
+ * none, with no findings) says which key was withheld, by which clause and
+ * why, once per key and clause. Returns the alert to post to the webhook
+ * (after the caller lets go of the lock) when it changed, else NULL. Under
+ * tld.lock. */
+json_t *tld_alert_withheld(struct tld *t, struct tld_node *n, const char *kid, const char *clause,
+                           const char *reason)
+{
+    char boot[64];
+    snprintf(boot, sizeof(boot), "%u:%u:%u", n->boots, n->attestation.reset_count,
+             n->attestation.restart_count);
+    long long aid = 0;
+    bool acked = false;
+    json_t *alert = tld_store_alert_find(t, n->name, n->uuid, boot, &aid, &acked);
+    if (!alert)
+        alert = json_pack("{s:s, s:s, s:s, s:I, s:I, s:[], s:[], s:[], s:i}", "node", n->name,
+                          "node_uuid", n->uuid, "boot", boot, "at", (json_int_t)tld_now(),
+                          "attestation", (json_int_t)n->attestation.id, "attestations",
+                          "components", "findings", "reopened", 0);
+    if (!alert)
+        return NULL;
+    json_t *w = json_object_get(alert, "withheld");
+    if (!json_is_array(w))
+        json_object_set_new(alert, "withheld", w = json_array());
+    size_t i;
+    json_t *v;
+    json_array_foreach(w, i, v)
+    {
+        const char *k = json_string_value(json_object_get(v, "key"));
+        const char *c = json_string_value(json_object_get(v, "clause"));
+        if (k && c && strcmp(k, kid) == 0 && strcmp(c, clause) == 0) {
+            json_decref(alert); /* said already for this boot */
+            return NULL;
+        }
+    }
+    json_array_append_new(w, json_pack("{s:s, s:s, s:s, s:I}", "key", kid, "clause", clause,
+                                       "reason", reason, "at", (json_int_t)tld_now()));
+    json_object_set_new(alert, "at", json_integer(tld_now()));
+    json_object_del(alert, "id");
+    json_object_del(alert, "acknowledged");
+    if (tld_store_alert_put(t, n->name, boot, alert, &aid, acked) < 0) {
+        json_decref(alert);
+        return NULL;
+    }
+    json_object_set_new(alert, "id", json_integer(aid));
+    json_object_set_new(alert, "type", json_string("integrity-alert"));
+    json_object_set_new(alert, "acknowledged", json_false());
+    tld_log("node %s: alert %lld: key %s withheld (%s: %s)", n->name, aid, kid, clause, reason);
     return alert;
 }

@@ -84,6 +84,11 @@ int tld_enrol_activate(struct tld *t, struct tld_node *n, json_t *req, json_t **
  * the attestation's transaction. */
 json_t *tld_alert_record(struct tld *t, struct tld_node *n, const char *boot, long long att,
                          const json_t *components, const json_t *findings);
+/* A key release refused to n: its current boot's alert (made when there is
+ * none) lists the key withheld ("withheld": [{"key", "clause", "reason",
+ * "at"}]); the alert to post when it changed, else NULL. Under tld.lock. */
+json_t *tld_alert_withheld(struct tld *t, struct tld_node *n, const char *kid, const char *clause,
+                           const char *reason);
 
 /* attest_tee.c: what a confidential node's evidence must show, taken from
  * the node under tld.lock (tld_attest_begin). */

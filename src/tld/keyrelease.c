@@ -260,6 +260,17 @@ int tld_key_release(struct tld *t, const char *node, const char *auth, const jso
     tld_log("key %s/%s: release to node %s %s (%s: %s)", rq.vault, rq.key, node,
             d.granted ? "granted" : "refused", d.clause, d.reason);
     if (!d.granted) {
+        /* the node's alert says the key was withheld, and why */
+        char wkid[TLH_KEYSTORE_VAULT_MAX + TLH_KEYSTORE_NAME_MAX + 2];
+        snprintf(wkid, sizeof(wkid), "%s/%s", rq.vault, rq.key);
+        tld_lock(t);
+        struct tld_node *n = tld_node_find(t, node);
+        json_t *alert = n ? tld_alert_withheld(t, n, wkid, d.clause, d.reason) : NULL;
+        tld_unlock(t);
+        if (alert) {
+            tld_webhook_post(&t->webhook, alert);
+            json_decref(alert);
+        }
         release_req_done(&rq);
         return r < 0 && r != -EPERM ? r
                                     : tl_error_set_nopos(err, -EACCES, "release refused: %s: %s",
