@@ -72,6 +72,11 @@ static const struct az_option create_options[] = {
      "A confidential VM's hardware evidence policy, the JSON file `tl tee verify --policy` "
      "takes (e.g. the trusted-roots naming the platform's emulated secure processor; a tl "
      "option, not az's)."},
+    {"--data-disk-sizes-gb", NULL, AZ_INT, NULL, NULL, NULL, false,
+     "A data disk of this many GiB (one disk here), kept by reimage and resize."},
+    {"--data-disk-encryption-key", NULL, AZ_STRING, NULL, NULL, NULL, false,
+     "VAULT/KEY: the data disk is LUKS2 under this key vault key, released to the VM only when "
+     "its attestation meets the key's release policy (a tl option, not az's; needs the vTPM)."},
     NO_WAIT_OPT,
     {0},
 };
@@ -170,6 +175,10 @@ static int run_create(int argc, char **argv)
         json_object_set_new(body, "nestedVirtualization", json_true());
     if (az_flag(&a, "--no-start"))
         json_object_set_new(body, "start", json_false());
+    if (az_given(&a, "--data-disk-sizes-gb"))
+        json_object_set_new(body, "dataDiskSizeGB",
+                            json_integer(az_get_long(&a, "--data-disk-sizes-gb")));
+    arm_body_set_given(body, &a, "dataDiskEncryptionKey", "--data-disk-encryption-key");
     const char *tee_file = az_get(&a, "--tee-policy");
     if (tee_file) {
         json_error_t jerr;

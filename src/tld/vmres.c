@@ -66,6 +66,13 @@ static json_t *vm_json(const struct tld_node *n)
     json_t *disk = json_pack("{s:{s:{s:o}}}", "osDisk", "managedDisk", "securityProfile",
                              cvm ? json_pack("{s:s}", "securityEncryptionType", sp->disk_security)
                                  : json_null());
+    json_t *data = json_array();
+    if (sp->data_disk_gb) /* az's dataDisks entry, and the key (trustlaunch's) */
+        json_array_append_new(
+            data, json_pack("{s:i, s:i, s:s, s:o}", "lun", 0, "diskSizeGB", (int)sp->data_disk_gb,
+                            "createOption", "Empty", "encryptionKey",
+                            sp->data_disk_key[0] ? json_string(sp->data_disk_key) : json_null()));
+    json_object_set_new(disk, "dataDisks", data);
     return json_pack(
         "{s:s, s:s, s:s, s:s, s:s, s:{s:s}, s:o, s:o, s:{s:b}, s:{s:b}, s:s, s:s, "
         "s:s, s:b, s:b, s:s, s:s}",
@@ -149,6 +156,8 @@ static int vm_put(struct tld *t, struct tld_group *g, const char *name, const js
         {"image", JSON_STRING},
         {"start", JSON_TRUE},
         {"teePolicy", JSON_OBJECT},
+        {"dataDiskSizeGB", JSON_INTEGER},
+        {"dataDiskEncryptionKey", JSON_STRING},
         {0},
     };
     int r;
@@ -199,6 +208,11 @@ static int vm_put(struct tld *t, struct tld_group *g, const char *name, const js
         json_object_set(req, "image", json_object_get(body, "image"));
     if (json_object_get(body, "teePolicy")) /* the node's own (node_security.c checks it) */
         json_object_set(req, "tee_policy", json_object_get(body, "teePolicy"));
+    if (json_object_get(body, "dataDiskSizeGB")) /* datadisk.c checks them */
+        json_object_set(req, "data_disk_size_gb", json_object_get(body, "dataDiskSizeGB"));
+    if (json_object_get(body, "dataDiskEncryptionKey"))
+        json_object_set(req, "data_disk_encryption_key",
+                        json_object_get(body, "dataDiskEncryptionKey"));
     json_t *vm =
         json_pack("{s:s, s:s, s:s, s:s, s:b, s:b}", "resourceGroup", g->name, "name", name,
                   "location", s.location, "vmSize", s.vm_size, "acceleratedNetworking",
