@@ -78,7 +78,7 @@ else echo "$MARK" >/data/secret.txt && sync && echo "wrote \$(sha256sum </data/s
 fi
 EOF
 
-console() { tl node console "$1" 2>/dev/null; }
+console() { tl node console "$1" 2>/dev/null | tr -d '\r'; }
 wait_probe() { # NODE: until this boot's probe ended (the disk is done by then)
 	for _ in $(seq $((${TL_E2E_NODE_TIMEOUT:-300} * 2))); do
 		console "$1" | grep -q '^TL: probe end' && return 0
