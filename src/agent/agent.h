@@ -192,9 +192,26 @@ struct agent_release_key {
     size_t certify_len;
     uint8_t sig[sizeof(TPMT_SIGNATURE)];
     size_t sig_len;
+    /* TPM2B_PRIVATE: the key's private area as the TPM protects it (under
+     * the NULL primary: loadable by this TPM until its next reset only) */
+    uint8_t key_private[sizeof(TPM2B_PRIVATE)];
+    size_t private_len;
 };
+/* ak ESYS_TR_NONE: the key is made and loaded but not certified. */
 int agent_release_key_create(ESYS_CONTEXT *esys, ESYS_TR ak, const uint8_t *nonce, size_t nonce_len,
                              struct agent_release_key *k, char *err, size_t err_size);
+/* A key made by agent_release_key_create loaded again from its marshalled
+ * TPM2B_PUBLIC and TPM2B_PRIVATE (k->key; not certified). */
+int agent_release_key_load(ESYS_CONTEXT *esys, const uint8_t *pub, size_t pub_len,
+                           const uint8_t *priv, size_t priv_len, struct agent_release_key *k,
+                           char *err, size_t err_size);
+/* --release-open DUMP: the answer a --release-dump DUMP run saved (DUMP,
+ * DUMP.answer, DUMP.private) opened with the TPM behind tcti, the key's
+ * bytes to out_path (new, 0600). Says on stdout what happened ("TL: agent
+ * release-open: ..."): the saved key loaded and opened it (exit 0), or it
+ * does not load here and this TPM's own key does not open it either, with
+ * the TPM's reasons (exit 1). */
+int agent_release_open_saved(const char *tcti, const char *dump, const char *out_path);
 /* tld's answer opened: RSA_Decrypt (OAEP SHA-256) of the ephemeral AES key
  * in the TPM, then RFC 5649 unwrap; *out malloc'd (the key's bytes: an oct
  * key's value, an RSA key's PKCS#8, possibly followed by zero padding). */

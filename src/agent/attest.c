@@ -470,16 +470,24 @@ static int attest(struct attest_state *st)
     return r;
 }
 
-/* The release (release.c has the TPM side): a nonce, a key of this TPM
- * certified by the AK over it, the key wrapped to it in the answer, its
- * bytes written to o->release_out (new, 0600).
+/* A key released to this TPM (release.c has the TPM side): a nonce, a key
+ * of this TPM certified by the AK over it, the key wrapped to it in the
+ * answer and opened. version NULL: the newest; else that version (a disk's
+ * key before a rotation). *out malloc'd (the key's bytes; cleanse before
+ * freeing), kid the answer's "VAULT/KEY/VERSION": the version released.
  *   POST BASE/nonce {} <- {"nonce"}
- *   POST BASE/keys/release {"vault", "key", "nonce", "key_public",
- *        "parent_public", "certify", "signature"} <- {"kid", "wrapped", ...}
- * o->release_dump (when given): the request written there too (public
- * values and a used nonce: what a test replays). */
-static int release(struct attest_state *st)
+ *   POST BASE/keys/release {"vault", "key", ["version",] "nonce", "key_public",
+ *        "parent_public", "certify", "signature"} <- {"kid", "version", "wrapped", ...}
+ * o->release_dump (when given): the request written there too, the answer
+ * beside it as DUMP.answer and the TPM key's private area (as the TPM
+ * protects it: loadable by this TPM in this boot only) as DUMP.private:
+ * what a test replays, or tries to open with another TPM (--release-open). */
+static int release_key(struct attest_state *st, const char *vault, const char *name,
+                       const char *version, uint8_t **out, size_t *out_len, char *kid,
+                       size_t kid_size)
 {
+    *out = NULL;
+    *out_len = 0;
     json_t *answer;
     int r = call(st, "nonce", json_object(), &answer);
     if (r != STEP_OK)
@@ -497,14 +505,13 @@ static int release(struct attest_state *st)
     if ((r = agent_release_key_create(st->tpm.esys, st->ak, nonce, sizeof(nonce), &k, st->err,
                                       sizeof(st->err))) < 0)
         return r;
-    char vault[64] = "";
-    const char *slash = strchr(st->o->release, '/');
-    snprintf(vault, sizeof(vault), "%.*s", (int)(slash - st->o->release), st->o->release);
     json_t *body = json_pack(
-        "{s:s, s:s, s:s, s:o, s:o, s:o, s:o}", "vault", vault, "key", slash + 1, "nonce",
-        nonce_text, "key_public", tl_base64_json(k.key_public, k.key_len), "parent_public",
+        "{s:s, s:s, s:s, s:o, s:o, s:o, s:o}", "vault", vault, "key", name, "nonce", nonce_text,
+        "key_public", tl_base64_json(k.key_public, k.key_len), "parent_public",
         tl_base64_json(k.parent_public, k.parent_len), "certify",
         tl_base64_json(k.certify, k.certify_len), "signature", tl_base64_json(k.sig, k.sig_len));
+    if (body && version)
+        json_object_set_new(body, "version", json_string(version));
     if (body && st->o->release_dump) {
         char *text = json_dumps(body, JSON_COMPACT);
         if (!text || tlh_file_write_new(st->o->release_dump, text, strlen(text), 0600, NULL) < 0)
@@ -516,17 +523,53 @@ static int release(struct attest_state *st)
         agent_release_key_done(st->tpm.esys, &k);
         return r > 0 ? -EACCES : r;
     }
+    if (st->o->release_dump) {
+        char path[4096];
+        char *text = json_dumps(answer, JSON_COMPACT);
+        snprintf(path, sizeof(path), "%s.answer", st->o->release_dump);
+        if (!text || tlh_file_write_new(path, text, strlen(text), 0600, NULL) < 0)
+            agent_say("release: cannot write %s", path);
+        free(text);
+        snprintf(path, sizeof(path), "%s.private", st->o->release_dump);
+        if (tlh_file_write_new(path, k.key_private, k.private_len, 0600, NULL) < 0)
+            agent_say("release: cannot write %s", path);
+    }
     const char *wrapped = member_string(answer, "wrapped", 1 << 16);
-    const char *kid = member_string(answer, "kid", 256);
-    uint8_t *w = NULL, *key = NULL;
-    size_t w_len = 0, key_len = 0;
-    if (!wrapped || !kid || tl_base64_decode(wrapped, strlen(wrapped), 0, &w, &w_len) < 0)
-        r = fail(st, "keys/release: no \"kid\" and base64 \"wrapped\" in the answer");
+    const char *answer_kid = member_string(answer, "kid", 256);
+    const char *answer_version = member_string(answer, "version", 64);
+    uint8_t *w = NULL;
+    size_t w_len = 0;
+    if (!wrapped || !answer_kid || !answer_version ||
+        tl_base64_decode(wrapped, strlen(wrapped), 0, &w, &w_len) < 0)
+        r = fail(st, "keys/release: no \"kid\", \"version\" and base64 \"wrapped\" in the answer");
+    else if (version && strcmp(answer_version, version) != 0)
+        r = fail(st, "keys/release: asked for version %s, the answer is version %s", version,
+                 answer_version);
     else
-        r = agent_release_unwrap(st->tpm.esys, &k, w, w_len, &key, &key_len, st->err,
+        r = agent_release_unwrap(st->tpm.esys, &k, w, w_len, out, out_len, st->err,
                                  sizeof(st->err));
     agent_release_key_done(st->tpm.esys, &k);
     free(w);
+    if (r == 0)
+        snprintf(kid, kid_size, "%s", answer_kid);
+    json_decref(answer);
+    return r;
+}
+
+/* --release VAULT/KEY[/VERSION]: the key's bytes written to
+ * o->release_out (new, 0600). */
+static int release(struct attest_state *st)
+{
+    char vault[64] = "", name[128] = "", version[64] = "";
+    const char *a = st->o->release, *b = strchr(a, '/'), *c = b ? strchr(b + 1, '/') : NULL;
+    snprintf(vault, sizeof(vault), "%.*s", (int)(b - a), a);
+    snprintf(name, sizeof(name), "%.*s", (int)(c ? c - b - 1 : (long)strlen(b + 1)), b + 1);
+    if (c)
+        snprintf(version, sizeof(version), "%s", c + 1);
+    uint8_t *key = NULL;
+    size_t key_len = 0;
+    char kid[256];
+    int r = release_key(st, vault, name, c ? version : NULL, &key, &key_len, kid, sizeof(kid));
     if (r == 0 && tlh_file_write_new(st->o->release_out, key, key_len, 0600, NULL) < 0)
         r = fail(st, "release: cannot write %s (it must not exist yet)", st->o->release_out);
     if (r == 0)
@@ -534,7 +577,6 @@ static int release(struct attest_state *st)
     if (key)
         OPENSSL_cleanse(key, key_len);
     free(key);
-    json_decref(answer);
     return r;
 }
 

@@ -46,7 +46,8 @@ static void usage(void)
           "                [--once] [--retry-for SECONDS] [--no-attest] [--ek rsa|ecc]\n"
           "                [--ak ecc|rsa] [--pcrs LIST] [--interval SECONDS]\n"
           "                [--rp-nonce HEX] [--audience AUD]\n"
-          "                [--release VAULT/KEY --release-out FILE]\n"
+          "                [--release VAULT/KEY[/VERSION] --release-out FILE]\n"
+          "                [--release-open DUMP --release-out FILE]\n"
           "\n"
           "Reads the platform's config (QEMU fw_cfg opt/trustlaunch/agent.json), the\n"
           "node's boot evidence (Secure Boot, TPM PCRs and EK certificates, the firmware\n"
@@ -70,11 +71,16 @@ static void usage(void)
           "  --rp-nonce HEX     a relying party's nonce (1-64 bytes), carried into the\n"
           "                     token (its \"rp_nonce\" claim)\n"
           "  --audience AUD     the token's \"aud\" (default the platform's)\n"
-          "  --release VAULT/KEY  with --once, after a passing attestation: the key\n"
-          "                     released to a key of this TPM, its bytes written to\n"
+          "  --release VAULT/KEY[/VERSION]  with --once, after a passing attestation: the\n"
+          "                     key (that version, default the newest) released to a key\n"
+          "                     of this TPM, its bytes written to\n"
           "  --release-out FILE (new, 0600)\n"
-          "  --release-dump FILE  the release request written there too (its public\n"
-          "                     values and its nonce: for tests)\n"
+          "  --release-dump FILE  the release request written there too, the answer to\n"
+          "                     FILE.answer, the TPM key's private area (as the TPM\n"
+          "                     protects it) to FILE.private: for tests\n"
+          "  --release-open DUMP  no tld: open DUMP.answer with this TPM (--tcti), by\n"
+          "                     loading DUMP's key again, else with a key of this TPM;\n"
+          "                     says why it cannot (tests: another node's TPM cannot)\n"
           "\n"
           "Exit status: 0 reported and attested (--once), 1 failed, 2 bad usage or config,\n"
           "3 no platform config.\n",
@@ -163,6 +169,7 @@ int main(int argc, char **argv)
         {"release", required_argument, NULL, 'K'},
         {"release-out", required_argument, NULL, 'O'},
         {"release-dump", required_argument, NULL, 'Q'},
+        {"release-open", required_argument, NULL, 'W'},
         {"help", no_argument, NULL, 'h'},
         {0},
     };
@@ -175,7 +182,7 @@ int main(int argc, char **argv)
         .eventlog = "/sys/kernel/security/tpm0/binary_bios_measurements",
         .efivars = "/sys/firmware/efi/efivars",
     };
-    const char *config = NULL, *fw_cfg = AGENT_FW_CFG_PATH;
+    const char *config = NULL, *fw_cfg = AGENT_FW_CFG_PATH, *release_open = NULL;
     bool once = false, attest = true;
     double retry_for = 90;
     unsigned interval = 0;
@@ -276,9 +283,12 @@ int main(int argc, char **argv)
             ao.audience = optarg;
             break;
         case 'K': {
+            /* VAULT/KEY or VAULT/KEY/VERSION (tld checks the names) */
             const char *slash = strchr(optarg, '/');
-            if (!slash || slash == optarg || !slash[1] || strchr(slash + 1, '/'))
-                return bad("--release: VAULT/KEY, not \"%s\"", optarg);
+            const char *ver = slash ? strchr(slash + 1, '/') : NULL;
+            if (!slash || slash == optarg || !slash[1] || ver == slash + 1 ||
+                (ver && (!ver[1] || strchr(ver + 1, '/'))))
+                return bad("--release: VAULT/KEY or VAULT/KEY/VERSION, not \"%s\"", optarg);
             ao.release = optarg;
             break;
         }
@@ -287,6 +297,9 @@ int main(int argc, char **argv)
             break;
         case 'Q':
             ao.release_dump = optarg;
+            break;
+        case 'W':
+            release_open = optarg;
             break;
         case 'h':
             usage();
@@ -298,6 +311,11 @@ int main(int argc, char **argv)
     }
     if (optind < argc)
         return bad("unexpected argument \"%s\" (try --help)", argv[optind]);
+    if (release_open) { /* a test's tool: no config, no tld */
+        if (!ao.release_out || ao.release)
+            return bad("--release-open DUMP goes with --release-out FILE, without --release");
+        return agent_release_open_saved(src.tcti, release_open, ao.release_out);
+    }
     if (!ao.release != !ao.release_out || (ao.release && (!once || !attest)))
         return bad("--release VAULT/KEY goes with --release-out FILE and --once");
 

@@ -1,11 +1,18 @@
 /* A key released to an attested node (issue 15, the release protocol):
  * POST /v1/nodes/NODE/keys/release, the node's agent only.
  *
- *   {"vault", "key", "nonce": hex (one tld issued: POST .../nonce),
+ *   {"vault", "key", "version" (optional: 32 hex digits, else the newest),
+ *    "nonce": hex (one tld issued: POST .../nonce),
  *    "key_public", "parent_public": TPM2B_PUBLIC (base64),
  *    "certify": TPMS_ATTEST (base64, as signed), "signature": TPMT_SIGNATURE}
  *   -> {"kid", "vault", "key", "version", "kty", "size", "attestation",
  *       "wrapped": base64 of OAEP-SHA-256(ephemeral AES-256) || RFC 5649 wrap}
+ *
+ * "version" names an older version (a disk's key before a rotation): it is
+ * checked before anything else is taken (404 "version: ..." when the token
+ * does not hold it, the nonce left unused), then decided as the newest
+ * would be: the key's one policy and exportability hold for every version.
+ * The answer always names the version it wrapped.
  *
  * The decision, in order; each refusal is 403 with its reason, and every
  * request that names a key of a vault is recorded in the release log with
@@ -21,9 +28,9 @@
  *   clause         (the claims of its token, as relying parties see them;
  *                  authority "trustlaunch"), naming the deciding clause;
  *   "exportable"   the key may be released at all.
- * Then the newest version is wrapped in the token to the TPM key's public
- * half: only that TPM (RSA_Decrypt with the key, which never leaves it and
- * goes with the boot) can open it.
+ * Then the version asked for (the newest by default) is wrapped in the token to the TPM key's
+ * public half: only that TPM (RSA_Decrypt with the key, which never leaves it and goes with the
+ * boot) can open it.
  *
  * Locks: tld.lock for the node (its AK, nonces, latest attestation) and the
  * records; the evidence checked and the policy evaluated without any; the
@@ -46,6 +53,7 @@
 
 struct release_req {
     const char *vault, *key;
+    const char *version; /* NULL: the newest */
     uint8_t nonce[32];
     uint8_t *key_public, *parent_public, *certify, *signature;
     size_t key_len, parent_len, certify_len, signature_len;
@@ -74,9 +82,18 @@ static int release_req_parse(const json_t *req, struct release_req *r, struct tl
                               .key = json_string_value(json_object_get(req, "key"))};
     if (!r->vault || !r->key)
         return tl_error_set_nopos(err, -EINVAL, "vault, key: required (the key to release)");
+    json_t *version = json_object_get(req, "version");
+    r->version = json_string_value(version);
+    if (version && !r->version)
+        return tl_error_set_nopos(err, -EINVAL, "version: a key version (32 hex digits)");
     int rc = tlh_keystore_names_check(r->vault, r->key, NULL, err);
     if (rc < 0)
         return rc;
+    if (r->version && !r->version[0])
+        return tl_error_set_nopos(err, -EINVAL, "version: empty (omit it for the newest)");
+    if (r->version && tlh_keystore_names_check(NULL, NULL, r->version, err) < 0)
+        return tl_error_set_nopos(err, -EINVAL, "version: %s is not %d lowercase hex digits",
+                                  r->version, TLH_KEYSTORE_VERSION_LEN);
     const char *nonce = json_string_value(json_object_get(req, "nonce"));
     if (!nonce || strlen(nonce) != 64 || tl_hex_decode(nonce, 64, r->nonce, 32) != 32)
         return tl_error_set_nopos(err, -EINVAL, "nonce: required, the 64 hex digits tld issued");
@@ -224,6 +241,9 @@ int tld_key_release(struct tld *t, const char *node, const char *auth, const jso
     struct release_req rq;
     int r = release_req_parse(req, &rq, err);
     struct node_facts f = {0};
+    /* an unknown version is the request's error, before its nonce is taken */
+    if (r == 0 && rq.version)
+        r = tld_vault_key_version_known(t, rq.vault, rq.key, rq.version, err);
     if (r == 0)
         r = node_facts_take(t, node, auth, &rq, &f, err);
     if (r < 0) {
@@ -243,8 +263,8 @@ int tld_key_release(struct tld *t, const char *node, const char *auth, const jso
     _cleanup_free_ uint8_t *wrapped = NULL;
     size_t wrapped_len = 0;
     if (d.granted) {
-        r = tld_vault_key_wrap(t, rq.vault, rq.key, spki, spki_len, &key, &wrapped, &wrapped_len,
-                               err);
+        r = tld_vault_key_wrap(t, rq.vault, rq.key, rq.version, spki, spki_len, &key, &wrapped,
+                               &wrapped_len, err);
         if (r == -EPERM)
             refuse(&d, "exportable", "%s", err->message);
         else if (r < 0)
@@ -252,8 +272,9 @@ int tld_key_release(struct tld *t, const char *node, const char *auth, const jso
     }
     json_t *entry = json_pack("{s:I, s:s, s:s, s:s, s:s, s:b, s:s, s:s, s:I}", "at",
                               (json_int_t)tld_now(), "vault", rq.vault, "key", rq.key, "version",
-                              key.version, "node", node, "granted", d.granted, "clause", d.clause,
-                              "reason", d.reason, "attestation", (json_int_t)f.att.id);
+                              key.version[0] || !rq.version ? key.version : rq.version, "node",
+                              node, "granted", d.granted, "clause", d.clause, "reason", d.reason,
+                              "attestation", (json_int_t)f.att.id);
     if (!entry || tld_vault_release_record(t, entry) < 0)
         tld_log("key %s/%s: the release log could not be written", rq.vault, rq.key);
     json_decref(entry);

@@ -540,16 +540,36 @@ int tld_vault_key_download(struct tld *t, const char *vault, const char *name, s
     return tlh_keystore_key_download(&key, err);
 }
 
-/* The newest version of a key wrapped to an RSA SPKI (keyrelease.c):
- * -EPERM for a key that is not exportable. */
-int tld_vault_key_wrap(struct tld *t, const char *vault, const char *name, const uint8_t *spki,
-                       size_t spki_len, struct tlh_key *key, uint8_t **out, size_t *out_len,
-                       struct tl_error *err)
+/* A version of a key the token holds: 0, or -ENOENT naming the key (no
+ * record) or the version (never made, or destroyed with its key). */
+int tld_vault_key_version_known(struct tld *t, const char *vault, const char *name,
+                                const char *version, struct tl_error *err)
+{
+    _cleanup_json_ json_t *rec = NULL;
+    int r = key_lock(t, vault, name, version, &rec, err);
+    if (r < 0)
+        return r;
+    struct tlh_key key;
+    r = tlh_keystore_key_find(&t->keyvault.ks, vault, name, version, &key, err);
+    ks_unlock(t);
+    if (r == -ENOENT)
+        return tl_error_set_nopos(err, -ENOENT,
+                                  "version: key %s/%s has no version %s (never made, or deleted)",
+                                  vault, name, version);
+    return r;
+}
+
+/* A version of a key (NULL: the newest) wrapped to an RSA SPKI
+ * (keyrelease.c): -EPERM for a key that is not exportable, -ENOENT for a
+ * version the token does not hold. */
+int tld_vault_key_wrap(struct tld *t, const char *vault, const char *name, const char *version,
+                       const uint8_t *spki, size_t spki_len, struct tlh_key *key, uint8_t **out,
+                       size_t *out_len, struct tl_error *err)
 {
     int r = ks_lock(t, err);
     if (r < 0)
         return r;
-    r = tlh_keystore_key_find(&t->keyvault.ks, vault, name, NULL, key, err);
+    r = tlh_keystore_key_find(&t->keyvault.ks, vault, name, version, key, err);
     if (r == 0)
         r = tlh_keystore_wrap(&t->keyvault.ks, key, spki, spki_len, out, out_len, err);
     ks_unlock(t);

@@ -466,11 +466,16 @@ int tld_vault_key_delete(struct tld *t, const char *vault, const char *name, jso
                          struct tl_error *err);
 int tld_vault_key_download(struct tld *t, const char *vault, const char *name,
                            struct tl_error *err);
-/* The newest version of VAULT/NAME wrapped (tlh_keystore_wrap) to an RSA
- * SPKI; *key the version wrapped. -EPERM: not exportable. */
-int tld_vault_key_wrap(struct tld *t, const char *vault, const char *name, const uint8_t *spki,
-                       size_t spki_len, struct tlh_key *key, uint8_t **out, size_t *out_len,
-                       struct tl_error *err);
+/* VAULT/NAME/VERSION (VERSION NULL: the newest) wrapped (tlh_keystore_wrap)
+ * to an RSA SPKI; *key the version wrapped. -EPERM: not exportable;
+ * -ENOENT: the token has no such version. */
+int tld_vault_key_wrap(struct tld *t, const char *vault, const char *name, const char *version,
+                       const uint8_t *spki, size_t spki_len, struct tlh_key *key, uint8_t **out,
+                       size_t *out_len, struct tl_error *err);
+/* 0 when the token holds VAULT/NAME/VERSION; -ENOENT naming the key or
+ * "version: ..."; -EINVAL for a malformed name. */
+int tld_vault_key_version_known(struct tld *t, const char *vault, const char *name,
+                                const char *version, struct tl_error *err);
 /* keyrelease.c: POST /v1/nodes/NODE/keys/release (its header says how it
  * decides): 0 with *answer, -EINVAL a field, -ENOENT no such key, -ENOKEY
  * no enrolled AK, -EACCES refused (err: "release refused: CLAUSE: why").

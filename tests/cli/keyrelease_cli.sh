@@ -17,7 +17,20 @@
 #     just failed (its event log does not replay to its PCRs): refused at
 #     "attestation", though its certification is good;
 #  7. the release log: every one of these, granted or refused, with its
-#     clause; a reader sees it.
+#     clause; a reader sees it;
+#  8. a wrapped key opened by another node's swtpm: it cannot be. a1's
+#     granted answer (saved by --release-dump) taken to a2's vTPM through
+#     the agent's own unwrap (tl-agent --release-open): the key it was
+#     wrapped to does not load there (its private area is protected under
+#     a1's NULL seed: an integrity failure), and a2's own key's RSA_Decrypt
+#     refuses the OAEP block; a1's TPM in the same boot opens the same
+#     answer to the same bytes, and after a reset (a reboot: a new NULL
+#     seed) not even a1's TPM can;
+#  9. a version asked for ("version", --release VAULT/KEY/VERSION): after a
+#     rotation the newest is the new version, the old one is still
+#     released by name, its bytes the first release's; a version the token
+#     does not hold (never made, or deleted with its key) is 404 naming
+#     "version"; a malformed one 400.
 # Needs: TL_BIN, TL_TLD, TL_AGENT, TL_KEYSTORE_WRAP, TL_VECTORS; SoftHSM2,
 # swtpm, tpm2-tools, openssl, jq, curl. KEEP=1 keeps the work folder.
 set -u
@@ -195,4 +208,72 @@ is "release-log of sealed: refused, exportable" \
     "$(jq -c '[.[] | [.node, .granted, .clause]]' "$W/log-sealed.json")" '[["a1",false,"exportable"]]'
 is "the granted entry names the version and the attestation" \
     "$(jq -c '.[0] | [.version, (.attestation > 0)]' "$W/log-disk.json")" "[\"$V\",true]"
+
+# ---- 8. another node's swtpm cannot open a1's answer ------------------------------------
+opened() { # opened NODE OUT: tl-agent --release-open a1's saved answer with NODE's vTPM
+    "$TL_AGENT" --tcti "swtpm:path=$W/$1/S" --release-open "$W/a1.req.json" --release-out "$2" \
+        >"$W/$1.open.out" 2>"$W/$1.open.err"
+}
+is "a1's granted answer, the key it was wrapped to and that key's private area saved" \
+    "$(jq -r '.version' "$W/a1.req.json.answer") $(test -s "$W/a1.req.json.private" && echo private)" \
+    "$V private"
+opened a2 "$W/a2.opened.key"
+is "a2's vTPM: exit 1, nothing written" "$? $(test -e "$W/a2.opened.key" && echo written)" "1 "
+is "a2's vTPM: a1's key does not load (its private area fails the integrity check under a2's NULL seed)" \
+    "$(grep -c 'TL: agent release-open: the saved key does not load here: TPM Load (the saved release key): tpm:parameter(1):integrity check failed' "$W/a2.open.out")" 1
+# RSA_Decrypt's OAEP check fails: TPM_RC_VALUE (Part 3, 14.3), which
+# libtpms before that change says as TPM_RC_FAILURE for any decryption error
+# (stefanberger/libtpms#445, "Return TPM_RC_VALUE upon decryption failure";
+# Debian 12 has 0.9.2). Either way the TPM itself is fine: GetRandom answers.
+is "a2's vTPM: its own key's RSA_Decrypt refuses the OAEP block (TPM_RC_VALUE, or older libtpms' TPM_RC_FAILURE), and the TPM still answers" \
+    "$(grep -cE "TL: agent release-open: this TPM's own key does not open it: TPM RSA_Decrypt \(the ephemeral key\): tpm:(parameter\(1\):value is out of range or is not correct for the context|error\(2\.0\): commands not being accepted because of a TPM failure)$" "$W/a2.open.out") $(TPM2TOOLS_TCTI="swtpm:path=$W/a2/S" tpm2_getrandom 8 2>/dev/null | wc -c)" "1 8"
+[ -s "$W/a2.open.err" ] && diag "a2 release-open stderr: $(head -c 300 "$W/a2.open.err")"
+opened a1 "$W/a1.opened.key"
+is "a1's vTPM, same boot: the saved key loads and opens the same answer: a1's released bytes" \
+    "$? $(grep -c 'TL: agent release-open: opened with the saved key (32 bytes)' "$W/a1.open.out") $(xxd -p -c 64 "$W/a1.opened.key" 2>/dev/null)" \
+    "0 1 $(xxd -p -c 64 "$W/a1.disk.key")"
+kill -TERM "${pids[0]}" && wait "${pids[0]}" 2>/dev/null
+start_tpm a1 # a new swtpm on the same state: a TPM reset, a new NULL seed
+opened a1 "$W/a1.reboot.key"
+is "a1's vTPM after a reset: exit 1, its own old key does not load either" \
+    "$? $(grep -c 'the saved key does not load here: TPM Load (the saved release key): tpm:parameter(1):integrity check failed' "$W/a1.open.out") $(test -e "$W/a1.reboot.key" && echo written)" \
+    "1 1 "
+# a1's PCRs again, for the attestations below
+# shellcheck disable=SC2046
+TPM2TOOLS_TCTI="swtpm:path=$W/a1/S" tpm2_pcrextend $(cat "$W/extend.txt") || bail "tpm2_pcrextend on a1"
+
+# ---- 9. a version asked for -------------------------------------------------------------
+tl keyvault key create --vault-name vault1 --name rot --kty oct-HSM --exportable true \
+    --policy @"$W/pass.json" >"$W/rot1.json" || bail "key create rot: $(cat "$W/stderr")"
+R1=$(jq -r .version "$W/rot1.json")
+agent a1 vault1/rot "$W/rot.v1.key"
+is "rot, newest (version 1): granted" "$? $(tail -n1 "$W/a1.agent.out")" "0 TL: agent released vault1/rot/$R1 (32 bytes)"
+tl keyvault key rotate --vault-name vault1 --name rot >"$W/rot2.json" || bail "rotate: $(cat "$W/stderr")"
+R2=$(jq -r .version "$W/rot2.json")
+agent a1 vault1/rot "$W/rot.v2.key"
+is "after a rotation the newest is version 2, other bytes" \
+    "$? $(tail -n1 "$W/a1.agent.out") $(cmp -s "$W/rot.v1.key" "$W/rot.v2.key" || echo differ)" \
+    "0 TL: agent released vault1/rot/$R2 (32 bytes) differ"
+agent a1 "vault1/rot/$R1" "$W/rot.v1again.key" "$W/rot.v1.req.json"
+is "version 1 by name: granted, the answer says version 1, the bytes of the first release" \
+    "$? $(tail -n1 "$W/a1.agent.out") $(jq -r .version "$W/rot.v1.req.json.answer") $(jq -r .version "$W/rot.v1.req.json") $(cmp -s "$W/rot.v1.key" "$W/rot.v1again.key" && echo same)" \
+    "0 TL: agent released vault1/rot/$R1 (32 bytes) $R1 $R1 same"
+NOV=00000000000000000000000000000000
+agent a1 "vault1/rot/$NOV" "$W/rot.none.key"
+is "a version never made: exit 1, 404 naming version, nothing written" \
+    "$? $(grep -cF "keys/release: HTTP 404: version: key vault1/rot has no version $NOV (never made, or deleted)" "$W/a1.agent.out") $(test -e "$W/rot.none.key" && echo written)" \
+    "1 1 "
+jq '.version = "V1"' "$W/rot.v1.req.json" >"$W/badver.json"
+is "a malformed version: 400 naming version" "$(code "$A1" "$W/badver.json") $(jq -r .error "$W/resp")" \
+    "400 version: V1 is not 32 lowercase hex digits"
+tl keyvault key delete --vault-name vault1 --name rot >/dev/null || bail "delete rot: $(cat "$W/stderr")"
+tl keyvault key create --vault-name vault1 --name rot --kty oct-HSM --exportable true \
+    --policy @"$W/pass.json" >/dev/null || bail "key create rot again: $(cat "$W/stderr")"
+agent a1 "vault1/rot/$R1" "$W/rot.deleted.key"
+is "a version deleted with its key (the name made again): exit 1, 404 naming version" \
+    "$? $(grep -cF "keys/release: HTTP 404: version: key vault1/rot has no version $R1 (never made, or deleted)" "$W/a1.agent.out") $(test -e "$W/rot.deleted.key" && echo written)" \
+    "1 1 "
+TL_TOKEN=$READER tl keyvault key release-log --vault-name vault1 --name rot >"$W/log-rot.json"
+is "release-log of rot: the three granted releases with their versions (404s are not releases)" \
+    "$(jq -c '[.[] | [.granted, .version]]' "$W/log-rot.json")" "[[true,\"$R1\"],[true,\"$R2\"],[true,\"$R1\"]]"
 finish
