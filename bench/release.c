@@ -678,8 +678,13 @@ int main(int argc, char **argv)
                " %.0f/s (%.0f per CPU second, %ld in %.1f s); the wrap alone %.0f/s\n",
                cl.path >= 0 && cl.path < 3 ? paths[cl.path] : "?", cl.per_s, cl.cpu_per_s, cl.n,
                o.ceiling_seconds, cl.wrap_only_per_s);
-        printf("         releases %.0f/s = %.1f%% of the token's ceiling\n", rate,
-               100 * rate / cl.per_s);
+        printf("         releases %.0f/s = %.1f%% of the token's ceiling; per release the token's"
+               " work is %.0f us of CPU, %.0f%% of the %.0f us tld spent\n",
+               rate, 100 * rate / cl.per_s, cl.cpu_per_s > 0 ? 1e6 / cl.cpu_per_s : 0,
+               cl.cpu_per_s > 0 && done && c_tld > 0
+                   ? 100 * (1e6 / cl.cpu_per_s) / (c_tld / (double)done * 1e6)
+                   : 0,
+               done ? c_tld / (double)done * 1e6 : 0);
     }
     printf("RESULT nodes=%ld threads=%d seconds=%.2f releases=%ld per_s=%.0f p50_ms=%.2f"
            " p99_ms=%.2f max_ms=%.2f round_p50_ms=%.2f round_p99_ms=%.2f tld_cores=%.2f"
