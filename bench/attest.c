@@ -503,24 +503,11 @@ int main(int argc, char **argv)
     sim.n_nodes = o.nodes;
     sim.n_eks = o.ek_keys;
     sim_evidence_load(&sim.evidence, o.log);
-    struct sim_http h;
-    sim_http_init(&h, sim.url);
-    json_t *health = NULL;
-    sim_operator_token_load(&sim);
-    if (sim_http_call(&h, "/v1/health", sim.operator_token, NULL, 0, &health) != 200)
-        bench_fail("%s/v1/health: %s", o.url, h.buf ? h.buf : "no answer");
-    pid_t pid = (pid_t)json_integer_value(json_object_get(health, "pid"));
-    if (!o.home)
-        sim.home = o.home = strdup(json_string_value(json_object_get(health, "home")) ?: ".");
-    json_decref(health);
-    sim_http_done(&h);
+    pid_t pid = (pid_t)sim_service_open(&sim);
+    o.home = sim.home;
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    char load[64] = "?";
-    FILE *lf = fopen("/proc/loadavg", "re");
-    if (lf && fgets(load, sizeof(load), lf))
-        load[strcspn(load, " ")] = 0; /* the 1-minute figure */
-    if (lf)
-        fclose(lf);
+    char load[64];
+    sim_load_average(load, sizeof(load));
     printf("== bench-attest: %s, tld pid %d, %ld CPUs, load %s\n", o.url, (int)pid, cpus, load);
     if (o.confidential)
         printf("   %ld SEV-SNP confidential nodes (EK RSA-2048 x %ld, AK RSA-2048 x %ld: key i mod"

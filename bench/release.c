@@ -570,23 +570,9 @@ int main(int argc, char **argv)
     sim.n_eks = o.ek_keys;
     sim_evidence_load(&sim.evidence, o.log);
 
-    struct sim_http h;
-    sim_http_init(&h, sim.url);
-    json_t *health = NULL;
-    sim_operator_token_load(&sim);
-    if (sim_http_call(&h, "/v1/health", sim.operator_token, NULL, 0, &health) != 200)
-        bench_fail("%s/v1/health: %s", o.url, h.buf ? h.buf : "no answer");
-    int pid = (int)json_integer_value(json_object_get(health, "pid"));
-    if (!sim.home)
-        sim.home = strdup(json_string_value(json_object_get(health, "home")) ?: ".");
-    json_decref(health);
-    sim_http_done(&h);
-    char load[64] = "?";
-    FILE *lf = fopen("/proc/loadavg", "re");
-    if (lf && fgets(load, sizeof(load), lf))
-        load[strcspn(load, " ")] = 0;
-    if (lf)
-        fclose(lf);
+    int pid = sim_service_open(&sim);
+    char load[64];
+    sim_load_average(load, sizeof(load));
     printf("== bench-release: %s, tld pid %d, %ld CPUs, load %s\n", o.url, pid,
            sysconf(_SC_NPROCESSORS_ONLN), load);
     printf("   %ld nodes (EK RSA-2048 x %ld, AK ECC P-256 each), %ld TPM keys (RSA-2048, the"

@@ -147,6 +147,32 @@ long sim_http_call(struct sim_http *h, const char *path, const char *token, cons
     return status;
 }
 
+int sim_service_open(struct sim *s)
+{
+    struct sim_http h;
+    sim_http_init(&h, s->url);
+    json_t *health = NULL;
+    sim_operator_token_load(s);
+    if (sim_http_call(&h, "/v1/health", s->operator_token, NULL, 0, &health) != 200)
+        bench_fail("%s/v1/health: %s", s->url, h.buf ? h.buf : "no answer");
+    int pid = (int)json_integer_value(json_object_get(health, "pid"));
+    if (!s->home)
+        s->home = strdup(json_string_value(json_object_get(health, "home")) ?: ".");
+    json_decref(health);
+    sim_http_done(&h);
+    return pid;
+}
+
+void sim_load_average(char *out, size_t size)
+{
+    snprintf(out, size, "?");
+    FILE *f = fopen("/proc/loadavg", "re");
+    if (f && fgets(out, (int)size, f))
+        out[strcspn(out, " ")] = 0;
+    if (f)
+        fclose(f);
+}
+
 /* ---- keys ---- */
 
 char *sim_marshal_public_b64(const TPM2B_PUBLIC *pub)

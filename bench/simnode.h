@@ -107,6 +107,11 @@ long sim_http_call(struct sim_http *h, const char *path, const char *token, cons
                    size_t len, json_t **answer);
 /* $TL_TOKEN, else HOME/operator.token, into s->operator_token. */
 void sim_operator_token_load(struct sim *s);
+/* The service at s->url: the operator's token loaded, GET /v1/health, and
+ * s->home taken from it when not set. tld's pid (for its CPU and RSS). */
+int sim_service_open(struct sim *s);
+/* The 1-minute load average as /proc/loadavg writes it, "?" if unknown. */
+void sim_load_average(char *out, size_t size);
 
 /* ---- keys ---- */
 /* An RSA-2048 EK in the default EK template (L-1). */
