@@ -306,20 +306,27 @@ static const struct eval_case eval_cases[] = {
          "equals':3},") "{'anyOf':[" C("nope",
                                        "exists':true},") "{'allOf':[" C("obj.a",
                                                                         "equals':1},") "{'anyOf':"
-                                                                                       "[" C("x-ms-"
-                                                                                             "isola"
-                                                                                             "tion-"
-                                                                                             "tee."
-                                                                                             "x-ms-"
-                                                                                             "attes"
-                                                                                             "tatio"
-                                                                                             "n-"
-                                                                                             "type",
-                                                                                             "equal"
-                                                                                             "s':'"
-                                                                                             "sevsn"
-                                                                                             "pvm'"
-                                                                                             "}") "]}]}]}]}]}]}",
+                                                                                       "[" C(
+                                                                                           "x-ms-"
+                                                                                           "isola"
+                                                                                           "tion-"
+                                                                                           "tee."
+                                                                                           "x-ms-"
+                                                                                           "attes"
+                                                                                           "tatio"
+                                                                                           "n-"
+                                                                                           "type",
+                                                                                           "equal"
+                                                                                           "s':'"
+                                                                                           "sevsn"
+                                                                                           "pvm'"
+                                                                                           "}") "]}"
+                                                                                                "]}"
+                                                                                                "]}"
+                                                                                                "]}"
+                                                                                                "]}"
+                                                                                                "]"
+                                                                                                "}",
      NULL, true, "anyOf[0]", "authority \"" ISSUER "\": anyOf of 2 conditions met"},
     {"anyOf entry", NULL,
      "{'version':'1.0.0','anyOf':[{'authority':'" ISSUER
