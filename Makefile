@@ -98,6 +98,7 @@ bench: build fixtures
 	@bash bench/vtpm.sh $(BUILD)
 	@bash bench/node.sh $(BUILD) $(FIXTURES)
 	@bash bench/attest.sh $(BUILD)
+	@bash bench/release.sh $(BUILD)
 	@bash bench/tee.sh $(BUILD) $(VECTORS)
 	@bash bench/pool.sh $(BUILD) $(FIXTURES)
 	@bash bench/tee_tdx.sh $(BUILD) $(VECTORS)

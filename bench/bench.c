@@ -2,9 +2,12 @@
 #include "bench.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 double bench_clock(clockid_t id)
 {
@@ -111,4 +114,78 @@ void bench_run_stages(struct bench_timing *t, int n_stages, const double *target
         s->cpu_best = s->batch_cpu[0];
         s->cpu_median = s->batch_cpu[s->n_batches / 2];
     }
+}
+
+void bench_fail(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "%s: ", bench_prog);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    exit(1);
+}
+
+long bench_rss_kib(int pid)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof(path), "/proc/%d/status", pid);
+    FILE *f = fopen(path, "re");
+    long v = -1;
+    while (f && fgets(line, sizeof(line), f))
+        if (sscanf(line, "VmRSS: %ld kB", &v) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return v;
+}
+
+double bench_proc_cpu(int pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+    FILE *f = fopen(path, "re");
+    size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+    if (f)
+        fclose(f);
+    buf[n] = 0;
+    char *p = strrchr(buf, ')');
+    unsigned long ut = 0, st = 0;
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+        return -1;
+    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+double bench_self_cpu(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 +
+           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec * 1e-6;
+}
+
+void bench_lat_add(struct bench_lat *l, double x)
+{
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 4096;
+        l->v = realloc(l->v, l->cap * sizeof(double));
+        if (!l->v)
+            bench_fail("out of memory");
+    }
+    l->v[l->n++] = x;
+}
+
+void bench_lat_sort(struct bench_lat *l)
+{
+    if (l->n)
+        qsort(l->v, l->n, sizeof(double), cmp_double);
+}
+
+double bench_lat_pct_ms(const struct bench_lat *l, double q)
+{
+    if (!l->n)
+        return 0;
+    size_t k = (size_t)(q * (double)(l->n - 1) + 0.5);
+    return l->v[k] * 1e3;
 }

@@ -1,6 +1,7 @@
-/* Shared parts of the benchmark programs (bench-eventlog,
- * bench-authenticode): clocks, error exit, reading a file, and the batch
- * timing engine that runs a program's stages interleaved.
+/* Shared parts of the benchmark programs: clocks, error exits, reading a
+ * file, the batch timing engine that runs a program's stages interleaved,
+ * another process's CPU and memory, and latency samples (the service
+ * benchmarks; their simulated nodes are simnode.h).
  *
  * Each program defines bench_prog (its name, for error messages) and a
  * bench_run_fn that runs one iteration of a stage. */
@@ -23,6 +24,9 @@ double bench_clock(clockid_t id);
 /* Prints "PROG: what: message" (err's message, else strerror(errno)) and
  * exits 1. */
 __attribute__((noreturn)) void bench_die(const char *what, const struct tl_error *err);
+
+/* Prints "PROG: " and the message, and exits 1. */
+__attribute__((format(printf, 1, 2), noreturn)) void bench_fail(const char *fmt, ...);
 
 /* The whole file, malloc'd, its size in *len; NULL on error (errno set). */
 uint8_t *bench_read_file(const char *path, size_t *len);
@@ -55,5 +59,20 @@ struct bench_timing {
  * in t[stage] for every stage, medians and bests included. */
 void bench_run_stages(struct bench_timing *t, int n_stages, const double *target_s, int until,
                       double seconds, bench_run_fn *run_once, void *ctx);
+
+/* VmRSS of a process (KiB, -1 when unknown); its utime + stime (seconds,
+ * -1); this process's user + system time (seconds). */
+long bench_rss_kib(int pid);
+double bench_proc_cpu(int pid);
+double bench_self_cpu(void);
+
+/* Latency samples (seconds): add, sort, then read percentiles (ms). */
+struct bench_lat {
+    double *v;
+    size_t n, cap;
+};
+void bench_lat_add(struct bench_lat *l, double x);
+void bench_lat_sort(struct bench_lat *l);
+double bench_lat_pct_ms(const struct bench_lat *l, double q);
 
 #endif

@@ -28,9 +28,9 @@
  *   clause         (the claims of its token, as relying parties see them;
  *                  authority "trustlaunch"), naming the deciding clause;
  *   "exportable"   the key may be released at all.
- * Then the version asked for (the newest by default) is wrapped in the token to the TPM key's
- * public half: only that TPM (RSA_Decrypt with the key, which never leaves it and goes with the
- * boot) can open it.
+ * Then the version asked for (the newest by default) is wrapped in the
+ * token to the TPM key's public half: only that TPM (RSA_Decrypt with the
+ * key, which never leaves it and goes with the boot) can open it.
  *
  * Locks: tld.lock for the node (its AK, nonces, latest attestation) and the
  * records; the evidence checked and the policy evaluated without any; the

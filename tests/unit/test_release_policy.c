@@ -2,8 +2,19 @@
  * policies (https://learn.microsoft.com/azure/key-vault/keys/policy-grammar).
  *
  * A table of policy/claims cases: every operator met and not met, dotted
- * claim names, absent claims, type mismatches, nested anyOf/allOf, authority
- * matching, each with the exact deciding clause and reason. Then every parse
+ * claim names, absent claims, type mismatches, nested anyOf/allOf (to depth
+ * 5), authority matching, each with the exact deciding clause and reason;
+ * test_eval_table_coverage checks the table covers each operator of the
+ * grammar in each of those ways. The grammar checked against is
+ * https://learn.microsoft.com/azure/key-vault/keys/policy-grammar (the same
+ * EBNF on the Managed HSM page, learn.microsoft.com/azure/key-vault/
+ * managed-hsm/policy-grammar): value = string | number | true | false;
+ * operator = equals | notEquals | less | lessOrEquals | greater |
+ * greaterOrEquals | exists; condition = claim | anyOf | allOf, each list
+ * "one is required"; policy = {version "1.0.0", anyOf [authority, ...]}.
+ * Where the grammar is silent (types, absent claims) the readings are
+ * lib/keyrel/release_policy.c's header's, each with its source; the
+ * evaluator agreed with the grammar on every case added here. Then every parse
  * refusal with its exact message (the JSON path of the member), the caps,
  * and Microsoft's published example policies verbatim. Policies are written
  * with ' for " and handed to the parser in an exact-size buffer without a
@@ -161,6 +172,14 @@ static const struct eval_case eval_cases[] = {
      NOT("claim \"missing\" is absent, want less 10")},
     {"absent, empty claims", C("secureboot", "equals':true}"), NULL, "{}",
      NOT("claim \"secureboot\" is absent, want equals true")},
+    {"absent, lessOrEquals", C("missing", "lessOrEquals':10}"), NULL, NULL,
+     NOT("claim \"missing\" is absent, want lessOrEquals 10")},
+    {"absent, greater", C("missing", "greater':-10}"), NULL, NULL,
+     NOT("claim \"missing\" is absent, want greater -10")},
+    {"absent, greaterOrEquals", C("missing", "greaterOrEquals':'a'}"), NULL, NULL,
+     NOT("claim \"missing\" is absent, want greaterOrEquals \"a\"")},
+    {"absent, notEquals false", C("missing", "notEquals':false}"), NULL, NULL,
+     NOT("claim \"missing\" is absent, want notEquals false")},
     /* type mismatches: false, notEquals included */
     {"number vs string", C("svn", "equals':'3'}"), NULL, NULL,
      NOT("claim \"svn\" is 3 (a number), want equals \"3\" (a string)")},
@@ -172,6 +191,36 @@ static const struct eval_case eval_cases[] = {
      NOT("claim \"secureboot\" is true (a boolean), want equals 1 (a number)")},
     {"string vs number, greater", C("name", "greater':1}"), NULL, NULL,
      NOT("claim \"name\" is \"beta\" (a string), want greater 1 (a number)")},
+    /* the rest of the matrix: each ordering operator, both directions */
+    {"number vs string, less", C("svn", "less':'9'}"), NULL, NULL,
+     NOT("claim \"svn\" is 3 (a number), want less \"9\" (a string)")},
+    {"number vs string, lessOrEquals", C("svn", "lessOrEquals':'9'}"), NULL, NULL,
+     NOT("claim \"svn\" is 3 (a number), want lessOrEquals \"9\" (a string)")},
+    {"number vs string, greater", C("svn", "greater':'0'}"), NULL, NULL,
+     NOT("claim \"svn\" is 3 (a number), want greater \"0\" (a string)")},
+    {"number vs string, greaterOrEquals", C("svn", "greaterOrEquals':'0'}"), NULL, NULL,
+     NOT("claim \"svn\" is 3 (a number), want greaterOrEquals \"0\" (a string)")},
+    {"string vs number, less", C("name", "less':9}"), NULL, NULL,
+     NOT("claim \"name\" is \"beta\" (a string), want less 9 (a number)")},
+    {"string vs number, equals", C("name", "equals':0}"), NULL, NULL,
+     NOT("claim \"name\" is \"beta\" (a string), want equals 0 (a number)")},
+    {"string vs number, notEquals", C("name", "notEquals':0}"), NULL, NULL,
+     NOT("claim \"name\" is \"beta\" (a string), want notEquals 0 (a number)")},
+    {"string vs bool, equals", C("name", "equals':true}"), NULL, "{'name':'true'}",
+     NOT("claim \"name\" is \"true\" (a string), want equals true (a boolean)")},
+    {"number vs bool, notEquals", C("svn", "notEquals':false}"), NULL, NULL,
+     NOT("claim \"svn\" is 3 (a number), want notEquals false (a boolean)")},
+    {"bool vs number, notEquals", C("secureboot", "notEquals':0}"), NULL, NULL,
+     NOT("claim \"secureboot\" is true (a boolean), want notEquals 0 (a number)")},
+    {"bool vs number, lessOrEquals", C("secureboot", "lessOrEquals':1}"), NULL, NULL,
+     NOT("claim \"secureboot\" is true (a boolean), want lessOrEquals 1 (a number)")},
+    {"bool vs string, greaterOrEquals", C("secureboot", "greaterOrEquals':'a'}"), NULL, NULL,
+     NOT("claim \"secureboot\" is true (a boolean), want greaterOrEquals \"a\" (a string)")},
+    /* exists is about presence, whatever the type */
+    {"exists true, a string", C("name", "exists':true}"), NULL, NULL, true, "anyOf[0]", MET1},
+    {"exists true, an object", C("obj", "exists':true}"), NULL, NULL, true, "anyOf[0]", MET1},
+    {"exists false, a number", C("svn", "exists':false}"), NULL, NULL,
+     NOT("claim \"svn\" is present, want exists false")},
     {"null claim", C("nul", "equals':'x'}"), NULL, NULL,
      NOT("claim \"nul\" is null, want equals \"x\" (a string)")},
     {"object claim", C("obj", "notEquals':1}"), NULL, NULL,
@@ -227,6 +276,58 @@ static const struct eval_case eval_cases[] = {
      NULL, NULL, false, "anyOf[0].allOf[1]",
      "none of 2 alternatives met; first: anyOf[0].allOf[1].anyOf[0].allOf[1]: claim \"ratio\" "
      "is 1.5, want less 1"},
+    /* depth 4 and 5 (entry > allOf > anyOf > allOf > anyOf): the deciding
+     * clause is the outermost list that failed, its reason names the
+     * first inner failure down to the claim, path and all */
+    {"depth 4: allOf > anyOf > allOf > anyOf, met through the innermost anyOf's second",
+     C("secureboot", "equals':true},") "{'anyOf':[" C("name", "equals':'alpha'},") "{'allOf':[" C(
+         "svn", "greaterOrEquals':3},") "{'anyOf':[" C("ratio", "greater':2},")
+         C("ratio", "lessOrEquals':1.5}") "]}]}]}",
+     NULL, NULL, true, "anyOf[0]", "authority \"" ISSUER "\": allOf of 2 conditions met"},
+    {"depth 4: the innermost anyOf fails",
+     C("secureboot", "equals':true},") "{'anyOf':[" C("name", "equals':'alpha'},") "{'allOf':[" C(
+         "svn", "greaterOrEquals':3},") "{'anyOf':[" C("ratio", "greater':2},")
+         C("ratio", "less':1.5}") "]}]}]}",
+     NULL, NULL, false, "anyOf[0].allOf[1]",
+     "none of 2 alternatives met; first: anyOf[0].allOf[1].anyOf[0]: claim \"name\" is "
+     "\"beta\", want equals \"alpha\""},
+    {"depth 4: the second alternative's allOf fails at its anyOf, first alternative is deeper",
+     C("secureboot", "equals':true},") "{'anyOf':[{'allOf':[" C("svn", "less':9},") "{'anyOf':[" C(
+         "ratio", "greater':2},")
+         C("name", "equals':'gamma'}") "]}]}," C("name", "equals':'alpha'}") "]}",
+     NULL, NULL, false, "anyOf[0].allOf[1]",
+     "none of 2 alternatives met; first: anyOf[0].allOf[1].anyOf[0].allOf[1]: none of 2 "
+     "alternatives met; first: anyOf[0].allOf[1].anyOf[0].allOf[1].anyOf[0]: claim \"ratio\" is "
+     "1.5, want greater 2"},
+    {"depth 5 under an anyOf entry: met by a nested allOf's nested anyOf", NULL,
+     "{'version':'1.0.0','anyOf':[{'authority':'" ISSUER
+     "','anyOf':[" C("name", "equals':'alpha'},") "{'allOf':[" C(
+         "svn",
+         "equals':3},") "{'anyOf':[" C("nope",
+                                       "exists':true},") "{'allOf':[" C("obj.a",
+                                                                        "equals':1},") "{'anyOf':"
+                                                                                       "[" C(
+                                                                                           "x-ms-"
+                                                                                           "isola"
+                                                                                           "tion-"
+                                                                                           "tee."
+                                                                                           "x-ms-"
+                                                                                           "attes"
+                                                                                           "tatio"
+                                                                                           "n-"
+                                                                                           "type",
+                                                                                           "equal"
+                                                                                           "s':'"
+                                                                                           "sevsn"
+                                                                                           "pvm'"
+                                                                                           "}") "]}"
+                                                                                                "]}"
+                                                                                                "]}"
+                                                                                                "]}"
+                                                                                                "]}"
+                                                                                                "]"
+                                                                                                "}",
+     NULL, true, "anyOf[0]", "authority \"" ISSUER "\": anyOf of 2 conditions met"},
     {"anyOf entry", NULL,
      "{'version':'1.0.0','anyOf':[{'authority':'" ISSUER
      "','anyOf':[" C("name", "equals':'alpha'},") C("name", "equals':'beta'}") "]}]}",
@@ -320,6 +421,54 @@ static void test_eval_table(void **state)
         json_decref(claims);
         tl_release_policy_free(p);
     }
+}
+
+/* The table itself: every operator of the grammar (policy-grammar's
+ * "operator" production: equals, notEquals, less, lessOrEquals, greater,
+ * greaterOrEquals, exists) has a single-condition case met, one not met on a
+ * claim of the right type, one on an absent claim and, but for exists (about
+ * presence only), one on a claim of another JSON type; and the table nests
+ * lists at least 3 deep under an entry. A case removed or mislabelled shows
+ * here. */
+static void test_eval_table_coverage(void **state)
+{
+    (void)state;
+    enum { MET, NOT_MET, ABSENT, MISMATCH, KINDS };
+    unsigned seen[TL_RELEASE_EXISTS + 1][KINDS] = {{0}};
+    size_t deepest = 0;
+    for (size_t i = 0; i < sizeof(eval_cases) / sizeof(eval_cases[0]); i++) {
+        const struct eval_case *c = &eval_cases[i];
+        size_t depth = 0;
+        for (const char *q = c->reason; (q = strstr(q, "Of[")) != NULL; q++)
+            depth++;
+        deepest = depth > deepest ? depth : deepest;
+        if (!c->conds)
+            continue;
+        char text[8192];
+        snprintf(text, sizeof(text), ONE("%s"), c->conds);
+        struct tl_release_policy *p = parse_ok(text);
+        if (p->n_nodes == 3 && p->nodes[2].kind == TL_RELEASE_CLAIM) {
+            unsigned *k = seen[p->nodes[2].op];
+            if (c->granted)
+                k[MET]++;
+            else if (strstr(c->reason, " is absent, want "))
+                k[ABSENT]++;
+            else if (strstr(c->reason, " (a ") || strstr(c->reason, " is null, ") ||
+                     strstr(c->reason, " is an object, ") || strstr(c->reason, " is an array, "))
+                k[MISMATCH]++;
+            else
+                k[NOT_MET]++;
+        }
+        tl_release_policy_free(p);
+    }
+    for (int op = TL_RELEASE_EQUALS; op <= TL_RELEASE_EXISTS; op++) {
+        static const char *const kind[] = {"met", "not met", "absent claim", "type mismatch"};
+        for (int k = 0; k < KINDS; k++)
+            if (!seen[op][k] && !(op == TL_RELEASE_EXISTS && k == MISMATCH))
+                fail_msg("no single-condition case of %s, %s", tl_release_op_name(op), kind[k]);
+    }
+    /* "anyOf[0].allOf[1].anyOf[0].allOf[1].anyOf[0]": an entry and 4 lists */
+    assert_true(deepest >= 5);
 }
 
 static void test_eval_bad_args(void **state)
@@ -452,6 +601,24 @@ static const struct bad_case bad_cases[] = {
     {E0 C("a", "exists':true},") "{'anyOf':[" C("b", "exists':true},") "{'allOf':[" C(
          "c", "exists':true},") C("d", "exists':true},") "{'claim':'e','equal':1}]}]}" E1,
      -EINVAL, "anyOf[0].allOf[1].anyOf[1].allOf[2]: unknown member \"equal\"" UNKNOWN_COND},
+    {"{'anyOf':[{'authority':'a','allOf':[" C(
+         "a", "exists':true}") "]},{'authority':'b','anyOf':["
+                               "{'allOf':[{'anyOf':[" C(
+                                   "c", "exists':true},") "{'claim':'','equals':1}]}]}]}]}",
+     -EINVAL, "anyOf[1].anyOf[0].allOf[0].anyOf[1].claim: empty"},
+    {E0 C("a", "exists':true},") "{'anyOf':[{'allOf':[{'anyOf':[" C("b", "less':true}") "]}]}]}" E1,
+     -EINVAL,
+     "anyOf[0].allOf[1].anyOf[0].allOf[0].anyOf[0].less: expected a number or a string, "
+     "not a boolean"},
+    {E0 "{'allOf':[{'anyOf':[{'claim':'x','exists':true,'notEquals':2}]}]}" E1, -EINVAL,
+     "anyOf[0].allOf[0].allOf[0].anyOf[0]: \"exists\" and \"notEquals\" both given"},
+    /* The EBNF writes "anyof:" and "allof:" in lower case, its prose, its
+     * example and every published policy "anyOf"/"allOf"; member names are
+     * exact, as the operators' are ("Equals" above) */
+    {"{'version':'1.0.0','anyof':[]}", -EINVAL,
+     "policy: unknown member \"anyof\" (a policy has \"version\" and \"anyOf\")"},
+    {E0 "{'allof':[" C("a", "exists':true}") "]}" E1, -EINVAL,
+     "anyOf[0].allOf[0]: unknown member \"allof\"" UNKNOWN_COND},
     {E0 "{'claim':'a\\u0000b','equals':1}" E1, -EINVAL,
      "policy: \\u0000 is not allowed without JSON_ALLOW_NUL near '\"a\\u0000b\"' (line 1)"},
 };
@@ -779,9 +946,10 @@ static void test_microsoft_examples(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_eval_table),     cmocka_unit_test(test_eval_bad_args),
-        cmocka_unit_test(test_parse_refusals), cmocka_unit_test(test_parse_json_errors),
-        cmocka_unit_test(test_caps),           cmocka_unit_test(test_microsoft_examples),
+        cmocka_unit_test(test_eval_table),         cmocka_unit_test(test_eval_table_coverage),
+        cmocka_unit_test(test_eval_bad_args),      cmocka_unit_test(test_parse_refusals),
+        cmocka_unit_test(test_parse_json_errors),  cmocka_unit_test(test_caps),
+        cmocka_unit_test(test_microsoft_examples),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
