@@ -572,6 +572,25 @@ static void test_seal(void **state)
     assert_int_equal(tlh_keystore_unseal(&ks, "tl-node:n1", blob, sizeof(blob), out, &n, &err),
                      -EBADMSG);
     assert_int_equal(tlh_keystore_label_count(&ks, "tl-node:n2", &err), 1);
+    /* the KEK's value cannot be read: sensitive, not extractable */
+    CK_FUNCTION_LIST_PTR f = ks.p11;
+    CK_ATTRIBUTE lt = {CKA_LABEL, "tl-node:n2", 10};
+    CK_OBJECT_HANDLE h = 0;
+    CK_ULONG got = 0;
+    assert_int_equal(f->C_FindObjectsInit(ks.session, &lt, 1), CKR_OK);
+    assert_int_equal(f->C_FindObjects(ks.session, &h, 1, &got), CKR_OK);
+    f->C_FindObjectsFinal(ks.session);
+    assert_int_equal(got, 1);
+    uint8_t v[32];
+    CK_ATTRIBUTE va = {CKA_VALUE, v, sizeof(v)};
+    assert_int_equal(f->C_GetAttributeValue(ks.session, h, &va, 1), CKR_ATTRIBUTE_SENSITIVE);
+    CK_BBOOL ext = CK_TRUE, sens = CK_FALSE, wrap = CK_TRUE;
+    CK_ATTRIBUTE aa[] = {
+        {CKA_EXTRACTABLE, &ext, 1}, {CKA_SENSITIVE, &sens, 1}, {CKA_WRAP, &wrap, 1}};
+    assert_int_equal(f->C_GetAttributeValue(ks.session, h, aa, 3), CKR_OK);
+    assert_int_equal(ext, CK_FALSE);
+    assert_int_equal(sens, CK_TRUE);
+    assert_int_equal(wrap, CK_FALSE);
 }
 
 int main(void)
