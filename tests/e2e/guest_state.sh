@@ -368,9 +368,8 @@ for k in cvm.gueststate.key cvm.vtpm.key cvm.disk.key cvm.disk.hex; do
 	is "$k: its bytes in no file under TL_HOME (tld.log included)" "$where" ""
 	check "$k: not on QEMU's command line" sh -c "! grep -qF '$(xxd -p -c 64 "$W/$k" | head -c 64)' '$W/cvm.cmdline'"
 done
-tl node start cvm >/dev/null 2>&1 &
+tl node start cvm --timeout "$NODE_TIMEOUT" >"$W/cvm2.out" 2>&1
 a2=$(attested cvm "$a1") || bail "cvm: not attested after its restart ($(show cvm | jq -r .reason))"
-wait
 is "cvm stopped and started: attests again (pass, sevsnpvm)" "$(verdict "$a2")" '["pass","sevsnpvm"]'
 tl node stop cvm >/dev/null
 tl node delete cvm >/dev/null
