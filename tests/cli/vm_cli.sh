@@ -212,6 +212,11 @@ is "DiskWithVMGuestState (cvm2): its overlay is qcow2 with LUKS encryption; VMGu
 is "the confidential VMs: no key in clear; cvm2's guest-state, vTPM and disk keys sealed (60 bytes, 0600)" \
     "$(find "$TL_HOME/keys" -name 'cvm*.key' -o -name 'tdx*.key' | wc -l) $(stat -c '%n %s %a' "$TL_HOME"/keys/cvm2.* | sed "s|$TL_HOME/keys/||" | tr '\n' ' ')" \
     "0 cvm2.disk.sealed 60 600 cvm2.gueststate.sealed 60 600 cvm2.vtpm.sealed 60 600 "
+cp "$TL_HOME/keys/cvm2.disk.sealed" "$W/cvm2.disk.sealed"
+tl vm resize "${G[@]}" --name cvm2 --size Standard_DC4es_v5
+is "cvm2 resized SEV-SNP -> TDX (made anew): its overlay LUKS-encrypted again, under a new disk key" \
+    "$RC $(jq -r .tee <<<"$OUT") $(encryption cvm2) $(cmp -s "$W/cvm2.disk.sealed" "$TL_HOME/keys/cvm2.disk.sealed" && echo same || echo new)" \
+    '0 tdx [true,"luks"] new'
 tl vm update "${G[@]}" --name tl1 --enable-secure-boot false
 is "update --enable-secure-boot false of a trusted launch VM" \
     "$RC $(jq -c .securityProfile.uefiSettings <<<"$OUT")" '0 {"secureBootEnabled":false,"vTpmEnabled":true}'
