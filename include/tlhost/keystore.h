@@ -163,3 +163,32 @@ enum tlh_wrap_path {
 int tlh_keystore_wrap(struct tlh_keystore *ks, const struct tlh_key *key,
                       const uint8_t *target_spki, size_t target_len, uint8_t **out, size_t *out_len,
                       struct tl_error *err);
+
+/* ---- secrets sealed by a key-encryption key in the token (keystore_seal.c) ----
+ *
+ * A KEK is an AES-256 secret key object with CKA_LABEL label (a label with
+ * no "/", so it is never taken for a vault's key): a token object,
+ * private, sensitive, not extractable, for CKM_AES_GCM encryption and
+ * decryption only. A sealed secret is nonce (12 random bytes) || AES-GCM
+ * ciphertext || tag (16), the label as additional data: the blob opens
+ * only under that KEK and only as that label's. */
+#define TLH_KEYSTORE_SEAL_NONCE    12
+#define TLH_KEYSTORE_SEAL_TAG      16
+#define TLH_KEYSTORE_SEAL_OVERHEAD (TLH_KEYSTORE_SEAL_NONCE + TLH_KEYSTORE_SEAL_TAG)
+#define TLH_KEYSTORE_SEAL_MAX      256 /* the largest secret sealed */
+
+/* The number of objects (of any class) labelled label: >= 0. */
+int tlh_keystore_label_count(struct tlh_keystore *ks, const char *label, struct tl_error *err);
+/* Every object labelled label destroyed: how many. */
+int tlh_keystore_label_destroy(struct tlh_keystore *ks, const char *label, struct tl_error *err);
+/* A KEK labelled label, made when there is none: 1 made, 0 there already. */
+int tlh_keystore_kek_ensure(struct tlh_keystore *ks, const char *label, struct tl_error *err);
+/* plain (len <= TLH_KEYSTORE_SEAL_MAX) sealed under the KEK label into out,
+ * which has room for len + TLH_KEYSTORE_SEAL_OVERHEAD. -ENOENT: no KEK. */
+int tlh_keystore_seal(struct tlh_keystore *ks, const char *label, const uint8_t *plain, size_t len,
+                      uint8_t *out, struct tl_error *err);
+/* A sealed blob opened into plain (room for blob_len - overhead bytes; *len
+ * set). -EBADMSG: altered, another label's, or sealed under another KEK;
+ * -ENOENT: no KEK. The caller wipes plain after use. */
+int tlh_keystore_unseal(struct tlh_keystore *ks, const char *label, const uint8_t *blob,
+                        size_t blob_len, uint8_t *plain, size_t *len, struct tl_error *err);

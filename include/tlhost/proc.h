@@ -28,6 +28,8 @@ struct tlh_run_options {
     bool stderr_inherit;     /* the child writes to the caller's stderr */
     const char *stderr_log;  /* else: stderr appended to this file (0600), or captured */
     long timeout_ms;         /* > 0: SIGKILL after this long (-ETIMEDOUT) */
+    int keep_fd;             /* > 2: inherited by the child under the same number (a
+                              * secret on a pipe, read as /dev/fd/N); 0: none */
 };
 
 struct tlh_run_result {

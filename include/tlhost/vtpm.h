@@ -88,6 +88,8 @@ int tlh_vtpm_provision_tpm(ESYS_CONTEXT *esys, const struct tl_ekca *ca, const c
 struct tlh_vtpm_provision_options {
     const char *state;                /* a new or empty directory */
     const char *key_file;             /* NULL: STATE.key; made when missing */
+    const uint8_t *key;               /* else the key itself (TLH_SWTPM_KEY_LEN bytes, the
+                                       * caller's, kept in no file): key_file unused */
     const char *ca;                   /* the EK CA folder, made on first use */
     const char *name;                 /* the certificates' subject CN, or NULL */
     struct tlh_swtpm_interrupt *intr; /* the caller's signals (swtpm.h), or NULL */

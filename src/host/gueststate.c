@@ -54,7 +54,8 @@ static int write_all(int fd, const uint8_t *p, size_t len)
     return 0;
 }
 
-static int read_key(const char *path, uint8_t key[TL_GUESTSTATE_KEY_LEN], struct tl_error *err)
+int tlh_gueststate_key_read(const char *path, uint8_t key[TL_GUESTSTATE_KEY_LEN],
+                            struct tl_error *err)
 {
     uint8_t *buf = NULL;
     size_t len = 0;
@@ -193,13 +194,12 @@ static int write_atomic(const char *file, const uint8_t *data, size_t len, struc
     return 0;
 }
 
-int tlh_gueststate_seal_dir(const char *dir, const char *file, const char *key_path,
-                            const uint8_t uuid[16], struct tl_error *err)
+int tlh_gueststate_seal_dir(const char *dir, const char *file,
+                            const uint8_t key[TL_GUESTSTATE_KEY_LEN], const uint8_t uuid[16],
+                            struct tl_error *err)
 {
-    uint8_t key[TL_GUESTSTATE_KEY_LEN], nonce[TL_GUESTSTATE_NONCE_LEN];
-    int r = read_key(key_path, key, err);
-    if (r < 0)
-        return r;
+    uint8_t nonce[TL_GUESTSTATE_NONCE_LEN];
+    int r;
     struct collect c = {.count = 0};
     uint8_t *plain = NULL, *sealed = NULL;
     size_t plain_len = 0, sealed_len = 0;
@@ -210,7 +210,6 @@ int tlh_gueststate_seal_dir(const char *dir, const char *file, const char *key_p
         r = tl_error_set_nopos(err, -EIO, "getrandom: %s", strerror(errno));
     if (r == 0)
         r = tl_gueststate_seal(key, uuid, nonce, plain, plain_len, &sealed, &sealed_len, err);
-    OPENSSL_cleanse(key, sizeof(key));
     if (plain)
         OPENSSL_cleanse(plain, plain_len);
     free(plain);
@@ -241,13 +240,10 @@ static int write_member(const char *root, const struct tl_gueststate_file *f, st
     return r < 0 ? tl_error_set_nopos(err, r, "%s: %s", path, strerror(-r)) : 0;
 }
 
-int tlh_gueststate_open_dir(const char *file, const char *key_path, const uint8_t uuid[16],
-                            const char *dir, struct tl_error *err)
+int tlh_gueststate_open_dir(const char *file, const uint8_t key[TL_GUESTSTATE_KEY_LEN],
+                            const uint8_t uuid[16], const char *dir, struct tl_error *err)
 {
-    uint8_t key[TL_GUESTSTATE_KEY_LEN];
-    int r = read_key(key_path, key, err);
-    if (r < 0)
-        return r;
+    int r;
     uint8_t *sealed = NULL, *plain = NULL;
     size_t sealed_len = 0, plain_len = 0, count = 0;
     r = tlh_file_read(file, TL_GUESTSTATE_MAX + TL_GUESTSTATE_HEADER_LEN + TL_GUESTSTATE_TAG_LEN,
@@ -258,7 +254,6 @@ int tlh_gueststate_open_dir(const char *file, const char *key_path, const uint8_
         if (r < 0)
             tl_error_set_nopos(err, r, "%s: %s", file, e.message);
     }
-    OPENSSL_cleanse(key, sizeof(key));
     free(sealed);
     if (r < 0)
         return r;

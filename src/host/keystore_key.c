@@ -92,9 +92,9 @@ static bool label_parse(const char *label, size_t len, struct tlh_key *key)
     return true;
 }
 
-/* Every object matching tmpl: *out malloc'd. */
-static int objects_find(struct tlh_keystore *ks, CK_ATTRIBUTE *tmpl, CK_ULONG n,
-                        CK_OBJECT_HANDLE **out, size_t *count, struct tl_error *err)
+/* keystore_p11.h */
+int tlh_p11_objects_find(struct tlh_keystore *ks, CK_ATTRIBUTE *tmpl, CK_ULONG n,
+                         CK_OBJECT_HANDLE **out, size_t *count, struct tl_error *err)
 {
     CK_FUNCTION_LIST_PTR f = tlh_p11(ks);
     *out = NULL;
@@ -176,7 +176,7 @@ static bool key_describe(struct tlh_keystore *ks, CK_OBJECT_HANDLE h, struct tlh
                         {CKA_ID, id, sizeof(id)}};
     _cleanup_free_ CK_OBJECT_HANDLE *pub = NULL;
     size_t n;
-    if (objects_find(ks, t, TL_ARRAY_SIZE(t), &pub, &n, NULL) < 0 || n != 1)
+    if (tlh_p11_objects_find(ks, t, TL_ARRAY_SIZE(t), &pub, &n, NULL) < 0 || n != 1)
         return false;
     key->pub = pub[0];
     return true;
@@ -207,7 +207,7 @@ int tlh_keystore_key_list(struct tlh_keystore *ks, const char *vault, const char
         CK_ATTRIBUTE t = {CKA_CLASS, &cl, sizeof(cl)};
         _cleanup_free_ CK_OBJECT_HANDLE *h = NULL;
         size_t hn;
-        if ((r = objects_find(ks, &t, 1, &h, &hn, err)) < 0)
+        if ((r = tlh_p11_objects_find(ks, &t, 1, &h, &hn, err)) < 0)
             return r;
         struct tlh_key *k = realloc(keys, (count + hn + 1) * sizeof(*k));
         if (!k)

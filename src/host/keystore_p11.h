@@ -18,3 +18,6 @@ const char *tlh_p11_rv_name(CK_RV rv, char buf[32]);
  * for PIN and login errors, -ENOMEM, -ENOSPC, -EIO otherwise). */
 int tlh_p11_fail(struct tl_error *err, CK_RV rv, const char *what, ...)
     __attribute__((format(printf, 3, 4)));
+/* Every object matching tmpl: *out malloc'd (NULL when *count is 0). */
+int tlh_p11_objects_find(struct tlh_keystore *ks, CK_ATTRIBUTE *tmpl, CK_ULONG n,
+                         CK_OBJECT_HANDLE **out, size_t *count, struct tl_error *err);

@@ -176,7 +176,10 @@ int tlh_run(const struct tlh_run_options *o, struct tlh_run_result *res, struct 
         int so = o->stdout_max ? out_p[1] : o->stdout_to_stderr ? e : o->stdout_inherit ? 1 : null;
         if (null < 0 || dup2(null, 0) < 0 || dup2(so, 1) < 0 || (e != 2 && dup2(e, 2) < 0))
             child_exec_failed(exec_p[1]);
-        tlh_child_close_fds(&exec_p[1], 1);
+        int keep = o->keep_fd > 2 ? o->keep_fd : -1;
+        if (keep >= 0 && fcntl(keep, F_SETFD, 0) < 0)
+            child_exec_failed(exec_p[1]);
+        tlh_child_close_fds((int[]){exec_p[1], keep}, 2);
         for (const char *const *v = o->env; v && *v; v++)
             putenv((char *)*v);
         execvp(name, (char *const *)o->argv);

@@ -286,7 +286,7 @@ int tlh_vtpm_provision(const struct tlh_vtpm_provision_options *o,
                        struct tlh_vtpm_provision_result *res, struct tl_error *err)
 {
     *res = (struct tlh_vtpm_provision_result){0};
-    int r = tlh_vtpm_key_path(o->state, o->key_file, &res->key, err);
+    int r = o->key ? 0 : tlh_vtpm_key_path(o->state, o->key_file, &res->key, err);
     if (r < 0)
         return r;
     struct tl_ekca ca = {0};
@@ -298,7 +298,9 @@ int tlh_vtpm_provision(const struct tlh_vtpm_provision_options *o,
     if ((r = tlh_vtpm_state_prepare(o->state, &state_created, err)) < 0)
         goto out;
     state_prepared = true;
-    if ((r = tlh_vtpm_key_load_or_create(&res->key, err)) < 0)
+    if (o->key)
+        memcpy(res->key.key, o->key, TLH_SWTPM_KEY_LEN);
+    else if ((r = tlh_vtpm_key_load_or_create(&res->key, err)) < 0)
         goto out;
     if ((r = tlh_swtpm_start(&s, o->state, res->key.key, o->intr, o->state, err)) < 0)
         goto out;

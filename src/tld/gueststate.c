@@ -3,7 +3,9 @@
  * (VMGS); a trustlaunch node with guest_state keeps them in one file,
  *
  *   HOME/nodes/NAME/guest-state.vmgs  AES-256-GCM (tl/gueststate.h)
- *   HOME/keys/NAME.gueststate.key     its key, apart from it
+ *   HOME/keys/NAME.gueststate.sealed  its key, sealed by the node's KEK in
+ *                                     the key store (nodekeys.c), opened in
+ *                                     tld's memory for each seal and open
  *   OPEN/NAME.gs/{vars.fd,vtpm/}      the plaintext, only while it runs
  *
  * OPEN is HOME/run when that is a tmpfs, else a private folder on a tmpfs:
@@ -20,6 +22,7 @@
  * start, or tld's restart (tld_node_reseal), seals it first. */
 #include <errno.h>
 #include <linux/magic.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +32,7 @@
 #include <unistd.h>
 
 #include "gueststate.h"
+#include "nodekeys.h"
 #include "tl/gueststate.h"
 #include "tl/util.h"
 #include "tlhost/gueststate.h"
@@ -90,6 +94,7 @@ static int open_dir(const struct tld *t, const struct tld_node *n, bool make, ch
     return snprintf(out, size, "%s/%s.gs", root, n->name) < (int)size ? 0 : -ENAMETOOLONG;
 }
 
+/* an earlier tld's clear key file (nodekeys.c moves one it finds into the key store) */
 static void key_path(const struct tld *t, const struct tld_node *n, char *out, size_t size)
 {
     snprintf(out, size, "%s/keys/%s.gueststate.key", t->home, n->name);
@@ -119,7 +124,11 @@ int tld_gueststate_prepare(struct tld *t, struct tld_node *n, struct tl_error *e
                                   n->name, strerror(-r));
     unlink(key);
     struct tl_error e = {0};
-    if ((r = tlh_gueststate_key_new(key, &e)) < 0 || (r = tlh_gueststate_remove_dir(dir, &e)) < 0)
+    uint8_t k[TLD_NODEKEY_LEN];
+    if ((r = tld_nodekey_new(t, n, TLD_NODEKEY_GUESTSTATE, k, err)) < 0)
+        return r;
+    OPENSSL_cleanse(k, sizeof(k));
+    if ((r = tlh_gueststate_remove_dir(dir, &e)) < 0)
         return tl_error_set_nopos(err, r == -ENOMEM ? r : -EIO, "guest state: %s", e.message);
     if (mkdir(dir, 0700) < 0)
         return tl_error_set_nopos(err, -EIO, "guest state: %s: %s", dir, strerror(errno));
@@ -138,8 +147,8 @@ int tld_gueststate_seal(struct tld *t, struct tld_node *n, struct tl_error *err)
 {
     if (!n->spec.guest_state)
         return 0;
-    char key[PATH_MAX], dir[PATH_MAX], file[PATH_MAX];
-    uint8_t uuid[16];
+    char dir[PATH_MAX], file[PATH_MAX];
+    uint8_t uuid[16], key[TLD_NODEKEY_LEN];
     struct tl_error e = {0};
     int r;
     if ((r = open_dir(t, n, false, dir, sizeof(dir))) < 0)
@@ -148,9 +157,14 @@ int tld_gueststate_seal(struct tld *t, struct tld_node *n, struct tl_error *err)
         return 0; /* not open */
     if ((r = node_uuid(n, uuid, err)))
         return r;
-    key_path(t, n, key, sizeof(key));
+    if ((r = tld_nodekey_get(t, n, TLD_NODEKEY_GUESTSTATE, key, &e)) < 0)
+        return tl_error_set_nopos(err, r == -EAGAIN ? r : -EIO,
+                                  "guest state not sealed (its open copy %s is kept): %s", dir,
+                                  e.message);
     tld_node_path(t, n, GS_FILE, file, sizeof(file));
-    if (tlh_gueststate_seal_dir(dir, file, key, uuid, &e) < 0)
+    r = tlh_gueststate_seal_dir(dir, file, key, uuid, &e);
+    OPENSSL_cleanse(key, sizeof(key));
+    if (r < 0)
         return tl_error_set_nopos(
             err, -EIO, "guest state not sealed (its open copy %s is kept): %s", dir, e.message);
     if (tlh_gueststate_remove_dir(dir, &e) < 0)
@@ -172,17 +186,22 @@ int tld_gueststate_open(struct tld *t, struct tld_node *n, struct tl_error *err)
     int r = tld_gueststate_seal(t, n, err); /* a leftover of a run tld did not see end */
     if (r)
         return r;
-    char key[PATH_MAX], dir[PATH_MAX], file[PATH_MAX];
-    uint8_t uuid[16];
+    char dir[PATH_MAX], file[PATH_MAX];
+    uint8_t uuid[16], key[TLD_NODEKEY_LEN];
     struct tl_error e = {0};
     if ((r = node_uuid(n, uuid, err)))
         return r;
     if ((r = open_dir(t, n, true, dir, sizeof(dir))) < 0)
         return tl_error_set_nopos(err, -EIO, "guest state of node %s: no private tmpfs folder: %s",
                                   n->name, strerror(-r));
-    key_path(t, n, key, sizeof(key));
+    /* no key (the key store gone, the node's KEK or sealed key lost): the
+     * node does not start, and says why */
+    if ((r = tld_nodekey_get(t, n, TLD_NODEKEY_GUESTSTATE, key, &e)) < 0)
+        return tl_error_set_nopos(err, r == -EAGAIN ? r : -EBUSY, "guest state not opened: %s",
+                                  e.message);
     tld_node_path(t, n, GS_FILE, file, sizeof(file));
     r = tlh_gueststate_open_dir(file, key, uuid, dir, &e);
+    OPENSSL_cleanse(key, sizeof(key));
     /* 409 (-EBUSY): the node's state says why it does not start */
     if (r == -EBADMSG)
         return tl_error_set_nopos(err, -EBUSY, "guest state refused, the node does not start: %s",

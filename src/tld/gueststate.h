@@ -1,6 +1,7 @@
 /* gueststate.c: a guest_state node's vTPM state and UEFI variable store,
  * sealed at rest in HOME/nodes/NAME/guest-state.vmgs (tl/gueststate.h)
- * under HOME/keys/NAME.gueststate.key, and opened into a private folder
+ * under a key the key store holds (nodekeys.c: HOME/keys/NAME.gueststate
+ * .sealed, the node's KEK in the token), and opened into a private folder
  * on a tmpfs only while the node runs. Called like vm.c: WITHOUT tld.lock,
  * on a node lifecycle.c claimed; each int function returns 0 or
  * -errno with err set (a refused guest state -EBUSY: 409). For a node without guest_state every one

@@ -62,7 +62,7 @@ static int ks_ready(struct tld *t, struct tl_error *err)
 }
 
 /* Locks kv->lock and readies the store; on failure the lock is released. */
-static int ks_lock(struct tld *t, struct tl_error *err)
+int tld_keystore_lock(struct tld *t, struct tl_error *err)
 {
     pthread_mutex_lock(&t->keyvault.lock);
     int r = ks_ready(t, err);
@@ -71,7 +71,7 @@ static int ks_lock(struct tld *t, struct tl_error *err)
     return r;
 }
 
-static void ks_unlock(struct tld *t)
+void tld_keystore_unlock(struct tld *t)
 {
     pthread_mutex_unlock(&t->keyvault.lock);
 }
@@ -365,11 +365,11 @@ int tld_vault_key_create(struct tld *t, const char *vault, const json_t *req, js
         return r;
     _cleanup_json_ json_t *policy = kr.policy;
     struct tlh_key key;
-    if ((r = ks_lock(t, err)) < 0)
+    if ((r = tld_keystore_lock(t, err)) < 0)
         return r;
     r = tlh_keystore_key_create(&t->keyvault.ks, vault, kr.name, kr.kty, kr.bits, kr.exportable,
                                 &key, err);
-    ks_unlock(t);
+    tld_keystore_unlock(t);
     if (r < 0)
         return r;
     char id[TLH_KEYSTORE_VAULT_MAX + TLH_KEYSTORE_NAME_MAX + 2];
@@ -390,17 +390,17 @@ int tld_vault_key_create(struct tld *t, const char *vault, const json_t *req, js
     if (r < 0) { /* no record (the vault went meanwhile, the store failed): the key goes too */
         json_decref(rec);
         struct tl_error e2 = {0};
-        if (ks_lock(t, &e2) == 0) {
+        if (tld_keystore_lock(t, &e2) == 0) {
             tlh_keystore_key_delete(&t->keyvault.ks, vault, kr.name, NULL, &e2);
-            ks_unlock(t);
+            tld_keystore_unlock(t);
         }
         return r;
     }
     tld_log("key %s/%s/%s created (%s %u, %s)", vault, kr.name, key.version,
             tlh_key_type_name(kr.kty), kr.bits, kr.exportable ? "exportable" : "not exportable");
-    if ((r = ks_lock(t, err)) == 0) {
+    if ((r = tld_keystore_lock(t, err)) == 0) {
         *answer = key_json(t, &key, rec);
-        ks_unlock(t);
+        tld_keystore_unlock(t);
     }
     json_decref(rec);
     return r;
@@ -414,7 +414,7 @@ static int key_lock(struct tld *t, const char *vault, const char *name, const ch
     int r = tlh_keystore_names_check(vault, name, version, err);
     if (r < 0 || (r = record_get(t, vault, name, rec, err)) < 0)
         return r;
-    if ((r = ks_lock(t, err)) < 0) {
+    if ((r = tld_keystore_lock(t, err)) < 0) {
         json_decref(*rec);
         *rec = NULL;
     }
@@ -433,7 +433,7 @@ int tld_vault_key_show(struct tld *t, const char *vault, const char *name, const
     r = tlh_keystore_key_find(&t->keyvault.ks, vault, name, version, &key, err);
     if (r == 0)
         *answer = key_json(t, &key, rec);
-    ks_unlock(t);
+    tld_keystore_unlock(t);
     return r;
 }
 
@@ -451,7 +451,7 @@ int tld_vault_key_list(struct tld *t, const char *vault, const char *name, json_
     tld_lock(t);
     recs = json_deep_copy(t->keyvault.keys);
     tld_unlock(t);
-    if ((r = ks_lock(t, err)) < 0)
+    if ((r = tld_keystore_lock(t, err)) < 0)
         return r;
     _cleanup_free_ struct tlh_key *keys = NULL;
     size_t n = 0;
@@ -468,7 +468,7 @@ int tld_vault_key_list(struct tld *t, const char *vault, const char *name, json_
             continue; /* the token's key without a record: not this API's */
         json_array_append_new(list, key_json(t, &keys[i], kr));
     }
-    ks_unlock(t);
+    tld_keystore_unlock(t);
     if (r < 0) {
         json_decref(list);
         return r;
@@ -488,7 +488,7 @@ int tld_vault_key_rotate(struct tld *t, const char *vault, const char *name, jso
     r = tlh_keystore_key_rotate(&t->keyvault.ks, vault, name, &key, err);
     if (r == 0)
         *answer = key_json(t, &key, rec);
-    ks_unlock(t);
+    tld_keystore_unlock(t);
     if (r == 0)
         tld_log("key %s/%s rotated: version %s", vault, name, key.version);
     return r;
@@ -502,7 +502,7 @@ int tld_vault_key_delete(struct tld *t, const char *vault, const char *name, jso
     if (r < 0)
         return r;
     int versions = tlh_keystore_key_delete(&t->keyvault.ks, vault, name, NULL, err);
-    ks_unlock(t);
+    tld_keystore_unlock(t);
     if (versions < 0 && versions != -ENOENT)
         return versions;
     char id[TLH_KEYSTORE_VAULT_MAX + TLH_KEYSTORE_NAME_MAX + 2];
@@ -531,7 +531,7 @@ int tld_vault_key_download(struct tld *t, const char *vault, const char *name, s
         return r;
     struct tlh_key key;
     r = tlh_keystore_key_find(&t->keyvault.ks, vault, name, NULL, &key, err);
-    ks_unlock(t);
+    tld_keystore_unlock(t);
     if (r < 0)
         return r;
     if (!key.exportable)
@@ -566,13 +566,13 @@ int tld_vault_key_wrap(struct tld *t, const char *vault, const char *name, const
                        const uint8_t *spki, size_t spki_len, struct tlh_key *key, uint8_t **out,
                        size_t *out_len, struct tl_error *err)
 {
-    int r = ks_lock(t, err);
+    int r = tld_keystore_lock(t, err);
     if (r < 0)
         return r;
     r = tlh_keystore_key_find(&t->keyvault.ks, vault, name, version, key, err);
     if (r == 0)
         r = tlh_keystore_wrap(&t->keyvault.ks, key, spki, spki_len, out, out_len, err);
-    ks_unlock(t);
+    tld_keystore_unlock(t);
     return r < 0 ? r : 0;
 }
 

@@ -451,6 +451,11 @@ struct tld_keyvault {
     long long last_release; /* the release log's last id (ns), under tld.lock */
 };
 int tld_keyvault_load(struct tld *t); /* after the store opened */
+/* The key store's lock taken and the store opened at first use (0), or
+ * -EAGAIN "the key store is not available: ..." with the lock let go. Never
+ * with tld.lock held. */
+int tld_keystore_lock(struct tld *t, struct tl_error *err);
+void tld_keystore_unlock(struct tld *t);
 void tld_keyvault_free(struct tld *t);
 /* Each returns 0 (with *answer where there is one) or -errno with err set:
  * -EINVAL a field (named), -ENOENT no such vault or key, -EEXIST, -EBUSY a

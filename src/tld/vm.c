@@ -7,8 +7,13 @@
  *   HOME/nodes/NAME/console.log  the serial console of the current boot
  *   HOME/nodes/NAME/{qemu,swtpm}.log
  *   HOME/keys/NAME.vtpm.key      the vTPM state key: the platform's, kept
- *                                apart from the state it protects
- *   HOME/run/NAME.vtpm/ + .key   a non-persisted vTPM, only while it runs
+ *                                apart from the state it protects; a
+ *                                guest_state node's is NAME.vtpm.sealed,
+ *                                held by the key store (nodekeys.c)
+ *   HOME/keys/NAME.disk.sealed   a DiskWithVMGuestState node's overlay
+ *                                secret (qcow2 LUKS), held likewise
+ *   HOME/run/NAME.vtpm/          a non-persisted vTPM, only while it runs
+ *                                (its key only in tld's memory and swtpm's)
  *   HOME/run/NAME.ctrl           swtpm's control socket
  *   HOME/ekca/                   the platform's EK CA (tlh_vtpm_provision)
  *
@@ -28,6 +33,7 @@
 #include <unistd.h>
 
 #include "gueststate.h"
+#include "nodekeys.h"
 #include "tl/util.h"
 #include "tld.h"
 #include "tlhost/file.h"
@@ -143,20 +149,96 @@ int tld_vm_make_vars(struct tld *t, struct tld_node *n, struct tl_error *err)
     return 0;
 }
 
+/* A DiskWithVMGuestState node's overlay is qcow2 with QEMU's own LUKS
+ * encryption (its guest-state file is the other half of Azure's
+ * "DiskWithVMGuestState"). The LUKS secret is the hex of a 32-byte key the
+ * key store holds (nodekeys.c; QEMU takes a LUKS secret as UTF-8 text):
+ * qemu-img and QEMU read it from a pipe they inherit (an -object secret
+ * with file=/dev/fd/N), so it is on no command line (/proc/PID/cmdline)
+ * and in no file. A reimage or resize makes a new overlay under a new key.
+ * The secret's 256 random bits need no slow key derivation: LUKS's
+ * PBKDF2 runs 10 ms, not its 2 s default. Secret pipe read end in *fd,
+ * the -object's value in obj. */
+static int disk_secret(const uint8_t key[TLD_NODEKEY_LEN], int *fd, char *obj, size_t size,
+                       struct tl_error *err)
+{
+    char hex[2 * TLD_NODEKEY_LEN + 1];
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) < 0)
+        return tl_error_set_nopos(err, -errno, "the disk secret's pipe: %s", strerror(errno));
+    tl_hex_encode(key, TLD_NODEKEY_LEN, hex);
+    bool ok = write(p[1], hex, 2 * TLD_NODEKEY_LEN) == 2 * TLD_NODEKEY_LEN;
+    OPENSSL_cleanse(hex, sizeof(hex));
+    close(p[1]);
+    if (!ok) {
+        close(p[0]);
+        return tl_error_set_nopos(err, -EIO, "the disk secret's pipe: a short write");
+    }
+    *fd = p[0];
+    snprintf(obj, size, "secret,id=sec0,format=raw,file=/dev/fd/%d", p[0]);
+    return 0;
+}
+
+/* For an encrypted overlay: ",encrypt.key-secret=sec0" added to the
+ * -drive value drive, its secret's -object in obj and *fd (-1 and
+ * nothing done for a plain overlay). */
+static int os_disk_secret(struct tld *t, struct tld_node *n, char *drive, size_t dsize, char *obj,
+                          size_t osize, int *fd, struct tl_error *err)
+{
+    *fd = -1;
+    if (!tld_nodekey_held(n, TLD_NODEKEY_DISK))
+        return 0;
+    uint8_t key[TLD_NODEKEY_LEN];
+    int r = tld_nodekey_get(t, n, TLD_NODEKEY_DISK, key, err);
+    if (r)
+        return r == -ENOENT ? -EIO : r;
+    r = disk_secret(key, fd, obj, osize, err);
+    OPENSSL_cleanse(key, sizeof(key));
+    size_t len = strlen(drive);
+    if (!r && snprintf(drive + len, dsize - len, ",encrypt.key-secret=sec0") >= (int)(dsize - len))
+        r = tl_error_set_nopos(err, -ENAMETOOLONG, "the OS disk's -drive: too long");
+    if (r && *fd >= 0) {
+        close(*fd);
+        *fd = -1;
+    }
+    return r;
+}
+
 int tld_vm_make_overlay(struct tld *t, struct tld_node *n, struct tl_error *err)
 {
-    char disk[PATH_MAX], base[PATH_MAX + 16], log[PATH_MAX];
+    char disk[PATH_MAX], base[PATH_MAX + 16], log[PATH_MAX], obj[64];
     snprintf(base, sizeof(base), "%s/disk.raw", n->spec.image);
     tld_node_path(t, n, "disk.qcow2", disk, sizeof(disk));
     tld_node_path(t, n, "qemu.log", log, sizeof(log));
     unlink(disk);
-    const char *argv[] = {"qemu-img", "create", "-q",  "-f", "qcow2", "-b",
-                          base,       "-F",     "raw", disk, NULL};
-    struct tlh_run_options o = {.argv = argv, .stdout_to_stderr = true, .stderr_log = log};
+    const char *plain[] = {"qemu-img", "create", "-q",  "-f", "qcow2", "-b",
+                           base,       "-F",     "raw", disk, NULL};
+    const char *luks[] = {
+        "qemu-img", "create", "-q",
+        "--object", obj,      "-f",
+        "qcow2",    "-o",     "encrypt.format=luks,encrypt.key-secret=sec0,encrypt.iter-time=10",
+        "-b",       base,     "-F",
+        "raw",      disk,     NULL};
+    int fd = -1, r;
+    if (tld_nodekey_held(n, TLD_NODEKEY_DISK)) {
+        uint8_t key[TLD_NODEKEY_LEN];
+        if ((r = tld_nodekey_new(t, n, TLD_NODEKEY_DISK, key, err)))
+            return r;
+        r = disk_secret(key, &fd, obj, sizeof(obj), err);
+        OPENSSL_cleanse(key, sizeof(key));
+        if (r)
+            return r;
+    }
+    struct tlh_run_options o = {.argv = fd >= 0 ? luks : plain,
+                                .stdout_to_stderr = true,
+                                .stderr_log = log,
+                                .keep_fd = fd >= 0 ? fd : 0};
     struct tlh_run_result res = {0};
     struct tl_error run_err = {0};
-    int r = tlh_run(&o, &res, &run_err);
+    r = tlh_run(&o, &res, &run_err);
     tlh_run_result_done(&res);
+    if (fd >= 0)
+        close(fd);
     if (r < 0)
         return tl_error_set_nopos(err, -EIO, "qemu-img create failed (%s; see %s)", run_err.message,
                                   log);
@@ -165,19 +247,24 @@ int tld_vm_make_overlay(struct tld *t, struct tld_node *n, struct tl_error *err)
 
 /* ---- the vTPM ---- */
 
-/* A new vTPM in state (key file key), its EKs certified by the platform EK
- * CA (HOME/ekca): the host library's tlh_vtpm_provision, as `tl vtpm
- * provision` runs it; n->ek set from what it made. */
+/* A new vTPM in state (its key: key_bytes, else the key file key), its EKs
+ * certified by the platform EK CA (HOME/ekca): the host library's
+ * tlh_vtpm_provision, as `tl vtpm provision` runs it; n->ek set from what
+ * it made. */
 static int provision(struct tld *t, struct tld_node *n, const char *state, const char *key,
-                     struct tl_error *err)
+                     const uint8_t *key_bytes, struct tl_error *err)
 {
     char ca[PATH_MAX + 8];
     snprintf(ca, sizeof(ca), "%s/ekca", t->home);
     /* a deadline (watchdog.h): a swtpm that never answers must not hold
      * this node, and the EK CA's lock below, forever */
     struct tlh_swtpm_interrupt intr = {0};
-    struct tlh_vtpm_provision_options o = {
-        .state = state, .key_file = key, .ca = ca, .name = n->name, .intr = &intr};
+    struct tlh_vtpm_provision_options o = {.state = state,
+                                           .key_file = key,
+                                           .key = key_bytes,
+                                           .ca = ca,
+                                           .name = n->name,
+                                           .intr = &intr};
     struct tlh_vtpm_provision_result res;
     struct tl_error perr = {0};
     struct tlh_watchdog dog;
@@ -262,24 +349,43 @@ static bool wait_socket(const char *path, const struct tlh_proc *p, int ms)
     return false;
 }
 
+/* The vTPM's state key into k: a non-persisted vTPM's drawn now and
+ * provisioned with (it is in no file, only in tld's memory and swtpm's), a
+ * guest_state node's from the key store, else the node's key file. */
+static int vtpm_key(struct tld *t, struct tld_node *n, const char *state, const char *key,
+                    uint8_t k[32], struct tl_error *err)
+{
+    if (!n->spec.vtpm_persist) {
+        forget_ephemeral(t, n);
+        n->tpm_seen = (struct tld_tpm_seen){0}; /* a new TPM: its counters start over */
+        if (getrandom(k, 32, 0) != 32)
+            return tl_error_set_nopos(err, -EIO, "getrandom: %s", strerror(errno));
+        int r = provision(t, n, state, NULL, k, err);
+        if (r)
+            OPENSSL_cleanse(k, 32);
+        return r;
+    }
+    if (tld_nodekey_held(n, TLD_NODEKEY_VTPM))
+        return tld_nodekey_get(t, n, TLD_NODEKEY_VTPM, k, err);
+    if (read_key(key, k) < 0)
+        return tl_error_set_nopos(err, -EIO, "%s: cannot read the vTPM key", key);
+    return 0;
+}
+
 static int start_swtpm(struct tld *t, struct tld_node *n, struct tl_error *err)
 {
     char state[PATH_MAX], key[PATH_MAX], log[PATH_MAX];
     vtpm_paths(t, n, state, key, sizeof(state));
-    if (!n->spec.vtpm_persist) {
-        forget_ephemeral(t, n);
-        n->tpm_seen = (struct tld_tpm_seen){0}; /* a new TPM: its counters start over */
-        int r = provision(t, n, state, key, err);
-        if (r)
-            return r;
-    }
     uint8_t k[32];
-    if (read_key(key, k) < 0)
-        return tl_error_set_nopos(err, -EIO, "%s: cannot read the vTPM key", key);
+    int kr = vtpm_key(t, n, state, key, k, err);
+    if (kr)
+        return kr;
     tld_node_run_path(t, n, ".ctrl", n->ctrl, sizeof(n->ctrl));
-    if (strlen(n->ctrl) + 1 >= sizeof(n->ctrl) - 1)
+    if (strlen(n->ctrl) + 1 >= sizeof(n->ctrl) - 1) {
+        OPENSSL_cleanse(k, sizeof(k));
         return tl_error_set_nopos(err, -EINVAL, "%s: data directory path too long for a socket",
                                   t->home);
+    }
     unlink(n->ctrl);
     int kp[2];
     if (pipe2(kp, O_CLOEXEC) < 0 || write(kp[1], k, sizeof(k)) != (ssize_t)sizeof(k)) {
@@ -539,8 +645,22 @@ static int start_qemu(struct tld *t, struct tld_node *n, uint8_t token_sha256[32
         argv[k++] = "-device";
         argv[k++] = "tpm-crb,tpmdev=tpm0";
     }
+    int secret_fd;
+    char a_secret[64];
+    int rs =
+        os_disk_secret(t, n, a_disk, sizeof(a_disk), a_secret, sizeof(a_secret), &secret_fd, err);
+    if (rs) {
+        tld_agentnet_close(t, n->name);
+        return rs;
+    }
+    if (secret_fd >= 0) { /* QEMU makes its secrets before its drives: anywhere in argv */
+        argv[k++] = "-object";
+        argv[k++] = a_secret;
+    }
     argv[k] = NULL;
-    int r = tlh_proc_start(argv, log, -1, &n->qemu, NULL);
+    int r = tlh_proc_start(argv, log, secret_fd, &n->qemu, NULL);
+    if (secret_fd >= 0)
+        close(secret_fd);
     if (r < 0) {
         tld_agentnet_close(t, n->name);
         return tl_error_set_nopos(err, -EIO, "cannot run qemu-system-x86_64: %s", strerror(-r));
@@ -605,6 +725,7 @@ void tld_vm_remove_files(struct tld *t, struct tld_node *n)
     unlink(p);
     forget_ephemeral(t, n);
     tld_gueststate_remove(t, n);
+    tld_nodekeys_destroy(t, n); /* its KEK: what was sealed under it is unreadable */
 }
 
 int tld_vm_make_dir(struct tld *t, struct tld_node *n, struct tl_error *err)
@@ -623,7 +744,16 @@ int tld_vm_provision_persisted(struct tld *t, struct tld_node *n, struct tl_erro
     char state[PATH_MAX], keyf[PATH_MAX];
     tld_gueststate_path(t, n, "vtpm", state, sizeof(state));
     tld_node_key_path(t, n, keyf, sizeof(keyf));
-    return provision(t, n, state, keyf, err);
+    if (!tld_nodekey_held(n, TLD_NODEKEY_VTPM))
+        return provision(t, n, state, keyf, NULL, err);
+    uint8_t k[TLD_NODEKEY_LEN];
+    int r = tld_nodekey_new(t, n, TLD_NODEKEY_VTPM, k, err);
+    if (r)
+        return r;
+    unlink(keyf); /* an earlier tld's, of a vTPM this one replaces */
+    r = provision(t, n, state, NULL, k, err);
+    OPENSSL_cleanse(k, sizeof(k));
+    return r;
 }
 
 void tld_vm_forget_vtpm(struct tld *t, struct tld_node *n)
@@ -633,6 +763,7 @@ void tld_vm_forget_vtpm(struct tld *t, struct tld_node *n)
     tld_node_key_path(t, n, keyf, sizeof(keyf));
     remove_tree(state);
     unlink(keyf);
+    tld_nodekey_forget(t, n, TLD_NODEKEY_VTPM);
     tld_node_set_ek(n, NULL);
 }
 

@@ -21,6 +21,9 @@
 #  - a confidential node's own "tee_policy" (POST /v1/nodes, an external
 #    node): refused on a node that is not confidential and when it does not
 #    parse, kept and shown otherwise;
+#  - a DiskWithVMGuestState VM's overlay is qcow2 with LUKS encryption and
+#    its keys are sealed by the key store (no key file in clear); a
+#    VMGuestStateOnly VM's overlay is plain;
 #  - what tld stored survives a restart of tld; delete; a group that holds
 #    VMs is not deleted.
 # Needs: TL_BIN, TL_TLD, TL_FIXTURES; jq.
@@ -199,6 +202,21 @@ is "the node was made anew in the other TEE" "$(jq -c '[.tee, .security_type, .g
     '["tdx","ConfidentialVM",true,"stopped"]'
 tl vm create "${G[@]}" --name cvm2 --size Standard_DC4as_v5 --security-type ConfidentialVM --os-disk-security-encryption-type DiskWithVMGuestState --no-start
 is "the DCASv5 quota is free again after the resize: a DC4as_v5 fits" "$RC $(jq -r .tee <<<"$OUT")" "0 snp"
+# issue 15 part 4: a DiskWithVMGuestState OS disk is encrypted (qcow2 LUKS), its
+# keys held by the key store; a VMGuestStateOnly one is not
+encryption() { # encryption NODE: "[encrypted, encrypt format]" of its overlay
+    qemu-img info --output=json "$TL_HOME/nodes/$1/disk.qcow2" | jq -c '[(.encrypted // false), ."format-specific".data.encrypt.format]'
+}
+is "DiskWithVMGuestState (cvm2): its overlay is qcow2 with LUKS encryption; VMGuestStateOnly (cvm1): plain" \
+    "$(encryption cvm2) $(encryption cvm1)" '[true,"luks"] [false,null]'
+is "the confidential VMs: no key in clear; cvm2's guest-state, vTPM and disk keys sealed (60 bytes, 0600)" \
+    "$(find "$TL_HOME/keys" -name 'cvm*.key' -o -name 'tdx*.key' | wc -l) $(stat -c '%n %s %a' "$TL_HOME"/keys/cvm2.* | sed "s|$TL_HOME/keys/||" | tr '\n' ' ')" \
+    "0 cvm2.disk.sealed 60 600 cvm2.gueststate.sealed 60 600 cvm2.vtpm.sealed 60 600 "
+cp "$TL_HOME/keys/cvm2.disk.sealed" "$W/cvm2.disk.sealed"
+tl vm resize "${G[@]}" --name cvm2 --size Standard_DC4es_v5
+is "cvm2 resized SEV-SNP -> TDX (made anew): its overlay LUKS-encrypted again, under a new disk key" \
+    "$RC $(jq -r .tee <<<"$OUT") $(encryption cvm2) $(cmp -s "$W/cvm2.disk.sealed" "$TL_HOME/keys/cvm2.disk.sealed" && echo same || echo new)" \
+    '0 tdx [true,"luks"] new'
 tl vm update "${G[@]}" --name tl1 --enable-secure-boot false
 is "update --enable-secure-boot false of a trusted launch VM" \
     "$RC $(jq -c .securityProfile.uefiSettings <<<"$OUT")" '0 {"secureBootEnabled":false,"vTpmEnabled":true}'

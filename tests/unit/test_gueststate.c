@@ -418,7 +418,9 @@ static void test_host_seal_open(void **state)
     assert_int_equal(st.st_mode & 0777, 0600);
     assert_int_equal(st.st_size, 32);
     assert_int_equal(tlh_gueststate_key_new(key, &err), -EEXIST);
-    assert_int_equal(tlh_gueststate_seal_dir(dir, file, key, uuid_bin, &err), 0);
+    uint8_t kb[TL_GUESTSTATE_KEY_LEN];
+    assert_int_equal(tlh_gueststate_key_read(key, kb, &err), 0);
+    assert_int_equal(tlh_gueststate_seal_dir(dir, file, kb, uuid_bin, &err), 0);
     snprintf(p, sizeof(p), "%s.tmp", file);
     assert_int_equal(access(p, F_OK), -1); /* renamed into place */
     size_t slen;
@@ -427,13 +429,13 @@ static void test_host_seal_open(void **state)
     assert_false(contains(sealed, slen, vars + 0x1000, 64));
     assert_false(contains(sealed, slen, tpm, 64));
     /* a second seal: a new nonce, so other bytes */
-    assert_int_equal(tlh_gueststate_seal_dir(dir, file, key, uuid_bin, &err), 0);
+    assert_int_equal(tlh_gueststate_seal_dir(dir, file, kb, uuid_bin, &err), 0);
     _cleanup_free_ uint8_t *again = file_read(file, &slen);
     assert_memory_not_equal(sealed + 32, again + 32, 12);
 
     assert_int_equal(tlh_gueststate_remove_dir(dir, &err), 0);
     assert_int_equal(access(dir, F_OK), -1);
-    assert_int_equal(tlh_gueststate_open_dir(file, key, uuid_bin, dir, &err), 0);
+    assert_int_equal(tlh_gueststate_open_dir(file, kb, uuid_bin, dir, &err), 0);
     assert_int_equal(stat(dir, &st), 0);
     assert_int_equal(st.st_mode & 0777, 0700);
     size_t n;
@@ -450,7 +452,7 @@ static void test_host_seal_open(void **state)
     /* one byte flipped: refused, the file named, no folder made */
     again[slen / 2] ^= 1;
     write_file(file, again, slen);
-    assert_int_equal(tlh_gueststate_open_dir(file, key, uuid_bin, dir, &err), -EBADMSG);
+    assert_int_equal(tlh_gueststate_open_dir(file, kb, uuid_bin, dir, &err), -EBADMSG);
     char want[4400];
     snprintf(want, sizeof(want), "%s: authentication failed: a wrong key, or the file was altered",
              file);
@@ -460,7 +462,7 @@ static void test_host_seal_open(void **state)
     assert_int_equal(access(p, F_OK), -1);
     /* a key file of 31 bytes */
     write_file(key, tpm, 31);
-    assert_int_equal(tlh_gueststate_open_dir(file, key, uuid_bin, dir, &err), -EBADMSG);
+    assert_int_equal(tlh_gueststate_key_read(key, kb, &err), -EBADMSG);
     snprintf(want, sizeof(want), "%s: 31 bytes, a key has 32", key);
     assert_string_equal(err.message, want);
     assert_int_equal(tlh_gueststate_remove_dir(w, &err), 0);

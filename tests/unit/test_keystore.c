@@ -521,6 +521,78 @@ static void test_wrap_refused(void **state)
     tlh_keystore_close(&ks);
 }
 
+/* A KEK seals and opens a secret; the blob is bound to the KEK's label and
+ * refused when altered; the KEK's value cannot be read; a vault's key list
+ * does not show it; destroying the label removes it, and the blob no longer
+ * opens. */
+static void test_seal(void **state)
+{
+    (void)state;
+    struct tl_error err = {0};
+    ks_open(&ks);
+    const uint8_t secret[32] = "0123456789abcdef0123456789ABCDE";
+    uint8_t blob[32 + TLH_KEYSTORE_SEAL_OVERHEAD], out[TLH_KEYSTORE_SEAL_MAX];
+    size_t n = 0;
+    assert_int_equal(tlh_keystore_label_count(&ks, "tl-node:n1", &err), 0);
+    assert_int_equal(tlh_keystore_seal(&ks, "tl-node:n1", secret, 32, blob, &err), -ENOENT);
+    assert_int_equal(tlh_keystore_kek_ensure(&ks, "tl-node:n1", &err), 1);
+    assert_int_equal(tlh_keystore_kek_ensure(&ks, "tl-node:n1", &err), 0);
+    assert_int_equal(tlh_keystore_kek_ensure(&ks, "tl-node:n2", &err), 1);
+    assert_int_equal(tlh_keystore_label_count(&ks, "tl-node:n1", &err), 1);
+    assert_int_equal(tlh_keystore_kek_ensure(&ks, "a/b", &err), -EINVAL);
+    assert_int_equal(tlh_keystore_seal(&ks, "tl-node:n1", secret, 32, blob, &err), 0);
+    assert_memory_not_equal(blob + TLH_KEYSTORE_SEAL_NONCE, secret, 32);
+    assert_int_equal(tlh_keystore_unseal(&ks, "tl-node:n1", blob, sizeof(blob), out, &n, &err), 0);
+    assert_int_equal(n, 32);
+    assert_memory_equal(out, secret, 32);
+    /* another node's KEK, a flipped bit, a cut: refused */
+    assert_int_equal(tlh_keystore_unseal(&ks, "tl-node:n2", blob, sizeof(blob), out, &n, &err),
+                     -EBADMSG);
+    assert_string_equal(err.message,
+                        "KEK tl-node:n2: the sealed secret does not open (altered, or another's)");
+    blob[20] ^= 1;
+    assert_int_equal(tlh_keystore_unseal(&ks, "tl-node:n1", blob, sizeof(blob), out, &n, &err),
+                     -EBADMSG);
+    blob[20] ^= 1;
+    assert_int_equal(
+        tlh_keystore_unseal(&ks, "tl-node:n1", blob, TLH_KEYSTORE_SEAL_OVERHEAD, out, &n, &err),
+        -EBADMSG);
+    /* no vault key: the list is empty */
+    struct tlh_key *keys = NULL;
+    size_t nk = 9;
+    assert_int_equal(tlh_keystore_key_list(&ks, NULL, NULL, &keys, &nk, &err), 0);
+    assert_int_equal(nk, 0);
+    free(keys);
+    /* gone: the blob does not open any more, even under a new KEK of that label */
+    assert_int_equal(tlh_keystore_label_destroy(&ks, "tl-node:n1", &err), 1);
+    assert_int_equal(tlh_keystore_label_count(&ks, "tl-node:n1", &err), 0);
+    assert_int_equal(tlh_keystore_unseal(&ks, "tl-node:n1", blob, sizeof(blob), out, &n, &err),
+                     -ENOENT);
+    assert_int_equal(tlh_keystore_kek_ensure(&ks, "tl-node:n1", &err), 1);
+    assert_int_equal(tlh_keystore_unseal(&ks, "tl-node:n1", blob, sizeof(blob), out, &n, &err),
+                     -EBADMSG);
+    assert_int_equal(tlh_keystore_label_count(&ks, "tl-node:n2", &err), 1);
+    /* the KEK's value cannot be read: sensitive, not extractable */
+    CK_FUNCTION_LIST_PTR f = ks.p11;
+    CK_ATTRIBUTE lt = {CKA_LABEL, "tl-node:n2", 10};
+    CK_OBJECT_HANDLE h = 0;
+    CK_ULONG got = 0;
+    assert_int_equal(f->C_FindObjectsInit(ks.session, &lt, 1), CKR_OK);
+    assert_int_equal(f->C_FindObjects(ks.session, &h, 1, &got), CKR_OK);
+    f->C_FindObjectsFinal(ks.session);
+    assert_int_equal(got, 1);
+    uint8_t v[32];
+    CK_ATTRIBUTE va = {CKA_VALUE, v, sizeof(v)};
+    assert_int_equal(f->C_GetAttributeValue(ks.session, h, &va, 1), CKR_ATTRIBUTE_SENSITIVE);
+    CK_BBOOL ext = CK_TRUE, sens = CK_FALSE, wrap = CK_TRUE;
+    CK_ATTRIBUTE aa[] = {
+        {CKA_EXTRACTABLE, &ext, 1}, {CKA_SENSITIVE, &sens, 1}, {CKA_WRAP, &wrap, 1}};
+    assert_int_equal(f->C_GetAttributeValue(ks.session, h, aa, 3), CKR_OK);
+    assert_int_equal(ext, CK_FALSE);
+    assert_int_equal(sens, CK_TRUE);
+    assert_int_equal(wrap, CK_FALSE);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -530,6 +602,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_wrap_aes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wrap_rsa, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wrap_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_seal, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

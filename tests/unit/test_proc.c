@@ -1,7 +1,8 @@
 /* Unit tests for src/host/proc.c: a helper's stdout captured and bounded,
  * its exit status, signal and first stderr line as tl_error text, a program
  * that is not there told apart from one that exits 127, the timeout, JSON
- * capture, and a detached child known by pid + start time. */
+ * capture, a descriptor handed to a helper (keep_fd), and a detached child
+ * known by pid + start time. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -146,6 +147,23 @@ static void test_descriptors_not_leaked(void **state)
     assert_int_equal(sh("ls /proc/$$/fd | sort -n | tr '\\n' ' '", 200, 0, &res, &err), 0);
     assert_string_equal(res.out, "0 1 2 ");
     tlh_run_result_done(&res);
+
+    /* keep_fd: a secret on a pipe, read by the child as /dev/fd/N; nothing else leaks */
+    int sp[2];
+    assert_int_equal(pipe2(sp, O_CLOEXEC), 0);
+    assert_int_equal(write(sp[1], "s3cret", 6), 6);
+    close(sp[1]);
+    char kscript[128];
+    snprintf(kscript, sizeof(kscript),
+             "cat /dev/fd/%d; echo; ls /proc/$$/fd | sort -n | tr '\\n' ' '", sp[0]);
+    const char *kargv[] = {"sh", "-c", kscript, NULL};
+    struct tlh_run_options ko = {.argv = kargv, .stdout_max = 200, .keep_fd = sp[0]};
+    assert_int_equal(tlh_run(&ko, &res, &err), 0);
+    char kwant[64];
+    snprintf(kwant, sizeof(kwant), "s3cret\n0 1 2 %d ", sp[0]);
+    assert_string_equal(res.out, kwant);
+    tlh_run_result_done(&res);
+    close(sp[0]);
 
     char log[] = "/tmp/test_proc.XXXXXX";
     int fd = mkstemp(log);
