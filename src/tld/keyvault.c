@@ -407,7 +407,7 @@ int tld_vault_key_create(struct tld *t, const char *vault, const json_t *req, js
 }
 
 /* The names checked, the key's record (*rec, a new reference), and the
- * key store locked (ks_unlock after); or -errno with nothing held. */
+ * key store locked (tld_keystore_unlock after); or -errno with nothing held. */
 static int key_lock(struct tld *t, const char *vault, const char *name, const char *version,
                     json_t **rec, struct tl_error *err)
 {
@@ -551,7 +551,7 @@ int tld_vault_key_version_known(struct tld *t, const char *vault, const char *na
         return r;
     struct tlh_key key;
     r = tlh_keystore_key_find(&t->keyvault.ks, vault, name, version, &key, err);
-    ks_unlock(t);
+    tld_keystore_unlock(t);
     if (r == -ENOENT)
         return tl_error_set_nopos(err, -ENOENT,
                                   "version: key %s/%s has no version %s (never made, or deleted)",
