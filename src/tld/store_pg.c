@@ -144,8 +144,8 @@ static int pg_session(struct pg_store *s)
 }
 
 /* The connection, reset when lost (not inside a transaction: it is gone
- * with the connection), and the statements prepared. */
-static int pg_ready(struct pg_store *s)
+ * with the connection). */
+static int pg_connected(struct pg_store *s)
 {
     if (PQstatus(s->conn) != CONNECTION_OK) {
         if (s->in_tx) {
@@ -161,6 +161,15 @@ static int pg_ready(struct pg_store *s)
         if (pg_session(s) < 0)
             return -EIO;
     }
+    return 0;
+}
+
+/* The connection, and pg_sql's statements prepared in its session (once
+ * the migrations made the tables). */
+static int pg_ready(struct pg_store *s)
+{
+    if (pg_connected(s) < 0)
+        return -EIO;
     if (s->prepared)
         return 0;
     for (int q = 0; q < Q_N; q++) {
@@ -221,7 +230,7 @@ static int pg_exec(struct tld_store *base, const char *sql)
     for (int attempt = 0; attempt < 2 && r < 0; attempt++) {
         if (commit && s->tx_failed)
             break;
-        if (pg_ready(s) < 0)
+        if (pg_connected(s) < 0)
             break;
         PGresult *res = PQexec(s->conn, sql);
         ExecStatusType st = PQresultStatus(res);
