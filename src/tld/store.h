@@ -62,8 +62,8 @@ struct tld_store_engine {
      * newest first; node NULL: every node; uuid NULL: every identity */
     json_t *(*attestations)(struct tld_store *s, const char *node, const char *uuid, int limit);
     json_t *(*attestation_get)(struct tld_store *s, long long id);
-    json_t *(*alert_find)(struct tld_store *s, const char *node, const char *uuid,
-                          const char *boot, long long *id, bool *acked);
+    json_t *(*alert_find)(struct tld_store *s, const char *node, const char *uuid, const char *boot,
+                          long long *id, bool *acked);
     int (*alert_put)(struct tld_store *s, const char *node, const char *boot, const char *text,
                      long long *id, bool reopen);
     json_t *(*alerts)(struct tld_store *s, const char *node, const char *uuid, bool all);

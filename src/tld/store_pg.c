@@ -474,8 +474,8 @@ static json_t *pg_attestation_get(struct tld_store *base, long long id)
     return first(LOCKED(s, pg_rows(s, Q_ATTESTATION_GET, 1, p)));
 }
 
-static json_t *alert_find(struct pg_store *s, const char *node, const char *uuid,
-                          const char *boot, long long *id, bool *acked)
+static json_t *alert_find(struct pg_store *s, const char *node, const char *uuid, const char *boot,
+                          long long *id, bool *acked)
 {
     const char *p[] = {node, boot, uuid};
     PGresult *res = pg_run(s, Q_ALERT_FIND, 3, p);

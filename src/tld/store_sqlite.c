@@ -107,8 +107,7 @@ static sqlite3_stmt *kept(struct tld_store *s, sqlite3_stmt **slot, const char *
         sqlite3_clear_bindings(*slot);
         return *slot;
     }
-    if (sqlite3_prepare_v3(db_of(s), sql, -1, SQLITE_PREPARE_PERSISTENT, slot, NULL) !=
-        SQLITE_OK) {
+    if (sqlite3_prepare_v3(db_of(s), sql, -1, SQLITE_PREPARE_PERSISTENT, slot, NULL) != SQLITE_OK) {
         tld_log("store: %s: %s", sql, sqlite3_errmsg(db_of(s)));
         *slot = NULL;
     }
@@ -156,8 +155,7 @@ static int sqlite_resource_delete(struct tld_store *s, const char *kind, const c
 }
 
 static int sqlite_resource_each(struct tld_store *s, const char *kind,
-                                int (*each)(void *ctx, const char *id, const char *text),
-                                void *ctx)
+                                int (*each)(void *ctx, const char *id, const char *text), void *ctx)
 {
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(db_of(s), "SELECT id, doc FROM resources WHERE kind = ?1 ORDER BY id",
@@ -251,9 +249,9 @@ static json_t *rows(struct tld_store *s, const char *sql, const char *node, cons
     if ((k = sqlite3_bind_parameter_index(st, ":limit")))
         sqlite3_bind_int(st, k, limit);
     while (sqlite3_step(st) == SQLITE_ROW) {
-        json_t *doc = tld_store_row((const char *)sqlite3_column_text(st, 1),
-                                    sqlite3_column_int64(st, 0),
-                                    sqlite3_column_count(st) > 2 ? sqlite3_column_int(st, 2) : -1);
+        json_t *doc =
+            tld_store_row((const char *)sqlite3_column_text(st, 1), sqlite3_column_int64(st, 0),
+                          sqlite3_column_count(st) > 2 ? sqlite3_column_int(st, 2) : -1);
         if (doc)
             json_array_append_new(out, doc);
     }
@@ -420,8 +418,7 @@ int tld_store_sqlite_open(const char *home, struct tld_store **out)
     const char *sync = getenv("TL_STORE_SYNC");
     bool full = sync && strcasecmp(sync, "FULL") == 0;
     if (sqlite_exec(&s->base, "PRAGMA journal_mode=WAL") < 0 ||
-        sqlite_exec(&s->base, full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL") <
-            0) {
+        sqlite_exec(&s->base, full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL") < 0) {
         sqlite_close(&s->base);
         return -EIO;
     }
