@@ -17,6 +17,9 @@
  *  - SQLite: a schema-3 store (nodes in their own table) is migrated: its
  *    nodes become documents of kind "node", the schema is 4;
  *  - a store of a newer schema is refused (-EPROTO);
+ *  - PostgreSQL: a connection the server ended is made again (a write
+ *    outside a transaction succeeds; a transaction it cut fails to commit
+ *    and leaves nothing);
  *  - what was written survives a close and a reopen. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -303,6 +306,41 @@ static void test_reopen(void **state)
     assert_int_equal(next, 2);
 }
 
+/* PostgreSQL: tld's connection ended by the server (a restart, a
+ * failover): outside a transaction the next call reconnects and succeeds;
+ * inside one the transaction is lost, its commit fails and nothing of it
+ * is stored. */
+static void test_reconnect(void **state)
+{
+    struct tld *t = &((struct fixture *)*state)->t;
+    const char *kill_tld = "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE "
+                           "application_name = 'tld'";
+    assert_int_equal(put(t, "group", "before", 1), 0);
+    char *n = pg_sql(kill_tld);
+    assert_string_equal(n, "1");
+    free(n);
+    assert_int_equal(put(t, "group", "after", 2), 0); /* reconnected */
+    json_t *groups = tld_store_resources(t, "group");
+    assert_int_equal(json_array_size(groups), 2);
+    json_decref(groups);
+
+    assert_int_equal(tld_store_begin(t), 0);
+    assert_int_equal(put(t, "group", "lost", 3), 0);
+    n = pg_sql(kill_tld);
+    assert_string_equal(n, "1");
+    free(n);
+    assert_int_equal(put(t, "group", "lost-too", 4), -EIO);
+    assert_int_equal(tld_store_commit(t), -EIO);
+    groups = tld_store_resources(t, "group"); /* reconnected again */
+    assert_int_equal(json_array_size(groups), 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(groups, 0), "name")),
+                        "after");
+    json_decref(groups);
+    long long next = 0; /* the statements are prepared in the new session too */
+    assert_int_equal(tld_store_attestation_next_id(t, &next), 0);
+    assert_int_equal(next, 1);
+}
+
 static int user_version(const char *path)
 {
     sqlite3 *db = NULL;
@@ -421,7 +459,7 @@ static void test_newer_refused(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
+    struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_documents, setup, teardown),
         cmocka_unit_test_setup_teardown(test_each_stops, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rollback, setup, teardown),
@@ -430,9 +468,14 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migration_from_empty, setup, teardown),
         cmocka_unit_test(test_newer_refused),
-        cmocka_unit_test(test_migration_from_3), /* SQLite's: PostgreSQL's first schema is 4 */
+        /* SQLite's: PostgreSQL's first schema is 4 */
+        cmocka_unit_test(test_migration_from_3),
+        /* PostgreSQL's: a connection SQLite does not have */
+        cmocka_unit_test_setup_teardown(test_reconnect, setup, teardown),
     };
-    size_t n = TL_ARRAY_SIZE(tests) - (on_pg() ? 1 : 0);
+    if (on_pg())
+        tests[TL_ARRAY_SIZE(tests) - 2] = tests[TL_ARRAY_SIZE(tests) - 1];
+    size_t n = TL_ARRAY_SIZE(tests) - 1;
     return _cmocka_run_group_tests(on_pg() ? "store (postgresql)" : "store (sqlite)", tests, n,
                                    NULL, NULL);
 }
