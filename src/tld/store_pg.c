@@ -115,6 +115,7 @@ struct pg_store {
     pthread_mutex_t mu;    /* recursive: resource_each's callback may call back */
     bool prepared;         /* this session has pg_sql's statements */
     bool in_tx, tx_failed; /* a failed statement (or a lost connection) in it */
+    bool tx_held;          /* pg_begin's hold of mu */
     long long reserved;    /* attestation_next_id's, not written yet (0: none) */
 };
 
@@ -354,26 +355,41 @@ static json_t *first(json_t *a)
         _r;                                                                                        \
     })
 
-static int pg_begin(struct tld_store *s)
+/* A transaction holds the store's mutex from its BEGIN to its COMMIT or
+ * ROLLBACK (tx_held); a commit or rollback with none (a caller's cleanup
+ * after a failed begin or commit) does nothing. */
+static int pg_begin(struct tld_store *base)
 {
-    pthread_mutex_lock(&pg(s)->mu); /* held until commit or rollback */
-    int r = pg_exec(s, "BEGIN");
+    struct pg_store *s = pg(base);
+    pthread_mutex_lock(&s->mu);
+    int r = pg_exec(base, "BEGIN");
     if (r < 0)
-        pthread_mutex_unlock(&pg(s)->mu);
+        pthread_mutex_unlock(&s->mu);
+    else
+        s->tx_held = true;
+    return r;
+}
+
+static int tx_end(struct pg_store *s, const char *sql)
+{
+    pthread_mutex_lock(&s->mu);
+    int r = s->in_tx ? pg_exec(&s->base, sql) : -EIO;
+    if (s->tx_held) {
+        s->tx_held = false;
+        pthread_mutex_unlock(&s->mu);
+    }
+    pthread_mutex_unlock(&s->mu);
     return r;
 }
 
 static int pg_commit(struct tld_store *s)
 {
-    int r = pg_exec(s, "COMMIT");
-    pthread_mutex_unlock(&pg(s)->mu);
-    return r;
+    return tx_end(pg(s), "COMMIT");
 }
 
 static void pg_rollback(struct tld_store *s)
 {
-    pg_exec(s, "ROLLBACK");
-    pthread_mutex_unlock(&pg(s)->mu);
+    tx_end(pg(s), "ROLLBACK");
 }
 
 static int pg_resource_put(struct tld_store *base, const char *kind, const char *id,
