@@ -211,9 +211,17 @@ json_t *tld_store_attestations(struct tld *t, const char *node, const char *uuid
     return t->store->engine->attestations(t->store, node, uuid, limit);
 }
 
+/* The one document of an array of zero or one, or NULL. */
+static json_t *first(json_t *a)
+{
+    json_t *one = json_incref(json_array_get(a, 0));
+    json_decref(a);
+    return one;
+}
+
 json_t *tld_store_attestation_get(struct tld *t, long long id)
 {
-    return t->store->engine->attestation_get(t->store, id);
+    return first(t->store->engine->attestation_get(t->store, id));
 }
 
 json_t *tld_store_alert_find(struct tld *t, const char *node, const char *uuid, const char *boot,
@@ -240,7 +248,7 @@ json_t *tld_store_alerts(struct tld *t, const char *node, const char *uuid, bool
 
 json_t *tld_store_alert_get(struct tld *t, long long id)
 {
-    return t->store->engine->alert_get(t->store, id);
+    return first(t->store->engine->alert_get(t->store, id));
 }
 
 int tld_store_alert_ack(struct tld *t, long long id)

@@ -59,7 +59,8 @@ struct tld_store_engine {
     int (*attestation_add)(struct tld_store *s, const char *node, const char *verdict,
                            const char *text, long long *id);
     /* arrays of the documents with "id" (and alerts' "acknowledged") added:
-     * newest first; node NULL: every node; uuid NULL: every identity */
+     * newest first; node NULL: every node; uuid NULL: every identity; _get:
+     * the one of that id, or none */
     json_t *(*attestations)(struct tld_store *s, const char *node, const char *uuid, int limit);
     json_t *(*attestation_get)(struct tld_store *s, long long id);
     json_t *(*alert_find)(struct tld_store *s, const char *node, const char *uuid, const char *boot,

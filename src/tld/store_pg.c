@@ -340,13 +340,6 @@ static json_t *pg_rows(struct pg_store *s, enum pg_query q, int n, const char *c
     return out;
 }
 
-static json_t *first(json_t *a)
-{
-    json_t *one = json_incref(json_array_get(a, 0));
-    json_decref(a);
-    return one;
-}
-
 #define LOCKED(s, expr)                                                                            \
     ({                                                                                             \
         pthread_mutex_lock(&(s)->mu);                                                              \
@@ -482,12 +475,18 @@ static json_t *pg_attestations(struct tld_store *base, const char *node, const c
     return LOCKED(s, pg_rows(s, Q_ATTESTATIONS_NODE, 3, p));
 }
 
-static json_t *pg_attestation_get(struct tld_store *base, long long id)
+/* The rows of a statement whose one parameter is an id. */
+static json_t *by_id(struct tld_store *base, enum pg_query q, long long id)
 {
     struct pg_store *s = pg(base);
     struct num i = num(id);
     const char *p[] = {i.s};
-    return first(LOCKED(s, pg_rows(s, Q_ATTESTATION_GET, 1, p)));
+    return LOCKED(s, pg_rows(s, q, 1, p));
+}
+
+static json_t *pg_attestation_get(struct tld_store *s, long long id)
+{
+    return by_id(s, Q_ATTESTATION_GET, id);
 }
 
 static json_t *alert_find(struct pg_store *s, const char *node, const char *uuid, const char *boot,
@@ -541,12 +540,9 @@ static json_t *pg_alerts(struct tld_store *base, const char *node, const char *u
     return LOCKED(s, pg_rows(s, Q_ALERTS, 3, p));
 }
 
-static json_t *pg_alert_get(struct tld_store *base, long long id)
+static json_t *pg_alert_get(struct tld_store *s, long long id)
 {
-    struct pg_store *s = pg(base);
-    struct num i = num(id);
-    const char *p[] = {i.s};
-    return first(LOCKED(s, pg_rows(s, Q_ALERT_GET, 1, p)));
+    return by_id(s, Q_ALERT_GET, id);
 }
 
 static int alert_ack(struct pg_store *s, long long id)

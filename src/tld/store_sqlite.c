@@ -259,13 +259,6 @@ static json_t *rows(struct tld_store *s, const char *sql, const char *node, cons
     return out;
 }
 
-static json_t *first(json_t *a)
-{
-    json_t *one = json_incref(json_array_get(a, 0));
-    json_decref(a);
-    return one;
-}
-
 /* A node's records: those of its identity when the node exists (uuid),
  * else every record under the name (a deleted node's history). */
 #define BY_NODE "node = :node AND (:uuid IS NULL OR json_extract(doc, '$.node_uuid') = :uuid)"
@@ -283,7 +276,7 @@ static json_t *sqlite_attestations(struct tld_store *s, const char *node, const 
 
 static json_t *sqlite_attestation_get(struct tld_store *s, long long id)
 {
-    return first(rows(s, "SELECT id, doc FROM attestations WHERE id = :id", NULL, NULL, id, 1));
+    return rows(s, "SELECT id, doc FROM attestations WHERE id = :id", NULL, NULL, id, 1);
 }
 
 static json_t *sqlite_alert_find(struct tld_store *s, const char *node, const char *uuid,
@@ -356,8 +349,7 @@ static json_t *sqlite_alerts(struct tld_store *s, const char *node, const char *
 
 static json_t *sqlite_alert_get(struct tld_store *s, long long id)
 {
-    return first(
-        rows(s, "SELECT id, doc, acknowledged FROM alerts WHERE id = :id", NULL, NULL, id, 0));
+    return rows(s, "SELECT id, doc, acknowledged FROM alerts WHERE id = :id", NULL, NULL, id, 0);
 }
 
 static int sqlite_alert_ack(struct tld_store *s, long long id)
