@@ -133,6 +133,21 @@ static void pg_notice(void *arg, const char *message)
     tld_log("store (postgresql): %.*s", (int)n, message);
 }
 
+/* The connection's last error, one line: libpq's message ends in a
+ * newline and may add a hint on another line. */
+static const char *pg_error(struct pg_store *s, char *buf, size_t size)
+{
+    snprintf(buf, size, "%s", PQerrorMessage(s->conn));
+    for (char *p = buf; *p; p++)
+        if (*p == '\n' || *p == '\t')
+            *p = ' ';
+    size_t n = strlen(buf);
+    while (n && buf[n - 1] == ' ')
+        buf[--n] = '\0';
+    return buf;
+}
+#define PG_ERROR(s) pg_error((s), (char[512]){0}, 512)
+
 /* The session as tld wants it: warnings and worse in tld.log. */
 static int pg_session(struct pg_store *s)
 {
@@ -155,7 +170,7 @@ static int pg_connected(struct pg_store *s)
         }
         PQreset(s->conn);
         if (PQstatus(s->conn) != CONNECTION_OK) {
-            tld_log("store (postgresql): reconnecting: %s", PQerrorMessage(s->conn));
+            tld_log("store (postgresql): reconnecting: %s", PG_ERROR(s));
             return -EIO;
         }
         tld_log("store (postgresql): reconnected");
@@ -180,7 +195,7 @@ static int pg_ready(struct pg_store *s)
         bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
         PQclear(res);
         if (!ok) {
-            tld_log("store (postgresql): preparing %s: %s", pg_sql[q], PQerrorMessage(s->conn));
+            tld_log("store (postgresql): preparing %s: %s", pg_sql[q], PG_ERROR(s));
             return -EIO;
         }
     }
@@ -204,7 +219,7 @@ static PGresult *pg_run(struct pg_store *s, enum pg_query q, int n, const char *
             return res;
         PQclear(res);
         bool lost = PQstatus(s->conn) != CONNECTION_OK;
-        tld_log("store (postgresql): %s: %s", pg_sql[q], PQerrorMessage(s->conn));
+        tld_log("store (postgresql): %s: %s", pg_sql[q], PG_ERROR(s));
         if (s->in_tx) {
             s->tx_failed = true;
             return NULL;
@@ -240,8 +255,7 @@ static int pg_exec(struct tld_store *base, const char *sql)
             r = 0;
         } else {
             tld_log("store (postgresql): %s: %s", sql,
-                    st == PGRES_COMMAND_OK ? "the transaction had failed"
-                                           : PQerrorMessage(s->conn));
+                    st == PGRES_COMMAND_OK ? "the transaction had failed" : PG_ERROR(s));
         }
         PQclear(res);
         if (r < 0 && (s->in_tx || PQstatus(s->conn) == CONNECTION_OK))
@@ -271,7 +285,7 @@ static int pg_version(struct tld_store *base, int *version)
     if (ok)
         *version = atoi(PQgetvalue(res, 0, 0));
     else
-        tld_log("store (postgresql): schema_version: %s", PQerrorMessage(s->conn));
+        tld_log("store (postgresql): schema_version: %s", PG_ERROR(s));
     PQclear(res);
     return ok ? 0 : -EIO;
 }
@@ -603,7 +617,7 @@ int tld_store_pg_open(const char *conninfo, struct tld_store **out)
     const char *values[] = {conninfo, "tld", NULL};
     s->conn = PQconnectdbParams(keys, values, 1);
     if (PQstatus(s->conn) != CONNECTION_OK) {
-        tld_log("store (postgresql): connecting: %s", PQerrorMessage(s->conn));
+        tld_log("store (postgresql): connecting: %s", PG_ERROR(s));
         pg_close(&s->base);
         return -EIO;
     }
