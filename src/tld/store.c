@@ -100,17 +100,6 @@ void tld_store_close(struct tld *t)
     t->store = NULL;
 }
 
-json_t *tld_store_row(const char *text, long long id, int acked)
-{
-    json_t *doc = text ? json_loads(text, 0, NULL) : NULL;
-    if (!doc)
-        return NULL;
-    json_object_set_new(doc, "id", json_integer(id));
-    if (acked >= 0)
-        json_object_set_new(doc, "acknowledged", json_boolean(acked));
-    return doc;
-}
-
 /* ---- documents ---- */
 
 int tld_store_resource_put(struct tld *t, const char *kind, const char *id, const json_t *doc)

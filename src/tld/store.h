@@ -81,6 +81,6 @@ struct tld_store {
 int tld_store_sqlite_open(const char *home, struct tld_store **out);
 int tld_store_pg_open(const char *conninfo, struct tld_store **out);
 
-/* A row's document: text parsed, "id" added, and "acknowledged" when
+/* store_row.c: a row's document: text parsed, "id" added, and "acknowledged" when
  * acked >= 0; NULL when text is not JSON. */
 json_t *tld_store_row(const char *text, long long id, int acked);
