@@ -4,6 +4,9 @@
 #   make        build (build/)
 #   make test   unit + CLI suites, in the gcc build, then the same under ASan+UBSan;
 #               ends "N passed, N failed, N skipped" (a skip fails unless tests/skips.allowed names it)
+#   make test-pg  the store's suites with tld's state in PostgreSQL (suite pg: each test
+#               starts its own server, tests/lib/pg.sh), both builds; TL_TEST_STORE=pg make test
+#               runs them after unit + CLI
 #   make e2e    the end-to-end suite (QEMU + OVMF + swtpm boots under TCG), once, gcc build
 #   make demo   the main job on the embedded default
 #   make fixtures  Debian's signed shim, grub and kernels (scripts/fixtures.sh)
@@ -25,10 +28,10 @@ DEB_PACKAGES := build-essential meson ninja-build pkg-config clang llvm libclang
 	libssl-dev openssl libjansson-dev libyaml-dev libcmocka-dev libtss2-dev \
 	tpm2-tools pesign sbsigntool osslsigncode ovmf efitools qemu-system-x86 qemu-utils mtools dosfstools fdisk cpio swtpm swtpm-tools \
 	softhsm2 libp11-kit-dev cryptsetup-bin \
-	libmicrohttpd-dev libcurl4-openssl-dev libsqlite3-dev grub-pc-bin seabios \
+	libmicrohttpd-dev libcurl4-openssl-dev libsqlite3-dev postgresql libpq-dev grub-pc-bin seabios \
 	python3 jq xz-utils zstd curl nodejs openssh-client
 
-.PHONY: all deps deps-graph build test e2e unit asan fuzz fuzz-run demo bench format fixtures image clean
+.PHONY: all deps deps-graph build test test-pg e2e unit asan fuzz fuzz-run demo bench format fixtures image clean
 
 all: build
 
@@ -69,7 +72,11 @@ asan: deps $(ASAN_BUILD)/build.ninja
 	ninja -C $(ASAN_BUILD)
 
 test: build asan fixtures
-	@bash tests/run.sh --suite unit --suite cli $(BUILD) $(ASAN_BUILD)
+	@bash tests/run.sh --suite unit --suite cli $(if $(filter pg,$(TL_TEST_STORE)),--suite pg) \
+		$(BUILD) $(ASAN_BUILD)
+
+test-pg: build asan fixtures
+	@bash tests/run.sh --suite pg $(BUILD) $(ASAN_BUILD)
 
 # ASan adds nothing to a firmware boot: the VM suites run once, gcc build.
 e2e: build fixtures

@@ -9,7 +9,8 @@
 # (default 20, or $BENCH_SECONDS). Knobs: BENCH_THREADS (client threads and
 # connections, default 4), BENCH_EK_KEYS (distinct RSA EKs, default 32),
 # BENCH_WARMUP (s, default 2), BENCH_SPEED_SECONDS (openssl speed, default
-# 3; 0 skips it), TL_VECTORS (default ../shared/vectors), BENCH_PERF=1
+# 3; 0 skips it), TL_STORE (tld's store, an empty PostgreSQL database:
+# bash tests/lib/pg.sh bash bench/attest.sh build runs on a server of its own), TL_VECTORS (default ../shared/vectors), BENCH_PERF=1
 # (perf record --call-graph dwarf of tld during the measured window, then
 # the top functions), KEEP=1 (keep the directory: tld.db, tld.log),
 # BENCH_CONFIDENTIAL (snp, the default: after the trusted-launch run, the
@@ -137,7 +138,12 @@ else
         fi
     fi
 fi
-echo "   store: $(du -sh "$home/tld.db" | cut -f1) tld.db, $(du -sh "$home/tld.db-wal" 2>/dev/null | cut -f1 || echo 0) WAL"
+if [ -n "${TL_STORE:-}" ] && [ "$TL_STORE" != sqlite ]; then
+    echo "   store: PostgreSQL (TL_STORE), $(psql -d "$TL_STORE" -Atc \
+        "SELECT pg_size_pretty(pg_database_size(current_database()))" 2>/dev/null || echo '?')"
+else
+    echo "   store: $(du -sh "$home/tld.db" | cut -f1) tld.db, $(du -sh "$home/tld.db-wal" 2>/dev/null | cut -f1 || echo 0) WAL"
+fi
 
 # The same run against tld without authentication (BENCH_PEER_REV, default
 # 44167be: the last tld before callers were authenticated, routes had roles

@@ -60,14 +60,26 @@ for n in a1 a2; do
         bail "tl node create $n --external: $(head -c 300 "$W/$n.err")"
 done
 read -r URL tld_pid <"$TL_HOME/tld.addr" || bail "no tld.addr"
-is "TL_HOME made 0755 is 0700 once tld ran; operator.token and tld.db are 0600" \
-    "$(stat -c %a "$TL_HOME") $(stat -c %a "$TL_HOME/operator.token") $(stat -c %a "$TL_HOME/tld.db")" \
-    "700 600 600"
+# the store's bytes: tld.db and its WAL, or (TL_STORE, tests/lib/pg.sh) the database's dump
+store_bytes() {
+    if [ -n "${TL_STORE:-}" ]; then pg_dump -d "$TL_STORE" --data-only; else cat "$TL_HOME"/tld.db*; fi
+}
+if [ -n "${TL_STORE:-}" ]; then
+    is "TL_HOME made 0755 is 0700 once tld ran; operator.token is 0600; no tld.db (TL_STORE)" \
+        "$(stat -c %a "$TL_HOME") $(stat -c %a "$TL_HOME/operator.token") $(ls "$TL_HOME"/tld.db* 2>/dev/null | wc -l)" \
+        "700 600 0"
+    is "the database holds node a1's document (the dump the next checks read is the store)" \
+        "$(store_bytes | grep -c -a -P '^node\ta1\t\{')" "1"
+else
+    is "TL_HOME made 0755 is 0700 once tld ran; operator.token and tld.db are 0600" \
+        "$(stat -c %a "$TL_HOME") $(stat -c %a "$TL_HOME/operator.token") $(stat -c %a "$TL_HOME/tld.db")" \
+        "700 600 600"
+fi
 A1=$(jq -r .token "$TL_HOME/nodes/a1/agent.json")
 A2=$(jq -r .token "$TL_HOME/nodes/a2/agent.json")
 OP=$(cat "$TL_HOME/operator.token")
-is "no agent token in the store in clear (tld.db, its WAL)" \
-    "$(cat "$TL_HOME"/tld.db* | grep -c -a -e "$A1" -e "$A2")" "0"
+is "no agent token in the store in clear (tld.db, its WAL; or the database)" \
+    "$(store_bytes | grep -c -a -e "$A1" -e "$A2")" "0"
 
 # ---- 2. every route, every role ------------------------------------------------------------------
 READER=$(tl token create ro --role reader --json | jq -r .token)
@@ -78,7 +90,7 @@ is "tl token list: three tokens, roles, no secrets" \
     "$(tl token list --json | jq -c '[.tokens[] | [.name, .role, (.token // "none")]] | sort')" \
     '[["op2","operator","none"],["ro","reader","none"],["rp","relying-party","none"]]'
 is "the store holds no API token secret" \
-    "$(cat "$TL_HOME"/tld.db* | grep -c -a -e "$READER" -e "$RP" -e "$OP2")" "0"
+    "$(store_bytes | grep -c -a -e "$READER" -e "$RP" -e "$OP2")" "0"
 
 # code METHOD PATH [BEARER]: the HTTP status (the body in $W/resp)
 code() {

@@ -1,5 +1,8 @@
 /* Unit tests for src/tld/store.c, tld's store of documents, attestations
- * and alerts, without a daemon: a store opened in a temporary directory.
+ * and alerts, without a daemon: a store opened in a temporary directory,
+ * SQLite's tld.db there, or, with TL_STORE set to a PostgreSQL conninfo
+ * (tests/lib/pg.sh runs this test so: test_tld_store_pg), that database,
+ * emptied before each test. Both engines meet the same assertions.
  *
  * What is asserted:
  *  - documents: put, get back by kind in key order, overwrite, delete;
@@ -9,8 +12,14 @@
  *    reserved id is the one written, lists are newest first, narrowed by
  *    node and node identity (uuid);
  *  - alerts: one per (node, boot), found back, acknowledged, reopened;
- *  - a schema-3 store (nodes in their own table) is migrated: its nodes
- *    become documents of kind "node", the schema is 4;
+ *  - an empty store is migrated to schema 4 (PostgreSQL: schema_version
+ *    has its row, the tables exist), once: a reopen migrates nothing;
+ *  - SQLite: a schema-3 store (nodes in their own table) is migrated: its
+ *    nodes become documents of kind "node", the schema is 4;
+ *  - a store of a newer schema is refused (-EPROTO);
+ *  - PostgreSQL: a connection the server ended is made again (a write
+ *    outside a transaction succeeds; a transaction it cut fails to commit
+ *    and leaves nothing);
  *  - what was written survives a close and a reopen. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,18 +29,51 @@
 #include <cmocka.h> /* after the headers it needs */
 
 #include <errno.h>
+#include <libpq-fe.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "tl/util.h"
 #include "tld.h"
 
 struct fixture {
     char dir[64];
     struct tld t;
 };
+
+/* TL_STORE names a PostgreSQL database: the tests run against it. */
+static bool on_pg(void)
+{
+    const char *s = getenv("TL_STORE");
+    return s && strchr(s, '=') != NULL;
+}
+
+/* A statement on the test's own connection to TL_STORE's database; the
+ * first column of its first row (a new string, "" when none). */
+static char *pg_sql(const char *sql)
+{
+    PGconn *c = PQconnectdb(getenv("TL_STORE"));
+    assert_int_equal(PQstatus(c), CONNECTION_OK);
+    PGresult *res = PQexec(c, sql);
+    ExecStatusType st = PQresultStatus(res);
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+        fail_msg("%s: %s", sql, PQerrorMessage(c));
+    char *out = strdup(st == PGRES_TUPLES_OK && PQntuples(res) > 0 && !PQgetisnull(res, 0, 0)
+                           ? PQgetvalue(res, 0, 0)
+                           : "");
+    PQclear(res);
+    PQfinish(c);
+    return out;
+}
+
+static void pg_empty(void)
+{
+    free(pg_sql("SET client_min_messages TO warning; DROP SCHEMA public CASCADE; CREATE SCHEMA "
+                "public"));
+}
 
 static void rm_store(const char *dir)
 {
@@ -56,6 +98,8 @@ static int setup(void **state)
     }
     snprintf(f->t.home, sizeof(f->t.home), "%s", f->dir);
     *state = f;
+    if (on_pg())
+        pg_empty();
     return tld_store_open(&f->t);
 }
 
@@ -262,6 +306,41 @@ static void test_reopen(void **state)
     assert_int_equal(next, 2);
 }
 
+/* PostgreSQL: tld's connection ended by the server (a restart, a
+ * failover): outside a transaction the next call reconnects and succeeds;
+ * inside one the transaction is lost, its commit fails and nothing of it
+ * is stored. */
+static void test_reconnect(void **state)
+{
+    struct tld *t = &((struct fixture *)*state)->t;
+    const char *kill_tld = "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE "
+                           "application_name = 'tld'";
+    assert_int_equal(put(t, "group", "before", 1), 0);
+    char *n = pg_sql(kill_tld);
+    assert_string_equal(n, "1");
+    free(n);
+    assert_int_equal(put(t, "group", "after", 2), 0); /* reconnected */
+    json_t *groups = tld_store_resources(t, "group");
+    assert_int_equal(json_array_size(groups), 2);
+    json_decref(groups);
+
+    assert_int_equal(tld_store_begin(t), 0);
+    assert_int_equal(put(t, "group", "lost", 3), 0);
+    n = pg_sql(kill_tld);
+    assert_string_equal(n, "1");
+    free(n);
+    assert_int_equal(put(t, "group", "lost-too", 4), -EIO);
+    assert_int_equal(tld_store_commit(t), -EIO);
+    groups = tld_store_resources(t, "group"); /* reconnected again */
+    assert_int_equal(json_array_size(groups), 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(groups, 0), "name")),
+                        "after");
+    json_decref(groups);
+    long long next = 0; /* the statements are prepared in the new session too */
+    assert_int_equal(tld_store_attestation_next_id(t, &next), 0);
+    assert_int_equal(next, 1);
+}
+
 static int user_version(const char *path)
 {
     sqlite3 *db = NULL;
@@ -329,10 +408,47 @@ static void test_migration_from_3(void **state)
     rm_store(dir);
 }
 
+/* An empty store is brought to schema 4, once. */
+static void test_migration_from_empty(void **state)
+{
+    struct fixture *f = *state;
+    if (!on_pg()) {
+        char path[128];
+        snprintf(path, sizeof(path), "%s/tld.db", f->dir);
+        assert_int_equal(user_version(path), 4);
+        return;
+    }
+    char *v = pg_sql("SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_version");
+    assert_string_equal(v, "4");
+    free(v);
+    char *tables = pg_sql("SELECT string_agg(relname::text, ',' ORDER BY relname) FROM pg_class "
+                          "WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace");
+    assert_string_equal(tables, "alerts,attestations,resources,schema_version");
+    free(tables);
+    tld_store_close(&f->t);
+    assert_int_equal(tld_store_open(&f->t), 0);
+    v = pg_sql("SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_version");
+    assert_string_equal(v, "4"); /* not migrated again */
+    free(v);
+}
+
 /* A store from a newer tld is refused, not misread. */
 static void test_newer_refused(void **state)
 {
     (void)state;
+    if (on_pg()) {
+        pg_empty();
+        free(pg_sql("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied "
+                    "TIMESTAMPTZ NOT NULL DEFAULT now()); INSERT INTO schema_version (version) "
+                    "VALUES (99)"));
+        struct tld t = {0};
+        assert_int_equal(tld_store_open(&t), -EPROTO);
+        assert_null(t.store);
+        char *tables = pg_sql("SELECT count(*) FROM pg_class WHERE relname = 'resources'");
+        assert_string_equal(tables, "0"); /* nothing written */
+        free(tables);
+        return;
+    }
     char dir[64], path[128];
     struct tld *t = written_by("PRAGMA user_version=99", dir, path);
     assert_int_equal(tld_store_open(t), -EPROTO);
@@ -343,15 +459,23 @@ static void test_newer_refused(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
+    struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_documents, setup, teardown),
         cmocka_unit_test_setup_teardown(test_each_stops, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rollback, setup, teardown),
         cmocka_unit_test_setup_teardown(test_attestations, setup, teardown),
         cmocka_unit_test_setup_teardown(test_alerts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopen, setup, teardown),
-        cmocka_unit_test(test_migration_from_3),
+        cmocka_unit_test_setup_teardown(test_migration_from_empty, setup, teardown),
         cmocka_unit_test(test_newer_refused),
+        /* SQLite's: PostgreSQL's first schema is 4 */
+        cmocka_unit_test(test_migration_from_3),
+        /* PostgreSQL's: a connection SQLite does not have */
+        cmocka_unit_test_setup_teardown(test_reconnect, setup, teardown),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    if (on_pg())
+        tests[TL_ARRAY_SIZE(tests) - 2] = tests[TL_ARRAY_SIZE(tests) - 1];
+    size_t n = TL_ARRAY_SIZE(tests) - 1;
+    return _cmocka_run_group_tests(on_pg() ? "store (postgresql)" : "store (sqlite)", tests, n,
+                                   NULL, NULL);
 }
