@@ -36,6 +36,8 @@
  *   keyvault.c vaults and HSM keys (tlhost/keystore.h); keyvault_api.c
  *              their routes; keyrelease.c a key released to an attested
  *              node's TPM key
+ *   metrics.c  GET /metrics: the counters and Prometheus's text format;
+ *              metrics_state.c a scrape's gauges read from the state
  *
  * Errors: domain code (lifecycle, vm, attest, enrol, report, attest_state,
  * ekca, hostpath, egress, feature, fleet_request, auth's API tokens)
