@@ -26,6 +26,8 @@
 set -u
 # shellcheck source=tests/lib/tap.sh
 . "$(dirname "$0")/../lib/tap.sh"
+# shellcheck source=tests/lib/extnode.sh
+. "$(dirname "$0")/../lib/extnode.sh"
 : "${TL_BIN:?}" "${TL_TLD:?}" "${TL_AGENT:?}" "${TL_VECTORS:?}"
 MODULE=${TL_PKCS11_MODULE:-/usr/lib/softhsm/libsofthsm2.so}
 [ -r "$MODULE" ] || skip_all "no PKCS#11 module at $MODULE (apt-get install softhsm2)"
@@ -59,21 +61,7 @@ done
 read -r URL _ <"$TL_HOME/tld.addr" || bail "no tld.addr"
 A1=$(jq -r .token "$TL_HOME/nodes/a1/agent.json")
 OP=$(cat "$TL_HOME/operator.token")
-tl eventlog show "$LOG" --json >"$W/log.json" || bail "tl eventlog show"
-jq -r '.events[] | select(.type != "EV_NO_ACTION") |
-    "\(.pcr):" + ([.digests | to_entries[] | "\(.key)=\(.value)"] | join(","))' "$W/log.json" >"$W/extend.txt"
-for n in a1 a2; do
-    d=$W/$n
-    mkdir -p "$d"
-    swtpm socket --tpm2 --tpmstate "dir=$TL_HOME/nodes/$n/vtpm" --ctrl "type=unixio,path=$d/S.ctrl" \
-        --server "type=unixio,path=$d/S" --flags not-need-init,startup-clear \
-        --key "file=$TL_HOME/keys/$n.vtpm.key,mode=aes-256-cbc,format=binary" \
-        --log "file=$d/swtpm.log" >/dev/null 2>&1 &
-    pids+=($!)
-    wait_for 5 test -S "$d/S" || bail "swtpm for $n did not start: $(tail -3 "$d/swtpm.log")"
-    # shellcheck disable=SC2046
-    TPM2TOOLS_TCTI="swtpm:path=$d/S" tpm2_pcrextend $(cat "$W/extend.txt") || bail "tpm2_pcrextend on $n"
-done
+for n in a1 a2; do extnode_tpm "$n" "$LOG"; done
 mkdir -p "$W/efivars"
 printf '\006\000\000\000\001' >"$W/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c"
 agent() { # agent NODE EVENTLOG: attest once, then ask for vault1/disk
