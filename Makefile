@@ -24,12 +24,14 @@ FIXTURES   ?= $(abspath fixtures)
 FUZZ_SECONDS ?= 30
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# prometheus: only its promtool (tests/cli/metrics_cli.sh checks GET /metrics with
+# `promtool check metrics`); nothing here starts or needs the Prometheus server.
 DEB_PACKAGES := build-essential meson ninja-build pkg-config clang llvm libclang-rt-14-dev \
 	libssl-dev openssl libjansson-dev libyaml-dev libcmocka-dev libtss2-dev \
 	tpm2-tools pesign sbsigntool osslsigncode ovmf efitools qemu-system-x86 qemu-utils mtools dosfstools fdisk cpio swtpm swtpm-tools \
 	softhsm2 libp11-kit-dev cryptsetup-bin \
 	libmicrohttpd-dev libcurl4-openssl-dev libsqlite3-dev postgresql libpq-dev grub-pc-bin seabios \
-	python3 jq xz-utils zstd curl nodejs openssh-client
+	python3 jq xz-utils zstd curl nodejs openssh-client prometheus
 
 .PHONY: all deps deps-graph build test test-pg e2e unit asan fuzz fuzz-run demo bench format fixtures image clean
 

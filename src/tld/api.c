@@ -212,6 +212,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         if (!rq)
             return MHD_NO;
         *con_cls = rq;
+        rq->method = tld_metrics_method(method);
         char msg[512] = "";
         unsigned status = 0;
         rq->route = find_route(method, url, rq, &status);
@@ -282,6 +283,13 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
     tld_deadline_request_done(t, c);
     struct request *rq = *con_cls;
     if (rq) {
+        /* the answer's status, by its route's pattern (never the path:
+         * names would make a series each); none when no answer was queued */
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_HTTP_STATUS);
+        if (ci && ci->http_status)
+            tld_metrics_http(&t->metrics, rq->route ? rq->route->pattern : "unmatched", rq->method,
+                             ci->http_status);
         atomic_fetch_sub(&t->api.inflight, rq->cap);
         json_decref(rq->json);
         free(rq->body);

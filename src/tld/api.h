@@ -38,7 +38,8 @@ struct request {
     char *body;
     size_t len, cap;
     bool too_large, busy;
-    json_t *json; /* an agent call's body, parsed outside the lock (NULL: not an object) */
+    const char *method; /* tld_metrics_method's: the request's, as a label */
+    json_t *json;       /* an agent call's body, parsed outside the lock (NULL: not an object) */
 };
 
 struct call {

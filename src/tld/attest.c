@@ -156,6 +156,7 @@ struct tld_attest_job {
     struct tld_manifest *manifest; /* its manifest (tld_attest_prefetch), NULL: not read */
     char manifest_error[256];
     struct tld_ak *ak; /* the AK at begin */
+    double started;    /* tld_metrics_clock at begin: the latency histogram's */
     json_t *req;
     const char *nonce_hex;
     json_t *pcrs;
@@ -226,6 +227,7 @@ int tld_attest_begin(struct tld_node *n, const char *auth, json_t *req, struct t
         return tl_error_set_nopos(err, -ENOMEM, "out of memory");
     }
     snprintf(job->node, sizeof(job->node), "%s", n->name);
+    job->started = tld_metrics_clock();
     snprintf(job->image, sizeof(job->image), "%s", n->spec.image);
     job->req = json_incref(req);
     if (tld_tee_expect_of(n, &job->tee_x) < 0) {
@@ -556,6 +558,8 @@ int tld_attest_finish(struct tld *t, struct tld_attest_job *job, const char *aut
         json_decref(findings);
         return tl_error_set_nopos(err, -EIO, "cannot store the attestation");
     }
+    tld_metrics_attestation(&t->metrics, strcmp(verdict, "pass") == 0,
+                            json_object_get(doc, "components"), tld_metrics_clock() - job->started);
     if (new_alert) {
         tld_webhook_post(&t->webhook, new_alert);
         json_decref(new_alert);

@@ -280,6 +280,7 @@ int tld_key_release(struct tld *t, const char *node, const char *auth, const jso
     json_decref(entry);
     tld_log("key %s/%s: release to node %s %s (%s: %s)", rq.vault, rq.key, node,
             d.granted ? "granted" : "refused", d.clause, d.reason);
+    tld_metrics_release(&t->metrics, d.granted, d.clause);
     if (!d.granted) {
         /* the node's alert says the key was withheld, and why */
         char wkid[TLH_KEYSTORE_VAULT_MAX + TLH_KEYSTORE_NAME_MAX + 2];

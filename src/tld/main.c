@@ -219,6 +219,7 @@ int main(int argc, char **argv)
     pthread_mutex_init(&t->ekca_lock, NULL);
     pthread_mutex_init(&t->intern.lock, NULL);
     pthread_mutex_init(&t->keyvault.lock, NULL);
+    tld_metrics_init(&t->metrics);
     int r = home ? (snprintf(t->home, sizeof(t->home), "%s", home) < (int)sizeof(t->home)
                         ? 0
                         : -ENAMETOOLONG)

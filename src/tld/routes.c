@@ -25,6 +25,17 @@ static enum MHD_Result h_health(struct call *k)
     return api_send_json(k->c, 200, j);
 }
 
+/* GET /metrics: Prometheus's text format (metrics.c); tld.lock only to
+ * copy the gauges' numbers (metrics_state.c) */
+static enum MHD_Result h_metrics(struct call *k)
+{
+    char *text = NULL;
+    size_t len = 0;
+    if (tld_metrics_scrape(k->t, &text, &len) < 0)
+        return api_send_error(k->c, 500, "out of memory");
+    return api_send_text(k->c, 200, TLD_METRICS_CONTENT_TYPE, text, len);
+}
+
 static enum MHD_Result h_fleet(struct call *k)
 {
     json_t *req = api_call_body(k);
@@ -481,6 +492,7 @@ static enum MHD_Result h_tee(struct call *k)
 
 static const struct route routes[] = {
     {"GET", "/v1/health", R_PUBLIC, F_UNLOCKED, h_health},
+    {"GET", "/metrics", R_READER, F_UNLOCKED, h_metrics},
     /* .../virtualMachines (vmres.c) are fleet routes too: reader to read,
      * operator to create, change, start, stop and delete */
     {"GET", "/v1/resourceGroups*", R_READER, F_UNLOCKED, h_fleet},

@@ -36,6 +36,8 @@
  *   keyvault.c vaults and HSM keys (tlhost/keystore.h); keyvault_api.c
  *              their routes; keyrelease.c a key released to an attested
  *              node's TPM key
+ *   metrics.c  GET /metrics: the counters and Prometheus's text format;
+ *              metrics_state.c a scrape's gauges read from the state
  *
  * Errors: domain code (lifecycle, vm, attest, enrol, report, attest_state,
  * ekca, hostpath, egress, feature, fleet_request, auth's API tokens)
@@ -498,6 +500,96 @@ int tld_vault_release_record(struct tld *t, const json_t *entry);
 int tld_vault_key_releases(struct tld *t, const char *vault, const char *name, json_t **answer,
                            struct tl_error *err);
 
+/* metrics.c: GET /metrics in Prometheus's text exposition format 0.0.4
+ * (docs/api.md, "Metrics"). The counters are tld's memory under their own
+ * mutex (never tld.lock, never held while taking it): they start at 0 with
+ * tld, as Prometheus expects of a counter. metrics_state.c reads the gauges
+ * (nodes, alerts, pools, the reconciler's work) under tld.lock briefly,
+ * copying numbers; the answer is rendered with neither lock held.
+ * A label value a guest or a policy chooses (a failed component's name, a
+ * release policy's clause) is kept to TLD_METRICS_LABEL_MAX bytes (cut at a
+ * UTF-8 character) and to TLD_METRICS_LABELS distinct values per metric;
+ * past those, and for "" or "other" itself, it counts as "other": a guest
+ * cannot grow the answer or the series' number. */
+#define TLD_METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
+#define TLD_METRICS_LABELS       32
+#define TLD_METRICS_LABEL_MAX    64
+#define TLD_METRICS_OTHER        "other"
+#define TLD_METRICS_HTTP         256 /* (route, method, code) series; beyond, "other" */
+#define TLD_METRICS_BUCKETS      11  /* the attestation latency's bounds (metrics.c), +Inf apart */
+struct tld_metric_label {
+    char value[TLD_METRICS_LABEL_MAX + 1];
+    uint64_t n;
+};
+struct tld_metric_labels {
+    struct tld_metric_label v[TLD_METRICS_LABELS];
+    size_t n;
+    uint64_t other;
+};
+struct tld_metric_http {
+    const char *route;  /* a routing table's pattern (static), or "unmatched" */
+    const char *method; /* tld_metrics_method's (static) */
+    unsigned code;
+    uint64_t n;
+};
+struct tld_metrics_counts {
+    uint64_t attestations[2]; /* verdict pass, fail */
+    struct tld_metric_labels failed_components;
+    uint64_t latency[TLD_METRICS_BUCKETS + 1]; /* per bucket, not cumulative; the last: +Inf */
+    double latency_sum;                        /* seconds */
+    struct tld_metric_labels granted, refused; /* key releases, by deciding clause */
+    struct tld_metric_http http[TLD_METRICS_HTTP];
+    size_t n_http;
+    uint64_t http_other;
+};
+struct tld_metrics {
+    pthread_mutex_t lock;
+    struct tld_metrics_counts c;
+};
+/* What a scrape reads of tld's state (metrics_state.c). */
+#define TLD_METRICS_STATES   6 /* enum tld_state */
+#define TLD_METRICS_SECURITY 3 /* Standard, TrustedLaunch, ConfidentialVM */
+#define TLD_METRICS_PROV     6 /* enum tld_prov */
+struct tld_metrics_gauges {
+    uint64_t nodes[TLD_METRICS_STATES][TLD_METRICS_SECURITY];
+    bool alerts_known; /* the store answered */
+    uint64_t alerts_open;
+    struct {
+        const char *state; /* tld_prov_name's (fleet.c): "Succeeded", ... */
+        uint64_t n;
+    } pools[TLD_METRICS_PROV];
+    uint64_t pending_create, pending_delete, pending_reimage;
+    uint64_t starting, starting_limit;
+    uint64_t lock_long_holds;
+};
+void tld_metrics_init(struct tld_metrics *m);
+/* seconds on CLOCK_MONOTONIC: an attestation's start and end */
+double tld_metrics_clock(void);
+/* A verdict stored: pass or fail, the failed components (a JSON array of
+ * names; NULL none), how long it took from its begin. */
+void tld_metrics_attestation(struct tld_metrics *m, bool pass, const json_t *components,
+                             double seconds);
+/* A key release decided (the release log's entry): granted or refused, by clause. */
+void tld_metrics_release(struct tld_metrics *m, bool granted, const char *clause);
+/* An HTTP answer sent: route a pattern of the routing table (or
+ * "unmatched"), method tld_metrics_method's. */
+void tld_metrics_http(struct tld_metrics *m, const char *route, const char *method, unsigned code);
+/* A request's method as a label: GET, HEAD, POST, PUT, PATCH, DELETE,
+ * OPTIONS, or "other" (a client chooses it). */
+const char *tld_metrics_method(const char *method);
+/* Pure, for the renderer and its unit test: value counted in l (bounded as
+ * above); a label value written to f escaped as the format requires
+ * (backslash, double quote, line feed); the whole answer from counts and
+ * gauges (*text malloc'd): 0 or -ENOMEM. */
+void tld_metrics_label_count(struct tld_metric_labels *l, const char *value);
+void tld_metrics_escape(FILE *f, const char *value);
+int tld_metrics_render(const struct tld_metrics_counts *c, const struct tld_metrics_gauges *g,
+                       char **text, size_t *len);
+/* metrics_state.c: the gauges read (tld.lock taken and let go), the
+ * counters copied (their mutex), the answer rendered with no lock held. */
+void tld_metrics_gauges_read(struct tld *t, struct tld_metrics_gauges *g);
+int tld_metrics_scrape(struct tld *t, char **text, size_t *len);
+
 struct tld {
     char home[PATH_MAX];
     char tl_bin[PATH_MAX];    /* tl (--tl, TL_BIN): found at start; nothing runs it now */
@@ -541,6 +633,7 @@ struct tld {
     struct tld_deadline deadline;
     struct tld_tee tee;
     struct tld_keyvault keyvault;
+    struct tld_metrics metrics;
     volatile int quit;
 };
 
@@ -589,6 +682,8 @@ int tld_store_alert_put(struct tld *t, const char *node, const char *boot, const
 json_t *tld_store_alerts(struct tld *t, const char *node, const char *uuid, bool all);
 json_t *tld_store_alert_get(struct tld *t, long long id);
 int tld_store_alert_ack(struct tld *t, long long id);
+/* The alerts not acknowledged (GET /metrics): 0 with *n, or -EIO. */
+int tld_store_alerts_open(struct tld *t, uint64_t *n);
 /* Documents: one JSON object per (kind, id) (nodes, fleet.c's groups,
  * clusters and pools, feature.c, auth.c's tokens). */
 int tld_store_resource_put(struct tld *t, const char *kind, const char *id, const json_t *doc);

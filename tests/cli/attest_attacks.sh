@@ -43,6 +43,8 @@
 set -u
 # shellcheck source=tests/lib/tap.sh
 . "$(dirname "$0")/../lib/tap.sh"
+# shellcheck source=tests/lib/extnode.sh
+. "$(dirname "$0")/../lib/extnode.sh"
 : "${TL_BIN:?}" "${TL_TLD:?}" "${TL_AGENT:?}" "${TL_VECTORS:?}"
 for t in swtpm tpm2_pcrextend tpm2_pcrread tpm2_nvread tpm2_createek tpm2_createak tpm2_readpublic \
     tpm2_createprimary tpm2_startauthsession tpm2_policysecret tpm2_activatecredential tpm2_quote \
@@ -111,17 +113,6 @@ token() { echo "${TOKENS[$1]}"; }
 is "agent.json: the node's report URL on this tld" "$(jq -r .url "$TL_HOME/nodes/a1/agent.json")" \
     "$URL/v1/nodes/a1/report"
 
-start_tpm() { # start_tpm NODE: swtpm on the node's state, with its key; socket W/NODE/S
-    local d=$W/$1
-    mkdir -p "$d"
-    swtpm socket --tpm2 --tpmstate "dir=$TL_HOME/nodes/$1/vtpm" --ctrl "type=unixio,path=$d/S.ctrl" \
-        --server "type=unixio,path=$d/S" --flags not-need-init,startup-clear \
-        --key "file=$TL_HOME/keys/$1.vtpm.key,mode=aes-256-cbc,format=binary" \
-        --log "file=$d/swtpm.log" >/dev/null 2>&1 &
-    pids+=($!)
-    for _ in $(seq 250); do [ -S "$d/S" ] && return 0; sleep 0.02; done
-    bail "swtpm for $1 did not start: $(tail -3 "$d/swtpm.log")"
-}
 tpm() { # tpm NODE COMMAND...: a tpm2-tools command on the node's TPM
     local n=$1
     shift
@@ -138,7 +129,7 @@ tl eventlog show "$LOG" --json >"$W/log.json" || bail "tl eventlog show"
 jq -r '.events[] | select(.type != "EV_NO_ACTION") |
     "\(.pcr):" + ([.digests | to_entries[] | "\(.key)=\(.value)"] | join(","))' "$W/log.json" >"$W/extend.txt"
 for n in a1 a2 a3; do
-    start_tpm "$n"
+    extnode_tpm "$n"
     # shellcheck disable=SC2046
     tpm "$n" tpm2_pcrextend $(cat "$W/extend.txt") || bail "tpm2_pcrextend on $n"
     tpm "$n" tpm2_pcrread >"$W/$n.pcrread.yaml" 2>/dev/null

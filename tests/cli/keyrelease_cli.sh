@@ -36,6 +36,8 @@
 set -u
 # shellcheck source=tests/lib/tap.sh
 . "$(dirname "$0")/../lib/tap.sh"
+# shellcheck source=tests/lib/extnode.sh
+. "$(dirname "$0")/../lib/extnode.sh"
 : "${TL_BIN:?}" "${TL_TLD:?}" "${TL_AGENT:?}" "${TL_KEYSTORE_WRAP:?}" "${TL_VECTORS:?}"
 MODULE=${TL_PKCS11_MODULE:-/usr/lib/softhsm/libsofthsm2.so}
 [ -r "$MODULE" ] || skip_all "no PKCS#11 module at $MODULE (apt-get install softhsm2)"
@@ -69,26 +71,7 @@ done
 read -r URL _ <"$TL_HOME/tld.addr" || bail "no tld.addr"
 A1=$(jq -r .token "$TL_HOME/nodes/a1/agent.json")
 A2=$(jq -r .token "$TL_HOME/nodes/a2/agent.json")
-start_tpm() { # start_tpm NODE: swtpm on the node's state, with its key; socket W/NODE/S
-    local d=$W/$1
-    mkdir -p "$d"
-    swtpm socket --tpm2 --tpmstate "dir=$TL_HOME/nodes/$1/vtpm" --ctrl "type=unixio,path=$d/S.ctrl" \
-        --server "type=unixio,path=$d/S" --flags not-need-init,startup-clear \
-        --key "file=$TL_HOME/keys/$1.vtpm.key,mode=aes-256-cbc,format=binary" \
-        --log "file=$d/swtpm.log" >/dev/null 2>&1 &
-    pids+=($!)
-    for _ in $(seq 250); do [ -S "$d/S" ] && return 0; sleep 0.02; done
-    bail "swtpm for $1 did not start: $(tail -3 "$d/swtpm.log")"
-}
-tl eventlog show "$LOG" --json >"$W/log.json" 2>/dev/null || bail "tl eventlog show"
-jq -r '.events[] | select(.type != "EV_NO_ACTION") |
-    "\(.pcr):" + ([.digests | to_entries[] | "\(.key)=\(.value)"] | join(","))' "$W/log.json" >"$W/extend.txt"
-for n in a1 a2; do
-    start_tpm "$n"
-    # shellcheck disable=SC2046
-    TPM2TOOLS_TCTI="swtpm:path=$W/$n/S" tpm2_pcrextend $(cat "$W/extend.txt") ||
-        bail "tpm2_pcrextend on $n"
-done
+for n in a1 a2; do extnode_tpm "$n" "$LOG"; done
 mkdir -p "$W/efivars"
 printf '\006\000\000\000\001' >"$W/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c"
 # agent NODE KEY OUT [DUMP]: tl-agent --once with a release; output in W/NODE.agent.out
