@@ -242,18 +242,8 @@ json_t *tld_store_alert_get(struct tld *t, long long id)
 
 int tld_store_alerts_open(struct tld *t, uint64_t *n)
 {
-    sqlite3_stmt *st;
-    int r = -EIO;
     *n = 0;
-    if (sqlite3_prepare_v2(t->store->db, "SELECT COUNT(*) FROM alerts WHERE acknowledged = 0", -1,
-                           &st, NULL) == SQLITE_OK) {
-        if (sqlite3_step(st) == SQLITE_ROW) {
-            *n = (uint64_t)sqlite3_column_int64(st, 0);
-            r = 0;
-        }
-        sqlite3_finalize(st);
-    }
-    return r;
+    return t->store->engine->alerts_open(t->store, n);
 }
 
 int tld_store_alert_ack(struct tld *t, long long id)

@@ -19,6 +19,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 /* The version this tld writes; a store at a newer one is refused. */
 #define STORE_SCHEMA 4
@@ -69,7 +70,8 @@ struct tld_store_engine {
                      long long *id, bool reopen);
     json_t *(*alerts)(struct tld_store *s, const char *node, const char *uuid, bool all);
     json_t *(*alert_get)(struct tld_store *s, long long id);
-    int (*alert_ack)(struct tld_store *s, long long id); /* -ENOENT: no such alert */
+    int (*alert_ack)(struct tld_store *s, long long id);  /* -ENOENT: no such alert */
+    int (*alerts_open)(struct tld_store *s, uint64_t *n); /* the unacknowledged ones */
 };
 
 /* An engine's store begins with this. */

@@ -56,6 +56,7 @@ enum pg_query {
     Q_ALERTS,
     Q_ALERT_GET,
     Q_ALERT_ACK,
+    Q_ALERTS_OPEN,
     Q_N
 };
 
@@ -91,6 +92,7 @@ static const char *const pg_sql[Q_N] = {
                  ")) AND ($3::boolean OR acknowledged = 0) ORDER BY id DESC",
     [Q_ALERT_GET] = "SELECT id, doc, acknowledged FROM alerts WHERE id = $1",
     [Q_ALERT_ACK] = "UPDATE alerts SET acknowledged = 1 WHERE id = $1",
+    [Q_ALERTS_OPEN] = "SELECT COUNT(*) FROM alerts WHERE acknowledged = 0",
 };
 
 /* Schema 4 is PostgreSQL's first: what SQLite's 1-4 built, at once. */
@@ -575,6 +577,24 @@ static int pg_alert_ack(struct tld_store *base, long long id)
     return LOCKED(s, alert_ack(s, id));
 }
 
+static int alerts_open(struct pg_store *s, uint64_t *n)
+{
+    PGresult *res = pg_run(s, Q_ALERTS_OPEN, 0, NULL);
+    int r = -EIO;
+    if (res && PQntuples(res) == 1) {
+        *n = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+        r = 0;
+    }
+    PQclear(res);
+    return r;
+}
+
+static int pg_alerts_open(struct tld_store *base, uint64_t *n)
+{
+    struct pg_store *s = pg(base);
+    return LOCKED(s, alerts_open(s, n));
+}
+
 static const struct tld_store_engine pg_engine = {
     .name = "postgresql",
     .close = pg_close,
@@ -599,6 +619,7 @@ static const struct tld_store_engine pg_engine = {
     .alerts = pg_alerts,
     .alert_get = pg_alert_get,
     .alert_ack = pg_alert_ack,
+    .alerts_open = pg_alerts_open,
 };
 
 int tld_store_pg_open(const char *conninfo, struct tld_store **out)

@@ -366,6 +366,21 @@ static int sqlite_alert_ack(struct tld_store *s, long long id)
     return r;
 }
 
+static int sqlite_alerts_open(struct tld_store *s, uint64_t *n)
+{
+    sqlite3_stmt *st;
+    int r = -EIO;
+    if (sqlite3_prepare_v2(db_of(s), "SELECT COUNT(*) FROM alerts WHERE acknowledged = 0", -1, &st,
+                           NULL) == SQLITE_OK) {
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            *n = (uint64_t)sqlite3_column_int64(st, 0);
+            r = 0;
+        }
+        sqlite3_finalize(st);
+    }
+    return r;
+}
+
 static const struct tld_store_engine sqlite_engine = {
     .name = "sqlite",
     .close = sqlite_close,
@@ -389,6 +404,7 @@ static const struct tld_store_engine sqlite_engine = {
     .alerts = sqlite_alerts,
     .alert_get = sqlite_alert_get,
     .alert_ack = sqlite_alert_ack,
+    .alerts_open = sqlite_alerts_open,
 };
 
 int tld_store_sqlite_open(const char *home, struct tld_store **out)
