@@ -216,14 +216,14 @@ is "a1's vTPM, same boot: the saved key loads and opens the same answer: a1's re
     "$? $(grep -c 'TL: agent release-open: opened with the saved key (32 bytes)' "$W/a1.open.out") $(xxd -p -c 64 "$W/a1.opened.key" 2>/dev/null)" \
     "0 1 $(xxd -p -c 64 "$W/a1.disk.key")"
 kill -TERM "${pids[0]}" && wait "${pids[0]}" 2>/dev/null
-start_tpm a1 # a new swtpm on the same state: a TPM reset, a new NULL seed
+extnode_tpm a1 # a new swtpm on the same state: a TPM reset, a new NULL seed
 opened a1 "$W/a1.reboot.key"
 is "a1's vTPM after a reset: exit 1, its own old key does not load either" \
     "$? $(grep -c 'the saved key does not load here: TPM Load (the saved release key): tpm:parameter(1):integrity check failed' "$W/a1.open.out") $(test -e "$W/a1.reboot.key" && echo written)" \
     "1 1 "
 # a1's PCRs again, for the attestations below
 # shellcheck disable=SC2046
-TPM2TOOLS_TCTI="swtpm:path=$W/a1/S" tpm2_pcrextend $(cat "$W/extend.txt") || bail "tpm2_pcrextend on a1"
+TPM2TOOLS_TCTI="swtpm:path=$W/a1/S" tpm2_pcrextend $(cat "$W/a1/extend.txt") || bail "tpm2_pcrextend on a1"
 
 # ---- 9. a version asked for -------------------------------------------------------------
 tl keyvault key create --vault-name vault1 --name rot --kty oct-HSM --exportable true \
