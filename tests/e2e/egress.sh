@@ -151,7 +151,7 @@ is "an allow list entry that is not a CIDR: refused naming it, exit 2" "$? $out"
 	"2 tl: \"workloadEgressAllowedCidrs\"[1]: not an IPv4 or IPv6 CIDR (\"10.1.0.0/16\", \"192.0.2.7/32\")"
 out=$(tl node create ext --external --egress on 2>&1)
 is "egress on an external node: refused, exit 2" "$? $out" \
-	"2 tl: node create: an external node takes no image, variable store, Secure Boot, egress or guest state, and has a persisted vTPM"
+	"2 tl: node create: an external node takes no image, variable store, Secure Boot, egress, guest state or data disk, and has a persisted vTPM"
 tl aks nodepool add "${P[@]}" --name egress --node-count 1 --enable-workload-egress \
 	--workload-egress-allowed-cidrs "$HOSTIP/32" >"$W/add.json" 2>"$W/add.err" ||
 	bail "nodepool add: $(tail -1 "$W/add.err")"

@@ -308,7 +308,7 @@ is "\"guest_state\": \"yes\": 400 naming the field" \
 	'400 "guest_state" must be true or false'
 is "guest_state on an external node: 400" \
 	"$(api POST /v1/nodes '{"name": "x", "external": true, "guest_state": true}') $(jq -r .error "$W/resp")" \
-	'400 an external node takes no image, variable store, Secure Boot, egress or guest state, and has a persisted vTPM'
+	'400 an external node takes no image, variable store, Secure Boot, egress, guest state or data disk, and has a persisted vTPM'
 
 # ---- 8. DiskWithVMGuestState: the OS disk encrypted ------------------------------------------------
 tl tee emulate snp --dir "$TL_HOME/tee-emul" --out "$W/x.bin" --json >"$W/snp-root.json" || bail "tee emulate snp"
