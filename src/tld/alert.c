@@ -19,6 +19,12 @@ static bool has_finding(const json_t *list, const json_t *f)
     return false;
 }
 
+void tld_alert_boot(const struct tld_node *n, uint32_t reset_count, uint32_t restart_count,
+                    char *out, size_t size)
+{
+    snprintf(out, size, "%u:%u:%u", n->boots, reset_count, restart_count);
+}
+
 /* A failure's integrity alert: one per node identity and boot. A later
  * failure of the same boot adds its findings and components (nothing is
  * overwritten) and its attestation to the alert's list; an acknowledged
@@ -95,8 +101,7 @@ json_t *tld_alert_withheld(struct tld *t, struct tld_node *n, const char *kid, c
                            const char *reason)
 {
     char boot[64];
-    snprintf(boot, sizeof(boot), "%u:%u:%u", n->boots, n->attestation.reset_count,
-             n->attestation.restart_count);
+    tld_alert_boot(n, n->attestation.reset_count, n->attestation.restart_count, boot, sizeof(boot));
     long long aid = 0;
     bool acked = false;
     json_t *alert = tld_store_alert_find(t, n->name, n->uuid, boot, &aid, &acked);

@@ -433,7 +433,7 @@ int tld_attest_finish(struct tld *t, struct tld_attest_job *job, const char *aut
     const char *verdict = json_array_size(findings) ? "fail" : "pass";
     char pcr_digest[2 * 64 + 1] = "", boot[64];
     tl_hex_encode(q.pcr_digest, q.pcr_digest_len, pcr_digest);
-    snprintf(boot, sizeof(boot), "%u:%u:%u", n->boots, q.reset_count, q.restart_count);
+    tld_alert_boot(n, q.reset_count, q.restart_count, boot, sizeof(boot));
     json_t *doc = json_pack(
         "{s:s, s:I, s:s, s:O, s:s, s:b, s:b, s:s, s:s, s:s, s:I, s:I, s:I, s:s, s:o}", "node",
         n->name, "at", (json_int_t)tld_now(), "verdict", verdict, "findings", findings, "nonce",

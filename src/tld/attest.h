@@ -82,6 +82,10 @@ int tld_enrol_activate(struct tld *t, struct tld_node *n, json_t *req, json_t **
  * raised or updated in the store; the alert to post to the webhook when it
  * is new, reopened or has new findings, else NULL. Under tld.lock, inside
  * the attestation's transaction. */
+/* The boot an alert is for: "BOOTS:RESET_COUNT:RESTART_COUNT" (tld's
+ * boot count and the TPM's counters as a verified quote showed them). */
+void tld_alert_boot(const struct tld_node *n, uint32_t reset_count, uint32_t restart_count,
+                    char *out, size_t size);
 json_t *tld_alert_record(struct tld *t, struct tld_node *n, const char *boot, long long att,
                          const json_t *components, const json_t *findings);
 /* A key release refused to n: its current boot's alert (made when there is
