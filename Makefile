@@ -104,6 +104,7 @@ image: build fixtures
 bench: build fixtures
 	@bash bench/eventlog.sh $(BUILD) $(VECTORS)
 	@bash bench/authenticode.sh $(BUILD) $(FIXTURES)
+	@bash bench/cli.sh $(BUILD) $(FIXTURES) $(VECTORS)
 	@bash bench/vtpm.sh $(BUILD)
 	@bash bench/node.sh $(BUILD) $(FIXTURES)
 	@bash bench/attest.sh $(BUILD)

@@ -178,6 +178,17 @@ if [ "$agent" != none ]; then
 		done
 		[ -n "$have" ] || agent_libs+=("$tcti")
 	fi
+	# The host library loads libcurl with dlopen() on first use (src/host/
+	# http.c), so ldd does not list it either: the one tl was built
+	# against, found as the dynamic linker finds it (awk reads to the end:
+	# an early exit kills ldconfig with SIGPIPE, and pipefail the script).
+	curl=$(LC_ALL=C "$(command -v ldconfig || echo /sbin/ldconfig)" -p 2>/dev/null | awk '$1 == "libcurl.so.4" && /x86-64/ && !found { print $NF; found = 1 }')
+	[ -n "$curl" ] && [ -r "$curl" ] || die "tl-agent loads libcurl.so.4, which ldconfig does not find (apt-get install libcurl4)"
+	have=
+	for l in "${agent_libs[@]}"; do
+		[ "$(readlink -f "$l")" = "$(readlink -f "$curl")" ] && have=1
+	done
+	[ -n "$have" ] || agent_libs+=("$curl")
 	install -m 0755 "$agent" "$root/bin/tl-agent"
 	extra=
 	for l in "${agent_libs[@]}"; do

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -66,6 +67,36 @@ int tlh_file_read(const char *path, size_t max, uint8_t **out, size_t *len, stru
 }
 
 /* A key must be a regular file nobody else can read. */
+int tlh_file_map(const char *path, size_t max, struct tlh_file_map *m, struct tl_error *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    struct stat st;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size <= 0) {
+        close(fd);
+        return 0;
+    }
+    if ((uint64_t)st.st_size > max) {
+        close(fd);
+        return tl_error_set_nopos(err, -EFBIG, "%s: larger than %zu MiB", path, max >> 20);
+    }
+    void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+    int e = errno;
+    close(fd);
+    if (p == MAP_FAILED)
+        return tl_error_set_nopos(err, -e, "%s: cannot map: %s", path, strerror(e));
+    *m = (struct tlh_file_map){.buf = p, .len = (size_t)st.st_size};
+    return 1;
+}
+
+void tlh_file_unmap(struct tlh_file_map *m)
+{
+    if (m->buf)
+        munmap(m->buf, m->len);
+    *m = (struct tlh_file_map){0};
+}
+
 int tlh_file_check_private(const char *path, struct tl_error *err)
 {
     struct stat st;

@@ -1,9 +1,19 @@
-/* One libcurl client (http.h). No state of its own: each exchange has its
- * own easy handle, so threads (tld's webhook worker) need nothing shared
- * beyond libcurl's global init. */
+/* One libcurl client (http.h). Each exchange has its own easy handle, so
+ * threads (tld's webhook worker) share nothing beyond libcurl's global
+ * init and the table below.
+ *
+ * libcurl is loaded with dlopen on first use, not linked: it brings 28
+ * shared libraries (GnuTLS, Kerberos, LDAP, ...) whose relocation cost
+ * every `tl` run about 12 ms of its start, though only the verbs that talk
+ * to tld use it (issue 17's CLI figures). The table is process-wide, as
+ * libcurl's own global state is: filled once under pthread_once, never
+ * unloaded. The initramfs ships libcurl.so.4 for tl-agent explicitly
+ * (image/mkinitramfs.sh), since ldd no longer lists it. */
 #include <curl/curl.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,16 +21,79 @@
 
 #include "tlhost/http.h"
 
-#define REASON_LINE 200
+#define REASON_LINE    200
+#define LIBCURL_SONAME "libcurl.so.4"
+
+struct curl_api {
+    CURLcode (*global_init)(long flags);
+    void (*global_cleanup)(void);
+    CURL *(*easy_init)(void);
+    CURLcode (*easy_setopt)(CURL *h, CURLoption option, ...);
+    CURLcode (*easy_perform)(CURL *h);
+    CURLcode (*easy_getinfo)(CURL *h, CURLINFO info, ...);
+    void (*easy_cleanup)(CURL *h);
+    const char *(*easy_strerror)(CURLcode rc);
+    struct curl_slist *(*slist_append)(struct curl_slist *l, const char *s);
+    void (*slist_free_all)(struct curl_slist *l);
+    bool loaded;
+    char why[200]; /* when not loaded */
+};
+
+static struct curl_api curl_api;
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+
+static void curl_load(void)
+{
+    struct curl_api *a = &curl_api;
+    void *lib = dlopen(LIBCURL_SONAME, RTLD_NOW | RTLD_LOCAL);
+    if (!lib) {
+        const char *e = dlerror();
+        snprintf(a->why, sizeof(a->why), "cannot load libcurl: %s", e ? e : LIBCURL_SONAME);
+        return;
+    }
+    const struct {
+        void **slot;
+        const char *name;
+    } syms[] = {
+        {(void **)&a->global_init, "curl_global_init"},
+        {(void **)&a->global_cleanup, "curl_global_cleanup"},
+        {(void **)&a->easy_init, "curl_easy_init"},
+        {(void **)&a->easy_setopt, "curl_easy_setopt"},
+        {(void **)&a->easy_perform, "curl_easy_perform"},
+        {(void **)&a->easy_getinfo, "curl_easy_getinfo"},
+        {(void **)&a->easy_cleanup, "curl_easy_cleanup"},
+        {(void **)&a->easy_strerror, "curl_easy_strerror"},
+        {(void **)&a->slist_append, "curl_slist_append"},
+        {(void **)&a->slist_free_all, "curl_slist_free_all"},
+    };
+    for (size_t i = 0; i < sizeof(syms) / sizeof(syms[0]); i++) {
+        *syms[i].slot = dlsym(lib, syms[i].name);
+        if (!*syms[i].slot) {
+            snprintf(a->why, sizeof(a->why), "%s: no symbol %s", LIBCURL_SONAME, syms[i].name);
+            return; /* the library stays loaded: harmless, and never used */
+        }
+    }
+    a->loaded = true;
+}
+
+static const struct curl_api *curl_get(void)
+{
+    pthread_once(&curl_once, curl_load);
+    return &curl_api;
+}
 
 void tlh_http_global_init(void)
 {
-    curl_global_init(CURL_GLOBAL_DEFAULT);
+    const struct curl_api *c = curl_get();
+    if (c->loaded)
+        c->global_init(CURL_GLOBAL_DEFAULT);
 }
 
 void tlh_http_global_cleanup(void)
 {
-    curl_global_cleanup();
+    const struct curl_api *c = curl_get();
+    if (c->loaded)
+        c->global_cleanup();
 }
 
 struct sink {
@@ -65,18 +138,21 @@ int tlh_http_send(const struct tlh_http_request *rq, struct tlh_http_response *r
                   struct tl_error *err)
 {
     tlh_http_response_done(rs);
-    CURL *h = curl_easy_init();
+    const struct curl_api *c = curl_get();
+    if (!c->loaded)
+        return tl_error_set_nopos(err, -ELIBACC, "%s", c->why);
+    CURL *h = c->easy_init();
     if (!h)
         return tl_error_set_nopos(err, -ENOMEM, "libcurl does not initialise");
     struct curl_slist *hdrs = NULL;
     bool ok = true;
     char auth[512];
     if (rq->body) {
-        struct curl_slist *n = curl_slist_append(hdrs, "Content-Type: application/json");
+        struct curl_slist *n = c->slist_append(hdrs, "Content-Type: application/json");
         ok &= n != NULL;
         hdrs = n ? n : hdrs;
         /* no "Expect: 100-continue" round trip */
-        n = curl_slist_append(hdrs, "Expect:");
+        n = c->slist_append(hdrs, "Expect:");
         ok &= n != NULL;
         hdrs = n ? n : hdrs;
     }
@@ -84,55 +160,55 @@ int tlh_http_send(const struct tlh_http_request *rq, struct tlh_http_response *r
         if (snprintf(auth, sizeof(auth), "Authorization: Bearer %s", rq->bearer) >=
             (int)sizeof(auth))
             ok = false;
-        struct curl_slist *n = ok ? curl_slist_append(hdrs, auth) : NULL;
+        struct curl_slist *n = ok ? c->slist_append(hdrs, auth) : NULL;
         ok &= n != NULL;
         hdrs = n ? n : hdrs;
     }
     if (!ok) {
-        curl_slist_free_all(hdrs);
-        curl_easy_cleanup(h);
+        c->slist_free_all(hdrs);
+        c->easy_cleanup(h);
         return tl_error_set_nopos(err, -ENOMEM, "out of memory");
     }
     struct sink sink = {.rs = rs, .max = rq->body_max};
     char curl_err[CURL_ERROR_SIZE] = "";
-    curl_easy_setopt(h, CURLOPT_URL, rq->url);
+    c->easy_setopt(h, CURLOPT_URL, rq->url);
     if (rq->method)
-        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, rq->method);
+        c->easy_setopt(h, CURLOPT_CUSTOMREQUEST, rq->method);
     if (rq->body || (rq->method && strcmp(rq->method, "POST") == 0)) {
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, rq->body ? rq->body : "");
-        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
-                         (curl_off_t)(rq->body ? strlen(rq->body) : 0));
+        c->easy_setopt(h, CURLOPT_POSTFIELDS, rq->body ? rq->body : "");
+        c->easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
+                       (curl_off_t)(rq->body ? strlen(rq->body) : 0));
     }
     if (rq->direct) {
-        curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-        curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
+        c->easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+        c->easy_setopt(h, CURLOPT_NOPROXY, "*");
     }
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, curl_err);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
-                     rq->connect_timeout_ms > 0 ? rq->connect_timeout_ms : rq->timeout_ms);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, rq->timeout_ms);
+    c->easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    c->easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+    c->easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
+    c->easy_setopt(h, CURLOPT_WRITEDATA, &sink);
+    c->easy_setopt(h, CURLOPT_ERRORBUFFER, curl_err);
+    c->easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+                   rq->connect_timeout_ms > 0 ? rq->connect_timeout_ms : rq->timeout_ms);
+    c->easy_setopt(h, CURLOPT_TIMEOUT_MS, rq->timeout_ms);
     if (rq->user_agent)
-        curl_easy_setopt(h, CURLOPT_USERAGENT, rq->user_agent);
-    CURLcode rc = curl_easy_perform(h);
-    curl_slist_free_all(hdrs);
+        c->easy_setopt(h, CURLOPT_USERAGENT, rq->user_agent);
+    CURLcode rc = c->easy_perform(h);
+    c->slist_free_all(hdrs);
     int r = 0;
     if (rc != CURLE_OK) {
         /* a URL curl refuses will not get better */
         r = rc == CURLE_URL_MALFORMAT || rc == CURLE_UNSUPPORTED_PROTOCOL ? -EINVAL
             : rc == CURLE_OUT_OF_MEMORY                                   ? -ENOMEM
                                                                           : -EAGAIN;
-        tl_error_set_nopos(err, r, "%s", curl_err[0] ? curl_err : curl_easy_strerror(rc));
+        tl_error_set_nopos(err, r, "%s", curl_err[0] ? curl_err : c->easy_strerror(rc));
     } else {
-        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &rs->status);
+        c->easy_getinfo(h, CURLINFO_RESPONSE_CODE, &rs->status);
         char *ctype = NULL;
-        if (curl_easy_getinfo(h, CURLINFO_CONTENT_TYPE, &ctype) == CURLE_OK && ctype)
+        if (c->easy_getinfo(h, CURLINFO_CONTENT_TYPE, &ctype) == CURLE_OK && ctype)
             snprintf(rs->content_type, sizeof(rs->content_type), "%s", ctype);
     }
-    curl_easy_cleanup(h);
+    c->easy_cleanup(h);
     return r;
 }
 

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,9 +57,16 @@ int tlc_file_load(const char *path, uint8_t **out, size_t *out_len, struct tl_er
     if (fd < 0)
         return tl_error_set_nopos(err, -errno, "%s: cannot open: %s", path, strerror(errno));
     struct stat st;
-    if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode))
+    bool stated = fstat(fd, &st) == 0;
+    if (stated && S_ISDIR(st.st_mode))
         return tl_error_set_nopos(err, -EISDIR, "%s: is a directory", path);
+    /* A regular file is read into one buffer of its size + 1 (the read that
+     * sees end of file, then the NUL below, need no growth): an 8 MiB
+     * kernel was otherwise read through seven reallocs, a third of `tl
+     * secureboot digest`'s time. Pipes and the like start at 64 KiB. */
     size_t cap = 64 << 10, len = 0;
+    if (stated && S_ISREG(st.st_mode) && st.st_size > 0 && (uint64_t)st.st_size < TLC_MAX_INPUT)
+        cap = (size_t)st.st_size + 1;
     _cleanup_free_ uint8_t *buf = malloc(cap);
     if (!buf)
         return tl_error_set_nopos(err, -ENOMEM, "%s: out of memory", path);
