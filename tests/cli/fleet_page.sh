@@ -81,6 +81,8 @@ is "... Content-Security-Policy of this origin only, nosniff, no referrer" \
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none' | nosniff | no-referrer"
 check "... the page is src/tld/ui/index.html, with no inline script" \
     sh -c "cmp -s '$W/b' '$(dirname "$0")/../../src/tld/ui/index.html' && ! grep -q '<script>' '$W/b' && grep -q '<script src=\"/ui/fleet.js\" defer></script>' '$W/b'"
+check "... and its script puts API text in the page as text only (no innerHTML, outerHTML, insertAdjacentHTML, document.write, eval)" \
+    sh -c "! grep -nE 'innerHTML|outerHTML|insertAdjacentHTML|document\.write|eval\(|new Function' '$(dirname "$0")/../../src/tld/ui/fleet.js'"
 is "GET /ui/fleet.js: 200, text/javascript, nosniff; /ui/fleet.css: text/css" \
     "$(get /ui/fleet.js) $(header content-type) $(header x-content-type-options) $(get /ui/fleet.css) $(header content-type)" \
     "200 text/javascript; charset=utf-8 nosniff 200 text/css; charset=utf-8"

@@ -128,7 +128,7 @@ async function nodeView(main, name) {
   const labels = Object.entries(n.labels || {}).map(([k, v]) => el('span', {class: 'label'}, k + '=' + v));
   const chain = ((policy && policy.reference) || []).map((r) => el('tr', {},
     el('td', {}, r.component), el('td', {}, r.path || ''),
-    el('td', {}, r.signer || r.signers || 'not recorded'),
+    el('td', {}, r.signer || 'not in the policy'),
     el('td', {class: 'digest'}, r.sha256 || '')));
   const timeline = atts.attestations.map((a) => el('tr', {'data-attestation': a.id},
     el('td', {}, when(a.at)), verdictCell(a.verdict), el('td', {}, a.boot || ''),
@@ -151,7 +151,7 @@ async function nodeView(main, name) {
       : el('p', {}, 'No alerts.'),
     el('h2', {}, 'Boot chain' + (policy && policy.source ? ' (' + policy.source + ')' : '')),
     chain.length ? table(['component', 'path', 'signer', 'sha256'], chain, {id: 'bootchain'})
-      : el('p', {}, 'No reference boot chain (an external node: its policy is the record checks, the replay and the baseline).'),
+      : el('p', {}, 'No reference components in this node\'s policy (an external node\'s policy is the record checks, the replay and the baseline).'),
     el('h2', {}, 'Attestations'),
     table(['at', 'verdict', 'boot', 'failed components', 'PCR digest', 'components digest'], timeline, {id: 'timeline'}));
 }
