@@ -28,7 +28,8 @@ async function main() {
       [r.dataset.node, r.querySelector('[data-verdict]').dataset.verdict, r.cells[2].textContent]));
     out.alerts = await page.$$eval('#alerts tbody tr', (rows) => rows.map((r) =>
       [r.cells[1].textContent, r.cells[3].textContent]));
-    out.pools = await page.$eval('main', (m) => m.querySelector('#pools') ? 'table' : 'none');
+    out.pools = await page.$$eval('#pools tbody tr', (rows) => rows.map((r) =>
+      [r.cells[0].textContent, r.cells[1].textContent, r.cells[2].textContent, r.cells[3].textContent.trim()]));
     await page.screenshot({path: shots + '/1-fleet.png', fullPage: true});
 
     // 2. the failed node: its row's link
