@@ -1,6 +1,7 @@
 # trustlaunch: a thin wrapper over Meson + Ninja.
 #   make deps   install build and test dependencies (apt-get, sudo when not root; npm ci of
-#               tests/node, the independent TDX verifier tests/cli/tdx_dcapqvl.sh runs)
+#               tests/node, the independent TDX verifier tests/cli/tdx_dcapqvl.sh runs and
+#               playwright-core, tests/cli/fleet_page.sh's driver of Debian's chromium)
 #   make        build (build/)
 #   make test   unit + CLI suites, in the gcc build, then the same under ASan+UBSan;
 #               ends "N passed, N failed, N skipped" (a skip fails unless tests/skips.allowed names it)
@@ -26,12 +27,13 @@ FUZZ_SECONDS ?= 30
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # prometheus: only its promtool (tests/cli/metrics_cli.sh checks GET /metrics with
 # `promtool check metrics`); nothing here starts or needs the Prometheus server.
+# chromium: headless, driven by playwright-core (tests/node) in tests/cli/fleet_page.sh.
 DEB_PACKAGES := build-essential meson ninja-build pkg-config clang llvm libclang-rt-14-dev \
 	libssl-dev openssl libjansson-dev libyaml-dev libcmocka-dev libtss2-dev \
 	tpm2-tools pesign sbsigntool osslsigncode ovmf efitools qemu-system-x86 qemu-utils mtools dosfstools fdisk cpio swtpm swtpm-tools \
 	softhsm2 libp11-kit-dev cryptsetup-bin \
 	libmicrohttpd-dev libcurl4-openssl-dev libsqlite3-dev postgresql libpq-dev grub-pc-bin seabios \
-	python3 jq xz-utils zstd curl nodejs openssh-client prometheus
+	python3 jq xz-utils zstd curl nodejs openssh-client prometheus chromium
 
 .PHONY: all deps deps-graph build test test-pg e2e unit asan fuzz fuzz-run demo bench format fixtures image clean
 
@@ -48,9 +50,11 @@ $(BUILD)/.deps-stamp: Makefile tests/node/package-lock.json
 		$(SUDO) apt-get update -q && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q $$missing; \
 	fi
-	@want=$$(node -p "require('./tests/node/package.json').dependencies['@phala/dcap-qvl']"); \
-	have=$$(node -p "require('./tests/node/node_modules/@phala/dcap-qvl/package.json').version" 2>/dev/null); \
-	[ "$$have" = "$$want" ] || { echo "npm ci in tests/node (@phala/dcap-qvl $$want, the TDX cross-check's verifier)"; \
+	@stale=$$(for m in @phala/dcap-qvl playwright-core; do \
+		want=$$(node -p "require('./tests/node/package.json').dependencies['$$m']"); \
+		have=$$(node -p "require('./tests/node/node_modules/$$m/package.json').version" 2>/dev/null); \
+		[ "$$have" = "$$want" ] || echo "$$m $$want"; done); \
+	[ -z "$$stale" ] || { echo "npm ci in tests/node:" $$stale "(the TDX cross-check's verifier, the fleet page's browser test)"; \
 		npm ci --prefix tests/node --no-audit --no-fund --loglevel=error; }
 	@mkdir -p $(BUILD) && touch $@
 

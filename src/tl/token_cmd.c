@@ -109,9 +109,12 @@ int tlc_cmd_token(int argc, char **argv)
         puts(text ? text : "{}");
         free(text);
     } else if (create) {
-        printf("token %s (role %s): %s\n", name, role,
-               json_string_value(json_object_get(out, "token")));
+        const char *secret = json_string_value(json_object_get(out, "token"));
+        printf("token %s (role %s): %s\n", name, role, secret);
         puts("(shown once: tld keeps only its SHA-256)");
+        /* the fleet page reads as a reader; the fragment never leaves the browser */
+        if (strcmp(role, "relying-party") != 0)
+            printf("fleet page: %s/ui/#token=%s\n", cl.base, secret);
     } else if (del) {
         printf("token %s deleted\n", name);
     } else {

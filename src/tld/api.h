@@ -71,6 +71,10 @@ const char *api_authorization(struct call *k);
 struct tld_node *api_call_node(struct call *k);
 struct tld_node *api_call_node_idle(struct call *k, int *status);
 
+/* ui.c: GET /ui and /ui/FILE, the fleet page's static files (public: they
+ * hold no data; the page fetches the reader routes with a token) */
+enum MHD_Result api_ui(struct call *k);
+
 /* routes.c: the routing table (docs/api.md lists it with the same roles) */
 const struct route *api_routes(size_t *n);
 

@@ -493,6 +493,9 @@ static enum MHD_Result h_tee(struct call *k)
 static const struct route routes[] = {
     {"GET", "/v1/health", R_PUBLIC, F_UNLOCKED, h_health},
     {"GET", "/metrics", R_READER, F_UNLOCKED, h_metrics},
+    /* the fleet page (ui.c): its files are public, its data the reader routes' */
+    {"GET", "/ui", R_PUBLIC, F_UNLOCKED, api_ui},
+    {"GET", "/ui/*", R_PUBLIC, F_UNLOCKED, api_ui},
     /* .../virtualMachines (vmres.c) are fleet routes too: reader to read,
      * operator to create, change, start, stop and delete */
     {"GET", "/v1/resourceGroups*", R_READER, F_UNLOCKED, h_fleet},
