@@ -68,19 +68,22 @@ static int store_migrate(struct tld_store *s)
     return 0;
 }
 
-int tld_store_open(struct tld *t)
+/* The engine TL_STORE names, connected (no migration). */
+static int store_engine_open(const char *home, struct tld_store **out)
 {
     const char *conninfo = getenv("TL_STORE");
+    if (!conninfo || !*conninfo || strcmp(conninfo, "sqlite") == 0)
+        return tld_store_sqlite_open(home, out);
+    if (store_is_pg(conninfo))
+        return tld_store_pg_open(conninfo, out);
+    tld_log("TL_STORE: neither sqlite, a postgresql:// URI nor a key=value conninfo");
+    return -EINVAL;
+}
+
+int tld_store_open(struct tld *t)
+{
     struct tld_store *s = NULL;
-    int r;
-    if (!conninfo || !*conninfo || strcmp(conninfo, "sqlite") == 0) {
-        r = tld_store_sqlite_open(t->home, &s);
-    } else if (store_is_pg(conninfo)) {
-        r = tld_store_pg_open(conninfo, &s);
-    } else {
-        tld_log("TL_STORE: neither sqlite, a postgresql:// URI nor a key=value conninfo");
-        return -EINVAL;
-    }
+    int r = store_engine_open(t->home, &s);
     if (r < 0)
         return r;
     r = store_migrate(s);
@@ -90,6 +93,17 @@ int tld_store_open(struct tld *t)
     }
     t->store = s;
     return 0;
+}
+
+int tld_store_open_other(const char *home, struct tld_store **out)
+{
+    return store_engine_open(home, out);
+}
+
+void tld_store_close_other(struct tld_store *s)
+{
+    if (s)
+        s->engine->close(s);
 }
 
 void tld_store_close(struct tld *t)
@@ -249,4 +263,71 @@ int tld_store_alerts_open(struct tld *t, uint64_t *n)
 int tld_store_alert_ack(struct tld *t, long long id)
 {
     return t->store->engine->alert_ack(t->store, id);
+}
+
+/* ---- retention ---- */
+
+/* The nodes to prune, copied out of the engine's rows (a PostgreSQL
+ * result, a SQLite statement) before any delete runs. */
+struct prune_list {
+    char **node;
+    size_t n, cap;
+    long long newest;
+};
+
+static int prune_collect(void *ctx, const char *node, long long newest)
+{
+    struct prune_list *l = ctx;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 256;
+        char **p = realloc(l->node, cap * sizeof(*p));
+        if (!p)
+            return -ENOMEM;
+        l->node = p;
+        l->cap = cap;
+    }
+    if (!(l->node[l->n] = strdup(node ? node : "")))
+        return -ENOMEM;
+    l->n++;
+    if (newest > l->newest)
+        l->newest = newest;
+    return 0;
+}
+
+/* Nodes per transaction: short ones, so that tld's own writes (SQLite:
+ * one writer at a time) wait for a few deletes at most. */
+#define PRUNE_BATCH 32
+
+int tld_store_prune(struct tld_store *s, long long after, int keep, long long *upto,
+                    uint64_t *deleted)
+{
+    const struct tld_store_engine *e = s->engine;
+    struct prune_list l = {.newest = after};
+    *upto = after;
+    if (keep < 1)
+        return -EINVAL;
+    int r = e->prune_nodes(s, after, prune_collect, &l);
+    for (size_t i = 0; r >= 0 && i < l.n; i += PRUNE_BATCH) {
+        if ((r = e->begin(s)) < 0)
+            break;
+        long long batch = 0;
+        for (size_t j = i; r >= 0 && j < l.n && j < i + PRUNE_BATCH; j++) {
+            long long d = 0;
+            r = e->prune_node(s, l.node[j], keep, &d);
+            batch += d;
+        }
+        if (r < 0) {
+            e->rollback(s);
+            break;
+        }
+        if ((r = e->commit(s)) < 0)
+            break;
+        *deleted += (uint64_t)batch;
+    }
+    if (r >= 0)
+        *upto = l.newest;
+    for (size_t i = 0; i < l.n; i++)
+        free(l.node[i]);
+    free(l.node);
+    return r < 0 ? r : 0;
 }

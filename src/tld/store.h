@@ -13,8 +13,10 @@
  * lists the migrations that reach it from an empty database.
  *
  * Every function runs under tld.lock (one caller at a time per struct
- * tld). A write outside begin/commit is its own transaction, committed
- * before it returns: the answer that follows is sent after the commit. */
+ * tld), but for the retention's: tld_store_prune runs on a store of its
+ * own (tld_store_open_other: another connection to the same database),
+ * from retention.c's thread, without tld.lock. A write outside begin/commit is its own transaction,
+ * committed before it returns: the answer that follows is sent after the commit. */
 #pragma once
 
 #include <jansson.h>
@@ -72,6 +74,14 @@ struct tld_store_engine {
     json_t *(*alert_get)(struct tld_store *s, long long id);
     int (*alert_ack)(struct tld_store *s, long long id);  /* -ENOENT: no such alert */
     int (*alerts_open)(struct tld_store *s, uint64_t *n); /* the unacknowledged ones */
+
+    /* Retention (tld_store_prune, on a connection of its own): each node
+     * with an attestation of id > after, with its newest id; then one
+     * node's attestations but its newest keep and its failures deleted
+     * (*deleted: how many). */
+    int (*prune_nodes)(struct tld_store *s, long long after,
+                       int (*each)(void *ctx, const char *node, long long newest), void *ctx);
+    int (*prune_node)(struct tld_store *s, const char *node, int keep, long long *deleted);
 };
 
 /* An engine's store begins with this. */

@@ -178,6 +178,23 @@ struct tld_webhook {
     bool running, stopping;
 };
 
+/* retention.c: attestations pruned to each node's newest TLD_ATTEST_KEEP
+ * (TL_ATTEST_KEEP) plus its failures, by one thread on a store
+ * connection of its own, every TL_ATTEST_PRUNE_SECONDS */
+#define TLD_ATTEST_KEEP 16
+struct tld_retention {
+    int keep;     /* 0: everything is kept (no thread) */
+    int period_s; /* between passes */
+    struct tld_store *store;
+    pthread_t thread;
+    pthread_mutex_t lock; /* the fields below */
+    pthread_cond_t cv;
+    long long upto;   /* the newest attestation id the last pass saw */
+    uint64_t deleted; /* since start */
+    unsigned long passes;
+    bool running, stopping;
+};
+
 /* deadline.c: the API connections' deadlines and per-client limits */
 struct tld_conn;
 struct tld_client;
@@ -629,6 +646,7 @@ struct tld {
     struct tld_agentnet agentnet;
     struct tld_reconcile reconcile;
     struct tld_webhook webhook;
+    struct tld_retention retention;
     struct tld_egress egress;
     struct tld_deadline deadline;
     struct tld_tee tee;
@@ -693,6 +711,17 @@ int tld_store_resource_delete(struct tld *t, const char *kind, const char *id);
 int tld_store_resource_each(struct tld *t, const char *kind,
                             int (*each)(void *ctx, const char *id, json_t *doc), void *ctx);
 json_t *tld_store_resources(struct tld *t, const char *kind);
+/* Retention: another connection to the store tld_store_open opened (the
+ * same TL_STORE or TL_HOME/tld.db; no migration), for a thread that works
+ * without tld.lock; and on it, the attestations of every node with one of
+ * id > after pruned to its newest keep (>= 1) plus every failure (whose
+ * record holds its evidence). *upto: the newest id seen (the next call's
+ * after); *deleted grows by the rows deleted. Transactions of a few nodes
+ * each: a failure leaves what was committed before it. */
+int tld_store_open_other(const char *home, struct tld_store **out);
+void tld_store_close_other(struct tld_store *s);
+int tld_store_prune(struct tld_store *s, long long after, int keep, long long *upto,
+                    uint64_t *deleted);
 
 /* token.c: ES256 JWTs and the JWKS */
 int tld_token_init(struct tld *t);
@@ -713,6 +742,10 @@ json_t *tld_policy_evaluate(const struct tld_node *n, const struct tld_manifest 
 void tld_webhook_start(struct tld_webhook *w);
 void tld_webhook_post(struct tld_webhook *w, json_t *alert);
 void tld_webhook_stop(struct tld_webhook *w);
+
+/* retention.c: the pruning thread (TL_ATTEST_KEEP=0: none); 0 or -errno */
+int tld_retention_start(struct tld_retention *rt, const char *home);
+void tld_retention_stop(struct tld_retention *rt);
 
 /* node.c: each returns 0, or an HTTP status (400/404/409/500) with msg set */
 struct tld_node *tld_node_find(struct tld *t, const char *name);
