@@ -20,6 +20,7 @@
 #pragma once
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -84,9 +85,24 @@ struct tld_store_engine {
     int (*prune_node)(struct tld_store *s, const char *node, int keep, long long *deleted);
 };
 
+/* Group commit (store.c, "group commit"): passing attestations joined
+ * under tld.lock, committed together by one of their waiters outside it. */
+struct tld_store_pending;
+struct tld_store_group {
+    pthread_mutex_t mu; /* the fields below */
+    pthread_cond_t cv;  /* a batch is done */
+    struct tld_store_pending **queue;
+    size_t n, cap;
+    bool committing;           /* a waiter has the connection: a batch is being written */
+    long long next_id;         /* the next attestation id to hand out; 0: read it from the store */
+    uint64_t batches, grouped; /* committed batches and the attestations in them */
+};
+
 /* An engine's store begins with this. */
 struct tld_store {
     const struct tld_store_engine *engine;
+    struct tld_store_group group; /* tld_store_open's store only */
+    bool grouping;                /* group initialised */
 };
 
 /* Open (and create) the engine's database; the migrations are store.c's. */

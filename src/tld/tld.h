@@ -670,11 +670,15 @@ const char *tld_state_name(enum tld_state s);
 int tld_state_parse(const char *s, enum tld_state *out);
 
 /* store.c: documents, attestations, alerts; nothing of nodes */
+struct tld_store_pending;
 int tld_store_open(struct tld *t);
 void tld_store_close(struct tld *t);
 /* nodestore.c: a node as its document of kind "node" (node.c's codec) */
 int tld_store_save(struct tld *t, const struct tld_node *n);
 int tld_store_delete(struct tld *t, const char *name);
+/* n's document and an attestation's record joined to the group commit */
+int tld_store_node_join(struct tld *t, const struct tld_node *n, long long id, const char *verdict,
+                        const json_t *record, struct tld_store_pending **out);
 int tld_store_load(struct tld *t); /* every stored node into the table */
 /* One transaction around several writes (under tld.lock); a failed commit
  * is rolled back (-EIO). */
@@ -711,6 +715,18 @@ int tld_store_resource_delete(struct tld *t, const char *kind, const char *id);
 int tld_store_resource_each(struct tld *t, const char *kind,
                             int (*each)(void *ctx, const char *id, json_t *doc), void *ctx);
 json_t *tld_store_resources(struct tld *t, const char *kind);
+/* Group commit (store.c): a passing attestation's record (and a document
+ * written with it: the node's) queued under tld.lock with an id from
+ * tld_store_group_id, then, after tld.lock is let go, waited for until the
+ * transaction holding it committed (0) or failed (-EIO); the answer is
+ * sent only then. Every other store call first lets the queue be written.
+ * stats: batches committed and the attestations in them, since open. */
+int tld_store_group_id(struct tld *t, long long *id);
+int tld_store_group_join(struct tld *t, long long id, const char *node, const char *verdict,
+                         const json_t *record, const char *kind, const char *doc_id,
+                         const json_t *doc, struct tld_store_pending **out);
+int tld_store_group_wait(struct tld *t, struct tld_store_pending *p);
+void tld_store_group_stats(struct tld *t, uint64_t *batches, uint64_t *grouped);
 /* Retention: another connection to the store tld_store_open opened (the
  * same TL_STORE or TL_HOME/tld.db; no migration), for a thread that works
  * without tld.lock; and on it, the attestations of every node with one of
@@ -879,8 +895,11 @@ int tld_attest_work(struct tld *t, struct tld_attest_job *job, struct tl_error *
 /* Without tld.lock, before finish: what the policy needs from files (the
  * image's manifest). */
 void tld_attest_prefetch(struct tld *t, struct tld_attest_job *job);
+/* pending (may be NULL: everything committed before finish returns):
+ * set when the attestation joined the store's group commit; the caller
+ * lets go of tld.lock, then answers only once tld_store_group_wait says 0. */
 int tld_attest_finish(struct tld *t, struct tld_attest_job *job, const char *auth, json_t **answer,
-                      struct tl_error *err);
+                      struct tld_store_pending **pending, struct tl_error *err);
 void tld_attest_job_free(struct tld_attest_job *job);
 /* attest_state.c */
 /* The policy a node is held to: its image's reference values (m, parsed
