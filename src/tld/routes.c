@@ -430,10 +430,12 @@ static enum MHD_Result h_attest(struct call *k)
     }
     struct tld_store_pending *pending = NULL;
     if (!status) {
+        tld_store_group_coming(t, 1);
         tld_lock(t);
         if (api_call_node_idle(k, &status)) /* found again: it may have gone or been taken */
             status = tld_attest_finish(t, job, auth, &answer, &pending, &k->err);
         tld_unlock(t);
+        tld_store_group_coming(t, -1);
     }
     /* a group commit's member: answered once the transaction holding it
      * has committed (store.c) */

@@ -94,6 +94,7 @@ struct tld_store_group {
     struct tld_store_pending **queue;
     size_t n, cap;
     bool committing;           /* a waiter has the connection: a batch is being written */
+    unsigned coming;           /* attestations on their way to join (tld_store_group_coming) */
     long long next_id;         /* the next attestation id to hand out; 0: read it from the store */
     uint64_t batches, grouped; /* committed batches and the attestations in them */
 };

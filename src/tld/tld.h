@@ -726,6 +726,9 @@ int tld_store_group_join(struct tld *t, long long id, const char *node, const ch
                          const json_t *record, const char *kind, const char *doc_id,
                          const json_t *doc, struct tld_store_pending **out);
 int tld_store_group_wait(struct tld *t, struct tld_store_pending *p);
+/* +1 when an attestation's work is done and it goes for tld.lock to
+ * finish, -1 once it let go: the first waiter lingers briefly for them */
+void tld_store_group_coming(struct tld *t, int delta);
 void tld_store_group_stats(struct tld *t, uint64_t *batches, uint64_t *grouped);
 /* Retention: another connection to the store tld_store_open opened (the
  * same TL_STORE or TL_HOME/tld.db; no migration), for a thread that works
