@@ -2,7 +2,7 @@
  * attestations (default TLD_ATTEST_KEEP) and every failure with the
  * evidence its record holds; older passes are deleted. Without it the
  * store grows by every attestation (~2.2 KB of JSON plus the table's and
- * index's pages: 705 MB after 126,000 attestations of 100,000 nodes,
+ * index's pages: 697 MB after 126,000 attestations of 100,000 nodes,
  * bench/README.md); with it a node's rows are bounded by keep plus its
  * failures, and SQLite reuses the freed pages.
  *
