@@ -14,6 +14,10 @@
  *  - retention (tld_store_prune, on a second connection): each node keeps
  *    its newest N and every failure with its evidence; a pass visits only
  *    the nodes with attestations since the last pass's newest id;
+ *  - group commit: ids from its counter, joined records and documents
+ *    written in one transaction at the first wait, any other call
+ *    writing the queue first, the counter following the store's sequence
+ *    after a record written the other way;
  *  - alerts: one per (node, boot), found back, acknowledged, reopened;
  *  - an empty store is migrated to schema 4 (PostgreSQL: schema_version
  *    has its row, the tables exist), once: a reopen migrates nothing;
@@ -343,6 +347,59 @@ static void test_prune(void **state)
     tld_store_close_other(other);
 }
 
+/* Group commit: ids from the group's counter, records and documents
+ * written at the first wait, in order with writes made the other way. */
+static void test_group(void **state)
+{
+    struct tld *t = &((struct fixture *)*state)->t;
+    assert_int_equal(add(t, "a", "uuid-a", "pass", 0), 1);
+    long long id1 = 0, id2 = 0, id3 = 0;
+    assert_int_equal(tld_store_group_id(t, &id1), 0);
+    assert_int_equal(id1, 2);
+    assert_int_equal(tld_store_group_id(t, &id2), 0);
+    assert_int_equal(id2, 3);
+    json_t *r1 =
+        json_pack("{s:s, s:s, s:s}", "node", "a", "node_uuid", "uuid-a", "verdict", "pass");
+    json_t *r2 =
+        json_pack("{s:s, s:s, s:s}", "node", "b", "node_uuid", "uuid-b", "verdict", "pass");
+    json_t *d1 = doc("a", 1);
+    struct tld_store_pending *p1 = NULL, *p2 = NULL;
+    assert_int_equal(tld_store_group_join(t, id1, "a", "pass", r1, "node", "a", d1, &p1), 0);
+    assert_int_equal(tld_store_group_join(t, id2, "b", "pass", r2, NULL, NULL, NULL, &p2), 0);
+    /* the first wait writes both, in one transaction */
+    assert_int_equal(tld_store_group_wait(t, p1), 0);
+    assert_int_equal(tld_store_group_wait(t, p2), 0);
+    uint64_t batches = 0, grouped = 0;
+    tld_store_group_stats(t, &batches, &grouped);
+    assert_int_equal(batches, 1);
+    assert_int_equal(grouped, 2);
+    json_t *two = tld_store_attestation_get(t, 2);
+    assert_string_equal(json_string_value(json_object_get(two, "node")), "a");
+    json_decref(two);
+    json_t *nodes = tld_store_resources(t, "node");
+    assert_int_equal(json_array_size(nodes), 1);
+    json_decref(nodes);
+    /* a record written the other way moves the store's sequence: the
+     * group's counter follows it */
+    assert_int_equal(add(t, "c", "uuid-c", "fail", 0), 4);
+    assert_int_equal(tld_store_group_id(t, &id3), 0);
+    assert_int_equal(id3, 5);
+    struct tld_store_pending *p3 = NULL;
+    assert_int_equal(tld_store_group_join(t, id3, "a", "pass", r1, NULL, NULL, NULL, &p3), 0);
+    /* any other store call lets the queue be written first: the list sees 5 */
+    json_t *all = tld_store_attestations(t, NULL, NULL, 10);
+    assert_int_equal(json_array_size(all), 5);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(all, 0), "id")), 5);
+    json_decref(all);
+    assert_int_equal(tld_store_group_wait(t, p3), 0);
+    long long next = 0;
+    assert_int_equal(tld_store_attestation_next_id(t, &next), 0);
+    assert_int_equal(next, 6);
+    json_decref(r1);
+    json_decref(r2);
+    json_decref(d1);
+}
+
 static void test_alerts(void **state)
 {
     struct tld *t = &((struct fixture *)*state)->t;
@@ -558,6 +615,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rollback, setup, teardown),
         cmocka_unit_test_setup_teardown(test_attestations, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prune, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_group, setup, teardown),
         cmocka_unit_test_setup_teardown(test_alerts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migration_from_empty, setup, teardown),
