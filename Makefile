@@ -28,7 +28,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # prometheus: only its promtool (tests/cli/metrics_cli.sh checks GET /metrics with
 # `promtool check metrics`); nothing here starts or needs the Prometheus server.
 # chromium: headless, driven by playwright-core (tests/node) in tests/cli/fleet_page.sh.
-DEB_PACKAGES := build-essential meson ninja-build pkg-config clang llvm libclang-rt-14-dev \
+DEB_PACKAGES := build-essential meson ninja-build pkg-config clang llvm libclang-rt-14-dev sqlite3 \
 	libssl-dev openssl libjansson-dev libyaml-dev libcmocka-dev libtss2-dev \
 	tpm2-tools pesign sbsigntool osslsigncode ovmf efitools qemu-system-x86 qemu-utils mtools dosfstools fdisk cpio swtpm swtpm-tools \
 	softhsm2 libp11-kit-dev cryptsetup-bin \

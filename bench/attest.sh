@@ -18,6 +18,9 @@
 # bench-attest --confidential snp, and the ratio of the two rates; none
 # skips it), BENCH_CHIPS (emulated SNP chips, default 4), BENCH_TLD (the tld
 # binary to run, default BUILD_DIR/src/tld/tld: an older build to compare).
+# tld's own knobs pass through, e.g. TL_ATTEST_KEEP (retention: newest per
+# node, default 16) and TL_ATTEST_PRUNE_SECONDS (default 10); with the
+# sqlite3 shell the store's rows and bytes per node are printed (STORE line).
 set -euo pipefail
 
 usage() {
@@ -143,6 +146,16 @@ if [ -n "${TL_STORE:-}" ] && [ "$TL_STORE" != sqlite ]; then
         "SELECT pg_size_pretty(pg_database_size(current_database()))" 2>/dev/null || echo '?')"
 else
     echo "   store: $(du -sh "$home/tld.db" | cut -f1) tld.db, $(du -sh "$home/tld.db-wal" 2>/dev/null | cut -f1 || echo 0) WAL"
+    # per node: what retention bounds (TL_ATTEST_KEEP newest + failures)
+    if command -v sqlite3 >/dev/null; then
+        bytes=$(($(stat -c %s "$home/tld.db") + $(stat -c %s "$home/tld.db-wal" 2>/dev/null || echo 0)))
+        sqlite3 -readonly "$home/tld.db" "SELECT count(*), count(DISTINCT node) FROM attestations" 2>/dev/null |
+            awk -F'|' -v b="$bytes" -v keep="${TL_ATTEST_KEEP:-16}" '$2 > 0 {
+                printf "   store: %d attestations of %d nodes: %.1f per node (retention keeps %s), %d bytes per node, %d per attestation\n",
+                    $1, $2, $1 / $2, keep, b / $2, b / $1
+                printf "STORE attestations=%d nodes=%d per_node=%.1f bytes=%d bytes_per_node=%d bytes_per_attestation=%d\n",
+                    $1, $2, $1 / $2, b, b / $2, b / $1 }'
+    fi
 fi
 
 # The same run against tld without authentication (BENCH_PEER_REV, default

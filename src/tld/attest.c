@@ -326,7 +326,7 @@ int tld_attest_work(struct tld *t, struct tld_attest_job *job, struct tl_error *
 }
 
 int tld_attest_finish(struct tld *t, struct tld_attest_job *job, const char *auth, json_t **answer,
-                      struct tl_error *err)
+                      struct tld_store_pending **pending, struct tl_error *err)
 {
     struct tld_node *n = tld_node_find(t, job->node);
     if (!n)
@@ -480,11 +480,17 @@ int tld_attest_finish(struct tld *t, struct tld_attest_job *job, const char *aut
     /* the attestation, its token, its alert and the node's new state: one
      * commit. The record's id is reserved first (under tld.lock, in the
      * transaction: nobody else inserts), so that a pass's token names its
-     * attestation and the record is written once. */
-    bool in_tx = tld_store_begin(t) == 0;
+     * attestation and the record is written once. The steady state (a
+     * pass once the baseline is learnt: no alert, nothing read back) joins
+     * the store's group commit instead, with an id from its counter: the
+     * record and the node's document are written by a transaction shared
+     * with other attestations, which the caller waits for after letting
+     * go of tld.lock (*pending), before it answers. */
+    bool group = pending && quote_ok && strcmp(verdict, "pass") == 0 && *tld_baseline_slot(n);
+    bool in_tx = !group && tld_store_begin(t) == 0;
     json_t *new_alert = NULL, *token = json_null();
     long long id = 0;
-    if (tld_store_attestation_next_id(t, &id) < 0) {
+    if ((group ? tld_store_group_id(t, &id) : tld_store_attestation_next_id(t, &id)) < 0) {
         if (in_tx)
             tld_store_rollback(t);
         json_decref(doc);
@@ -526,17 +532,9 @@ int tld_attest_finish(struct tld *t, struct tld_attest_job *job, const char *aut
             free(jwt);
         }
     }
-    long long want = id;
-    if (tld_store_attestation_add(t, n->name, verdict, doc, &id) < 0 || id != want) {
-        if (in_tx)
-            tld_store_rollback(t);
-        json_decref(token);
-        json_decref(doc);
-        json_decref(findings);
-        return tl_error_set_nopos(err, -EIO, "cannot store the attestation");
-    }
-    json_object_set_new(doc, "id", json_integer(id));
-    if (quote_ok) /* only a verified quote speaks for the node's state */
+    /* only a verified quote speaks for the node's state */
+    struct tld_attested before = n->attestation;
+    if (quote_ok)
         n->attestation = (struct tld_attested){.id = id,
                                                .at = tld_now(),
                                                .clock = q.clock,
@@ -545,12 +543,25 @@ int tld_attest_finish(struct tld *t, struct tld_attest_job *job, const char *aut
                                                .findings = (int)json_array_size(findings),
                                                .pass = strcmp(verdict, "pass") == 0,
                                                .secure_boot = secure_boot};
+    long long want = id;
+    if (group ? tld_store_node_join(t, n, id, verdict, doc, pending) < 0
+              : tld_store_attestation_add(t, n->name, verdict, doc, &id) < 0 || id != want) {
+        n->attestation = before;
+        if (in_tx)
+            tld_store_rollback(t);
+        json_decref(token);
+        json_decref(doc);
+        json_decref(findings);
+        return tl_error_set_nopos(err, -EIO, "cannot store the attestation");
+    }
+    json_object_set_new(doc, "id", json_integer(id));
     if (strcmp(verdict, "fail") == 0)
         new_alert = tld_alert_record(t, n, boot, id, json_object_get(doc, "components"), findings);
     struct tl_error lm = {0};
     if (strcmp(verdict, "pass") == 0 && !*tld_baseline_slot(n))
         tld_attest_learn(t, n, &lm); /* the first passing boot is the baseline */
-    tld_store_save(t, n);
+    if (!group)
+        tld_store_save(t, n);
     if (in_tx && tld_store_commit(t) < 0) {
         json_decref(new_alert);
         json_decref(token);
@@ -582,8 +593,14 @@ int tld_attest_handle(struct tld *t, struct tld_node *n, const char *action, con
         int r = tld_attest_begin(n, auth, req, &job, err);
         if (!r)
             r = tld_attest_work(t, job, err);
+        struct tld_store_pending *pending = NULL;
         if (!r)
-            r = tld_attest_finish(t, job, auth, answer, err);
+            r = tld_attest_finish(t, job, auth, answer, &pending, err);
+        if (pending && tld_store_group_wait(t, pending) < 0) {
+            json_decref(*answer);
+            *answer = NULL;
+            r = tl_error_set_nopos(err, -EIO, "cannot store the attestation");
+        }
         tld_attest_job_free(job);
         return r;
     }

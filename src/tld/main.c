@@ -345,6 +345,8 @@ int main(int argc, char **argv)
         return 2;
     }
     tld_webhook_start(&t->webhook);
+    if ((r = tld_retention_start(&t->retention, t->home)) < 0)
+        tld_log("retention: cannot start (%s); attestations are kept", strerror(-r));
     tld_lock(t); /* lifecycle.c lets it go around the nodes' I/O */
     tld_readopt(t);
     tld_unlock(t);
@@ -390,6 +392,7 @@ int main(int argc, char **argv)
     tld_api_stop(t);
     tld_deadline_stop(t);
     tld_webhook_stop(&t->webhook);
+    tld_retention_stop(&t->retention);
     tld_lock(t);
     /* tld.addr stays: the next tld takes the same port back (previous_port),
      * where external nodes' agents were told to go; tl finds it not

@@ -19,6 +19,17 @@ int tld_store_save(struct tld *t, const struct tld_node *n)
     return r;
 }
 
+int tld_store_node_join(struct tld *t, const struct tld_node *n, long long id, const char *verdict,
+                        const json_t *record, struct tld_store_pending **out)
+{
+    json_t *doc = tld_node_doc(n);
+    if (!doc)
+        return -ENOMEM;
+    int r = tld_store_group_join(t, id, n->name, verdict, record, NODE_KIND, n->name, doc, out);
+    json_decref(doc);
+    return r;
+}
+
 int tld_store_delete(struct tld *t, const char *name)
 {
     return tld_store_resource_delete(t, NODE_KIND, name);

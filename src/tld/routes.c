@@ -428,11 +428,21 @@ static enum MHD_Result h_attest(struct call *k)
         tld_attest_prefetch(t, job); /* file I/O: without the lock */
         status = tld_attest_work(t, job, &k->err);
     }
+    struct tld_store_pending *pending = NULL;
     if (!status) {
+        tld_store_group_coming(t, 1);
         tld_lock(t);
         if (api_call_node_idle(k, &status)) /* found again: it may have gone or been taken */
-            status = tld_attest_finish(t, job, auth, &answer, &k->err);
+            status = tld_attest_finish(t, job, auth, &answer, &pending, &k->err);
         tld_unlock(t);
+        tld_store_group_coming(t, -1);
+    }
+    /* a group commit's member: answered once the transaction holding it
+     * has committed (store.c) */
+    if (pending && tld_store_group_wait(t, pending) < 0) {
+        json_decref(answer);
+        answer = NULL;
+        status = tl_error_set_nopos(&k->err, -EIO, "cannot store the attestation");
     }
     tld_attest_job_free(job);
     return status ? api_fail(k, status) : api_send_json(k->c, 200, answer);

@@ -13,11 +13,14 @@
  * lists the migrations that reach it from an empty database.
  *
  * Every function runs under tld.lock (one caller at a time per struct
- * tld). A write outside begin/commit is its own transaction, committed
- * before it returns: the answer that follows is sent after the commit. */
+ * tld), but for the retention's: tld_store_prune runs on a store of its
+ * own (tld_store_open_other: another connection to the same database),
+ * from retention.c's thread, without tld.lock. A write outside begin/commit is its own transaction,
+ * committed before it returns: the answer that follows is sent after the commit. */
 #pragma once
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -72,11 +75,35 @@ struct tld_store_engine {
     json_t *(*alert_get)(struct tld_store *s, long long id);
     int (*alert_ack)(struct tld_store *s, long long id);  /* -ENOENT: no such alert */
     int (*alerts_open)(struct tld_store *s, uint64_t *n); /* the unacknowledged ones */
+
+    /* Retention (tld_store_prune, on a connection of its own): each node
+     * with an attestation of id > after, with its newest id; then one
+     * node's attestations but its newest keep and its failures deleted
+     * (*deleted: how many). */
+    int (*prune_nodes)(struct tld_store *s, long long after,
+                       int (*each)(void *ctx, const char *node, long long newest), void *ctx);
+    int (*prune_node)(struct tld_store *s, const char *node, int keep, long long *deleted);
+};
+
+/* Group commit (store.c, "group commit"): passing attestations joined
+ * under tld.lock, committed together by one of their waiters outside it. */
+struct tld_store_pending;
+struct tld_store_group {
+    pthread_mutex_t mu; /* the fields below */
+    pthread_cond_t cv;  /* a batch is done */
+    struct tld_store_pending **queue;
+    size_t n, cap;
+    bool committing;           /* a waiter has the connection: a batch is being written */
+    unsigned coming;           /* attestations on their way to join (tld_store_group_coming) */
+    long long next_id;         /* the next attestation id to hand out; 0: read it from the store */
+    uint64_t batches, grouped; /* committed batches and the attestations in them */
 };
 
 /* An engine's store begins with this. */
 struct tld_store {
     const struct tld_store_engine *engine;
+    struct tld_store_group group; /* tld_store_open's store only */
+    bool grouping;                /* group initialised */
 };
 
 /* Open (and create) the engine's database; the migrations are store.c's. */

@@ -57,6 +57,8 @@ enum pg_query {
     Q_ALERT_GET,
     Q_ALERT_ACK,
     Q_ALERTS_OPEN,
+    Q_PRUNE_NODES,
+    Q_PRUNE_NODE,
     Q_N
 };
 
@@ -93,6 +95,11 @@ static const char *const pg_sql[Q_N] = {
     [Q_ALERT_GET] = "SELECT id, doc, acknowledged FROM alerts WHERE id = $1",
     [Q_ALERT_ACK] = "UPDATE alerts SET acknowledged = 1 WHERE id = $1",
     [Q_ALERTS_OPEN] = "SELECT COUNT(*) FROM alerts WHERE acknowledged = 0",
+    [Q_PRUNE_NODES] = "SELECT node, max(id) FROM attestations WHERE id > $1 GROUP BY node",
+    /* the $2-th newest id, counted from 0 (attestations_node's order): older passes go */
+    [Q_PRUNE_NODE] = "DELETE FROM attestations WHERE node = $1 AND verdict <> 'fail' AND id < "
+                     "(SELECT id FROM attestations WHERE node = $1 ORDER BY id DESC LIMIT 1 OFFSET "
+                     "$2::bigint)",
 };
 
 /* Schema 4 is PostgreSQL's first: what SQLite's 1-4 built, at once. */
@@ -595,6 +602,37 @@ static int pg_alerts_open(struct tld_store *base, uint64_t *n)
     return LOCKED(s, alerts_open(s, n));
 }
 
+/* ---- retention ---- */
+
+static int pg_prune_nodes(struct tld_store *base, long long after,
+                          int (*each)(void *ctx, const char *node, long long newest), void *ctx)
+{
+    struct pg_store *s = pg(base);
+    struct num a = num(after);
+    const char *p[] = {a.s};
+    PGresult *res = LOCKED(s, pg_run(s, Q_PRUNE_NODES, 1, p));
+    if (!res)
+        return -EIO;
+    int r = 0;
+    for (int i = 0; r >= 0 && i < PQntuples(res); i++)
+        r = each(ctx, PQgetvalue(res, i, 0), strtoll(PQgetvalue(res, i, 1), NULL, 10));
+    PQclear(res);
+    return r;
+}
+
+static int pg_prune_node(struct tld_store *base, const char *node, int keep, long long *deleted)
+{
+    struct pg_store *s = pg(base);
+    struct num k = num(keep - 1);
+    const char *p[] = {node, k.s};
+    PGresult *res = LOCKED(s, pg_run(s, Q_PRUNE_NODE, 2, p));
+    if (!res)
+        return -EIO;
+    *deleted = strtoll(PQcmdTuples(res), NULL, 10);
+    PQclear(res);
+    return 0;
+}
+
 static const struct tld_store_engine pg_engine = {
     .name = "postgresql",
     .close = pg_close,
@@ -620,6 +658,8 @@ static const struct tld_store_engine pg_engine = {
     .alert_get = pg_alert_get,
     .alert_ack = pg_alert_ack,
     .alerts_open = pg_alerts_open,
+    .prune_nodes = pg_prune_nodes,
+    .prune_node = pg_prune_node,
 };
 
 int tld_store_pg_open(const char *conninfo, struct tld_store **out)

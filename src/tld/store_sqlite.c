@@ -32,6 +32,7 @@ struct sqlite_store {
     struct tld_store base;
     sqlite3 *db;
     sqlite3_stmt *put, *attestation, *next_id;
+    sqlite3_stmt *prune_nodes, *prune_node; /* the retention's connection's */
 };
 
 static sqlite3 *db_of(struct tld_store *s)
@@ -95,6 +96,8 @@ static void sqlite_close(struct tld_store *base)
     sqlite3_finalize(s->put);
     sqlite3_finalize(s->attestation);
     sqlite3_finalize(s->next_id);
+    sqlite3_finalize(s->prune_nodes);
+    sqlite3_finalize(s->prune_node);
     sqlite3_close(s->db);
     free(s);
 }
@@ -381,6 +384,51 @@ static int sqlite_alerts_open(struct tld_store *s, uint64_t *n)
     return r;
 }
 
+/* ---- retention ---- */
+
+static int sqlite_prune_nodes(struct tld_store *base, long long after,
+                              int (*each)(void *ctx, const char *node, long long newest), void *ctx)
+{
+    struct sqlite_store *s = (struct sqlite_store *)base;
+    /* the id is the rowid: a range of the table, not a scan */
+    sqlite3_stmt *st = kept(base, &s->prune_nodes,
+                            "SELECT node, max(id) FROM attestations WHERE id > ?1 GROUP BY node");
+    if (!st)
+        return -EIO;
+    sqlite3_bind_int64(st, 1, after);
+    int r = 0, rc;
+    while (r >= 0 && (rc = sqlite3_step(st)) == SQLITE_ROW)
+        r = each(ctx, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1));
+    if (r >= 0 && rc != SQLITE_DONE)
+        r = -EIO;
+    sqlite3_reset(st);
+    return r;
+}
+
+static int sqlite_prune_node(struct tld_store *base, const char *node, int keep, long long *deleted)
+{
+    struct sqlite_store *s = (struct sqlite_store *)base;
+    /* the keep-th newest id (attestations_node's order): older passes go */
+    sqlite3_stmt *st = kept(base, &s->prune_node,
+                            "DELETE FROM attestations WHERE node = ?1 AND verdict <> 'fail' AND id "
+                            "< (SELECT id FROM attestations WHERE node = ?1 ORDER BY id DESC LIMIT "
+                            "1 OFFSET ?2)");
+    if (!st)
+        return -EIO;
+    sqlite3_bind_text(st, 1, node, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, keep - 1);
+    int r = -EIO;
+    if (sqlite3_step(st) == SQLITE_DONE) {
+        *deleted = sqlite3_changes(s->db);
+        r = 0;
+    } else {
+        tld_log("store: pruning %s: %s", node, sqlite3_errmsg(s->db));
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return r;
+}
+
 static const struct tld_store_engine sqlite_engine = {
     .name = "sqlite",
     .close = sqlite_close,
@@ -405,6 +453,8 @@ static const struct tld_store_engine sqlite_engine = {
     .alert_get = sqlite_alert_get,
     .alert_ack = sqlite_alert_ack,
     .alerts_open = sqlite_alerts_open,
+    .prune_nodes = sqlite_prune_nodes,
+    .prune_node = sqlite_prune_node,
 };
 
 int tld_store_sqlite_open(const char *home, struct tld_store **out)

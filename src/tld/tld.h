@@ -178,6 +178,23 @@ struct tld_webhook {
     bool running, stopping;
 };
 
+/* retention.c: attestations pruned to each node's newest TLD_ATTEST_KEEP
+ * (TL_ATTEST_KEEP) plus its failures, by one thread on a store
+ * connection of its own, every TL_ATTEST_PRUNE_SECONDS */
+#define TLD_ATTEST_KEEP 16
+struct tld_retention {
+    int keep;     /* 0: everything is kept (no thread) */
+    int period_s; /* between passes */
+    struct tld_store *store;
+    pthread_t thread;
+    pthread_mutex_t lock; /* the fields below */
+    pthread_cond_t cv;
+    long long upto;   /* the newest attestation id the last pass saw */
+    uint64_t deleted; /* since start */
+    unsigned long passes;
+    bool running, stopping;
+};
+
 /* deadline.c: the API connections' deadlines and per-client limits */
 struct tld_conn;
 struct tld_client;
@@ -629,6 +646,7 @@ struct tld {
     struct tld_agentnet agentnet;
     struct tld_reconcile reconcile;
     struct tld_webhook webhook;
+    struct tld_retention retention;
     struct tld_egress egress;
     struct tld_deadline deadline;
     struct tld_tee tee;
@@ -652,11 +670,15 @@ const char *tld_state_name(enum tld_state s);
 int tld_state_parse(const char *s, enum tld_state *out);
 
 /* store.c: documents, attestations, alerts; nothing of nodes */
+struct tld_store_pending;
 int tld_store_open(struct tld *t);
 void tld_store_close(struct tld *t);
 /* nodestore.c: a node as its document of kind "node" (node.c's codec) */
 int tld_store_save(struct tld *t, const struct tld_node *n);
 int tld_store_delete(struct tld *t, const char *name);
+/* n's document and an attestation's record joined to the group commit */
+int tld_store_node_join(struct tld *t, const struct tld_node *n, long long id, const char *verdict,
+                        const json_t *record, struct tld_store_pending **out);
 int tld_store_load(struct tld *t); /* every stored node into the table */
 /* One transaction around several writes (under tld.lock); a failed commit
  * is rolled back (-EIO). */
@@ -693,6 +715,32 @@ int tld_store_resource_delete(struct tld *t, const char *kind, const char *id);
 int tld_store_resource_each(struct tld *t, const char *kind,
                             int (*each)(void *ctx, const char *id, json_t *doc), void *ctx);
 json_t *tld_store_resources(struct tld *t, const char *kind);
+/* Group commit (store.c): a passing attestation's record (and a document
+ * written with it: the node's) queued under tld.lock with an id from
+ * tld_store_group_id, then, after tld.lock is let go, waited for until the
+ * transaction holding it committed (0) or failed (-EIO); the answer is
+ * sent only then. Every other store call first lets the queue be written.
+ * stats: batches committed and the attestations in them, since open. */
+int tld_store_group_id(struct tld *t, long long *id);
+int tld_store_group_join(struct tld *t, long long id, const char *node, const char *verdict,
+                         const json_t *record, const char *kind, const char *doc_id,
+                         const json_t *doc, struct tld_store_pending **out);
+int tld_store_group_wait(struct tld *t, struct tld_store_pending *p);
+/* +1 when an attestation's work is done and it goes for tld.lock to
+ * finish, -1 once it let go: the first waiter lingers briefly for them */
+void tld_store_group_coming(struct tld *t, int delta);
+void tld_store_group_stats(struct tld *t, uint64_t *batches, uint64_t *grouped);
+/* Retention: another connection to the store tld_store_open opened (the
+ * same TL_STORE or TL_HOME/tld.db; no migration), for a thread that works
+ * without tld.lock; and on it, the attestations of every node with one of
+ * id > after pruned to its newest keep (>= 1) plus every failure (whose
+ * record holds its evidence). *upto: the newest id seen (the next call's
+ * after); *deleted grows by the rows deleted. Transactions of a few nodes
+ * each: a failure leaves what was committed before it. */
+int tld_store_open_other(const char *home, struct tld_store **out);
+void tld_store_close_other(struct tld_store *s);
+int tld_store_prune(struct tld_store *s, long long after, int keep, long long *upto,
+                    uint64_t *deleted);
 
 /* token.c: ES256 JWTs and the JWKS */
 int tld_token_init(struct tld *t);
@@ -713,6 +761,10 @@ json_t *tld_policy_evaluate(const struct tld_node *n, const struct tld_manifest 
 void tld_webhook_start(struct tld_webhook *w);
 void tld_webhook_post(struct tld_webhook *w, json_t *alert);
 void tld_webhook_stop(struct tld_webhook *w);
+
+/* retention.c: the pruning thread (TL_ATTEST_KEEP=0: none); 0 or -errno */
+int tld_retention_start(struct tld_retention *rt, const char *home);
+void tld_retention_stop(struct tld_retention *rt);
 
 /* node.c: each returns 0, or an HTTP status (400/404/409/500) with msg set */
 struct tld_node *tld_node_find(struct tld *t, const char *name);
@@ -846,8 +898,11 @@ int tld_attest_work(struct tld *t, struct tld_attest_job *job, struct tl_error *
 /* Without tld.lock, before finish: what the policy needs from files (the
  * image's manifest). */
 void tld_attest_prefetch(struct tld *t, struct tld_attest_job *job);
+/* pending (may be NULL: everything committed before finish returns):
+ * set when the attestation joined the store's group commit; the caller
+ * lets go of tld.lock, then answers only once tld_store_group_wait says 0. */
 int tld_attest_finish(struct tld *t, struct tld_attest_job *job, const char *auth, json_t **answer,
-                      struct tl_error *err);
+                      struct tld_store_pending **pending, struct tl_error *err);
 void tld_attest_job_free(struct tld_attest_job *job);
 /* attest_state.c */
 /* The policy a node is held to: its image's reference values (m, parsed

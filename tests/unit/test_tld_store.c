@@ -11,6 +11,13 @@
  *  - attestations: the next id is the AUTOINCREMENT sequence + 1, a
  *    reserved id is the one written, lists are newest first, narrowed by
  *    node and node identity (uuid);
+ *  - retention (tld_store_prune, on a second connection): each node keeps
+ *    its newest N and every failure with its evidence; a pass visits only
+ *    the nodes with attestations since the last pass's newest id;
+ *  - group commit: ids from its counter, joined records and documents
+ *    written in one transaction at the first wait, any other call
+ *    writing the queue first, the counter following the store's sequence
+ *    after a record written the other way;
  *  - alerts: one per (node, boot), found back, acknowledged, reopened;
  *  - an empty store is migrated to schema 4 (PostgreSQL: schema_version
  *    has its row, the tables exist), once: a reopen migrates nothing;
@@ -250,6 +257,149 @@ static void test_attestations(void **state)
     assert_null(tld_store_attestation_get(t, 99));
 }
 
+/* The ids of a node's attestations, newest first, as "id verdict," text. */
+static void node_ids(struct tld *t, const char *node, char *out, size_t size)
+{
+    json_t *a = tld_store_attestations(t, node, NULL, 1000);
+    size_t i, k = 0;
+    json_t *r;
+    out[0] = 0;
+    json_array_foreach(a, i, r)
+    {
+        k += (size_t)snprintf(
+            out + k, size - k, "%lld%s,", (long long)json_integer_value(json_object_get(r, "id")),
+            strcmp(json_string_value(json_object_get(r, "verdict")), "fail") == 0 ? "f" : "");
+        assert_true(k < size);
+    }
+    json_decref(a);
+}
+
+/* Retention, on a second connection as tld's thread has it: each node
+ * keeps its newest `keep` attestations and every failure (with its
+ * evidence); a pass visits only nodes with attestations after the last
+ * pass's newest id. */
+static void test_prune(void **state)
+{
+    struct fixture *f = *state;
+    struct tld *t = &f->t;
+    /* a: ids 1-12, failures at 3 and 9; b: 13-14; c: 15 (one, a failure) */
+    for (int i = 1; i <= 12; i++) {
+        const char *v = i == 3 || i == 9 ? "fail" : "pass";
+        json_t *d = json_pack("{s:s, s:s, s:s}", "node", "a", "node_uuid", "uuid-a", "verdict", v);
+        if (strcmp(v, "fail") == 0)
+            json_object_set_new(d, "evidence", json_pack("{s:s}", "quote", "AAAA"));
+        long long id = 0;
+        assert_int_equal(tld_store_attestation_add(t, "a", v, d, &id), 0);
+        assert_int_equal(id, i);
+        json_decref(d);
+    }
+    assert_int_equal(add(t, "b", "uuid-b", "pass", 0), 13);
+    assert_int_equal(add(t, "b", "uuid-b", "pass", 0), 14);
+    assert_int_equal(add(t, "c", "uuid-c", "fail", 0), 15);
+
+    struct tld_store *other = NULL;
+    assert_int_equal(tld_store_open_other(f->dir, &other), 0);
+    long long upto = 0;
+    uint64_t deleted = 0;
+    assert_int_equal(tld_store_prune(other, 0, 0, &upto, &deleted), -EINVAL);
+    assert_int_equal(tld_store_prune(other, 0, 4, &upto, &deleted), 0);
+    assert_int_equal(upto, 15);
+    /* a: the newest 4 (12, 11, 10, 9f) and the older failure 3; 1, 2, 4-8 gone */
+    assert_int_equal(deleted, 7);
+    char ids[256];
+    node_ids(t, "a", ids, sizeof(ids));
+    assert_string_equal(ids, "12,11,10,9f,3f,");
+    node_ids(t, "b", ids, sizeof(ids));
+    assert_string_equal(ids, "14,13,");
+    node_ids(t, "c", ids, sizeof(ids));
+    assert_string_equal(ids, "15f,");
+    /* the failure keeps its evidence */
+    json_t *three = tld_store_attestation_get(t, 3);
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(three, "evidence"), "quote")), "AAAA");
+    json_decref(three);
+
+    /* nothing new: nothing visited, nothing deleted */
+    assert_int_equal(tld_store_prune(other, upto, 4, &upto, &deleted), 0);
+    assert_int_equal(upto, 15);
+    assert_int_equal(deleted, 7);
+    /* two more of a's, one of b's, keep 3: only a and b are visited; a
+     * loses 10 and 11, b (three) nothing */
+    assert_int_equal(add(t, "a", "uuid-a", "pass", 0), 16);
+    assert_int_equal(add(t, "a", "uuid-a", "pass", 0), 17);
+    assert_int_equal(add(t, "b", "uuid-b", "pass", 0), 18);
+    assert_int_equal(tld_store_prune(other, upto, 3, &upto, &deleted), 0);
+    assert_int_equal(upto, 18);
+    node_ids(t, "a", ids, sizeof(ids));
+    assert_string_equal(ids, "17,16,12,9f,3f,");
+    node_ids(t, "b", ids, sizeof(ids));
+    assert_string_equal(ids, "18,14,13,");
+    assert_int_equal(deleted, 9);
+    /* keep 1: the newest of each, and the failures */
+    assert_int_equal(tld_store_prune(other, 0, 1, &upto, &deleted), 0);
+    node_ids(t, "a", ids, sizeof(ids));
+    assert_string_equal(ids, "17,9f,3f,");
+    node_ids(t, "b", ids, sizeof(ids));
+    assert_string_equal(ids, "18,");
+    node_ids(t, "c", ids, sizeof(ids));
+    assert_string_equal(ids, "15f,");
+    assert_int_equal(deleted, 13);
+    tld_store_close_other(other);
+}
+
+/* Group commit: ids from the group's counter, records and documents
+ * written at the first wait, in order with writes made the other way. */
+static void test_group(void **state)
+{
+    struct tld *t = &((struct fixture *)*state)->t;
+    assert_int_equal(add(t, "a", "uuid-a", "pass", 0), 1);
+    long long id1 = 0, id2 = 0, id3 = 0;
+    assert_int_equal(tld_store_group_id(t, &id1), 0);
+    assert_int_equal(id1, 2);
+    assert_int_equal(tld_store_group_id(t, &id2), 0);
+    assert_int_equal(id2, 3);
+    json_t *r1 =
+        json_pack("{s:s, s:s, s:s}", "node", "a", "node_uuid", "uuid-a", "verdict", "pass");
+    json_t *r2 =
+        json_pack("{s:s, s:s, s:s}", "node", "b", "node_uuid", "uuid-b", "verdict", "pass");
+    json_t *d1 = doc("a", 1);
+    struct tld_store_pending *p1 = NULL, *p2 = NULL;
+    assert_int_equal(tld_store_group_join(t, id1, "a", "pass", r1, "node", "a", d1, &p1), 0);
+    assert_int_equal(tld_store_group_join(t, id2, "b", "pass", r2, NULL, NULL, NULL, &p2), 0);
+    /* the first wait writes both, in one transaction */
+    assert_int_equal(tld_store_group_wait(t, p1), 0);
+    assert_int_equal(tld_store_group_wait(t, p2), 0);
+    uint64_t batches = 0, grouped = 0;
+    tld_store_group_stats(t, &batches, &grouped);
+    assert_int_equal(batches, 1);
+    assert_int_equal(grouped, 2);
+    json_t *two = tld_store_attestation_get(t, 2);
+    assert_string_equal(json_string_value(json_object_get(two, "node")), "a");
+    json_decref(two);
+    json_t *nodes = tld_store_resources(t, "node");
+    assert_int_equal(json_array_size(nodes), 1);
+    json_decref(nodes);
+    /* a record written the other way moves the store's sequence: the
+     * group's counter follows it */
+    assert_int_equal(add(t, "c", "uuid-c", "fail", 0), 4);
+    assert_int_equal(tld_store_group_id(t, &id3), 0);
+    assert_int_equal(id3, 5);
+    struct tld_store_pending *p3 = NULL;
+    assert_int_equal(tld_store_group_join(t, id3, "a", "pass", r1, NULL, NULL, NULL, &p3), 0);
+    /* any other store call lets the queue be written first: the list sees 5 */
+    json_t *all = tld_store_attestations(t, NULL, NULL, 10);
+    assert_int_equal(json_array_size(all), 5);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(all, 0), "id")), 5);
+    json_decref(all);
+    assert_int_equal(tld_store_group_wait(t, p3), 0);
+    long long next = 0;
+    assert_int_equal(tld_store_attestation_next_id(t, &next), 0);
+    assert_int_equal(next, 6);
+    json_decref(r1);
+    json_decref(r2);
+    json_decref(d1);
+}
+
 static void test_alerts(void **state)
 {
     struct tld *t = &((struct fixture *)*state)->t;
@@ -464,6 +614,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_each_stops, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rollback, setup, teardown),
         cmocka_unit_test_setup_teardown(test_attestations, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_prune, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_group, setup, teardown),
         cmocka_unit_test_setup_teardown(test_alerts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migration_from_empty, setup, teardown),
