@@ -371,8 +371,16 @@ int main(int argc, char **argv)
         tld_store_close(t);
         return 2;
     }
-    tld_log("serving %s on http://127.0.0.1:%d (pid %ld, %zu nodes)", t->home, t->port,
-            (long)getpid(), t->n_nodes);
+    struct tl_error kerr = {0};
+    if (tld_kube_start(t, &kerr) < 0) {
+        tld_log("the Kubernetes API: %s", kerr.message);
+        tld_api_stop(t);
+        tld_store_close(t);
+        return 2;
+    }
+    tld_log("serving %s on http://127.0.0.1:%d, the Kubernetes API on https://127.0.0.1:%d "
+            "(pid %ld, %zu nodes)",
+            t->home, t->port, t->kube.port, (long)getpid(), t->n_nodes);
     if (daemon_mode) {
         (void)!write(ready[1], "y", 1);
         close(ready[1]);
@@ -387,6 +395,7 @@ int main(int argc, char **argv)
     }
     tld_log("stopping (nodes keep running)");
     tld_agentnet_stop(t);
+    tld_kube_stop(t);
     tld_api_stop(t);
     tld_deadline_stop(t);
     tld_webhook_stop(&t->webhook);
