@@ -46,7 +46,7 @@ json_t *kube_status(unsigned code, const char *reason, const char *message)
                      (int)code);
 }
 
-static enum MHD_Result send_json(struct MHD_Connection *c, unsigned code, json_t *j)
+enum MHD_Result kube_send_json(struct MHD_Connection *c, unsigned code, json_t *j)
 {
     char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
@@ -68,7 +68,7 @@ static enum MHD_Result send_json(struct MHD_Connection *c, unsigned code, json_t
 static enum MHD_Result send_status(struct MHD_Connection *c, unsigned code, const char *reason,
                                    const char *message)
 {
-    return send_json(c, code, kube_status(code, reason, message));
+    return kube_send_json(c, code, kube_status(code, reason, message));
 }
 
 /* ---- who may read which view ---- */
@@ -210,7 +210,7 @@ void kube_list_version(char out[32])
 /* kubectl asks for a Table (Accept: ...;as=Table;g=meta.k8s.io): the
  * columns a kubelet's Node prints (NAME STATUS ROLES AGE VERSION), each
  * row with the node's metadata (--show-labels reads its labels). */
-static bool wants_table(struct MHD_Connection *c)
+bool kube_wants_table(struct MHD_Connection *c)
 {
     const char *a = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept");
     return a && strstr(a, "as=Table") && strstr(a, "g=meta.k8s.io");
@@ -234,7 +234,7 @@ static void age(const char *created, char out[16])
         snprintf(out, 16, "%lldd", d / 86400);
 }
 
-static json_t *table_of(json_t *items, json_t *list_meta)
+json_t *kube_table(json_t *items, json_t *list_meta)
 {
     json_t *rows = json_array();
     size_t i;
@@ -244,19 +244,21 @@ static json_t *table_of(json_t *items, json_t *list_meta)
         json_t *meta = json_object_get(node, "metadata");
         json_t *status = json_object_get(node, "status");
         const char *ready = "Unknown";
-        size_t j;
-        json_t *cnd;
-        json_array_foreach(
-            json_object_get(status, "conditions"), j,
-            cnd) if (strcmp(json_string_value(json_object_get(cnd, "type")), "Ready") == 0) ready =
-            json_string_value(json_object_get(cnd, "status"));
+        json_t *conds = json_object_get(status, "conditions");
+        for (size_t j = 0; j < json_array_size(conds); j++) {
+            json_t *cnd = json_array_get(conds, j);
+            if (strcmp(json_string_value(json_object_get(cnd, "type")) ?: "", "Ready") == 0)
+                ready = json_string_value(json_object_get(cnd, "status"));
+        }
         char a[16];
         age(json_string_value(json_object_get(meta, "creationTimestamp")), a);
         json_array_append_new(
-            rows, json_pack("{s:[O, s, s, s, O], s:{s:s, s:s, s:O}}", "cells",
-                            json_object_get(meta, "name"),
-                            strcmp(ready, "True") == 0 ? "Ready" : "NotReady", "<none>", a,
-                            json_object_get(json_object_get(status, "nodeInfo"), "kubeletVersion"),
+            rows, json_pack("{s:[s, s, s, s, s], s:{s:s, s:s, s:O}}", "cells",
+                            json_string_value(json_object_get(meta, "name")) ?: "",
+                            strcmp(ready ?: "", "True") == 0 ? "Ready" : "NotReady", "<none>", a,
+                            json_string_value(json_object_get(json_object_get(status, "nodeInfo"),
+                                                              "kubeletVersion"))
+                                ?: "",
                             "object", "kind", "PartialObjectMetadata", "apiVersion",
                             "meta.k8s.io/v1", "metadata", meta));
     }
@@ -276,15 +278,15 @@ static json_t *table_of(json_t *items, json_t *list_meta)
  * of its nodes. */
 static enum MHD_Result send_nodes(struct MHD_Connection *c, json_t *j, bool list)
 {
-    if (!wants_table(c))
-        return send_json(c, 200, j);
+    if (!kube_wants_table(c))
+        return kube_send_json(c, 200, j);
     json_t *items = list ? json_incref(json_object_get(j, "items")) : json_pack("[O]", j);
     json_t *meta = list ? json_incref(json_object_get(j, "metadata")) : json_object();
-    json_t *t = table_of(items, meta);
+    json_t *t = kube_table(items, meta);
     json_decref(items);
     json_decref(meta);
     json_decref(j);
-    return send_json(c, 200, t);
+    return kube_send_json(c, 200, t);
 }
 
 static enum MHD_Result nodes_list(struct tld *t, struct MHD_Connection *c,
@@ -347,7 +349,7 @@ static enum MHD_Result node_get(struct tld *t, struct MHD_Connection *c, const s
     snprintf(msg, sizeof(msg), "nodes \"%.63s\" not found", name);
     json_t *s = kube_status(404, "NotFound", msg);
     json_object_set_new(s, "details", json_pack("{s:s, s:s}", "name", name, "kind", "nodes"));
-    return send_json(c, 404, s);
+    return kube_send_json(c, 404, s);
 }
 
 static json_t *resource(const char *name, const char *kind, bool namespaced, const char *verbs,
@@ -401,16 +403,16 @@ static enum MHD_Result route(struct tld *t, struct MHD_Connection *c, const stru
 {
     const char *kind;
     if (strcmp(path, "/api") == 0)
-        return send_json(c, 200,
-                         json_pack("{s:s, s:[s], s:[{s:s, s:s}]}", "kind", "APIVersions",
-                                   "versions", "v1", "serverAddressByClientCIDRs", "clientCIDR",
-                                   "0.0.0.0/0", "serverAddress", "127.0.0.1"));
+        return kube_send_json(c, 200,
+                              json_pack("{s:s, s:[s], s:[{s:s, s:s}]}", "kind", "APIVersions",
+                                        "versions", "v1", "serverAddressByClientCIDRs",
+                                        "clientCIDR", "0.0.0.0/0", "serverAddress", "127.0.0.1"));
     if (strcmp(path, "/apis") == 0)
-        return send_json(
+        return kube_send_json(
             c, 200,
             json_pack("{s:s, s:s, s:[]}", "kind", "APIGroupList", "apiVersion", "v1", "groups"));
     if (strcmp(path, "/api/v1") == 0)
-        return send_json(c, 200, discovery_v1());
+        return kube_send_json(c, 200, discovery_v1());
     if (strcmp(path, "/api/v1/nodes") == 0) {
         const char *w = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "watch");
         if (w && (strcmp(w, "true") == 0 || strcmp(w, "1") == 0))
@@ -422,11 +424,11 @@ static enum MHD_Result route(struct tld *t, struct MHD_Connection *c, const stru
     if (strncmp(path, "/api/v1", 7) == 0 && empty_list(path + 7, &kind)) {
         char rv[32];
         kube_list_version(rv);
-        return send_json(c, 200, list_of(kind, json_array(), rv, NULL));
+        return kube_send_json(c, 200, list_of(kind, json_array(), rv, NULL));
     }
-    char msg[160];
-    snprintf(msg, sizeof(msg), "the server could not find the requested resource");
-    return send_status(c, 404, "NotFound", msg);
+    if (strncmp(path, "/apis/coordination.k8s.io/", 26) == 0) /* describe node's Lease */
+        return send_status(c, 404, "NotFound", "no node leases: no kubelet runs on these nodes");
+    return send_status(c, 404, "NotFound", "the server could not find the requested resource");
 }
 
 static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url,
@@ -466,40 +468,6 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
     *con_cls = NULL;
 }
 
-static bool previous_port(const struct tld *t, struct sockaddr_in *sa)
-{
-    char path[PATH_MAX + 16], line[128];
-    snprintf(path, sizeof(path), "%s/kube.addr", t->home);
-    FILE *f = fopen(path, "re");
-    if (!f)
-        return false;
-    int port = 0;
-    bool ok = fgets(line, sizeof(line), f) && sscanf(line, "https://127.0.0.1:%d", &port) == 1 &&
-              port > 0 && port < 65536;
-    fclose(f);
-    sa->sin_port = htons((uint16_t)port);
-    return ok;
-}
-
-static int write_addr(const struct tld *t, struct tl_error *err)
-{
-    char path[PATH_MAX], tmp[PATH_MAX + 8];
-    snprintf(path, sizeof(path), "%s/kube.addr", t->home);
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f)
-        return tl_error_set_nopos(err, -errno, "%s: %s", tmp, strerror(errno));
-    fprintf(f, "https://127.0.0.1:%d %ld\n", t->kube.port, (long)getpid());
-    if (fflush(f) != 0 || fsync(fileno(f)) < 0) {
-        fclose(f);
-        return tl_error_set_nopos(err, -EIO, "%s: cannot write", tmp);
-    }
-    fclose(f);
-    if (rename(tmp, path) < 0)
-        return tl_error_set_nopos(err, -errno, "%s: %s", path, strerror(errno));
-    return 0;
-}
-
 static struct MHD_Daemon *start(struct tld *t, const struct sockaddr_in *sa)
 {
     return MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
@@ -519,8 +487,11 @@ int tld_kube_start(struct tld *t, struct tl_error *err)
     if (r < 0)
         return r;
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    if (previous_port(t, &sa)) /* kubeconfigs name it: the same port again when free */
+    int previous = tld_addr_previous(t, "kube.addr", "https");
+    if (previous > 0) { /* kubeconfigs name it: the same port again when free */
+        sa.sin_port = htons((uint16_t)previous);
         t->kube.daemon = start(t, &sa);
+    }
     if (!t->kube.daemon) {
         sa.sin_port = 0;
         t->kube.daemon = start(t, &sa);
@@ -530,7 +501,10 @@ int tld_kube_start(struct tld *t, struct tl_error *err)
     const union MHD_DaemonInfo *info =
         MHD_get_daemon_info(t->kube.daemon, MHD_DAEMON_INFO_BIND_PORT);
     t->kube.port = info ? info->port : 0;
-    return write_addr(t, err);
+    r = tld_addr_write(t, "kube.addr", "https", t->kube.port);
+    if (r < 0)
+        return tl_error_set_nopos(err, r, "%s/kube.addr: cannot write: %s", t->home, strerror(-r));
+    return 0;
 }
 
 void tld_kube_stop(struct tld *t)

@@ -93,15 +93,24 @@ static json_t *attested(const struct tld_node *n)
     return condition(KUBE_ATTESTED, "False", "AttestationFailed", message, a->at);
 }
 
+void tld_kube_node_version(const struct tld_node *n, char out[32])
+{
+    /* changes when what a watch shows may have: its state, reason, boots
+     * and latest attestation (a pool's labels change with a reimage: a
+     * new boot) */
+    uint32_t h = 2166136261u; /* FNV-1a of the reason */
+    for (const char *p = n->reason; *p; p++)
+        h = (h ^ (uint8_t)*p) * 16777619u;
+    snprintf(out, 32, "%u.%u.%lld.%u.%u", n->boots, (unsigned)n->state, n->attestation.id,
+             n->busy ? 1u : 0u, h % 1000);
+}
+
 json_t *tld_kube_node(const struct tld *t, const struct tld_node *n)
 {
     (void)t;
     char created[32], rv[32];
     timestamp(n->created, created);
-    /* changes when what a watch shows may have: its state, boots and
-     * latest attestation */
-    snprintf(rv, sizeof(rv), "%lld",
-             (long long)n->boots * 1000003 + n->attestation.id * 16 + n->state);
+    tld_kube_node_version(n, rv);
     json_t *annotations = json_pack("{s:s}", "trustlaunch.io/state", tld_state_name(n->state));
     if (n->reason[0])
         json_object_set_new(annotations, "trustlaunch.io/reason", json_string(n->reason));

@@ -26,9 +26,10 @@ struct watch {
     struct tld *t;
     struct kube_view view;
     struct kube_query q;
-    json_t *seen;               /* name -> the resourceVersion last sent */
+    json_t *seen;               /* name -> the metadata last sent */
     long long until, last_sent; /* CLOCK_MONOTONIC s */
     bool started, quiet_start;
+    bool table; /* each object a Table of its one row (kubectl's get -w) */
     char *buf;
     size_t len, off, cap;
 };
@@ -42,6 +43,12 @@ static long long mono(void)
 
 static void emit(struct watch *w, const char *type, json_t *obj)
 {
+    if (w->table && obj) {
+        json_t *items = json_pack("[o]", obj), *meta = json_object();
+        obj = kube_table(items, meta);
+        json_decref(items);
+        json_decref(meta);
+    }
     json_t *ev = json_pack("{s:s, s:o}", "type", type, "object", obj);
     char *line = ev ? json_dumps(ev, JSON_COMPACT) : NULL;
     json_decref(ev);
@@ -74,22 +81,31 @@ static void look(struct watch *w, bool silent)
         const struct tld_node *n = t->nodes[i];
         if (!kube_view_has(t, &w->view, n) || !kube_node_selected(&w->q, n))
             continue;
-        json_t *obj = tld_kube_node(t, n);
-        json_t *rv = json_object_get(json_object_get(obj, "metadata"), "resourceVersion");
-        json_object_set(now, n->name, rv);
+        char rv[32];
+        tld_kube_node_version(n, rv);
         json_t *before = json_object_get(w->seen, n->name);
-        if (silent || (before && json_equal(before, rv)))
+        const char *was = json_string_value(json_object_get(before, "resourceVersion"));
+        if (was && strcmp(was, rv) == 0) { /* unchanged: not built again */
+            json_object_set(now, n->name, before);
+            continue;
+        }
+        json_t *obj = tld_kube_node(t, n);
+        json_object_set(now, n->name, json_object_get(obj, "metadata"));
+        if (silent)
             json_decref(obj);
         else
             emit(w, before ? "MODIFIED" : "ADDED", obj);
     }
     tld_unlock(t);
     const char *name;
-    json_t *rv;
-    json_object_foreach(w->seen, name, rv) if (!json_object_get(now, name) && !silent)
-        emit(w, "DELETED",
-             json_pack("{s:s, s:s, s:{s:s, s:O}}", "kind", "Node", "apiVersion", "v1", "metadata",
-                       "name", name, "resourceVersion", rv));
+    json_t *meta;
+    json_object_foreach(w->seen, name, meta)
+    {
+        if (!json_object_get(now, name) && !silent)
+            emit(
+                w, "DELETED",
+                json_pack("{s:s, s:s, s:O}", "kind", "Node", "apiVersion", "v1", "metadata", meta));
+    }
     json_decref(w->seen);
     w->seen = now;
 }
@@ -135,28 +151,6 @@ static void done(void *cls)
     free(w);
 }
 
-static enum MHD_Result refuse(struct MHD_Connection *c, unsigned code, const char *reason,
-                              const char *msg)
-{
-    json_t *s = kube_status(code, reason, msg);
-    char *text = json_dumps(s, JSON_COMPACT);
-    json_decref(s);
-    if (!text)
-        return MHD_NO;
-    struct MHD_Response *r =
-        MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
-    if (!r) {
-        free(text);
-        return MHD_NO;
-    }
-    MHD_add_response_header(r, "Content-Type", "application/json");
-    if (code == 429)
-        MHD_add_response_header(r, "Retry-After", "5");
-    enum MHD_Result ret = MHD_queue_response(c, code, r);
-    MHD_destroy_response(r);
-    return ret;
-}
-
 enum MHD_Result kube_watch(struct tld *t, struct MHD_Connection *c, const struct kube_view *v)
 {
     char msg[512];
@@ -166,14 +160,14 @@ enum MHD_Result kube_watch(struct tld *t, struct MHD_Connection *c, const struct
         return MHD_NO;
     if (kube_query_parse(c, &w->q, msg, msz)) {
         free(w);
-        return refuse(c, 400, "BadRequest", msg);
+        return kube_send_json(c, 400, kube_status(400, "BadRequest", msg));
     }
     if (atomic_fetch_add(&t->kube.watches, 1) >= TLD_KUBE_WATCHES) {
         atomic_fetch_sub(&t->kube.watches, 1);
         kube_query_free(&w->q);
         free(w);
         snprintf(msg, sizeof(msg), "too many watches at once (%d); retry", TLD_KUBE_WATCHES);
-        return refuse(c, 429, "TooManyRequests", msg);
+        return kube_send_json(c, 429, kube_status(429, "TooManyRequests", msg));
     }
     const char *ts = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "timeoutSeconds");
     const char *rv = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "resourceVersion");
@@ -186,6 +180,7 @@ enum MHD_Result kube_watch(struct tld *t, struct MHD_Connection *c, const struct
     w->until = mono() + secs;
     w->last_sent = mono();
     w->quiet_start = rv && *rv && strcmp(rv, "0") != 0;
+    w->table = kube_wants_table(c);
     struct MHD_Response *r =
         MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, reader, w, done);
     if (!r) {

@@ -1044,6 +1044,10 @@ int tld_api_start(struct tld *t, const char *listen_addr, int *port);
 void tld_api_stop(struct tld *t);
 /* The routing table, a line per route: "METHOD PATTERN ROLE,ROLE" (tld --routes). */
 void tld_api_routes_print(FILE *f);
+/* addrfile.c: HOME/FILE ("tld.addr", "kube.addr"): the port the last tld
+ * wrote there for scheme (-ENOENT, -EINVAL), and this one's written */
+int tld_addr_previous(const struct tld *t, const char *file, const char *scheme);
+int tld_addr_write(const struct tld *t, const char *file, const char *scheme, int port);
 /* kube_cert.c: HOME/kube's CA and server certificate (127.0.0.1,
  * localhost), made at the first start; 0 or -errno with err set */
 int tld_kube_cert_load(struct tld *t, struct tl_error *err);
@@ -1056,6 +1060,8 @@ void tld_kube_stop(struct tld *t);
  * the Node has them (a new object) */
 json_t *tld_kube_node(const struct tld *t, const struct tld_node *n);
 json_t *tld_kube_node_labels(const struct tld_node *n);
+/* its metadata.resourceVersion: changes when its object may have */
+void tld_kube_node_version(const struct tld_node *n, char out[32]);
 
 /* auth.c */
 const char *tld_role_name(enum tld_role r);

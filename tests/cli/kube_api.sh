@@ -18,7 +18,9 @@
 #     Unauthorized), a relying party (403), the cluster's token outside its
 #     cluster (401), a bad selector (400 naming labelSelector), a resource
 #     not served (kubectl's clean error), a method not allowed (405 Status);
-#  4. a watch: the two nodes as ADDED, the stream ended by timeoutSeconds.
+#  4. a watch: the two nodes as ADDED, the stream ended by timeoutSeconds;
+#     from a resourceVersion, a node created and deleted meanwhile (ADDED,
+#     DELETED); kubectl get -w; a watch with a label selector.
 # Needs: TL_BIN, TL_TLD, TL_AGENT, TL_VECTORS, TL_FIXTURES; kubectl, swtpm, tpm2-tools,
 # jq, curl. KEEP=1 keeps the work folder.
 set -u
@@ -76,7 +78,7 @@ read -r URL _ <"$TL_HOME/tld.addr" || bail "no tld.addr"
 read -r KURL _ <"$TL_HOME/kube.addr" || bail "no kube.addr"
 OP=$(cat "$TL_HOME/operator.token")
 COMP=$(curl -s -H "Authorization: Bearer $OP" "$URL/v1/alerts?node=a2" | jq -r '.alerts[0].components[0] | if type == "object" then .component else . end')
-[ -n "$COMP" ] && [ "$COMP" != null ] || bail "a2's alert names no component"
+if [ -z "$COMP" ] || [ "$COMP" = null ]; then bail "a2's alert names no component"; fi
 READER=$(tl token create ro --role reader --json | jq -r .token)
 RP=$(tl token create rp --role relying-party --json | jq -r .token)
 tl group create --name rg --location eastus >/dev/null || bail "group create: $(cat "$W/stderr")"
@@ -167,6 +169,15 @@ is "a watch: the two nodes ADDED, then the stream ends at timeoutSeconds" \
     "$(jq -r '"\(.type) \(.object.metadata.name)"' "$W/k.json" | tr '\n' ' ')" "ADDED a1 ADDED a2 "
 is "kubectl get nodes --watch: the list, then the watch until the request timeout" \
     "$(k get nodes --watch --request-timeout=3s -o name | sort -u | tr '\n' ' ')" "node/a1 node/a2 "
+kget '/api/v1/nodes?watch=true&timeoutSeconds=5&resourceVersion=1' >/dev/null &
+wpid=$!
+sleep 1.5
+tl node create a3 --external --json >/dev/null || bail "tl node create a3: $(cat "$W/stderr")"
+sleep 1.5
+tl node delete a3 >/dev/null || bail "tl node delete a3: $(cat "$W/stderr")"
+wait "$wpid"
+is "a watch from a resourceVersion: only what changed, a3 ADDED then DELETED" \
+    "$(jq -r '"\(.type) \(.object.metadata.name)"' "$W/k.json" | tr '\n' ' ')" "ADDED a3 DELETED a3 "
 kget '/api/v1/nodes?watch=true&timeoutSeconds=2&labelSelector=kubernetes.azure.com/trusted-launch%3Dtrue' >/dev/null
 is "a watch with a selector: a1 alone" \
     "$(jq -r '"\(.type) \(.object.metadata.name)"' "$W/k.json" | tr '\n' ' ')" "ADDED a1 "
