@@ -325,6 +325,15 @@ int main(int argc, char **argv)
         tld_store_close(t);
         return 2;
     }
+    /* before the admin API: a kubeconfig asked for as soon as tld.addr
+     * is there names the Kubernetes API's port */
+    struct tl_error kerr = {0};
+    if (tld_kube_start(t, &kerr) < 0) {
+        tld_log("the Kubernetes API: %s", kerr.message);
+        tld_kube_stop(t);
+        tld_store_close(t);
+        return 2;
+    }
     int pport = listen_given ? -1 : tld_addr_previous(t, "tld.addr", "http");
     if (pport > 0) {
         snprintf(previous, sizeof(previous), "127.0.0.1:%d", pport);
@@ -332,18 +341,13 @@ int main(int argc, char **argv)
     }
     if (r_api < 0 && tld_api_start(t, listen_addr, &t->port) < 0) {
         tld_log("cannot serve on %s", listen_addr);
+        tld_kube_stop(t);
         tld_store_close(t);
         return 2;
     }
     if ((r = tld_addr_write(t, "tld.addr", "http", t->port)) < 0) {
         tld_log("%s/tld.addr: cannot write: %s", t->home, strerror(-r));
-        tld_api_stop(t);
-        tld_store_close(t);
-        return 2;
-    }
-    struct tl_error kerr = {0};
-    if (tld_kube_start(t, &kerr) < 0) {
-        tld_log("the Kubernetes API: %s", kerr.message);
+        tld_kube_stop(t);
         tld_api_stop(t);
         tld_store_close(t);
         return 2;
