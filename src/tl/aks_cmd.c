@@ -237,6 +237,7 @@ static int run_get_credentials(int argc, char **argv)
         .server = json_string_value(json_object_get(out, "server")),
         .user = json_string_value(json_object_get(out, "user")),
         .token = json_string_value(json_object_get(out, "token")),
+        .ca_data = json_string_value(json_object_get(out, "certificateAuthorityData")),
     };
     if (!cred.cluster || !cred.server || !cred.user || !cred.token) {
         tlc_report(a.cmd->name, "tld's credentials lack cluster, server, user or token");

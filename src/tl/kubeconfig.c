@@ -111,8 +111,10 @@ static int emit_entry(yaml_emitter_t *e, const char *kind, const char *name,
 static int emit_ours(yaml_emitter_t *e, const char *list, const struct kube_credentials *c)
 {
     if (strcmp(list, "clusters") == 0) {
+        const char *const with_ca[] = {"certificate-authority-data", c->ca_data, "server",
+                                       c->server, NULL};
         const char *const pairs[] = {"server", c->server, NULL};
-        return emit_entry(e, "cluster", c->cluster, pairs);
+        return emit_entry(e, "cluster", c->cluster, c->ca_data ? with_ca : pairs);
     }
     if (strcmp(list, "contexts") == 0) {
         const char *const pairs[] = {"cluster", c->cluster, "user", c->user, NULL};

@@ -14,6 +14,7 @@
 struct kube_credentials {
     const char *cluster; /* cluster and context name */
     const char *server;  /* https://... */
+    const char *ca_data; /* base64 of the CA's PEM (certificate-authority-data), NULL: none */
     const char *user;    /* clusterUser_G_C */
     const char *token;   /* bearer token */
 };

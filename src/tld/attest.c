@@ -543,6 +543,9 @@ int tld_attest_finish(struct tld *t, struct tld_attest_job *job, const char *aut
                                                .findings = (int)json_array_size(findings),
                                                .pass = strcmp(verdict, "pass") == 0,
                                                .secure_boot = secure_boot};
+    if (quote_ok && !n->attestation.pass) /* what the Kubernetes API's condition names */
+        snprintf(n->attestation.component, sizeof(n->attestation.component), "%s",
+                 json_string_value(json_array_get(json_object_get(doc, "components"), 0)) ?: "");
     long long want = id;
     if (group ? tld_store_node_join(t, n, id, verdict, doc, pending) < 0
               : tld_store_attestation_add(t, n->name, verdict, doc, &id) < 0 || id != want) {

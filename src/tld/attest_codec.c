@@ -19,11 +19,14 @@ json_t *tld_attest_summary_json(const struct tld_node *n)
     const struct tld_attested *a = &n->attestation;
     if (!a->id)
         return json_null();
-    return json_pack("{s:I, s:s, s:I, s:b, s:I, s:I, s:I, s:i}", "id", (json_int_t)a->id, "verdict",
-                     a->pass ? "pass" : "fail", "at", (json_int_t)a->at, "secure_boot",
-                     a->secure_boot, "reset_count", (json_int_t)a->reset_count, "restart_count",
-                     (json_int_t)a->restart_count, "clock", (json_int_t)a->clock, "findings",
-                     a->findings);
+    json_t *j = json_pack("{s:I, s:s, s:I, s:b, s:I, s:I, s:I, s:i}", "id", (json_int_t)a->id,
+                          "verdict", a->pass ? "pass" : "fail", "at", (json_int_t)a->at,
+                          "secure_boot", a->secure_boot, "reset_count", (json_int_t)a->reset_count,
+                          "restart_count", (json_int_t)a->restart_count, "clock",
+                          (json_int_t)a->clock, "findings", a->findings);
+    if (a->component[0])
+        json_object_set_new(j, "component", json_string(a->component));
+    return j;
 }
 
 void tld_attest_summary_from_json(struct tld_node *n, const json_t *j)
@@ -40,6 +43,8 @@ void tld_attest_summary_from_json(struct tld_node *n, const json_t *j)
     a->restart_count = (uint32_t)json_integer_value(json_object_get(j, "restart_count"));
     a->clock = (uint64_t)json_integer_value(json_object_get(j, "clock"));
     a->findings = (int)json_integer_value(json_object_get(j, "findings"));
+    snprintf(a->component, sizeof(a->component), "%s",
+             json_string_value(json_object_get(j, "component")) ?: "");
 }
 
 json_t *tld_ak_json(const struct tld_ak *ak)

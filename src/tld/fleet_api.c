@@ -16,6 +16,7 @@
 
 #include "fleet.h"
 #include "tl/aks.h"
+#include "tl/base64.h"
 #include "tl/util.h"
 #include "tld.h"
 #include "tlhost/image.h"
@@ -616,14 +617,24 @@ static int pool_rules(struct tld *t, struct tld_pool *p, const char *method, con
     return 200;
 }
 
+/* A kubeconfig's parts: the cluster's view of the Kubernetes API
+ * (kube_api.c), its CA and the cluster's token. */
 static json_t *credentials(struct tld *t, const struct tld_cluster *c)
 {
     char server[512], user[200];
-    snprintf(server, sizeof(server), "http://127.0.0.1:%d/v1/resourceGroups/%s/managedClusters/%s",
-             t->port, c->group, c->name);
+    snprintf(server, sizeof(server), "https://127.0.0.1:%d/clusters/%s/%s", t->kube.port, c->group,
+             c->name);
     snprintf(user, sizeof(user), "clusterUser_%s_%s", c->group, c->name);
-    return json_pack("{s:s, s:s, s:s, s:s, s:s}", "cluster", c->name, "resourceGroup", c->group,
-                     "server", server, "user", user, "token", c->token);
+    char *ca = NULL;
+    size_t ca_len;
+    if (!t->kube.ca_pem || tl_base64_encode((const uint8_t *)t->kube.ca_pem, strlen(t->kube.ca_pem),
+                                            0, &ca, &ca_len) < 0)
+        return NULL;
+    json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "cluster", c->name, "resourceGroup",
+                          c->group, "server", server, "certificateAuthorityData", ca, "user", user,
+                          "token", c->token);
+    free(ca);
+    return j;
 }
 
 /* Splits "/a/b/c" into at most max segments (in buf); returns how many, or
@@ -744,7 +755,7 @@ int tld_fleet_route(struct tld *t, const char *method, const char *url, const js
         if (strcmp(method, "POST") != 0)
             return ERR(405, "POST");
         *answer = credentials(t, c);
-        return 200;
+        return *answer ? 200 : ERR(500, "out of memory");
     }
     if (strcmp(s[5], "agentPools") != 0 || n > 8 || (n == 8 && strcmp(s[7], "policy") != 0))
         return ERR(404, "no such resource: %s", url);

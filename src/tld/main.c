@@ -97,39 +97,6 @@ static int find_tl(char *out, size_t size)
     return -ENOENT;
 }
 
-static bool previous_port(const struct tld *t, char *out, size_t size)
-{
-    char path[PATH_MAX + 16], line[128];
-    snprintf(path, sizeof(path), "%s/tld.addr", t->home);
-    FILE *f = fopen(path, "re");
-    if (!f)
-        return false;
-    int port = 0;
-    bool ok = fgets(line, sizeof(line), f) && sscanf(line, "http://127.0.0.1:%d", &port) == 1 &&
-              port > 0 && port < 65536;
-    fclose(f);
-    if (ok)
-        snprintf(out, size, "127.0.0.1:%d", port);
-    return ok;
-}
-
-static int write_addr(const struct tld *t)
-{
-    char path[PATH_MAX], tmp[PATH_MAX + 8];
-    snprintf(path, sizeof(path), "%s/tld.addr", t->home);
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f)
-        return -errno;
-    fprintf(f, "http://127.0.0.1:%d %ld\n", t->port, (long)getpid());
-    if (fflush(f) != 0 || fsync(fileno(f)) < 0) {
-        fclose(f);
-        return -EIO;
-    }
-    fclose(f);
-    return rename(tmp, path) < 0 ? -errno : 0;
-}
-
 /* TL_HOME is the owner's alone: umask 077 for everything tld makes, and a
  * home that others may enter is made private (it holds vTPM keys, the
  * operator token and the store). A home owned by someone else is refused. */
@@ -360,21 +327,36 @@ int main(int argc, char **argv)
         tld_store_close(t);
         return 2;
     }
-    if (!listen_given && previous_port(t, previous, sizeof(previous)))
-        r_api = tld_api_start(t, previous, &t->port);
-    if (r_api < 0 && tld_api_start(t, listen_addr, &t->port) < 0) {
-        tld_log("cannot serve on %s", listen_addr);
+    /* before the admin API: a kubeconfig asked for as soon as tld.addr
+     * is there names the Kubernetes API's port */
+    struct tl_error kerr = {0};
+    if (tld_kube_start(t, &kerr) < 0) {
+        tld_log("the Kubernetes API: %s", kerr.message);
+        tld_kube_stop(t);
         tld_store_close(t);
         return 2;
     }
-    if ((r = write_addr(t)) < 0) {
+    int pport = listen_given ? -1 : tld_addr_previous(t, "tld.addr", "http");
+    if (pport > 0) {
+        snprintf(previous, sizeof(previous), "127.0.0.1:%d", pport);
+        r_api = tld_api_start(t, previous, &t->port);
+    }
+    if (r_api < 0 && tld_api_start(t, listen_addr, &t->port) < 0) {
+        tld_log("cannot serve on %s", listen_addr);
+        tld_kube_stop(t);
+        tld_store_close(t);
+        return 2;
+    }
+    if ((r = tld_addr_write(t, "tld.addr", "http", t->port)) < 0) {
         tld_log("%s/tld.addr: cannot write: %s", t->home, strerror(-r));
+        tld_kube_stop(t);
         tld_api_stop(t);
         tld_store_close(t);
         return 2;
     }
-    tld_log("serving %s on http://127.0.0.1:%d (pid %ld, %zu nodes)", t->home, t->port,
-            (long)getpid(), t->n_nodes);
+    tld_log("serving %s on http://127.0.0.1:%d, the Kubernetes API on https://127.0.0.1:%d "
+            "(pid %ld, %zu nodes)",
+            t->home, t->port, t->kube.port, (long)getpid(), t->n_nodes);
     if (daemon_mode) {
         (void)!write(ready[1], "y", 1);
         close(ready[1]);
@@ -389,12 +371,13 @@ int main(int argc, char **argv)
     }
     tld_log("stopping (nodes keep running)");
     tld_agentnet_stop(t);
+    tld_kube_stop(t);
     tld_api_stop(t);
     tld_deadline_stop(t);
     tld_webhook_stop(&t->webhook);
     tld_retention_stop(&t->retention);
     tld_lock(t);
-    /* tld.addr stays: the next tld takes the same port back (previous_port),
+    /* tld.addr stays: the next tld takes the same port back (addrfile.c),
      * where external nodes' agents were told to go; tl finds it not
      * answering and starts one */
     tld_fleet_free(t);

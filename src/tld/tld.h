@@ -147,6 +147,20 @@ struct tld_api {
     _Atomic size_t inflight;   /* bytes of request bodies held */
 };
 
+/* kube_api.c: the read-only Kubernetes API kubectl reads (HTTPS, its own
+ * listener on loopback; docs/api.md "Kubernetes API"): nodes as core/v1
+ * Nodes, with kube_cert.c's certificate and kube_node.c's objects */
+#define TLD_KUBE_CONNECTIONS 64  /* its connections at once */
+#define TLD_KUBE_PER_CLIENT  32  /* one client address's */
+#define TLD_KUBE_WATCHES     8   /* watches streaming at once (429 beyond) */
+#define TLD_KUBE_WATCH_MAX   300 /* s: a watch ends by then (kubectl starts another) */
+struct tld_kube {
+    struct MHD_Daemon *daemon;
+    int port;
+    char *ca_pem, *cert_pem, *key_pem; /* kube_cert.c's, HOME/kube */
+    _Atomic unsigned watches;
+};
+
 /* agentnet.c: one Unix socket per running VM node, its guest's only way out */
 struct tld_agent_chan;
 struct tld_agentnet {
@@ -334,6 +348,8 @@ struct tld_attested {
     uint32_t reset_count, restart_count;
     int findings;
     bool pass, secure_boot;
+    char component[40]; /* a failure's first failed component ("" none): the
+                         * Kubernetes API's attestation condition names it */
 };
 
 /* The TPM's counters as far as verified quotes showed them: kept across
@@ -643,6 +659,7 @@ struct tld {
     struct tld_manifests manifests;
     struct tld_auth auth;
     struct tld_api api;
+    struct tld_kube kube;
     struct tld_agentnet agentnet;
     struct tld_reconcile reconcile;
     struct tld_webhook webhook;
@@ -1082,6 +1099,24 @@ int tld_api_start(struct tld *t, const char *listen_addr, int *port);
 void tld_api_stop(struct tld *t);
 /* The routing table, a line per route: "METHOD PATTERN ROLE,ROLE" (tld --routes). */
 void tld_api_routes_print(FILE *f);
+/* addrfile.c: HOME/FILE ("tld.addr", "kube.addr"): the port the last tld
+ * wrote there for scheme (-ENOENT, -EINVAL), and this one's written */
+int tld_addr_previous(const struct tld *t, const char *file, const char *scheme);
+int tld_addr_write(const struct tld *t, const char *file, const char *scheme, int port);
+/* kube_cert.c: HOME/kube's CA and server certificate (127.0.0.1,
+ * localhost), made at the first start; 0 or -errno with err set */
+int tld_kube_cert_load(struct tld *t, struct tl_error *err);
+void tld_kube_cert_free(struct tld *t);
+/* kube_api.c: the Kubernetes API's listener on 127.0.0.1:port (0: any;
+ * the one before, from HOME/kube.addr, when free); writes HOME/kube.addr */
+int tld_kube_start(struct tld *t, struct tl_error *err);
+void tld_kube_stop(struct tld *t);
+/* kube_node.c: a node as a core/v1 Node (under tld.lock); its labels as
+ * the Node has them (a new object) */
+json_t *tld_kube_node(const struct tld *t, const struct tld_node *n);
+json_t *tld_kube_node_labels(const struct tld_node *n);
+/* its metadata.resourceVersion: changes when its object may have */
+void tld_kube_node_version(const struct tld_node *n, char out[32]);
 
 /* auth.c */
 const char *tld_role_name(enum tld_role r);

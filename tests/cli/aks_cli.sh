@@ -221,6 +221,7 @@ is "group create: the group (json, keys sorted)" "$RC $(jq -c . <<<"$OUT")" \
 is "json output is az's layout (2-space indent, sorted keys)" "$(sed -n '1,3p' "$W/out")" \
     $'{\n  "id": "/subscriptions/local/resourceGroups/myResourceGroup",\n  "location": "eastus",'
 read -r ADDR TLD_PID <"$TL_HOME/tld.addr"
+read -r KADDR _ <"$TL_HOME/kube.addr" # the Kubernetes API (kube_api.c), kubeconfigs' server
 if [ -n "$TLD_PID" ] && [ "$(readlink "/proc/$TLD_PID/exe")" = "$(readlink -f "$REAL_TLD")" ]; then
     ok "tl started the real tld ($TL_TLD) in TL_HOME"
 else
@@ -321,7 +322,7 @@ tl aks get-credentials "${RG[@]}" --name myAKSCluster --file -
 cp "$W/out" "$W/kc-stdout"
 token1=$(awk '/token:/ {print $2}' "$W/kc-stdout")
 is "get-credentials --file -: the kubeconfig on stdout, nothing else" \
-    "$RC:$ERR:$(grep -c "server: $ADDR/v1/resourceGroups/myResourceGroup/managedClusters/myAKSCluster\$" "$W/kc-stdout"):$(grep -c 'current-context: myAKSCluster$' "$W/kc-stdout"):${#token1}" "0::1:1:64"
+    "$RC:$ERR:$(grep -c "server: $KADDR/clusters/myResourceGroup/myAKSCluster\$" "$W/kc-stdout"):$(grep -c 'current-context: myAKSCluster$' "$W/kc-stdout"):$(grep -c 'certificate-authority-data: LS0t' "$W/kc-stdout"):${#token1}" "0::1:1:1:64"
 is "get-credentials --file -: ~/.kube/config untouched" "$(grep -c 'current-context: kind-dev' "$HOME/.kube/config") $(stat -c %a "$HOME/.kube/config")" "1 644"
 tl aks get-credentials "${RG[@]}" --name myAKSCluster
 is "get-credentials: az's message, nothing on stdout" "$RC:$OUT:$ERR" "0::Merged \"myAKSCluster\" as current context in $HOME/.kube/config"
@@ -341,7 +342,7 @@ if command -v kubectl >/dev/null; then
         "$(kubectl config view --raw -o jsonpath='{.users[?(@.name=="clusterUser_myResourceGroup_myAKSCluster")].user.token}' "${kc[@]}" 2>&1)" "$token1"
     is "kubectl: our cluster's server is tld's" \
         "$(kubectl config view --raw -o jsonpath='{.clusters[?(@.name=="second")].cluster.server}' "${kc[@]}" 2>&1)" \
-        "$ADDR/v1/resourceGroups/myResourceGroup/managedClusters/second"
+        "$KADDR/clusters/myResourceGroup/second"
     is "kubectl: the other cluster's entries are kept" \
         "$(kubectl config view --raw -o jsonpath='{.users[?(@.name=="kind-dev")].user.token}' "${kc[@]}" 2>&1)" abc
 else

@@ -14,8 +14,10 @@
 # update examples. After each command the state is checked: the pools, the
 # nodes, each node's attested Secure Boot and vTPM, and its labels.
 #
-# Not run: `kubectl get nodes` / `kubectl describe node` (no Kubernetes
-# here); `tl node list --for-pod` answers the nodeSelector blocks instead.
+# `kubectl get nodes` / `kubectl describe node` run against tld's read-only
+# Kubernetes API (src/tld/kube_api.c) with the kubeconfig get-credentials
+# wrote; no pod runs (no kubelet): `tl node list --for-pod` answers the
+# nodeSelector blocks instead.
 #
 # Environment: TL_BIN, TL_TLD, TL_FIXTURES; TL_E2E_KEEP=1 keeps the work
 # folder. Exit 0 pass, 1 fail, 77 skip (no QEMU/OVMF/swtpm).
@@ -166,6 +168,21 @@ check "the pool's image is a trusted-launch image (TL in nodeImageVersion)" \
 check "each node: node-image-version with TL, security-type TrustedLaunch (the newest revision's check)" \
 	test "$(nodes_of myAKSCluster mynodepool | jq -r '.labels["kubernetes.azure.com/node-image-version"] + " " + .labels["kubernetes.azure.com/security-type"]' | sort -u)" \
 	= "trustlaunch-gen2TL TrustedLaunch"
+if command -v kubectl >/dev/null 2>&1; then
+	node1=$(nodes_of myAKSCluster mynodepool | jq -r .name | sort | head -1)
+	run "kubectl describe node $node1 | grep -e node-image-version -e security-type"
+	check "the docs' kubectl describe node | grep: both lines ($(out | tr -s ' ' | tr '\n' ' '))" \
+		test "$(out | tr -d ' ' | sort | tr '\n' ' ')" \
+		= "kubernetes.azure.com/node-image-version=trustlaunch-gen2TL kubernetes.azure.com/security-type=TrustedLaunch "
+	run 'kubectl get nodes -l kubernetes.azure.com/trusted-launch=true -o name'
+	check "kubectl get nodes -l kubernetes.azure.com/trusted-launch=true: the pool's 3 attested nodes ($(out | tr '\n' ' '))" \
+		test "$(out | sort | tr '\n' ' ')" = "$(nodes_of myAKSCluster mynodepool | jq -r '"node/" + .name' | sort | tr '\n' ' ')"
+	run 'kubectl get nodes --show-labels'
+	check "kubectl get nodes --show-labels: each node Ready with trusted-launch=true" \
+		test "$(out | awk 'NR > 1 && $2 == "Ready" && /kubernetes.azure.com\/trusted-launch=true/' | wc -l)" -ge 3
+else
+	skip "the docs' kubectl commands" "kubectl not installed"
+fi
 
 # ---- pods: the docs' nodeSelector blocks ---------------------------------------------
 cat >"$W/pod-docs.yaml" <<'EOF'
