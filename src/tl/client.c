@@ -16,7 +16,7 @@
 
 #define BODY_MAX (64u << 20)
 
-static int home_dir(char *out, size_t size)
+int tlc_client_home(char *out, size_t size)
 {
     const char *h = getenv("TL_HOME");
     if (h && *h)
@@ -152,10 +152,22 @@ static int start_tld(struct tlc_client *c, const char *what, struct tl_error *er
     return 0;
 }
 
+int tlc_client_find(struct tlc_client *c, const char *what, struct tl_error *err)
+{
+    memset(c, 0, sizeof(*c));
+    if (tlc_client_home(c->home, sizeof(c->home)) < 0)
+        return tl_error_set_nopos(err, -ENOENT, "%s: no data directory: set TL_HOME or HOME", what);
+    tlh_http_global_init();
+    long pid;
+    if (read_addr(c, &pid) && healthy(c, 3000))
+        return 0;
+    return tl_error_set_nopos(err, -ECONNREFUSED, "%s: no tld serves %s", what, c->home);
+}
+
 int tlc_client_open(struct tlc_client *c, const char *what, struct tl_error *err)
 {
     memset(c, 0, sizeof(*c));
-    if (home_dir(c->home, sizeof(c->home)) < 0)
+    if (tlc_client_home(c->home, sizeof(c->home)) < 0)
         return tl_error_set_nopos(err, -ENOENT, "%s: no data directory: set TL_HOME or HOME", what);
     tlh_http_global_init();
     long pid;

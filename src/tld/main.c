@@ -371,12 +371,15 @@ int main(int argc, char **argv)
         tld_store_close(t);
         return 2;
     }
+    t->started = time(NULL);
     tld_log("serving %s on http://127.0.0.1:%d (pid %ld, %zu nodes)", t->home, t->port,
             (long)getpid(), t->n_nodes);
     if (daemon_mode) {
         (void)!write(ready[1], "y", 1);
         close(ready[1]);
     }
+    if ((r = tld_notify("READY=1")) < 0)
+        tld_log("$NOTIFY_SOCKET: cannot tell systemd tld is ready: %s", strerror(-r));
     while (!t->quit) {
         tld_lock_at(t, "the supervision and reconcile loop");
         tld_supervise_once(t);
@@ -386,6 +389,7 @@ int main(int argc, char **argv)
         nanosleep(&ts, NULL);
     }
     tld_log("stopping (nodes keep running)");
+    tld_notify("STOPPING=1");
     tld_agentnet_stop(t);
     tld_api_stop(t);
     tld_deadline_stop(t);
