@@ -26,6 +26,9 @@ struct tlc_client {
  * too long). */
 int tlc_client_home(char *out, size_t size);
 
+/* mkdir -p: parents 0755, the last 0700 (a home). 0 or -errno. */
+int tlc_mkdir_p(const char *path);
+
 /* The node image a pool of generation gen1 ? 1 : 2 starts from, built on
  * first use in HOME/images (image_default.c); an exit status. */
 int tlc_client_node_image(const char *what, bool gen1);

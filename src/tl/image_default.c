@@ -69,9 +69,9 @@ int tlc_image_ensure_default(const char *home, int generation)
     snprintf(dir, sizeof(dir), "%s/%s", images, generation == 1 ? "gen1" : "default");
     if (access(dir, F_OK) == 0)
         return TLC_EXIT_OK;
-    if ((mkdir(home, 0700) < 0 && errno != EEXIST) ||
-        (mkdir(images, 0700) < 0 && errno != EEXIST)) {
-        tlc_report(images, "cannot create: %s", strerror(errno));
+    int r = tlc_mkdir_p(home);
+    if (r < 0 || (mkdir(images, 0700) < 0 && errno != EEXIST)) {
+        tlc_report(images, "cannot create: %s", strerror(r < 0 ? -r : errno));
         return TLC_EXIT_BAD;
     }
     snprintf(lock, sizeof(lock), "%s/.lock", images);
