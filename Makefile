@@ -70,9 +70,11 @@ build: deps $(BUILD)/build.ninja
 
 # Meson's install: bin/{tl,tld,tl-agent}, share/trustlaunch (the image recipe, found
 # by tl from its own bin directory), lib/systemd/system/tld.service,
-# etc/trustlaunch/tld.conf, share/bash-completion/completions/tl.
+# etc/trustlaunch/tld.conf, share/bash-completion/completions/tl. The fixtures too:
+# the installed tl builds its first node image from them (tl was built knowing
+# where they are; without them it fetches its own into TL_HOME/fixtures).
 PREFIX ?= /usr/local
-install: build
+install: build fixtures
 	meson configure $(BUILD) -Dprefix=$(PREFIX) -Dsysconfdir=$(if $(filter /usr,$(PREFIX)),/etc,etc) >/dev/null
 	ninja -C $(BUILD)
 	meson install -C $(BUILD) --no-rebuild --quiet $(if $(DESTDIR),--destdir $(DESTDIR))
