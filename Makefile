@@ -10,6 +10,8 @@
 #               runs them after unit + CLI
 #   make e2e    the end-to-end suite (QEMU + OVMF + swtpm boots under TCG), once, gcc build
 #   make demo   the main job on the embedded default
+#   make install  tl, tld, tl-agent, the image recipe, tld.service, tld.conf and the bash
+#               completion under PREFIX (default /usr/local), into DESTDIR when given
 #   make fixtures  Debian's signed shim, grub and kernels (scripts/fixtures.sh)
 #   make fuzz   build the libFuzzer targets (clang); make fuzz-run runs each for FUZZ_SECONDS
 #   make bench  benchmarks (bench/)
@@ -35,7 +37,7 @@ DEB_PACKAGES := build-essential meson ninja-build pkg-config clang llvm libclang
 	libmicrohttpd-dev libcurl4-openssl-dev libsqlite3-dev postgresql libpq-dev grub-pc-bin seabios \
 	python3 jq xz-utils zstd curl nodejs openssh-client prometheus chromium
 
-.PHONY: all deps deps-graph build test test-pg e2e unit asan fuzz fuzz-run demo bench format fixtures image clean
+.PHONY: all deps deps-graph build install test test-pg e2e unit asan fuzz fuzz-run demo bench format fixtures image clean
 
 all: build
 
@@ -69,6 +71,17 @@ $(BUILD)/build.ninja: | deps
 
 build: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD)
+
+# Meson's install: bin/{tl,tld,tl-agent}, share/trustlaunch (the image recipe, found
+# by tl from its own bin directory), lib/systemd/system/tld.service,
+# etc/trustlaunch/tld.conf, share/bash-completion/completions/tl. The fixtures too:
+# the installed tl builds its first node image from them (tl was built knowing
+# where they are; without them it fetches its own into TL_HOME/fixtures).
+PREFIX ?= /usr/local
+install: build fixtures
+	meson configure $(BUILD) -Dprefix=$(PREFIX) -Dsysconfdir=$(if $(filter /usr,$(PREFIX)),/etc,etc) >/dev/null
+	ninja -C $(BUILD)
+	meson install -C $(BUILD) --no-rebuild --quiet $(if $(DESTDIR),--destdir $(DESTDIR))
 
 $(ASAN_BUILD)/build.ninja: | deps
 	CC=clang meson setup $(ASAN_BUILD) -Dvectors=$(VECTORS) -Dfixtures=$(FIXTURES) \

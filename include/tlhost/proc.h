@@ -76,5 +76,10 @@ bool tlh_proc_alive(const struct tlh_proc *p, int *wstatus, bool *status_known);
 /* sig, up to wait_ms for it to end, then SIGKILL; reaps our own child and
  * clears p. */
 void tlh_proc_kill(struct tlh_proc *p, int sig, int wait_ms);
+/* The running processes whose name (/proc/PID/comm) begins with one of
+ * names (NULL-terminated) and one of whose arguments names dir or a path
+ * under it (proc_scan.c); this process excluded. -E2BIG past max. */
+int tlh_proc_find(const char *const *names, const char *dir, struct tlh_proc *out, size_t max,
+                  size_t *n, struct tl_error *err);
 /* The start time of pid from /proc; -ESRCH for a zombie. */
 int tlh_proc_starttime(pid_t pid, unsigned long long *out);

@@ -9,6 +9,7 @@
 
 #include "aks_cmd.h"
 #include "azcall.h"
+#include "client.h"
 #include "kubeconfig.h"
 #include "sshkey.h"
 #include "tl.h"
@@ -181,6 +182,10 @@ static int run_create(int argc, char **argv)
     arm_body_set_given(body, &a, "dataDiskEncryptionKey", "--data-disk-encryption-key");
     if (gen1)
         json_object_set_new(body, "useGen1Image", json_true());
+    if ((r = tlc_client_node_image(a.cmd->name, gen1)) != TLC_EXIT_OK) {
+        json_decref(body);
+        return r;
+    }
     return arm_write(&a, "PUT", &cluster, body);
 }
 

@@ -16,7 +16,7 @@
 
 #define BODY_MAX (64u << 20)
 
-static int home_dir(char *out, size_t size)
+int tlc_client_home(char *out, size_t size)
 {
     const char *h = getenv("TL_HOME");
     if (h && *h)
@@ -27,7 +27,7 @@ static int home_dir(char *out, size_t size)
     return snprintf(out, size, "%s/.local/share/trustlaunch", home) < (int)size ? 0 : -1;
 }
 
-static int mkdir_p(const char *path)
+int tlc_mkdir_p(const char *path)
 {
     char buf[PATH_MAX];
     snprintf(buf, sizeof(buf), "%s", path);
@@ -152,23 +152,49 @@ static int start_tld(struct tlc_client *c, const char *what, struct tl_error *er
     return 0;
 }
 
-int tlc_client_open(struct tlc_client *c, const char *what, struct tl_error *err)
+/* A tld serves c's home at the address in HOME/tld.addr. */
+static bool serving(struct tlc_client *c)
+{
+    long pid;
+    if (!read_addr(c, &pid))
+        return false;
+    if (healthy(c, 3000))
+        return true;
+    /* tld's process lives but did not answer in 3 s (a host loaded with
+     * TCG vCPUs): wait for it, as starting a second one can only fail
+     * on the data directory's lock (CI's confidential.sh met that) */
+    return pid > 0 && kill((pid_t)pid, 0) == 0 && healthy(c, 60000);
+}
+
+/* c zeroed, its home set, libcurl ready. */
+static int client_init(struct tlc_client *c, const char *what, struct tl_error *err)
 {
     memset(c, 0, sizeof(*c));
-    if (home_dir(c->home, sizeof(c->home)) < 0)
+    if (tlc_client_home(c->home, sizeof(c->home)) < 0)
         return tl_error_set_nopos(err, -ENOENT, "%s: no data directory: set TL_HOME or HOME", what);
     tlh_http_global_init();
+    return 0;
+}
+
+int tlc_client_find(struct tlc_client *c, const char *what, struct tl_error *err)
+{
+    int r = client_init(c, what, err);
+    if (r < 0)
+        return r;
+    if (serving(c))
+        return 0;
+    return tl_error_set_nopos(err, -ECONNREFUSED, "%s: no tld serves %s", what, c->home);
+}
+
+int tlc_client_open(struct tlc_client *c, const char *what, struct tl_error *err)
+{
+    int r = client_init(c, what, err);
+    if (r < 0)
+        return r;
+    if (serving(c))
+        return 0;
     long pid;
-    if (read_addr(c, &pid)) {
-        if (healthy(c, 3000))
-            return 0;
-        /* tld's process lives but did not answer in 3 s (a host loaded with
-         * TCG vCPUs): wait for it, as starting a second one can only fail
-         * on the data directory's lock (CI's confidential.sh met that) */
-        if (pid > 0 && kill((pid_t)pid, 0) == 0 && healthy(c, 60000))
-            return 0;
-    }
-    int r = mkdir_p(c->home);
+    r = tlc_mkdir_p(c->home);
     if (r < 0 || access(c->home, W_OK) < 0) {
         r = r < 0 ? r : -errno;
         return tl_error_set_nopos(err, r, "%s: data directory not writable: %s", c->home,

@@ -22,8 +22,21 @@ struct tlc_client {
     char token[130]; /* the bearer token; "" before tld made its token */
 };
 
+/* HOME: $TL_HOME, else ~/.local/share/trustlaunch. 0 or -1 (neither set,
+ * too long). */
+int tlc_client_home(char *out, size_t size);
+
+/* mkdir -p: parents 0755, the last 0700 (a home). 0 or -errno. */
+int tlc_mkdir_p(const char *path);
+
+/* The node image a pool of generation gen1 ? 1 : 2 starts from, built on
+ * first use in HOME/images (image_default.c); an exit status. */
+int tlc_client_node_image(const char *what, bool gen1);
+
 /* Finds a running tld or starts one. */
 int tlc_client_open(struct tlc_client *c, const char *what, struct tl_error *err);
+/* Finds a running tld, never starts one: -ECONNREFUSED when none answers. */
+int tlc_client_find(struct tlc_client *c, const char *what, struct tl_error *err);
 
 /* method on base + path with body (may be NULL). *status the HTTP status,
  * *out the parsed JSON answer (an object; {"error"} for failures) or NULL

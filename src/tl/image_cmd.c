@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <libgen.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +29,9 @@ static void usage(FILE *f)
           "scripts/image-build-gen1.sh; not trusted-launch capable.\n"
           "Builds DIR/disk.raw (GPT + FAT ESP: shim, grub, kernel, initramfs) and\n"
           "DIR/manifest.json, reproducibly. The recipe is scripts/image-build.sh\n"
-          "under $TL_DATADIR (default: the source tree tl was built from).\n"
+          "under $TL_DATADIR (default: ../share/trustlaunch beside tl when installed,\n"
+          "else the source tree tl was built from). --fixtures defaults to the\n"
+          "fixtures tl was built with.\n"
           "The initramfs gets the tl-agent built with this tl (beside it when\n"
           "installed, src/agent/tl-agent in a build tree; never a sanitizer build)\n"
           "unless --agent names another one or none.\n",
@@ -181,16 +184,62 @@ int tlc_cmd_image(int argc, char **argv)
         tlc_report("image build", "needs -o DIR and nothing else");
         return TLC_EXIT_BAD;
     }
-    const char *datadir = getenv("TL_DATADIR");
+    struct tlc_image_build b = {.out = out,
+                                .fixtures = fixtures,
+                                .agent = agent,
+                                .cmdline = cmdline,
+                                .generation = generation,
+                                .json = json};
+    return tlc_image_build(&b);
+}
+
+/* The folder the image recipe is in (scripts/, image/): $TL_DATADIR; else
+ * installed, ../share/trustlaunch beside tl's bin directory (so a tree
+ * installed with DESTDIR works where it lies); else the source tree tl was
+ * built from. */
+int tlc_image_datadir(char *out, size_t size)
+{
+    const char *env = getenv("TL_DATADIR");
+    if (env && *env)
+        return snprintf(out, size, "%s", env) < (int)size ? 0 : -ENAMETOOLONG;
+    _cleanup_free_ char *self = realpath("/proc/self/exe", NULL);
+    if (!self)
+        return -errno;
+    char *slash = strrchr(self, '/');
+    if (slash) {
+        *slash = 0;
+        char probe[PATH_MAX];
+        snprintf(probe, sizeof(probe), "%s/../share/trustlaunch/scripts/image-build.sh", self);
+        if (access(probe, R_OK) == 0)
+            return snprintf(out, size, "%s/../share/trustlaunch", self) < (int)size ? 0
+                                                                                    : -ENAMETOOLONG;
+    }
+    return snprintf(out, size, "%s", TL_SOURCE_DIR) < (int)size ? 0 : -ENAMETOOLONG;
+}
+
+int tlc_image_build(const struct tlc_image_build *b)
+{
+    const char *out = b->out, *fixtures = b->fixtures, *agent = b->agent, *cmdline = b->cmdline;
+    bool json = b->json;
+    char datadir[PATH_MAX];
     _cleanup_free_ char *script = NULL, *self = realpath("/proc/self/exe", NULL);
-    if (asprintf(&script, "%s/%s", datadir ? datadir : TL_SOURCE_DIR,
-                 generation == 1 ? "scripts/image-build-gen1.sh" : "scripts/image-build.sh") < 0 ||
+    if (tlc_image_datadir(datadir, sizeof(datadir)) < 0 ||
+        asprintf(&script, "%s/%s", datadir,
+                 b->generation == 1 ? "scripts/image-build-gen1.sh" : "scripts/image-build.sh") <
+            0 ||
         !self)
         return TLC_EXIT_BAD;
     if (access(script, R_OK) < 0) {
         tlc_report(script, "the image recipe is not there (set TL_DATADIR)");
         return TLC_EXIT_BAD;
     }
+    /* the recipe's default fixtures are beside it (a source tree's
+     * fixtures/); an installed recipe has none there: the ones this tl was
+     * built with, when they are still there */
+    char built_fixtures[PATH_MAX];
+    snprintf(built_fixtures, sizeof(built_fixtures), "%s/shimx64.efi.signed", TL_FIXTURES_DIR);
+    if (!fixtures && access(built_fixtures, R_OK) == 0)
+        fixtures = TL_FIXTURES_DIR;
     _cleanup_free_ char *found_agent = NULL;
     if (!agent) {
         if (!(found_agent = default_agent(self)))
@@ -219,8 +268,10 @@ int tlc_cmd_image(int argc, char **argv)
     /* The recipe's own progress goes to stderr; stdout is ours. It prints
      * its one-line reason itself. */
     fflush(stdout);
-    struct tlh_run_options o = {
-        .argv = args, .stdout_to_stderr = json, .stdout_inherit = !json, .stderr_inherit = true};
+    struct tlh_run_options o = {.argv = args,
+                                .stdout_to_stderr = json || b->to_stderr,
+                                .stdout_inherit = !json && !b->to_stderr,
+                                .stderr_inherit = true};
     struct tlh_run_result res;
     struct tl_error err = {0};
     int r = tlh_run(&o, &res, &err);

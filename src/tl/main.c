@@ -23,6 +23,8 @@ static void usage(FILE *f)
         "  alert list|show|ack                  integrity alerts, naming the components\n"
         "  policy show|learn                    a node's reference values and baseline\n"
         "  token create|list|delete             API tokens for other callers (roles)\n"
+        "  daemon start|stop|status|logs        this TL_HOME's tld (and stop: its nodes)\n"
+        "  completion bash                      the shell completion script\n"
         "\n"
         "az-compatible (the AKS documentation's commands, az replaced by tl):\n"
         "  group create|show|delete|list        resource groups\n"
@@ -44,6 +46,76 @@ static void usage(FILE *f)
         f);
 }
 
+/* The commands: main dispatches on this table, and `tl completion bash`
+ * writes the shell's completion from it (installed as
+ * share/bash-completion/completions/tl), so the two cannot disagree. The
+ * verbs are the words completed after the command. */
+struct tlc_command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *verbs;
+};
+
+static int cmd_completion(int argc, char **argv);
+
+static const struct tlc_command commands[] = {
+    {"eventlog", tlc_cmd_eventlog, "show replay state"},
+    {"secureboot", tlc_cmd_secureboot, "digest verify predict vars"},
+    {"image", tlc_cmd_image, "build check"},
+    {"vtpm", tlc_cmd_vtpm, "provision show run"},
+    {"node", tlc_cmd_node, "create list show start stop reimage delete console"},
+    {"attest", tlc_cmd_attest, "verify make-credential"},
+    {"tee", tlc_cmd_tee, "verify show emulate"},
+    {"attestation", tlc_cmd_attestation, "list show"},
+    {"alert", tlc_cmd_alert, "list show ack"},
+    {"policy", tlc_cmd_policy, "show learn rules"},
+    {"token", tlc_cmd_token, "create list delete"},
+    {"daemon", tlc_cmd_daemon, "start stop status logs"},
+    {"group", tlc_cmd_group, "create show delete list"},
+    {"vm", tlc_cmd_vm, "create show list start stop delete resize update"},
+    {"aks", tlc_cmd_aks, "create show delete list get-credentials nodepool"},
+    {"feature", tlc_cmd_feature, "register show list"},
+    {"provider", tlc_cmd_provider, "register show"},
+    {"keyvault", tlc_cmd_keyvault, "create show list delete key"},
+    {"extension", tlc_cmd_extension, "add update"},
+    {"completion", cmd_completion, "bash"},
+};
+
+/* The bash completion script: commands, then each command's verbs; files
+ * after that (most verbs take paths). */
+static int cmd_completion(int argc, char **argv)
+{
+    if (argc != 2 || strcmp(argv[1], "bash") != 0) {
+        tlc_report("completion", "usage: tl completion bash");
+        return TLC_EXIT_BAD;
+    }
+    fputs("# bash completion for tl: written by `tl completion bash` from tl's command table\n"
+          "_tl() {\n"
+          "    local cur=${COMP_WORDS[COMP_CWORD]} words\n"
+          "    if [ \"$COMP_CWORD\" -eq 1 ]; then\n"
+          "        words=\"",
+          stdout);
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        printf("%s%s", i ? " " : "", commands[i].name);
+    fputs("\"\n"
+          "    elif [ \"$COMP_CWORD\" -eq 2 ]; then\n"
+          "        case ${COMP_WORDS[1]} in\n",
+          stdout);
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        printf("        %s) words=\"%s\" ;;\n", commands[i].name, commands[i].verbs);
+    fputs("        esac\n"
+          "    fi\n"
+          "    if [ -n \"$words\" ]; then\n"
+          "        mapfile -t COMPREPLY < <(compgen -W \"$words\" -- \"$cur\")\n"
+          "    else\n"
+          "        mapfile -t COMPREPLY < <(compgen -f -- \"$cur\")\n"
+          "    fi\n"
+          "}\n"
+          "complete -o filenames -F _tl tl\n",
+          stdout);
+    return TLC_EXIT_OK;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -58,42 +130,9 @@ int main(int argc, char **argv)
         puts("tl " TL_VERSION);
         return TLC_EXIT_OK;
     }
-    if (strcmp(argv[1], "eventlog") == 0)
-        return tlc_cmd_eventlog(argc - 1, argv + 1);
-    if (strcmp(argv[1], "secureboot") == 0)
-        return tlc_cmd_secureboot(argc - 1, argv + 1);
-    if (strcmp(argv[1], "image") == 0)
-        return tlc_cmd_image(argc - 1, argv + 1);
-    if (strcmp(argv[1], "vtpm") == 0)
-        return tlc_cmd_vtpm(argc - 1, argv + 1);
-    if (strcmp(argv[1], "node") == 0)
-        return tlc_cmd_node(argc - 1, argv + 1);
-    if (strcmp(argv[1], "attest") == 0)
-        return tlc_cmd_attest(argc - 1, argv + 1);
-    if (strcmp(argv[1], "tee") == 0)
-        return tlc_cmd_tee(argc - 1, argv + 1);
-    if (strcmp(argv[1], "attestation") == 0)
-        return tlc_cmd_attestation(argc - 1, argv + 1);
-    if (strcmp(argv[1], "alert") == 0)
-        return tlc_cmd_alert(argc - 1, argv + 1);
-    if (strcmp(argv[1], "policy") == 0)
-        return tlc_cmd_policy(argc - 1, argv + 1);
-    if (strcmp(argv[1], "token") == 0)
-        return tlc_cmd_token(argc - 1, argv + 1);
-    if (strcmp(argv[1], "group") == 0)
-        return tlc_cmd_group(argc - 1, argv + 1);
-    if (strcmp(argv[1], "vm") == 0)
-        return tlc_cmd_vm(argc - 1, argv + 1);
-    if (strcmp(argv[1], "aks") == 0)
-        return tlc_cmd_aks(argc - 1, argv + 1);
-    if (strcmp(argv[1], "feature") == 0)
-        return tlc_cmd_feature(argc - 1, argv + 1);
-    if (strcmp(argv[1], "provider") == 0)
-        return tlc_cmd_provider(argc - 1, argv + 1);
-    if (strcmp(argv[1], "keyvault") == 0)
-        return tlc_cmd_keyvault(argc - 1, argv + 1);
-    if (strcmp(argv[1], "extension") == 0)
-        return tlc_cmd_extension(argc - 1, argv + 1);
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return commands[i].run(argc - 1, argv + 1);
     tlc_report(NULL, "unknown command \"%s\" (try tl --help)", argv[1]);
     return TLC_EXIT_BAD;
 }

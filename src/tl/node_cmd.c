@@ -510,6 +510,10 @@ int tlc_cmd_node(int argc, char **argv)
         tlc_report(o.image, "image not found: %s", strerror(errno));
         return TLC_EXIT_BAD;
     }
+    /* a VM node from the default image: built here on first use */
+    if (strcmp(verb, "create") == 0 && !o.image && !o.external &&
+        (r = tlc_client_node_image("node create", false)) != TLC_EXIT_OK)
+        return r;
     /* the filters are checked before tld is asked anything */
     _cleanup_(filter_free) struct filter filter = {0};
     if (filter_load(&o, &filter) < 0)

@@ -11,6 +11,7 @@
 
 #include "aks_cmd.h"
 #include "azcall.h"
+#include "client.h"
 #include "tl.h"
 #include "tl/aks.h"
 
@@ -202,6 +203,10 @@ static int run_add(int argc, char **argv)
         json_object_set_new(body, "dataDiskSizeGB",
                             json_integer(az_get_long(&a, "--data-disk-size-gb")));
     arm_body_set_given(body, &a, "dataDiskEncryptionKey", "--data-disk-encryption-key");
+    if ((r = tlc_client_node_image(a.cmd->name, gen1)) != TLC_EXIT_OK) {
+        json_decref(body);
+        return r;
+    }
     return arm_write(&a, "PUT", &pool, body);
 }
 

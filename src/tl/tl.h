@@ -70,6 +70,22 @@ json_t *tlc_json_csv(const char *csv);
 int tlc_cmd_eventlog(int argc, char **argv);
 int tlc_cmd_secureboot(int argc, char **argv);
 int tlc_cmd_image(int argc, char **argv);
+/* `tl image build` as a function (image_cmd.c): runs the recipe, its
+ * progress on stderr; an exit status. NULL fields take the defaults. */
+struct tlc_image_build {
+    const char *out, *fixtures, *agent, *cmdline;
+    int generation; /* 1 or 2 */
+    bool json;
+    bool to_stderr; /* the recipe's stdout too goes to stderr (nothing on stdout) */
+};
+int tlc_image_build(const struct tlc_image_build *b);
+/* Where the recipe is: $TL_DATADIR, ../share/trustlaunch beside tl, or the
+ * source tree. 0 or -errno. */
+int tlc_image_datadir(char *out, size_t size);
+/* HOME/images/default (Gen2) or HOME/images/gen1, built on first use
+ * (image_default.c); an exit status, TLC_EXIT_OK when it is there. */
+int tlc_image_ensure_default(const char *home, int generation);
+int tlc_cmd_daemon(int argc, char **argv);
 int tlc_cmd_vtpm(int argc, char **argv);
 int tlc_cmd_node(int argc, char **argv);
 int tlc_cmd_attest(int argc, char **argv);

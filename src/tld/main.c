@@ -354,6 +354,7 @@ int main(int argc, char **argv)
         tld_store_close(t);
         return 2;
     }
+    t->started = time(NULL);
     tld_log("serving %s on http://127.0.0.1:%d, the Kubernetes API on https://127.0.0.1:%d "
             "(pid %ld, %zu nodes)",
             t->home, t->port, t->kube.port, (long)getpid(), t->n_nodes);
@@ -361,6 +362,8 @@ int main(int argc, char **argv)
         (void)!write(ready[1], "y", 1);
         close(ready[1]);
     }
+    if ((r = tld_notify("READY=1")) < 0)
+        tld_log("$NOTIFY_SOCKET: cannot tell systemd tld is ready: %s", strerror(-r));
     while (!t->quit) {
         tld_lock_at(t, "the supervision and reconcile loop");
         tld_supervise_once(t);
@@ -370,6 +373,7 @@ int main(int argc, char **argv)
         nanosleep(&ts, NULL);
     }
     tld_log("stopping (nodes keep running)");
+    tld_notify("STOPPING=1");
     tld_agentnet_stop(t);
     tld_kube_stop(t);
     tld_api_stop(t);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "api.h"
 #include "attest.h"
@@ -21,6 +22,12 @@ static enum MHD_Result h_health(struct call *k)
         json_object_set_new(j, "pid", json_integer((json_int_t)getpid()));
         json_object_set_new(j, "home", json_string(k->t->home));
         json_object_set_new(j, "role", json_string(tld_role_name(k->rq->caller.role)));
+        tld_lock(k->t); /* the route is F_UNLOCKED: the count under the lock */
+        size_t n_nodes = k->t->n_nodes;
+        tld_unlock(k->t);
+        json_object_set_new(j, "nodes", json_integer((json_int_t)n_nodes));
+        json_object_set_new(j, "uptimeSeconds",
+                            json_integer((json_int_t)(time(NULL) - k->t->started)));
     }
     return api_send_json(k->c, 200, j);
 }

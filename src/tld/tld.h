@@ -631,6 +631,7 @@ struct tld {
     char ovmf_dir[PATH_MAX];
     char gueststate_open[PATH_MAX]; /* where guest states are opened (gueststate.c) */
     int port;
+    time_t started; /* when this tld began to serve (GET /v1/health's uptime) */
     int boot_timeout;
     struct tld_store *store;   /* store.c: the database, its kept statements */
     struct tld_tokens *tokens; /* token.c: the token signing key and its JWK */
@@ -680,6 +681,8 @@ __attribute__((format(printf, 1, 2))) void tld_log(const char *fmt, ...);
  * let go. */
 #define TLD_LOCK_WARN_MS 1000
 void tld_lock_at(struct tld *t, const char *who);
+/* notify.c: "READY=1", "STOPPING=1" to systemd ($NOTIFY_SOCKET); 0 when unset. */
+int tld_notify(const char *state);
 void tld_unlock(struct tld *t);
 #define tld_lock(t) tld_lock_at((t), __func__)
 long long tld_now(void);
