@@ -139,7 +139,7 @@ static int node_facts_take(struct tld *t, const char *node, const char *auth,
         json_t *policy = json_object_get(rec, "release_policy");
         f->policy = json_is_object(policy) ? json_incref(policy) : NULL;
         /* taken whatever follows: single use, so a replay finds it gone */
-        f->nonce_ok = tld_attest_nonce_take(n, rq->nonce, sizeof(rq->nonce));
+        f->nonce_ok = tld_attest_nonce_take(t, n, rq->nonce, sizeof(rq->nonce));
     }
     tld_unlock(t);
     return r;

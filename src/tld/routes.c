@@ -21,6 +21,7 @@ static enum MHD_Result h_health(struct call *k)
         json_object_set_new(j, "pid", json_integer((json_int_t)getpid()));
         json_object_set_new(j, "home", json_string(k->t->home));
         json_object_set_new(j, "role", json_string(tld_role_name(k->rq->caller.role)));
+        json_object_set_new(j, "lease", tld_lease_json(k->t));
     }
     return api_send_json(k->c, 200, j);
 }
@@ -375,7 +376,7 @@ static enum MHD_Result h_enroll(struct call *k)
         tld_lock(t);
         n = api_call_node_idle(k, &status);
         if (n && !(status = tld_attest_agent_checks(n, "enroll", auth, k->rq->json, &k->err)))
-            status = tld_enrol_accept(n, &pre, &answer, &k->err);
+            status = tld_enrol_accept(k->t, n, &pre, &answer, &k->err);
         tld_unlock(t);
     }
     tld_enrol_pre_done(&pre);
