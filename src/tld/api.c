@@ -181,6 +181,9 @@ static unsigned admit(struct tld *t, struct MHD_Connection *c, const struct rout
         tld_lock(t);
         struct tld_node *n = tld_node_find(t, rq->arg[0]);
         bool ok = n && tld_token_ok(n, authz);
+        int sr;
+        if (!ok && tld_store_shared(t)) /* created or restarted through another replica? */
+            ok = (n = tld_store_node_sync(t, rq->arg[0], false, &sr)) && tld_token_ok(n, authz);
         tld_unlock(t);
         if (!ok) /* the same answer whether the node exists or not: no names are told */
             return (unsigned)ERR(403, "not this node's token");
