@@ -114,6 +114,7 @@ struct opts {
      * counted, not fatal; what passed is written to --acked */
     bool keep_going;
     const char *acked;
+    const char *rollback_probe; /* "URL_A,URL_B": two replicas of one store */
 };
 
 /* --confidential snp: the emulated secure processor and its chips. */
@@ -421,6 +422,67 @@ static void *attest_thread(void *p)
     return NULL;
 }
 
+/* ---- --rollback-probe: the TPM's counters across replicas ---- */
+
+static bool has_component(const json_t *ans, const char *component)
+{
+    size_t i;
+    json_t *f;
+    json_array_foreach(json_object_get(ans, "findings"), i, f)
+    {
+        const char *c = json_string_value(json_object_get(f, "component"));
+        if (c && strcmp(c, component) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Node 0 (enrolled, not attested yet) through replica a with its clock
+ * far ahead, then through replica b with a clock behind that (yet ahead
+ * of anything b itself saw): b must refuse it ("tpm clock"), as must a
+ * again with another; the node's clock then goes on from the highest. */
+static void rollback_probe(const char *urls)
+{
+    char a_url[512], *b_url;
+    snprintf(a_url, sizeof(a_url), "%s", urls);
+    if (!(b_url = strchr(a_url, ',')))
+        bench_fail("--rollback-probe: URL_A,URL_B");
+    *b_url++ = 0;
+    struct sim_node *n = &sim.nodes[0];
+    struct sim_http ha, hb;
+    sim_http_init(&ha, a_url);
+    sim_http_init(&hb, b_url);
+    json_t *ans = NULL;
+    double ta;
+    n->clock += 1000000;
+    long st = sim_node_attest(&sim, &ha, 0, NULL, &ans, &ta);
+    uint64_t high = n->clock;
+    const char *v = json_string_value(json_object_get(ans, "verdict"));
+    if (st != 200 || !v || strcmp(v, "pass") != 0)
+        bench_fail("rollback probe: %s through %s: HTTP %ld %.300s", n->name, a_url, st,
+                   ha.buf ? ha.buf : "");
+    json_decref(ans);
+    int refused = 0;
+    struct sim_http *via[2] = {&hb, &ha};
+    for (int k = 0; k < 2; k++) {
+        n->clock = high - 500000 + 100000 * (uint64_t)k;
+        st = sim_node_attest(&sim, via[k], 0, NULL, &ans, &ta);
+        v = json_string_value(json_object_get(ans, "verdict"));
+        if (st == 200 && v && strcmp(v, "fail") == 0 && has_component(ans, "tpm clock"))
+            refused++;
+        else
+            fprintf(stderr, "%s: rollback probe: %s through %s: HTTP %ld %.300s\n", bench_prog,
+                    n->name, via[k]->url, st, via[k]->buf ? via[k]->buf : "");
+        json_decref(ans);
+    }
+    n->clock = high;
+    n->attested = true;
+    printf("ROLLBACK node=%s clock=%llu refused=%d of 2 (behind it, through b then a)\n", n->name,
+           (unsigned long long)high, refused);
+    sim_http_done(&ha);
+    sim_http_done(&hb);
+}
+
 /* ---- openssl speed ---- */
 
 /* sign/s and verify/s of ECDSA P-256, one core. */
@@ -448,7 +510,7 @@ static void usage(FILE *f)
     fputs("usage: bench-attest --url URL --eventlog FILE [--home DIR] [--nodes N]\n"
           "       [--seconds S] [--warmup S] [--threads T] [--ek-keys K] [--prefix P]\n"
           "       [--speed-seconds S] [--no-warmup-pass] [--confidential snp [--chips K]]\n"
-          "       [--keep-going [--acked FILE]]\n"
+          "       [--keep-going [--acked FILE]] [--rollback-probe URL_A,URL_B]\n"
           "\n"
           "Drives a running tld's attestation service over HTTP with N simulated nodes\n"
           "(software EKs and AKs, enrolled through the real protocol), then T threads\n"
@@ -456,7 +518,9 @@ static void usage(FILE *f)
           "nodes, their evidence from the emulated secure processor in HOME/tee-emul\n"
           "(K chips, default 4). --keep-going: an attestation that fails or is lost is\n"
           "counted (TIMELINE lines: passes and failures per second), not fatal; --acked:\n"
-          "each pass's attestation id and node written to FILE. See bench/README.md.\n",
+          "each pass's attestation id and node written to FILE. --rollback-probe: before\n"
+          "the run, node 0's counters checked across two replicas (ROLLBACK line).\n"
+          "See bench/README.md.\n",
           f);
 }
 
@@ -478,6 +542,7 @@ int main(int argc, char **argv)
         {"chips", required_argument, NULL, 'K'},
         {"keep-going", no_argument, NULL, 'G'},
         {"acked", required_argument, NULL, 'A'},
+        {"rollback-probe", required_argument, NULL, 'R'},
         {"help", no_argument, NULL, 'h'},
         {0},
     };
@@ -533,6 +598,9 @@ int main(int argc, char **argv)
             break;
         case 'A':
             o.acked = optarg;
+            break;
+        case 'R':
+            o.rollback_probe = optarg;
             break;
         case 'h':
             usage(stdout);
@@ -614,6 +682,8 @@ int main(int argc, char **argv)
            o.nodes, dt, (double)o.nodes / dt);
     fflush(stdout);
 
+    if (o.rollback_probe)
+        rollback_probe(o.rollback_probe);
     struct worker *w = calloc((size_t)o.threads, sizeof(*w));
     if (!w)
         bench_fail("out of memory");

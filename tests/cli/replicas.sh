@@ -104,7 +104,8 @@ wait_for 10 curl -fsS -o /dev/null "http://127.0.0.1:$PORT/v1/health" 2>/dev/nul
 
 # The run: every node through haproxy, a's node files read from a
 "$BENCH" --url "http://127.0.0.1:$PORT" --home "$A" --eventlog "$LOG" --nodes "$NODES" \
-	--threads 4 --ek-keys 8 --seconds "$SECONDS_RUN" --keep-going --acked "$W/acked" >"$W/bench.out" 2>"$W/bench.err" &
+	--threads 4 --ek-keys 8 --seconds "$SECONDS_RUN" --keep-going --acked "$W/acked" \
+	--rollback-probe "$(url_of "$A"),$(url_of "$B")" >"$W/bench.out" 2>"$W/bench.err" &
 BENCH_PID=$!
 warm() { grep -q '^warm-up:' "$W/bench.out"; }
 wait_for 240 warm || bail "bench-attest did not attest every node once: $(tail -n 5 "$W/bench.out" "$W/bench.err")"
@@ -144,9 +145,18 @@ is "no nonce was redeemed twice (attestations sharing a nonce)" \
 	"$(sql "SELECT count(*) FROM (SELECT doc::json->>'nonce' FROM attestations GROUP BY 1 HAVING count(*) > 1) x")" "0"
 is "each pass's nonce is a redeemed ticket" \
 	"$(sql "SELECT count(*) FROM attestations a WHERE verdict = 'pass' AND NOT EXISTS (SELECT 1 FROM tickets t WHERE t.kind = 'nonce' AND t.value = a.doc::json->>'nonce' AND t.redeemed)")" "0"
-is "no attestation failed (no replay, no counter gone back)" \
-	"$(sql "SELECT count(*) FROM attestations WHERE verdict <> 'pass'")" "0"
-is "no alert was raised" "$(sql "SELECT count(*) FROM alerts")" "0"
+# The rollback probe: node 0 attested through a with its TPM clock far
+# ahead, then through b (which never saw that clock itself) and a again
+# with clocks behind it: both refused, one alert for that boot
+P=bench-000000
+check "the probe's quotes behind the TPM's clock were refused by both replicas" \
+	grep -q '^ROLLBACK node=bench-000000 .* refused=2 of 2' "$W/bench.out"
+is "the probe's two refusals are stored, each for the TPM clock" \
+	"$(sql "SELECT count(*) FROM attestations WHERE node = '$P' AND verdict = 'fail' AND doc::jsonb->'components' ? 'tpm clock'")" "2"
+is "no other attestation failed (no replay, no counter gone back)" \
+	"$(sql "SELECT count(*) FROM attestations WHERE verdict <> 'pass'")" "2"
+is "one alert for the probe's boot, not one per replica or per failure" \
+	"$(sql "SELECT node || ' ' || count(*) FROM alerts GROUP BY node")" "$P 1"
 is "no enrolment challenge is left to redeem" \
 	"$(sql "SELECT count(*) FROM tickets WHERE kind = 'challenge' AND NOT redeemed")" "0"
 
