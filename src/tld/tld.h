@@ -574,6 +574,7 @@ struct tld_metrics_gauges {
     uint64_t pending_create, pending_delete, pending_reimage;
     uint64_t starting, starting_limit;
     uint64_t lock_long_holds;
+    bool lease; /* this tld holds the reconciler's lease (lease.c) */
 };
 void tld_metrics_init(struct tld_metrics *m);
 /* seconds on CLOCK_MONOTONIC: an attestation's start and end */

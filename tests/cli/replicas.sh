@@ -49,6 +49,10 @@ cleanup() {
 trap cleanup EXIT
 sql() { psql "$TL_STORE" -X -A -t -q -c "$1"; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+lease_gauge() {
+	curl -fsS -m 2 -H "Authorization: Bearer $(cat "$A/operator.token")" "$(url_of "$1")/metrics" |
+		awk '$1 == "tld_reconcile_lease" { print $2 }'
+}
 pid_of() { awk '{print $2}' "$1/tld.addr"; }
 url_of() { awk '{print $1}' "$1/tld.addr"; }
 # GET /v1/health's lease as the operator sees it: true or false
@@ -74,6 +78,7 @@ jwks() { curl -fsS -H "Authorization: Bearer $(cat "$A/operator.token")" "$(url_
 is "the two replicas publish one JWKS (a token either signs, both verify)" "$(jwks "$B")" "$(jwks "$A")"
 wait_for 10 test "$(lease_of "$A")" = true || bail "replica a never took the reconciler's lease"
 is "replica b does not hold the lease while a does" "$(lease_of "$B")" "false"
+is "GET /metrics's tld_reconcile_lease says so (a, b)" "$(lease_gauge "$A") $(lease_gauge "$B")" "1 0"
 
 PORT=$(free_port)
 cat >"$W/haproxy.cfg" <<EOF
@@ -127,6 +132,7 @@ if wait_for 15 moved; then
 else
 	not_ok "the reconciler's lease moved to replica $(basename "$survivor")" "$(tail -n 5 "$survivor/tld.log")"
 fi
+is "the survivor's tld_reconcile_lease gauge is 1" "$(lease_gauge "$survivor")" "1"
 wait "$BENCH_PID"
 st=$?
 BENCH_PID=
