@@ -48,7 +48,7 @@ int tld_store_load(struct tld *t)
  * operator's through the other replica): moved from the record just read
  * into the table's node, which keeps what is this tld's own (its
  * processes, an operation in flight, the name index, its pool). */
-static void node_take(struct tld_node *n, struct tld_node *fresh)
+static void node_take(struct tld_node *n, struct tld_node *fresh, bool same_ak)
 {
 #define TAKE(field)                                                                                \
     do {                                                                                           \
@@ -65,10 +65,7 @@ static void node_take(struct tld_node *n, struct tld_node *fresh)
     n->boots = fresh->boots;
     n->attestation = fresh->attestation;
     n->tpm_seen = fresh->tpm_seen;
-    if (n->ak && fresh->ak && strcmp(n->ak->name, fresh->ak->name) == 0 &&
-        n->ak->enrolled == fresh->ak->enrolled)
-        ; /* the same AK: the one in memory keeps its built key */
-    else
+    if (!same_ak) /* the same AK: the one in memory keeps its built key */
         TAKE(ak);
     TAKE(baseline);
     TAKE(ek);
@@ -95,6 +92,14 @@ struct tld_node *tld_store_node_sync(struct tld *t, const char *name, bool for_u
     }
     if (*r < 0)
         return NULL;
+    /* the AK we hold, still enrolled: not decoded again (its OpenSSL key
+     * costs more than the rest of the record) */
+    json_t *ak = json_object_get(doc, "ak");
+    const char *ak_name = json_string_value(json_object_get(ak, "name"));
+    bool same_ak = n && n->ak && ak_name && strcmp(ak_name, n->ak->name) == 0 &&
+                   json_integer_value(json_object_get(ak, "enrolled")) == n->ak->enrolled;
+    if (same_ak)
+        json_object_del(doc, "ak");
     struct tld_node *fresh = NULL;
     *r = tld_node_from_doc(t, doc, &fresh);
     json_decref(doc);
@@ -115,7 +120,7 @@ struct tld_node *tld_store_node_sync(struct tld *t, const char *name, bool for_u
         }
         return fresh;
     }
-    node_take(n, fresh);
+    node_take(n, fresh, same_ak);
     tld_node_free(fresh);
     return n;
 }

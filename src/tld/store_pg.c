@@ -698,7 +698,14 @@ static int lease_try(struct pg_store *s)
         PQclear(res);
         if (ok)
             return 1;
-        return lease_try(s);
+        /* whatever failed, the lock is not known to be ours any more: the
+         * connection goes (and the lock with it), the next try starts anew */
+        const char *m = PQerrorMessage(s->lease);
+        tld_log("store (postgresql): the reconciler's lease: %.*s", (int)strcspn(m, "\n"), m);
+        PQfinish(s->lease);
+        s->lease = NULL;
+        s->lease_held = false;
+        return -EIO;
     }
     if (!s->lease) {
         const char *keys[] = {"dbname", "fallback_application_name", NULL};
