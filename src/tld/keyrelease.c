@@ -122,7 +122,8 @@ static int node_facts_take(struct tld *t, const char *node, const char *auth,
     snprintf(id, sizeof(id), "%s/%s", rq->vault, rq->key);
     int r = 0;
     tld_lock(t);
-    struct tld_node *n = tld_node_find(t, node);
+    int sr; /* replicas: its latest attestation may be another tld's */
+    struct tld_node *n = tld_store_node_sync(t, node, false, &sr);
     json_t *rec = json_object_get(t->keyvault.keys, id);
     if (!n || !tld_token_ok(n, auth))
         r = tl_error_set_nopos(err, -EACCES, "not this node's token");
