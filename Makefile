@@ -34,7 +34,7 @@ DEB_PACKAGES := build-essential meson ninja-build pkg-config clang llvm libclang
 	libssl-dev openssl libjansson-dev libyaml-dev libcmocka-dev libtss2-dev \
 	tpm2-tools pesign sbsigntool osslsigncode ovmf efitools qemu-system-x86 qemu-utils mtools dosfstools fdisk cpio swtpm swtpm-tools \
 	softhsm2 libp11-kit-dev cryptsetup-bin \
-	libmicrohttpd-dev libcurl4-openssl-dev libsqlite3-dev postgresql libpq-dev grub-pc-bin seabios \
+	libmicrohttpd-dev libcurl4-openssl-dev libsqlite3-dev postgresql libpq-dev haproxy grub-pc-bin seabios \
 	python3 jq xz-utils zstd curl nodejs openssh-client prometheus chromium
 
 .PHONY: all deps deps-graph build install test test-pg e2e unit asan fuzz fuzz-run demo bench format fixtures image clean

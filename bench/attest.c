@@ -110,6 +110,11 @@ struct opts {
     bool warmup_pass;  /* every node attested once before the window */
     bool confidential; /* --confidential snp */
     long chips;        /* emulated SEV-SNP chips ("hosts") */
+    /* replicas (tests/cli/replicas.sh): a refused or lost attestation is
+     * counted, not fatal; what passed is written to --acked */
+    bool keep_going;
+    const char *acked;
+    const char *rollback_probe; /* "URL_A,URL_B": two replicas of one store */
 };
 
 /* --confidential snp: the emulated secure processor and its chips. */
@@ -317,7 +322,36 @@ struct worker {
     long done, first;               /* measured attestations; of which a node's first */
     long all;                       /* every attestation, warm-up included */
     bool passed;                    /* each of its nodes attested once */
+    long failed;                    /* --keep-going: attestations without a pass */
+    struct acked {                  /* --acked: every pass the service answered */
+        long long id;
+        long node;
+    } * acked;
+    size_t n_acked, cap_acked;
 };
+
+/* --keep-going: passes and failures per second of the attest phase
+ * (TIMELINE lines), from its start (timeline_t0, unix seconds) */
+#define TIMELINE_MAX 3600
+static atomic_long timeline_pass[TIMELINE_MAX], timeline_fail[TIMELINE_MAX];
+static long timeline_t0;
+
+static void timeline_add(atomic_long *a)
+{
+    long k = (long)time(NULL) - timeline_t0;
+    if (k >= 0 && k < TIMELINE_MAX)
+        atomic_fetch_add(&a[k], 1);
+}
+
+static void acked_add(struct worker *w, long long id, long node)
+{
+    if (w->n_acked == w->cap_acked) {
+        w->cap_acked = w->cap_acked ? 2 * w->cap_acked : 1024;
+        if (!(w->acked = realloc(w->acked, w->cap_acked * sizeof(*w->acked))))
+            bench_fail("out of memory");
+    }
+    w->acked[w->n_acked++] = (struct acked){id, node};
+}
 
 static atomic_int phase;       /* 0 warm-up, 1 measuring, 2 stop */
 static atomic_int passes_done; /* threads that attested each of their nodes once */
@@ -335,7 +369,22 @@ static void *attest_thread(void *p)
             sim_node_attest(&sim, &h, i, o.confidential ? tee_evidence : NULL, &ans, &t_attest);
         double t2 = bench_clock(CLOCK_MONOTONIC);
         const char *verdict = json_string_value(json_object_get(ans, "verdict"));
-        if (st != 200 || !verdict || strcmp(verdict, "pass") != 0) {
+        bool pass = st == 200 && verdict && strcmp(verdict, "pass") == 0;
+        if (o.keep_going) {
+            timeline_add(pass ? timeline_pass : timeline_fail);
+            if (pass && o.acked)
+                acked_add(w, json_integer_value(json_object_get(ans, "attestation")), i);
+            if (!pass) { /* a replica gone: the next call finds another */
+                w->failed++;
+                json_decref(ans);
+                struct timespec pause = {0, 20 * 1000 * 1000};
+                nanosleep(&pause, NULL);
+                if ((i += sim.threads) >= sim.n_nodes)
+                    i = w->id;
+                continue;
+            }
+        }
+        if (!pass) {
             if (st >= 0)
                 fprintf(stderr, "%s: attest %s: HTTP %ld, verdict %s: %.600s\n", bench_prog,
                         n->name, st, verdict ? verdict : "none", h.buf ? h.buf : "");
@@ -373,6 +422,67 @@ static void *attest_thread(void *p)
     return NULL;
 }
 
+/* ---- --rollback-probe: the TPM's counters across replicas ---- */
+
+static bool has_component(const json_t *ans, const char *component)
+{
+    size_t i;
+    json_t *f;
+    json_array_foreach(json_object_get(ans, "findings"), i, f)
+    {
+        const char *c = json_string_value(json_object_get(f, "component"));
+        if (c && strcmp(c, component) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Node 0 (enrolled, not attested yet) through replica a with its clock
+ * far ahead, then through replica b with a clock behind that (yet ahead
+ * of anything b itself saw): b must refuse it ("tpm clock"), as must a
+ * again with another; the node's clock then goes on from the highest. */
+static void rollback_probe(const char *urls)
+{
+    char a_url[512], *b_url;
+    snprintf(a_url, sizeof(a_url), "%s", urls);
+    if (!(b_url = strchr(a_url, ',')))
+        bench_fail("--rollback-probe: URL_A,URL_B");
+    *b_url++ = 0;
+    struct sim_node *n = &sim.nodes[0];
+    struct sim_http ha, hb;
+    sim_http_init(&ha, a_url);
+    sim_http_init(&hb, b_url);
+    json_t *ans = NULL;
+    double ta;
+    n->clock += 1000000;
+    long st = sim_node_attest(&sim, &ha, 0, NULL, &ans, &ta);
+    uint64_t high = n->clock;
+    const char *v = json_string_value(json_object_get(ans, "verdict"));
+    if (st != 200 || !v || strcmp(v, "pass") != 0)
+        bench_fail("rollback probe: %s through %s: HTTP %ld %.300s", n->name, a_url, st,
+                   ha.buf ? ha.buf : "");
+    json_decref(ans);
+    int refused = 0;
+    struct sim_http *via[2] = {&hb, &ha};
+    for (int k = 0; k < 2; k++) {
+        n->clock = high - 500000 + 100000 * (uint64_t)k;
+        st = sim_node_attest(&sim, via[k], 0, NULL, &ans, &ta);
+        v = json_string_value(json_object_get(ans, "verdict"));
+        if (st == 200 && v && strcmp(v, "fail") == 0 && has_component(ans, "tpm clock"))
+            refused++;
+        else
+            fprintf(stderr, "%s: rollback probe: %s through %s: HTTP %ld %.300s\n", bench_prog,
+                    n->name, via[k]->url, st, via[k]->buf ? via[k]->buf : "");
+        json_decref(ans);
+    }
+    n->clock = high;
+    n->attested = true;
+    printf("ROLLBACK node=%s clock=%llu refused=%d of 2 (behind it, through b then a)\n", n->name,
+           (unsigned long long)high, refused);
+    sim_http_done(&ha);
+    sim_http_done(&hb);
+}
+
 /* ---- openssl speed ---- */
 
 /* sign/s and verify/s of ECDSA P-256, one core. */
@@ -400,12 +510,17 @@ static void usage(FILE *f)
     fputs("usage: bench-attest --url URL --eventlog FILE [--home DIR] [--nodes N]\n"
           "       [--seconds S] [--warmup S] [--threads T] [--ek-keys K] [--prefix P]\n"
           "       [--speed-seconds S] [--no-warmup-pass] [--confidential snp [--chips K]]\n"
+          "       [--keep-going [--acked FILE]] [--rollback-probe URL_A,URL_B]\n"
           "\n"
           "Drives a running tld's attestation service over HTTP with N simulated nodes\n"
           "(software EKs and AKs, enrolled through the real protocol), then T threads\n"
           "attest them round robin for S seconds. --confidential snp: SEV-SNP confidential\n"
           "nodes, their evidence from the emulated secure processor in HOME/tee-emul\n"
-          "(K chips, default 4). See bench/README.md.\n",
+          "(K chips, default 4). --keep-going: an attestation that fails or is lost is\n"
+          "counted (TIMELINE lines: passes and failures per second), not fatal; --acked:\n"
+          "each pass's attestation id and node written to FILE. --rollback-probe: before\n"
+          "the run, node 0's counters checked across two replicas (ROLLBACK line).\n"
+          "See bench/README.md.\n",
           f);
 }
 
@@ -425,6 +540,9 @@ int main(int argc, char **argv)
         {"no-warmup-pass", no_argument, NULL, 'P'},
         {"confidential", required_argument, NULL, 'C'},
         {"chips", required_argument, NULL, 'K'},
+        {"keep-going", no_argument, NULL, 'G'},
+        {"acked", required_argument, NULL, 'A'},
+        {"rollback-probe", required_argument, NULL, 'R'},
         {"help", no_argument, NULL, 'h'},
         {0},
     };
@@ -474,6 +592,15 @@ int main(int argc, char **argv)
             break;
         case 'K':
             o.chips = atol(optarg);
+            break;
+        case 'G':
+            o.keep_going = true;
+            break;
+        case 'A':
+            o.acked = optarg;
+            break;
+        case 'R':
+            o.rollback_probe = optarg;
             break;
         case 'h':
             usage(stdout);
@@ -555,10 +682,14 @@ int main(int argc, char **argv)
            o.nodes, dt, (double)o.nodes / dt);
     fflush(stdout);
 
+    if (o.rollback_probe)
+        rollback_probe(o.rollback_probe);
     struct worker *w = calloc((size_t)o.threads, sizeof(*w));
     if (!w)
         bench_fail("out of memory");
     atomic_store(&phase, o.warmup > 0 ? 0 : 1);
+    timeline_t0 = (long)time(NULL);
+    printf("attesting from %ld (unix seconds)\n", timeline_t0);
     for (int i = 0; i < o.threads; i++) {
         w[i].id = i;
         if (pthread_create(&w[i].th, NULL, attest_thread, &w[i]) != 0)
@@ -589,8 +720,15 @@ int main(int argc, char **argv)
         return 1;
     long rss3 = bench_rss_kib(pid);
     struct bench_lat attest = {0}, round = {0};
-    long done = 0, first = 0, all = 0;
+    long done = 0, first = 0, all = 0, failed = 0;
+    FILE *acked = o.acked ? fopen(o.acked, "we") : NULL;
+    if (o.acked && !acked)
+        bench_fail("%s: cannot write", o.acked);
     for (int i = 0; i < o.threads; i++) {
+        failed += w[i].failed;
+        for (size_t k = 0; acked && k < w[i].n_acked; k++)
+            fprintf(acked, "%lld %s\n", w[i].acked[k].id, sim.nodes[w[i].acked[k].node].name);
+        free(w[i].acked);
         for (size_t k = 0; k < w[i].attest.n; k++) {
             bench_lat_add(&attest, w[i].attest.v[k]);
             bench_lat_add(&round, w[i].round.v[k]);
@@ -602,13 +740,22 @@ int main(int argc, char **argv)
         free(w[i].round.v);
     }
     free(w);
+    if (acked && fclose(acked) != 0)
+        bench_fail("%s: cannot write", o.acked);
+    if (o.keep_going) {
+        long last = (long)time(NULL) - timeline_t0;
+        for (long k = 0; k <= last && k < TIMELINE_MAX; k++)
+            printf("TIMELINE t=%ld pass=%ld fail=%ld\n", timeline_t0 + k,
+                   atomic_load(&timeline_pass[k]), atomic_load(&timeline_fail[k]));
+        printf("failed:  %ld attestations without a pass (--keep-going)\n", failed);
+    }
     bench_lat_sort(&attest);
     bench_lat_sort(&round);
     double rate = (double)done / window;
-    printf("attest:  %ld attestations in %.2f s: %.0f/s sustained, all pass%s (%ld were a node's"
+    printf("attest:  %ld attestations in %.2f s: %.0f/s sustained, %s%s (%ld were a node's"
            " first; %ld in all with the warm-up)\n",
-           done, window, rate, o.confidential ? " with SEV-SNP evidence (sevsnpvm)" : "", first,
-           all);
+           done, window, rate, failed ? "the passes" : "all pass",
+           o.confidential ? " with SEV-SNP evidence (sevsnpvm)" : "", first, all);
     printf("         attest call  p50 %.2f ms  p99 %.2f ms  max %.2f ms\n",
            bench_lat_pct_ms(&attest, 0.5), bench_lat_pct_ms(&attest, 0.99),
            bench_lat_pct_ms(&attest, 1.0));

@@ -181,6 +181,13 @@ static unsigned admit(struct tld *t, struct MHD_Connection *c, const struct rout
         tld_lock(t);
         struct tld_node *n = tld_node_find(t, rq->arg[0]);
         bool ok = n && tld_token_ok(n, authz);
+        int sr;
+        /* created through another replica? A node we know is not asked
+         * of the store here: a flood of wrong tokens is refused at
+         * memory's speed, with nothing read (docs/scale.md: a token
+         * changed through another replica) */
+        if (!ok && tld_store_shared(t) && !n)
+            ok = (n = tld_store_node_sync(t, rq->arg[0], false, &sr)) && tld_token_ok(n, authz);
         tld_unlock(t);
         if (!ok) /* the same answer whether the node exists or not: no names are told */
             return (unsigned)ERR(403, "not this node's token");

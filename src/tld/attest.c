@@ -43,11 +43,28 @@
 
 /* ---- nonces ---- */
 
-static int nonce(struct tld_node *n, json_t **answer, struct tl_error *err)
+/* A shared store (replicas): the nonce is a ticket there, so that any tld
+ * sharing it redeems it, once. */
+static int nonce_shared(struct tld *t, struct tld_node *n, json_t **answer, struct tl_error *err)
+{
+    uint8_t v[32];
+    char h[65];
+    if (getrandom(v, sizeof(v), 0) != (ssize_t)sizeof(v))
+        return tl_error_set_nopos(err, -EIO, "getrandom failed");
+    tl_hex_encode(v, sizeof(v), h);
+    if (tld_store_ticket_put(t, "nonce", h, n->name, tld_now() + TLD_NONCE_TTL, NULL) < 0)
+        return tl_error_set_nopos(err, -EAGAIN, "nonce: the store did not answer; try again");
+    *answer = json_pack("{s:s, s:i}", "nonce", h, "expires_in", TLD_NONCE_TTL);
+    return 0;
+}
+
+static int nonce(struct tld *t, struct tld_node *n, json_t **answer, struct tl_error *err)
 {
     if (!n->ak)
         return tl_error_set_nopos(err, -ENOKEY, "nonce: node %s has no enrolled AK (enrol first)",
                                   n->name);
+    if (tld_store_shared(t))
+        return nonce_shared(t, n, answer, err);
     if (!n->nonces && !(n->nonces = calloc(TLD_NONCES, sizeof(*n->nonces))))
         return tl_error_set_nopos(err, -ENOMEM, "out of memory");
     long long now = tld_now();
@@ -73,8 +90,15 @@ static int nonce(struct tld_node *n, json_t **answer, struct tl_error *err)
 /* Consumes the nonce: true when this service issued it to this node, it
  * has not been used and has not expired (attest.h: a key release takes
  * one too). */
-bool tld_attest_nonce_take(struct tld_node *n, const uint8_t *v, size_t len)
+bool tld_attest_nonce_take(struct tld *t, struct tld_node *n, const uint8_t *v, size_t len)
 {
+    if (len == 32 && tld_store_shared(t)) {
+        char h[65], *data = NULL;
+        tl_hex_encode(v, 32, h);
+        bool fresh = tld_store_ticket_take(t, "nonce", h, n->name, &data) == 0;
+        free(data);
+        return fresh;
+    }
     if (!n->nonces || len != 32)
         return false;
     long long now = tld_now();
@@ -325,8 +349,39 @@ int tld_attest_work(struct tld *t, struct tld_attest_job *job, struct tl_error *
     return 0;
 }
 
+static int finish(struct tld *t, struct tld_attest_job *job, const char *auth, bool in_tx,
+                  struct tld_store_pending **pending, json_t **answer, struct tl_error *err);
+
+/* A shared store (replicas): the node's record is read again with its row
+ * locked, in the transaction that will write the attestation, the node's
+ * new counters and the nonce's redemption. Another tld attesting the same
+ * node waits for this commit and then sees these counters: the rollback
+ * checks hold across replicas. */
 int tld_attest_finish(struct tld *t, struct tld_attest_job *job, const char *auth, json_t **answer,
                       struct tld_store_pending **pending, struct tl_error *err)
+{
+    if (!tld_store_shared(t))
+        return finish(t, job, auth, false, pending, answer, err);
+    if (tld_store_begin(t) < 0)
+        return tl_error_set_nopos(err, -EAGAIN, "attest: the store did not answer; try again");
+    int r = 0;
+    if (!tld_store_node_sync(t, job->node, true, &r)) {
+        tld_store_rollback(t);
+        return r == -ENOENT || r == 0
+                   ? tl_error_set_nopos(err, -ENOENT, "no node named %s", job->node)
+                   : tl_error_set_nopos(err, -EAGAIN,
+                                        "attest: the store did not answer; try again");
+    }
+    r = finish(t, job, auth, true, NULL, answer, err);
+    if (r < 0)
+        tld_store_rollback(t); /* nothing when finish's commit ended it */
+    return r;
+}
+
+/* in_tx: the caller began the transaction; finish commits it. pending:
+ * where a group-committed attestation's wait is handed back (NULL: none). */
+static int finish(struct tld *t, struct tld_attest_job *job, const char *auth, bool in_tx,
+                  struct tld_store_pending **pending, json_t **answer, struct tl_error *err)
 {
     struct tld_node *n = tld_node_find(t, job->node);
     if (!n)
@@ -343,7 +398,7 @@ int tld_attest_finish(struct tld *t, struct tld_attest_job *job, const char *aut
     const char *nonce_hex = job->nonce_hex;
     json_t *pcrs = job->pcrs;
     json_t *findings = json_array();
-    bool fresh = tld_attest_nonce_take(n, job->nv, job->nv_len);
+    bool fresh = tld_attest_nonce_take(t, n, job->nv, job->nv_len);
     bool quote_ok = fresh && job->quote_ok;
     struct tld_quote_result q = job->q;
     if (!fresh) {
@@ -485,9 +540,13 @@ int tld_attest_finish(struct tld *t, struct tld_attest_job *job, const char *aut
      * the store's group commit instead, with an id from its counter: the
      * record and the node's document are written by a transaction shared
      * with other attestations, which the caller waits for after letting
-     * go of tld.lock (*pending), before it answers. */
-    bool group = pending && quote_ok && strcmp(verdict, "pass") == 0 && *tld_baseline_slot(n);
-    bool in_tx = !group && tld_store_begin(t) == 0;
+     * go of tld.lock (*pending), before it answers. A shared store
+     * (replicas) has begun its transaction already, the node's row locked:
+     * no group commit there (pending is NULL). */
+    bool group = !in_tx && pending && quote_ok && strcmp(verdict, "pass") == 0 &&
+                 *tld_baseline_slot(n);
+    if (!in_tx && !group)
+        in_tx = tld_store_begin(t) == 0;
     json_t *new_alert = NULL, *token = json_null();
     long long id = 0;
     if ((group ? tld_store_group_id(t, &id) : tld_store_attestation_next_id(t, &id)) < 0) {
@@ -614,11 +673,11 @@ int tld_attest_handle(struct tld *t, struct tld_node *n, const char *action, con
         struct tld_enrol_pre pre;
         r = tld_enrol_prepare(t, req, &pre, err);
         if (!r)
-            r = tld_enrol_accept(n, &pre, answer, err);
+            r = tld_enrol_accept(t, n, &pre, answer, err);
         tld_enrol_pre_done(&pre);
     } else if (strcmp(action, "activate") == 0)
         r = tld_enrol_activate(t, n, req, answer, err);
     else
-        r = nonce(n, answer, err);
+        r = nonce(t, n, answer, err);
     return r;
 }

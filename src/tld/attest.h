@@ -26,7 +26,7 @@
 
 /* attest.c: consumes a nonce this service issued to n (single use, within
  * TLD_NONCE_TTL): true when it was one; under tld.lock. */
-bool tld_attest_nonce_take(struct tld_node *n, const uint8_t *v, size_t len);
+bool tld_attest_nonce_take(struct tld *t, struct tld_node *n, const uint8_t *v, size_t len);
 
 /* attest_log.c: one finding of an attestation (a new reference); pcr and
  * event -1: none; expected and actual may be NULL. */
@@ -72,7 +72,7 @@ struct tld_enrol_pre {
 };
 int tld_enrol_prepare(struct tld *t, const json_t *req, struct tld_enrol_pre *pre,
                       struct tl_error *err);
-int tld_enrol_accept(struct tld_node *n, struct tld_enrol_pre *pre, json_t **answer,
+int tld_enrol_accept(struct tld *t, struct tld_node *n, struct tld_enrol_pre *pre, json_t **answer,
                      struct tl_error *err);
 void tld_enrol_pre_done(struct tld_enrol_pre *pre);
 int tld_enrol_activate(struct tld *t, struct tld_node *n, json_t *req, json_t **answer,

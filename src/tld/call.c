@@ -137,12 +137,21 @@ const char *api_query(struct call *k, const char *key)
 }
 
 /* The node named by the route's {node} (404 when none). */
-struct tld_node *api_call_node(struct call *k)
+/* A shared store (replicas): the node's record as the store has it now. */
+static struct tld_node *call_node(struct call *k, int *r)
 {
-    struct tld_node *n = tld_node_find(k->t, k->rq->arg[0]);
-    if (!n)
+    struct tld_node *n = tld_store_node_sync(k->t, k->rq->arg[0], false, r);
+    if (!n && *r != 0 && *r != -ENOENT)
+        snprintf(k->msg, sizeof(k->msg), "node %s: the store did not answer", k->rq->arg[0]);
+    else if (!n)
         snprintf(k->msg, sizeof(k->msg), "no node named %s", k->rq->arg[0]);
     return n;
+}
+
+struct tld_node *api_call_node(struct call *k)
+{
+    int r;
+    return call_node(k, &r);
 }
 
 /* The node, when no operation holds it (lifecycle.c lets tld.lock go for
@@ -150,8 +159,9 @@ struct tld_node *api_call_node(struct call *k)
  * for its agent (temporary: the agent tries again). */
 struct tld_node *api_call_node_idle(struct call *k, int *status)
 {
-    struct tld_node *n = api_call_node(k);
-    *status = n ? 0 : 404;
+    int r;
+    struct tld_node *n = call_node(k, &r);
+    *status = n ? 0 : r != 0 && r != -ENOENT ? 503 : 404;
     if (n && n->busy) {
         bool agent = k->rq->caller.role == TLD_ROLE_AGENT;
         snprintf(k->msg, sizeof(k->msg), "node %s is busy (%s); try again when it is done", n->name,

@@ -198,7 +198,62 @@ out:
     return r;
 }
 
-int tld_enrol_accept(struct tld_node *n, struct tld_enrol_pre *pre, json_t **answer,
+static void challenge_free(struct tld_challenge *ch)
+{
+    if (!ch)
+        return;
+    json_decref(ch->ak);
+    OPENSSL_cleanse(ch, sizeof(*ch));
+    free(ch);
+}
+
+/* A shared store (replicas): the challenge is a ticket there, {"secret":
+ * hex, "ak": ...}, so that the activation may reach another tld; taken
+ * once. */
+static int challenge_put(struct tld *t, const struct tld_node *n, const struct tld_challenge *ch)
+{
+    char secret[2 * sizeof(ch->secret) + 1];
+    tl_hex_encode(ch->secret, sizeof(ch->secret), secret);
+    json_t *data = json_pack("{s:s, s:O}", "secret", secret, "ak", ch->ak);
+    char *text = data ? json_dumps(data, JSON_COMPACT) : NULL;
+    int r =
+        text ? tld_store_ticket_put(t, "challenge", ch->id, n->name, ch->expires, text) : -ENOMEM;
+    OPENSSL_cleanse(secret, sizeof(secret));
+    if (text)
+        OPENSSL_cleanse(text, strlen(text));
+    free(text);
+    json_decref(data);
+    return r;
+}
+
+static struct tld_challenge *challenge_take(struct tld *t, const struct tld_node *n, const char *id)
+{
+    char *text = NULL;
+    if (strlen(id) >= sizeof(((struct tld_challenge *)0)->id) ||
+        tld_store_ticket_take(t, "challenge", id, n->name, &text) < 0)
+        return NULL;
+    json_t *data = text ? json_loads(text, 0, NULL) : NULL;
+    const char *secret = json_string_value(json_object_get(data, "secret"));
+    struct tld_challenge *ch = calloc(1, sizeof(*ch));
+    if (ch && secret && strlen(secret) == 2 * sizeof(ch->secret) &&
+        tl_hex_decode(secret, strlen(secret), ch->secret, sizeof(ch->secret)) ==
+            (int)sizeof(ch->secret) &&
+        json_is_object(json_object_get(data, "ak"))) {
+        snprintf(ch->id, sizeof(ch->id), "%s", id);
+        ch->ak = json_incref(json_object_get(data, "ak"));
+        ch->expires = tld_now(); /* the store took it unexpired */
+    } else {
+        free(ch);
+        ch = NULL;
+    }
+    json_decref(data);
+    if (text)
+        OPENSSL_cleanse(text, strlen(text));
+    free(text);
+    return ch;
+}
+
+int tld_enrol_accept(struct tld *t, struct tld_node *n, struct tld_enrol_pre *pre, json_t **answer,
                      struct tl_error *err)
 {
     /* the certificate the platform issued to THIS node, not another's */
@@ -228,11 +283,20 @@ int tld_enrol_accept(struct tld_node *n, struct tld_enrol_pre *pre, json_t **ans
     ch->expires = tld_now() + TLD_CHALLENGE_TTL;
     ch->ak = json_pack("{s:o, s:s, s:s, s:s}", "public", tl_base64_json(pre->ak_pub, pre->ak_len),
                        "name", pre->ak_name, "ek_type", pre->ek_type, "ek_origin", pre->origin);
-    if (n->challenge) {
-        json_decref(n->challenge->ak);
-        OPENSSL_cleanse(n->challenge, sizeof(*n->challenge));
-        free(n->challenge);
+    if (tld_store_shared(t)) {
+        int r = challenge_put(t, n, ch);
+        char id[sizeof(ch->id)];
+        memcpy(id, ch->id, sizeof(id));
+        challenge_free(ch);
+        if (r < 0)
+            return tl_error_set_nopos(err, -EAGAIN, "enroll: the store did not answer; try again");
+        *answer = json_pack("{s:s, s:o, s:o}", "challenge", id, "credential_blob",
+                            tl_base64_json(pre->blob, pre->blob_len), "encrypted_secret",
+                            tl_base64_json(pre->secret, pre->secret_len));
+        tld_log("node %s: enrolment challenge for AK %.16s", n->name, pre->ak_name);
+        return 0;
     }
+    challenge_free(n->challenge);
     n->challenge = ch;
     *answer = json_pack("{s:s, s:o, s:o}", "challenge", ch->id, "credential_blob",
                         tl_base64_json(pre->blob, pre->blob_len), "encrypted_secret",
@@ -244,14 +308,17 @@ int tld_enrol_accept(struct tld_node *n, struct tld_enrol_pre *pre, json_t **ans
 int tld_enrol_activate(struct tld *t, struct tld_node *n, json_t *req, json_t **answer,
                        struct tl_error *err)
 {
-    struct tld_challenge *ch = n->challenge;
     const char *id = json_string_value(json_object_get(req, "challenge"));
+    struct tld_challenge *ch = !id                   ? NULL
+                               : tld_store_shared(t) ? challenge_take(t, n, id)
+                                                     : n->challenge;
     uint8_t *secret = NULL;
     size_t len = 0;
-    if (!ch || !id || strcmp(id, ch->id) != 0)
+    if (!ch || strcmp(id, ch->id) != 0)
         return tl_error_set_nopos(err, -EACCES, "activate: no such enrolment challenge for node %s",
                                   n->name);
-    n->challenge = NULL; /* one try */
+    if (ch == n->challenge)
+        n->challenge = NULL; /* one try */
     int r;
     if (tld_now() > ch->expires) {
         r = tl_error_set_nopos(err, -EACCES, "activate: the challenge expired");
@@ -279,8 +346,6 @@ int tld_enrol_activate(struct tld *t, struct tld_node *n, json_t *req, json_t **
         }
     }
     free(secret);
-    json_decref(ch->ak);
-    OPENSSL_cleanse(ch, sizeof(*ch));
-    free(ch);
+    challenge_free(ch);
     return r;
 }

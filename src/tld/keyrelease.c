@@ -122,7 +122,8 @@ static int node_facts_take(struct tld *t, const char *node, const char *auth,
     snprintf(id, sizeof(id), "%s/%s", rq->vault, rq->key);
     int r = 0;
     tld_lock(t);
-    struct tld_node *n = tld_node_find(t, node);
+    int sr; /* replicas: its latest attestation may be another tld's */
+    struct tld_node *n = tld_store_node_sync(t, node, false, &sr);
     json_t *rec = json_object_get(t->keyvault.keys, id);
     if (!n || !tld_token_ok(n, auth))
         r = tl_error_set_nopos(err, -EACCES, "not this node's token");
@@ -139,7 +140,7 @@ static int node_facts_take(struct tld *t, const char *node, const char *auth,
         json_t *policy = json_object_get(rec, "release_policy");
         f->policy = json_is_object(policy) ? json_incref(policy) : NULL;
         /* taken whatever follows: single use, so a replay finds it gone */
-        f->nonce_ok = tld_attest_nonce_take(n, rq->nonce, sizeof(rq->nonce));
+        f->nonce_ok = tld_attest_nonce_take(t, n, rq->nonce, sizeof(rq->nonce));
     }
     tld_unlock(t);
     return r;

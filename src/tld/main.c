@@ -10,6 +10,7 @@
 #include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -365,9 +366,11 @@ int main(int argc, char **argv)
     if ((r = tld_notify("READY=1")) < 0)
         tld_log("$NOTIFY_SOCKET: cannot tell systemd tld is ready: %s", strerror(-r));
     while (!t->quit) {
+        tld_lease_tick(t); /* a round trip to a shared store: not under tld.lock */
         tld_lock_at(t, "the supervision and reconcile loop");
         tld_supervise_once(t);
-        tld_reconcile_once(t);
+        if (atomic_load(&t->lease.held)) /* one replica at a time */
+            tld_reconcile_once(t);
         tld_unlock(t);
         struct timespec ts = {0, 250 * 1000 * 1000};
         nanosleep(&ts, NULL);

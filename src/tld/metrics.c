@@ -296,6 +296,10 @@ static void gauges(FILE *f, const struct tld_metrics_gauges *g)
             g->pending_delete);
     fprintf(f, "tld_reconcile_pending_nodes{operation=\"reimage\"} %" PRIu64 "\n",
             g->pending_reimage);
+    family(f, "tld_reconcile_lease", "gauge",
+           "1 when this tld holds the reconciler's lease (one replica at a time; always on "
+           "SQLite).");
+    fprintf(f, "tld_reconcile_lease %d\n", g->lease ? 1 : 0);
     family(f, "tld_reconcile_starting_nodes", "gauge", "VM nodes creating or booting now.");
     fprintf(f, "tld_reconcile_starting_nodes %" PRIu64 "\n", g->starting);
     family(f, "tld_reconcile_starting_limit", "gauge",

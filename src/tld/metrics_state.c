@@ -11,6 +11,7 @@
  * pool: reconcile_plan.c's tld_pool_node_drifted); the VM nodes creating
  * or booting and the bound on them (capacity.c). */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,6 +101,7 @@ void tld_metrics_gauges_read(struct tld *t, struct tld_metrics_gauges *g)
     g->starting = tld_capacity_starting(t);
     g->starting_limit = t->capacity.concurrent_creates;
     g->lock_long_holds = t->lock_held.n_long;
+    g->lease = atomic_load(&t->lease.held);
     tld_unlock(t);
 }
 

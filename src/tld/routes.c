@@ -28,6 +28,7 @@ static enum MHD_Result h_health(struct call *k)
         json_object_set_new(j, "nodes", json_integer((json_int_t)n_nodes));
         json_object_set_new(j, "uptimeSeconds",
                             json_integer((json_int_t)(time(NULL) - k->t->started)));
+        json_object_set_new(j, "lease", tld_lease_json(k->t));
     }
     return api_send_json(k->c, 200, j);
 }
@@ -382,7 +383,7 @@ static enum MHD_Result h_enroll(struct call *k)
         tld_lock(t);
         n = api_call_node_idle(k, &status);
         if (n && !(status = tld_attest_agent_checks(n, "enroll", auth, k->rq->json, &k->err)))
-            status = tld_enrol_accept(n, &pre, &answer, &k->err);
+            status = tld_enrol_accept(k->t, n, &pre, &answer, &k->err);
         tld_unlock(t);
     }
     tld_enrol_pre_done(&pre);

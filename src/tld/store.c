@@ -589,3 +589,52 @@ int tld_store_prune(struct tld_store *s, long long after, int keep, long long *u
     free(l.node);
     return r < 0 ? r : 0;
 }
+
+/* ---- replicas (docs/scale.md, "Replicas") ---- */
+
+bool tld_store_shared(const struct tld *t)
+{
+    return t->store->engine->ticket_take != NULL;
+}
+
+int tld_store_resource_get(struct tld *t, const char *kind, const char *id, bool for_update,
+                           json_t **doc)
+{
+    *doc = NULL;
+    if (!t->store->engine->resource_get)
+        return -EOPNOTSUPP;
+    _cleanup_free_ char *text = NULL;
+    int r = t->store->engine->resource_get(t->store, kind, id, for_update, &text);
+    if (r < 0)
+        return r;
+    *doc = json_loads(text, 0, NULL);
+    if (!json_is_object(*doc)) {
+        json_decref(*doc);
+        *doc = NULL;
+        return -EBADMSG;
+    }
+    return 0;
+}
+
+int tld_store_ticket_put(struct tld *t, const char *kind, const char *value, const char *node,
+                         long long expires, const char *data)
+{
+    return t->store->engine->ticket_put(t->store, kind, value, node, expires, data);
+}
+
+int tld_store_ticket_take(struct tld *t, const char *kind, const char *value, const char *node,
+                          char **data)
+{
+    *data = NULL;
+    return t->store->engine->ticket_take(t->store, kind, value, node, tld_now(), data);
+}
+
+int tld_store_tickets_prune(struct tld *t, long long before)
+{
+    return t->store->engine->tickets_prune ? t->store->engine->tickets_prune(t->store, before) : 0;
+}
+
+int tld_store_lease_try(struct tld *t)
+{
+    return t->store->engine->lease_try ? t->store->engine->lease_try(t->store) : 1;
+}

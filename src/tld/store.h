@@ -7,7 +7,9 @@
  *
  * Both keep the same schema (docs/architecture.md, "Data directory"):
  * resources (kind, id, doc, updated), attestations (id, node, at, verdict,
- * doc), alerts (id, node, boot, at, acknowledged, doc), documents as JSON
+ * doc), alerts (id, node, boot, at, acknowledged, doc), tickets (value,
+ * kind, node, expires, redeemed, data: replicas' nonces and enrolment
+ * challenges, store_pg.c), documents as JSON
  * text, ids from the engine's sequence (AUTOINCREMENT, an identity
  * column). The schema's version is numbered the same in both; each engine
  * lists the migrations that reach it from an empty database.
@@ -25,7 +27,7 @@
 #include <stdint.h>
 
 /* The version this tld writes; a store at a newer one is refused. */
-#define STORE_SCHEMA 4
+#define STORE_SCHEMA 5
 
 struct tld_store;
 
@@ -76,6 +78,26 @@ struct tld_store_engine {
     int (*alert_ack)(struct tld_store *s, long long id);  /* -ENOENT: no such alert */
     int (*alerts_open)(struct tld_store *s, uint64_t *n); /* the unacknowledged ones */
 
+    /* Replicas (docs/scale.md, "Replicas"): an engine several tlds can
+     * share sets these; NULL: one tld (SQLite), which keeps nonces and
+     * challenges in memory and is always the reconciler.
+     * resource_get: the document's text (malloc'd) or -ENOENT; for_update:
+     * its row locked until the transaction ends (SELECT ... FOR UPDATE). */
+    int (*resource_get)(struct tld_store *s, const char *kind, const char *id, bool for_update,
+                        char **text);
+    /* a single-use ticket (a nonce, a challenge): put once; take redeems
+     * it exactly once across every tld sharing the store (0, with its data
+     * malloc'd or NULL), or -ENOENT (unknown, another node's, used or
+     * expired at now) */
+    int (*ticket_put)(struct tld_store *s, const char *kind, const char *value, const char *node,
+                      long long expires, const char *data);
+    int (*ticket_take)(struct tld_store *s, const char *kind, const char *value, const char *node,
+                       long long now, char **data);
+    /* the tickets that expired before `before`, gone */
+    int (*tickets_prune)(struct tld_store *s, long long before);
+    /* the reconciler's lease, on a connection of its own: 1 held (taken
+     * now or before), 0 another tld holds it, -EIO */
+    int (*lease_try)(struct tld_store *s);
     /* Retention (tld_store_prune, on a connection of its own): each node
      * with an attestation of id > after, with its newest id; then one
      * node's attestations but its newest keep and its failures deleted

@@ -88,6 +88,10 @@ static const struct tld_store_migration sqlite_migrations[] = {
      "INSERT INTO resources (kind, id, doc, updated) SELECT 'node', name, doc, updated FROM "
      "nodes;"
      "DROP TABLE nodes"},
+    {5, /* replicas' single-use tickets (store.h): the schema is the same in
+         * both engines, though a lone SQLite tld keeps them in memory */
+     "CREATE TABLE tickets (value TEXT PRIMARY KEY, kind TEXT NOT NULL, node TEXT NOT NULL, "
+     "expires INTEGER NOT NULL, redeemed INTEGER NOT NULL DEFAULT 0, data TEXT)"},
 };
 
 static void sqlite_close(struct tld_store *base)

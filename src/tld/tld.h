@@ -429,6 +429,19 @@ struct tld_reconcile {
     struct tld_node *nodes[TLD_POOL_NODES_MAX];
 };
 
+/* lease.c: the reconciler's lease among replicas */
+#define TLD_LEASE_TRY_MS     1000
+#define TLD_TICKETS_PRUNE_MS 60000
+struct tld_lease {
+    _Atomic bool held; /* this tld runs the reconciler */
+    long long since;   /* unix seconds: held since */
+    long long tried_ms, pruned_ms;
+};
+/* main loop, without tld.lock: the lease tried every TLD_LEASE_TRY_MS */
+void tld_lease_tick(struct tld *t);
+/* {"reconciler": held, "since"} for GET /v1/health */
+json_t *tld_lease_json(const struct tld *t);
+
 /* node.c: interned strings (spec paths), one copy each for tld's life */
 struct tld_interned;
 struct tld_intern {
@@ -594,6 +607,7 @@ struct tld_metrics_gauges {
     uint64_t pending_create, pending_delete, pending_reimage;
     uint64_t starting, starting_limit;
     uint64_t lock_long_holds;
+    bool lease; /* this tld holds the reconciler's lease (lease.c) */
 };
 void tld_metrics_init(struct tld_metrics *m);
 /* seconds on CLOCK_MONOTONIC: an attestation's start and end */
@@ -663,6 +677,7 @@ struct tld {
     struct tld_kube kube;
     struct tld_agentnet agentnet;
     struct tld_reconcile reconcile;
+    struct tld_lease lease;
     struct tld_webhook webhook;
     struct tld_retention retention;
     struct tld_egress egress;
@@ -761,6 +776,31 @@ int tld_store_open_other(const char *home, struct tld_store **out);
 void tld_store_close_other(struct tld_store *s);
 int tld_store_prune(struct tld_store *s, long long after, int keep, long long *upto,
                     uint64_t *deleted);
+/* Replicas (docs/scale.md, "Replicas"): true when the store is one several
+ * tlds share (PostgreSQL). Then a node's record is read from the store on
+ * each call for it (tld_store_node_sync), nonces and enrolment challenges
+ * are tickets in the store, and one tld at a time holds the reconciler's
+ * lease. */
+bool tld_store_shared(const struct tld *t);
+/* one document (-ENOENT none, -EOPNOTSUPP not a shared store); for_update:
+ * its row locked until the transaction ends */
+int tld_store_resource_get(struct tld *t, const char *kind, const char *id, bool for_update,
+                           json_t **doc);
+/* store.h's tickets: take gives 0 (data malloc'd or NULL) exactly once */
+int tld_store_ticket_put(struct tld *t, const char *kind, const char *value, const char *node,
+                         long long expires, const char *data);
+int tld_store_ticket_take(struct tld *t, const char *kind, const char *value, const char *node,
+                          char **data);
+int tld_store_tickets_prune(struct tld *t, long long before);
+/* the reconciler's lease: 1 this tld holds it (always, alone on SQLite), 0
+ * another does, -EIO */
+int tld_store_lease_try(struct tld *t);
+/* nodestore.c: the node's record as the store has it now (a shared store:
+ * another tld may have changed it): the table's node refreshed, or added
+ * when another tld created it; NULL when the store has none (-ENOENT in
+ * *r) or could not say. A store of one tld: the table's node. for_update:
+ * its row locked until the transaction ends. */
+struct tld_node *tld_store_node_sync(struct tld *t, const char *name, bool for_update, int *r);
 
 /* token.c: ES256 JWTs and the JWKS */
 int tld_token_init(struct tld *t);

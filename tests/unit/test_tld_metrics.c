@@ -174,6 +174,7 @@ static void test_render(void **state)
     g.pending_reimage = 2;
     g.starting = 1;
     g.starting_limit = 4;
+    g.lease = true;
 
     char *text = NULL;
     size_t len = 0;
@@ -209,6 +210,7 @@ static void test_render(void **state)
         "tld_reconcile_pending_nodes{operation=\"create\"} 4",
         "tld_reconcile_pending_nodes{operation=\"delete\"} 0",
         "tld_reconcile_pending_nodes{operation=\"reimage\"} 2",
+        "tld_reconcile_lease 1",
         "tld_reconcile_starting_nodes 1",
         "tld_reconcile_starting_limit 4",
         "tld_lock_long_holds_total 0",
@@ -234,6 +236,7 @@ static void test_render(void **state)
                               "tld_alerts_open",
                               "tld_node_pools",
                               "tld_reconcile_pending_nodes",
+                              "tld_reconcile_lease",
                               "tld_reconcile_starting_nodes",
                               "tld_reconcile_starting_limit",
                               "tld_lock_long_holds_total"};

@@ -553,33 +553,91 @@ static void test_migration_from_3(void **state)
     assert_int_equal(json_array_size(groups), 1);
     json_decref(groups);
     tld_store_close(t);
-    assert_int_equal(user_version(path), 4);
+    assert_int_equal(user_version(path), 5);
     free(t);
     rm_store(dir);
 }
 
-/* An empty store is brought to schema 4, once. */
+/* An empty store is brought to schema 5, once. */
 static void test_migration_from_empty(void **state)
 {
     struct fixture *f = *state;
     if (!on_pg()) {
         char path[128];
         snprintf(path, sizeof(path), "%s/tld.db", f->dir);
-        assert_int_equal(user_version(path), 4);
+        assert_int_equal(user_version(path), 5);
         return;
     }
     char *v = pg_sql("SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_version");
-    assert_string_equal(v, "4");
+    assert_string_equal(v, "4,5");
     free(v);
     char *tables = pg_sql("SELECT string_agg(relname::text, ',' ORDER BY relname) FROM pg_class "
                           "WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace");
-    assert_string_equal(tables, "alerts,attestations,resources,schema_version");
+    assert_string_equal(tables, "alerts,attestations,resources,schema_version,tickets");
     free(tables);
     tld_store_close(&f->t);
     assert_int_equal(tld_store_open(&f->t), 0);
     v = pg_sql("SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_version");
-    assert_string_equal(v, "4"); /* not migrated again */
+    assert_string_equal(v, "4,5"); /* not migrated again */
     free(v);
+}
+
+/* Replicas' tickets and lease (PostgreSQL; SQLite is one tld's: none). A
+ * ticket is taken once, by its node, before it expires; the lease is one
+ * store's at a time and moves when its holder's connection ends. */
+static void test_replicas(void **state)
+{
+    struct fixture *f = *state;
+    if (!on_pg()) {
+        assert_false(tld_store_shared(&f->t));
+        assert_int_equal(tld_store_lease_try(&f->t), 1); /* always the reconciler */
+        return;
+    }
+    struct tld *t = &f->t;
+    assert_true(tld_store_shared(t));
+    long long now = tld_now();
+    char *data = NULL;
+    assert_int_equal(tld_store_ticket_put(t, "nonce", "aa01", "web-1", now + 60, NULL), 0);
+    assert_int_equal(tld_store_ticket_put(t, "nonce", "aa01", "web-1", now + 60, NULL), -EIO);
+    assert_int_equal(tld_store_ticket_put(t, "challenge", "cc01", "web-1", now + 60, "{\"k\":1}"),
+                     0);
+    assert_int_equal(tld_store_ticket_put(t, "nonce", "aa02", "web-1", now - 1, NULL), 0);
+    /* another node's, another kind's: not taken, and still there */
+    assert_int_equal(tld_store_ticket_take(t, "nonce", "aa01", "web-2", &data), -ENOENT);
+    assert_int_equal(tld_store_ticket_take(t, "challenge", "aa01", "web-1", &data), -ENOENT);
+    assert_int_equal(tld_store_ticket_take(t, "nonce", "aa01", "web-1", &data), 0);
+    assert_null(data);
+    assert_int_equal(tld_store_ticket_take(t, "nonce", "aa01", "web-1", &data), -ENOENT);
+    assert_int_equal(tld_store_ticket_take(t, "nonce", "aa02", "web-1", &data),
+                     -ENOENT); /* expired */
+    assert_int_equal(tld_store_ticket_take(t, "challenge", "cc01", "web-1", &data), 0);
+    assert_string_equal(data, "{\"k\":1}");
+    free(data);
+    /* a second tld on the same store sees the same tickets */
+    struct tld other = {0};
+    assert_int_equal(tld_store_open(&other), 0);
+    assert_int_equal(tld_store_ticket_put(&other, "nonce", "aa03", "web-1", now + 60, NULL), 0);
+    assert_int_equal(tld_store_ticket_take(t, "nonce", "aa03", "web-1", &data), 0);
+    assert_int_equal(tld_store_ticket_take(&other, "nonce", "aa03", "web-1", &data), -ENOENT);
+    assert_int_equal(tld_store_tickets_prune(t, now), 0);
+    char *left = pg_sql("SELECT string_agg(value, ',' ORDER BY value) FROM tickets");
+    assert_string_equal(left, "aa01,aa03,cc01"); /* aa02 expired before now */
+    free(left);
+    /* the lease: one holder; it moves when the holder's connection ends */
+    assert_int_equal(tld_store_lease_try(t), 1);
+    assert_int_equal(tld_store_lease_try(t), 1);
+    assert_int_equal(tld_store_lease_try(&other), 0);
+    tld_store_close(t);
+    int held = 0; /* the server lets go once it has seen the connection end */
+    for (int i = 0; i < 200 && held != 1; i++) {
+        held = tld_store_lease_try(&other);
+        if (held != 1)
+            usleep(10 * 1000);
+    }
+    assert_int_equal(held, 1);
+    assert_int_equal(tld_store_open(t), 0);
+    assert_int_equal(tld_store_lease_try(t), 0);
+    tld_store_close(&other);
 }
 
 /* A store from a newer tld is refused, not misread. */
@@ -619,6 +677,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_alerts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migration_from_empty, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_replicas, setup, teardown),
         cmocka_unit_test(test_newer_refused),
         /* SQLite's: PostgreSQL's first schema is 4 */
         cmocka_unit_test(test_migration_from_3),
