@@ -70,7 +70,7 @@ text=$("$TL" daemon status)
 is "status (text): pid and address lines" "$(awk '$1=="pid"||$1=="address"{print $2}' <<<"$text" | paste -sd' ')" \
     "$pid $addr"
 is "logs --tail 1: tld's serving line" \
-    "$("$TL" daemon logs --tail 1 | grep -c "serving $TL_HOME on $addr (pid $pid")" "1"
+    "$("$TL" daemon logs --tail 1 | grep -c "serving $TL_HOME on $addr, the Kubernetes API on https://127.0.0.1:[0-9]* (pid $pid")" "1"
 is "logs --tail 0 prints nothing" "$("$TL" daemon logs --tail 0 | wc -c)" "0"
 "$TL" daemon logs --tail x >/dev/null 2>"$W/err"
 is "logs --tail x: exit 2, one line" "$? $(cat "$W/err")" \
