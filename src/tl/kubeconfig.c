@@ -18,6 +18,7 @@
 #include <yaml.h>
 
 #include "kubeconfig.h"
+#include "output.h"
 #include "tl.h"
 #include "tl/cleanup.h"
 
@@ -49,25 +50,11 @@ static int emit(yaml_emitter_t *e, yaml_event_t *ev)
     return yaml_emitter_emit(e, ev) ? 0 : -EIO;
 }
 
-/* Plain unless YAML 1.1 would read the text as something else than a
- * string (a number, a boolean, null) or it is empty. */
-static yaml_scalar_style_t style_for(const char *v)
-{
-    static const char *const words[] = {"true", "false", "yes", "no",   "on",
-                                        "off",  "y",     "n",   "null", "~"};
-    if (!*v || strspn(v, "0123456789.+-eExXoO_:") == strlen(v))
-        return YAML_SINGLE_QUOTED_SCALAR_STYLE;
-    for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
-        if (strcasecmp(v, words[i]) == 0)
-            return YAML_SINGLE_QUOTED_SCALAR_STYLE;
-    return YAML_ANY_SCALAR_STYLE;
-}
-
 static int emit_str(yaml_emitter_t *e, const char *v)
 {
     yaml_event_t ev;
     yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)v, (int)strlen(v), 1, 1,
-                                 style_for(v));
+                                 tlc_yaml_string_style(v));
     return emit(e, &ev);
 }
 

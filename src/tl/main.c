@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "output.h"
 #include "tl.h"
 
 static void usage(FILE *f)
@@ -40,11 +41,27 @@ static void usage(FILE *f)
         "                                       list-versions|rotate|delete|download|release-log:\n"
         "                                       HSM keys (PKCS#11) with release policies\n"
         "\n"
+        "Every verb takes --output/-o json|jsonc|table|tsv|yaml|none, --query JMESPATH\n"
+        "(evaluated by jp) and --json (the JSON on one line); see docs/cli.md, Output.\n"
+        "\n"
         "Exit status: 0 ok, 1 a verification verdict of fail, 2 bad usage or input.\n",
         f);
 }
 
+static int run(int argc, char **argv);
+
 int main(int argc, char **argv)
+{
+    struct tlc_output out;
+    struct tl_error err = {0};
+    if (tlc_output_parse(&argc, argv, &out, &err) < 0 || tlc_output_check(&out, &err) < 0)
+        return tlc_fail(TLC_EXIT_BAD, &err);
+    tlc_output_use(&out);
+    int rc = run(argc, argv);
+    return out.failed ? TLC_EXIT_BAD : rc;
+}
+
+static int run(int argc, char **argv)
 {
     if (argc < 2) {
         tlc_report(NULL, "no command given (try tl --help)");

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "output.h"
 #include "tl.h"
 #include "tl/k8s.h"
 #include "tl/util.h"
@@ -101,7 +102,6 @@ static int parse(const char *verb, int argc, char **argv, struct opts *o, const 
         {"egress-allow", required_argument, NULL, 'E'},
         {"no-wait", no_argument, NULL, 'n'},
         {"timeout", required_argument, NULL, 't'},
-        {"json", no_argument, NULL, 'j'},
         {"selector", required_argument, NULL, 'l'},
         {"for-pod", required_argument, NULL, 'P'},
         {"data-disk-size-gb", required_argument, NULL, 'D'},
@@ -114,6 +114,7 @@ static int parse(const char *verb, int argc, char **argv, struct opts *o, const 
     optind = 1;
     opterr = 0;
     int c, idx;
+    o->json = tlc_output_wants_json(); /* --json, --output, --query */
     while ((c = getopt_long(argc, argv, "hl:", options, &idx)) != -1) {
         if (c == 'h') {
             usage(stdout);
@@ -167,9 +168,6 @@ static int parse(const char *verb, int argc, char **argv, struct opts *o, const 
             break;
         case 'n':
             o->no_wait = true;
-            break;
-        case 'j':
-            o->json = true;
             break;
         case 'l':
             o->selector = optarg;
