@@ -158,9 +158,10 @@ static int list_records(const char *what, const char *path, bool json, const str
         tlc_json_print(out);
         return TLC_EXIT_OK;
     }
-    t->header();
     size_t i;
     json_t *a;
+    if (json_array_size(json_object_get(out, t->key)))
+        t->header(); /* an empty table prints nothing, as az's */
     json_array_foreach(json_object_get(out, t->key), i, a)
     {
         char *comps = json_dumps(json_object_get(a, "components"), JSON_COMPACT);

@@ -454,8 +454,9 @@ static int list(struct tlc_client *c, const struct opts *o, const struct filter 
         tlc_json_print(json_pack("{s:o}", "nodes", kept));
         return TLC_EXIT_OK;
     }
-    printf("%-16s %-9s %-11s %-5s %-22s %s\n", "NAME", "STATE", "SECURE-BOOT", "VTPM", "BOOT",
-           "REASON");
+    if (json_array_size(kept)) /* an empty table prints nothing, as az's */
+        printf("%-16s %-9s %-11s %-5s %-22s %s\n", "NAME", "STATE", "SECURE-BOOT", "VTPM", "BOOT",
+               "REASON");
     json_array_foreach(kept, i, n)
         printf("%-16s %-9s %-11s %-5s %-22s %s\n", str(n, "name"), str(n, "state"),
                yes_no(n, "secure_boot"), yes_no(n, "vtpm"),

@@ -69,7 +69,8 @@ struct tlc_output {
  * "--"): --output/-o FORMAT (json, jsonc, table, tsv, yaml, none; any
  * case), --query EXPR, --json (the JSON on one line; not with --output),
  * each as "--opt VALUE" or "--opt=VALUE". The verbs whose -o/--output names
- * a file (image build, attest make-credential, secureboot vars) keep
+ * a file (image build, attest make-credential, secureboot vars enroll|
+ * clear|apply-update) keep
  * theirs. -EINVAL with err "WORDS: ..." for a bad or repeated value. */
 int tlc_output_parse(int *argc, char **argv, struct tlc_output *o, struct tl_error *err);
 

@@ -15,11 +15,14 @@
 
 static const char *const formats[] = {"json", "jsonc", "table", "tsv", "yaml", "none", NULL};
 
-/* Verbs whose -o/--output names the file they write (kept as theirs). */
-static const char *const file_output_verbs[][2] = {
-    {"image", "build"},
-    {"attest", "make-credential"},
-    {"secureboot", "vars"},
+/* Verbs whose -o/--output names the file they write (kept as theirs):
+ * argv's first words. */
+static const char *const file_output_verbs[][3] = {
+    {"image", "build", NULL},
+    {"attest", "make-credential", NULL},
+    {"secureboot", "vars", "enroll"},
+    {"secureboot", "vars", "clear"},
+    {"secureboot", "vars", "apply-update"},
 };
 
 /* The process's convention (tlc_output_use); NULL before main installs it
@@ -42,10 +45,13 @@ static void command_words(int argc, char **argv, char *out, size_t size)
 
 static bool file_output_verb(int argc, char **argv)
 {
-    for (size_t i = 0; i < sizeof(file_output_verbs) / sizeof(file_output_verbs[0]); i++)
-        if (argc > 2 && strcmp(argv[1], file_output_verbs[i][0]) == 0 &&
-            strcmp(argv[2], file_output_verbs[i][1]) == 0)
+    for (size_t i = 0; i < sizeof(file_output_verbs) / sizeof(file_output_verbs[0]); i++) {
+        bool match = true;
+        for (int w = 0; w < 3 && file_output_verbs[i][w] && match; w++)
+            match = argc > w + 1 && strcmp(argv[w + 1], file_output_verbs[i][w]) == 0;
+        if (match)
             return true;
+    }
     return false;
 }
 

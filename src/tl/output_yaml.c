@@ -10,11 +10,15 @@
 
 #include "output.h"
 
+/* YAML 1.1's implicit types (PyYAML's resolvers) begin with a digit, a
+ * sign, a dot, "~", "<<" or "=" (ints, floats, sexagesimals, timestamps,
+ * null, merge, value), or are one of the words below: such a string is
+ * quoted, so that it reads back as the string. */
 yaml_scalar_style_t tlc_yaml_string_style(const char *v)
 {
-    static const char *const words[] = {"true", "false", "yes", "no",   "on",    "off",   "y",
-                                        "n",    "null",  "~",   ".inf", "-.inf", "+.inf", ".nan"};
-    if (!*v || (strspn(v, "0123456789.+-eExXoO_:") == strlen(v) && strpbrk(v, "0123456789")))
+    static const char *const words[] = {"true", "false", "yes", "no",  "on",
+                                        "off",  "y",     "n",   "null"};
+    if (!*v || strchr("0123456789+-.~<=", v[0]))
         return YAML_SINGLE_QUOTED_SCALAR_STYLE;
     for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
         if (strcasecmp(v, words[i]) == 0)

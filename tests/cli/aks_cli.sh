@@ -152,8 +152,8 @@ mistake "a bad --os-type" \
     "tl: aks nodepool add: 'Linux2' is not a valid value for '--os-type'. Allowed values: Linux, Windows." \
     aks nodepool add -g g --cluster-name c -n p --os-type Linux2
 mistake "a bad --output" \
-    "tl: aks list: 'yaml' is not a valid value for '--output'. Allowed values: json, jsonc, table, tsv, none." \
-    aks list -o yaml
+    "tl: aks list: 'xml' is not a valid value for '--output'. Allowed values: json, jsonc, table, tsv, yaml, none." \
+    aks list -o xml
 mistake "a count that is not an integer" \
     "tl: aks nodepool add: argument --node-count/-c: invalid int value: 'three'" \
     aks nodepool add -g g --cluster-name c -n p --node-count three
