@@ -266,6 +266,9 @@ is "aks show: what aks create printed" "$RC $OUT" "0 $(cat "$W/created.json")"
 is "aks create: the system pool stored (empty, Succeeded, enums canonical, trusted launch)" \
     "$(jq -c '.agentPoolProfiles[] | [.name, .mode, .count, .nodes, .provisioningState, .vmSize, .osSku, .osType, .securityProfile, .nodeImageVersion, .imageGeneration]' <<<"$OUT")" \
     '["nodepool1","System",0,[],"Succeeded","Standard_DS2_v2","Ubuntu","Linux",{"enableSecureBoot":true,"enableVtpm":true},"trustlaunch-gen2TL",2]'
+is "the pool's image runs Debian 12 (its manifest's os), whatever --os-sku asked (its nodes' os-sku label)" \
+    "$(jq -c '[.agentPoolProfiles[0].imageOs, .agentPoolProfiles[0].osSku]' <<<"$OUT") $(jq -c .os.name "$TL_HOME/images/default/manifest.json")" \
+    '["Debian 12","Ubuntu"] "Debian"'
 is "aks create --enable-managed-identity: identity SystemAssigned" "$(jq -c .identity <<<"$OUT")" '{"type":"SystemAssigned"}'
 is "aks create --generate-ssh-keys: the generated public key is the cluster's" \
     "$(jq -r '.linuxProfile.adminUsername, .linuxProfile.ssh.publicKeys[0].keyData' <<<"$OUT")" \

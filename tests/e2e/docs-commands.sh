@@ -166,6 +166,9 @@ check "the pool's image is a trusted-launch image (TL in nodeImageVersion)" \
 check "each node: node-image-version with TL, security-type TrustedLaunch (the newest revision's check)" \
 	test "$(nodes_of myAKSCluster mynodepool | jq -r '.labels["kubernetes.azure.com/node-image-version"] + " " + .labels["kubernetes.azure.com/security-type"]' | sort -u)" \
 	= "trustlaunch-gen2TL TrustedLaunch"
+check "each node: os-sku and os-version say what it boots (the image's Debian 12), not the pool's requested Ubuntu" \
+	test "$(nodes_of myAKSCluster mynodepool | jq -r '.labels["kubernetes.azure.com/os-sku"] + " " + .labels["kubernetes.azure.com/os-version"]' | sort -u)" \
+	= "Debian 12"
 
 # ---- pods: the docs' nodeSelector blocks ---------------------------------------------
 cat >"$W/pod-docs.yaml" <<'EOF'
