@@ -480,15 +480,15 @@ int tlc_cmd_node(int argc, char **argv)
     static const struct {
         const char *verb, *allowed;
     } verbs[] = {
-        {"create", "svpiVntjxeEDK"},
-        {"list", "jlP"},
-        {"show", "j"},
-        {"start", "ntj"},
-        {"stop", "j"},
-        {"delete", "j"},
-        {"reimage", "svpiVrntjeE"},
+        {"create", "svpiVntxeEDK"},
+        {"list", "lP"},
+        {"show", ""},
+        {"start", "nt"},
+        {"stop", ""},
+        {"delete", ""},
+        {"reimage", "svpiVrnteE"},
         {"console", ""},
-        {"wait", "tj"},
+        {"wait", "t"},
     };
     const char *allowed = NULL;
     for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)

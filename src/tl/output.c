@@ -90,17 +90,27 @@ static int compare_keys(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+const char **tlc_json_sorted_keys(const json_t *obj, size_t *n)
+{
+    size_t i = 0;
+    const char *k;
+    const json_t *x;
+    *n = json_object_size(obj);
+    const char **keys = malloc((*n ? *n : 1) * sizeof(*keys));
+    if (!keys)
+        return NULL;
+    json_object_foreach((json_t *)obj, k, x) keys[i++] = k;
+    qsort(keys, *n, sizeof(*keys), compare_keys);
+    return keys;
+}
+
 static void print_pretty(FILE *f, const json_t *v, int depth, bool color)
 {
     if (json_is_object(v) && json_object_size(v)) {
-        size_t n = json_object_size(v), i = 0;
-        const char **keys = malloc(n * sizeof(*keys));
-        const char *k;
-        const json_t *x;
+        size_t n, i;
+        const char **keys = tlc_json_sorted_keys(v, &n);
         if (!keys)
             return;
-        json_object_foreach((json_t *)v, k, x) keys[i++] = k;
-        qsort(keys, n, sizeof(*keys), compare_keys);
         fputs("{\n", f);
         for (i = 0; i < n; i++) {
             json_t *key = json_string(keys[i]);
@@ -303,14 +313,10 @@ static int auto_table(FILE *f, const json_t *rows, bool header)
     json_array_foreach((json_t *)rows, i, item) json_array_append_new(normal, auto_row(item));
     for (i = 0; i < n_rows; i++) {
         const json_t *row = json_array_get(normal, i);
-        size_t n = json_object_size(row), j = 0;
-        const char **keys = malloc((n ? n : 1) * sizeof(*keys));
-        const char *k;
-        const json_t *x;
+        size_t n, j;
+        const char **keys = tlc_json_sorted_keys(row, &n);
         if (!keys)
             goto out;
-        json_object_foreach((json_t *)row, k, x) keys[j++] = k;
-        qsort(keys, n, sizeof(*keys), compare_keys);
         for (j = 0; j < n; j++)
             if (!json_object_get(seen, keys[j]))
                 json_object_set_new(seen, keys[j], json_integer((json_int_t)n_cols++));
@@ -364,14 +370,10 @@ static int auto_tsv(FILE *f, const json_t *rows)
     json_array_foreach((json_t *)rows, i, row)
     {
         if (json_is_object(row)) {
-            size_t n = json_object_size(row), j = 0;
-            const char **keys = malloc((n ? n : 1) * sizeof(*keys));
-            const char *k;
-            const json_t *x;
+            size_t n, j;
+            const char **keys = tlc_json_sorted_keys(row, &n);
             if (!keys)
                 return -ENOMEM;
-            json_object_foreach((json_t *)row, k, x) keys[j++] = k;
-            qsort(keys, n, sizeof(*keys), compare_keys);
             for (j = 0; j < n; j++) {
                 fputs(j ? "\t" : "", f);
                 tsv_value(f, json_object_get(row, keys[j]));

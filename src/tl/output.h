@@ -49,12 +49,19 @@ extern const struct az_column az_credentials_columns[];
  * table). Returns 0, or -EINVAL for an unknown format. */
 int az_output(FILE *f, const json_t *v, const char *format, const struct az_column *columns);
 
+/* obj's keys, sorted (az's order): malloc'd, *n of them; NULL when out
+ * of memory. The strings are obj's. */
+const char **tlc_json_sorted_keys(const json_t *obj, size_t *n);
+
 /* The yaml format (output_yaml.c); 0 or -ENOMEM/-EIO. */
 int tlc_output_yaml(FILE *f, const json_t *v);
 /* Plain unless YAML 1.1 would read the text as something else than a
  * string (a number, a boolean, null) or it is empty: single-quoted then.
  * (kubeconfig.c emits its strings so too.) */
 yaml_scalar_style_t tlc_yaml_string_style(const char *v);
+/* One YAML document on e (unicode, no line folding): stream and document
+ * start, body(e, ctx), the ends, flushed. 0, body's error, or -EIO. */
+int tlc_yaml_document(yaml_emitter_t *e, int (*body)(yaml_emitter_t *e, void *ctx), void *ctx);
 
 /* ---- the convention (output_options.c) ---- */
 

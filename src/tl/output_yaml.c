@@ -40,24 +40,15 @@ static int emit_scalar(yaml_emitter_t *e, const char *text, yaml_scalar_style_t 
     return emit(e, &ev);
 }
 
-static int compare_keys(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 static int emit_value(yaml_emitter_t *e, const json_t *v)
 {
     yaml_event_t ev;
     int r = 0;
     if (json_is_object(v)) {
-        size_t n = json_object_size(v), i = 0;
-        const char **keys = malloc((n ? n : 1) * sizeof(*keys));
-        const char *k;
-        const json_t *x;
+        size_t n, i;
+        const char **keys = tlc_json_sorted_keys(v, &n);
         if (!keys)
             return -ENOMEM;
-        json_object_foreach((json_t *)v, k, x) keys[i++] = k;
-        qsort(keys, n, sizeof(*keys), compare_keys);
         yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1,
                                             n ? YAML_BLOCK_MAPPING_STYLE : YAML_FLOW_MAPPING_STYLE);
         r = emit(e, &ev);
@@ -101,36 +92,49 @@ static int emit_value(yaml_emitter_t *e, const json_t *v)
     return r;
 }
 
+int tlc_yaml_document(yaml_emitter_t *e, int (*body)(yaml_emitter_t *e, void *ctx), void *ctx)
+{
+    yaml_event_t ev;
+    yaml_emitter_set_unicode(e, 1);
+    yaml_emitter_set_width(e, -1); /* no folding of long strings */
+    yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING);
+    int r = emit(e, &ev);
+    if (r == 0) {
+        yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 1);
+        r = emit(e, &ev);
+    }
+    if (r == 0)
+        r = body(e, ctx);
+    if (r == 0) {
+        yaml_document_end_event_initialize(&ev, 1);
+        r = emit(e, &ev);
+    }
+    if (r == 0) {
+        yaml_stream_end_event_initialize(&ev);
+        r = emit(e, &ev);
+    }
+    if (r == 0 && !yaml_emitter_flush(e))
+        r = -EIO;
+    return r;
+}
+
 static int write_file(void *data, unsigned char *buffer, size_t size)
 {
     return fwrite(buffer, 1, size, data) == size;
 }
 
+static int emit_json(yaml_emitter_t *e, void *v)
+{
+    return emit_value(e, v);
+}
+
 int tlc_output_yaml(FILE *f, const json_t *v)
 {
     yaml_emitter_t e;
-    yaml_event_t ev;
     if (!yaml_emitter_initialize(&e))
         return -ENOMEM;
     yaml_emitter_set_output(&e, write_file, f);
-    yaml_emitter_set_unicode(&e, 1);
-    yaml_emitter_set_width(&e, -1); /* no folding of long strings */
-    yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING);
-    int r = emit(&e, &ev);
-    if (r == 0) {
-        yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 1);
-        r = emit(&e, &ev);
-    }
-    if (r == 0)
-        r = emit_value(&e, v);
-    if (r == 0) {
-        yaml_document_end_event_initialize(&ev, 1);
-        r = emit(&e, &ev);
-    }
-    if (r == 0) {
-        yaml_stream_end_event_initialize(&ev);
-        r = emit(&e, &ev);
-    }
+    int r = tlc_yaml_document(&e, emit_json, (void *)v);
     yaml_emitter_delete(&e);
     return r;
 }
