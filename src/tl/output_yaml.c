@@ -4,26 +4,40 @@
  * 1.1 would read them as something else. Read back with any YAML loader,
  * the document is the JSON value. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "output.h"
 
-/* YAML 1.1's implicit types (PyYAML's resolvers) begin with a digit, a
- * sign, a dot, "~", "<<" or "=" (ints, floats, sexagesimals, timestamps,
- * null, merge, value), or are one of the words below: such a string is
- * quoted, so that it reads back as the string. */
-yaml_scalar_style_t tlc_yaml_string_style(const char *v)
+/* Whether PyYAML's YAML 1.1 resolvers would read v as something else than
+ * a string: null (~, null), a boolean (yes, no, on, off, ...), an int or a
+ * float (decimal, 0x hex, 0b binary, sexagesimal 1:30, .inf, .nan), a
+ * timestamp (2026-12-08...), the merge key << or the value key =. A loose
+ * superset (1.30.6 is quoted though PyYAML would not), never a subset. */
+static bool implicit_non_string(const char *v)
 {
-    static const char *const words[] = {"true", "false", "yes", "no",  "on",
-                                        "off",  "y",     "n",   "null"};
-    if (!*v || strchr("0123456789+-.~<=", v[0]))
-        return YAML_SINGLE_QUOTED_SCALAR_STYLE;
+    static const char *const words[] = {"true", "false", "yes",  "no",    "on",    "off", "y",
+                                        "n",    "null",  ".inf", "-.inf", "+.inf", ".nan"};
     for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
         if (strcasecmp(v, words[i]) == 0)
-            return YAML_SINGLE_QUOTED_SCALAR_STYLE;
-    return YAML_ANY_SCALAR_STYLE;
+            return true;
+    if (!*v || strcmp(v, "~") == 0 || strcmp(v, "<<") == 0 || strcmp(v, "=") == 0)
+        return true;
+    const char *p = v + (*v == '+' || *v == '-');
+    if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X') && p[2])
+        return strspn(p + 2, "0123456789abcdefABCDEF_") == strlen(p + 2);
+    if (p[0] == '0' && p[1] == 'b' && p[2])
+        return strspn(p + 2, "01_") == strlen(p + 2);
+    if (strspn(v, "0123456789") == 4 && v[4] == '-') /* a timestamp's year */
+        return true;
+    return strpbrk(p, "0123456789") && strspn(p, "0123456789._:eE+-") == strlen(p);
+}
+
+yaml_scalar_style_t tlc_yaml_string_style(const char *v)
+{
+    return implicit_non_string(v) ? YAML_SINGLE_QUOTED_SCALAR_STYLE : YAML_ANY_SCALAR_STYLE;
 }
 
 static int emit(yaml_emitter_t *e, yaml_event_t *ev)

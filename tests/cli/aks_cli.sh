@@ -253,8 +253,8 @@ tl provider register --namespace Microsoft.ContainerService --wait
 is "provider register --wait: nothing printed, exit 0" "$RC:$OUT:$ERR" "0::"
 tl provider show -n Microsoft.ContainerService
 is "provider show: Registered" "$RC $(jq -c . <<<"$OUT")" '0 {"namespace":"Microsoft.ContainerService","registrationState":"Registered"}'
-tl provider show -n Microsoft.ContainerService --query x
-is "provider show --query: not ours" "$RC $ERR" "2 tl: provider show: unrecognized arguments: --query x"
+tl provider show -n Microsoft.ContainerService --query registrationState -o tsv
+is "provider show --query (every verb's, JMESPath by jp)" "$RC $OUT $ERR" "0 Registered "
 
 tl aks create "${RG[@]}" --name myAKSCluster --node-count 0 --enable-secure-boot --enable-vtpm \
     --enable-managed-identity --generate-ssh-keys --os-sku ubuntu --node-vm-size standard_ds2_v2

@@ -237,6 +237,14 @@ static void test_output_auto(void **state)
     s = render(q, "yaml", NULL);
     assert_string_equal(s, "- '1.30'\n- 'yes'\n");
     free(s);
+    /* quoted only what YAML 1.1 reads as another type */
+    json_t *y = json_pack("[s,s,s,s,s,s,s,s]", "8856cb1f", "0x01c00002", "2046-12-08T02:16:15Z",
+                          "1:30", "e", "~", "-1", "sha256");
+    s = render(y, "yaml", NULL);
+    assert_string_equal(s, "- 8856cb1f\n- '0x01c00002'\n- '2046-12-08T02:16:15Z'\n- '1:30'\n- e\n"
+                           "- '~'\n- '-1'\n- sha256\n");
+    free(s);
+    json_decref(y);
     s = render(q, "tsv", NULL);
     assert_string_equal(s, "1.30\nyes\n");
     free(s);
