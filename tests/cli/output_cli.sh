@@ -13,7 +13,8 @@
 # and: an empty table prints nothing (text default too), a --query's result
 # is tabulated as it is, a bad -o value and a bad --query are one line and
 # exit 2, --json with -o is refused, jp missing is named.
-# Needs: TL_BIN, TL_TLD, TL_VECTORS, TL_FIXTURES; jq, jp, python3-yaml.
+# Needs: TL_BIN, TL_TLD, TL_VECTORS, TL_FIXTURES; jq, jp, python3-yaml, script
+# (bsdutils).
 set -u
 # shellcheck source=tests/lib/tap.sh
 . "$(dirname "$0")/../lib/tap.sh"
@@ -21,6 +22,7 @@ set -u
 command -v jq >/dev/null || bail "jq missing (apt-get install jq)"
 command -v jp >/dev/null || bail "jp missing (apt-get install jp)"
 python3 -c 'import yaml' 2>/dev/null || bail "PyYAML missing (apt-get install python3-yaml)"
+command -v script >/dev/null || bail "script missing (apt-get install bsdutils)"
 LOG=$TL_VECTORS/eventlog/ovmf-debian12/secureboot-on.eventlog.bin
 DBX=$TL_VECTORS/secureboot/dbx/dbxupdate_x64-2020-10-12.bin
 TDX=$TL_VECTORS/tee/tdx/dcap-rs/quote_tdx_00806f050000.dat
@@ -132,6 +134,13 @@ tl eventlog state "$LOG" --query 'verdict' -o tsv
 is "--query of a string, -o tsv: the string" "$RC:$OUT" "0:pass"
 tl eventlog state "$LOG" --query 'verdict' --json
 is "--query with --json" "$RC:$OUT" '0:"pass"'
+# jsonc on a terminal (script(1) gives tl one): coloured, as az
+script -qec "$(printf '%q ' "$TL_BIN" eventlog state "$LOG" -o jsonc)" /dev/null >"$W/tty" 2>&1
+if grep -q $'\033\[94m"verdict"\033\[0m: \033\[32m"pass"' "$W/tty"; then
+    ok "-o jsonc on a terminal: keys and strings coloured"
+else
+    not_ok "-o jsonc on a terminal: keys and strings coloured" "$(head -5 "$W/tty" | cat -v)"
+fi
 # the text default stays without an option
 tl eventlog state "$LOG"
 if [ "$RC" = 0 ] && grep -q '^Secure Boot: on$' "$W/out" && ! jq -e . "$W/out" >/dev/null 2>&1; then
