@@ -33,29 +33,9 @@ command -v jq >/dev/null || bail "jq missing (apt-get install jq)"
 REAL_TLD=$TL_TLD
 unset KUBECONFIG
 W=$(mktemp -d "${TMPDIR:-/tmp}/tl-aks-test.XXXXXX")
-cleanup() {
-    [ -r "$W/home/tld.addr" ] && kill "$(awk '{print $2}' "$W/home/tld.addr")" 2>/dev/null
-    [ -n "${KEEP:-}" ] || rm -rf "$W"
-}
-trap cleanup EXIT
-# tl ARGS...: runs tl with stdin from /dev/null; sets RC, OUT, ERR.
-tl() {
-    "$TL_BIN" "$@" </dev/null >"$W/out" 2>"$W/err"
-    RC=$?
-    OUT=$(cat "$W/out")
-    ERR=$(cat "$W/err")
-}
-# mistake DESCRIPTION "EXACT STDERR LINE" ARGS...: exit 2, that one line, no stdout.
-mistake() {
-    local d=$1 want=$2
-    shift 2
-    tl "$@"
-    if [ "$RC" = 2 ] && [ "$ERR" = "$want" ] && [ -z "$OUT" ]; then
-        ok "$d"
-    else
-        not_ok "$d" "exit $RC" "got:  $ERR" "want: $want"
-    fi
-}
+# tl, mistake and the cleanup of W and its tld
+# shellcheck source=tests/lib/tlrun.sh
+. "$(dirname "$0")/../lib/tlrun.sh"
 
 # ---- 1. without tld -------------------------------------------------------
 export TL_HOME=$W/no-tld

@@ -32,19 +32,8 @@ for f in "$LOG" "$DBX" "$TDX" "$SHIM"; do [ -r "$f" ] || bail "$f missing"; done
 W=$(mktemp -d "${TMPDIR:-/tmp}/tl-output-test.XXXXXX")
 export TL_HOME=$W/home TL_TLD
 unset TL_TOKEN
-cleanup() {
-    [ -r "$TL_HOME/tld.addr" ] && kill "$(awk '{print $2}' "$TL_HOME/tld.addr")" 2>/dev/null
-    [ -n "${KEEP:-}" ] || rm -rf "$W"
-}
-trap cleanup EXIT
-
-# tl ARGS...: sets RC, OUT (also in $W/out), ERR.
-tl() {
-    "$TL_BIN" "$@" </dev/null >"$W/out" 2>"$W/err"
-    RC=$?
-    OUT=$(cat "$W/out")
-    ERR=$(cat "$W/err")
-}
+# shellcheck source=tests/lib/tlrun.sh
+. "$(dirname "$0")/../lib/tlrun.sh"
 
 # same_json FILE FILE: the two JSON documents hold the same value.
 same_json() {
@@ -150,16 +139,6 @@ else
 fi
 
 # ---- mistakes: one line, exit 2, nothing on stdout -------------------------
-mistake() {
-    local d=$1 want=$2
-    shift 2
-    tl "$@"
-    if [ "$RC" = 2 ] && [ "$ERR" = "$want" ] && [ -z "$OUT" ]; then
-        ok "$d"
-    else
-        not_ok "$d" "exit $RC" "got:  $ERR" "want: $want"
-    fi
-}
 mistake "a bad -o value" \
     "tl: eventlog state: 'xml' is not a valid value for '--output'. Allowed values: json, jsonc, table, tsv, yaml, none." \
     eventlog state "$LOG" -o xml
