@@ -35,7 +35,7 @@ DEB_PACKAGES := build-essential meson ninja-build pkg-config clang llvm libclang
 	tpm2-tools pesign sbsigntool osslsigncode ovmf efitools qemu-system-x86 qemu-utils mtools dosfstools fdisk cpio swtpm swtpm-tools \
 	softhsm2 libp11-kit-dev cryptsetup-bin \
 	libmicrohttpd-dev libcurl4-openssl-dev libsqlite3-dev postgresql libpq-dev haproxy grub-pc-bin seabios \
-	python3 jq xz-utils zstd curl nodejs openssh-client prometheus chromium
+	python3 python3-yaml jq jp xz-utils zstd curl nodejs openssh-client prometheus chromium
 
 .PHONY: all deps deps-graph build install test test-pg e2e unit asan fuzz fuzz-run demo bench format fixtures image clean
 

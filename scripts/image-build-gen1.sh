@@ -215,6 +215,10 @@ grub_pkg=$(dpkg-query -W -f '${Version}' grub-pc-bin 2>/dev/null || true)
 mv "$disk" "$out/disk.raw.tmp"
 mv "$out/disk.raw.tmp" "$out/disk.raw"
 
+# os: what the node runs, for its labels (tld: kubernetes.azure.com/os-sku):
+# Debian 12's signed shim, grub and kernel (scripts/fixtures.sh fetches
+# bookworm's), the kernel's version as the fixtures record it, and a
+# busybox initramfs for user space (no Debian user space).
 jq -n \
 	--arg img_sha "$(sha256sum <"$out/disk.raw" | cut -d' ' -f1)" \
 	--argjson img_size "$(stat -c %s "$out/disk.raw")" \
@@ -230,6 +234,7 @@ jq -n \
 	--argjson authenticode "$authenticode" \
 	--argjson initrd_d "$(digests "$work/initrd.img")" --argjson initrd_size "$(stat -c %s "$work/initrd.img")" \
 	--slurpfile initramfs "$work/initramfs.json" --arg bb_version "$busybox_version" \
+	--arg os_kernel "$(cat "$fixtures/kernel-version" 2>/dev/null)" \
 	--argjson grubcfg_d "$(digests "$work/grub.cfg")" --argjson grubcfg_size "$(stat -c %s "$work/grub.cfg")" \
 	--arg grubcfg "$(cat "$work/grub.cfg")" --arg embed "$(cat "$image_dir/grub-gen1-embed.cfg")" \
 	--arg prefix "$GRUB_PREFIX" --arg modules "${GRUB_MODULES[*]}" \
@@ -239,6 +244,8 @@ jq -n \
 	'{
 	  format: "trustlaunch-image/1",
 	  generation: 1,
+	  os: {name: "Debian", version: "12", kernel: (if $os_kernel == "" then null else $os_kernel end),
+	       userspace: "busybox"},
 	  firmware: "bios",
 	  image: {file: "disk.raw", sha256: $img_sha, size: $img_size, partition_table: "msdos",
 	          disk_id: $disk_id,

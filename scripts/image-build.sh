@@ -294,6 +294,10 @@ gpt_event=$(jq -cn --arg data "$(od -An -tx1 -v "$work/gpt-event.bin" | tr -d ' 
 mv "$disk" "$out/disk.raw.tmp"
 mv "$out/disk.raw.tmp" "$out/disk.raw"
 
+# os: what the node runs, for its labels (tld: kubernetes.azure.com/os-sku):
+# Debian 12's signed shim, grub and kernel (scripts/fixtures.sh fetches
+# bookworm's), the kernel's version as the fixtures record it, and a
+# busybox initramfs for user space (no Debian user space).
 jq -n \
 	--arg img_sha "$(sha256sum <"$out/disk.raw" | cut -d' ' -f1)" \
 	--argjson img_size "$(stat -c %s "$out/disk.raw")" \
@@ -319,6 +323,7 @@ jq -n \
 	--arg fat_serial "$FAT_SERIAL" --arg fat_label "$FAT_LABEL" \
 	--argjson esp_start "$esp_start" --argjson esp_size "$esp_size" \
 	--arg bb_version "$busybox_version" \
+	--arg os_kernel "$(cat "$fixtures/kernel-version" 2>/dev/null)" \
 	--args '
 	def pe($name; $path; $pcrs):
 		($pe[] | select(.component == $name)) as $p
@@ -334,6 +339,8 @@ jq -n \
 	{
 	  format: "trustlaunch-image/1",
 	  generation: 2,
+	  os: {name: "Debian", version: "12", kernel: (if $os_kernel == "" then null else $os_kernel end),
+	       userspace: "busybox"},
 	  firmware: "uefi",
 	  image: {file: "disk.raw", sha256: $img_sha, size: $img_size, partition_table: "gpt",
 	          disk_guid: $disk_guid, gpt_event: $gpt_event,

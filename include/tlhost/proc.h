@@ -2,7 +2,9 @@
  *
  * proc.h: running other programs. Two shapes:
  *  - tlh_run: a helper that runs to its end (mcopy, bash recipes, tld
- *    --daemon): argv, never a shell; stdin /dev/null; stdout captured into
+ *    --daemon, jp for tl's --query): argv, never a shell; stdin /dev/null
+ *    or bytes the caller gives (a sealed memfd, so that a child that does
+ *    not read it never blocks us); stdout captured into
  *    a bounded buffer (or dropped); stderr appended to a log file or
  *    captured; an optional timeout that kills it. Its exit status or signal
  *    becomes tl_error text.
@@ -30,6 +32,8 @@ struct tlh_run_options {
     long timeout_ms;         /* > 0: SIGKILL after this long (-ETIMEDOUT) */
     int keep_fd;             /* > 2: inherited by the child under the same number (a
                               * secret on a pipe, read as /dev/fd/N); 0: none */
+    const void *stdin_data;  /* non-NULL: the child's stdin holds these stdin_len bytes */
+    size_t stdin_len;
 };
 
 struct tlh_run_result {

@@ -1,12 +1,11 @@
 /* Running other programs (proc.h): helpers that run to their end, with
  * their output captured and bounded, and detached long-lived children.
  *
- * Every child gets /dev/null as stdin, the default signal dispositions and
- * mask, and only the descriptors it is given: every other one is closed in
- * the child (tlh_child_close_fds), as O_CLOEXEC is not enough in a threaded
- * caller. Our own opens are O_CLOEXEC, but libraries' are not all (tpm2-tss's
- * swtpm TCTI socket is not): a QEMU started while another thread talked to
- * a provisioning swtpm kept that connection open for its life, and swtpm,
+ * Every child gets /dev/null as stdin (or the caller's bytes in a memfd), the default signal
+ * dispositions and mask, and only the descriptors it is given: every other one is closed in the
+ * child (tlh_child_close_fds), as O_CLOEXEC is not enough in a threaded caller. Our own opens are
+ * O_CLOEXEC, but libraries' are not all (tpm2-tss's swtpm TCTI socket is not): a QEMU started while
+ * another thread talked to a provisioning swtpm kept that connection open for its life, and swtpm,
  * which serves one connection at a time, never answered the provisioning
  * again (tld hung in Esys_FlushContext). An exec that fails is reported
  * through a close-on-exec pipe with its errno, so "not installed" is told
@@ -18,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -140,6 +140,33 @@ static bool drain(int fd, char **buf, size_t *len, size_t *cap, size_t max, bool
     return true;
 }
 
+/* A memfd holding len bytes of data, at offset 0: the child's stdin. A
+ * file, not a pipe: the parent writes it whole before the fork, so a child
+ * that reads none of it cannot block the parent. */
+static int stdin_memfd(const void *data, size_t len)
+{
+    int fd = memfd_create("tlh-stdin", MFD_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    for (size_t off = 0; off < len;) {
+        ssize_t k = write(fd, (const char *)data + off, len - off);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0) {
+            int e = k < 0 ? errno : EIO;
+            close(fd);
+            return -e;
+        }
+        off += (size_t)k;
+    }
+    if (lseek(fd, 0, SEEK_SET) < 0) {
+        int e = errno;
+        close(fd);
+        return -e;
+    }
+    return fd;
+}
+
 static char *empty_string(char *s)
 {
     return s ? s : calloc(1, 1);
@@ -157,12 +184,14 @@ int tlh_run(const struct tlh_run_options *o, struct tlh_run_result *res, struct 
 {
     *res = (struct tlh_run_result){0};
     const char *name = o->argv[0];
-    int out_p[2] = {-1, -1}, err_p[2] = {-1, -1}, exec_p[2] = {-1, -1}, log_fd = -1;
+    int out_p[2] = {-1, -1}, err_p[2] = {-1, -1}, exec_p[2] = {-1, -1}, log_fd = -1, in_fd = -1;
     bool capture_err = !o->stderr_inherit && !o->stderr_log;
     int r = 0;
     if (o->stderr_log &&
         (log_fd = open(o->stderr_log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600)) < 0)
         r = -errno;
+    if (!r && o->stdin_data && (in_fd = stdin_memfd(o->stdin_data, o->stdin_len)) < 0)
+        r = in_fd;
     if (!r && ((o->stdout_max && pipe2(out_p, O_CLOEXEC) < 0) ||
                (capture_err && pipe2(err_p, O_CLOEXEC) < 0) || pipe2(exec_p, O_CLOEXEC) < 0))
         r = -errno;
@@ -174,7 +203,8 @@ int tlh_run(const struct tlh_run_options *o, struct tlh_run_result *res, struct 
         int null = open("/dev/null", O_RDWR);
         int e = o->stderr_log ? log_fd : capture_err ? err_p[1] : 2;
         int so = o->stdout_max ? out_p[1] : o->stdout_to_stderr ? e : o->stdout_inherit ? 1 : null;
-        if (null < 0 || dup2(null, 0) < 0 || dup2(so, 1) < 0 || (e != 2 && dup2(e, 2) < 0))
+        if (null < 0 || dup2(in_fd >= 0 ? in_fd : null, 0) < 0 || dup2(so, 1) < 0 ||
+            (e != 2 && dup2(e, 2) < 0))
             child_exec_failed(exec_p[1]);
         int keep = o->keep_fd > 2 ? o->keep_fd : -1;
         if (keep >= 0 && fcntl(keep, F_SETFD, 0) < 0)
@@ -187,6 +217,8 @@ int tlh_run(const struct tlh_run_options *o, struct tlh_run_result *res, struct 
     }
     if (log_fd >= 0)
         close(log_fd);
+    if (in_fd >= 0)
+        close(in_fd);
     if (out_p[1] >= 0)
         close(out_p[1]);
     if (err_p[1] >= 0)

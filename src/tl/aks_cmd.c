@@ -317,9 +317,7 @@ static int run_vm_sizes(int argc, char **argv)
         json_object_set_new(e, "nestedVirtualization", json_boolean(s[i].nested_virtualization));
         json_object_set_new(e, "regions", s[i].regions ? json_string(s[i].regions) : json_null());
     }
-    r = az_output(stdout, all, a.output, vm_size_columns);
-    json_decref(all);
-    return r < 0 ? TLC_EXIT_BAD : TLC_EXIT_OK;
+    return tlc_output_print(all, "json", vm_size_columns);
 }
 
 int tlc_cmd_aks(int argc, char **argv)

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "output.h"
 #include "tl.h"
 #include "tl/akey.h"
 #include "tl/attest.h"
@@ -454,7 +455,6 @@ static int cmd_verify(int argc, char **argv)
         {"go-attestation", required_argument, NULL, 'g'},
         {"allow-sha1", no_argument, NULL, '1'},
         {"allow-unbound-data", no_argument, NULL, 'u'},
-        {"json", no_argument, NULL, 'j'},
         {"help", no_argument, NULL, 'h'},
         {0},
     };
@@ -465,6 +465,7 @@ static int cmd_verify(int argc, char **argv)
     int c;
     optind = 1;
     opterr = 0;
+    json = tlc_output_wants_json(); /* --json, --output, --query */
     while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
         switch (c) {
         case 'a':
@@ -493,9 +494,6 @@ static int cmd_verify(int argc, char **argv)
             break;
         case 'u':
             flags |= TL_ATTEST_ALLOW_UNBOUND_DATA;
-            break;
-        case 'j':
-            json = true;
             break;
         case 'h':
             usage(stdout);
@@ -592,7 +590,6 @@ static int cmd_make_credential(int argc, char **argv)
         {"output", required_argument, NULL, 'o'},
         {"secret-out", required_argument, NULL, 'S'},
         {"tpm2-tools", required_argument, NULL, 't'},
-        {"json", no_argument, NULL, 'j'},
         {"help", no_argument, NULL, 'h'},
         {0},
     };
@@ -602,6 +599,7 @@ static int cmd_make_credential(int argc, char **argv)
     int c;
     optind = 1;
     opterr = 0;
+    json = tlc_output_wants_json(); /* --json, --output, --query */
     while ((c = getopt_long(argc, argv, "o:h", options, NULL)) != -1) {
         switch (c) {
         case 'e':
@@ -621,9 +619,6 @@ static int cmd_make_credential(int argc, char **argv)
             break;
         case 't':
             out[TL_CREDENTIAL_TPM2_TOOLS] = optarg;
-            break;
-        case 'j':
-            json = true;
             break;
         case 'h':
             usage(stdout);

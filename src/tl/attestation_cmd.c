@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "client.h"
+#include "output.h"
 #include "tl.h"
 
 struct opts {
@@ -23,14 +24,17 @@ static int parse(const char *what, int argc, char **argv, struct opts *o, bool n
                  const char *allowed)
 {
     static const struct option options[] = {
-        {"node", required_argument, NULL, 'n'}, {"limit", required_argument, NULL, 'l'},
-        {"all", no_argument, NULL, 'a'},        {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},       {0},
+        {"node", required_argument, NULL, 'n'},
+        {"limit", required_argument, NULL, 'l'},
+        {"all", no_argument, NULL, 'a'},
+        {"help", no_argument, NULL, 'h'},
+        {0},
     };
     *o = (struct opts){.limit = 100};
     optind = 1;
     opterr = 0;
     int c, idx;
+    o->json = tlc_output_wants_json(); /* --json, --output, --query */
     while ((c = getopt_long(argc, argv, "h", options, &idx)) != -1) {
         if (c == 'h')
             return 1;
@@ -51,9 +55,6 @@ static int parse(const char *what, int argc, char **argv, struct opts *o, bool n
             break;
         case 'a':
             o->all = true;
-            break;
-        case 'j':
-            o->json = true;
             break;
         }
     }
@@ -157,9 +158,10 @@ static int list_records(const char *what, const char *path, bool json, const str
         tlc_json_print(out);
         return TLC_EXIT_OK;
     }
-    t->header();
     size_t i;
     json_t *a;
+    if (json_array_size(json_object_get(out, t->key)))
+        t->header(); /* an empty table prints nothing, as az's */
     json_array_foreach(json_object_get(out, t->key), i, a)
     {
         char *comps = json_dumps(json_object_get(a, "components"), JSON_COMPACT);

@@ -17,15 +17,20 @@
 #include "azargs.h"
 #include "tl.h"
 
-static const char *const output_choices[] = {"json", "jsonc", "table", "tsv", "none", NULL};
+static const char *const output_choices[] = {"json", "jsonc", "table", "tsv", "yaml", "none", NULL};
 
 /* Options every command takes. --only-show-errors is accepted for az's
- * scripts and does nothing: tl prints no warnings on success. */
+ * scripts and does nothing: tl prints no warnings on success. --output and
+ * --query are every tl verb's (output_options.c): main takes them out of
+ * the command line before a verb runs; they are here for the help and the
+ * "did you mean" of a misspelling. */
 static const struct az_option global_options[] = {
     {"--help", "-h", AZ_FLAG, NULL, NULL, NULL, false, "Show this help message and exit."},
     {"--only-show-errors", NULL, AZ_FLAG, NULL, NULL, NULL, false,
      "Only show errors, suppressing warnings."},
     {"--output", "-o", AZ_ENUM, output_choices, "json", NULL, false, "Output format."},
+    {"--query", NULL, AZ_STRING, NULL, NULL, NULL, false,
+     "JMESPath query string. See http://jmespath.org/ for more information and examples."},
     {0},
 };
 #define N_GLOBAL (sizeof(global_options) / sizeof(global_options[0]) - 1)
@@ -221,7 +226,7 @@ int az_parse(const struct az_command *cmd, int argc, char **argv, struct az_args
 {
     size_t n = count_options(cmd);
     const char *global_value[N_GLOBAL] = {0};
-    *a = (struct az_args){.cmd = cmd, .output = "json"};
+    *a = (struct az_args){.cmd = cmd};
     if (n > AZ_MAX_OPTIONS)
         abort(); /* a table too long for struct az_args: a bug */
     if (wants_help(argc, argv)) {
@@ -325,9 +330,6 @@ int az_parse(const struct az_command *cmd, int argc, char **argv, struct az_args
             return tl_error_set_nopos(err, -EINVAL, "%s: cannot specify %s and %s at the same time",
                                       cmd->name, o->name, o->conflicts);
     }
-    for (size_t i = 0; i < N_GLOBAL; i++)
-        if (strcmp(global_options[i].name, "--output") == 0 && global_value[i])
-            a->output = global_value[i];
     return 0;
 }
 

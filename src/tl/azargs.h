@@ -4,8 +4,8 @@
  * Each command is a declarative table of options (long name, short alias,
  * flag or valued, enum choices, default, required) plus a small function.
  * The parser speaks az's dialect: --name VALUE or --name=VALUE, -n VALUE,
- * enum values case-insensitive (stored canonical), the global --output/-o
- * and --help/-h. It also recognises the mistakes people make when they
+ * enum values case-insensitive (stored canonical), --help/-h. (--output/-o
+ * and --query are every verb's: output.h.) It also recognises the mistakes people make when they
  * paste commands from a web page: en and em dashes where "--" belongs, a
  * "\" line continuation pasted onto one line, near-misses of an option's
  * spelling. Every error is one line, "CMD: ..." in a tl_error (printed
@@ -50,7 +50,6 @@ struct az_command {
 struct az_args {
     const struct az_command *cmd;
     const char *value[AZ_MAX_OPTIONS]; /* NULL: not given; flags: "true" */
-    const char *output;                /* json|jsonc|table|tsv|none */
 };
 
 /* argv[0] is the verb; options follow. Returns 0 when parsed, 1 when

@@ -299,7 +299,8 @@ int arm_run(const struct az_args *a, const char *method, const char *path, json_
         const json_t *v = res;
         if (mode == ARM_LIST && !json_is_array(v = json_object_get(res, "value")))
             v = empty;
-        az_output(stdout, v ? v : json_null(), a->output, columns);
+        if (tlc_output_print(json_incref(v ? (json_t *)v : json_null()), "json", columns))
+            rc = 2;
         json_decref(empty);
     }
     json_decref(res);

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "output.h"
 #include "tl.h"
 #include "tl/cleanup.h"
 #include "tl/digest.h"
@@ -151,11 +152,9 @@ int tlc_write_fd(int fd, const char *path, const void *data, size_t len)
     return r;
 }
 
-void tlc_json_print(json_t *v)
+int tlc_json_print(json_t *v)
 {
-    json_dumpf(v, stdout, JSON_COMPACT | JSON_ENSURE_ASCII);
-    fputc('\n', stdout);
-    json_decref(v);
+    return tlc_output_print(v, "line", NULL);
 }
 
 json_t *tlc_json_hex(const uint8_t *p, size_t n)

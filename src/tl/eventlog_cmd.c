@@ -42,7 +42,7 @@ static int load_expect(const char *path, struct tl_pcr_values *out)
 int tlc_cmd_eventlog(int argc, char **argv)
 {
     static const struct option options[] = {
-        {"json", no_argument, NULL, 'j'},
+
         {"expect", required_argument, NULL, 'e'},
         {"help", no_argument, NULL, 'h'},
         {0},
@@ -75,11 +75,9 @@ int tlc_cmd_eventlog(int argc, char **argv)
     argv++;
     optind = 1;
     opterr = 0;
+    json = tlc_output_wants_json(); /* --json, --output, --query */
     while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
         switch (c) {
-        case 'j':
-            json = true;
-            break;
         case 'e':
             if (verb != VERB_REPLAY) {
                 tlc_report(NULL, "eventlog %s: --expect belongs to replay", verb_name);

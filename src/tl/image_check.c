@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "output.h"
 #include "tl.h"
 #include "tl/imagecheck.h"
 #include "tl/util.h"
@@ -94,7 +95,6 @@ int tlc_cmd_image_check(int argc, char **argv)
     static const struct option options[] = {
         {"vars", required_argument, NULL, 'v'},
         {"disk", required_argument, NULL, 'd'},
-        {"json", no_argument, NULL, 'j'},
         {"help", no_argument, NULL, 'h'},
         {0},
     };
@@ -103,6 +103,7 @@ int tlc_cmd_image_check(int argc, char **argv)
     int c;
     optind = 1;
     opterr = 0;
+    json = tlc_output_wants_json(); /* --json, --output, --query */
     while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
         switch (c) {
         case 'v':
@@ -110,9 +111,6 @@ int tlc_cmd_image_check(int argc, char **argv)
             break;
         case 'd':
             disk = optarg;
-            break;
-        case 'j':
-            json = true;
             break;
         case 'h':
             usage(stdout);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "image_check.h"
+#include "output.h"
 #include "tl.h"
 #include "tl/util.h"
 #include "tlhost/proc.h"
@@ -117,7 +118,6 @@ int tlc_cmd_image(int argc, char **argv)
         {"fixtures", required_argument, NULL, 'f'},
         {"agent", required_argument, NULL, 'a'},
         {"cmdline", required_argument, NULL, 'c'},
-        {"json", no_argument, NULL, 'j'},
         {"generation", required_argument, NULL, 'g'},
         {"gen1", no_argument, NULL, '1'},
         {"help", no_argument, NULL, 'h'},
@@ -145,6 +145,7 @@ int tlc_cmd_image(int argc, char **argv)
     argv++;
     optind = 1;
     opterr = 0;
+    json = tlc_output_wants_json(); /* --json, --output, --query */
     while ((c = getopt_long(argc, argv, "o:h", options, NULL)) != -1) {
         switch (c) {
         case 'o':
@@ -158,9 +159,6 @@ int tlc_cmd_image(int argc, char **argv)
             break;
         case 'c':
             cmdline = optarg;
-            break;
-        case 'j':
-            json = true;
             break;
         case 'g':
             if (strcmp(optarg, "1") != 0 && strcmp(optarg, "2") != 0) {

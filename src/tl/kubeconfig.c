@@ -18,6 +18,7 @@
 #include <yaml.h>
 
 #include "kubeconfig.h"
+#include "output.h"
 #include "tl.h"
 #include "tl/cleanup.h"
 
@@ -49,25 +50,11 @@ static int emit(yaml_emitter_t *e, yaml_event_t *ev)
     return yaml_emitter_emit(e, ev) ? 0 : -EIO;
 }
 
-/* Plain unless YAML 1.1 would read the text as something else than a
- * string (a number, a boolean, null) or it is empty. */
-static yaml_scalar_style_t style_for(const char *v)
-{
-    static const char *const words[] = {"true", "false", "yes", "no",   "on",
-                                        "off",  "y",     "n",   "null", "~"};
-    if (!*v || strspn(v, "0123456789.+-eExXoO_:") == strlen(v))
-        return YAML_SINGLE_QUOTED_SCALAR_STYLE;
-    for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
-        if (strcasecmp(v, words[i]) == 0)
-            return YAML_SINGLE_QUOTED_SCALAR_STYLE;
-    return YAML_ANY_SCALAR_STYLE;
-}
-
 static int emit_str(yaml_emitter_t *e, const char *v)
 {
     yaml_event_t ev;
     yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)v, (int)strlen(v), 1, 1,
-                                 style_for(v));
+                                 tlc_yaml_string_style(v));
     return emit(e, &ev);
 }
 
@@ -300,6 +287,18 @@ static int emit_config(yaml_emitter_t *e, yaml_document_t *doc, yaml_node_t *roo
     return r < 0 ? r : emit_map_end(e);
 }
 
+struct config_body {
+    yaml_document_t *doc;
+    yaml_node_t *root;
+    const struct kube_credentials *cred;
+};
+
+static int emit_config_body(yaml_emitter_t *e, void *ctx)
+{
+    struct config_body *b = ctx;
+    return emit_config(e, b->doc, b->root, b->cred);
+}
+
 static bool blank(const char *s, size_t len)
 {
     for (size_t i = 0; i < len; i++) {
@@ -359,27 +358,8 @@ int kubeconfig_merge(const char *old, size_t old_len, const struct kube_credenti
         r = tl_error_set_nopos(err, -ENOMEM, "out of memory");
     else if (r == 0) {
         yaml_emitter_set_output(&e, on_output, &o);
-        yaml_emitter_set_unicode(&e, 1);
-        yaml_emitter_set_width(&e, -1);
-        yaml_event_t ev;
-        yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING);
-        r = emit(&e, &ev);
-        if (r == 0) {
-            yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 1);
-            r = emit(&e, &ev);
-        }
-        if (r == 0)
-            r = emit_config(&e, &doc, root, cred);
-        if (r == 0) {
-            yaml_document_end_event_initialize(&ev, 1);
-            r = emit(&e, &ev);
-        }
-        if (r == 0) {
-            yaml_stream_end_event_initialize(&ev);
-            r = emit(&e, &ev);
-        }
-        if (r == 0 && !yaml_emitter_flush(&e))
-            r = -EIO;
+        struct config_body body = {&doc, root, cred};
+        r = tlc_yaml_document(&e, emit_config_body, &body);
         if (r < 0)
             tl_error_set_nopos(err, r, "cannot write YAML: %s",
                                e.problem ? e.problem : strerror(-r));

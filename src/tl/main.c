@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "output.h"
 #include "tl.h"
 
 static void usage(FILE *f)
@@ -41,6 +42,9 @@ static void usage(FILE *f)
         "  keyvault create|show|list|delete     key vaults; keyvault key create|show|list|\n"
         "                                       list-versions|rotate|delete|download|release-log:\n"
         "                                       HSM keys (PKCS#11) with release policies\n"
+        "\n"
+        "Every verb takes --output/-o json|jsonc|table|tsv|yaml|none, --query JMESPATH\n"
+        "(evaluated by jp) and --json (the JSON on one line); see docs/cli.md, Output.\n"
         "\n"
         "Exit status: 0 ok, 1 a verification verdict of fail, 2 bad usage or input.\n",
         f);
@@ -116,7 +120,20 @@ static int cmd_completion(int argc, char **argv)
     return TLC_EXIT_OK;
 }
 
+static int run(int argc, char **argv);
+
 int main(int argc, char **argv)
+{
+    struct tlc_output out;
+    struct tl_error err = {0};
+    if (tlc_output_parse(&argc, argv, &out, &err) < 0 || tlc_output_check(&out, &err) < 0)
+        return tlc_fail(TLC_EXIT_BAD, &err);
+    tlc_output_use(&out);
+    int rc = run(argc, argv);
+    return out.failed ? TLC_EXIT_BAD : rc;
+}
+
+static int run(int argc, char **argv)
 {
     if (argc < 2) {
         tlc_report(NULL, "no command given (try tl --help)");

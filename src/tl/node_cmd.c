@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "output.h"
 #include "tl.h"
 #include "tl/k8s.h"
 #include "tl/util.h"
@@ -101,7 +102,6 @@ static int parse(const char *verb, int argc, char **argv, struct opts *o, const 
         {"egress-allow", required_argument, NULL, 'E'},
         {"no-wait", no_argument, NULL, 'n'},
         {"timeout", required_argument, NULL, 't'},
-        {"json", no_argument, NULL, 'j'},
         {"selector", required_argument, NULL, 'l'},
         {"for-pod", required_argument, NULL, 'P'},
         {"data-disk-size-gb", required_argument, NULL, 'D'},
@@ -114,6 +114,7 @@ static int parse(const char *verb, int argc, char **argv, struct opts *o, const 
     optind = 1;
     opterr = 0;
     int c, idx;
+    o->json = tlc_output_wants_json(); /* --json, --output, --query */
     while ((c = getopt_long(argc, argv, "hl:", options, &idx)) != -1) {
         if (c == 'h') {
             usage(stdout);
@@ -167,9 +168,6 @@ static int parse(const char *verb, int argc, char **argv, struct opts *o, const 
             break;
         case 'n':
             o->no_wait = true;
-            break;
-        case 'j':
-            o->json = true;
             break;
         case 'l':
             o->selector = optarg;
@@ -456,8 +454,9 @@ static int list(struct tlc_client *c, const struct opts *o, const struct filter 
         tlc_json_print(json_pack("{s:o}", "nodes", kept));
         return TLC_EXIT_OK;
     }
-    printf("%-16s %-9s %-11s %-5s %-22s %s\n", "NAME", "STATE", "SECURE-BOOT", "VTPM", "BOOT",
-           "REASON");
+    if (json_array_size(kept)) /* an empty table prints nothing, as az's */
+        printf("%-16s %-9s %-11s %-5s %-22s %s\n", "NAME", "STATE", "SECURE-BOOT", "VTPM", "BOOT",
+               "REASON");
     json_array_foreach(kept, i, n)
         printf("%-16s %-9s %-11s %-5s %-22s %s\n", str(n, "name"), str(n, "state"),
                yes_no(n, "secure_boot"), yes_no(n, "vtpm"),
@@ -481,15 +480,15 @@ int tlc_cmd_node(int argc, char **argv)
     static const struct {
         const char *verb, *allowed;
     } verbs[] = {
-        {"create", "svpiVntjxeEDK"},
-        {"list", "jlP"},
-        {"show", "j"},
-        {"start", "ntj"},
-        {"stop", "j"},
-        {"delete", "j"},
-        {"reimage", "svpiVrntjeE"},
+        {"create", "svpiVntxeEDK"},
+        {"list", "lP"},
+        {"show", ""},
+        {"start", "nt"},
+        {"stop", ""},
+        {"delete", ""},
+        {"reimage", "svpiVrnteE"},
         {"console", ""},
-        {"wait", "tj"},
+        {"wait", "t"},
     };
     const char *allowed = NULL;
     for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "client.h"
+#include "output.h"
 #include "tl.h"
 #include "tl/cleanup.h"
 
@@ -63,7 +64,6 @@ int tlc_cmd_policy_rules(int argc, char **argv)
         {"refuse-vouched-ek", no_argument, NULL, 'v'},
         {"tee-policy", required_argument, NULL, 't'},
         {"clear", no_argument, NULL, 'x'},
-        {"json", no_argument, NULL, 'j'},
         {"help", no_argument, NULL, 'h'},
         {0},
     };
@@ -73,6 +73,7 @@ int tlc_cmd_policy_rules(int argc, char **argv)
     int c;
     optind = 1;
     opterr = 0;
+    json = tlc_output_wants_json(); /* --json, --output, --query */
     while ((c = getopt_long(argc, argv, "g:c:p:h", options, NULL)) != -1) {
         switch (c) {
         case 'g':
@@ -119,9 +120,6 @@ int tlc_cmd_policy_rules(int argc, char **argv)
         }
         case 'x':
             clear = true;
-            break;
-        case 'j':
-            json = true;
             break;
         case 'h':
             usage(stdout);

@@ -365,7 +365,7 @@ static int digest_or_verify(int argc, char **argv)
 {
     const char *verb = argv[0];
     static const struct option options[] = {
-        {"json", no_argument, NULL, 'j'},
+
         {"vars", required_argument, NULL, 'v'},
         {"dbx-update", required_argument, NULL, 'u'},
         {"mok", required_argument, NULL, 'm'},
@@ -380,11 +380,9 @@ static int digest_or_verify(int argc, char **argv)
     int c;
     optind = 1;
     opterr = 0;
+    o.json = tlc_output_wants_json(); /* --json, --output, --query */
     while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
         switch (c) {
-        case 'j':
-            o.json = true;
-            break;
         case 'v':
             o.vars = optarg;
             break;

@@ -16,19 +16,16 @@
 int secureboot_predict_cmd(int argc, char **argv)
 {
     static const struct option options[] = {
-        {"json", no_argument, NULL, 'j'},
         {"vars", required_argument, NULL, 'v'},
         {0},
     };
     const char *vars = NULL;
-    bool json = false;
+    bool json = tlc_output_wants_json(); /* --json, --output, --query */
     int c;
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
-        if (c == 'j')
-            json = true;
-        else if (c == 'v')
+        if (c == 'v')
             vars = optarg;
         else {
             tlc_report_option_error("secureboot predict", argv);

@@ -380,17 +380,12 @@ out:
 int secureboot_vars_cmd(int argc, char **argv)
 {
     static const struct option options[] = {
-        {"json", no_argument, NULL, 'j'},
-        {"template", required_argument, NULL, 't'},
-        {"vars", required_argument, NULL, 'v'},
-        {"output", required_argument, NULL, 'o'},
-        {"microsoft", no_argument, NULL, 'M'},
-        {"pk", required_argument, NULL, 'p'},
-        {"kek", required_argument, NULL, 'k'},
-        {"db", required_argument, NULL, 'd'},
-        {"dbx", required_argument, NULL, 'x'},
-        {"variable", required_argument, NULL, 'V'},
-        {0},
+
+        {"template", required_argument, NULL, 't'}, {"vars", required_argument, NULL, 'v'},
+        {"output", required_argument, NULL, 'o'},   {"microsoft", no_argument, NULL, 'M'},
+        {"pk", required_argument, NULL, 'p'},       {"kek", required_argument, NULL, 'k'},
+        {"db", required_argument, NULL, 'd'},       {"dbx", required_argument, NULL, 'x'},
+        {"variable", required_argument, NULL, 'V'}, {0},
     };
     if (argc < 2) {
         tlc_report("secureboot vars", "show, enroll, clear or apply-update");
@@ -413,11 +408,9 @@ int secureboot_vars_cmd(int argc, char **argv)
     argv++;
     optind = 1;
     opterr = 0;
+    o.json = tlc_output_wants_json(); /* --json, --output, --query */
     while ((c = getopt_long(argc, argv, "o:", options, NULL)) != -1) {
         switch (c) {
-        case 'j':
-            o.json = true;
-            break;
         case 't':
             o.template_path = optarg;
             break;

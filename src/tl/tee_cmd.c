@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "output.h"
 #include "tl.h"
 #include "tl/azure.h"
 #include "tl/quote.h"
@@ -439,24 +440,25 @@ static int verify_one(struct tl_snp_ctx *snp, const struct verify_opts *o, const
 static int cmd_verify(int argc, char **argv)
 {
     static const struct option options[] = {
-        {"help", no_argument, NULL, 'h'},         {"json", no_argument, NULL, 'j'},
-        {"at", required_argument, NULL, 'a'},     {"nonce", required_argument, NULL, 'n'},
-        {"vcek", required_argument, NULL, 'v'},   {"collateral", required_argument, NULL, 'c'},
-        {"policy", required_argument, NULL, 'p'}, {0},
+        {"help", no_argument, NULL, 'h'},
+        {"at", required_argument, NULL, 'a'},
+        {"nonce", required_argument, NULL, 'n'},
+        {"vcek", required_argument, NULL, 'v'},
+        {"collateral", required_argument, NULL, 'c'},
+        {"policy", required_argument, NULL, 'p'},
+        {0},
     };
     struct verify_opts o = {.at = time(NULL)};
     tl_tee_policy_init(&o.policy);
     const char *nonce = NULL, *policy = NULL, *vcek = NULL, *coldir = NULL;
     int c;
     opterr = 0;
+    o.json = tlc_output_wants_json(); /* --json, --output, --query */
     while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
         switch (c) {
         case 'h':
             usage(stdout);
             return TLC_EXIT_OK;
-        case 'j':
-            o.json = true;
-            break;
         case 'a':
             if (tl_tee_time_parse(optarg, &o.at) < 0) {
                 tlc_report("tee verify",
@@ -636,10 +638,9 @@ static int cmd_show(int argc, char **argv)
 {
     static const struct option options[] = {
         {"help", no_argument, NULL, 'h'},
-        {"json", no_argument, NULL, 'j'},
         {0},
     };
-    bool json = false;
+    bool json = tlc_output_wants_json(); /* --json, --output, --query */
     int c;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
@@ -647,11 +648,8 @@ static int cmd_show(int argc, char **argv)
             usage(stdout);
             return TLC_EXIT_OK;
         }
-        if (c != 'j') {
-            tlc_report_option_error("tee show", argv);
-            return TLC_EXIT_BAD;
-        }
-        json = true;
+        tlc_report_option_error("tee show", argv);
+        return TLC_EXIT_BAD;
     }
     if (optind != argc - 1) {
         tlc_report("tee show", "expected one FILE (try --help)");

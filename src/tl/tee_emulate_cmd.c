@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "output.h"
 #include "tl.h"
 #include "tl/snp.h"
 #include "tl/util.h"
@@ -59,7 +60,6 @@ static int cmd_emulate(int argc, char **argv)
 {
     static const struct option options[] = {
         {"help", no_argument, NULL, 'h'},
-        {"json", no_argument, NULL, 'j'},
         {"dir", required_argument, NULL, 'd'},
         {"out", required_argument, NULL, 'o'},
         {"chip", required_argument, NULL, 'c'},
@@ -80,14 +80,12 @@ static int cmd_emulate(int argc, char **argv)
     char *end;
     int c;
     opterr = 0;
+    json = tlc_output_wants_json(); /* --json, --output, --query */
     while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
         switch (c) {
         case 'h':
             usage(stdout);
             return TLC_EXIT_OK;
-        case 'j':
-            json = true;
-            break;
         case 'd':
             dir = optarg;
             break;

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "output.h"
 #include "tl/error.h"
 #include "tl/eventlog.h"
 
@@ -50,8 +51,10 @@ int tlc_fd_write_all(int fd, const char *path, const void *data, size_t len, str
 /* The same for the command layer: the error line printed. */
 int tlc_write_fd(int fd, const char *path, const void *data, size_t len);
 
-/* Prints a JSON value as one line on stdout and frees it. */
-void tlc_json_print(json_t *v);
+/* A verb's JSON value (stolen) to stdout, per the output convention
+ * (output.h: --query, --output; by default one line). Returns 0, or 2 with
+ * the error line printed. */
+int tlc_json_print(json_t *v);
 json_t *tlc_json_hex(const uint8_t *p, size_t n);
 
 /* A command's verbs, ended by {NULL}: each runs with argv from its name on. */

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "client.h"
+#include "output.h"
 #include "tl.h"
 
 static int usage(FILE *f, int status)
@@ -30,7 +31,6 @@ int tlc_cmd_token(int argc, char **argv)
 {
     static const struct option options[] = {
         {"role", required_argument, NULL, 'r'},
-        {"json", no_argument, NULL, 'j'},
         {"help", no_argument, NULL, 'h'},
         {0},
     };
@@ -45,7 +45,7 @@ int tlc_cmd_token(int argc, char **argv)
         return TLC_EXIT_BAD;
     }
     const char *role = NULL;
-    bool json = false;
+    bool json = tlc_output_wants_json(); /* --json, --output, --query */
     optind = 1;
     opterr = 0;
     int c;
@@ -56,10 +56,7 @@ int tlc_cmd_token(int argc, char **argv)
             tlc_report_option_error("token", argv + 1);
             return TLC_EXIT_BAD;
         }
-        if (c == 'r')
-            role = optarg;
-        else
-            json = true;
+        role = optarg;
     }
     const char *name = optind < argc - 1 ? argv[1 + optind++] : NULL;
     if (optind < argc - 1) {
@@ -105,9 +102,7 @@ int tlc_cmd_token(int argc, char **argv)
         return TLC_EXIT_BAD;
     }
     if (json) {
-        char *text = json_dumps(out, JSON_COMPACT);
-        puts(text ? text : "{}");
-        free(text);
+        tlc_json_print(json_incref(out));
     } else if (create) {
         const char *secret = json_string_value(json_object_get(out, "token"));
         printf("token %s (role %s): %s\n", name, role, secret);

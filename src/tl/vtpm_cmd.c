@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "output.h"
 #include "tl.h"
 #include "tl/ekca.h"
 #include "tl/util.h"
@@ -236,15 +237,19 @@ static bool name_ok(const char *s)
 static int parse_opts(const char *verb, int argc, char **argv, struct common_opts *o)
 {
     static const struct option options[] = {
-        {"state", required_argument, NULL, 's'},    {"ca", required_argument, NULL, 'c'},
-        {"key-file", required_argument, NULL, 'k'}, {"name", required_argument, NULL, 'n'},
-        {"json", no_argument, NULL, 'j'},           {"ephemeral", no_argument, NULL, 'e'},
-        {"help", no_argument, NULL, 'h'},           {0},
+        {"state", required_argument, NULL, 's'},
+        {"ca", required_argument, NULL, 'c'},
+        {"key-file", required_argument, NULL, 'k'},
+        {"name", required_argument, NULL, 'n'},
+        {"ephemeral", no_argument, NULL, 'e'},
+        {"help", no_argument, NULL, 'h'},
+        {0},
     };
     *o = (struct common_opts){0};
     int c;
     optind = 1;
     opterr = 0;
+    o->json = tlc_output_wants_json(); /* --json, --output, --query */
     while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
         switch (c) {
         case 's':
@@ -258,9 +263,6 @@ static int parse_opts(const char *verb, int argc, char **argv, struct common_opt
             break;
         case 'n':
             o->name = optarg;
-            break;
-        case 'j':
-            o->json = true;
             break;
         case 'e':
             o->ephemeral = true;

@@ -158,16 +158,16 @@ int tld_pool_save(struct tld *t, struct tld_pool *p)
     pool_key(p, key, sizeof(key));
     json_t *doc = json_pack(
         "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:b, s:b, s:b, s:b, "
-        "s:i, s:s, s:s, s:s, s:i, s:i, s:i, s:s, s:s, s:I, s:i}",
+        "s:i, s:s, s:s, s:s, s:s, s:i, s:i, s:i, s:s, s:s, s:I, s:i}",
         "group", p->cluster->group, "cluster", p->cluster->name, "name", p->name, "id8", p->id8,
         "vm_size", p->vm_size, "os_type", p->os_type, "os_sku", p->os_sku, "mode", p->mode,
         "k8s_version", p->k8s_version, "vm_set_type", p->vm_set_type, "os_disk_type",
         p->os_disk_type, "image", p->image, "count", (json_int_t)p->count, "secure_boot",
         p->secure_boot, "vtpm", p->vtpm, "fips", p->fips, "skip_gpu", p->skip_gpu,
-        "image_generation", p->image_generation, "prov", tld_prov_name(p->prov), "error", p->error,
-        "action", p->action, "op_done", p->op_done, "op_total", p->op_total, "op_retries",
-        p->op_retries, "op_node", p->op_node, "op_phase", p->op_phase, "op_since",
-        (json_int_t)p->op_since, "next_index", (int)p->next_index);
+        "image_generation", p->image_generation, "image_os", p->image_os, "prov",
+        tld_prov_name(p->prov), "error", p->error, "action", p->action, "op_done", p->op_done,
+        "op_total", p->op_total, "op_retries", p->op_retries, "op_node", p->op_node, "op_phase",
+        p->op_phase, "op_since", (json_int_t)p->op_since, "next_index", (int)p->next_index);
     if (!doc)
         return -ENOMEM;
     for (int i = 0; i < 2; i++)
@@ -402,6 +402,7 @@ int tld_fleet_load(struct tld *t)
         p->data_disk_gb = gb > 0 && gb <= TLD_DATADISK_MAX_GB ? (unsigned)gb : 0;
         p->data_disk_key = tld_intern(t, json_string_value(json_object_get(d, "data_disk_key")));
         p->image_generation = (int)json_integer_value(json_object_get(d, "image_generation"));
+        copy(p->image_os, sizeof(p->image_os), d, "image_os");
         p->prov = prov_parse(json_string_value(json_object_get(d, "prov")));
         p->op_done = (int)json_integer_value(json_object_get(d, "op_done"));
         p->op_total = (int)json_integer_value(json_object_get(d, "op_total"));
@@ -439,7 +440,18 @@ void tld_pool_node_labels(const struct tld_node *n, json_t *labels)
     json_object_set_new(labels, "kubernetes.azure.com/agentpool", json_string(p->name));
     json_object_set_new(labels, "kubernetes.azure.com/cluster", json_string(mc));
     json_object_set_new(labels, "kubernetes.azure.com/mode", json_string(p->mode));
-    json_object_set_new(labels, "kubernetes.azure.com/os-sku", json_string(p->os_sku));
+    /* the OS the nodes run, as their image's recipe records it (manifest.json
+     * "os"): AKS's values name its own images (Ubuntu, AzureLinux); ours
+     * boot Debian's, and the label says so, whatever --os-sku asked for (the
+     * pool's osSku keeps the request). An image built before the recipe
+     * recorded it: no label rather than a guess. */
+    char os_sku[48];
+    snprintf(os_sku, sizeof(os_sku), "%.*s", (int)strcspn(p->image_os, " "), p->image_os);
+    if (os_sku[0])
+        json_object_set_new(labels, "kubernetes.azure.com/os-sku", json_string(os_sku));
+    if (strchr(p->image_os, ' '))
+        json_object_set_new(labels, "kubernetes.azure.com/os-version",
+                            json_string(strchr(p->image_os, ' ') + 1));
     json_object_set_new(labels, "kubernetes.azure.com/node-image-version", json_string(image));
     /* the pool's configuration, as AKS labels it (not an attested fact:
      * trusted-launch and secure-boot are those): "ConfidentialVM" for a

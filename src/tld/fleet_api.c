@@ -75,6 +75,9 @@ static json_t *pool_json(struct tld *t, const struct tld_pool *p)
         tld_prov_name(p->prov), "powerState", "code", "Running", "securityProfile",
         "enableSecureBoot", p->secure_boot, "enableVtpm", p->vtpm, "nodeLabels", "nodes", nodes,
         "operation", operation_json(p), "image", p->image, "imageGeneration", p->image_generation);
+    /* ours, beside image and imageGeneration: the OS the image's recipe
+     * records (its nodes' os-sku label), which osSku, the request, is not */
+    json_object_set_new(j, "imageOs", p->image_os[0] ? json_string(p->image_os) : json_null());
     if (p->error[0])
         json_object_set_new(j, "error", json_string(p->error));
     if (p->skip_gpu)

@@ -186,7 +186,7 @@ int tld_pool_from_request(struct tld *t, struct tld_cluster *c, const json_t *bo
             p->image_generation, dir, p->image_generation == 1 ? " --gen1" : "", dir);
     char real_[PATH_MAX];
     if ((r = tld_hostpath_resolve(t, "node image", dir, real_, sizeof(real_), err)) ||
-        (r = tld_image_generation(t, real_, &gen, err)))
+        (r = tld_image_generation(t, real_, &gen, p->image_os, sizeof(p->image_os), err)))
         return r;
     if (gen != p->image_generation)
         return tl_error_set_nopos(err, -EINVAL,

@@ -321,7 +321,7 @@ static int parse_spec(struct tld *t, const json_t *req, struct tld_node_spec *sp
         if (!(spec->vars = tld_intern(t, real)))
             return tl_error_set_nopos(err, -ENOMEM, "out of memory");
     }
-    if ((r = tld_image_generation(t, spec->image, &spec->generation, err)))
+    if ((r = tld_image_generation(t, spec->image, &spec->generation, NULL, 0, err)))
         return r;
     if (spec->generation == 1 && spec->secure_boot)
         return tl_error_set_nopos(

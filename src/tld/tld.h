@@ -1036,6 +1036,7 @@ struct tld_pool {
     unsigned data_disk_gb;
     const char *data_disk_key; /* interned "VAULT/KEY", "" none */
     int image_generation;
+    char image_os[48]; /* the image's OS ("Debian 12"), its nodes' os-sku label; "" unknown */
     /* where it is */
     enum tld_prov prov;
     char error[512];
@@ -1121,7 +1122,8 @@ void tld_reconcile_plan(long count, size_t present, unsigned starting, unsigned 
 long tld_reconcile_next_drifted(const struct tld_pool *p, struct tld_node *const *nodes, size_t n);
 
 /* vm.c */
-int tld_image_generation(const struct tld *t, const char *image, int *gen, struct tl_error *err);
+int tld_image_generation(const struct tld *t, const char *image, int *gen, char *os, size_t os_size,
+                         struct tl_error *err);
 
 /* agentbody.c: an agent call's body as a JSON object (NULL: not one);
  * equal to json_loadb(JSON_REJECT_DUPLICATES) of it, faster for a large

@@ -92,8 +92,11 @@ static void remove_tree(const char *path)
 
 /* ---- the image ---- */
 
-/* IMAGE/manifest.json: its generation (2 when it does not say). */
-int tld_image_generation(const struct tld *t, const char *image, int *gen, struct tl_error *err)
+/* IMAGE/manifest.json: its generation (2 when it does not say) and, when
+ * os is given, the OS its recipe records ("os": {"name", "version"}:
+ * "Debian 12"; "" for an image built before it did). */
+int tld_image_generation(const struct tld *t, const char *image, int *gen, char *os, size_t os_size,
+                         struct tl_error *err)
 {
     char path[PATH_MAX + 32];
     snprintf(path, sizeof(path), "%s/disk.raw", image);
@@ -115,6 +118,13 @@ int tld_image_generation(const struct tld *t, const char *image, int *gen, struc
         return tl_error_set_nopos(err, -EINVAL, "image %s: manifest.json: %s", image, jerr.text);
     json_t *g = json_object_get(m, "generation");
     *gen = json_is_integer(g) ? (int)json_integer_value(g) : 2;
+    if (os) {
+        const json_t *o = json_object_get(m, "os");
+        const char *name = json_string_value(json_object_get(o, "name"));
+        const char *version = json_string_value(json_object_get(o, "version"));
+        snprintf(os, os_size, "%s%s%s", name ? name : "", name && version ? " " : "",
+                 name && version ? version : "");
+    }
     json_decref(m);
     if (*gen != 1 && *gen != 2)
         return tl_error_set_nopos(err, -EINVAL, "image %s: generation %d (1 or 2)", image, *gen);

@@ -33,29 +33,9 @@ command -v jq >/dev/null || bail "jq missing (apt-get install jq)"
 REAL_TLD=$TL_TLD
 unset KUBECONFIG
 W=$(mktemp -d "${TMPDIR:-/tmp}/tl-aks-test.XXXXXX")
-cleanup() {
-    [ -r "$W/home/tld.addr" ] && kill "$(awk '{print $2}' "$W/home/tld.addr")" 2>/dev/null
-    [ -n "${KEEP:-}" ] || rm -rf "$W"
-}
-trap cleanup EXIT
-# tl ARGS...: runs tl with stdin from /dev/null; sets RC, OUT, ERR.
-tl() {
-    "$TL_BIN" "$@" </dev/null >"$W/out" 2>"$W/err"
-    RC=$?
-    OUT=$(cat "$W/out")
-    ERR=$(cat "$W/err")
-}
-# mistake DESCRIPTION "EXACT STDERR LINE" ARGS...: exit 2, that one line, no stdout.
-mistake() {
-    local d=$1 want=$2
-    shift 2
-    tl "$@"
-    if [ "$RC" = 2 ] && [ "$ERR" = "$want" ] && [ -z "$OUT" ]; then
-        ok "$d"
-    else
-        not_ok "$d" "exit $RC" "got:  $ERR" "want: $want"
-    fi
-}
+# tl, mistake and the cleanup of W and its tld
+# shellcheck source=tests/lib/tlrun.sh
+. "$(dirname "$0")/../lib/tlrun.sh"
 
 # ---- 1. without tld -------------------------------------------------------
 export TL_HOME=$W/no-tld
@@ -152,8 +132,8 @@ mistake "a bad --os-type" \
     "tl: aks nodepool add: 'Linux2' is not a valid value for '--os-type'. Allowed values: Linux, Windows." \
     aks nodepool add -g g --cluster-name c -n p --os-type Linux2
 mistake "a bad --output" \
-    "tl: aks list: 'yaml' is not a valid value for '--output'. Allowed values: json, jsonc, table, tsv, none." \
-    aks list -o yaml
+    "tl: aks list: 'xml' is not a valid value for '--output'. Allowed values: json, jsonc, table, tsv, yaml, none." \
+    aks list -o xml
 mistake "a count that is not an integer" \
     "tl: aks nodepool add: argument --node-count/-c: invalid int value: 'three'" \
     aks nodepool add -g g --cluster-name c -n p --node-count three
@@ -254,8 +234,8 @@ tl provider register --namespace Microsoft.ContainerService --wait
 is "provider register --wait: nothing printed, exit 0" "$RC:$OUT:$ERR" "0::"
 tl provider show -n Microsoft.ContainerService
 is "provider show: Registered" "$RC $(jq -c . <<<"$OUT")" '0 {"namespace":"Microsoft.ContainerService","registrationState":"Registered"}'
-tl provider show -n Microsoft.ContainerService --query x
-is "provider show --query: not ours" "$RC $ERR" "2 tl: provider show: unrecognized arguments: --query x"
+tl provider show -n Microsoft.ContainerService --query registrationState -o tsv
+is "provider show --query (every verb's, JMESPath by jp)" "$RC $OUT $ERR" "0 Registered "
 
 tl aks create "${RG[@]}" --name myAKSCluster --node-count 0 --enable-secure-boot --enable-vtpm \
     --enable-managed-identity --generate-ssh-keys --os-sku ubuntu --node-vm-size standard_ds2_v2
@@ -267,6 +247,9 @@ is "aks show: what aks create printed" "$RC $OUT" "0 $(cat "$W/created.json")"
 is "aks create: the system pool stored (empty, Succeeded, enums canonical, trusted launch)" \
     "$(jq -c '.agentPoolProfiles[] | [.name, .mode, .count, .nodes, .provisioningState, .vmSize, .osSku, .osType, .securityProfile, .nodeImageVersion, .imageGeneration]' <<<"$OUT")" \
     '["nodepool1","System",0,[],"Succeeded","Standard_DS2_v2","Ubuntu","Linux",{"enableSecureBoot":true,"enableVtpm":true},"trustlaunch-gen2TL",2]'
+is "the pool's image runs Debian 12 (its manifest's os), whatever --os-sku asked (its nodes' os-sku label)" \
+    "$(jq -c '[.agentPoolProfiles[0].imageOs, .agentPoolProfiles[0].osSku]' <<<"$OUT") $(jq -c .os.name "$TL_HOME/images/default/manifest.json")" \
+    '["Debian 12","Ubuntu"] "Debian"'
 is "aks create --enable-managed-identity: identity SystemAssigned" "$(jq -c .identity <<<"$OUT")" '{"type":"SystemAssigned"}'
 is "aks create --generate-ssh-keys: the generated public key is the cluster's" \
     "$(jq -r '.linuxProfile.adminUsername, .linuxProfile.ssh.publicKeys[0].keyData' <<<"$OUT")" \

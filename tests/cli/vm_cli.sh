@@ -34,17 +34,9 @@ set -u
 command -v jq >/dev/null || bail "jq missing (apt-get install jq)"
 command -v curl >/dev/null || bail "curl missing (apt-get install curl)"
 W=$(mktemp -d "${TMPDIR:-/tmp}/tl-vm-test.XXXXXX")
-cleanup() {
-    [ -r "$W/home/tld.addr" ] && kill "$(awk '{print $2}' "$W/home/tld.addr")" 2>/dev/null
-    [ -n "${KEEP:-}" ] || rm -rf "$W"
-}
-trap cleanup EXIT
-tl() {
-    "$TL_BIN" "$@" </dev/null >"$W/out" 2>"$W/err"
-    RC=$?
-    OUT=$(cat "$W/out")
-    ERR=$(cat "$W/err")
-}
+# tl and the cleanup of W and its tld
+# shellcheck source=tests/lib/tlrun.sh
+. "$(dirname "$0")/../lib/tlrun.sh"
 # refused DESCRIPTION "EXACT MESSAGE" ARGS...: exit 2, "tl: MESSAGE", no stdout
 refused() {
     local d=$1 want=$2

@@ -183,6 +183,9 @@ if command -v kubectl >/dev/null 2>&1; then
 else
 	skip "the docs' kubectl commands" "kubectl not installed"
 fi
+check "each node: os-sku and os-version say what it boots (the image's Debian 12), not the pool's requested Ubuntu" \
+	test "$(nodes_of myAKSCluster mynodepool | jq -r '.labels["kubernetes.azure.com/os-sku"] + " " + .labels["kubernetes.azure.com/os-version"]' | sort -u)" \
+	= "Debian 12"
 
 # ---- pods: the docs' nodeSelector blocks ---------------------------------------------
 cat >"$W/pod-docs.yaml" <<'EOF'

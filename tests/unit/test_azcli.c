@@ -89,11 +89,10 @@ static void test_parse(void **state)
 {
     (void)state;
     struct az_args a;
-    assert_int_equal(parse(&a, "-n", "x", "--color", "green", "-o", "TSV", NULL), 0);
+    assert_int_equal(parse(&a, "-n", "x", "--color", "green", NULL), 0);
     assert_string_equal(az_get(&a, "--name"), "x");
     assert_string_equal(az_get(&a, "--color"), "Green"); /* canonical */
-    assert_string_equal(a.output, "tsv");
-    assert_string_equal(az_get(&a, "--count"), "3"); /* the default */
+    assert_string_equal(az_get(&a, "--count"), "3");     /* the default */
     assert_false(az_given(&a, "--count"));
     assert_false(az_flag(&a, "--enable-vtpm"));
 
@@ -101,7 +100,6 @@ static void test_parse(void **state)
     assert_string_equal(az_get(&a, "--name"), "y");
     assert_int_equal(az_get_long(&a, "--count"), 12);
     assert_true(az_flag(&a, "--enable-vtpm"));
-    assert_string_equal(a.output, "json");
 
     /* Each mistake is refused (the texts: tests/cli/aks_cli.sh). */
     assert_int_equal(parse(&a, NULL), -EINVAL);                             /* --name required */
@@ -143,6 +141,126 @@ static char *render(const json_t *v, const char *format, const struct az_column 
     assert_int_equal(az_output(f, v, format, cols), 0);
     fclose(f);
     return buf;
+}
+
+/* The output convention's options, taken out of argv (output_options.c). */
+static void test_output_parse(void **state)
+{
+    (void)state;
+    struct tlc_output o;
+    struct tl_error err = {0};
+    char *v1[] = {"tl", "node", "list", "-o", "TSV", "--query=nodes[].name", "-l", "a=b", NULL};
+    int argc = 8;
+    assert_int_equal(tlc_output_parse(&argc, v1, &o, &err), 0);
+    assert_string_equal(o.format, "tsv");
+    assert_string_equal(o.query, "nodes[].name");
+    assert_int_equal(argc, 5);
+    assert_string_equal(v1[3], "-l");
+    assert_string_equal(v1[4], "a=b");
+    assert_null(v1[5]);
+
+    char *v2[] = {"tl", "token", "list", "--json", NULL};
+    argc = 4;
+    assert_int_equal(tlc_output_parse(&argc, v2, &o, &err), 0);
+    assert_string_equal(o.format, "line");
+    assert_null(o.query);
+    assert_int_equal(argc, 3);
+
+    /* image build's -o is its folder; --output=yaml elsewhere */
+    char *v3[] = {"tl", "image", "build", "-o", "DIR", "--query", "dir", NULL};
+    argc = 7;
+    assert_int_equal(tlc_output_parse(&argc, v3, &o, &err), 0);
+    assert_null(o.format);
+    assert_string_equal(o.query, "dir");
+    assert_int_equal(argc, 5);
+    assert_string_equal(v3[3], "-o");
+
+    char *v4[] = {"tl", "aks", "list", "--output", "xml", NULL};
+    argc = 5;
+    assert_int_equal(tlc_output_parse(&argc, v4, &o, &err), -EINVAL);
+    assert_string_equal(err.message, "aks list: 'xml' is not a valid value for '--output'. "
+                                     "Allowed values: json, jsonc, table, tsv, yaml, none.");
+    char *v5[] = {"tl", "node", "list", "--json", "-o", "json", NULL};
+    argc = 6;
+    assert_int_equal(tlc_output_parse(&argc, v5, &o, &err), -EINVAL);
+    char *v6[] = {"tl", "node", "list", "-o", NULL};
+    argc = 4;
+    assert_int_equal(tlc_output_parse(&argc, v6, &o, &err), -EINVAL);
+    assert_string_equal(err.message, "node list: argument --output/-o: expected one argument");
+    char *v7[] = {"tl", "node", "list", "-o", "json", "--output", "tsv", NULL};
+    argc = 7;
+    assert_int_equal(tlc_output_parse(&argc, v7, &o, &err), -EINVAL);
+    char *v8[] = {"tl", "node", "show", "--", "-o", NULL}; /* nothing after -- */
+    argc = 5;
+    assert_int_equal(tlc_output_parse(&argc, v8, &o, &err), 0);
+    assert_int_equal(argc, 5);
+}
+
+/* az's automatic table and tsv, and yaml, for the verbs without columns. */
+static void test_output_auto(void **state)
+{
+    (void)state;
+    json_t *v = json_loads("{\"nodes\": [{\"name\": \"n1\", \"boots\": 2, \"vtpm\": true, \"id\": "
+                           "\"x\", \"labels\": {\"a\": \"b\"}, \"ek\": [1, 2], \"gone\": null}, "
+                           "{\"name\": \"node-two\", \"boots\": 10, \"vtpm\": false, \"extra\": "
+                           "\"e\"}]}",
+                           0, NULL);
+    assert_non_null(v);
+    char *s = render(v, "table", NULL);
+    assert_string_equal(s, "Boots  Name      Vtpm   Extra\n"
+                           "-----  --------  -----  -----\n"
+                           "    2  n1        True\n"
+                           "   10  node-two  False  e\n");
+    free(s);
+    s = render(v, "tsv", NULL);
+    assert_string_equal(s, "2\t2\tNone\tx\t\tn1\tTrue\n" /* ek: its length; labels: empty */
+                           "10\te\tnode-two\tFalse\n");
+    free(s);
+    s = render(v, "yaml", NULL);
+    assert_string_equal(s, "nodes:\n"
+                           "- boots: 2\n"
+                           "  ek:\n"
+                           "  - 1\n"
+                           "  - 2\n"
+                           "  gone: null\n"
+                           "  id: x\n"
+                           "  labels:\n"
+                           "    a: b\n"
+                           "  name: n1\n"
+                           "  vtpm: true\n"
+                           "- boots: 10\n"
+                           "  extra: e\n"
+                           "  name: node-two\n"
+                           "  vtpm: false\n");
+    free(s);
+    json_t *q = json_pack("[s,s]", "1.30", "yes");
+    s = render(q, "yaml", NULL);
+    assert_string_equal(s, "- '1.30'\n- 'yes'\n");
+    free(s);
+    /* quoted only what YAML 1.1 reads as another type */
+    json_t *y = json_pack("[s,s,s,s,s,s,s,s]", "8856cb1f", "0x01c00002", "2046-12-08T02:16:15Z",
+                          "1:30", "e", "~", "-1", "sha256");
+    s = render(y, "yaml", NULL);
+    assert_string_equal(s, "- 8856cb1f\n- '0x01c00002'\n- '2046-12-08T02:16:15Z'\n- '1:30'\n- e\n"
+                           "- '~'\n- '-1'\n- sha256\n");
+    free(s);
+    json_decref(y);
+    s = render(q, "tsv", NULL);
+    assert_string_equal(s, "1.30\nyes\n");
+    free(s);
+    s = render(q, "table", NULL);
+    assert_string_equal(s, "Result\n------\n1.30\nyes\n");
+    free(s);
+    json_decref(q);
+    q = json_array();
+    s = render(q, "table", NULL);
+    assert_string_equal(s, "");
+    free(s);
+    s = render(q, "line", NULL);
+    assert_string_equal(s, "[]\n");
+    free(s);
+    json_decref(q);
+    json_decref(v);
 }
 
 static void test_output(void **state)
@@ -197,7 +315,7 @@ static void test_output(void **state)
     free(s);
     json_t *empty = json_array();
     s = render(empty, "table", az_group_columns);
-    assert_string_equal(s, "Name  Location  Status\n----  --------  ------\n");
+    assert_string_equal(s, ""); /* az: an empty table prints nothing */
     free(s);
 
     char line[256];
@@ -492,7 +610,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_edit_distance), cmocka_unit_test(test_parse),
-        cmocka_unit_test(test_output),        cmocka_unit_test(test_kubeconfig),
+        cmocka_unit_test(test_output),        cmocka_unit_test(test_output_parse),
+        cmocka_unit_test(test_output_auto),   cmocka_unit_test(test_kubeconfig),
         cmocka_unit_test(test_sshkey),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
