@@ -42,31 +42,20 @@ static void usage(FILE *f)
           f);
 }
 
-/* -o json | --json | -o table (the default); anything else exits 2. */
+/* No options of its own but --help: -o/--output, --json and --query are
+ * main's (output.h), and *json says whether one asked for JSON. */
 static int parse_output(const char *verb, int argc, char **argv, bool *json)
 {
     static const struct option options[] = {
-        {"output", required_argument, NULL, 'o'},
-        {"json", no_argument, NULL, 'j'},
         {"help", no_argument, NULL, 'h'},
         {0},
     };
-    *json = false;
+    *json = tlc_output_wants_json();
     optind = 1;
     opterr = 0;
     int c;
-    while ((c = getopt_long(argc, argv, "o:h", options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
         switch (c) {
-        case 'o':
-            if (strcmp(optarg, "json") != 0 && strcmp(optarg, "table") != 0) {
-                tlc_report(verb, "--output: json or table, not \"%s\"", optarg);
-                return -1;
-            }
-            *json = strcmp(optarg, "json") == 0;
-            break;
-        case 'j':
-            *json = true;
-            break;
         case 'h':
             usage(stdout);
             return 1;
