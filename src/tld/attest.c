@@ -543,8 +543,8 @@ static int finish(struct tld *t, struct tld_attest_job *job, const char *auth, b
      * go of tld.lock (*pending), before it answers. A shared store
      * (replicas) has begun its transaction already, the node's row locked:
      * no group commit there (pending is NULL). */
-    bool group = !in_tx && pending && quote_ok && strcmp(verdict, "pass") == 0 &&
-                 *tld_baseline_slot(n);
+    bool group =
+        !in_tx && pending && quote_ok && strcmp(verdict, "pass") == 0 && *tld_baseline_slot(n);
     if (!in_tx && !group)
         in_tx = tld_store_begin(t) == 0;
     json_t *new_alert = NULL, *token = json_null();
