@@ -10,7 +10,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "output.h"
 #include "tl.h"
 #include "tl/cleanup.h"
 #include "tl/digest.h"
@@ -150,11 +149,6 @@ int tlc_write_fd(int fd, const char *path, const void *data, size_t len)
     if (r < 0)
         tlc_report_error(NULL, &err);
     return r;
-}
-
-int tlc_json_print(json_t *v)
-{
-    return tlc_output_print(v, "line", NULL);
 }
 
 json_t *tlc_json_hex(const uint8_t *p, size_t n)

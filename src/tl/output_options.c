@@ -142,6 +142,13 @@ bool tlc_output_wants_json(void)
     return current && (current->format || current->query);
 }
 
+/* tl.h's one-line default, kept here with the printer it goes through
+ * (common.c, which the fuzz targets link, stays free of --query's child). */
+int tlc_json_print(json_t *v)
+{
+    return tlc_output_print(v, "line", NULL);
+}
+
 int tlc_output_print(json_t *v, const char *default_format, const struct az_column *columns)
 {
     const char *format = current && current->format ? current->format : default_format;
