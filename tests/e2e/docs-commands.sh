@@ -175,8 +175,11 @@ if command -v kubectl >/dev/null 2>&1; then
 		test "$(out | tr -d ' ' | sort | tr '\n' ' ')" \
 		= "kubernetes.azure.com/node-image-version=trustlaunch-gen2TL kubernetes.azure.com/security-type=TrustedLaunch "
 	run 'kubectl get nodes -l kubernetes.azure.com/trusted-launch=true -o name'
-	check "kubectl get nodes -l kubernetes.azure.com/trusted-launch=true: the pool's 3 attested nodes ($(out | tr '\n' ' '))" \
-		test "$(out | sort | tr '\n' ' ')" = "$(nodes_of myAKSCluster mynodepool | jq -r '"node/" + .name' | sort | tr '\n' ' ')"
+	# the kubeconfig's view is the cluster's: every pool's attested nodes
+	# (nodepool1's one and mynodepool's three), as tl labels them
+	check "kubectl get nodes -l kubernetes.azure.com/trusted-launch=true: the cluster's 4 attested nodes ($(out | tr '\n' ' '))" \
+		test "$(out | sort | tr '\n' ' ')" = "$(tl node list --json | jq -r '.nodes[] | select(.pool.cluster == "myAKSCluster" and .labels["kubernetes.azure.com/trusted-launch"] == "true") | "node/" + .name' | sort | tr '\n' ' ')"
+	check "kubectl get nodes -l ...trusted-launch=true: 4 nodes" test "$(out | wc -l)" = 4
 	run 'kubectl get nodes --show-labels'
 	check "kubectl get nodes --show-labels: each node Ready with trusted-launch=true" \
 		test "$(out | awk 'NR > 1 && $2 == "Ready" && /kubernetes.azure.com\/trusted-launch=true/' | wc -l)" -ge 3
