@@ -56,7 +56,12 @@ def load_units(build, root):
         if ".p/" not in out:
             continue
         unit = out.split(".p/")[0]
-        src = os.path.relpath(os.path.normpath(os.path.join(e["directory"], e["file"])), root)
+        path = os.path.normpath(os.path.join(e["directory"], e["file"]))
+        # a source the build generated (tld's compiled-in fleet page,
+        # ui_assets.c) is data, not an import: left out, not the unit
+        if os.path.commonpath([path, os.path.abspath(build)]) == os.path.abspath(build):
+            continue
+        src = os.path.relpath(path, root)
         units[unit][src] = os.path.normpath(os.path.join(e["directory"], out))
     # Only the project's own targets: every source under src/ or lib/.
     return {

@@ -151,6 +151,25 @@ int tlc_write_fd(int fd, const char *path, const void *data, size_t len)
     return r;
 }
 
+static int compare_keys(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+const char **tlc_json_sorted_keys(const json_t *obj, size_t *n)
+{
+    size_t i = 0;
+    const char *k;
+    const json_t *x;
+    *n = json_object_size(obj);
+    const char **keys = malloc((*n ? *n : 1) * sizeof(*keys));
+    if (!keys)
+        return NULL;
+    json_object_foreach((json_t *)obj, k, x) keys[i++] = k;
+    qsort(keys, *n, sizeof(*keys), compare_keys);
+    return keys;
+}
+
 json_t *tlc_json_hex(const uint8_t *p, size_t n)
 {
     char *s = malloc(2 * n + 1);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "output.h"
+#include "tl.h"
 
 const struct az_column az_cluster_columns[] = {
     {"Name", "name"},
@@ -83,25 +84,6 @@ static void print_scalar(FILE *f, const json_t *v, bool color)
     const char *c = json_is_string(v) ? C_STRING : C_OTHER;
     fprintf(f, "%s%s%s", color ? c : "", s ? s : "null", color ? C_OFF : "");
     free(s);
-}
-
-static int compare_keys(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-const char **tlc_json_sorted_keys(const json_t *obj, size_t *n)
-{
-    size_t i = 0;
-    const char *k;
-    const json_t *x;
-    *n = json_object_size(obj);
-    const char **keys = malloc((*n ? *n : 1) * sizeof(*keys));
-    if (!keys)
-        return NULL;
-    json_object_foreach((json_t *)obj, k, x) keys[i++] = k;
-    qsort(keys, *n, sizeof(*keys), compare_keys);
-    return keys;
 }
 
 static void print_pretty(FILE *f, const json_t *v, int depth, bool color)

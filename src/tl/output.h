@@ -49,10 +49,6 @@ extern const struct az_column az_credentials_columns[];
  * table). Returns 0, or -EINVAL for an unknown format. */
 int az_output(FILE *f, const json_t *v, const char *format, const struct az_column *columns);
 
-/* obj's keys, sorted (az's order): malloc'd, *n of them; NULL when out
- * of memory. The strings are obj's. */
-const char **tlc_json_sorted_keys(const json_t *obj, size_t *n);
-
 /* The yaml format (output_yaml.c); 0 or -ENOMEM/-EIO. */
 int tlc_output_yaml(FILE *f, const json_t *v);
 /* Plain unless YAML 1.1 would read the text as something else than a

@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "output.h"
+#include "tl.h"
 
 /* Whether PyYAML's YAML 1.1 resolvers would read v as something else than
  * a string: null (~, null), a boolean (yes, no, on, off, ...), an int or a

@@ -56,6 +56,9 @@ int tlc_write_fd(int fd, const char *path, const void *data, size_t len);
  * the error line printed. */
 int tlc_json_print(json_t *v);
 json_t *tlc_json_hex(const uint8_t *p, size_t n);
+/* obj's keys, sorted (az's order): malloc'd, *n of them; NULL when out
+ * of memory. The strings are obj's. */
+const char **tlc_json_sorted_keys(const json_t *obj, size_t *n);
 
 /* A command's verbs, ended by {NULL}: each runs with argv from its name on. */
 struct cli_verb {

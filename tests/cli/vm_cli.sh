@@ -194,6 +194,7 @@ is "the node was made anew in the other TEE" "$(jq -c '[.tee, .security_type, .g
     '["tdx","ConfidentialVM",true,"stopped"]'
 tl vm create "${G[@]}" --name cvm2 --size Standard_DC4as_v5 --security-type ConfidentialVM --os-disk-security-encryption-type DiskWithVMGuestState --no-start
 is "the DCASv5 quota is free again after the resize: a DC4as_v5 fits" "$RC $(jq -r .tee <<<"$OUT")" "0 snp"
+[ "$RC" = 0 ] || { echo "#   tl said: $ERR"; tail -3 "$TL_HOME/tld.log" | sed "s/^/#   /"; }
 # issue 15 part 4: a DiskWithVMGuestState OS disk is encrypted (qcow2 LUKS), its
 # keys held by the key store; a VMGuestStateOnly one is not
 encryption() { # encryption NODE: "[encrypted, encrypt format]" of its overlay
