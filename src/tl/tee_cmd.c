@@ -272,7 +272,7 @@ static int input_recognise(const char *path, struct input *in)
         in->kind = FILE_SNP;
         return 0;
     }
-    if (in->raw_len < TL_SNP_REPORT_SIZE + 64 && in->raw_len > 0 && tl_le32(in->raw) >= 2 &&
+    if (in->raw_len < TL_SNP_REPORT_SIZE + 64 && in->raw_len >= 4 && tl_le32(in->raw) >= 2 &&
         tl_le32(in->raw) <= 5)
         tlc_report(path,
                    "%zu bytes: not an SEV-SNP report (%d bytes), a TDX quote or Azure "
