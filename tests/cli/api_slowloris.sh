@@ -32,16 +32,8 @@ W=$(mktemp -d /tmp/tl-slowloris.XXXXXX) || bail mktemp
 chmod 0755 "$W"
 export TL_HOME=$W/home TL_TLD
 unset TL_STORE_DIRS TL_TOKEN
-pids=()
-# shellcheck disable=SC2317
-cleanup() {
-    for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
-    [ -r "$TL_HOME/tld.addr" ] && kill -TERM "$(awk '{print $2}' "$TL_HOME/tld.addr")" 2>/dev/null
-    wait 2>/dev/null
-    if [ -n "${KEEP:-}" ]; then echo "# kept: $W"; else rm -rf "$W"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM HUP PIPE
+# shellcheck source=tests/lib/tldhome.sh
+. "$(dirname "$0")/../lib/tldhome.sh"
 
 tl() { "$TL_BIN" "$@"; }
 tl node create a1 --external --json >"$W/a1.json" 2>"$W/a1.err" ||

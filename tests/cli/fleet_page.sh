@@ -49,16 +49,8 @@ unset TL_TOKEN TL_STORE_DIRS
 SHOTS=${TL_BUILD_ROOT:+$TL_BUILD_ROOT/meson-logs/fleet_page}
 SHOTS=${SHOTS:-$W/shots}
 mkdir -p "$SHOTS" || bail "mkdir $SHOTS"
-pids=()
-# shellcheck disable=SC2317
-cleanup() {
-    for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
-    [ -r "$TL_HOME/tld.addr" ] && kill -TERM "$(awk '{print $2}' "$TL_HOME/tld.addr")" 2>/dev/null
-    wait 2>/dev/null
-    if [ -n "${KEEP:-}" ]; then echo "# kept: $W"; else rm -rf "$W"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM HUP PIPE
+# shellcheck source=tests/lib/tldhome.sh
+. "$(dirname "$0")/../lib/tldhome.sh"
 
 tl() { "$TL_BIN" "$@" 2>"$W/stderr"; }
 

@@ -51,16 +51,8 @@ LOG=$TL_VECTORS/eventlog/ovmf-debian12/secureboot-on.eventlog.bin
 W=$(mktemp -d /tmp/tl-release.XXXXXX) || bail mktemp
 export TL_HOME=$W/home TL_TLD TSS2_LOG=all+none
 unset TL_TOKEN TL_STORE_DIRS
-pids=()
-# shellcheck disable=SC2317
-cleanup() {
-    for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
-    [ -r "$TL_HOME/tld.addr" ] && kill -TERM "$(awk '{print $2}' "$TL_HOME/tld.addr")" 2>/dev/null
-    wait 2>/dev/null
-    if [ -n "${KEEP:-}" ]; then echo "# kept: $W"; else rm -rf "$W"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM HUP PIPE
+# shellcheck source=tests/lib/tldhome.sh
+. "$(dirname "$0")/../lib/tldhome.sh"
 
 tl() { "$TL_BIN" "$@" 2>"$W/stderr"; }
 
